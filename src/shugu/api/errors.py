@@ -1,0 +1,49 @@
+"""Translate shugu errors into stable HTTP error bodies: {"error": {"code", "message", ...}}."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shugu.domain.errors import ShuguError
+
+log = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, **details: object) -> dict[str, object]:
+    body: dict[str, object] = {"code": code, "message": message}
+    body.update(details)
+    return {"error": body}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ShuguError)
+    async def _shugu_error(_: Request, exc: ShuguError) -> ORJSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+        return ORJSONResponse(
+            error_body(exc.code, exc.message, **exc.details),
+            status_code=exc.http_status,
+            headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> ORJSONResponse:
+        fields = [
+            {"field": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
+            for err in exc.errors()
+        ]
+        return ORJSONResponse(
+            error_body("invalid_request", "the request does not match the schema", fields=fields),
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return ORJSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )

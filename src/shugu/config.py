@@ -1,0 +1,31 @@
+"""Runtime settings of one shugu process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path("shugu-data"))
+    #: SQLAlchemy URL of the registry; default: a SQLite file in the data directory.
+    registry_url: str | None = None
+    #: Points older than this many days are deleted, and refused on arrival.
+    retention_days: int = 365
+    #: Points stamped further ahead than this are refused (clock skew allowance).
+    max_future_ms: int = 10 * 60 * 1000
+    max_payload_bytes: int = MIB
+    #: Longest time the writer waits to gather more batches into one durable commit.
+    commit_linger_ms: float = 2.0
+
+    @property
+    def telemetry_path(self) -> Path:
+        return self.data_dir / "telemetry.duckdb"
+
+    def resolved_registry_url(self) -> str:
+        if self.registry_url:
+            return self.registry_url
+        return f"sqlite:///{(self.data_dir / 'registry.sqlite').resolve()}"
