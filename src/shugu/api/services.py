@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shugu.config import Settings
+from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.pipeline import IngestPipeline
 from shugu.store.duckdb_store import DuckDBTelemetryStore
 from shugu.store.registry import Registry
@@ -16,6 +17,7 @@ class Services:
     registry: Registry
     store: DuckDBTelemetryStore
     pipeline: IngestPipeline
+    device_cache: DeviceCache
 
     def close(self) -> None:
         self.store.close()

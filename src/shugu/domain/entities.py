@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,3 +14,13 @@ class DeviceRef:
     enterprise_id: int
     name: str
     profile: str
+
+
+class DeviceDirectory(Protocol):
+    """How ingest finds devices; the registry implements it."""
+
+    def device_for_token(self, token: str) -> DeviceRef | None: ...
+
+    def get_device_ref(self, device_id: int) -> DeviceRef | None: ...
+
+    def device_ref_by_name(self, enterprise_id: int, name: str) -> DeviceRef | None: ...

@@ -1,0 +1,91 @@
+"""The FastAPI application of one shugu process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse, RedirectResponse
+
+from shugu import __version__
+from shugu.api import auth_routes, device_routes, registry_routes, telemetry_routes
+from shugu.api.errors import install_error_handlers
+from shugu.api.services import Services
+from shugu.config import Settings
+from shugu.domain.timeutil import utc_now_ms
+from shugu.ingest.device_cache import DeviceCache
+from shugu.ingest.pipeline import IngestPipeline
+from shugu.store.duckdb_store import DuckDBTelemetryStore
+from shugu.store.registry import Registry
+
+log = logging.getLogger(__name__)
+
+_RETENTION_SWEEP_S = 3600.0
+
+
+def open_services(settings: Settings) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    registry = Registry(settings.resolved_registry_url())
+    store = DuckDBTelemetryStore(
+        settings.telemetry_path, commit_linger_ms=settings.commit_linger_ms
+    )
+    return Services(
+        settings=settings,
+        registry=registry,
+        store=store,
+        pipeline=IngestPipeline(store, settings),
+        device_cache=DeviceCache(registry),
+    )
+
+
+async def _retention_sweeper(services: Services) -> None:
+    while True:
+        cutoff = utc_now_ms() - services.settings.retention_days * 86_400_000
+        removed = await asyncio.to_thread(services.store.purge_before, cutoff)
+        if removed:
+            log.info(
+                "retention removed %d points older than %d days",
+                removed,
+                services.settings.retention_days,
+            )
+        await asyncio.sleep(_RETENTION_SWEEP_S)
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    owned = services is None
+    services = services or open_services(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(_retention_sweeper(services))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            if owned:
+                await asyncio.to_thread(services.close)
+
+    app = FastAPI(
+        title="shugu 数谷",
+        version=__version__,
+        description="Open industrial-internet platform: devices, telemetry, registry.",
+        default_response_class=ORJSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    for module in (auth_routes, registry_routes, device_routes, telemetry_routes):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    @app.get("/api/health", tags=["platform"])
+    def health() -> dict[str, object]:
+        return {"status": "ok", "version": __version__, "queued_jobs": services.store.queued_jobs}
+
+    return app

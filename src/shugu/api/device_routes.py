@@ -1,0 +1,203 @@
+"""Device-facing ingest over HTTP.
+
+``POST /api/v1/{token}/telemetry`` is ThingsBoard's HTTP device API, so devices and libraries
+written for ThingsBoard post to shugu unchanged. ``POST /api/v1/batch`` takes many devices at once
+for gateways and bulk loaders: ThingsBoard's gateway JSON form or an Arrow IPC stream.
+
+Every answer follows durability: 200 means the accepted points are on disk.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from fastapi import APIRouter, Request
+from fastapi.responses import ORJSONResponse
+
+from shugu.api.deps import ServicesDep, get_principal
+from shugu.api.errors import error_body
+from shugu.domain.entities import DeviceRef
+from shugu.domain.errors import ForbiddenError, ShuguError, ValidationError
+from shugu.domain.tenancy import Role
+from shugu.ingest.arrow_codec import ARROW_STREAM, decode_table, read_stream
+from shugu.ingest.errors import BadDeviceToken, PayloadTooLarge
+from shugu.ingest.pipeline import Columns, IngestResult, now_ms
+from shugu.ingest.thingsboard import ParsedTelemetry, parse_json, split_gateway
+from shugu.store.telemetry import RejectRecord, Rejects
+
+router = APIRouter(tags=["device API"])
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it exceeds ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the payload is {declared} bytes; the limit is {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the payload exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _answer(result: IngestResult) -> ORJSONResponse:
+    body = result.as_json()
+    if result.accepted == 0 and result.rejects.total > 0:
+        return ORJSONResponse(
+            error_body("all_values_rejected", "no value of the payload could be stored", **body),
+            status_code=400,
+        )
+    return ORJSONResponse(body)
+
+
+@router.post("/api/v1/{token}/telemetry")
+async def post_device_telemetry(
+    token: str, request: Request, services: ServicesDep
+) -> ORJSONResponse:
+    """ThingsBoard HTTP device API: `{"k": v}`, `{"ts": ms, "values": {...}}`, or a list."""
+    pipeline = services.pipeline
+    device = services.registry.device_for_token(token)
+    if device is None:
+        masked = token[:4] + "…" if len(token) > 4 else "…"
+        await pipeline.record_refusal(
+            RejectRecord(
+                now_ms(), None, "bad_device_token", "unknown device access token", sample=masked
+            )
+        )
+        raise BadDeviceToken("the device access token is unknown or was revoked")
+    try:
+        body = await read_body(request, services.settings.max_payload_bytes)
+        doc = parse_json(body)
+    except ShuguError as exc:
+        # Whole-payload refusals are kept in the rejects log like per-value ones.
+        await pipeline.record_refusal(RejectRecord(now_ms(), device.id, exc.code, exc.message))
+        raise
+    parsed = pipeline.decoder_for(device).decode(doc)
+    return _answer(await pipeline.ingest_parsed(device, parsed))
+
+
+def _batch_enterprise(request: Request, services: ServicesDep) -> int:
+    principal = get_principal(request, services)
+    wanted = request.query_params.get("enterprise")
+    if principal.role is Role.OPERATOR:
+        if wanted is None or not wanted.isdigit():
+            raise ValidationError(
+                "operators name the enterprise: /api/v1/batch?enterprise=ID",
+                code="enterprise_required",
+            )
+        return int(wanted)
+    if principal.role is Role.ENTERPRISE_ADMIN and principal.enterprise_id is not None:
+        if wanted is not None and wanted != str(principal.enterprise_id):
+            raise ForbiddenError("you may send data only for your own enterprise", code="forbidden")
+        return principal.enterprise_id
+    raise ForbiddenError(
+        "only enterprise administrators and operators send batches", code="forbidden"
+    )
+
+
+@router.post("/api/v1/batch")
+async def post_batch(request: Request, services: ServicesDep) -> ORJSONResponse:
+    """Many devices in one request: gateway JSON or an Arrow IPC stream (see module doc)."""
+    enterprise_id = _batch_enterprise(request, services)
+    body = await read_body(request, services.settings.max_payload_bytes)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type == ARROW_STREAM:
+        return _answer(await _ingest_arrow(services, enterprise_id, body))
+    return _answer(await _ingest_gateway_json(services, enterprise_id, body))
+
+
+async def _ingest_gateway_json(
+    services: ServicesDep, enterprise_id: int, body: bytes
+) -> IngestResult:
+    pipeline = services.pipeline
+    devices = split_gateway(parse_json(body))
+    rejects = Rejects()
+    cols: list[Columns] = []
+    profiles: dict[int, str] = {}
+    for name, payload in devices.items():
+        device = services.device_cache.by_name(enterprise_id, name)
+        if device is None:
+            rejects.add(
+                RejectRecord(
+                    now_ms(),
+                    None,
+                    "unknown_device",
+                    f"no device named {name!r} in this enterprise",
+                    sample=name,
+                )
+            )
+            continue
+        parsed: ParsedTelemetry = pipeline.decoder_for(device).decode(payload)
+        pipeline.refusals_to_rejects(device, parsed, rejects)
+        cols.append(pipeline.columns_from_parsed(device, parsed))
+        profiles[device.id] = device.profile
+    merged = _merge_columns(cols)
+    if merged is None:
+        return IngestResult(0, rejects)
+    return await pipeline.ingest_columns(merged, profiles, rejects)
+
+
+def _merge_columns(cols: list[Columns]) -> Columns | None:
+    if not cols:
+        return None
+    names: dict[str, int] = {}
+    indices = []
+    for c in cols:
+        remap = np.array([names.setdefault(m, len(names)) for m in c.metric_names], np.int32)
+        indices.append(remap[c.metric_index] if len(c.metric_index) else c.metric_index)
+    return Columns(
+        device=np.concatenate([c.device for c in cols]),
+        metric_names=list(names),
+        metric_index=np.concatenate(indices),
+        ts=np.concatenate([c.ts for c in cols]),
+        value=np.concatenate([c.value for c in cols]),
+    )
+
+
+async def _ingest_arrow(services: ServicesDep, enterprise_id: int, body: bytes) -> IngestResult:
+    rows = decode_table(read_stream(body))
+    rejects = Rejects()
+    received = now_ms()
+    refs: list[DeviceRef | None] = []
+    for key in rows.device_keys:
+        if isinstance(key, str):
+            refs.append(services.device_cache.by_name(enterprise_id, key))
+        else:
+            ref = services.device_cache.by_id(int(key))
+            refs.append(ref if ref is not None and ref.enterprise_id == enterprise_id else None)
+    known = np.array([r is not None for r in refs], dtype=bool)
+    ids = np.array([r.id if r is not None else -1 for r in refs], np.int32)
+    keep = ~rows.null_rows
+    if rows.null_rows.any():
+        rejects.add(
+            RejectRecord(
+                received, None, "missing_field", "a row has a null device, metric, ts or value"
+            ),
+            count=int(rows.null_rows.sum()),
+        )
+    unknown_rows = keep & ~known[rows.device_index] if len(refs) else keep & False
+    if unknown_rows.any():
+        for i in np.unique(rows.device_index[unknown_rows]).tolist():
+            n = int((rows.device_index[unknown_rows] == i).sum())
+            rejects.add(
+                RejectRecord(
+                    received,
+                    None,
+                    "unknown_device",
+                    "no such device in this enterprise",
+                    sample=str(rows.device_keys[i]),
+                ),
+                count=n,
+            )
+        keep &= ~unknown_rows
+    cols = Columns(
+        device=ids[rows.device_index[keep]] if len(refs) else np.empty(0, np.int32),
+        metric_names=rows.metric_names,
+        metric_index=rows.metric_index[keep],
+        ts=rows.ts[keep],
+        value=rows.value[keep],
+    )
+    profiles = {r.id: r.profile for r in refs if r is not None}
+    return await services.pipeline.ingest_columns(cols, profiles, rejects)

@@ -1,0 +1,109 @@
+"""The `shugu` command: serve, admin, demo and bench."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shugu.config import Settings
+
+app = typer.Typer(
+    help="shugu (数谷): an open industrial-internet platform for a district.", no_args_is_help=True
+)
+admin = typer.Typer(
+    help="Create parks, enterprises, devices and users directly in the registry.",
+    no_args_is_help=True,
+)
+bench = typer.Typer(help="Benchmarks (code under bench/).", no_args_is_help=True)
+app.add_typer(admin, name="admin")
+app.add_typer(bench, name="bench")
+
+DataOpt = Annotated[Path, typer.Option("--data", help="data directory (telemetry, registry)")]
+RegistryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--registry-url",
+        help="SQLAlchemy URL, e.g. postgresql://user@host/db (default: SQLite in --data)",
+    ),
+]
+
+
+def _settings(data: Path, registry_url: str | None, retention_days: int = 365) -> Settings:
+    return Settings(data_dir=data, registry_url=registry_url, retention_days=retention_days)
+
+
+@app.command()
+def serve(
+    data: DataOpt = Path("shugu-data"),
+    registry_url: RegistryOpt = None,
+    http_port: Annotated[int, typer.Option("--http-port", help="HTTP API port")] = 8080,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    retention_days: Annotated[int, typer.Option(help="keep telemetry this many days")] = 365,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+) -> None:
+    """Run the API (HTTP device API, query API, registry) on one process."""
+    import uvicorn
+
+    from shugu.api.app import create_app
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = _settings(data, registry_url, retention_days)
+    api = create_app(settings)
+    typer.echo(f"shugu serving on http://{host}:{http_port}  (data: {data.resolve()})")
+    uvicorn.run(
+        api,
+        host=host,
+        port=http_port,
+        log_level=log_level,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=10,
+    )
+
+
+def _bench_module(name: str) -> object:
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "bench" / f"{name}.py").exists():
+        typer.echo(f"bench/{name}.py not found next to the source tree ({root})", err=True)
+        raise typer.Exit(2)
+    sys.path.insert(0, str(root))
+    return importlib.import_module(f"bench.{name}")
+
+
+@bench.command("ingest")
+def bench_ingest(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="small sizes; finishes in under a minute")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    clients: Annotated[int, typer.Option(help="concurrent HTTP clients")] = 8,
+    seconds: Annotated[float, typer.Option(help="duration of each HTTP phase")] = 0.0,
+) -> None:
+    """Ingest throughput (raw DuckDB append vs. end to end over HTTP) and read latencies."""
+    module = _bench_module("ingest")
+    result = module.run(quick=quick, clients=clients, seconds=seconds or None, log=not as_json)  # type: ignore[attr-defined]
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key:32s} {value}")
+
+
+def main() -> None:
+    from shugu import cli_admin  # registers admin and demo commands
+
+    cli_admin.register(app, admin)
+    app()
+
+
+if __name__ == "__main__":
+    main()

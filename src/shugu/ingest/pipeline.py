@@ -1,0 +1,276 @@
+"""Validated columns → Batch → durable store, with every refusal counted and sampled.
+
+The same pipeline serves every transport (HTTP device API, batch API, and later MQTT): a
+transport decodes its bytes into columns, and this module applies the rules that do not depend
+on the transport, vectorised over the whole request:
+
+- timestamps more than ``max_future_ms`` ahead are refused (``future_timestamp``), and so are
+  points older than the retention (``too_old``), which would otherwise vanish at the next purge;
+- non-finite values are refused (``not_finite``);
+- a metric the device's profile does not know is refused when the profile is strict
+  (``unknown_metric``);
+- a value outside its metric's plausible range is stored with the out-of-range quality flag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from shugu.config import Settings
+from shugu.domain.batch import QUALITY_OUT_OF_RANGE, Batch
+from shugu.domain.entities import DeviceRef
+from shugu.domain.profiles import Profile, get_profile
+from shugu.ingest.thingsboard import ParsedTelemetry, TelemetryDecoder
+from shugu.store.telemetry import RejectRecord, Rejects, TelemetryStore
+
+_DAY_MS = 86_400_000
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    accepted: int
+    rejects: Rejects
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "accepted": self.accepted,
+            "rejected": self.rejects.total,
+            "errors": [
+                {
+                    "key": r.metric,
+                    "ts": r.ts,
+                    "code": r.code,
+                    "message": r.reason,
+                    "sample": r.sample,
+                }
+                for r in self.rejects.samples
+            ],
+        }
+
+
+@dataclass(slots=True)
+class Columns:
+    """Points of one request before validation; metric names are dictionary-encoded."""
+
+    device: npt.NDArray[np.int32]
+    metric_names: list[str]
+    metric_index: npt.NDArray[np.int32]
+    ts: npt.NDArray[np.int64]
+    value: npt.NDArray[np.float64]
+
+
+class IngestPipeline:
+    def __init__(
+        self, store: TelemetryStore, settings: Settings, clock: Callable[[], int] = now_ms
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._clock = clock
+
+    # -- decoding helpers shared by transports ----------------------------------------------
+
+    def decoder_for(self, device: DeviceRef) -> TelemetryDecoder:
+        profile = get_profile(device.profile)
+        bool_metrics = {name for name, spec in profile.metrics.items() if spec.bool_as_number}
+        return TelemetryDecoder(self._clock, bool_metrics)
+
+    def columns_from_parsed(self, device: DeviceRef, parsed: ParsedTelemetry) -> Columns:
+        index: dict[str, int] = {}
+        codes = np.fromiter(
+            (index.setdefault(m, len(index)) for m in parsed.metrics),
+            dtype=np.int32,
+            count=len(parsed.metrics),
+        )
+        return Columns(
+            device=np.full(len(parsed), device.id, np.int32),
+            metric_names=list(index),
+            metric_index=codes,
+            ts=np.asarray(parsed.ts, dtype=np.int64),
+            value=np.asarray(parsed.values, dtype=np.float64),
+        )
+
+    def refusals_to_rejects(
+        self, device: DeviceRef | None, parsed: ParsedTelemetry, rejects: Rejects
+    ) -> None:
+        received = self._clock()
+        dev = device.id if device else None
+        for r in parsed.refusals:
+            rejects.add(RejectRecord(received, dev, r.code, r.reason, r.metric, r.ts, r.sample))
+
+    # -- the pipeline proper ---------------------------------------------------------------
+
+    def validate(self, cols: Columns, profiles: dict[int, str], rejects: Rejects) -> Batch:
+        """Apply the transport-independent rules; refused rows go to ``rejects``."""
+        now = self._clock()
+        n = len(cols.ts)
+        keep = np.ones(n, dtype=bool)
+        future = cols.ts > now + self._settings.max_future_ms
+        self._refuse(
+            cols,
+            future & keep,
+            keep,
+            rejects,
+            "future_timestamp",
+            "timestamp is more than "
+            f"{self._settings.max_future_ms // 60000} minutes ahead of the server clock",
+        )
+        old = cols.ts < now - self._settings.retention_days * _DAY_MS
+        self._refuse(
+            cols,
+            old & keep,
+            keep,
+            rejects,
+            "too_old",
+            f"timestamp is older than the retention of {self._settings.retention_days} days",
+        )
+        bad = ~np.isfinite(cols.value)
+        self._refuse(
+            cols, bad & keep, keep, rejects, "not_finite", "NaN and infinity are not values"
+        )
+
+        quality = np.zeros(n, np.uint8)
+        unknown, low, high, state_flags = self._profile_tables(cols, profiles)
+        if unknown is not None:
+            self._refuse(
+                cols,
+                unknown & keep,
+                keep,
+                rejects,
+                "unknown_metric",
+                "the device's profile does not define this metric",
+            )
+        with np.errstate(invalid="ignore"):
+            out_of_range = (cols.value < low) | (cols.value > high)
+        quality[out_of_range | state_flags] = QUALITY_OUT_OF_RANGE
+
+        metric_ids = self._store.metric_ids(cols.metric_names)
+        batch = Batch(
+            cols.device,
+            metric_ids[cols.metric_index] if n else np.empty(0, np.int32),
+            cols.ts,
+            cols.value,
+            quality,
+        )
+        return batch if keep.all() else batch.take(keep)
+
+    def _profile_tables(
+        self, cols: Columns, profiles: dict[int, str]
+    ) -> tuple[
+        npt.NDArray[np.bool_] | None,
+        npt.NDArray[np.float64],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.bool_],
+    ]:
+        """Per-row unknown-metric mask, plausible bounds and undeclared-state flags.
+
+        Looked up once per distinct (profile, metric) pair of the request, then spread to rows.
+        """
+        n = len(cols.ts)
+        profile_names = sorted(set(profiles.values()))
+        if len(profile_names) == 1:
+            row_profile = np.zeros(n, np.int64)
+        else:
+            pos = {name: i for i, name in enumerate(profile_names)}
+            devs, inverse = np.unique(cols.device, return_inverse=True)
+            per_dev = np.array([pos[profiles[int(d)]] for d in devs], np.int64)
+            row_profile = per_dev[inverse]
+        pair = row_profile * len(cols.metric_names) + cols.metric_index
+        uniq, inverse = np.unique(pair, return_inverse=True)
+        known = np.ones(len(uniq), dtype=bool)
+        lows = np.full(len(uniq), -np.inf)
+        highs = np.full(len(uniq), np.inf)
+        loaded: dict[str, Profile] = {}
+        states: list[tuple[int, npt.NDArray[np.float64]]] = []
+        for i, p in enumerate(uniq.tolist()):
+            pname = profile_names[p // len(cols.metric_names)]
+            profile = loaded.get(pname) or loaded.setdefault(pname, get_profile(pname))
+            spec = profile.metrics.get(cols.metric_names[p % len(cols.metric_names)])
+            if spec is None:
+                known[i] = not profile.strict
+                continue
+            if spec.min is not None:
+                lows[i] = spec.min
+            if spec.max is not None:
+                highs[i] = spec.max
+            if spec.states:
+                states.append((i, np.array(sorted(spec.states), np.float64)))
+        unknown = None if known.all() else ~known[inverse]
+        state_flags = np.zeros(n, dtype=bool)
+        for i, allowed in states:
+            rows = inverse == i
+            state_flags[rows] = ~np.isin(cols.value[rows], allowed)
+        return unknown, lows[inverse], highs[inverse], state_flags
+
+    def _refuse(
+        self,
+        cols: Columns,
+        mask: npt.NDArray[np.bool_],
+        keep: npt.NDArray[np.bool_],
+        rejects: Rejects,
+        code: str,
+        reason: str,
+    ) -> None:
+        if not mask.any():
+            return
+        keep &= ~mask
+        rows = np.flatnonzero(mask)
+        devices, counts = np.unique(cols.device[rows], return_counts=True)
+        received = self._clock()
+        for dev, count in zip(devices.tolist(), counts.tolist(), strict=True):
+            first = rows[cols.device[rows] == dev][0]
+            rejects.add(
+                RejectRecord(
+                    received,
+                    int(dev),
+                    code,
+                    reason,
+                    cols.metric_names[int(cols.metric_index[first])],
+                    int(cols.ts[first]),
+                    repr(float(cols.value[first])),
+                ),
+                count=count,
+            )
+
+    async def store(self, batch: Batch, rejects: Rejects) -> int:
+        """Hand a batch to the store and wait until it is durable."""
+        return await asyncio.wrap_future(self._store.submit(batch, rejects))
+
+    async def ingest_parsed(
+        self, device: DeviceRef, parsed: ParsedTelemetry, rejects: Rejects | None = None
+    ) -> IngestResult:
+        rejects = rejects if rejects is not None else Rejects()
+        self.refusals_to_rejects(device, parsed, rejects)
+        batch = self.validate(
+            self.columns_from_parsed(device, parsed), {device.id: device.profile}, rejects
+        )
+        stored = await self.store(batch, rejects)
+        return IngestResult(stored, rejects)
+
+    async def ingest_columns(
+        self, cols: Columns, profiles: dict[int, str], rejects: Rejects
+    ) -> IngestResult:
+        batch = self.validate(cols, profiles, rejects)
+        stored = await self.store(batch, rejects)
+        return IngestResult(stored, rejects)
+
+    async def record_refusal(self, record: RejectRecord) -> None:
+        """Keep a whole-payload refusal (bad token, malformed body) in the rejects log."""
+        rejects = Rejects()
+        rejects.add(record)
+        await self.store(Batch.empty(), rejects)
+
+
+def dictionary_encode(names: Sequence[str]) -> tuple[list[str], npt.NDArray[np.int32]]:
+    index: dict[str, int] = {}
+    codes = np.fromiter((index.setdefault(m, len(index)) for m in names), np.int32, len(names))
+    return list(index), codes

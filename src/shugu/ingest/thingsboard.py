@@ -1,0 +1,195 @@
+"""ThingsBoard telemetry JSON → columns of (metric name, ts, value), with per-value refusals.
+
+Accepted shapes, as ThingsBoard's device API defines them:
+``{"temp": 21.5}`` (stamped with the server's time), ``{"ts": 1700000000000, "values": {...}}``,
+or a list of either. The gateway form maps device names to such payloads:
+``{"Loom 7": [{"ts": ..., "values": {...}}], "Loom 8": {"speed": 600}}``.
+
+A value is stored only when it is a finite number (or a boolean, for metrics whose profile maps
+booleans to 0/1). Everything else is refused one value at a time with a reason, so one bad key
+never costs the good ones beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Container
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from shugu.ingest.errors import IngestError
+
+#: JSON has no NaN or Infinity, but many device libraries emit them; they are parsed so that
+#: the value can be refused alone rather than the whole payload.
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+@dataclass(slots=True)
+class ValueRefusal:
+    metric: str | None
+    ts: int | None
+    code: str
+    reason: str
+    sample: str
+
+
+@dataclass(slots=True)
+class ParsedTelemetry:
+    metrics: list[str] = field(default_factory=list)
+    ts: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    refusals: list[ValueRefusal] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def parse_json(body: bytes) -> Any:
+    """Parse a JSON body; NaN and Infinity literals are read (and later refused per value)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        try:
+            return json.loads(body, parse_constant=lambda name: _NON_FINITE[name])
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise IngestError(f"the body is not valid JSON: {exc}", code="malformed_json") from None
+
+
+def _sample(value: Any) -> str:
+    text = orjson.dumps(value).decode() if _jsonable(value) else repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _jsonable(value: Any) -> bool:
+    return not (isinstance(value, float) and not math.isfinite(value))
+
+
+def _parse_ts(raw: Any) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw if raw >= 0 else None
+    if isinstance(raw, float) and math.isfinite(raw) and raw >= 0 and raw.is_integer():
+        return int(raw)
+    return None
+
+
+class TelemetryDecoder:
+    """Decodes ThingsBoard telemetry objects for one device."""
+
+    def __init__(self, now_ms: Callable[[], int], bool_metrics: Container[str]) -> None:
+        self._now_ms = now_ms
+        self._bool_metrics = bool_metrics
+
+    def decode(self, doc: Any, out: ParsedTelemetry | None = None) -> ParsedTelemetry:
+        out = out if out is not None else ParsedTelemetry()
+        if isinstance(doc, list):
+            for item in doc:
+                self._entry(item, out)
+        else:
+            self._entry(doc, out)
+        return out
+
+    def _entry(self, item: Any, out: ParsedTelemetry) -> None:
+        if not isinstance(item, dict):
+            out.refusals.append(
+                ValueRefusal(
+                    None,
+                    None,
+                    "bad_shape",
+                    'expected an object such as {"key": value} or {"ts": ms, "values": {...}}',
+                    _sample(item),
+                )
+            )
+            return
+        if "ts" in item and "values" in item:
+            ts = _parse_ts(item["ts"])
+            values = item["values"]
+            if ts is None:
+                out.refusals.append(
+                    ValueRefusal(
+                        None,
+                        None,
+                        "bad_timestamp",
+                        '"ts" must be a non-negative integer of milliseconds since 1970',
+                        _sample(item["ts"]),
+                    )
+                )
+                return
+            if not isinstance(values, dict):
+                out.refusals.append(
+                    ValueRefusal(
+                        None, ts, "bad_shape", '"values" must be an object', _sample(values)
+                    )
+                )
+                return
+        else:
+            ts = self._now_ms()
+            values = item
+        self._values(values, ts, out)
+
+    def _values(self, values: dict[str, Any], ts: int, out: ParsedTelemetry) -> None:
+        metrics, stamps, nums = out.metrics, out.ts, out.values
+        for key, raw in values.items():
+            kind = type(raw)
+            if kind is float or kind is int:
+                value = float(raw)
+                if math.isfinite(value):
+                    metrics.append(key)
+                    stamps.append(ts)
+                    nums.append(value)
+                    continue
+                out.refusals.append(
+                    ValueRefusal(
+                        key, ts, "not_finite", "NaN and infinity are not values", _sample(raw)
+                    )
+                )
+            elif kind is bool:
+                if key in self._bool_metrics:
+                    metrics.append(key)
+                    stamps.append(ts)
+                    nums.append(1.0 if raw else 0.0)
+                else:
+                    out.refusals.append(
+                        ValueRefusal(
+                            key,
+                            ts,
+                            "boolean_value",
+                            "this metric takes numbers; its profile does not map booleans to 0/1",
+                            _sample(raw),
+                        )
+                    )
+            elif kind is str:
+                out.refusals.append(
+                    ValueRefusal(
+                        key, ts, "non_numeric", "strings are not stored as telemetry", _sample(raw)
+                    )
+                )
+            elif raw is None:
+                out.refusals.append(
+                    ValueRefusal(key, ts, "null_value", "null is not a value", "null")
+                )
+            else:
+                out.refusals.append(
+                    ValueRefusal(
+                        key,
+                        ts,
+                        "nested_value",
+                        "objects and lists are not telemetry values; send one key per number",
+                        _sample(raw),
+                    )
+                )
+
+
+def split_gateway(doc: Any) -> dict[str, Any]:
+    """The gateway form: device name → ThingsBoard telemetry payload."""
+    if not isinstance(doc, dict):
+        raise IngestError(
+            "the gateway form is an object of device names: "
+            '{"Device A": [{"ts": ..., "values": {...}}]}',
+            code="bad_shape",
+        )
+    return doc

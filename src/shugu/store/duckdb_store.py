@@ -1,0 +1,367 @@
+"""The embedded telemetry store: one DuckDB file, written by one group-committing thread.
+
+Why a single writer thread: DuckDB appends fastest in large transactions (measured here: 0.6 M
+rows/s committing every 1,000 rows, 3 M/s every 10,000, 5 M/s every 100,000). Requests hand their
+batches to the writer, which gathers whatever is queued into one transaction, commits it (the
+WAL is synced on commit) and only then resolves every request's future. Acknowledgement therefore
+always follows durability, and concurrency turns into larger, cheaper commits.
+
+Points are appended as they arrive, each with a row sequence number in arrival order.
+A re-sent point (same device, metric, ts) is de-duplicated when read: the row of the highest
+sequence wins, so it never counts twice in any answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from shugu.domain.batch import Batch
+from shugu.domain.errors import UnavailableError
+from shugu.store.latest import LatestCache
+from shugu.store.queries import latest_table, range_sql
+from shugu.store.telemetry import RangeQuery, Rejects
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS metrics (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS points (
+    device INTEGER NOT NULL,
+    metric INTEGER NOT NULL,
+    ts BIGINT NOT NULL,
+    value DOUBLE NOT NULL,
+    quality UTINYINT NOT NULL,
+    seq BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reject_counts (
+    device INTEGER NOT NULL,
+    code VARCHAR NOT NULL,
+    n BIGINT NOT NULL,
+    last_ms BIGINT NOT NULL,
+    PRIMARY KEY (device, code)
+);
+CREATE TABLE IF NOT EXISTS reject_samples (
+    received_ms BIGINT NOT NULL,
+    device INTEGER,
+    code VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    metric VARCHAR,
+    ts BIGINT,
+    sample VARCHAR
+);
+"""
+
+#: Rejects without a known device (a bad token, say) are counted under this device id.
+NO_DEVICE = -1
+
+_STOP = object()
+
+
+class _Job:
+    __slots__ = ("batch", "future", "rejects")
+
+    def __init__(self, batch: Batch, rejects: Rejects | None, future: Future[int]) -> None:
+        self.batch = batch
+        self.rejects = rejects
+        self.future = future
+
+
+class DuckDBTelemetryStore:
+    """TelemetryStore on an embedded DuckDB file."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        commit_linger_ms: float = 2.0,
+        max_commit_rows: int = 1_000_000,
+        max_queued_jobs: int = 10_000,
+    ) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = duckdb.connect(str(path))
+        self._con.execute(SCHEMA)
+        self._local = threading.local()
+        self._metric_lock = threading.Lock()
+        self._metric_ids: dict[str, int] = dict(
+            (name, mid) for mid, name in self._con.sql("SELECT id, name FROM metrics").fetchall()
+        )
+        self._metric_names: dict[int, str] = {v: k for k, v in self._metric_ids.items()}
+        row = self._con.sql("SELECT coalesce(max(seq), 0) FROM points").fetchall()[0]
+        #: Row sequence: every stored row gets the next number, so "latest write wins" is exact
+        #: even among duplicates inside one batch.
+        self._seq = int(row[0]) if row else 0
+        self.latest_cache = LatestCache()
+        self._load_latest()
+        self._linger_s = commit_linger_ms / 1000.0
+        self._max_commit_rows = max_commit_rows
+        self._queue: queue.Queue[_Job | object] = queue.Queue(maxsize=max_queued_jobs)
+        self._failing = False
+        self._closed = False
+        self._writer = threading.Thread(target=self._write_loop, name="shugu-writer", daemon=True)
+        self._writer.start()
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """A per-thread cursor: DuckDB connections are not shared across threads."""
+        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cur", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cur = cur
+        return cur
+
+    # -- metrics dictionary ------------------------------------------------------------------
+
+    def metric_ids(self, names: Sequence[str]) -> npt.NDArray[np.int32]:
+        ids = self._metric_ids
+        out = np.empty(len(names), np.int32)
+        missing: list[str] = []
+        for i, name in enumerate(names):
+            mid = ids.get(name)
+            if mid is None:
+                missing.append(name)
+                out[i] = -1
+            else:
+                out[i] = mid
+        if missing:
+            self._number_metrics(missing)
+            for i, name in enumerate(names):
+                if out[i] < 0:
+                    out[i] = ids[name]
+        return out
+
+    def _number_metrics(self, names: list[str]) -> None:
+        with self._metric_lock:
+            cur = self._cursor()
+            for name in dict.fromkeys(names):
+                if name in self._metric_ids:
+                    continue
+                mid = len(self._metric_ids) + 1
+                cur.execute("INSERT INTO metrics VALUES (?, ?)", [mid, name])
+                self._metric_names[mid] = name
+                self._metric_ids[name] = mid
+
+    def metric_name(self, metric_id: int) -> str:
+        return self._metric_names.get(metric_id, f"#{metric_id}")
+
+    def metric_id(self, name: str) -> int | None:
+        return self._metric_ids.get(name)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def submit(self, batch: Batch, rejects: Rejects | None = None) -> Future[int]:
+        future: Future[int] = Future()
+        if self._closed:
+            future.set_exception(UnavailableError("the store is closed", code="store_closed"))
+            return future
+        try:
+            self._queue.put_nowait(_Job(batch, rejects, future))
+        except queue.Full:
+            future.set_exception(
+                UnavailableError("ingest queue is full, retry shortly", code="ingest_overloaded")
+            )
+        return future
+
+    @property
+    def queued_jobs(self) -> int:
+        return self._queue.qsize()
+
+    def _gather(self, first: _Job) -> tuple[list[_Job], bool]:
+        jobs = [first]
+        rows = len(first.batch)
+        deadline = time.monotonic() + self._linger_s
+        stop = False
+        while rows < self._max_commit_rows:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=remaining)
+                except queue.Empty:
+                    break
+            if item is _STOP:
+                stop = True
+                break
+            assert isinstance(item, _Job)
+            jobs.append(item)
+            rows += len(item.batch)
+        return jobs, stop
+
+    def _write_loop(self) -> None:
+        cur = self._con.cursor()
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                break
+            assert isinstance(item, _Job)
+            jobs, stop = self._gather(item)
+            self._commit(cur, jobs)
+            if stop:
+                break
+        # Drain what arrived before close so that no caller waits forever.
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, _Job):
+                self._commit(cur, [item])
+        cur.close()
+
+    def _commit(self, cur: duckdb.DuckDBPyConnection, jobs: list[_Job]) -> None:
+        batch = Batch.concat([j.batch for j in jobs if len(j.batch)])
+        first_seq = self._seq + 1
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            if len(batch):
+                table = batch.to_arrow().append_column(
+                    "seq", pa.array(np.arange(first_seq, first_seq + len(batch), dtype=np.int64))
+                )
+                cur.register("incoming_points", table)
+                cur.execute("INSERT INTO points SELECT * FROM incoming_points")
+                cur.unregister("incoming_points")
+            for job in jobs:
+                if job.rejects:
+                    self._write_rejects(cur, job.rejects)
+            cur.execute("COMMIT")
+        except duckdb.Error as exc:
+            self._rollback(cur)
+            if not self._failing:
+                log.error("telemetry store refuses writes: %s", exc)
+                self._failing = True
+            error = UnavailableError(
+                "the telemetry store cannot keep data right now; nothing was acknowledged",
+                code="store_unavailable",
+            )
+            for job in jobs:
+                job.future.set_exception(error)
+            return
+        if self._failing:
+            log.warning("telemetry store accepts writes again")
+            self._failing = False
+        self._seq = first_seq + len(batch) - 1
+        self.latest_cache.update(batch)
+        for job in jobs:
+            job.future.set_result(len(job.batch))
+
+    @staticmethod
+    def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
+        try:
+            cur.execute("ROLLBACK")
+        except duckdb.Error:
+            log.debug("rollback after a failed commit failed too", exc_info=True)
+
+    @staticmethod
+    def _write_rejects(cur: duckdb.DuckDBPyConnection, rejects: Rejects) -> None:
+        now = int(time.time() * 1000)
+        cur.executemany(
+            "INSERT INTO reject_counts VALUES (?, ?, ?, ?) ON CONFLICT (device, code) "
+            "DO UPDATE SET n = n + excluded.n, last_ms = excluded.last_ms",
+            [
+                [NO_DEVICE if dev is None else dev, code, n, now]
+                for (dev, code), n in rejects.counts.items()
+            ],
+        )
+        if rejects.samples:
+            cur.executemany(
+                "INSERT INTO reject_samples VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [r.received_ms, r.device, r.code, r.reason, r.metric, r.ts, r.sample]
+                    for r in rejects.samples
+                ],
+            )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _load_latest(self) -> None:
+        table = self._con.sql(
+            "SELECT device, metric, max(ts) AS ts, arg_max(value, (ts, seq)) AS value, "
+            "arg_max(quality, (ts, seq)) AS quality FROM points GROUP BY device, metric"
+        ).to_arrow_table()
+        if table.num_rows:
+            self.latest_cache.update(
+                Batch(
+                    table.column("device").to_numpy().astype(np.int32),
+                    table.column("metric").to_numpy().astype(np.int32),
+                    table.column("ts").to_numpy().astype(np.int64),
+                    table.column("value").to_numpy().astype(np.float64),
+                    table.column("quality").to_numpy().astype(np.uint8),
+                )
+            )
+
+    def latest(self, devices: Sequence[int] | None) -> pa.Table:
+        return latest_table(self.latest_cache.snapshot(devices), self._metric_names)
+
+    def query_range(self, query: RangeQuery) -> pa.Table:
+        metric_ids: list[int] | None = None
+        if query.metrics is not None:
+            metric_ids = [self._metric_ids[m] for m in query.metrics if m in self._metric_ids]
+            if not metric_ids:
+                metric_ids = [-1]
+        sql, params = range_sql(query, metric_ids)
+        table = self._cursor().sql(sql, params=params).to_arrow_table()
+        names = pa.array(
+            [self.metric_name(int(m)) for m in table.column("metric").to_pylist()], pa.string()
+        )
+        return table.set_column(table.schema.get_field_index("metric"), "metric", names)
+
+    def reject_counts(self, devices: Sequence[int] | None) -> pa.Table:
+        sql = "SELECT device, code, n, last_ms FROM reject_counts"
+        params: list[object] = []
+        if devices is not None:
+            sql += " WHERE list_contains(?, device)"
+            params.append(list(devices))
+        sql += " ORDER BY device, code"
+        return self._cursor().sql(sql, params=params).to_arrow_table()
+
+    def reject_samples(self, devices: Sequence[int] | None, limit: int) -> pa.Table:
+        sql = "SELECT * FROM reject_samples"
+        params: list[object] = []
+        if devices is not None:
+            sql += " WHERE list_contains(?, device)"
+            params.append(list(devices))
+        sql += " ORDER BY received_ms DESC LIMIT ?"
+        params.append(limit)
+        return self._cursor().sql(sql, params=params).to_arrow_table()
+
+    def count_points(self) -> int:
+        row = self._cursor().sql("SELECT count(*) FROM points").fetchall()[0]
+        return int(row[0]) if row else 0
+
+    # -- housekeeping ------------------------------------------------------------------------
+
+    def purge_before(self, ts_ms: int) -> int:
+        """Delete points (and reject samples) older than ``ts_ms``; retention."""
+        cur = self._cursor()
+        row = cur.execute("DELETE FROM points WHERE ts < ?", [ts_ms]).fetchall()[0]
+        cur.execute("DELETE FROM reject_samples WHERE received_ms < ?", [ts_ms])
+        return int(row[0]) if row else 0
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until everything queued so far is durable."""
+        self.submit(Batch.empty()).result(timeout=timeout)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._writer.join(timeout=30)
+        self._con.execute("CHECKPOINT")
+        self._con.close()

@@ -1,0 +1,93 @@
+"""The TelemetryStore protocol: what ingest and the api need from a time-series store.
+
+The embedded implementation is DuckDB (`duckdb_store.py`); a ClickHouse store for clusters
+implements the same protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from shugu.domain.batch import Batch
+
+AGGREGATES = ("avg", "min", "max", "sum", "count", "first", "last")
+
+
+@dataclass(frozen=True, slots=True)
+class RejectRecord:
+    """One refused value (or payload) kept for the operator: what, why, and a sample."""
+
+    received_ms: int
+    device: int | None
+    code: str
+    reason: str
+    metric: str | None = None
+    ts: int | None = None
+    sample: str | None = None
+
+
+@dataclass(slots=True)
+class Rejects:
+    """Refusals of one request: exact counts per (device, code), plus a bounded set of samples."""
+
+    counts: dict[tuple[int | None, str], int] = field(default_factory=dict)
+    samples: list[RejectRecord] = field(default_factory=list)
+    max_samples: int = 50
+
+    def add(self, record: RejectRecord, count: int = 1) -> None:
+        key = (record.device, record.code)
+        self.counts[key] = self.counts.get(key, 0) + count
+        if len(self.samples) < self.max_samples:
+            self.samples.append(record)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def __bool__(self) -> bool:
+        return bool(self.counts)
+
+
+@dataclass(frozen=True, slots=True)
+class RangeQuery:
+    devices: Sequence[int]
+    metrics: Sequence[str] | None
+    start_ms: int
+    end_ms: int
+    #: Bucket width in ms; None returns the raw (de-duplicated) points.
+    bucket_ms: int | None = None
+    #: Buckets are aligned to local midnight: ms east of UTC (Asia/Shanghai = +8 h).
+    utc_offset_ms: int = 8 * 3600 * 1000
+    aggregates: Sequence[str] = ("avg",)
+    limit: int = 2_000_000
+
+
+class TelemetryStore(Protocol):
+    def submit(self, batch: Batch, rejects: Rejects | None = None) -> Future[int]:
+        """Queue a batch; the future resolves to its row count once it is durable."""
+        ...
+
+    def metric_ids(self, names: Sequence[str]) -> npt.NDArray[np.int32]:
+        """Ids of metric names, numbering new names on first sight."""
+        ...
+
+    def latest(self, devices: Sequence[int] | None) -> pa.Table:
+        """Latest value of every metric of the given devices (None: all devices)."""
+        ...
+
+    def query_range(self, query: RangeQuery) -> pa.Table: ...
+
+    def reject_counts(self, devices: Sequence[int] | None) -> pa.Table: ...
+
+    def reject_samples(self, devices: Sequence[int] | None, limit: int) -> pa.Table: ...
+
+    def purge_before(self, ts_ms: int) -> int: ...
+
+    def close(self) -> None: ...
