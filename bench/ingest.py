@@ -157,7 +157,8 @@ def _setup_registry(data: Path, n_devices: int) -> str:
     ent = registry.create_enterprise(
         park_id=park.id, name="长乐纺织基准有限公司", uscc="91110000600037341L"
     )
-    registry.create_devices_bulk(ent.id, [f"dev{i:05d}" for i in range(n_devices)], "generic")
+    for i in range(n_devices):
+        registry.create_device(ent.id, f"dev{i:05d}", "generic")
     user = registry.create_user(
         username="bench",
         password="bench-password-1",

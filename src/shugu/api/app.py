@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
 from shugu import __version__
 from shugu.api import auth_routes, device_routes, registry_routes, telemetry_routes
@@ -72,7 +72,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         title="shugu 数谷",
         version=__version__,
         description="Open industrial-internet platform: devices, telemetry, registry.",
-        default_response_class=ORJSONResponse,
         lifespan=lifespan,
     )
     app.state.services = services

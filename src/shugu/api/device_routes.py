@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse
 
 from shugu.api.deps import ServicesDep, get_principal
 from shugu.api.errors import error_body
+from shugu.api.jsonresponse import JSONBytes
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ForbiddenError, ShuguError, ValidationError
 from shugu.domain.tenancy import Role
@@ -42,20 +42,18 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _answer(result: IngestResult) -> ORJSONResponse:
+def _answer(result: IngestResult) -> JSONBytes:
     body = result.as_json()
     if result.accepted == 0 and result.rejects.total > 0:
-        return ORJSONResponse(
+        return JSONBytes(
             error_body("all_values_rejected", "no value of the payload could be stored", **body),
             status_code=400,
         )
-    return ORJSONResponse(body)
+    return JSONBytes(body)
 
 
 @router.post("/api/v1/{token}/telemetry")
-async def post_device_telemetry(
-    token: str, request: Request, services: ServicesDep
-) -> ORJSONResponse:
+async def post_device_telemetry(token: str, request: Request, services: ServicesDep) -> JSONBytes:
     """ThingsBoard HTTP device API: `{"k": v}`, `{"ts": ms, "values": {...}}`, or a list."""
     pipeline = services.pipeline
     device = services.registry.device_for_token(token)
@@ -98,7 +96,7 @@ def _batch_enterprise(request: Request, services: ServicesDep) -> int:
 
 
 @router.post("/api/v1/batch")
-async def post_batch(request: Request, services: ServicesDep) -> ORJSONResponse:
+async def post_batch(request: Request, services: ServicesDep) -> JSONBytes:
     """Many devices in one request: gateway JSON or an Arrow IPC stream (see module doc)."""
     enterprise_id = _batch_enterprise(request, services)
     body = await read_body(request, services.settings.max_payload_bytes)

@@ -6,9 +6,9 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shugu.api.jsonresponse import JSONBytes
 from shugu.domain.errors import ShuguError
 
 log = logging.getLogger(__name__)
@@ -22,28 +22,28 @@ def error_body(code: str, message: str, **details: object) -> dict[str, object]:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ShuguError)
-    async def _shugu_error(_: Request, exc: ShuguError) -> ORJSONResponse:
+    async def _shugu_error(_: Request, exc: ShuguError) -> JSONBytes:
         headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
-        return ORJSONResponse(
+        return JSONBytes(
             error_body(exc.code, exc.message, **exc.details),
             status_code=exc.http_status,
             headers=headers,
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONBytes:
         fields = [
             {"field": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
             for err in exc.errors()
         ]
-        return ORJSONResponse(
+        return JSONBytes(
             error_body("invalid_request", "the request does not match the schema", fields=fields),
             status_code=422,
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONBytes:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return ORJSONResponse(
+        return JSONBytes(
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )
