@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from shugu.cli_admin import register as register_admin_commands
 from shugu.config import Settings
 
 app = typer.Typer(
@@ -98,10 +99,10 @@ def bench_ingest(
             typer.echo(f"{key:32s} {value}")
 
 
-def main() -> None:
-    from shugu import cli_admin  # registers admin and demo commands
+register_admin_commands(app, admin)
 
-    cli_admin.register(app, admin)
+
+def main() -> None:
     app()
 
 

@@ -111,7 +111,7 @@ def _next_values(dev: FedDevice, rng: random.Random) -> dict[str, float | bool]:
         lo = spec.min if spec.min is not None else 0.0
         hi = spec.max if spec.max is not None else lo + 100.0
         if spec.kind is MetricKind.STATE:
-            states = sorted(spec.states or {0: None})
+            states = sorted(spec.states) if spec.states else [0]
             current = dev.state.get(name, float(states[-1] if spec.bool_as_number else states[0]))
             if rng.random() < 0.05:
                 current = float(rng.choice(states))
@@ -200,7 +200,7 @@ def register(app: typer.Typer) -> None:
             target=feed,
             args=(url, devices, period, stop),
             name="demo-feed",
-            daemon=True,  # type: ignore[arg-type]
+            daemon=True,
         )
         feeder.start()
         try:

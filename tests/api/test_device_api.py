@@ -2,21 +2,18 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
-from tests.apptools import World, world
+from tests.api.conftest import World
 
 ARROW = "application/vnd.apache.arrow.stream"
 
 
 @pytest.fixture
-def w(tmp_path: Path) -> Iterator[World]:
-    with world(tmp_path) as built:
-        yield built
+def w(world: World) -> World:
+    return world
 
 
 def now_ms() -> int:
@@ -24,7 +21,7 @@ def now_ms() -> int:
 
 
 def rejects(w: World, who: str = "operator") -> dict[tuple[int, str], int]:
-    body = w.client.get("/api/rejects", headers=w.auth(who)).json()
+    body = w.client.get("/api/rejects", headers=w.as_(who)).json()
     return {(r["device"], r["code"]): r["n"] for r in body["counts"]}
 
 
@@ -35,7 +32,7 @@ def test_a_point_round_trips(w: World) -> None:
     )
     assert r.status_code == 200, r.text
     assert r.json() == {"accepted": 1, "rejected": 0, "errors": []}
-    latest = w.client.get(f"/api/devices/{w.device_a}/latest", headers=w.auth("admin_a")).json()
+    latest = w.client.get(f"/api/devices/{w.device_a}/latest", headers=w.as_("admin_a")).json()
     assert latest["columns"]["metric"] == ["speed_rpm"]
     assert latest["columns"]["value"] == [812.0]
     assert latest["columns"]["ts"] == [ts]
@@ -106,24 +103,22 @@ def test_future_timestamps_are_refused(w: World) -> None:
 
 def test_gateway_json_batch(w: World) -> None:
     t = now_ms() - 5000
-    doc = {"织机 A-01": [{"ts": t, "values": {"speed_rpm": 700}}], "no such loom": {"speed_rpm": 1}}
-    r = w.client.post("/api/v1/batch", json=doc, headers=w.auth("admin_a"))
+    doc = {"loom-001": [{"ts": t, "values": {"speed_rpm": 700}}], "no such loom": {"speed_rpm": 1}}
+    r = w.client.post("/api/v1/batch", json=doc, headers=w.as_("admin_a"))
     assert r.status_code == 200, r.text
     assert r.json()["accepted"] == 1
     assert r.json()["errors"][0]["code"] == "unknown_device"
 
 
 def test_batch_cannot_reach_another_enterprise(w: World) -> None:
-    doc = {"织机 A-01": {"speed_rpm": 700}}
-    r = w.client.post("/api/v1/batch", json=doc, headers=w.auth("admin_b"))
+    doc = {"loom-001": {"speed_rpm": 700}}
+    r = w.client.post("/api/v1/batch", json=doc, headers=w.as_("admin_b"))
     assert r.status_code == 400  # B has no device of that name: nothing stored
     assert r.json()["error"]["errors"][0]["code"] == "unknown_device"
-    r = w.client.post(
-        f"/api/v1/batch?enterprise={w.enterprise_a}", json=doc, headers=w.auth("admin_b")
-    )
+    r = w.client.post(f"/api/v1/batch?enterprise={w.ent_a}", json=doc, headers=w.as_("admin_b"))
     assert r.status_code == 403
     for who in ("viewer_a", "bureau"):
-        assert w.client.post("/api/v1/batch", json=doc, headers=w.auth(who)).status_code == 403
+        assert w.client.post("/api/v1/batch", json=doc, headers=w.as_(who)).status_code == 403
     assert w.client.post("/api/v1/batch", json=doc).status_code == 401
 
 
@@ -138,20 +133,20 @@ def test_arrow_batch(w: World) -> None:
     t = now_ms() - 5000
     table = pa.table(
         {
-            "device": ["织机 A-01", "织机 A-01", "ghost", "织机 A-01"],
+            "device": ["loom-001", "loom-001", "ghost", "loom-001"],
             "metric": ["speed_rpm", "power_kw", "speed_rpm", "speed_rpm"],
             "ts": [t, t, t, t + 1],
             "value": [600.0, 3.5, 1.0, float("nan")],
         }
     )
-    headers = w.auth("admin_a") | {"Content-Type": ARROW}
+    headers = w.as_("admin_a") | {"Content-Type": ARROW}
     r = w.client.post("/api/v1/batch", content=_arrow(table), headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["accepted"] == 2
     assert sorted(e["code"] for e in r.json()["errors"]) == ["not_finite", "unknown_device"]
     r = w.client.post("/api/v1/batch", content=b"not arrow", headers=headers)
     assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_arrow"
-    bad = pa.table({"device": ["织机 A-01"], "metric": ["x"], "ts": [t]})
+    bad = pa.table({"device": ["loom-001"], "metric": ["x"], "ts": [t]})
     r = w.client.post("/api/v1/batch", content=_arrow(bad), headers=headers)
     assert r.json()["error"]["code"] == "missing_column"
 
@@ -166,9 +161,7 @@ def test_operator_batch_by_device_id(w: World) -> None:
             "value": [1.0, 2.0],
         }
     )
-    headers = w.auth("operator") | {"Content-Type": ARROW}
-    r = w.client.post(
-        f"/api/v1/batch?enterprise={w.enterprise_a}", content=_arrow(table), headers=headers
-    )
+    headers = w.as_("operator") | {"Content-Type": ARROW}
+    r = w.client.post(f"/api/v1/batch?enterprise={w.ent_a}", content=_arrow(table), headers=headers)
     assert r.json()["accepted"] == 1  # device_b belongs to another enterprise
     assert r.json()["errors"][0]["code"] == "unknown_device"

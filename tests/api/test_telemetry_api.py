@@ -2,33 +2,30 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
-from tests.apptools import World, world
+from tests.api.conftest import World
 
 # 2026-11-20 00:00 China time
 MIDNIGHT = 1_795_104_000_000
 
 
 @pytest.fixture
-def w(tmp_path: Path) -> Iterator[World]:
-    with world(tmp_path) as built:
-        built.client.post(
-            f"/api/v1/{built.device_token_a}/telemetry",
-            json=[
-                {"ts": MIDNIGHT + i * 20_000, "values": {"speed_rpm": float(i), "power_kw": 2.0}}
-                for i in range(9)
-            ],
-        )
-        yield built
+def w(world: World) -> World:
+    world.client.post(
+        f"/api/v1/{world.device_token_a}/telemetry",
+        json=[
+            {"ts": MIDNIGHT + i * 20_000, "values": {"speed_rpm": float(i), "power_kw": 2.0}}
+            for i in range(9)
+        ],
+    )
+    return world
 
 
 def get(w: World, url: str, who: str = "admin_a") -> dict[str, object]:
-    r = w.client.get(url, headers=w.auth(who))
+    r = w.client.get(url, headers=w.as_(who))
     assert r.status_code == 200, r.text
     body: dict[str, object] = r.json()
     return body
@@ -60,19 +57,19 @@ def test_iso_times_default_to_china_time(w: World) -> None:
 
 
 def test_raw_points_and_formats(w: World) -> None:
-    url = f"/api/enterprises/{w.enterprise_a}/telemetry?start={MIDNIGHT}&end={MIDNIGHT + 60_000}"
+    url = f"/api/enterprises/{w.ent_a}/telemetry?start={MIDNIGHT}&end={MIDNIGHT + 60_000}"
     body = get(w, url)
     assert body["rows"] == 6
-    r = w.client.get(url + "&format=csv", headers=w.auth("admin_a"))
+    r = w.client.get(url + "&format=csv", headers=w.as_("admin_a"))
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert len(rows) == 6 and {r["metric"] for r in rows} == {"power_kw", "speed_rpm"}
-    r = w.client.get(url + "&format=arrow", headers=w.auth("admin_a"))
+    r = w.client.get(url + "&format=arrow", headers=w.as_("admin_a"))
     table = pa.ipc.open_stream(r.content).read_all()
     assert table.num_rows == 6
 
 
 def test_enterprise_latest(w: World) -> None:
-    body = get(w, f"/api/enterprises/{w.enterprise_a}/latest")
+    body = get(w, f"/api/enterprises/{w.ent_a}/latest")
     cols = body["columns"]
     assert isinstance(cols, dict)
     assert sorted(cols["metric"]) == ["power_kw", "speed_rpm"]  # type: ignore[arg-type]
@@ -89,24 +86,24 @@ def test_enterprise_latest(w: World) -> None:
     ],
 )
 def test_bad_queries_get_specific_errors(w: World, query: str, code: str) -> None:
-    r = w.client.get(f"/api/devices/{w.device_a}/telemetry?{query}", headers=w.auth("admin_a"))
+    r = w.client.get(f"/api/devices/{w.device_a}/telemetry?{query}", headers=w.as_("admin_a"))
     assert r.status_code in (400, 422)
     assert r.json()["error"]["code"] == code
 
 
 def test_foreign_device_ids_in_an_enterprise_query(w: World) -> None:
     r = w.client.get(
-        f"/api/enterprises/{w.enterprise_a}/telemetry?devices={w.device_b}",
-        headers=w.auth("admin_a"),
+        f"/api/enterprises/{w.ent_a}/telemetry?devices={w.device_b}",
+        headers=w.as_("admin_a"),
     )
     assert r.status_code == 404
 
 
 def test_bureau_needs_consent_for_machine_data(w: World) -> None:
     url = f"/api/devices/{w.device_a}/latest"
-    r = w.client.get(url, headers=w.auth("bureau"))
+    r = w.client.get(url, headers=w.as_("bureau"))
     assert r.status_code == 403 and r.json()["error"]["code"] == "consent_required"
-    consent = w.registry.grant_consent(w.enterprise_a, w.user_ids["admin_a"], "test")
-    assert w.client.get(url, headers=w.auth("bureau")).status_code == 200
+    consent = w.registry.grant_consent(w.ent_a, w.user_ids["admin_a"], "test")
+    assert w.client.get(url, headers=w.as_("bureau")).status_code == 200
     w.registry.revoke_consent(consent.id)
-    assert w.client.get(url, headers=w.auth("bureau")).status_code == 403
+    assert w.client.get(url, headers=w.as_("bureau")).status_code == 403

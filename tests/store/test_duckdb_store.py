@@ -167,3 +167,76 @@ def test_closed_store_refuses(tmp_path: Path) -> None:
     s.close()
     with pytest.raises(Exception, match="closed"):
         s.submit(Batch.empty()).result()
+
+
+def test_compaction_keeps_every_answer(store: DuckDBTelemetryStore) -> None:
+    (m,) = store.metric_ids(["x"]).tolist()
+    rows = [(d, m, MIDNIGHT_CST + i * 1000, float(i + d)) for i in range(50) for d in (1, 2)]
+    store.submit(batch(rows)).result()
+    store.submit(batch(rows[:10])).result()  # re-sends before compaction
+    q = RangeQuery(
+        [1, 2], None, MIDNIGHT_CST, MIDNIGHT_CST + DAY, 60_000, aggregates=("count", "sum")
+    )
+    before = store.query_range(q).to_pylist()
+    assert store.compactor.compact() == 110
+    assert store.query_range(q).to_pylist() == before
+    # A late re-send with a new value after compaction replaces the compacted row.
+    store.submit(batch([(1, m, MIDNIGHT_CST, 100.0)])).result()
+    raw = store.query_range(RangeQuery([1], None, MIDNIGHT_CST, MIDNIGHT_CST + 1))
+    assert raw.column("value").to_pylist() == [100.0]
+    store.compactor.compact()
+    raw = store.query_range(RangeQuery([1], None, MIDNIGHT_CST, MIDNIGHT_CST + DAY))
+    assert raw.num_rows == 50 and raw.column("value").to_pylist()[0] == 100.0
+    assert store.count_points() == 100
+
+
+def test_compaction_runs_beside_ingest(tmp_path: Path) -> None:
+    s = DuckDBTelemetryStore(tmp_path / "t.duckdb", compact_min_rows=1)
+    s.compactor._poll_s = 0.01
+    try:
+        (m,) = s.metric_ids(["x"]).tolist()
+        for k in range(200):
+            s.submit(batch([(1, m, MIDNIGHT_CST + k * 1000 + j, 1.0) for j in range(10)])).result()
+        s.flush()
+        s.compactor.compact()
+        q = RangeQuery([1], None, MIDNIGHT_CST, MIDNIGHT_CST + DAY, DAY, aggregates=("count",))
+        assert s.query_range(q).column("count").to_pylist() == [2000]
+    finally:
+        s.close()
+
+
+def test_reopen_after_compaction_keeps_latest(tmp_path: Path) -> None:
+    s = DuckDBTelemetryStore(tmp_path / "t.duckdb")
+    (m,) = s.metric_ids(["x"]).tolist()
+    s.submit(batch([(1, m, 1000, 1.0), (1, m, 2000, 2.0)])).result()
+    s.compactor.compact()
+    s.submit(batch([(1, m, 1500, 1.5)])).result()
+    s.close()
+    again = DuckDBTelemetryStore(tmp_path / "t.duckdb")
+    try:
+        assert again.latest([1]).to_pylist()[0]["value"] == 2.0
+        assert again.count_points() == 3
+    finally:
+        again.close()
+
+
+def test_closed_days_are_consolidated_into_one_sorted_run(store: DuckDBTelemetryStore) -> None:
+    (m,) = store.metric_ids(["x"]).tolist()
+    for chunk in range(3):  # three compactions of the same day → three chunks
+        rows = [
+            (d, m, MIDNIGHT_CST + chunk * 3_600_000 + i, 1.0) for d in (1, 2, 3) for i in range(5)
+        ]
+        store.submit(batch(rows)).result()
+        store.compactor.compact()
+    store.compactor._clock_ms = lambda: MIDNIGHT_CST + 2 * DAY
+    assert store.compactor.consolidate_closed_days() == 1
+    assert store.compactor.consolidate_closed_days() == 0  # nothing left to do
+    devices = store._cursor().sql("SELECT device FROM points_sorted").fetchall()
+    assert [d for (d,) in devices] == [1] * 15 + [2] * 15 + [3] * 15
+    q = RangeQuery([2], None, MIDNIGHT_CST, MIDNIGHT_CST + DAY, DAY, aggregates=("count",))
+    assert store.query_range(q).column("count").to_pylist() == [15]
+    # A late point re-opens the day.
+    store.submit(batch([(2, m, MIDNIGHT_CST + 7, 1.0)])).result()
+    store.compactor.compact()
+    assert store.compactor.consolidate_closed_days() == 1
+    assert store.query_range(q).column("count").to_pylist() == [16]

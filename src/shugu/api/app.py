@@ -26,9 +26,10 @@ log = logging.getLogger(__name__)
 _RETENTION_SWEEP_S = 3600.0
 
 
-def open_services(settings: Settings) -> Services:
+def open_services(settings: Settings, registry: Registry | None = None) -> Services:
+    """Open the stores under ``settings``; a registry opened by the caller may be handed in."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    registry = Registry(settings.resolved_registry_url())
+    registry = registry or Registry(settings.resolved_registry_url())
     store = DuckDBTelemetryStore(
         settings.telemetry_path, commit_linger_ms=settings.commit_linger_ms
     )

@@ -72,7 +72,11 @@ class Batch:
 
     def take(self, mask: npt.NDArray[np.bool_]) -> Batch:
         return Batch(
-            self.device[mask], self.metric[mask], self.ts[mask], self.value[mask], self.quality[mask]
+            self.device[mask],
+            self.metric[mask],
+            self.ts[mask],
+            self.value[mask],
+            self.quality[mask],
         )
 
     def to_arrow(self) -> pa.Table:

@@ -8,7 +8,8 @@ always follows durability, and concurrency turns into larger, cheaper commits.
 
 Points are appended as they arrive, each with a row sequence number in arrival order.
 A re-sent point (same device, metric, ts) is de-duplicated when read: the row of the highest
-sequence wins, so it never counts twice in any answer.
+sequence wins, so it never counts twice in any answer. A compactor (``compaction.py``) moves
+committed rows, de-duplicated and sorted by device, into ``points_sorted``; reads combine both.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ import pyarrow as pa
 
 from shugu.domain.batch import Batch
 from shugu.domain.errors import UnavailableError
+from shugu.store.buckets import bucket_table, sort_rows
+from shugu.store.compaction import Compactor
 from shugu.store.latest import LatestCache
-from shugu.store.queries import latest_table, range_sql
+from shugu.store.queries import latest_table, points_sql, range_filter, recent_count_sql
 from shugu.store.telemetry import RangeQuery, Rejects
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,14 @@ CREATE TABLE IF NOT EXISTS points (
     quality UTINYINT NOT NULL,
     seq BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS points_sorted (
+    device INTEGER NOT NULL,
+    metric INTEGER NOT NULL,
+    ts BIGINT NOT NULL,
+    value DOUBLE NOT NULL,
+    quality UTINYINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sorted_days (day BIGINT PRIMARY KEY, consolidated BOOLEAN NOT NULL);
 CREATE TABLE IF NOT EXISTS reject_counts (
     device INTEGER NOT NULL,
     code VARCHAR NOT NULL,
@@ -87,6 +98,8 @@ class DuckDBTelemetryStore:
         commit_linger_ms: float = 2.0,
         max_commit_rows: int = 1_000_000,
         max_queued_jobs: int = 10_000,
+        compact_min_rows: int = 1_000_000,
+        compact_max_age_s: float = 900.0,
     ) -> None:
         self.path = Path(path)
         if str(path) != ":memory:":
@@ -94,6 +107,8 @@ class DuckDBTelemetryStore:
         self._con = duckdb.connect(str(path))
         self._con.execute(SCHEMA)
         self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._cursors_lock = threading.Lock()
         self._metric_lock = threading.Lock()
         self._metric_ids: dict[str, int] = dict(
             (name, mid) for mid, name in self._con.sql("SELECT id, name FROM metrics").fetchall()
@@ -112,6 +127,13 @@ class DuckDBTelemetryStore:
         self._closed = False
         self._writer = threading.Thread(target=self._write_loop, name="shugu-writer", daemon=True)
         self._writer.start()
+        self.compactor = Compactor(
+            self._con,
+            lambda: self._seq,
+            min_rows=compact_min_rows,
+            max_age_s=compact_max_age_s,
+        )
+        self.compactor.start()
 
     # -- connections -------------------------------------------------------------------------
 
@@ -121,6 +143,8 @@ class DuckDBTelemetryStore:
         if cur is None:
             cur = self._con.cursor()
             self._local.cur = cur
+            with self._cursors_lock:
+                self._cursors.append(cur)
         return cur
 
     # -- metrics dictionary ------------------------------------------------------------------
@@ -292,7 +316,10 @@ class DuckDBTelemetryStore:
     def _load_latest(self) -> None:
         table = self._con.sql(
             "SELECT device, metric, max(ts) AS ts, arg_max(value, (ts, seq)) AS value, "
-            "arg_max(quality, (ts, seq)) AS quality FROM points GROUP BY device, metric"
+            "arg_max(quality, (ts, seq)) AS quality FROM ("
+            "  SELECT device, metric, ts, value, quality, seq FROM points UNION ALL"
+            "  SELECT device, metric, ts, value, quality, 0 AS seq FROM points_sorted"
+            ") GROUP BY device, metric"
         ).to_arrow_table()
         if table.num_rows:
             self.latest_cache.update(
@@ -314,8 +341,23 @@ class DuckDBTelemetryStore:
             metric_ids = [self._metric_ids[m] for m in query.metrics if m in self._metric_ids]
             if not metric_ids:
                 metric_ids = [-1]
-        sql, params = range_sql(query, metric_ids)
-        table = self._cursor().sql(sql, params=params).to_arrow_table()
+        where, params = range_filter(query, metric_ids)
+        cur = self._cursor()
+        recent = cur.sql(recent_count_sql(where), params=params).fetchall()[0][0]
+        with_recent = recent > 0
+        rows = cur.sql(
+            points_sql(where, with_recent), params=params + params if with_recent else params
+        ).to_arrow_table()
+        if query.bucket_ms is None:
+            order = sort_rows(
+                rows.column("device").to_numpy(),
+                rows.column("metric").to_numpy(),
+                rows.column("ts").to_numpy(),
+            )
+            table = rows.take(order) if order is not None else rows
+        else:
+            table = bucket_table(rows, query.bucket_ms, query.utc_offset_ms, query.aggregates)
+        table = table.slice(0, query.limit)
         names = pa.array(
             [self.metric_name(int(m)) for m in table.column("metric").to_pylist()], pa.string()
         )
@@ -341,17 +383,23 @@ class DuckDBTelemetryStore:
         return self._cursor().sql(sql, params=params).to_arrow_table()
 
     def count_points(self) -> int:
-        row = self._cursor().sql("SELECT count(*) FROM points").fetchall()[0]
-        return int(row[0]) if row else 0
+        """Stored rows, re-sent duplicates not yet compacted included."""
+        row = (
+            self._cursor()
+            .sql("SELECT (SELECT count(*) FROM points) + (SELECT count(*) FROM points_sorted)")
+            .fetchall()[0]
+        )
+        return int(row[0])
 
     # -- housekeeping ------------------------------------------------------------------------
 
     def purge_before(self, ts_ms: int) -> int:
         """Delete points (and reject samples) older than ``ts_ms``; retention."""
         cur = self._cursor()
-        row = cur.execute("DELETE FROM points WHERE ts < ?", [ts_ms]).fetchall()[0]
+        recent = cur.execute("DELETE FROM points WHERE ts < ?", [ts_ms]).fetchall()[0][0]
+        old = cur.execute("DELETE FROM points_sorted WHERE ts < ?", [ts_ms]).fetchall()[0][0]
         cur.execute("DELETE FROM reject_samples WHERE received_ms < ?", [ts_ms])
-        return int(row[0]) if row else 0
+        return int(recent) + int(old)
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything queued so far is durable."""
@@ -363,5 +411,8 @@ class DuckDBTelemetryStore:
         self._closed = True
         self._queue.put(_STOP)
         self._writer.join(timeout=30)
+        self.compactor.stop()
+        for cur in self._cursors:
+            cur.close()
         self._con.execute("CHECKPOINT")
         self._con.close()

@@ -6,25 +6,10 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from shugu.store.telemetry import AGGREGATES, RangeQuery
-
-_AGG_SQL = {
-    "avg": "avg(value)",
-    "min": "min(value)",
-    "max": "max(value)",
-    "sum": "sum(value)",
-    "count": "count(*)",
-    "first": "arg_min(value, ts)",
-    "last": "arg_max(value, ts)",
-}
-assert set(_AGG_SQL) == set(AGGREGATES)
+from shugu.store.telemetry import RangeQuery
 
 
-def range_sql(query: RangeQuery, metric_ids: list[int] | None) -> tuple[str, list[object]]:
-    """SQL for a range read: de-duplicate (device, metric, ts), then bucket and aggregate.
-
-    De-duplication keeps the value of the latest commit (highest ``seq``) for each key.
-    """
+def range_filter(query: RangeQuery, metric_ids: list[int] | None) -> tuple[str, list[object]]:
     params: list[object] = [list(query.devices), query.start_ms, query.end_ms]
     where = "list_contains(?, device) AND ts >= ? AND ts < ?"
     if len(query.devices) == 1:
@@ -33,25 +18,31 @@ def range_sql(query: RangeQuery, metric_ids: list[int] | None) -> tuple[str, lis
     if metric_ids is not None:
         where += " AND list_contains(?, metric)"
         params.append(metric_ids)
-    dedup = (
+    return where, params
+
+
+def recent_count_sql(where: str) -> str:
+    return f"SELECT count(*) FROM points WHERE {where}"
+
+
+def points_sql(where: str, with_recent: bool) -> str:
+    """De-duplicated points matching ``where``.
+
+    Compacted rows have unique keys, so when no recent row matches they are the answer as they
+    are. Otherwise compacted rows count as sequence 0 and recent rows keep their arrival
+    sequence, and per key the highest sequence wins: a late re-send supersedes a compacted row.
+    (One hash aggregate over the union measured about twice as fast as an anti-join.)
+    """
+    if not with_recent:
+        return f"SELECT device, metric, ts, value, quality FROM points_sorted WHERE {where}"
+    return (
         "SELECT device, metric, ts, arg_max(value, seq) AS value, "
-        "arg_max(quality, seq) AS quality "
-        f"FROM points WHERE {where} GROUP BY device, metric, ts"
+        "arg_max(quality, seq) AS quality FROM ("
+        "SELECT device, metric, ts, value, quality, 0::BIGINT AS seq "
+        f"FROM points_sorted WHERE {where} "
+        f"UNION ALL SELECT device, metric, ts, value, quality, seq FROM points WHERE {where}"
+        ") AS u GROUP BY device, metric, ts"
     )
-    if query.bucket_ms is None:
-        sql = f"SELECT * FROM ({dedup}) ORDER BY device, metric, ts LIMIT ?"
-        params.append(query.limit)
-        return sql, params
-    b = int(query.bucket_ms)
-    off = int(query.utc_offset_ms)
-    aggs = ", ".join(f"{_AGG_SQL[a]} AS {a}" for a in query.aggregates)
-    sql = (
-        f"SELECT device, metric, ((ts + {off}) // {b}) * {b} - {off} AS bucket, {aggs}, "
-        f"count(*) FILTER (WHERE quality <> 0) AS flagged "
-        f"FROM ({dedup}) GROUP BY device, metric, bucket ORDER BY device, metric, bucket LIMIT ?"
-    )
-    params.append(query.limit)
-    return sql, params
 
 
 def latest_table(

@@ -1,0 +1,238 @@
+"""Device profiles: what a kind of machine reports, as data.
+
+Each profile lives in a YAML file under ``profiles/`` next to this module and is validated by the
+pydantic models below when loaded. A profile names its metrics with unit, kind, plausible range and
+labels in Chinese and English. A *strict* profile rejects metrics it does not declare; the
+``generic`` profile is not strict and takes any metric.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from enum import StrEnum
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any, Self
+
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shugu.domain.errors import ValidationError
+
+_SNAKE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+#: Units a metric may declare. A closed set catches typos ("kwh", "degC") when a profile is
+#: loaded instead of when a chart is drawn; add a unit here when a new profile needs one.
+KNOWN_UNITS = frozenset(
+    {
+        "",  # dimensionless: states, power factor
+        "°C",
+        "%",
+        "%RH",
+        "rpm",
+        "pick",
+        "m",
+        "m³/h",
+        "kW",
+        "kWh",
+        "mm/s",
+        "µS/cm",
+        "Pa",
+        "V",
+        "A",
+    }
+)
+
+
+class MetricKind(StrEnum):
+    #: A value that goes up and down (a temperature, a speed).
+    GAUGE = "gauge"
+    #: A running total that only grows, apart from resets (energy, picks, metres of fabric).
+    COUNTER = "counter"
+    #: A code from a fixed set (running or not, the cause of a stop).
+    STATE = "state"
+
+
+class StateSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label_zh: str = Field(min_length=1)
+    label_en: str = Field(min_length=1)
+
+
+class MetricSpec(BaseModel):
+    """One metric of a profile. ``min``/``max`` bound the physically plausible values: a value
+    outside is stored but flagged, because a sensor fault should be visible, not dropped."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    unit: str
+    kind: MetricKind
+    min: float | None = None
+    max: float | None = None
+    #: Accept JSON true/false for this metric as 1/0. Off by default so that a boolean sent for a
+    #: numeric metric is caught as an error rather than silently read as 0 or 1.
+    bool_as_number: bool = False
+    label_zh: str = Field(min_length=1)
+    label_en: str = Field(min_length=1)
+    states: dict[int, StateSpec] | None = None
+
+    @field_validator("unit")
+    @classmethod
+    def _known_unit(cls, unit: str) -> str:
+        if unit not in KNOWN_UNITS:
+            known = ", ".join(repr(u) for u in sorted(KNOWN_UNITS))
+            raise ValueError(f"unknown unit {unit!r}; known units: {known}")
+        return unit
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        if self.kind is MetricKind.COUNTER and self.min is not None and self.min < 0:
+            raise ValueError("a counter never goes below zero; min must be 0 or more")
+        if self.kind is MetricKind.STATE:
+            if not self.states:
+                raise ValueError("a state metric must list its states")
+        elif self.states is not None:
+            raise ValueError(f"only state metrics have states, this one is a {self.kind}")
+        if self.bool_as_number:
+            if self.kind is not MetricKind.STATE:
+                raise ValueError("bool_as_number is for state metrics (on/off)")
+            if self.states is None or set(self.states) != {0, 1}:
+                raise ValueError("a metric with bool_as_number has exactly the states 0 and 1")
+        return self
+
+    def is_plausible(self, value: float) -> bool:
+        """Whether a value lies in the plausible range (and, for states, is a declared state)."""
+        if math.isnan(value):
+            return False
+        if self.min is not None and value < self.min:
+            return False
+        if self.max is not None and value > self.max:
+            return False
+        if self.states is not None:
+            return float(value).is_integer() and int(value) in self.states
+        return True
+
+
+class Profile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    label_zh: str = Field(min_length=1)
+    label_en: str = Field(min_length=1)
+    #: Strict profiles reject metrics they do not declare.
+    strict: bool
+    metrics: dict[str, MetricSpec] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _snake_name(cls, name: str) -> str:
+        if not _SNAKE_NAME.match(name):
+            raise ValueError(f"{name!r} is not a lower-case snake_case name")
+        return name
+
+    @field_validator("metrics")
+    @classmethod
+    def _snake_metric_names(cls, metrics: dict[str, MetricSpec]) -> dict[str, MetricSpec]:
+        for metric_name in metrics:
+            if not _SNAKE_NAME.match(metric_name):
+                raise ValueError(f"metric name {metric_name!r} is not a lower-case snake_case name")
+        return metrics
+
+    @model_validator(mode="after")
+    def _strict_has_metrics(self) -> Self:
+        if self.strict and not self.metrics:
+            raise ValueError("a strict profile must declare its metrics")
+        return self
+
+    def metric(self, name: str) -> MetricSpec | None:
+        return self.metrics.get(name)
+
+
+def _describe(source: str, error: pydantic.ValidationError) -> ValidationError:
+    problems = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        problems.append(f"{location}: {item['msg']}")
+    first_field = ".".join(str(part) for part in error.errors()[0]["loc"])
+    return ValidationError(
+        f"profile file {source} is invalid: " + "; ".join(problems),
+        code="profile_invalid",
+        file=source,
+        field=first_field,
+    )
+
+
+def parse_profile(text: str, source: str) -> Profile:
+    """Parse one profile from YAML text; ``source`` names the file in error messages."""
+    try:
+        raw: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValidationError(
+            f"profile file {source} is not valid YAML: {exc}", code="profile_invalid", file=source
+        ) from exc
+    if not isinstance(raw, dict):
+        raise ValidationError(
+            f"profile file {source} must hold a mapping with name, labels, strict and metrics",
+            code="profile_invalid",
+            file=source,
+        )
+    try:
+        return Profile.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise _describe(source, exc) from exc
+
+
+def _load_directory(files: list[Traversable]) -> dict[str, Profile]:
+    profiles: dict[str, Profile] = {}
+    for file in sorted(files, key=lambda f: f.name):
+        profile = parse_profile(file.read_text(encoding="utf-8"), file.name)
+        stem = file.name.rsplit(".", 1)[0]
+        if profile.name != stem:
+            raise ValidationError(
+                f"profile file {file.name} declares name {profile.name!r}; "
+                f"the name must match the file name {stem!r}",
+                code="profile_invalid",
+                file=file.name,
+                field="name",
+            )
+        profiles[profile.name] = profile
+    return profiles
+
+
+def load_profiles_from(directory: Path) -> dict[str, Profile]:
+    """Load every ``*.yaml`` profile in a directory (for profiles kept outside the package)."""
+    return _load_directory([p for p in directory.iterdir() if p.suffix == ".yaml"])
+
+
+@functools.cache
+def _shipped_profiles() -> dict[str, Profile]:
+    directory = resources.files("shugu.domain").joinpath("profiles")
+    return _load_directory([f for f in directory.iterdir() if f.name.endswith(".yaml")])
+
+
+def load_profiles() -> dict[str, Profile]:
+    """The profiles shipped with shugu, loaded and validated once per process.
+
+    Returns a fresh dict each call so that a caller adding to it cannot change what others see.
+    """
+    return dict(_shipped_profiles())
+
+
+def get_profile(name: str) -> Profile:
+    profiles = _shipped_profiles()
+    profile = profiles.get(name)
+    if profile is None:
+        known = ", ".join(sorted(profiles))
+        raise ValidationError(
+            f"there is no device profile {name!r}; known profiles: {known}",
+            code="unknown_profile",
+            field="profile",
+        )
+    return profile

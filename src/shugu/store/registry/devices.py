@@ -1,0 +1,153 @@
+"""Devices: identity, profile, place in the plant, and the access token they send data with."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+
+from shugu.domain.entities import DeviceRef
+from shugu.domain.errors import ConflictError
+from shugu.domain.profiles import get_profile
+from shugu.store.registry.assets import asset_of_enterprise
+from shugu.store.registry.core import RegistryCore, clean_name, hash_token, missing
+from shugu.store.registry.models import Device, Enterprise
+from shugu.store.registry.records import DeviceRecord
+
+#: 24 random bytes: as hard to guess as a 192-bit key, and short enough to paste into a device.
+DEVICE_TOKEN_BYTES = 24
+
+
+def device_record(row: Device) -> DeviceRecord:
+    return DeviceRecord(
+        id=row.id,
+        enterprise_id=row.enterprise_id,
+        asset_id=row.asset_id,
+        name=row.name,
+        profile=row.profile,
+        is_gateway=row.is_gateway,
+        created_at=row.created_at,
+    )
+
+
+def device_ref(row: Device) -> DeviceRef:
+    return DeviceRef(id=row.id, enterprise_id=row.enterprise_id, name=row.name, profile=row.profile)
+
+
+def new_device_token() -> str:
+    return secrets.token_urlsafe(DEVICE_TOKEN_BYTES)
+
+
+class DeviceMixin(RegistryCore):
+    def create_device(
+        self,
+        enterprise_id: int,
+        name: str,
+        profile: str,
+        *,
+        asset_id: int | None = None,
+        is_gateway: bool = False,
+    ) -> tuple[DeviceRecord, str]:
+        """Register a device; returns it with its access token, which is shown only this once."""
+        clean = clean_name(name, "name")
+        profile_name = get_profile(profile.strip()).name
+        taken = ConflictError(
+            f"the enterprise has a device named {clean!r} already",
+            code="device_name_taken",
+            field="name",
+        )
+        token = new_device_token()
+        with self._session() as session:
+            if session.get(Enterprise, enterprise_id) is None:
+                raise missing("enterprise", field="enterprise_id")
+            if asset_id is not None:
+                asset_of_enterprise(session, enterprise_id, asset_id, field="asset_id")
+            duplicate = select(Device.id).where(
+                Device.enterprise_id == enterprise_id, Device.name == clean
+            )
+            if session.scalar(duplicate) is not None:
+                raise taken
+            row = Device(
+                enterprise_id=enterprise_id,
+                asset_id=asset_id,
+                name=clean,
+                profile=profile_name,
+                token_hash=hash_token(token),
+                is_gateway=is_gateway,
+            )
+            session.add(row)
+            self._flush_unique(session, taken)
+            record = device_record(row)
+        # A negative answer for this token may be cached (a device that tried too early).
+        self._device_by_token.discard(hash_token(token))
+        return record, token
+
+    def rotate_device_token(self, device_id: int) -> str:
+        """Give a device a new access token; the old one stops working at once in this process."""
+        token = new_device_token()
+        with self._session() as session:
+            row = session.get(Device, device_id)
+            if row is None:
+                raise missing("device")
+            old_hash = row.token_hash
+            row.token_hash = hash_token(token)
+        self._device_by_token.discard(old_hash)
+        self._device_by_token.discard(hash_token(token))
+        return token
+
+    def get_device(self, device_id: int) -> DeviceRecord:
+        with self._session() as session:
+            row = session.get(Device, device_id)
+            if row is None:
+                raise missing("device")
+            return device_record(row)
+
+    def list_devices(self, enterprise_id: int) -> list[DeviceRecord]:
+        with self._session() as session:
+            if session.get(Enterprise, enterprise_id) is None:
+                raise missing("enterprise")
+            rows = session.scalars(
+                select(Device).where(Device.enterprise_id == enterprise_id).order_by(Device.id)
+            )
+            return [device_record(r) for r in rows]
+
+    def device_by_name(self, enterprise_id: int, name: str) -> DeviceRecord | None:
+        with self._session() as session:
+            row = session.scalar(
+                select(Device).where(Device.enterprise_id == enterprise_id, Device.name == name)
+            )
+            return device_record(row) if row is not None else None
+
+    # What the ingest hot path asks -------------------------------------------------------
+
+    def device_for_token(self, token: str) -> DeviceRef | None:
+        """The device an access token belongs to, or None; cached for a few seconds."""
+        key = hash_token(token)
+        hit = self._device_by_token.get(key)
+        if hit is not None:
+            return hit.value
+        generation = self._device_by_token.generation
+        with self._session() as session:
+            row = session.scalar(select(Device).where(Device.token_hash == key))
+            ref = device_ref(row) if row is not None else None
+        self._device_by_token.put(key, ref, generation=generation)
+        return ref
+
+    def get_device_ref(self, device_id: int) -> DeviceRef | None:
+        with self._session() as session:
+            row = session.get(Device, device_id)
+            return device_ref(row) if row is not None else None
+
+    def device_ref_by_name(self, enterprise_id: int, name: str) -> DeviceRef | None:
+        with self._session() as session:
+            row = session.scalar(
+                select(Device).where(Device.enterprise_id == enterprise_id, Device.name == name)
+            )
+            return device_ref(row) if row is not None else None
+
+    def device_refs_of_enterprise(self, enterprise_id: int) -> list[DeviceRef]:
+        with self._session() as session:
+            rows = session.scalars(
+                select(Device).where(Device.enterprise_id == enterprise_id).order_by(Device.id)
+            )
+            return [device_ref(r) for r in rows]

@@ -1,0 +1,18 @@
+"""The registry: one class over the parts, so callers hold a single object."""
+
+from __future__ import annotations
+
+from shugu.store.registry.accounts import AccountMixin
+from shugu.store.registry.assets import AssetMixin
+from shugu.store.registry.consents import ConsentMixin
+from shugu.store.registry.devices import DeviceMixin
+from shugu.store.registry.hierarchy import HierarchyMixin
+
+
+class Registry(HierarchyMixin, AssetMixin, DeviceMixin, AccountMixin, ConsentMixin):
+    """Regions, parks, enterprises, assets, devices, accounts, tokens and consents.
+
+    ``Registry(url)`` opens a SQLAlchemy URL (``sqlite:///path`` or ``postgresql://…``), brings
+    the schema to the newest migration and is ready. Every method runs in its own transaction
+    and returns frozen records. ``close()`` releases the connections.
+    """

@@ -1,0 +1,177 @@
+"""Every API route, every role, against enterprise B's objects: who gets what.
+
+The table must name every route of the OpenAPI schema; a new route without a row fails
+``test_every_route_has_a_row``. Rows run against a fresh world whose enterprise B has granted
+the bureau no consent, so the bureau's machine-level reads of B must be refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.api.conftest import World
+
+ROLES = ("anonymous", "viewer_a", "admin_a", "bureau", "operator")
+OK = frozenset({200, 201, 204})
+
+
+@dataclass(frozen=True)
+class Row:
+    url: Callable[[World], str]
+    #: Expected status per role; roles not named expect 2xx.
+    expect: dict[str, int]
+    body: Callable[[World], object] | None = None
+    #: Routes not reached with a user's bearer token (device token in the path, sign-in,
+    #: health); their own tests cover them.
+    not_user_scoped: bool = False
+    setup: Callable[[World], dict[str, int]] = field(default=lambda w: {})
+
+
+HIDDEN = {"anonymous": 401, "viewer_a": 404, "admin_a": 404}
+B_REGISTRY_READ = HIDDEN
+B_MACHINE_READ = HIDDEN | {"bureau": 403}
+B_MANAGE = HIDDEN | {"bureau": 403}
+PLATFORM_WRITE = {"anonymous": 401, "viewer_a": 403, "admin_a": 403, "bureau": 403}
+ANY_USER = {"anonymous": 401}
+AGGREGATES = {"anonymous": 401, "viewer_a": 403, "admin_a": 403}
+
+
+def _b_token(w: World) -> dict[str, int]:
+    return {"token": w.registry.issue_api_token(w.user_ids["admin_b"], "b").record.id}
+
+
+def _b_consent(w: World) -> dict[str, int]:
+    consent = w.registry.grant_consent(w.ent_b, w.user_ids["admin_b"], "for the test")
+    return {"consent": consent.id}
+
+
+ROWS: dict[tuple[str, str], Row] = {
+    ("GET", "/api/auth/me"): Row(lambda w: "/api/auth/me", ANY_USER),
+    ("GET", "/api/auth/tokens"): Row(lambda w: "/api/auth/tokens", ANY_USER),
+    ("POST", "/api/auth/tokens"): Row(
+        lambda w: "/api/auth/tokens", ANY_USER, lambda w: {"name": "t"}
+    ),
+    ("DELETE", "/api/auth/tokens/{token_id}"): Row(
+        lambda w: "/api/auth/tokens/{token}", HIDDEN | {"bureau": 404}, setup=_b_token
+    ),
+    ("POST", "/api/auth/login"): Row(lambda w: "/api/auth/login", {}, not_user_scoped=True),
+    ("GET", "/api/regions"): Row(lambda w: "/api/regions", ANY_USER),
+    ("POST", "/api/regions"): Row(
+        lambda w: "/api/regions", PLATFORM_WRITE, lambda w: {"code": "210200", "name": "大连市"}
+    ),
+    ("GET", "/api/parks"): Row(lambda w: "/api/parks", ANY_USER),
+    ("POST", "/api/parks"): Row(
+        lambda w: "/api/parks", PLATFORM_WRITE, lambda w: {"region_id": w.region_id, "name": "新园"}
+    ),
+    ("GET", "/api/parks/{park_id}"): Row(lambda w: f"/api/parks/{w.park_id}", ANY_USER),
+    ("GET", "/api/enterprises"): Row(lambda w: "/api/enterprises", ANY_USER),
+    ("POST", "/api/enterprises"): Row(
+        lambda w: "/api/enterprises",
+        PLATFORM_WRITE,
+        lambda w: {"park_id": w.park_id, "name": "丙", "uscc": "91350100M0001TGQXM"},
+    ),
+    ("GET", "/api/enterprises/{enterprise_id}"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}", B_REGISTRY_READ
+    ),
+    ("GET", "/api/enterprises/{enterprise_id}/assets"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/assets", B_MACHINE_READ
+    ),
+    ("POST", "/api/enterprises/{enterprise_id}/assets"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/assets",
+        B_MANAGE,
+        lambda w: {"level": "site", "name": "新厂区"},
+    ),
+    ("GET", "/api/enterprises/{enterprise_id}/devices"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/devices", B_MACHINE_READ
+    ),
+    ("POST", "/api/enterprises/{enterprise_id}/devices"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/devices",
+        B_MANAGE,
+        lambda w: {"name": "new", "profile": "generic"},
+    ),
+    ("GET", "/api/devices/{device_id}"): Row(
+        lambda w: f"/api/devices/{w.device_b}", B_MACHINE_READ
+    ),
+    ("POST", "/api/devices/{device_id}/token"): Row(
+        lambda w: f"/api/devices/{w.device_b}/token", B_MANAGE, lambda w: {}
+    ),
+    ("GET", "/api/enterprises/{enterprise_id}/consents"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/consents", B_REGISTRY_READ
+    ),
+    ("POST", "/api/enterprises/{enterprise_id}/consents"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/consents", B_MANAGE, lambda w: {"note": "x"}
+    ),
+    ("DELETE", "/api/consents/{consent_id}"): Row(
+        lambda w: "/api/consents/{consent}", B_MANAGE, setup=_b_consent
+    ),
+    ("POST", "/api/users"): Row(
+        lambda w: "/api/users",
+        B_MANAGE,
+        lambda w: {
+            "username": "b-new",
+            "password": "a long password",
+            "role": "enterprise_viewer",
+            "enterprise_id": w.ent_b,
+        },
+    ),
+    ("GET", "/api/users"): Row(
+        lambda w: "/api/users", {"anonymous": 401, "viewer_a": 403, "bureau": 403}
+    ),
+    ("GET", "/api/profiles"): Row(lambda w: "/api/profiles", ANY_USER),
+    ("GET", "/api/profiles/{name}"): Row(lambda w: "/api/profiles/loom", ANY_USER),
+    ("GET", "/api/summary"): Row(lambda w: "/api/summary", AGGREGATES),
+    ("POST", "/api/v1/{token}/telemetry"): Row(
+        lambda w: f"/api/v1/{w.device_token_b}/telemetry", {}, not_user_scoped=True
+    ),
+    ("POST", "/api/v1/batch"): Row(
+        lambda w: f"/api/v1/batch?enterprise={w.ent_b}",
+        {"anonymous": 401, "viewer_a": 403, "admin_a": 403, "bureau": 403},
+        lambda w: {"crah-01": {"supply_air_c": 18.0}},
+    ),
+    ("GET", "/api/devices/{device_id}/latest"): Row(
+        lambda w: f"/api/devices/{w.device_b}/latest", B_MACHINE_READ
+    ),
+    ("GET", "/api/enterprises/{enterprise_id}/latest"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/latest", B_MACHINE_READ
+    ),
+    ("GET", "/api/devices/{device_id}/telemetry"): Row(
+        lambda w: f"/api/devices/{w.device_b}/telemetry", B_MACHINE_READ
+    ),
+    ("GET", "/api/enterprises/{enterprise_id}/telemetry"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/telemetry", B_MACHINE_READ
+    ),
+    ("GET", "/api/rejects"): Row(lambda w: f"/api/rejects?enterprise={w.ent_b}", B_MANAGE),
+    ("GET", "/api/health"): Row(lambda w: "/api/health", {}, not_user_scoped=True),
+}
+
+
+def test_every_route_has_a_row(world: World) -> None:
+    schema = world.client.get("/openapi.json").json()
+    routes = {(m.upper(), path) for path, ops in schema["paths"].items() for m in ops}
+    assert routes - set(ROWS) == set(), "add these routes to the matrix"
+    assert set(ROWS) - routes == set(), "these rows name routes that no longer exist"
+
+
+USER_SCOPED = sorted(key for key, row in ROWS.items() if not row.not_user_scoped)
+
+
+@pytest.mark.parametrize(("method", "path"), USER_SCOPED, ids=lambda v: str(v))
+def test_route_against_every_role(world: World, method: str, path: str) -> None:
+    row = ROWS[(method, path)]
+    ids = row.setup(world)
+    url = row.url(world).format(**ids)
+    got: dict[str, int] = {}
+    for role in ROLES:
+        headers = {} if role == "anonymous" else world.as_(role)
+        body = row.body(world) if row.body else None
+        answer = world.client.request(method, url, headers=headers, json=body)
+        got[role] = answer.status_code
+    wanted = {role: row.expect.get(role) for role in ROLES}
+    for role in ROLES:
+        if wanted[role] is None:
+            assert got[role] in OK, (role, got)
+        else:
+            assert got[role] == wanted[role], (role, got)
