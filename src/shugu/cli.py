@@ -86,7 +86,7 @@ def bench_ingest(
         bool, typer.Option("--quick", help="small sizes; finishes in under a minute")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
-    clients: Annotated[int, typer.Option(help="concurrent HTTP clients")] = 8,
+    clients: Annotated[int, typer.Option(help="concurrent HTTP clients")] = 32,
     seconds: Annotated[float, typer.Option(help="duration of each HTTP phase")] = 0.0,
 ) -> None:
     """Ingest throughput (raw DuckDB append vs. end to end over HTTP) and read latencies."""

@@ -158,15 +158,16 @@ async def _ingest_arrow(services: ServicesDep, enterprise_id: int, body: bytes) 
     rows = decode_table(read_stream(body))
     rejects = Rejects()
     received = now_ms()
-    refs: list[DeviceRef | None] = []
-    for key in rows.device_keys:
-        if isinstance(key, str):
-            refs.append(services.device_cache.by_name(enterprise_id, key))
-        else:
+    refs: list[DeviceRef | None]
+    if rows.device_keys and isinstance(rows.device_keys[0], str):
+        refs = services.device_cache.by_names(enterprise_id, rows.device_keys)
+    else:
+        refs = []
+        for key in rows.device_keys:
             ref = services.device_cache.by_id(int(key))
             refs.append(ref if ref is not None and ref.enterprise_id == enterprise_id else None)
-    known = np.array([r is not None for r in refs], dtype=bool)
-    ids = np.array([r.id if r is not None else -1 for r in refs], np.int32)
+    ids = np.fromiter((r.id if r is not None else -1 for r in refs), np.int32, len(refs))
+    known = ids >= 0
     keep = ~rows.null_rows
     if rows.null_rows.any():
         rejects.add(

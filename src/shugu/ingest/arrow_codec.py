@@ -47,7 +47,10 @@ def _dictionary(column: pa.ChunkedArray) -> tuple[list[object], npt.NDArray[np.i
     encoded = column.combine_chunks()
     if not pa.types.is_dictionary(encoded.type):
         encoded = pc.dictionary_encode(encoded)
-    indices = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int32)
+    indices = encoded.indices
+    if indices.null_count:
+        indices = indices.fill_null(0)
+    indices = indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     return encoded.dictionary.to_pylist(), indices
 
 
@@ -103,10 +106,15 @@ def decode_table(table: pa.Table) -> ArrowRows:
         device_index=device_index,
         metric_names=[str(m) for m in metric_names],
         metric_index=metric_index,
-        ts=ts_col.fill_null(0).to_numpy().astype(np.int64, copy=False),
-        value=pc.cast(value_col, pa.float64())
-        .fill_null(0.0)
-        .to_numpy()
-        .astype(np.float64, copy=False),
+        ts=_filled(ts_col, 0).astype(np.int64, copy=False),
+        value=_filled(pc.cast(value_col, pa.float64()), 0.0).astype(np.float64, copy=False),
         null_rows=nulls,
     )
+
+
+def _filled(column: pa.ChunkedArray, fill: float) -> npt.NDArray[np.generic]:
+    """Column as numpy; nulls (already refused row by row) become ``fill``."""
+    if column.null_count:
+        column = column.fill_null(fill)
+    values: npt.NDArray[np.generic] = column.to_numpy()
+    return values

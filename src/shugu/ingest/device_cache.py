@@ -1,7 +1,10 @@
 """A short-lived cache of device lookups for batch ingest, where one request names many devices.
 
-Entries live a few seconds: long enough that a stream of batches does not ask the registry for
-every device of every request, short enough that a new or renamed device is seen promptly.
+By name, the cache holds each enterprise's whole device directory, loaded with one registry
+query and kept a few seconds: a stream of batches naming hundreds of devices then costs one
+dictionary lookup per device name instead of one registry query per name whenever an entry
+expires. Entries live long enough to spare the registry, short enough that a new device is
+seen promptly; a name missing from a fresh directory is unknown.
 """
 
 from __future__ import annotations
@@ -17,19 +20,27 @@ class DeviceCache:
         self._directory = directory
         self._ttl = ttl_s
         self._lock = threading.Lock()
-        self._by_name: dict[tuple[int, str], tuple[float, DeviceRef | None]] = {}
+        self._by_enterprise: dict[int, tuple[float, dict[str, DeviceRef]]] = {}
         self._by_id: dict[int, tuple[float, DeviceRef | None]] = {}
 
-    def by_name(self, enterprise_id: int, name: str) -> DeviceRef | None:
-        key = (enterprise_id, name)
+    def names_of(self, enterprise_id: int) -> dict[str, DeviceRef]:
+        """Device name → device of one enterprise, at most ``ttl_s`` old."""
         now = time.monotonic()
-        hit = self._by_name.get(key)
+        hit = self._by_enterprise.get(enterprise_id)
         if hit is not None and hit[0] > now:
             return hit[1]
-        ref = self._directory.device_ref_by_name(enterprise_id, name)
+        refs = self._directory.device_refs_of_enterprise(enterprise_id)
+        names = {ref.name: ref for ref in refs}
         with self._lock:
-            self._by_name[key] = (now + self._ttl, ref)
-        return ref
+            self._by_enterprise[enterprise_id] = (now + self._ttl, names)
+        return names
+
+    def by_name(self, enterprise_id: int, name: str) -> DeviceRef | None:
+        return self.names_of(enterprise_id).get(name)
+
+    def by_names(self, enterprise_id: int, names: list[str]) -> list[DeviceRef | None]:
+        directory = self.names_of(enterprise_id)
+        return [directory.get(name) for name in names]
 
     def by_id(self, device_id: int) -> DeviceRef | None:
         now = time.monotonic()
@@ -43,5 +54,5 @@ class DeviceCache:
 
     def clear(self) -> None:
         with self._lock:
-            self._by_name.clear()
+            self._by_enterprise.clear()
             self._by_id.clear()
