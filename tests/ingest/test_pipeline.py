@@ -116,3 +116,13 @@ def test_columns_of_many_devices_and_profiles(
     }
     raw = store.query_range(RangeQuery([1, 2], None, NOW - 1, NOW + 1)).to_pylist()
     assert [(r["device"], r["metric"]) for r in raw] == [(1, "speed_rpm"), (2, "colour")]
+
+
+def test_a_flood_of_refusals_is_counted_but_sampled_sparingly(
+    pipeline: IngestPipeline, store: DuckDBTelemetryStore
+) -> None:
+    for _ in range(30):
+        ingest(pipeline, LOOM, b'{"speed_rpm": "fast"}')
+    counts = {(r["device"], r["code"]): r["n"] for r in store.reject_counts(None).to_pylist()}
+    assert counts == {(1, "non_numeric"): 30}
+    assert store.reject_samples(None, 1000).num_rows == 20

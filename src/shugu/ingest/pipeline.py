@@ -76,6 +76,7 @@ class IngestPipeline:
         self._store = store
         self._settings = settings
         self._clock = clock
+        self._samples = SampleBudget()
 
     # -- decoding helpers shared by transports ----------------------------------------------
 
@@ -242,7 +243,13 @@ class IngestPipeline:
             )
 
     async def store(self, batch: Batch, rejects: Rejects) -> int:
-        """Hand a batch to the store and wait until it is durable."""
+        """Hand a batch to the store and wait until it is durable.
+
+        Refusal counts are always stored; samples only within the per-minute budget, so that a
+        device stuck sending the same bad payload cannot flood the rejects log.
+        """
+        if rejects.samples:
+            rejects.samples = self._samples.admit(rejects.samples, self._clock())
         return await asyncio.wrap_future(self._store.submit(batch, rejects))
 
     async def ingest_parsed(
@@ -274,3 +281,27 @@ def dictionary_encode(names: Sequence[str]) -> tuple[list[str], npt.NDArray[np.i
     index: dict[str, int] = {}
     codes = np.fromiter((index.setdefault(m, len(index)) for m in names), np.int32, len(names))
     return list(index), codes
+
+
+class SampleBudget:
+    """At most ``per_window`` kept samples per (device, code) in each ``window_ms``."""
+
+    def __init__(self, per_window: int = 20, window_ms: int = 60_000) -> None:
+        self._per_window = per_window
+        self._window_ms = window_ms
+        self._window = -1
+        self._used: dict[tuple[int | None, str], int] = {}
+
+    def admit(self, samples: list[RejectRecord], now: int) -> list[RejectRecord]:
+        window = now // self._window_ms
+        if window != self._window:
+            self._window = window
+            self._used.clear()
+        kept = []
+        for sample in samples:
+            key = (sample.device, sample.code)
+            used = self._used.get(key, 0)
+            if used < self._per_window:
+                self._used[key] = used + 1
+                kept.append(sample)
+        return kept
