@@ -2,13 +2,14 @@
 
 Seeds (once per data directory) a region, a park, three enterprises with their assets and
 devices, and one login per role; then serves the API and feeds every device through the real
-HTTP device API with values inside each profile's plausible range, so that latest values,
-roll-ups and the rejects log have something to show. The physically modelled simulator of looms,
-cooling towers and data halls replaces this feeder when it lands.
+HTTP device API with values wandering inside typical operating bands (``demo_bands.yaml``), so
+that latest values and roll-ups have something to show. The feed is not a physical model: the
+simulator of looms, cooling towers and data halls (with stops, faults and weather) replaces it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -17,13 +18,15 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 
 from shugu.config import Settings
-from shugu.domain.profiles import MetricKind, Profile, get_profile
+from shugu.domain.profiles import Profile, get_profile
 from shugu.domain.tenancy import Role
 from shugu.store.registry import Registry
 
@@ -105,29 +108,44 @@ def seed(registry: Registry) -> list[tuple[str, str]]:
     return devices
 
 
-def _next_values(dev: FedDevice, rng: random.Random) -> dict[str, float | bool]:
+@functools.cache
+def demo_bands() -> dict[str, dict[str, dict[str, float]]]:
+    """Typical operating values per profile and metric (``demo_bands.yaml``)."""
+    text = resources.files("shugu").joinpath("demo_bands.yaml").read_text(encoding="utf-8")
+    bands: dict[str, dict[str, dict[str, float]]] = yaml.safe_load(text)
+    return bands
+
+
+def _next_values(dev: FedDevice, rng: random.Random, period_s: float) -> dict[str, float | bool]:
     values: dict[str, float | bool] = {}
+    bands = demo_bands().get(dev.profile.name, {})
     for name, spec in dev.profile.metrics.items():
-        lo = spec.min if spec.min is not None else 0.0
-        hi = spec.max if spec.max is not None else lo + 100.0
-        if spec.kind is MetricKind.STATE:
-            states = sorted(spec.states) if spec.states else [0]
-            current = dev.state.get(name, float(states[-1] if spec.bool_as_number else states[0]))
-            if rng.random() < 0.05:
-                current = float(rng.choice(states))
-            dev.state[name] = current
-            values[name] = bool(current) if spec.bool_as_number else current
-        elif spec.kind is MetricKind.COUNTER:
-            dev.state[name] = dev.state.get(name, 0.0) + rng.uniform(0.0, (hi - lo) / 1000 + 1.0)
+        band = bands.get(name)
+        if band is None:
+            continue
+        if "state" in band:
+            state = band["state"]
+            values[name] = bool(state) if spec.bool_as_number else state
+        elif "rate" in band:
+            growth = band["rate"] * period_s / 3600 * rng.uniform(0.9, 1.1)
+            dev.state[name] = dev.state.get(name, 0.0) + growth
             values[name] = round(dev.state[name], 3)
         else:
-            mid = lo + (hi - lo) * 0.4
-            current = dev.state.get(name, mid)
-            current += rng.gauss(0.0, (hi - lo) * 0.01)
-            current = min(max(current, lo + (hi - lo) * 0.1), lo + (hi - lo) * 0.8)
+            low, high = band["low"], band["high"]
+            current = dev.state.get(name, rng.uniform(low, high))
+            current = min(max(current + rng.gauss(0.0, (high - low) * 0.05), low), high)
             dev.state[name] = current
             values[name] = round(current, 2)
     return values
+
+
+def _wait_until_serving(base_url: str, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            urllib.request.urlopen(f"{base_url}/api/health", timeout=2).read()
+            return
+        except (urllib.error.URLError, OSError):
+            stop.wait(0.2)
 
 
 def feed(
@@ -137,10 +155,11 @@ def feed(
     rng = random.Random(7)
     fed = [FedDevice(token, get_profile(profile), {}) for token, profile in devices]
     failing = False
+    _wait_until_serving(base_url, stop)
     while not stop.is_set():
         for dev in fed:
             body = json.dumps(
-                {"ts": int(time.time() * 1000), "values": _next_values(dev, rng)}
+                {"ts": int(time.time() * 1000), "values": _next_values(dev, rng, period_s)}
             ).encode()
             request = urllib.request.Request(
                 f"{base_url}/api/v1/{dev.token}/telemetry",
