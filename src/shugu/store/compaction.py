@@ -93,51 +93,65 @@ class Compactor:
             upto = self._committed_seq()
             if upto <= self.compacted_seq:
                 return 0
-            cur = self._cur
-            try:
-                cur.execute("BEGIN TRANSACTION")
-                cur.execute(
-                    "CREATE OR REPLACE TEMP TABLE moving AS "
-                    "SELECT device, metric, ts, arg_max(value, seq) AS value, "
-                    "arg_max(quality, seq) AS quality FROM points WHERE seq <= ? "
-                    "GROUP BY device, metric, ts",
-                    [upto],
-                )
-                lo, hi = cur.sql("SELECT min(ts), max(ts) FROM moving").fetchall()[0]
-                if lo is not None:
-                    # A late re-send replaces the row compacted before it.
-                    cur.execute(
-                        "DELETE FROM points_sorted AS p USING moving AS m "
-                        "WHERE p.ts BETWEEN ? AND ? AND p.device = m.device "
-                        "AND p.metric = m.metric AND p.ts = m.ts",
-                        [lo, hi],
-                    )
-                    cur.execute(
-                        "INSERT INTO points_sorted SELECT * FROM moving ORDER BY device, metric, ts"
-                    )
-                    cur.execute(
-                        "INSERT INTO sorted_days SELECT DISTINCT "
-                        f"((ts + {CHINA_OFFSET_MS}) // {DAY_MS}) * {DAY_MS} - {CHINA_OFFSET_MS}, "
-                        "false FROM moving ON CONFLICT (day) DO UPDATE SET consolidated = false"
-                    )
-                moved = cur.execute("DELETE FROM points WHERE seq <= ?", [upto]).fetchall()[0][0]
-                cur.execute("DROP TABLE moving")
-                cur.execute("COMMIT")
-            except duckdb.Error as exc:
-                try:
-                    cur.execute("ROLLBACK")
-                except duckdb.Error:
-                    log.debug("rollback after a failed compaction failed too", exc_info=True)
-                if not self._failing:
-                    log.error("compaction failed, will retry: %s", exc)
-                    self._failing = True
+            moved = self._in_transaction("compaction", lambda cur: self._move(cur, upto))
+            if moved is None:
                 return 0
-            if self._failing:
-                log.warning("compaction works again")
-                self._failing = False
             self.compacted_seq = upto
             self._pending_since = None
-            return int(moved)
+            return moved
+
+    @staticmethod
+    def _move(cur: duckdb.DuckDBPyConnection, upto: int) -> int:
+        cur.execute(
+            "CREATE OR REPLACE TEMP TABLE moving AS "
+            "SELECT device, metric, ts, arg_max(value, seq) AS value, "
+            "arg_max(quality, seq) AS quality FROM points WHERE seq <= ? "
+            "GROUP BY device, metric, ts",
+            [upto],
+        )
+        lo, hi = cur.sql("SELECT min(ts), max(ts) FROM moving").fetchall()[0]
+        if lo is not None:
+            # A late re-send replaces the row compacted before it.
+            cur.execute(
+                "DELETE FROM points_sorted AS p USING moving AS m "
+                "WHERE p.ts BETWEEN ? AND ? AND p.device = m.device "
+                "AND p.metric = m.metric AND p.ts = m.ts",
+                [lo, hi],
+            )
+            cur.execute(
+                "INSERT INTO points_sorted SELECT * FROM moving ORDER BY device, metric, ts"
+            )
+            cur.execute(
+                "INSERT INTO sorted_days SELECT DISTINCT "
+                f"((ts + {CHINA_OFFSET_MS}) // {DAY_MS}) * {DAY_MS} - {CHINA_OFFSET_MS}, "
+                "false FROM moving ON CONFLICT (day) DO UPDATE SET consolidated = false"
+            )
+        moved = cur.execute("DELETE FROM points WHERE seq <= ?", [upto]).fetchall()[0][0]
+        cur.execute("DROP TABLE moving")
+        return int(moved)
+
+    def _in_transaction(
+        self, what: str, work: Callable[[duckdb.DuckDBPyConnection], int]
+    ) -> int | None:
+        """Run ``work`` in one transaction; None when it failed (logged once, retried later)."""
+        cur = self._cur
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            result = work(cur)
+            cur.execute("COMMIT")
+        except duckdb.Error as exc:
+            try:
+                cur.execute("ROLLBACK")
+            except duckdb.Error:
+                log.debug("rollback after a failed %s failed too", what, exc_info=True)
+            if not self._failing:
+                log.error("%s failed, will retry: %s", what, exc)
+                self._failing = True
+            return None
+        if self._failing:
+            log.warning("%s works again", what)
+            self._failing = False
+        return result
 
     def consolidate_closed_days(self) -> int:
         """Rewrite each settled, unconsolidated day as one sorted run; returns days rewritten."""
@@ -160,30 +174,20 @@ class Compactor:
 
     def consolidate_day(self, day: int) -> bool:
         with self._lock:
-            cur = self._cur
-            try:
-                cur.execute("BEGIN TRANSACTION")
-                cur.execute(
-                    "CREATE OR REPLACE TEMP TABLE day_rows AS SELECT * FROM points_sorted "
-                    "WHERE ts >= ? AND ts < ?",
-                    [day, day + DAY_MS],
-                )
-                cur.execute(
-                    "DELETE FROM points_sorted WHERE ts >= ? AND ts < ?", [day, day + DAY_MS]
-                )
-                cur.execute(
-                    "INSERT INTO points_sorted SELECT * FROM day_rows ORDER BY device, metric, ts"
-                )
-                cur.execute("UPDATE sorted_days SET consolidated = true WHERE day = ?", [day])
-                cur.execute("DROP TABLE day_rows")
-                cur.execute("COMMIT")
-            except duckdb.Error as exc:
-                try:
-                    cur.execute("ROLLBACK")
-                except duckdb.Error:
-                    log.debug("rollback after a failed consolidation failed too", exc_info=True)
-                if not self._failing:
-                    log.error("consolidating day %d failed, will retry: %s", day, exc)
-                    self._failing = True
-                return False
-            return True
+            return (
+                self._in_transaction("consolidation", lambda cur: self._resort(cur, day))
+                is not None
+            )
+
+    @staticmethod
+    def _resort(cur: duckdb.DuckDBPyConnection, day: int) -> int:
+        cur.execute(
+            "CREATE OR REPLACE TEMP TABLE day_rows AS SELECT * FROM points_sorted "
+            "WHERE ts >= ? AND ts < ?",
+            [day, day + DAY_MS],
+        )
+        cur.execute("DELETE FROM points_sorted WHERE ts >= ? AND ts < ?", [day, day + DAY_MS])
+        cur.execute("INSERT INTO points_sorted SELECT * FROM day_rows ORDER BY device, metric, ts")
+        cur.execute("UPDATE sorted_days SET consolidated = true WHERE day = ?", [day])
+        cur.execute("DROP TABLE day_rows")
+        return day
