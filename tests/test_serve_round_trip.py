@@ -13,6 +13,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+from tests.pg import PostgresServer
+
 SHUGU = [sys.executable, "-m", "shugu.cli"]
 
 
@@ -22,11 +26,25 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _shugu(*args: str, data: Path) -> str:
+def _shugu(*args: str, data: Path, registry_url: str | None) -> str:
+    extra = ["--registry-url", registry_url] if registry_url else []
     out = subprocess.run(
-        [*SHUGU, *args, "--data", str(data)], capture_output=True, text=True, check=True, timeout=60
+        [*SHUGU, *args, "--data", str(data), *extra],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     return out.stdout
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_url(request: pytest.FixtureRequest) -> str | None:
+    """None: the embedded default (SQLite in the data directory)."""
+    if request.param == "sqlite":
+        return None
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database()
 
 
 def _http(
@@ -44,12 +62,28 @@ def _http(
         return err.code, json.loads(err.read() or b"{}")
 
 
-def test_serve_round_trips_a_point(tmp_path: Path) -> None:
+def test_serve_round_trips_a_point(tmp_path: Path, registry_url: str | None) -> None:
     data = tmp_path / "data"
     assert "region 1" in _shugu(
-        "admin", "create-region", "--code", "350112", "--name", "长乐区", data=data
+        "admin",
+        "create-region",
+        "--code",
+        "350112",
+        "--name",
+        "长乐区",
+        data=data,
+        registry_url=registry_url,
     )
-    _shugu("admin", "create-park", "--region", "1", "--name", "滨海工业区", data=data)
+    _shugu(
+        "admin",
+        "create-park",
+        "--region",
+        "1",
+        "--name",
+        "滨海工业区",
+        data=data,
+        registry_url=registry_url,
+    )
     out = _shugu(
         "admin",
         "create-enterprise",
@@ -60,6 +94,7 @@ def test_serve_round_trips_a_point(tmp_path: Path) -> None:
         "--uscc",
         "91350100M0001TGQXM",
         data=data,
+        registry_url=registry_url,
     )
     assert "warning" in out  # a checksum mismatch is accepted, visibly
     out = _shugu(
@@ -72,6 +107,7 @@ def test_serve_round_trips_a_point(tmp_path: Path) -> None:
         "--profile",
         "loom",
         data=data,
+        registry_url=registry_url,
     )
     token = out.split("access token: ")[1].strip()
     _shugu(
@@ -86,10 +122,12 @@ def test_serve_round_trips_a_point(tmp_path: Path) -> None:
         "--enterprise",
         "1",
         data=data,
+        registry_url=registry_url,
     )
     port = _free_port()
     server = subprocess.Popen(
-        [*SHUGU, "serve", "--data", str(data), "--http-port", str(port), "--log-level", "warning"],
+        [*SHUGU, "serve", "--data", str(data), "--http-port", str(port), "--log-level", "warning"]
+        + (["--registry-url", registry_url] if registry_url else []),
         env=os.environ | {"PYTHONUNBUFFERED": "1"},
     )
     base = f"http://127.0.0.1:{port}"
