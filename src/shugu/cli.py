@@ -35,15 +35,14 @@ RegistryOpt = Annotated[
 ]
 
 
-def _settings(data: Path, registry_url: str | None, retention_days: int = 365) -> Settings:
-    return Settings(data_dir=data, registry_url=registry_url, retention_days=retention_days)
-
-
 @app.command()
 def serve(
     data: DataOpt = Path("shugu-data"),
     registry_url: RegistryOpt = None,
     http_port: Annotated[int, typer.Option("--http-port", help="HTTP API port")] = 8080,
+    mqtt_port: Annotated[
+        int | None, typer.Option("--mqtt-port", help="MQTT endpoint port (e.g. 1883); none: off")
+    ] = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     retention_days: Annotated[int, typer.Option(help="keep telemetry this many days")] = 365,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
@@ -56,9 +55,16 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = _settings(data, registry_url, retention_days)
+    settings = Settings(
+        data_dir=data,
+        registry_url=registry_url,
+        retention_days=retention_days,
+        mqtt_host=host,
+        mqtt_port=mqtt_port,
+    )
     api = create_app(settings)
-    typer.echo(f"shugu serving on http://{host}:{http_port}  (data: {data.resolve()})")
+    mqtt = f", MQTT on {host}:{mqtt_port}" if mqtt_port is not None else ""
+    typer.echo(f"shugu serving on http://{host}:{http_port}{mqtt}  (data: {data.resolve()})")
     uvicorn.run(
         api,
         host=host,

@@ -20,6 +20,9 @@ class Settings:
     max_payload_bytes: int = MIB
     #: Longest time the writer waits to gather more batches into one durable commit.
     commit_linger_ms: float = 2.0
+    #: Host and port of the built-in MQTT endpoint; no port, no endpoint. Port 0 picks one.
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int | None = None
 
     @property
     def telemetry_path(self) -> Path:

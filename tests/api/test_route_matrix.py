@@ -143,6 +143,15 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/enterprises/{enterprise_id}/telemetry"): Row(
         lambda w: f"/api/enterprises/{w.ent_b}/telemetry", B_MACHINE_READ
     ),
+    ("POST", "/api/devices/{device_id}/rpc"): Row(
+        lambda w: f"/api/devices/{w.device_b}/rpc",
+        # The operator passes the scope checks; the device is offline, so 409 device_offline.
+        B_MANAGE | {"operator": 409},
+        lambda w: {"method": "ping", "timeout_ms": 100},
+    ),
+    ("GET", "/api/devices/{device_id}/attributes"): Row(
+        lambda w: f"/api/devices/{w.device_b}/attributes", B_MACHINE_READ
+    ),
     ("GET", "/api/rejects"): Row(lambda w: f"/api/rejects?enterprise={w.ent_b}", B_MANAGE),
     ("GET", "/api/health"): Row(lambda w: "/api/health", {}, not_user_scoped=True),
 }

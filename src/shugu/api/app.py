@@ -11,19 +11,30 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from shugu import __version__
-from shugu.api import auth_routes, device_routes, registry_routes, telemetry_routes
+from shugu.api import (
+    auth_routes,
+    command_routes,
+    device_routes,
+    registry_routes,
+    telemetry_routes,
+)
 from shugu.api.errors import install_error_handlers
 from shugu.api.services import Services
 from shugu.config import Settings
 from shugu.domain.timeutil import utc_now_ms
 from shugu.ingest.device_cache import DeviceCache
+from shugu.ingest.mqtt.server import MqttEndpoint
+from shugu.ingest.mqtt.tb_app import ThingsBoardApp
 from shugu.ingest.pipeline import IngestPipeline
+from shugu.ingest.rpc import RpcHub
 from shugu.store.duckdb_store import DuckDBTelemetryStore
 from shugu.store.registry import Registry
 
 log = logging.getLogger(__name__)
 
 _RETENTION_SWEEP_S = 3600.0
+#: Room for an MQTT packet's topic and headers on top of the payload limit.
+MQTT_HEADER_ALLOWANCE = 64 * 1024
 
 
 def open_services(settings: Settings, registry: Registry | None = None) -> Services:
@@ -33,12 +44,22 @@ def open_services(settings: Settings, registry: Registry | None = None) -> Servi
     store = DuckDBTelemetryStore(
         settings.telemetry_path, commit_linger_ms=settings.commit_linger_ms
     )
+    pipeline = IngestPipeline(store, settings)
+    rpc = RpcHub()
+    mqtt = None
+    if settings.mqtt_port is not None:
+        mqtt = MqttEndpoint(
+            ThingsBoardApp(registry, pipeline, store, rpc),
+            max_packet_bytes=settings.max_payload_bytes + MQTT_HEADER_ALLOWANCE,
+        )
     return Services(
         settings=settings,
         registry=registry,
         store=store,
-        pipeline=IngestPipeline(store, settings),
+        pipeline=pipeline,
         device_cache=DeviceCache(registry),
+        rpc=rpc,
+        mqtt=mqtt,
     )
 
 
@@ -62,10 +83,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         sweeper = asyncio.create_task(_retention_sweeper(services))
+        if services.mqtt is not None and settings.mqtt_port is not None:
+            services.mqtt_port = await services.mqtt.start(settings.mqtt_host, settings.mqtt_port)
         try:
             yield
         finally:
             sweeper.cancel()
+            if services.mqtt is not None:
+                await services.mqtt.stop()
             if owned:
                 await asyncio.to_thread(services.close)
 
@@ -77,7 +102,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (auth_routes, registry_routes, device_routes, telemetry_routes):
+    for module in (auth_routes, registry_routes, device_routes, telemetry_routes, command_routes):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)
@@ -86,6 +111,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     @app.get("/api/health", tags=["platform"])
     def health() -> dict[str, object]:
-        return {"status": "ok", "version": __version__, "queued_jobs": services.store.queued_jobs}
+        return {
+            "status": "ok",
+            "version": __version__,
+            "queued_jobs": services.store.queued_jobs,
+            "mqtt_port": services.mqtt_port,
+            "mqtt_connections": len(services.mqtt.connections) if services.mqtt else 0,
+        }
 
     return app

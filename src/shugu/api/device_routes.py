@@ -20,8 +20,9 @@ from shugu.domain.errors import ForbiddenError, ShuguError, ValidationError
 from shugu.domain.tenancy import Role
 from shugu.ingest.arrow_codec import ARROW_STREAM, decode_table, read_stream
 from shugu.ingest.errors import BadDeviceToken, PayloadTooLarge
+from shugu.ingest.gateway import ingest_gateway
 from shugu.ingest.pipeline import Columns, IngestResult, now_ms
-from shugu.ingest.thingsboard import ParsedTelemetry, parse_json, split_gateway
+from shugu.ingest.thingsboard import parse_json
 from shugu.store.telemetry import RejectRecord, Rejects
 
 router = APIRouter(tags=["device API"])
@@ -109,49 +110,10 @@ async def post_batch(request: Request, services: ServicesDep) -> JSONBytes:
 async def _ingest_gateway_json(
     services: ServicesDep, enterprise_id: int, body: bytes
 ) -> IngestResult:
-    pipeline = services.pipeline
-    devices = split_gateway(parse_json(body))
-    rejects = Rejects()
-    cols: list[Columns] = []
-    profiles: dict[int, str] = {}
-    for name, payload in devices.items():
-        device = services.device_cache.by_name(enterprise_id, name)
-        if device is None:
-            rejects.add(
-                RejectRecord(
-                    now_ms(),
-                    None,
-                    "unknown_device",
-                    f"no device named {name!r} in this enterprise",
-                    sample=name,
-                )
-            )
-            continue
-        parsed: ParsedTelemetry = pipeline.decoder_for(device).decode(payload)
-        pipeline.refusals_to_rejects(device, parsed, rejects)
-        cols.append(pipeline.columns_from_parsed(device, parsed))
-        profiles[device.id] = device.profile
-    merged = _merge_columns(cols)
-    if merged is None:
-        return IngestResult(0, rejects)
-    return await pipeline.ingest_columns(merged, profiles, rejects)
+    def resolve(name: str) -> DeviceRef | None:
+        return services.device_cache.by_name(enterprise_id, name)
 
-
-def _merge_columns(cols: list[Columns]) -> Columns | None:
-    if not cols:
-        return None
-    names: dict[str, int] = {}
-    indices = []
-    for c in cols:
-        remap = np.array([names.setdefault(m, len(names)) for m in c.metric_names], np.int32)
-        indices.append(remap[c.metric_index] if len(c.metric_index) else c.metric_index)
-    return Columns(
-        device=np.concatenate([c.device for c in cols]),
-        metric_names=list(names),
-        metric_index=np.concatenate(indices),
-        ts=np.concatenate([c.ts for c in cols]),
-        value=np.concatenate([c.value for c in cols]),
-    )
+    return await ingest_gateway(services.pipeline, resolve, parse_json(body))
 
 
 async def _ingest_arrow(services: ServicesDep, enterprise_id: int, body: bytes) -> IngestResult:

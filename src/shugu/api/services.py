@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from shugu.config import Settings
 from shugu.ingest.device_cache import DeviceCache
+from shugu.ingest.mqtt.server import MqttEndpoint
 from shugu.ingest.pipeline import IngestPipeline
+from shugu.ingest.rpc import RpcHub
 from shugu.store.duckdb_store import DuckDBTelemetryStore
 from shugu.store.registry import Registry
 
@@ -18,6 +20,10 @@ class Services:
     store: DuckDBTelemetryStore
     pipeline: IngestPipeline
     device_cache: DeviceCache
+    rpc: RpcHub
+    mqtt: MqttEndpoint | None = None
+    #: The port the MQTT endpoint listens on, once started.
+    mqtt_port: int | None = None
 
     def close(self) -> None:
         self.store.close()

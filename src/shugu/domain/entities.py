@@ -14,6 +14,8 @@ class DeviceRef:
     enterprise_id: int
     name: str
     profile: str
+    #: A gateway publishes for the devices behind it (ThingsBoard's gateway API).
+    is_gateway: bool = False
 
 
 class DeviceDirectory(Protocol):

@@ -27,7 +27,7 @@ from shugu.domain.batch import QUALITY_OUT_OF_RANGE, Batch
 from shugu.domain.entities import DeviceRef
 from shugu.domain.profiles import Profile, get_profile
 from shugu.ingest.thingsboard import ParsedTelemetry, TelemetryDecoder
-from shugu.store.telemetry import RejectRecord, Rejects, TelemetryStore
+from shugu.store.telemetry import AttributeRecord, RejectRecord, Rejects, TelemetryStore
 
 _DAY_MS = 86_400_000
 
@@ -269,6 +269,17 @@ class IngestPipeline:
         batch = self.validate(cols, profiles, rejects)
         stored = await self.store(batch, rejects)
         return IngestResult(stored, rejects)
+
+    async def store_attributes(self, records: list[AttributeRecord]) -> None:
+        """Keep device attributes; returns once they are durable."""
+        await asyncio.wrap_future(self._store.submit(Batch.empty(), None, records))
+
+    def record_refusal_nowait(self, record: RejectRecord) -> None:
+        """Keep a refusal without waiting for it to be durable (for callers outside a request)."""
+        rejects = Rejects()
+        rejects.add(record)
+        rejects.samples = self._samples.admit(rejects.samples, self._clock())
+        self._store.submit(Batch.empty(), rejects)
 
     async def record_refusal(self, record: RejectRecord) -> None:
         """Keep a whole-payload refusal (bad token, malformed body) in the rejects log."""

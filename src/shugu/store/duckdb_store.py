@@ -33,7 +33,7 @@ from shugu.store.buckets import bucket_table, sort_rows
 from shugu.store.compaction import Compactor
 from shugu.store.latest import LatestCache
 from shugu.store.queries import latest_table, points_sql, range_filter, recent_count_sql
-from shugu.store.telemetry import RangeQuery, Rejects
+from shugu.store.telemetry import AttributeRecord, RangeQuery, Rejects
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,14 @@ CREATE TABLE IF NOT EXISTS reject_counts (
     last_ms BIGINT NOT NULL,
     PRIMARY KEY (device, code)
 );
+CREATE TABLE IF NOT EXISTS attributes (
+    device INTEGER NOT NULL,
+    scope VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    value VARCHAR NOT NULL,
+    ts BIGINT NOT NULL,
+    PRIMARY KEY (device, scope, key)
+);
 CREATE TABLE IF NOT EXISTS reject_samples (
     received_ms BIGINT NOT NULL,
     device INTEGER,
@@ -80,11 +88,18 @@ _STOP = object()
 
 
 class _Job:
-    __slots__ = ("batch", "future", "rejects")
+    __slots__ = ("attributes", "batch", "future", "rejects")
 
-    def __init__(self, batch: Batch, rejects: Rejects | None, future: Future[int]) -> None:
+    def __init__(
+        self,
+        batch: Batch,
+        rejects: Rejects | None,
+        attributes: Sequence[AttributeRecord] | None,
+        future: Future[int],
+    ) -> None:
         self.batch = batch
         self.rejects = rejects
+        self.attributes = attributes
         self.future = future
 
 
@@ -186,13 +201,18 @@ class DuckDBTelemetryStore:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def submit(self, batch: Batch, rejects: Rejects | None = None) -> Future[int]:
+    def submit(
+        self,
+        batch: Batch,
+        rejects: Rejects | None = None,
+        attributes: Sequence[AttributeRecord] | None = None,
+    ) -> Future[int]:
         future: Future[int] = Future()
         if self._closed:
             future.set_exception(UnavailableError("the store is closed", code="store_closed"))
             return future
         try:
-            self._queue.put_nowait(_Job(batch, rejects, future))
+            self._queue.put_nowait(_Job(batch, rejects, attributes, future))
         except queue.Full:
             future.set_exception(
                 UnavailableError("ingest queue is full, retry shortly", code="ingest_overloaded")
@@ -263,6 +283,11 @@ class DuckDBTelemetryStore:
             for job in jobs:
                 if job.rejects:
                     self._write_rejects(cur, job.rejects)
+                if job.attributes:
+                    cur.executemany(
+                        "INSERT OR REPLACE INTO attributes VALUES (?, ?, ?, ?, ?)",
+                        [[a.device, a.scope, a.key, a.value_json, a.ts] for a in job.attributes],
+                    )
             cur.execute("COMMIT")
         except duckdb.Error as exc:
             self._rollback(cur)
@@ -381,6 +406,15 @@ class DuckDBTelemetryStore:
         sql += " ORDER BY received_ms DESC LIMIT ?"
         params.append(limit)
         return self._cursor().sql(sql, params=params).to_arrow_table()
+
+    def attributes(self, device: int, scope: str | None = None) -> list[AttributeRecord]:
+        sql = "SELECT device, scope, key, value, ts FROM attributes WHERE device = ?"
+        params: list[object] = [device]
+        if scope is not None:
+            sql += " AND scope = ?"
+            params.append(scope)
+        rows = self._cursor().sql(sql + " ORDER BY scope, key", params=params).fetchall()
+        return [AttributeRecord(int(d), str(s), str(k), str(v), int(t)) for d, s, k, v, t in rows]
 
     def count_points(self) -> int:
         """Stored rows, re-sent duplicates not yet compacted included."""

@@ -33,6 +33,17 @@ class RejectRecord:
     sample: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AttributeRecord:
+    """A device attribute (ThingsBoard's client or shared scope): a JSON value and its time."""
+
+    device: int
+    scope: str
+    key: str
+    value_json: str
+    ts: int
+
+
 @dataclass(slots=True)
 class Rejects:
     """Refusals of one request: exact counts per (device, code), plus a bounded set of samples."""
@@ -70,9 +81,16 @@ class RangeQuery:
 
 
 class TelemetryStore(Protocol):
-    def submit(self, batch: Batch, rejects: Rejects | None = None) -> Future[int]:
+    def submit(
+        self,
+        batch: Batch,
+        rejects: Rejects | None = None,
+        attributes: Sequence[AttributeRecord] | None = None,
+    ) -> Future[int]:
         """Queue a batch; the future resolves to its row count once it is durable."""
         ...
+
+    def attributes(self, device: int, scope: str | None = None) -> list[AttributeRecord]: ...
 
     def metric_ids(self, names: Sequence[str]) -> npt.NDArray[np.int32]:
         """Ids of metric names, numbering new names on first sight."""

@@ -31,7 +31,13 @@ def device_record(row: Device) -> DeviceRecord:
 
 
 def device_ref(row: Device) -> DeviceRef:
-    return DeviceRef(id=row.id, enterprise_id=row.enterprise_id, name=row.name, profile=row.profile)
+    return DeviceRef(
+        id=row.id,
+        enterprise_id=row.enterprise_id,
+        name=row.name,
+        profile=row.profile,
+        is_gateway=row.is_gateway,
+    )
 
 
 def new_device_token() -> str:

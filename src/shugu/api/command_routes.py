@@ -1,0 +1,62 @@
+"""Talking to devices: server-side RPC over MQTT, and the attributes devices report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from shugu.api.deps import AccessDep, ServicesDep
+from shugu.api.scope import visible_device
+from shugu.domain.errors import ForbiddenError
+
+router = APIRouter(tags=["device commands"])
+
+
+class RpcRequest(BaseModel):
+    method: str = Field(min_length=1, max_length=255, description="the command, e.g. setSpeed")
+    params: Any = Field(default=None, description="any JSON value the device expects")
+    timeout_ms: int = Field(default=10_000, ge=100, le=120_000)
+    oneway: bool = Field(default=False, description="send without waiting for an answer")
+
+
+class RpcAnswer(BaseModel):
+    device: int
+    method: str
+    oneway: bool
+    response: Any = None
+
+
+@router.post("/api/devices/{device_id}/rpc")
+async def device_rpc(
+    device_id: int, body: RpcRequest, access: AccessDep, services: ServicesDep
+) -> RpcAnswer:
+    """Send a command to a device connected over MQTT; two-way calls wait for its answer."""
+    ref = visible_device(services.registry, access, device_id)
+    if not access.can_manage_enterprise(ref.enterprise_id):
+        raise ForbiddenError("only the enterprise's administrators send commands", code="forbidden")
+    response = await services.rpc.call(
+        ref.id, body.method, body.params, body.timeout_ms / 1000, body.oneway
+    )
+    return RpcAnswer(device=ref.id, method=body.method, oneway=body.oneway, response=response)
+
+
+class AttributesOut(BaseModel):
+    device: int
+    client: dict[str, Any]
+    shared: dict[str, Any]
+    updated: dict[str, int]
+
+
+@router.get("/api/devices/{device_id}/attributes")
+def device_attributes(device_id: int, access: AccessDep, services: ServicesDep) -> AttributesOut:
+    """The attributes a device reported (client scope) and those set for it (shared scope)."""
+    ref = visible_device(services.registry, access, device_id)
+    out = AttributesOut(device=ref.id, client={}, shared={}, updated={})
+    for record in services.store.attributes(ref.id):
+        scope = out.client if record.scope == "client" else out.shared
+        scope[record.key] = orjson.loads(record.value_json)
+        out.updated[f"{record.scope}.{record.key}"] = record.ts
+    return out

@@ -1,0 +1,350 @@
+"""One MQTT client connection: framing, the protocol state machine, ordered acknowledgements.
+
+What a publish means is the application's business (``MqttApplication``); this module makes the
+protocol right: CONNECT first and within a time limit, keep-alive, QoS 0/1/2, acknowledgements
+only after the application says the message is durable and in the order the messages came
+(MQTT-4.6.0-2), bounded in-flight work with back-pressure, and a clean close on malformed input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, cast
+
+from shugu.domain.entities import DeviceRef
+from shugu.domain.errors import UnavailableError
+from shugu.ingest.mqtt import codec
+from shugu.ingest.mqtt.codec import MQTT_5, Connect, MalformedPacket, PacketTooLarge, Publish
+from shugu.ingest.mqtt.session import Session
+
+if TYPE_CHECKING:
+    from shugu.ingest.mqtt.server import MqttEndpoint
+
+log = logging.getLogger(__name__)
+
+# MQTT 5 reason codes used here.
+RC_SUCCESS = 0x00
+RC_UNSPECIFIED = 0x80
+RC_MALFORMED = 0x81
+RC_PROTOCOL_ERROR = 0x82
+RC_UNSUPPORTED_VERSION = 0x84
+RC_CLIENT_ID_INVALID = 0x85
+RC_NOT_AUTHORIZED = 0x87
+RC_KEEP_ALIVE_TIMEOUT = 0x8D
+RC_TAKEN_OVER = 0x8E
+RC_TOPIC_INVALID = 0x90
+RC_PACKET_ID_NOT_FOUND = 0x92
+RC_PACKET_TOO_LARGE = 0x95
+RC_PAYLOAD_INVALID = 0x99
+
+# MQTT 3.1.1 CONNACK return codes.
+V3_UNACCEPTABLE_VERSION = 1
+V3_IDENTIFIER_REJECTED = 2
+V3_NOT_AUTHORIZED = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of a publish: MQTT 5 reason code (0 = stored) and a reason for people."""
+
+    code: int = RC_SUCCESS
+    reason: str | None = None
+
+
+class MqttApplication(Protocol):
+    def authenticate(self, connect: Connect) -> DeviceRef | None: ...
+
+    def may_subscribe(self, device: DeviceRef, topic_filter: str) -> bool: ...
+
+    def on_publish(self, conn: MqttConnection, publish: Publish) -> Awaitable[Outcome]: ...
+
+    def on_connected(self, conn: MqttConnection) -> None: ...
+
+    def on_disconnected(self, conn: MqttConnection) -> None: ...
+
+    def on_refused(self, device: DeviceRef | None, code: str, reason: str) -> None: ...
+
+
+class MqttConnection(asyncio.Protocol):
+    def __init__(self, endpoint: MqttEndpoint) -> None:
+        self.endpoint = endpoint
+        self.app = endpoint.app
+        self.level = codec.MQTT_311
+        self.device: DeviceRef | None = None
+        self.session: Session | None = None
+        self.transport: asyncio.Transport | None = None
+        self._buf = bytearray()
+        self._closing = False
+        self._keep_alive = 0.0
+        self._last_rx = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._last_ack: asyncio.Task[None] | None = None
+        self._inflight = 0
+        self._paused = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
+        loop = asyncio.get_running_loop()
+        self._last_rx = loop.time()
+        self._timer = loop.call_later(self.endpoint.connect_timeout_s, self._connect_deadline)
+        self.endpoint.connections.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        self._last_rx = asyncio.get_running_loop().time()
+        self._buf += data
+        try:
+            self._drain()
+        except MalformedPacket as exc:
+            self._refuse_stream("malformed_packet", exc.reason, RC_MALFORMED)
+        except PacketTooLarge as exc:
+            self._refuse_stream(
+                "payload_too_large",
+                f"packet of {exc.size} bytes; the limit is {self.endpoint.max_packet_bytes}",
+                RC_PACKET_TOO_LARGE,
+            )
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closing = True
+        if self._timer is not None:
+            self._timer.cancel()
+        self.endpoint.connections.discard(self)
+        if self.device is not None and self.session is not None:
+            self.endpoint.release(self)
+            self.app.on_disconnected(self)
+
+    # -- framing and dispatch
+
+    def _drain(self) -> None:
+        while not self._closing:
+            frame = codec.split_frame(self._buf, self.endpoint.max_packet_bytes)
+            if frame is None:
+                return
+            first, header, total = frame
+            body = bytes(self._buf[header:total])
+            del self._buf[:total]
+            self._dispatch(first >> 4, first & 0x0F, body)
+
+    def _dispatch(self, kind: int, flags: int, body: bytes) -> None:
+        if self.session is None:
+            if kind != codec.CONNECT:
+                raise MalformedPacket("the first packet must be CONNECT")
+            self._on_connect(body)
+            return
+        if kind == codec.PUBLISH:
+            self._on_publish(codec.parse_publish(flags, body, self.level))
+        elif kind == codec.PUBACK:
+            self.session.unacked.pop(codec.parse_packet_id(body), None)
+        elif kind == codec.PUBREL:
+            self._on_pubrel(codec.parse_packet_id(body))
+        elif kind in (codec.PUBREC, codec.PUBCOMP):
+            # shugu sends at QoS 0 and 1 only; tolerate stray acknowledgements.
+            pass
+        elif kind == codec.SUBSCRIBE:
+            self._on_subscribe(codec.parse_subscribe(flags, body, self.level))
+        elif kind == codec.UNSUBSCRIBE:
+            unsub = codec.parse_unsubscribe(flags, body, self.level)
+            codes = [
+                RC_SUCCESS if self.session.subscriptions.pop(f, None) is not None else 0x11
+                for f in unsub.filters
+            ]
+            self.write(codec.unsuback(unsub.packet_id, codes, self.level))
+        elif kind == codec.PINGREQ:
+            self.write(codec.PINGRESP_PACKET)
+        elif kind == codec.DISCONNECT:
+            self.close()
+        elif kind == codec.CONNECT:
+            raise MalformedPacket("a second CONNECT on one connection")
+        else:
+            raise MalformedPacket(f"packet type {kind} is not for a server")
+
+    # -- CONNECT
+
+    def _on_connect(self, body: bytes) -> None:
+        if len(body) >= 7:
+            # The level byte follows the protocol name; read it first so errors use its dialect.
+            name_len = (body[0] << 8) | body[1]
+            if len(body) > 2 + name_len:
+                self.level = MQTT_5 if body[2 + name_len] == MQTT_5 else codec.MQTT_311
+        connect = codec.parse_connect(body)
+        if connect.protocol_level not in (3, codec.MQTT_311, MQTT_5):
+            self.level = codec.MQTT_311
+            self.write(codec.connack(self.level, False, V3_UNACCEPTABLE_VERSION))
+            self.close()
+            return
+        client_id = connect.client_id
+        assigned = None
+        if not client_id:
+            if self.level != MQTT_5 and not connect.clean_start:
+                self._refuse_connect(V3_IDENTIFIER_REJECTED, RC_CLIENT_ID_INVALID)
+                return
+            client_id = assigned = "shugu-" + secrets.token_hex(8)
+        device = self.app.authenticate(connect)
+        if device is None:
+            self.app.on_refused(
+                None, "bad_device_token", "MQTT CONNECT with an unknown access token"
+            )
+            self._refuse_connect(V3_NOT_AUTHORIZED, RC_NOT_AUTHORIZED)
+            return
+        self.device = device
+        self.session, present = self.endpoint.take_session(
+            self, device.id, client_id, connect.clean_start
+        )
+        props: codec.Properties = {}
+        if self.level == MQTT_5:
+            props = {
+                codec.PROP_RECEIVE_MAXIMUM: self.endpoint.max_inflight,
+                codec.PROP_MAXIMUM_PACKET_SIZE: self.endpoint.max_packet_bytes,
+                codec.PROP_RETAIN_AVAILABLE: 0,
+                codec.PROP_SHARED_SUB_AVAILABLE: 0,
+                codec.PROP_SUB_ID_AVAILABLE: 0,
+            }
+            if assigned:
+                props[codec.PROP_ASSIGNED_CLIENT_ID] = assigned
+        self.write(codec.connack(self.level, present, 0, props))
+        if self._timer is not None:
+            self._timer.cancel()
+        self._keep_alive = float(connect.keep_alive)
+        if self._keep_alive:
+            self._schedule_keep_alive()
+        self.app.on_connected(self)
+        for packet_id, (topic, payload) in list(self.session.unacked.items()):
+            self.write(codec.publish(topic, payload, 1, packet_id, self.level, dup=True))
+
+    def _refuse_connect(self, v3_code: int, v5_code: int) -> None:
+        code = v5_code if self.level == MQTT_5 else v3_code
+        self.write(codec.connack(self.level, False, code))
+        self.close()
+
+    def _connect_deadline(self) -> None:
+        if self.session is None and not self._closing:
+            log.info("closing a connection that sent no CONNECT in time")
+            self.close()
+
+    def _schedule_keep_alive(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(self._keep_alive * 0.5, self._check_keep_alive)
+
+    def _check_keep_alive(self) -> None:
+        if self._closing:
+            return
+        if asyncio.get_running_loop().time() - self._last_rx > self._keep_alive * 1.5:
+            self.write(codec.disconnect(self.level, RC_KEEP_ALIVE_TIMEOUT))
+            self.close()
+            return
+        self._schedule_keep_alive()
+
+    # -- PUBLISH
+
+    def _on_publish(self, pub: Publish) -> None:
+        assert self.session is not None
+        if pub.qos == 2 and pub.packet_id in self.session.awaiting_release:
+            # A resend of a QoS 2 message already stored: acknowledge, never store twice.
+            self.write(codec.ack(codec.PUBREC, pub.packet_id, self.level))
+            return
+        work = self.app.on_publish(self, pub)
+        previous = self._last_ack
+        task = asyncio.ensure_future(self._acknowledge(pub, work, previous))
+        self._last_ack = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        self._inflight += 1
+        if self._inflight >= self.endpoint.max_inflight and not self._paused:
+            self._paused = True
+            assert self.transport is not None
+            self.transport.pause_reading()
+
+    async def _acknowledge(
+        self, pub: Publish, work: Awaitable[Outcome], previous: asyncio.Task[None] | None
+    ) -> None:
+        outcome: Outcome | None
+        try:
+            outcome = await work
+        except UnavailableError as exc:
+            # Not durable: withhold the acknowledgement so that the client sends it again.
+            log.warning("not acknowledging a publish: %s", exc.message)
+            outcome = None
+        finally:
+            self._inflight -= 1
+            if self._paused and self._inflight < self.endpoint.max_inflight // 2:
+                self._paused = False
+                if self.transport is not None and not self._closing:
+                    self.transport.resume_reading()
+        if previous is not None and not previous.done():
+            await asyncio.shield(previous)
+        if outcome is None or pub.qos == 0 or self._closing or pub.packet_id is None:
+            return
+        if pub.qos == 2:
+            assert self.session is not None
+            self.session.awaiting_release.add(pub.packet_id)
+            self.write(
+                codec.ack(codec.PUBREC, pub.packet_id, self.level, outcome.code, outcome.reason)
+            )
+        else:
+            self.write(
+                codec.ack(codec.PUBACK, pub.packet_id, self.level, outcome.code, outcome.reason)
+            )
+
+    def _on_pubrel(self, packet_id: int) -> None:
+        assert self.session is not None
+        known = packet_id in self.session.awaiting_release
+        self.session.awaiting_release.discard(packet_id)
+        self.write(
+            codec.ack(codec.PUBCOMP, packet_id, self.level, 0 if known else RC_PACKET_ID_NOT_FOUND)
+        )
+
+    # -- SUBSCRIBE and sending
+
+    def _on_subscribe(self, sub: codec.Subscribe) -> None:
+        assert self.session is not None and self.device is not None
+        codes = []
+        for topic_filter, qos, _ in sub.filters:
+            if self.app.may_subscribe(self.device, topic_filter):
+                granted = min(qos, 1)
+                self.session.subscriptions[topic_filter] = granted
+                codes.append(granted)
+            else:
+                codes.append(RC_NOT_AUTHORIZED if self.level == MQTT_5 else 0x80)
+        self.write(codec.suback(sub.packet_id, codes, self.level))
+
+    def send(self, topic: str, payload: bytes, qos: int = 1) -> bool:
+        """Publish to this client if it subscribed to the topic; False if it did not."""
+        if self.session is None or self._closing:
+            return False
+        granted = self.session.granted_qos(topic)
+        if granted is None:
+            return False
+        qos = min(qos, granted)
+        packet_id = None
+        if qos:
+            packet_id = self.session.next_packet_id()
+            self.session.unacked[packet_id] = (topic, payload)
+        self.write(codec.publish(topic, payload, qos, packet_id, self.level))
+        return True
+
+    # -- closing
+
+    def _refuse_stream(self, code: str, reason: str, v5_code: int) -> None:
+        log.info("closing MQTT connection: %s", reason)
+        self.app.on_refused(self.device, code, reason)
+        if self.session is not None:
+            self.write(codec.disconnect(self.level, v5_code, reason))
+        self.close()
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def close(self, v5_code: int | None = None) -> None:
+        if v5_code is not None and self.level == MQTT_5 and self.session is not None:
+            self.write(codec.disconnect(self.level, v5_code))
+        self._closing = True
+        if self.transport is not None:
+            self.transport.close()

@@ -1,0 +1,298 @@
+"""ThingsBoard's MQTT device and gateway API on shugu's ingest pipeline.
+
+Devices connect with their access token as user name and publish to:
+- ``v1/devices/me/telemetry``: ThingsBoard telemetry JSON;
+- ``v1/devices/me/attributes``: client attributes (a JSON object);
+- ``v1/devices/me/attributes/request/{id}``: ask for attributes, answered on
+  ``v1/devices/me/attributes/response/{id}``;
+- ``v1/devices/me/rpc/response/{id}``: the answer to a server-side RPC request, which shugu sent
+  on ``v1/devices/me/rpc/request/{id}``.
+A device whose registry entry is a gateway also publishes for the devices behind it, found or
+created by name inside the gateway's enterprise: ``v1/gateway/connect``, ``v1/gateway/disconnect``,
+``v1/gateway/telemetry``, ``v1/gateway/attributes`` and ``v1/gateway/rpc`` (RPC answers).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import orjson
+
+from shugu.domain.entities import DeviceRef
+from shugu.domain.errors import ConflictError, ShuguError, ValidationError
+from shugu.domain.profiles import load_profiles
+from shugu.ingest.gateway import ingest_gateway
+from shugu.ingest.mqtt.codec import Connect, Publish
+from shugu.ingest.mqtt.connection import (
+    RC_NOT_AUTHORIZED,
+    RC_PAYLOAD_INVALID,
+    RC_TOPIC_INVALID,
+    MqttConnection,
+    Outcome,
+)
+from shugu.ingest.pipeline import IngestPipeline, IngestResult
+from shugu.ingest.rpc import Deliver, RpcHub
+from shugu.ingest.thingsboard import parse_json
+from shugu.store.registry import Registry
+from shugu.store.telemetry import AttributeRecord, RejectRecord, TelemetryStore
+
+log = logging.getLogger(__name__)
+
+DEVICE_SUBSCRIPTIONS = frozenset(
+    {
+        "v1/devices/me/rpc/request/+",
+        "v1/devices/me/attributes",
+        "v1/devices/me/attributes/response/+",
+        "v1/devices/me/rpc/response/+",
+    }
+)
+GATEWAY_SUBSCRIPTIONS = frozenset(
+    {"v1/gateway/rpc", "v1/gateway/attributes", "v1/gateway/attributes/response"}
+)
+RPC_REQUEST = "v1/devices/me/rpc/request/"
+RPC_RESPONSE = "v1/devices/me/rpc/response/"
+ATTR_REQUEST = "v1/devices/me/attributes/request/"
+ATTR_RESPONSE = "v1/devices/me/attributes/response/"
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _outcome(result: IngestResult) -> Outcome:
+    if result.accepted == 0 and result.rejects.total > 0:
+        first = result.rejects.samples[0] if result.rejects.samples else None
+        return Outcome(RC_PAYLOAD_INVALID, first.reason if first else "no value could be stored")
+    return Outcome()
+
+
+class ThingsBoardApp:
+    def __init__(
+        self,
+        registry: Registry,
+        pipeline: IngestPipeline,
+        store: TelemetryStore,
+        rpc: RpcHub,
+    ) -> None:
+        self._registry = registry
+        self._pipeline = pipeline
+        self._store = store
+        self._rpc = rpc
+        #: connection → how RPC requests reach its device
+        self._deliverers: dict[MqttConnection, Deliver] = {}
+        #: gateway connection → names of the devices it connected (for RPC routing)
+        self._gateway_devices: dict[MqttConnection, dict[str, int]] = {}
+        self._gateway_deliverers: dict[tuple[MqttConnection, int], Deliver] = {}
+
+    # -- connection lifecycle
+
+    def authenticate(self, connect: Connect) -> DeviceRef | None:
+        if not connect.username:
+            return None
+        return self._registry.device_for_token(connect.username)
+
+    def may_subscribe(self, device: DeviceRef, topic_filter: str) -> bool:
+        if topic_filter in DEVICE_SUBSCRIPTIONS:
+            return True
+        return device.is_gateway and topic_filter in GATEWAY_SUBSCRIPTIONS
+
+    def on_connected(self, conn: MqttConnection) -> None:
+        device = conn.device
+        assert device is not None
+
+        def deliver(request_id: int, payload: bytes) -> bool:
+            return conn.send(f"{RPC_REQUEST}{request_id}", payload, qos=1)
+
+        self._deliverers[conn] = deliver
+        self._rpc.attach(device.id, deliver)
+
+    def on_disconnected(self, conn: MqttConnection) -> None:
+        assert conn.device is not None
+        deliver = self._deliverers.pop(conn, None)
+        if deliver is not None:
+            self._rpc.detach(conn.device.id, deliver)
+        for device_id in self._gateway_devices.pop(conn, {}).values():
+            behind = self._gateway_deliverers.pop((conn, device_id), None)
+            if behind is not None:
+                self._rpc.detach(device_id, behind)
+
+    def on_refused(self, device: DeviceRef | None, code: str, reason: str) -> None:
+        self._pipeline.record_refusal_nowait(
+            RejectRecord(_now_ms(), device.id if device else None, code, reason)
+        )
+
+    # -- publishes
+
+    async def on_publish(self, conn: MqttConnection, pub: Publish) -> Outcome:
+        device = conn.device
+        assert device is not None
+        topic = pub.topic
+        try:
+            if topic == "v1/devices/me/telemetry":
+                parsed = self._pipeline.decoder_for(device).decode(parse_json(pub.payload))
+                return _outcome(await self._pipeline.ingest_parsed(device, parsed))
+            if topic == "v1/devices/me/attributes":
+                return await self._store_attributes(device, parse_json(pub.payload))
+            if topic.startswith(ATTR_REQUEST):
+                return self._answer_attributes(
+                    conn, device, topic[len(ATTR_REQUEST) :], pub.payload
+                )
+            if topic.startswith(RPC_RESPONSE):
+                return self._rpc_answer(device.id, topic[len(RPC_RESPONSE) :], pub.payload)
+            if topic.startswith(RPC_REQUEST):
+                # Client-side RPC has no rule engine to go to: answer at once instead of leaving
+                # the device waiting for a reply that never comes.
+                reply = orjson.dumps({"error": "client-side RPC is not handled by this server"})
+                conn.send(f"{RPC_RESPONSE}{topic[len(RPC_REQUEST) :]}", reply, qos=0)
+                return Outcome()
+            if topic.startswith("v1/gateway/"):
+                if not device.is_gateway:
+                    return await self._refuse(
+                        device,
+                        "not_a_gateway",
+                        "this device is not registered as a gateway",
+                        RC_NOT_AUTHORIZED,
+                    )
+                return await self._gateway(conn, device, topic, pub.payload)
+        except ShuguError as exc:
+            return await self._refuse(device, exc.code, exc.message, RC_PAYLOAD_INVALID)
+        return await self._refuse(
+            device, "unknown_topic", f"shugu takes no messages on {topic[:200]!r}", RC_TOPIC_INVALID
+        )
+
+    async def _refuse(self, device: DeviceRef, code: str, reason: str, rc: int) -> Outcome:
+        await self._pipeline.record_refusal(RejectRecord(_now_ms(), device.id, code, reason))
+        return Outcome(rc, reason)
+
+    # -- attributes
+
+    async def _store_attributes(self, device: DeviceRef, doc: Any) -> Outcome:
+        if not isinstance(doc, dict):
+            raise ValidationError(
+                "attributes are a JSON object of keys and values", code="bad_shape"
+            )
+        now = _now_ms()
+        records = [
+            AttributeRecord(device.id, "client", str(k)[:255], orjson.dumps(v).decode(), now)
+            for k, v in doc.items()
+        ]
+        await self._pipeline.store_attributes(records)
+        return Outcome()
+
+    def _answer_attributes(
+        self, conn: MqttConnection, device: DeviceRef, request_id: str, payload: bytes
+    ) -> Outcome:
+        wanted: dict[str, set[str] | None] = {"client": None, "shared": None}
+        if payload.strip():
+            doc = parse_json(payload)
+            if isinstance(doc, dict):
+                for scope, field in (("client", "clientKeys"), ("shared", "sharedKeys")):
+                    keys = doc.get(field)
+                    if isinstance(keys, str):
+                        wanted[scope] = {k.strip() for k in keys.split(",") if k.strip()}
+        answer: dict[str, dict[str, Any]] = {"client": {}, "shared": {}}
+        for record in self._store.attributes(device.id):
+            keys = wanted.get(record.scope)
+            if record.scope in answer and (keys is None or record.key in keys):
+                answer[record.scope][record.key] = orjson.loads(record.value_json)
+        conn.send(f"{ATTR_RESPONSE}{request_id}", orjson.dumps(answer), qos=1)
+        return Outcome()
+
+    # -- RPC answers
+
+    def _rpc_answer(self, device_id: int, request_id: str, payload: bytes) -> Outcome:
+        if not request_id.isdigit() or not self._rpc.answer(device_id, int(request_id), payload):
+            log.info(
+                "RPC answer %r from device %d matches no waiting request", request_id, device_id
+            )
+        return Outcome()
+
+    # -- gateway API
+
+    def _device_behind(
+        self, gateway: DeviceRef, name: str, profile: str = "generic"
+    ) -> DeviceRef | None:
+        if not isinstance(name, str) or not name.strip():
+            return None
+        found = self._registry.device_ref_by_name(gateway.enterprise_id, name)
+        if found is not None:
+            return found
+        if profile not in load_profiles():
+            profile = "generic"
+        try:
+            self._registry.create_device(gateway.enterprise_id, name, profile)
+        except ConflictError:
+            pass  # created meanwhile by another connection
+        except ShuguError as exc:
+            log.info("gateway %d could not create device %r: %s", gateway.id, name, exc.message)
+            return None
+        return self._registry.device_ref_by_name(gateway.enterprise_id, name)
+
+    async def _gateway(
+        self, conn: MqttConnection, gateway: DeviceRef, topic: str, payload: bytes
+    ) -> Outcome:
+        doc = parse_json(payload)
+        if topic == "v1/gateway/telemetry":
+            result = await ingest_gateway(
+                self._pipeline, lambda name: self._device_behind(gateway, name), doc
+            )
+            return _outcome(result)
+        if topic == "v1/gateway/attributes":
+            if not isinstance(doc, dict):
+                raise ValidationError(
+                    "gateway attributes map device names to objects", code="bad_shape"
+                )
+            for name, attrs in doc.items():
+                device = self._device_behind(gateway, name)
+                if device is not None and isinstance(attrs, dict):
+                    await self._store_attributes(device, attrs)
+            return Outcome()
+        if topic in ("v1/gateway/connect", "v1/gateway/disconnect"):
+            if not isinstance(doc, dict) or not isinstance(doc.get("device"), str):
+                raise ValidationError('expected {"device": "name"}', code="bad_shape")
+            name = doc["device"]
+            device_type = doc.get("type")
+            device = self._device_behind(
+                gateway, name, device_type if isinstance(device_type, str) else "generic"
+            )
+            if device is None:
+                raise ValidationError(
+                    f"no device named {name!r} can be found or created", code="unknown_device"
+                )
+            if topic.endswith("connect") and not topic.endswith("disconnect"):
+                self._attach_behind(conn, device)
+            else:
+                self._detach_behind(conn, device)
+            return Outcome()
+        if topic == "v1/gateway/rpc":
+            if isinstance(doc, dict) and isinstance(doc.get("device"), str):
+                device = self._registry.device_ref_by_name(gateway.enterprise_id, doc["device"])
+                request_id = doc.get("id")
+                if device is not None and isinstance(request_id, int):
+                    self._rpc.answer(device.id, request_id, orjson.dumps(doc.get("data")))
+            return Outcome()
+        return await self._refuse(
+            gateway,
+            "unknown_topic",
+            f"shugu takes no messages on {topic[:200]!r}",
+            RC_TOPIC_INVALID,
+        )
+
+    def _attach_behind(self, conn: MqttConnection, device: DeviceRef) -> None:
+        def deliver(request_id: int, payload: bytes) -> bool:
+            data = orjson.loads(payload)
+            data["id"] = request_id
+            message = orjson.dumps({"device": device.name, "data": data})
+            return conn.send("v1/gateway/rpc", message, qos=1)
+
+        self._gateway_devices.setdefault(conn, {})[device.name] = device.id
+        self._gateway_deliverers[(conn, device.id)] = deliver
+        self._rpc.attach(device.id, deliver)
+
+    def _detach_behind(self, conn: MqttConnection, device: DeviceRef) -> None:
+        self._gateway_devices.get(conn, {}).pop(device.name, None)
+        deliver = self._gateway_deliverers.pop((conn, device.id), None)
+        if deliver is not None:
+            self._rpc.detach(device.id, deliver)
