@@ -105,6 +105,22 @@ def bench_ingest(
             typer.echo(f"{key:32s} {value}")
 
 
+@bench.command("mqtt")
+def bench_mqtt(
+    quick: Annotated[bool, typer.Option("--quick", help="small sizes; under a minute")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    devices: Annotated[int, typer.Option(help="concurrent device connections")] = 10_000,
+) -> None:
+    """MQTT endpoint throughput and connections, next to Mosquitto measured in the same run."""
+    module = _bench_module("mqtt")
+    result = module.run(quick=quick, devices=devices, log=not as_json)  # type: ignore[attr-defined]
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key:32s} {value}")
+
+
 register_admin_commands(app, admin)
 
 
