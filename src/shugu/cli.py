@@ -43,6 +43,13 @@ def serve(
     mqtt_port: Annotated[
         int | None, typer.Option("--mqtt-port", help="MQTT endpoint port (e.g. 1883); none: off")
     ] = None,
+    broker: Annotated[
+        str | None,
+        typer.Option(help="consume device data from this MQTT broker, e.g. mqtt://emqx:1883"),
+    ] = None,
+    broker_client_id: Annotated[
+        str, typer.Option(help="this worker's persistent client id at the broker")
+    ] = "shugu-worker",
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     retention_days: Annotated[int, typer.Option(help="keep telemetry this many days")] = 365,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
@@ -61,6 +68,8 @@ def serve(
         retention_days=retention_days,
         mqtt_host=host,
         mqtt_port=mqtt_port,
+        broker_url=broker,
+        broker_client_id=broker_client_id,
     )
     api = create_app(settings)
     mqtt = f", MQTT on {host}:{mqtt_port}" if mqtt_port is not None else ""

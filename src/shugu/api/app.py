@@ -22,6 +22,7 @@ from shugu.api.errors import install_error_handlers
 from shugu.api.services import Services
 from shugu.config import Settings
 from shugu.domain.timeutil import utc_now_ms
+from shugu.ingest.bridge import BrokerBridge
 from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.mqtt.server import MqttEndpoint
 from shugu.ingest.mqtt.tb_app import ThingsBoardApp
@@ -52,14 +53,21 @@ def open_services(settings: Settings, registry: Registry | None = None) -> Servi
             ThingsBoardApp(registry, pipeline, store, rpc),
             max_packet_bytes=settings.max_payload_bytes + MQTT_HEADER_ALLOWANCE,
         )
+    device_cache = DeviceCache(registry)
+    bridge = None
+    if settings.broker_url:
+        bridge = BrokerBridge(
+            settings.broker_url, settings.broker_client_id, registry, pipeline, device_cache
+        )
     return Services(
         settings=settings,
         registry=registry,
         store=store,
         pipeline=pipeline,
-        device_cache=DeviceCache(registry),
+        device_cache=device_cache,
         rpc=rpc,
         mqtt=mqtt,
+        bridge=bridge,
     )
 
 
@@ -85,10 +93,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         sweeper = asyncio.create_task(_retention_sweeper(services))
         if services.mqtt is not None and settings.mqtt_port is not None:
             services.mqtt_port = await services.mqtt.start(settings.mqtt_host, settings.mqtt_port)
+        if services.bridge is not None:
+            services.bridge.start()
         try:
             yield
         finally:
             sweeper.cancel()
+            if services.bridge is not None:
+                await asyncio.to_thread(services.bridge.stop)
             if services.mqtt is not None:
                 await services.mqtt.stop()
             if owned:
@@ -117,6 +129,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             "queued_jobs": services.store.queued_jobs,
             "mqtt_port": services.mqtt_port,
             "mqtt_connections": len(services.mqtt.connections) if services.mqtt else 0,
+            "broker_connected": services.bridge.connected if services.bridge else None,
         }
 
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shugu.config import Settings
+from shugu.ingest.bridge import BrokerBridge
 from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.mqtt.server import MqttEndpoint
 from shugu.ingest.pipeline import IngestPipeline
@@ -22,6 +23,7 @@ class Services:
     device_cache: DeviceCache
     rpc: RpcHub
     mqtt: MqttEndpoint | None = None
+    bridge: BrokerBridge | None = None
     #: The port the MQTT endpoint listens on, once started.
     mqtt_port: int | None = None
 
