@@ -43,6 +43,15 @@ def serve(
     mqtt_port: Annotated[
         int | None, typer.Option("--mqtt-port", help="MQTT endpoint port (e.g. 1883); none: off")
     ] = None,
+    mqtt_tls_port: Annotated[
+        int | None, typer.Option("--mqtt-tls-port", help="MQTT over TLS port (e.g. 8883)")
+    ] = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="server certificate chain (PEM) for MQTT over TLS")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(help="private key (PEM) for MQTT over TLS")
+    ] = None,
     broker: Annotated[
         str | None,
         typer.Option(help="consume device data from this MQTT broker, e.g. mqtt://emqx:1883"),
@@ -68,6 +77,9 @@ def serve(
         retention_days=retention_days,
         mqtt_host=host,
         mqtt_port=mqtt_port,
+        mqtt_tls_port=mqtt_tls_port,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
         broker_url=broker,
         broker_client_id=broker_client_id,
     )

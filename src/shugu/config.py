@@ -23,6 +23,10 @@ class Settings:
     #: Host and port of the built-in MQTT endpoint; no port, no endpoint. Port 0 picks one.
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int | None = None
+    #: MQTT over TLS: port, and the server's certificate chain and key (PEM files).
+    mqtt_tls_port: int | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     #: External broker to consume from (bridge mode), e.g. mqtt://broker:1883; None: off.
     broker_url: str | None = None
     #: This worker's persistent client id at the broker; unique per worker.

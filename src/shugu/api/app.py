@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -21,6 +22,7 @@ from shugu.api import (
 from shugu.api.errors import install_error_handlers
 from shugu.api.services import Services
 from shugu.config import Settings
+from shugu.domain.errors import ValidationError
 from shugu.domain.timeutil import utc_now_ms
 from shugu.ingest.bridge import BrokerBridge
 from shugu.ingest.device_cache import DeviceCache
@@ -48,7 +50,7 @@ def open_services(settings: Settings, registry: Registry | None = None) -> Servi
     pipeline = IngestPipeline(store, settings)
     rpc = RpcHub()
     mqtt = None
-    if settings.mqtt_port is not None:
+    if settings.mqtt_port is not None or settings.mqtt_tls_port is not None:
         mqtt = MqttEndpoint(
             ThingsBoardApp(registry, pipeline, store, rpc),
             max_packet_bytes=settings.max_payload_bytes + MQTT_HEADER_ALLOWANCE,
@@ -69,6 +71,17 @@ def open_services(settings: Settings, registry: Registry | None = None) -> Servi
         mqtt=mqtt,
         bridge=bridge,
     )
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    if settings.tls_cert is None or settings.tls_key is None:
+        raise ValidationError(
+            "MQTT over TLS needs --tls-cert and --tls-key (PEM files)", code="tls_files_missing"
+        )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return context
 
 
 async def _retention_sweeper(services: Services) -> None:
@@ -93,6 +106,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         sweeper = asyncio.create_task(_retention_sweeper(services))
         if services.mqtt is not None and settings.mqtt_port is not None:
             services.mqtt_port = await services.mqtt.start(settings.mqtt_host, settings.mqtt_port)
+        if services.mqtt is not None and settings.mqtt_tls_port is not None:
+            services.mqtt_tls_port = await services.mqtt.start(
+                settings.mqtt_host, settings.mqtt_tls_port, tls_context(settings)
+            )
         if services.bridge is not None:
             services.bridge.start()
         try:
@@ -128,6 +145,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             "version": __version__,
             "queued_jobs": services.store.queued_jobs,
             "mqtt_port": services.mqtt_port,
+            "mqtt_tls_port": services.mqtt_tls_port,
             "mqtt_connections": len(services.mqtt.connections) if services.mqtt else 0,
             "broker_connected": services.bridge.connected if services.bridge else None,
         }

@@ -26,6 +26,7 @@ class Services:
     bridge: BrokerBridge | None = None
     #: The port the MQTT endpoint listens on, once started.
     mqtt_port: int | None = None
+    mqtt_tls_port: int | None = None
 
     def close(self) -> None:
         self.store.close()
