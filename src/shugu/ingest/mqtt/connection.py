@@ -271,6 +271,12 @@ class MqttConnection(asyncio.Protocol):
             # Not durable: withhold the acknowledgement so that the client sends it again.
             log.warning("not acknowledging a publish: %s", exc.message)
             outcome = None
+        except Exception:
+            # A fault of shugu's own: say so, drop this connection (the client will resend
+            # what was not acknowledged), and keep serving the others.
+            log.exception("handling a publish on %r failed; closing the connection", pub.topic)
+            outcome = None
+            self.close()
         finally:
             self._inflight -= 1
             if self._paused and self._inflight < self.endpoint.max_inflight // 2:
@@ -278,7 +284,7 @@ class MqttConnection(asyncio.Protocol):
                 if self.transport is not None and not self._closing:
                     self.transport.resume_reading()
         if previous is not None and not previous.done():
-            await asyncio.shield(previous)
+            await asyncio.wait([previous])
         if outcome is None or pub.qos == 0 or self._closing or pub.packet_id is None:
             return
         if pub.qos == 2:
