@@ -90,6 +90,7 @@ def test_payload_over_one_mebibyte_is_413(w: World) -> None:
     r = w.client.post(f"/api/v1/{w.device_token_a}/telemetry", content=big)
     assert r.status_code == 413
     assert r.json()["error"]["code"] == "payload_too_large"
+    assert rejects(w)[(w.device_a, "payload_too_large")] == 1
 
 
 def test_future_timestamps_are_refused(w: World) -> None:

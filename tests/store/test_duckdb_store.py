@@ -240,3 +240,40 @@ def test_closed_days_are_consolidated_into_one_sorted_run(store: DuckDBTelemetry
     store.compactor.compact()
     assert store.compactor.consolidate_closed_days() == 1
     assert store.query_range(q).column("count").to_pylist() == [16]
+
+
+def test_retention_forgets_purged_latest_values(store: DuckDBTelemetryStore) -> None:
+    (m,) = store.metric_ids(["x"]).tolist()
+    store.submit(batch([(1, m, 1000, 1.0), (2, m, 9000, 2.0)])).result()
+    store.purge_before(5000)
+    assert [r["device"] for r in store.latest(None).to_pylist()] == [2]
+    store.submit(batch([(3, m, 100, 3.0)])).result()  # reuses a freed slot
+    assert {r["device"]: r["value"] for r in store.latest(None).to_pylist()} == {2: 2.0, 3: 3.0}
+
+
+def test_a_bad_job_fails_alone_and_a_cancelled_wait_harms_nobody(
+    store: DuckDBTelemetryStore,
+) -> None:
+    (m,) = store.metric_ids(["x"]).tolist()
+    bad = Rejects()
+    bad.add(RejectRecord(0, 1, "non_numeric", "x", "\ud800", 2**70, "\ud800"))
+    good = store.submit(batch([(1, m, 1000, 1.0)]))
+    refused = store.submit(Batch.empty(), bad)
+    assert good.result(10) == 1
+    assert refused.result(10) == 0  # sanitised: stored with a null timestamp
+    waiting = store.submit(batch([(1, m, 2000, 2.0)]))
+    assert not waiting.cancel()  # a caller giving up cannot break the writer
+    assert waiting.result(10) == 1
+    assert store.writer_alive
+
+
+def test_week_buckets_start_on_monday(store: DuckDBTelemetryStore) -> None:
+    (m,) = store.metric_ids(["x"]).tolist()
+    # MIDNIGHT_CST is Friday 2026-11-20; that week began on Monday 2026-11-16.
+    store.submit(batch([(1, m, MIDNIGHT_CST, 1.0)])).result()
+    out = store.query_range(
+        RangeQuery(
+            [1], None, MIDNIGHT_CST - 7 * DAY, MIDNIGHT_CST + DAY, 7 * DAY, aggregates=("count",)
+        )
+    ).to_pylist()
+    assert [r["bucket"] for r in out] == [MIDNIGHT_CST - 4 * DAY]

@@ -8,6 +8,7 @@ import logging
 import ssl
 from collections.abc import AsyncIterator
 
+import duckdb
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
@@ -19,6 +20,7 @@ from shugu.api import (
     registry_routes,
     telemetry_routes,
 )
+from shugu.api.body_limit import BodyLimit
 from shugu.api.errors import install_error_handlers
 from shugu.api.services import Services
 from shugu.config import Settings
@@ -87,7 +89,11 @@ def tls_context(settings: Settings) -> ssl.SSLContext:
 async def _retention_sweeper(services: Services) -> None:
     while True:
         cutoff = utc_now_ms() - services.settings.retention_days * 86_400_000
-        removed = await asyncio.to_thread(services.store.purge_before, cutoff)
+        try:
+            removed = await asyncio.to_thread(services.store.purge_before, cutoff)
+        except duckdb.Error as exc:
+            log.error("retention sweep failed, will retry in an hour: %s", exc)
+            removed = 0
         if removed:
             log.info(
                 "retention removed %d points older than %d days",
@@ -131,6 +137,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_payload_bytes)
     for module in (auth_routes, registry_routes, device_routes, telemetry_routes, command_routes):
         app.include_router(module.router)
 
@@ -141,7 +148,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @app.get("/api/health", tags=["platform"])
     def health() -> dict[str, object]:
         return {
-            "status": "ok",
+            "status": "ok" if services.store.writer_alive else "degraded",
+            "writer_alive": services.store.writer_alive,
             "version": __version__,
             "queued_jobs": services.store.queued_jobs,
             "mqtt_port": services.mqtt_port,

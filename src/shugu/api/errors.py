@@ -41,6 +41,14 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=422,
         )
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSONBytes:
+        # Ids and numbers beyond what the databases can hold name nothing that exists.
+        return JSONBytes(
+            error_body("number_out_of_range", "a number in the request is too large"),
+            status_code=422,
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONBytes:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")

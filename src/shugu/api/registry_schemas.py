@@ -37,7 +37,8 @@ class LoginIn(BaseModel):
 class TokenIn(BaseModel):
     name: Name
     #: Lifetime in seconds; leave out for a token that lasts until revoked.
-    ttl_seconds: int | None = Field(default=None, gt=0)
+    #: At most ten years; leave out for a token without expiry.
+    ttl_seconds: int | None = Field(default=None, gt=0, le=10 * 366 * 86_400)
 
 
 class RegionIn(BaseModel):

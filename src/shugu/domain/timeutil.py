@@ -14,6 +14,9 @@ from shugu.domain.errors import ValidationError
 CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 CHINA_OFFSET_MS = 8 * 3600 * 1000
 
+MAX_BUCKET_MS = 366 * 86_400_000
+#: The instants shugu reads: 1970 up to the end of year 9999.
+MAX_INSTANT_MS = 253_402_300_799_999
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
 _BUCKET = re.compile(r"^\s*(\d+)\s*(s|m|min|h|d|w)\s*$")
 
@@ -28,11 +31,13 @@ def parse_bucket(text: str, field: str = "bucket") -> int:
             code="bad_bucket",
             field=field,
         )
-    count = int(match.group(1))
+    count = int(match.group(1)) if len(match.group(1)) <= 9 else 10**9
     unit = "m" if match.group(2) == "min" else match.group(2)
     width = count * _UNIT_MS[unit]
-    if width <= 0:
-        raise ValidationError(f"{field} must be positive", code="bad_bucket", field=field)
+    if not 0 < width <= MAX_BUCKET_MS:
+        raise ValidationError(
+            f"{field} must be between 1 s and 366 d", code="bad_bucket", field=field
+        )
     return width
 
 
@@ -40,7 +45,12 @@ def parse_instant(text: str, field: str) -> int:
     """Milliseconds since 1970, or ISO 8601; an ISO time without offset is China time."""
     stripped = text.strip()
     if re.fullmatch(r"-?\d+", stripped):
-        return int(stripped)
+        value = int(stripped) if len(stripped) <= 20 else MAX_INSTANT_MS + 1
+        if not 0 <= value <= MAX_INSTANT_MS:
+            raise ValidationError(
+                f"{field} must lie between 1970 and the year 9999", code="bad_time", field=field
+            )
+        return value
     try:
         parsed = datetime.fromisoformat(stripped.replace("Z", "+00:00"))
     except ValueError:

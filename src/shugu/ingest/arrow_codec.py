@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shugu.ingest.errors import IngestError
+from shugu.ingest.errors import IngestError, PayloadTooLarge
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
@@ -33,13 +33,33 @@ class ArrowRows:
     null_rows: npt.NDArray[np.bool_]
 
 
+#: Limits on what a body decodes to: compressed IPC buffers could otherwise hide a
+#: decompression bomb behind the payload-size limit.
+MAX_ROWS = 1_000_000
+MAX_DECODED_BYTES = 64 * 1024 * 1024
+
+
 def read_stream(body: bytes) -> pa.Table:
+    """The body's record batches, read one by one and refused as soon as a limit is passed."""
+    batches = []
+    rows = size = 0
     try:
         with pa.ipc.open_stream(pa.py_buffer(body)) as reader:
-            return reader.read_all()
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+            for batch in reader:
+                rows += batch.num_rows
+                size += batch.nbytes
+                if rows > MAX_ROWS or size > MAX_DECODED_BYTES:
+                    raise PayloadTooLarge(
+                        f"the Arrow stream decodes to more than {MAX_ROWS:,} rows or "
+                        f"{MAX_DECODED_BYTES // 2**20} MiB; send it in smaller requests"
+                    )
+                batches.append(batch)
+            table = pa.Table.from_batches(batches, schema=reader.schema)
+        table.validate(full=True)
+        return table
+    except pa.ArrowException as exc:
         raise IngestError(
-            f"the body is not an Arrow IPC stream: {exc}", code="malformed_arrow"
+            f"the body is not a valid Arrow IPC stream: {exc}", code="malformed_arrow"
         ) from None
 
 
@@ -63,14 +83,25 @@ def _require(table: pa.Table, name: str) -> pa.ChunkedArray:
     return table.column(name)
 
 
+def _is_text(kind: pa.DataType) -> bool:
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
 def decode_table(table: pa.Table) -> ArrowRows:
+    try:
+        return _decode(table)
+    except pa.ArrowException as exc:
+        raise IngestError(
+            f"the Arrow columns cannot be read: {exc}", code="bad_column_type"
+        ) from None
+
+
+def _decode(table: pa.Table) -> ArrowRows:
     if "device" in table.column_names:
         device_col = table.column("device")
-        if not (
-            pa.types.is_string(device_col.type)
-            or pa.types.is_large_string(device_col.type)
-            or pa.types.is_dictionary(device_col.type)
-        ):
+        if not _is_text(device_col.type):
             raise IngestError(
                 "column 'device' must hold device names (strings)", code="bad_column_type"
             )
@@ -78,12 +109,28 @@ def decode_table(table: pa.Table) -> ArrowRows:
         device_col = _require(table, "device_id")
         if not pa.types.is_integer(device_col.type):
             raise IngestError("column 'device_id' must be integers", code="bad_column_type")
+        # Ids beyond the registry's range cannot name a device: make them unknown, not errors.
+        device_col = pc.if_else(
+            pc.and_(pc.greater_equal(device_col, 1), pc.less_equal(device_col, 2**31 - 1)),
+            pc.cast(device_col, pa.int64(), safe=False),
+            pa.scalar(0, pa.int64()),
+        )
     metric_col = _require(table, "metric")
+    if not _is_text(metric_col.type):
+        raise IngestError(
+            "column 'metric' must hold metric names (strings)", code="bad_column_type"
+        )
     ts_col = _require(table, "ts")
     value_col = _require(table, "value")
     if pa.types.is_timestamp(ts_col.type):
-        ts_col = pc.cast(ts_col, pa.timestamp("ms")).cast(pa.int64())
-    elif not pa.types.is_integer(ts_col.type):
+        # Finer timestamps are cut to whole milliseconds.
+        ts_col = pc.cast(ts_col, pa.timestamp("ms"), safe=False).cast(pa.int64())
+    elif pa.types.is_integer(ts_col.type):
+        too_big = pc.greater(ts_col, pa.scalar(253_402_300_799_999, ts_col.type))
+        ts_col = pc.if_else(
+            too_big, pa.scalar(-1, pa.int64()), pc.cast(ts_col, pa.int64(), safe=False)
+        )
+    else:
         raise IngestError(
             "column 'ts' must be integer milliseconds or a timestamp", code="bad_column_type"
         )
@@ -101,10 +148,16 @@ def decode_table(table: pa.Table) -> ArrowRows:
 
     device_keys, device_index = _dictionary(device_col)
     metric_names, metric_index = _dictionary(metric_col)
+    for dictionary, index in ((device_keys, device_index), (metric_names, metric_index)):
+        if any(k is None for k in dictionary):  # a null inside a dictionary
+            null_keys = np.array([k is None for k in dictionary], dtype=bool)
+            nulls |= null_keys[index]
+    names = [str(k) if k is not None else "" for k in device_keys]
+    ids = [int(k) if isinstance(k, int) else 0 for k in device_keys]
     return ArrowRows(
-        device_keys=device_keys,  # type: ignore[arg-type]
+        device_keys=names if "device" in table.column_names else ids,
         device_index=device_index,
-        metric_names=[str(m) for m in metric_names],
+        metric_names=[str(m) if m is not None else "" for m in metric_names],
         metric_index=metric_index,
         ts=_filled(ts_col, 0).astype(np.int64, copy=False),
         value=_filled(pc.cast(value_col, pa.float64()), 0.0).astype(np.float64, copy=False),

@@ -22,12 +22,13 @@ class DeviceCache:
         self._lock = threading.Lock()
         self._by_enterprise: dict[int, tuple[float, dict[str, DeviceRef]]] = {}
         self._by_id: dict[int, tuple[float, DeviceRef | None]] = {}
+        self._refreshed: dict[int, float] = {}
 
-    def names_of(self, enterprise_id: int) -> dict[str, DeviceRef]:
-        """Device name → device of one enterprise, at most ``ttl_s`` old."""
+    def names_of(self, enterprise_id: int, fresh: bool = False) -> dict[str, DeviceRef]:
+        """Device name → device of one enterprise, at most ``ttl_s`` old (or reloaded now)."""
         now = time.monotonic()
         hit = self._by_enterprise.get(enterprise_id)
-        if hit is not None and hit[0] > now:
+        if hit is not None and hit[0] > now and not fresh:
             return hit[1]
         refs = self._directory.device_refs_of_enterprise(enterprise_id)
         names = {ref.name: ref for ref in refs}
@@ -36,11 +37,24 @@ class DeviceCache:
         return names
 
     def by_name(self, enterprise_id: int, name: str) -> DeviceRef | None:
-        return self.names_of(enterprise_id).get(name)
+        return self.by_names(enterprise_id, [name])[0]
 
     def by_names(self, enterprise_id: int, names: list[str]) -> list[DeviceRef | None]:
         directory = self.names_of(enterprise_id)
-        return [directory.get(name) for name in names]
+        found = [directory.get(name) for name in names]
+        if None in found and self._refresh_allowed(enterprise_id):
+            # A name we do not know may be a device created since the directory was loaded.
+            directory = self.names_of(enterprise_id, fresh=True)
+            found = [directory.get(name) for name in names]
+        return found
+
+    def _refresh_allowed(self, enterprise_id: int) -> bool:
+        """At most one reload a second per enterprise, however many unknown names arrive."""
+        now = time.monotonic()
+        if now - self._refreshed.get(enterprise_id, 0.0) < 1.0:
+            return False
+        self._refreshed[enterprise_id] = now
+        return True
 
     def by_id(self, device_id: int) -> DeviceRef | None:
         now = time.monotonic()

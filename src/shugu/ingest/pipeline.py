@@ -30,6 +30,29 @@ from shugu.ingest.thingsboard import ParsedTelemetry, TelemetryDecoder
 from shugu.store.telemetry import AttributeRecord, RejectRecord, Rejects, TelemetryStore
 
 _DAY_MS = 86_400_000
+MAX_METRIC_NAME = 128
+#: Examples kept per device and reason when many rows are refused for one reason.
+SAMPLES_PER_REFUSAL = 10
+#: New metric names are numbered for good; a request may add only so many at once.
+MAX_NEW_METRICS_PER_REQUEST = 1000
+
+
+def printable(text: str | None) -> str | None:
+    """Text that any JSON encoder takes: lone surrogates a device sent are escaped."""
+    if text is None:
+        return None
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def valid_metric_name(name: str) -> bool:
+    """1–128 printable characters that are valid UTF-8 (no lone surrogates)."""
+    if not 0 < len(name) <= MAX_METRIC_NAME or not name.isprintable():
+        return False
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def now_ms() -> int:
@@ -47,11 +70,11 @@ class IngestResult:
             "rejected": self.rejects.total,
             "errors": [
                 {
-                    "key": r.metric,
+                    "key": printable(r.metric),
                     "ts": r.ts,
                     "code": r.code,
                     "message": r.reason,
-                    "sample": r.sample,
+                    "sample": printable(r.sample),
                 }
                 for r in self.rejects.samples
             ],
@@ -138,6 +161,16 @@ class IngestPipeline:
         self._refuse(
             cols, bad & keep, keep, rejects, "not_finite", "NaN and infinity are not values"
         )
+        bad_name = np.array([not valid_metric_name(m) for m in cols.metric_names], dtype=bool)
+        if bad_name.any():
+            self._refuse(
+                cols,
+                bad_name[cols.metric_index] & keep,
+                keep,
+                rejects,
+                "bad_metric_name",
+                f"a metric name is 1 to {MAX_METRIC_NAME} printable characters",
+            )
 
         quality = np.zeros(n, np.uint8)
         unknown, low, high, state_flags = self._profile_tables(cols, profiles)
@@ -154,7 +187,12 @@ class IngestPipeline:
             out_of_range = (cols.value < low) | (cols.value > high)
         quality[out_of_range | state_flags] = QUALITY_OUT_OF_RANGE
 
-        metric_ids = self._store.metric_ids(cols.metric_names)
+        self._limit_new_metrics(cols, keep, rejects)
+        # Only the names of stored rows get a number: refused names leave no trace.
+        used = np.unique(cols.metric_index[keep])
+        metric_ids = np.full(len(cols.metric_names), -1, np.int32)
+        if len(used):
+            metric_ids[used] = self._store.metric_ids([cols.metric_names[i] for i in used])
         batch = Batch(
             cols.device,
             metric_ids[cols.metric_index] if n else np.empty(0, np.int32),
@@ -163,6 +201,24 @@ class IngestPipeline:
             quality,
         )
         return batch if keep.all() else batch.take(keep)
+
+    def _limit_new_metrics(
+        self, cols: Columns, keep: npt.NDArray[np.bool_], rejects: Rejects
+    ) -> None:
+        used = np.unique(cols.metric_index[keep]).tolist()
+        new = [i for i in used if self._store.metric_id(cols.metric_names[i]) is None]
+        if len(new) <= MAX_NEW_METRICS_PER_REQUEST:
+            return
+        excess = np.zeros(len(cols.metric_names), dtype=bool)
+        excess[new[MAX_NEW_METRICS_PER_REQUEST:]] = True
+        self._refuse(
+            cols,
+            excess[cols.metric_index] & keep,
+            keep,
+            rejects,
+            "too_many_new_metrics",
+            f"one request may introduce at most {MAX_NEW_METRICS_PER_REQUEST} new metric names",
+        )
 
     def _profile_tables(
         self, cols: Columns, profiles: dict[int, str]
@@ -228,19 +284,23 @@ class IngestPipeline:
         devices, counts = np.unique(cols.device[rows], return_counts=True)
         received = self._clock()
         for dev, count in zip(devices.tolist(), counts.tolist(), strict=True):
-            first = rows[cols.device[rows] == dev][0]
-            rejects.add(
-                RejectRecord(
-                    received,
-                    int(dev),
-                    code,
-                    reason,
-                    cols.metric_names[int(cols.metric_index[first])],
-                    int(cols.ts[first]),
-                    repr(float(cols.value[first])),
-                ),
-                count=count,
-            )
+            of_device = rows[cols.device[rows] == dev]
+            # One example per distinct metric, a few at most: enough to see what went wrong.
+            _, firsts = np.unique(cols.metric_index[of_device], return_index=True)
+            examples = of_device[np.sort(firsts)[:SAMPLES_PER_REFUSAL]]
+            for i, row in enumerate(examples.tolist()):
+                rejects.add(
+                    RejectRecord(
+                        received,
+                        int(dev),
+                        code,
+                        reason,
+                        cols.metric_names[int(cols.metric_index[row])],
+                        int(cols.ts[row]),
+                        repr(float(cols.value[row])),
+                    ),
+                    count=count if i == 0 else 0,
+                )
 
     async def store(self, batch: Batch, rejects: Rejects) -> int:
         """Hand a batch to the store and wait until it is durable.
@@ -248,9 +308,11 @@ class IngestPipeline:
         Refusal counts are always stored; samples only within the per-minute budget, so that a
         device stuck sending the same bad payload cannot flood the rejects log.
         """
+        kept = rejects
         if rejects.samples:
-            rejects.samples = self._samples.admit(rejects.samples, self._clock())
-        return await asyncio.wrap_future(self._store.submit(batch, rejects))
+            # The answer to the sender keeps every reason; the log keeps the budgeted samples.
+            kept = Rejects(rejects.counts, self._samples.admit(rejects.samples, self._clock()))
+        return await asyncio.wrap_future(self._store.submit(batch, kept))
 
     async def ingest_parsed(
         self, device: DeviceRef, parsed: ParsedTelemetry, rejects: Rejects | None = None

@@ -58,8 +58,17 @@ def parse_json(body: bytes) -> Any:
             raise IngestError(f"the body is not valid JSON: {exc}", code="malformed_json") from None
 
 
+#: 9999-12-31T23:59:59.999Z: later "timestamps" are not times but garbage.
+MAX_TS_MS = 253_402_300_799_999
+
+
 def _sample(value: Any) -> str:
-    text = orjson.dumps(value).decode() if _jsonable(value) else repr(value)
+    """A short, printable rendering of what was refused, whatever it is."""
+    try:
+        text = orjson.dumps(value).decode() if _jsonable(value) else repr(value)
+    except (orjson.JSONEncodeError, TypeError):
+        text = repr(value)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= 200 else text[:197] + "..."
 
 
@@ -71,8 +80,8 @@ def _parse_ts(raw: Any) -> int | None:
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
-        return raw if raw >= 0 else None
-    if isinstance(raw, float) and math.isfinite(raw) and raw >= 0 and raw.is_integer():
+        return raw if 0 <= raw <= MAX_TS_MS else None
+    if isinstance(raw, float) and math.isfinite(raw) and 0 <= raw <= MAX_TS_MS and raw.is_integer():
         return int(raw)
     return None
 
@@ -114,7 +123,7 @@ class TelemetryDecoder:
                         None,
                         None,
                         "bad_timestamp",
-                        '"ts" must be a non-negative integer of milliseconds since 1970',
+                        '"ts" must be an integer of milliseconds since 1970, before year 10000',
                         _sample(item["ts"]),
                     )
                 )
@@ -136,7 +145,10 @@ class TelemetryDecoder:
         for key, raw in values.items():
             kind = type(raw)
             if kind is float or kind is int:
-                value = float(raw)
+                try:
+                    value = float(raw)
+                except OverflowError:  # an integer beyond float64
+                    value = math.inf
                 if math.isfinite(value):
                     metrics.append(key)
                     stamps.append(ts)

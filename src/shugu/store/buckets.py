@@ -13,6 +13,9 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+WEEK_MS = 7 * 86_400_000
+MONDAY_SHIFT_MS = 3 * 86_400_000
+
 
 def sort_rows(
     device: npt.NDArray[np.int32], metric: npt.NDArray[np.int32], ts: npt.NDArray[np.int64]
@@ -46,6 +49,9 @@ def bucket_table(
         device, metric, ts = device[order], metric[order], ts[order]
         value, quality = value[order], quality[order]
     n = len(ts)
+    if bucket_ms % WEEK_MS == 0:
+        # 1970-01-01 was a Thursday; weeks start on Monday (GB/T 7408), three days later.
+        offset_ms += MONDAY_SHIFT_MS
     bucket = ((ts + offset_ms) // bucket_ms) * bucket_ms - offset_ms
     if n:
         change = (

@@ -61,7 +61,8 @@ class Compactor:
         self.compacted_seq = max(int(row[0]), 0)
         self._pending_since: float | None = None
         self._stop = threading.Event()
-        self._failing = False
+        #: Which kinds of work are failing now (each logged when it fails and when it recovers).
+        self._failing: set[str] = set()
         self._thread = threading.Thread(target=self._loop, name="shugu-compactor", daemon=True)
 
     def start(self) -> None:
@@ -144,26 +145,31 @@ class Compactor:
                 cur.execute("ROLLBACK")
             except duckdb.Error:
                 log.debug("rollback after a failed %s failed too", what, exc_info=True)
-            if not self._failing:
+            if what not in self._failing:
                 log.error("%s failed, will retry: %s", what, exc)
-                self._failing = True
+                self._failing.add(what)
             return None
-        if self._failing:
+        if what in self._failing:
             log.warning("%s works again", what)
-            self._failing = False
+            self._failing.discard(what)
         return result
 
     def consolidate_closed_days(self) -> int:
         """Rewrite each settled, unconsolidated day as one sorted run; returns days rewritten."""
         cutoff = china_day_start(self._clock_ms() - self._settle_ms)
         with self._lock:
-            days = [
-                int(row[0])
-                for row in self._cur.sql(
-                    "SELECT day FROM sorted_days WHERE NOT consolidated AND day < ? ORDER BY day",
-                    params=[cutoff],
-                ).fetchall()
-            ]
+            try:
+                days = [
+                    int(row[0])
+                    for row in self._cur.sql(
+                        "SELECT day FROM sorted_days WHERE NOT consolidated AND day < ? "
+                        "ORDER BY day",
+                        params=[cutoff],
+                    ).fetchall()
+                ]
+            except duckdb.Error as exc:
+                log.error("listing days to consolidate failed, will retry: %s", exc)
+                return 0
         done = 0
         for day in days:
             if self._stop.is_set():

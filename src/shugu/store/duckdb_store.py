@@ -87,6 +87,23 @@ NO_DEVICE = -1
 _STOP = object()
 
 
+def _settle(future: Future[int], outcome: int | Exception) -> None:
+    if future.done():
+        return
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
+def _text(value: str | None, limit: int) -> str | None:
+    """Text as the rejects log keeps it: bounded, and valid UTF-8 whatever a device sent."""
+    if value is None:
+        return None
+    clean = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
 class _Job:
     __slots__ = ("attributes", "batch", "future", "rejects")
 
@@ -184,12 +201,26 @@ class DuckDBTelemetryStore:
 
     def _number_metrics(self, names: list[str]) -> None:
         with self._metric_lock:
-            cur = self._cursor()
+            fresh: dict[str, int] = {}
             for name in dict.fromkeys(names):
-                if name in self._metric_ids:
-                    continue
-                mid = len(self._metric_ids) + 1
-                cur.execute("INSERT INTO metrics VALUES (?, ?)", [mid, name])
+                if name not in self._metric_ids:
+                    fresh[name] = len(self._metric_ids) + len(fresh) + 1
+            if not fresh:
+                return
+            cur = self._cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                cur.executemany(
+                    "INSERT INTO metrics VALUES (?, ?)", [[mid, n] for n, mid in fresh.items()]
+                )
+                cur.execute("COMMIT")
+            except duckdb.Error as exc:
+                self._rollback(cur)
+                raise UnavailableError(
+                    f"the telemetry store cannot number new metrics: {exc}",
+                    code="store_unavailable",
+                ) from exc
+            for name, mid in fresh.items():
                 self._metric_names[mid] = name
                 self._metric_ids[name] = mid
 
@@ -208,6 +239,9 @@ class DuckDBTelemetryStore:
         attributes: Sequence[AttributeRecord] | None = None,
     ) -> Future[int]:
         future: Future[int] = Future()
+        # Running futures cannot be cancelled: a caller that gives up waiting (a timeout, a
+        # cancelled task) leaves the writer free to settle the future as it always does.
+        future.set_running_or_notify_cancel()
         if self._closed:
             future.set_exception(UnavailableError("the store is closed", code="store_closed"))
             return future
@@ -247,6 +281,10 @@ class DuckDBTelemetryStore:
             rows += len(item.batch)
         return jobs, stop
 
+    @property
+    def writer_alive(self) -> bool:
+        return self._writer.is_alive()
+
     def _write_loop(self) -> None:
         cur = self._con.cursor()
         while True:
@@ -255,7 +293,7 @@ class DuckDBTelemetryStore:
                 break
             assert isinstance(item, _Job)
             jobs, stop = self._gather(item)
-            self._commit(cur, jobs)
+            self._commit_jobs(cur, jobs)
             if stop:
                 break
         # Drain what arrived before close so that no caller waits forever.
@@ -265,10 +303,35 @@ class DuckDBTelemetryStore:
             except queue.Empty:
                 break
             if isinstance(item, _Job):
-                self._commit(cur, [item])
+                self._commit_jobs(cur, [item])
         cur.close()
 
-    def _commit(self, cur: duckdb.DuckDBPyConnection, jobs: list[_Job]) -> None:
+    def _commit_jobs(self, cur: duckdb.DuckDBPyConnection, jobs: list[_Job]) -> None:
+        """Commit jobs together; if that fails, one by one, so that only a failing job fails."""
+        try:
+            error = self._commit(cur, jobs)
+            if error is None:
+                for job in jobs:
+                    _settle(job.future, len(job.batch))
+                return
+            if len(jobs) > 1:
+                for job in jobs:
+                    self._commit_jobs(cur, [job])
+                return
+        except Exception:
+            # A fault of shugu's own must not stop the only writer: fail these jobs, go on.
+            log.exception("committing %d ingest jobs failed", len(jobs))
+        for job in jobs:
+            _settle(
+                job.future,
+                UnavailableError(
+                    "the telemetry store cannot keep data right now; nothing was acknowledged",
+                    code="store_unavailable",
+                ),
+            )
+
+    def _commit(self, cur: duckdb.DuckDBPyConnection, jobs: list[_Job]) -> duckdb.Error | None:
+        """One transaction for the jobs; None when committed, else the store's error."""
         batch = Batch.concat([j.batch for j in jobs if len(j.batch)])
         first_seq = self._seq + 1
         try:
@@ -291,23 +354,16 @@ class DuckDBTelemetryStore:
             cur.execute("COMMIT")
         except duckdb.Error as exc:
             self._rollback(cur)
-            if not self._failing:
+            if len(jobs) == 1 and not self._failing:
                 log.error("telemetry store refuses writes: %s", exc)
                 self._failing = True
-            error = UnavailableError(
-                "the telemetry store cannot keep data right now; nothing was acknowledged",
-                code="store_unavailable",
-            )
-            for job in jobs:
-                job.future.set_exception(error)
-            return
+            return exc
         if self._failing:
             log.warning("telemetry store accepts writes again")
             self._failing = False
         self._seq = first_seq + len(batch) - 1
         self.latest_cache.update(batch)
-        for job in jobs:
-            job.future.set_result(len(job.batch))
+        return None
 
     @staticmethod
     def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
@@ -323,7 +379,7 @@ class DuckDBTelemetryStore:
             "INSERT INTO reject_counts VALUES (?, ?, ?, ?) ON CONFLICT (device, code) "
             "DO UPDATE SET n = n + excluded.n, last_ms = excluded.last_ms",
             [
-                [NO_DEVICE if dev is None else dev, code, n, now]
+                [NO_DEVICE if dev is None else dev, _text(code, 64), n, now]
                 for (dev, code), n in rejects.counts.items()
             ],
         )
@@ -331,7 +387,15 @@ class DuckDBTelemetryStore:
             cur.executemany(
                 "INSERT INTO reject_samples VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    [r.received_ms, r.device, r.code, r.reason, r.metric, r.ts, r.sample]
+                    [
+                        r.received_ms,
+                        r.device,
+                        _text(r.code, 64),
+                        _text(r.reason, 500),
+                        _text(r.metric, 255),
+                        r.ts if r.ts is not None and 0 <= r.ts < 2**63 else None,
+                        _text(r.sample, 300),
+                    ]
                     for r in rejects.samples
                 ],
             )
@@ -433,6 +497,7 @@ class DuckDBTelemetryStore:
         recent = cur.execute("DELETE FROM points WHERE ts < ?", [ts_ms]).fetchall()[0][0]
         old = cur.execute("DELETE FROM points_sorted WHERE ts < ?", [ts_ms]).fetchall()[0][0]
         cur.execute("DELETE FROM reject_samples WHERE received_ms < ?", [ts_ms])
+        self.latest_cache.drop_before(ts_ms)
         return int(recent) + int(old)
 
     def flush(self, timeout: float = 10.0) -> None:

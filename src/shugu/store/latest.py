@@ -120,3 +120,23 @@ class LatestCache:
                 self.value[idx].copy(),
                 self.quality[idx].copy(),
             )
+
+    def drop_before(self, ts_ms: int) -> None:
+        """Forget series whose newest point is older than ``ts_ms`` (purged by retention)."""
+        with self._lock:
+            n = self._n
+            keep = self.ts[:n] >= ts_ms
+            if keep.all():
+                return
+            idx = np.flatnonzero(keep)
+            for arr in (self.device, self.metric, self.ts, self.value, self.quality):
+                arr[: len(idx)] = arr[idx]
+            # Freed slots must look empty to the next update, which compares timestamps.
+            self.ts[len(idx) : n] = np.iinfo(np.int64).min
+            self._n = len(idx)
+            self._slot_of = {
+                int(k): i
+                for i, k in enumerate(
+                    series_keys(self.device[: self._n], self.metric[: self._n]).tolist()
+                )
+            }

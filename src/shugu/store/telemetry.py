@@ -53,6 +53,7 @@ class Rejects:
     max_samples: int = 50
 
     def add(self, record: RejectRecord, count: int = 1) -> None:
+        """Count ``count`` refusals and keep the record as an example (count 0: example only)."""
         key = (record.device, record.code)
         self.counts[key] = self.counts.get(key, 0) + count
         if len(self.samples) < self.max_samples:
@@ -94,6 +95,10 @@ class TelemetryStore(Protocol):
 
     def metric_ids(self, names: Sequence[str]) -> npt.NDArray[np.int32]:
         """Ids of metric names, numbering new names on first sight."""
+        ...
+
+    def metric_id(self, name: str) -> int | None:
+        """The id of a metric name already numbered, else None."""
         ...
 
     def latest(self, devices: Sequence[int] | None) -> pa.Table:

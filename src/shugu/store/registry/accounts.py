@@ -205,9 +205,9 @@ class AccountMixin(RegistryCore):
                 code="bad_token_kind",
                 field="kind",
             ) from None
-        if ttl_seconds is not None and ttl_seconds <= 0:
+        if ttl_seconds is not None and not 0 < ttl_seconds <= 10 * 366 * 86_400:
             raise ValidationError(
-                "ttl_seconds must be a positive number of seconds, or left out for no expiry",
+                "ttl_seconds must be 1 s to ten years, or left out for no expiry",
                 code="bad_ttl",
                 field="ttl_seconds",
             )
