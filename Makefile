@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# ThingsBoard's own MQTT clients, for the conformance tests: a virtualenv of their own, because
+# their paho fork would overwrite the paho-mqtt in $(VENV).
+TB_VENV  := .venv-tb
+TB_STAMP := $(TB_VENV)/.installed-stamp
 DEMO_PORT ?= 8080
 
 .PHONY: install demo test lint typecheck unit bench lock clean
@@ -15,6 +19,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+$(TB_STAMP): requirements-tb.lock
+	test -x $(TB_VENV)/bin/python || $(PYTHON) -m venv $(TB_VENV)
+	$(TB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TB_VENV)/bin/python -m pip install --quiet -r requirements-tb.lock
+	touch $(TB_STAMP)
 
 install: $(STAMP)
 
@@ -28,7 +38,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy src
 
-unit: install
+unit: install $(TB_STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
@@ -44,4 +54,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TB_VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -29,7 +29,7 @@ from shugu.domain.timeutil import utc_now_ms
 from shugu.ingest.bridge import BrokerBridge
 from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.mqtt.server import MqttEndpoint
-from shugu.ingest.mqtt.tb_app import ThingsBoardApp
+from shugu.ingest.mqtt.tb_app import SessionLimits, ThingsBoardApp
 from shugu.ingest.pipeline import IngestPipeline
 from shugu.ingest.rpc import RpcHub
 from shugu.store.duckdb_store import DuckDBTelemetryStore
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 _RETENTION_SWEEP_S = 3600.0
 #: Room for an MQTT packet's topic and headers on top of the payload limit.
 MQTT_HEADER_ALLOWANCE = 64 * 1024
+#: Unacknowledged QoS 1/2 messages one MQTT connection may have in flight before it is paused.
+MQTT_MAX_INFLIGHT = 1000
 
 
 def open_services(settings: Settings, registry: Registry | None = None) -> Services:
@@ -53,9 +55,11 @@ def open_services(settings: Settings, registry: Registry | None = None) -> Servi
     rpc = RpcHub()
     mqtt = None
     if settings.mqtt_port is not None or settings.mqtt_tls_port is not None:
+        limits = SessionLimits(settings.max_payload_bytes, MQTT_MAX_INFLIGHT)
         mqtt = MqttEndpoint(
-            ThingsBoardApp(registry, pipeline, store, rpc),
+            ThingsBoardApp(registry, pipeline, store, rpc, limits),
             max_packet_bytes=settings.max_payload_bytes + MQTT_HEADER_ALLOWANCE,
+            max_inflight=MQTT_MAX_INFLIGHT,
         )
     device_cache = DeviceCache(registry)
     bridge = None

@@ -87,6 +87,11 @@ class MqttConnection(asyncio.Protocol):
         self._paused = False
         self._tasks: set[asyncio.Task[None]] = set()
 
+    @property
+    def last_work(self) -> asyncio.Task[None] | None:
+        """The task of the latest publish received on this connection, if any."""
+        return self._last_ack
+
     # -- asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

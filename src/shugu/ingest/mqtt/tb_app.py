@@ -14,8 +14,11 @@ created by name inside the gateway's enterprise: ``v1/gateway/connect``, ``v1/ga
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -57,6 +60,14 @@ ATTR_REQUEST = "v1/devices/me/attributes/request/"
 ATTR_RESPONSE = "v1/devices/me/attributes/response/"
 
 
+@dataclass(frozen=True, slots=True)
+class SessionLimits:
+    """What a client may send, as ThingsBoard SDKs ask for it (``getSessionLimits``)."""
+
+    max_payload_bytes: int
+    max_inflight: int
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -75,7 +86,9 @@ class ThingsBoardApp:
         pipeline: IngestPipeline,
         store: TelemetryStore,
         rpc: RpcHub,
+        limits: SessionLimits,
     ) -> None:
+        self._limits = limits
         self._registry = registry
         self._pipeline = pipeline
         self._store = store
@@ -125,7 +138,14 @@ class ThingsBoardApp:
 
     # -- publishes
 
-    async def on_publish(self, conn: MqttConnection, pub: Publish) -> Outcome:
+    def on_publish(self, conn: MqttConnection, pub: Publish) -> Awaitable[Outcome]:
+        # Captured now, before this publish's own work is queued: a request that reads what
+        # the device wrote (attributes) waits for the connection's earlier publishes first.
+        return self._on_publish(conn, pub, conn.last_work)
+
+    async def _on_publish(
+        self, conn: MqttConnection, pub: Publish, earlier: asyncio.Task[None] | None
+    ) -> Outcome:
         device = conn.device
         assert device is not None
         topic = pub.topic
@@ -136,15 +156,15 @@ class ThingsBoardApp:
             if topic == "v1/devices/me/attributes":
                 return await self._store_attributes(device, parse_json(pub.payload))
             if topic.startswith(ATTR_REQUEST):
+                if earlier is not None and not earlier.done():
+                    await asyncio.wait([earlier])
                 return self._answer_attributes(
                     conn, device, topic[len(ATTR_REQUEST) :], pub.payload
                 )
             if topic.startswith(RPC_RESPONSE):
                 return self._rpc_answer(device.id, topic[len(RPC_RESPONSE) :], pub.payload)
             if topic.startswith(RPC_REQUEST):
-                # Client-side RPC has no rule engine to go to: answer at once instead of leaving
-                # the device waiting for a reply that never comes.
-                reply = orjson.dumps({"error": "client-side RPC is not handled by this server"})
+                reply = self._client_rpc(pub.payload)
                 conn.send(f"{RPC_RESPONSE}{topic[len(RPC_REQUEST) :]}", reply, qos=0)
                 return Outcome()
             if topic.startswith("v1/gateway/"):
@@ -165,6 +185,20 @@ class ThingsBoardApp:
     async def _refuse(self, device: DeviceRef, code: str, reason: str, rc: int) -> Outcome:
         await self._pipeline.record_refusal(RejectRecord(_now_ms(), device.id, code, reason))
         return Outcome(rc, reason)
+
+    def _client_rpc(self, payload: bytes) -> bytes:
+        """Client-side RPC: ThingsBoard's SDKs ask for their session limits on connecting; any
+        other method is answered at once with an error rather than left waiting."""
+        request = parse_json(payload) if payload.strip() else None
+        if isinstance(request, dict) and request.get("method") == "getSessionLimits":
+            return orjson.dumps(
+                {
+                    "maxPayloadSize": self._limits.max_payload_bytes,
+                    "maxInflightMessages": self._limits.max_inflight,
+                    "rateLimits": {},
+                }
+            )
+        return orjson.dumps({"error": "client-side RPC is not handled by this server"})
 
     # -- attributes
 

@@ -27,8 +27,11 @@ def emit(**fields: Any) -> None:
 
 
 def acknowledged(info: TBPublishInfo) -> bool:
-    """Whether every MQTT message behind the SDK's publish got its PUBACK."""
+    """Whether every MQTT message behind the SDK's publish got its PUBACK. (The SDK's own
+    ``get()`` waits one second at most and reports only whether the message was queued.)"""
     messages = info.message_info if isinstance(info.message_info, list) else [info.message_info]
+    for message in messages:
+        message.wait_for_publish(timeout=WAIT_S)
     return all(m.is_published() for m in messages)
 
 
@@ -56,10 +59,11 @@ def main(host: str, port: int, token: str) -> int:
         ts = int(time.time() * 1000) - 2000
         info = client.send_telemetry({"ts": ts, "values": {"speed_rpm": 642.0, "power_kw": 4.25}})
         rc = info.get()
-        plain = client.send_telemetry({"temperature_c": 36.5})
+        plain = client.send_telemetry({"running": True, "picks": 1234})
         plain_rc = plain.get()
         emit(
             step="telemetry",
+            ts=ts,
             rc=rc,
             success=rc == TBPublishInfo.TB_ERR_SUCCESS,
             acknowledged=acknowledged(info),
@@ -69,6 +73,7 @@ def main(host: str, port: int, token: str) -> int:
 
         sent = client.send_attributes({"firmware": "2.7.1", "serial": "TB-0042", "slots": 12})
         sent_rc = sent.get()
+        sent_acknowledged = acknowledged(sent)
         answers: list[dict[str, Any]] = []
         got = threading.Event()
 
@@ -80,6 +85,7 @@ def main(host: str, port: int, token: str) -> int:
         emit(
             step="attributes",
             sent_rc=sent_rc,
+            sent_acknowledged=sent_acknowledged,
             answered=got.wait(WAIT_S),
             answers=answers,
         )
