@@ -15,7 +15,7 @@ import numpy as np
 
 from shugu.domain.entities import DeviceRef
 from shugu.ingest.pipeline import Columns, IngestPipeline, IngestResult
-from shugu.ingest.thingsboard import split_gateway
+from shugu.ingest.thingsboard import count_values, split_gateway
 from shugu.store.telemetry import RejectRecord, Rejects
 
 #: Finds the device of a name, or None when there is none (and none may be created).
@@ -55,7 +55,8 @@ async def ingest_gateway(pipeline: IngestPipeline, resolve: Resolve, doc: Any) -
                     "unknown_device",
                     f"no device named {name!r} in this enterprise",
                     sample=name[:200],
-                )
+                ),
+                count=count_values(payload),
             )
             continue
         parsed = pipeline.decoder_for(device).decode(payload)

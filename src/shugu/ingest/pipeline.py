@@ -129,7 +129,9 @@ class IngestPipeline:
         received = self._clock()
         dev = device.id if device else None
         for r in parsed.refusals:
-            rejects.add(RejectRecord(received, dev, r.code, r.reason, r.metric, r.ts, r.sample))
+            rejects.add(
+                RejectRecord(received, dev, r.code, r.reason, r.metric, r.ts, r.sample), r.count
+            )
 
     # -- the pipeline proper ---------------------------------------------------------------
 

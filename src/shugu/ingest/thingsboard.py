@@ -34,6 +34,8 @@ class ValueRefusal:
     code: str
     reason: str
     sample: str
+    #: How many values the refusal covers (an entry with a bad timestamp refuses them all).
+    count: int = 1
 
 
 @dataclass(slots=True)
@@ -125,6 +127,7 @@ class TelemetryDecoder:
                         "bad_timestamp",
                         '"ts" must be an integer of milliseconds since 1970, before year 10000',
                         _sample(item["ts"]),
+                        count=max(1, len(values)) if isinstance(values, dict) else 1,
                     )
                 )
                 return
@@ -194,6 +197,19 @@ class TelemetryDecoder:
                         _sample(raw),
                     )
                 )
+
+
+def count_values(payload: Any) -> int:
+    """How many values a ThingsBoard payload carries (at least 1), for counting refusals."""
+    entries = payload if isinstance(payload, list) else [payload]
+    total = 0
+    for entry in entries:
+        if isinstance(entry, dict):
+            values = entry.get("values") if "ts" in entry and "values" in entry else entry
+            total += len(values) if isinstance(values, dict) else 1
+        else:
+            total += 1
+    return max(total, 1)
 
 
 def split_gateway(doc: Any) -> dict[str, Any]:

@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from shugu.domain.batch import Batch
 from shugu.domain.errors import UnavailableError
-from shugu.store.buckets import bucket_table, sort_rows
+from shugu.store.buckets import bucket_table
 from shugu.store.compaction import Compactor
 from shugu.store.latest import LatestCache
 from shugu.store.queries import latest_table, points_sql, range_filter, recent_count_sql
@@ -434,16 +434,15 @@ class DuckDBTelemetryStore:
         cur = self._cursor()
         recent = cur.sql(recent_count_sql(where), params=params).fetchall()[0][0]
         with_recent = recent > 0
-        rows = cur.sql(
-            points_sql(where, with_recent), params=params + params if with_recent else params
-        ).to_arrow_table()
+        sql = points_sql(where, with_recent)
+        all_params = params + params if with_recent else params
         if query.bucket_ms is None:
-            order = sort_rows(
-                rows.column("device").to_numpy(),
-                rows.column("metric").to_numpy(),
-                rows.column("ts").to_numpy(),
-            )
-            table = rows.take(order) if order is not None else rows
+            # Raw points: the database sorts and stops at the limit, never holding more.
+            sql = f"SELECT * FROM ({sql}) AS p ORDER BY device, metric, ts LIMIT ?"
+            all_params = [*all_params, query.limit]
+        rows = cur.sql(sql, params=all_params).to_arrow_table()
+        if query.bucket_ms is None:
+            table = rows
         else:
             table = bucket_table(rows, query.bucket_ms, query.utc_offset_ms, query.aggregates)
         table = table.slice(0, query.limit)
@@ -510,6 +509,14 @@ class DuckDBTelemetryStore:
         self._closed = True
         self._queue.put(_STOP)
         self._writer.join(timeout=30)
+        # A submit racing with close may have queued after the writer's last look.
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, _Job):
+                _settle(item.future, UnavailableError("the store is closed", code="store_closed"))
         self.compactor.stop()
         for cur in self._cursors:
             cur.close()
