@@ -137,6 +137,12 @@ class IngestPipeline:
 
     def validate(self, cols: Columns, profiles: dict[int, str], rejects: Rejects) -> Batch:
         """Apply the transport-independent rules; refused rows go to ``rejects``."""
+        return self.validate_rows(cols, profiles, rejects)[0]
+
+    def validate_rows(
+        self, cols: Columns, profiles: dict[int, str], rejects: Rejects
+    ) -> tuple[Batch, npt.NDArray[np.bool_]]:
+        """Like ``validate``, also returning which rows were kept."""
         now = self._clock()
         n = len(cols.ts)
         keep = np.ones(n, dtype=bool)
@@ -202,7 +208,7 @@ class IngestPipeline:
             cols.value,
             quality,
         )
-        return batch if keep.all() else batch.take(keep)
+        return (batch if keep.all() else batch.take(keep)), keep
 
     def _limit_new_metrics(
         self, cols: Columns, keep: npt.NDArray[np.bool_], rejects: Rejects

@@ -26,6 +26,7 @@ import orjson
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ConflictError, ShuguError, ValidationError
 from shugu.domain.profiles import load_profiles
+from shugu.ingest.coalesce import Coalescer
 from shugu.ingest.gateway import ingest_gateway
 from shugu.ingest.mqtt.codec import Connect, Publish
 from shugu.ingest.mqtt.connection import (
@@ -89,6 +90,7 @@ class ThingsBoardApp:
         limits: SessionLimits,
     ) -> None:
         self._limits = limits
+        self._coalescer = Coalescer(pipeline)
         self._registry = registry
         self._pipeline = pipeline
         self._store = store
@@ -152,7 +154,10 @@ class ThingsBoardApp:
         try:
             if topic == "v1/devices/me/telemetry":
                 parsed = self._pipeline.decoder_for(device).decode(parse_json(pub.payload))
-                return _outcome(await self._pipeline.ingest_parsed(device, parsed))
+                message = await self._coalescer.ingest(device, parsed)
+                if message.accepted == 0 and message.refused > 0:
+                    return Outcome(RC_PAYLOAD_INVALID, message.reason)
+                return Outcome()
             if topic == "v1/devices/me/attributes":
                 return await self._store_attributes(device, parse_json(pub.payload))
             if topic.startswith(ATTR_REQUEST):
