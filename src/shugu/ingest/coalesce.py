@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shugu.domain.entities import DeviceRef
-from shugu.ingest.gateway import merge_columns
-from shugu.ingest.pipeline import IngestPipeline
+from shugu.ingest.pipeline import Columns, IngestPipeline, dictionary_encode
 from shugu.ingest.thingsboard import ParsedTelemetry
 from shugu.store.telemetry import Rejects
 
@@ -84,14 +83,30 @@ class Coalescer:
         pipeline = self._pipeline
         rejects = Rejects()
         profiles: dict[int, str] = {}
-        columns = []
+        # Plain lists across all messages, turned into arrays once: per-message arrays would
+        # cost more than the values they hold.
+        devices: list[int] = []
+        metrics: list[str] = []
+        stamps: list[int] = []
+        values: list[float] = []
         for item in items:
-            pipeline.refusals_to_rejects(item.device, item.parsed, rejects)
-            columns.append(pipeline.columns_from_parsed(item.device, item.parsed))
+            parsed = item.parsed
+            if parsed.refusals:
+                pipeline.refusals_to_rejects(item.device, parsed, rejects)
+            devices.extend([item.device.id] * len(parsed))
+            metrics.extend(parsed.metrics)
+            stamps.extend(parsed.ts)
+            values.extend(parsed.values)
             profiles[item.device.id] = item.device.profile
-        merged = merge_columns(columns)
-        assert merged is not None
-        batch, keep = pipeline.validate_rows(merged, profiles, rejects)
+        names, codes = dictionary_encode(metrics)
+        columns = Columns(
+            device=np.asarray(devices, dtype=np.int32),
+            metric_names=names,
+            metric_index=codes,
+            ts=np.asarray(stamps, dtype=np.int64),
+            value=np.asarray(values, dtype=np.float64),
+        )
+        batch, keep = pipeline.validate_rows(columns, profiles, rejects)
         await pipeline.store(batch, rejects)
         bounds = np.cumsum([0, *(len(item.parsed) for item in items)])
         kept = np.add.reduceat(keep.astype(np.int64), bounds[:-1]) if len(keep) else None
