@@ -1,0 +1,47 @@
+"""The contract every simulated plant keeps.
+
+A plant is a group of machines stepped together because they influence each other (the CRAHs
+and racks of one data hall, the looms of a shed and the meter on their line, the towers of one
+site under one sky). Plants are deterministic given their random generator, and advance in
+simulated time: ``step`` moves the plant forward by ``dt_s`` seconds to ``t_ms`` and returns what
+each device would report at that moment, keyed by device name and then by metric name of the
+device's profile (``src/shugu/domain/profiles/*.yaml``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+#: device name → metric name → value (booleans as 0.0 / 1.0 for on/off states)
+Readings = dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class SimDevice:
+    name: str
+    profile: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """A fault to inject: its kind (per plant), the device it hits (None: the plant picks), and
+    how hard (0 = none, 1 = the worst the model knows)."""
+
+    kind: str
+    target: str | None = None
+    severity: float = 1.0
+
+
+class Plant(Protocol):
+    def devices(self) -> list[SimDevice]: ...
+
+    def step(self, t_ms: int, dt_s: float) -> Readings: ...
+
+    def inject(self, fault: Fault) -> None:
+        """Start a fault; raises ValueError naming the fault kinds the plant knows."""
+        ...
+
+    def clear(self, kind: str) -> None:
+        """End a fault (repair)."""
+        ...
