@@ -1,0 +1,178 @@
+"""A simulated district described in YAML: parks, enterprises, their plants and faults.
+
+The file is validated by pydantic; an error names the file, the line and the field. Enterprises
+can be written once and repeated (``repeat: 40`` with ``{n}`` in the name), each copy getting a
+valid unified social credit code of its own, so that a realistic district stays a short file.
+``scale`` multiplies device counts for benchmarks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from shugu.domain.errors import ValidationError as ShuguValidationError
+from shugu.domain.timeutil import parse_bucket
+from shugu.domain.uscc import check_uscc, compute_check_char, compute_organisation_check_char
+
+PlantKind = Literal["loom_shed", "cooling_tower_site", "data_hall"]
+Transport = Literal["mqtt_gateway", "mqtt", "http"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PlantSpec(_Model):
+    kind: PlantKind
+    #: Where the plant stands in the enterprise's ISA-95 tree: site, area, line.
+    site: str = "一厂区"
+    area: str = "生产区"
+    line: str
+    #: Device name pattern with {i} (1-based) and how many; for data halls the racks.
+    devices: str
+    count: int = Field(ge=1, le=100_000)
+    #: Data halls: CRAH name pattern and count.
+    crahs: str | None = None
+    crah_count: int = Field(default=0, ge=0, le=1000)
+    #: Name of a power meter on this plant's supply, if any.
+    meter: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class EnterpriseSpec(_Model):
+    name: str = Field(min_length=1)
+    #: A real code; leave out for repeated enterprises (one is generated per copy).
+    uscc: str | None = None
+    nbs_category: str | None = None
+    transport: Transport = "mqtt_gateway"
+    repeat: int = Field(default=1, ge=1, le=10_000)
+    plants: list[PlantSpec] = Field(min_length=1)
+
+    @field_validator("uscc")
+    @classmethod
+    def _uscc(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_uscc(value)
+        return value
+
+
+class ParkSpec(_Model):
+    name: str = Field(min_length=1)
+    division_code: str | None = None
+    enterprises: list[EnterpriseSpec] = Field(min_length=1)
+
+
+class FaultSpec(_Model):
+    #: When, from the start of the simulation, and for how long, in simulated time (e.g. 2h).
+    at: str
+    duration: str | None = None
+    enterprise: str
+    #: The plant's line name and, optionally, the device the fault hits.
+    line: str
+    kind: str
+    device: str | None = None
+    severity: float = Field(default=1.0, ge=0.0, le=1.0)
+
+    @field_validator("at", "duration")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_bucket(value, "duration")
+            except ShuguValidationError as exc:
+                raise ValueError(exc.message) from None
+        return value
+
+
+class RegionSpec(_Model):
+    code: str = Field(pattern=r"^\d{6}$")
+    name: str
+
+
+class DistrictSpec(_Model):
+    name: str
+    seed: int = 7
+    region: RegionSpec
+    parks: list[ParkSpec] = Field(min_length=1)
+    faults: list[FaultSpec] = Field(default_factory=list)
+
+
+class DistrictError(ShuguValidationError):
+    code = "bad_district"
+
+
+def _line_of(node: yaml.Node, path: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the YAML node at ``path`` (or of its closest ancestor)."""
+    line = node.start_mark.line + 1
+    for key in path:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            match = node.value[key]
+        else:
+            match = None
+        if match is None:
+            break
+        node = match
+        line = node.start_mark.line + 1
+    return line
+
+
+def load_district(path: Path) -> DistrictSpec:
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DistrictError(f"{path}: not valid YAML: {exc}", field=str(path)) from None
+    if node is None:
+        raise DistrictError(f"{path}: the file is empty")
+    try:
+        return DistrictSpec.model_validate(raw)
+    except ValidationError as exc:
+        messages = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            line = _line_of(node, loc)
+            where = ".".join(str(p) for p in loc) or "(top)"
+            messages.append(f"{path}:{line}: {where}: {err['msg']}")
+        raise DistrictError("; ".join(messages), field=str(path)) from None
+
+
+def generated_uscc(division: str, serial: int) -> str:
+    """A valid code for a simulated enterprise: 9 (market regulator), 1 (enterprise), the
+    division, an organisation code numbered from ``serial`` with its GB 11714 check character,
+    and the GB 32100 check character."""
+    body = f"MA{serial:06d}"
+    org_check = compute_organisation_check_char(body)
+    assert org_check is not None
+    first17 = f"91{division}{body}{org_check}"
+    return first17 + compute_check_char(first17)
+
+
+def expand_enterprises(park: ParkSpec, region_code: str, start: int) -> list[EnterpriseSpec]:
+    """Each repeated enterprise as its own copy, with {n} filled in and a code generated."""
+    out = []
+    division = park.division_code or region_code
+    serial = start
+    for spec in park.enterprises:
+        for n in range(1, spec.repeat + 1):
+            serial += 1
+            name = spec.name.replace("{n}", f"{n:02d}") if spec.repeat > 1 else spec.name
+            uscc = spec.uscc if spec.repeat == 1 and spec.uscc else generated_uscc(division, serial)
+            out.append(spec.model_copy(update={"name": name, "uscc": uscc, "repeat": 1}))
+    return out
+
+
+def device_names(pattern: str, count: int) -> list[str]:
+    if "{i" not in pattern:
+        raise DistrictError(f"device pattern {pattern!r} needs {{i}} for the device number")
+    return [pattern.format(i=i) for i in range(1, count + 1)]
+
+
+def scaled(count: int, scale: float) -> int:
+    return max(1, round(count * scale))
