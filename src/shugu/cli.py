@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from shugu.cli_admin import register as register_admin_commands
+from shugu.cli_sim import register as register_sim_commands
 from shugu.config import Settings
 
 app = typer.Typer(
@@ -143,6 +144,7 @@ def bench_mqtt(
 
 
 register_admin_commands(app, admin)
+register_sim_commands(app)
 
 
 def main() -> None:

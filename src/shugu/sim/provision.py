@@ -53,7 +53,8 @@ def layout(spec: EnterpriseSpec, scale: float) -> list[PlantLayout]:
     plants = []
     for plant in spec.plants:
         devices = device_names(plant.devices, scaled(plant.count, scale))
-        crahs = device_names(plant.crahs, plant.crah_count) if plant.crahs else []
+        # Air handlers scale with the racks they cool, or a grown hall could not be cooled.
+        crahs = device_names(plant.crahs, scaled(plant.crah_count, scale)) if plant.crahs else []
         plants.append(PlantLayout(plant, devices, crahs))
     return plants
 
