@@ -51,12 +51,12 @@ from sqlalchemy.orm import Session
 from bench.mqtt_load import (
     DeviceSpec,
     LoadGenerator,
-    SubscriberProcess,
     proc_cpu_s,
     raise_nofile,
     rss_mib,
     telemetry_values,
 )
+from bench.mqtt_subscriber import SubscriberProcess
 from shugu.store.duckdb_store import DuckDBTelemetryStore
 from shugu.store.registry import Registry, hash_token
 from shugu.store.registry.engine import create_registry_engine
