@@ -20,7 +20,6 @@ import io
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
+from bench.common import free_port, say
 from bench.httpload import build_request, run_load
 from shugu.api.tabular import table_response
 from shugu.domain.batch import Batch
@@ -45,17 +45,6 @@ from shugu.store.registry import Registry
 METRICS = [f"m{i}" for i in range(10)]
 DAY_MS = 86_400_000
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
-
-
-def _say(log: bool, *parts: object) -> None:
-    if log:
-        print("  ·", *parts, file=sys.stderr, flush=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _ipc(table: pa.Table) -> bytes:
@@ -175,7 +164,7 @@ class Server:
     """`shugu serve` in a child process, on a free port."""
 
     def __init__(self, data: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -333,17 +322,17 @@ def run(*, quick: bool, clients: int, seconds: float | None, log: bool) -> dict[
         n_devices = 1000
         n_payloads = int(seconds * 2500)
         t0 = int(time.time() * 1000) - 3 * 3600 * 1000
-        _say(log, f"building {n_payloads} payloads of 1,000 points")
+        say(log, f"building {n_payloads} payloads of 1,000 points")
         tables = make_payloads(n_payloads, 100, n_devices, t0)
         arrow_bodies = [_ipc(t) for t in tables]
 
-        _say(log, "raw DuckDB append")
+        say(log, "raw DuckDB append")
         result["raw_append"] = round(measure_raw_append(tables))
 
         data = tmp / "data"
         data.mkdir()
         token = _setup_registry(data, n_devices)
-        _say(log, f"HTTP batch (Arrow), {clients} clients, {seconds:.0f} s")
+        say(log, f"HTTP batch (Arrow), {clients} clients, {seconds:.0f} s")
         pps, statuses, p50 = measure_http(data, token, arrow_bodies, ARROW_STREAM, clients, seconds)
         result["http_batch"] = round(pps)
         result["http_batch_statuses"] = {str(k): v for k, v in statuses.items()}
@@ -351,7 +340,7 @@ def run(*, quick: bool, clients: int, seconds: float | None, log: bool) -> dict[
         result["ratio_http_batch_to_raw"] = round(pps / result["raw_append"], 3)
 
         json_seconds = max(2.0, seconds / 2)
-        _say(log, f"HTTP gateway JSON, {clients} clients, {json_seconds:.0f} s")
+        say(log, f"HTTP gateway JSON, {clients} clients, {json_seconds:.0f} s")
         t1 = t0 + 3_600_000
         json_bodies = [
             gateway_json(t) for t in make_payloads(int(json_seconds * 600), 100, n_devices, t1)
@@ -372,13 +361,13 @@ def run(*, quick: bool, clients: int, seconds: float | None, log: bool) -> dict[
         result["acked_points"] = acked
         result["stored_points"] = stored
 
-        _say(log, "latest of 50,000 series")
+        say(log, "latest of 50,000 series")
         latest_ms, latest_json_ms = measure_latest(tmp)
         result["latest_all_ms"] = round(latest_ms, 3)
         result["latest_all_json_ms"] = round(latest_json_ms, 3)
 
         rollup_devices = 100 if quick else 500
-        _say(log, f"1-minute roll-up of one device-day among {rollup_devices} devices")
+        say(log, f"1-minute roll-up of one device-day among {rollup_devices} devices")
         result["rollup_devices_in_table"] = rollup_devices
         open_ms, closed_ms = measure_rollup(tmp, rollup_devices)
         result["rollup_1m_device_day_ms"] = round(closed_ms, 3)

@@ -48,6 +48,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from bench.common import free_port, say
 from bench.mqtt_load import (
     DeviceSpec,
     LoadGenerator,
@@ -65,17 +66,6 @@ from shugu.store.registry.models import Device
 METRICS_PER_MESSAGE = 10
 MOSQUITTO = "/usr/sbin/mosquitto"
 TELEMETRY_TOPIC = "v1/devices/me/telemetry"
-
-
-def _say(log: bool, *parts: object) -> None:
-    if log:
-        print("  ·", *parts, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def nofile_limit() -> int:
@@ -328,7 +318,7 @@ def measure_endpoint(
     spy: PySpy | None = None
     try:
         out["baseline_rss_mib"] = round(_settled_rss(server.pid, 1.0), 1)
-        _say(log, f"shugu: connecting {len(devices)} devices")
+        say(log, f"shugu: connecting {len(devices)} devices")
         if profile is not None and profile[0] == "connect":
             spy = PySpy(server.pid, profile[1])
         conn = gen.connect("127.0.0.1", server.mqtt_port, device_specs(devices, False))
@@ -345,7 +335,7 @@ def measure_endpoint(
             out["idle_rss_mib_per_10k_connections"] = round(added / conn.connected * 10_000, 1)
         out["server_reported_connections"] = server.health().get("mqtt_connections")
 
-        _say(log, f"shugu: publishing for {seconds:.0f} s")
+        say(log, f"shugu: publishing for {seconds:.0f} s")
         if profile is not None and profile[0] == "publish":
             spy = PySpy(server.pid, profile[1])
         cpu0 = proc_cpu_s(server.pid)
@@ -388,7 +378,7 @@ def measure_mosquitto(
     sub: SubscriberProcess | None = None
     try:
         sub = SubscriberProcess("127.0.0.1", broker.port, "v1/devices/+/telemetry")
-        _say(log, f"mosquitto: connecting {len(devices)} devices")
+        say(log, f"mosquitto: connecting {len(devices)} devices")
         conn = gen.connect("127.0.0.1", broker.port, device_specs(devices, True))
         out["mosquitto_devices_connected"] = conn.connected
         out["mosquitto_connect_rate_per_s"] = round(conn.rate)
@@ -396,7 +386,7 @@ def measure_mosquitto(
             out["mosquitto_connect_errors"] = conn.errors
         out["mosquitto_idle_rss_mib"] = round(_settled_rss(broker.pid, 1.0), 1)
 
-        _say(log, f"mosquitto: publishing for {seconds:.0f} s")
+        say(log, f"mosquitto: publishing for {seconds:.0f} s")
         start_at = time.monotonic() + 0.5
         cpu_broker, cpu_sub = proc_cpu_s(broker.pid), proc_cpu_s(sub.pid)
         sub.start_window(start_at, seconds)

@@ -175,7 +175,7 @@ class _Child:
 
 
 def _start_child(kind: str) -> _Child:
-    from bench.mqtt import free_port
+    from bench.common import free_port
 
     ctx = mp.get_context("spawn")
     ours, theirs = ctx.Pipe()
