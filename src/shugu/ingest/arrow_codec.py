@@ -126,10 +126,10 @@ def _decode(table: pa.Table) -> ArrowRows:
         # Finer timestamps are cut to whole milliseconds.
         ts_col = pc.cast(ts_col, pa.timestamp("ms"), safe=False).cast(pa.int64())
     elif pa.types.is_integer(ts_col.type):
-        too_big = pc.greater(ts_col, pa.scalar(253_402_300_799_999, ts_col.type))
-        ts_col = pc.if_else(
-            too_big, pa.scalar(-1, pa.int64()), pc.cast(ts_col, pa.int64(), safe=False)
-        )
+        if ts_col.type != pa.int64():
+            # Unsigned values past int64 wrap to negative and are refused as too old; others
+            # beyond the year 9999 are refused as future timestamps.
+            ts_col = pc.cast(ts_col, pa.int64(), safe=False)
     else:
         raise IngestError(
             "column 'ts' must be integer milliseconds or a timestamp", code="bad_column_type"

@@ -197,7 +197,7 @@ class IngestPipeline:
 
         self._limit_new_metrics(cols, keep, rejects)
         # Only the names of stored rows get a number: refused names leave no trace.
-        used = np.unique(cols.metric_index[keep])
+        used = _used_metrics(cols, keep)
         metric_ids = np.full(len(cols.metric_names), -1, np.int32)
         if len(used):
             metric_ids[used] = self._store.metric_ids([cols.metric_names[i] for i in used])
@@ -213,7 +213,7 @@ class IngestPipeline:
     def _limit_new_metrics(
         self, cols: Columns, keep: npt.NDArray[np.bool_], rejects: Rejects
     ) -> None:
-        used = np.unique(cols.metric_index[keep]).tolist()
+        used = _used_metrics(cols, keep).tolist()
         new = [i for i in used if self._store.metric_id(cols.metric_names[i]) is None]
         if len(new) <= MAX_NEW_METRICS_PER_REQUEST:
             return
@@ -356,6 +356,13 @@ class IngestPipeline:
         rejects = Rejects()
         rejects.add(record)
         await self.store(Batch.empty(), rejects)
+
+
+def _used_metrics(cols: Columns, keep: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
+    """Indices of the metric names that kept rows use (a presence mask: no sort needed)."""
+    present = np.zeros(len(cols.metric_names), dtype=bool)
+    present[cols.metric_index[keep]] = True
+    return np.flatnonzero(present)
 
 
 def dictionary_encode(names: Sequence[str]) -> tuple[list[str], npt.NDArray[np.int32]]:
