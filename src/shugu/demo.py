@@ -98,16 +98,21 @@ def run_district(
     start = end - int(backfill_days * 86_400_000)
     simulation = Simulation(district, build_plants(district, enterprises), start)
     marker = data / "demo-backfilled"
+    clock = now_ms()
     if not marker.exists() and backfill_days > 0:
         began = time.monotonic()
         points = backfill(client, simulation, start, end, 900.0)
         marker.write_text(str(end))
         log.info("backfilled %d points in %.0f s", points, time.monotonic() - began)
-    live = Simulation(district, build_plants(district, enterprises), now_ms())
+        # The same machines carry on live, so counters continue from the history.
+        live, clock = simulation, end
+        live.plan_faults(now_ms())
+    else:
+        live = Simulation(district, build_plants(district, enterprises), clock)
     runner = LiveRunner(client, live, "127.0.0.1", mqtt_port, period_s=5.0)
     log.info("live: %d devices reporting every 5 s", sum(len(e.device_ids) for e in enterprises))
     try:
-        runner.run(stop, now_ms())
+        runner.run(stop, clock)
     finally:
         runner.close()
 

@@ -63,15 +63,24 @@ def read_stream(body: bytes) -> pa.Table:
         ) from None
 
 
-def _dictionary(column: pa.ChunkedArray) -> tuple[list[object], npt.NDArray[np.int32]]:
+def _dictionary(
+    column: pa.ChunkedArray, nulls: npt.NDArray[np.bool_]
+) -> tuple[list[object], npt.NDArray[np.int32]]:
+    """Distinct values and each row's index into them; rows whose value is a null inside the
+    dictionary are marked in ``nulls``."""
     encoded = column.combine_chunks()
     if not pa.types.is_dictionary(encoded.type):
         encoded = pc.dictionary_encode(encoded)
     indices = encoded.indices
     if indices.null_count:
         indices = indices.fill_null(0)
-    indices = indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-    return encoded.dictionary.to_pylist(), indices
+    index = indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    dictionary = encoded.dictionary
+    if dictionary.null_count:
+        null_keys = dictionary.is_null().to_numpy(zero_copy_only=False)
+        nulls |= null_keys[index]
+        dictionary = dictionary.fill_null(0 if pa.types.is_integer(dictionary.type) else "")
+    return dictionary.to_pylist(), index
 
 
 def _require(table: pa.Table, name: str) -> pa.ChunkedArray:
@@ -146,18 +155,12 @@ def _decode(table: pa.Table) -> ArrowRows:
         if col.null_count:
             nulls |= col.is_null().to_numpy(zero_copy_only=False)
 
-    device_keys, device_index = _dictionary(device_col)
-    metric_names, metric_index = _dictionary(metric_col)
-    for dictionary, index in ((device_keys, device_index), (metric_names, metric_index)):
-        if any(k is None for k in dictionary):  # a null inside a dictionary
-            null_keys = np.array([k is None for k in dictionary], dtype=bool)
-            nulls |= null_keys[index]
-    names = [str(k) if k is not None else "" for k in device_keys]
-    ids = [int(k) if isinstance(k, int) else 0 for k in device_keys]
+    device_keys, device_index = _dictionary(device_col, nulls)
+    metric_names, metric_index = _dictionary(metric_col, nulls)
     return ArrowRows(
-        device_keys=names if "device" in table.column_names else ids,
+        device_keys=device_keys,  # type: ignore[arg-type]  # strings or ints, by column
         device_index=device_index,
-        metric_names=[str(m) if m is not None else "" for m in metric_names],
+        metric_names=metric_names,  # type: ignore[arg-type]  # strings: the type was checked
         metric_index=metric_index,
         ts=_filled(ts_col, 0).astype(np.int64, copy=False),
         value=_filled(pc.cast(value_col, pa.float64()), 0.0).astype(np.float64, copy=False),

@@ -51,11 +51,16 @@ def now_ms() -> int:
 class Simulation:
     def __init__(self, district: DistrictSpec, plants: list[RunningPlant], start_ms: int) -> None:
         self.plants = plants
+        self._district = district
+        self._active: list[tuple[int, RunningPlant, str]] = []
+        self.plan_faults(start_ms)
+
+    def plan_faults(self, start_ms: int) -> None:
+        """Schedule the district's faults relative to ``start_ms`` (e.g. when live data begins)."""
         self.start_ms = start_ms
         self._faults = sorted(
-            (self._fault_window(f) for f in district.faults), key=lambda window: window[0]
+            (self._fault_window(f) for f in self._district.faults), key=lambda window: window[0]
         )
-        self._active: list[tuple[int, RunningPlant, str]] = []
 
     def _fault_window(self, spec: FaultSpec) -> tuple[int, int | None, FaultSpec]:
         begin = self.start_ms + parse_bucket(spec.at, "at")
