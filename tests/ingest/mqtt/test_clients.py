@@ -383,3 +383,29 @@ def test_persistent_session_keeps_subscriptions(district: ServedDistrict) -> Non
     finally:
         second.loop_stop()
         second.disconnect()
+
+
+def test_packets_right_behind_connect_wait_for_authentication(district: ServedDistrict) -> None:
+    token = district.token("box-2").encode()
+    connect_body = (
+        b"\x00\x04MQTT\x04\x82\x00\x3c" + b"\x00\x03raw" + len(token).to_bytes(2, "big") + token
+    )
+    topic = b"v1/devices/me/telemetry"
+    publish_body = len(topic).to_bytes(2, "big") + topic + b"\x00\x07" + b'{"burst": 7}'
+    stream = (
+        bytes([0x10, len(connect_body)])
+        + connect_body
+        + bytes([0x32, len(publish_body)])
+        + publish_body
+    )
+    with socket.create_connection(("127.0.0.1", district.mqtt_port), timeout=10) as raw:
+        raw.sendall(stream)  # CONNECT and PUBLISH in one segment, before any CONNACK
+        received = b""
+        while len(received) < 8:
+            chunk = raw.recv(64)
+            if not chunk:
+                break
+            received += chunk
+    assert received[:4] == b"\x20\x02\x00\x00"  # CONNACK: accepted
+    assert received[4:8] == b"\x40\x02\x00\x07"  # then PUBACK for packet 7
+    assert district.latest("box-2")["burst"] == 7

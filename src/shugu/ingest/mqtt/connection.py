@@ -34,6 +34,7 @@ RC_PROTOCOL_ERROR = 0x82
 RC_UNSUPPORTED_VERSION = 0x84
 RC_CLIENT_ID_INVALID = 0x85
 RC_NOT_AUTHORIZED = 0x87
+RC_SERVER_UNAVAILABLE = 0x88
 RC_KEEP_ALIVE_TIMEOUT = 0x8D
 RC_TAKEN_OVER = 0x8E
 RC_TOPIC_INVALID = 0x90
@@ -44,6 +45,7 @@ RC_PAYLOAD_INVALID = 0x99
 # MQTT 3.1.1 CONNACK return codes.
 V3_UNACCEPTABLE_VERSION = 1
 V3_IDENTIFIER_REJECTED = 2
+V3_SERVER_UNAVAILABLE = 3
 V3_NOT_AUTHORIZED = 5
 
 
@@ -86,6 +88,7 @@ class MqttConnection(asyncio.Protocol):
         self._inflight = 0
         self._paused = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._authenticating = False
 
     @property
     def last_work(self) -> asyncio.Task[None] | None:
@@ -105,6 +108,9 @@ class MqttConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._last_rx = asyncio.get_running_loop().time()
         self._buf += data
+        self._process()
+
+    def _process(self) -> None:
         try:
             self._drain()
         except MalformedPacket as exc:
@@ -128,7 +134,8 @@ class MqttConnection(asyncio.Protocol):
     # -- framing and dispatch
 
     def _drain(self) -> None:
-        while not self._closing:
+        # While a CONNECT is being authenticated, later packets wait in the buffer.
+        while not self._closing and not self._authenticating:
             frame = codec.split_frame(self._buf, self.endpoint.max_packet_bytes)
             if frame is None:
                 return
@@ -191,7 +198,33 @@ class MqttConnection(asyncio.Protocol):
                 self._refuse_connect(V3_IDENTIFIER_REJECTED, RC_CLIENT_ID_INVALID)
                 return
             client_id = assigned = "shugu-" + secrets.token_hex(8)
-        device = self.app.authenticate(connect)
+        # The registry lookup may go to the database (a token not in the cache): do it off the
+        # event loop, so that a storm of reconnecting devices does not stall everyone else.
+        self._authenticating = True
+        assert self.transport is not None
+        self.transport.pause_reading()
+        task = asyncio.ensure_future(self._authenticate(connect, client_id, assigned))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _authenticate(self, connect: Connect, client_id: str, assigned: str | None) -> None:
+        try:
+            device = await asyncio.to_thread(self.app.authenticate, connect)
+        except Exception:
+            log.exception("authenticating an MQTT connection failed")
+            self._refuse_connect(V3_SERVER_UNAVAILABLE, RC_SERVER_UNAVAILABLE)
+            return
+        if self._closing:
+            return
+        self._accept(connect, client_id, assigned, device)
+        self._authenticating = False
+        if self.transport is not None and not self._closing:
+            self.transport.resume_reading()
+            self._process()
+
+    def _accept(
+        self, connect: Connect, client_id: str, assigned: str | None, device: DeviceRef | None
+    ) -> None:
         if device is None:
             self.app.on_refused(
                 None, "bad_device_token", "MQTT CONNECT with an unknown access token"
