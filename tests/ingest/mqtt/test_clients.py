@@ -60,8 +60,8 @@ def test_paho_publishes_telemetry_acknowledged_after_durable(
         client.disconnect()
 
 
-def test_paho_v5_gets_a_reason_code_for_a_bad_payload(district: ServedDistrict) -> None:
-    client = _paho(district, district.token("loom-2"), v5=True)
+def _record_reason_codes(client: paho.Client) -> tuple[list[int], threading.Event]:
+    """The MQTT 5 reason codes of the client's PUBACKs, and an event set on each one."""
     codes: list[int] = []
     done = threading.Event()
 
@@ -70,6 +70,12 @@ def test_paho_v5_gets_a_reason_code_for_a_bad_payload(district: ServedDistrict) 
         done.set()
 
     client.on_publish = on_publish
+    return codes, done
+
+
+def test_paho_v5_gets_a_reason_code_for_a_bad_payload(district: ServedDistrict) -> None:
+    client = _paho(district, district.token("loom-2"), v5=True)
+    codes, done = _record_reason_codes(client)
     _connect(client, district)
     try:
         client.publish("v1/devices/me/telemetry", b'{"speed_rpm": "fast"', qos=1)
@@ -306,9 +312,7 @@ def test_gateway_creates_and_feeds_its_devices(district: ServedDistrict) -> None
 
 def test_an_ordinary_device_may_not_speak_for_others(district: ServedDistrict) -> None:
     client = _paho(district, district.token("box-2"), v5=True)
-    codes: list[int] = []
-    done = threading.Event()
-    client.on_publish = lambda c, u, mid, rc, p: (codes.append(rc.value), done.set())
+    codes, done = _record_reason_codes(client)
     _connect(client, district)
     try:
         client.publish("v1/gateway/telemetry", '{"loom-1": {"speed_rpm": 1}}', qos=1)
