@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from shugu.cli_admin import register as register_admin_commands
+from shugu.cli_anomaly import register as register_anomaly_commands
 from shugu.cli_sim import register as register_sim_commands
 from shugu.config import Settings
 
@@ -143,8 +144,42 @@ def bench_mqtt(
             typer.echo(f"{key:32s} {value}")
 
 
+@bench.command("anomaly")
+def bench_anomaly(
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    data: Annotated[
+        Path | None, typer.Option(help="NAB-style folder (CSV files and windows.json)")
+    ] = None,
+) -> None:
+    """NAB standard score of shugu's detector next to a windowed-Gaussian baseline."""
+    module = _bench_module("anomaly")
+    result = module.run(data=data, log=not as_json)  # type: ignore[attr-defined]
+    _print_result(result, as_json)
+
+
+@bench.command("monitor")
+def bench_monitor(
+    quick: Annotated[bool, typer.Option("--quick", help="small sizes; under a minute")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    rate: Annotated[int, typer.Option(help="offered points per second")] = 100_000,
+) -> None:
+    """Alarm latency (point stored → alarm raised) while ingesting at a steady rate."""
+    module = _bench_module("monitor")
+    result = module.run(quick=quick, rate=rate, log=not as_json)  # type: ignore[attr-defined]
+    _print_result(result, as_json)
+
+
+def _print_result(result: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key:32s} {value}")
+
+
 register_admin_commands(app, admin)
 register_sim_commands(app)
+register_anomaly_commands(app)
 
 
 def main() -> None:

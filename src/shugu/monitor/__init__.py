@@ -1,0 +1,1 @@
+"""Monitor room: rules → alarms → notifications; inspection rounds and their reports."""
