@@ -1,0 +1,36 @@
+"""Alarm notifications: channels (webhook, DingTalk, WeCom, e-mail), background delivery with
+retry and back-off, and the repeat/escalation plan."""
+
+from .channels import (
+    ChannelConfig,
+    DingTalkChannel,
+    EmailChannel,
+    WebhookChannel,
+    WeComChannel,
+    channel_map,
+    parse_channels,
+)
+from .dispatcher import ChannelStatus, Notifier, NotifierStatus
+from .errors import DeliveryError
+from .escalation import EscalationPolicy, EscalationState, audience, plan, plan_all
+from .senders import Sender
+
+__all__ = [
+    "ChannelConfig",
+    "ChannelStatus",
+    "DeliveryError",
+    "DingTalkChannel",
+    "EmailChannel",
+    "EscalationPolicy",
+    "EscalationState",
+    "Notifier",
+    "NotifierStatus",
+    "Sender",
+    "WeComChannel",
+    "WebhookChannel",
+    "audience",
+    "channel_map",
+    "parse_channels",
+    "plan",
+    "plan_all",
+]

@@ -1,0 +1,33 @@
+"""Errors of the notification service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shugu.domain.errors import ShuguError
+
+
+class DeliveryError(ShuguError):
+    """One attempt to deliver a notice to one channel failed.
+
+    ``retryable`` tells the dispatcher whether trying again later can help (a timeout, a 5xx, a
+    rate limit) or not (a wrong signing secret, a refused recipient): only the former are retried,
+    so a misconfigured channel does not keep knocking for an hour.
+    """
+
+    code = "notify_delivery_failed"
+    http_status = 502
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after_s: float | None = None,
+        code: str | None = None,
+        **details: Any,
+    ) -> None:
+        super().__init__(message, code=code, **details)
+        self.retryable = retryable
+        #: A wait the far end asked for (HTTP Retry-After); the dispatcher waits at least this.
+        self.retry_after_s = retry_after_s
