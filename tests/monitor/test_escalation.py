@@ -5,11 +5,13 @@ from __future__ import annotations
 import pydantic
 import pytest
 
+from shugu.domain.errors import ValidationError
 from shugu.monitor.model import NoticeEvent
 from shugu.monitor.notify.escalation import (
     EscalationPolicy,
     EscalationState,
     audience,
+    parse_policy,
     plan,
     plan_all,
 )
@@ -154,6 +156,15 @@ def test_a_day_of_ticks_every_minute() -> None:
 def test_policy_validation_names_the_problem(fields: dict[str, object], message: str) -> None:
     with pytest.raises(pydantic.ValidationError, match=message):
         EscalationPolicy.model_validate(fields)
+
+
+def test_parse_policy_gives_a_shugu_error_naming_the_field() -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_policy({"first": ["a"], "repeat_every_min": "often"})
+    assert caught.value.code == "notify_policy_invalid"
+    assert caught.value.details["field"] == "policy.repeat_every_min"
+    assert "policy.repeat_every_min:" in caught.value.message
+    assert parse_policy({"first": ["a"], "repeat_every_min": 5}).repeat_every_min == 5
 
 
 def test_unknown_channels() -> None:

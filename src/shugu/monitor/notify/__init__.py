@@ -12,7 +12,14 @@ from .channels import (
 )
 from .dispatcher import ChannelStatus, Notifier, NotifierStatus
 from .errors import DeliveryError
-from .escalation import EscalationPolicy, EscalationState, audience, plan, plan_all
+from .escalation import (
+    EscalationPolicy,
+    EscalationState,
+    audience,
+    parse_policy,
+    plan,
+    plan_all,
+)
 from .senders import Sender
 
 __all__ = [
@@ -31,6 +38,7 @@ __all__ = [
     "audience",
     "channel_map",
     "parse_channels",
+    "parse_policy",
     "plan",
     "plan_all",
 ]

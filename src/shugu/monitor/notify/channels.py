@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from shugu.domain.errors import ValidationError
 
+from .errors import describe_invalid
+
 Lang = Literal["zh", "en"]
 
 #: A name the escalation policy refers to: letters (any script), digits, "_", "-", ".".
@@ -185,19 +187,6 @@ ChannelConfig = Annotated[
 _CHANNEL_LIST: pydantic.TypeAdapter[list[ChannelConfig]] = pydantic.TypeAdapter(list[ChannelConfig])
 
 
-def _describe(error: pydantic.ValidationError, prefix: str) -> ValidationError:
-    problems = []
-    for item in error.errors():
-        location = ".".join(str(part) for part in item["loc"])
-        problems.append(f"{prefix}.{location}: {item['msg']}" if location else item["msg"])
-    first = error.errors()[0]["loc"] if error.errors() else ()
-    return ValidationError(
-        "notification channels are invalid: " + "; ".join(problems),
-        code="notify_channel_invalid",
-        field=".".join([prefix, *(str(part) for part in first)]),
-    )
-
-
 def parse_channels(
     raw: Sequence[Mapping[str, Any]], *, field: str = "channels"
 ) -> dict[str, ChannelConfig]:
@@ -209,7 +198,9 @@ def parse_channels(
     try:
         channels = _CHANNEL_LIST.validate_python(list(raw))
     except pydantic.ValidationError as exc:
-        raise _describe(exc, field) from exc
+        raise describe_invalid(
+            exc, field, "notification channels are", "notify_channel_invalid"
+        ) from exc
     return channel_map(channels, field=field)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shugu.domain.errors import ShuguError
+import pydantic
+
+from shugu.domain.errors import ShuguError, ValidationError
 
 
 class DeliveryError(ShuguError):
@@ -31,3 +33,20 @@ class DeliveryError(ShuguError):
         self.retryable = retryable
         #: A wait the far end asked for (HTTP Retry-After); the dispatcher waits at least this.
         self.retry_after_s = retry_after_s
+
+
+def describe_invalid(
+    error: pydantic.ValidationError, prefix: str, what: str, code: str
+) -> ValidationError:
+    """pydantic's error → shugu's, with every problem prefixed by the field it is about
+    (``channels.1.email.recipients: ...``); ``details["field"]`` holds the first one."""
+    problems = []
+    for item in error.errors():
+        location = ".".join([prefix, *(str(part) for part in item["loc"])])
+        problems.append(f"{location}: {item['msg']}")
+    first = error.errors()[0]["loc"] if error.errors() else ()
+    return ValidationError(
+        f"{what} invalid: " + "; ".join(problems),
+        code=code,
+        field=".".join([prefix, *(str(part) for part in first)]),
+    )

@@ -16,12 +16,16 @@ test_escalation.py).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
+import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shugu.monitor.model import NoticeEvent
+
+from .errors import describe_invalid
 
 _MINUTE_MS = 60_000
 #: A week: a longer repeat or escalation delay is surely a unit mistake (hours for minutes).
@@ -60,6 +64,17 @@ class EscalationPolicy(BaseModel):
     def unknown_channels(self, known: Collection[str]) -> list[str]:
         """Names the policy uses that are not among ``known`` (to reject a policy on save)."""
         return [name for name in (*self.first, *self.second) if name not in known]
+
+
+def parse_policy(raw: Mapping[str, Any], *, field: str = "policy") -> EscalationPolicy:
+    """Validate a policy mapping; raises shugu's ``ValidationError`` naming each bad field
+    (``policy.second: Value error, ...``)."""
+    try:
+        return EscalationPolicy.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise describe_invalid(
+            exc, field, "the escalation policy is", "notify_policy_invalid"
+        ) from exc
 
 
 @dataclass(frozen=True, slots=True)
