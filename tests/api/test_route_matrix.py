@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 
@@ -47,6 +48,87 @@ def _b_consent(w: World) -> dict[str, int]:
     consent = w.registry.grant_consent(w.ent_b, w.user_ids["admin_b"], "for the test")
     return {"consent": consent.id}
 
+
+def _b_rule(w: World) -> dict[str, int]:
+    body = {
+        "rule": {
+            "key": "supply_warm",
+            "kind": "threshold",
+            "metric": "supply_air_c",
+            "above": 25,
+            "label_zh": "送风偏热",
+            "label_en": "Supply air warm",
+        },
+        "scope": {"device_id": w.device_b},
+    }
+    return {"rule": w.registry.put_config("rule", w.ent_b, body).id}
+
+
+def _b_alarm(w: World) -> dict[str, int]:
+    alarm = w.registry.open_alarm(
+        "crah.fan_stopped", w.device_b, w.ent_b, "critical", datetime.now(UTC), 0.0, {}
+    )
+    assert alarm is not None
+    return {"alarm": alarm.id}
+
+
+PLAN = {
+    "name": "机房巡检",
+    "times": ["08:00", "20:00"],
+    "checks": [
+        {
+            "label_zh": "送风温度",
+            "label_en": "Supply air",
+            "devices": {"profile": "crah"},
+            "metric": "supply_air_c",
+            "below": 14,
+            "above": 24,
+        }
+    ],
+}
+
+
+def _b_plan(w: World) -> dict[str, int]:
+    return {"plan": w.registry.put_config("plan", w.ent_b, PLAN).id}
+
+
+def _b_round(w: World) -> dict[str, int]:
+    plan = _b_plan(w)["plan"]
+    row = w.registry.add_round(
+        plan,
+        w.ent_b,
+        datetime.now(UTC),
+        slot=None,
+        trigger="manual",
+        by="admin_b",
+        failed=0,
+        results=[],
+    )
+    assert row is not None
+    return {"round": row.id}
+
+
+def _b_override(w: World) -> dict[str, int]:
+    w.registry.put_config(
+        "override",
+        w.ent_b,
+        {"device_id": w.device_b, "rule_ref": "crah.chw_supply_high", "params": {"above": 13}},
+        ref=f"{w.device_b}:crah.chw_supply_high",
+    )
+    return {}
+
+
+RULE_BODY = {
+    "rule": {
+        "key": "return_hot",
+        "kind": "threshold",
+        "metric": "return_air_c",
+        "above": 38,
+        "label_zh": "回风过热",
+        "label_en": "Return air hot",
+    },
+    "scope": {"profile": "crah"},
+}
 
 ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/auth/me"): Row(lambda w: "/api/auth/me", ANY_USER),
@@ -154,6 +236,86 @@ ROWS: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/api/rejects"): Row(lambda w: f"/api/rejects?enterprise={w.ent_b}", B_MANAGE),
     ("GET", "/api/health"): Row(lambda w: "/api/health", {}, not_user_scoped=True),
+    # -- monitor: rules, alarms, inspection rounds, notifications
+    ("GET", "/api/enterprises/{enterprise_id}/rules"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/rules", B_MACHINE_READ
+    ),
+    ("POST", "/api/enterprises/{enterprise_id}/rules"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/rules", B_MANAGE, lambda w: RULE_BODY
+    ),
+    ("PUT", "/api/rules/{rule_id}"): Row(
+        lambda w: "/api/rules/{rule}", B_MANAGE, lambda w: RULE_BODY, setup=_b_rule
+    ),
+    ("DELETE", "/api/rules/{rule_id}"): Row(lambda w: "/api/rules/{rule}", B_MANAGE, setup=_b_rule),
+    ("GET", "/api/devices/{device_id}/rules"): Row(
+        lambda w: f"/api/devices/{w.device_b}/rules", B_MACHINE_READ
+    ),
+    ("PUT", "/api/devices/{device_id}/rules/{rule_ref}/override"): Row(
+        lambda w: f"/api/devices/{w.device_b}/rules/crah.chw_supply_high/override",
+        B_MANAGE,
+        lambda w: {"above": 14},
+    ),
+    ("DELETE", "/api/devices/{device_id}/rules/{rule_ref}/override"): Row(
+        lambda w: f"/api/devices/{w.device_b}/rules/crah.chw_supply_high/override",
+        B_MANAGE,
+        setup=_b_override,
+    ),
+    ("GET", "/api/alarms"): Row(lambda w: f"/api/alarms?enterprise={w.ent_b}", B_MACHINE_READ),
+    ("GET", "/api/alarms/{alarm_id}"): Row(
+        lambda w: "/api/alarms/{alarm}", B_MACHINE_READ, setup=_b_alarm
+    ),
+    ("POST", "/api/alarms/{alarm_id}/ack"): Row(
+        lambda w: "/api/alarms/{alarm}/ack", B_MANAGE, lambda w: {"note": "看到了"}, setup=_b_alarm
+    ),
+    ("POST", "/api/alarms/{alarm_id}/clear"): Row(
+        lambda w: "/api/alarms/{alarm}/clear", B_MANAGE, lambda w: {}, setup=_b_alarm
+    ),
+    ("POST", "/api/alarms/{alarm_id}/shelve"): Row(
+        lambda w: "/api/alarms/{alarm}/shelve", B_MANAGE, lambda w: {"minutes": 30}, setup=_b_alarm
+    ),
+    ("GET", "/api/alarms-summary"): Row(lambda w: "/api/alarms-summary", ANY_USER),
+    ("GET", "/api/enterprises/{enterprise_id}/alarm-tree"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/alarm-tree", B_MACHINE_READ
+    ),
+    ("GET", "/api/enterprises/{enterprise_id}/inspection-plans"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/inspection-plans", B_MACHINE_READ
+    ),
+    ("POST", "/api/enterprises/{enterprise_id}/inspection-plans"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/inspection-plans", B_MANAGE, lambda w: PLAN
+    ),
+    ("PUT", "/api/inspection-plans/{plan_id}"): Row(
+        lambda w: "/api/inspection-plans/{plan}", B_MANAGE, lambda w: PLAN, setup=_b_plan
+    ),
+    ("DELETE", "/api/inspection-plans/{plan_id}"): Row(
+        lambda w: "/api/inspection-plans/{plan}", B_MANAGE, setup=_b_plan
+    ),
+    ("POST", "/api/inspection-plans/{plan_id}/run"): Row(
+        lambda w: "/api/inspection-plans/{plan}/run", B_MACHINE_READ, setup=_b_plan
+    ),
+    ("GET", "/api/enterprises/{enterprise_id}/inspection-rounds"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/inspection-rounds", B_MACHINE_READ
+    ),
+    ("GET", "/api/inspection-rounds/{round_id}"): Row(
+        lambda w: "/api/inspection-rounds/{round}", B_MACHINE_READ, setup=_b_round
+    ),
+    ("GET", "/api/inspection-rounds/{round_id}/report"): Row(
+        lambda w: "/api/inspection-rounds/{round}/report?format=xlsx",
+        B_MACHINE_READ,
+        setup=_b_round,
+    ),
+    ("GET", "/api/enterprises/{enterprise_id}/inspection-report"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/inspection-report?date=2026-11-22",
+        B_MACHINE_READ,
+    ),
+    ("GET", "/api/enterprises/{enterprise_id}/notify"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/notify", B_MANAGE
+    ),
+    ("PUT", "/api/enterprises/{enterprise_id}/notify"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/notify",
+        B_MANAGE,
+        lambda w: {"channels": [], "policy": None},
+    ),
+    ("GET", "/api/monitor/status"): Row(lambda w: "/api/monitor/status", PLATFORM_WRITE),
 }
 
 

@@ -14,9 +14,11 @@ from fastapi.responses import RedirectResponse
 
 from shugu import __version__
 from shugu.api import (
+    alarm_routes,
     auth_routes,
     command_routes,
     device_routes,
+    inspection_routes,
     registry_routes,
     telemetry_routes,
 )
@@ -32,6 +34,9 @@ from shugu.ingest.mqtt.server import MqttEndpoint
 from shugu.ingest.mqtt.tb_app import SessionLimits, ThingsBoardApp
 from shugu.ingest.pipeline import IngestPipeline
 from shugu.ingest.rpc import RpcHub
+from shugu.monitor.notify.dispatcher import Notifier
+from shugu.monitor.round_service import RoundService
+from shugu.monitor.service import Monitor
 from shugu.store.duckdb_store import DuckDBTelemetryStore
 from shugu.store.registry import Registry
 
@@ -67,6 +72,9 @@ def open_services(settings: Settings, registry: Registry | None = None) -> Servi
         bridge = BrokerBridge(
             settings.broker_url, settings.broker_client_id, registry, pipeline, device_cache
         )
+    notifier = Notifier()
+    monitor = Monitor(registry, store, notify=notifier.submit)
+    store.add_listener(monitor.on_batch)
     return Services(
         settings=settings,
         registry=registry,
@@ -74,6 +82,9 @@ def open_services(settings: Settings, registry: Registry | None = None) -> Servi
         pipeline=pipeline,
         device_cache=device_cache,
         rpc=rpc,
+        monitor=monitor,
+        rounds=RoundService(registry, store, monitor),
+        notifier=notifier,
         mqtt=mqtt,
         bridge=bridge,
     )
@@ -114,6 +125,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         sweeper = asyncio.create_task(_retention_sweeper(services))
+        await services.notifier.start()
+        services.monitor.start()
+        schedule = asyncio.create_task(services.rounds.schedule())
         if services.mqtt is not None and settings.mqtt_port is not None:
             services.mqtt_port = await services.mqtt.start(settings.mqtt_host, settings.mqtt_port)
         if services.mqtt is not None and settings.mqtt_tls_port is not None:
@@ -126,6 +140,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             yield
         finally:
             sweeper.cancel()
+            schedule.cancel()
+            await asyncio.to_thread(services.monitor.stop)
+            await services.notifier.aclose()
             if services.bridge is not None:
                 await asyncio.to_thread(services.bridge.stop)
             if services.mqtt is not None:
@@ -142,7 +159,15 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_payload_bytes)
-    for module in (auth_routes, registry_routes, device_routes, telemetry_routes, command_routes):
+    for module in (
+        auth_routes,
+        registry_routes,
+        device_routes,
+        telemetry_routes,
+        command_routes,
+        alarm_routes,
+        inspection_routes,
+    ):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)
@@ -160,6 +185,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             "mqtt_tls_port": services.mqtt_tls_port,
             "mqtt_connections": len(services.mqtt.connections) if services.mqtt else 0,
             "broker_connected": services.bridge.connected if services.bridge else None,
+            "monitor_pending_rows": services.monitor.stats().pending_rows,
         }
 
     return app

@@ -10,6 +10,9 @@ from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.mqtt.server import MqttEndpoint
 from shugu.ingest.pipeline import IngestPipeline
 from shugu.ingest.rpc import RpcHub
+from shugu.monitor.notify.dispatcher import Notifier
+from shugu.monitor.round_service import RoundService
+from shugu.monitor.service import Monitor
 from shugu.store.duckdb_store import DuckDBTelemetryStore
 from shugu.store.registry import Registry
 
@@ -22,6 +25,9 @@ class Services:
     pipeline: IngestPipeline
     device_cache: DeviceCache
     rpc: RpcHub
+    monitor: Monitor
+    rounds: RoundService
+    notifier: Notifier
     mqtt: MqttEndpoint | None = None
     bridge: BrokerBridge | None = None
     #: The port the MQTT endpoint listens on, once started.
@@ -29,5 +35,6 @@ class Services:
     mqtt_tls_port: int | None = None
 
     def close(self) -> None:
+        self.monitor.stop()
         self.store.close()
         self.registry.close()

@@ -129,6 +129,9 @@ class Profile(BaseModel):
     #: Strict profiles reject metrics they do not declare.
     strict: bool
     metrics: dict[str, MetricSpec] = Field(default_factory=dict)
+    #: Default alarm rules for every device of the profile. Kept as data here; the monitor
+    #: validates them (a test loads every shipped profile's rules).
+    rules: tuple[dict[str, Any], ...] = ()
 
     @field_validator("name")
     @classmethod

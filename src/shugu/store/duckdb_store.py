@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -157,6 +157,7 @@ class DuckDBTelemetryStore:
         self._queue: queue.Queue[_Job | object] = queue.Queue(maxsize=max_queued_jobs)
         self._failing = False
         self._closed = False
+        self._listeners: list[Callable[[Batch], None]] = []
         self._writer = threading.Thread(target=self._write_loop, name="shugu-writer", daemon=True)
         self._writer.start()
         self.compactor = Compactor(
@@ -252,6 +253,11 @@ class DuckDBTelemetryStore:
                 UnavailableError("ingest queue is full, retry shortly", code="ingest_overloaded")
             )
         return future
+
+    def add_listener(self, listener: Callable[[Batch], None]) -> None:
+        """Call ``listener`` with every batch right after it is committed, on the writer thread;
+        it must hand the batch over and return at once."""
+        self._listeners.append(listener)
 
     @property
     def queued_jobs(self) -> int:
@@ -363,6 +369,12 @@ class DuckDBTelemetryStore:
             self._failing = False
         self._seq = first_seq + len(batch) - 1
         self.latest_cache.update(batch)
+        for listener in self._listeners:
+            try:
+                listener(batch)
+            except Exception:
+                # A listener's fault must not fail a commit that has happened.
+                log.exception("a batch listener failed; the batch is stored")
         return None
 
     @staticmethod

@@ -6,7 +6,7 @@ implements the same protocol.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -99,6 +99,10 @@ class TelemetryStore(Protocol):
 
     def metric_id(self, name: str) -> int | None:
         """The id of a metric name already numbered, else None."""
+        ...
+
+    def add_listener(self, listener: Callable[[Batch], None]) -> None:
+        """Have ``listener`` called with every batch once it is durable."""
         ...
 
     def latest(self, devices: Sequence[int] | None) -> pa.Table:

@@ -199,3 +199,85 @@ class Consent(Base):
     granted_at: Mapped[datetime] = mapped_column(default=utc_now)
     revoked_at: Mapped[datetime | None]
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class MonitorConfig(Base):
+    """A monitoring document of an enterprise (or of the platform when enterprise_id is NULL).
+
+    Rules, per-device rule overrides, notification channels, the escalation policy and
+    inspection plans are JSON documents validated by the monitor room; the registry only keeps
+    them. ``ref`` makes a document unique within its kind (an override's device and rule).
+    """
+
+    __tablename__ = "monitor_configs"
+    __table_args__ = (UniqueConstraint("kind", "ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Alarm(Base):
+    """One alarm of a rule on a device. ``open_key`` is set while the alarm is not cleared, so
+    the database itself holds to one open alarm per (rule, device)."""
+
+    __tablename__ = "alarms"
+    __table_args__ = (Index("ix_alarms_enterprise_id_status", "enterprise_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_ref: Mapped[str] = mapped_column(String(120))
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    open_key: Mapped[str | None] = mapped_column(String(140), unique=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    raised_at: Mapped[datetime]
+    value: Mapped[float | None]
+    detail: Mapped[str] = mapped_column(Text)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    cleared_at: Mapped[datetime | None]
+    cleared_by: Mapped[str | None] = mapped_column(String(64))
+    shelved_until: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(Text, default="")
+    escalation: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class AlarmEvent(Base):
+    """The history of an alarm: raised, acknowledged, shelved, notified, cleared."""
+
+    __tablename__ = "alarm_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    value: Mapped[float | None]
+
+
+class InspectionRound(Base):
+    """One run of an inspection plan. ``slot`` names a scheduled time so that it runs once."""
+
+    __tablename__ = "inspection_rounds"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "slot"),
+        Index("ix_inspection_rounds_enterprise_id_at", "enterprise_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("monitor_configs.id", ondelete="CASCADE"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    slot: Mapped[str | None] = mapped_column(String(32))
+    trigger: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str | None] = mapped_column(String(64))
+    failed: Mapped[int]
+    results: Mapped[str] = mapped_column(Text)

@@ -7,9 +7,10 @@ from shugu.store.registry.assets import AssetMixin
 from shugu.store.registry.consents import ConsentMixin
 from shugu.store.registry.devices import DeviceMixin
 from shugu.store.registry.hierarchy import HierarchyMixin
+from shugu.store.registry.monitoring import MonitorMixin
 
 
-class Registry(HierarchyMixin, AssetMixin, DeviceMixin, AccountMixin, ConsentMixin):
+class Registry(HierarchyMixin, AssetMixin, DeviceMixin, AccountMixin, ConsentMixin, MonitorMixin):
     """Regions, parks, enterprises, assets, devices, accounts, tokens and consents.
 
     ``Registry(url)`` opens a SQLAlchemy URL (``sqlite:///path`` or ``postgresql://…``), brings

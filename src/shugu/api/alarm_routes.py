@@ -1,0 +1,411 @@
+"""Alarm rules, per-device overrides and alarms: list, acknowledge, clear, shelve, roll up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from shugu.api.deps import AccessDep, ServicesDep
+from shugu.api.scope import require_machine_access, visible_device
+from shugu.domain.errors import ForbiddenError, NotFoundError
+from shugu.domain.tenancy import Access
+from shugu.monitor.alarms import OPEN_STATUSES, worst
+from shugu.monitor.config import check_custom_rule, override_ref
+from shugu.monitor.model import AlarmStatus, Severity
+from shugu.monitor.rules import custom_rule_ref, default_rules
+from shugu.store.registry.monitoring import AlarmRecord
+
+router = APIRouter(tags=["alarms"])
+
+
+def _require_manage(access: Access, enterprise_id: int) -> None:
+    require_machine_access(access, enterprise_id)
+    if not access.can_manage_enterprise(enterprise_id):
+        raise ForbiddenError("only the enterprise's administrators change alarm rules")
+
+
+class RuleOut(BaseModel):
+    ref: str
+    id: int | None = Field(description="the id of an enterprise's own rule; None for defaults")
+    scope: dict[str, Any]
+    rule: dict[str, Any]
+
+
+class CustomRuleIn(BaseModel):
+    rule: dict[str, Any] = Field(description="kind, metric or expr, limits, labels, severity")
+    scope: dict[str, Any] = Field(description="exactly one of profile, asset_id, device_id")
+
+
+@router.get("/api/enterprises/{enterprise_id}/rules")
+def list_rules(enterprise_id: int, access: AccessDep, services: ServicesDep) -> list[RuleOut]:
+    """The profile defaults and the enterprise's own rules."""
+    require_machine_access(access, enterprise_id)
+    services.registry.get_enterprise(enterprise_id)
+    out = [
+        RuleOut(ref=ref, id=None, scope={"profile": profile}, rule=rule.model_dump(mode="json"))
+        for ref, (profile, rule) in default_rules().items()
+    ]
+    for record in services.registry.list_configs("rule", [enterprise_id]):
+        out.append(
+            RuleOut(
+                ref=custom_rule_ref(record.id),
+                id=record.id,
+                scope=record.body["scope"],
+                rule=record.body["rule"],
+            )
+        )
+    return out
+
+
+@router.post("/api/enterprises/{enterprise_id}/rules", status_code=201)
+def create_rule(
+    enterprise_id: int, body: CustomRuleIn, access: AccessDep, services: ServicesDep
+) -> RuleOut:
+    _require_manage(access, enterprise_id)
+    custom = check_custom_rule(services.registry, enterprise_id, body.model_dump())
+    record = services.registry.put_config("rule", enterprise_id, custom.model_dump(mode="json"))
+    services.monitor.reload()
+    return RuleOut(
+        ref=custom_rule_ref(record.id), id=record.id, scope=record.body["scope"], rule=body.rule
+    )
+
+
+def _own_rule(services: ServicesDep, access: Access, rule_id: int) -> int:
+    record = services.registry.get_config(rule_id, "rule")
+    enterprise_id = record.enterprise_id
+    if enterprise_id is None or not access.can_see_enterprise(enterprise_id):
+        raise NotFoundError("no such rule")
+    _require_manage(access, enterprise_id)
+    return enterprise_id
+
+
+@router.put("/api/rules/{rule_id}")
+def replace_rule(
+    rule_id: int, body: CustomRuleIn, access: AccessDep, services: ServicesDep
+) -> RuleOut:
+    enterprise_id = _own_rule(services, access, rule_id)
+    custom = check_custom_rule(services.registry, enterprise_id, body.model_dump())
+    record = services.registry.put_config(
+        "rule", enterprise_id, custom.model_dump(mode="json"), config_id=rule_id
+    )
+    services.monitor.reload()
+    return RuleOut(
+        ref=custom_rule_ref(rule_id), id=rule_id, scope=record.body["scope"], rule=body.rule
+    )
+
+
+@router.delete("/api/rules/{rule_id}", status_code=204)
+def delete_rule(rule_id: int, access: AccessDep, services: ServicesDep) -> None:
+    _own_rule(services, access, rule_id)
+    services.registry.delete_config(rule_id, "rule")
+    services.monitor.reload()
+
+
+class EffectiveRule(BaseModel):
+    ref: str
+    rule: dict[str, Any]
+    overridden: dict[str, Any]
+    limit: str
+
+
+@router.get("/api/devices/{device_id}/rules")
+def device_rules(device_id: int, access: AccessDep, services: ServicesDep) -> list[EffectiveRule]:
+    """The rules that watch this device, with its own limits where overridden."""
+    ref = visible_device(services.registry, access, device_id)
+    services.monitor.ensure_device(device_id)
+    overrides = {
+        str(r.body["rule_ref"]): dict(r.body["params"])
+        for r in services.registry.list_configs("override", [ref.enterprise_id])
+        if r.body.get("device_id") == device_id
+    }
+    out = []
+    for rule_ref, compiled in services.monitor.engine.rules().items():
+        rule = compiled.effective.get(device_id)
+        if rule is not None:
+            out.append(
+                EffectiveRule(
+                    ref=rule_ref,
+                    rule=rule.model_dump(mode="json"),
+                    overridden=overrides.get(rule_ref, {}),
+                    limit=rule.limit_text(),
+                )
+            )
+    return out
+
+
+@router.put("/api/devices/{device_id}/rules/{rule_ref}/override")
+def put_override(
+    device_id: int,
+    rule_ref: str,
+    params: dict[str, Any],
+    access: AccessDep,
+    services: ServicesDep,
+) -> EffectiveRule:
+    """Set this device's own limits for a rule (e.g. ``{"above": 29}``)."""
+    ref = visible_device(services.registry, access, device_id)
+    _require_manage(access, ref.enterprise_id)
+    services.monitor.ensure_device(device_id)
+    compiled = services.monitor.engine.rules().get(rule_ref)
+    if compiled is None or device_id not in compiled.effective:
+        raise NotFoundError("no such rule on this device", field="rule_ref")
+    rule = compiled.binding.rule.with_overrides(params)
+    services.registry.put_config(
+        "override",
+        ref.enterprise_id,
+        {"device_id": device_id, "rule_ref": rule_ref, "params": params},
+        ref=override_ref(device_id, rule_ref),
+    )
+    services.monitor.reload()
+    return EffectiveRule(
+        ref=rule_ref, rule=rule.model_dump(mode="json"), overridden=params, limit=rule.limit_text()
+    )
+
+
+@router.delete("/api/devices/{device_id}/rules/{rule_ref}/override", status_code=204)
+def delete_override(
+    device_id: int, rule_ref: str, access: AccessDep, services: ServicesDep
+) -> None:
+    ref = visible_device(services.registry, access, device_id)
+    _require_manage(access, ref.enterprise_id)
+    if not services.registry.delete_config_ref("override", override_ref(device_id, rule_ref)):
+        raise NotFoundError("this device has no override of that rule", field="rule_ref")
+    services.monitor.reload()
+
+
+# -- alarms ------------------------------------------------------------------------------------
+
+
+class AlarmOut(BaseModel):
+    id: int
+    rule_ref: str
+    rule: str
+    device_id: int
+    device: str
+    enterprise_id: int
+    severity: Severity
+    status: AlarmStatus
+    shelved: bool
+    raised_at: datetime
+    value: float | None
+    detail: str
+    limit: str
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    cleared_at: datetime | None
+    cleared_by: str | None
+    shelved_until: datetime | None
+    note: str
+
+
+class AlarmEventOut(BaseModel):
+    at: datetime
+    kind: str
+    by: str | None
+    note: str
+    value: float | None
+
+
+class AlarmDetail(AlarmOut):
+    history: list[AlarmEventOut]
+
+
+def _alarm_out(services: ServicesDep, record: AlarmRecord, lang: str) -> AlarmOut:
+    device = services.monitor.device(record.device_id)
+    detail = record.detail
+    now = datetime.now(tz=record.raised_at.tzinfo)
+    return AlarmOut(
+        id=record.id,
+        rule_ref=record.rule_ref,
+        rule=str(detail.get(f"rule_{lang}", record.rule_ref)),
+        device_id=record.device_id,
+        device=device.name if device else f"#{record.device_id}",
+        enterprise_id=record.enterprise_id,
+        severity=Severity(record.severity),
+        status=AlarmStatus(record.status),
+        shelved=record.shelved_until is not None and record.shelved_until > now,
+        raised_at=record.raised_at,
+        value=record.value,
+        detail=str(detail.get(f"text_{lang}", "")),
+        limit=str(detail.get("limit", "")),
+        acknowledged_at=record.acknowledged_at,
+        acknowledged_by=record.acknowledged_by,
+        cleared_at=record.cleared_at,
+        cleared_by=record.cleared_by,
+        shelved_until=record.shelved_until,
+        note=record.note,
+    )
+
+
+Lang = Literal["zh", "en"]
+
+
+@router.get("/api/alarms")
+def list_alarms(
+    access: AccessDep,
+    services: ServicesDep,
+    enterprise: int | None = None,
+    device: int | None = None,
+    status: Literal["open", "active", "acknowledged", "cleared", "all"] = "open",
+    lang: Lang = "zh",
+    limit: Annotated[int, Query(ge=1, le=2000)] = 200,
+) -> list[AlarmOut]:
+    """Alarms newest first: open ones by default; the enterprises the caller may read."""
+    if enterprise is not None:
+        require_machine_access(access, enterprise)
+        enterprises: list[int] | None = [enterprise]
+    elif access.role.bound_to_enterprise:
+        enterprises = [access.principal.enterprise_id or 0]
+    elif access.can_manage_platform():
+        enterprises = None
+    else:
+        enterprises = [
+            e.id for e in services.registry.list_enterprises() if access.can_read_machines(e.id)
+        ]
+    if device is not None:
+        ref = visible_device(services.registry, access, device)
+        enterprises = [ref.enterprise_id]
+    statuses = {
+        "open": OPEN_STATUSES,
+        "all": None,
+    }.get(status, (status,))
+    records = services.registry.list_alarms(
+        enterprises, statuses=statuses, device_id=device, limit=limit
+    )
+    return [_alarm_out(services, r, lang) for r in records]
+
+
+def _visible_alarm(services: ServicesDep, access: Access, alarm_id: int) -> AlarmRecord:
+    record = services.registry.get_alarm(alarm_id)
+    if not access.can_see_enterprise(record.enterprise_id):
+        raise NotFoundError("no such alarm")
+    require_machine_access(access, record.enterprise_id)
+    return record
+
+
+@router.get("/api/alarms/{alarm_id}")
+def get_alarm(
+    alarm_id: int, access: AccessDep, services: ServicesDep, lang: Lang = "zh"
+) -> AlarmDetail:
+    record = _visible_alarm(services, access, alarm_id)
+    history = [
+        AlarmEventOut(at=e.at, kind=e.kind, by=e.by, note=e.note, value=e.value)
+        for e in services.registry.alarm_events(alarm_id)
+    ]
+    return AlarmDetail(**_alarm_out(services, record, lang).model_dump(), history=history)
+
+
+class AlarmAction(BaseModel):
+    note: str = Field(default="", max_length=2000)
+
+
+class ShelveAction(AlarmAction):
+    minutes: int = Field(ge=1, le=7 * 24 * 60)
+
+
+def _handler(services: ServicesDep, access: Access, alarm_id: int, *, manage: bool) -> str:
+    """The acting username. Anyone of the enterprise may acknowledge; clearing and shelving
+    silence an alarm, so they are for its administrators; the bureau only reads."""
+    record = _visible_alarm(services, access, alarm_id)
+    if access.role.value == "bureau":
+        raise ForbiddenError("the bureau reads alarms; the enterprise handles them")
+    if manage and not access.can_manage_enterprise(record.enterprise_id):
+        raise ForbiddenError("only the enterprise's administrators clear or shelve alarms")
+    return access.principal.username
+
+
+@router.post("/api/alarms/{alarm_id}/ack")
+def acknowledge_alarm(
+    alarm_id: int, body: AlarmAction, access: AccessDep, services: ServicesDep
+) -> AlarmOut:
+    """Someone has seen the alarm and is on it: reminders stop."""
+    by = _handler(services, access, alarm_id, manage=False)
+    return _alarm_out(services, services.monitor.book.acknowledge(alarm_id, by, body.note), "zh")
+
+
+@router.post("/api/alarms/{alarm_id}/clear")
+def clear_alarm(
+    alarm_id: int, body: AlarmAction, access: AccessDep, services: ServicesDep
+) -> AlarmOut:
+    """Clear by hand; a condition that still holds raises a new alarm."""
+    by = _handler(services, access, alarm_id, manage=True)
+    return _alarm_out(services, services.monitor.book.clear(alarm_id, by, body.note), "zh")
+
+
+@router.post("/api/alarms/{alarm_id}/shelve")
+def shelve_alarm(
+    alarm_id: int, body: ShelveAction, access: AccessDep, services: ServicesDep
+) -> AlarmOut:
+    """Silence the alarm's notices for a while (maintenance); it stays listed."""
+    by = _handler(services, access, alarm_id, manage=True)
+    record = services.monitor.book.shelve(alarm_id, body.minutes, by, body.note)
+    return _alarm_out(services, record, "zh")
+
+
+class NodeAlarms(BaseModel):
+    id: int
+    name: str
+    open: int
+    worst: Severity | None
+
+
+class AlarmSummary(BaseModel):
+    parks: list[NodeAlarms]
+    enterprises: list[NodeAlarms]
+
+
+@router.get("/api/alarms-summary")
+def alarm_summary(access: AccessDep, services: ServicesDep) -> AlarmSummary:
+    """Each park's and enterprise's open alarms and the worst of them.
+
+    Counts name no machine, so the bureau sees every enterprise; an enterprise's own people
+    see their enterprise (and its park, counting their own alarms only).
+    """
+    registry = services.registry
+    enterprises = [e for e in registry.list_enterprises() if access.can_see_enterprise(e.id)]
+    if access.role.bound_to_enterprise:
+        enterprises = [e for e in enterprises if access.principal.is_member_of(e.id)]
+    ids = [e.id for e in enterprises]
+    records = registry.list_alarms(ids, statuses=OPEN_STATUSES, limit=1_000_000)
+    by_enterprise: dict[int, list[AlarmRecord]] = {}
+    for record in records:
+        by_enterprise.setdefault(record.enterprise_id, []).append(record)
+    parks: dict[int, list[AlarmRecord]] = {}
+    for e in enterprises:
+        parks.setdefault(e.park_id, []).extend(by_enterprise.get(e.id, []))
+    return AlarmSummary(
+        parks=[
+            NodeAlarms(id=p, name=registry.get_park(p).name, open=len(a), worst=worst(a))
+            for p, a in sorted(parks.items())
+        ],
+        enterprises=[
+            NodeAlarms(
+                id=e.id,
+                name=e.name,
+                open=len(by_enterprise.get(e.id, [])),
+                worst=worst(by_enterprise.get(e.id, [])),
+            )
+            for e in enterprises
+        ],
+    )
+
+
+@router.get("/api/enterprises/{enterprise_id}/alarm-tree")
+def alarm_tree(enterprise_id: int, access: AccessDep, services: ServicesDep) -> list[NodeAlarms]:
+    """Each asset's open alarms (its own devices and everything below it) and the worst."""
+    require_machine_access(access, enterprise_id)
+    registry = services.registry
+    assets = registry.list_assets(enterprise_id)
+    records = registry.list_alarms([enterprise_id], statuses=OPEN_STATUSES, limit=1_000_000)
+    under: dict[int, list[AlarmRecord]] = {a.id: [] for a in assets}
+    for record in records:
+        device = services.monitor.device(record.device_id)
+        for asset_id in device.asset_path if device else ():
+            if asset_id in under:
+                under[asset_id].append(record)
+    return [
+        NodeAlarms(id=a.id, name=a.name, open=len(under[a.id]), worst=worst(under[a.id]))
+        for a in assets
+    ]

@@ -1,0 +1,297 @@
+"""Inspection plans and rounds with their reports; notification channels; monitor status."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from shugu.api.deps import AccessDep, ServicesDep
+from shugu.api.scope import require_machine_access
+from shugu.domain.errors import ForbiddenError, NotFoundError, ValidationError
+from shugu.domain.tenancy import Access
+from shugu.monitor.model import CheckOutcome
+from shugu.monitor.notify.channels import parse_channels
+from shugu.monitor.notify.escalation import parse_policy
+from shugu.monitor.reports.render import MEDIA_TYPES, render_day, render_round
+from shugu.monitor.rounds import CHINA, validate_plan
+from shugu.store.registry.monitoring import RoundRow
+
+router = APIRouter(tags=["inspection"])
+
+Format = Literal["html", "pdf", "xlsx"]
+Lang = Literal["zh", "en"]
+
+
+def _require_manage(access: Access, enterprise_id: int) -> None:
+    require_machine_access(access, enterprise_id)
+    if not access.can_manage_enterprise(enterprise_id):
+        raise ForbiddenError("only the enterprise's administrators change this")
+
+
+class PlanOut(BaseModel):
+    id: int
+    enterprise_id: int
+    plan: dict[str, Any]
+
+
+@router.get("/api/enterprises/{enterprise_id}/inspection-plans")
+def list_plans(enterprise_id: int, access: AccessDep, services: ServicesDep) -> list[PlanOut]:
+    require_machine_access(access, enterprise_id)
+    return [
+        PlanOut(id=r.id, enterprise_id=enterprise_id, plan=r.body)
+        for r in services.registry.list_configs("plan", [enterprise_id])
+    ]
+
+
+@router.post("/api/enterprises/{enterprise_id}/inspection-plans", status_code=201)
+def create_plan(
+    enterprise_id: int, body: dict[str, Any], access: AccessDep, services: ServicesDep
+) -> PlanOut:
+    """A plan: name, times of day (China time, "HH:MM") and checks."""
+    _require_manage(access, enterprise_id)
+    services.registry.get_enterprise(enterprise_id)
+    plan = validate_plan(body)
+    record = services.registry.put_config("plan", enterprise_id, plan.model_dump(mode="json"))
+    return PlanOut(id=record.id, enterprise_id=enterprise_id, plan=record.body)
+
+
+def _plan_enterprise(services: ServicesDep, access: Access, plan_id: int) -> int:
+    record = services.registry.get_config(plan_id, "plan")
+    if record.enterprise_id is None or not access.can_see_enterprise(record.enterprise_id):
+        raise NotFoundError("no such inspection plan")
+    require_machine_access(access, record.enterprise_id)
+    return record.enterprise_id
+
+
+@router.put("/api/inspection-plans/{plan_id}")
+def replace_plan(
+    plan_id: int, body: dict[str, Any], access: AccessDep, services: ServicesDep
+) -> PlanOut:
+    enterprise_id = _plan_enterprise(services, access, plan_id)
+    _require_manage(access, enterprise_id)
+    plan = validate_plan(body)
+    record = services.registry.put_config(
+        "plan", enterprise_id, plan.model_dump(mode="json"), config_id=plan_id
+    )
+    return PlanOut(id=plan_id, enterprise_id=enterprise_id, plan=record.body)
+
+
+@router.delete("/api/inspection-plans/{plan_id}", status_code=204)
+def delete_plan(plan_id: int, access: AccessDep, services: ServicesDep) -> None:
+    enterprise_id = _plan_enterprise(services, access, plan_id)
+    _require_manage(access, enterprise_id)
+    services.registry.delete_config(plan_id, "plan")
+
+
+class RoundOut(BaseModel):
+    id: int
+    plan_id: int
+    plan: str
+    enterprise_id: int
+    at: dt.datetime
+    trigger: str
+    by: str | None
+    passed: int
+    failed: int
+    no_data: int
+    results: list[dict[str, Any]] | None = None
+
+
+def _round_out(services: ServicesDep, row: RoundRow, with_results: bool) -> RoundOut:
+    record = services.rounds.record(row)
+    return RoundOut(
+        id=row.id,
+        plan_id=row.plan_id,
+        plan=record.plan_name,
+        enterprise_id=row.enterprise_id,
+        at=row.at,
+        trigger=row.trigger,
+        by=row.by,
+        passed=record.count(CheckOutcome.passed),
+        failed=record.count(CheckOutcome.failed),
+        no_data=record.count(CheckOutcome.no_data),
+        results=row.results if with_results else None,
+    )
+
+
+@router.post("/api/inspection-plans/{plan_id}/run", status_code=201)
+async def run_plan(plan_id: int, access: AccessDep, services: ServicesDep) -> RoundOut:
+    """Run a round now, on the latest data, recorded as manual with the caller's name."""
+    enterprise_id = _plan_enterprise(services, access, plan_id)
+    if access.role.value == "bureau":
+        raise ForbiddenError("the bureau reads rounds; the enterprise runs them")
+    del enterprise_id
+    row = await asyncio.to_thread(
+        services.rounds.run, plan_id, trigger="manual", by=access.principal.username
+    )
+    assert row is not None  # manual rounds have no slot, so they never collide
+    return _round_out(services, row, True)
+
+
+def _china_day(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) - CHINA
+    return start, start + dt.timedelta(days=1)
+
+
+@router.get("/api/enterprises/{enterprise_id}/inspection-rounds")
+def list_rounds(
+    enterprise_id: int,
+    access: AccessDep,
+    services: ServicesDep,
+    plan_id: int | None = None,
+    date: Annotated[dt.date | None, Query(description="a day in China time")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[RoundOut]:
+    require_machine_access(access, enterprise_id)
+    since = until = None
+    if date is not None:
+        since, until = _china_day(date)
+    rows = services.registry.list_rounds(
+        [enterprise_id], plan_id=plan_id, since=since, until=until, limit=limit
+    )
+    return [_round_out(services, r, False) for r in rows]
+
+
+def _visible_round(services: ServicesDep, access: Access, round_id: int) -> RoundRow:
+    row = services.registry.get_round(round_id)
+    if not access.can_see_enterprise(row.enterprise_id):
+        raise NotFoundError("no such inspection round")
+    require_machine_access(access, row.enterprise_id)
+    return row
+
+
+@router.get("/api/inspection-rounds/{round_id}")
+def get_round(round_id: int, access: AccessDep, services: ServicesDep) -> RoundOut:
+    return _round_out(services, _visible_round(services, access, round_id), True)
+
+
+def _file(content: bytes, fmt: Format, name: str) -> Response:
+    disposition = "inline" if fmt == "html" else "attachment"
+    return Response(
+        content,
+        media_type=MEDIA_TYPES[fmt],
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(name)}.{fmt}",
+        },
+    )
+
+
+@router.get("/api/inspection-rounds/{round_id}/report", response_class=Response)
+async def round_report(
+    round_id: int,
+    access: AccessDep,
+    services: ServicesDep,
+    format: Format = "html",
+    lang: Lang = "zh",
+) -> Response:
+    """The round's report as HTML, PDF or XLSX; failing checks first."""
+    row = _visible_round(services, access, round_id)
+    record = services.rounds.record(row)
+    content = await asyncio.to_thread(render_round, record, format, lang)
+    return _file(content, format, f"inspection-round-{round_id}")
+
+
+@router.get("/api/enterprises/{enterprise_id}/inspection-report", response_class=Response)
+async def day_report(
+    enterprise_id: int,
+    date: dt.date,
+    access: AccessDep,
+    services: ServicesDep,
+    format: Format = "html",
+    lang: Lang = "zh",
+) -> Response:
+    """All rounds of one day (China time) of an enterprise."""
+    require_machine_access(access, enterprise_id)
+    enterprise = services.registry.get_enterprise(enterprise_id)
+    since, until = _china_day(date)
+    rows = services.registry.list_rounds([enterprise_id], since=since, until=until, limit=1000)
+    records = [services.rounds.record(r) for r in reversed(rows)]
+    content = await asyncio.to_thread(render_day, records, date, enterprise.name, format, lang)
+    return _file(content, format, f"inspection-{date.isoformat()}")
+
+
+# -- notification settings -------------------------------------------------------------------
+
+
+class NotifySettings(BaseModel):
+    channels: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
+    policy: dict[str, Any] | None = None
+
+
+_SECRET_FIELDS = ("secret", "password")
+
+
+def _masked(channel: dict[str, Any]) -> dict[str, Any]:
+    return {k: ("***" if k in _SECRET_FIELDS and v else v) for k, v in channel.items()}
+
+
+@router.get("/api/enterprises/{enterprise_id}/notify")
+def get_notify(enterprise_id: int, access: AccessDep, services: ServicesDep) -> NotifySettings:
+    """Channels (secrets masked) and the escalation policy."""
+    _require_manage(access, enterprise_id)
+    registry = services.registry
+    channels = [_masked(r.body) for r in registry.list_configs("channel", [enterprise_id])]
+    policies = registry.list_configs("escalation", [enterprise_id])
+    return NotifySettings(channels=channels, policy=policies[0].body if policies else None)
+
+
+@router.put("/api/enterprises/{enterprise_id}/notify")
+def put_notify(
+    enterprise_id: int, body: NotifySettings, access: AccessDep, services: ServicesDep
+) -> NotifySettings:
+    """Replace the enterprise's channels and escalation policy together."""
+    _require_manage(access, enterprise_id)
+    registry = services.registry
+    registry.get_enterprise(enterprise_id)
+    channels = parse_channels(body.channels)
+    policy = None
+    if body.policy is not None:
+        policy = parse_policy(body.policy)
+        unknown = policy.unknown_channels(channels)
+        if unknown:
+            raise ValidationError(
+                f"the policy names channels that do not exist: {', '.join(unknown)}",
+                code="policy_invalid",
+                field="policy",
+            )
+    for record in registry.list_configs("channel", [enterprise_id]):
+        registry.delete_config(record.id, "channel")
+    for name, channel in channels.items():
+        registry.put_config(
+            "channel",
+            enterprise_id,
+            channel.model_dump(mode="json"),
+            ref=f"{enterprise_id}:{name}",
+        )
+    registry.delete_config_ref("escalation", str(enterprise_id))
+    if policy is not None:
+        registry.put_config(
+            "escalation", enterprise_id, policy.model_dump(mode="json"), ref=str(enterprise_id)
+        )
+    services.monitor.reload()
+    return get_notify(enterprise_id, access, services)
+
+
+class MonitorStatus(BaseModel):
+    monitor: dict[str, Any]
+    notifier: dict[str, Any]
+
+
+@router.get("/api/monitor/status")
+def monitor_status(access: AccessDep, services: ServicesDep) -> MonitorStatus:
+    """The monitor's lag and counts, and each notification channel's delivery state."""
+    if not access.can_manage_platform():
+        raise ForbiddenError("only operators see the platform's monitor", code="forbidden")
+    from dataclasses import asdict
+
+    notifier = services.notifier.status()
+    return MonitorStatus(
+        monitor=asdict(services.monitor.stats()),
+        notifier=asdict(notifier),
+    )

@@ -1,0 +1,298 @@
+"""The alarm book: rule transitions become alarms with a lifecycle, a history and notices.
+
+One open alarm per (rule, device), enforced by the registry. An alarm is active while its
+condition holds, acknowledged once a person has seen it, and cleared when the condition ends
+(by the engine) or by a person. Shelving silences its notices for a while. Notices go to the
+enterprise's channels through its escalation policy; delivery is the notifier's job and never
+holds up this book.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from shugu.domain.errors import ConflictError, ValidationError
+from shugu.domain.timeutil import utc_now_ms
+from shugu.monitor.engine import DeviceInfo, Transition, describe
+from shugu.monitor.model import SEVERITY_RANK, AlarmNotice, AlarmStatus, NoticeEvent, Severity
+from shugu.monitor.notify.channels import ChannelConfig
+from shugu.monitor.notify.escalation import (
+    EscalationPolicy,
+    EscalationState,
+    audience,
+    plan_all,
+)
+from shugu.monitor.rules import RuleSpec
+from shugu.store.registry import Registry
+from shugu.store.registry.monitoring import AlarmRecord
+
+log = logging.getLogger(__name__)
+
+#: Statuses of an alarm that is not cleared.
+OPEN_STATUSES = (AlarmStatus.active.value, AlarmStatus.acknowledged.value)
+MAX_SHELVE_MINUTES = 7 * 24 * 60
+MAX_NOTE_LENGTH = 2000
+
+Notify = Callable[[AlarmNotice, list[ChannelConfig]], None]
+
+
+def to_dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000.0, UTC)
+
+
+def to_ms(dt: datetime) -> int:
+    return int(dt.timestamp() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyConfig:
+    channels: dict[str, ChannelConfig]
+    policy: EscalationPolicy | None
+
+
+class AlarmBook:
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        rule_of: Callable[[str, int], RuleSpec | None],
+        device_of: Callable[[int], DeviceInfo | None],
+        notify_config: Callable[[int], NotifyConfig],
+        notify: Notify | None = None,
+        forget: Callable[[str, int], None] | None = None,
+        clock: Callable[[], int] = utc_now_ms,
+        link: Callable[[int], str | None] = lambda _id: None,
+    ) -> None:
+        self._registry = registry
+        self._rule_of = rule_of
+        self._device_of = device_of
+        self._notify_config = notify_config
+        self._notify = notify
+        self._forget = forget
+        self._clock = clock
+        self._link = link
+        self._lock = threading.Lock()
+        self._enterprise_names: dict[int, str] = {}
+        #: (rule ref, device) → id of the open alarm.
+        self._open: dict[tuple[str, int], int] = {
+            (a.rule_ref, a.device_id): a.id
+            for a in registry.list_alarms(None, statuses=OPEN_STATUSES, limit=1_000_000)
+        }
+        self.raised = 0
+        self.cleared = 0
+        #: Called with (transition, alarm id) once an alarm is kept, e.g. to measure latency.
+        self.on_raised: Callable[[Transition, int], None] | None = None
+
+    def open_pairs(self) -> list[tuple[str, int]]:
+        with self._lock:
+            return list(self._open)
+
+    # -- from the engine ---------------------------------------------------------------------
+
+    def apply(self, transitions: Iterable[Transition]) -> None:
+        for transition in transitions:
+            if transition.raised:
+                self._raise(transition)
+            else:
+                self._clear_by_rule(transition)
+
+    def _raise(self, t: Transition) -> None:
+        key = (t.ref, t.device_id)
+        device = self._device_of(t.device_id)
+        rule = self._rule_of(t.ref, t.device_id)
+        if device is None or rule is None or key in self._open:
+            return
+        detail = {
+            "rule_zh": rule.label_zh,
+            "rule_en": rule.label_en,
+            "text_zh": describe(rule, t.value, "zh"),
+            "text_en": describe(rule, t.value, "en"),
+            "limit": rule.limit_text(),
+            "subject": rule.subject(),
+            "unit": rule.unit,
+            "point_ts_ms": t.ts_ms,
+        }
+        now = self._clock()
+        record = self._registry.open_alarm(
+            t.ref, t.device_id, device.enterprise_id, t.severity.value, to_dt(now), t.value, detail
+        )
+        if record is None:
+            return
+        with self._lock:
+            self._open[key] = record.id
+        self.raised += 1
+        if self.on_raised is not None:
+            self.on_raised(t, record.id)
+        config = self._notify_config(device.enterprise_id)
+        if config.policy is not None:
+            state = EscalationState.opened(now)
+            self._registry.update_alarm(
+                record.id, event="notified", at=to_dt(now), escalation=asdict(state)
+            )
+            self._send(record, NoticeEvent.raised, config.policy.first, config, now)
+
+    def _clear_by_rule(self, t: Transition) -> None:
+        with self._lock:
+            alarm_id = self._open.pop((t.ref, t.device_id), None)
+        if alarm_id is None:
+            return
+        now = self._clock()
+        record = self._registry.update_alarm(
+            alarm_id,
+            event="cleared",
+            at=to_dt(now),
+            value=t.value,
+            status=AlarmStatus.cleared.value,
+        )
+        self.cleared += 1
+        self._after_handled(record, NoticeEvent.cleared, now)
+
+    # -- from people -------------------------------------------------------------------------
+
+    def acknowledge(self, alarm_id: int, by: str, note: str = "") -> AlarmRecord:
+        record = self._registry.get_alarm(alarm_id)
+        if record.status != AlarmStatus.active.value:
+            raise ConflictError(
+                f"the alarm is {record.status}; only an active alarm can be acknowledged",
+                code="alarm_not_active",
+            )
+        now = self._clock()
+        record = self._registry.update_alarm(
+            alarm_id,
+            event="acknowledged",
+            at=to_dt(now),
+            by=by,
+            note=_note(note),
+            status=AlarmStatus.acknowledged.value,
+        )
+        self._after_handled(record, NoticeEvent.acknowledged, now)
+        return record
+
+    def clear(self, alarm_id: int, by: str, note: str = "") -> AlarmRecord:
+        """Clear by hand. If the condition still holds, the rule raises a new alarm."""
+        record = self._registry.get_alarm(alarm_id)
+        if record.status == AlarmStatus.cleared.value:
+            raise ConflictError("the alarm is cleared already", code="alarm_cleared")
+        now = self._clock()
+        with self._lock:
+            self._open.pop((record.rule_ref, record.device_id), None)
+        record = self._registry.update_alarm(
+            alarm_id,
+            event="cleared",
+            at=to_dt(now),
+            by=by,
+            note=_note(note),
+            status=AlarmStatus.cleared.value,
+        )
+        if self._forget is not None:
+            self._forget(record.rule_ref, record.device_id)
+        self.cleared += 1
+        self._after_handled(record, NoticeEvent.cleared, now)
+        return record
+
+    def shelve(self, alarm_id: int, minutes: int, by: str, note: str = "") -> AlarmRecord:
+        """Silence an open alarm's notices for a while; it stays in the list, marked."""
+        if not 1 <= minutes <= MAX_SHELVE_MINUTES:
+            raise ValidationError(
+                f"minutes must be between 1 and {MAX_SHELVE_MINUTES}",
+                code="shelve_minutes_invalid",
+                field="minutes",
+            )
+        record = self._registry.get_alarm(alarm_id)
+        if record.status == AlarmStatus.cleared.value:
+            raise ConflictError("a cleared alarm cannot be shelved", code="alarm_cleared")
+        now = self._clock()
+        until = to_dt(now) + timedelta(minutes=minutes)
+        return self._registry.update_alarm(
+            alarm_id, event="shelved", at=to_dt(now), by=by, note=_note(note), shelved_until=until
+        )
+
+    # -- notices -----------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Reminders and escalation for open, unacknowledged, unshelved alarms."""
+        now = self._clock()
+        for record in self._registry.list_alarms(
+            None, statuses=(AlarmStatus.active.value,), limit=100_000
+        ):
+            if record.shelved_until is not None and to_ms(record.shelved_until) > now:
+                continue
+            config = self._notify_config(record.enterprise_id)
+            if config.policy is None or not record.escalation:
+                continue
+            state = EscalationState(**record.escalation)
+            due, new_state = plan_all(config.policy, state, False, False, now)
+            if not due:
+                continue
+            for event, names in due:
+                self._send(record, event, names, config, now)
+            self._registry.update_alarm(
+                record.id,
+                event=due[-1][0].value,
+                at=to_dt(now),
+                escalation=asdict(new_state),
+            )
+
+    def _after_handled(self, record: AlarmRecord, event: NoticeEvent, now: int) -> None:
+        config = self._notify_config(record.enterprise_id)
+        if config.policy is None or not record.escalation:
+            return
+        state = EscalationState(**record.escalation)
+        self._send(record, event, audience(config.policy, state), config, now)
+
+    def _send(
+        self,
+        record: AlarmRecord,
+        event: NoticeEvent,
+        names: list[str],
+        config: NotifyConfig,
+        now: int,
+    ) -> None:
+        if self._notify is None:
+            return
+        if event in (NoticeEvent.raised, NoticeEvent.repeated, NoticeEvent.escalated) and (
+            record.shelved_until is not None and to_ms(record.shelved_until) > now
+        ):
+            return
+        channels = [config.channels[n] for n in names if n in config.channels]
+        if channels:
+            self._notify(self.notice(record, event, now), channels)
+
+    def notice(self, record: AlarmRecord, event: NoticeEvent, now: int) -> AlarmNotice:
+        device = self._device_of(record.device_id)
+        detail = record.detail
+        return AlarmNotice(
+            alarm_id=record.id,
+            event=event,
+            severity=Severity(record.severity),
+            rule_zh=str(detail.get("rule_zh", record.rule_ref)),
+            rule_en=str(detail.get("rule_en", record.rule_ref)),
+            enterprise=self.enterprise_name(record.enterprise_id),
+            device=device.name if device is not None else f"#{record.device_id}",
+            detail_zh=str(detail.get("text_zh", "")),
+            detail_en=str(detail.get("text_en", "")),
+            raised_at_ms=to_ms(record.raised_at),
+            at_ms=now,
+            value=record.value,
+            link=self._link(record.id),
+        )
+
+    def enterprise_name(self, enterprise_id: int) -> str:
+        name = self._enterprise_names.get(enterprise_id)
+        if name is None:
+            name = self._registry.get_enterprise(enterprise_id).name
+            self._enterprise_names[enterprise_id] = name
+        return name
+
+
+def _note(note: str) -> str:
+    return note.strip()[:MAX_NOTE_LENGTH]
+
+
+def worst(records: Iterable[AlarmRecord]) -> Severity | None:
+    severities = [Severity(r.severity) for r in records]
+    return min(severities, key=SEVERITY_RANK.__getitem__) if severities else None

@@ -1,0 +1,33 @@
+"""The anomaly rule kind: the streaming detector's alarms as an alarm rule's state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, AnomalyBank
+from shugu.monitor.evaluators import DeviceParams, Evaluator, Floats, Ints, Step, _grown
+from shugu.monitor.rules import RuleSpec
+
+
+class AnomalyEvaluator(Evaluator):
+    """Raised when the detector alarms; cleared after ``clear_after_s`` without a new one."""
+
+    def __init__(self, rule: RuleSpec, params: DeviceParams) -> None:
+        super().__init__(rule, params)
+        sensitivity = DEFAULT_SENSITIVITY if rule.sensitivity is None else rule.sensitivity
+        self.bank = AnomalyBank(sensitivity=sensitivity)
+        self.alarm_ts = np.zeros(0, np.int64)
+
+    def _reserve(self, size: int) -> None:
+        self.alarm_ts = _grown(self.alarm_ts, size, -1)
+
+    def step(self, dev: Ints, ts: Ints, values: Mapping[str, Floats]) -> Step:
+        value = values[self.rule.metric or ""]
+        slots = np.fromiter((self.bank.slot((int(d), 0)) for d in dev), np.intp, len(dev))
+        scores, alarms = self.bank.update(slots, ts, value)
+        self.alarm_ts[dev[alarms]] = ts[alarms]
+        last = self.alarm_ts[dev]
+        quiet = (last >= 0) & (ts - last >= self.rule.clear_after_s * 1000.0)
+        return self._finish(dev, alarms, quiet & ~alarms, scores)

@@ -1,0 +1,223 @@
+"""Per-kind rule state machines, vectorised over devices.
+
+Each evaluator holds its state in numpy arrays indexed by device id and advances all devices of
+one *layer* at once: a layer holds at most one moment (timestamp) per device, so points of one
+device are applied in time order while different devices are handled together. ``step`` returns
+which devices start and which stop violating the rule, and the value to show.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from shugu.monitor.rules import RuleKind, RuleSpec
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    raised: Bools
+    cleared: Bools
+    shown: Floats
+
+
+class DeviceParams:
+    """A rule's limits per device (NaN: not given); overrides differ from the rule's own."""
+
+    FIELDS = ("above", "below", "deadband", "for_s", "max_rise_per_h", "max_fall_per_h")
+
+    def __init__(self, size: int) -> None:
+        self.applies = np.zeros(size, np.bool_)
+        self.columns: dict[str, Floats] = {f: np.full(size, np.nan) for f in self.FIELDS}
+        self.at_least = np.full(size, np.nan)
+        self.severity = np.zeros(size, np.int8)
+
+    def set(self, device: int, rule: RuleSpec, severity_code: int) -> None:
+        self.applies[device] = rule.enabled
+        for name in self.FIELDS:
+            value = getattr(rule, name)
+            self.columns[name][device] = np.nan if value is None else float(value)
+        self.at_least[device] = np.nan if rule.at_least is None else float(rule.at_least)
+        self.severity[device] = severity_code
+
+
+def _grown(array: npt.NDArray[np.generic], size: int, fill: float | int | bool) -> npt.NDArray:  # type: ignore[type-arg]
+    if len(array) >= size:
+        return array
+    out = np.full(max(size, 2 * len(array)), fill, dtype=array.dtype)
+    out[: len(array)] = array
+    return out
+
+
+class Evaluator:
+    """Common state: whether the rule is active per device and the last moment applied."""
+
+    def __init__(self, rule: RuleSpec, params: DeviceParams) -> None:
+        self.rule = rule
+        self.params = params
+        self.active = np.zeros(0, np.bool_)
+        self.last_ts = np.zeros(0, np.int64)
+
+    def reserve(self, size: int) -> None:
+        self.active = _grown(self.active, size, False)
+        self.last_ts = _grown(self.last_ts, size, np.iinfo(np.int64).min)
+        self._reserve(size)
+
+    def _reserve(self, size: int) -> None:
+        """Grow kind-specific state."""
+
+    def step(self, dev: Ints, ts: Ints, values: Mapping[str, Floats]) -> Step:
+        raise NotImplementedError
+
+    def _finish(self, dev: Ints, violating: Bools, ok: Bools, shown: Floats) -> Step:
+        was = self.active[dev]
+        raised = violating & ~was
+        cleared = ok & was
+        self.active[dev] = (was | raised) & ~cleared
+        return Step(raised, cleared, shown)
+
+
+class LevelEvaluator(Evaluator):
+    """threshold, duration and expression: a limit with a deadband and a hold time."""
+
+    def _reserve(self, size: int) -> None:
+        self.since = _grown(getattr(self, "since", np.zeros(0, np.int64)), size, -1)
+        self.latest: dict[str, Floats] = {
+            name: _grown(getattr(self, "latest", {}).get(name, np.zeros(0)), size, np.nan)
+            for name in self.rule.inputs()
+        }
+
+    def step(self, dev: Ints, ts: Ints, values: Mapping[str, Floats]) -> Step:
+        expression = self.rule.expression
+        if expression is None:
+            value = values[self.rule.metric or ""]
+        else:
+            # Inputs not sent at this moment keep their last value: devices often report the
+            # metrics of one expression in separate messages.
+            for name in expression.names:
+                fresh = values[name]
+                column = self.latest[name]
+                given = ~np.isnan(fresh)
+                column[dev[given]] = fresh[given]
+            value = expression.evaluate({n: self.latest[n][dev] for n in expression.names})
+        cols = self.params.columns
+        above, below, band = cols["above"][dev], cols["below"][dev], cols["deadband"][dev]
+        with np.errstate(invalid="ignore"):
+            violating = (value > above) | (value < below)
+            ok_high = np.isnan(above) | (value <= above - np.nan_to_num(band))
+            ok_low = np.isnan(below) | (value >= below + np.nan_to_num(band))
+        ok = ok_high & ok_low & ~np.isnan(value)
+        since = self.since[dev]
+        since = np.where(violating & (since < 0), ts, since)
+        since = np.where(ok, -1, since)
+        self.since[dev] = since
+        hold_ms = np.nan_to_num(cols["for_s"][dev]) * 1000.0
+        held = violating & (ts - since >= hold_ms)
+        return self._finish(dev, held, ok, value)
+
+
+class RateEvaluator(Evaluator):
+    """Change per hour between anchor points at least ``window_s`` apart."""
+
+    def _reserve(self, size: int) -> None:
+        self.anchor_ts = _grown(getattr(self, "anchor_ts", np.zeros(0, np.int64)), size, -1)
+        self.anchor_v = _grown(getattr(self, "anchor_v", np.zeros(0)), size, np.nan)
+
+    def step(self, dev: Ints, ts: Ints, values: Mapping[str, Floats]) -> Step:
+        value = values[self.rule.metric or ""]
+        a_ts, a_v = self.anchor_ts[dev], self.anchor_v[dev]
+        fresh = (a_ts < 0) | np.isnan(a_v)
+        due = ~fresh & (ts - a_ts >= self.rule.window_s * 1000.0) & ~np.isnan(value)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_h = (value - a_v) / ((ts - a_ts) / 3_600_000.0)
+            rise, fall = (
+                self.params.columns["max_rise_per_h"][dev],
+                self.params.columns["max_fall_per_h"][dev],
+            )
+            violating = due & ((per_h > rise) | (per_h < -fall))
+        ok = due & ~violating
+        move = (fresh | due) & ~np.isnan(value)
+        self.anchor_ts[dev[move]] = ts[move]
+        self.anchor_v[dev[move]] = value[move]
+        return self._finish(dev, violating, ok, np.where(due, per_h, np.nan))
+
+
+class StalledEvaluator(Evaluator):
+    """A counter that does not rise while the machine says it runs."""
+
+    def _reserve(self, size: int) -> None:
+        self.count = _grown(getattr(self, "count", np.zeros(0)), size, np.nan)
+        self.rise_ts = _grown(getattr(self, "rise_ts", np.zeros(0, np.int64)), size, -1)
+        self.running = _grown(getattr(self, "running", np.zeros(0)), size, np.nan)
+        self.run_since = _grown(getattr(self, "run_since", np.zeros(0, np.int64)), size, -1)
+
+    def step(self, dev: Ints, ts: Ints, values: Mapping[str, Floats]) -> Step:
+        counter = values[self.rule.metric or ""]
+        running_now = values[self.rule.running_metric or ""]
+        has_run = ~np.isnan(running_now)
+        starts = has_run & (running_now == 1) & (self.running[dev] != 1)
+        self.run_since[dev[starts]] = ts[starts]
+        self.running[dev[has_run]] = running_now[has_run]
+        previous = self.count[dev]
+        has_count = ~np.isnan(counter)
+        # Any change counts as progress: a counter reset to zero is not a stall.
+        rose = has_count & (np.isnan(previous) | (counter != previous))
+        self.rise_ts[dev[rose]] = ts[rose]
+        self.count[dev[has_count]] = counter[has_count]
+        reference = np.maximum(self.rise_ts[dev], self.run_since[dev])
+        hold_ms = self.params.columns["for_s"][dev] * 1000.0
+        running = self.running[dev] == 1
+        stalled = running & (reference >= 0) & (ts - reference >= hold_ms)
+        ok = ~running | rose
+        shown = (ts - reference) / 1000.0
+        return self._finish(dev, stalled & ~rose, ok, shown.astype(np.float64))
+
+
+class BurstEvaluator(Evaluator):
+    """Entries into the counted states, as an exponentially decayed count with time constant
+    ``window_s``: O(1) per point, and a steady N per window settles at N."""
+
+    def _reserve(self, size: int) -> None:
+        self.previous = _grown(getattr(self, "previous", np.zeros(0)), size, np.nan)
+        self.level = _grown(getattr(self, "level", np.zeros(0)), size, 0.0)
+        self.level_ts = _grown(getattr(self, "level_ts", np.zeros(0, np.int64)), size, -1)
+
+    def step(self, dev: Ints, ts: Ints, values: Mapping[str, Floats]) -> Step:
+        value = values[self.rule.metric or ""]
+        counted = np.asarray(self.rule.into or (), dtype=np.float64)
+        previous = self.previous[dev]
+        entered = np.isin(value, counted) & ~np.isnan(previous) & ~np.isin(previous, counted)
+        last = self.level_ts[dev]
+        age_s = np.where(last < 0, 0.0, (ts - last) / 1000.0)
+        level = self.level[dev] * np.exp(-np.maximum(age_s, 0.0) / self.rule.window_s) + entered
+        self.level[dev] = level
+        self.level_ts[dev] = ts
+        given = ~np.isnan(value)
+        self.previous[dev[given]] = value[given]
+        at_least = self.params.at_least[dev]
+        return self._finish(dev, level >= at_least, level < at_least / 2.0, level)
+
+
+def make_evaluator(rule: RuleSpec, params: DeviceParams) -> Evaluator | None:
+    """The evaluator of a point-driven kind; None for kinds the engine drives by time."""
+    if rule.kind in (RuleKind.threshold, RuleKind.duration, RuleKind.expression):
+        return LevelEvaluator(rule, params)
+    if rule.kind is RuleKind.rate:
+        return RateEvaluator(rule, params)
+    if rule.kind is RuleKind.counter_stalled:
+        return StalledEvaluator(rule, params)
+    if rule.kind is RuleKind.burst:
+        return BurstEvaluator(rule, params)
+    return None
+
+
+def finite_or_none(value: float) -> float | None:
+    return None if math.isnan(value) or math.isinf(value) else float(value)

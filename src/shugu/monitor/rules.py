@@ -1,0 +1,236 @@
+"""Alarm rules as data: what to watch, on which devices, and when it is wrong.
+
+A rule is a pydantic model validated with errors that name the field. Default rules ship in each
+device profile's YAML (``rules:``) and apply to every device of that profile; an enterprise adds
+its own rules scoped to a profile, an asset subtree or one device, and overrides a rule's limits
+for one device.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from enum import StrEnum
+from typing import Any, Self
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shugu.domain.errors import ValidationError
+from shugu.domain.profiles import load_profiles
+from shugu.monitor.expr import Expression, parse_expression
+from shugu.monitor.model import Severity
+
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class RuleKind(StrEnum):
+    #: Above or below a limit, cleared with a deadband (hysteresis).
+    threshold = "threshold"
+    #: Like threshold, but only once the condition has held for ``for_s`` seconds.
+    duration = "duration"
+    #: Change faster than ``max_rise_per_h`` / ``max_fall_per_h`` over ``window_s``.
+    rate = "rate"
+    #: No point from the device for ``for_s`` seconds (offline).
+    no_data = "no_data"
+    #: A limit on arithmetic over several metrics of one device (ΔT, approach).
+    expression = "expression"
+    #: A counter that does not rise for ``for_s`` while ``running_metric`` says running.
+    counter_stalled = "counter_stalled"
+    #: At least ``at_least`` entries of ``metric`` into one of ``into`` within ``window_s``.
+    burst = "burst"
+    #: The streaming anomaly detector's alarm on one metric.
+    anomaly = "anomaly"
+
+
+#: Parameters a per-device override may change; everything else defines what the rule is.
+OVERRIDABLE = frozenset(
+    {
+        "above",
+        "below",
+        "deadband",
+        "for_s",
+        "max_rise_per_h",
+        "max_fall_per_h",
+        "at_least",
+        "severity",
+        "enabled",
+    }
+)
+
+
+class RuleSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    kind: RuleKind
+    label_zh: str = Field(min_length=1, max_length=200)
+    label_en: str = Field(min_length=1, max_length=200)
+    severity: Severity = Severity.major
+    enabled: bool = True
+    metric: str | None = None
+    expr: str | None = None
+    unit: str = ""
+    above: float | None = None
+    below: float | None = None
+    deadband: float = Field(default=0.0, ge=0)
+    for_s: float = Field(default=0.0, ge=0, le=7 * 86400)
+    max_rise_per_h: float | None = Field(default=None, gt=0)
+    max_fall_per_h: float | None = Field(default=None, gt=0)
+    window_s: float = Field(default=600.0, gt=0, le=86400)
+    running_metric: str | None = None
+    into: tuple[float, ...] | None = None
+    at_least: int | None = Field(default=None, ge=1)
+    sensitivity: float | None = Field(default=None, ge=0, le=1)
+    #: An anomaly alarm clears after this long without a new departure.
+    clear_after_s: float = Field(default=3600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> Self:
+        if not _KEY.match(self.key):
+            raise ValueError(f"key {self.key!r} is not a lower-case snake_case name")
+        kind = self.kind
+        needs_metric = kind is not RuleKind.expression and kind is not RuleKind.no_data
+        if needs_metric and not self.metric:
+            raise ValueError(f"a {kind} rule needs metric")
+        if kind is RuleKind.expression:
+            if not self.expr:
+                raise ValueError("an expression rule needs expr")
+            parse_expression(self.expr)
+        elif self.expr is not None:
+            raise ValueError(f"expr belongs to expression rules, not to {kind}")
+        if kind in (RuleKind.threshold, RuleKind.duration, RuleKind.expression):
+            if self.above is None and self.below is None:
+                raise ValueError(f"a {kind} rule needs above, below or both")
+            if self.above is not None and self.below is not None and self.below >= self.above:
+                raise ValueError(f"below ({self.below}) must be less than above ({self.above})")
+        if kind is RuleKind.duration and self.for_s <= 0:
+            raise ValueError("a duration rule needs for_s greater than 0")
+        if kind in (RuleKind.no_data, RuleKind.counter_stalled) and self.for_s <= 0:
+            raise ValueError(f"a {kind} rule needs for_s greater than 0")
+        if kind is RuleKind.rate and self.max_rise_per_h is None and self.max_fall_per_h is None:
+            raise ValueError("a rate rule needs max_rise_per_h, max_fall_per_h or both")
+        if kind is RuleKind.counter_stalled and not self.running_metric:
+            raise ValueError("a counter_stalled rule needs running_metric")
+        if kind is RuleKind.burst and (not self.into or self.at_least is None):
+            raise ValueError("a burst rule needs into (the states counted) and at_least")
+        return self
+
+    @functools.cached_property
+    def expression(self) -> Expression | None:
+        return parse_expression(self.expr) if self.expr else None
+
+    def inputs(self) -> tuple[str, ...]:
+        """The metrics the rule reads."""
+        if self.expression is not None:
+            return self.expression.names
+        names = tuple(n for n in (self.metric, self.running_metric) if n)
+        return names
+
+    def subject(self) -> str:
+        return self.expr or self.metric or "*"
+
+    def limit_text(self) -> str:
+        """The limit as a person reads it, e.g. "18–27", "≤ 7", "≥ 3 in 3600 s"."""
+        kind = self.kind
+        if kind in (RuleKind.threshold, RuleKind.duration, RuleKind.expression):
+            if self.above is not None and self.below is not None:
+                text = f"{_num(self.below)}–{_num(self.above)}"
+            elif self.above is not None:
+                text = f"≤ {_num(self.above)}"
+            else:
+                text = f"≥ {_num(self.below)}"
+            return text + (f" ({_num(self.for_s)} s)" if self.for_s else "")
+        if kind is RuleKind.rate:
+            parts = []
+            if self.max_rise_per_h is not None:
+                parts.append(f"+{_num(self.max_rise_per_h)}/h")
+            if self.max_fall_per_h is not None:
+                parts.append(f"-{_num(self.max_fall_per_h)}/h")
+            return " ".join(parts)
+        if kind is RuleKind.burst:
+            return f"< {self.at_least} / {_num(self.window_s)} s"
+        if kind is RuleKind.anomaly:
+            return f"sensitivity {self.sensitivity}"
+        return f"{_num(self.for_s)} s"
+
+    def with_overrides(self, params: dict[str, Any]) -> RuleSpec:
+        """The rule with a device's own limits; errors name the overridden field."""
+        unknown = sorted(set(params) - OVERRIDABLE)
+        if unknown:
+            raise ValidationError(
+                f"{unknown[0]} cannot be overridden per device; overridable: "
+                + ", ".join(sorted(OVERRIDABLE)),
+                code="override_invalid",
+                field=unknown[0],
+            )
+        return validate_rule({**self.model_dump(), **params}, source="override")
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:g}"
+
+
+def describe_errors(error: pydantic.ValidationError, source: str) -> ValidationError:
+    problems = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"]) or "(rule)"
+        problems.append(f"{location}: {item['msg']}")
+    first = ".".join(str(part) for part in error.errors()[0]["loc"]) or None
+    return ValidationError(
+        f"{source} is invalid: " + "; ".join(problems), code="rule_invalid", field=first
+    )
+
+
+def validate_rule(raw: dict[str, Any], *, source: str = "rule") -> RuleSpec:
+    try:
+        return RuleSpec.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise describe_errors(exc, source) from exc
+
+
+class RuleScope(BaseModel):
+    """Where a rule applies: every device of a profile, an asset and all below it, or one
+    device. Exactly one is given."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    profile: str | None = None
+    asset_id: int | None = None
+    device_id: int | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        given = [v for v in (self.profile, self.asset_id, self.device_id) if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of profile, asset_id or device_id")
+        return self
+
+
+def default_rule_ref(profile: str, key: str) -> str:
+    return f"{profile}.{key}"
+
+
+def custom_rule_ref(config_id: int) -> str:
+    return f"custom.{config_id}"
+
+
+@functools.cache
+def default_rules() -> dict[str, tuple[str, RuleSpec]]:
+    """Every profile's shipped rules: ref → (profile, rule). Invalid data fails loudly here."""
+    rules: dict[str, tuple[str, RuleSpec]] = {}
+    for profile in load_profiles().values():
+        for index, raw in enumerate(profile.rules):
+            rule = validate_rule(dict(raw), source=f"profile {profile.name} rules[{index}]")
+            for name in rule.inputs():
+                if profile.strict and name not in profile.metrics:
+                    raise ValidationError(
+                        f"profile {profile.name} rule {rule.key} reads {name!r}, "
+                        "which the profile does not declare",
+                        code="rule_invalid",
+                        field=f"rules[{index}]",
+                    )
+            rules[default_rule_ref(profile.name, rule.key)] = (profile.name, rule)
+    return rules

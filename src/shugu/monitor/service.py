@@ -1,0 +1,255 @@
+"""The monitor of one shugu process: sees every stored batch, keeps alarms, runs rounds.
+
+The store's writer hands each committed batch over without waiting; one monitor thread takes
+everything that has queued up, concatenates it and evaluates all rules on it at once, so a
+burst of small commits costs one evaluation. Alarm writes and notices happen on that thread
+too, never on the ingest path.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from shugu.domain.batch import Batch
+from shugu.domain.errors import ShuguError
+from shugu.domain.timeutil import utc_now_ms
+from shugu.monitor.alarms import AlarmBook, NotifyConfig
+from shugu.monitor.config import all_bindings, all_overrides, device_infos, notify_settings
+from shugu.monitor.engine import DeviceInfo, RuleEngine
+from shugu.monitor.model import AlarmNotice
+from shugu.monitor.notify.channels import ChannelConfig
+from shugu.monitor.rules import RuleSpec
+from shugu.store.registry import Registry
+from shugu.store.telemetry import TelemetryStore
+
+log = logging.getLogger(__name__)
+
+#: Rows waiting for the monitor beyond which new batches are counted as skipped, not queued:
+#: the store has them; only their evaluation is lost, and that is logged.
+MAX_PENDING_ROWS = 5_000_000
+TICK_S = 1.0
+ESCALATION_EVERY_S = 15.0
+REFRESH_MIN_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorStats:
+    evaluated_points: int
+    pending_rows: int
+    skipped_rows: int
+    alarms_raised: int
+    alarms_cleared: int
+    rules: int
+    devices: int
+    #: Seconds from a batch's commit to the end of its evaluation, recent median and max.
+    lag_p50_s: float
+    lag_max_s: float
+
+
+class Monitor:
+    def __init__(
+        self,
+        registry: Registry,
+        store: TelemetryStore,
+        *,
+        notify: Callable[[AlarmNotice, list[ChannelConfig]], None] | None = None,
+        clock: Callable[[], int] = utc_now_ms,
+        max_lag_ms: int | None = None,
+        link: Callable[[int], str | None] = lambda _id: None,
+    ) -> None:
+        self._registry = registry
+        self._store = store
+        self._clock = clock
+        self.engine = (
+            RuleEngine(store.metric_id)
+            if max_lag_ms is None
+            else RuleEngine(store.metric_id, max_lag_ms=max_lag_ms)
+        )
+        self._notify_cache: dict[int, NotifyConfig] = {}
+        self.book = AlarmBook(
+            registry,
+            rule_of=self.rule_of,
+            device_of=self.engine.devices.get,
+            notify_config=self._notify_config,
+            notify=notify,
+            forget=self._forget,
+            clock=clock,
+            link=link,
+        )
+        self._pending: collections.deque[tuple[float, Batch]] = collections.deque()
+        self._pending_rows = 0
+        self._skipped_rows = 0
+        self._skipping = False
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._lock = threading.Lock()
+        #: Held while the engine is reconfigured or evaluates: requests reconfigure it too.
+        self._engine_lock = threading.RLock()
+        self._last_refresh = 0.0
+        self._lags: collections.deque[float] = collections.deque(maxlen=2000)
+        self._thread: threading.Thread | None = None
+        self.configure()
+        self.engine.restore_active(self.book.open_pairs())
+        latest = store.latest(None)
+        self.engine.seed_last_seen(
+            latest.column("device").to_numpy().astype(np.int64),
+            latest.column("ts").to_numpy().astype(np.int64),
+        )
+
+    # -- configuration -----------------------------------------------------------------------
+
+    def configure(self) -> None:
+        """(Re)read devices, rules, overrides and notification settings from the registry."""
+        problems = self.engine.configure(
+            device_infos(self._registry),
+            all_bindings(self._registry),
+            all_overrides(self._registry),
+        )
+        for problem in problems:
+            log.warning("rule override ignored: %s", problem)
+        self._notify_cache.clear()
+        self._last_refresh = time.monotonic()
+
+    def ensure_device(self, device_id: int) -> None:
+        """Reconfigure now if the device is new to the monitor (created since the last look)."""
+        if device_id not in self.engine.devices:
+            self.configure()
+
+    def reload(self) -> None:
+        """Ask for a reconfiguration before the next evaluation (rules or devices changed)."""
+        self._reload.set()
+        self._wake.set()
+
+    def rule_of(self, ref: str, device_id: int) -> RuleSpec | None:
+        compiled = self.engine.rules().get(ref)
+        if compiled is None:
+            return None
+        return compiled.effective.get(device_id, compiled.binding.rule)
+
+    def device(self, device_id: int) -> DeviceInfo | None:
+        return self.engine.devices.get(device_id)
+
+    def _notify_config(self, enterprise_id: int) -> NotifyConfig:
+        config = self._notify_cache.get(enterprise_id)
+        if config is None:
+            try:
+                channels, policy = notify_settings(self._registry, enterprise_id)
+            except ShuguError as exc:
+                log.error("notification settings of enterprise %d unusable: %s", enterprise_id, exc)
+                channels, policy = {}, None
+            config = NotifyConfig(channels, policy)
+            self._notify_cache[enterprise_id] = config
+        return config
+
+    def _forget(self, ref: str, device_id: int) -> None:
+        with self._engine_lock:
+            self._forget_locked(ref, device_id)
+
+    def _forget_locked(self, ref: str, device_id: int) -> None:
+        compiled = self.engine.rules().get(ref)
+        if compiled is None:
+            return
+        if compiled.evaluator is not None and device_id < len(compiled.evaluator.active):
+            compiled.evaluator.active[device_id] = False
+        elif device_id < len(compiled.active):
+            compiled.active[device_id] = False
+
+    # -- the stream --------------------------------------------------------------------------
+
+    def on_batch(self, batch: Batch) -> None:
+        """The store's listener: queue and return."""
+        if not len(batch):
+            return
+        with self._lock:
+            if self._pending_rows + len(batch) > MAX_PENDING_ROWS:
+                self._skipped_rows += len(batch)
+                if not self._skipping:
+                    log.error("monitor is behind by %d rows; skipping batches", self._pending_rows)
+                    self._skipping = True
+                return
+            if self._skipping:
+                log.warning("monitor caught up; evaluating every batch again")
+                self._skipping = False
+            self._pending.append((time.monotonic(), batch))
+            self._pending_rows += len(batch)
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="shugu-monitor", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _take(self) -> tuple[float, Batch] | None:
+        with self._lock:
+            if not self._pending:
+                return None
+            items = list(self._pending)
+            self._pending.clear()
+            self._pending_rows = 0
+        return items[0][0], Batch.concat([b for _, b in items])
+
+    def _run(self) -> None:
+        next_tick = time.monotonic()
+        next_escalation = time.monotonic() + ESCALATION_EVERY_S
+        while not self._stop.is_set():
+            self._wake.wait(TICK_S)
+            self._wake.clear()
+            try:
+                self.process_pending()
+                now = time.monotonic()
+                if now >= next_tick:
+                    next_tick = now + TICK_S
+                    with self._engine_lock:
+                        transitions = self.engine.tick(self._clock())
+                    self.book.apply(transitions)
+                if now >= next_escalation:
+                    next_escalation = now + ESCALATION_EVERY_S
+                    self.book.tick()
+            except Exception:
+                # The monitor must outlive a fault of its own or of the registry; the next
+                # batches are evaluated as usual.
+                log.exception("monitor evaluation failed")
+
+    def process_pending(self) -> None:
+        """Evaluate everything queued (the monitor thread's step; tests call it directly)."""
+        if self._reload.is_set():
+            self._reload.clear()
+            self.configure()
+        taken = self._take()
+        if taken is None:
+            return
+        oldest, batch = taken
+        stale = time.monotonic() - self._last_refresh >= REFRESH_MIN_INTERVAL_S
+        if stale and not self.engine.knows(batch.device):
+            self.configure()
+        with self._engine_lock:
+            transitions = self.engine.evaluate(batch, self._clock())
+        self.book.apply(transitions)
+        self._lags.append(time.monotonic() - oldest)
+
+    def stats(self) -> MonitorStats:
+        lags = sorted(self._lags)
+        return MonitorStats(
+            evaluated_points=self.engine.evaluated_points,
+            pending_rows=self._pending_rows,
+            skipped_rows=self._skipped_rows,
+            alarms_raised=self.book.raised,
+            alarms_cleared=self.book.cleared,
+            rules=len(self.engine.rules()),
+            devices=len(self.engine.devices),
+            lag_p50_s=lags[len(lags) // 2] if lags else 0.0,
+            lag_max_s=lags[-1] if lags else 0.0,
+        )
