@@ -20,6 +20,8 @@ from shugu.monitor.rules import RuleKind, RuleSpec
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
+#: The most entries a burst rule may ask for (the ring kept per device).
+MAX_BURST = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,28 +184,35 @@ class StalledEvaluator(Evaluator):
 
 
 class BurstEvaluator(Evaluator):
-    """Entries into the counted states, as an exponentially decayed count with time constant
-    ``window_s``: O(1) per point, and a steady N per window settles at N."""
+    """At least ``at_least`` entries into the counted states within ``window_s``: each device
+    keeps the times of its last entries in a small ring, so the count is exact and O(1)."""
 
     def _reserve(self, size: int) -> None:
         self.previous = _grown(getattr(self, "previous", np.zeros(0)), size, np.nan)
-        self.level = _grown(getattr(self, "level", np.zeros(0)), size, 0.0)
-        self.level_ts = _grown(getattr(self, "level_ts", np.zeros(0, np.int64)), size, -1)
+        self.count = _grown(getattr(self, "count", np.zeros(0, np.int64)), size, 0)
+        ring = getattr(self, "ring", np.zeros((0, MAX_BURST), np.int64))
+        if len(ring) < size:
+            grown = np.zeros((max(size, 2 * len(ring)), MAX_BURST), np.int64)
+            grown[: len(ring)] = ring
+            ring = grown
+        self.ring = ring
 
     def step(self, dev: Ints, ts: Ints, values: Mapping[str, Floats]) -> Step:
         value = values[self.rule.metric or ""]
         counted = np.asarray(self.rule.into or (), dtype=np.float64)
         previous = self.previous[dev]
         entered = np.isin(value, counted) & ~np.isnan(previous) & ~np.isin(previous, counted)
-        last = self.level_ts[dev]
-        age_s = np.where(last < 0, 0.0, (ts - last) / 1000.0)
-        level = self.level[dev] * np.exp(-np.maximum(age_s, 0.0) / self.rule.window_s) + entered
-        self.level[dev] = level
-        self.level_ts[dev] = ts
+        where = dev[entered]
+        self.ring[where, self.count[where] % MAX_BURST] = ts[entered]
+        self.count[where] += 1
         given = ~np.isnan(value)
         self.previous[dev[given]] = value[given]
-        at_least = self.params.at_least[dev]
-        return self._finish(dev, level >= at_least, level < at_least / 2.0, level)
+        need = np.nan_to_num(self.params.at_least[dev], nan=1.0).astype(np.int64)
+        count = self.count[dev]
+        nth = self.ring[dev, (count - need) % MAX_BURST]
+        window_ms = self.rule.window_s * 1000.0
+        violating = (count >= need) & (ts - nth <= window_ms)
+        return self._finish(dev, violating & entered, ~violating, count.astype(np.float64))
 
 
 def make_evaluator(rule: RuleSpec, params: DeviceParams) -> Evaluator | None:

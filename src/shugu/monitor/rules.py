@@ -80,7 +80,7 @@ class RuleSpec(BaseModel):
     window_s: float = Field(default=600.0, gt=0, le=86400)
     running_metric: str | None = None
     into: tuple[float, ...] | None = None
-    at_least: int | None = Field(default=None, ge=1)
+    at_least: int | None = Field(default=None, ge=1, le=64)
     sensitivity: float | None = Field(default=None, ge=0, le=1)
     #: An anomaly alarm clears after this long without a new departure.
     clear_after_s: float = Field(default=3600.0, gt=0)

@@ -76,7 +76,7 @@ class Monitor:
         self.book = AlarmBook(
             registry,
             rule_of=self.rule_of,
-            device_of=self.engine.devices.get,
+            device_of=self.device,
             notify_config=self._notify_config,
             notify=notify,
             forget=self._forget,
