@@ -85,6 +85,20 @@ def test_demo_shows_a_living_district(tmp_path: Path) -> None:
             token,
         )
         assert isinstance(ranges, dict) and ranges["rows"] >= 3
+        # The data centre's six daily rounds exist; one run now on the live hall passes.
+        plans = _get(f"{base}/api/enterprises/{dc['enterprise_id']}/inspection-plans", dc_token)
+        assert isinstance(plans, list) and plans[0]["plan"]["name"] == "机房日常巡检"
+        assert len(plans[0]["plan"]["times"]) == 6
+        run = urllib.request.Request(
+            f"{base}/api/inspection-plans/{plans[0]['id']}/run", data=b"", method="POST"
+        )
+        run.add_header("Authorization", f"Bearer {dc_token}")
+        with urllib.request.urlopen(run, timeout=30) as answer:
+            round_ = json.loads(answer.read())
+        assert round_["passed"] > 0 and round_["failed"] == 0, round_
+        alarms = _get(f"{base}/api/alarms?enterprise={dc['enterprise_id']}", dc_token)
+        assert isinstance(alarms, list)
+        assert not [a for a in alarms if a["rule_ref"].startswith("rack_sensor.inlet")], alarms
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -51,6 +51,8 @@ class EnterpriseSpec(_Model):
     transport: Transport = "mqtt_gateway"
     repeat: int = Field(default=1, ge=1, le=10_000)
     plants: list[PlantSpec] = Field(min_length=1)
+    #: Inspection plans (巡检计划) created for the enterprise as they are; shugu validates them.
+    inspection_plans: list[dict[str, Any]] = Field(default_factory=list)
 
     @field_validator("uscc")
     @classmethod

@@ -156,4 +156,10 @@ class Provisioner:
         if spec.transport == "mqtt_gateway":
             sim.gateway = "sim-gateway"
             device(sim.gateway, "generic", None, gateway=True)
+        if spec.inspection_plans:
+            plans = c.get(f"/api/enterprises/{ent_id}/inspection-plans")
+            have = {p["plan"]["name"] for p in plans}
+            for plan in spec.inspection_plans:
+                if plan.get("name") not in have:
+                    c.post(f"/api/enterprises/{ent_id}/inspection-plans", plan)
         return sim
