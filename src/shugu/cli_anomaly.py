@@ -2,10 +2,141 @@
 
 from __future__ import annotations
 
+import csv
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import numpy.typing as npt
 import typer
+
+from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, score_series
+from shugu.monitor.anomaly_multi import score_frame
+
+
+class InputError(ValueError):
+    """A CSV the command cannot use; the message names the line and says what is wrong."""
+
+
+def parse_timestamp(text: str) -> int:
+    """Epoch milliseconds from epoch ms digits, ``2014-02-14 14:30:00`` or ISO 8601.
+
+    A time without an offset is taken as UTC.
+    """
+    raw = text.strip()
+    if raw.lstrip("-").isdigit():
+        return int(raw)
+    stamp = datetime.fromisoformat(raw)
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return int(stamp.timestamp() * 1000)
+
+
+def _parse_value(text: str) -> float:
+    # An empty cell is a missing reading: the detector skips it rather than failing the file.
+    return math.nan if text.strip() == "" else float(text)
+
+
+def read_table(
+    path: Path, columns: list[str]
+) -> tuple[list[list[str]], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Rows as read, their epoch-ms timestamps and a (rows × columns) float table."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            if header is None:
+                raise InputError(f"{path}: the file is empty (a header line is needed)")
+            names = [h.strip() for h in header]
+            wanted = ["timestamp", *columns]
+            missing = [c for c in wanted if c not in names]
+            if missing:
+                raise InputError(
+                    f"{path}: line 1: missing column(s) {', '.join(missing)} "
+                    f"(the header has {', '.join(names)})"
+                )
+            index = [names.index(c) for c in wanted]
+            rows: list[list[str]] = []
+            stamps: list[int] = []
+            table: list[list[float]] = []
+            for line, row in enumerate(reader, start=2):
+                if not row:
+                    continue
+                if len(row) < len(names):
+                    raise InputError(
+                        f"{path}: line {line}: {len(row)} fields, the header has {len(names)}"
+                    )
+                cells = [row[i] for i in index]
+                try:
+                    stamps.append(parse_timestamp(cells[0]))
+                except ValueError:
+                    raise InputError(
+                        f"{path}: line {line}: cannot read timestamp {cells[0]!r} "
+                        "(use 2014-02-14 14:30:00, ISO 8601 or epoch milliseconds)"
+                    ) from None
+                try:
+                    table.append([_parse_value(c) for c in cells[1:]])
+                except ValueError:
+                    raise InputError(
+                        f"{path}: line {line}: a value is not a number: {cells[1:]!r}"
+                    ) from None
+                rows.append(cells)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a UTF-8 text file") from None
+    ts = np.array(stamps, dtype=np.int64)
+    values = np.array(table, dtype=np.float64).reshape(len(rows), len(columns))
+    return rows, ts, values
 
 
 def register(app: typer.Typer) -> None:
     """Add the `anomaly` command group to the `shugu` command."""
     anomaly = typer.Typer(help="Anomaly detection on CSV files.", no_args_is_help=True)
     app.add_typer(anomaly, name="anomaly")
+
+    @anomaly.command("score")
+    def score(
+        source: Annotated[Path, typer.Argument(help="input CSV: timestamp,value (or --columns)")],
+        target: Annotated[Path, typer.Argument(help="output CSV")],
+        sensitivity: Annotated[
+            float,
+            typer.Option(
+                min=0.0, max=1.0, help="0..1: an alarm fires when the score ≥ 1 − sensitivity"
+            ),
+        ] = DEFAULT_SENSITIVITY,
+        columns: Annotated[
+            str | None,
+            typer.Option(help="comma-separated columns of one device, scored together"),
+        ] = None,
+    ) -> None:
+        """Score each row (0..1) and mark alarms, causally: row i uses rows up to i only.
+
+        Writes timestamp, the value column(s), anomaly_score and alarm (0/1). Rows with an empty
+        value, or not later than the row before, are skipped by the detector (score 0).
+        """
+        names = [c.strip() for c in columns.split(",") if c.strip()] if columns else ["value"]
+        if columns is not None and not names:
+            typer.echo("--columns: give at least one column name", err=True)
+            raise typer.Exit(2)
+        try:
+            rows, ts, values = read_table(source, names)
+        except InputError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        if columns is None:
+            scores, alarms = score_series(ts, values[:, 0], sensitivity)
+        else:
+            scores, alarms = score_frame(ts, values, sensitivity)
+        try:
+            with target.open("w", newline="", encoding="utf-8") as f:
+                writer = csv.writer(f)
+                writer.writerow(["timestamp", *names, "anomaly_score", "alarm"])
+                for cells, s, a in zip(rows, scores.tolist(), alarms.tolist(), strict=True):
+                    writer.writerow([*cells, f"{s:.6f}", int(a)])
+        except OSError as exc:
+            typer.echo(f"error: {target}: cannot write ({exc.strerror or exc})", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"{len(rows)} rows scored, {int(alarms.sum())} alarms → {target}")

@@ -1,0 +1,424 @@
+"""Streaming anomaly detection for single metrics, vectorised over many series.
+
+Each series (a slot in an :class:`AnomalyBank`) keeps a fixed amount of state, so a point costs
+O(1) time and memory, and the decision on point *i* uses only points up to *i*:
+
+- **Expected value.** A slow robust EWMA of the level, and a time-of-day profile (24 hourly bins,
+  each an EWMA of the values seen in that hour). The profile is used only while it predicts the
+  series better than the flat level does (both errors are tracked), so series without a daily
+  rhythm are not made noisier by a half-learned profile.
+- **Two statistics** on the residual ``x - expected``, scaled by a robust spread (an EWMA of the
+  clipped absolute residual): the point's own z (a spike), and a fast EWMA of the clipped residual
+  against the slow level (a change of level, which a 15-minute average shows long before any
+  single point is extreme).
+- **Calibration per series.** Real metrics are heavy-tailed and autocorrelated, so a Gaussian
+  tail on those z values would alarm all day on bursty series and never on smooth ones. Instead
+  each slot counts, with exponential forgetting over about three days, how often each statistic
+  has exceeded a fixed ladder of levels. The surprise of a value is ``-log10`` of that empirical
+  exceedance rate; beyond the highest level reached the rate is extrapolated as a power law. A
+  spike as large as the ones seen every day is not surprising; the first one twice as large is.
+- **Alarm.** The surprise in decades, divided by ``FULL_SCALE_DECADES`` and clipped, is the
+  score in [0, 1]. An alarm fires when ``score >= 1 - sensitivity``, at most once per hold-off
+  period, and only after the score has fallen back below half the threshold since the previous
+  alarm, so a lasting condition raises one alarm rather than one per hold-off period.
+
+Missing values (NaN) and points not later than the slot's last point change nothing and score 0.
+A gap in the timestamps counts as at most an hour of forgetting: after an outage the series is
+judged against what it was before, not against nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.intp]
+
+#: Sensitivity in [0, 1]: an alarm fires when the score reaches ``1 - sensitivity``. The default
+#: 0.4 alarms at a surprise of 3 decades, which in practice means "beyond anything this series
+#: did in the past week or so". It is the setting with the best NAB score on the training files
+#: among those with at most one false alarm per series-week there
+#: (docs/decisions/0009-anomaly-detector.md). Higher fires more.
+DEFAULT_SENSITIVITY = 0.4
+
+#: A surprise of this many decades (a 1-in-10^5 event) is a score of 1.
+FULL_SCALE_DECADES = 5.0
+
+_MS_PER_MIN = 60_000.0
+_MIN_PER_DAY = 1440
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorParams:
+    """Time constants and limits of the detector. Times are in minutes of series time."""
+
+    #: Fast EWMA of the residual: the "recent level" of the change-of-level statistic.
+    fast_minutes: float = 15.0
+    #: Slow robust EWMA of the level the fast one is compared with.
+    level_minutes: float = 120.0
+    #: Robust spread (EWMA of the clipped absolute residual).
+    spread_minutes: float = 2880.0
+    #: Memory of the exceedance counts that calibrate the surprise (a week), and of the plain
+    #: mean absolute deviation that floors the spread.
+    calibration_minutes: float = 10080.0
+    #: Memory of each time-of-day bin, in series time (each bin sees 1/24 of the points).
+    profile_minutes: float = 7 * 1440.0
+    profile_bins: int = 24
+    #: Residuals beyond this many spreads are clipped before they update the level and spread.
+    clip: float = 4.0
+    #: Residuals beyond this many spreads are clipped before the change-of-level average.
+    level_clip: float = 3.0
+    #: Prior strength (pseudo-points) and power-law exponent of the tail prior.
+    prior_points: float = 30.0
+    prior_exponent: float = 3.0
+    #: Beyond the highest level reached, the exceedance rate falls at most like |z|^-this.
+    tail_exponent: float = 4.0
+    #: The spread is at least this fraction of the plain (unclipped) mean absolute deviation:
+    #: a series that idles at zero between bursts must not have its spread shrink to nothing.
+    floor_fraction: float = 0.3
+    #: Points before a slot scores anything (the spread and level need a start).
+    warmup_points: int = 100
+    #: No second alarm on a series within this long after one.
+    holdoff_minutes: float = 360.0
+    #: After an alarm, the score must drop below this fraction of the threshold to re-arm.
+    rearm_fraction: float = 0.5
+    #: A gap between points forgets as if it were at most this long.
+    max_gap_minutes: float = 60.0
+
+
+DEFAULT_PARAMS = DetectorParams()
+
+#: Exceedance levels of |z| whose rates each slot counts (spaced roughly geometrically).
+LEVELS: FloatArray = np.array(
+    [1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0, 96.0, 128.0]
+)
+_K = len(LEVELS)
+
+
+def threshold_decades(sensitivity: float) -> float:
+    """The surprise (decades) at which a bank with this sensitivity alarms."""
+    s = min(max(float(sensitivity), 0.0), 1.0)
+    return FULL_SCALE_DECADES * (1.0 - s)
+
+
+def surprise_decades(
+    counts: FloatArray, n_cal: FloatArray, z: FloatArray, params: DetectorParams
+) -> FloatArray:
+    """``-log10`` of the exceedance rate of |z| per row, interpolated between ladder levels."""
+    prior = np.minimum(1.0, (LEVELS[0] / LEVELS) ** params.prior_exponent)
+    a = params.prior_points
+    log_rate = np.log10((counts + a * prior) / (n_cal[:, None] + a))
+    if params.tail_exponent > 0.0:
+        # Beyond the levels seen, the rate may fall no faster than a power law from the last
+        # level seen: a spike a little above the biggest so far is only a little surprising.
+        slope = params.tail_exponent * np.log10(LEVELS)
+        log_rate = np.maximum.accumulate(log_rate + slope, axis=1) - slope
+    az = np.abs(z)
+    idx = np.clip(np.searchsorted(LEVELS, az, side="right") - 1, 0, _K - 2)
+    rows = np.arange(len(az))
+    lo = log_rate[rows, idx]
+    hi = log_rate[rows, idx + 1]
+    # Linear in |z| between levels; past the last level the last slope continues.
+    frac = np.maximum((az - LEVELS[idx]) / (LEVELS[idx + 1] - LEVELS[idx]), 0.0)
+    out = -(lo + frac * (hi - lo))
+    return np.where(az < LEVELS[0], 0.0, np.maximum(out, 0.0))
+
+
+def _decay(dt_min: FloatArray, minutes: float) -> FloatArray:
+    """EWMA weight of a new point after ``dt_min`` minutes, for a time constant in minutes."""
+    return 1.0 - np.exp(-dt_min / minutes)
+
+
+class AlarmGate:
+    """Hold-off and re-arm state per slot, shared by the single and multivariate detectors."""
+
+    def __init__(self, capacity: int) -> None:
+        self.last_ms = np.full(capacity, np.iinfo(np.int64).min // 2, dtype=np.int64)
+        self.armed = np.ones(capacity, dtype=np.bool_)
+
+    def grow(self, capacity: int) -> None:
+        extra = capacity - len(self.armed)
+        self.last_ms = np.concatenate(
+            [self.last_ms, np.full(extra, np.iinfo(np.int64).min // 2, dtype=np.int64)]
+        )
+        self.armed = np.concatenate([self.armed, np.ones(extra, dtype=np.bool_)])
+
+    def decide(
+        self,
+        slots: IntArray,
+        ts_ms: npt.NDArray[np.int64],
+        surprise: FloatArray,
+        scored: BoolArray,
+        threshold: float,
+        params: DetectorParams,
+    ) -> BoolArray:
+        armed = self.armed[slots]
+        since = (ts_ms - self.last_ms[slots]).astype(np.float64) / _MS_PER_MIN
+        over = scored & (surprise >= threshold)
+        alarm = over & armed & (since >= params.holdoff_minutes)
+        self.last_ms[slots] = np.where(alarm, ts_ms, self.last_ms[slots])
+        rearm = scored & (surprise < threshold * params.rearm_fraction)
+        self.armed[slots] = np.where(alarm, False, armed | rearm)
+        return alarm
+
+
+class AnomalyBank:
+    """Detector state for many series, updated a numpy batch at a time.
+
+    ``sensitivity`` (0..1, default :data:`DEFAULT_SENSITIVITY`): an alarm fires when the score
+    reaches ``1 - sensitivity``. The score itself does not depend on it.
+    """
+
+    def __init__(
+        self,
+        sensitivity: float = DEFAULT_SENSITIVITY,
+        capacity: int = 1024,
+        params: DetectorParams = DEFAULT_PARAMS,
+    ) -> None:
+        self.sensitivity = min(max(float(sensitivity), 0.0), 1.0)
+        self.params = params
+        self._threshold = threshold_decades(self.sensitivity)
+        self._keys: dict[tuple[int, int], int] = {}
+        self._cap = 0
+        cap = max(int(capacity), 1)
+        bins = params.profile_bins
+        self.n = np.zeros(cap)
+        self.last_ms = np.zeros(cap, dtype=np.int64)
+        self.level = np.zeros(cap)
+        self.spread = np.zeros(cap)
+        self.deviation = np.zeros(cap)
+        self.fast = np.zeros(cap)
+        self.err_flat = np.zeros(cap)
+        self.err_profile = np.zeros(cap)
+        self.profile = np.zeros((cap, bins))
+        self.profile_n = np.zeros((cap, bins))
+        self.count_point = np.zeros((cap, _K))
+        self.count_level = np.zeros((cap, _K))
+        self.n_cal = np.zeros(cap)
+        self.gate = AlarmGate(cap)
+        self._cap = cap
+
+    @property
+    def threshold(self) -> float:
+        """The alarm threshold in decades of surprise."""
+        return self._threshold
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def slot(self, key: tuple[int, int]) -> int:
+        """The state slot of a series, e.g. ``(device_id, metric_id)``; new keys get a fresh one."""
+        found = self._keys.get(key)
+        if found is not None:
+            return found
+        index = len(self._keys)
+        if index >= self._cap:
+            self._grow(self._cap * 2)
+        self._keys[key] = index
+        return index
+
+    def _grow(self, cap: int) -> None:
+        def more(a: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+            pad = np.zeros((cap - a.shape[0], *a.shape[1:]), dtype=a.dtype)
+            return np.concatenate([a, pad])
+
+        for name in (
+            "n", "last_ms", "level", "spread", "deviation", "fast", "err_flat", "err_profile",
+            "profile", "profile_n", "count_point", "count_level", "n_cal",
+        ):  # fmt: skip
+            setattr(self, name, more(getattr(self, name)))
+        self.gate.grow(cap)
+        self._cap = cap
+
+    def update(
+        self,
+        slots: IntArray,
+        ts_ms: npt.NDArray[np.int64],
+        values: FloatArray,
+    ) -> tuple[FloatArray, BoolArray]:
+        """Feed one point to each of ``slots`` (unique in a call): (score, alarm) per point."""
+        slots = np.asarray(slots, dtype=np.intp)
+        ts = np.asarray(ts_ms, dtype=np.int64)
+        surprise, _, scored = self.advance(slots, ts, np.asarray(values, dtype=np.float64))
+        alarm = self.gate.decide(slots, ts, surprise, scored, self._threshold, self.params)
+        score = np.clip(surprise / FULL_SCALE_DECADES, 0.0, 1.0)
+        return score, alarm
+
+    def advance(
+        self, slots: IntArray, ts: npt.NDArray[np.int64], x: FloatArray
+    ) -> tuple[FloatArray, FloatArray, BoolArray]:
+        """Update the learned state; return (surprise in decades, level z, scored) per point.
+
+        ``scored`` is False for skipped points (NaN, not after the last point) and during warm-up.
+        The multivariate detector builds on this; alarms are decided separately.
+        """
+        p = self.params
+        n = self.n[slots]
+        last = self.last_ms[slots]
+        seen = n > 0
+        valid = np.isfinite(x) & (~seen | (ts > last))
+        first = valid & ~seen
+        upd = valid & seen
+        xv = np.where(valid, x, 0.0)
+
+        dt = np.where(upd, (ts - last).astype(np.float64) / _MS_PER_MIN, 0.0)
+        dt = np.minimum(dt, p.max_gap_minutes)
+        # Until a slot has seen ~its warm-up, slow averages run as plain means (1/n weights)
+        # so that they start from the data rather than creeping up from zero.
+        start = 1.0 / (n + 1.0)
+        a_fast = _decay(dt, p.fast_minutes)
+        a_level = np.maximum(_decay(dt, p.level_minutes), np.where(upd, start, 0.0))
+        a_spread = np.maximum(_decay(dt, p.spread_minutes), np.where(upd, start, 0.0))
+        keep_cal = np.exp(-dt / p.calibration_minutes)
+        a_cal = np.maximum(1.0 - keep_cal, np.where(upd, start, 0.0))
+
+        minute_of_day = (ts // int(_MS_PER_MIN)) % _MIN_PER_DAY
+        bins = (minute_of_day * p.profile_bins // _MIN_PER_DAY).astype(np.intp)
+        prof = self.profile[slots, bins]
+        prof_n = self.profile_n[slots, bins]
+
+        level = self.level[slots]
+        err_flat = self.err_flat[slots]
+        err_prof = self.err_profile[slots]
+        use_profile = (prof_n > 0) & (err_prof < err_flat)
+        expected = np.where(use_profile, prof, level)
+        deviation = self.deviation[slots]
+        # 1.25 × mean absolute deviation ≈ one standard deviation for Gaussian noise. The floors:
+        # a fraction of the unclipped deviation (bursty series), and a tiny absolute one so that
+        # a series that has been exactly constant does not divide by zero.
+        scale = np.maximum(
+            1.25 * self.spread[slots],
+            np.maximum(p.floor_fraction * deviation, 1e-6 * np.abs(level) + 1e-9),
+        )
+        z_point = (xv - expected) / scale
+        clipped = np.clip(z_point, -p.level_clip, p.level_clip) * scale
+        fast = self.fast[slots]
+        fast = fast + a_fast * (clipped - fast)
+        # Standard deviation of an EWMA of unit white noise: sqrt(a / (2 - a)).
+        z_level = fast / (scale * np.sqrt(np.maximum(a_fast / (2.0 - a_fast), 1e-6)))
+
+        warm = n >= p.warmup_points
+        scored = upd & warm
+        counts_point = self.count_point[slots]
+        counts_level = self.count_level[slots]
+        n_cal = self.n_cal[slots]
+        surprise = np.maximum(
+            surprise_decades(counts_point, n_cal, z_point, p),
+            surprise_decades(counts_level, n_cal, z_level, p),
+        )
+        surprise = np.where(scored, surprise, 0.0)
+
+        # --- state updates (only for valid points) ---
+        # After warm-up, clipping keeps one wild point from dragging the level and the spread;
+        # a lasting change still moves them, a few spreads per point.
+        limit = np.where(warm, p.clip * scale, np.inf)
+        level_step = np.clip(xv - level, -limit, limit)
+        self.level[slots] = np.where(first, xv, np.where(upd, level + a_level * level_step, level))
+        spread = self.spread[slots]
+        dev = np.abs(np.clip(xv - expected, -limit, limit))
+        self.spread[slots] = np.where(upd, spread + a_spread * (dev - spread), spread)
+        self.deviation[slots] = np.where(
+            first,
+            0.0,
+            np.where(upd, deviation + a_cal * (np.abs(xv - level) - deviation), deviation),
+        )
+        self.fast[slots] = np.where(upd, fast, np.where(first, 0.0, self.fast[slots]))
+        self.err_flat[slots] = np.where(
+            upd, err_flat + a_spread * (np.abs(xv - level) - err_flat), err_flat
+        )
+        self.err_profile[slots] = np.where(
+            upd & (prof_n > 0), err_prof + a_spread * (np.abs(xv - prof) - err_prof), err_prof
+        )
+        # Each bin is visited once per 24/bins hours of points; its weight is in bin-visit time.
+        a_bin = np.where(
+            prof_n > 0,
+            np.maximum(_decay(dt * p.profile_bins, p.profile_minutes), 1.0 / (prof_n + 1.0)),
+            1.0,
+        )
+        bin_resid = np.where(prof_n > 0, np.clip(xv - prof, -p.clip * scale, p.clip * scale), 0.0)
+        self.profile[slots, bins] = np.where(
+            valid, np.where(prof_n > 0, prof + a_bin * bin_resid, xv), prof
+        )
+        self.profile_n[slots, bins] = prof_n + valid
+
+        # Calibration counts learn only from scored points (the warm-up spread is still rough).
+        keep = np.where(scored, keep_cal, 1.0)[:, None]
+        add = scored[:, None]
+        self.count_point[slots] = counts_point * keep + add * (np.abs(z_point)[:, None] >= LEVELS)
+        self.count_level[slots] = counts_level * keep + add * (np.abs(z_level)[:, None] >= LEVELS)
+        self.n_cal[slots] = n_cal * keep[:, 0] + scored
+        self.n[slots] = n + valid
+        self.last_ms[slots] = np.where(valid, ts, last)
+        return surprise, np.where(scored, z_level, 0.0), scored
+
+
+def score_series(
+    ts_ms: npt.ArrayLike,
+    values: npt.ArrayLike,
+    sensitivity: float = DEFAULT_SENSITIVITY,
+    params: DetectorParams = DEFAULT_PARAMS,
+) -> tuple[FloatArray, BoolArray]:
+    """Score one series point by point (a bank of one slot): returns (scores, alarms)."""
+    ts = np.asarray(ts_ms, dtype=np.int64)
+    x = np.asarray(values, dtype=np.float64)
+    if ts.shape != x.shape or ts.ndim != 1:
+        raise ValueError("ts_ms and values must be 1-D arrays of the same length")
+    bank = AnomalyBank(sensitivity, capacity=1, params=params)
+    slot = np.array([bank.slot((0, 0))], dtype=np.intp)
+    scores = np.zeros(len(x))
+    alarms = np.zeros(len(x), dtype=np.bool_)
+    for i in range(len(x)):
+        s, a = bank.update(slot, ts[i : i + 1], x[i : i + 1])
+        scores[i] = s[0]
+        alarms[i] = a[0]
+    return scores, alarms
+
+
+def score_many(
+    series: list[tuple[npt.NDArray[np.int64], FloatArray]],
+    sensitivity: float = DEFAULT_SENSITIVITY,
+    params: DetectorParams = DEFAULT_PARAMS,
+) -> list[tuple[FloatArray, BoolArray]]:
+    """Score several independent series at once, one bank slot each, row i of all in one call.
+
+    The result is identical to :func:`score_series` on each; it only runs faster.
+    """
+    bank = AnomalyBank(sensitivity, capacity=max(len(series), 1), params=params)
+    slots = np.array([bank.slot((0, k)) for k in range(len(series))], dtype=np.intp)
+    lengths = np.array([len(v) for _, v in series], dtype=np.intp)
+    longest = int(lengths.max()) if len(series) else 0
+    out = [(np.zeros(int(m)), np.zeros(int(m), dtype=np.bool_)) for m in lengths]
+    ts_mat = np.zeros((len(series), longest), dtype=np.int64)
+    x_mat = np.zeros((len(series), longest))
+    for k, (ts, v) in enumerate(series):
+        ts_mat[k, : len(v)] = ts
+        x_mat[k, : len(v)] = v
+    for i in range(longest):
+        live = np.flatnonzero(lengths > i)
+        s, a = bank.update(slots[live], ts_mat[live, i], x_mat[live, i])
+        for j, k in enumerate(live.tolist()):
+            out[k][0][i] = s[j]
+            out[k][1][i] = a[j]
+    return out
+
+
+def detection_threshold_score(sensitivity: float) -> float:
+    """The score at which a bank with this sensitivity alarms (``1 - sensitivity``)."""
+    return 1.0 - min(max(float(sensitivity), 0.0), 1.0)
+
+
+__all__ = [
+    "DEFAULT_PARAMS",
+    "DEFAULT_SENSITIVITY",
+    "FULL_SCALE_DECADES",
+    "AnomalyBank",
+    "DetectorParams",
+    "detection_threshold_score",
+    "score_many",
+    "score_series",
+    "threshold_decades",
+]
