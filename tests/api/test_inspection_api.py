@@ -354,11 +354,6 @@ def test_an_invalid_check_names_the_field(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate_plan does not check rule references: the plan is saved and every round "
-    "of it then fails in evaluate_check",
-)
 def test_a_plan_naming_an_unknown_rule_is_refused(plant: Plant) -> None:
     body = daily_plan(plant)
     body["checks"][0]["rule"] = "rack_sensor.no_such_rule"
@@ -394,12 +389,6 @@ def test_a_scheduled_round_runs_once_per_slot(plant: Plant) -> None:
     assert len(plant.rounds(plan_id=plan_id)) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RoundService.run_due runs plans in one loop: the ValidationError of one plan whose "
-    "rule is gone aborts it, so later plans' scheduled rounds are skipped (and their slots "
-    "passed over for good, since _checked_until has moved on)",
-)
 def test_a_broken_plan_does_not_stop_other_plans_scheduled_rounds(plant: Plant) -> None:
     w = plant.w
     r = w.client.post(

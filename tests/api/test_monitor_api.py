@@ -283,12 +283,6 @@ def test_the_monitor_thread_raises_alarms_on_its_own(world: World) -> None:
     assert alarm["limit"] == "5–20 (120 s)" and alarm["value"] == 2.5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a batch from a device unknown to the monitor within 1 s of its last refresh is "
-    "evaluated without a refresh and dropped (Monitor.process_pending, REFRESH_MIN_INTERVAL_S); "
-    "creating a device does not ask the monitor to reload",
-)
 def test_a_device_registered_over_the_api_is_watched_from_its_first_point(
     dc: DataCentre,
 ) -> None:
@@ -437,11 +431,6 @@ def test_a_custom_expression_rule_alarms_on_a_low_delta_t(dc: DataCentre) -> Non
     assert w.client.delete(f"/api/rules/{rule_id}", headers=w.as_("admin_b")).status_code == 204
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a changed rule definition gets a fresh evaluator (RuleEngine.configure) that does "
-    "not know the rule's open alarms, so the alarm never clears by itself",
-)
 def test_replacing_a_rule_clears_an_alarm_its_new_limit_no_longer_sees(dc: DataCentre) -> None:
     w = dc.w
     url = f"/api/enterprises/{w.ent_b}/rules"
@@ -467,11 +456,6 @@ def test_replacing_a_rule_clears_an_alarm_its_new_limit_no_longer_sees(dc: DataC
             {"profile": "rack_sensor"},
             "metric",
             "needs metric",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="RuleSpec._fits_kind is a model validator: its errors have an empty "
-                "location, so describe_errors reports field None, not metric",
-            ),
             id="threshold-without-metric",
         ),
         (
@@ -760,11 +744,6 @@ def test_notify_settings_validate_and_mask_secrets(dc: DataCentre, hook: HookSer
     assert len(saved["channels"]) == 3 and saved["policy"]["first"] == ["ops", "钉钉值班群"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PUT /notify stores channel.model_dump(mode='json'), which writes SecretStr "
-    "values as '**********': the robot is signed with the mask, not the secret",
-)
 def test_a_signed_dingtalk_robot_is_signed_with_the_saved_secret(
     dc: DataCentre, hook: HookServer
 ) -> None:

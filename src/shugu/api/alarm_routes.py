@@ -67,7 +67,7 @@ def create_rule(
     _require_manage(access, enterprise_id)
     custom = check_custom_rule(services.registry, enterprise_id, body.model_dump())
     record = services.registry.put_config("rule", enterprise_id, custom.model_dump(mode="json"))
-    services.monitor.reload()
+    services.monitor.configure()
     return RuleOut(
         ref=custom_rule_ref(record.id), id=record.id, scope=record.body["scope"], rule=body.rule
     )
@@ -91,7 +91,7 @@ def replace_rule(
     record = services.registry.put_config(
         "rule", enterprise_id, custom.model_dump(mode="json"), config_id=rule_id
     )
-    services.monitor.reload()
+    services.monitor.configure()
     return RuleOut(
         ref=custom_rule_ref(rule_id), id=rule_id, scope=record.body["scope"], rule=body.rule
     )
@@ -101,7 +101,7 @@ def replace_rule(
 def delete_rule(rule_id: int, access: AccessDep, services: ServicesDep) -> None:
     _own_rule(services, access, rule_id)
     services.registry.delete_config(rule_id, "rule")
-    services.monitor.reload()
+    services.monitor.configure()
 
 
 class EffectiveRule(BaseModel):
@@ -158,7 +158,7 @@ def put_override(
         {"device_id": device_id, "rule_ref": rule_ref, "params": params},
         ref=override_ref(device_id, rule_ref),
     )
-    services.monitor.reload()
+    services.monitor.configure()
     return EffectiveRule(
         ref=rule_ref, rule=rule.model_dump(mode="json"), overridden=params, limit=rule.limit_text()
     )
@@ -172,7 +172,7 @@ def delete_override(
     _require_manage(access, ref.enterprise_id)
     if not services.registry.delete_config_ref("override", override_ref(device_id, rule_ref)):
         raise NotFoundError("this device has no override of that rule", field="rule_ref")
-    services.monitor.reload()
+    services.monitor.configure()
 
 
 # -- alarms ------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from shugu.api.deps import AccessDep, ServicesDep
 from shugu.api.scope import require_machine_access
@@ -19,7 +19,7 @@ from shugu.monitor.model import CheckOutcome
 from shugu.monitor.notify.channels import parse_channels
 from shugu.monitor.notify.escalation import parse_policy
 from shugu.monitor.reports.render import MEDIA_TYPES, render_day, render_round
-from shugu.monitor.rounds import CHINA, validate_plan
+from shugu.monitor.rounds import CHINA, InspectionPlan, validate_plan
 from shugu.store.registry.monitoring import RoundRow
 
 router = APIRouter(tags=["inspection"])
@@ -32,6 +32,19 @@ def _require_manage(access: Access, enterprise_id: int) -> None:
     require_machine_access(access, enterprise_id)
     if not access.can_manage_enterprise(enterprise_id):
         raise ForbiddenError("only the enterprise's administrators change this")
+
+
+def _checked_plan(services: ServicesDep, body: dict[str, Any]) -> InspectionPlan:
+    plan = validate_plan(body)
+    rules = services.monitor.engine.rules()
+    for index, check in enumerate(plan.checks):
+        if check.rule is not None and check.rule not in rules:
+            raise ValidationError(
+                f"checks.{index}.rule: there is no rule {check.rule!r}",
+                code="plan_invalid",
+                field=f"checks.{index}.rule",
+            )
+    return plan
 
 
 class PlanOut(BaseModel):
@@ -56,7 +69,7 @@ def create_plan(
     """A plan: name, times of day (China time, "HH:MM") and checks."""
     _require_manage(access, enterprise_id)
     services.registry.get_enterprise(enterprise_id)
-    plan = validate_plan(body)
+    plan = _checked_plan(services, body)
     record = services.registry.put_config("plan", enterprise_id, plan.model_dump(mode="json"))
     return PlanOut(id=record.id, enterprise_id=enterprise_id, plan=record.body)
 
@@ -75,7 +88,7 @@ def replace_plan(
 ) -> PlanOut:
     enterprise_id = _plan_enterprise(services, access, plan_id)
     _require_manage(access, enterprise_id)
-    plan = validate_plan(body)
+    plan = _checked_plan(services, body)
     record = services.registry.put_config(
         "plan", enterprise_id, plan.model_dump(mode="json"), config_id=plan_id
     )
@@ -227,6 +240,14 @@ class NotifySettings(BaseModel):
 _SECRET_FIELDS = ("secret", "password")
 
 
+def _with_secrets(channel: dict[str, Any]) -> dict[str, Any]:
+    """The channel as stored: secrets in clear (the registry is the server's own store), every
+    other value as JSON."""
+    return {
+        k: (v.get_secret_value() if isinstance(v, SecretStr) else v) for k, v in channel.items()
+    }
+
+
 def _masked(channel: dict[str, Any]) -> dict[str, Any]:
     return {k: ("***" if k in _SECRET_FIELDS and v else v) for k, v in channel.items()}
 
@@ -266,7 +287,7 @@ def put_notify(
         registry.put_config(
             "channel",
             enterprise_id,
-            channel.model_dump(mode="json"),
+            _with_secrets(channel.model_dump()),
             ref=f"{enterprise_id}:{name}",
         )
     registry.delete_config_ref("escalation", str(enterprise_id))
@@ -274,7 +295,7 @@ def put_notify(
         registry.put_config(
             "escalation", enterprise_id, policy.model_dump(mode="json"), ref=str(enterprise_id)
         )
-    services.monitor.reload()
+    services.monitor.configure()
     return get_notify(enterprise_id, access, services)
 
 

@@ -151,6 +151,24 @@ class AlarmBook:
         self.cleared += 1
         self._after_handled(record, NoticeEvent.cleared, now)
 
+    def clear_orphans(self, rule_refs: set[str]) -> None:
+        """Clear open alarms whose rule no longer exists (deleted or renamed)."""
+        with self._lock:
+            gone = [(key, alarm) for key, alarm in self._open.items() if key[0] not in rule_refs]
+            for key, _alarm in gone:
+                del self._open[key]
+        now = self._clock()
+        for _key, alarm_id in gone:
+            record = self._registry.update_alarm(
+                alarm_id,
+                event="cleared",
+                at=to_dt(now),
+                note="rule removed",
+                status=AlarmStatus.cleared.value,
+            )
+            self.cleared += 1
+            self._after_handled(record, NoticeEvent.cleared, now)
+
     # -- from people -------------------------------------------------------------------------
 
     def acknowledge(self, alarm_id: int, by: str, note: str = "") -> AlarmRecord:

@@ -171,6 +171,8 @@ class RuleEngine:
                     evaluator.params = params
             else:
                 evaluator = self._new_evaluator(binding.rule, params)
+                if evaluator is not None and old is not None and old.evaluator is not None:
+                    evaluator.inherit(old.evaluator)
                 active = np.zeros(0, np.bool_)
             if evaluator is not None:
                 evaluator.reserve(self._size)

@@ -76,6 +76,9 @@ class Evaluator:
     def _reserve(self, size: int) -> None:
         """Grow kind-specific state."""
 
+    def inherit(self, old: Evaluator) -> None:
+        """Take over what stays true when a rule is edited (the inputs' last values)."""
+
     def step(self, dev: Ints, ts: Ints, values: Mapping[str, Floats]) -> Step:
         raise NotImplementedError
 
@@ -90,9 +93,15 @@ class Evaluator:
 class LevelEvaluator(Evaluator):
     """threshold, duration and expression: a limit with a deadband and a hold time."""
 
+    def inherit(self, old: Evaluator) -> None:
+        latest = getattr(old, "latest", {})
+        self.latest: dict[str, Floats] = {
+            n: latest[n].copy() for n in self.rule.inputs() if n in latest
+        }
+
     def _reserve(self, size: int) -> None:
         self.since = _grown(getattr(self, "since", np.zeros(0, np.int64)), size, -1)
-        self.latest: dict[str, Floats] = {
+        self.latest = {
             name: _grown(getattr(self, "latest", {}).get(name, np.zeros(0)), size, np.nan)
             for name in self.rule.inputs()
         }

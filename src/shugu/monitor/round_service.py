@@ -6,6 +6,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
+from shugu.domain.errors import ShuguError
 from shugu.domain.timeutil import utc_now_ms
 from shugu.monitor.model import CheckOutcome, RoundRecord
 from shugu.monitor.rounds import (
@@ -100,13 +101,21 @@ class RoundService:
         after, self._checked_until = self._checked_until, now
         done: list[RoundRow] = []
         for record in self._registry.list_configs("plan"):
-            plan: InspectionPlan = validate_plan(record.body)
-            for slot, _at_ms in due_slots(plan, after, now):
-                row = self.run(record.id, trigger="schedule", slot=slot)
+            try:
+                plan: InspectionPlan = validate_plan(record.body)
+                rows = [
+                    self.run(record.id, trigger="schedule", slot=slot)
+                    for slot, _at_ms in due_slots(plan, after, now)
+                ]
+            except ShuguError as exc:
+                # One broken plan (a rule it names was deleted) must not stop the others.
+                log.error("inspection plan %d cannot run: %s", record.id, exc.message)
+                continue
+            for row in rows:
                 if row is not None:
                     done.append(row)
                     log.info(
-                        "inspection round %s of plan %d: %d failed", slot, record.id, row.failed
+                        "inspection round %s of plan %d: %d failed", row.slot, record.id, row.failed
                     )
         return done
 

@@ -88,32 +88,34 @@ class RuleSpec(BaseModel):
     @model_validator(mode="after")
     def _fits_kind(self) -> Self:
         if not _KEY.match(self.key):
-            raise ValueError(f"key {self.key!r} is not a lower-case snake_case name")
+            raise ValueError(f"key: {self.key!r} is not a lower-case snake_case name")
         kind = self.kind
         needs_metric = kind is not RuleKind.expression and kind is not RuleKind.no_data
         if needs_metric and not self.metric:
-            raise ValueError(f"a {kind} rule needs metric")
+            raise ValueError(f"metric: a {kind} rule needs metric")
         if kind is RuleKind.expression:
             if not self.expr:
-                raise ValueError("an expression rule needs expr")
+                raise ValueError("expr: an expression rule needs expr")
             parse_expression(self.expr)
         elif self.expr is not None:
-            raise ValueError(f"expr belongs to expression rules, not to {kind}")
+            raise ValueError(f"expr: belongs to expression rules, not to {kind}")
         if kind in (RuleKind.threshold, RuleKind.duration, RuleKind.expression):
             if self.above is None and self.below is None:
-                raise ValueError(f"a {kind} rule needs above, below or both")
+                raise ValueError(f"above: a {kind} rule needs above, below or both")
             if self.above is not None and self.below is not None and self.below >= self.above:
-                raise ValueError(f"below ({self.below}) must be less than above ({self.above})")
+                raise ValueError(f"below: ({self.below}) must be less than above ({self.above})")
         if kind is RuleKind.duration and self.for_s <= 0:
-            raise ValueError("a duration rule needs for_s greater than 0")
+            raise ValueError("for_s: a duration rule needs for_s greater than 0")
         if kind in (RuleKind.no_data, RuleKind.counter_stalled) and self.for_s <= 0:
-            raise ValueError(f"a {kind} rule needs for_s greater than 0")
+            raise ValueError(f"for_s: a {kind} rule needs for_s greater than 0")
         if kind is RuleKind.rate and self.max_rise_per_h is None and self.max_fall_per_h is None:
-            raise ValueError("a rate rule needs max_rise_per_h, max_fall_per_h or both")
+            raise ValueError(
+                "max_rise_per_h: a rate rule needs max_rise_per_h, max_fall_per_h or both"
+            )
         if kind is RuleKind.counter_stalled and not self.running_metric:
-            raise ValueError("a counter_stalled rule needs running_metric")
+            raise ValueError("running_metric: a counter_stalled rule needs running_metric")
         if kind is RuleKind.burst and (not self.into or self.at_least is None):
-            raise ValueError("a burst rule needs into (the states counted) and at_least")
+            raise ValueError("at_least: a burst rule needs into (the states counted) and at_least")
         return self
 
     @functools.cached_property
@@ -175,10 +177,16 @@ def _num(value: float | None) -> str:
 
 def describe_errors(error: pydantic.ValidationError, source: str) -> ValidationError:
     problems = []
+    fields: list[str] = []
     for item in error.errors():
-        location = ".".join(str(part) for part in item["loc"]) or "(rule)"
-        problems.append(f"{location}: {item['msg']}")
-    first = ".".join(str(part) for part in error.errors()[0]["loc"]) or None
+        location = ".".join(str(part) for part in item["loc"])
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if not location:
+            # Checks across fields name their field at the start of the message.
+            location, _, message = message.partition(": ")
+        fields.append(location)
+        problems.append(f"{location}: {message}")
+    first = fields[0] or None
     return ValidationError(
         f"{source} is invalid: " + "; ".join(problems), code="rule_invalid", field=first
     )

@@ -97,7 +97,6 @@ class Monitor:
         self._lags: collections.deque[float] = collections.deque(maxlen=2000)
         self._thread: threading.Thread | None = None
         self.configure()
-        self.engine.restore_active(self.book.open_pairs())
         latest = store.latest(None)
         self.engine.seed_last_seen(
             latest.column("device").to_numpy().astype(np.int64),
@@ -108,13 +107,16 @@ class Monitor:
 
     def configure(self) -> None:
         """(Re)read devices, rules, overrides and notification settings from the registry."""
-        problems = self.engine.configure(
-            device_infos(self._registry),
-            all_bindings(self._registry),
-            all_overrides(self._registry),
-        )
+        devices = device_infos(self._registry)
+        bindings = all_bindings(self._registry)
+        overrides = all_overrides(self._registry)
+        with self._engine_lock:
+            problems = self.engine.configure(devices, bindings, overrides)
+            # A changed rule starts with fresh state: its open alarms must still clear.
+            self.engine.restore_active(self.book.open_pairs())
         for problem in problems:
             log.warning("rule override ignored: %s", problem)
+        self.book.clear_orphans(set(self.engine.rules()))
         self._notify_cache.clear()
         self._last_refresh = time.monotonic()
 
@@ -232,8 +234,12 @@ class Monitor:
         if taken is None:
             return
         oldest, batch = taken
-        stale = time.monotonic() - self._last_refresh >= REFRESH_MIN_INTERVAL_S
-        if stale and not self.engine.knows(batch.device):
+        if not self.engine.knows(batch.device):
+            # A device created since the last look: wait out the refresh interval rather than
+            # evaluate its first points without its rules.
+            wait = REFRESH_MIN_INTERVAL_S - (time.monotonic() - self._last_refresh)
+            if wait > 0:
+                time.sleep(wait)
             self.configure()
         with self._engine_lock:
             transitions = self.engine.evaluate(batch, self._clock())
