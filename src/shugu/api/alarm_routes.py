@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from shugu.api.deps import AccessDep, ServicesDep
-from shugu.api.scope import require_machine_access, visible_device
+from shugu.api.scope import require_enterprise_admin, require_machine_access, visible_device
 from shugu.domain.errors import ForbiddenError, NotFoundError
 from shugu.domain.tenancy import Access
 from shugu.monitor.alarms import OPEN_STATUSES, worst
@@ -19,12 +19,6 @@ from shugu.monitor.rules import custom_rule_ref, default_rules
 from shugu.store.registry.monitoring import AlarmRecord
 
 router = APIRouter(tags=["alarms"])
-
-
-def _require_manage(access: Access, enterprise_id: int) -> None:
-    require_machine_access(access, enterprise_id)
-    if not access.can_manage_enterprise(enterprise_id):
-        raise ForbiddenError("only the enterprise's administrators change alarm rules")
 
 
 class RuleOut(BaseModel):
@@ -64,7 +58,7 @@ def list_rules(enterprise_id: int, access: AccessDep, services: ServicesDep) -> 
 def create_rule(
     enterprise_id: int, body: CustomRuleIn, access: AccessDep, services: ServicesDep
 ) -> RuleOut:
-    _require_manage(access, enterprise_id)
+    require_enterprise_admin(access, enterprise_id)
     custom = check_custom_rule(services.registry, enterprise_id, body.model_dump())
     record = services.registry.put_config("rule", enterprise_id, custom.model_dump(mode="json"))
     services.monitor.configure()
@@ -78,7 +72,7 @@ def _own_rule(services: ServicesDep, access: Access, rule_id: int) -> int:
     enterprise_id = record.enterprise_id
     if enterprise_id is None or not access.can_see_enterprise(enterprise_id):
         raise NotFoundError("no such rule")
-    _require_manage(access, enterprise_id)
+    require_enterprise_admin(access, enterprise_id)
     return enterprise_id
 
 
@@ -146,7 +140,7 @@ def put_override(
 ) -> EffectiveRule:
     """Set this device's own limits for a rule (e.g. ``{"above": 29}``)."""
     ref = visible_device(services.registry, access, device_id)
-    _require_manage(access, ref.enterprise_id)
+    require_enterprise_admin(access, ref.enterprise_id)
     services.monitor.ensure_device(device_id)
     compiled = services.monitor.engine.rules().get(rule_ref)
     if compiled is None or device_id not in compiled.effective:
@@ -169,7 +163,7 @@ def delete_override(
     device_id: int, rule_ref: str, access: AccessDep, services: ServicesDep
 ) -> None:
     ref = visible_device(services.registry, access, device_id)
-    _require_manage(access, ref.enterprise_id)
+    require_enterprise_admin(access, ref.enterprise_id)
     if not services.registry.delete_config_ref("override", override_ref(device_id, rule_ref)):
         raise NotFoundError("this device has no override of that rule", field="rule_ref")
     services.monitor.configure()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -12,7 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, SecretStr
 
 from shugu.api.deps import AccessDep, ServicesDep
-from shugu.api.scope import require_machine_access
+from shugu.api.scope import require_enterprise_admin, require_machine_access
 from shugu.domain.errors import ForbiddenError, NotFoundError, ValidationError
 from shugu.domain.tenancy import Access
 from shugu.monitor.model import CheckOutcome
@@ -26,12 +27,6 @@ router = APIRouter(tags=["inspection"])
 
 Format = Literal["html", "pdf", "xlsx"]
 Lang = Literal["zh", "en"]
-
-
-def _require_manage(access: Access, enterprise_id: int) -> None:
-    require_machine_access(access, enterprise_id)
-    if not access.can_manage_enterprise(enterprise_id):
-        raise ForbiddenError("only the enterprise's administrators change this")
 
 
 def _checked_plan(services: ServicesDep, body: dict[str, Any]) -> InspectionPlan:
@@ -67,7 +62,7 @@ def create_plan(
     enterprise_id: int, body: dict[str, Any], access: AccessDep, services: ServicesDep
 ) -> PlanOut:
     """A plan: name, times of day (China time, "HH:MM") and checks."""
-    _require_manage(access, enterprise_id)
+    require_enterprise_admin(access, enterprise_id)
     services.registry.get_enterprise(enterprise_id)
     plan = _checked_plan(services, body)
     record = services.registry.put_config("plan", enterprise_id, plan.model_dump(mode="json"))
@@ -87,7 +82,7 @@ def replace_plan(
     plan_id: int, body: dict[str, Any], access: AccessDep, services: ServicesDep
 ) -> PlanOut:
     enterprise_id = _plan_enterprise(services, access, plan_id)
-    _require_manage(access, enterprise_id)
+    require_enterprise_admin(access, enterprise_id)
     plan = _checked_plan(services, body)
     record = services.registry.put_config(
         "plan", enterprise_id, plan.model_dump(mode="json"), config_id=plan_id
@@ -98,7 +93,7 @@ def replace_plan(
 @router.delete("/api/inspection-plans/{plan_id}", status_code=204)
 def delete_plan(plan_id: int, access: AccessDep, services: ServicesDep) -> None:
     enterprise_id = _plan_enterprise(services, access, plan_id)
-    _require_manage(access, enterprise_id)
+    require_enterprise_admin(access, enterprise_id)
     services.registry.delete_config(plan_id, "plan")
 
 
@@ -255,7 +250,7 @@ def _masked(channel: dict[str, Any]) -> dict[str, Any]:
 @router.get("/api/enterprises/{enterprise_id}/notify")
 def get_notify(enterprise_id: int, access: AccessDep, services: ServicesDep) -> NotifySettings:
     """Channels (secrets masked) and the escalation policy."""
-    _require_manage(access, enterprise_id)
+    require_enterprise_admin(access, enterprise_id)
     registry = services.registry
     channels = [_masked(r.body) for r in registry.list_configs("channel", [enterprise_id])]
     policies = registry.list_configs("escalation", [enterprise_id])
@@ -267,7 +262,7 @@ def put_notify(
     enterprise_id: int, body: NotifySettings, access: AccessDep, services: ServicesDep
 ) -> NotifySettings:
     """Replace the enterprise's channels and escalation policy together."""
-    _require_manage(access, enterprise_id)
+    require_enterprise_admin(access, enterprise_id)
     registry = services.registry
     registry.get_enterprise(enterprise_id)
     channels = parse_channels(body.channels)
@@ -309,8 +304,6 @@ def monitor_status(access: AccessDep, services: ServicesDep) -> MonitorStatus:
     """The monitor's lag and counts, and each notification channel's delivery state."""
     if not access.can_manage_platform():
         raise ForbiddenError("only operators see the platform's monitor", code="forbidden")
-    from dataclasses import asdict
-
     notifier = services.notifier.status()
     return MonitorStatus(
         monitor=asdict(services.monitor.stats()),

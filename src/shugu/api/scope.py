@@ -20,6 +20,13 @@ def require_machine_access(access: Access, enterprise_id: int) -> None:
         raise ForbiddenError("you may not read this enterprise's machine data", code="forbidden")
 
 
+def require_enterprise_admin(access: Access, enterprise_id: int) -> None:
+    """Machine-level access to the enterprise, and the right to change its settings."""
+    require_machine_access(access, enterprise_id)
+    if not access.can_manage_enterprise(enterprise_id):
+        raise ForbiddenError("only the enterprise's administrators change this", code="forbidden")
+
+
 def visible_device(registry: Registry, access: Access, device_id: int) -> DeviceRef:
     ref = registry.get_device_ref(device_id)
     if ref is None or not access.can_see_enterprise(ref.enterprise_id):

@@ -69,5 +69,10 @@ def to_iso(ts_ms: int) -> str:
     return datetime.fromtimestamp(ts_ms / 1000, CHINA_TZ).isoformat(timespec="milliseconds")
 
 
+def utc_datetime(ts_ms: int) -> datetime:
+    """An aware UTC datetime from milliseconds since the epoch."""
+    return datetime.fromtimestamp(ts_ms / 1000, UTC)
+
+
 def utc_now_ms() -> int:
     return int(datetime.now(UTC).timestamp() * 1000)

@@ -13,10 +13,10 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from shugu.domain.errors import ConflictError, ValidationError
-from shugu.domain.timeutil import utc_now_ms
+from shugu.domain.timeutil import utc_datetime, utc_now_ms
 from shugu.monitor.engine import DeviceInfo, Transition, describe
 from shugu.monitor.model import SEVERITY_RANK, AlarmNotice, AlarmStatus, NoticeEvent, Severity
 from shugu.monitor.notify.channels import ChannelConfig
@@ -38,10 +38,6 @@ MAX_SHELVE_MINUTES = 7 * 24 * 60
 MAX_NOTE_LENGTH = 2000
 
 Notify = Callable[[AlarmNotice, list[ChannelConfig]], None]
-
-
-def to_dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000.0, UTC)
 
 
 def to_ms(dt: datetime) -> int:
@@ -118,7 +114,13 @@ class AlarmBook:
         }
         now = self._clock()
         record = self._registry.open_alarm(
-            t.ref, t.device_id, device.enterprise_id, t.severity.value, to_dt(now), t.value, detail
+            t.ref,
+            t.device_id,
+            device.enterprise_id,
+            t.severity.value,
+            utc_datetime(now),
+            t.value,
+            detail,
         )
         if record is None:
             return
@@ -131,7 +133,7 @@ class AlarmBook:
         if config.policy is not None:
             state = EscalationState.opened(now)
             self._registry.update_alarm(
-                record.id, event="notified", at=to_dt(now), escalation=asdict(state)
+                record.id, event="notified", at=utc_datetime(now), escalation=asdict(state)
             )
             self._send(record, NoticeEvent.raised, config.policy.first, config, now)
 
@@ -144,7 +146,7 @@ class AlarmBook:
         record = self._registry.update_alarm(
             alarm_id,
             event="cleared",
-            at=to_dt(now),
+            at=utc_datetime(now),
             value=t.value,
             status=AlarmStatus.cleared.value,
         )
@@ -162,7 +164,7 @@ class AlarmBook:
             record = self._registry.update_alarm(
                 alarm_id,
                 event="cleared",
-                at=to_dt(now),
+                at=utc_datetime(now),
                 note="rule removed",
                 status=AlarmStatus.cleared.value,
             )
@@ -182,7 +184,7 @@ class AlarmBook:
         record = self._registry.update_alarm(
             alarm_id,
             event="acknowledged",
-            at=to_dt(now),
+            at=utc_datetime(now),
             by=by,
             note=_note(note),
             status=AlarmStatus.acknowledged.value,
@@ -201,7 +203,7 @@ class AlarmBook:
         record = self._registry.update_alarm(
             alarm_id,
             event="cleared",
-            at=to_dt(now),
+            at=utc_datetime(now),
             by=by,
             note=_note(note),
             status=AlarmStatus.cleared.value,
@@ -224,9 +226,14 @@ class AlarmBook:
         if record.status == AlarmStatus.cleared.value:
             raise ConflictError("a cleared alarm cannot be shelved", code="alarm_cleared")
         now = self._clock()
-        until = to_dt(now) + timedelta(minutes=minutes)
+        until = utc_datetime(now) + timedelta(minutes=minutes)
         return self._registry.update_alarm(
-            alarm_id, event="shelved", at=to_dt(now), by=by, note=_note(note), shelved_until=until
+            alarm_id,
+            event="shelved",
+            at=utc_datetime(now),
+            by=by,
+            note=_note(note),
+            shelved_until=until,
         )
 
     # -- notices -----------------------------------------------------------------------------
@@ -251,7 +258,7 @@ class AlarmBook:
             self._registry.update_alarm(
                 record.id,
                 event=due[-1][0].value,
-                at=to_dt(now),
+                at=utc_datetime(now),
                 escalation=asdict(new_state),
             )
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 
 from shugu.domain.errors import ShuguError
-from shugu.domain.timeutil import utc_now_ms
+from shugu.domain.timeutil import utc_datetime, utc_now_ms
 from shugu.monitor.model import CheckOutcome, RoundRecord
 from shugu.monitor.rounds import (
     InspectionPlan,
@@ -70,7 +69,7 @@ class RoundService:
         return self._registry.add_round(
             plan_id,
             record.enterprise_id,
-            datetime.fromtimestamp(now / 1000, UTC),
+            utc_datetime(now),
             slot=slot,
             trigger=trigger,
             by=by,

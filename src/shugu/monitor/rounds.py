@@ -8,6 +8,7 @@ one an engineer used to fill in.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -128,10 +129,14 @@ def _limit_text(above: float | None, below: float | None) -> str:
     return f"≥ {below:g}"
 
 
+#: A plan repeats the same few expressions for every device of a group: parse each once.
+_parsed = functools.lru_cache(maxsize=256)(parse_expression)
+
+
 def _value(
     device: int, subject: str, is_expr: bool, latest: Latest, oldest_ms: int
 ) -> tuple[float | None, int | None]:
-    names = parse_expression(subject).names if is_expr else (subject,)
+    names = _parsed(subject).names if is_expr else (subject,)
     values: dict[str, Any] = {}
     observed: list[int] = []
     for name in names:
@@ -142,7 +147,7 @@ def _value(
         observed.append(point[0])
     if not is_expr:
         return float(values[subject]), observed[0]
-    result = parse_expression(subject).evaluate({k: np.asarray([v]) for k, v in values.items()})
+    result = _parsed(subject).evaluate({k: np.asarray([v]) for k, v in values.items()})
     value = float(result[0])
     return (None if math.isnan(value) else value), min(observed)
 
@@ -153,6 +158,7 @@ def evaluate_check(
     latest: Latest,
     now_ms: int,
     rule_of: Callable[[str, int], RuleSpec | None],
+    newest_by_device: Mapping[int, int],
 ) -> CheckResult:
     oldest = now_ms - int(check.max_age_s * 1000)
     above, below, unit = check.above, check.below, check.unit
@@ -167,7 +173,7 @@ def evaluate_check(
                 field="rule",
             )
         if rule.kind is RuleKind.no_data:
-            newest = max((ts for (d, _m), (ts, _v) in latest.items() if d == device.id), default=0)
+            newest = newest_by_device.get(device.id, 0)
             silent_s = (now_ms - newest) / 1000.0 if newest else None
             passed = silent_s is not None and silent_s < rule.for_s
             return CheckResult(
@@ -216,10 +222,13 @@ def run_round(
     now_ms: int,
     rule_of: Callable[[str, int], RuleSpec | None],
 ) -> list[CheckResult]:
+    newest_by_device: dict[int, int] = {}
+    for (device_id, _metric), (ts, _value) in latest.items():
+        newest_by_device[device_id] = max(ts, newest_by_device.get(device_id, ts))
     results = []
     for check in plan.checks:
         for device in sorted(check.devices.members(devices, enterprise_id), key=lambda d: d.name):
-            results.append(evaluate_check(check, device, latest, now_ms, rule_of))
+            results.append(evaluate_check(check, device, latest, now_ms, rule_of, newest_by_device))
     return results
 
 
