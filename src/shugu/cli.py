@@ -169,6 +169,27 @@ def bench_monitor(
     _print_result(result, as_json)
 
 
+@bench.command("faults")
+def bench_faults(
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option("--scenario", help="crash, broker_outage, disk_full, overload, soak"),
+    ] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="scaled-down sizes")] = False,
+    minutes: Annotated[float, typer.Option(help="soak duration in minutes")] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Points sent, acknowledged, stored and lost under crash, outage, disk-full, overload, soak."""
+    _bench_module("common")
+    from bench.faults import FaultOptions, run
+
+    options = FaultOptions(quick=quick, minutes=minutes, log=not as_json)
+    result = run(scenario, options=options)
+    _print_result(result, as_json)
+    if result.get("lost_total"):
+        raise typer.Exit(1)
+
+
 def _print_result(result: dict[str, object], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(result))
