@@ -15,6 +15,8 @@ from shugu.cli_admin import register as register_admin_commands
 from shugu.cli_anomaly import register as register_anomaly_commands
 from shugu.cli_sim import register as register_sim_commands
 from shugu.config import Settings
+from shugu.domain.errors import ShuguError
+from shugu.store.datadir import check_writable
 
 app = typer.Typer(
     help="shugu (数谷): an open industrial-internet platform for a district.", no_args_is_help=True
@@ -63,6 +65,13 @@ def serve(
     ] = "shugu-worker",
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     retention_days: Annotated[int, typer.Option(help="keep telemetry this many days")] = 365,
+    max_backlog_points: Annotated[
+        int,
+        typer.Option(
+            help="points waiting for the disk beyond which senders are slowed (MQTT) "
+            "or refused with 429 (HTTP)"
+        ),
+    ] = 2_000_000,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
     """Run the API (HTTP device API, query API, registry) on one process."""
@@ -84,7 +93,13 @@ def serve(
         tls_key=tls_key,
         broker_url=broker,
         broker_client_id=broker_client_id,
+        max_backlog_points=max_backlog_points,
     )
+    try:
+        check_writable(settings.data_dir)
+    except ShuguError as exc:
+        typer.echo(f"shugu cannot start: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
     api = create_app(settings)
     mqtt = f", MQTT on {host}:{mqtt_port}" if mqtt_port is not None else ""
     typer.echo(f"shugu serving on http://{host}:{http_port}{mqtt}  (data: {data.resolve()})")

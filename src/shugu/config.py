@@ -20,6 +20,9 @@ class Settings:
     max_payload_bytes: int = MIB
     #: Longest time the writer waits to gather more batches into one durable commit.
     commit_linger_ms: float = 2.0
+    #: Points waiting to be made durable beyond which senders are slowed or refused
+    #: (about 25 bytes each: 2 M points hold some 50 MB).
+    max_backlog_points: int = 2_000_000
     #: Host and port of the built-in MQTT endpoint; no port, no endpoint. Port 0 picks one.
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int | None = None

@@ -54,7 +54,9 @@ def open_services(settings: Settings, registry: Registry | None = None) -> Servi
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     registry = registry or Registry(settings.resolved_registry_url())
     store = DuckDBTelemetryStore(
-        settings.telemetry_path, commit_linger_ms=settings.commit_linger_ms
+        settings.telemetry_path,
+        commit_linger_ms=settings.commit_linger_ms,
+        max_backlog_rows=settings.max_backlog_points,
     )
     pipeline = IngestPipeline(store, settings)
     rpc = RpcHub()
@@ -65,6 +67,7 @@ def open_services(settings: Settings, registry: Registry | None = None) -> Servi
             ThingsBoardApp(registry, pipeline, store, rpc, limits),
             max_packet_bytes=settings.max_payload_bytes + MQTT_HEADER_ALLOWANCE,
             max_inflight=MQTT_MAX_INFLIGHT,
+            congested=lambda: pipeline.congested,
         )
     device_cache = DeviceCache(registry)
     bridge = None
@@ -181,6 +184,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             "writer_alive": services.store.writer_alive,
             "version": __version__,
             "queued_jobs": services.store.queued_jobs,
+            "backlog_points": services.store.backlog_rows,
+            "max_backlog_points": services.store.max_backlog_rows,
+            "overload_refusals": services.store.overload_refusals,
             "mqtt_port": services.mqtt_port,
             "mqtt_tls_port": services.mqtt_tls_port,
             "mqtt_connections": len(services.mqtt.connections) if services.mqtt else 0,

@@ -66,6 +66,7 @@ async def post_device_telemetry(token: str, request: Request, services: Services
             )
         )
         raise BadDeviceToken("the device access token is unknown or was revoked")
+    pipeline.admit()
     try:
         body = await read_body(request, services.settings.max_payload_bytes)
         doc = parse_json(body)
@@ -100,6 +101,7 @@ def _batch_enterprise(request: Request, services: ServicesDep) -> int:
 async def post_batch(request: Request, services: ServicesDep) -> JSONBytes:
     """Many devices in one request: gateway JSON or an Arrow IPC stream (see module doc)."""
     enterprise_id = _batch_enterprise(request, services)
+    services.pipeline.admit()
     body = await read_body(request, services.settings.max_payload_bytes)
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type == ARROW_STREAM:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,11 +24,16 @@ def error_body(code: str, message: str, **details: object) -> dict[str, object]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ShuguError)
     async def _shugu_error(_: Request, exc: ShuguError) -> JSONBytes:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+        headers: dict[str, str] = {}
+        if exc.http_status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        if exc.retry_after_s is not None:
+            # Whole seconds, rounded up: RFC 9110 allows no fractions, and 0 would invite a storm.
+            headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
         return JSONBytes(
             error_body(exc.code, exc.message, **exc.details),
             status_code=exc.http_status,
-            headers=headers,
+            headers=headers or None,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -14,6 +14,8 @@ class ShuguError(Exception):
 
     code: str = "error"
     http_status: int = 400
+    #: Seconds after which a retry may succeed (sent as ``Retry-After``); None: not worth it.
+    retry_after_s: float | None = None
 
     def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
         super().__init__(message)
@@ -63,3 +65,15 @@ class UnavailableError(ShuguError):
 
     code = "unavailable"
     http_status = 503
+    retry_after_s = 5.0
+
+
+class OverloadedError(UnavailableError):
+    """More is arriving than can be made durable: the sender should slow down and retry."""
+
+    code = "ingest_overloaded"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after_s: float, **details: Any) -> None:
+        super().__init__(message, retry_after_s=round(retry_after_s, 1), **details)
+        self.retry_after_s = retry_after_s

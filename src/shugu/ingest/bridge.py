@@ -26,7 +26,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from shugu.domain.entities import DeviceRef
-from shugu.domain.errors import ShuguError, UnavailableError, ValidationError
+from shugu.domain.errors import OverloadedError, ShuguError, UnavailableError, ValidationError
 from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.pipeline import IngestPipeline, now_ms
 from shugu.ingest.thingsboard import parse_json
@@ -183,8 +183,16 @@ class BrokerBridge:
             )
             self._ack(message)
             return
-        # UnavailableError propagates: no acknowledgement, the broker keeps the message.
-        await self._pipeline.ingest_parsed(device, parsed)
+        # A full backlog holds the message (and, through paho's window, the broker) until there
+        # is room. Any other UnavailableError propagates: no acknowledgement, the broker keeps
+        # the message.
+        while True:
+            await self._pipeline.wait_for_room()
+            try:
+                await self._pipeline.ingest_parsed(device, parsed)
+                break
+            except OverloadedError:
+                continue
         self._ack(message)
 
     def _ack(self, message: paho.MQTTMessage) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shugu.domain.entities import DeviceRef
+from shugu.domain.errors import OverloadedError
 from shugu.ingest.pipeline import Columns, IngestPipeline, dictionary_encode
 from shugu.ingest.thingsboard import ParsedTelemetry
 from shugu.store.telemetry import Rejects
@@ -69,7 +70,14 @@ class Coalescer:
 
     async def _run(self, items: list[_Pending]) -> None:
         try:
-            outcomes = await self._ingest_all(items)
+            while True:
+                # Held, not refused: the senders' acknowledgements wait, and so do they.
+                await self._pipeline.wait_for_room()
+                try:
+                    outcomes = await self._ingest_all(items)
+                    break
+                except OverloadedError:
+                    continue  # HTTP senders filled the room first; wait again
         except Exception as exc:  # noqa: BLE001 - not swallowed: every waiting caller gets it
             for item in items:
                 if not item.future.done():

@@ -37,6 +37,10 @@ SAMPLES_PER_REFUSAL = 10
 MAX_NEW_METRICS_PER_REQUEST = 1000
 
 
+#: How often a held sender looks for room again; a few ms against commits of tens of ms.
+_ROOM_POLL_S = 0.005
+
+
 def printable(text: str | None) -> str | None:
     """Text that any JSON encoder takes: lone surrogates a device sent are escaped."""
     if text is None:
@@ -309,6 +313,28 @@ class IngestPipeline:
                     ),
                     count=count if i == 0 else 0,
                 )
+
+    def admit(self) -> None:
+        """Refuse at the door while the store's backlog is full, before spending any work on
+        the request; the refusal says when to come back (HTTP 429 with Retry-After)."""
+        if self._store.backlog_rows >= self._store.max_backlog_rows:
+            raise self._store.overloaded()
+
+    async def wait_for_room(self) -> None:
+        """Wait until the store's backlog is down to half its bound.
+
+        Senders that can be slowed (MQTT connections, the broker bridge) wait here instead of
+        being refused: their acknowledgements come later, their windows fill, and they stop
+        reading. Half the bound leaves room for HTTP senders, who are refused rather than held.
+        """
+        store = self._store
+        while store.backlog_rows > store.max_backlog_rows // 2:
+            await asyncio.sleep(_ROOM_POLL_S)
+
+    @property
+    def congested(self) -> bool:
+        store = self._store
+        return store.backlog_rows > store.max_backlog_rows // 2
 
     async def store(self, batch: Batch, rejects: Rejects) -> int:
         """Hand a batch to the store and wait until it is durable.

@@ -28,7 +28,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from shugu.domain.batch import Batch
-from shugu.domain.errors import UnavailableError
+from shugu.domain.errors import OverloadedError, UnavailableError
 from shugu.store.buckets import bucket_table
 from shugu.store.compaction import Compactor
 from shugu.store.latest import LatestCache
@@ -130,6 +130,7 @@ class DuckDBTelemetryStore:
         commit_linger_ms: float = 2.0,
         max_commit_rows: int = 1_000_000,
         max_queued_jobs: int = 10_000,
+        max_backlog_rows: int = 2_000_000,
         compact_min_rows: int = 1_000_000,
         compact_max_age_s: float = 900.0,
     ) -> None:
@@ -155,6 +156,15 @@ class DuckDBTelemetryStore:
         self._linger_s = commit_linger_ms / 1000.0
         self._max_commit_rows = max_commit_rows
         self._queue: queue.Queue[_Job | object] = queue.Queue(maxsize=max_queued_jobs)
+        #: Points handed over and not yet committed: the memory the queue holds is bounded by
+        #: this (about 25 bytes a point in columns), whatever the rate offered.
+        self.max_backlog_rows = max_backlog_rows
+        self._backlog_rows = 0
+        self._backlog_lock = threading.Lock()
+        #: Committed points per second, smoothed: turns a backlog into a Retry-After.
+        self._drain_rate = 100_000.0
+        #: Submissions refused for a full backlog since start (shown by /api/health).
+        self.overload_refusals = 0
         self._failing = False
         self._closed = False
         self._listeners: list[Callable[[Batch], None]] = []
@@ -246,13 +256,38 @@ class DuckDBTelemetryStore:
         if self._closed:
             future.set_exception(UnavailableError("the store is closed", code="store_closed"))
             return future
+        rows = len(batch)
+        with self._backlog_lock:
+            # One batch larger than the whole bound is still taken when nothing is waiting.
+            if rows and self._backlog_rows and self._backlog_rows + rows > self.max_backlog_rows:
+                future.set_exception(self.overloaded())
+                return future
+            self._backlog_rows += rows
         try:
             self._queue.put_nowait(_Job(batch, rejects, attributes, future))
         except queue.Full:
-            future.set_exception(
-                UnavailableError("ingest queue is full, retry shortly", code="ingest_overloaded")
-            )
+            self._release_backlog(rows)
+            future.set_exception(self.overloaded())
         return future
+
+    @property
+    def backlog_rows(self) -> int:
+        """Points handed to the store and not yet durable."""
+        return self._backlog_rows
+
+    def overloaded(self) -> OverloadedError:
+        """The refusal for a sender while the backlog is full, with an honest Retry-After."""
+        self.overload_refusals += 1
+        wait_s = min(30.0, max(1.0, self._backlog_rows / max(self._drain_rate, 1.0)))
+        return OverloadedError(
+            "more telemetry is arriving than can be stored; slow down and retry",
+            retry_after_s=wait_s,
+            backlog_points=self._backlog_rows,
+        )
+
+    def _release_backlog(self, rows: int) -> None:
+        with self._backlog_lock:
+            self._backlog_rows -= rows
 
     def add_listener(self, listener: Callable[[Batch], None]) -> None:
         """Call ``listener`` with every batch right after it is committed, on the writer thread;
@@ -299,7 +334,13 @@ class DuckDBTelemetryStore:
                 break
             assert isinstance(item, _Job)
             jobs, stop = self._gather(item)
+            started = time.monotonic()
             self._commit_jobs(cur, jobs)
+            rows = sum(len(job.batch) for job in jobs)
+            self._release_backlog(rows)
+            if rows >= 1000:
+                rate = rows / max(time.monotonic() - started, 1e-4)
+                self._drain_rate = 0.8 * self._drain_rate + 0.2 * rate
             if stop:
                 break
         # Drain what arrived before close so that no caller waits forever.
@@ -310,6 +351,7 @@ class DuckDBTelemetryStore:
                 break
             if isinstance(item, _Job):
                 self._commit_jobs(cur, [item])
+                self._release_backlog(len(item.batch))
         cur.close()
 
     def _commit_jobs(self, cur: duckdb.DuckDBPyConnection, jobs: list[_Job]) -> None:

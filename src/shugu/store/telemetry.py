@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from shugu.domain.batch import Batch
+from shugu.domain.errors import OverloadedError
 
 AGGREGATES = ("avg", "min", "max", "sum", "count", "first", "last")
 
@@ -89,6 +90,20 @@ class TelemetryStore(Protocol):
         attributes: Sequence[AttributeRecord] | None = None,
     ) -> Future[int]:
         """Queue a batch; the future resolves to its row count once it is durable."""
+        ...
+
+    @property
+    def backlog_rows(self) -> int:
+        """Points handed over and not yet durable."""
+        ...
+
+    @property
+    def max_backlog_rows(self) -> int:
+        """Beyond this backlog, ``submit`` refuses with an OverloadedError."""
+        ...
+
+    def overloaded(self) -> OverloadedError:
+        """The refusal a sender gets while the backlog is full."""
         ...
 
     def attributes(self, device: int, scope: str | None = None) -> list[AttributeRecord]: ...

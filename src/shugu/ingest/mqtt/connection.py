@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # MQTT 5 reason codes used here.
+#: Publishes a connection may have waiting while the store is congested (see _inflight_limit).
+CONGESTED_INFLIGHT = 8
+
 RC_SUCCESS = 0x00
 RC_UNSPECIFIED = 0x80
 RC_MALFORMED = 0x81
@@ -35,6 +38,7 @@ RC_UNSUPPORTED_VERSION = 0x84
 RC_CLIENT_ID_INVALID = 0x85
 RC_NOT_AUTHORIZED = 0x87
 RC_SERVER_UNAVAILABLE = 0x88
+RC_SERVER_BUSY = 0x89
 RC_KEEP_ALIVE_TIMEOUT = 0x8D
 RC_TAKEN_OVER = 0x8E
 RC_TOPIC_INVALID = 0x90
@@ -134,8 +138,10 @@ class MqttConnection(asyncio.Protocol):
     # -- framing and dispatch
 
     def _drain(self) -> None:
-        # While a CONNECT is being authenticated, later packets wait in the buffer.
-        while not self._closing and not self._authenticating:
+        # While a CONNECT is being authenticated, or too many publishes wait for the store,
+        # later packets wait in the buffer: what one connection holds stays bounded even when
+        # a single read brought hundreds of packets.
+        while not self._closing and not self._authenticating and not self._paused:
             frame = codec.split_frame(self._buf, self.endpoint.max_packet_bytes)
             if frame is None:
                 return
@@ -294,10 +300,21 @@ class MqttConnection(asyncio.Protocol):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         self._inflight += 1
-        if self._inflight >= self.endpoint.max_inflight and not self._paused:
+        if self._inflight >= self._inflight_limit() and not self._paused:
             self._paused = True
             assert self.transport is not None
             self.transport.pause_reading()
+
+    def _inflight_limit(self) -> int:
+        """Publishes this connection may have waiting for the store before it stops reading.
+
+        While the store is congested every connection is held to a few, so that what waits in
+        memory stays bounded by connections × a few messages, and the rest of the flood waits in
+        the devices and the kernel's socket buffers.
+        """
+        if self.endpoint.congested():
+            return CONGESTED_INFLIGHT
+        return self.endpoint.max_inflight
 
     async def _acknowledge(
         self, pub: Publish, work: Awaitable[Outcome], previous: asyncio.Task[None] | None
@@ -306,9 +323,12 @@ class MqttConnection(asyncio.Protocol):
         try:
             outcome = await work
         except UnavailableError as exc:
-            # Not durable: withhold the acknowledgement so that the client sends it again.
-            log.warning("not acknowledging a publish: %s", exc.message)
+            # Not durable: withhold the acknowledgement and drop the connection, so that the
+            # client sends it again when it reconnects (MQTT resends unacknowledged QoS 1
+            # messages only on a new connection).
+            log.warning("not acknowledging a publish, closing the connection: %s", exc.message)
             outcome = None
+            self.close(RC_SERVER_BUSY)
         except Exception:
             # A fault of shugu's own: say so, drop this connection (the client will resend
             # what was not acknowledged), and keep serving the others.
@@ -317,10 +337,11 @@ class MqttConnection(asyncio.Protocol):
             self.close()
         finally:
             self._inflight -= 1
-            if self._paused and self._inflight < self.endpoint.max_inflight // 2:
+            if self._paused and self._inflight <= self._inflight_limit() // 2:
                 self._paused = False
                 if self.transport is not None and not self._closing:
                     self.transport.resume_reading()
+                    self._process()
         if previous is not None and not previous.done():
             await asyncio.wait([previous])
         if outcome is None or pub.qos == 0 or self._closing or pub.packet_id is None:

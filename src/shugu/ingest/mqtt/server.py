@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Callable
 
 from shugu.ingest.mqtt.connection import RC_TAKEN_OVER, MqttApplication, MqttConnection
 from shugu.ingest.mqtt.session import Session
@@ -20,8 +21,11 @@ class MqttEndpoint:
         max_packet_bytes: int,
         max_inflight: int = 1000,
         connect_timeout_s: float = 10.0,
+        congested: Callable[[], bool] = lambda: False,
     ) -> None:
         self.app = app
+        #: True while the store cannot keep up: connections then hold back (see connection.py).
+        self.congested = congested
         self.max_packet_bytes = max_packet_bytes
         self.max_inflight = max_inflight
         self.connect_timeout_s = connect_timeout_s

@@ -1,0 +1,30 @@
+"""The data directory: checked once at start, so that a server that cannot keep data says so
+plainly instead of failing on the first device that sends."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from shugu.domain.errors import UnavailableError
+
+_PROBE = ".shugu-write-probe"
+
+
+def check_writable(data_dir: Path) -> None:
+    """Create the directory if needed and prove a file in it can be written and synced."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe = data_dir / _PROBE
+        with probe.open("wb") as handle:
+            handle.write(b"shugu")
+            handle.flush()
+            os.fsync(handle.fileno())
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UnavailableError(
+            f"the data directory {data_dir} cannot be written ({reason}); "
+            "shugu would not be able to keep what devices send",
+            code="data_dir_unwritable",
+        ) from exc
