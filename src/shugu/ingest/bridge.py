@@ -29,7 +29,7 @@ from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import OverloadedError, ShuguError, UnavailableError, ValidationError
 from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.pipeline import IngestPipeline, now_ms
-from shugu.ingest.thingsboard import parse_json
+from shugu.ingest.thingsboard import ParsedTelemetry, parse_json
 from shugu.store.registry import Registry
 from shugu.store.telemetry import RejectRecord
 
@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 TOPIC_PREFIX = "shugu/v1/"
 #: How many unacknowledged messages the broker may have in flight to one worker.
 RECEIVE_MAXIMUM = 1000
+#: Back-off while the store refuses writes.
+_RETRY_MIN_S = 0.5
+_RETRY_MAX_S = 10.0
 #: Keep the session a week while the worker is away.
 SESSION_EXPIRY_S = 7 * 24 * 3600
 
@@ -183,17 +186,27 @@ class BrokerBridge:
             )
             self._ack(message)
             return
-        # A full backlog holds the message (and, through paho's window, the broker) until there
-        # is room. Any other UnavailableError propagates: no acknowledgement, the broker keeps
-        # the message.
-        while True:
+        await self._store_until_durable(device, parsed)
+        self._ack(message)
+
+    async def _store_until_durable(self, device: DeviceRef, parsed: ParsedTelemetry) -> None:
+        """Store the message's points, waiting out a full backlog or a store that refuses writes
+        (a full disk). Meanwhile the message stays unacknowledged: the broker sends at most
+        RECEIVE_MAXIMUM such messages, and delivers them again if this worker dies waiting."""
+        delay = _RETRY_MIN_S
+        while not self._stopping:
             await self._pipeline.wait_for_room()
             try:
                 await self._pipeline.ingest_parsed(device, parsed)
-                break
+                return
             except OverloadedError:
                 continue
-        self._ack(message)
+            except UnavailableError as exc:
+                if delay == _RETRY_MIN_S:
+                    log.warning("holding broker messages until the store takes them: %s", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX_S)
+        raise UnavailableError("the worker is stopping", code="worker_stopping")
 
     def _ack(self, message: paho.MQTTMessage) -> None:
         if message.qos:
