@@ -1,29 +1,19 @@
-"""`shugu serve` in a child process on free ports, with a small registry made beforehand."""
+"""`shugu serve` in a child process on free ports, with a small registry made beforehand.
+
+The general harness is ``bench/faults/served.py`` (the fault runs start, kill and restart
+servers with it); this module keeps the small interface the endpoint tests use.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from argon2 import PasswordHasher
+from bench.faults.served import Served, ServerGone, free_port, make_district
 
-from shugu.domain.tenancy import Role
-from shugu.store.registry import Registry
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["ServedDistrict", "free_port", "serve_district"]
 
 
 @dataclass
@@ -35,7 +25,11 @@ class ServedDistrict:
     #: device name → (id, access token)
     devices: dict[str, tuple[int, str]] = field(default_factory=dict)
     admin_token: str = ""
-    process: subprocess.Popen[bytes] | None = None
+    server: Served | None = None
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self.server.process if self.server is not None else None
 
     @property
     def base(self) -> str:
@@ -48,15 +42,9 @@ class ServedDistrict:
         return self.devices[name][0]
 
     def http(self, method: str, path: str, body: object = None) -> tuple[int, dict[str, object]]:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        request.add_header("Content-Type", "application/json")
-        request.add_header("Authorization", f"Bearer {self.admin_token}")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                return answer.status, json.loads(answer.read() or b"{}")
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read() or b"{}")
+        assert self.server is not None
+        status, raw = self.server.request(method, path, body, timeout_s=30)
+        return status, json.loads(raw or b"{}")
 
     def latest(self, name: str) -> dict[str, float]:
         status, body = self.http("GET", f"/api/devices/{self.device_id(name)}/latest")
@@ -66,12 +54,8 @@ class ServedDistrict:
         return dict(zip(cols["metric"], cols["value"], strict=True))
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        if self.server is not None:
+            self.server.stop(timeout_s=30)
 
 
 def serve_district(
@@ -79,49 +63,19 @@ def serve_district(
 ) -> ServedDistrict:
     """Create a region, park, enterprise, the devices (name → (profile, is_gateway)) and an
     enterprise admin with an API token; then start `shugu serve` with HTTP and MQTT."""
-    registry = Registry(
-        f"sqlite:///{data / 'registry.sqlite'}",
-        password_hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
-    )
+    district = make_district(data, devices)
+    server = Served(district, extra_args=extra_args or [])
+    assert server.mqtt_port is not None
     try:
-        region = registry.create_region("350112", "长乐区")
-        park = registry.create_park(region.id, "滨海工业区")
-        ent = registry.create_enterprise(park.id, "长乐纺织", "91110000600037341L")
-        district = ServedDistrict(data, free_port(), free_port(), ent.id)
-        for name, (profile, gateway) in devices.items():
-            record, token = registry.create_device(ent.id, name, profile, is_gateway=gateway)
-            district.devices[name] = (record.id, token)
-        user = registry.create_user("admin", "a long password", Role.ENTERPRISE_ADMIN, ent.id)
-        district.admin_token = registry.create_api_token(user.id, "tests")
-    finally:
-        registry.close()
-    district.process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "shugu.cli",
-            "serve",
-            "--data",
-            str(data),
-            "--http-port",
-            str(district.http_port),
-            "--mqtt-port",
-            str(district.mqtt_port),
-            "--log-level",
-            "warning",
-            *(extra_args or []),
-        ],
-        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+        server.start(timeout_s=30)
+    except ServerGone as exc:
+        raise RuntimeError("shugu serve did not start") from exc
+    return ServedDistrict(
+        data=data,
+        http_port=server.http_port,
+        mqtt_port=server.mqtt_port,
+        enterprise=district.enterprise,
+        devices={d.name: (d.id, d.token) for d in district.devices},
+        admin_token=district.admin_token,
+        server=server,
     )
-    deadline = time.time() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(district.base + "/api/health", timeout=2) as answer:
-                if json.loads(answer.read()).get("mqtt_port") == district.mqtt_port:
-                    return district
-        except OSError:
-            pass
-        if time.time() > deadline or district.process.poll() is not None:
-            district.stop()
-            raise RuntimeError("shugu serve did not start")
-        time.sleep(0.1)

@@ -1,0 +1,489 @@
+"""Load clients that behave like real devices through a fault: they keep what was not
+acknowledged, reconnect with back-off, and send it again.
+
+- :class:`HttpFleet`: several keep-alive HTTP connections, each posting one device's next units
+  per request, either as ThingsBoard device JSON (``POST /api/v1/{token}/telemetry``) or as an
+  Arrow IPC batch (``POST /api/v1/batch`` as the enterprise admin). A unit counts as
+  acknowledged when the answer is 200 with every point accepted; on a broken connection, 429 or
+  503 the same request (same keys) is sent again.
+- :class:`MqttFleet`: one MQTT 3.1.1 connection per device, QoS 1, up to ``window`` messages
+  in flight; a message counts as acknowledged when its PUBACK (matched by packet id) arrives.
+  After a reconnect the device first sends again what was in flight, then goes on.
+
+Both run unpaced (as fast as acknowledgements allow) or paced by a shared :class:`Pacer`
+(units per second). ``start`` launches them on the running event loop; ``drain`` stops new
+units and waits until everything sent is acknowledged (or a deadline passes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import time
+from collections import deque
+from collections.abc import Sequence
+
+import pyarrow as pa
+
+from bench.faults.ledger import DeviceLedger, Ledger
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+MIN_BACKOFF_S = 0.02
+MAX_BACKOFF_S = 0.5
+
+
+class Pacer:
+    """A shared budget of ``rate`` units per second; a burst of at most one second's worth."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._credit = 0.0
+        self._t = time.monotonic()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self._credit = min(self._credit + (now - self._t) * self.rate, max(self.rate, 1.0))
+        self._t = now
+
+    def try_take(self, n: int = 1) -> bool:
+        self._refill()
+        if self._credit >= n:
+            self._credit -= n
+            return True
+        return False
+
+    async def take(self, n: int) -> None:
+        while not self.try_take(n):
+            await asyncio.sleep(max(0.001, (n - self._credit) / self.rate))
+
+
+class _Control:
+    """The phase every client of a fleet obeys."""
+
+    def __init__(self) -> None:
+        self.draining = False
+        self.aborted = False
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Stop new units; True when every client finished (all acknowledged) in time."""
+        self.draining = True
+        if not self.tasks:
+            return True
+        done, pending = await asyncio.wait(self.tasks, timeout=timeout_s)
+        if pending:
+            self.aborted = True
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            task.result()
+        return not pending
+
+
+async def _backoff(delay: float) -> float:
+    await asyncio.sleep(delay)
+    return min(delay * 2, MAX_BACKOFF_S)
+
+
+# -- HTTP -----------------------------------------------------------------------------------------
+
+
+class HttpFleet:
+    """``connections`` keep-alive HTTP clients sharing ``devices`` round-robin."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        devices: Sequence[DeviceLedger],
+        host: str,
+        port: int,
+        *,
+        connections: int,
+        units_per_request: int,
+        kind: str = "json",
+        admin_token: str = "",
+        pacer: Pacer | None = None,
+    ) -> None:
+        if kind not in ("json", "arrow"):
+            raise ValueError(f"kind must be json or arrow, not {kind!r}")
+        self.ledger = ledger
+        self.host = host
+        self.port = port
+        self.kind = kind
+        self.admin_token = admin_token
+        self.units_per_request = units_per_request
+        self.pacer = pacer
+        self.control = _Control()
+        self._groups = [list(devices[i::connections]) for i in range(connections)]
+
+    def start(self) -> None:
+        self.control.tasks = [
+            asyncio.create_task(self._client(group)) for group in self._groups if group
+        ]
+
+    async def drain(self, timeout_s: float) -> bool:
+        return await self.control.drain(timeout_s)
+
+    def _request(self, dev: DeviceLedger, units: range) -> bytes:
+        if self.kind == "json":
+            body = dev.telemetry_json(units)
+            head = f"POST /api/v1/{dev.cred.token}/telemetry HTTP/1.1\r\n"
+            head += "Content-Type: application/json\r\n"
+        else:
+            sink = io.BytesIO()
+            table = dev.arrow_table(units)
+            with pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table)
+            body = sink.getvalue()
+            head = "POST /api/v1/batch HTTP/1.1\r\n"
+            head += f"Content-Type: {ARROW_STREAM}\r\nAuthorization: Bearer {self.admin_token}\r\n"
+        head += f"Host: 127.0.0.1\r\nContent-Length: {len(body)}\r\n\r\n"
+        return head.encode() + body
+
+    async def _client(self, devices: list[DeviceLedger]) -> None:
+        ledger, stats, control = self.ledger, self.ledger.stats, self.control
+        reader: asyncio.StreamReader | None = None
+        writer: asyncio.StreamWriter | None = None
+        delay = MIN_BACKOFF_S
+        turn = 0
+        current: tuple[DeviceLedger, range, bytes] | None = None
+        attempts = 0
+        try:
+            while not control.aborted:
+                if current is None:
+                    if control.draining:
+                        return
+                    dev = devices[turn % len(devices)]
+                    turn += 1
+                    if self.pacer is not None:
+                        await self.pacer.take(self.units_per_request)
+                    units = dev.new_units(self.units_per_request)
+                    current = (dev, units, self._request(dev, units))
+                    attempts = 0
+                dev, units, request = current
+                if writer is None:
+                    try:
+                        reader, writer = await asyncio.wait_for(
+                            asyncio.open_connection(self.host, self.port), 10
+                        )
+                        stats.connects += 1
+                    except (OSError, TimeoutError):
+                        stats.connect_failures += 1
+                        delay = await _backoff(delay)
+                        continue
+                assert reader is not None and writer is not None
+                attempts += 1
+                if attempts > 1:
+                    stats.resent_units += len(units)
+                sent_at = time.monotonic()
+                try:
+                    writer.write(request)
+                    status, headers, body = await asyncio.wait_for(_read_answer(reader), 60)
+                except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
+                    stats.status("connection_lost")
+                    writer.close()
+                    reader = writer = None
+                    delay = await _backoff(delay)
+                    continue
+                delay = MIN_BACKOFF_S
+                stats.status(status)
+                if headers.get("connection") == "close":
+                    writer.close()
+                    reader = writer = None
+                if status == 200:
+                    answer = json.loads(body)
+                    refused = int(answer.get("rejected", 0))
+                    if refused:
+                        stats.refused_points += refused
+                    else:
+                        ledger.ack(dev, units, sent_at)
+                    current = None
+                elif status in (429, 503) or status >= 500:
+                    retry = headers.get("retry-after", "")
+                    await asyncio.sleep(float(retry) if retry.isdigit() else 0.2)
+                else:  # refused for good: not acknowledged, not sent again
+                    stats.refused_points += len(units) * dev.metrics
+                    current = None
+        finally:
+            if writer is not None:
+                writer.close()
+
+
+async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if ":" in line:
+            key, value = line.split(":", 1)
+            headers[key.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    body = await reader.readexactly(length) if length else b""
+    return status, headers, body
+
+
+# -- MQTT -----------------------------------------------------------------------------------------
+
+_CONNACK = 2
+_PUBACK = 4
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n % 128, n // 128
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _string(text: str) -> bytes:
+    raw = text.encode()
+    return len(raw).to_bytes(2, "big") + raw
+
+
+def connect_packet(client_id: str, username: str | None, keep_alive: int = 600) -> bytes:
+    """MQTT 3.1.1 CONNECT with a clean session: a device keeps its own unacknowledged messages."""
+    flags = 0x02 | (0x80 if username is not None else 0)
+    body = _string("MQTT") + bytes([4, flags]) + keep_alive.to_bytes(2, "big") + _string(client_id)
+    if username is not None:
+        body += _string(username)
+    return b"\x10" + _varint(len(body)) + body
+
+
+class _Link(asyncio.Protocol):
+    """One TCP connection of a device: frames in, CONNACK and PUBACK out to the device."""
+
+    def __init__(self, device: MqttDevice) -> None:
+        self.device = device
+        loop = asyncio.get_running_loop()
+        self.connack: asyncio.Future[int] = loop.create_future()
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self.transport: asyncio.Transport | None = None
+        self._buf = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        transport.write(self.device.connect)  # type: ignore[attr-defined]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if not self.connack.done():
+            self.connack.set_exception(exc or ConnectionError("closed before CONNACK"))
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        buf = self._buf + data if self._buf else data
+        n, i = len(buf), 0
+        while n - i >= 2:
+            length, j, mult = 0, i + 1, 1
+            while True:
+                if j >= n:
+                    self._buf = buf[i:]
+                    return
+                b = buf[j]
+                j += 1
+                length += (b & 0x7F) * mult
+                mult *= 128
+                if not b & 0x80:
+                    break
+            if j + length > n:
+                break
+            kind = buf[i] >> 4
+            if kind == _PUBACK:
+                self.device.on_puback(int.from_bytes(buf[j : j + 2], "big"))
+            elif kind == _CONNACK and not self.connack.done():
+                self.connack.set_result(buf[j + 1])
+            i = j + length
+        self._buf = buf[i:] if i < n else b""
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.write(b"\xe0\x00")
+            self.transport.close()
+
+
+class MqttDevice:
+    """One device at QoS 1: what is in flight by packet id, what waits to be sent again."""
+
+    def __init__(
+        self, fleet: MqttFleet, dev: DeviceLedger, client_id: str, username: str | None, topic: str
+    ) -> None:
+        self.fleet = fleet
+        self.dev = dev
+        self.connect = connect_packet(client_id, username)
+        self._topic = _string(topic)
+        self.pending: deque[int] = deque()
+        self.inflight: dict[int, tuple[int, float]] = {}
+        self.link: _Link | None = None
+        self._pid = 0
+
+    @property
+    def idle(self) -> bool:
+        return not self.pending and not self.inflight
+
+    def _packet(self, unit: int) -> bytes:
+        self._pid = self._pid % 65535 + 1
+        while self._pid in self.inflight:
+            self._pid = self._pid % 65535 + 1
+        values = self.dev.values_json(unit).encode()
+        payload = b'{"ts":%d,"values":%s}' % (self.dev.ts(unit), values)
+        body = self._topic + self._pid.to_bytes(2, "big") + payload
+        return b"\x32" + _varint(len(body)) + body
+
+    def pump(self) -> None:
+        """Fill the window: first what waits to be sent again, then new units if allowed."""
+        link = self.link
+        if link is None or link.transport is None:
+            return
+        fleet = self.fleet
+        out = []
+        while len(self.inflight) < fleet.window:
+            if self.pending:
+                unit = self.pending.popleft()
+                fleet.ledger.stats.resent_units += 1
+            elif fleet.may_send_new():
+                unit = self.dev.new_units(1).start
+            else:
+                break
+            out.append(self._packet(unit))
+            self.inflight[self._pid] = (unit, time.monotonic())
+        if out:
+            link.transport.write(b"".join(out))
+
+    def on_puback(self, pid: int) -> None:
+        entry = self.inflight.pop(pid, None)
+        if entry is None:
+            self.fleet.ledger.stats.status("puback_unknown_id")
+            return
+        unit, sent_at = entry
+        self.fleet.ledger.ack(self.dev, range(unit, unit + 1), sent_at)
+        if self.fleet.control.draining and self.idle and self.link is not None:
+            self.link.close()
+        else:
+            self.pump()
+
+    def _requeue(self) -> None:
+        """The connection is gone: what was in flight is sent again, oldest first."""
+        units = sorted(u for u, _ in self.inflight.values())
+        self.inflight.clear()
+        self.pending.extendleft(reversed(units))
+
+    async def run(self) -> None:
+        fleet, stats, control = self.fleet, self.fleet.ledger.stats, self.fleet.control
+        loop = asyncio.get_running_loop()
+        delay = MIN_BACKOFF_S
+        try:
+            while not control.aborted and not (control.draining and self.idle):
+                try:
+                    _, link = await asyncio.wait_for(
+                        loop.create_connection(lambda: _Link(self), fleet.host, fleet.port), 10
+                    )
+                    code = await asyncio.wait_for(asyncio.shield(link.connack), 10)
+                except (OSError, TimeoutError, ConnectionError):
+                    stats.connect_failures += 1
+                    delay = await _backoff(delay)
+                    continue
+                if code != 0:
+                    stats.status(f"connack_{code}")
+                    link.close()
+                    delay = await _backoff(delay)
+                    continue
+                stats.connects += 1
+                delay = MIN_BACKOFF_S
+                self.link = link
+                self.pump()
+                await link.closed
+                self.link = None
+                self._requeue()
+        finally:
+            if self.link is not None:
+                self.link.close()
+                self.link = None
+
+
+class MqttFleet:
+    """One connection per device; unpaced (each device keeps ``window`` in flight) or paced."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        devices: Sequence[DeviceLedger],
+        host: str,
+        port: int,
+        *,
+        window: int,
+        topic: str | None = None,
+        use_token: bool = True,
+        client_prefix: str = "fault",
+        pacer: Pacer | None = None,
+    ) -> None:
+        """``topic`` may contain ``{name}`` (the device name); default ThingsBoard's
+        ``v1/devices/me/telemetry``. ``use_token``: the access token is the user name."""
+        self.ledger = ledger
+        self.host = host
+        self.port = port
+        self.window = window
+        self.pacer = pacer
+        self.control = _Control()
+        template = topic or "v1/devices/me/telemetry"
+        self.devices = [
+            MqttDevice(
+                self,
+                dev,
+                f"{client_prefix}-{dev.cred.name}",
+                dev.cred.token if use_token else None,
+                template.format(name=dev.cred.name),
+            )
+            for dev in devices
+        ]
+        self._ticker: asyncio.Task[None] | None = None
+
+    def may_send_new(self) -> bool:
+        if self.control.draining:
+            return False
+        return self.pacer is None or self.pacer.try_take(1)
+
+    def start(self) -> None:
+        self.control.tasks = [asyncio.create_task(d.run()) for d in self.devices]
+        if self.pacer is not None:
+            self._ticker = asyncio.create_task(self._tick())
+
+    async def _tick(self) -> None:
+        """Paced: hand out the budget round-robin, every few milliseconds."""
+        turn = 0
+        n = len(self.devices)
+        while not self.control.draining:
+            await asyncio.sleep(0.005)
+            for _ in range(n):
+                device = self.devices[turn % n]
+                turn += 1
+                before = len(device.inflight)
+                device.pump()
+                if (
+                    len(device.inflight) == before
+                    and device.link is not None
+                    and not device.pending
+                    and len(device.inflight) < self.window
+                ):
+                    break  # the budget is spent
+
+    async def drain(self, timeout_s: float) -> bool:
+        self.control.draining = True
+        for device in self.devices:
+            # Devices that are connected and have nothing outstanding leave now.
+            if device.idle and device.link is not None:
+                device.link.close()
+            else:
+                device.pump()
+        if self._ticker is not None:
+            await self._ticker
+        return await self.control.drain(timeout_s)
+
+    @property
+    def outstanding(self) -> int:
+        return sum(len(d.pending) + len(d.inflight) for d in self.devices)

@@ -1,0 +1,327 @@
+"""`shugu serve` as a child process that a fault run can start, stop, kill -9 and restart.
+
+Two pieces, used by the fault scenarios and by the tests (which import them from here):
+
+- :func:`make_district` writes a registry beforehand: a region, park and enterprise, ``N``
+  devices with their access tokens, and an enterprise administrator with an API token (the
+  verification reads the store back through the range API with it).
+- :class:`Served` is one ``shugu serve`` process on a data directory and fixed ports. ``start``
+  waits until the server answers (and, in bridge mode, is connected to its broker); ``kill``
+  sends SIGKILL, as a power cut or the OOM killer would; ``start`` again restarts it on the same
+  data directory and ports, so clients reconnect to where they were.
+
+Example::
+
+    district = make_district(workdir / "data", devices=100)
+    server = Served(district, log_path=workdir / "serve.log")
+    server.start()
+    ...
+    server.kill()
+    recovery_s = server.start()
+    server.stop()
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from argon2 import PasswordHasher
+
+from shugu.domain.tenancy import Role
+from shugu.store.registry import Registry
+
+#: The admin's password; the scenarios use its API token, never the password.
+ADMIN_PASSWORD = "a long password"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class DeviceCredential:
+    index: int
+    name: str
+    id: int
+    token: str
+
+
+@dataclass
+class District:
+    """A registry made beforehand: one enterprise, its devices, an admin's API token."""
+
+    data: Path
+    registry_url: str
+    enterprise: int
+    uscc: str
+    admin_token: str
+    devices: list[DeviceCredential] = field(default_factory=list)
+
+    def device(self, name: str) -> DeviceCredential:
+        for cred in self.devices:
+            if cred.name == name:
+                return cred
+        raise KeyError(name)
+
+
+def make_district(
+    data: Path,
+    devices: int | dict[str, tuple[str, bool]],
+    *,
+    registry_url: str | None = None,
+    name_prefix: str = "dev",
+) -> District:
+    """Create the registry under ``data`` (or at ``registry_url``).
+
+    ``devices`` is either a number of generic devices (named ``{name_prefix}00000`` …) or a
+    mapping of device name → (profile, is_gateway).
+    """
+    data.mkdir(parents=True, exist_ok=True)
+    url = registry_url or f"sqlite:///{data / 'registry.sqlite'}"
+    if isinstance(devices, int):
+        wanted = {f"{name_prefix}{i:05d}": ("generic", False) for i in range(devices)}
+    else:
+        wanted = devices
+    registry = Registry(
+        url,
+        # The cheapest argon2: the admin signs in by API token; hash strength is not under test.
+        password_hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+    )
+    try:
+        region = registry.create_region("350112", "长乐区")
+        park = registry.create_park(region.id, "滨海工业区")
+        ent = registry.create_enterprise(park.id, "长乐纺织", "91110000600037341L")
+        creds = []
+        for index, (name, (profile, gateway)) in enumerate(wanted.items()):
+            record, token = registry.create_device(ent.id, name, profile, is_gateway=gateway)
+            creds.append(DeviceCredential(index, name, record.id, token))
+        user = registry.create_user("admin", ADMIN_PASSWORD, Role.ENTERPRISE_ADMIN, ent.id)
+        admin_token = registry.create_api_token(user.id, "fault runs")
+    finally:
+        registry.close()
+    return District(data, url, ent.id, ent.uscc, admin_token, creds)
+
+
+class ServerGone(RuntimeError):
+    """``shugu serve`` exited, or did not become ready in time."""
+
+
+class Served:
+    """One ``shugu serve`` child process; ports are fixed at construction and kept on restart.
+
+    ``data`` defaults to the district's data directory; bridge workers each get their own data
+    directory and share the district's registry (``registry_url``). With ``mqtt=False`` the
+    built-in MQTT endpoint stays off. ``log_path`` collects the server's output across restarts
+    (appended); without it the output goes to this process's stdout and stderr.
+    """
+
+    def __init__(
+        self,
+        district: District,
+        *,
+        data: Path | None = None,
+        mqtt: bool = True,
+        broker_url: str | None = None,
+        broker_client_id: str | None = None,
+        extra_args: Sequence[str] = (),
+        log_path: Path | None = None,
+        log_level: str = "warning",
+    ) -> None:
+        self.district = district
+        self.data = data or district.data
+        self.http_port = free_port()
+        self.mqtt_port: int | None = free_port() if mqtt else None
+        self.broker_url = broker_url
+        self.broker_client_id = broker_client_id
+        self.extra_args = list(extra_args)
+        self.log_path = log_path
+        self.log_level = log_level
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        #: Every start, kill and stop, as (what, time.monotonic()).
+        self.events: list[tuple[str, float]] = []
+
+    # -- addresses
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise ServerGone("the server was never started")
+        return self.process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def command(self) -> list[str]:
+        args = [
+            sys.executable,
+            "-m",
+            "shugu.cli",
+            "serve",
+            "--data",
+            str(self.data),
+            "--http-port",
+            str(self.http_port),
+            "--log-level",
+            self.log_level,
+            "--registry-url",
+            self.district.registry_url,
+        ]
+        if self.mqtt_port is not None:
+            args += ["--mqtt-port", str(self.mqtt_port)]
+        if self.broker_url is not None:
+            args += ["--broker", self.broker_url]
+            if self.broker_client_id is not None:
+                args += ["--broker-client-id", self.broker_client_id]
+        return args + self.extra_args
+
+    # -- lifecycle
+
+    def start(self, timeout_s: float = 60.0, *, wait_for_broker: bool = True) -> float:
+        """Start (or restart) the server; returns the seconds until it was ready.
+
+        Ready means: the health route answers, the MQTT endpoint listens on its port, and in
+        bridge mode (unless ``wait_for_broker`` is false) the broker connection is up.
+        """
+        if self.alive:
+            raise RuntimeError("the server is already running")
+        if self.log_path is not None and self._log is None:
+            self._log = self.log_path.open("ab")
+        t0 = time.monotonic()
+        self.events.append(("start", t0))
+        self.process = subprocess.Popen(
+            self.command(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT if self._log is not None else None,
+            env=os.environ | {"PYTHONUNBUFFERED": "1"},
+            preexec_fn=_raise_nofile,
+        )
+        self.wait_ready(timeout_s, wait_for_broker=wait_for_broker)
+        return time.monotonic() - t0
+
+    def wait_ready(self, timeout_s: float = 60.0, *, wait_for_broker: bool = True) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if not self.alive:
+                raise ServerGone(f"shugu serve exited with {self._returncode()}{self._see_log()}")
+            try:
+                health = self.health(timeout_s=2.0)
+            except OSError:
+                health = None
+            if health is not None and self._ready(health, wait_for_broker):
+                return
+            if time.monotonic() > deadline:
+                self.kill()
+                raise ServerGone(f"shugu serve was not ready in {timeout_s:.0f} s{self._see_log()}")
+            time.sleep(0.05)
+
+    def _ready(self, health: dict[str, Any], wait_for_broker: bool) -> bool:
+        if self.mqtt_port is not None and health.get("mqtt_port") != self.mqtt_port:
+            return False
+        return not (self.broker_url and wait_for_broker and not health.get("broker_connected"))
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as after a power cut or the OOM killer."""
+        if self.process is not None and self.process.poll() is None:
+            self.events.append(("kill", time.monotonic()))
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self, timeout_s: float = 90.0) -> int | None:
+        """SIGINT, the orderly shutdown; SIGKILL if it takes longer than ``timeout_s``."""
+        if self.process is not None and self.process.poll() is None:
+            self.events.append(("stop", time.monotonic()))
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return self._returncode()
+
+    def _returncode(self) -> int | None:
+        return None if self.process is None else self.process.returncode
+
+    def _see_log(self) -> str:
+        return f"; see {self.log_path}" if self.log_path is not None else ""
+
+    # -- HTTP
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        *,
+        token: str | None = None,
+        timeout_s: float = 60.0,
+    ) -> tuple[int, bytes]:
+        """One HTTP request as the admin (or with ``token``); (status, body bytes)."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        request.add_header("Authorization", f"Bearer {token or self.district.admin_token}")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read()
+
+    def json(self, method: str, path: str, body: object = None) -> tuple[int, Any]:
+        status, raw = self.request(method, path, body)
+        return status, json.loads(raw or b"{}")
+
+    def health(self, timeout_s: float = 5.0) -> dict[str, Any]:
+        with urllib.request.urlopen(self.base + "/api/health", timeout=timeout_s) as answer:
+            body: dict[str, Any] = json.loads(answer.read())
+            return body
+
+    def rss_mib(self) -> float:
+        """Resident memory of the server process now (VmRSS of /proc/PID/status)."""
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        raise ServerGone(f"no VmRSS for process {self.pid}")
+
+    def log_problems(self, limit: int = 8) -> dict[str, Any]:
+        """Warnings, errors and tracebacks in the log: how many, and the first few lines."""
+        lines: list[str] = []
+        count = 0
+        if self.log_path is not None and self.log_path.exists():
+            for line in self.log_path.read_text(errors="replace").splitlines():
+                if any(w in line for w in ("WARNING", "ERROR", "CRITICAL", "Traceback")):
+                    count += 1
+                    if len(lines) < limit:
+                        lines.append(line[:300])
+        return {"count": count, "first": lines}
+
+
+def _raise_nofile() -> None:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
