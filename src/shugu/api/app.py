@@ -24,6 +24,7 @@ from shugu.api import (
 )
 from shugu.api.body_limit import BodyLimit
 from shugu.api.errors import install_error_handlers
+from shugu.api.openapi import install_openapi
 from shugu.api.services import Services
 from shugu.config import Settings
 from shugu.domain.errors import ValidationError
@@ -161,6 +162,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(BodyLimit, limit=settings.max_payload_bytes)
     for module in (
         auth_routes,

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from shugu.api.deps import ServicesDep, get_principal
 from shugu.api.errors import error_body
 from shugu.api.jsonresponse import JSONBytes
+from shugu.api.openapi import BATCH_BODY, TELEMETRY_BODY
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ForbiddenError, ShuguError, ValidationError
 from shugu.domain.tenancy import Role
@@ -53,7 +54,7 @@ def _answer(result: IngestResult) -> JSONBytes:
     return JSONBytes(body)
 
 
-@router.post("/api/v1/{token}/telemetry")
+@router.post("/api/v1/{token}/telemetry", openapi_extra=TELEMETRY_BODY)
 async def post_device_telemetry(token: str, request: Request, services: ServicesDep) -> JSONBytes:
     """ThingsBoard HTTP device API: `{"k": v}`, `{"ts": ms, "values": {...}}`, or a list."""
     pipeline = services.pipeline
@@ -97,7 +98,7 @@ def _batch_enterprise(request: Request, services: ServicesDep) -> int:
     )
 
 
-@router.post("/api/v1/batch")
+@router.post("/api/v1/batch", openapi_extra=BATCH_BODY)
 async def post_batch(request: Request, services: ServicesDep) -> JSONBytes:
     """Many devices in one request: gateway JSON or an Arrow IPC stream (see module doc)."""
     enterprise_id = _batch_enterprise(request, services)

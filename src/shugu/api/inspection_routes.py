@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, SecretStr
 
 from shugu.api.deps import AccessDep, ServicesDep
+from shugu.api.openapi import REPORT_RESPONSES
 from shugu.api.scope import require_enterprise_admin, require_machine_access
 from shugu.domain.errors import ForbiddenError, NotFoundError, ValidationError
 from shugu.domain.tenancy import Access
@@ -190,7 +191,11 @@ def _file(content: bytes, fmt: Format, name: str) -> Response:
     )
 
 
-@router.get("/api/inspection-rounds/{round_id}/report", response_class=Response)
+@router.get(
+    "/api/inspection-rounds/{round_id}/report",
+    response_class=Response,
+    responses=REPORT_RESPONSES,
+)
 async def round_report(
     round_id: int,
     access: AccessDep,
@@ -205,7 +210,11 @@ async def round_report(
     return _file(content, format, f"inspection-round-{round_id}")
 
 
-@router.get("/api/enterprises/{enterprise_id}/inspection-report", response_class=Response)
+@router.get(
+    "/api/enterprises/{enterprise_id}/inspection-report",
+    response_class=Response,
+    responses=REPORT_RESPONSES,
+)
 async def day_report(
     enterprise_id: int,
     date: dt.date,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from shugu.api.deps import AccessDep, ServicesDep
+from shugu.api.openapi import TABLE_RESPONSES
 from shugu.api.scope import visible_device, visible_enterprise_for_machines
 from shugu.api.tabular import Format, table_response
 from shugu.domain.errors import ForbiddenError, NotFoundError, ValidationError
@@ -22,7 +23,7 @@ FormatQ = Annotated[Format, Query(description="json (columnar), arrow (IPC strea
 _DAY_MS = 86_400_000
 
 
-@router.get("/api/devices/{device_id}/latest")
+@router.get("/api/devices/{device_id}/latest", responses=TABLE_RESPONSES)
 def device_latest(
     device_id: int, access: AccessDep, services: ServicesDep, format: FormatQ = "json"
 ) -> Response:
@@ -34,7 +35,7 @@ def device_latest(
     )
 
 
-@router.get("/api/enterprises/{enterprise_id}/latest")
+@router.get("/api/enterprises/{enterprise_id}/latest", responses=TABLE_RESPONSES)
 def enterprise_latest(
     enterprise_id: int, access: AccessDep, services: ServicesDep, format: FormatQ = "json"
 ) -> Response:
@@ -91,7 +92,7 @@ AggQ = Annotated[str, Query(description="comma-separated: avg,min,max,sum,count,
 MetricsQ = Annotated[str | None, Query(description="comma-separated metric names (default: all)")]
 
 
-@router.get("/api/devices/{device_id}/telemetry")
+@router.get("/api/devices/{device_id}/telemetry", responses=TABLE_RESPONSES)
 def device_range(
     device_id: int,
     access: AccessDep,
@@ -109,7 +110,7 @@ def device_range(
     return _range_answer(services, query, format)
 
 
-@router.get("/api/enterprises/{enterprise_id}/telemetry")
+@router.get("/api/enterprises/{enterprise_id}/telemetry", responses=TABLE_RESPONSES)
 def enterprise_range(
     enterprise_id: int,
     access: AccessDep,
