@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from shugu.domain.entities import DeviceRef
-from shugu.domain.errors import ConflictError, ShuguError, ValidationError
+from shugu.domain.errors import ConflictError, ShuguError, UnavailableError, ValidationError
 from shugu.domain.profiles import load_profiles
 from shugu.ingest.coalesce import Coalescer
 from shugu.ingest.gateway import ingest_gateway
@@ -181,6 +181,10 @@ class ThingsBoardApp:
                         RC_NOT_AUTHORIZED,
                     )
                 return await self._gateway(conn, device, topic, pub.payload)
+        except UnavailableError:
+            # Not the message's fault, and not durable: the connection withholds the PUBACK.
+            # Answered as a refusal, a QoS 1 message would be acknowledged and lost.
+            raise
         except ShuguError as exc:
             return await self._refuse(device, exc.code, exc.message, RC_PAYLOAD_INVALID)
         return await self._refuse(
