@@ -23,6 +23,7 @@ import io
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -346,3 +347,22 @@ def verify(ledger: Ledger, readers: Iterable[StoreReader], *, max_bad: int = 10)
     result.checksum_expected = f"{expected_sum % 2**64:016x}"
     result.checksum_stored = f"{stored_sum % 2**64:016x}"
     return result
+
+
+def raw_rows(telemetry_path: Path) -> dict[str, int]:
+    """Rows the DuckDB file holds for fault-run metrics, and how many distinct keys: the
+    difference is what de-duplication on read hides. Opened read-only, after the server stopped."""
+    import duckdb
+
+    con = duckdb.connect(str(telemetry_path), read_only=True)
+    try:
+        row = con.sql(
+            "WITH m AS (SELECT id FROM metrics WHERE regexp_full_match(name, 'm[0-9]+')), "
+            "r AS (SELECT device, metric, ts FROM points WHERE metric IN (SELECT id FROM m) "
+            "UNION ALL SELECT device, metric, ts FROM points_sorted "
+            "WHERE metric IN (SELECT id FROM m)) "
+            "SELECT count(*), count(DISTINCT (device, metric, ts)) FROM r"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    return {"raw_rows": int(row[0]), "raw_distinct": int(row[1])}
