@@ -72,6 +72,9 @@ def serve(
             "or refused with 429 (HTTP)"
         ),
     ] = 2_000_000,
+    max_ingest_requests: Annotated[
+        int, typer.Option(help="HTTP ingest requests handled at once; more get 429")
+    ] = 32,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
     """Run the API (HTTP device API, query API, registry) on one process."""
@@ -94,6 +97,7 @@ def serve(
         broker_url=broker,
         broker_client_id=broker_client_id,
         max_backlog_points=max_backlog_points,
+        max_ingest_requests=max_ingest_requests,
     )
     try:
         check_writable(settings.data_dir)

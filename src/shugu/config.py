@@ -23,6 +23,8 @@ class Settings:
     #: Points waiting to be made durable beyond which senders are slowed or refused
     #: (about 25 bytes each: 2 M points hold some 50 MB).
     max_backlog_points: int = 2_000_000
+    #: HTTP ingest requests handled at once; more are refused with 429 before being read.
+    max_ingest_requests: int = 32
     #: Host and port of the built-in MQTT endpoint; no port, no endpoint. Port 0 picks one.
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int | None = None

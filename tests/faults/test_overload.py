@@ -22,6 +22,7 @@ import paho.mqtt.client as paho
 import pytest
 import uvicorn
 from argon2 import PasswordHasher
+from bench.faults.overload import OverloadSizes, run_overload
 from paho.mqtt.enums import CallbackAPIVersion
 
 from shugu.api.app import create_app, open_services
@@ -96,7 +97,7 @@ class Running:
 
 
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[Running]:
+def running(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Running]:
     registry = Registry(
         f"sqlite:///{tmp_path / 'registry.sqlite'}",
         password_hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
@@ -111,7 +112,10 @@ def running(tmp_path: Path) -> Iterator[Running]:
         tokens[name], ids[name] = token, record.id
     http_port, mqtt_port = free_port(), free_port()
     settings = Settings(
-        data_dir=tmp_path / "data", mqtt_port=mqtt_port, max_backlog_points=MAX_BACKLOG
+        data_dir=tmp_path / "data",
+        mqtt_port=mqtt_port,
+        max_backlog_points=MAX_BACKLOG,
+        max_ingest_requests=getattr(request, "param", 32),
     )
     services = open_services(settings, registry)
     gate = Gate()
@@ -192,6 +196,30 @@ def test_a_batch_that_would_overflow_the_backlog_is_refused_whole(running: Runni
     assert running.stored("box-http-2") == 0
 
 
+@pytest.mark.parametrize("running", [2], indirect=True)
+def test_requests_beyond_the_concurrency_limit_are_refused_before_being_read(
+    running: Running,
+) -> None:
+    running.gate.close()
+    held = [
+        _in_background(lambda i=i: running.post("box-http", _points(5, i * 10))) for i in (0, 1)
+    ]
+    assert running.gate.held.wait(10)
+    deadline = time.monotonic() + 10
+    while running.services.pipeline._requests_in_flight < 2:
+        assert time.monotonic() < deadline, "the two requests never got in"
+        time.sleep(0.01)
+    status, headers, body = running.post("box-http-2", _points(5))
+    assert status == 429 and headers["retry-after"] == "1", body
+    error = body["error"]
+    assert isinstance(error, dict) and error["in_flight"] == 2
+    assert running.services.pipeline.busy_refusals == 1
+    running.gate.open()
+    for thread in held:
+        thread.join(30)
+    assert running.post("box-http-2", _points(5))[0] == 200
+
+
 def test_mqtt_senders_are_slowed_not_refused_and_nothing_is_lost(running: Running) -> None:
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id="flood", protocol=paho.MQTTv311)
     client.username_pw_set(running.tokens["box-mqtt"])
@@ -240,3 +268,34 @@ def test_mqtt_senders_are_slowed_not_refused_and_nothing_is_lost(running: Runnin
     finally:
         client.loop_stop()
         client.disconnect()
+
+
+FLOOD = OverloadSizes(
+    flood_devices=4,
+    mqtt_devices=6,
+    units_per_request=500,
+    requests_per_device=2,
+    probe_connections=2,
+    flood_connections=24,
+    mqtt_window=4,
+    probe_s=1.5,
+    baseline_s=1.0,
+    flood_s=3.0,
+    max_backlog_points=100_000,
+    max_ingest_requests=4,
+    pin_cores=False,
+    drain_s=60.0,
+)
+
+
+def test_a_flood_is_pushed_back_within_bounds_and_loses_nothing(tmp_path: Path) -> None:
+    """Scaled down from ``shugu bench faults --scenario overload``, on a real ``shugu serve``."""
+    out = run_overload(tmp_path, FLOOD)
+    assert out["server_alive"] and out["drained"], out
+    assert out["acked"] > 0 and out["lost"] == 0 and out["duplicated"] == 0, out
+    assert out["verified"], out
+    # The excess got 429, every one with a Retry-After; MQTT senders were held, never refused.
+    assert out["http_statuses"].get("429", 0) > 0, out
+    assert "missing" not in out["retry_after_values"], out
+    assert out["mqtt_refused"] == {}, out
+    assert out["backlog_peak_points"] <= FLOOD.max_backlog_points

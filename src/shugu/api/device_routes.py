@@ -67,16 +67,16 @@ async def post_device_telemetry(token: str, request: Request, services: Services
             )
         )
         raise BadDeviceToken("the device access token is unknown or was revoked")
-    pipeline.admit()
-    try:
-        body = await read_body(request, services.settings.max_payload_bytes)
-        doc = parse_json(body)
-    except ShuguError as exc:
-        # Whole-payload refusals are kept in the rejects log like per-value ones.
-        await pipeline.record_refusal(RejectRecord(now_ms(), device.id, exc.code, exc.message))
-        raise
-    parsed = pipeline.decoder_for(device).decode(doc)
-    return _answer(await pipeline.ingest_parsed(device, parsed))
+    with pipeline.admitted():
+        try:
+            body = await read_body(request, services.settings.max_payload_bytes)
+            doc = parse_json(body)
+        except ShuguError as exc:
+            # Whole-payload refusals are kept in the rejects log like per-value ones.
+            await pipeline.record_refusal(RejectRecord(now_ms(), device.id, exc.code, exc.message))
+            raise
+        parsed = pipeline.decoder_for(device).decode(doc)
+        return _answer(await pipeline.ingest_parsed(device, parsed))
 
 
 def _batch_enterprise(request: Request, services: ServicesDep) -> int:
@@ -102,12 +102,12 @@ def _batch_enterprise(request: Request, services: ServicesDep) -> int:
 async def post_batch(request: Request, services: ServicesDep) -> JSONBytes:
     """Many devices in one request: gateway JSON or an Arrow IPC stream (see module doc)."""
     enterprise_id = _batch_enterprise(request, services)
-    services.pipeline.admit()
-    body = await read_body(request, services.settings.max_payload_bytes)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip()
-    if content_type == ARROW_STREAM:
-        return _answer(await _ingest_arrow(services, enterprise_id, body))
-    return _answer(await _ingest_gateway_json(services, enterprise_id, body))
+    with services.pipeline.admitted():
+        body = await read_body(request, services.settings.max_payload_bytes)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        if content_type == ARROW_STREAM:
+            return _answer(await _ingest_arrow(services, enterprise_id, body))
+        return _answer(await _ingest_gateway_json(services, enterprise_id, body))
 
 
 async def _ingest_gateway_json(

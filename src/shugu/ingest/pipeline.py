@@ -15,8 +15,9 @@ on the transport, vectorised over the whole request:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ import numpy.typing as npt
 from shugu.config import Settings
 from shugu.domain.batch import QUALITY_OUT_OF_RANGE, Batch
 from shugu.domain.entities import DeviceRef
+from shugu.domain.errors import OverloadedError
 from shugu.domain.profiles import Profile, get_profile
 from shugu.ingest.thingsboard import ParsedTelemetry, TelemetryDecoder
 from shugu.store.telemetry import AttributeRecord, RejectRecord, Rejects, TelemetryStore
@@ -104,6 +106,10 @@ class IngestPipeline:
         self._settings = settings
         self._clock = clock
         self._samples = SampleBudget()
+        #: HTTP ingest requests being read, decoded and stored right now (event loop only).
+        self._requests_in_flight = 0
+        #: Requests refused because too many were in flight (shown by /api/health).
+        self.busy_refusals = 0
 
     # -- decoding helpers shared by transports ----------------------------------------------
 
@@ -319,6 +325,28 @@ class IngestPipeline:
         the request; the refusal says when to come back (HTTP 429 with Retry-After)."""
         if self._store.backlog_rows >= self._store.max_backlog_rows:
             raise self._store.overloaded()
+
+    @contextlib.contextmanager
+    def admitted(self) -> Iterator[None]:
+        """Admission of one HTTP ingest request, held while it is read, decoded and stored.
+
+        Beyond ``max_ingest_requests`` at once a request is refused (429, Retry-After) before
+        its body is read: more requests in progress would not be stored sooner on this
+        machine's cores, each holds its body in memory, and every one would wait longer.
+        """
+        self.admit()
+        if self._requests_in_flight >= self._settings.max_ingest_requests:
+            self.busy_refusals += 1
+            raise OverloadedError(
+                "too many ingest requests are being handled at once; slow down and retry",
+                retry_after_s=1.0,
+                in_flight=self._requests_in_flight,
+            )
+        self._requests_in_flight += 1
+        try:
+            yield
+        finally:
+            self._requests_in_flight -= 1
 
     async def wait_for_room(self) -> None:
         """Wait until the store's backlog is down to half its bound.
