@@ -36,6 +36,14 @@ class Settings:
     broker_url: str | None = None
     #: This worker's persistent client id at the broker; unique per worker.
     broker_client_id: str = "shugu-worker"
+    #: Failed sign-ins allowed per username, and per client address, within the window;
+    #: beyond them sign-in answers 429 until the oldest failure leaves the window.
+    login_failures_per_user: int = 5
+    login_failures_per_address: int = 20
+    login_failure_window_s: float = 15 * 60
+    #: The HTTP API is reached over TLS (a terminating proxy in front): session cookies are
+    #: marked Secure and responses carry Strict-Transport-Security even on plain-HTTP hops.
+    behind_tls: bool = False
 
     @property
     def telemetry_path(self) -> Path:

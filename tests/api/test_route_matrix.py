@@ -140,6 +140,8 @@ ROWS: dict[tuple[str, str], Row] = {
         lambda w: "/api/auth/tokens/{token}", HIDDEN | {"bureau": 404}, setup=_b_token
     ),
     ("POST", "/api/auth/login"): Row(lambda w: "/api/auth/login", {}, not_user_scoped=True),
+    # Each role signs out the token it calls with; the world's tokens are not used again.
+    ("POST", "/api/auth/logout"): Row(lambda w: "/api/auth/logout", ANY_USER),
     ("GET", "/api/regions"): Row(lambda w: "/api/regions", ANY_USER),
     ("POST", "/api/regions"): Row(
         lambda w: "/api/regions", PLATFORM_WRITE, lambda w: {"code": "210200", "name": "大连市"}

@@ -24,7 +24,9 @@ from shugu.api import (
 )
 from shugu.api.body_limit import BodyLimit
 from shugu.api.errors import install_error_handlers
+from shugu.api.login_guard import LoginGuard
 from shugu.api.openapi import install_openapi
+from shugu.api.security_headers import SecurityHeaders
 from shugu.api.services import Services
 from shugu.config import Settings
 from shugu.domain.errors import ValidationError
@@ -164,6 +166,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(BodyLimit, limit=settings.max_payload_bytes)
+    # Added last, so outermost: refusals of the middlewares inside it get the headers too.
+    app.add_middleware(SecurityHeaders, behind_tls=settings.behind_tls)
+    app.state.login_guard = LoginGuard.from_settings(settings)
     for module in (
         auth_routes,
         registry_routes,

@@ -1,11 +1,21 @@
-"""Signing in, bearer tokens, and who the caller is."""
+"""Signing in and out, bearer tokens, and who the caller is.
+
+Sign-in answers with a session token for scripts (``Authorization: Bearer``) and sets the same
+session as cookies for browsers (session_cookies.py). Failed sign-ins are rate limited per
+username and per client address (login_guard.py).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated, Any
 
-from shugu.api.deps import AccessDep, ServicesDep
+from fastapi import APIRouter, Depends, Request, Response, status
+
+from shugu.api.deps import AccessDep, PrincipalDep, ServicesDep, request_credential
+from shugu.api.login_guard import LoginGuard
 from shugu.api.registry_schemas import LoginIn, LoginOut, TokenCreated, TokenIn, TokenOut, UserOut
+from shugu.api.session_cookies import clear_session_cookies, over_tls, set_session_cookies
+from shugu.domain.errors import AuthError
 from shugu.domain.tenancy import Role
 from shugu.store.registry import TokenKind, missing
 
@@ -14,21 +24,85 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 #: A signed-in session lasts a working day and a bit; scripts use API tokens instead.
 SESSION_TTL_S = 12 * 3600
 
+_ERROR: dict[str, Any] = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                    }
+                },
+            }
+        }
+    }
+}
 
-@router.post("/login")
-def login(body: LoginIn, services: ServicesDep) -> LoginOut:
-    """Exchange a username and password for a session token."""
+
+def get_login_guard(request: Request) -> LoginGuard:
+    guard: LoginGuard = request.app.state.login_guard
+    return guard
+
+
+LoginGuardDep = Annotated[LoginGuard, Depends(get_login_guard)]
+
+
+def client_address(request: Request) -> str:
+    # Behind a reverse proxy the server rewrites the client from X-Forwarded-For when it
+    # trusts the proxy (uvicorn's --forwarded-allow-ips); otherwise this is the proxy.
+    return request.client.host if request.client is not None else "unknown"
+
+
+@router.post(
+    "/login",
+    responses={
+        401: {"description": "wrong username or password", **_ERROR},
+        429: {"description": "too many failed sign-ins; see Retry-After", **_ERROR},
+    },
+)
+def login(
+    body: LoginIn,
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+    guard: LoginGuardDep,
+) -> LoginOut:
+    """Exchange a username and password for a session: a token, and the same as cookies."""
     registry = services.registry
-    principal = registry.authenticate_password(body.username, body.password)
+    address = client_address(request)
+    attempt = guard.admit(body.username, address)
+    try:
+        principal = registry.authenticate_password(body.username, body.password)
+    except BaseException as exc:
+        # A wrong password stays counted as a failure; a fault of shugu's own does not.
+        if not isinstance(exc, AuthError):
+            guard.abandoned(body.username, address, attempt)
+        raise
+    guard.succeeded(body.username, address, attempt)
     issued = registry.issue_api_token(
         principal.user_id, "sign-in", ttl_seconds=SESSION_TTL_S, kind=TokenKind.SESSION
     )
+    secure = over_tls(request, services.settings.behind_tls)
+    set_session_cookies(response, issued.token, SESSION_TTL_S, secure)
     return LoginOut(
         id=issued.record.id,
         token=issued.token,
         expires_at=issued.record.expires_at,
         user=UserOut.from_record(registry.get_user(principal.user_id)),
     )
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(
+    request: Request, response: Response, principal: PrincipalDep, services: ServicesDep
+) -> None:
+    """Sign out: revoke the token this request was made with and clear the session cookies."""
+    credential = request_credential(request)
+    assert credential is not None  # PrincipalDep has authenticated it
+    services.registry.revoke_token_value(credential.token)
+    clear_session_cookies(response, over_tls(request, services.settings.behind_tls))
 
 
 @router.get("/me")

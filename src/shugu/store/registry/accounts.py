@@ -267,6 +267,19 @@ class AccountMixin(RegistryCore):
         self._principal_by_token.discard(token_hash)
         return record
 
+    def revoke_token_value(self, token: str) -> ApiTokenRecord | None:
+        """Revoke the token with this plain value (signing out); None if there is none."""
+        key = hash_token(token)
+        with self._session() as session:
+            row = session.scalar(select(ApiToken).where(ApiToken.token_hash == key))
+            if row is None:
+                return None
+            if row.revoked_at is None:
+                row.revoked_at = self._now()
+            record = token_record(row)
+        self._principal_by_token.discard(key)
+        return record
+
     def principal_for_token(self, token: str) -> Principal | None:
         """Who a bearer token speaks for, or None if unknown, expired or revoked (cached)."""
         key = hash_token(token)
