@@ -182,6 +182,7 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/api/devices/{device_id}/token"): Row(
         lambda w: f"/api/devices/{w.device_b}/token", B_MANAGE, lambda w: {}
     ),
+    ("DELETE", "/api/devices/{device_id}"): Row(lambda w: f"/api/devices/{w.device_b}", B_MANAGE),
     ("GET", "/api/enterprises/{enterprise_id}/consents"): Row(
         lambda w: f"/api/enterprises/{w.ent_b}/consents", B_REGISTRY_READ
     ),

@@ -16,6 +16,7 @@ from shugu.api.deps import ServicesDep, get_principal
 from shugu.api.errors import error_body
 from shugu.api.jsonresponse import JSONBytes
 from shugu.api.openapi import BATCH_BODY, TELEMETRY_BODY
+from shugu.api.services import Services
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ForbiddenError, ShuguError, ValidationError
 from shugu.domain.tenancy import Role
@@ -27,6 +28,16 @@ from shugu.ingest.thingsboard import parse_json
 from shugu.store.telemetry import RejectRecord, Rejects
 
 router = APIRouter(tags=["device API"])
+
+
+def revoke_device_access(services: Services, device_id: int, reason: str) -> int:
+    """After a device's credentials were revoked in the registry (token rotated, device
+    deleted): forget it in the lookup caches, so that its next message is refused, and close
+    its live MQTT connections. Returns how many connections were closed."""
+    services.device_cache.forget(device_id)
+    if services.mqtt is None:
+        return 0
+    return services.mqtt.disconnect_device(device_id, reason)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from shugu.api.deps import AccessDep, ServicesDep
+from shugu.api.device_routes import revoke_device_access
 from shugu.api.registry_schemas import (
     AssetIn,
     AssetOut,
@@ -172,7 +173,20 @@ def rotate_device_token(device_id: int, access: AccessDep, services: ServicesDep
     ref = visible_device(services.registry, access, device_id)
     if not access.can_manage_enterprise(ref.enterprise_id):
         raise _forbidden("only the enterprise's administrators or the operator may rotate tokens")
-    return DeviceToken(token=services.registry.rotate_device_token(device_id))
+    token = services.registry.rotate_device_token(device_id)
+    revoke_device_access(services, device_id, "the device's access token was replaced")
+    return DeviceToken(token=token)
+
+
+@router.delete("/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_device(device_id: int, access: AccessDep, services: ServicesDep) -> None:
+    """Delete a device: its token stops working and its live connections are closed at once.
+    Its past points stay until retention removes them; its name may be given to a new device."""
+    ref = visible_device(services.registry, access, device_id)
+    if not access.can_manage_enterprise(ref.enterprise_id):
+        raise _forbidden("only the enterprise's administrators or the operator may delete devices")
+    services.registry.delete_device(device_id)
+    revoke_device_access(services, device_id, "the device was deleted")
 
 
 # Consent: an enterprise lets the bureau read its machine-level data. ------------------------

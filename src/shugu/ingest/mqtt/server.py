@@ -1,16 +1,31 @@
-"""The MQTT endpoint: listens, owns the sessions, and knows which connection holds which device."""
+"""The MQTT endpoint: listens, owns the sessions, and knows which connection holds which device.
+
+It also cuts a device off when its credentials are revoked (token rotated, device deleted):
+``disconnect_device`` closes the device's live connections at once, telling MQTT 5 clients why
+with DISCONNECT 0x87 "not authorized", and drops its stored sessions.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import ssl
+import weakref
 from collections.abc import Callable
 
-from shugu.ingest.mqtt.connection import RC_TAKEN_OVER, MqttApplication, MqttConnection
+from shugu.ingest.mqtt import codec
+from shugu.ingest.mqtt.connection import (
+    RC_NOT_AUTHORIZED,
+    RC_TAKEN_OVER,
+    MqttApplication,
+    MqttConnection,
+)
 from shugu.ingest.mqtt.session import Session
 
 log = logging.getLogger(__name__)
+
+#: How long a caller in another thread waits for the event loop to close a device's connections.
+DISCONNECT_WAIT_S = 10.0
 
 
 class MqttEndpoint:
@@ -34,10 +49,16 @@ class MqttEndpoint:
         self._sessions: dict[tuple[int, str], Session] = {}
         self._holders: dict[tuple[int, str], MqttConnection] = {}
         self._servers: list[asyncio.Server] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        #: Connections that were authenticating when a device was cut off → those device ids.
+        self._revoked_while_connecting: weakref.WeakKeyDictionary[MqttConnection, set[int]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> int:
         """Listen on host:port (port 0 picks a free one); returns the port."""
         loop = asyncio.get_running_loop()
+        self._loop = loop
         server = await loop.create_server(
             lambda: MqttConnection(self), host, port, ssl=tls, reuse_address=True, backlog=4096
         )
@@ -59,6 +80,13 @@ class MqttEndpoint:
         self, conn: MqttConnection, device_id: int, client_id: str, clean_start: bool
     ) -> tuple[Session, bool]:
         """The connection's session, taking it over from an earlier connection of the client."""
+        revoked = self._revoked_while_connecting.pop(conn, None)
+        if revoked is not None and device_id in revoked:
+            # Its CONNECT was checked against credentials revoked meanwhile: refuse it right
+            # after the CONNACK it is about to get (a DISCONNECT may not come before one).
+            asyncio.get_running_loop().call_soon(
+                self._cut_off, conn, "the device's credentials were revoked while it connected"
+            )
         key = (device_id, client_id)
         holder = self._holders.get(key)
         if holder is not None and holder is not conn:
@@ -79,3 +107,55 @@ class MqttEndpoint:
         key = (conn.session.device_id, conn.session.client_id)
         if self._holders.get(key) is conn:
             del self._holders[key]
+
+    # -- revocation
+
+    def disconnect_device(self, device_id: int, reason: str) -> int:
+        """Close every live connection of a device and forget its sessions; returns how many
+        connections were closed. Safe from any thread: from outside the endpoint's event loop
+        it waits until the loop has done it."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return 0
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            return self._disconnect_now(device_id, reason)
+
+        async def on_loop() -> int:
+            return self._disconnect_now(device_id, reason)
+
+        work = on_loop()
+        try:
+            future = asyncio.run_coroutine_threadsafe(work, loop)
+        except RuntimeError:  # the loop closed meanwhile: there is nothing left to close
+            work.close()
+            return 0
+        return future.result(timeout=DISCONNECT_WAIT_S)
+
+    def _disconnect_now(self, device_id: int, reason: str) -> int:
+        closed = 0
+        for conn in list(self.connections):
+            if conn.device is not None:
+                if conn.device.id == device_id:
+                    self._cut_off(conn, reason)
+                    closed += 1
+            elif conn.session is None:
+                # Not yet authenticated: its CONNECT may be checked against the old credentials
+                # right now; take_session refuses it if it turns out to be this device.
+                self._revoked_while_connecting.setdefault(conn, set()).add(device_id)
+        for key in [k for k in self._sessions if k[0] == device_id]:
+            del self._sessions[key]
+        if closed:
+            log.info(
+                "device %d cut off (%s): %d MQTT connection(s) closed", device_id, reason, closed
+            )
+        return closed
+
+    @staticmethod
+    def _cut_off(conn: MqttConnection, reason: str) -> None:
+        if conn.level == codec.MQTT_5 and conn.session is not None:
+            conn.write(codec.disconnect(codec.MQTT_5, RC_NOT_AUTHORIZED, reason))
+        conn.close()

@@ -104,6 +104,7 @@ class ConsentMixin(RegistryCore):
         """Enterprises and devices per park, naming no machine."""
         devices_per_enterprise = (
             select(Device.enterprise_id, func.count(Device.id).label("devices"))
+            .where(Device.deleted_at.is_(None))
             .group_by(Device.enterprise_id)
             .subquery()
         )

@@ -5,12 +5,19 @@ from __future__ import annotations
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ConflictError
 from shugu.domain.profiles import get_profile
 from shugu.store.registry.assets import asset_of_enterprise
-from shugu.store.registry.core import RegistryCore, clean_name, hash_token, missing
+from shugu.store.registry.core import (
+    MAX_NAME_LENGTH,
+    RegistryCore,
+    clean_name,
+    hash_token,
+    missing,
+)
 from shugu.store.registry.models import Device, Enterprise
 from shugu.store.registry.records import DeviceRecord
 
@@ -42,6 +49,15 @@ def device_ref(row: Device) -> DeviceRef:
 
 def new_device_token() -> str:
     return secrets.token_urlsafe(DEVICE_TOKEN_BYTES)
+
+
+#: Devices not deleted; every lookup goes through it.
+LIVE = Device.deleted_at.is_(None)
+
+
+def _live_device(session: Session, device_id: int) -> Device | None:
+    row = session.get(Device, device_id)
+    return row if row is not None and row.deleted_at is None else None
 
 
 class DeviceMixin(RegistryCore):
@@ -92,7 +108,7 @@ class DeviceMixin(RegistryCore):
         """Give a device a new access token; the old one stops working at once in this process."""
         token = new_device_token()
         with self._session() as session:
-            row = session.get(Device, device_id)
+            row = _live_device(session, device_id)
             if row is None:
                 raise missing("device")
             old_hash = row.token_hash
@@ -101,9 +117,28 @@ class DeviceMixin(RegistryCore):
         self._device_by_token.discard(hash_token(token))
         return token
 
+    def delete_device(self, device_id: int) -> DeviceRecord:
+        """Delete a device: its token stops working at once in this process, it is found by no
+        lookup, and its name is free again. The row stays, marked, so that its id is never
+        given to another device (points and alarms that name it stay with it)."""
+        with self._session() as session:
+            row = _live_device(session, device_id)
+            if row is None:
+                raise missing("device")
+            record = device_record(row)
+            old_hash = row.token_hash
+            # A hash of a token nobody holds; a control character no name may contain keeps
+            # the retired name from ever colliding with a live one.
+            row.token_hash = hash_token(new_device_token())
+            suffix = f"\x1f{row.id}"
+            row.name = row.name[: MAX_NAME_LENGTH - len(suffix)] + suffix
+            row.deleted_at = self._now()
+        self._device_by_token.discard(old_hash)
+        return record
+
     def get_device(self, device_id: int) -> DeviceRecord:
         with self._session() as session:
-            row = session.get(Device, device_id)
+            row = _live_device(session, device_id)
             if row is None:
                 raise missing("device")
             return device_record(row)
@@ -113,14 +148,18 @@ class DeviceMixin(RegistryCore):
             if session.get(Enterprise, enterprise_id) is None:
                 raise missing("enterprise")
             rows = session.scalars(
-                select(Device).where(Device.enterprise_id == enterprise_id).order_by(Device.id)
+                select(Device)
+                .where(Device.enterprise_id == enterprise_id, LIVE)
+                .order_by(Device.id)
             )
             return [device_record(r) for r in rows]
 
     def device_by_name(self, enterprise_id: int, name: str) -> DeviceRecord | None:
         with self._session() as session:
             row = session.scalar(
-                select(Device).where(Device.enterprise_id == enterprise_id, Device.name == name)
+                select(Device).where(
+                    Device.enterprise_id == enterprise_id, Device.name == name, LIVE
+                )
             )
             return device_record(row) if row is not None else None
 
@@ -134,26 +173,30 @@ class DeviceMixin(RegistryCore):
             return hit.value
         generation = self._device_by_token.generation
         with self._session() as session:
-            row = session.scalar(select(Device).where(Device.token_hash == key))
+            row = session.scalar(select(Device).where(Device.token_hash == key, LIVE))
             ref = device_ref(row) if row is not None else None
         self._device_by_token.put(key, ref, generation=generation)
         return ref
 
     def get_device_ref(self, device_id: int) -> DeviceRef | None:
         with self._session() as session:
-            row = session.get(Device, device_id)
+            row = _live_device(session, device_id)
             return device_ref(row) if row is not None else None
 
     def device_ref_by_name(self, enterprise_id: int, name: str) -> DeviceRef | None:
         with self._session() as session:
             row = session.scalar(
-                select(Device).where(Device.enterprise_id == enterprise_id, Device.name == name)
+                select(Device).where(
+                    Device.enterprise_id == enterprise_id, Device.name == name, LIVE
+                )
             )
             return device_ref(row) if row is not None else None
 
     def device_refs_of_enterprise(self, enterprise_id: int) -> list[DeviceRef]:
         with self._session() as session:
             rows = session.scalars(
-                select(Device).where(Device.enterprise_id == enterprise_id).order_by(Device.id)
+                select(Device)
+                .where(Device.enterprise_id == enterprise_id, LIVE)
+                .order_by(Device.id)
             )
             return [device_ref(r) for r in rows]

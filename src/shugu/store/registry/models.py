@@ -154,6 +154,9 @@ class Device(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     is_gateway: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    #: Set when the device is deleted. The row stays so that the id is never reused: telemetry,
+    #: alarms and rules name devices by id, and a new device must not inherit them.
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class User(Base):

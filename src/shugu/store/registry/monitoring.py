@@ -225,7 +225,8 @@ class MonitorMixin(RegistryCore):
     def all_devices(self) -> list[DeviceRecord]:
         """Every device of every enterprise (the monitor maps rules onto all of them)."""
         with self._session() as session:
-            return [device_record(r) for r in session.scalars(select(Device).order_by(Device.id))]
+            live = select(Device).where(Device.deleted_at.is_(None)).order_by(Device.id)
+            return [device_record(r) for r in session.scalars(live)]
 
     # -- alarms ------------------------------------------------------------------------------
 
