@@ -75,6 +75,13 @@ def serve(
     max_ingest_requests: Annotated[
         int, typer.Option(help="HTTP ingest requests handled at once; more get 429")
     ] = 32,
+    behind_tls: Annotated[
+        bool,
+        typer.Option(
+            "--behind-tls",
+            help="a TLS proxy serves the HTTP API: Secure cookies and Strict-Transport-Security",
+        ),
+    ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
     """Run the API (HTTP device API, query API, registry) on one process."""
@@ -98,6 +105,7 @@ def serve(
         broker_client_id=broker_client_id,
         max_backlog_points=max_backlog_points,
         max_ingest_requests=max_ingest_requests,
+        behind_tls=behind_tls,
     )
     try:
         check_writable(settings.data_dir)
