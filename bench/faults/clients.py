@@ -6,9 +6,11 @@ acknowledged, reconnect with back-off, and send it again.
   Arrow IPC batch (``POST /api/v1/batch`` as the enterprise admin). A unit counts as
   acknowledged when the answer is 200 with every point accepted; on a broken connection, 429 or
   503 the same request (same keys) is sent again.
-- :class:`MqttFleet`: one MQTT 3.1.1 connection per device, QoS 1, up to ``window`` messages
-  in flight; a message counts as acknowledged when its PUBACK (matched by packet id) arrives.
-  After a reconnect the device first sends again what was in flight, then goes on.
+- :class:`MqttFleet`: one MQTT 3.1.1 (or 5) connection per device, QoS 1, up to ``window``
+  messages in flight; a message counts as acknowledged when its PUBACK (matched by packet id)
+  arrives. After a reconnect the device first sends again what was in flight, then goes on.
+  Over MQTT 5 a PUBACK with a reason code (0x10 "no matching subscribers", or a refusal) is not
+  an acknowledgement: the device sends the message again a little later.
 
 Both run unpaced (as fast as acknowledgements allow) or paced by a shared :class:`Pacer`
 (units per second). ``start`` launches them on the running event loop; ``drain`` stops new
@@ -30,6 +32,8 @@ from bench.faults.ledger import DeviceLedger, Ledger
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 MIN_BACKOFF_S = 0.02
+#: A message the broker did not deliver (MQTT 5 PUBACK reason code) is sent again after this.
+RETRY_S = 0.2
 MAX_BACKOFF_S = 0.5
 
 
@@ -245,10 +249,16 @@ def _string(text: str) -> bytes:
     return len(raw).to_bytes(2, "big") + raw
 
 
-def connect_packet(client_id: str, username: str | None, keep_alive: int = 600) -> bytes:
-    """MQTT 3.1.1 CONNECT with a clean session: a device keeps its own unacknowledged messages."""
+def connect_packet(
+    client_id: str, username: str | None, keep_alive: int = 600, level: int = 4
+) -> bytes:
+    """CONNECT (MQTT 3.1.1: level 4, MQTT 5: level 5) with a clean session: the device keeps its
+    unacknowledged messages itself."""
     flags = 0x02 | (0x80 if username is not None else 0)
-    body = _string("MQTT") + bytes([4, flags]) + keep_alive.to_bytes(2, "big") + _string(client_id)
+    body = _string("MQTT") + bytes([level, flags]) + keep_alive.to_bytes(2, "big")
+    if level == 5:
+        body += b"\x00"  # no properties
+    body += _string(client_id)
     if username is not None:
         body += _string(username)
     return b"\x10" + _varint(len(body)) + body
@@ -295,7 +305,9 @@ class _Link(asyncio.Protocol):
                 break
             kind = buf[i] >> 4
             if kind == _PUBACK:
-                self.device.on_puback(int.from_bytes(buf[j : j + 2], "big"))
+                # MQTT 5 may add a reason code; without one (and in 3.1.1) it is success.
+                reason = buf[j + 2] if length > 2 else 0
+                self.device.on_puback(int.from_bytes(buf[j : j + 2], "big"), reason)
             elif kind == _CONNACK and not self.connack.done():
                 self.connack.set_result(buf[j + 1])
             i = j + length
@@ -315,16 +327,30 @@ class MqttDevice:
     ) -> None:
         self.fleet = fleet
         self.dev = dev
-        self.connect = connect_packet(client_id, username)
+        self.connect = connect_packet(client_id, username, level=fleet.level)
+        self._props = b"\x00" if fleet.level == 5 else b""
         self._topic = _string(topic)
         self.pending: deque[int] = deque()
         self.inflight: dict[int, tuple[int, float]] = {}
+        #: Units the broker took but did not deliver, sent again after ``RETRY_S``.
+        self.retry: list[int] = []
+        self._undelivered: set[int] = set()
         self.link: _Link | None = None
         self._pid = 0
 
     @property
     def idle(self) -> bool:
-        return not self.pending and not self.inflight
+        return not self.pending and not self.inflight and not self.retry
+
+    def _retry_later(self, unit: int) -> None:
+        self.retry.append(unit)
+        if len(self.retry) == 1:
+            asyncio.get_running_loop().call_later(RETRY_S, self._retry_now)
+
+    def _retry_now(self) -> None:
+        self.pending.extend(sorted(self.retry))
+        self.retry.clear()
+        self.pump()
 
     def _packet(self, unit: int) -> bytes:
         self._pid = self._pid % 65535 + 1
@@ -332,7 +358,7 @@ class MqttDevice:
             self._pid = self._pid % 65535 + 1
         values = self.dev.values_json(unit).encode()
         payload = b'{"ts":%d,"values":%s}' % (self.dev.ts(unit), values)
-        body = self._topic + self._pid.to_bytes(2, "big") + payload
+        body = self._topic + self._pid.to_bytes(2, "big") + self._props + payload
         return b"\x32" + _varint(len(body)) + body
 
     def pump(self) -> None:
@@ -355,13 +381,23 @@ class MqttDevice:
         if out:
             link.transport.write(b"".join(out))
 
-    def on_puback(self, pid: int) -> None:
+    def on_puback(self, pid: int, reason: int = 0) -> None:
         entry = self.inflight.pop(pid, None)
         if entry is None:
             self.fleet.ledger.stats.status("puback_unknown_id")
             return
         unit, sent_at = entry
-        self.fleet.ledger.ack(self.dev, range(unit, unit + 1), sent_at)
+        if reason == 0:
+            self.fleet.ledger.ack(self.dev, range(unit, unit + 1), sent_at)
+        else:
+            # 0x10: the broker took the message but no subscription matched, so nobody will
+            # get it; 0x80 and above: refused. Either way it was not delivered: send it again.
+            stats = self.fleet.ledger.stats
+            stats.status(f"puback_{reason:#04x}")
+            if unit not in self._undelivered:
+                self._undelivered.add(unit)
+                stats.undelivered_units += 1
+            self._retry_later(unit)
         if self.fleet.control.draining and self.idle and self.link is not None:
             self.link.close()
         else:
@@ -421,10 +457,13 @@ class MqttFleet:
         use_token: bool = True,
         client_prefix: str = "fault",
         pacer: Pacer | None = None,
+        level: int = 4,
     ) -> None:
         """``topic`` may contain ``{name}`` (the device name); default ThingsBoard's
-        ``v1/devices/me/telemetry``. ``use_token``: the access token is the user name."""
+        ``v1/devices/me/telemetry``. ``use_token``: the access token is the user name.
+        ``level``: 4 for MQTT 3.1.1, 5 for MQTT 5 (whose PUBACK reason codes the devices obey)."""
         self.ledger = ledger
+        self.level = level
         self.host = host
         self.port = port
         self.window = window

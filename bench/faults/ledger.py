@@ -147,6 +147,8 @@ class ClientStats:
     resent_units: int = 0
     #: Points a 2xx answer said were refused: the generator's fault, never expected.
     refused_points: int = 0
+    #: MQTT 5 units the broker answered with a reason code (not delivered) at least once.
+    undelivered_units: int = 0
 
     def status(self, key: str | int) -> None:
         k = str(key)

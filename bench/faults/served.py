@@ -246,6 +246,18 @@ class Served:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=30)
 
+    def pause(self) -> None:
+        """SIGSTOP: the process freezes with its connections open (a hung server)."""
+        if self.alive:
+            self.events.append(("pause", time.monotonic()))
+            self.process.send_signal(signal.SIGSTOP)  # type: ignore[union-attr]
+
+    def resume(self) -> None:
+        """SIGCONT after :meth:`pause`."""
+        if self.alive:
+            self.events.append(("resume", time.monotonic()))
+            self.process.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
+
     def stop(self, timeout_s: float = 90.0) -> int | None:
         """SIGINT, the orderly shutdown; SIGKILL if it takes longer than ``timeout_s``."""
         if self.process is not None and self.process.poll() is None:

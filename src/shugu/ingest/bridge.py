@@ -43,6 +43,8 @@ _RETRY_MIN_S = 0.5
 _RETRY_MAX_S = 10.0
 #: Keep the session a week while the worker is away.
 SESSION_EXPIRY_S = 7 * 24 * 3600
+#: Longest wait between reconnect attempts (paho doubles from 1 s up to this).
+RECONNECT_MAX_DELAY_S = 5
 
 
 def parse_broker_url(url: str) -> tuple[str, int, bool, str | None, str | None]:
@@ -89,7 +91,10 @@ class BrokerBridge:
             self.client.username_pw_set(user, password)
         if tls:
             self.client.tls_set()
-        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        # A short ceiling: a broker that restarts without restoring shared subscriptions
+        # (Mosquitto 2.0 persists only ordinary ones) drops what devices publish until a worker
+        # subscribes again, so the wait after it is back must stay short (≤ 5 s, not 30 s).
+        self.client.reconnect_delay_set(min_delay=1, max_delay=RECONNECT_MAX_DELAY_S)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
