@@ -13,9 +13,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
 from shugu.ingest.arrow_codec import ARROW_STREAM
 from shugu.monitor.reports.render import MEDIA_TYPES
+from shugu.monitor.rounds import InspectionPlan
+from shugu.monitor.rules import RuleScope, RuleSpec
 
 ERROR_REF = "#/components/schemas/ErrorBody"
 
@@ -126,6 +129,18 @@ BATCH_BODY: dict[str, Any] = {
     },
 }
 
+#: Bodies that routes take as plain JSON and validate with a domain model themselves (so that
+#: their errors name the field in shugu's words): the document shows the model.
+_DOMAIN_MODELS: tuple[type[BaseModel], ...] = (RuleSpec, RuleScope, InspectionPlan)
+_BODY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
+    ("post", "/api/enterprises/{enterprise_id}/inspection-plans"): InspectionPlan,
+    ("put", "/api/inspection-plans/{plan_id}"): InspectionPlan,
+}
+_PROPERTY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
+    ("CustomRuleIn", "rule"): RuleSpec,
+    ("CustomRuleIn", "scope"): RuleScope,
+}
+
 _FASTAPI_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError")
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
@@ -137,13 +152,32 @@ def _error_response(description: str) -> dict[str, Any]:
     }
 
 
+def _ref(model: type[BaseModel]) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _add_domain_models(schemas: dict[str, Any]) -> None:
+    for model in _DOMAIN_MODELS:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in {**schema.pop("$defs", {}), model.__name__: schema}.items():
+            if schemas.setdefault(name, definition) != definition:
+                raise ValueError(f"two different schemas are named {name} in the API document")
+    for (component, prop), model in _PROPERTY_MODELS.items():
+        properties = schemas[component]["properties"]
+        properties[prop] = {**_ref(model), "description": properties[prop].get("description", "")}
+
+
 def rewrite(document: dict[str, Any]) -> dict[str, Any]:
-    """Declare shugu's error body for 422 and every other 4xx of every operation."""
-    for item in document.get("paths", {}).values():
+    """Declare shugu's error body for 422 and every other 4xx of every operation, and the
+    domain models of bodies that routes validate themselves."""
+    for path, item in document.get("paths", {}).items():
         for method in _METHODS:
             operation = item.get(method)
             if operation is None:
                 continue
+            model = _BODY_MODELS.get((method, path))
+            if model is not None:
+                operation["requestBody"]["content"]["application/json"]["schema"] = _ref(model)
             responses = operation.setdefault("responses", {})
             if "422" in responses:
                 responses["422"] = _error_response("the request does not match the schema")
@@ -154,6 +188,7 @@ def rewrite(document: dict[str, Any]) -> dict[str, Any]:
     for name in _FASTAPI_ERROR_SCHEMAS:
         schemas.pop(name, None)
     schemas.update(ERROR_SCHEMAS)
+    _add_domain_models(schemas)
     return document
 
 
