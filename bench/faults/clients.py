@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from bench.faults.ledger import DeviceLedger, Ledger
+from bench.faults.ledger import DeviceLedger, LatencyWindow, Ledger
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 MIN_BACKOFF_S = 0.02
@@ -45,13 +45,15 @@ class Pacer:
         self._credit = 0.0
         self._t = time.monotonic()
 
-    def _refill(self) -> None:
+    def _refill(self, n: int) -> None:
         now = time.monotonic()
-        self._credit = min(self._credit + (now - self._t) * self.rate, max(self.rate, 1.0))
+        # At most a second's worth saved up, and never less than one take.
+        cap = max(self.rate, float(n))
+        self._credit = min(self._credit + (now - self._t) * self.rate, cap)
         self._t = now
 
     def try_take(self, n: int = 1) -> bool:
-        self._refill()
+        self._refill(n)
         if self._credit >= n:
             self._credit -= n
             return True
@@ -120,6 +122,8 @@ class HttpFleet:
         self.units_per_request = units_per_request
         self.pacer = pacer
         self.control = _Control()
+        #: Acknowledgement latencies of this fleet's requests (also in the ledger's).
+        self.latency = LatencyWindow()
         self._groups = [list(devices[i::connections]) for i in range(connections)]
 
     def start(self) -> None:
@@ -202,7 +206,7 @@ class HttpFleet:
                     if refused:
                         stats.refused_points += refused
                     else:
-                        ledger.ack(dev, units, sent_at)
+                        ledger.ack(dev, units, sent_at, self.latency)
                     current = None
                 elif status in (429, 503) or status >= 500:
                     retry = headers.get("retry-after", "")
@@ -388,7 +392,7 @@ class MqttDevice:
             return
         unit, sent_at = entry
         if reason == 0:
-            self.fleet.ledger.ack(self.dev, range(unit, unit + 1), sent_at)
+            self.fleet.ledger.ack(self.dev, range(unit, unit + 1), sent_at, self.fleet.latency)
         else:
             # 0x10: the broker took the message but no subscription matched, so nobody will
             # get it; 0x80 and above: refused. Either way it was not delivered: send it again.
@@ -469,6 +473,8 @@ class MqttFleet:
         self.window = window
         self.pacer = pacer
         self.control = _Control()
+        #: Acknowledgement latencies of this fleet's messages (also in the ledger's).
+        self.latency = LatencyWindow()
         template = topic or "v1/devices/me/telemetry"
         self.devices = [
             MqttDevice(

@@ -58,12 +58,16 @@ def _values(device_index: int, j: npt.NDArray[np.int64], unit: npt.NDArray[np.in
 class DeviceLedger:
     """What one device sent and what was acknowledged, one flag per unit."""
 
-    __slots__ = ("acked", "cred", "metrics", "next_unit", "sent", "ts0")
+    __slots__ = ("acked", "cred", "metrics", "next_unit", "period_ms", "sent", "ts0")
 
-    def __init__(self, cred: DeviceCredential, ts0: int, metrics: int = METRICS) -> None:
+    def __init__(
+        self, cred: DeviceCredential, ts0: int, metrics: int = METRICS, period_ms: int = 1
+    ) -> None:
         self.cred = cred
         self.ts0 = ts0
         self.metrics = metrics
+        #: Unit u is stamped ts0 + u * period_ms; set it before the first unit is sent.
+        self.period_ms = period_ms
         self.next_unit = 0
         self.sent = bytearray()
         self.acked = bytearray()
@@ -83,7 +87,12 @@ class DeviceLedger:
         return range(start, self.next_unit)
 
     def ts(self, unit: int) -> int:
-        return self.ts0 + unit
+        return self.ts0 + unit * self.period_ms
+
+    @property
+    def ts_end(self) -> int:
+        """Just past the timestamp of the last unit sent."""
+        return self.ts0 + self.next_unit * self.period_ms
 
     def values_json(self, unit: int) -> str:
         """The ThingsBoard ``values`` object of a unit."""
@@ -92,7 +101,7 @@ class DeviceLedger:
 
     def telemetry_json(self, units: range) -> bytes:
         """ThingsBoard's device telemetry form: ``[{"ts": ms, "values": {...}}, ...]``."""
-        parts = [f'{{"ts":{self.ts0 + u},"values":{self.values_json(u)}}}' for u in units]
+        parts = [f'{{"ts":{self.ts(u)},"values":{self.values_json(u)}}}' for u in units]
         return ("[" + ",".join(parts) + "]").encode()
 
     def arrow_table(self, units: range) -> pa.Table:
@@ -104,7 +113,7 @@ class DeviceLedger:
             {
                 "device_id": pa.array(np.full(len(unit), self.cred.id, np.int64)),
                 "metric": pa.DictionaryArray.from_arrays(pa.array(j.astype(np.int32)), names),
-                "ts": pa.array(unit + self.ts0),
+                "ts": pa.array(unit * self.period_ms + self.ts0),
                 "value": pa.array(_values(self.index, j, unit)),
             }
         )
@@ -167,13 +176,24 @@ class Ledger:
         self.acked_points = 0
         self.last_ack_at = 0.0
 
-    def ack(self, device: DeviceLedger, units: range, sent_at: float) -> None:
+    def ack(
+        self,
+        device: DeviceLedger,
+        units: range,
+        sent_at: float,
+        window: LatencyWindow | None = None,
+    ) -> None:
+        """Record ``units`` of ``device`` as acknowledged now; the latency since ``sent_at``
+        goes to :attr:`latency` and to ``window`` (a fleet's own), if given."""
         now = time.monotonic()
         n = len(units)
         device.acked[units.start : units.stop] = b"\x01" * n
         self.acked_points += n * device.metrics
         self.last_ack_at = now
-        self.latency.add((now - sent_at) * 1000.0)
+        ms = (now - sent_at) * 1000.0
+        self.latency.add(ms)
+        if window is not None:
+            window.add(ms)
 
     def sent_points(self) -> int:
         return sum(d.units_sent() * d.metrics for d in self.devices)
@@ -282,6 +302,20 @@ def _checksum(
         return int(h.sum(dtype=np.uint64))
 
 
+def _metric_indices(column: pa.ChunkedArray) -> npt.NDArray[np.int64]:
+    """j of each row's metric name ``m{j}``; -1 for any other name."""
+    encoded = column.combine_chunks()
+    if not pa.types.is_dictionary(encoded.type):
+        encoded = encoded.dictionary_encode()
+    names = encoded.dictionary.to_pylist()
+    lookup = np.array(
+        [int(n[1:]) if n[:1] == "m" and n[1:].isdigit() else -1 for n in names] or [-1], np.int64
+    )
+    indices: npt.NDArray[np.int64] = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    out: npt.NDArray[np.int64] = lookup[indices]
+    return out
+
+
 def verify(ledger: Ledger, readers: Iterable[StoreReader], *, max_bad: int = 10) -> Verification:
     """Read every device back from every reader and count per device (see module doc)."""
     readers = list(readers)
@@ -300,24 +334,26 @@ def verify(ledger: Ledger, readers: Iterable[StoreReader], *, max_bad: int = 10)
         # Every acknowledged key, and what the ledger says its value is.
         keys = np.flatnonzero(acked).astype(np.int64)
         expected_sum += _checksum(
-            dev.cred.id, keys % m, dev.ts0 + keys // m, _values(dev.index, keys % m, keys // m)
+            dev.cred.id,
+            keys % m,
+            dev.ts0 + (keys // m) * dev.period_ms,
+            _values(dev.index, keys % m, keys // m),
         )
         if n_units == 0:
             continue
-        tables = [r.points(dev.cred.id, dev.ts0, dev.ts0 + n_units) for r in readers]
+        tables = [r.points(dev.cred.id, dev.ts0, dev.ts_end) for r in readers]
         table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-        names = table.column("metric").to_pylist()
         ts = table.column("ts").to_numpy().astype(np.int64)
         value = table.column("value").to_numpy().astype(np.float64)
-        j = np.array(
-            [int(n[1:]) if n[:1] == "m" and n[1:].isdigit() else -1 for n in names], np.int64
-        )
-        unit = ts - dev.ts0
-        known = (j >= 0) & (j < m) & (unit >= 0) & (unit < n_units)
+        j = _metric_indices(table.column("metric"))
+        offset = ts - dev.ts0
+        unit = offset // dev.period_ms
+        known = (j >= 0) & (j < m) & (offset % dev.period_ms == 0) & (unit >= 0) & (unit < n_units)
         row_key = unit * m + j
         known[known] &= sent[row_key[known]]
         result.unexpected += int((~known).sum())
-        j, unit, value, row_key = j[known], unit[known], value[known], row_key[known]
+        j, unit, ts = j[known], unit[known], ts[known]
+        value, row_key = value[known], row_key[known]
         counts = np.bincount(row_key, minlength=n_units * m)
         present = counts > 0
         wrong_rows = value != _values(dev.index, j, unit)
@@ -335,7 +371,7 @@ def verify(ledger: Ledger, readers: Iterable[StoreReader], *, max_bad: int = 10)
         # The checksum over acknowledged keys as stored: each such key once, with its value.
         first = np.unique(row_key, return_index=True)[1]
         take = first[acked[row_key[first]]]
-        stored_sum += _checksum(dev.cred.id, j[take], dev.ts0 + unit[take], value[take])
+        stored_sum += _checksum(dev.cred.id, j[take], ts[take], value[take])
         if (missing or wrong or duplicated) and len(result.bad_devices) < max_bad:
             result.bad_devices.append(
                 {

@@ -27,10 +27,11 @@ class TableReader:
         )
 
 
-def _ledger(units: int, acked: int) -> Ledger:
+def _ledger(units: int, acked: int, period_ms: int = 1) -> Ledger:
     creds = [DeviceCredential(i, f"d{i}", 100 + i, f"t{i}") for i in range(2)]
     ledger = Ledger(creds, ts0=1_700_000_000_000, metrics=3)
     for dev in ledger.devices:
+        dev.period_ms = period_ms
         sent = dev.new_units(units)
         ledger.ack(dev, range(sent.start, sent.start + acked), time.monotonic())
     return ledger
@@ -73,6 +74,16 @@ def test_missing_altered_doubled_and_phantom_points_are_counted() -> None:
     assert result.unexpected == 1
     assert result.checksum_expected != result.checksum_stored
     assert {d["device"] for d in result.bad_devices} == {first.cred.id, second.cred.id}
+
+
+def test_units_spaced_by_a_period_map_back_to_their_keys() -> None:
+    ledger, reader = _ledger(units=4, acked=4, period_ms=250), TableReader()
+    _store_all(ledger, reader)
+    dev = ledger.devices[0]
+    reader.rows[dev.cred.id].append(("m0", dev.ts(1) + 1, 1.0))  # between two units
+    result = verify(ledger, [reader])
+    assert result.tally.lost == 0 and result.tally.stored == 24
+    assert result.unexpected == 1
 
 
 def test_a_point_answered_by_two_stores_is_duplicated() -> None:
