@@ -57,7 +57,9 @@ def read_stream(body: bytes) -> pa.Table:
             table = pa.Table.from_batches(batches, schema=reader.schema)
         table.validate(full=True)
         return table
-    except pa.ArrowException as exc:
+    except (pa.ArrowException, OSError) as exc:
+        # pyarrow reports some broken streams (a bad continuation token, a flatbuffer that does
+        # not verify) as plain OSError, not as one of its own exceptions.
         raise IngestError(
             f"the body is not a valid Arrow IPC stream: {exc}", code="malformed_arrow"
         ) from None
@@ -108,6 +110,12 @@ def decode_table(table: pa.Table) -> ArrowRows:
 
 
 def _decode(table: pa.Table) -> ArrowRows:
+    names = table.column_names
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise IngestError(
+            f"column {repeated[0]!r} is given more than once", code="duplicate_column"
+        )
     if "device" in table.column_names:
         device_col = table.column("device")
         if not _is_text(device_col.type):

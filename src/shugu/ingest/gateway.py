@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from shugu.domain.batch import Batch
 from shugu.domain.entities import DeviceRef
 from shugu.ingest.pipeline import Columns, IngestPipeline, IngestResult
 from shugu.ingest.thingsboard import count_values, split_gateway
@@ -65,5 +66,8 @@ async def ingest_gateway(pipeline: IngestPipeline, resolve: Resolve, doc: Any) -
         profiles[device.id] = device.profile
     merged = merge_columns(cols)
     if merged is None:
+        # No device of the payload was found: its refusals are still kept in the rejects log.
+        if rejects:
+            await pipeline.store(Batch.empty(), rejects)
         return IngestResult(0, rejects)
     return await pipeline.ingest_columns(merged, profiles, rejects)

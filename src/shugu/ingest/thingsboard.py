@@ -117,6 +117,8 @@ class TelemetryDecoder:
             )
             return
         if "ts" in item and "values" in item:
+            if len(item) > 2:
+                self._stray_keys(item, out)
             ts = _parse_ts(item["ts"])
             values = item["values"]
             if ts is None:
@@ -142,6 +144,22 @@ class TelemetryDecoder:
             ts = self._now_ms()
             values = item
         self._values(values, ts, out)
+
+    @staticmethod
+    def _stray_keys(item: dict[str, Any], out: ParsedTelemetry) -> None:
+        # ThingsBoard ignores them; shugu says so, or the value would vanish without a word.
+        for key, raw in item.items():
+            if key not in ("ts", "values"):
+                out.refusals.append(
+                    ValueRefusal(
+                        key,
+                        None,
+                        "stray_key",
+                        'an entry with "ts" and "values" holds nothing else; '
+                        'put the value inside "values"',
+                        _sample(raw),
+                    )
+                )
 
     def _values(self, values: dict[str, Any], ts: int, out: ParsedTelemetry) -> None:
         metrics, stamps, nums = out.metrics, out.ts, out.values
@@ -204,9 +222,11 @@ def count_values(payload: Any) -> int:
     entries = payload if isinstance(payload, list) else [payload]
     total = 0
     for entry in entries:
-        if isinstance(entry, dict):
-            values = entry.get("values") if "ts" in entry and "values" in entry else entry
-            total += len(values) if isinstance(values, dict) else 1
+        if isinstance(entry, dict) and "ts" in entry and "values" in entry:
+            values = entry["values"]
+            total += (len(values) if isinstance(values, dict) else 1) + len(entry) - 2
+        elif isinstance(entry, dict):
+            total += len(entry)
         else:
             total += 1
     return max(total, 1)

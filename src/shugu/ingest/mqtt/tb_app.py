@@ -73,6 +73,31 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+#: Longest attribute key kept (the store's column holds 255 characters).
+MAX_ATTRIBUTE_KEY = 255
+
+
+def _is_text(value: str) -> bool:
+    """Whether a string is text the stores can keep: no lone surrogates (JSON can escape one)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _attribute_problem(key: str, value: Any) -> str | None:
+    """Why an attribute cannot be kept as it was sent, or None if it can."""
+    if not 0 < len(key) <= MAX_ATTRIBUTE_KEY or not key.isprintable() or not _is_text(key):
+        return f"an attribute key is 1 to {MAX_ATTRIBUTE_KEY} printable characters"
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        # Lone surrogates, integers beyond 64 bits, nesting deeper than 254 levels.
+        return f"the value of attribute {key!r} cannot be kept as JSON: {exc}"
+    return None
+
+
 def _outcome(result: IngestResult) -> Outcome:
     if result.accepted == 0 and result.rejects.total > 0:
         first = result.rejects.samples[0] if result.rejects.samples else None
@@ -217,11 +242,22 @@ class ThingsBoardApp:
                 "attributes are a JSON object of keys and values", code="bad_shape"
             )
         now = _now_ms()
-        records = [
-            AttributeRecord(device.id, "client", str(k)[:255], orjson.dumps(v).decode(), now)
-            for k, v in doc.items()
-        ]
-        await self._pipeline.store_attributes(records)
+        records = []
+        refusals = []
+        for key, value in doc.items():
+            problem = _attribute_problem(key, value)
+            if problem is None:
+                records.append(
+                    AttributeRecord(device.id, "client", key, orjson.dumps(value).decode(), now)
+                )
+            else:
+                refusals.append(RejectRecord(now, device.id, "bad_attribute", problem, key))
+        if records:
+            await self._pipeline.store_attributes(records)
+        for refusal in refusals:
+            await self._pipeline.record_refusal(refusal)
+        if refusals and not records:
+            return Outcome(RC_PAYLOAD_INVALID, refusals[0].reason)
         return Outcome()
 
     def _answer_attributes(
@@ -257,7 +293,7 @@ class ThingsBoardApp:
     def _device_behind(
         self, gateway: DeviceRef, name: str, profile: str = "generic"
     ) -> DeviceRef | None:
-        if not isinstance(name, str) or not name.strip():
+        if not isinstance(name, str) or not name.strip() or not _is_text(name):
             return None
         found = self._registry.device_ref_by_name(gateway.enterprise_id, name)
         if found is not None:
@@ -287,10 +323,28 @@ class ThingsBoardApp:
                 raise ValidationError(
                     "gateway attributes map device names to objects", code="bad_shape"
                 )
+            outcomes = []
             for name, attrs in doc.items():
                 device = self._device_behind(gateway, name)
-                if device is not None and isinstance(attrs, dict):
-                    await self._store_attributes(device, attrs)
+                if device is None:
+                    outcome = await self._refuse(
+                        gateway,
+                        "unknown_device",
+                        f"no device named {name[:200]!r} can be found or created",
+                        RC_PAYLOAD_INVALID,
+                    )
+                elif not isinstance(attrs, dict):
+                    outcome = await self._refuse(
+                        device,
+                        "bad_shape",
+                        "a device's attributes are a JSON object of keys and values",
+                        RC_PAYLOAD_INVALID,
+                    )
+                else:
+                    outcome = await self._store_attributes(device, attrs)
+                outcomes.append(outcome)
+            if outcomes and all(o.code for o in outcomes):
+                return outcomes[0]
             return Outcome()
         if topic in ("v1/gateway/connect", "v1/gateway/disconnect"):
             if not isinstance(doc, dict) or not isinstance(doc.get("device"), str):
@@ -310,18 +364,34 @@ class ThingsBoardApp:
                 self._detach_behind(conn, device)
             return Outcome()
         if topic == "v1/gateway/rpc":
-            if isinstance(doc, dict) and isinstance(doc.get("device"), str):
-                device = self._registry.device_ref_by_name(gateway.enterprise_id, doc["device"])
-                request_id = doc.get("id")
-                if device is not None and isinstance(request_id, int):
-                    self._rpc.answer(device.id, request_id, orjson.dumps(doc.get("data")))
-            return Outcome()
+            return self._gateway_rpc_answer(gateway, doc)
         return await self._refuse(
             gateway,
             "unknown_topic",
             f"shugu takes no messages on {topic[:200]!r}",
             RC_TOPIC_INVALID,
         )
+
+    def _gateway_rpc_answer(self, gateway: DeviceRef, doc: Any) -> Outcome:
+        name = doc.get("device") if isinstance(doc, dict) else None
+        request_id = doc.get("id") if isinstance(doc, dict) else None
+        if not isinstance(name, str) or not _is_text(name) or type(request_id) is not int:
+            raise ValidationError(
+                'a gateway RPC answer is {"device": "name", "id": request id, "data": ...}',
+                code="bad_shape",
+            )
+        try:
+            answer = orjson.dumps(doc.get("data"))
+        except orjson.JSONEncodeError as exc:
+            raise ValidationError(
+                f"the RPC answer cannot be kept as JSON: {exc}", code="bad_shape"
+            ) from None
+        device = self._registry.device_ref_by_name(gateway.enterprise_id, name)
+        if device is None or not self._rpc.answer(device.id, request_id, answer):
+            log.info(
+                "gateway RPC answer %r for %r matches no waiting request", request_id, name[:200]
+            )
+        return Outcome()
 
     def _attach_behind(self, conn: MqttConnection, device: DeviceRef) -> None:
         def deliver(request_id: int, payload: bytes) -> bool:

@@ -53,9 +53,17 @@ def clean_name(value: str, field: str, *, max_length: int = MAX_NAME_LENGTH) -> 
             field=field,
         )
     for char in cleaned:
-        if unicodedata.category(char) == "Cc":
+        category = unicodedata.category(char)
+        if category == "Cc":
             raise ValidationError(
                 f"{field} contains the control character U+{ord(char):04X}",
+                code="name_invalid",
+                field=field,
+            )
+        if category == "Cs":
+            # A lone surrogate (JSON lets one be escaped) is not text the database can keep.
+            raise ValidationError(
+                f"{field} contains the lone surrogate U+{ord(char):04X}, which is not text",
                 code="name_invalid",
                 field=field,
             )
