@@ -27,7 +27,10 @@ def parse_timestamp(text: str) -> int:
     """
     raw = text.strip()
     if raw.lstrip("-").isdigit():
-        return int(raw)
+        value = int(raw)
+        if not -(2**63) <= value < 2**63:
+            raise ValueError(f"{raw} is beyond 64-bit milliseconds")
+        return value
     stamp = datetime.fromisoformat(raw)
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
@@ -87,6 +90,9 @@ def read_table(
         raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise InputError(f"{path}: not a UTF-8 text file") from None
+    except csv.Error as exc:
+        # A field longer than csv.field_size_limit(), say: the reader names the line it was on.
+        raise InputError(f"{path}: line {reader.line_num}: {exc}") from None
     ts = np.array(stamps, dtype=np.int64)
     values = np.array(table, dtype=np.float64).reshape(len(rows), len(columns))
     return rows, ts, values

@@ -68,7 +68,7 @@ class MetricSpec(BaseModel):
     """One metric of a profile. ``min``/``max`` bound the physically plausible values: a value
     outside is stored but flagged, because a sensor fault should be visible, not dropped."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     unit: str
     kind: MetricKind
@@ -180,6 +180,13 @@ def parse_profile(text: str, source: str) -> Profile:
         raise ValidationError(
             f"profile file {source} is not valid YAML: {exc}", code="profile_invalid", file=source
         ) from exc
+    except RecursionError:
+        # PyYAML builds nested collections recursively: thousands of levels exhaust the stack.
+        raise ValidationError(
+            f"profile file {source} nests collections too deeply",
+            code="profile_invalid",
+            file=source,
+        ) from None
     if not isinstance(raw, dict):
         raise ValidationError(
             f"profile file {source} must hold a mapping with name, labels, strict and metrics",

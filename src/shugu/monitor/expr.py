@@ -80,9 +80,14 @@ def parse_expression(text: str, *, field: str = "expr") -> Expression:
     except SyntaxError as exc:
         raise _invalid(text, f"syntax error at column {exc.offset}", field) from exc
     names: list[str] = []
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
-            if node.id not in names and node.id not in _FUNCTIONS and node.id != "abs":
+            if node.id in ("abs", *_FUNCTIONS):
+                if id(node) not in called:
+                    # As a value it would name no metric and fail only when evaluated.
+                    raise _invalid(text, f"{node.id} is a function: write {node.id}(…)", field)
+            elif node.id not in names:
                 names.append(node.id)
         elif isinstance(node, ast.Constant):
             if isinstance(node.value, bool) or not isinstance(node.value, int | float):

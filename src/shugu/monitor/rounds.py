@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 import numpy as np
 import pydantic
@@ -25,7 +25,7 @@ from shugu.domain.timeutil import CHINA_OFFSET_MS
 from shugu.monitor.engine import DeviceInfo
 from shugu.monitor.expr import parse_expression
 from shugu.monitor.model import CheckOutcome, CheckResult, RoundRecord
-from shugu.monitor.rules import RuleKind, RuleSpec, describe_errors
+from shugu.monitor.rules import MAX_ID, RuleKind, RuleSpec, describe_errors
 
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 CHINA = timedelta(milliseconds=CHINA_OFFSET_MS)
@@ -40,8 +40,10 @@ class DeviceGroup(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     profile: str | None = None
-    asset_id: int | None = None
-    device_ids: tuple[int, ...] | None = Field(default=None, min_length=1, max_length=5000)
+    asset_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    device_ids: tuple[Annotated[int, Field(ge=1, le=MAX_ID)], ...] | None = Field(
+        default=None, min_length=1, max_length=5000
+    )
 
     @model_validator(mode="after")
     def _one(self) -> Self:
@@ -61,7 +63,8 @@ class DeviceGroup(BaseModel):
 
 
 class CheckSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # A NaN limit would pass or fail every value without saying why.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     label_zh: str = Field(min_length=1, max_length=200)
     label_en: str = Field(min_length=1, max_length=200)

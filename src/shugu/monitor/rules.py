@@ -22,6 +22,8 @@ from shugu.monitor.expr import Expression, parse_expression
 from shugu.monitor.model import Severity
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+#: Registry ids are 64-bit; a larger number names nothing (and the database cannot take it).
+MAX_ID = 2**63 - 1
 
 
 class RuleKind(StrEnum):
@@ -60,7 +62,8 @@ OVERRIDABLE = frozenset(
 
 
 class RuleSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # A NaN or infinite limit would be accepted and then never (or always) fire.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     key: str
     kind: RuleKind
@@ -206,8 +209,8 @@ class RuleScope(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     profile: str | None = None
-    asset_id: int | None = None
-    device_id: int | None = None
+    asset_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    device_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:

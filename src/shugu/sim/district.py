@@ -26,6 +26,19 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def check_name_pattern(pattern: str) -> None:
+    """A device name pattern: {i} (with an optional format, e.g. {i:03d}) and nothing else to
+    fill in; raises ValueError saying what is wrong."""
+    if "{i" not in pattern:
+        raise ValueError(f"device pattern {pattern!r} needs {{i}} for the device number")
+    try:
+        pattern.format(i=1)
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise ValueError(
+            f"device pattern {pattern!r} cannot be filled in with {{i}}: {exc}"
+        ) from None
+
+
 class PlantSpec(_Model):
     kind: PlantKind
     #: Where the plant stands in the enterprise's ISA-95 tree: site, area, line.
@@ -41,6 +54,13 @@ class PlantSpec(_Model):
     #: Name of a power meter on this plant's supply, if any.
     meter: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("devices", "crahs")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_name_pattern(value)
+        return value
 
 
 class EnterpriseSpec(_Model):
@@ -125,12 +145,22 @@ def _line_of(node: yaml.Node, path: tuple[int | str, ...]) -> int | None:
 
 
 def load_district(path: Path) -> DistrictSpec:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DistrictError(
+            f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})", field=str(path)
+        ) from None
+    except OSError as exc:
+        raise DistrictError(f"{path}: cannot be read ({exc.strerror})", field=str(path)) from None
     try:
         node = yaml.compose(text)
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise DistrictError(f"{path}: not valid YAML: {exc}", field=str(path)) from None
+    except RecursionError:
+        # PyYAML composes nested collections recursively: thousands of levels exhaust the stack.
+        raise DistrictError(f"{path}: collections nested too deeply", field=str(path)) from None
     if node is None:
         raise DistrictError(f"{path}: the file is empty")
     try:
@@ -171,8 +201,10 @@ def expand_enterprises(park: ParkSpec, region_code: str, start: int) -> list[Ent
 
 
 def device_names(pattern: str, count: int) -> list[str]:
-    if "{i" not in pattern:
-        raise DistrictError(f"device pattern {pattern!r} needs {{i}} for the device number")
+    try:
+        check_name_pattern(pattern)
+    except ValueError as exc:
+        raise DistrictError(str(exc)) from None
     return [pattern.format(i=i) for i in range(1, count + 1)]
 
 
