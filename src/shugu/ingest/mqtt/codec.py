@@ -74,6 +74,11 @@ class MalformedPacket(Exception):
         self.reason = reason
 
 
+class ProtocolViolation(MalformedPacket):
+    """A well-formed packet the protocol forbids here (a second CONNECT, say): MQTT 5 answers
+    it with 0x82 Protocol Error rather than 0x81 Malformed Packet."""
+
+
 # -- primitive readers ---------------------------------------------------------------------
 
 

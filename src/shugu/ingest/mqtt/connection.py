@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Protocol, cast
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import UnavailableError
 from shugu.ingest.mqtt import codec
-from shugu.ingest.mqtt.codec import MQTT_5, Connect, MalformedPacket, PacketTooLarge, Publish
+from shugu.ingest.mqtt.codec import (
+    MQTT_5,
+    Connect,
+    MalformedPacket,
+    PacketTooLarge,
+    ProtocolViolation,
+    Publish,
+)
 from shugu.ingest.mqtt.session import Session
 
 if TYPE_CHECKING:
@@ -110,13 +117,16 @@ class MqttConnection(asyncio.Protocol):
         self.endpoint.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
-        self._last_rx = asyncio.get_running_loop().time()
+        # Not a sign of life by itself: keep-alive counts whole packets (see _drain), so that a
+        # client dribbling a packet one byte at a time is still timed out.
         self._buf += data
         self._process()
 
     def _process(self) -> None:
         try:
             self._drain()
+        except ProtocolViolation as exc:
+            self._refuse_stream("protocol_error", exc.reason, RC_PROTOCOL_ERROR)
         except MalformedPacket as exc:
             self._refuse_stream("malformed_packet", exc.reason, RC_MALFORMED)
         except PacketTooLarge as exc:
@@ -148,12 +158,13 @@ class MqttConnection(asyncio.Protocol):
             first, header, total = frame
             body = bytes(self._buf[header:total])
             del self._buf[:total]
+            self._last_rx = asyncio.get_running_loop().time()
             self._dispatch(first >> 4, first & 0x0F, body)
 
     def _dispatch(self, kind: int, flags: int, body: bytes) -> None:
         if self.session is None:
             if kind != codec.CONNECT:
-                raise MalformedPacket("the first packet must be CONNECT")
+                raise ProtocolViolation("the first packet must be CONNECT")
             self._on_connect(body)
             return
         if kind == codec.PUBLISH:
@@ -179,9 +190,11 @@ class MqttConnection(asyncio.Protocol):
         elif kind == codec.DISCONNECT:
             self.close()
         elif kind == codec.CONNECT:
-            raise MalformedPacket("a second CONNECT on one connection")
+            raise ProtocolViolation("a second CONNECT on one connection")
         else:
-            raise MalformedPacket(f"packet type {kind} is not for a server")
+            if kind == 0:
+                raise MalformedPacket("packet type 0 is reserved")
+            raise ProtocolViolation(f"packet type {kind} is not for a server")
 
     # -- CONNECT
 
@@ -193,6 +206,11 @@ class MqttConnection(asyncio.Protocol):
                 self.level = MQTT_5 if body[2 + name_len] == MQTT_5 else codec.MQTT_311
         connect = codec.parse_connect(body)
         if connect.protocol_level not in (3, codec.MQTT_311, MQTT_5):
+            self.app.on_refused(
+                None,
+                "unsupported_protocol",
+                f"MQTT protocol level {connect.protocol_level}; shugu speaks 3.1, 3.1.1 and 5",
+            )
             self.level = codec.MQTT_311
             self.write(codec.connack(self.level, False, V3_UNACCEPTABLE_VERSION))
             self.close()
@@ -201,6 +219,9 @@ class MqttConnection(asyncio.Protocol):
         assigned = None
         if not client_id:
             if self.level != MQTT_5 and not connect.clean_start:
+                self.app.on_refused(
+                    None, "client_id_rejected", "an empty client id needs a clean session"
+                )
                 self._refuse_connect(V3_IDENTIFIER_REJECTED, RC_CLIENT_ID_INVALID)
                 return
             client_id = assigned = "shugu-" + secrets.token_hex(8)
@@ -270,6 +291,11 @@ class MqttConnection(asyncio.Protocol):
     def _connect_deadline(self) -> None:
         if self.session is None and not self._closing:
             log.info("closing a connection that sent no CONNECT in time")
+            self.app.on_refused(
+                None,
+                "connect_timeout",
+                f"no CONNECT within {self.endpoint.connect_timeout_s:g} s of connecting",
+            )
             self.close()
 
     def _schedule_keep_alive(self) -> None:
@@ -279,7 +305,10 @@ class MqttConnection(asyncio.Protocol):
     def _check_keep_alive(self) -> None:
         if self._closing:
             return
-        if asyncio.get_running_loop().time() - self._last_rx > self._keep_alive * 1.5:
+        if self._paused or self._authenticating:
+            # shugu is not reading this client now; it cannot be late meanwhile.
+            self._last_rx = asyncio.get_running_loop().time()
+        elif asyncio.get_running_loop().time() - self._last_rx > self._keep_alive * 1.5:
             self.write(codec.disconnect(self.level, RC_KEEP_ALIVE_TIMEOUT))
             self.close()
             return
