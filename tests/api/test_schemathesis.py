@@ -31,11 +31,17 @@ import pyarrow as pa
 import pytest
 import schemathesis
 from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
+from pydantic import BaseModel
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup, ServerError
+from schemathesis.openapi.checks import JsonSchemaError
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -112,6 +118,10 @@ def arrow_streams(draw: st.DrawFn) -> bytes:
 
 
 schemathesis.openapi.media_type(ARROW_STREAM, arrow_streams())
+
+
+class Thing(BaseModel):
+    name: str
 
 
 @dataclass
@@ -396,3 +406,24 @@ def test_every_operation_answers_within_its_schema(
         f"statuses {dict(sorted(district.statuses.items()))}; "
         f"nothing to negate: {', '.join(district.not_negatable) or '-'}"
     )
+
+
+def test_the_checks_would_catch_a_server_error() -> None:
+    """The run above is not vacuous: the same checks fail on a 500 and on a body that is not
+    what the schema declares (shown on a tiny app of its own)."""
+    app = FastAPI()
+
+    @app.get("/thing/{n}", response_model=None, responses={200: {"model": Thing}})
+    def thing(n: int) -> JSONResponse:
+        if n == 1:
+            raise RuntimeError("a bug")
+        return JSONResponse({"name": 2})
+
+    schema = schemathesis.openapi.from_dict(app.openapi(), config=schemathesis.Config())
+    operation = schema["/thing/{n}"]["GET"]
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for n, failure in ((1, ServerError), (2, JsonSchemaError)):
+            response = client.get(f"/thing/{n}")
+            with pytest.raises(FailureGroup) as caught:
+                operation.Case(path_parameters={"n": n}).validate_response(response, checks=CHECKS)
+            assert any(isinstance(f, failure) for f in caught.value.exceptions)
