@@ -196,6 +196,23 @@ def bench_monitor(
     _print_result(result, as_json)
 
 
+@bench.command("fuzz")
+def bench_fuzz(
+    cases: Annotated[int, typer.Option(help="cases per codec")] = 10_000,
+    codec: Annotated[
+        list[str] | None, typer.Option("--codec", help="only this codec (repeatable)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="the same seed draws the same cases")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Hostile input for every codec: accepted, refused with a reason, crashes (must be 0)."""
+    module = _bench_module("fuzz")
+    result = module.run(cases=cases, codecs=codec, seed=seed, log=not as_json)  # type: ignore[attr-defined]
+    typer.echo(json.dumps(result) if as_json else module.table(result))  # type: ignore[attr-defined]
+    if result["crashes"] or result["unexplained"]:
+        raise typer.Exit(1)
+
+
 @bench.command("faults")
 def bench_faults(
     scenario: Annotated[

@@ -1,0 +1,108 @@
+"""Hostile payloads for the device-facing codecs: each value is kept or refused with a reason.
+
+The cases and the verdict come from bench/fuzz_ingest.py (the same as `shugu bench fuzz`); the
+``@example`` rows are inputs that once crashed or lost something.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pyarrow as pa
+from bench.fuzz_cases import judge
+from bench.fuzz_ingest import (
+    IngestWorld,
+    arrow_cases,
+    gateway_cases,
+    mqtt_app_cases,
+    telemetry_cases,
+)
+from hypothesis import example, given
+
+from shugu.ingest.thingsboard import parse_json
+from tests.fuzz.fuzzing import fuzz, sound
+
+
+def _now() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _arrow(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+@fuzz()
+@given(telemetry_cases)
+# Keys beside "ts" and "values" vanished without a word.
+@example(("box-1", f'{{"ts": {_now()}, "values": {{"a": 1}}, "b": 2, "c": "x"}}'.encode()))
+@example(("loom-1", b'[{"ts": -1, "values": {}, "x": 1}, {"ts": 1, "values": 5}]'))
+def test_thingsboard_json(ingest_world: IngestWorld, case: tuple[str, bytes]) -> None:
+    sound(judge(ingest_world.check_telemetry, case))
+
+
+def test_stray_keys_are_refused_by_name(ingest_world: IngestWorld) -> None:
+    doc = f'{{"ts": {_now()}, "values": {{"temp": 1}}, "deviceName": "x"}}'.encode()
+    world = ingest_world
+    device = world.devices["box-1"]
+    parsed = world.pipeline.decoder_for(device).decode(parse_json(doc))
+    result = world.run(world.pipeline.ingest_parsed(device, parsed))
+    assert result.accepted == 1
+    errors = result.as_json()["errors"]
+    assert [(e["key"], e["code"]) for e in errors] == [("deviceName", "stray_key")]  # type: ignore[index]
+
+
+@fuzz()
+@given(gateway_cases)
+@example(b'{"loom-1": {"ts": 1, "values": {}, "odd": 1}, "\\ud800": {"a": 1}}')
+def test_gateway_json(ingest_world: IngestWorld, body: bytes) -> None:
+    sound(judge(ingest_world.check_gateway, body))
+
+
+@fuzz(0.7)
+@given(arrow_cases)
+# pyarrow raised a plain OSError for these, which escaped as a 500.
+@example(b"\xff\xff\xff\xff\xf0\xff\xff\xff")
+@example(b"\xff\xff\xff\xff\x10\x00\x00\x00" + b"\x00" * 16)
+# A column named twice raised KeyError.
+@example(
+    _arrow(
+        pa.Table.from_arrays(
+            [
+                pa.array(["loom-1"]),
+                pa.array(["loom-1"]),
+                pa.array(["speed_rpm"]),
+                pa.array([1], pa.int64()),
+                pa.array([1.0]),
+            ],
+            names=["device", "device", "metric", "ts", "value"],
+        )
+    )
+)
+def test_arrow_ipc(ingest_world: IngestWorld, body: bytes) -> None:
+    sound(judge(ingest_world.check_arrow, body))
+
+
+@fuzz()
+@given(mqtt_app_cases)
+# Attribute values orjson cannot write (a lone surrogate, nesting past 254 levels) raised
+# TypeError and dropped the connection; attribute keys with a lone surrogate made the store
+# refuse the whole commit.
+@example(("loom-1", "v1/devices/me/attributes", b'{"fw": "\\ud800"}'))
+@example(("loom-1", "v1/devices/me/attributes", b'{"\\udc00": 1, "ok": 2}'))
+@example(("box-1", "v1/devices/me/attributes", b'{"deep": ' + b"[" * 300 + b"]" * 300 + b"}"))
+@example(
+    ("box-1", "v1/devices/me/attributes", b'{"big": 123456789012345678901234567890, "n": NaN}')
+)
+# Gateway device names with a lone surrogate reached the registry and raised UnicodeEncodeError.
+@example(("gw-1", "v1/gateway/connect", b'{"device": "\\ud800"}'))
+@example(("gw-1", "v1/gateway/telemetry", b'{"x\\udfff": {"temp": 1}}'))
+@example(("gw-1", "v1/gateway/rpc", b'{"device": "\\ud800", "id": 1, "data": {}}'))
+@example(("gw-1", "v1/gateway/rpc", b'{"device": "loom-1", "id": 1, "data": "\\udfff"}'))
+# Gateway attributes for unknown devices, or not an object, were dropped without a word.
+@example(("gw-1", "v1/gateway/attributes", b'{"\\ud800": {"a": 1}, "loom-1": 5}'))
+def test_mqtt_application(ingest_world: IngestWorld, case: tuple[str, str, bytes]) -> None:
+    sound(judge(ingest_world.check_mqtt_app, case))
