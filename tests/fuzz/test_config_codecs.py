@@ -82,17 +82,21 @@ def test_district_yaml(scratch: Path, data: bytes) -> None:
         sound(judge(check, data))
 
 
-def test_district_errors_name_the_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("good", "bad", "field"),
+    [
+        # A pattern other than {i} failed only when the district was laid out.
+        ("{i:03d}", "{i}{x}", "parks.0.enterprises.0.plants.0.devices"),
+        # A malformed credit code was refused without the file's line.
+        ("91350112MA000901XW", "ABC", "parks.0.enterprises.1.uscc"),
+    ],
+)
+def test_district_errors_name_the_line(tmp_path: Path, good: str, bad: str, field: str) -> None:
     path = tmp_path / "district.yaml"
-    path.write_text(
-        yaml.safe_dump(DISTRICT, allow_unicode=True).replace("{i:03d}", "{i}{x}"), "utf-8"
-    )
+    path.write_text(yaml.safe_dump(DISTRICT, allow_unicode=True).replace(good, bad), "utf-8")
     with pytest.raises(DistrictError) as caught:
         load_district(path)
-    # "<file>:<line>: parks.0.enterprises.0.plants.0.devices: ... cannot be filled in ..."
-    assert re.search(
-        r"\.yaml:\d+: parks\.0\.enterprises\.0\.plants\.0\.devices:", caught.value.message
-    )
+    assert re.search(rf"district\.yaml:\d+: {re.escape(field)}: ", caught.value.message)
 
 
 @fuzz()

@@ -78,7 +78,11 @@ class EnterpriseSpec(_Model):
     @classmethod
     def _uscc(cls, value: str | None) -> str | None:
         if value is not None:
-            check_uscc(value)
+            try:
+                check_uscc(value)
+            except ShuguValidationError as exc:
+                # As a ValueError pydantic reports it with the file's line, like the others.
+                raise ValueError(exc.message) from None
         return value
 
 
