@@ -35,12 +35,15 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import core as hypothesis_core
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
+from hypothesis.vendor import pretty
 from pydantic import BaseModel
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup, ServerError
+from schemathesis.generation.hypothesis import setup as setup_hypothesis
 from schemathesis.openapi.checks import JsonSchemaError
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import (
@@ -276,10 +279,20 @@ def _seed(client: Any, registry: Registry, services: Services) -> District:
     return District(None, services, registry, tokens, user_ids, real, protected)
 
 
+def _readable_hypothesis_output() -> None:
+    """schemathesis, once it generates, swaps Hypothesis's example printer for one that prints
+    nothing, in the whole process (faster on huge cases). Apply its patches now and put the
+    printer back, so that falsifying examples stay readable here and in every later module.
+    (pyproject.toml keeps its pytest plugin, which would patch at start-up, from loading.)"""
+    setup_hypothesis()
+    hypothesis_core.RepresentationPrinter = pretty.RepresentationPrinter  # type: ignore[misc]
+
+
 @pytest.fixture(scope="module")
 def district(
     tmp_path_factory: pytest.TempPathFactory, password_hasher: PasswordHasher
 ) -> Iterator[District]:
+    _readable_hypothesis_output()
     tmp = tmp_path_factory.mktemp("schemathesis")
     registry = Registry(f"sqlite:///{tmp / 'registry.sqlite'}", password_hasher=password_hasher)
     app, services = build_app(registry, Path(tmp) / "data")
