@@ -67,6 +67,12 @@ def test_gateway_json(ingest_world: IngestWorld, body: bytes) -> None:
 # pyarrow raised a plain OSError for these, which escaped as a 500.
 @example(b"\xff\xff\xff\xff\xf0\xff\xff\xff")
 @example(b"\xff\xff\xff\xff\x10\x00\x00\x00" + b"\x00" * 16)
+# A column name that is not UTF-8 raised UnicodeDecodeError (found at 10,000 cases).
+@example(
+    _arrow(pa.table({"devicX": ["loom-1"], "metric": ["speed_rpm"], "value": [1.0]})).replace(
+        b"devicX", b"devic\xd6"
+    )
+)
 # A column named twice raised KeyError.
 @example(
     _arrow(

@@ -57,9 +57,9 @@ def read_stream(body: bytes) -> pa.Table:
             table = pa.Table.from_batches(batches, schema=reader.schema)
         table.validate(full=True)
         return table
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         # pyarrow reports some broken streams (a bad continuation token, a flatbuffer that does
-        # not verify) as plain OSError, not as one of its own exceptions.
+        # not verify) as plain OSError, and a column name that is not UTF-8 as the decode error.
         raise IngestError(
             f"the body is not a valid Arrow IPC stream: {exc}", code="malformed_arrow"
         ) from None
