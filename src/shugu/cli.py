@@ -75,6 +75,9 @@ def serve(
     max_ingest_requests: Annotated[
         int, typer.Option(help="HTTP ingest requests handled at once; more get 429")
     ] = 32,
+    store_memory_mib: Annotated[
+        int, typer.Option(help="memory cap of the telemetry store (DuckDB), MiB")
+    ] = 512,
     behind_tls: Annotated[
         bool,
         typer.Option(
@@ -105,6 +108,7 @@ def serve(
         broker_client_id=broker_client_id,
         max_backlog_points=max_backlog_points,
         max_ingest_requests=max_ingest_requests,
+        store_memory_mib=store_memory_mib,
         behind_tls=behind_tls,
     )
     try:

@@ -20,6 +20,8 @@ class Settings:
     max_payload_bytes: int = MIB
     #: Longest time the writer waits to gather more batches into one durable commit.
     commit_linger_ms: float = 2.0
+    #: Memory the telemetry store (DuckDB) may use for its cache, sorts and hash tables.
+    store_memory_mib: int = 512
     #: Points waiting to be made durable beyond which senders are slowed or refused
     #: (about 25 bytes each: 2 M points hold some 50 MB).
     max_backlog_points: int = 2_000_000

@@ -60,6 +60,7 @@ def open_services(settings: Settings, registry: Registry | None = None) -> Servi
         settings.telemetry_path,
         commit_linger_ms=settings.commit_linger_ms,
         max_backlog_rows=settings.max_backlog_points,
+        memory_limit_mib=settings.store_memory_mib,
     )
     pipeline = IngestPipeline(store, settings)
     rpc = RpcHub()
