@@ -89,6 +89,8 @@ def test_district_yaml(scratch: Path, data: bytes) -> None:
         ("{i:03d}", "{i}{x}", "parks.0.enterprises.0.plants.0.devices"),
         # A malformed credit code was refused without the file's line.
         ("91350112MA000901XW", "ABC", "parks.0.enterprises.1.uscc"),
+        # A division code that is not six digits failed only when credit codes were generated.
+        ("division_code: '350112'", "division_code: 35-01", "parks.0.division_code"),
     ],
 )
 def test_district_errors_name_the_line(tmp_path: Path, good: str, bad: str, field: str) -> None:

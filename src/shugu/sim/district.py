@@ -88,7 +88,8 @@ class EnterpriseSpec(_Model):
 
 class ParkSpec(_Model):
     name: str = Field(min_length=1)
-    division_code: str | None = None
+    #: The county (GB/T 2260, six digits) that generated credit codes of its enterprises name.
+    division_code: str | None = Field(default=None, pattern=r"^\d{6}$")
     enterprises: list[EnterpriseSpec] = Field(min_length=1)
 
 
