@@ -7,7 +7,10 @@ The cases and the verdict come from bench/fuzz_ingest.py (the same as `shugu ben
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pyarrow as pa
 from bench.fuzz_cases import judge
@@ -22,6 +25,8 @@ from hypothesis import example, given
 
 from shugu.ingest.thingsboard import parse_json
 from tests.fuzz.fuzzing import fuzz, sound
+
+PAYLOADS = Path(__file__).parent / "payloads"
 
 
 def _now() -> int:
@@ -90,6 +95,28 @@ def test_gateway_json(ingest_world: IngestWorld, body: bytes) -> None:
 )
 def test_arrow_ipc(ingest_world: IngestWorld, body: bytes) -> None:
     sound(judge(ingest_world.check_arrow, body))
+
+
+def test_an_arrow_stream_that_crashed_the_process_is_refused() -> None:
+    # A dictionary claiming 34 billion entries over 20 bytes of offsets: reading the batch's
+    # size (nbytes) before validating it made pyarrow read past the buffer and killed the
+    # process (found at 10,000 cases). Run in a child, so that a regression fails this test
+    # instead of the whole run.
+    read = (
+        "import sys\n"
+        "from shugu.domain.errors import ShuguError\n"
+        "from shugu.ingest.arrow_codec import read_stream\n"
+        "try:\n"
+        "    read_stream(open(sys.argv[1], 'rb').read())\n"
+        "except ShuguError as exc:\n"
+        "    print(exc.code)\n"
+    )
+    body = PAYLOADS / "arrow_dictionary_overrun.arrows"
+    done = subprocess.run(
+        [sys.executable, "-c", read, str(body)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "malformed_arrow"
 
 
 @fuzz()

@@ -43,26 +43,39 @@ def read_stream(body: bytes) -> pa.Table:
     """The body's record batches, read one by one and refused as soon as a limit is passed."""
     batches = []
     rows = size = 0
+    too_large = PayloadTooLarge(
+        f"the Arrow stream decodes to more than {MAX_ROWS:,} rows or "
+        f"{MAX_DECODED_BYTES // 2**20} MiB; send it in smaller requests"
+    )
     try:
         with pa.ipc.open_stream(pa.py_buffer(body)) as reader:
             for batch in reader:
+                # Nothing of a batch but its buffer sizes may be read before it is validated:
+                # nbytes follows offsets, and a dictionary claiming billions of entries over a
+                # few bytes made pyarrow read past its buffer and crash the process.
+                size += batch.get_total_buffer_size()
+                if size > MAX_DECODED_BYTES:
+                    raise too_large
+                batch.validate(full=True)
                 rows += batch.num_rows
-                size += batch.nbytes
-                if rows > MAX_ROWS or size > MAX_DECODED_BYTES:
-                    raise PayloadTooLarge(
-                        f"the Arrow stream decodes to more than {MAX_ROWS:,} rows or "
-                        f"{MAX_DECODED_BYTES // 2**20} MiB; send it in smaller requests"
-                    )
+                if rows > MAX_ROWS:
+                    raise too_large
                 batches.append(batch)
             table = pa.Table.from_batches(batches, schema=reader.schema)
-        table.validate(full=True)
-        return table
+            # Field names are decoded when read: one that is not UTF-8 must fail in this try.
+            names = table.column_names
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         # pyarrow reports some broken streams (a bad continuation token, a flatbuffer that does
         # not verify) as plain OSError, and a column name that is not UTF-8 as the decode error.
         raise IngestError(
             f"the body is not a valid Arrow IPC stream: {exc}", code="malformed_arrow"
         ) from None
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise IngestError(
+            f"column {repeated[0]!r} is given more than once", code="duplicate_column"
+        )
+    return table
 
 
 def _dictionary(
@@ -110,12 +123,6 @@ def decode_table(table: pa.Table) -> ArrowRows:
 
 
 def _decode(table: pa.Table) -> ArrowRows:
-    names = table.column_names
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise IngestError(
-            f"column {repeated[0]!r} is given more than once", code="duplicate_column"
-        )
     if "device" in table.column_names:
         device_col = table.column("device")
         if not _is_text(device_col.type):
