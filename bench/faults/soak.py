@@ -51,6 +51,8 @@ class SoakSizes:
     http_units_per_s: float = 0.0
     mqtt_units_per_s: float = 0.0
     drain_s: float = 120.0
+    #: ``shugu serve --store-memory-mib``; None: the server's default.
+    store_memory_mib: int | None = None
 
 
 FULL = SoakSizes(
@@ -86,7 +88,12 @@ def run_soak(workdir: Path, sizes: SoakSizes, *, log: bool = False) -> dict[str,
     # The capacity probe has devices of its own: the soak's devices start with their spacing.
     n = sizes.http_devices + sizes.mqtt_devices
     district = make_district(workdir / "data", 2 * n if sizes.probe_s > 0 else n)
-    server = Served(district, log_path=workdir / "serve.log")
+    extra = (
+        []
+        if sizes.store_memory_mib is None
+        else ["--store-memory-mib", str(sizes.store_memory_mib)]
+    )
+    server = Served(district, extra_args=extra, log_path=workdir / "serve.log")
     server.start()
     try:
         ledger = Ledger(district.devices, ts0=int(time.time() * 1000) - 30 * 60_000)
@@ -285,3 +292,23 @@ def _verdict(samples: list[dict[str, Any]], final: dict[str, Any]) -> dict[str, 
             round(float(np.median(latencies)), 1) if latencies else None
         ),
     }
+
+
+def main() -> None:
+    """``python -m bench.faults.soak``: the full soak with a chosen store memory cap."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=FULL.minutes)
+    parser.add_argument("--store-memory-mib", type=int, default=None)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    sizes = replace(FULL, minutes=args.minutes, store_memory_mib=args.store_memory_mib)
+    with tempfile.TemporaryDirectory(prefix="shugu-soak-") as tmp:
+        result = run_soak(Path(tmp), sizes, log=not args.json)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
