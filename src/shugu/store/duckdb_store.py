@@ -416,7 +416,9 @@ class DuckDBTelemetryStore:
                 log.error("telemetry store refuses writes: %s", exc)
                 self._failing = True
             return exc
-        if self._failing:
+        wrote = len(batch) or any(job.rejects or job.attributes for job in jobs)
+        if self._failing and wrote:
+            # Only a commit that wrote something proves the disk takes writes again.
             log.warning("telemetry store accepts writes again")
             self._failing = False
         self._seq = first_seq + len(batch) - 1

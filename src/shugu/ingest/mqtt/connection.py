@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import UnavailableError
+from shugu.domain.logthrottle import ThrottledLog
 from shugu.ingest.mqtt import codec
 from shugu.ingest.mqtt.codec import (
     MQTT_5,
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from shugu.ingest.mqtt.server import MqttEndpoint
 
 log = logging.getLogger(__name__)
+#: While the store refuses writes every publish is refused: one line per interval says so.
+_refusal_log = ThrottledLog(log)
 
 # MQTT 5 reason codes used here.
 #: Publishes a connection may have waiting while the store is congested (see _inflight_limit).
@@ -355,7 +358,9 @@ class MqttConnection(asyncio.Protocol):
             # Not durable: withhold the acknowledgement and drop the connection, so that the
             # client sends it again when it reconnects (MQTT resends unacknowledged QoS 1
             # messages only on a new connection).
-            log.warning("not acknowledging a publish, closing the connection: %s", exc.message)
+            _refusal_log.warning(
+                "not acknowledging a publish, closing the connection: %s", exc.message
+            )
             outcome = None
             self.close(RC_SERVER_BUSY)
         except Exception:
