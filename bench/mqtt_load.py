@@ -47,7 +47,8 @@ def varint(n: int) -> bytes:
             return bytes(out)
 
 
-def _string(text: str) -> bytes:
+def mqtt_string(text: str) -> bytes:
+    """A UTF-8 string as MQTT frames it: two-byte length, then the bytes."""
     raw = text.encode()
     return len(raw).to_bytes(2, "big") + raw
 
@@ -55,15 +56,15 @@ def _string(text: str) -> bytes:
 def connect_packet(client_id: str, username: str | None, keep_alive: int) -> bytes:
     """MQTT 3.1.1 CONNECT, clean session, optional user name (the device's access token)."""
     flags = 0x02 | (0x80 if username is not None else 0)
-    body = _string("MQTT") + bytes([4, flags]) + keep_alive.to_bytes(2, "big")
-    body += _string(client_id)
+    body = mqtt_string("MQTT") + bytes([4, flags]) + keep_alive.to_bytes(2, "big")
+    body += mqtt_string(client_id)
     if username is not None:
-        body += _string(username)
+        body += mqtt_string(username)
     return bytes([0x10]) + varint(len(body)) + body
 
 
 def subscribe_packet(packet_id: int, topic_filter: str, qos: int) -> bytes:
-    body = packet_id.to_bytes(2, "big") + _string(topic_filter) + bytes([qos])
+    body = packet_id.to_bytes(2, "big") + mqtt_string(topic_filter) + bytes([qos])
     return bytes([0x82]) + varint(len(body)) + body
 
 
@@ -85,7 +86,7 @@ class MessageMaker:
     def __init__(self, topic: str, values: bytes) -> None:
         self._tail = b',"values":' + values + b"}"
         payload_len = len(b'{"ts":') + 13 + len(self._tail)
-        topic_b = _string(topic)
+        topic_b = mqtt_string(topic)
         remaining = len(topic_b) + 2 + payload_len
         self._head = bytes([0x32]) + varint(remaining) + topic_b
 

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from bench.faults.ledger import DeviceLedger, LatencyWindow, Ledger
+from bench.mqtt_load import mqtt_string, varint
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 MIN_BACKOFF_S = 0.02
@@ -188,7 +189,7 @@ class HttpFleet:
                 sent_at = time.monotonic()
                 try:
                     writer.write(request)
-                    status, headers, body = await asyncio.wait_for(_read_answer(reader), 60)
+                    status, headers, body = await asyncio.wait_for(read_http_answer(reader), 60)
                 except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
                     stats.status("connection_lost")
                     writer.close()
@@ -219,7 +220,7 @@ class HttpFleet:
                 writer.close()
 
 
-async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
+async def read_http_answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ", 2)[1])
@@ -239,33 +240,19 @@ _CONNACK = 2
 _PUBACK = 4
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _string(text: str) -> bytes:
-    raw = text.encode()
-    return len(raw).to_bytes(2, "big") + raw
-
-
 def connect_packet(
     client_id: str, username: str | None, keep_alive: int = 600, level: int = 4
 ) -> bytes:
     """CONNECT (MQTT 3.1.1: level 4, MQTT 5: level 5) with a clean session: the device keeps its
     unacknowledged messages itself."""
     flags = 0x02 | (0x80 if username is not None else 0)
-    body = _string("MQTT") + bytes([level, flags]) + keep_alive.to_bytes(2, "big")
+    body = mqtt_string("MQTT") + bytes([level, flags]) + keep_alive.to_bytes(2, "big")
     if level == 5:
         body += b"\x00"  # no properties
-    body += _string(client_id)
+    body += mqtt_string(client_id)
     if username is not None:
-        body += _string(username)
-    return b"\x10" + _varint(len(body)) + body
+        body += mqtt_string(username)
+    return b"\x10" + varint(len(body)) + body
 
 
 class _Link(asyncio.Protocol):
@@ -333,7 +320,7 @@ class MqttDevice:
         self.dev = dev
         self.connect = connect_packet(client_id, username, level=fleet.level)
         self._props = b"\x00" if fleet.level == 5 else b""
-        self._topic = _string(topic)
+        self._topic = mqtt_string(topic)
         self.pending: deque[int] = deque()
         self.inflight: dict[int, tuple[int, float]] = {}
         #: Units the broker took but did not deliver, sent again after ``RETRY_S``.
@@ -363,7 +350,7 @@ class MqttDevice:
         values = self.dev.values_json(unit).encode()
         payload = b'{"ts":%d,"values":%s}' % (self.dev.ts(unit), values)
         body = self._topic + self._pid.to_bytes(2, "big") + self._props + payload
-        return b"\x32" + _varint(len(body)) + body
+        return b"\x32" + varint(len(body)) + body
 
     def pump(self) -> None:
         """Fill the window: first what waits to be sent again, then new units if allowed."""

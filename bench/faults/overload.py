@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from bench.common import say
 from bench.faults import FaultOptions
-from bench.faults.clients import ARROW_STREAM, MqttFleet, Pacer, _read_answer
+from bench.faults.clients import ARROW_STREAM, MqttFleet, Pacer, read_http_answer
 from bench.faults.ledger import ApiReader, DeviceLedger, Ledger, verify
 from bench.faults.served import Served, make_district
 
@@ -162,7 +162,7 @@ class HttpFlood:
                 self.offered_points += request.points
                 try:
                     writer.write(request.wire)
-                    status, headers, _ = await asyncio.wait_for(_read_answer(reader), 60)
+                    status, headers, _ = await asyncio.wait_for(read_http_answer(reader), 60)
                 except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
                     self.errors += 1
                     writer.close()
