@@ -30,11 +30,14 @@ Format = Literal["html", "pdf", "xlsx"]
 Lang = Literal["zh", "en"]
 
 
-def _checked_plan(services: ServicesDep, body: dict[str, Any]) -> InspectionPlan:
+def _checked_plan(
+    services: ServicesDep, enterprise_id: int, body: dict[str, Any]
+) -> InspectionPlan:
+    """The plan, if it names only rules of its own enterprise (or defaults): another
+    enterprise's rule is refused exactly as a rule that does not exist."""
     plan = validate_plan(body)
-    rules = services.monitor.engine.rules()
     for index, check in enumerate(plan.checks):
-        if check.rule is not None and check.rule not in rules:
+        if check.rule is not None and not services.monitor.rule_open_to(check.rule, enterprise_id):
             raise ValidationError(
                 f"checks.{index}.rule: there is no rule {check.rule!r}",
                 code="plan_invalid",
@@ -65,7 +68,7 @@ def create_plan(
     """A plan: name, times of day (China time, "HH:MM") and checks."""
     require_enterprise_admin(access, enterprise_id)
     services.registry.get_enterprise(enterprise_id)
-    plan = _checked_plan(services, body)
+    plan = _checked_plan(services, enterprise_id, body)
     record = services.registry.put_config("plan", enterprise_id, plan.model_dump(mode="json"))
     return PlanOut(id=record.id, enterprise_id=enterprise_id, plan=record.body)
 
@@ -84,7 +87,7 @@ def replace_plan(
 ) -> PlanOut:
     enterprise_id = _plan_enterprise(services, access, plan_id)
     require_enterprise_admin(access, enterprise_id)
-    plan = _checked_plan(services, body)
+    plan = _checked_plan(services, enterprise_id, body)
     record = services.registry.put_config(
         "plan", enterprise_id, plan.model_dump(mode="json"), config_id=plan_id
     )

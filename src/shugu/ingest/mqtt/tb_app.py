@@ -315,7 +315,7 @@ class ThingsBoardApp:
         doc = parse_json(payload)
         if topic == "v1/gateway/telemetry":
             result = await ingest_gateway(
-                self._pipeline, lambda name: self._device_behind(gateway, name), doc
+                self._pipeline, lambda name: self._connected_behind(conn, gateway, name), doc
             )
             return _outcome(result)
         if topic == "v1/gateway/attributes":
@@ -325,7 +325,7 @@ class ThingsBoardApp:
                 )
             outcomes = []
             for name, attrs in doc.items():
-                device = self._device_behind(gateway, name)
+                device = self._connected_behind(conn, gateway, name)
                 if device is None:
                     outcome = await self._refuse(
                         gateway,
@@ -392,6 +392,20 @@ class ThingsBoardApp:
                 "gateway RPC answer %r for %r matches no waiting request", request_id, name[:200]
             )
         return Outcome()
+
+    def _connected_behind(
+        self, conn: MqttConnection, gateway: DeviceRef, name: str
+    ) -> DeviceRef | None:
+        """The device of a name behind this gateway, connected in this session if it was not.
+
+        A gateway that reconnects (after a restart of shugu, or a network cut) does not announce
+        again the devices it already knows; it just sends their data. Data for a device is an
+        implicit ``v1/gateway/connect``, as in ThingsBoard, so commands reach it again.
+        """
+        device = self._device_behind(gateway, name)
+        if device is not None and (conn, device.id) not in self._gateway_deliverers:
+            self._attach_behind(conn, device)
+        return device
 
     def _attach_behind(self, conn: MqttConnection, device: DeviceRef) -> None:
         def deliver(request_id: int, payload: bytes) -> bool:
