@@ -17,6 +17,7 @@ from shugu.monitor.rounds import (
     run_round,
     validate_plan,
 )
+from shugu.monitor.rules import RuleSpec
 from shugu.monitor.service import Monitor
 from shugu.store.registry import Registry
 from shugu.store.registry.monitoring import RoundRow
@@ -64,7 +65,16 @@ class RoundService:
             if d.enterprise_id == record.enterprise_id
         ]
         latest = self._latest([d.id for d in devices])
-        results = run_round(plan, record.enterprise_id, devices, latest, now, self._monitor.rule_of)
+        enterprise_id = record.enterprise_id
+
+        def rule_of(ref: str, device_id: int) -> RuleSpec | None:
+            # Checked again here, not only when the plan is saved: a plan kept before that
+            # check existed may name another enterprise's rule, and must not show it.
+            if not self._monitor.rule_open_to(ref, enterprise_id):
+                return None
+            return self._monitor.rule_of(ref, device_id)
+
+        results = run_round(plan, enterprise_id, devices, latest, now, rule_of)
         failed = sum(1 for r in results if r.outcome is CheckOutcome.failed)
         return self._registry.add_round(
             plan_id,

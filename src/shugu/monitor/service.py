@@ -136,6 +136,14 @@ class Monitor:
             return None
         return compiled.effective.get(device_id, compiled.binding.rule)
 
+    def rule_open_to(self, ref: str, enterprise_id: int) -> bool:
+        """Whether an enterprise may name a rule: a profile default or one of its own rules.
+
+        Another enterprise's rule must look exactly like one that does not exist.
+        """
+        compiled = self.engine.rules().get(ref)
+        return compiled is not None and compiled.binding.enterprise_id in (None, enterprise_id)
+
     def device(self, device_id: int) -> DeviceInfo | None:
         return self.engine.devices.get(device_id)
 
