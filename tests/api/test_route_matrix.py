@@ -10,9 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 
+import httpx
 import pytest
+from fastapi import FastAPI
 
+from shugu.api.services import Services
 from tests.api.conftest import World
 
 ROLES = ("anonymous", "viewer_a", "admin_a", "bureau", "operator")
@@ -349,3 +353,32 @@ def test_route_against_every_role(world: World, method: str, path: str) -> None:
             assert got[role] in OK, (role, got)
         else:
             assert got[role] == wanted[role], (role, got)
+
+
+def test_a_plan_cannot_name_another_enterprise_s_rule(world: World) -> None:
+    """A's admin names B's custom rule in A's own plan: refused as a rule that does not exist,
+    on create and on replace, so the plan neither shows the rule nor tells that it exists."""
+    rule = _b_rule(world)["rule"]
+    services = cast(Services, cast(FastAPI, world.client.app).state.services)
+    services.monitor.configure()
+    admin_a = world.as_("admin_a")
+    plans = f"/api/enterprises/{world.ent_a}/inspection-plans"
+
+    def naming(ref: str) -> dict[str, object]:
+        check = {"label_zh": "送风", "label_en": "Supply", "devices": {"profile": "crah"}}
+        return {**PLAN, "checks": [{**check, "rule": ref}]}
+
+    def refusal(answer: httpx.Response, ref: str) -> dict[str, str]:
+        assert answer.status_code == 422, answer.text
+        error: dict[str, str] = answer.json()["error"]
+        return {**error, "message": error["message"].replace(ref, "REF")}
+
+    theirs, nobody = f"custom.{rule}", f"custom.{rule + 1000}"
+    foreign = refusal(world.client.post(plans, json=naming(theirs), headers=admin_a), theirs)
+    assert foreign == refusal(
+        world.client.post(plans, json=naming(nobody), headers=admin_a), nobody
+    )
+    own = world.client.post(plans, json=PLAN, headers=admin_a)
+    assert own.status_code == 201, own.text
+    url = f"/api/inspection-plans/{own.json()['id']}"
+    assert refusal(world.client.put(url, json=naming(theirs), headers=admin_a), theirs) == foreign
