@@ -19,6 +19,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -250,6 +252,9 @@ class Alarm(Base):
     shelved_until: Mapped[datetime | None]
     note: Mapped[str] = mapped_column(Text, default="")
     escalation: Mapped[str] = mapped_column(Text, default="{}")
+    #: Held open while its rule flips faster than the rule allows; ``flips`` counts the changes.
+    flapping: Mapped[bool] = mapped_column(default=False, server_default=false())
+    flips: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
 
 class AlarmEvent(Base):

@@ -59,6 +59,9 @@ class AlarmRecord:
     shelved_until: datetime | None
     note: str
     escalation: dict[str, Any]
+    #: Held open while its rule flips too often; ``flips`` counts the changes seen meanwhile.
+    flapping: bool = False
+    flips: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +118,8 @@ def _alarm(row: Alarm) -> AlarmRecord:
         shelved_until=row.shelved_until,
         note=row.note,
         escalation=json.loads(row.escalation),
+        flapping=row.flapping,
+        flips=row.flips,
     )
 
 
