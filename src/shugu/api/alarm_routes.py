@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
 from shugu.api.deps import AccessDep, ServicesDep
 from shugu.api.scope import require_enterprise_admin, require_machine_access, visible_device
-from shugu.domain.errors import ForbiddenError, NotFoundError
+from shugu.domain.errors import ForbiddenError, NotFoundError, ValidationError
+from shugu.domain.profiles import get_profile
 from shugu.domain.tenancy import Access
 from shugu.monitor.alarms import OPEN_STATUSES, worst
 from shugu.monitor.config import check_custom_rule, override_ref
@@ -33,16 +34,59 @@ class CustomRuleIn(BaseModel):
     scope: dict[str, Any] = Field(description="exactly one of profile, asset_id, device_id")
 
 
+def _custom_rule_profile(services: ServicesDep, scope: dict[str, Any]) -> str | None:
+    """The one profile a custom rule watches, or None when its scope is an asset (whatever
+    devices are under it)."""
+    if scope.get("profile") is not None:
+        return str(scope["profile"])
+    if scope.get("device_id") is not None:
+        ref = services.registry.get_device_ref(int(scope["device_id"]))
+        return ref.profile if ref is not None else None
+    return None
+
+
 @router.get("/api/enterprises/{enterprise_id}/rules")
-def list_rules(enterprise_id: int, access: AccessDep, services: ServicesDep) -> list[RuleOut]:
-    """The profile defaults and the enterprise's own rules."""
+def list_rules(
+    enterprise_id: int,
+    access: AccessDep,
+    services: ServicesDep,
+    profile: Annotated[
+        str | None, Query(description="only this device profile's rules, devices or not")
+    ] = None,
+    every_profile: Annotated[
+        bool,
+        Query(alias="all", description="every profile's defaults, of devices it has or not"),
+    ] = False,
+) -> list[RuleOut]:
+    """The rules that concern this enterprise: the defaults of the profiles it has devices of,
+    then its own rules.
+
+    A weaving mill sees loom rules, not cooling-tower ones. ``?profile=`` lists one profile's
+    defaults even before the enterprise has a device of it (and, of its own rules, leaves out
+    those watching another profile); ``?all=true`` lists every profile's defaults. Inspection
+    plans may name any default rule, listed or not.
+    """
     require_machine_access(access, enterprise_id)
     services.registry.get_enterprise(enterprise_id)
+    if profile is not None and every_profile:
+        raise ValidationError(
+            "give either profile or all=true, not both", code="conflicting_query", field="all"
+        )
+    if profile is not None:
+        profiles: set[str] | None = {get_profile(profile).name}
+    elif every_profile:
+        profiles = None
+    else:
+        profiles = {d.profile for d in services.registry.device_refs_of_enterprise(enterprise_id)}
     out = [
-        RuleOut(ref=ref, id=None, scope={"profile": profile}, rule=rule.model_dump(mode="json"))
-        for ref, (profile, rule) in default_rules().items()
+        RuleOut(ref=ref, id=None, scope={"profile": owner}, rule=rule.model_dump(mode="json"))
+        for ref, (owner, rule) in default_rules().items()
+        if profiles is None or owner in profiles
     ]
     for record in services.registry.list_configs("rule", [enterprise_id]):
+        watched = _custom_rule_profile(services, record.body["scope"])
+        if profile is not None and watched is not None and watched != profile:
+            continue
         out.append(
             RuleOut(
                 ref=custom_rule_ref(record.id),
@@ -295,6 +339,10 @@ class AlarmAction(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
+#: Acknowledging or clearing needs no words: the body, and the note in it, may be left out.
+OptionalAction = Annotated[AlarmAction | None, Body()]
+
+
 class ShelveAction(AlarmAction):
     minutes: int = Field(ge=1, le=7 * 24 * 60)
 
@@ -312,20 +360,22 @@ def _handler(services: ServicesDep, access: Access, alarm_id: int, *, manage: bo
 
 @router.post("/api/alarms/{alarm_id}/ack")
 def acknowledge_alarm(
-    alarm_id: int, body: AlarmAction, access: AccessDep, services: ServicesDep
+    alarm_id: int, access: AccessDep, services: ServicesDep, body: OptionalAction = None
 ) -> AlarmOut:
-    """Someone has seen the alarm and is on it: reminders stop."""
+    """Someone has seen the alarm and is on it: reminders stop. The body is optional."""
     by = _handler(services, access, alarm_id, manage=False)
-    return _alarm_out(services, services.monitor.book.acknowledge(alarm_id, by, body.note), "zh")
+    note = body.note if body is not None else ""
+    return _alarm_out(services, services.monitor.book.acknowledge(alarm_id, by, note), "zh")
 
 
 @router.post("/api/alarms/{alarm_id}/clear")
 def clear_alarm(
-    alarm_id: int, body: AlarmAction, access: AccessDep, services: ServicesDep
+    alarm_id: int, access: AccessDep, services: ServicesDep, body: OptionalAction = None
 ) -> AlarmOut:
-    """Clear by hand; a condition that still holds raises a new alarm."""
+    """Clear by hand; a condition that still holds raises a new alarm. The body is optional."""
     by = _handler(services, access, alarm_id, manage=True)
-    return _alarm_out(services, services.monitor.book.clear(alarm_id, by, body.note), "zh")
+    note = body.note if body is not None else ""
+    return _alarm_out(services, services.monitor.book.clear(alarm_id, by, note), "zh")
 
 
 @router.post("/api/alarms/{alarm_id}/shelve")

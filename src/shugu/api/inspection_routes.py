@@ -17,6 +17,7 @@ from shugu.api.openapi import REPORT_RESPONSES
 from shugu.api.scope import require_enterprise_admin, require_machine_access
 from shugu.domain.errors import ForbiddenError, NotFoundError, ValidationError
 from shugu.domain.tenancy import Access
+from shugu.domain.timeutil import CHINA_TZ
 from shugu.monitor.model import CheckOutcome
 from shugu.monitor.notify.channels import parse_channels
 from shugu.monitor.notify.escalation import parse_policy
@@ -220,15 +221,19 @@ async def round_report(
 )
 async def day_report(
     enterprise_id: int,
-    date: dt.date,
     access: AccessDep,
     services: ServicesDep,
+    date: Annotated[
+        dt.date | None, Query(description="a day in China time; today's when left out")
+    ] = None,
     format: Format = "html",
     lang: Lang = "zh",
 ) -> Response:
-    """All rounds of one day (China time) of an enterprise."""
+    """All rounds of one day (China time) of an enterprise: today's unless ``date`` is given."""
     require_machine_access(access, enterprise_id)
     enterprise = services.registry.get_enterprise(enterprise_id)
+    if date is None:
+        date = dt.datetime.now(CHINA_TZ).date()
     since, until = _china_day(date)
     rows = services.registry.list_rounds([enterprise_id], since=since, until=until, limit=1000)
     records = [services.rounds.record(r) for r in reversed(rows)]

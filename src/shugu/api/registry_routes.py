@@ -9,7 +9,9 @@ level data of an enterprise that has not granted the bureau consent answers 403
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Body, status
 
 from shugu.api.deps import AccessDep, ServicesDep
 from shugu.api.device_routes import revoke_device_access
@@ -200,10 +202,15 @@ def list_consents(enterprise_id: int, access: AccessDep, services: ServicesDep) 
 
 @router.post("/enterprises/{enterprise_id}/consents", status_code=status.HTTP_201_CREATED)
 def grant_consent(
-    enterprise_id: int, body: ConsentIn, access: AccessDep, services: ServicesDep
+    enterprise_id: int,
+    access: AccessDep,
+    services: ServicesDep,
+    body: Annotated[ConsentIn | None, Body()] = None,
 ) -> ConsentOut:
+    """Grant the bureau consent to read machine data; the body (a note) is optional."""
     _managed_enterprise(services.registry, access, enterprise_id)
-    consent = services.registry.grant_consent(enterprise_id, access.principal.user_id, body.note)
+    note = body.note if body is not None else ""
+    consent = services.registry.grant_consent(enterprise_id, access.principal.user_id, note)
     return ConsentOut.from_record(consent)
 
 
