@@ -338,10 +338,14 @@ def bodies(documents: st.SearchStrategy[Any]) -> st.SearchStrategy[bytes]:
 # -- ThingsBoard telemetry documents ---------------------------------------------------------
 
 
-def tb_documents(metric_names: Sequence[str]) -> st.SearchStrategy[Any]:
-    """ThingsBoard telemetry: ``{k: v}``, ``{"ts": ms, "values": {...}}`` or a list of either."""
+def tb_documents(
+    metric_names: Sequence[str], texts: Sequence[str] = ("RUNNING",)
+) -> st.SearchStrategy[Any]:
+    """ThingsBoard telemetry: ``{k: v}``, ``{"ts": ms, "values": {...}}`` or a list of either;
+    ``texts`` are strings a profile knows (states by name)."""
     keys = st.one_of(st.sampled_from(list(metric_names)), hostile_text)
     values = st.one_of(
+        st.sampled_from(list(texts)),
         st.floats(-1e6, 1e6),
         st.integers(-(10**6), 10**6),
         hostile_numbers,

@@ -66,6 +66,14 @@ DEVICES = {
     "gw-1": ("generic", True),
 }
 METRICS = [*get_profile("loom").metrics, "temp", "ts", "values"]
+#: Every text naming a state of a loom's state metric, in its spellings.
+STATE_TEXTS = [
+    spelling
+    for spec in get_profile("loom").metrics.values()
+    for state in (spec.states or {}).values()
+    for text in state.texts()
+    for spelling in (text, text.lower(), text.upper())
+]
 DEVICE_NAMES = [*DEVICES, "织机 A-01", "unknown-device"]
 
 
@@ -244,7 +252,7 @@ def _world(folder: Path) -> Iterator[IngestWorld]:
 
 # -- cases -----------------------------------------------------------------------------------
 
-TB_DOCS = tb_documents(METRICS)
+TB_DOCS = tb_documents(METRICS, STATE_TEXTS)
 telemetry_cases = st.tuples(st.sampled_from(list(DEVICES)), bodies(TB_DOCS))
 gateway_docs = st.one_of(
     st.lists(
@@ -331,6 +339,10 @@ _COLUMNS: dict[str, tuple[pa.DataType, st.SearchStrategy[list[Any]]]] = {
     ),
     "recent_ms": (pa.int64(), _column(mixture((8, _RECENT_MS), (1, st.none())))),
     "string": (pa.string(), _column(st.one_of(st.text(), st.none()))),
+    "state_names": (
+        pa.string(),
+        _column(mixture((8, st.sampled_from(STATE_TEXTS)), (1, _ARROW_TEXT), (1, st.none()))),
+    ),
     "large_string": (pa.large_string(), _column(st.sampled_from(DEVICE_NAMES + METRICS))),
     "int8": (pa.int8(), _column(st.one_of(st.integers(-128, 127), st.none()))),
     "int32": (pa.int32(), _column(st.integers(-(2**31), 2**31 - 1))),
@@ -356,7 +368,7 @@ _USUAL = {
     "device_id": ["device_ids", "int64", "int32", "int8", "uint64", "float64", "string"],
     "metric": ["metric_names", "string", "large_string", "int32", "null"],
     "ts": ["recent_ms", "int64", "timestamp_us", "timestamp_ns", "uint64", "float64", "string"],
-    "value": ["float64", "float32", "int8", "decimal", "bool", "string", "list"],
+    "value": ["float64", "state_names", "float32", "int8", "decimal", "bool", "string", "list"],
 }
 _COLUMN_NAMES = ["device", "device_id", "metric", "ts", "value", "extra"]
 

@@ -24,6 +24,7 @@ from shugu.ingest.arrow_codec import ARROW_STREAM, decode_table, read_stream
 from shugu.ingest.errors import BadDeviceToken, PayloadTooLarge
 from shugu.ingest.gateway import ingest_gateway
 from shugu.ingest.pipeline import Columns, IngestResult, now_ms
+from shugu.ingest.states import codes_from_text
 from shugu.ingest.thingsboard import parse_json
 from shugu.store.telemetry import RejectRecord, Rejects
 
@@ -167,12 +168,26 @@ async def _ingest_arrow(services: ServicesDep, enterprise_id: int, body: bytes) 
                 count=n,
             )
         keep &= ~unknown_rows
+    profiles = {r.id: r.profile for r in refs if r is not None}
+    value = rows.value
+    if rows.value_text is not None and len(refs):
+        value, named = codes_from_text(
+            rows.value_text,
+            ids[rows.device_index],
+            rows.metric_names,
+            rows.metric_index,
+            rows.ts,
+            profiles,
+            keep,
+            received,
+            rejects,
+        )
+        keep &= named
     cols = Columns(
         device=ids[rows.device_index[keep]] if len(refs) else np.empty(0, np.int32),
         metric_names=rows.metric_names,
         metric_index=rows.metric_index[keep],
         ts=rows.ts[keep],
-        value=rows.value[keep],
+        value=value[keep],
     )
-    profiles = {r.id: r.profile for r in refs if r is not None}
     return await services.pipeline.ingest_columns(cols, profiles, rejects)

@@ -4,6 +4,10 @@ Each profile lives in a YAML file under ``profiles/`` next to this module and is
 pydantic models below when loaded. A profile names its metrics with unit, kind, plausible range and
 labels in Chinese and English. A *strict* profile rejects metrics it does not declare; the
 ``generic`` profile is not strict and takes any metric.
+
+A state metric's states may be sent as text: each state is known by its ``name`` (``RUNNING``),
+its labels (``Running``, ``运行``) and its ``aliases``, compared without regard to case or
+separators, so ``"running"``, ``"WARP_BREAK"`` and ``"Warp break"`` all name their state.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any, Self
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from shugu.domain.errors import ValidationError
 
@@ -57,11 +61,29 @@ class MetricKind(StrEnum):
     STATE = "state"
 
 
+_SEPARATORS = re.compile(r"[\W_]+")
+
+
+def state_key(text: str) -> str:
+    """How a state's text is compared: case, spaces, dashes, underscores and punctuation aside
+    (``"Warp break"``, ``"WARP_BREAK"`` and ``"warp-break"`` are one key)."""
+    return _SEPARATORS.sub("_", text.casefold()).strip("_")
+
+
 class StateSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    #: The state's name as devices and PLCs spell it (``RUNNING``, ``WARP_BREAK``).
+    name: str | None = Field(default=None, min_length=1, max_length=64)
     label_zh: str = Field(min_length=1)
     label_en: str = Field(min_length=1)
+    #: Other spellings devices send for this state (``RUN``, ``ON``).
+    aliases: tuple[str, ...] = ()
+
+    def texts(self) -> list[str]:
+        """Every text that names this state, the name first."""
+        named = [self.name] if self.name else []
+        return [*named, self.label_en, self.label_zh, *self.aliases]
 
 
 class MetricSpec(BaseModel):
@@ -80,6 +102,8 @@ class MetricSpec(BaseModel):
     label_zh: str = Field(min_length=1)
     label_en: str = Field(min_length=1)
     states: dict[int, StateSpec] | None = None
+    #: state_key(text) → code, for states sent as text.
+    _state_codes: dict[str, int] = PrivateAttr(default_factory=dict)
 
     @field_validator("unit")
     @classmethod
@@ -105,7 +129,26 @@ class MetricSpec(BaseModel):
                 raise ValueError("bool_as_number is for state metrics (on/off)")
             if self.states is None or set(self.states) != {0, 1}:
                 raise ValueError("a metric with bool_as_number has exactly the states 0 and 1")
+        self._state_codes = _state_codes(self.states or {})
         return self
+
+    def state_code(self, text: str) -> int | None:
+        """The code of the state a text names (its name, a label, an alias or its code in
+        digits), or None when it names none of this metric's states."""
+        if not self._state_codes:
+            return None
+        code = self._state_codes.get(state_key(text))
+        if code is None and text.strip().isdecimal() and self.states is not None:
+            as_int = int(text.strip())
+            code = as_int if as_int in self.states else None
+        return code
+
+    def state_names(self) -> list[str]:
+        """The states as a person reads them in a refusal: ``RUNNING (1, 运行)``."""
+        return [
+            f"{spec.name or spec.label_en} ({code}, {spec.label_zh})"
+            for code, spec in sorted((self.states or {}).items())
+        ]
 
     def is_plausible(self, value: float) -> bool:
         """Whether a value lies in the plausible range (and, for states, is a declared state)."""
@@ -118,6 +161,22 @@ class MetricSpec(BaseModel):
         if self.states is not None:
             return float(value).is_integer() and int(value) in self.states
         return True
+
+
+def _state_codes(states: dict[int, StateSpec]) -> dict[str, int]:
+    codes: dict[str, int] = {}
+    for code, spec in states.items():
+        for text in spec.texts():
+            key = state_key(text)
+            if not key:
+                raise ValueError(f"state {code}: {text!r} has no letters or digits to match")
+            earlier = codes.setdefault(key, code)
+            if earlier != code:
+                raise ValueError(
+                    f"states {earlier} and {code} are both named {text!r} "
+                    "(case, spaces and punctuation aside); a text must name one state"
+                )
+    return codes
 
 
 class Profile(BaseModel):

@@ -2,7 +2,8 @@
 
 Columns: ``device`` (device name within the caller's enterprise, string or dictionary) or
 ``device_id`` (integer), ``metric`` (string or dictionary), ``ts`` (integer milliseconds or an
-Arrow timestamp), ``value`` (any numeric type). Rows with nulls are refused one by one.
+Arrow timestamp), ``value`` (any numeric type, or strings naming the states of state metrics,
+mapped to their codes by ``ingest.states``). Rows with nulls are refused one by one.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shugu.ingest.errors import IngestError, PayloadTooLarge
+from shugu.ingest.states import TextColumn
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
@@ -31,6 +33,8 @@ class ArrowRows:
     value: npt.NDArray[np.float64]
     #: Rows whose fields were null; refused before anything else.
     null_rows: npt.NDArray[np.bool_]
+    #: A ``value`` column of strings (states by name); ``value`` is then NaN throughout.
+    value_text: TextColumn | None = None
 
 
 #: Limits on what a body decodes to: compressed IPC buffers could otherwise hide a
@@ -158,12 +162,16 @@ def _decode(table: pa.Table) -> ArrowRows:
         raise IngestError(
             "column 'ts' must be integer milliseconds or a timestamp", code="bad_column_type"
         )
+    value_is_text = _is_text(value_col.type)
     if not (
-        pa.types.is_integer(value_col.type)
+        value_is_text
+        or pa.types.is_integer(value_col.type)
         or pa.types.is_floating(value_col.type)
         or pa.types.is_decimal(value_col.type)
     ):
-        raise IngestError("column 'value' must be numeric", code="bad_column_type")
+        raise IngestError(
+            "column 'value' must be numeric, or strings naming states", code="bad_column_type"
+        )
 
     nulls = np.zeros(table.num_rows, dtype=bool)
     for col in (device_col, metric_col, ts_col, value_col):
@@ -172,14 +180,22 @@ def _decode(table: pa.Table) -> ArrowRows:
 
     device_keys, device_index = _dictionary(device_col, nulls)
     metric_names, metric_index = _dictionary(metric_col, nulls)
+    value_text = None
+    if value_is_text:
+        texts, text_index = _dictionary(value_col, nulls)
+        value_text = TextColumn(texts, text_index)  # type: ignore[arg-type]  # checked: strings
+        value = np.full(table.num_rows, np.nan)
+    else:
+        value = _filled(pc.cast(value_col, pa.float64()), 0.0).astype(np.float64, copy=False)
     return ArrowRows(
         device_keys=device_keys,  # type: ignore[arg-type]  # strings or ints, by column
         device_index=device_index,
         metric_names=metric_names,  # type: ignore[arg-type]  # strings: the type was checked
         metric_index=metric_index,
         ts=_filled(ts_col, 0).astype(np.int64, copy=False),
-        value=_filled(pc.cast(value_col, pa.float64()), 0.0).astype(np.float64, copy=False),
+        value=value,
         null_rows=nulls,
+        value_text=value_text,
     )
 
 

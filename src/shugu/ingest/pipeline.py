@@ -106,6 +106,8 @@ class IngestPipeline:
         self._settings = settings
         self._clock = clock
         self._samples = SampleBudget()
+        #: profile name → its decoder (a decoder holds no state between payloads)
+        self._decoders: dict[str, TelemetryDecoder] = {}
         #: HTTP ingest requests being read, decoded and stored right now (event loop only).
         self._requests_in_flight = 0
         #: Requests refused because too many were in flight (shown by /api/health).
@@ -114,9 +116,14 @@ class IngestPipeline:
     # -- decoding helpers shared by transports ----------------------------------------------
 
     def decoder_for(self, device: DeviceRef) -> TelemetryDecoder:
-        profile = get_profile(device.profile)
-        bool_metrics = {name for name, spec in profile.metrics.items() if spec.bool_as_number}
-        return TelemetryDecoder(self._clock, bool_metrics)
+        decoder = self._decoders.get(device.profile)
+        if decoder is None:
+            profile = get_profile(device.profile)
+            bool_metrics = {name for name, spec in profile.metrics.items() if spec.bool_as_number}
+            states = {name: spec for name, spec in profile.metrics.items() if spec.states}
+            decoder = TelemetryDecoder(self._clock, bool_metrics, states)
+            self._decoders[device.profile] = decoder
+        return decoder
 
     def columns_from_parsed(self, device: DeviceRef, parsed: ParsedTelemetry) -> Columns:
         index: dict[str, int] = {}

@@ -5,8 +5,9 @@ Accepted shapes, as ThingsBoard's device API defines them:
 or a list of either. The gateway form maps device names to such payloads:
 ``{"Loom 7": [{"ts": ..., "values": {...}}], "Loom 8": {"speed": 600}}``.
 
-A value is stored only when it is a finite number (or a boolean, for metrics whose profile maps
-booleans to 0/1). Everything else is refused one value at a time with a reason, so one bad key
+A value is stored only when it is a finite number, a boolean for metrics whose profile maps
+booleans to 0/1, or a text naming a state of a state metric (``"RUNNING"``, ``"经停"``), stored as
+the state's code. Everything else is refused one value at a time with a reason, so one bad key
 never costs the good ones beside it.
 """
 
@@ -14,12 +15,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from shugu.domain.profiles import MetricSpec
 from shugu.ingest.errors import IngestError
 
 #: JSON has no NaN or Infinity, but many device libraries emit them; they are parsed so that
@@ -91,9 +93,16 @@ def _parse_ts(raw: Any) -> int | None:
 class TelemetryDecoder:
     """Decodes ThingsBoard telemetry objects for one device."""
 
-    def __init__(self, now_ms: Callable[[], int], bool_metrics: Container[str]) -> None:
+    def __init__(
+        self,
+        now_ms: Callable[[], int],
+        bool_metrics: Container[str],
+        state_metrics: Mapping[str, MetricSpec] | None = None,
+    ) -> None:
         self._now_ms = now_ms
         self._bool_metrics = bool_metrics
+        #: metric name → spec, for the state metrics whose states may be sent as text
+        self._state_metrics = state_metrics or {}
 
     def decode(self, doc: Any, out: ParsedTelemetry | None = None) -> ParsedTelemetry:
         out = out if out is not None else ParsedTelemetry()
@@ -196,11 +205,7 @@ class TelemetryDecoder:
                         )
                     )
             elif kind is str:
-                out.refusals.append(
-                    ValueRefusal(
-                        key, ts, "non_numeric", "strings are not stored as telemetry", _sample(raw)
-                    )
-                )
+                self._text(key, raw, ts, out)
             elif raw is None:
                 out.refusals.append(
                     ValueRefusal(key, ts, "null_value", "null is not a value", "null")
@@ -215,6 +220,34 @@ class TelemetryDecoder:
                         _sample(raw),
                     )
                 )
+
+    def _text(self, key: str, raw: str, ts: int, out: ParsedTelemetry) -> None:
+        spec = self._state_metrics.get(key)
+        if spec is None:
+            out.refusals.append(
+                ValueRefusal(
+                    key,
+                    ts,
+                    "non_numeric",
+                    "strings are not stored as telemetry",
+                    _sample(raw),
+                )
+            )
+            return
+        code = spec.state_code(raw)
+        if code is None:
+            out.refusals.append(
+                ValueRefusal(key, ts, "unknown_state", unknown_state_reason(spec), _sample(raw))
+            )
+            return
+        out.metrics.append(key)
+        out.ts.append(ts)
+        out.values.append(float(code))
+
+
+def unknown_state_reason(spec: MetricSpec) -> str:
+    """Why a text was refused for a state metric: it names none of the states listed."""
+    return "the text names no state of this metric; known states: " + ", ".join(spec.state_names())
 
 
 def count_values(payload: Any) -> int:
