@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from shugu.domain.errors import ConflictError, ValidationError
 from shugu.domain.timeutil import utc_datetime, utc_now_ms
 from shugu.monitor.engine import DeviceInfo, Transition, describe
+from shugu.monitor.flapping import FlapLimits, FlapTracker, FlapVerdict
 from shugu.monitor.model import SEVERITY_RANK, AlarmNotice, AlarmStatus, NoticeEvent, Severity
 from shugu.monitor.notify.channels import ChannelConfig
 from shugu.monitor.notify.escalation import (
@@ -28,7 +29,7 @@ from shugu.monitor.notify.escalation import (
 )
 from shugu.monitor.rules import RuleSpec
 from shugu.store.registry import Registry
-from shugu.store.registry.monitoring import AlarmRecord
+from shugu.store.registry.monitoring import AlarmChange, AlarmRecord, NewAlarm
 
 log = logging.getLogger(__name__)
 
@@ -78,29 +79,74 @@ class AlarmBook:
             (a.rule_ref, a.device_id): a.id
             for a in registry.list_alarms(None, statuses=OPEN_STATUSES, limit=1_000_000)
         }
+        self._flaps = FlapTracker()
+        for record in registry.list_alarms(None, statuses=OPEN_STATUSES, limit=1_000_000):
+            if record.flapping:
+                self._flaps.restore((record.rule_ref, record.device_id), record.flips)
         self.raised = 0
         self.cleared = 0
         #: Called with (transition, alarm id) once an alarm is kept, e.g. to measure latency.
         self.on_raised: Callable[[Transition, int], None] | None = None
 
     def open_pairs(self) -> list[tuple[str, int]]:
+        """Pairs whose condition the engine must take as holding: open alarms, except those
+        held open by flapping while the condition does not hold."""
         with self._lock:
-            return list(self._open)
+            return [key for key in self._open if not self._flaps.held_clear(key)]
 
     # -- from the engine ---------------------------------------------------------------------
 
     def apply(self, transitions: Iterable[Transition]) -> None:
-        for transition in transitions:
-            if transition.raised:
-                self._raise(transition)
-            else:
-                self._clear_by_rule(transition)
+        """Turn the engine's transitions into alarms, written together: one transaction for a
+        turn's raises, clears and flip counts (another only when an alarm raised in the turn
+        changes again in it). A flapping rule's flips only count (``monitor/flapping.py``)."""
+        writes = _Writes(utc_datetime(self._clock()))
+        for t in transitions:
+            key = (t.ref, t.device_id)
+            rule = self._rule_of(t.ref, t.device_id)
+            verdict = FlapVerdict.normal
+            if rule is not None:
+                with self._lock:
+                    verdict = self._flaps.change(key, t.raised, t.ts_ms, FlapLimits.of(rule))
+            if verdict is FlapVerdict.normal:
+                if t.raised:
+                    self._queue_raise(writes, t, rule, flapping=False)
+                else:
+                    self._queue_clear(writes, key, t.value)
+            elif verdict is FlapVerdict.started and (key in self._open or key in writes.opening):
+                if key in writes.opening:
+                    self._flush(writes)  # the alarm's id is needed
+                if key not in self._open:
+                    continue  # another process holds it open
+                writes.add(
+                    AlarmChange(
+                        self._open[key],
+                        "flapping",
+                        writes.at,
+                        value=t.value,
+                        flapping=True,
+                        flips=self._flaps.flips(key),
+                    )
+                )
+            elif t.raised and key not in self._open and key not in writes.opening:
+                # Flapping without an open alarm (cleared by a person): hold one open again.
+                self._queue_raise(writes, t, rule, flapping=True)
+        with self._lock:
+            dirty = self._flaps.dirty()
+        if any(key in writes.opening for key, _flips in dirty):
+            self._flush(writes)
+        for key, flips in dirty:
+            alarm_id = self._open.get(key)
+            if alarm_id is not None:
+                writes.add(AlarmChange(alarm_id, None, writes.at, flips=flips))
+        self._flush(writes)
 
-    def _raise(self, t: Transition) -> None:
+    def _queue_raise(
+        self, writes: _Writes, t: Transition, rule: RuleSpec | None, *, flapping: bool
+    ) -> None:
         key = (t.ref, t.device_id)
         device = self._device_of(t.device_id)
-        rule = self._rule_of(t.ref, t.device_id)
-        if device is None or rule is None or key in self._open:
+        if device is None or rule is None or key in self._open or key in writes.opening:
             return
         detail = {
             "rule_zh": rule.label_zh,
@@ -112,46 +158,88 @@ class AlarmBook:
             "unit": rule.unit,
             "point_ts_ms": t.ts_ms,
         }
-        now = self._clock()
-        record = self._registry.open_alarm(
+        policy = self._notify_config(device.enterprise_id).policy
+        escalation = None
+        if policy is not None:
+            escalation = asdict(EscalationState.opened(to_ms(writes.at)))
+        write = NewAlarm(
             t.ref,
             t.device_id,
             device.enterprise_id,
             t.severity.value,
-            utc_datetime(now),
+            writes.at,
             t.value,
             detail,
+            escalation,
+            flapping=flapping,
+            flips=self._flaps.flips(key) if flapping else 0,
         )
-        if record is None:
-            return
-        with self._lock:
-            self._open[key] = record.id
-        self.raised += 1
-        if self.on_raised is not None:
-            self.on_raised(t, record.id)
-        config = self._notify_config(device.enterprise_id)
-        if config.policy is not None:
-            state = EscalationState.opened(now)
-            self._registry.update_alarm(
-                record.id, event="notified", at=utc_datetime(now), escalation=asdict(state)
-            )
-            self._send(record, NoticeEvent.raised, config.policy.first, config, now)
+        writes.add(write, t)
 
-    def _clear_by_rule(self, t: Transition) -> None:
+    def _queue_clear(self, writes: _Writes, key: tuple[str, int], value: float | None) -> None:
+        if key in writes.opening:
+            self._flush(writes)  # raised and cleared in one turn: the alarm's id is needed
         with self._lock:
-            alarm_id = self._open.pop((t.ref, t.device_id), None)
-        if alarm_id is None:
+            alarm_id = self._open.pop(key, None)
+        if alarm_id is not None:
+            writes.add(AlarmChange(alarm_id, "cleared", writes.at, value=value, clear=True))
+
+    def _flush(self, writes: _Writes) -> None:
+        if not writes.items:
             return
-        now = self._clock()
-        record = self._registry.update_alarm(
-            alarm_id,
-            event="cleared",
-            at=utc_datetime(now),
-            value=t.value,
-            status=AlarmStatus.cleared.value,
-        )
-        self.cleared += 1
-        self._after_handled(record, NoticeEvent.cleared, now)
+        items, writes.items, writes.opening = writes.items, [], set()
+        records = self._registry.write_alarms([w for w, _t in items])
+        now = to_ms(writes.at)
+        for (write, t), record in zip(items, records, strict=True):
+            if record is None:
+                continue
+            if isinstance(write, NewAlarm):
+                with self._lock:
+                    self._open[(record.rule_ref, record.device_id)] = record.id
+                self.raised += 1
+                if self.on_raised is not None and t is not None:
+                    self.on_raised(t, record.id)
+                config = self._notify_config(record.enterprise_id)
+                if config.policy is not None and write.escalation is not None:
+                    self._send(record, NoticeEvent.raised, config.policy.first, config, now)
+            elif write.clear:
+                self.cleared += 1
+                self._after_handled(record, NoticeEvent.cleared, now)
+
+    def settle_flapping(self) -> None:
+        """Pairs that stopped flapping settle into the rule's verdict: the alarm stays open
+        (no longer marked) while the condition holds, and is cleared otherwise."""
+        writes = _Writes(utc_datetime(self._clock()))
+        with self._lock:
+            settled = self._flaps.settle(to_ms(writes.at), self._flap_limits)
+            dirty = self._flaps.dirty()
+        for key, flips in dirty:
+            alarm_id = self._open.get(key)
+            if alarm_id is not None:
+                writes.add(AlarmChange(alarm_id, None, writes.at, flips=flips))
+        for done in settled:
+            with self._lock:
+                alarm_id = self._open.get(done.key)
+                if alarm_id is not None and not done.condition:
+                    del self._open[done.key]
+            if alarm_id is None:
+                continue
+            writes.add(
+                AlarmChange(
+                    alarm_id,
+                    "flapping_ended" if done.condition else "cleared",
+                    writes.at,
+                    note="" if done.condition else "flapping ended",
+                    clear=not done.condition,
+                    flapping=False,
+                    flips=done.flips,
+                )
+            )
+        self._flush(writes)
+
+    def _flap_limits(self, key: tuple[str, int]) -> FlapLimits | None:
+        rule = self._rule_of(*key)
+        return None if rule is None else FlapLimits.of(rule)
 
     def clear_orphans(self, rule_refs: set[str]) -> None:
         """Clear open alarms whose rule no longer exists (deleted or renamed)."""
@@ -200,6 +288,8 @@ class AlarmBook:
         now = self._clock()
         with self._lock:
             self._open.pop((record.rule_ref, record.device_id), None)
+            # Should it still flap, it is held in one new alarm after ``flap_start`` changes.
+            self._flaps.forget((record.rule_ref, record.device_id))
         record = self._registry.update_alarm(
             alarm_id,
             event="cleared",
@@ -312,6 +402,21 @@ class AlarmBook:
             name = self._registry.get_enterprise(enterprise_id).name
             self._enterprise_names[enterprise_id] = name
         return name
+
+
+@dataclass(slots=True)
+class _Writes:
+    """Alarm writes gathered for one transaction, at one moment."""
+
+    at: datetime
+    items: list[tuple[NewAlarm | AlarmChange, Transition | None]] = field(default_factory=list)
+    #: Pairs raised by a write not yet made.
+    opening: set[tuple[str, int]] = field(default_factory=set)
+
+    def add(self, write: NewAlarm | AlarmChange, t: Transition | None = None) -> None:
+        self.items.append((write, t))
+        if isinstance(write, NewAlarm):
+            self.opening.add((write.rule_ref, write.device_id))
 
 
 def _note(note: str) -> str:

@@ -84,10 +84,10 @@ def _applies(binding: RuleBinding, device: DeviceInfo) -> bool:
     return device.id == scope.device_id
 
 
-def _layers(
+def _ranked(
     dev: npt.NDArray[np.int64], ts: npt.NDArray[np.int64]
-) -> Iterator[npt.NDArray[np.intp]]:
-    """Row indices grouped so that each group holds one moment per device, in time order."""
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+    """Rows ordered by device and time, and each one's moment number within its device."""
     order = np.lexsort((ts, dev))
     d, t = dev[order], ts[order]
     new_moment = np.ones(len(order), np.bool_)
@@ -96,7 +96,31 @@ def _layers(
     new_device[1:] = d[1:] != d[:-1]
     moment_no = np.cumsum(new_moment) - 1
     first_moment_of_device = np.maximum.accumulate(np.where(new_device, moment_no, 0))
-    rank = moment_no - first_moment_of_device
+    return order, (moment_no - first_moment_of_device).astype(np.int64)
+
+
+def split_turn(batch: Batch, moments_per_device: int) -> tuple[Batch, Batch | None]:
+    """The rows of each device's first ``moments_per_device`` moments, and the rest (None when
+    nothing is left over).
+
+    Each moment of a device is one vectorised step of every rule reading it, so a device
+    sending thousands of moments at once would make a turn of the monitor last thousands of
+    steps for every tenant; capped, a turn costs at most ``moments_per_device`` steps and the
+    device's later moments wait for the next turns, in order.
+    """
+    if not len(batch) or np.bincount(batch.device).max() <= moments_per_device:
+        return batch, None  # no device has that many rows, so none has that many moments
+    order, rank = _ranked(batch.device.astype(np.int64), batch.ts)
+    now = np.empty(len(batch), np.bool_)
+    now[order] = rank < moments_per_device
+    return batch.take(now), batch.take(~now)
+
+
+def _layers(
+    dev: npt.NDArray[np.int64], ts: npt.NDArray[np.int64]
+) -> Iterator[npt.NDArray[np.intp]]:
+    """Row indices grouped so that each group holds one moment per device, in time order."""
+    order, rank = _ranked(dev, ts)
     by_rank = np.argsort(rank, kind="stable")
     ranks = rank[by_rank]
     bounds = np.flatnonzero(np.diff(ranks)) + 1

@@ -57,6 +57,9 @@ OVERRIDABLE = frozenset(
         "at_least",
         "severity",
         "enabled",
+        "flap_window_s",
+        "flap_start",
+        "flap_stop",
     }
 )
 
@@ -87,6 +90,13 @@ class RuleSpec(BaseModel):
     sensitivity: float | None = Field(default=None, ge=0, le=1)
     #: An anomaly alarm clears after this long without a new departure.
     clear_after_s: float = Field(default=3600.0, gt=0)
+    #: Flap detection: ``flap_start`` changes of state (raised or cleared) within
+    #: ``flap_window_s`` make the alarm flap: one alarm held open and marked, counting its
+    #: flips, with no new alarm or notice per flip. It stops flapping once fewer than
+    #: ``flap_stop`` changes fall within the window, and settles into the rule's verdict.
+    flap_window_s: float = Field(default=600.0, gt=0, le=86400)
+    flap_start: int = Field(default=8, ge=2, le=10_000)
+    flap_stop: int = Field(default=3, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _fits_kind(self) -> Self:
@@ -117,6 +127,10 @@ class RuleSpec(BaseModel):
             )
         if kind is RuleKind.counter_stalled and not self.running_metric:
             raise ValueError("running_metric: a counter_stalled rule needs running_metric")
+        if self.flap_stop >= self.flap_start:
+            raise ValueError(
+                f"flap_stop: ({self.flap_stop}) must be less than flap_start ({self.flap_start})"
+            )
         if kind is RuleKind.burst and (not self.into or self.at_least is None):
             raise ValueError("at_least: a burst rule needs into (the states counted) and at_least")
         return self

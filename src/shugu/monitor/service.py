@@ -22,7 +22,7 @@ from shugu.domain.errors import ShuguError
 from shugu.domain.timeutil import utc_now_ms
 from shugu.monitor.alarms import AlarmBook, NotifyConfig
 from shugu.monitor.config import all_bindings, all_overrides, device_infos, notify_settings
-from shugu.monitor.engine import DeviceInfo, RuleEngine
+from shugu.monitor.engine import DeviceInfo, RuleEngine, split_turn
 from shugu.monitor.model import AlarmNotice
 from shugu.monitor.notify.channels import ChannelConfig
 from shugu.monitor.rules import RuleSpec
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 #: Rows waiting for the monitor beyond which new batches are counted as skipped, not queued:
 #: the store has them; only their evaluation is lost, and that is logged.
 MAX_PENDING_ROWS = 5_000_000
+#: Moments of one device evaluated per turn; later ones wait for the next turns (``split_turn``).
+MOMENTS_PER_DEVICE_PER_TURN = 32
 TICK_S = 1.0
 ESCALATION_EVERY_S = 15.0
 REFRESH_MIN_INTERVAL_S = 1.0
@@ -85,6 +87,8 @@ class Monitor:
         )
         self._pending: collections.deque[tuple[float, Batch]] = collections.deque()
         self._pending_rows = 0
+        #: Points of devices that sent more moments than a turn takes, with their arrival.
+        self._carry: tuple[float, Batch] | None = None
         self._skipped_rows = 0
         self._skipping = False
         self._wake = threading.Event()
@@ -203,13 +207,26 @@ class Monitor:
             self._thread.join(timeout)
 
     def _take(self) -> tuple[float, Batch] | None:
+        """One turn's points: everything queued, but at most ``MOMENTS_PER_DEVICE_PER_TURN``
+        moments of any one device; its later points are carried to the next turns, so a
+        flooding device cannot make a turn long for everyone else."""
         with self._lock:
-            if not self._pending:
-                return None
             items = list(self._pending)
             self._pending.clear()
-            self._pending_rows = 0
-        return items[0][0], Batch.concat([b for _, b in items])
+            carry, self._carry = self._carry, None
+        if carry is not None:
+            items.insert(0, carry)
+        if not items:
+            return None
+        oldest = min(arrived for arrived, _b in items)
+        now, later = split_turn(Batch.concat([b for _, b in items]), MOMENTS_PER_DEVICE_PER_TURN)
+        with self._lock:
+            self._pending_rows -= len(now)
+            if later is not None:
+                self._carry = (oldest, later)
+        if later is not None:
+            self._wake.set()  # the carried points are due at once, not at the next batch
+        return oldest, now
 
     def _run(self) -> None:
         next_tick = time.monotonic()
@@ -225,6 +242,7 @@ class Monitor:
                     with self._engine_lock:
                         transitions = self.engine.tick(self._clock())
                     self.book.apply(transitions)
+                    self.book.settle_flapping()
                 if now >= next_escalation:
                     next_escalation = now + ESCALATION_EVERY_S
                     self.book.tick()
@@ -234,7 +252,8 @@ class Monitor:
                 log.exception("monitor evaluation failed")
 
     def process_pending(self) -> None:
-        """Evaluate everything queued (the monitor thread's step; tests call it directly)."""
+        """One turn: evaluate what is queued, at most MOMENTS_PER_DEVICE_PER_TURN moments of any
+        device (the monitor thread's step; tests call it directly)."""
         if self._reload.is_set():
             self._reload.clear()
             self.configure()

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from shugu.domain.errors import ConflictError
 from shugu.store.registry.core import RegistryCore, missing
@@ -62,6 +63,37 @@ class AlarmRecord:
     #: Held open while its rule flips too often; ``flips`` counts the changes seen meanwhile.
     flapping: bool = False
     flips: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlarm:
+    """An alarm to raise; with ``escalation``, its first notices are recorded as sent."""
+
+    rule_ref: str
+    device_id: int
+    enterprise_id: int
+    severity: str
+    raised_at: datetime
+    value: float | None
+    detail: dict[str, Any]
+    escalation: dict[str, Any] | None = None
+    flapping: bool = False
+    flips: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmChange:
+    """A change to an open alarm from the monitor; ``event`` None changes it without history
+    (a flapping alarm's flip count)."""
+
+    alarm_id: int
+    event: str | None
+    at: datetime
+    value: float | None = None
+    note: str = ""
+    clear: bool = False
+    flapping: bool | None = None
+    flips: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +299,73 @@ class MonitorMixin(RegistryCore):
                 return _alarm(row)
         except IntegrityError:
             return None
+
+    def write_alarms(self, writes: list[NewAlarm | AlarmChange]) -> list[AlarmRecord | None]:
+        """Raise and change many alarms in one transaction, in order; one result per write
+        (None: an alarm to raise that is open already). Should another process have opened
+        one of them meanwhile, each write is retried in its own transaction."""
+        try:
+            with self._session() as session:
+                return [self._write_alarm(session, w) for w in writes]
+        except IntegrityError:
+            out: list[AlarmRecord | None] = []
+            for write in writes:
+                try:
+                    with self._session() as session:
+                        out.append(self._write_alarm(session, write))
+                except IntegrityError:
+                    out.append(None)
+            return out
+
+    @staticmethod
+    def _write_alarm(session: Session, write: NewAlarm | AlarmChange) -> AlarmRecord:
+        if isinstance(write, NewAlarm):
+            row = Alarm(
+                rule_ref=write.rule_ref,
+                device_id=write.device_id,
+                enterprise_id=write.enterprise_id,
+                open_key=f"{write.rule_ref}@{write.device_id}",
+                severity=write.severity,
+                status="active",
+                raised_at=write.raised_at,
+                value=write.value,
+                detail=_dumps(write.detail),
+                note="",
+                escalation=_dumps(write.escalation or {}),
+                flapping=write.flapping,
+                flips=write.flips,
+            )
+            session.add(row)
+            session.flush()
+            at = write.raised_at
+            session.add(AlarmEvent(alarm_id=row.id, at=at, kind="raised", value=write.value))
+            if write.escalation is not None:
+                session.add(AlarmEvent(alarm_id=row.id, at=at, kind="notified"))
+            if write.flapping:
+                session.add(AlarmEvent(alarm_id=row.id, at=at, kind="flapping"))
+            session.flush()
+            return _alarm(row)
+        found = session.get(Alarm, write.alarm_id)
+        if found is None:
+            raise missing("alarm")
+        if write.clear:
+            found.status, found.cleared_at, found.open_key = "cleared", write.at, None
+        if write.flapping is not None:
+            found.flapping = write.flapping
+        if write.flips is not None:
+            found.flips = write.flips
+        if write.event is not None:
+            session.add(
+                AlarmEvent(
+                    alarm_id=found.id,
+                    at=write.at,
+                    kind=write.event,
+                    note=write.note,
+                    value=write.value,
+                )
+            )
+        session.flush()
+        return _alarm(found)
 
     def get_alarm(self, alarm_id: int) -> AlarmRecord:
         with self._session() as session:
