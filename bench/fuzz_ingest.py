@@ -10,6 +10,7 @@ failure too.
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
+import numpy as np
 import pyarrow as pa
 from argon2 import PasswordHasher
 from hypothesis import strategies as st
@@ -407,12 +409,55 @@ def arrow_stream(table: pa.Table, compression: str | None, chunk: int) -> bytes:
     return sink.getvalue()
 
 
+def zero_bomb(kind: str, size: int) -> bytes:
+    """A zstd-compressed stream of zeros, tiny on the wire and huge decoded: ``rows``, that many
+    rows of the documented columns; ``blob``, one row with ``size`` zero bytes in an extra
+    column. tests/fuzz/payloads holds two made with this: rows 100,000,000 (75 kB, 2.4 GB
+    decoded) and blob 2,000,000,000 (62 kB, 2 GB decoded)."""
+    if kind == "rows":
+        zeros = pa.array(np.zeros(size, np.int32))
+        table = pa.table(
+            {
+                "device": pa.DictionaryArray.from_arrays(zeros, pa.array(["loom-1"])),
+                "metric": pa.DictionaryArray.from_arrays(zeros, pa.array(["speed_rpm"])),
+                "ts": pa.array(np.zeros(size, np.int64)),
+                "value": pa.array(np.zeros(size, np.float64)),
+            }
+        )
+    else:
+        offsets = pa.array([0, size], pa.int64()).buffers()[1]
+        blob = pa.Array.from_buffers(
+            pa.large_binary(), 1, [None, offsets, pa.py_buffer(bytes(size))]
+        )
+        table = pa.table(
+            {
+                "device": ["loom-1"],
+                "metric": ["speed_rpm"],
+                "ts": pa.array([0], pa.int64()),
+                "value": [0.0],
+                "extra": blob,
+            }
+        )
+    sink = io.BytesIO()
+    options = pa.ipc.IpcWriteOptions(compression=pa.Codec("zstd", compression_level=19))
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+@functools.cache
+def _small_bomb(kind: str) -> bytes:
+    # Big enough to pass the decoded limits, small enough to build once per run.
+    return zero_bomb(kind, 1_500_000 if kind == "rows" else 96 * MIB)
+
+
 arrow_encoded = st.builds(
     arrow_stream, arrow_tables(), st.sampled_from([None, "lz4", "zstd"]), st.integers(1, 12)
 )
 arrow_cases = mixture(
     (6, arrow_encoded),
     (2, mutated(arrow_encoded)),
+    (1, st.sampled_from(["rows", "blob"]).map(_small_bomb)),
     (1, st.binary(max_size=256)),
     (1, st.builds(encode, json_values, st.booleans())),
 )

@@ -74,7 +74,7 @@ def test_compressed_arrow_cannot_hide_a_flood(world: World) -> None:
     assert len(body) < 1024 * 1024
     headers = world.as_("admin_a") | {"Content-Type": ARROW}
     r = world.client.post("/api/v1/batch", content=body, headers=headers)
-    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+    assert r.status_code == 413 and r.json()["error"]["code"] == "arrow_too_large"
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shugu.ingest.errors import IngestError, PayloadTooLarge
+from shugu.ingest.arrow_headers import DEFAULT_LIMITS, ArrowTooLarge, check_stream
+from shugu.ingest.errors import IngestError
 from shugu.ingest.states import TextColumn
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
@@ -39,15 +40,18 @@ class ArrowRows:
 
 #: Limits on what a body decodes to: compressed IPC buffers could otherwise hide a
 #: decompression bomb behind the payload-size limit.
-MAX_ROWS = 1_000_000
-MAX_DECODED_BYTES = 64 * 1024 * 1024
+MAX_ROWS = DEFAULT_LIMITS.max_rows
+MAX_DECODED_BYTES = DEFAULT_LIMITS.max_decoded_bytes
 
 
 def read_stream(body: bytes) -> pa.Table:
-    """The body's record batches, read one by one and refused as soon as a limit is passed."""
+    """The body's record batches, refused before anything is decompressed when their headers
+    claim more than the limits (see arrow_headers), then read one by one."""
+    check_stream(body)
     batches = []
     rows = size = 0
-    too_large = PayloadTooLarge(
+    # What the headers claimed was checked; these checks are what pyarrow actually decoded.
+    too_large = ArrowTooLarge(
         f"the Arrow stream decodes to more than {MAX_ROWS:,} rows or "
         f"{MAX_DECODED_BYTES // 2**20} MiB; send it in smaller requests"
     )
