@@ -236,6 +236,10 @@ class AlarmOut(BaseModel):
     cleared_by: str | None
     shelved_until: datetime | None
     note: str
+    flapping: bool = Field(
+        description="held open while its rule flips too often: no new alarm or notice per flip"
+    )
+    flips: int = Field(description="changes of state counted while flapping")
 
 
 class AlarmEventOut(BaseModel):
@@ -274,6 +278,8 @@ def _alarm_out(services: ServicesDep, record: AlarmRecord, lang: str) -> AlarmOu
         cleared_by=record.cleared_by,
         shelved_until=record.shelved_until,
         note=record.note,
+        flapping=record.flapping,
+        flips=record.flips,
     )
 
 
