@@ -1,14 +1,14 @@
 """Inspection reports as A4 PDF (reportlab platypus).
 
-Chinese is drawn with ``STSong-Light``, a standard Adobe CID font name: no font file ships with
-shugu and none is embedded, which keeps a report a few kilobytes. The reader supplies the glyphs
-(Acrobat's Asian fonts, or the system's Chinese fonts in other readers), so a machine without any
-Chinese font shows blanks where the Chinese is; the text itself is always in the file.
+Every word is set in one TrueType face, WenQuanYi Micro Hei (see ``fonts.py``), and the PDF embeds
+the subset of its glyphs the report uses: a report shows the same on a machine without any
+Chinese font, and its text can be copied and searched.
 """
 
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
@@ -19,7 +19,6 @@ from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
 from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # type: ignore[import-untyped]
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 from reportlab.platypus import (  # type: ignore[import-untyped]
     PageBreak,
@@ -32,9 +31,9 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 
 from shugu.monitor.model import CheckOutcome
 from shugu.monitor.reports.catalog import Lang, text
+from shugu.monitor.reports.fonts import FONT, register_report_font
 from shugu.monitor.reports.view import DayView, RoundView
 
-FONT = "STSong-Light"
 _PAGE_W, _PAGE_H = A4
 _MARGIN = 15 * mm
 _FRAME_W = _PAGE_W - 2 * _MARGIN
@@ -53,16 +52,16 @@ _TALLY_COLS = [54 * mm, 54 * mm, 18 * mm, 18 * mm, 18 * mm, 18 * mm]
 _ROUND_COLS = [16 * mm, 52 * mm, 18 * mm, 26 * mm, 17 * mm, 17 * mm, 17 * mm, 17 * mm]
 _META_COLS = [28 * mm, _FRAME_W - 28 * mm]
 
-
-@cache
-def _register_font() -> None:
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+#: Reports are built in worker threads, and reportlab cuts a font's subset out of the font file
+#: with a read position kept on the shared font object: two builds at once would interleave
+#: their reads and fail (or embed wrong glyphs), so one PDF is built at a time.
+_BUILD_LOCK = threading.Lock()
 
 
 @cache
 def _styles() -> dict[str, Any]:
     # Every style names the font, so registering it here covers every Paragraph made.
-    _register_font()
+    register_report_font()
 
     def style(name: str, size: float, **extra: Any) -> Any:
         return ParagraphStyle(name, fontName=FONT, fontSize=size, leading=size * 1.3, **extra)
@@ -83,14 +82,7 @@ def _markup(value: str) -> str:
     """Plain text as Paragraph markup: escaped (names come from users) and kept printable."""
     if len(value) > _MAX_CELL_CHARS:
         value = value[: _MAX_CELL_CHARS - 1] + "…"
-    marked = escape(value)
-    # The font's character set follows GB 2312/GBK, which have Greek mu (U+03BC) but neither the
-    # micro sign (U+00B5) nor superscript digits, so those are drawn with what it does have.
-    # (℃ would close the gap its full-width ° leaves in "°C", but substitute fonts in some
-    # readers lack ℃ and drop it, which is worse.)
-    return (
-        marked.replace("µ", "μ").replace("³", "<super>3</super>").replace("²", "<super>2</super>")
-    )
+    return escape(value)
 
 
 def _p(value: str, style: str = "cell") -> Any:
@@ -105,6 +97,8 @@ def _table(
     header: bool = True,
 ) -> Any:
     commands: list[tuple[Any, ...]] = [
+        # A table selects its own font before its cells; reportlab's default is Helvetica.
+        ("FONT", (0, 0), (-1, -1), FONT, 8.5),
         ("GRID", (0, 0), (-1, -1), 0.4, _GRID),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), 3),
@@ -327,7 +321,7 @@ def _page_decorator(header: str, lang: Lang) -> Callable[[Any, Any], None]:
 
 
 def _build(story: list[Any], title: str, header: str, lang: Lang) -> bytes:
-    _register_font()
+    register_report_font()
     out = io.BytesIO()
     doc = SimpleDocTemplate(
         out,
@@ -339,9 +333,15 @@ def _build(story: list[Any], title: str, header: str, lang: Lang) -> bytes:
         title=title,
         author="shugu",
         lang="zh-CN" if lang == "zh" else "en",
+        # Each page starts by selecting the initial font; left as reportlab's Helvetica, it
+        # would be a font the PDF names without embedding it.
+        initialFontName=FONT,
     )
     decorate = _page_decorator(header, lang)
-    doc.build(story, onFirstPage=decorate, onLaterPages=decorate, canvasmaker=_canvas_class(lang))
+    with _BUILD_LOCK:
+        doc.build(
+            story, onFirstPage=decorate, onLaterPages=decorate, canvasmaker=_canvas_class(lang)
+        )
     return out.getvalue()
 
 
