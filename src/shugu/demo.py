@@ -26,6 +26,7 @@ from shugu.sim.client import ApiError, ShuguClient
 from shugu.sim.district import load_district
 from shugu.sim.provision import Provisioner, SimEnterprise
 from shugu.sim.runner import LiveRunner, Simulation, backfill, now_ms
+from shugu.sim.state import load_counters, save_counters
 from shugu.store.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -94,22 +95,36 @@ def run_district(
     client.login(*OPERATOR)
     enterprises = Provisioner(client, data / "demo-sim-tokens.json").provision(district, scale)
     ensure_accounts(client, enterprises)
-    end = now_ms() - 60_000
-    start = end - int(backfill_days * 86_400_000)
-    simulation = Simulation(district, build_plants(district, enterprises), start)
+    counters_file = data / "demo-sim-counters.json"
     marker = data / "demo-backfilled"
-    clock = now_ms()
     if not marker.exists() and backfill_days > 0:
+        end = now_ms() - 60_000
+        start = end - int(backfill_days * 86_400_000)
+        live = Simulation(district, build_plants(district, enterprises), start)
         began = time.monotonic()
-        points = backfill(client, simulation, start, end, 900.0)
+        points = backfill(client, live, start, end, 900.0)
         marker.write_text(str(end))
         log.info("backfilled %d points in %.0f s", points, time.monotonic() - began)
-        # The same machines carry on live, so counters continue from the history.
-        live, clock = simulation, end
-        live.plan_faults(now_ms())
+        # The same machines carry on live, so counters continue from the history; the faults
+        # replayed in it are repaired, to happen again on schedule in live time. The live
+        # clock starts where the history ends and catches up with the present at once.
+        live.repair_all()
+        clock = end
     else:
+        clock = now_ms()
         live = Simulation(district, build_plants(district, enterprises), clock)
-    runner = LiveRunner(client, live, "127.0.0.1", mqtt_port, period_s=5.0)
+        resumed = live.resume_counters(load_counters(counters_file))
+        if resumed:
+            log.info("counters of %d devices resume where the last run left them", resumed)
+    live.plan_faults(now_ms())
+    runner = LiveRunner(
+        client,
+        live,
+        "127.0.0.1",
+        mqtt_port,
+        period_s=5.0,
+        checkpoint=lambda t: save_counters(counters_file, t, live.counters()),
+    )
     log.info("live: %d devices reporting every 5 s", sum(len(e.device_ids) for e in enterprises))
     try:
         runner.run(stop, clock)

@@ -6,10 +6,10 @@ import zlib
 
 import numpy as np
 
-from shugu.sim.cooling_tower import CoolingTowerSite
+from shugu.sim.cooling_tower import CoolingTowerSite, TowerParams
 from shugu.sim.datahall import DataHall
-from shugu.sim.district import DistrictSpec
-from shugu.sim.loom import LoomShed
+from shugu.sim.district import DistrictSpec, plant_params
+from shugu.sim.loom import LoomParams, LoomShed
 from shugu.sim.model import Plant
 from shugu.sim.power import MeteredPlant
 from shugu.sim.provision import PlantLayout, SimEnterprise
@@ -26,12 +26,14 @@ def _rng(seed: int, *names: str) -> np.random.Generator:
 def make_plant(seed: int, enterprise: SimEnterprise, layout: PlantLayout) -> Plant:
     rng = _rng(seed, enterprise.spec.name, layout.spec.line)
     kind = layout.spec.kind
+    params = plant_params(kind, layout.spec.params)
     plant: Plant
     if kind == "loom_shed":
-        plant = LoomShed(layout.devices, rng)
+        plant = LoomShed(layout.devices, rng, params if isinstance(params, LoomParams) else None)
     elif kind == "cooling_tower_site":
         weather = Weather(_rng(seed, enterprise.spec.name, layout.spec.site, "weather"))
-        plant = CoolingTowerSite(layout.devices, rng, weather)
+        tower = params if isinstance(params, TowerParams) else None
+        plant = CoolingTowerSite(layout.devices, rng, weather, tower)
     else:
         plant = DataHall(layout.crahs, layout.devices, rng)
     if layout.spec.meter:

@@ -34,11 +34,12 @@ class ShuguClient:
         body: Any = None,
         raw: bytes | None = None,
         content_type: str = "application/json",
+        as_user: bool = True,
     ) -> Any:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         request = urllib.request.Request(self.base + path, data=data, method=method)
         request.add_header("Content-Type", content_type)
-        if self.token:
+        if self.token and as_user:
             request.add_header("Authorization", f"Bearer {self.token}")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:
@@ -69,9 +70,6 @@ class ShuguClient:
         return self._call("POST", path, raw=sink.getvalue(), content_type=ARROW_STREAM)
 
     def device_telemetry(self, token: str, payload: Any) -> Any:
-        """The ThingsBoard HTTP device API, as a device posts (no user token)."""
-        saved, self.token = self.token, None
-        try:
-            return self._call("POST", f"/api/v1/{token}/telemetry", payload)
-        finally:
-            self.token = saved
+        """The ThingsBoard HTTP device API, as a device posts (no user token). Called from many
+        threads at once, so the user's token is left out per request, never unset meanwhile."""
+        return self._call("POST", f"/api/v1/{token}/telemetry", payload, as_user=False)

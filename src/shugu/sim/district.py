@@ -8,15 +8,18 @@ valid unified social credit code of its own, so that a realistic district stays 
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shugu.domain.errors import ValidationError as ShuguValidationError
 from shugu.domain.timeutil import parse_bucket
 from shugu.domain.uscc import check_uscc, compute_check_char, compute_organisation_check_char
+from shugu.sim.cooling_tower import TowerParams
+from shugu.sim.loom import LoomParams
 
 PlantKind = Literal["loom_shed", "cooling_tower_site", "data_hall"]
 Transport = Literal["mqtt_gateway", "mqtt", "http"]
@@ -37,6 +40,37 @@ def check_name_pattern(pattern: str) -> None:
         raise ValueError(
             f"device pattern {pattern!r} cannot be filled in with {{i}}: {exc}"
         ) from None
+
+
+#: The model parameters a plant's ``params`` may set, by plant kind.
+PARAMS_OF_KIND: dict[str, type[LoomParams] | type[TowerParams]] = {
+    "loom_shed": LoomParams,
+    "cooling_tower_site": TowerParams,
+}
+
+
+def plant_params(kind: str, params: dict[str, Any]) -> LoomParams | TowerParams | None:
+    """The model parameters ``params`` set for a plant of ``kind`` (None: the defaults);
+    raises ValueError naming what is wrong."""
+    if not params:
+        return None
+    model = PARAMS_OF_KIND.get(kind)
+    if model is None:
+        takes = ", ".join(PARAMS_OF_KIND)
+        raise ValueError(f"a {kind} takes no params (only {takes} do)")
+    defaults = {f.name: f.default for f in fields(model)}
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise ValueError(
+            f"unknown {kind} params {', '.join(unknown)}; known: {', '.join(defaults)}"
+        )
+    for name, value in params.items():
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if isinstance(defaults[name], float) and not number:
+            raise ValueError(f"{kind} param {name} must be a number, got {value!r}")
+        if isinstance(defaults[name], str) and not isinstance(value, str):
+            raise ValueError(f"{kind} param {name} must be text, got {value!r}")
+    return model(**params)
 
 
 class PlantSpec(_Model):
@@ -61,6 +95,11 @@ class PlantSpec(_Model):
         if value is not None:
             check_name_pattern(value)
         return value
+
+    @model_validator(mode="after")
+    def _params(self) -> PlantSpec:
+        plant_params(self.kind, self.params)
+        return self
 
 
 class EnterpriseSpec(_Model):

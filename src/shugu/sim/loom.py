@@ -21,7 +21,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from shugu.sim.model import Fault, Readings, SimDevice
+from shugu.sim.model import Fault, Readings, SimDevice, checked_counter
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -157,6 +157,25 @@ class LoomShed:
         if dt_s > 0:
             self._advance(dt_s)
         return self._readings()
+
+    def counters(self) -> Readings:
+        """Picks and energy per loom (fabric follows from the picks)."""
+        return {
+            name: {"picks": float(picks), "energy_kwh": float(kwh)}
+            for name, picks, kwh in zip(
+                self._names, self._picks.tolist(), self._energy_kwh.tolist(), strict=True
+            )
+        }
+
+    def resume_counters(self, counters: Readings) -> None:
+        for name, values in counters.items():
+            i = self._index.get(name)
+            if i is None:
+                continue
+            if "picks" in values:
+                self._picks[i] = checked_counter(name, "picks", values["picks"])
+            if "energy_kwh" in values:
+                self._energy_kwh[i] = checked_counter(name, "energy_kwh", values["energy_kwh"])
 
     def inject(self, fault: Fault) -> None:
         if fault.kind not in FAULT_KINDS:

@@ -10,8 +10,9 @@ device's profile (``src/shugu/domain/profiles/*.yaml``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 #: device name → metric name → value (booleans as 0.0 / 1.0 for on/off states)
 Readings = dict[str, dict[str, float]]
@@ -45,3 +46,25 @@ class Plant(Protocol):
     def clear(self, kind: str) -> None:
         """End a fault (repair)."""
         ...
+
+
+@runtime_checkable
+class KeepsCounters(Protocol):
+    """A plant whose devices report counters (picks, energy): a restarted simulator resumes
+    them where they stood, as a real machine's registers do, instead of starting again at zero."""
+
+    def counters(self) -> Readings:
+        """Device name → counter metric → value, enough for ``resume_counters`` to go on."""
+        ...
+
+    def resume_counters(self, counters: Readings) -> None:
+        """Set the counters of the devices named; names and metrics the plant lacks are ignored,
+        and a value that is negative or not finite is refused with ValueError."""
+        ...
+
+
+def checked_counter(device: str, metric: str, value: float) -> float:
+    """A counter value to resume from: finite and not negative, or ValueError naming it."""
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"counter {metric} of {device!r} cannot resume from {value!r}")
+    return float(value)

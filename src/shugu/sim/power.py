@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from shugu.sim.model import Fault, Plant, Readings, SimDevice
+from shugu.sim.model import Fault, KeepsCounters, Plant, Readings, SimDevice, checked_counter
 
 SQRT3 = math.sqrt(3.0)
 
@@ -56,6 +56,10 @@ class PowerMeter:
     @property
     def energy_kwh(self) -> float:
         return self._energy_kwh
+
+    def resume(self, energy_kwh: float) -> None:
+        """Set the register where a restarted meter left it."""
+        self._energy_kwh = checked_counter("meter", "energy_kwh", energy_kwh)
 
     def read(self, load_kw: float, dt_s: float) -> dict[str, float]:
         """Advance by ``dt_s`` seconds with ``load_kw`` drawn; the metrics at the step's end."""
@@ -131,6 +135,17 @@ class MeteredPlant:
         readings = dict(self.inner.step(t_ms, dt_s))
         readings[self.meter_name] = self.meter.read(self._power(readings), dt_s)
         return readings
+
+    def counters(self) -> Readings:
+        inner = self.inner.counters() if isinstance(self.inner, KeepsCounters) else {}
+        return {**inner, self.meter_name: {"energy_kwh": self.meter.energy_kwh}}
+
+    def resume_counters(self, counters: Readings) -> None:
+        if isinstance(self.inner, KeepsCounters):
+            self.inner.resume_counters(counters)
+        energy = counters.get(self.meter_name, {}).get("energy_kwh")
+        if energy is not None:
+            self.meter.resume(energy)
 
     def inject(self, fault: Fault) -> None:
         self.inner.inject(fault)

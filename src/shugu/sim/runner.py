@@ -26,7 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from shugu.domain.timeutil import parse_bucket
 from shugu.sim.client import ApiError, ShuguClient
 from shugu.sim.district import DistrictSpec, FaultSpec
-from shugu.sim.model import Fault, Plant, Readings
+from shugu.sim.model import Fault, KeepsCounters, Plant, Readings
 from shugu.sim.provision import PlantLayout, SimEnterprise
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 BACKFILL_ROWS_PER_REQUEST = 30_000
 #: Devices per gateway message, so that one message stays far below the payload limit.
 DEVICES_PER_MESSAGE = 400
+#: Most steps a live run takes to catch up with the present (steps grow with the gap).
+CATCH_UP_STEPS = 20
 
 
 @dataclass
@@ -53,6 +55,11 @@ class Simulation:
         self.plants = plants
         self._district = district
         self._active: list[tuple[int, RunningPlant, str]] = []
+        self._injected: list[tuple[RunningPlant, str]] = []
+        #: While True (a backfill), faults that start are history being replayed: they are
+        #: noted in ``replayed`` instead of being announced as happening now.
+        self.replaying = False
+        self.replayed: list[str] = []
         self.plan_faults(start_ms)
 
     def plan_faults(self, start_ms: int) -> None:
@@ -61,6 +68,35 @@ class Simulation:
         self._faults = sorted(
             (self._fault_window(f) for f in self._district.faults), key=lambda window: window[0]
         )
+
+    def repair_all(self) -> None:
+        """End every fault in progress, e.g. those of a replayed history before going live."""
+        for running, kind in self._injected:
+            running.plant.clear(kind)
+        self._injected.clear()
+        self._active.clear()
+
+    def counters(self) -> dict[str, dict[str, float]]:
+        """Every counter of every plant, keyed ``"<enterprise id>/<device name>"``."""
+        out: dict[str, dict[str, float]] = {}
+        for running in self.plants:
+            if isinstance(running.plant, KeepsCounters):
+                for device, values in running.plant.counters().items():
+                    out[f"{running.enterprise.id}/{device}"] = values
+        return out
+
+    def resume_counters(self, saved: dict[str, dict[str, float]]) -> int:
+        """Resume counters from ``counters()`` of an earlier run; returns how many devices."""
+        resumed = 0
+        for running in self.plants:
+            if not isinstance(running.plant, KeepsCounters):
+                continue
+            prefix = f"{running.enterprise.id}/"
+            mine = {k[len(prefix) :]: v for k, v in saved.items() if k.startswith(prefix)}
+            if mine:
+                running.plant.resume_counters(mine)
+                resumed += len(mine)
+        return resumed
 
     def _fault_window(self, spec: FaultSpec) -> tuple[int, int | None, FaultSpec]:
         begin = self.start_ms + parse_bucket(spec.at, "at")
@@ -81,14 +117,21 @@ class Simulation:
                         # A scaled-down district may not have the device the fault names.
                         log.warning("fault %s skipped: %s", spec.kind, exc)
                         continue
-                    log.info(
-                        "fault %s on %s / %s", spec.kind, spec.enterprise, spec.device or spec.line
-                    )
+                    where = f"{spec.enterprise} / {spec.device or spec.line}"
+                    if self.replaying:
+                        self.replayed.append(f"{spec.kind} on {where}")
+                    else:
+                        log.info("fault %s starts on %s", spec.kind, where)
+                    self._injected.append((running, spec.kind))
                     if end is not None:
                         self._active.append((end, running, spec.kind))
         for item in [a for a in self._active if a[0] <= t_ms]:
             self._active.remove(item)
             item[1].plant.clear(item[2])
+            if (item[1], item[2]) in self._injected:
+                self._injected.remove((item[1], item[2]))
+            if not self.replaying:
+                log.info("fault %s on %s is over", item[2], item[1].enterprise.spec.name)
 
     def step(self, t_ms: int, dt_s: float) -> list[tuple[RunningPlant, Readings]]:
         self._apply_faults(t_ms)
@@ -106,25 +149,35 @@ def backfill(
     step_s: float,
     progress: Callable[[str], None] | None = None,
 ) -> int:
-    """Step the district from ``from_ms`` to ``to_ms`` and send it as Arrow batches."""
+    """Step the district from ``from_ms`` to ``to_ms`` (the last step ends exactly there) and
+    send it as Arrow batches. Faults starting meanwhile are history: logged once, at the end."""
     rows: dict[int, list[tuple[str, str, int, float]]] = {}
     sent = 0
     t = from_ms
-    while t < to_ms:
-        t += int(step_s * 1000)
-        for running, readings in sim.step(t, step_s):
-            bucket = rows.setdefault(running.enterprise.id, [])
-            for device, values in readings.items():
-                bucket.extend((device, metric, t, value) for metric, value in values.items())
-        for ent_id, bucket in rows.items():
-            if len(bucket) >= BACKFILL_ROWS_PER_REQUEST:
-                sent += _send_rows(client, ent_id, bucket)
-                bucket.clear()
-        if progress and (t - from_ms) % (86_400_000) < step_s * 1000:
-            progress(f"backfilled to {time.strftime('%Y-%m-%d', time.localtime(t / 1000))}")
+    step_ms = int(step_s * 1000)
+    sim.replaying = True
+    try:
+        while t < to_ms:
+            dt_ms = min(step_ms, to_ms - t)
+            t += dt_ms
+            for running, readings in sim.step(t, dt_ms / 1000):
+                bucket = rows.setdefault(running.enterprise.id, [])
+                for device, values in readings.items():
+                    bucket.extend((device, metric, t, value) for metric, value in values.items())
+            for ent_id, bucket in rows.items():
+                if len(bucket) >= BACKFILL_ROWS_PER_REQUEST:
+                    sent += _send_rows(client, ent_id, bucket)
+                    bucket.clear()
+            if progress and (t - from_ms) % (86_400_000) < step_ms:
+                progress(f"backfilled to {time.strftime('%Y-%m-%d', time.localtime(t / 1000))}")
+    finally:
+        sim.replaying = False
     for ent_id, bucket in rows.items():
         if bucket:
             sent += _send_rows(client, ent_id, bucket)
+    if sim.replayed:
+        log.info("faults replayed in history: %s", "; ".join(sim.replayed))
+        sim.replayed.clear()
     return sent
 
 
@@ -166,8 +219,11 @@ class GatewayLink:
             }
             self.client.publish("v1/gateway/telemetry", json.dumps(doc), qos=1)
 
-    def close(self) -> None:
+    def disconnect(self) -> None:
+        """Say goodbye (a clean DISCONNECT); ``join`` then waits for the network thread."""
         self.client.disconnect()
+
+    def join(self) -> None:
         self.client.loop_stop()
 
 
@@ -180,8 +236,11 @@ class LiveRunner:
         mqtt_port: int | None,
         period_s: float = 5.0,
         speed: float = 1.0,
+        checkpoint: Callable[[int], None] | None = None,
     ) -> None:
         self.client = client
+        #: Called with the simulated time after each step, before its readings are sent.
+        self.checkpoint = checkpoint
         self.sim = sim
         self.period_s = period_s
         self.speed = speed
@@ -198,24 +257,40 @@ class LiveRunner:
         self.sent_messages = 0
 
     def run(self, stop: threading.Event, sim_clock_ms: int) -> None:
-        """Until ``stop``: advance simulated time and send what the machines report."""
+        """Until ``stop``: advance simulated time and send what the machines report.
+
+        In real time (``speed`` 1) a clock behind the present (after a backfill, or a stall)
+        catches up first: steps sent back to back, at most ``CATCH_UP_STEPS`` of them per gap,
+        so that live values are live within seconds, not a backfill's length behind."""
         t = sim_clock_ms
         failing = False
+        period_ms = int(self.period_s * 1000)
         while not stop.is_set():
             started = time.monotonic()
-            dt_s = self.period_s * self.speed
+            now = now_ms()
+            step_ms = int(self.period_s * self.speed * 1000)
+            behind = self.speed <= 1.0 and now - (t + step_ms) > period_ms
+            if behind:
+                step_ms = max(step_ms, (now - t) // CATCH_UP_STEPS)
             # Never run ahead of the present: shugu refuses the future.
-            t = min(t + int(dt_s * 1000), now_ms())
-            try:
-                self._send(t, self.sim.step(t, dt_s))
-                if failing:
-                    log.warning("simulator reaches shugu again")
-                    failing = False
-            except OSError as exc:
-                if not failing:
-                    log.warning("simulator cannot reach shugu: %s", exc)
-                    failing = True
-            stop.wait(max(0.0, self.period_s - (time.monotonic() - started)))
+            target = min(t + step_ms, now)
+            if target > t:
+                readings = self.sim.step(target, (target - t) / 1000)
+                t = target
+                if self.checkpoint is not None:
+                    # Before sending: what shugu stores never runs ahead of what is kept.
+                    self.checkpoint(t)
+                try:
+                    self._send(t, readings)
+                    if failing:
+                        log.warning("simulator reaches shugu again")
+                        failing = False
+                except OSError as exc:
+                    if not failing:
+                        log.warning("simulator cannot reach shugu: %s", exc)
+                        failing = True
+            if not behind:
+                stop.wait(max(0.0, self.period_s - (time.monotonic() - started)))
 
     def _send(self, t_ms: int, results: list[tuple[RunningPlant, Readings]]) -> None:
         by_enterprise: dict[int, Readings] = {}
@@ -246,6 +321,10 @@ class LiveRunner:
             log.warning("shugu refused %d of %d device messages: %s", refused, len(futures), last)
 
     def close(self) -> None:
+        # All links say goodbye before any is waited for: each network thread may be asleep
+        # between reconnection attempts for up to a second, and forty in a row add up.
         for link in self._links.values():
-            link.close()
+            link.disconnect()
+        for link in self._links.values():
+            link.join()
         self._pool.shutdown(wait=True)
