@@ -64,6 +64,8 @@ def _http(
 
 def test_serve_round_trips_a_point(tmp_path: Path, registry_url: str | None) -> None:
     data = tmp_path / "data"
+    # No server runs yet: the admin commands write a registry that must be created on purpose.
+    assert "registry created" in _shugu("admin", "init", data=data, registry_url=registry_url)
     assert "region 1" in _shugu(
         "admin",
         "create-region",

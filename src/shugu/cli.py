@@ -22,7 +22,9 @@ app = typer.Typer(
     help="shugu (数谷): an open industrial-internet platform for a district.", no_args_is_help=True
 )
 admin = typer.Typer(
-    help="Create parks, enterprises, devices and users directly in the registry.",
+    help="Create regions, parks, enterprises, devices and users; rotate device tokens. "
+    "While `shugu serve` runs on --data, the commands run inside it (through its control "
+    "socket) and take effect at once; with no server there they write its registry directly.",
     no_args_is_help=True,
 )
 bench = typer.Typer(help="Benchmarks (code under bench/).", no_args_is_help=True)
@@ -87,10 +89,14 @@ def serve(
     ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
-    """Run the API (HTTP device API, query API, registry) on one process."""
+    """Run the API (HTTP device API, query API, registry) on one process.
+
+    While it runs, <data>/control.sock (mode 0600) takes `shugu admin` commands from the
+    account that runs it, and <data>/server.json tells its pid, ports and registry."""
     import uvicorn
 
     from shugu.api.app import create_app
+    from shugu.api.control import ControlSocket
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -116,7 +122,8 @@ def serve(
     except ShuguError as exc:
         typer.echo(f"shugu cannot start: {exc.message}", err=True)
         raise typer.Exit(2) from exc
-    api = create_app(settings)
+    control = ControlSocket(settings.data_dir, f"http://{host}:{http_port}")
+    api = create_app(settings, control=control)
     mqtt = f", MQTT on {host}:{mqtt_port}" if mqtt_port is not None else ""
     typer.echo(f"shugu serving on http://{host}:{http_port}{mqtt}  (data: {data.resolve()})")
     uvicorn.run(

@@ -23,6 +23,7 @@ from shugu.api import (
     telemetry_routes,
 )
 from shugu.api.body_limit import BodyLimit
+from shugu.api.control import ControlSocket
 from shugu.api.errors import install_error_handlers
 from shugu.api.login_guard import LoginGuard
 from shugu.api.openapi import install_openapi
@@ -72,6 +73,7 @@ def open_services(settings: Settings, registry: Registry | None = None) -> Servi
             max_packet_bytes=settings.max_payload_bytes + MQTT_HEADER_ALLOWANCE,
             max_inflight=MQTT_MAX_INFLIGHT,
             congested=lambda: pipeline.congested,
+            revalidate=registry.device_ids_for_tokens,
         )
     device_cache = DeviceCache(registry)
     bridge = None
@@ -125,7 +127,11 @@ async def _retention_sweeper(services: Services) -> None:
         await asyncio.sleep(_RETENTION_SWEEP_S)
 
 
-def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, services: Services | None = None, control: ControlSocket | None = None
+) -> FastAPI:
+    """The application; with ``control``, it also publishes the control socket of its data
+    directory for `shugu admin` while it runs (shugu serve does)."""
     owned = services is None
     services = services or open_services(settings)
 
@@ -143,9 +149,13 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             )
         if services.bridge is not None:
             services.bridge.start()
+        if control is not None:
+            await control.start(services)
         try:
             yield
         finally:
+            if control is not None:
+                await control.stop()
             sweeper.cancel()
             schedule.cancel()
             await asyncio.to_thread(services.monitor.stop)

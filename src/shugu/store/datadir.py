@@ -28,3 +28,16 @@ def check_writable(data_dir: Path) -> None:
             "shugu would not be able to keep what devices send",
             code="data_dir_unwritable",
         ) from exc
+
+
+#: The running server's control socket (mode 0600) and its description, in its data directory.
+CONTROL_SOCKET = "control.sock"
+SERVER_INFO = "server.json"
+
+
+def control_socket_path(data_dir: Path) -> Path:
+    return data_dir / CONTROL_SOCKET
+
+
+def server_info_path(data_dir: Path) -> Path:
+    return data_dir / SERVER_INFO

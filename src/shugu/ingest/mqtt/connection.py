@@ -91,6 +91,9 @@ class MqttConnection(asyncio.Protocol):
         self.app = endpoint.app
         self.level = codec.MQTT_311
         self.device: DeviceRef | None = None
+        #: The user name (the device's access token) it authenticated with; re-checked
+        #: periodically by the endpoint, so that a revocation made elsewhere ends the session.
+        self.credential: str | None = None
         self.session: Session | None = None
         self.transport: asyncio.Transport | None = None
         self._buf = bytearray()
@@ -262,6 +265,7 @@ class MqttConnection(asyncio.Protocol):
             self._refuse_connect(V3_NOT_AUTHORIZED, RC_NOT_AUTHORIZED)
             return
         self.device = device
+        self.credential = connect.username
         self.session, present = self.endpoint.take_session(
             self, device.id, client_id, connect.clean_start
         )

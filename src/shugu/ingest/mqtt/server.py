@@ -3,6 +3,12 @@
 It also cuts a device off when its credentials are revoked (token rotated, device deleted):
 ``disconnect_device`` closes the device's live connections at once, telling MQTT 5 clients why
 with DISCONNECT 0x87 "not authorized", and drops its stored sessions.
+
+A revocation may also be made where this endpoint does not hear of it (another server sharing a
+PostgreSQL registry, the admin command writing a stopped server's registry that was then
+started by another process). So the credentials of open sessions are re-checked every
+``revalidate_s`` seconds, in one registry query per few hundred connections, and a session whose
+token no longer names its device is cut off like one revoked here.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import ssl
 import weakref
 from collections.abc import Callable
 
+from shugu.domain.errors import ShuguError
 from shugu.ingest.mqtt import codec
 from shugu.ingest.mqtt.connection import (
     RC_NOT_AUTHORIZED,
@@ -26,6 +33,11 @@ log = logging.getLogger(__name__)
 
 #: How long a caller in another thread waits for the event loop to close a device's connections.
 DISCONNECT_WAIT_S = 10.0
+#: How often open sessions' credentials are re-checked against the registry.
+REVALIDATE_S = 5.0
+
+#: Access tokens → id of the live device each belongs to (unknown or revoked tokens absent).
+TokenCheck = Callable[[list[str]], dict[str, int]]
 
 
 class MqttEndpoint:
@@ -37,6 +49,8 @@ class MqttEndpoint:
         max_inflight: int = 1000,
         connect_timeout_s: float = 10.0,
         congested: Callable[[], bool] = lambda: False,
+        revalidate: TokenCheck | None = None,
+        revalidate_s: float = REVALIDATE_S,
     ) -> None:
         self.app = app
         #: True while the store cannot keep up: connections then hold back (see connection.py).
@@ -54,6 +68,11 @@ class MqttEndpoint:
         self._revoked_while_connecting: weakref.WeakKeyDictionary[MqttConnection, set[int]] = (
             weakref.WeakKeyDictionary()
         )
+        self._revalidate = revalidate
+        self.revalidate_s = revalidate_s
+        self._revalidator: asyncio.Task[None] | None = None
+        #: Whether the last re-check failed (logged once when it fails, once when it recovers).
+        self._revalidation_failing = False
 
     async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> int:
         """Listen on host:port (port 0 picks a free one); returns the port."""
@@ -63,11 +82,16 @@ class MqttEndpoint:
             lambda: MqttConnection(self), host, port, ssl=tls, reuse_address=True, backlog=4096
         )
         self._servers.append(server)
+        if self._revalidate is not None and self._revalidator is None:
+            self._revalidator = loop.create_task(self._revalidate_periodically())
         bound = int(server.sockets[0].getsockname()[1])
         log.info("MQTT endpoint listening on %s:%d%s", host, bound, " (TLS)" if tls else "")
         return bound
 
     async def stop(self) -> None:
+        if self._revalidator is not None:
+            self._revalidator.cancel()
+            self._revalidator = None
         for server in self._servers:
             server.close()
         for conn in list(self.connections):
@@ -134,6 +158,46 @@ class MqttEndpoint:
             work.close()
             return 0
         return future.result(timeout=DISCONNECT_WAIT_S)
+
+    async def _revalidate_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.revalidate_s)
+            await self.revalidate_sessions()
+
+    async def revalidate_sessions(self) -> int:
+        """Cut off every open session whose access token no longer names its device; returns
+        how many connections were closed. While the registry cannot be asked, sessions stay."""
+        check = self._revalidate
+        live = [c for c in self.connections if c.device is not None and c.credential is not None]
+        if check is None or not live:
+            return 0
+        tokens = sorted({c.credential for c in live if c.credential is not None})
+        try:
+            valid = await asyncio.to_thread(check, tokens)
+        except ShuguError as exc:
+            if not self._revalidation_failing:
+                log.warning("cannot re-check MQTT sessions' credentials: %s", exc.message)
+            self._revalidation_failing = True
+            return 0
+        if self._revalidation_failing:
+            log.info("MQTT sessions' credentials can be re-checked again")
+            self._revalidation_failing = False
+        closed = 0
+        for conn in live:
+            device = conn.device
+            if device is None or conn not in self.connections:
+                continue  # gone meanwhile
+            if conn.credential is not None and valid.get(conn.credential) == device.id:
+                continue
+            # Only this connection and its stored session: the device may already be back with
+            # its new token on another connection.
+            if conn.session is not None:
+                self._sessions.pop((device.id, conn.session.client_id), None)
+            self._cut_off(conn, "the device's credentials were revoked")
+            closed += 1
+        if closed:
+            log.info("%d MQTT connection(s) closed: their credentials were revoked", closed)
+        return closed
 
     def _disconnect_now(self, device_id: int, reason: str) -> int:
         closed = 0

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from shugu.domain.entities import DeviceRef
-from shugu.domain.errors import ConflictError
+from shugu.domain.errors import ConflictError, UnavailableError
 from shugu.domain.profiles import get_profile
 from shugu.store.registry.assets import asset_of_enterprise
 from shugu.store.registry.core import (
@@ -50,6 +52,9 @@ def device_ref(row: Device) -> DeviceRef:
 def new_device_token() -> str:
     return secrets.token_urlsafe(DEVICE_TOKEN_BYTES)
 
+
+#: Tokens per query when many are checked at once (SQLite allows 32,766 parameters).
+_TOKEN_CHUNK = 500
 
 #: Devices not deleted; every lookup goes through it.
 LIVE = Device.deleted_at.is_(None)
@@ -177,6 +182,34 @@ class DeviceMixin(RegistryCore):
             ref = device_ref(row) if row is not None else None
         self._device_by_token.put(key, ref, generation=generation)
         return ref
+
+    def device_ids_for_tokens(self, tokens: Iterable[str]) -> dict[str, int]:
+        """Access token → id of the live device it belongs to, read now (not from the cache);
+        a token that is unknown or revoked is absent. Open MQTT sessions re-check their
+        credentials with it, so that a revocation made by another process also ends them."""
+        by_hash = {hash_token(token): token for token in tokens}
+        found: dict[str, int] = {}
+        hashes = list(by_hash)
+        try:
+            with self._session() as session:
+                for start in range(0, len(hashes), _TOKEN_CHUNK):
+                    chunk = hashes[start : start + _TOKEN_CHUNK]
+                    rows = session.execute(
+                        select(Device.token_hash, Device.id).where(
+                            Device.token_hash.in_(chunk), LIVE
+                        )
+                    )
+                    for token_hash, device_id in rows:
+                        found[by_hash[token_hash]] = int(device_id)
+        except SQLAlchemyError as exc:
+            raise UnavailableError(
+                f"the registry cannot be read ({type(exc).__name__})", code="registry_unavailable"
+            ) from exc
+        for token_hash, token in by_hash.items():
+            if token not in found:
+                # Revoked, perhaps by another process: the cache must not vouch for it longer.
+                self._device_by_token.discard(token_hash)
+        return found
 
     def get_device_ref(self, device_id: int) -> DeviceRef | None:
         with self._session() as session:

@@ -13,9 +13,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
+
+from shugu.domain.errors import UnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -86,3 +89,26 @@ def upgrade_to_head(engine: Engine) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     log.debug("registry schema is at head (%s)", engine.url.render_as_string(hide_password=True))
+
+
+def registry_exists(url: str) -> bool:
+    """Whether ``url`` names a registry shugu has created, without creating anything: a
+    SQLite file that exists, or a server database that holds shugu's schema."""
+    normalized = normalize_url(url)
+    parsed = make_url(normalized)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database in (None, "", ":memory:"):
+            return False
+        return Path(database).is_file()
+    engine = create_engine(normalized, pool_pre_ping=True)
+    try:
+        return inspect(engine).has_table("alembic_version")
+    except SQLAlchemyError as exc:
+        shown = parsed.render_as_string(hide_password=True)
+        raise UnavailableError(
+            f"the registry {shown} cannot be reached ({type(exc).__name__})",
+            code="registry_unavailable",
+        ) from exc
+    finally:
+        engine.dispose()
