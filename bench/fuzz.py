@@ -90,8 +90,18 @@ def run(
 
 
 def table(result: dict[str, Any]) -> str:
-    """The result as a table for people, failing cases below it."""
-    header = ("codec", "cases", "accepted", "partial", "rejected", "crash", "unexplained", "codes")
+    """The result as a table for people, failing cases below it: each count is of cases."""
+    header = (
+        "codec",
+        "cases",
+        "accepted",
+        "partial",
+        "rejected",
+        "crash",
+        "unexplained",
+        "codes",
+        "time",
+    )
     rows = [header]
     for name, r in result["codecs"].items():
         rows.append(
@@ -100,10 +110,14 @@ def table(result: dict[str, Any]) -> str:
                 *(str(r[k]) for k in ("cases", "accepted", "partial", "rejected", "crash")),
                 str(r["unexplained"]),
                 str(r["distinct_codes"]),
+                f"{r['seconds']} s",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
     lines.append(
         f"total: {result['cases']} cases, {result['crashes']} crashes, "
         f"{result['unexplained']} unexplained, {result['seconds']} s (seed {result['seed']})"

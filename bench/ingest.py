@@ -1,11 +1,11 @@
 """`shugu bench ingest`: how fast telemetry goes in, and how fast it comes back.
 
-Figures (points per second unless named _ms):
-- raw_append: DuckDB's own bulk append of the same rows into the same table, in 100,000-row
+Figures (each key names its unit: _pps points per second, _ms milliseconds):
+- raw_append_pps: DuckDB's own bulk append of the same rows into the same table, in 100,000-row
   transactions: the limit any ingest path on this store can reach.
-- http_batch: end to end through `shugu serve`: Arrow IPC payloads of 1,000 points, several
+- http_batch_pps: end to end through `shugu serve`: Arrow IPC payloads of 1,000 points, several
   concurrent keep-alive clients, each request answered only after its points are durable.
-- http_gateway_json: the same through ThingsBoard's gateway JSON form (per-value validation).
+- http_gateway_json_pps: the same through ThingsBoard's gateway JSON form (per-value validation).
 - latest_all_ms: latest values of 50,000 series (5,000 devices × 10 metrics), from the store.
 - latest_all_json_ms: the same, serialised to the API's JSON.
 - rollup_1m_device_day_ms: 1-minute avg/min/max of one closed device-day (10 metrics every
@@ -327,17 +327,17 @@ def run(*, quick: bool, clients: int, seconds: float | None, log: bool) -> dict[
         arrow_bodies = [_ipc(t) for t in tables]
 
         say(log, "raw DuckDB append")
-        result["raw_append"] = round(measure_raw_append(tables))
+        result["raw_append_pps"] = round(measure_raw_append(tables))
 
         data = tmp / "data"
         data.mkdir()
         token = _setup_registry(data, n_devices)
         say(log, f"HTTP batch (Arrow), {clients} clients, {seconds:.0f} s")
         pps, statuses, p50 = measure_http(data, token, arrow_bodies, ARROW_STREAM, clients, seconds)
-        result["http_batch"] = round(pps)
+        result["http_batch_pps"] = round(pps)
         result["http_batch_statuses"] = {str(k): v for k, v in statuses.items()}
         result["http_batch_p50_ms"] = round(p50, 2)
-        result["ratio_http_batch_to_raw"] = round(pps / result["raw_append"], 3)
+        result["ratio_http_batch_to_raw"] = round(pps / result["raw_append_pps"], 3)
 
         json_seconds = max(2.0, seconds / 2)
         say(log, f"HTTP gateway JSON, {clients} clients, {json_seconds:.0f} s")
@@ -348,7 +348,7 @@ def run(*, quick: bool, clients: int, seconds: float | None, log: bool) -> dict[
         pps_json, statuses_json, _ = measure_http(
             data, token, json_bodies, "application/json", clients, json_seconds
         )
-        result["http_gateway_json"] = round(pps_json)
+        result["http_gateway_json_pps"] = round(pps_json)
         result["http_gateway_json_statuses"] = {str(k): v for k, v in statuses_json.items()}
 
         store = DuckDBTelemetryStore(data / "telemetry.duckdb")

@@ -431,7 +431,7 @@ def run(*, quick: bool, devices: int, log: bool) -> dict[str, Any]:
         "seconds": seconds,
         "cpus": os.cpu_count(),
         "loadgen_processes": processes,
-        "inflight_per_device": 1,
+        "inflight_msgs_per_device": 1,
         "metrics_per_message": METRICS_PER_MESSAGE,
         "nofile_limit": nofile_limit(),
     }

@@ -159,11 +159,7 @@ def bench_ingest(
     """Ingest throughput (raw DuckDB append vs. end to end over HTTP) and read latencies."""
     module = _bench_module("ingest")
     result = module.run(quick=quick, clients=clients, seconds=seconds or None, log=not as_json)  # type: ignore[attr-defined]
-    if as_json:
-        typer.echo(json.dumps(result))
-    else:
-        for key, value in result.items():
-            typer.echo(f"{key:32s} {value}")
+    _print_result(result, as_json)
 
 
 @bench.command("mqtt")
@@ -175,11 +171,7 @@ def bench_mqtt(
     """MQTT endpoint throughput and connections, next to Mosquitto measured in the same run."""
     module = _bench_module("mqtt")
     result = module.run(quick=quick, devices=devices, log=not as_json)  # type: ignore[attr-defined]
-    if as_json:
-        typer.echo(json.dumps(result))
-    else:
-        for key, value in result.items():
-            typer.echo(f"{key:32s} {value}")
+    _print_result(result, as_json)
 
 
 @bench.command("anomaly")
@@ -246,11 +238,11 @@ def bench_faults(
 
 
 def _print_result(result: dict[str, object], as_json: bool) -> None:
+    """One JSON object whose keys name their units, or one figure a line with its unit."""
     if as_json:
         typer.echo(json.dumps(result))
     else:
-        for key, value in result.items():
-            typer.echo(f"{key:32s} {value}")
+        typer.echo(_bench_module("units").human(result))  # type: ignore[attr-defined]
 
 
 register_admin_commands(app, admin)
