@@ -16,6 +16,7 @@ from shugu.cli_anomaly import register as register_anomaly_commands
 from shugu.cli_sim import register as register_sim_commands
 from shugu.config import Settings
 from shugu.domain.errors import ShuguError
+from shugu.monitor.notify.targets import parse_networks
 from shugu.store.datadir import check_writable
 
 app = typer.Typer(
@@ -87,6 +88,14 @@ def serve(
             help="a TLS proxy serves the HTTP API: Secure cookies and Strict-Transport-Security",
         ),
     ] = False,
+    notify_allow_network: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--notify-allow-network",
+            help="a network (CIDR) notification channels may reach although it is not public, "
+            "e.g. the LAN of your mail relay; repeatable (default: public addresses only)",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
     """Run the API (HTTP device API, query API, registry) on one process.
@@ -116,8 +125,10 @@ def serve(
         max_ingest_requests=max_ingest_requests,
         store_memory_mib=store_memory_mib,
         behind_tls=behind_tls,
+        notify_allow_networks=tuple(notify_allow_network or ()),
     )
     try:
+        parse_networks(settings.notify_allow_networks)
         check_writable(settings.data_dir)
     except ShuguError as exc:
         typer.echo(f"shugu cannot start: {exc.message}", err=True)

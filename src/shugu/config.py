@@ -46,6 +46,10 @@ class Settings:
     #: The HTTP API is reached over TLS (a terminating proxy in front): session cookies are
     #: marked Secure and responses carry Strict-Transport-Security even on plain-HTTP hops.
     behind_tls: bool = False
+    #: Networks (CIDR) notification channels may reach although they are not public: the
+    #: company's mail relay on the LAN, say. Loopback, private, link-local and the like are
+    #: refused otherwise; cloud metadata addresses always.
+    notify_allow_networks: tuple[str, ...] = ()
 
     @property
     def telemetry_path(self) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -16,16 +17,21 @@ from shugu.api.app import create_app, open_services
 from shugu.api.services import Services
 from shugu.config import Settings
 from shugu.domain.tenancy import Role
+from shugu.monitor.notify.targets import Resolver
 from shugu.store.registry import Registry
 
 PASSWORD = "correct horse battery"
 
 
-def build_app(registry: Registry, data_dir: Path) -> tuple[FastAPI, Services]:
-    """The real application over the given registry, with its telemetry store in ``data_dir``."""
-    settings = Settings(data_dir=data_dir, retention_days=3650)
-    services = open_services(settings, registry)
-    return create_app(settings, services), services
+def build_app(
+    registry: Registry, data_dir: Path, *, resolver: Resolver | None = None, **settings: Any
+) -> tuple[FastAPI, Services]:
+    """The real application over the given registry, with its telemetry store in ``data_dir``;
+    ``settings`` beyond the defaults, ``resolver`` to answer notification host names."""
+    options: dict[str, Any] = {"retention_days": 3650, **settings}
+    config = Settings(data_dir=data_dir, **options)
+    services = open_services(config, registry, resolver=resolver)
+    return create_app(config, services), services
 
 
 @dataclass
@@ -59,7 +65,25 @@ def registry(tmp_path: Path, password_hasher: PasswordHasher) -> Iterator[Regist
 
 
 @pytest.fixture
-def world(registry: Registry, tmp_path: Path) -> Iterator[World]:
+def world_settings() -> dict[str, Any]:
+    """Settings of the world's app beyond the defaults; a test module overrides this fixture
+    (to allow its loopback webhook receiver as a notification target, say)."""
+    return {}
+
+
+@pytest.fixture
+def world_resolver() -> Resolver | None:
+    """Answers notification host names for the world's app; None: the system's resolver."""
+    return None
+
+
+@pytest.fixture
+def world(
+    registry: Registry,
+    tmp_path: Path,
+    world_settings: dict[str, Any],
+    world_resolver: Resolver | None,
+) -> Iterator[World]:
     region = registry.create_region("350100", "福州市")
     park = registry.create_park(region.id, "长乐纺织园", "350112")
     ent_a = registry.create_enterprise(park.id, "甲纺织", "91110000600037341L", "0502")
@@ -81,7 +105,9 @@ def world(registry: Registry, tmp_path: Path) -> Iterator[World]:
         user = registry.create_user(username, PASSWORD, role, enterprise_id)
         user_ids[username] = user.id
         tokens[username] = registry.create_api_token(user.id, "tests")
-    app, services = build_app(registry, tmp_path / "data")
+    app, services = build_app(
+        registry, tmp_path / "data", resolver=world_resolver, **world_settings
+    )
     with TestClient(app) as client:
         yield World(
             client=client,

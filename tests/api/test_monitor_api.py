@@ -25,8 +25,10 @@ from shugu.api.services import Services
 from shugu.domain.tenancy import Role
 from shugu.domain.timeutil import utc_now_ms
 from shugu.monitor.notify.senders import dingtalk_sign
+from shugu.monitor.notify.targets import Resolver
 from shugu.monitor.service import Monitor
 from tests.api.conftest import PASSWORD, World
+from tests.resolver import fixed
 
 Json = dict[str, Any]
 
@@ -514,6 +516,21 @@ def test_a_custom_rule_cannot_watch_another_enterprise_s_machines(dc: DataCentre
 
 
 # -- notifications to a real webhook -----------------------------------------------------------
+
+#: Public addresses for the names the settings below use, answered without DNS.
+NOTIFY_DNS = {"oapi.dingtalk.com": ["106.11.23.5"], "smtp.example.com": ["93.184.215.14"]}
+
+
+@pytest.fixture
+def world_settings() -> dict[str, Any]:
+    # The webhook receiver below listens on loopback: notices may go there only when allowed.
+    return {"notify_allow_networks": ("127.0.0.1/32",)}
+
+
+@pytest.fixture
+def world_resolver() -> Resolver:
+    return fixed(NOTIFY_DNS)
+
 
 
 class _Hook(BaseHTTPRequestHandler):

@@ -34,6 +34,7 @@ from shugu.monitor.notify import (
     DingTalkChannel,
     EmailChannel,
     Notifier,
+    TargetGuard,
     WebhookChannel,
     WeComChannel,
     parse_channels,
@@ -94,11 +95,15 @@ class HttpServer:
     script: deque[Answer] = field(default_factory=deque)
     judge: Callable[[Seen], Answer | None] | None = None
     requests: list[Seen] = field(default_factory=list)
+    #: Any of 127/8 works on Linux: a second loopback address tells two targets apart.
+    host: str = "127.0.0.1"
+    #: Sent as the Location header of every answer (a server that redirects).
+    location: str | None = None
     port: int = 0
     _open: dict[asyncio.StreamWriter, asyncio.Task[Any]] = field(default_factory=dict)
 
     async def __aenter__(self) -> HttpServer:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._handle, self.host, 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -111,7 +116,7 @@ class HttpServer:
         await self._server.wait_closed()
 
     def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def _answer(self, seen: Seen) -> Answer:
         if self.script:
@@ -138,8 +143,9 @@ class HttpServer:
                 seen = Seen(method, target, headers, body, time.monotonic())
                 self.requests.append(seen)
                 status, payload = self._answer(seen)
+                location = f"Location: {self.location}\r\n" if self.location else ""
                 writer.write(
-                    f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+                    f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{location}"
                     f"Content-Length: {len(payload)}\r\n\r\n".encode()
                     + payload
                 )
@@ -159,8 +165,17 @@ def no_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     assert not errors, errors
 
 
+#: The receivers here listen on loopback, which notices may reach only when it is allowed.
+LOOPBACK_ALLOWED = TargetGuard(["127.0.0.1/32"])
+
+
 def fast(**overrides: Any) -> Notifier:
-    options: dict[str, Any] = {"base_delay_s": 0.05, "max_delay_s": 1.0, "timeout_s": 5.0}
+    options: dict[str, Any] = {
+        "base_delay_s": 0.05,
+        "max_delay_s": 1.0,
+        "timeout_s": 5.0,
+        "guard": LOOPBACK_ALLOWED,
+    }
     options.update(overrides)
     return Notifier(**options)
 
@@ -248,7 +263,7 @@ def test_webhook_posts_the_documented_json() -> None:
     async def scenario() -> HttpServer:
         async with HttpServer(default=(204, b"")) as server, fast() as notifier:
             channel = WebhookChannel(
-                name="ops", url=server.url(), headers={"Authorization": "Bearer t0k"}
+                name="ops", url=server.url(), headers={"X-Webhook-Token": "t0k"}
             )
             notifier.submit(notice(event=NoticeEvent.repeated), [channel])
             assert await notifier.join(5)
@@ -259,7 +274,7 @@ def test_webhook_posts_the_documented_json() -> None:
     [seen] = server.requests
     assert seen.method == "POST"
     assert seen.headers["content-type"] == "application/json"
-    assert seen.headers["authorization"] == "Bearer t0k"
+    assert seen.headers["x-webhook-token"] == "t0k"
     assert seen.json() == {
         "version": 1,
         "alarm_id": 17,

@@ -39,6 +39,7 @@ from shugu.ingest.mqtt.tb_app import SessionLimits, ThingsBoardApp
 from shugu.ingest.pipeline import IngestPipeline
 from shugu.ingest.rpc import RpcHub
 from shugu.monitor.notify.dispatcher import Notifier
+from shugu.monitor.notify.targets import Resolver, TargetGuard, parse_networks, system_resolver
 from shugu.monitor.round_service import RoundService
 from shugu.monitor.service import Monitor
 from shugu.store.duckdb_store import DuckDBTelemetryStore
@@ -53,8 +54,11 @@ MQTT_HEADER_ALLOWANCE = 64 * 1024
 MQTT_MAX_INFLIGHT = 1000
 
 
-def open_services(settings: Settings, registry: Registry | None = None) -> Services:
-    """Open the stores under ``settings``; a registry opened by the caller may be handed in."""
+def open_services(
+    settings: Settings, registry: Registry | None = None, *, resolver: Resolver | None = None
+) -> Services:
+    """Open the stores under ``settings``; a registry opened by the caller may be handed in, and
+    a name resolver for notification targets (tests answer names without DNS)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     registry = registry or Registry(settings.resolved_registry_url())
     store = DuckDBTelemetryStore(
@@ -81,7 +85,10 @@ def open_services(settings: Settings, registry: Registry | None = None) -> Servi
         bridge = BrokerBridge(
             settings.broker_url, settings.broker_client_id, registry, pipeline, device_cache
         )
-    notifier = Notifier()
+    guard = TargetGuard(
+        parse_networks(settings.notify_allow_networks), resolver=resolver or system_resolver
+    )
+    notifier = Notifier(guard=guard)
     monitor = Monitor(registry, store, notify=notifier.submit)
     store.add_listener(monitor.on_batch)
     return Services(

@@ -283,6 +283,7 @@ def put_notify(
     registry = services.registry
     registry.get_enterprise(enterprise_id)
     channels = parse_channels(body.channels)
+    services.notifier.guard.vet_channels(channels)
     policy = None
     if body.policy is not None:
         policy = parse_policy(body.policy)

@@ -21,6 +21,7 @@ from .escalation import (
     plan_all,
 )
 from .senders import Sender
+from .targets import TargetForbiddenError, TargetGuard, TargetUnresolvableError
 
 __all__ = [
     "ChannelConfig",
@@ -33,6 +34,9 @@ __all__ = [
     "Notifier",
     "NotifierStatus",
     "Sender",
+    "TargetForbiddenError",
+    "TargetGuard",
+    "TargetUnresolvableError",
     "WeComChannel",
     "WebhookChannel",
     "audience",

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from shugu.domain.errors import ValidationError
 
@@ -32,6 +33,31 @@ _MOBILE = re.compile(r"^\+?[0-9][0-9\-]{4,19}$")
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 #: HTTP header field names (RFC 9110 token characters).
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+#: Header values: visible ASCII, spaces and tabs; no line breaks, no other control characters.
+_HEADER_VALUE = re.compile(r"^[\t\x20-\x7e]*$")
+#: Headers a channel may not set, for they carry credentials to wherever the URL points, speak
+#: for a proxy or a client address, or would contradict the body shugu frames.
+_FORBIDDEN_HEADERS = frozenset(
+    {
+        "authorization",
+        "cookie",
+        "host",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "expect",
+        "forwarded",
+        "x-real-ip",
+        "via",
+    }
+)
+_FORBIDDEN_HEADER_PREFIXES = ("proxy-", "x-forwarded-", "content-", "sec-")
+MAX_HEADERS = 20
+MAX_HEADER_NAME = 64
+MAX_HEADER_VALUE = 1024
 
 
 def _check_http_url(value: str) -> str:
@@ -39,7 +65,42 @@ def _check_http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// URL with a host")
+    try:
+        parts.port  # noqa: B018 - only asked to find out whether the port is a number
+    except ValueError as exc:
+        raise ValueError("has a port that is not a number from 0 to 65535") from exc
+    if parts.username is not None or parts.password is not None:
+        # They would travel as an Authorization header, which channels may not set.
+        raise PydanticCustomError(
+            "notify_header_forbidden",
+            "must not carry a user name or password (user:password@): they would be sent as "
+            "an Authorization header, which channels may not set",
+        )
     return value
+
+
+def _forbidden_header(name: str, value: str) -> str | None:
+    """Why a channel may not send this header, or None."""
+    lower = name.lower()
+    if not _HEADER_NAME.match(name) or len(name) > MAX_HEADER_NAME:
+        return (
+            f"{name[:MAX_HEADER_NAME]!r} is not an HTTP header name (1–{MAX_HEADER_NAME} of "
+            "letters, digits and !#$%&'*+-.^_`|~)"
+        )
+    if lower in _FORBIDDEN_HEADERS or lower.startswith(_FORBIDDEN_HEADER_PREFIXES):
+        return (
+            f"the header {name!r} may not be set by a channel (credentials, hop-by-hop, proxy "
+            "and content headers are shugu's to write); use a header of your own such as "
+            "X-Webhook-Token"
+        )
+    if not _HEADER_VALUE.match(value):
+        return (
+            f"the value of header {name!r} must be printable ASCII on one line "
+            "(no line breaks or control characters)"
+        )
+    if len(value) > MAX_HEADER_VALUE:
+        return f"the value of header {name!r} is longer than {MAX_HEADER_VALUE} characters"
+    return None
 
 
 def _check_mobiles(values: list[str]) -> list[str]:
@@ -77,11 +138,15 @@ class WebhookChannel(_Channel):
     @field_validator("headers")
     @classmethod
     def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > MAX_HEADERS:
+            raise PydanticCustomError(
+                "notify_header_forbidden", f"at most {MAX_HEADERS} headers, not {len(value)}"
+            )
         for key, item in value.items():
-            if not _HEADER_NAME.match(key):
-                raise ValueError(f"{key!r} is not a valid HTTP header name")
-            if "\r" in item or "\n" in item:
-                raise ValueError(f"the value of header {key!r} must not contain line breaks")
+            why = _forbidden_header(key, item)
+            if why is not None:
+                # Braces in a user's text must not be read as PydanticCustomError placeholders.
+                raise PydanticCustomError("notify_header_forbidden", "{why}", {"why": why})
         return value
 
 

@@ -37,6 +37,7 @@ from shugu.monitor.model import AlarmNotice
 from .channels import ChannelConfig
 from .errors import DeliveryError
 from .senders import Sender
+from .targets import TargetGuard
 
 log = logging.getLogger(__name__)
 
@@ -123,14 +124,16 @@ class Notifier:
         timeout_s: float = 10.0,
         drain_s: float = 5.0,
         client: httpx.AsyncClient | None = None,
+        guard: TargetGuard | None = None,
         send: SendFn | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_ms: Callable[[], int] = utc_now_ms,
     ) -> None:
         """``queue_size`` bounds each channel's lane. ``timeout_s`` applies to HTTP requests of
         a client made here (one passed in keeps its own). ``drain_s`` is how long ``aclose``
-        lets healthy channels finish their queue. ``send`` replaces the real senders (for
-        callers' tests); ``clock`` measures ages and ``wall_ms`` stamps the status view."""
+        lets healthy channels finish their queue. ``guard`` says where notices may go (by
+        default: public addresses only). ``send`` replaces the real senders (for callers'
+        tests); ``clock`` measures ages and ``wall_ms`` stamps the status view."""
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
         if not 0 < base_delay_s <= max_delay_s:
@@ -143,6 +146,7 @@ class Notifier:
         self._drain_s = drain_s
         self._client = client
         self._owns_client = False
+        self.guard = guard if guard is not None else TargetGuard()
         self._send = send
         self._clock = clock
         self._wall_ms = wall_ms
@@ -166,9 +170,12 @@ class Notifier:
         self._loop = asyncio.get_running_loop()
         if self._send is None:
             if self._client is None:
-                self._client = httpx.AsyncClient(timeout=httpx.Timeout(self._timeout_s))
+                # No proxy from the environment: the connection must go where the guard looked.
+                self._client = httpx.AsyncClient(
+                    timeout=httpx.Timeout(self._timeout_s), trust_env=False
+                )
                 self._owns_client = True
-            self._send = Sender(self._client, wall_ms=self._wall_ms).send
+            self._send = Sender(self._client, guard=self.guard, wall_ms=self._wall_ms).send
         for lane in self._lanes.values():
             self._ensure_task(lane)
 

@@ -39,14 +39,16 @@ def describe_invalid(
     error: pydantic.ValidationError, prefix: str, what: str, code: str
 ) -> ValidationError:
     """pydantic's error → shugu's, with every problem prefixed by the field it is about
-    (``channels.1.email.recipients: ...``); ``details["field"]`` holds the first one."""
+    (``channels.1.email.recipients: ...``); ``details["field"]`` holds the first one. A first
+    problem raised with a code of its own (``notify_header_forbidden``) keeps that code."""
     problems = []
     for item in error.errors():
         location = ".".join([prefix, *(str(part) for part in item["loc"])])
         problems.append(f"{location}: {item['msg']}")
     first = error.errors()[0]["loc"] if error.errors() else ()
+    first_type = error.errors()[0]["type"] if error.errors() else ""
     return ValidationError(
         f"{what} invalid: " + "; ".join(problems),
-        code=code,
+        code=first_type if first_type.startswith("notify_") else code,
         field=".".join([prefix, *(str(part) for part in first)]),
     )

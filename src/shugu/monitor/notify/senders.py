@@ -1,8 +1,9 @@
 """One attempt to deliver one notice to one channel; every failure becomes a ``DeliveryError``.
 
-HTTP goes through one shared ``httpx.AsyncClient`` (connection reuse, timeouts). Mail goes through
+HTTP goes through one shared ``httpx.AsyncClient`` (timeouts), mail through
 the standard library's ``smtplib`` in a worker thread: a notice is a handful of mails a minute at
-most, so a thread per send costs nothing, and it spares a dependency (see decision 0010).
+most, so a thread per send costs nothing, and it spares a dependency (see decision 0010). Both
+connect only to addresses the ``TargetGuard`` checked at this send (``pinned.py``, decision 0020).
 
 The error messages never carry the robot URLs: their query strings are credentials.
 """
@@ -31,6 +32,8 @@ from shugu.monitor.model import AlarmNotice
 from . import render
 from .channels import ChannelConfig, DingTalkChannel, EmailChannel, WebhookChannel, WeComChannel
 from .errors import DeliveryError
+from .pinned import PinnedSMTP, PinnedSMTPSSL, post_pinned, vet_or_fail
+from .targets import IPAddress, TargetGuard
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +72,18 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 async def _post(
     client: httpx.AsyncClient,
+    guard: TargetGuard,
     kind: str,
     url: str,
     body: dict[str, Any],
     headers: dict[str, str] | None = None,
 ) -> httpx.Response:
-    request_headers = {"User-Agent": _USER_AGENT, **(headers or {})}
     try:
-        response = await client.post(url, json=body, headers=request_headers)
+        response = await post_pinned(
+            client, guard, kind, url, body, {"User-Agent": _USER_AGENT}, headers or {}
+        )
     except httpx.HTTPError as exc:
-        # Connection refused, DNS, TLS, timeouts: the far end may be back in a minute.
+        # Connection refused, TLS, timeouts: the far end may be back in a minute.
         raise DeliveryError(
             f"{kind}: {type(exc).__name__}: {exc}", retryable=True, code="notify_unreachable"
         ) from exc
@@ -137,16 +142,24 @@ def _email_message(channel: EmailChannel, notice: AlarmNotice) -> EmailMessage:
     return message
 
 
-def _smtp_send(channel: EmailChannel, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
-    """Blocking: runs in a worker thread."""
+def _smtp_send(
+    channel: EmailChannel, message: EmailMessage, addresses: list[IPAddress]
+) -> dict[str, tuple[int, bytes]]:
+    """Blocking: runs in a worker thread. Connects to ``addresses``, checked by the guard."""
     context = ssl.create_default_context()
     smtp: smtplib.SMTP
     if channel.use_ssl:
-        smtp = smtplib.SMTP_SSL(
-            channel.host, channel.port, timeout=channel.timeout_s, context=context
+        smtp = PinnedSMTPSSL(
+            channel.host,
+            channel.port,
+            addresses=addresses,
+            timeout=channel.timeout_s,
+            context=context,
         )
     else:
-        smtp = smtplib.SMTP(channel.host, channel.port, timeout=channel.timeout_s)
+        smtp = PinnedSMTP(
+            channel.host, channel.port, addresses=addresses, timeout=channel.timeout_s
+        )
     with smtp:
         if channel.starttls:
             smtp.starttls(context=context)
@@ -157,10 +170,11 @@ def _smtp_send(channel: EmailChannel, message: EmailMessage) -> dict[str, tuple[
         )
 
 
-async def send_email(channel: EmailChannel, notice: AlarmNotice) -> None:
+async def send_email(channel: EmailChannel, notice: AlarmNotice, guard: TargetGuard) -> None:
     message = _email_message(channel, notice)
+    addresses = await vet_or_fail(guard, "email", channel.host, channel.port)
     try:
-        refused = await asyncio.to_thread(_smtp_send, channel, message)
+        refused = await asyncio.to_thread(_smtp_send, channel, message, addresses)
     # smtplib's errors derive from OSError, so they are told apart before the network errors.
     except smtplib.SMTPRecipientsRefused as exc:
         raise DeliveryError(
@@ -202,20 +216,27 @@ async def send_email(channel: EmailChannel, notice: AlarmNotice) -> None:
 class Sender:
     """Sends a notice to a channel once; raises ``DeliveryError`` when that did not work.
 
+    ``guard`` decides which addresses notices may go to (every host is checked at each send).
     ``wall_ms`` supplies the signing timestamp (DingTalk rejects one more than an hour off), and
     is there so a test can pin it.
     """
 
     def __init__(
-        self, client: httpx.AsyncClient, *, wall_ms: Callable[[], int] = utc_now_ms
+        self,
+        client: httpx.AsyncClient,
+        *,
+        guard: TargetGuard,
+        wall_ms: Callable[[], int] = utc_now_ms,
     ) -> None:
         self._client = client
+        self._guard = guard
         self._wall_ms = wall_ms
 
     async def send(self, channel: ChannelConfig, notice: AlarmNotice) -> None:
         if isinstance(channel, WebhookChannel):
             await _post(
                 self._client,
+                self._guard,
                 "webhook",
                 channel.url,
                 render.notice_json(notice, channel.lang),
@@ -226,7 +247,7 @@ class Sender:
         elif isinstance(channel, WeComChannel):
             await self._wecom(channel, notice)
         else:
-            await send_email(channel, notice)
+            await send_email(channel, notice, self._guard)
 
     async def _dingtalk(self, channel: DingTalkChannel, notice: AlarmNotice) -> None:
         title, text = render.dingtalk_markdown(notice, channel.lang, channel.at_mobiles)
@@ -237,7 +258,7 @@ class Sender:
         }
         secret = channel.secret.get_secret_value() if channel.secret is not None else None
         url = dingtalk_url(channel.url, secret, self._wall_ms())
-        response = await _post(self._client, "dingtalk", url, body)
+        response = await _post(self._client, self._guard, "dingtalk", url, body)
         _robot_answer("dingtalk", response, DINGTALK_RETRYABLE)
 
     async def _wecom(self, channel: WeComChannel, notice: AlarmNotice) -> None:
@@ -252,5 +273,5 @@ class Sender:
             if channel.mentioned_mobiles:
                 text["mentioned_mobile_list"] = list(channel.mentioned_mobiles)
             body = {"msgtype": "text", "text": text}
-        response = await _post(self._client, "wecom", channel.url, body)
+        response = await _post(self._client, self._guard, "wecom", channel.url, body)
         _robot_answer("wecom", response, WECOM_RETRYABLE)

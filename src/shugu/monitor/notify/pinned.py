@@ -1,0 +1,208 @@
+"""Connections made only to addresses the guard checked: HTTP POST with hand-made redirects, SMTP.
+
+The host name is resolved once, every address is checked (``TargetGuard.vet_host``), and the
+connection goes to a checked address: the URL's host is replaced by the address while the Host
+header and the TLS server name (SNI, and the certificate check with it) keep the name. A DNS
+answer that changes after the check (rebinding to 127.0.0.1, say) is never asked for.
+
+Redirects are not followed by the HTTP client. A 307 or 308 (which keep the method and the body,
+what a notice needs) is followed here, each hop checked like the first, at most
+``MAX_REDIRECTS`` of them, never from https down to http, and the channel's own headers go only
+to the origin they were written for. 301, 302 and 303 would turn the POST into a GET without the
+notice: they are reported as a moved endpoint instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import socket
+import ssl
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from .errors import DeliveryError
+from .targets import (
+    IPAddress,
+    TargetForbiddenError,
+    TargetGuard,
+    TargetUnresolvableError,
+    is_address,
+)
+
+MAX_REDIRECTS = 3
+_MOVED = frozenset({301, 302, 303})
+_KEEP_METHOD = frozenset({307, 308})
+
+
+async def vet_or_fail(guard: TargetGuard, kind: str, host: str, port: int) -> list[IPAddress]:
+    """The checked addresses of ``host``; the guard's refusals as delivery errors. A refusal is
+    final; a name that does not resolve may resolve again after a DNS outage."""
+    try:
+        if is_address(host):
+            return guard.vet_host(host, port)  # nothing to look up: no thread needed
+        return await asyncio.to_thread(guard.vet_host, host, port)
+    except TargetForbiddenError as exc:
+        raise DeliveryError(
+            f"{kind}: {exc.message}", retryable=False, code="notify_target_forbidden"
+        ) from exc
+    except TargetUnresolvableError as exc:
+        raise DeliveryError(
+            f"{kind}: {exc.message}", retryable=True, code="notify_unreachable"
+        ) from exc
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
+def _host_header(url: httpx.URL) -> str:
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return host if url.port is None else f"{host}:{url.port}"
+
+
+async def _post_to(
+    client: httpx.AsyncClient,
+    url: httpx.URL,
+    address: IPAddress,
+    body: Any,
+    headers: Mapping[str, str],
+) -> httpx.Response:
+    extensions: dict[str, Any] = {}
+    if url.scheme == "https" and url.host != str(address):
+        extensions["sni_hostname"] = url.host
+    sent = httpx.Headers(headers)
+    sent["Host"] = _host_header(url)
+    # One connection per delivery: a kept-alive connection is filed under the address, and
+    # another host name on the same address must not ride on this one's TLS session.
+    sent["Connection"] = "close"
+    request = client.build_request(
+        "POST", url.copy_with(host=str(address)), json=body, headers=sent, extensions=extensions
+    )
+    return await client.send(request, follow_redirects=False)
+
+
+async def post_pinned(
+    client: httpx.AsyncClient,
+    guard: TargetGuard,
+    kind: str,
+    url: str,
+    body: Any,
+    headers: Mapping[str, str],
+    own_headers: Mapping[str, str],
+) -> httpx.Response:
+    """POST ``body`` to ``url`` through checked addresses only; ``own_headers`` (the channel's
+    custom ones) go only to the first hop's origin. Answers the last hop's response; transport
+    failures are left to the caller as ``httpx.HTTPError``."""
+    target = httpx.URL(url)
+    first_origin = _origin(target)
+    for hop in range(MAX_REDIRECTS + 1):
+        port = target.port or (443 if target.scheme == "https" else 80)
+        if target.userinfo:
+            # httpx would turn it into an Authorization header, which channels may not send.
+            raise DeliveryError(
+                f"{kind}: a URL with a user name or password is not followed",
+                retryable=False,
+                code="notify_header_forbidden",
+            )
+        addresses = await vet_or_fail(guard, kind, target.host, port)
+        sent = httpx.Headers(headers)
+        if _origin(target) == first_origin:
+            sent.update(own_headers)
+        response = await _connect_any(client, target, addresses, body, sent)
+        location = response.headers.get("location")
+        if response.status_code not in _MOVED | _KEEP_METHOD or location is None:
+            return response
+        following = target.join(location)
+        where = f"{following.scheme}://{_host_header(following)}" if following.host else location
+        if response.status_code in _MOVED:
+            raise DeliveryError(
+                f"{kind}: HTTP {response.status_code}: the endpoint moved to {where}; "
+                "change the channel's URL",
+                retryable=False,
+                code="notify_redirected",
+                status=response.status_code,
+            )
+        if following.scheme not in ("http", "https") or not following.host:
+            raise DeliveryError(
+                f"{kind}: redirected to {where}, which is not an http(s) URL",
+                retryable=False,
+                code="notify_redirected",
+            )
+        if target.scheme == "https" and following.scheme == "http":
+            raise DeliveryError(
+                f"{kind}: redirected from https to {where}: the notice is not sent in clear",
+                retryable=False,
+                code="notify_redirected",
+            )
+        if hop == MAX_REDIRECTS:
+            break
+        target = following
+    raise DeliveryError(
+        f"{kind}: more than {MAX_REDIRECTS} redirects", retryable=False, code="notify_redirected"
+    )
+
+
+async def _connect_any(
+    client: httpx.AsyncClient,
+    url: httpx.URL,
+    addresses: Sequence[IPAddress],
+    body: Any,
+    headers: Mapping[str, str],
+) -> httpx.Response:
+    """Try the checked addresses in the resolver's order until one accepts the connection."""
+    for address in addresses[:-1]:
+        try:
+            return await _post_to(client, url, address, body, headers)
+        except httpx.ConnectError:
+            continue
+    return await _post_to(client, url, addresses[-1], body, headers)
+
+
+class PinnedSMTP(smtplib.SMTP):
+    """``smtplib.SMTP`` that connects to checked addresses; STARTTLS still checks the
+    certificate against the host name."""
+
+    def __init__(
+        self, host: str, port: int, *, addresses: Sequence[IPAddress], timeout: float
+    ) -> None:
+        self._addresses = list(addresses)
+        super().__init__(host, port, timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return _connect_first(self._addresses, port, timeout)
+
+
+class PinnedSMTPSSL(smtplib.SMTP_SSL):
+    """``smtplib.SMTP_SSL`` (implicit TLS, port 465) over a connection to a checked address."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        addresses: Sequence[IPAddress],
+        timeout: float,
+        context: ssl.SSLContext,
+    ) -> None:
+        self._addresses = list(addresses)
+        self._server_name = host
+        super().__init__(host, port, timeout=timeout, context=context)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        raw = _connect_first(self._addresses, port, timeout)
+        # The name, not the address, is what the certificate must match.
+        return self.context.wrap_socket(raw, server_hostname=self._server_name)
+
+
+def _connect_first(addresses: Sequence[IPAddress], port: int, timeout: float) -> socket.socket:
+    error: OSError | None = None
+    for address in addresses:
+        try:
+            return socket.create_connection((str(address), port), timeout)
+        except OSError as exc:
+            error = exc
+    assert error is not None  # vet_host never answers an empty list
+    raise error
