@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import registry, world
+from tests.api.conftest import registry, world, world_resolver, world_settings
 
-__all__ = ["registry", "world"]
+__all__ = ["registry", "world", "world_resolver", "world_settings"]
