@@ -78,6 +78,22 @@ def serve(
     max_ingest_requests: Annotated[
         int, typer.Option(help="HTTP ingest requests handled at once; more get 429")
     ] = 32,
+    http_header_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            help="seconds a client has to send a request's line and headers; "
+            "slower connections are closed (408)",
+        ),
+    ] = 10.0,
+    http_max_connections_per_address: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="open HTTP connections one client address may hold (IPv6: one /64); "
+            "more are closed at once; 0: no limit, e.g. behind a proxy that limits them",
+        ),
+    ] = 256,
     store_memory_mib: Annotated[
         int, typer.Option(help="memory cap of the telemetry store (DuckDB), MiB")
     ] = 512,
@@ -102,10 +118,9 @@ def serve(
 
     While it runs, <data>/control.sock (mode 0600) takes `shugu admin` commands from the
     account that runs it, and <data>/server.json tells its pid, ports and registry."""
-    import uvicorn
-
     from shugu.api.app import create_app
     from shugu.api.control import ControlSocket
+    from shugu.api.http_server import HttpLimits, serve_http
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -137,14 +152,16 @@ def serve(
     api = create_app(settings, control=control)
     mqtt = f", MQTT on {host}:{mqtt_port}" if mqtt_port is not None else ""
     typer.echo(f"shugu serving on http://{host}:{http_port}{mqtt}  (data: {data.resolve()})")
-    uvicorn.run(
+    limits = HttpLimits(
+        header_timeout_s=http_header_timeout,
+        max_connections_per_address=http_max_connections_per_address,
+    )
+    serve_http(
         api,
         host=host,
         port=http_port,
+        limits=limits,
         log_level=log_level,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
         timeout_graceful_shutdown=10,
     )
 

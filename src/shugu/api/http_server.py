@@ -1,0 +1,267 @@
+"""The HTTP server (uvicorn with httptools), with the connection limits uvicorn lacks.
+
+uvicorn bounds how long an idle keep-alive connection stays open, but not how long a client may
+take to send a request's head: a connection that sends one header byte every few seconds stays
+open for good, and a few hundred of them hold the process's sockets and memory. Here every
+connection is served by a subclass of uvicorn's httptools protocol that
+
+- closes a connection whose request head (request line and headers) is not complete within
+  ``header_timeout_s`` of its first byte (of the connection's opening, for the first request),
+  answering 408 when part of a head had arrived;
+- admits at most ``max_connections_per_address`` open connections from one client address (an
+  IPv6 client by its /64 network, which one host usually holds whole); beyond it a new
+  connection is closed at once, before anything is read.
+
+Both refusals are counted and logged, at most one line per kind every 10 s. ``serve`` and
+``demo`` run the API through :func:`serve_http`. See docs/decisions/0018.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import sys
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from shugu.domain.logthrottle import ThrottledLog
+
+log = logging.getLogger(__name__)
+
+_HEAD_TIMEOUT_BODY = (
+    b'{"error": {"code": "request_header_timeout", "message": '
+    b'"the request line and headers did not arrive in time; send them at once"}}'
+)
+_HEAD_TIMEOUT_ANSWER = (
+    b"HTTP/1.1 408 Request Timeout\r\n"
+    b"content-type: application/json\r\n"
+    b"content-length: " + str(len(_HEAD_TIMEOUT_BODY)).encode() + b"\r\n"
+    b"connection: close\r\n"
+    b"\r\n" + _HEAD_TIMEOUT_BODY
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpLimits:
+    #: Seconds a client has to send a request's line and headers.
+    header_timeout_s: float = 10.0
+    #: Open connections one client address may hold; 0: no limit (behind a proxy that limits).
+    max_connections_per_address: int = 256
+    #: Seconds an idle keep-alive connection stays open between requests.
+    keepalive_timeout_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.header_timeout_s <= 0 or self.keepalive_timeout_s <= 0:
+            raise ValueError("the HTTP header and keep-alive timeouts must be positive")
+        if self.max_connections_per_address < 0:
+            raise ValueError("the connections per address cannot be negative (0: no limit)")
+
+
+def address_key(address: str) -> str:
+    """The key connections are counted under: the address, or an IPv6 address's /64."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
+
+
+class ConnectionGuard:
+    """The limits and the open connections per address of one server (its event loop only)."""
+
+    def __init__(self, limits: HttpLimits) -> None:
+        self.limits = limits
+        self.open_by_address: dict[str, int] = {}
+        #: Connections closed at once for being over the per-address limit.
+        self.refused = 0
+        #: Connections closed because their request head was not complete in time.
+        self.head_timeouts = 0
+        self._refusal_log = ThrottledLog(log)
+        self._timeout_log = ThrottledLog(log)
+
+    def admit(self, key: str) -> bool:
+        limit = self.limits.max_connections_per_address
+        held = self.open_by_address.get(key, 0)
+        if limit and held >= limit:
+            self.refused += 1
+            self._refusal_log.warning(
+                "HTTP connection from %s closed: it holds %d connections, the limit "
+                "(--http-max-connections-per-address); %d refused so far",
+                key,
+                held,
+                self.refused,
+            )
+            return False
+        self.open_by_address[key] = held + 1
+        return True
+
+    def release(self, key: str) -> None:
+        held = self.open_by_address.get(key, 0) - 1
+        if held > 0:
+            self.open_by_address[key] = held
+        else:
+            self.open_by_address.pop(key, None)
+
+    def timed_out(self, key: str | None) -> None:
+        self.head_timeouts += 1
+        self._timeout_log.warning(
+            "HTTP connection from %s closed: no complete request head within %g s "
+            "(--http-header-timeout); %d so far",
+            key or "an unknown address",
+            self.limits.header_timeout_s,
+            self.head_timeouts,
+        )
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol under a :class:`ConnectionGuard` (see module doc).
+
+    The head timer runs from the connection's opening, and again from the first byte after a
+    request's body, until its head is complete; it does not run while the server works on a
+    request and nothing arrives, so a slow answer is never cut off by it."""
+
+    guard: ClassVar[ConnectionGuard]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._address_key: str | None = None
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._awaiting_head = True
+        self._head_started = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if self.client is not None:
+            key = address_key(self.client[0])
+            if not self.guard.admit(key):
+                transport.close()
+                return
+            self._address_key = key
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        if self._address_key is not None:
+            self.guard.release(self._address_key)
+            self._address_key = None
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._awaiting_head and data:
+            self._head_started = True
+            self._arm()
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._awaiting_head = True
+        self._head_started = True
+        self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._awaiting_head = False
+        self._head_started = False
+        self._disarm()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        # The next bytes begin the next request's head; until they come, uvicorn's keep-alive
+        # timer bounds the idle connection once the answer is out.
+        self._awaiting_head = True
+
+    def _arm(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(
+                self.guard.limits.header_timeout_s, self._head_timed_out
+            )
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            # The head of a pipelined request is late while the one before is still being
+            # answered: let that answer finish first.
+            self._arm()
+            return
+        self.guard.timed_out(self._address_key)
+        if self._head_started:
+            self.transport.write(_HEAD_TIMEOUT_ANSWER)
+        self.transport.close()
+
+
+def guarded_protocol(guard: ConnectionGuard) -> type[GuardedHttpToolsProtocol]:
+    """The protocol class of one server: uvicorn instantiates it per connection."""
+    return type("GuardedHttpToolsProtocol", (GuardedHttpToolsProtocol,), {"guard": guard})
+
+
+def build_server(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    limits: HttpLimits,
+    log_level: str = "info",
+    access_log: bool = False,
+    timeout_graceful_shutdown: int | None = None,
+) -> tuple[uvicorn.Server, ConnectionGuard]:
+    guard = ConnectionGuard(limits)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=access_log,
+        loop="uvloop",
+        http=guarded_protocol(guard),
+        # No route speaks WebSocket; an upgrade would also move the connection out of the
+        # guard's count.
+        ws="none",
+        timeout_keep_alive=max(1, round(limits.keepalive_timeout_s)),
+        timeout_graceful_shutdown=timeout_graceful_shutdown,
+    )
+    return uvicorn.Server(config), guard
+
+
+def serve_http(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    limits: HttpLimits,
+    log_level: str = "info",
+    access_log: bool = False,
+    timeout_graceful_shutdown: int | None = None,
+) -> None:
+    """Serve ``app`` until interrupted, as ``uvicorn.run`` does (exit status 3 when the server
+    could not start, the port being taken, say)."""
+    server, _ = build_server(
+        app,
+        host=host,
+        port=port,
+        limits=limits,
+        log_level=log_level,
+        access_log=access_log,
+        timeout_graceful_shutdown=timeout_graceful_shutdown,
+    )
+    # uvicorn turns SIGINT into a graceful stop; a second Ctrl-C ends it at once.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)

@@ -1,0 +1,184 @@
+"""The HTTP server closes connections that send their request head too slowly, and caps the
+connections one client address may hold; ordinary clients do not notice either.
+
+Against a real ``shugu serve`` with a short header timeout (1 s) or a small cap (3). The
+assertions wait for "closed" with a generous deadline; none of them measures speed.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.server import ServedDistrict, serve_district
+
+#: Far beyond the configured 1 s, for a shared, busy machine.
+DEADLINE_S = 30.0
+REQUEST = b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.fixture(scope="module")
+def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDistrict]:
+    served = serve_district(
+        tmp_path_factory.mktemp("http-impatient"),
+        {"box-1": ("generic", False)},
+        ["--http-header-timeout", "1"],
+    )
+    try:
+        yield served
+    finally:
+        served.stop()
+
+
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDistrict]:
+    served = serve_district(
+        tmp_path_factory.mktemp("http-capped"),
+        {"box-1": ("generic", False)},
+        ["--http-header-timeout", "120", "--http-max-connections-per-address", "3"],
+    )
+    try:
+        yield served
+    finally:
+        served.stop()
+
+
+def _connect(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=DEADLINE_S)
+
+
+def _trickle_until_closed(sock: socket.socket, drip: bytes) -> bytes:
+    """Send ``drip`` one byte at a time, every 0.2 s, until the server closes the connection;
+    returns what the server sent. Fails if the connection is still open at the deadline."""
+    received = b""
+    deadline = time.monotonic() + DEADLINE_S
+    position = 0
+    while time.monotonic() < deadline:
+        readable, _, _ = select.select([sock], [], [], 0.2)
+        if readable:
+            try:
+                chunk = sock.recv(4096)
+            except ConnectionResetError:
+                return received
+            if not chunk:
+                return received
+            received += chunk
+            continue
+        try:
+            sock.send(drip[position % len(drip) : position % len(drip) + 1])
+        except (BrokenPipeError, ConnectionResetError):
+            return received
+        position += 1
+    raise AssertionError(f"still open after {DEADLINE_S:g} s ({position} bytes sent)")
+
+
+def _read_answer(sock: socket.socket) -> bytes:
+    """One whole answer to REQUEST (a small JSON body with Content-Length)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def _ask(port: int) -> bytes:
+    with _connect(port) as sock:
+        sock.sendall(REQUEST)
+        return _read_answer(sock)
+
+
+def test_a_slow_request_head_is_closed_with_408(impatient: ServedDistrict) -> None:
+    slow = [_connect(impatient.http_port) for _ in range(5)]
+    try:
+        for sock in slow:
+            sock.sendall(b"GET /api/health HTTP/1.1\r\n")
+        for sock in slow:
+            answer = _trickle_until_closed(sock, b"X-Slow: a\r\n")
+            assert answer.startswith(b"HTTP/1.1 408"), answer
+            assert b"request_header_timeout" in answer
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_a_connection_that_sends_nothing_is_closed(impatient: ServedDistrict) -> None:
+    with _connect(impatient.http_port) as sock:
+        readable, _, _ = select.select([sock], [], [], DEADLINE_S)
+        assert readable, "still open"
+        # Nothing was asked, so nothing is answered: the connection just ends.
+        assert sock.recv(4096) == b""
+
+
+def test_keep_alive_cannot_be_held_by_trickling_line_ends(impatient: ServedDistrict) -> None:
+    # Blank lines between requests are allowed and do not begin a request: they must not keep
+    # an idle connection open either.
+    with _connect(impatient.http_port) as sock:
+        sock.sendall(REQUEST)
+        assert _read_answer(sock).startswith(b"HTTP/1.1 200")
+        _trickle_until_closed(sock, b"\r\n")
+
+
+def test_ordinary_clients_are_unaffected(impatient: ServedDistrict) -> None:
+    slow = _connect(impatient.http_port)
+    try:
+        slow.sendall(b"GET /api/health HTTP/1.1\r\n")
+        # Requests on one keep-alive connection, together taking longer than the header
+        # timeout: each head arrives whole, so none is cut off.
+        with _connect(impatient.http_port) as sock:
+            for _ in range(4):
+                sock.sendall(REQUEST)
+                assert _read_answer(sock).startswith(b"HTTP/1.1 200")
+                time.sleep(0.5)
+        assert _ask(impatient.http_port).startswith(b"HTTP/1.1 200")
+    finally:
+        slow.close()
+
+
+def test_connections_per_address_are_capped(capped: ServedDistrict) -> None:
+    port = capped.http_port
+    assert _ask(port).startswith(b"HTTP/1.1 200")
+    held = [_connect(port) for _ in range(3)]
+    try:
+        # The first three are served as usual.
+        held[0].sendall(REQUEST)
+        assert _read_answer(held[0]).startswith(b"HTTP/1.1 200")
+        # The fourth is closed before anything is read or answered.
+        with _connect(port) as extra:
+            try:
+                extra.sendall(REQUEST)
+                answer = _read_answer(extra)
+            except (ConnectionResetError, BrokenPipeError):
+                answer = b""
+            assert answer == b"", answer
+        # A connection that ends frees its place.
+        held.pop().close()
+        deadline = time.monotonic() + DEADLINE_S
+        while True:
+            try:
+                answer = _ask(port)
+            except (ConnectionResetError, BrokenPipeError):
+                answer = b""
+            if answer.startswith(b"HTTP/1.1 200") or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+    finally:
+        for sock in held:
+            sock.close()
