@@ -35,6 +35,14 @@ def test_an_alarm_action_needs_no_body(world: World, action: str) -> None:
     assert r.json()["status"] == status
 
 
+def test_an_empty_json_body_is_no_body(world: World) -> None:
+    """`curl -X POST -H 'Content-Type: application/json' …` without data."""
+    alarm_id = open_alarm(world)
+    headers = {**world.as_("admin_b"), "Content-Type": "application/json"}
+    r = world.client.post(f"/api/alarms/{alarm_id}/ack", headers=headers, content=b"")
+    assert r.status_code == 200, r.text
+
+
 def test_an_alarm_action_still_reads_a_note_and_refuses_a_bad_one(world: World) -> None:
     alarm_id = open_alarm(world)
     url = f"/api/alarms/{alarm_id}/ack"
@@ -52,9 +60,7 @@ def test_shelving_without_a_body_says_how_long_is_missing(world: World) -> None:
 
 
 def test_granting_consent_needs_no_body(world: World) -> None:
-    r = world.client.post(
-        f"/api/enterprises/{world.ent_b}/consents", headers=world.as_("admin_b")
-    )
+    r = world.client.post(f"/api/enterprises/{world.ent_b}/consents", headers=world.as_("admin_b"))
     assert r.status_code == 201, r.text
     assert r.json()["note"] == ""
 
