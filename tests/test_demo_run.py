@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -32,16 +33,15 @@ def _login(base: str, username: str, password: str) -> str:
     return token
 
 
-def test_demo_shows_a_living_district(tmp_path: Path) -> None:
-    http_port, mqtt_port = free_port(), free_port()
-    process = subprocess.Popen(
+def _start_demo(data: Path, http_port: int, mqtt_port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
             "shugu.cli",
             "demo",
             "--data",
-            str(tmp_path / "demo"),
+            str(data),
             "--http-port",
             str(http_port),
             "--mqtt-port",
@@ -55,6 +55,41 @@ def test_demo_shows_a_living_district(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+
+
+def _stop_demo(process: subprocess.Popen[bytes]) -> str:
+    """Ctrl-C; the demo says it stops and is gone well within the hang guard."""
+    process.send_signal(signal.SIGINT)
+    try:
+        code = process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    output = process.stdout.read().decode() if process.stdout else ""
+    assert code == 0, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    assert "stopping…" in output and output.rstrip().endswith("stopped."), output[-3000:]
+    return output
+
+
+def _latest_loom(base: str, token: str, enterprise: int) -> dict[str, float]:
+    """Latest picks and energy of the mill's first loom, and when they were sent."""
+    latest = _get(f"{base}/api/enterprises/{enterprise}/latest", token)
+    assert isinstance(latest, dict)
+    cols = latest["columns"]
+    first = min(d for d, m in zip(cols["device"], cols["metric"], strict=True) if m == "picks")
+    out = {}
+    for device, metric, ts, value in zip(
+        cols["device"], cols["metric"], cols["ts"], cols["value"], strict=True
+    ):
+        if device == first and metric in ("picks", "energy_kwh"):
+            out[metric], out["ts"] = value, ts
+    return out
+
+
+def test_demo_shows_a_living_district(tmp_path: Path) -> None:
+    http_port, mqtt_port = free_port(), free_port()
+    process = _start_demo(tmp_path / "demo", http_port, mqtt_port)
     base = f"http://127.0.0.1:{http_port}"
     try:
         deadline = time.time() + 120
@@ -79,6 +114,11 @@ def test_demo_shows_a_living_district(tmp_path: Path) -> None:
                 continue
         assert mill_values, "looms report over MQTT through their gateway"
         assert dc_values, "the data hall reports over HTTP"
+        # Live means now: the live clock catches up after the backfill instead of staying a
+        # minute and more behind (one report period and some slack, not a timing benchmark).
+        time.sleep(6)
+        before = _latest_loom(base, token, me["enterprise_id"])
+        assert before["ts"] > time.time() * 1000 - 20_000, before
         # History arrived through the bulk path: more than a few minutes of one loom's picks.
         ranges = _get(
             f"{base}/api/enterprises/{me['enterprise_id']}/telemetry?bucket=1h&agg=count&metrics=picks",
@@ -100,12 +140,51 @@ def test_demo_shows_a_living_district(tmp_path: Path) -> None:
         assert isinstance(alarms, list)
         assert not [a for a in alarms if a["rule_ref"].startswith("rack_sensor.inlet")], alarms
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            code = process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-        output = process.stdout.read().decode() if process.stdout else ""
-    assert code == 0, output[-3000:]
-    assert "Traceback" not in output, output[-3000:]
+        output = _stop_demo(process)
+    # No fault is announced as starting now: the first is due five minutes into live time.
+    assert "starts on" not in output, output[-3000:]
+
+    # A restarted demo's machines go on counting from where they stood.
+    process = _start_demo(tmp_path / "demo", http_port, mqtt_port)
+    try:
+        after: dict[str, float] = {}
+        deadline = time.time() + 90
+        while time.time() < deadline and after.get("ts", 0) <= before["ts"]:
+            time.sleep(2)
+            try:
+                token = _login(base, "mill-admin", "demo-mill-admin")
+                after = _latest_loom(base, token, me["enterprise_id"])
+            except (urllib.error.URLError, OSError, KeyError, ValueError):
+                continue
+        assert after.get("ts", 0) > before["ts"], "live data after the restart"
+        assert after["picks"] >= before["picks"] > 0, (before, after)
+        assert after["energy_kwh"] >= before["energy_kwh"] > 0, (before, after)
+    finally:
+        output = _stop_demo(process)
+    assert "counters of" in output and "resume" in output, output[-3000:]
+
+
+def _holding(port: int) -> socket.socket:
+    """Another program on ``port`` (as a Debian Mosquitto holds 1883)."""
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", port))
+    holder.listen()
+    return holder
+
+
+def test_demo_refuses_a_taken_port_in_one_line(tmp_path: Path) -> None:
+    for taken, variable in (("--mqtt-port", "DEMO_MQTT_PORT"), ("--http-port", "DEMO_PORT")):
+        ports = {"--http-port": free_port(), "--mqtt-port": free_port()}
+        with _holding(ports[taken]):
+            done = subprocess.run(
+                [sys.executable, "-m", "shugu.cli", "demo", "--data", str(tmp_path / "d")]
+                + [str(x) for pair in ports.items() for x in pair],
+                capture_output=True,
+                timeout=60,
+            )
+        stderr = done.stderr.decode()
+        assert done.returncode == 2, stderr
+        assert len(stderr.strip().splitlines()) == 1, stderr
+        assert f"port {ports[taken]}" in stderr and taken in stderr and variable in stderr
+        assert not (tmp_path / "d").exists(), "nothing is opened before the ports are checked"

@@ -9,6 +9,7 @@ file (a CRAH trip, tower fouling, a bad warp beam) happen on schedule. Ctrl-C st
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -19,6 +20,7 @@ from typing import Annotated
 
 import typer
 
+from shugu.cli_lifecycle import Listener, PortUnavailable, announce_stop, check_ports
 from shugu.config import Settings
 from shugu.domain.tenancy import Role
 from shugu.sim.build import build_plants
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 
 DISTRICT = Path(__file__).resolve().parents[2] / "districts" / "changle.yaml"
 OPERATOR = ("operator", "demo-operator")
+#: Seconds the HTTP server and the simulator get to finish what is in flight on Ctrl-C.
+STOP_GRACE_S = 3
 #: Demo-only accounts, printed at start: username, password, role, enterprise name.
 ACCOUNTS = [
     ("bureau", "demo-bureau", Role.BUREAU, None),
@@ -63,6 +67,7 @@ def wait_until_serving(base_url: str, stop: threading.Event) -> bool:
 
 
 def ensure_accounts(client: ShuguClient, enterprises: list[SimEnterprise]) -> None:
+    """The demo's accounts; the mill lets the bureau see its machines (its admin consents)."""
     by_name = {e.spec.name: e.id for e in enterprises}
     existing = {u["username"] for u in client.get("/api/users")}
     for username, password, role, enterprise in ACCOUNTS:
@@ -73,8 +78,13 @@ def ensure_accounts(client: ShuguClient, enterprises: list[SimEnterprise]) -> No
             body["enterprise_id"] = by_name[enterprise]
         client.post("/api/users", body)
     mill = by_name[str(ACCOUNTS[1][3])]
+    # Consent is the enterprise's to give: its administrator grants it, not the operator.
+    mill_admin = ShuguClient(client.base)
+    mill_admin.login(str(ACCOUNTS[1][0]), str(ACCOUNTS[1][1]))
     try:
-        client.post(f"/api/enterprises/{mill}/consents", {"note": "演示：允许工信局查看设备数据"})
+        mill_admin.post(
+            f"/api/enterprises/{mill}/consents", {"note": "演示：允许工信局查看设备数据"}
+        )
     except ApiError as exc:
         if exc.status != 409:  # already granted
             raise
@@ -102,7 +112,9 @@ def run_district(
         start = end - int(backfill_days * 86_400_000)
         live = Simulation(district, build_plants(district, enterprises), start)
         began = time.monotonic()
-        points = backfill(client, live, start, end, 900.0)
+        points = backfill(client, live, start, end, 900.0, stop=stop)
+        if stop.is_set():
+            return  # not marked: the next start fills the history again
         marker.write_text(str(end))
         log.info("backfilled %d points in %.0f s", points, time.monotonic() - began)
         # The same machines carry on live, so counters continue from the history; the faults
@@ -142,10 +154,21 @@ def register(app: typer.Typer) -> None:
         backfill_days: Annotated[float, typer.Option(help="days of history on first start")] = 3.0,
     ) -> None:
         """Serve a simulated district with history and live data until Ctrl-C."""
-        import uvicorn
-
         from shugu.api.app import create_app
+        from shugu.api.http_server import HttpLimits, build_server
 
+        try:
+            check_ports(
+                [
+                    Listener("HTTP", "127.0.0.1", http_port, "--http-port (make demo DEMO_PORT=…)"),
+                    Listener(
+                        "MQTT", "127.0.0.1", mqtt_port, "--mqtt-port (make demo DEMO_MQTT_PORT=…)"
+                    ),
+                ]
+            )
+        except PortUnavailable as exc:
+            typer.echo(f"shugu demo cannot start: {exc.message}", err=True)
+            raise typer.Exit(2) from None
         logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         settings = Settings(data_dir=data, mqtt_port=mqtt_port)
         data.mkdir(parents=True, exist_ok=True)
@@ -166,18 +189,21 @@ def register(app: typer.Typer) -> None:
             daemon=True,
         )
         worker.start()
-        try:
-            uvicorn.run(
-                create_app(settings),
-                host="127.0.0.1",
-                port=http_port,
-                log_level="warning",
-                loop="uvloop",
-                http="httptools",
-            )
-        finally:
-            stop.set()
-            worker.join(timeout=30)
+        server, _ = build_server(
+            create_app(settings),
+            host="127.0.0.1",
+            port=http_port,
+            limits=HttpLimits(),
+            log_level="warning",
+            timeout_graceful_shutdown=STOP_GRACE_S,
+        )
+        # The simulator stops the moment Ctrl-C is pressed, while the server is still there to
+        # take its goodbyes; uvicorn raises the Ctrl-C again once it has stopped cleanly.
+        with contextlib.suppress(KeyboardInterrupt), announce_stop(server, typer.echo, stop.set):
+            server.run()
+        stop.set()
+        worker.join(timeout=STOP_GRACE_S)
+        typer.echo("stopped.")
 
 
 def _guarded(

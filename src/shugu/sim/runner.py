@@ -148,16 +148,18 @@ def backfill(
     to_ms: int,
     step_s: float,
     progress: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
     """Step the district from ``from_ms`` to ``to_ms`` (the last step ends exactly there) and
-    send it as Arrow batches. Faults starting meanwhile are history: logged once, at the end."""
+    send it as Arrow batches. Faults starting meanwhile are history: logged once, at the end.
+    A ``stop`` set meanwhile ends it early, after sending what was stepped."""
     rows: dict[int, list[tuple[str, str, int, float]]] = {}
     sent = 0
     t = from_ms
     step_ms = int(step_s * 1000)
     sim.replaying = True
     try:
-        while t < to_ms:
+        while t < to_ms and not (stop is not None and stop.is_set()):
             dt_ms = min(step_ms, to_ms - t)
             t += dt_ms
             for running, readings in sim.step(t, dt_ms / 1000):
@@ -286,7 +288,7 @@ class LiveRunner:
                         log.warning("simulator reaches shugu again")
                         failing = False
                 except OSError as exc:
-                    if not failing:
+                    if not failing and not stop.is_set():  # at a stop, shugu leaves too
                         log.warning("simulator cannot reach shugu: %s", exc)
                         failing = True
             if not behind:
