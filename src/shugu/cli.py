@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -13,6 +14,7 @@ import typer
 
 from shugu.cli_admin import register as register_admin_commands
 from shugu.cli_anomaly import register as register_anomaly_commands
+from shugu.cli_lifecycle import STOP_GRACE_S, Listener, announce_stop, check_ports
 from shugu.cli_sim import register as register_sim_commands
 from shugu.config import Settings
 from shugu.domain.errors import ShuguError
@@ -120,7 +122,7 @@ def serve(
     account that runs it, and <data>/server.json tells its pid, ports and registry."""
     from shugu.api.app import create_app
     from shugu.api.control import ControlSocket
-    from shugu.api.http_server import HttpLimits, serve_http
+    from shugu.api.http_server import HttpLimits, build_server
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -142,7 +144,13 @@ def serve(
         behind_tls=behind_tls,
         notify_allow_networks=tuple(notify_allow_network or ()),
     )
+    listeners = [Listener("HTTP", host, http_port, "--http-port")]
+    if mqtt_port is not None:
+        listeners.append(Listener("MQTT", host, mqtt_port, "--mqtt-port"))
+    if mqtt_tls_port is not None:
+        listeners.append(Listener("MQTT over TLS", host, mqtt_tls_port, "--mqtt-tls-port"))
     try:
+        check_ports(listeners)
         parse_networks(settings.notify_allow_networks)
         check_writable(settings.data_dir)
     except ShuguError as exc:
@@ -156,14 +164,20 @@ def serve(
         header_timeout_s=http_header_timeout,
         max_connections_per_address=http_max_connections_per_address,
     )
-    serve_http(
+    server, _ = build_server(
         api,
         host=host,
         port=http_port,
         limits=limits,
         log_level=log_level,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=STOP_GRACE_S,
     )
+    # uvicorn turns SIGINT into a graceful stop and raises it again once stopped.
+    with contextlib.suppress(KeyboardInterrupt), announce_stop(server, typer.echo):
+        server.run()
+    if not server.started:
+        raise typer.Exit(3)
+    typer.echo("stopped.")
 
 
 def _bench_module(name: str) -> object:

@@ -21,6 +21,9 @@ from shugu.domain.errors import ConflictError
 
 #: How often the stop watcher looks whether the server was asked to stop.
 _WATCH_S = 0.1
+#: Seconds requests in flight get to finish on a stop (a long poll is cut, an unanswered
+#: upload is sent again by its client: nothing acknowledged depends on them).
+STOP_GRACE_S = 3
 
 
 class PortUnavailable(ConflictError):

@@ -20,7 +20,13 @@ from typing import Annotated
 
 import typer
 
-from shugu.cli_lifecycle import Listener, PortUnavailable, announce_stop, check_ports
+from shugu.cli_lifecycle import (
+    STOP_GRACE_S,
+    Listener,
+    PortUnavailable,
+    announce_stop,
+    check_ports,
+)
 from shugu.config import Settings
 from shugu.domain.tenancy import Role
 from shugu.sim.build import build_plants
@@ -35,8 +41,6 @@ log = logging.getLogger(__name__)
 
 DISTRICT = Path(__file__).resolve().parents[2] / "districts" / "changle.yaml"
 OPERATOR = ("operator", "demo-operator")
-#: Seconds the HTTP server and the simulator get to finish what is in flight on Ctrl-C.
-STOP_GRACE_S = 3
 #: Demo-only accounts, printed at start: username, password, role, enterprise name.
 ACCOUNTS = [
     ("bureau", "demo-bureau", Role.BUREAU, None),

@@ -37,8 +37,15 @@ class Row:
 
 HIDDEN = {"anonymous": 401, "viewer_a": 404, "admin_a": 404}
 B_REGISTRY_READ = HIDDEN
+#: B's plant without values (assets, devices, monitoring configuration): the operator sees it.
 B_MACHINE_READ = HIDDEN | {"bureau": 403}
+#: B's machine values: the bureau and the operator each need B's consent (none in this world).
+B_VALUES = HIDDEN | {"bureau": 403, "operator": 403}
 B_MANAGE = HIDDEN | {"bureau": 403}
+#: Acting on B's values (alarms, commands): B's people only, or the operator with consent.
+B_MANAGE_VALUES = HIDDEN | {"bureau": 403, "operator": 403}
+#: Only B's own administrators let others read B's values.
+B_CONSENT = HIDDEN | {"bureau": 403, "operator": 403}
 PLATFORM_WRITE = {"anonymous": 401, "viewer_a": 403, "admin_a": 403, "bureau": 403}
 ANY_USER = {"anonymous": 401}
 AGGREGATES = {"anonymous": 401, "viewer_a": 403, "admin_a": 403}
@@ -191,10 +198,10 @@ ROWS: dict[tuple[str, str], Row] = {
         lambda w: f"/api/enterprises/{w.ent_b}/consents", B_REGISTRY_READ
     ),
     ("POST", "/api/enterprises/{enterprise_id}/consents"): Row(
-        lambda w: f"/api/enterprises/{w.ent_b}/consents", B_MANAGE, lambda w: {"note": "x"}
+        lambda w: f"/api/enterprises/{w.ent_b}/consents", B_CONSENT, lambda w: {"note": "x"}
     ),
     ("DELETE", "/api/consents/{consent_id}"): Row(
-        lambda w: "/api/consents/{consent}", B_MANAGE, setup=_b_consent
+        lambda w: "/api/consents/{consent}", B_CONSENT, setup=_b_consent
     ),
     ("POST", "/api/users"): Row(
         lambda w: "/api/users",
@@ -221,27 +228,28 @@ ROWS: dict[tuple[str, str], Row] = {
         lambda w: {"crah-01": {"supply_air_c": 18.0}},
     ),
     ("GET", "/api/devices/{device_id}/latest"): Row(
-        lambda w: f"/api/devices/{w.device_b}/latest", B_MACHINE_READ
+        lambda w: f"/api/devices/{w.device_b}/latest", B_VALUES
     ),
     ("GET", "/api/enterprises/{enterprise_id}/latest"): Row(
-        lambda w: f"/api/enterprises/{w.ent_b}/latest", B_MACHINE_READ
+        lambda w: f"/api/enterprises/{w.ent_b}/latest", B_VALUES
     ),
     ("GET", "/api/devices/{device_id}/telemetry"): Row(
-        lambda w: f"/api/devices/{w.device_b}/telemetry", B_MACHINE_READ
+        lambda w: f"/api/devices/{w.device_b}/telemetry", B_VALUES
     ),
     ("GET", "/api/enterprises/{enterprise_id}/telemetry"): Row(
-        lambda w: f"/api/enterprises/{w.ent_b}/telemetry", B_MACHINE_READ
+        lambda w: f"/api/enterprises/{w.ent_b}/telemetry", B_VALUES
     ),
     ("POST", "/api/devices/{device_id}/rpc"): Row(
         lambda w: f"/api/devices/{w.device_b}/rpc",
-        # The operator passes the scope checks; the device is offline, so 409 device_offline.
-        B_MANAGE | {"operator": 409},
+        # Commands act on B's machines: the operator needs B's consent (see below: then 409
+        # device_offline, the device being offline).
+        B_MANAGE_VALUES,
         lambda w: {"method": "ping", "timeout_ms": 100},
     ),
     ("GET", "/api/devices/{device_id}/attributes"): Row(
-        lambda w: f"/api/devices/{w.device_b}/attributes", B_MACHINE_READ
+        lambda w: f"/api/devices/{w.device_b}/attributes", B_VALUES
     ),
-    ("GET", "/api/rejects"): Row(lambda w: f"/api/rejects?enterprise={w.ent_b}", B_MANAGE),
+    ("GET", "/api/rejects"): Row(lambda w: f"/api/rejects?enterprise={w.ent_b}", B_MANAGE_VALUES),
     ("GET", "/api/health"): Row(lambda w: "/api/health", {}, not_user_scoped=True),
     # -- monitor: rules, alarms, inspection rounds, notifications
     ("GET", "/api/enterprises/{enterprise_id}/rules"): Row(
@@ -267,22 +275,28 @@ ROWS: dict[tuple[str, str], Row] = {
         B_MANAGE,
         setup=_b_override,
     ),
-    ("GET", "/api/alarms"): Row(lambda w: f"/api/alarms?enterprise={w.ent_b}", B_MACHINE_READ),
+    ("GET", "/api/alarms"): Row(lambda w: f"/api/alarms?enterprise={w.ent_b}", B_VALUES),
     ("GET", "/api/alarms/{alarm_id}"): Row(
-        lambda w: "/api/alarms/{alarm}", B_MACHINE_READ, setup=_b_alarm
+        lambda w: "/api/alarms/{alarm}", B_VALUES, setup=_b_alarm
     ),
     ("POST", "/api/alarms/{alarm_id}/ack"): Row(
-        lambda w: "/api/alarms/{alarm}/ack", B_MANAGE, lambda w: {"note": "看到了"}, setup=_b_alarm
+        lambda w: "/api/alarms/{alarm}/ack",
+        B_MANAGE_VALUES,
+        lambda w: {"note": "看到了"},
+        setup=_b_alarm,
     ),
     ("POST", "/api/alarms/{alarm_id}/clear"): Row(
-        lambda w: "/api/alarms/{alarm}/clear", B_MANAGE, lambda w: {}, setup=_b_alarm
+        lambda w: "/api/alarms/{alarm}/clear", B_MANAGE_VALUES, lambda w: {}, setup=_b_alarm
     ),
     ("POST", "/api/alarms/{alarm_id}/shelve"): Row(
-        lambda w: "/api/alarms/{alarm}/shelve", B_MANAGE, lambda w: {"minutes": 30}, setup=_b_alarm
+        lambda w: "/api/alarms/{alarm}/shelve",
+        B_MANAGE_VALUES,
+        lambda w: {"minutes": 30},
+        setup=_b_alarm,
     ),
     ("GET", "/api/alarms-summary"): Row(lambda w: "/api/alarms-summary", ANY_USER),
     ("GET", "/api/enterprises/{enterprise_id}/alarm-tree"): Row(
-        lambda w: f"/api/enterprises/{w.ent_b}/alarm-tree", B_MACHINE_READ
+        lambda w: f"/api/enterprises/{w.ent_b}/alarm-tree", B_VALUES
     ),
     ("GET", "/api/enterprises/{enterprise_id}/inspection-plans"): Row(
         lambda w: f"/api/enterprises/{w.ent_b}/inspection-plans", B_MACHINE_READ
@@ -297,22 +311,22 @@ ROWS: dict[tuple[str, str], Row] = {
         lambda w: "/api/inspection-plans/{plan}", B_MANAGE, setup=_b_plan
     ),
     ("POST", "/api/inspection-plans/{plan_id}/run"): Row(
-        lambda w: "/api/inspection-plans/{plan}/run", B_MACHINE_READ, setup=_b_plan
+        lambda w: "/api/inspection-plans/{plan}/run", B_VALUES, setup=_b_plan
     ),
     ("GET", "/api/enterprises/{enterprise_id}/inspection-rounds"): Row(
-        lambda w: f"/api/enterprises/{w.ent_b}/inspection-rounds", B_MACHINE_READ
+        lambda w: f"/api/enterprises/{w.ent_b}/inspection-rounds", B_VALUES
     ),
     ("GET", "/api/inspection-rounds/{round_id}"): Row(
-        lambda w: "/api/inspection-rounds/{round}", B_MACHINE_READ, setup=_b_round
+        lambda w: "/api/inspection-rounds/{round}", B_VALUES, setup=_b_round
     ),
     ("GET", "/api/inspection-rounds/{round_id}/report"): Row(
         lambda w: "/api/inspection-rounds/{round}/report?format=xlsx",
-        B_MACHINE_READ,
+        B_VALUES,
         setup=_b_round,
     ),
     ("GET", "/api/enterprises/{enterprise_id}/inspection-report"): Row(
         lambda w: f"/api/enterprises/{w.ent_b}/inspection-report?date=2026-11-22",
-        B_MACHINE_READ,
+        B_VALUES,
     ),
     ("GET", "/api/enterprises/{enterprise_id}/notify"): Row(
         lambda w: f"/api/enterprises/{w.ent_b}/notify", B_MANAGE
@@ -382,3 +396,40 @@ def test_a_plan_cannot_name_another_enterprise_s_rule(world: World) -> None:
     assert own.status_code == 201, own.text
     url = f"/api/inspection-plans/{own.json()['id']}"
     assert refusal(world.client.put(url, json=naming(theirs), headers=admin_a), theirs) == foreign
+
+
+#: What the operator gets, once B consents, on rows that refuse it for want of consent.
+OPERATOR_WITH_CONSENT = {("POST", "/api/devices/{device_id}/rpc"): 409}
+OPERATOR_VALUE_ROWS = sorted(
+    key
+    for key, row in ROWS.items()
+    if not row.not_user_scoped and any(row.expect is e for e in (B_VALUES, B_MANAGE_VALUES))
+)
+
+
+@pytest.mark.parametrize(("method", "path"), OPERATOR_VALUE_ROWS, ids=lambda v: str(v))
+def test_the_operator_reads_machine_values_only_with_consent(
+    world: World, method: str, path: str
+) -> None:
+    row = ROWS[(method, path)]
+    url = row.url(world).format(**row.setup(world))
+
+    def ask() -> tuple[int, str | None]:
+        body = row.body(world) if row.body else None
+        answer = world.client.request(method, url, headers=world.as_("operator"), json=body)
+        error = answer.json().get("error") if answer.status_code >= 400 else None
+        return answer.status_code, error["code"] if isinstance(error, dict) else None
+
+    assert ask() == (403, "consent_required")
+    # The bureau's consent is not the operator's.
+    world.registry.grant_consent(world.ent_b, world.user_ids["admin_b"], "月度分析", "bureau")
+    assert ask() == (403, "consent_required")
+    granted = world.client.post(
+        f"/api/enterprises/{world.ent_b}/consents",
+        json={"note": "故障排查 #42", "grantee": "operator"},
+        headers=world.as_("admin_b"),
+    )
+    assert granted.status_code == 201 and granted.json()["grantee"] == "operator"
+    status, _ = ask()
+    wanted = OPERATOR_WITH_CONSENT.get((method, path))
+    assert status == wanted if wanted is not None else status in OK
