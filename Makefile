@@ -9,7 +9,9 @@ STAMP  := $(VENV)/.installed-stamp
 # their paho fork would overwrite the paho-mqtt in $(VENV).
 TB_VENV  := .venv-tb
 TB_STAMP := $(TB_VENV)/.installed-stamp
-DEMO_PORT ?= 8080
+# The demo's ports: make demo DEMO_PORT=8081 DEMO_MQTT_PORT=1884 when these are taken.
+DEMO_PORT      ?= 8080
+DEMO_MQTT_PORT ?= 1883
 
 .PHONY: install demo test lint typecheck unit bench lock clean
 
@@ -29,7 +31,7 @@ $(TB_STAMP): requirements-tb.lock
 install: $(STAMP)
 
 demo: install
-	$(BIN)/shugu demo --data demo-data --http-port $(DEMO_PORT)
+	$(BIN)/shugu demo --data demo-data --http-port $(DEMO_PORT) --mqtt-port $(DEMO_MQTT_PORT)
 
 lint: install
 	$(BIN)/ruff check src tests bench
