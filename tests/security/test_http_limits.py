@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from shugu.api.http_server import address_key
 from tests.server import ServedDistrict, serve_district
 
 #: Far beyond the configured 1 s, for a shared, busy machine.
@@ -182,3 +183,20 @@ def test_connections_per_address_are_capped(capped: ServedDistrict) -> None:
     finally:
         for sock in held:
             sock.close()
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::9", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("not an address", "not an address"),
+    ],
+)
+def test_an_ipv6_host_is_counted_by_its_64(address: str, key: str) -> None:
+    # One IPv6 host usually holds a whole /64: counted per address, it could open the cap
+    # again from every one of them.
+    assert address_key(address) == key
