@@ -141,13 +141,49 @@ def test_bureau_needs_consent_for_machine_level_data(world: World) -> None:
     assert b_devices.json()["error"]["code"] == "consent_required"
 
 
-def test_operator_may_revoke_consent(world: World) -> None:
+def test_only_the_enterprise_revokes_the_bureau_s_consent(world: World) -> None:
     granted = world.client.post(
         f"/api/enterprises/{world.ent_a}/consents", json={}, headers=world.as_("admin_a")
     ).json()
     answer = world.client.delete(f"/api/consents/{granted['id']}", headers=world.as_("operator"))
+    assert answer.status_code == 403
+    assert world.registry.has_consent(world.ent_a)
+
+
+def test_the_operator_may_give_up_its_own_consent(world: World) -> None:
+    granted = world.client.post(
+        f"/api/enterprises/{world.ent_a}/consents",
+        json={"grantee": "operator"},
+        headers=world.as_("admin_a"),
+    ).json()
+    assert world.registry.has_consent(world.ent_a, "operator")
+    assert not world.registry.has_consent(world.ent_a, "bureau")
+    answer = world.client.delete(f"/api/consents/{granted['id']}", headers=world.as_("operator"))
     assert answer.status_code == 200
-    assert not world.registry.has_consent(world.ent_a)
+    assert not world.registry.has_consent(world.ent_a, "operator")
+
+
+def test_the_operator_cannot_grant_itself_consent(world: World) -> None:
+    answer = world.client.post(
+        f"/api/enterprises/{world.ent_a}/consents",
+        json={"grantee": "operator"},
+        headers=world.as_("operator"),
+    )
+    assert answer.status_code == 403
+    assert not world.registry.has_consent(world.ent_a, "operator")
+
+
+def test_the_operator_s_rejects_log_quotes_no_values_without_consent(world: World) -> None:
+    sent = world.client.post(
+        f"/api/v1/{world.device_token_a}/telemetry", json={"speed_rpm": "secret-recipe-7"}
+    )
+    assert sent.status_code == 400
+    log = world.client.get("/api/rejects", headers=world.as_("operator")).json()
+    assert any(c["device"] == world.device_a for c in log["counts"])  # health: counted
+    assert all(s["device"] != world.device_a for s in log["samples"])  # values: not quoted
+    world.registry.grant_consent(world.ent_a, world.user_ids["admin_a"], "", "operator")
+    log = world.client.get("/api/rejects", headers=world.as_("operator")).json()
+    assert any(s["device"] == world.device_a for s in log["samples"])
 
 
 def test_missing_objects_are_404_for_the_operator_too(world: World) -> None:

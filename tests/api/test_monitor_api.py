@@ -258,7 +258,11 @@ def test_who_may_handle_an_alarm(dc: DataCentre) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["acknowledged_by"] == "viewer_b"
     assert dc.alarm(alarm_id)["status"] == "acknowledged"
-    # The operator runs the platform and may handle any enterprise's alarm.
+    # The operator runs the platform, but handles an enterprise's alarms (which show its
+    # values) only with the enterprise's consent.
+    refused = dc.act(alarm_id, "clear", "operator")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "consent_required"
+    w.registry.grant_consent(w.ent_b, w.user_ids["admin_b"], "值守", "operator")
     assert dc.act(alarm_id, "clear", "operator").status_code == 200
 
 

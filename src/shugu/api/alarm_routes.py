@@ -9,7 +9,13 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
 from shugu.api.deps import AccessDep, ServicesDep
-from shugu.api.scope import require_enterprise_admin, require_machine_access, visible_device
+from shugu.api.scope import (
+    listed_device,
+    require_device_access,
+    require_enterprise_admin,
+    require_machine_access,
+    visible_device,
+)
 from shugu.domain.errors import ForbiddenError, NotFoundError, ValidationError
 from shugu.domain.profiles import get_profile
 from shugu.domain.tenancy import Access
@@ -66,7 +72,7 @@ def list_rules(
     those watching another profile); ``?all=true`` lists every profile's defaults. Inspection
     plans may name any default rule, listed or not.
     """
-    require_machine_access(access, enterprise_id)
+    require_device_access(access, enterprise_id)
     services.registry.get_enterprise(enterprise_id)
     if profile is not None and every_profile:
         raise ValidationError(
@@ -152,7 +158,7 @@ class EffectiveRule(BaseModel):
 @router.get("/api/devices/{device_id}/rules")
 def device_rules(device_id: int, access: AccessDep, services: ServicesDep) -> list[EffectiveRule]:
     """The rules that watch this device, with its own limits where overridden."""
-    ref = visible_device(services.registry, access, device_id)
+    ref = listed_device(services.registry, access, device_id)
     services.monitor.ensure_device(device_id)
     overrides = {
         str(r.body["rule_ref"]): dict(r.body["params"])
@@ -183,7 +189,7 @@ def put_override(
     services: ServicesDep,
 ) -> EffectiveRule:
     """Set this device's own limits for a rule (e.g. ``{"above": 29}``)."""
-    ref = visible_device(services.registry, access, device_id)
+    ref = listed_device(services.registry, access, device_id)
     require_enterprise_admin(access, ref.enterprise_id)
     services.monitor.ensure_device(device_id)
     compiled = services.monitor.engine.rules().get(rule_ref)
@@ -206,7 +212,7 @@ def put_override(
 def delete_override(
     device_id: int, rule_ref: str, access: AccessDep, services: ServicesDep
 ) -> None:
-    ref = visible_device(services.registry, access, device_id)
+    ref = listed_device(services.registry, access, device_id)
     require_enterprise_admin(access, ref.enterprise_id)
     if not services.registry.delete_config_ref("override", override_ref(device_id, rule_ref)):
         raise NotFoundError("this device has no override of that rule", field="rule_ref")
@@ -302,8 +308,6 @@ def list_alarms(
         enterprises: list[int] | None = [enterprise]
     elif access.role.bound_to_enterprise:
         enterprises = [access.principal.enterprise_id or 0]
-    elif access.can_manage_platform():
-        enterprises = None
     else:
         enterprises = [
             e.id for e in services.registry.list_enterprises() if access.can_read_machines(e.id)

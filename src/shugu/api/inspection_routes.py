@@ -14,7 +14,11 @@ from pydantic import BaseModel, Field, SecretStr
 
 from shugu.api.deps import AccessDep, ServicesDep
 from shugu.api.openapi import REPORT_RESPONSES
-from shugu.api.scope import require_enterprise_admin, require_machine_access
+from shugu.api.scope import (
+    require_device_access,
+    require_enterprise_admin,
+    require_machine_access,
+)
 from shugu.domain.errors import ForbiddenError, NotFoundError, ValidationError
 from shugu.domain.tenancy import Access
 from shugu.domain.timeutil import CHINA_TZ
@@ -55,7 +59,7 @@ class PlanOut(BaseModel):
 
 @router.get("/api/enterprises/{enterprise_id}/inspection-plans")
 def list_plans(enterprise_id: int, access: AccessDep, services: ServicesDep) -> list[PlanOut]:
-    require_machine_access(access, enterprise_id)
+    require_device_access(access, enterprise_id)
     return [
         PlanOut(id=r.id, enterprise_id=enterprise_id, plan=r.body)
         for r in services.registry.list_configs("plan", [enterprise_id])
@@ -78,7 +82,7 @@ def _plan_enterprise(services: ServicesDep, access: Access, plan_id: int) -> int
     record = services.registry.get_config(plan_id, "plan")
     if record.enterprise_id is None or not access.can_see_enterprise(record.enterprise_id):
         raise NotFoundError("no such inspection plan")
-    require_machine_access(access, record.enterprise_id)
+    require_device_access(access, record.enterprise_id)
     return record.enterprise_id
 
 
@@ -137,9 +141,10 @@ def _round_out(services: ServicesDep, row: RoundRow, with_results: bool) -> Roun
 async def run_plan(plan_id: int, access: AccessDep, services: ServicesDep) -> RoundOut:
     """Run a round now, on the latest data, recorded as manual with the caller's name."""
     enterprise_id = _plan_enterprise(services, access, plan_id)
+    # A round shows the machines' values.
+    require_machine_access(access, enterprise_id)
     if access.role.value == "bureau":
         raise ForbiddenError("the bureau reads rounds; the enterprise runs them")
-    del enterprise_id
     row = await asyncio.to_thread(
         services.rounds.run, plan_id, trigger="manual", by=access.principal.username
     )

@@ -3,8 +3,9 @@ profiles and the district summary.
 
 Every route asks the caller's ``Access`` first. An object the caller may not see answers 404
 exactly as a missing one does; a visible object the caller may not change answers 403; machine
-level data of an enterprise that has not granted the bureau consent answers 403
-``consent_required`` to the bureau.
+level data (assets and devices) of an enterprise that has not granted the bureau consent answers
+403 ``consent_required`` to the bureau; the operator manages every enterprise's assets, devices
+and their tokens, but reads machine values only with the enterprise's consent.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ from shugu.api.registry_schemas import (
     UserIn,
     UserOut,
 )
-from shugu.api.scope import visible_device, visible_enterprise_for_machines
+from shugu.api.scope import listed_device, visible_enterprise_devices
 from shugu.domain.errors import ForbiddenError, NotFoundError
 from shugu.domain.profiles import Profile, load_profiles
-from shugu.domain.tenancy import Access, Role
+from shugu.domain.tenancy import Access, Grantee, Role
 from shugu.store.registry import EnterpriseRecord, Registry, missing
 
 router = APIRouter(prefix="/api", tags=["registry"])
@@ -132,7 +133,7 @@ def get_enterprise(enterprise_id: int, access: AccessDep, services: ServicesDep)
 @router.get("/enterprises/{enterprise_id}/assets")
 def list_assets(enterprise_id: int, access: AccessDep, services: ServicesDep) -> list[AssetOut]:
     """The plant as a flat list, each asset right after its parent."""
-    visible_enterprise_for_machines(services.registry, access, enterprise_id)
+    visible_enterprise_devices(services.registry, access, enterprise_id)
     return [AssetOut.from_record(a) for a in services.registry.list_assets(enterprise_id)]
 
 
@@ -147,7 +148,7 @@ def create_asset(
 
 @router.get("/enterprises/{enterprise_id}/devices")
 def list_devices(enterprise_id: int, access: AccessDep, services: ServicesDep) -> list[DeviceOut]:
-    visible_enterprise_for_machines(services.registry, access, enterprise_id)
+    visible_enterprise_devices(services.registry, access, enterprise_id)
     return [DeviceOut.from_record(d) for d in services.registry.list_devices(enterprise_id)]
 
 
@@ -165,14 +166,14 @@ def create_device(
 
 @router.get("/devices/{device_id}")
 def get_device(device_id: int, access: AccessDep, services: ServicesDep) -> DeviceOut:
-    visible_device(services.registry, access, device_id)
+    listed_device(services.registry, access, device_id)
     return DeviceOut.from_record(services.registry.get_device(device_id))
 
 
 @router.post("/devices/{device_id}/token")
 def rotate_device_token(device_id: int, access: AccessDep, services: ServicesDep) -> DeviceToken:
     """Issue a new access token; the old one stops working. Shown once."""
-    ref = visible_device(services.registry, access, device_id)
+    ref = listed_device(services.registry, access, device_id)
     if not access.can_manage_enterprise(ref.enterprise_id):
         raise _forbidden("only the enterprise's administrators or the operator may rotate tokens")
     token = services.registry.rotate_device_token(device_id)
@@ -184,7 +185,7 @@ def rotate_device_token(device_id: int, access: AccessDep, services: ServicesDep
 def delete_device(device_id: int, access: AccessDep, services: ServicesDep) -> None:
     """Delete a device: its token stops working and its live connections are closed at once.
     Its past points stay until retention removes them; its name may be given to a new device."""
-    ref = visible_device(services.registry, access, device_id)
+    ref = listed_device(services.registry, access, device_id)
     if not access.can_manage_enterprise(ref.enterprise_id):
         raise _forbidden("only the enterprise's administrators or the operator may delete devices")
     services.registry.delete_device(device_id)
@@ -207,10 +208,16 @@ def grant_consent(
     services: ServicesDep,
     body: Annotated[ConsentIn | None, Body()] = None,
 ) -> ConsentOut:
-    """Grant the bureau consent to read machine data; the body (a note) is optional."""
-    _managed_enterprise(services.registry, access, enterprise_id)
-    note = body.note if body is not None else ""
-    consent = services.registry.grant_consent(enterprise_id, access.principal.user_id, note)
+    """Let the bureau (the default) or the platform operator read the enterprise's machine
+    values, until revoked; only the enterprise's own administrators grant it. The body (a note
+    and the grantee) is optional."""
+    _visible_enterprise(services.registry, access, enterprise_id)
+    if not access.can_grant_consent(enterprise_id):
+        raise _forbidden("only the enterprise's own administrators grant consent")
+    body = body or ConsentIn()
+    consent = services.registry.grant_consent(
+        enterprise_id, access.principal.user_id, body.note, body.grantee
+    )
     return ConsentOut.from_record(consent)
 
 
@@ -220,8 +227,11 @@ def revoke_consent(consent_id: int, access: AccessDep, services: ServicesDep) ->
     consent = registry.get_consent(consent_id)
     if not access.can_see_enterprise(consent.enterprise_id):
         raise missing("consent")
-    if not access.can_manage_enterprise(consent.enterprise_id):
-        raise _forbidden("only the enterprise's administrators or the operator may revoke consent")
+    renounced = access.role is Role.OPERATOR and consent.grantee == Grantee.OPERATOR
+    if not (access.can_grant_consent(consent.enterprise_id) or renounced):
+        raise _forbidden(
+            "only the enterprise's administrators revoke consent (the operator may give up its own)"
+        )
     return ConsentOut.from_record(registry.revoke_consent(consent_id))
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shugu.domain.tenancy import Role
+from shugu.domain.tenancy import Grantee, Role
 from shugu.store.registry import AssetLevel, TokenKind
 
 #: A display name; the registry also strips it and refuses control characters.
@@ -78,6 +78,10 @@ class DeviceIn(BaseModel):
 
 class ConsentIn(BaseModel):
     note: str = Field(default="", max_length=2000)
+    grantee: Grantee = Field(
+        default=Grantee.BUREAU,
+        description="who may read the enterprise's machine values: bureau or operator",
+    )
 
 
 class UserIn(BaseModel):
@@ -186,6 +190,7 @@ class ConsentOut(Out):
     granted_at: datetime
     revoked_at: datetime | None
     note: str
+    grantee: Grantee
     active: bool
 
 

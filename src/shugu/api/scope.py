@@ -1,4 +1,9 @@
-"""Scope checks shared by routes: not visible → 404, visible but not allowed → 403."""
+"""Scope checks shared by routes: not visible → 404, visible but not allowed → 403.
+
+Two levels below an enterprise's registry entry: its plant (assets, devices, monitoring
+configuration), which the operator manages, and its machine values, which the operator and the
+bureau read only with the enterprise's consent (``domain/tenancy.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,35 +13,70 @@ from shugu.domain.tenancy import Access, Role
 from shugu.store.registry import Registry
 
 
+def _consent_required(access: Access) -> ForbiddenError:
+    if access.role is Role.BUREAU:
+        return ForbiddenError(
+            "this enterprise has not granted the bureau access to machine-level data",
+            code="consent_required",
+        )
+    if access.role is Role.OPERATOR:
+        return ForbiddenError(
+            "this enterprise has not granted the platform operator access to its machine "
+            "values; its administrators can grant it (POST /api/enterprises/{id}/consents "
+            'with "grantee": "operator")',
+            code="consent_required",
+        )
+    return ForbiddenError("you may not read this enterprise's machine data", code="forbidden")
+
+
 def require_machine_access(access: Access, enterprise_id: int) -> None:
+    """Machine values of the enterprise (telemetry, alarms, rounds, rejects)."""
     if not access.can_see_enterprise(enterprise_id):
         raise NotFoundError("no such enterprise", code="not_found")
     if not access.can_read_machines(enterprise_id):
-        if access.role is Role.BUREAU:
-            raise ForbiddenError(
-                "this enterprise has not granted the bureau access to machine-level data",
-                code="consent_required",
-            )
-        raise ForbiddenError("you may not read this enterprise's machine data", code="forbidden")
+        raise _consent_required(access)
+
+
+def require_device_access(access: Access, enterprise_id: int) -> None:
+    """The enterprise's plant without values: assets, devices, monitoring configuration."""
+    if not access.can_see_enterprise(enterprise_id):
+        raise NotFoundError("no such enterprise", code="not_found")
+    if not access.can_see_devices(enterprise_id):
+        raise _consent_required(access)
 
 
 def require_enterprise_admin(access: Access, enterprise_id: int) -> None:
-    """Machine-level access to the enterprise, and the right to change its settings."""
-    require_machine_access(access, enterprise_id)
+    """The right to change the enterprise's plant and monitoring configuration."""
+    require_device_access(access, enterprise_id)
     if not access.can_manage_enterprise(enterprise_id):
         raise ForbiddenError("only the enterprise's administrators change this", code="forbidden")
 
 
-def visible_device(registry: Registry, access: Access, device_id: int) -> DeviceRef:
+def listed_device(registry: Registry, access: Access, device_id: int) -> DeviceRef:
+    """A device the caller may see listed (name, profile, place), values or not."""
     ref = registry.get_device_ref(device_id)
     if ref is None or not access.can_see_enterprise(ref.enterprise_id):
         raise NotFoundError("no such device", code="not_found")
+    require_device_access(access, ref.enterprise_id)
+    return ref
+
+
+def visible_device(registry: Registry, access: Access, device_id: int) -> DeviceRef:
+    """A device whose values the caller may read."""
+    ref = listed_device(registry, access, device_id)
     require_machine_access(access, ref.enterprise_id)
     return ref
 
 
-def visible_enterprise_for_machines(registry: Registry, access: Access, enterprise_id: int) -> None:
+def visible_enterprise_devices(registry: Registry, access: Access, enterprise_id: int) -> None:
+    """An enterprise whose plant (assets, devices) the caller may see."""
     if not access.can_see_enterprise(enterprise_id):
         raise NotFoundError("no such enterprise", code="not_found")
     registry.get_enterprise(enterprise_id)  # raises NotFoundError when it does not exist
+    require_device_access(access, enterprise_id)
+
+
+def visible_enterprise_for_machines(registry: Registry, access: Access, enterprise_id: int) -> None:
+    """An enterprise whose machine values the caller may read."""
+    visible_enterprise_devices(registry, access, enterprise_id)
     require_machine_access(access, enterprise_id)

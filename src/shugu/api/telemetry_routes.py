@@ -10,7 +10,11 @@ from fastapi.responses import Response
 
 from shugu.api.deps import AccessDep, ServicesDep
 from shugu.api.openapi import TABLE_RESPONSES
-from shugu.api.scope import visible_device, visible_enterprise_for_machines
+from shugu.api.scope import (
+    require_machine_access,
+    visible_device,
+    visible_enterprise_for_machines,
+)
 from shugu.api.tabular import Format, table_response
 from shugu.domain.errors import ForbiddenError, NotFoundError, ValidationError
 from shugu.domain.tenancy import Role
@@ -166,19 +170,35 @@ def rejects(
     enterprise: Annotated[int | None, Query(description="only this enterprise's devices")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, object]:
-    """The rejects log: counts per device and reason, and the latest samples."""
+    """The rejects log: counts per device and reason, and the latest samples.
+
+    A sample quotes what was sent, so it is a machine value: without an enterprise, the operator
+    gets the counts of every device (platform health) and the samples that name no device (bad
+    tokens, refused connections) or a device of an enterprise that granted it consent."""
     if access.role is Role.OPERATOR and enterprise is None:
-        devices: list[int] | None = None
-    else:
-        if access.role is Role.ENTERPRISE_ADMIN and enterprise is None:
-            enterprise = access.principal.enterprise_id
-        if enterprise is None or not access.can_manage_enterprise(enterprise):
-            if enterprise is not None and not access.can_see_enterprise(enterprise):
-                raise NotFoundError("no such enterprise", code="not_found")
-            raise ForbiddenError(
-                "the rejects log is for operators and enterprise administrators", code="forbidden"
-            )
-        devices = [d.id for d in services.registry.device_refs_of_enterprise(enterprise)]
+        readable = {
+            d.id
+            for e in services.registry.list_enterprises()
+            if access.can_read_machines(e.id)
+            for d in services.registry.device_refs_of_enterprise(e.id)
+        }
+        samples = [
+            s
+            for s in services.store.reject_samples(None, limit).to_pylist()
+            if s["device"] is None or s["device"] in readable
+        ]
+        return {"counts": services.store.reject_counts(None).to_pylist(), "samples": samples}
+    if access.role is Role.ENTERPRISE_ADMIN and enterprise is None:
+        enterprise = access.principal.enterprise_id
+    if enterprise is not None and access.role is Role.OPERATOR:
+        require_machine_access(access, enterprise)
+    if enterprise is None or not access.can_manage_enterprise(enterprise):
+        if enterprise is not None and not access.can_see_enterprise(enterprise):
+            raise NotFoundError("no such enterprise", code="not_found")
+        raise ForbiddenError(
+            "the rejects log is for operators and enterprise administrators", code="forbidden"
+        )
+    devices = [d.id for d in services.registry.device_refs_of_enterprise(enterprise)]
     counts = services.store.reject_counts(devices)
     samples = services.store.reject_samples(devices, limit)
     return {"counts": counts.to_pylist(), "samples": samples.to_pylist()}

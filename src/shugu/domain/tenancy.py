@@ -2,8 +2,9 @@
 
 The rules live here, in one place, so that every route asks the same questions:
 an enterprise user sees only its own enterprise; the bureau sees registry data and aggregates
-everywhere, and machine-level data only of enterprises that granted consent; the operator runs
-the platform and sees everything.
+everywhere, and machine-level data only of enterprises that granted it consent; the operator runs
+the platform (enterprises, devices and their credentials, users, monitoring configuration,
+health) and reads machine values only of enterprises that granted the operator consent.
 """
 
 from __future__ import annotations
@@ -11,6 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+
+
+class Grantee(StrEnum):
+    """Who an enterprise may let read its machine values, each by a consent of its own."""
+
+    BUREAU = "bureau"
+    OPERATOR = "operator"
 
 
 class Role(StrEnum):
@@ -40,11 +48,11 @@ class Principal:
 class Access:
     """Scoping decisions for one principal.
 
-    ``has_consent`` tells whether an enterprise currently grants the bureau machine-level access;
-    it is asked lazily, only for bureau callers.
+    ``has_consent(enterprise_id, grantee)`` tells whether an enterprise currently lets the
+    bureau or the operator read its machine values; it is asked lazily, only for those callers.
     """
 
-    def __init__(self, principal: Principal, has_consent: Callable[[int], bool]) -> None:
+    def __init__(self, principal: Principal, has_consent: Callable[[int, Grantee], bool]) -> None:
         self.principal = principal
         self._has_consent = has_consent
 
@@ -58,16 +66,28 @@ class Access:
             return True
         return self.principal.is_member_of(enterprise_id)
 
-    def can_read_machines(self, enterprise_id: int) -> bool:
-        """Machine-level data: devices, their telemetry, their rejects."""
+    def can_see_devices(self, enterprise_id: int) -> bool:
+        """An enterprise's plant without values: assets, devices (name, profile, place), and
+        the monitoring configuration (rules, overrides, inspection plans)."""
         if self.role is Role.OPERATOR:
             return True
+        return self.can_read_machines(enterprise_id)
+
+    def can_read_machines(self, enterprise_id: int) -> bool:
+        """Machine values: telemetry, latest values, attributes, alarms, inspection rounds and
+        reports, rejected values, commands to devices."""
+        if self.role is Role.OPERATOR:
+            return self._has_consent(enterprise_id, Grantee.OPERATOR)
         if self.role is Role.BUREAU:
-            return self._has_consent(enterprise_id)
+            return self._has_consent(enterprise_id, Grantee.BUREAU)
         return self.principal.is_member_of(enterprise_id)
 
+    def can_grant_consent(self, enterprise_id: int) -> bool:
+        """Only the enterprise's own administrators let others read its machine values."""
+        return self.role is Role.ENTERPRISE_ADMIN and self.principal.is_member_of(enterprise_id)
+
     def can_manage_enterprise(self, enterprise_id: int) -> bool:
-        """Create assets and devices, rotate device tokens, grant consent, add users."""
+        """Create assets and devices, rotate device tokens, add users, configure monitoring."""
         if self.role is Role.OPERATOR:
             return True
         return self.role is Role.ENTERPRISE_ADMIN and self.principal.enterprise_id == enterprise_id

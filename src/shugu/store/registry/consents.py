@@ -1,15 +1,18 @@
-"""Consent to the bureau's machine-level access, and the aggregates the bureau sees without it."""
+"""Consents to read an enterprise's machine values (one kind for the bureau, one for the platform
+operator), and the aggregates everyone sees without them."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from shugu.domain.errors import ConflictError
+from shugu.domain.errors import ConflictError, ValidationError
 from shugu.store.registry.core import RegistryCore, missing
 from shugu.store.registry.models import Consent, Device, Enterprise, Park, User
 from shugu.store.registry.records import ConsentRecord, ParkSummary
 
 MAX_NOTE_LENGTH = 2000
+#: Who may be granted consent (domain.tenancy.Grantee).
+GRANTEES = ("bureau", "operator")
 
 
 def consent_record(row: Consent) -> ConsentRecord:
@@ -20,15 +23,25 @@ def consent_record(row: Consent) -> ConsentRecord:
         granted_at=row.granted_at,
         revoked_at=row.revoked_at,
         note=row.note,
+        grantee=row.grantee,
     )
 
 
 class ConsentMixin(RegistryCore):
-    def grant_consent(self, enterprise_id: int, user_id: int, note: str = "") -> ConsentRecord:
-        """Record that an enterprise lets the bureau read its machine-level data.
+    def grant_consent(
+        self, enterprise_id: int, user_id: int, note: str = "", grantee: str = "bureau"
+    ) -> ConsentRecord:
+        """Record that an enterprise lets the bureau (or the operator) read its machine values.
 
-        Only one consent is active at a time, so that revoking it surely ends the access.
+        Only one consent per grantee is active at a time, so that revoking it surely ends the
+        access.
         """
+        if grantee not in GRANTEES:
+            raise ValidationError(
+                f"consent is granted to one of {', '.join(GRANTEES)}, not {grantee!r}",
+                code="grantee_invalid",
+                field="grantee",
+            )
         clean_note = note.strip()[:MAX_NOTE_LENGTH]
         with self._session() as session:
             if session.get(Enterprise, enterprise_id) is None:
@@ -37,16 +50,19 @@ class ConsentMixin(RegistryCore):
                 raise missing("user", field="user_id")
             active = session.scalar(
                 select(Consent.id).where(
-                    Consent.enterprise_id == enterprise_id, Consent.revoked_at.is_(None)
+                    Consent.enterprise_id == enterprise_id,
+                    Consent.grantee == grantee,
+                    Consent.revoked_at.is_(None),
                 )
             )
             if active is not None:
                 raise ConflictError(
-                    f"the enterprise has granted consent already (consent {active})",
+                    f"the enterprise has granted the {grantee} consent already (consent {active})",
                     code="consent_active",
                 )
             row = Consent(
                 enterprise_id=enterprise_id,
+                grantee=grantee,
                 granted_by=user_id,
                 granted_at=self._now(),
                 note=clean_note,
@@ -54,7 +70,7 @@ class ConsentMixin(RegistryCore):
             session.add(row)
             session.flush()
             record = consent_record(row)
-        self._consent_by_enterprise.discard(enterprise_id)
+        self._consent_by_enterprise.discard((enterprise_id, grantee))
         return record
 
     def revoke_consent(self, consent_id: int) -> ConsentRecord:
@@ -66,7 +82,7 @@ class ConsentMixin(RegistryCore):
             if row.revoked_at is None:
                 row.revoked_at = self._now()
             record = consent_record(row)
-        self._consent_by_enterprise.discard(record.enterprise_id)
+        self._consent_by_enterprise.discard((record.enterprise_id, record.grantee))
         return record
 
     def get_consent(self, consent_id: int) -> ConsentRecord:
@@ -84,20 +100,25 @@ class ConsentMixin(RegistryCore):
             )
             return [consent_record(r) for r in rows]
 
-    def has_consent(self, enterprise_id: int) -> bool:
-        """Whether the bureau may read the enterprise's machine-level data now (cached)."""
-        hit = self._consent_by_enterprise.get(enterprise_id)
+    def has_consent(self, enterprise_id: int, grantee: str = "bureau") -> bool:
+        """Whether the grantee may read the enterprise's machine values now (cached)."""
+        key = (enterprise_id, str(grantee))
+        hit = self._consent_by_enterprise.get(key)
         if hit is not None:
             return hit.value
         generation = self._consent_by_enterprise.generation
         with self._session() as session:
             active = session.scalar(
                 select(Consent.id)
-                .where(Consent.enterprise_id == enterprise_id, Consent.revoked_at.is_(None))
+                .where(
+                    Consent.enterprise_id == enterprise_id,
+                    Consent.grantee == str(grantee),
+                    Consent.revoked_at.is_(None),
+                )
                 .limit(1)
             )
         granted = active is not None
-        self._consent_by_enterprise.put(enterprise_id, granted, generation=generation)
+        self._consent_by_enterprise.put(key, granted, generation=generation)
         return granted
 
     def count_summary(self) -> list[ParkSummary]:

@@ -94,7 +94,10 @@ class RegistryCore:
         self._principal_by_token: TtlCache[str, Principal | None] = TtlCache(
             cache_ttl_s, clock=monotonic
         )
-        self._consent_by_enterprise: TtlCache[int, bool] = TtlCache(cache_ttl_s, clock=monotonic)
+        #: (enterprise id, grantee) → whether a consent is active
+        self._consent_by_enterprise: TtlCache[tuple[int, str], bool] = TtlCache(
+            cache_ttl_s, clock=monotonic
+        )
 
     @property
     def dialect(self) -> str:

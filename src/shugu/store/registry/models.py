@@ -194,12 +194,15 @@ class ApiToken(Base):
 
 
 class Consent(Base):
-    """An enterprise lets the bureau read its machine-level data until the consent is revoked."""
+    """An enterprise lets the bureau, or the platform operator, read its machine values until
+    the consent is revoked."""
 
     __tablename__ = "consents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    #: "bureau" or "operator" (domain.tenancy.Grantee).
+    grantee: Mapped[str] = mapped_column(String(16), default="bureau", server_default="bureau")
     granted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     granted_at: Mapped[datetime] = mapped_column(default=utc_now)
     revoked_at: Mapped[datetime | None]

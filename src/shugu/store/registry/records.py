@@ -126,6 +126,7 @@ class ConsentRecord:
     granted_at: datetime
     revoked_at: datetime | None
     note: str
+    grantee: str = "bureau"
 
     @property
     def active(self) -> bool:
