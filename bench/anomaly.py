@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +29,13 @@ from bench.common import say
 from bench.nab import FileScore, normalised, score_file, window_rows
 from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, score_many
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nab-aws"
+#: Where the NAB files are when no folder is given; they are not part of the repository.
+DATA_ENV = "SHUGU_NAB_DATA"
+WHAT_DATA = (
+    "a folder of NAB's AWS CloudWatch CSV files (github.com/numenta/NAB, data/realAWSCloudwatch) "
+    "and a windows.json mapping each file name to its labelled windows (NAB's "
+    "labels/combined_windows.json without the folder prefix)"
+)
 
 #: Candidate sensitivities tried on the training split.
 SENSITIVITIES = [round(0.30 + 0.02 * i, 2) for i in range(21)]
@@ -119,8 +126,18 @@ def _pick(names: list[str], series: list[Series]) -> list[int]:
     return [i for i, s in enumerate(series) if s.name in names]
 
 
+def data_folder(data: Path | None) -> Path:
+    """The folder given, else $SHUGU_NAB_DATA; FileNotFoundError saying what is needed."""
+    folder = data or (Path(os.environ[DATA_ENV]) if os.environ.get(DATA_ENV) else None)
+    if folder is None:
+        raise FileNotFoundError(f"give --data or set {DATA_ENV}: {WHAT_DATA}")
+    if not (folder / "windows.json").is_file():
+        raise FileNotFoundError(f"{folder} has no windows.json; the bench needs {WHAT_DATA}")
+    return folder
+
+
 def run(data: Path | None, log: bool) -> dict[str, object]:
-    folder = data or DEFAULT_DATA
+    folder = data_folder(data)
     series = load(folder)
     names = [s.name for s in series]
     train = _pick(names[0::2], series)

@@ -220,12 +220,17 @@ def bench_mqtt(
 def bench_anomaly(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     data: Annotated[
-        Path | None, typer.Option(help="NAB-style folder (CSV files and windows.json)")
+        Path | None,
+        typer.Option(help="NAB-style folder (CSV files and windows.json); or $SHUGU_NAB_DATA"),
     ] = None,
 ) -> None:
     """NAB standard score of shugu's detector next to a windowed-Gaussian baseline."""
     module = _bench_module("anomaly")
-    result = module.run(data=data, log=not as_json)  # type: ignore[attr-defined]
+    try:
+        result = module.run(data=data, log=not as_json)  # type: ignore[attr-defined]
+    except FileNotFoundError as exc:
+        typer.echo(f"shugu bench anomaly: {exc}", err=True)
+        raise typer.Exit(2) from None
     _print_result(result, as_json)
 
 
