@@ -32,6 +32,7 @@ from bench.fuzz_cases import (
     mutate,
     unexplained,
 )
+from bench.fuzz_notify import CODECS as NOTIFY_CODECS
 from shugu.domain.batch import Batch
 from shugu.domain.errors import ShuguError, ValidationError
 from shugu.domain.profiles import load_profiles, parse_profile
@@ -406,4 +407,5 @@ def _profile_checker(folder: Path) -> Any:
 CODECS = [
     Codec("alarm_rule", rule_cases, _rule_checker),
     Codec("profile_yaml", profile_cases, _profile_checker),
+    *NOTIFY_CODECS,
 ]

@@ -30,6 +30,8 @@ from .targets import (
     TargetGuard,
     TargetUnresolvableError,
     is_address,
+    url_host,
+    url_port,
 )
 
 MAX_REDIRECTS = 3
@@ -59,8 +61,7 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
 
 
 def _host_header(url: httpx.URL) -> str:
-    host = f"[{url.host}]" if ":" in url.host else url.host
-    return host if url.port is None else f"{host}:{url.port}"
+    return url.netloc.decode("ascii")  # IDNA-encoded host, IPv6 bracketed, port if not default
 
 
 async def _post_to(
@@ -71,8 +72,8 @@ async def _post_to(
     headers: Mapping[str, str],
 ) -> httpx.Response:
     extensions: dict[str, Any] = {}
-    if url.scheme == "https" and url.host != str(address):
-        extensions["sni_hostname"] = url.host
+    if url.scheme == "https" and not is_address(url_host(url)):
+        extensions["sni_hostname"] = url_host(url)
     sent = httpx.Headers(headers)
     sent["Host"] = _host_header(url)
     # One connection per delivery: a kept-alive connection is filed under the address, and
@@ -99,7 +100,6 @@ async def post_pinned(
     target = httpx.URL(url)
     first_origin = _origin(target)
     for hop in range(MAX_REDIRECTS + 1):
-        port = target.port or (443 if target.scheme == "https" else 80)
         if target.userinfo:
             # httpx would turn it into an Authorization header, which channels may not send.
             raise DeliveryError(
@@ -107,7 +107,7 @@ async def post_pinned(
                 retryable=False,
                 code="notify_header_forbidden",
             )
-        addresses = await vet_or_fail(guard, kind, target.host, port)
+        addresses = await vet_or_fail(guard, kind, url_host(target), url_port(target))
         sent = httpx.Headers(headers)
         if _origin(target) == first_origin:
             sent.update(own_headers)
@@ -115,8 +115,15 @@ async def post_pinned(
         location = response.headers.get("location")
         if response.status_code not in _MOVED | _KEEP_METHOD or location is None:
             return response
-        following = target.join(location)
-        where = f"{following.scheme}://{_host_header(following)}" if following.host else location
+        try:
+            following = target.join(location)
+            where = f"{following.scheme}://{_host_header(following)}"
+        except (httpx.InvalidURL, UnicodeError) as exc:
+            raise DeliveryError(
+                f"{kind}: HTTP {response.status_code} with a Location that is not a URL",
+                retryable=False,
+                code="notify_redirected",
+            ) from exc
         if response.status_code in _MOVED:
             raise DeliveryError(
                 f"{kind}: HTTP {response.status_code}: the endpoint moved to {where}; "
@@ -125,7 +132,8 @@ async def post_pinned(
                 code="notify_redirected",
                 status=response.status_code,
             )
-        if following.scheme not in ("http", "https") or not following.host:
+        port_ok = following.port is None or 1 <= following.port <= 65535
+        if following.scheme not in ("http", "https") or not following.host or not port_ok:
             raise DeliveryError(
                 f"{kind}: redirected to {where}, which is not an http(s) URL",
                 retryable=False,

@@ -23,7 +23,8 @@ from ipaddress import (
     ip_address,
     ip_network,
 )
-from urllib.parse import urlsplit
+
+import httpx
 
 from shugu.domain.errors import ValidationError
 
@@ -189,10 +190,9 @@ class TargetGuard:
         return answers
 
     def vet_url(self, url: str) -> list[IPAddress]:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        return self.vet_host(host, port)
+        """``vet_host`` for the host of ``url`` as the HTTP client reads it."""
+        parsed = httpx.URL(url)
+        return self.vet_host(url_host(parsed), url_port(parsed))
 
     def vet_channels(
         self, channels: Mapping[str, ChannelConfig], *, field: str = "channels"
@@ -213,6 +213,15 @@ class TargetGuard:
                     field=where,
                     **exc.details,
                 ) from exc
+
+
+def url_host(url: httpx.URL) -> str:
+    """The name or address a connection for ``url`` looks up (IDNA-encoded, IPv6 unbracketed)."""
+    return url.raw_host.decode("ascii")
+
+
+def url_port(url: httpx.URL) -> int:
+    return url.port or (443 if url.scheme == "https" else 80)
 
 
 def is_address(host: str) -> bool:
