@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 import socket
+import ssl
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -99,11 +100,13 @@ class HttpServer:
     host: str = "127.0.0.1"
     #: Sent as the Location header of every answer (a server that redirects).
     location: str | None = None
+    #: Serve HTTPS with this context.
+    tls: ssl.SSLContext | None = None
     port: int = 0
     _open: dict[asyncio.StreamWriter, asyncio.Task[Any]] = field(default_factory=dict)
 
     async def __aenter__(self) -> HttpServer:
-        self._server = await asyncio.start_server(self._handle, self.host, 0)
+        self._server = await asyncio.start_server(self._handle, self.host, 0, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -116,7 +119,8 @@ class HttpServer:
         await self._server.wait_closed()
 
     def url(self, path: str = "/hook") -> str:
-        return f"http://{self.host}:{self.port}{path}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}{path}"
 
     def _answer(self, seen: Seen) -> Answer:
         if self.script:

@@ -9,8 +9,11 @@ Linux answers on all of 127/8.
 from __future__ import annotations
 
 import asyncio
+import ssl
+import subprocess
 from collections.abc import Iterator
 from ipaddress import ip_address
+from pathlib import Path
 
 import httpx
 import pytest
@@ -31,6 +34,7 @@ from shugu.monitor.notify import (
 )
 from shugu.monitor.notify.pinned import MAX_REDIRECTS
 from shugu.monitor.notify.targets import parse_networks
+from tests.binaries import require_binary
 from tests.monitor.test_notify import HttpServer, Mailbox, free_port, notice
 from tests.resolver import TableResolver, fixed
 
@@ -39,9 +43,11 @@ ALLOWED = "127.0.0.2"
 GUARD = TargetGuard([f"{ALLOWED}/32"])
 
 
-async def send_once(channel: ChannelConfig, guard: TargetGuard) -> DeliveryError | None:
+async def send_once(
+    channel: ChannelConfig, guard: TargetGuard, verify: ssl.SSLContext | bool = True
+) -> DeliveryError | None:
     """One delivery attempt; the error it ends in, if any."""
-    async with httpx.AsyncClient(timeout=5.0, trust_env=False) as client:
+    async with httpx.AsyncClient(timeout=5.0, trust_env=False, verify=verify) as client:
         try:
             await Sender(client, guard=guard).send(channel, notice())
         except DeliveryError as exc:
@@ -230,6 +236,51 @@ def test_delivery_connects_to_the_checked_address_and_keeps_the_name() -> None:
     [seen] = server.requests
     assert seen.headers["host"] == f"hook.test:{server.port}"
     assert resolver.calls == {"hook.test": 1}
+
+
+def _certificate_for(name: str, directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate naming only ``name``: no IP address in it."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            require_binary("openssl"),
+            *("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", f"/CN={name}"),
+            *("-addext", f"subjectAltName=DNS:{name}"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
+def test_https_to_the_checked_address_still_checks_the_certificate_against_the_name(
+    tmp_path: Path,
+) -> None:
+    cert, key = _certificate_for("hook.test", tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    trust = ssl.create_default_context(cafile=str(cert))
+    guard = TargetGuard([f"{ALLOWED}/32"], resolver=fixed({"hook.test": [ALLOWED]}))
+
+    async def scenario() -> tuple[HttpServer, list[DeliveryError | None]]:
+        async with HttpServer(host=ALLOWED, default=(204, b""), tls=server_tls) as server:
+            by_name = WebhookChannel(name="a", url=f"https://hook.test:{server.port}/hook")
+            by_address = WebhookChannel(name="b", url=server.url("/hook"))
+            errors = [
+                await send_once(by_name, guard, trust),
+                await send_once(by_address, guard, trust),
+            ]
+        return server, errors
+
+    server, (by_name, by_address) = asyncio.run(scenario())
+    # Connected to 127.0.0.2, yet TLS spoke to and verified "hook.test": the name was kept.
+    assert by_name is None
+    assert server.requests[0].headers["host"] == f"hook.test:{server.port}"
+    # The certificate does not name the address: a URL by address cannot borrow the name.
+    assert by_address is not None and by_address.code == "notify_unreachable"
+    assert "CERTIFICATE_VERIFY_FAILED" in by_address.message
 
 
 def test_a_name_rebound_to_loopback_after_it_was_saved_is_refused_at_send() -> None:
