@@ -159,6 +159,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve a simulated district with history and live data until Ctrl-C."""
         from shugu.api.app import create_app
+        from shugu.api.control import ControlSocket
         from shugu.api.http_server import HttpLimits, build_server
 
         try:
@@ -194,7 +195,8 @@ def register(app: typer.Typer) -> None:
         )
         worker.start()
         server, _ = build_server(
-            create_app(settings),
+            # `shugu admin … --data demo-data` then acts through this server, as with serve.
+            create_app(settings, control=ControlSocket(data, url)),
             host="127.0.0.1",
             port=http_port,
             limits=HttpLimits(),
