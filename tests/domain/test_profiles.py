@@ -80,7 +80,8 @@ def test_expected_metrics_per_profile() -> None:
 
 
 def test_ranges_hold_the_domain_examples() -> None:
-    # DOMAIN.md §10 worked example, §11 envelopes: realistic values must be plausible.
+    # docs/domain.md's cooling-tower worked example and data-hall envelopes: realistic values
+    # must be plausible.
     tower = get_profile("cooling_tower")
     for metric, value in [("hot_water_c", 37), ("cold_water_c", 27), ("wet_bulb_c", 21)]:
         assert tower.metrics[metric].is_plausible(value)

@@ -21,7 +21,7 @@ def test_valid_codes_pass_the_checksum(code: str) -> None:
 
 
 def test_worked_example_check_character() -> None:
-    # DOMAIN.md §2: the weighted sum is 538, 538 mod 31 = 11, 31 - 11 = 20 = 'L'.
+    # docs/domain.md's worked example: the weighted sum is 538, 538 mod 31 = 11, 31 - 11 = 20 = 'L'.
     assert compute_check_char("91110000600037341") == "L"
     assert USCC_ALPHABET.index("L") == 20
 

@@ -70,7 +70,7 @@ def test_a_day_of_normal_operation_keeps_racks_in_the_recommended_envelope() -> 
         t += 300_000
         readings = hall.step(t, 300.0)
         temps = inlets(hall, readings)
-        # ASHRAE TC 9.9 recommended inlet envelope, DOMAIN.md §11.
+        # ASHRAE TC 9.9 recommended inlet envelope (docs/domain.md).
         assert temps.min() >= 18.0 and temps.max() <= 27.0
         for name in CRAHS:
             assert all(crah[m].is_plausible(v) for m, v in readings[name].items()), readings[name]

@@ -8,7 +8,8 @@ from shugu.sim.loom import CAUSE_MECHANICAL, CAUSE_WARP, LoomParams, LoomShed
 from shugu.sim.model import Fault, Readings
 
 SHIFT_S = 8 * 3600
-#: DOMAIN.md §9's worked example: 180 ppm, 20/15/6 stops per 10⁵ picks, 0.85/0.30/0.12 min.
+#: The weaving worked example of docs/domain.md: 180 ppm, 20/15/6 stops per 10⁵ picks,
+#: 0.85/0.30/0.12 min.
 WORKED_EXAMPLE = LoomParams(
     speed_rpm=180.0,
     speed_spread_rpm=0.0,

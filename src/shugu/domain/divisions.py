@@ -62,8 +62,8 @@ class NamedDivision:
     name_en: str
 
 
-#: Divisions the platform's examples and demo data use (DOMAIN.md §3). Not a full gazetteer: a
-#: code missing here is still valid when it is well-formed.
+#: Divisions the platform's examples and demo data use (docs/domain.md, division codes). Not a
+#: full gazetteer: a code missing here is still valid when it is well-formed.
 KNOWN_DIVISIONS: dict[str, NamedDivision] = {
     "210200": NamedDivision("大连市", "Dalian"),
     "210211": NamedDivision("甘井子区", "Ganjingzi District"),

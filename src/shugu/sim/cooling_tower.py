@@ -1,4 +1,5 @@
-"""Mechanical-draft cooling towers at a customer's site, under one sky (DOMAIN.md §10).
+"""Mechanical-draft cooling towers at a customer's site, under one sky (docs/domain.md,
+cooling towers).
 
 Each tower carries a process heat load that follows the working day, so its range breathes
 between about 5 and 9 K. How close the cold water gets to the wet bulb (the approach) depends on
@@ -37,7 +38,7 @@ _N_NOISE = 13  # normal draws per tower per step, fixed so faults do not shift t
 
 @dataclass(frozen=True, slots=True)
 class TowerBalance:
-    """DOMAIN.md §10's figures for one tower at one moment."""
+    """The figures of docs/domain.md (cooling towers) for one tower at one moment."""
 
     range_k: float
     approach_k: float

@@ -1,4 +1,4 @@
-"""Air-jet looms in a weaving shed (DOMAIN.md §9).
+"""Air-jet looms in a weaving shed (docs/domain.md, weaving).
 
 A loom either runs at its speed (rpm = picks per minute) or stands for a cause: a warp break, a
 weft break, a mechanical or electrical fault, a missing order, or a doffing. Yarn and machine
@@ -36,7 +36,7 @@ _SECONDS_PER_DAY = 86_400.0
 
 @dataclass(frozen=True, slots=True)
 class LoomParams:
-    """What the looms of a shed are like. Defaults follow DOMAIN.md §9's worked example for stop
+    """What the looms of a shed are like. Defaults follow docs/domain.md's worked example for stop
     rates and repair times, at the speed of a modern air-jet loom."""
 
     #: Mean loom speed; each loom gets its own fixed speed within ± ``speed_spread_rpm``.
