@@ -209,6 +209,8 @@ def register(app: typer.Typer) -> None:
             server.run()
         stop.set()
         worker.join(timeout=STOP_GRACE_S)
+        if not server.started:
+            raise typer.Exit(3)  # uvicorn said why (the port was taken meanwhile, say)
         typer.echo("stopped.")
 
 
