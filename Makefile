@@ -9,11 +9,15 @@ STAMP  := $(VENV)/.installed-stamp
 # their paho fork would overwrite the paho-mqtt in $(VENV).
 TB_VENV  := .venv-tb
 TB_STAMP := $(TB_VENV)/.installed-stamp
+# Browser assets (Swagger UI, ReDoc) from the npm registry, pinned with their SHA-512 in
+# src/shugu/webassets.py and unpacked into a git-ignored folder that the wheel includes.
+WEB_DIR   := src/shugu/static/vendor
+WEB_STAMP := $(WEB_DIR)/.fetched-stamp
 # The demo's ports: make demo DEMO_PORT=8081 DEMO_MQTT_PORT=1884 when these are taken.
 DEMO_PORT      ?= 8080
 DEMO_MQTT_PORT ?= 1883
 
-.PHONY: install demo test lint typecheck unit bench lock clean
+.PHONY: install assets demo test lint typecheck unit bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +32,15 @@ $(TB_STAMP): requirements-tb.lock
 	$(TB_VENV)/bin/python -m pip install --quiet -r requirements-tb.lock
 	touch $(TB_STAMP)
 
-install: $(STAMP)
+# npm pack fetches each tarball; shugu.webassets refuses one whose SHA-512 is not the pinned one.
+$(WEB_STAMP): src/shugu/webassets.py $(STAMP)
+	@command -v npm >/dev/null || { echo "npm is needed to fetch the API docs' assets (Debian: apt-get install npm)"; exit 1; }
+	$(BIN)/python -m shugu.webassets
+	touch $(WEB_STAMP)
+
+assets: $(WEB_STAMP)
+
+install: $(STAMP) $(WEB_STAMP)
 
 demo: install
 	$(BIN)/shugu demo --data demo-data --http-port $(DEMO_PORT) --mqtt-port $(DEMO_MQTT_PORT)
@@ -56,4 +68,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) $(TB_VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TB_VENV) $(WEB_DIR) .mypy_cache .ruff_cache .pytest_cache

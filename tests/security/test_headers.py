@@ -82,29 +82,32 @@ def test_an_html_report_allows_only_its_own_inline_style(world: World) -> None:
     assert "'unsafe-inline'" not in answer.headers["content-security-policy"]
 
 
-def test_swagger_ui_may_load_its_cdn_and_its_own_inline_script_only(world: World) -> None:
+def test_swagger_ui_may_load_this_origin_and_its_own_inline_script_only(world: World) -> None:
     answer = world.client.get("/docs")
     assert answer.status_code == 200
     _assert_common(answer)
     policy = _policy(answer)
     inline = re.findall(r"<script>(.*?)</script>", answer.text, re.S)
     assert len(inline) == 1
-    assert policy["script-src"] == ["https://cdn.jsdelivr.net", _sha256(inline[0])]
-    assert "https://cdn.jsdelivr.net" in policy["style-src"]
+    assert policy["script-src"] == ["'self'", _sha256(inline[0])]
+    assert policy["style-src"] == ["'self'", "'unsafe-inline'"]
+    assert policy["img-src"] == ["'self'", "data:"]
     assert policy["connect-src"] == ["'self'"]  # the schema, and "try it out"
     assert policy["default-src"] == ["'none'"]
     assert policy["frame-ancestors"] == ["'none'"]
+    assert "https:" not in answer.headers["content-security-policy"]  # no CDN, no font host
 
 
-def test_redoc_may_load_its_cdn_fonts_and_worker(world: World) -> None:
+def test_redoc_may_load_this_origin_and_its_worker(world: World) -> None:
     answer = world.client.get("/redoc")
     assert answer.status_code == 200
     _assert_common(answer)
     policy = _policy(answer)
-    assert policy["script-src"] == ["https://cdn.jsdelivr.net"]  # no inline script on the page
+    assert policy["script-src"] == ["'self'"]  # no inline script on the page
     assert "'unsafe-inline'" in policy["style-src"]
     assert policy["worker-src"] == ["blob:"]
-    assert policy["font-src"] == ["https://fonts.gstatic.com"]
+    assert "font-src" not in policy  # the system's fonts, none from the internet
+    assert "https:" not in answer.headers["content-security-policy"]
 
 
 def test_the_schema_itself_is_json_with_the_strict_policy(world: World) -> None:

@@ -24,6 +24,7 @@ from shugu.api import (
 )
 from shugu.api.body_limit import BodyLimit
 from shugu.api.control import ControlSocket
+from shugu.api.docs_pages import install_docs
 from shugu.api.errors import install_error_handlers
 from shugu.api.login_guard import LoginGuard
 from shugu.api.openapi import install_openapi
@@ -179,10 +180,14 @@ def create_app(
         version=__version__,
         description="Open industrial-internet platform: devices, telemetry, registry.",
         lifespan=lifespan,
+        # The documentation pages are shugu's own, with their scripts served from the package.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     install_error_handlers(app)
     install_openapi(app)
+    install_docs(app)
     app.add_middleware(BodyLimit, limit=settings.max_payload_bytes)
     # Added last, so outermost: refusals of the middlewares inside it get the headers too.
     app.add_middleware(SecurityHeaders, behind_tls=settings.behind_tls)

@@ -5,8 +5,9 @@ load nothing (``Content-Security-Policy: default-src 'none'``): JSON needs nothi
 body opened in a browser then cannot run anything either. HTML pages get a policy built from
 their own body: each inline ``<script>`` and ``<style>`` is allowed by its SHA-256 hash and
 nothing else is, so an injected element would not run. The interactive API documentation
-(``/docs``, ``/redoc``) loads Swagger UI and ReDoc from a CDN; only those pages allow that CDN,
-their fonts and images, and inline styles (ReDoc writes its styles at run time).
+(``/docs``, ``/redoc``) loads Swagger UI and ReDoc from this server (``/static/vendor/``, see
+``docs_pages.py``): those pages allow scripts, styles and images from this origin only, and
+inline styles (Swagger UI and ReDoc write styles at run time).
 
 Over TLS (or when the settings say a TLS proxy is in front) answers carry
 ``Strict-Transport-Security``. Answers under ``/api/auth/`` (tokens, sessions) carry
@@ -26,7 +27,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 HSTS = b"max-age=31536000"
-CDN = "https://cdn.jsdelivr.net"
 
 _SCRIPT = re.compile(rb"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script\s*>", re.S | re.I)
 _STYLE = re.compile(rb"<style[^>]*>(?P<body>.*?)</style\s*>", re.S | re.I)
@@ -68,16 +68,15 @@ def page_policy(html: bytes) -> str:
 
 
 def docs_policy(html: bytes) -> str:
-    """Swagger UI and ReDoc: their bundles, fonts and icons from the CDN, and the schema."""
+    """Swagger UI and ReDoc: their bundles and icon from this origin, and the schema."""
     scripts, _ = inline_hashes(html)
     return "; ".join(
         [
             "default-src 'none'",
-            " ".join(["script-src", CDN, *scripts]),
+            " ".join(["script-src", "'self'", *scripts]),
             # ReDoc's styled-components write <style> elements at run time.
-            f"style-src {CDN} https://fonts.googleapis.com 'unsafe-inline'",
-            "font-src https://fonts.gstatic.com",
-            "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data:",
             "connect-src 'self'",
             "worker-src blob:",
             "frame-ancestors 'none'",
