@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import typer
 
+from shugu.domain.formula_guard import inert
 from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, score_series
 from shugu.monitor.anomaly_multi import score_frame
 
@@ -139,9 +140,10 @@ def register(app: typer.Typer) -> None:
         try:
             with target.open("w", newline="", encoding="utf-8") as f:
                 writer = csv.writer(f)
-                writer.writerow(["timestamp", *names, "anomaly_score", "alarm"])
+                writer.writerow(["timestamp", *(inert(n) for n in names), "anomaly_score", "alarm"])
                 for cells, s, a in zip(rows, scores.tolist(), alarms.tolist(), strict=True):
-                    writer.writerow([*cells, f"{s:.6f}", int(a)])
+                    # The cells are copied text: none may reach a spreadsheet as a formula.
+                    writer.writerow([*(inert(c) for c in cells), f"{s:.6f}", int(a)])
         except OSError as exc:
             typer.echo(f"error: {target}: cannot write ({exc.strerror or exc})", err=True)
             raise typer.Exit(2) from None

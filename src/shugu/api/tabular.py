@@ -1,4 +1,7 @@
-"""Answer an Arrow table as JSON (columnar), Arrow IPC stream or CSV, as the caller asks."""
+"""Answer an Arrow table as JSON (columnar), Arrow IPC stream or CSV, as the caller asks.
+
+CSV is for spreadsheets, so its text cells and column names are made inert
+(``domain/formula_guard.py``); JSON and Arrow carry the values exactly."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from fastapi.responses import Response
 
+from shugu.domain.formula_guard import inert_table
 from shugu.ingest.arrow_codec import ARROW_STREAM
 
 Format = Literal["json", "arrow", "csv"]
@@ -22,14 +26,8 @@ def table_response(table: pa.Table, fmt: Format, meta: dict[str, object] | None 
             writer.write_table(table)
         return Response(sink.getvalue(), media_type=ARROW_STREAM)
     if fmt == "csv":
-        plain = table.cast(
-            pa.schema(
-                [
-                    pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
-                    for f in table.schema
-                ]
-            )
-        )
+        # Names come from devices: "=HYPERLINK(…)" must reach a spreadsheet as text.
+        plain = inert_table(table)
         sink = io.BytesIO()
         pacsv.write_csv(plain, sink)
         return Response(sink.getvalue(), media_type="text/csv; charset=utf-8")

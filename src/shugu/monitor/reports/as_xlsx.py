@@ -19,6 +19,7 @@ from openpyxl.styles import Alignment, Font, PatternFill  # type: ignore[import-
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from openpyxl.worksheet.hyperlink import Hyperlink  # type: ignore[import-untyped]
 
+from shugu.domain.formula_guard import starts_formula
 from shugu.monitor.model import CheckOutcome
 from shugu.monitor.reports.catalog import Lang, text
 from shugu.monitor.reports.view import DayView, RoundView, china_time
@@ -46,10 +47,15 @@ def _clean(value: str) -> str:
 
 
 def _put(ws: Any, row: int, col: int, value: object, number_format: str | None = None) -> Any:
-    """Write one cell; strings stay strings even when they start with "=" (no formula injection)."""
+    """Write one cell; strings stay strings even when they start with "=" (no formula injection):
+    a string cell, quote-prefixed when it looks like a formula, so that editing it in Excel does
+    not turn it into one either (``domain/formula_guard.py``)."""
     if isinstance(value, str):
-        cell = ws.cell(row=row, column=col, value=_clean(value))
+        cleaned = _clean(value)
+        cell = ws.cell(row=row, column=col, value=cleaned)
         cell.data_type = "s"
+        if starts_formula(cleaned):
+            cell.quotePrefix = True
     else:
         cell = ws.cell(row=row, column=col, value=value)
     if number_format is not None:
