@@ -24,11 +24,12 @@ from bench.fuzz_cases import OUTCOMES, Codec, Tally, judge
 
 def all_codecs() -> list[Codec]:
     from bench.fuzz_config import CODECS as CONFIG
+    from bench.fuzz_control import CODECS as CONTROL
     from bench.fuzz_files import CODECS as FILES
     from bench.fuzz_ingest import CODECS as INGEST
     from bench.fuzz_mqtt import CODECS as MQTT
 
-    return [*INGEST, *MQTT, *CONFIG, *FILES]
+    return [*INGEST, *MQTT, *CONFIG, *FILES, *CONTROL]
 
 
 def fuzz_codec(codec: Codec, cases: int, seed: int, folder: Path) -> Tally:

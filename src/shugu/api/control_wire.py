@@ -81,7 +81,15 @@ def validate_args(command: str, args: object) -> BaseModel:
 
 
 def encode_request(command: str, args: BaseModel) -> bytes:
-    line = orjson.dumps({"command": command, "args": args.model_dump(mode="json")}) + b"\n"
+    try:
+        body = orjson.dumps({"command": command, "args": args.model_dump(mode="json")})
+    except orjson.JSONEncodeError as exc:
+        # A lone surrogate from a command line that was not valid UTF-8, say.
+        raise ValidationError(
+            f"{command}: the arguments are not text that can be sent ({exc})",
+            code="invalid_arguments",
+        ) from None
+    line = body + b"\n"
     if len(line) > MAX_REQUEST_BYTES:
         raise ValidationError(
             f"the request is {len(line)} bytes; the control socket takes at most "
