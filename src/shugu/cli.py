@@ -27,7 +27,8 @@ app = typer.Typer(
 admin = typer.Typer(
     help="Create regions, parks, enterprises, devices and users; rotate device tokens. "
     "While `shugu serve` runs on --data, the commands run inside it (through its control "
-    "socket) and take effect at once; with no server there they write its registry directly.",
+    "socket) and take effect at once; with no server there they write its registry directly; "
+    "where there is no registry either they refuse (`shugu admin init` creates one).",
     no_args_is_help=True,
 )
 bench = typer.Typer(help="Benchmarks (code under bench/).", no_args_is_help=True)
