@@ -49,7 +49,10 @@ _NAT64 = ip_network("64:ff9b::/96")
 #: The deprecated IPv4-compatible form ``::a.b.c.d``.
 _IPV4_COMPATIBLE = ip_network("::/96")
 
-ALLOW_HINT = "an operator can allow a network with serve --notify-allow-network CIDR"
+ALLOW_HINT = (
+    "notices go only to public addresses; an operator can allow other networks (never cloud "
+    "metadata) with shugu serve --notify-allow-network CIDR"
+)
 
 
 class TargetForbiddenError(ValidationError):
@@ -183,7 +186,7 @@ class TargetGuard:
             if why is not None:
                 named = "" if literal is not None else f" (the host {host!r} resolves to it)"
                 raise TargetForbiddenError(
-                    f"notices may not be sent to {why}{named}; {ALLOW_HINT}",
+                    f"{why}{named}: {ALLOW_HINT}",
                     host=host,
                     address=str(address),
                 )
@@ -198,7 +201,7 @@ class TargetGuard:
         self, channels: Mapping[str, ChannelConfig], *, field: str = "channels"
     ) -> None:
         """Check every channel's target, as the settings are saved; the error names the field
-        (``channels.1.url: notices may not be sent to …``)."""
+        (``channels.1.url: channel 'ops': 10.0.0.5 is a private address …``)."""
         for index, channel in enumerate(channels.values()):
             name = "host" if isinstance(channel, EmailChannel) else "url"
             try:
