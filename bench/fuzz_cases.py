@@ -379,11 +379,11 @@ MAX_TS_MS = 253_402_300_799_999
 
 
 def valid_tb_timestamp(raw: Any) -> bool:
-    """ThingsBoard's "ts": integer milliseconds since 1970, before the year 10000."""
+    """ThingsBoard's "ts": milliseconds since 1970 (a fraction is cut), before the year 10000."""
     if isinstance(raw, bool):
         return False
     if isinstance(raw, float):
-        return math.isfinite(raw) and raw.is_integer() and 0 <= raw <= MAX_TS_MS
+        return math.isfinite(raw) and 0 <= raw < MAX_TS_MS + 1
     return isinstance(raw, int) and 0 <= raw <= MAX_TS_MS
 
 

@@ -1,6 +1,6 @@
 """Fuzz cases for the ingest codecs: ThingsBoard telemetry JSON (HTTP device API), gateway JSON
-and Arrow IPC (HTTP batch API), and the ThingsBoard MQTT application (every device and gateway
-topic).
+and Arrow IPC (HTTP batch API), the ThingsBoard MQTT application (every device and gateway
+topic), and the other bodies of the HTTP device API (attributes, RPC answers, client-side RPC).
 
 Each case runs the transport's own code on a real registry (SQLite), telemetry store (DuckDB)
 and ingest pipeline in a scratch folder, so that a value the store cannot keep shows up as a
@@ -19,6 +19,7 @@ from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import numpy as np
+import orjson
 import pyarrow as pa
 from argon2 import PasswordHasher
 from hypothesis import strategies as st
@@ -49,11 +50,12 @@ from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ShuguError
 from shugu.domain.profiles import get_profile
 from shugu.ingest.arrow_codec import read_stream
+from shugu.ingest.attributes import AttributeService
 from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.mqtt.codec import Publish
 from shugu.ingest.mqtt.tb_app import SessionLimits, ThingsBoardApp
 from shugu.ingest.pipeline import IngestPipeline, IngestResult
-from shugu.ingest.rpc import RpcHub
+from shugu.ingest.rpc import RpcHub, answer_client_rpc
 from shugu.ingest.thingsboard import count_values, parse_json
 from shugu.store.duckdb_store import DuckDBTelemetryStore
 from shugu.store.registry import Registry
@@ -105,8 +107,15 @@ class IngestWorld:
         self.store = DuckDBTelemetryStore(folder / "telemetry.duckdb", commit_linger_ms=0.0)
         settings = Settings(data_dir=folder)
         self.pipeline = IngestPipeline(self.store, settings)
+        self.rpc = RpcHub()
+        self.attributes = AttributeService(self.pipeline, self.store)
         self.app = ThingsBoardApp(
-            self.registry, self.pipeline, self.store, RpcHub(), SessionLimits(MIB, 100)
+            self.registry,
+            self.pipeline,
+            self.store,
+            self.rpc,
+            SessionLimits(MIB, 100),
+            self.attributes,
         )
         # What the HTTP routes use of the app's services.
         self.services = SimpleNamespace(
@@ -178,6 +187,38 @@ class IngestWorld:
         if outcome.code:
             return Verdict("rejected", codes)
         return Verdict("partial", codes) if codes else ACCEPTED
+
+    def check_device_http(self, case: tuple[str, str, bytes]) -> Verdict:
+        """The HTTP device API's other bodies, through the services its routes call:
+        ``POST /api/v1/{token}/attributes``, ``.../rpc/{id}`` (with a command waiting for the
+        answer, which the API then writes as JSON) and ``.../rpc`` (client-side RPC)."""
+        route, name, body = case
+        device = self.devices[name]
+        if route == "attributes":
+            doc = parse_json(body)
+            written = self.run(self.attributes.store_client(device, doc))
+            refusals = [(r.code, r.reason, 1) for r in written.refusals]
+            return items_verdict(written.stored, refusals, len(doc))
+        if route == "client_rpc":
+            answer = answer_client_rpc(parse_json(body), {"maxPayloadSize": MIB})
+            orjson.dumps(answer)
+            return ACCEPTED
+        return self.run(self._answer_command(device, body))
+
+    async def _answer_command(self, device: DeviceRef, body: bytes) -> Verdict:
+        asked: list[int] = []
+
+        def deliver(request_id: int, payload: bytes) -> bool:
+            asked.append(request_id)
+            return True
+
+        self.rpc.attach(device.id, deliver)
+        call = asyncio.ensure_future(self.rpc.call(device.id, "m", None, 5.0, oneway=False))
+        await asyncio.sleep(0)
+        if not self.rpc.answer(device.id, asked[0], body):
+            return unexplained("the answer found no waiting command")
+        orjson.dumps(await call)
+        return ACCEPTED
 
 
 def _telemetry_values(topic: str, payload: bytes) -> int | None:
@@ -313,6 +354,24 @@ mqtt_app_cases = st.tuples(
         (1, hostile_text.filter(lambda t: "\x00" not in t)),
     ),
     mixture((8, bodies(mqtt_payload_docs)), (1, st.sampled_from([b"", b"  "]))),
+)
+
+
+methods = st.one_of(st.sampled_from(["getCurrentTime", "getSessionLimits"]), hostile_text)
+device_http_cases = st.tuples(
+    st.sampled_from(["attributes", "rpc_answer", "client_rpc"]),
+    st.sampled_from(list(DEVICES)),
+    mixture(
+        (4, bodies(attribute_docs)),
+        (
+            2,
+            bodies(
+                st.builds(lambda m, p: Obj((("method", m), ("params", p))), methods, json_values)
+            ),
+        ),
+        (2, bodies(json_values)),
+        (1, st.binary(max_size=64)),
+    ),
 )
 
 
@@ -477,4 +536,5 @@ CODECS = [
     Codec("gateway_json", gateway_cases, _checker("check_gateway")),
     Codec("arrow_ipc", arrow_cases, _checker("check_arrow")),
     Codec("mqtt_application", mqtt_app_cases, _checker("check_mqtt_app")),
+    Codec("device_http", device_http_cases, _checker("check_device_http")),
 ]

@@ -27,6 +27,11 @@ class Settings:
     max_backlog_points: int = 2_000_000
     #: HTTP ingest requests handled at once; more are refused with 429 before being read.
     max_ingest_requests: int = 32
+    #: Long polls of the HTTP device API (``GET /api/v1/{token}/rpc?timeout=`` and
+    #: ``.../attributes/updates``): the wait without a timeout, and the longest one granted
+    #: (ThingsBoard's defaults).
+    device_poll_default_ms: int = 60_000
+    device_poll_max_ms: int = 300_000
     #: Host and port of the built-in MQTT endpoint; no port, no endpoint. Port 0 picks one.
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int | None = None

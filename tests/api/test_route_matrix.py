@@ -222,6 +222,24 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/{token}/telemetry"): Row(
         lambda w: f"/api/v1/{w.device_token_b}/telemetry", {}, not_user_scoped=True
     ),
+    ("POST", "/api/v1/{token}/attributes"): Row(
+        lambda w: f"/api/v1/{w.device_token_b}/attributes", {}, not_user_scoped=True
+    ),
+    ("GET", "/api/v1/{token}/attributes"): Row(
+        lambda w: f"/api/v1/{w.device_token_b}/attributes", {}, not_user_scoped=True
+    ),
+    ("GET", "/api/v1/{token}/attributes/updates"): Row(
+        lambda w: f"/api/v1/{w.device_token_b}/attributes/updates", {}, not_user_scoped=True
+    ),
+    ("GET", "/api/v1/{token}/rpc"): Row(
+        lambda w: f"/api/v1/{w.device_token_b}/rpc", {}, not_user_scoped=True
+    ),
+    ("POST", "/api/v1/{token}/rpc"): Row(
+        lambda w: f"/api/v1/{w.device_token_b}/rpc", {}, not_user_scoped=True
+    ),
+    ("POST", "/api/v1/{token}/rpc/{request_id}"): Row(
+        lambda w: f"/api/v1/{w.device_token_b}/rpc/1", {}, not_user_scoped=True
+    ),
     ("POST", "/api/v1/batch"): Row(
         lambda w: f"/api/v1/batch?enterprise={w.ent_b}",
         {"anonymous": 401, "viewer_a": 403, "admin_a": 403, "bureau": 403},
@@ -248,6 +266,11 @@ ROWS: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/api/devices/{device_id}/attributes"): Row(
         lambda w: f"/api/devices/{w.device_b}/attributes", B_VALUES
+    ),
+    ("POST", "/api/devices/{device_id}/attributes/shared"): Row(
+        lambda w: f"/api/devices/{w.device_b}/attributes/shared",
+        B_MANAGE_VALUES,
+        lambda w: {"report_period_s": 30},
     ),
     ("GET", "/api/rejects"): Row(lambda w: f"/api/rejects?enterprise={w.ent_b}", B_MANAGE_VALUES),
     ("GET", "/api/health"): Row(lambda w: "/api/health", {}, not_user_scoped=True),

@@ -23,7 +23,7 @@ import os
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -296,6 +296,10 @@ def district(
     tmp = tmp_path_factory.mktemp("schemathesis")
     registry = Registry(f"sqlite:///{tmp / 'registry.sqlite'}", password_hasher=password_hasher)
     app, services = build_app(registry, Path(tmp) / "data")
+    # The device API's long polls wait at most this long here, whatever timeout is generated.
+    services.settings = replace(services.settings, device_poll_default_ms=20, device_poll_max_ms=20)
+    # A device that polled for commands would make later commands wait for its answer.
+    services.rpc.polled_recently_s = 0.0
     try:
         # Loading the schema starts the app's lifespan in schemathesis's event loop; every
         # request of this module goes through that loop.

@@ -58,13 +58,23 @@ def test_booleans_map_to_numbers_only_where_the_profile_says() -> None:
     assert [r.code for r in out.refusals] == ["boolean_value"]
 
 
-@pytest.mark.parametrize("ts", ['"1000"', "-5", "1.5", "true", "null"])
+@pytest.mark.parametrize("ts", ['"1000"', "-5", "-0.5", "1e300", "true", "null"])
 def test_bad_timestamps_refuse_the_entry(ts: str) -> None:
     out = decoder().decode(
         parse_json(f'[{{"ts": {ts}, "values": {{"a": 1}}}}, {{"b": 2}}]'.encode())
     )
     assert out.metrics == ["b"]
     assert [r.code for r in out.refusals] == ["bad_timestamp"]
+
+
+@pytest.mark.parametrize(
+    ("ts", "ms"),
+    [("1700000000000.9", 1_700_000_000_000), ("1700000000001.0", 1_700_000_000_001), ("0.5", 0)],
+)
+def test_a_fraction_of_a_millisecond_is_cut_as_thingsboard_does(ts: str, ms: int) -> None:
+    out = decoder().decode(parse_json(f'{{"ts": {ts}, "values": {{"a": 1}}}}'.encode()))
+    assert out.refusals == []
+    assert out.ts == [ms]
 
 
 def test_entries_that_are_not_objects() -> None:

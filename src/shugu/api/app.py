@@ -33,6 +33,7 @@ from shugu.api.services import Services
 from shugu.config import Settings
 from shugu.domain.errors import ValidationError
 from shugu.domain.timeutil import utc_now_ms
+from shugu.ingest.attributes import AttributeService
 from shugu.ingest.bridge import BrokerBridge
 from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.mqtt.server import MqttEndpoint
@@ -70,11 +71,12 @@ def open_services(
     )
     pipeline = IngestPipeline(store, settings)
     rpc = RpcHub()
+    attributes = AttributeService(pipeline, store)
     mqtt = None
     if settings.mqtt_port is not None or settings.mqtt_tls_port is not None:
         limits = SessionLimits(settings.max_payload_bytes, MQTT_MAX_INFLIGHT)
         mqtt = MqttEndpoint(
-            ThingsBoardApp(registry, pipeline, store, rpc, limits),
+            ThingsBoardApp(registry, pipeline, store, rpc, limits, attributes),
             max_packet_bytes=settings.max_payload_bytes + MQTT_HEADER_ALLOWANCE,
             max_inflight=MQTT_MAX_INFLIGHT,
             congested=lambda: pipeline.congested,
@@ -99,6 +101,7 @@ def open_services(
         pipeline=pipeline,
         device_cache=device_cache,
         rpc=rpc,
+        attributes=attributes,
         monitor=monitor,
         rounds=RoundService(registry, store, monitor),
         notifier=notifier,

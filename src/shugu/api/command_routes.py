@@ -1,11 +1,12 @@
-"""Talking to devices: server-side RPC over MQTT, and the attributes devices report."""
+"""Talking to devices: server-side RPC, the attributes devices report (client scope) and those
+the enterprise sets for them (shared scope, pushed to the device)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
 from shugu.api.deps import AccessDep, ServicesDep
@@ -60,3 +61,28 @@ def device_attributes(device_id: int, access: AccessDep, services: ServicesDep) 
         scope[record.key] = orjson.loads(record.value_json)
         out.updated[f"{record.scope}.{record.key}"] = record.ts
     return out
+
+
+SHARED_EXAMPLE = {"report_period_s": 10, "target_speed_rpm": 650}
+
+
+@router.post("/api/devices/{device_id}/attributes/shared")
+async def set_shared_attributes(
+    device_id: int,
+    access: AccessDep,
+    services: ServicesDep,
+    body: Annotated[
+        dict[str, Any],
+        Body(description="shared attributes: key → any JSON value", examples=[SHARED_EXAMPLE]),
+    ],
+) -> AttributesOut:
+    """Set shared attributes (a set point, a reporting period): kept, then pushed to the
+    device on `v1/devices/me/attributes` (MQTT), through its gateway, or to its waiting
+    `GET /api/v1/{token}/attributes/updates` (HTTP)."""
+    ref = visible_device(services.registry, access, device_id)
+    if not access.can_manage_enterprise(ref.enterprise_id):
+        raise ForbiddenError(
+            "only the enterprise's administrators set shared attributes", code="forbidden"
+        )
+    await services.attributes.set_shared(ref.id, body)
+    return device_attributes(device_id, access, services)

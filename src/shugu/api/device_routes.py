@@ -1,21 +1,33 @@
-"""Device-facing ingest over HTTP.
+"""Device-facing API over HTTP.
 
-``POST /api/v1/{token}/telemetry`` is ThingsBoard's HTTP device API, so devices and libraries
-written for ThingsBoard post to shugu unchanged. ``POST /api/v1/batch`` takes many devices at once
-for gateways and bulk loaders: ThingsBoard's gateway JSON form or an Arrow IPC stream.
+ThingsBoard's HTTP device API, so devices and libraries written for ThingsBoard talk to shugu
+unchanged (docs/http-device-api.md): ``/api/v1/{token}/telemetry``; ``/attributes`` (post client
+attributes, read client and shared ones), ``/attributes/updates`` (wait for shared ones);
+``/rpc`` (wait for a command, or ask shugu) and ``/rpc/{id}`` (answer a command).
+``POST /api/v1/batch`` takes many devices at once for gateways and bulk loaders: ThingsBoard's
+gateway JSON form or an Arrow IPC stream.
 
 Every answer follows durability: 200 means the accepted points are on disk.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from shugu.api.deps import ServicesDep, get_principal
 from shugu.api.errors import error_body
 from shugu.api.jsonresponse import JSONBytes
-from shugu.api.openapi import BATCH_BODY, TELEMETRY_BODY
+from shugu.api.openapi import (
+    ATTRIBUTES_BODY,
+    BATCH_BODY,
+    CLIENT_RPC_BODY,
+    RPC_ANSWER_BODY,
+    TELEMETRY_BODY,
+)
 from shugu.api.services import Services
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ForbiddenError, ShuguError, ValidationError
@@ -24,6 +36,7 @@ from shugu.ingest.arrow_codec import ARROW_STREAM, decode_table, read_stream
 from shugu.ingest.errors import BadDeviceToken, PayloadTooLarge
 from shugu.ingest.gateway import ingest_gateway
 from shugu.ingest.pipeline import Columns, IngestResult, now_ms
+from shugu.ingest.rpc import answer_client_rpc
 from shugu.ingest.states import codes_from_text
 from shugu.ingest.thingsboard import parse_json
 from shugu.store.telemetry import RejectRecord, Rejects
@@ -36,6 +49,8 @@ def revoke_device_access(services: Services, device_id: int, reason: str) -> int
     deleted): forget it in the lookup caches, so that its next message is refused, and close
     its live MQTT connections. Returns how many connections were closed."""
     services.device_cache.forget(device_id)
+    services.rpc.forget(device_id)
+    services.attributes.forget(device_id)
     if services.mqtt is None:
         return 0
     return services.mqtt.disconnect_device(device_id, reason)
@@ -66,29 +81,136 @@ def _answer(result: IngestResult) -> JSONBytes:
     return JSONBytes(body)
 
 
-@router.post("/api/v1/{token}/telemetry", openapi_extra=TELEMETRY_BODY)
-async def post_device_telemetry(token: str, request: Request, services: ServicesDep) -> JSONBytes:
-    """ThingsBoard HTTP device API: `{"k": v}`, `{"ts": ms, "values": {...}}`, or a list."""
-    pipeline = services.pipeline
+async def _device(services: Services, token: str) -> DeviceRef:
+    """The device of an access token; an unknown token is refused (401) and counted."""
     device = services.registry.device_for_token(token)
     if device is None:
         masked = token[:4] + "…" if len(token) > 4 else "…"
-        await pipeline.record_refusal(
+        await services.pipeline.record_refusal(
             RejectRecord(
                 now_ms(), None, "bad_device_token", "unknown device access token", sample=masked
             )
         )
         raise BadDeviceToken("the device access token is unknown or was revoked")
+    return device
+
+
+async def _json_body(services: Services, device: DeviceRef, request: Request) -> Any:
+    """The body as JSON; a body refused whole is kept in the rejects log like refused values."""
+    try:
+        return parse_json(await read_body(request, services.settings.max_payload_bytes))
+    except ShuguError as exc:
+        await services.pipeline.record_refusal(
+            RejectRecord(now_ms(), device.id, exc.code, exc.message)
+        )
+        raise
+
+
+@router.post("/api/v1/{token}/telemetry", openapi_extra=TELEMETRY_BODY)
+async def post_device_telemetry(token: str, request: Request, services: ServicesDep) -> JSONBytes:
+    """ThingsBoard HTTP device API: `{"k": v}`, `{"ts": ms, "values": {...}}`, or a list."""
+    pipeline = services.pipeline
+    device = await _device(services, token)
     with pipeline.admitted():
-        try:
-            body = await read_body(request, services.settings.max_payload_bytes)
-            doc = parse_json(body)
-        except ShuguError as exc:
-            # Whole-payload refusals are kept in the rejects log like per-value ones.
-            await pipeline.record_refusal(RejectRecord(now_ms(), device.id, exc.code, exc.message))
-            raise
+        doc = await _json_body(services, device, request)
         parsed = pipeline.decoder_for(device).decode(doc)
         return _answer(await pipeline.ingest_parsed(device, parsed))
+
+
+@router.post("/api/v1/{token}/attributes", openapi_extra=ATTRIBUTES_BODY)
+async def post_device_attributes(token: str, request: Request, services: ServicesDep) -> JSONBytes:
+    """Client attributes the device reports about itself: a JSON object of keys and values."""
+    device = await _device(services, token)
+    with services.pipeline.admitted():
+        doc = await _json_body(services, device, request)
+        written = await services.attributes.store_client(device, doc)
+    rejects = Rejects()
+    for refusal in written.refusals:
+        rejects.add(refusal)
+    return _answer(IngestResult(written.stored, rejects))
+
+
+@router.get("/api/v1/{token}/attributes")
+async def get_device_attributes(
+    token: str,
+    services: ServicesDep,
+    client_keys: str | None = Query(None, alias="clientKeys", max_length=65_536),
+    shared_keys: str | None = Query(None, alias="sharedKeys", max_length=65_536),
+) -> JSONBytes:
+    """`{"client": {...}, "shared": {...}}`: the keys named (comma-separated), or all of both
+    scopes when neither is named, as ThingsBoard answers."""
+    device = await _device(services, token)
+    return JSONBytes(services.attributes.read(device.id, client_keys, shared_keys))
+
+
+def _poll_timeout_s(services: Services, timeout_ms: int) -> float:
+    settings = services.settings
+    wanted = timeout_ms or settings.device_poll_default_ms
+    return min(wanted, settings.device_poll_max_ms) / 1000
+
+
+def _nothing_came(what: str, timeout_s: float) -> JSONBytes:
+    # ThingsBoard answers 408 when a long poll ends with nothing; its clients then poll again.
+    return JSONBytes(
+        error_body("poll_timeout", f"no {what} within {timeout_s:g} s; poll again"),
+        status_code=408,
+    )
+
+
+POLL_TIMEOUT = Query(
+    0,
+    ge=0,
+    le=2**31 - 1,
+    description="how long to wait, in ms (0: 60,000; at most 300,000 are waited)",
+)
+
+
+@router.get("/api/v1/{token}/attributes/updates")
+async def wait_shared_attributes(
+    token: str, services: ServicesDep, timeout: int = POLL_TIMEOUT
+) -> JSONBytes:
+    """Long poll: the next change of the device's shared attributes, or 408 if none came."""
+    device = await _device(services, token)
+    timeout_s = _poll_timeout_s(services, timeout)
+    changes = await services.attributes.poll(device.id, timeout_s)
+    if changes is None:
+        return _nothing_came("shared attribute changed", timeout_s)
+    return JSONBytes(changes)
+
+
+@router.get("/api/v1/{token}/rpc")
+async def wait_rpc_request(
+    token: str, services: ServicesDep, timeout: int = POLL_TIMEOUT
+) -> Response:
+    """Long poll: the next command for the device, `{"id": 1, "method": ..., "params": ...}`,
+    or 408 if none came. The device answers with `POST /api/v1/{token}/rpc/{id}`."""
+    device = await _device(services, token)
+    timeout_s = _poll_timeout_s(services, timeout)
+    request = await services.rpc.poll(device.id, timeout_s)
+    if request is None:
+        return _nothing_came("command", timeout_s)
+    return Response(request, media_type="application/json")
+
+
+@router.post("/api/v1/{token}/rpc/{request_id}", openapi_extra=RPC_ANSWER_BODY)
+async def post_rpc_answer(
+    token: str, request_id: int, request: Request, services: ServicesDep
+) -> JSONBytes:
+    """The device's answer to command ``request_id`` (any JSON); 200 even when nobody waits
+    for it any more, as in ThingsBoard."""
+    device = await _device(services, token)
+    body = await read_body(request, services.settings.max_payload_bytes)
+    services.rpc.answer(device.id, request_id, body)
+    return JSONBytes({})
+
+
+@router.post("/api/v1/{token}/rpc", openapi_extra=CLIENT_RPC_BODY)
+async def post_client_rpc(token: str, request: Request, services: ServicesDep) -> JSONBytes:
+    """The device asks shugu: `{"method": "getCurrentTime", "params": {}}` (see ingest.rpc)."""
+    device = await _device(services, token)
+    doc = await _json_body(services, device, request)
+    limits = {"maxPayloadSize": services.settings.max_payload_bytes, "rateLimits": {}}
+    return JSONBytes(answer_client_rpc(doc, limits))
 
 
 def _batch_enterprise(request: Request, services: ServicesDep) -> int:

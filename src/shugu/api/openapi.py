@@ -96,6 +96,27 @@ TELEMETRY_BODY: dict[str, Any] = {
     }
 }
 
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+#: Bodies of the HTTP device API's other routes, read by the routes themselves.
+ATTRIBUTES_BODY = _json_body(
+    {"type": "object", "description": "client attributes: key → any JSON value"}
+)
+RPC_ANSWER_BODY = _json_body({"description": "the device's answer: any JSON value"})
+CLIENT_RPC_BODY = _json_body(
+    {
+        "type": "object",
+        "required": ["method"],
+        "properties": {
+            "method": {"type": "string", "description": "getCurrentTime or getSessionLimits"},
+            "params": {"description": "any JSON value"},
+        },
+    }
+)
+
 #: The batch route's body and query, read by the route itself (see ``device_routes.py``).
 BATCH_BODY: dict[str, Any] = {
     "parameters": [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shugu.config import Settings
+from shugu.ingest.attributes import AttributeService
 from shugu.ingest.bridge import BrokerBridge
 from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.mqtt.server import MqttEndpoint
@@ -25,6 +26,8 @@ class Services:
     pipeline: IngestPipeline
     device_cache: DeviceCache
     rpc: RpcHub
+    #: Client and shared attributes, and the pushes of shared ones to devices.
+    attributes: AttributeService
     monitor: Monitor
     rounds: RoundService
     notifier: Notifier

@@ -85,7 +85,8 @@ def _parse_ts(raw: Any) -> int | None:
         return None
     if isinstance(raw, int):
         return raw if 0 <= raw <= MAX_TS_MS else None
-    if isinstance(raw, float) and math.isfinite(raw) and 0 <= raw <= MAX_TS_MS and raw.is_integer():
+    if isinstance(raw, float) and math.isfinite(raw) and 0 <= raw < MAX_TS_MS + 1:
+        # A fraction of a millisecond is cut off, as ThingsBoard reads "ts" (a long).
         return int(raw)
     return None
 
@@ -136,7 +137,7 @@ class TelemetryDecoder:
                         None,
                         None,
                         "bad_timestamp",
-                        '"ts" must be an integer of milliseconds since 1970, before year 10000',
+                        '"ts" must be a number of milliseconds since 1970, before year 10000',
                         _sample(item["ts"]),
                         count=max(1, len(values)) if isinstance(values, dict) else 1,
                     )

@@ -2,7 +2,8 @@
 
 Devices connect with their access token as user name and publish to:
 - ``v1/devices/me/telemetry``: ThingsBoard telemetry JSON;
-- ``v1/devices/me/attributes``: client attributes (a JSON object);
+- ``v1/devices/me/attributes``: client attributes (a JSON object); a device subscribed to it
+  gets its shared attributes there when the enterprise changes them;
 - ``v1/devices/me/attributes/request/{id}``: ask for attributes, answered on
   ``v1/devices/me/attributes/response/{id}``;
 - ``v1/devices/me/rpc/response/{id}``: the answer to a server-side RPC request, which shugu sent
@@ -26,6 +27,7 @@ import orjson
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ConflictError, ShuguError, UnavailableError, ValidationError
 from shugu.domain.profiles import load_profiles
+from shugu.ingest.attributes import AttributeService, Push, is_text
 from shugu.ingest.coalesce import Coalescer
 from shugu.ingest.gateway import ingest_gateway
 from shugu.ingest.mqtt.codec import Connect, Publish
@@ -37,10 +39,10 @@ from shugu.ingest.mqtt.connection import (
     Outcome,
 )
 from shugu.ingest.pipeline import IngestPipeline, IngestResult
-from shugu.ingest.rpc import Deliver, RpcHub
+from shugu.ingest.rpc import Deliver, RpcHub, answer_client_rpc
 from shugu.ingest.thingsboard import parse_json
 from shugu.store.registry import Registry
-from shugu.store.telemetry import AttributeRecord, RejectRecord, TelemetryStore
+from shugu.store.telemetry import RejectRecord, TelemetryStore
 
 log = logging.getLogger(__name__)
 
@@ -73,31 +75,6 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-#: Longest attribute key kept (the store's column holds 255 characters).
-MAX_ATTRIBUTE_KEY = 255
-
-
-def _is_text(value: str) -> bool:
-    """Whether a string is text the stores can keep: no lone surrogates (JSON can escape one)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _attribute_problem(key: str, value: Any) -> str | None:
-    """Why an attribute cannot be kept as it was sent, or None if it can."""
-    if not 0 < len(key) <= MAX_ATTRIBUTE_KEY or not key.isprintable() or not _is_text(key):
-        return f"an attribute key is 1 to {MAX_ATTRIBUTE_KEY} printable characters"
-    try:
-        orjson.dumps(value)
-    except orjson.JSONEncodeError as exc:
-        # Lone surrogates, integers beyond 64 bits, nesting deeper than 254 levels.
-        return f"the value of attribute {key!r} cannot be kept as JSON: {exc}"
-    return None
-
-
 def _outcome(result: IngestResult) -> Outcome:
     if result.accepted == 0 and result.rejects.total > 0:
         first = result.rejects.samples[0] if result.rejects.samples else None
@@ -113,18 +90,20 @@ class ThingsBoardApp:
         store: TelemetryStore,
         rpc: RpcHub,
         limits: SessionLimits,
+        attributes: AttributeService | None = None,
     ) -> None:
         self._limits = limits
+        self._attributes = attributes or AttributeService(pipeline, store)
         self._coalescer = Coalescer(pipeline)
         self._registry = registry
         self._pipeline = pipeline
         self._store = store
         self._rpc = rpc
-        #: connection → how RPC requests reach its device
-        self._deliverers: dict[MqttConnection, Deliver] = {}
+        #: connection → how RPC requests and shared attributes reach its device
+        self._deliverers: dict[MqttConnection, tuple[Deliver, Push]] = {}
         #: gateway connection → names of the devices it connected (for RPC routing)
         self._gateway_devices: dict[MqttConnection, dict[str, int]] = {}
-        self._gateway_deliverers: dict[tuple[MqttConnection, int], Deliver] = {}
+        self._gateway_deliverers: dict[tuple[MqttConnection, int], tuple[Deliver, Push]] = {}
 
     # -- connection lifecycle
 
@@ -145,18 +124,24 @@ class ThingsBoardApp:
         def deliver(request_id: int, payload: bytes) -> bool:
             return conn.send(f"{RPC_REQUEST}{request_id}", payload, qos=1)
 
-        self._deliverers[conn] = deliver
+        def push(changes: bytes) -> bool:
+            return conn.send("v1/devices/me/attributes", changes, qos=1)
+
+        self._deliverers[conn] = (deliver, push)
         self._rpc.attach(device.id, deliver)
+        self._attributes.attach(device.id, push)
 
     def on_disconnected(self, conn: MqttConnection) -> None:
         assert conn.device is not None
-        deliver = self._deliverers.pop(conn, None)
-        if deliver is not None:
-            self._rpc.detach(conn.device.id, deliver)
+        routes = self._deliverers.pop(conn, None)
+        if routes is not None:
+            self._rpc.detach(conn.device.id, routes[0])
+            self._attributes.detach(conn.device.id, routes[1])
         for device_id in self._gateway_devices.pop(conn, {}).values():
             behind = self._gateway_deliverers.pop((conn, device_id), None)
             if behind is not None:
-                self._rpc.detach(device_id, behind)
+                self._rpc.detach(device_id, behind[0])
+                self._attributes.detach(device_id, behind[1])
 
     def on_refused(self, device: DeviceRef | None, code: str, reason: str) -> None:
         self._pipeline.record_refusal_nowait(
@@ -221,61 +206,34 @@ class ThingsBoardApp:
         return Outcome(rc, reason)
 
     def _client_rpc(self, payload: bytes) -> bytes:
-        """Client-side RPC: ThingsBoard's SDKs ask for their session limits on connecting; any
-        other method is answered at once with an error rather than left waiting."""
+        """Client-side RPC, answered at once by shugu's built-in methods (``ingest.rpc``); any
+        other method gets an error rather than being left waiting."""
         request = parse_json(payload) if payload.strip() else None
-        if isinstance(request, dict) and request.get("method") == "getSessionLimits":
-            return orjson.dumps(
-                {
-                    "maxPayloadSize": self._limits.max_payload_bytes,
-                    "maxInflightMessages": self._limits.max_inflight,
-                    "rateLimits": {},
-                }
-            )
-        return orjson.dumps({"error": "client-side RPC is not handled by this server"})
+        limits = {
+            "maxPayloadSize": self._limits.max_payload_bytes,
+            "maxInflightMessages": self._limits.max_inflight,
+            "rateLimits": {},
+        }
+        try:
+            return orjson.dumps(answer_client_rpc(request, limits))
+        except ShuguError as exc:
+            return orjson.dumps({"error": exc.message})
 
     # -- attributes
 
     async def _store_attributes(self, device: DeviceRef, doc: Any) -> Outcome:
-        if not isinstance(doc, dict):
-            raise ValidationError(
-                "attributes are a JSON object of keys and values", code="bad_shape"
-            )
-        now = _now_ms()
-        records = []
-        refusals = []
-        for key, value in doc.items():
-            problem = _attribute_problem(key, value)
-            if problem is None:
-                records.append(
-                    AttributeRecord(device.id, "client", key, orjson.dumps(value).decode(), now)
-                )
-            else:
-                refusals.append(RejectRecord(now, device.id, "bad_attribute", problem, key))
-        if records:
-            await self._pipeline.store_attributes(records)
-        for refusal in refusals:
-            await self._pipeline.record_refusal(refusal)
-        if refusals and not records:
-            return Outcome(RC_PAYLOAD_INVALID, refusals[0].reason)
+        written = await self._attributes.store_client(device, doc)
+        if written.refusals and not written.stored:
+            return Outcome(RC_PAYLOAD_INVALID, written.refusals[0].reason)
         return Outcome()
 
     def _answer_attributes(
         self, conn: MqttConnection, device: DeviceRef, request_id: str, payload: bytes
     ) -> Outcome:
-        wanted: dict[str, set[str] | None] = {"client": None, "shared": None}
-        if payload.strip():
-            doc = parse_json(payload)
-            if isinstance(doc, dict):
-                for scope, field in (("client", "clientKeys"), ("shared", "sharedKeys")):
-                    keys = doc.get(field)
-                    if isinstance(keys, str):
-                        wanted[scope] = {k.strip() for k in keys.split(",") if k.strip()}
-        answer: dict[str, dict[str, Any]] = {"client": {}, "shared": {}}
-        for record in self._store.attributes(device.id):
-            keys = wanted.get(record.scope)
-            if record.scope in answer and (keys is None or record.key in keys):
-                answer[record.scope][record.key] = orjson.loads(record.value_json)
+        doc = parse_json(payload) if payload.strip() else None
+        if not isinstance(doc, dict):
+            doc = {}
+        answer = self._attributes.read(device.id, doc.get("clientKeys"), doc.get("sharedKeys"))
         conn.send(f"{ATTR_RESPONSE}{request_id}", orjson.dumps(answer), qos=1)
         return Outcome()
 
@@ -293,7 +251,7 @@ class ThingsBoardApp:
     def _device_behind(
         self, gateway: DeviceRef, name: str, profile: str = "generic"
     ) -> DeviceRef | None:
-        if not isinstance(name, str) or not name.strip() or not _is_text(name):
+        if not isinstance(name, str) or not name.strip() or not is_text(name):
             return None
         found = self._registry.device_ref_by_name(gateway.enterprise_id, name)
         if found is not None:
@@ -375,7 +333,7 @@ class ThingsBoardApp:
     def _gateway_rpc_answer(self, gateway: DeviceRef, doc: Any) -> Outcome:
         name = doc.get("device") if isinstance(doc, dict) else None
         request_id = doc.get("id") if isinstance(doc, dict) else None
-        if not isinstance(name, str) or not _is_text(name) or type(request_id) is not int:
+        if not isinstance(name, str) or not is_text(name) or type(request_id) is not int:
             raise ValidationError(
                 'a gateway RPC answer is {"device": "name", "id": request id, "data": ...}',
                 code="bad_shape",
@@ -414,12 +372,18 @@ class ThingsBoardApp:
             message = orjson.dumps({"device": device.name, "data": data})
             return conn.send("v1/gateway/rpc", message, qos=1)
 
+        def push(changes: bytes) -> bool:
+            message = b'{"device":' + orjson.dumps(device.name) + b',"data":' + changes + b"}"
+            return conn.send("v1/gateway/attributes", message, qos=1)
+
         self._gateway_devices.setdefault(conn, {})[device.name] = device.id
-        self._gateway_deliverers[(conn, device.id)] = deliver
+        self._gateway_deliverers[(conn, device.id)] = (deliver, push)
         self._rpc.attach(device.id, deliver)
+        self._attributes.attach(device.id, push)
 
     def _detach_behind(self, conn: MqttConnection, device: DeviceRef) -> None:
         self._gateway_devices.get(conn, {}).pop(device.name, None)
-        deliver = self._gateway_deliverers.pop((conn, device.id), None)
-        if deliver is not None:
-            self._rpc.detach(device.id, deliver)
+        routes = self._gateway_deliverers.pop((conn, device.id), None)
+        if routes is not None:
+            self._rpc.detach(device.id, routes[0])
+            self._attributes.detach(device.id, routes[1])
