@@ -31,6 +31,9 @@ def cluster(tmp_path: Path) -> Iterator[tuple[Cluster, int]]:
         device, _ = registry.create_device(ent.id, "bridged", "generic")
         user = registry.create_user("operator", "a long password", Role.OPERATOR)
         token = registry.create_api_token(user.id, "tests")
+        # The test reads the device's values as the operator: the enterprise consents.
+        admin = registry.create_user("admin", "a long password", Role.ENTERPRISE_ADMIN, ent.id)
+        registry.grant_consent(ent.id, admin.id, "bridge tests", "operator")
     finally:
         registry.close()
     with mosquitto(tmp_path) as broker:
