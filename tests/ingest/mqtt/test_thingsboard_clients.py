@@ -443,3 +443,41 @@ def test_tb_gateway_carries_rpc_to_a_device_behind_it(
     assert topic.startswith("meters/DTSU-9/request/getRelay/")
     assert json.loads(payload) == {"channel": 2}
     assert body["response"] == {"relay": "on", "channel": {"channel": 2}}
+
+
+def test_tb_gateway_commands_reach_its_devices_after_shugu_restarts(
+    district: ServedDistrict, gateway: Gateway
+) -> None:
+    """The gateway sends ``v1/gateway/connect`` once per device and process: after shugu
+    restarts it reconnects and forwards the meter's data without announcing it again, which
+    shugu takes as the device's connect (as ThingsBoard does), so commands reach it again.
+    Runs last in this module: it restarts the server."""
+    meter = {"DTSU-11": {"power": 4.5, "energy": 2.0}}
+    device = forward_meters(district, gateway, meter)["DTSU-11"]
+    assert district.server is not None
+    district.server.stop(timeout_s=30)
+    district.server.start(timeout_s=60)
+    # Only data, no announcement: the gateway knows the meter already.
+    forward_meters(district, gateway, {"DTSU-11": {"power": 4.75, "energy": 2.5}})
+    client = _broker_client(gateway.broker)
+
+    def answer(c: paho.Client, u: object, message: paho.MQTTMessage) -> None:
+        reply = message.topic.replace("/request/", "/response/")
+        c.publish(reply, json.dumps({"relay": "off"}), 1)
+
+    client.on_message = answer
+    subscribed = threading.Event()
+    client.on_subscribe = lambda c, u, mid, rc, p: subscribed.set()
+    client.subscribe("meters/+/request/+/+", qos=1)
+    try:
+        assert subscribed.wait(10)
+        status, body = district.http(
+            "POST",
+            f"/api/devices/{device['id']}/rpc",
+            {"method": "getRelay", "params": {"channel": 1}, "timeout_ms": 15_000},
+        )
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    assert status == 200, f"{body}\n{gateway.child.diagnostics()}"
+    assert body["response"] == {"relay": "off"}
