@@ -260,13 +260,13 @@ def _as_ingest_tables(sent: list[Batch]) -> list[pa.Table]:
     ]
 
 
-def run(*, quick: bool, rate: int, log: bool) -> dict[str, object]:
+def run(*, quick: bool, rate: int, log: bool, flood: bool = True) -> dict[str, object]:
     n_devices = 1_000 if quick else 10_000
     seconds = 10.0 if quick else 60.0
     tmp = Path(tempfile.mkdtemp(prefix="shugu-bench-monitor-"))
     result: dict[str, Any] = {
         "quick": quick,
-        "rate": rate,
+        "rate_pps": rate,
         "seconds": seconds,
         "devices": n_devices,
         "cpus": os.cpu_count(),
@@ -328,4 +328,9 @@ def run(*, quick: bool, rate: int, log: bool) -> dict[str, object]:
         registry.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if flood:
+        from bench import monitor_flood
+
+        say(log, "flood: other tenants' alarms while one device flaps")
+        result["flood_case"] = monitor_flood.run(quick=quick, log=log)
     return result

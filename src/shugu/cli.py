@@ -240,10 +240,13 @@ def bench_monitor(
     quick: Annotated[bool, typer.Option("--quick", help="small sizes; under a minute")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     rate: Annotated[int, typer.Option(help="offered points per second")] = 100_000,
+    flood: Annotated[
+        bool, typer.Option(help="also the flood case: other tenants' alarms while one flaps")
+    ] = True,
 ) -> None:
     """Alarm latency (point stored → alarm raised) while ingesting at a steady rate."""
     module = _bench_module("monitor")
-    result = module.run(quick=quick, rate=rate, log=not as_json)  # type: ignore[attr-defined]
+    result = module.run(quick=quick, rate=rate, log=not as_json, flood=flood)  # type: ignore[attr-defined]
     _print_result(result, as_json)
 
 

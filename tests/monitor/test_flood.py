@@ -70,10 +70,12 @@ class Site:
         return [a for a in alarms if a.rule_ref == RULE]
 
     def drain(self) -> int:
+        """Turns until every queued point is evaluated, then the tick's flapping step."""
         turns = 0
         while self.monitor.stats().pending_rows:
             self.monitor.process_pending()
             turns += 1
+        self.monitor.book.settle_flapping()
         return turns
 
 

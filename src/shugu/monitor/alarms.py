@@ -98,8 +98,8 @@ class AlarmBook:
 
     def apply(self, transitions: Iterable[Transition]) -> None:
         """Turn the engine's transitions into alarms, written together: one transaction for a
-        turn's raises, clears and flip counts (another only when an alarm raised in the turn
-        changes again in it). A flapping rule's flips only count (``monitor/flapping.py``)."""
+        turn's raises and clears (another only when an alarm raised in the turn changes again
+        in it). A flapping rule's flips only count (``monitor/flapping.py``)."""
         writes = _Writes(utc_datetime(self._clock()))
         for t in transitions:
             key = (t.ref, t.device_id)
@@ -131,14 +131,8 @@ class AlarmBook:
             elif t.raised and key not in self._open and key not in writes.opening:
                 # Flapping without an open alarm (cleared by a person): hold one open again.
                 self._queue_raise(writes, t, rule, flapping=True)
-        with self._lock:
-            dirty = self._flaps.dirty()
-        if any(key in writes.opening for key, _flips in dirty):
-            self._flush(writes)
-        for key, flips in dirty:
-            alarm_id = self._open.get(key)
-            if alarm_id is not None:
-                writes.add(AlarmChange(alarm_id, None, writes.at, flips=flips))
+        # Flip counts are written by ``settle_flapping`` (each tick), not once per turn: a
+        # flood is many short turns, and a transaction each would be most of their cost.
         self._flush(writes)
 
     def _queue_raise(
@@ -207,8 +201,9 @@ class AlarmBook:
                 self._after_handled(record, NoticeEvent.cleared, now)
 
     def settle_flapping(self) -> None:
-        """Pairs that stopped flapping settle into the rule's verdict: the alarm stays open
-        (no longer marked) while the condition holds, and is cleared otherwise."""
+        """Write flapping alarms' new flip counts; pairs that stopped flapping settle into the
+        rule's verdict: the alarm stays open (no longer marked) while the condition holds, and
+        is cleared otherwise."""
         writes = _Writes(utc_datetime(self._clock()))
         with self._lock:
             settled = self._flaps.settle(to_ms(writes.at), self._flap_limits)
