@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 
 from shugu.domain.batch import QUALITY_GOOD, Batch
 from shugu.domain.errors import ValidationError
+from shugu.monitor import service
 from shugu.monitor.engine import Transition
 from shugu.monitor.rules import default_rules
 from shugu.monitor.service import MOMENTS_PER_DEVICE_PER_TURN, Monitor
@@ -198,3 +199,21 @@ def test_flap_limits_are_rule_data_checked_like_every_limit() -> None:
     with pytest.raises(ValidationError) as caught:
         rule.with_overrides({"flap_start": 4, "flap_stop": 4})
     assert caught.value.details["field"] == "flap_stop"
+
+
+def test_a_flood_beyond_the_carry_limit_drops_its_own_oldest_points(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The points carried to later turns are bounded: beyond the limit the flooder's oldest are
+    skipped (counted), and the queue keeps room for the other tenants' batches."""
+    monkeypatch.setattr(service, "MAX_CARRIED_ROWS", 100)
+    site.flood(1000)
+    site.monitor.process_pending()
+    stats = site.monitor.stats()
+    skipped = 1000 - MOMENTS_PER_DEVICE_PER_TURN - 100
+    assert (stats.pending_rows, stats.skipped_rows) == (100, skipped)
+    site.send(site.other, np.asarray([site.clock.now]), np.asarray([35.0]))
+    site.monitor.process_pending()
+    assert [a.status for a in site.alarms(site.other)] == ["active"]
+    site.drain()
+    assert site.monitor.engine.evaluated_points == MOMENTS_PER_DEVICE_PER_TURN + 100 + 1

@@ -19,6 +19,7 @@ import numpy as np
 
 from shugu.domain.batch import Batch
 from shugu.domain.errors import ShuguError
+from shugu.domain.logthrottle import ThrottledLog
 from shugu.domain.timeutil import utc_now_ms
 from shugu.monitor.alarms import AlarmBook, NotifyConfig
 from shugu.monitor.config import all_bindings, all_overrides, device_infos, notify_settings
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 MAX_PENDING_ROWS = 5_000_000
 #: Moments of one device evaluated per turn; later ones wait for the next turns (``split_turn``).
 MOMENTS_PER_DEVICE_PER_TURN = 32
+#: Points carried over to later turns beyond which the oldest of them are skipped: a fifth of
+#: the queue, so devices that flood cannot fill the room the others' batches need.
+MAX_CARRIED_ROWS = MAX_PENDING_ROWS // 5
 TICK_S = 1.0
 ESCALATION_EVERY_S = 15.0
 REFRESH_MIN_INTERVAL_S = 1.0
@@ -90,6 +94,7 @@ class Monitor:
         #: Points of devices that sent more moments than a turn takes, with their arrival.
         self._carry: tuple[float, Batch] | None = None
         self._skipped_rows = 0
+        self._dropped_log = ThrottledLog(log)
         self._skipping = False
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -220,8 +225,20 @@ class Monitor:
             return None
         oldest = min(arrived for arrived, _b in items)
         now, later = split_turn(Batch.concat([b for _, b in items]), MOMENTS_PER_DEVICE_PER_TURN)
+        dropped = 0
+        if later is not None and len(later) > MAX_CARRIED_ROWS:
+            # Devices sending faster than they can be evaluated: their oldest points go first,
+            # so that the queue keeps room for every other device's.
+            newest = np.zeros(len(later), np.bool_)
+            newest[np.argsort(later.ts, kind="stable")[-MAX_CARRIED_ROWS:]] = True
+            dropped = len(later) - MAX_CARRIED_ROWS
+            later = later.take(newest)
+            self._dropped_log.warning(
+                "monitor: %d points of flooding devices not evaluated (stored)", dropped
+            )
         with self._lock:
-            self._pending_rows -= len(now)
+            self._pending_rows -= len(now) + dropped
+            self._skipped_rows += dropped
             if later is not None:
                 self._carry = (oldest, later)
         if later is not None:
