@@ -260,7 +260,13 @@ def _as_ingest_tables(sent: list[Batch]) -> list[pa.Table]:
     ]
 
 
-def run(*, quick: bool, rate: int, log: bool, flood: bool = True) -> dict[str, object]:
+def run(
+    *, quick: bool, rate: int, log: bool, flood: bool = True, paced: bool = True
+) -> dict[str, object]:
+    if not paced:
+        from bench import monitor_flood
+
+        return {"quick": quick, "flood_case": monitor_flood.run(quick=quick, log=log)}
     n_devices = 1_000 if quick else 10_000
     seconds = 10.0 if quick else 60.0
     tmp = Path(tempfile.mkdtemp(prefix="shugu-bench-monitor-"))

@@ -241,12 +241,15 @@ def bench_monitor(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     rate: Annotated[int, typer.Option(help="offered points per second")] = 100_000,
     flood: Annotated[
-        bool, typer.Option(help="also the flood case: other tenants' alarms while one flaps")
+        bool, typer.Option(help="the flood case: other tenants' alarms while one device flaps")
+    ] = True,
+    paced: Annotated[
+        bool, typer.Option(help="the paced case and the capacity figures (--no-paced: skip)")
     ] = True,
 ) -> None:
     """Alarm latency (point stored → alarm raised) while ingesting at a steady rate."""
     module = _bench_module("monitor")
-    result = module.run(quick=quick, rate=rate, log=not as_json, flood=flood)  # type: ignore[attr-defined]
+    result = module.run(quick=quick, rate=rate, log=not as_json, flood=flood, paced=paced)  # type: ignore[attr-defined]
     _print_result(result, as_json)
 
 
