@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from bench.faults.served import Served, make_district
+
 from shugu.store.datadir import control_socket_path, server_info_path
 from tests.pg import PostgresServer
 from tests.security.test_device_revocation import NOT_AUTHORIZED, Device
