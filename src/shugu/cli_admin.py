@@ -330,7 +330,9 @@ def register(app: typer.Typer, admin: typer.Typer) -> None:
         The other admin commands refuse to write where no registry is, so that a mistyped --data
         never makes a second registry the server does not read."""
         try:
-            if find_server(data) is not None:
+            server = find_server(data)
+            if server is not None:
+                server.sock.close()
                 typer.echo(f"a server runs on {data}: its registry exists already")
                 return
             url = Settings(data_dir=data, registry_url=registry_url).resolved_registry_url()
