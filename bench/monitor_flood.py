@@ -9,8 +9,8 @@ The baseline run is the same without the flooder, in the same process, just befo
 
 Figures per run: the other tenants' alarm latency (submit of the batch carrying a device's first
 violating point → the alarm book's `on_raised`), and for the flood run the flooder's alarms
-(how many were raised for it, whether one is flapping and its flip count) and how many of its
-points were still queued when the others' measurement ended.
+(how many were raised for it, whether one is flapping and its flip count); for both, how many
+points were still queued for the monitor when the others' measurement ended.
 """
 
 from __future__ import annotations
@@ -143,6 +143,7 @@ def _run(
             "others_latency_p50_ms": _pct(latencies, 50),
             "others_latency_p99_ms": _pct(latencies, 99),
             "others_latency_max_ms": round(max(latencies), 1) if latencies else float("nan"),
+            "queued_points_at_end": backlog,
         }
         if flooder is not None:
             # The flooder's own backlog drains after the measurement; its alarms are counted
@@ -158,7 +159,6 @@ def _run(
             ]
             out |= {
                 "flooder_points": flood_sent,
-                "flooder_queued_points_at_end": backlog,
                 "flooder_drained_after_s": round(time.monotonic() - start - seconds, 1),
                 "flooder_alarms": len(alarms),
                 "flooder_flapping_alarms": sum(1 for a in alarms if a.flapping),
