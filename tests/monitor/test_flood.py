@@ -217,3 +217,33 @@ def test_a_flood_beyond_the_carry_limit_drops_its_own_oldest_points(
     assert [a.status for a in site.alarms(site.other)] == ["active"]
     site.drain()
     assert site.monitor.engine.evaluated_points == MOMENTS_PER_DEVICE_PER_TURN + 100 + 1
+
+
+def test_a_flapping_rule_sends_no_notice_per_flip(site: Site) -> None:
+    """With a notification policy, the flood's notices are those of the few alarms raised and
+    cleared before the rule started flapping, however many flips follow."""
+    enterprise = site.registry.get_device(site.flooder).enterprise_id
+    site.registry.put_config(
+        "channel",
+        enterprise,
+        {"kind": "webhook", "name": "ops", "url": "https://hooks.example.com/ops"},
+        ref=f"{enterprise}:ops",
+    )
+    site.registry.put_config("escalation", enterprise, {"first": ["ops"]}, ref=str(enterprise))
+    notices: list[tuple[str, str]] = []
+    monitor = Monitor(
+        site.registry,
+        site.store,
+        clock=site.clock,
+        notify=lambda notice, _channels: notices.append((notice.rule_en, notice.event.value)),
+    )
+    site.store.add_listener(monitor.on_batch)
+    site.monitor = monitor
+    site.flood(2000)
+    site.drain()
+    rule = default_rules()[RULE][1]
+    raised = [n for n in notices if n == (rule.label_en, "raised")]
+    cleared = [n for n in notices if n == (rule.label_en, "cleared")]
+    assert (len(raised), len(cleared)) == (rule.flap_start // 2, rule.flap_start // 2 - 1)
+    [held] = [a for a in site.alarms(site.flooder) if a.status != "cleared"]
+    assert held.flapping and held.flips == 2000
