@@ -74,13 +74,13 @@ class AlarmBook:
         self._link = link
         self._lock = threading.Lock()
         self._enterprise_names: dict[int, str] = {}
+        open_alarms = registry.list_alarms(None, statuses=OPEN_STATUSES, limit=1_000_000)
         #: (rule ref, device) → id of the open alarm.
         self._open: dict[tuple[str, int], int] = {
-            (a.rule_ref, a.device_id): a.id
-            for a in registry.list_alarms(None, statuses=OPEN_STATUSES, limit=1_000_000)
+            (a.rule_ref, a.device_id): a.id for a in open_alarms
         }
         self._flaps = FlapTracker()
-        for record in registry.list_alarms(None, statuses=OPEN_STATUSES, limit=1_000_000):
+        for record in open_alarms:
             if record.flapping:
                 self._flaps.restore((record.rule_ref, record.device_id), record.flips)
         self.raised = 0
