@@ -1,0 +1,65 @@
+"""The monitor's batched alarm writes, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from shugu.store.registry import Registry
+from shugu.store.registry.monitoring import AlarmChange, NewAlarm
+
+AT = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
+
+
+def _device(registry: Registry) -> tuple[int, int]:
+    region = registry.create_region("350112", "长乐区")
+    park = registry.create_park(region.id, "数字经济产业园", "350112")
+    ent = registry.create_enterprise(park.id, "甲数据中心", "91350112MA000901XW", "0405")
+    return ent.id, registry.create_device(ent.id, "rack-01", "rack_sensor")[0].id
+
+
+def _new(
+    ent: int,
+    device: int,
+    ref: str,
+    escalation: dict[str, Any] | None = None,
+    *,
+    flapping: bool = False,
+    flips: int = 0,
+) -> NewAlarm:
+    detail = {"rule_en": ref}
+    return NewAlarm(ref, device, ent, "major", AT, 29.0, detail, escalation, flapping, flips)
+
+
+def test_writes_in_one_call_raise_mark_and_clear_in_order(registry: Registry) -> None:
+    ent, device = _device(registry)
+    [high, low] = registry.write_alarms(
+        [_new(ent, device, "r.high", escalation={"level": 1}), _new(ent, device, "r.low")]
+    )
+    assert high is not None and low is not None
+    [marked, cleared, counted] = registry.write_alarms(
+        [
+            AlarmChange(high.id, "flapping", AT, flapping=True, flips=8),
+            AlarmChange(low.id, "cleared", AT, value=20.0, clear=True),
+            AlarmChange(high.id, None, AT, flips=9),
+        ]
+    )
+    assert marked is not None and cleared is not None and counted is not None
+    assert (counted.flapping, counted.flips, counted.status) == (True, 9, "active")
+    assert cleared.status == "cleared" and cleared.cleared_at is not None
+    assert [e.kind for e in registry.alarm_events(high.id)] == ["raised", "notified", "flapping"]
+    assert [e.kind for e in registry.alarm_events(low.id)] == ["raised", "cleared"]
+    # Cleared, the pair can be raised again; a flapping raise records its mark.
+    [again] = registry.write_alarms([_new(ent, device, "r.low", flapping=True, flips=8)])
+    assert again is not None and again.flapping and again.flips == 8
+    assert [e.kind for e in registry.alarm_events(again.id)] == ["raised", "flapping"]
+
+
+def test_an_alarm_open_already_is_refused_alone(registry: Registry) -> None:
+    """Another process opened the same (rule, device): only that write is refused."""
+    ent, device = _device(registry)
+    assert registry.open_alarm("r.high", device, ent, "major", AT, 29.0, {}) is not None
+    results = registry.write_alarms([_new(ent, device, "r.high"), _new(ent, device, "r.low")])
+    assert results[0] is None and results[1] is not None
+    open_refs = sorted(a.rule_ref for a in registry.list_alarms(None, statuses=("active",)))
+    assert open_refs == ["r.high", "r.low"]
