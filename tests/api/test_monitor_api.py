@@ -536,7 +536,6 @@ def world_resolver() -> Resolver:
     return fixed(NOTIFY_DNS)
 
 
-
 class _Hook(BaseHTTPRequestHandler):
     server: HookServer
 
