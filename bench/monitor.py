@@ -101,6 +101,45 @@ class Feed:
         )
 
 
+class Crossings:
+    """The real threshold crossings of a paced run.
+
+    Every INJECT_EVERY_S a few devices of the next tick, not alarmed before, send VIOLATION_C
+    for HOLD_S; `submitted` records when the batch carrying each one's first violating point
+    went to the store (the start of its alarm latency).
+    """
+
+    def __init__(
+        self, feed: Feed, start: float, seconds: float, submitted: dict[int, float]
+    ) -> None:
+        n = len(feed.devices)
+        self.feed = feed
+        self.used = np.zeros(n, np.bool_)
+        self.hot_until = np.zeros(n)
+        self.next_inject = start + INJECT_EVERY_S
+        self.inject_until = start + seconds - HOLD_S - 1.0
+        self.submitted = submitted
+
+    def next_batch(self) -> tuple[Batch, float, float]:
+        """The next tick's batch, the monotonic time it was built at and the one it is sent at."""
+        feed = self.feed
+        pos = feed.next_positions()
+        mono = time.monotonic()
+        fresh: Ints = np.zeros(0, np.int64)
+        if self.next_inject <= mono < self.inject_until:
+            self.next_inject += INJECT_EVERY_S
+            candidates = np.unique(pos[~self.used[pos]])
+            take = min(INJECT_PER_ROUND, len(candidates))
+            fresh = feed.rng.choice(candidates, take, replace=False)
+            self.used[fresh] = True
+            self.hot_until[fresh] = mono + HOLD_S
+        batch = feed.batch(pos, self.hot_until[pos] > mono)
+        t_sub = time.monotonic()
+        for p in fresh:
+            self.submitted[int(feed.devices[p])] = t_sub
+        return batch, mono, t_sub
+
+
 def _thread_cpu(native_ids: dict[str, int | None]) -> dict[str, float]:
     times = {t.id: t.user_time + t.system_time for t in psutil.Process().threads()}
     out = {name: times.get(tid or -1, 0.0) for name, tid in native_ids.items()}
@@ -113,7 +152,7 @@ def _acked(acks: list[tuple[float, float]], submitted: float, _future: Future[in
     acks.append((submitted, time.monotonic()))
 
 
-def _pct(values: list[float], q: float) -> float:
+def pct(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 1) if values else float("nan")
 
 
@@ -129,9 +168,6 @@ def _wait(cond: Callable[[], bool], timeout: float) -> bool:
 def _paced(
     store: DuckDBTelemetryStore, monitor: Monitor, feed: Feed, seconds: float, log: bool
 ) -> tuple[dict[str, Any], list[Batch]]:
-    n = len(feed.devices)
-    used = np.zeros(n, np.bool_)
-    hot_until = np.zeros(n)
     submitted: dict[int, float] = {}
     raised: dict[int, float] = {}
     others: list[Transition] = []
@@ -149,8 +185,7 @@ def _paced(
     tids = {"monitor": monitor._thread.native_id, "writer": store._writer.native_id}
     cpu0 = _thread_cpu(tids)
     start = time.monotonic()
-    next_inject = start + INJECT_EVERY_S
-    inject_until = start + seconds - HOLD_S - 1.0
+    crossings = Crossings(feed, start, seconds, submitted)
     late = k = 0
     next_log = start + 10
     while True:
@@ -163,20 +198,7 @@ def _paced(
         elif now - target > TICK_S:
             late += 1
         k += 1
-        pos = feed.next_positions()
-        mono = time.monotonic()
-        fresh: Ints = np.zeros(0, np.int64)
-        if next_inject <= mono < inject_until:
-            next_inject += INJECT_EVERY_S
-            candidates = np.unique(pos[~used[pos]])
-            take = min(INJECT_PER_ROUND, len(candidates))
-            fresh = feed.rng.choice(candidates, take, replace=False)
-            used[fresh] = True
-            hot_until[fresh] = mono + HOLD_S
-        batch = feed.batch(pos, hot_until[pos] > mono)
-        t_sub = time.monotonic()
-        for p in fresh:
-            submitted[int(feed.devices[p])] = t_sub
+        batch, mono, t_sub = crossings.next_batch()
         future = store.submit(batch)
         future.add_done_callback(partial(_acked, acks, t_sub))
         sent.append(batch)
@@ -211,12 +233,12 @@ def _paced(
         "missing": len(submitted) - len(latencies),
         "other_raises": len(others),
         "cleared": stats.alarms_cleared,
-        "latency_p50_ms": _pct(latencies, 50),
-        "latency_p95_ms": _pct(latencies, 95),
-        "latency_p99_ms": _pct(latencies, 99),
+        "latency_p50_ms": pct(latencies, 50),
+        "latency_p95_ms": pct(latencies, 95),
+        "latency_p99_ms": pct(latencies, 99),
         "latency_max_ms": round(max(latencies), 1) if latencies else float("nan"),
-        "commit_ack_p50_ms": _pct(ack_ms, 50),
-        "commit_ack_p99_ms": _pct(ack_ms, 99),
+        "commit_ack_p50_ms": pct(ack_ms, 50),
+        "commit_ack_p99_ms": pct(ack_ms, 99),
         "monitor_lag_p50_s": round(stats.lag_p50_s, 4),
         "monitor_lag_max_s": round(stats.lag_max_s, 4),
         "monitor_evaluated_points": stats.evaluated_points,

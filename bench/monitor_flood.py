@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from bench.common import say
-from bench.monitor import HOLD_S, INJECT_EVERY_S, INJECT_PER_ROUND, RULE, TICK_S, Feed, Ints
+from bench.monitor import RULE, TICK_S, Crossings, Feed, Ints, pct
 from shugu.domain.batch import QUALITY_GOOD, Batch
 from shugu.domain.uscc import compute_check_char
 from shugu.monitor.engine import Transition
@@ -60,10 +60,6 @@ def _world(tmp: Path, per_enterprise: int) -> tuple[Registry, Ints, int]:
     return registry, np.asarray(ids, np.int64), flooder
 
 
-def _pct(values: list[float], q: float) -> float:
-    return round(float(np.percentile(values, q)), 1) if values else float("nan")
-
-
 def _run(
     tmp: Path,
     registry: Registry,
@@ -78,9 +74,6 @@ def _run(
     store.add_listener(monitor.on_batch)
     monitor.start()
     feed = Feed(devices, inlet_id, rh_id, OTHERS_PPS)
-    n = len(devices)
-    used = np.zeros(n, np.bool_)
-    hot_until = np.zeros(n)
     submitted: dict[int, float] = {}
     raised: dict[int, float] = {}
 
@@ -93,8 +86,7 @@ def _run(
     flood_ts = int(time.time() * 1000)
     flood_sent = 0
     start = time.monotonic()
-    next_inject = start + INJECT_EVERY_S
-    inject_until = start + seconds - HOLD_S - 1.0
+    crossings = Crossings(feed, start, seconds, submitted)
     k = 0
     try:
         while (target := start + k * TICK_S) < start + seconds:
@@ -102,20 +94,7 @@ def _run(
             if target > now:
                 time.sleep(target - now)
             k += 1
-            pos = feed.next_positions()
-            mono = time.monotonic()
-            fresh: Ints = np.zeros(0, np.int64)
-            if next_inject <= mono < inject_until:
-                next_inject += INJECT_EVERY_S
-                candidates = np.unique(pos[~used[pos]])
-                take = min(INJECT_PER_ROUND, len(candidates))
-                fresh = feed.rng.choice(candidates, take, replace=False)
-                used[fresh] = True
-                hot_until[fresh] = mono + HOLD_S
-            batch = feed.batch(pos, hot_until[pos] > mono)
-            t_sub = time.monotonic()
-            for p in fresh:
-                submitted[int(feed.devices[p])] = t_sub
+            batch, _, _ = crossings.next_batch()
             store.submit(batch)
             if flooder is not None:
                 offsets = np.arange(flood_per_tick, dtype=np.int64)
@@ -140,8 +119,8 @@ def _run(
         out: dict[str, Any] = {
             "others_injected_alarms": len(submitted),
             "others_missing_alarms": len(submitted) - len(latencies),
-            "others_latency_p50_ms": _pct(latencies, 50),
-            "others_latency_p99_ms": _pct(latencies, 99),
+            "others_latency_p50_ms": pct(latencies, 50),
+            "others_latency_p99_ms": pct(latencies, 99),
             "others_latency_max_ms": round(max(latencies), 1) if latencies else float("nan"),
             "queued_points_at_end": backlog,
         }
