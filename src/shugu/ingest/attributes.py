@@ -13,7 +13,6 @@ returns every attribute of both scopes, naming one returns only what it names.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import orjson
 
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ValidationError
+from shugu.ingest.long_poll import LongPoll
 from shugu.ingest.pipeline import IngestPipeline
 from shugu.store.telemetry import AttributeRecord, RejectRecord, TelemetryStore
 
@@ -71,13 +71,11 @@ class AttributeWrite:
 
 
 @dataclass(slots=True)
-class _Poller:
+class _Poller(LongPoll[dict[str, Any]]):
     """A device that fetches shared-attribute updates over HTTP."""
 
-    waiter: asyncio.Future[dict[str, Any]] | None = None
     #: Changes made since its last poll, merged, while it polled recently.
     pending: dict[str, Any] = field(default_factory=dict)
-    seen: float = 0.0
 
 
 class AttributeService:
@@ -153,9 +151,9 @@ class AttributeService:
         poller = self._pollers.get(device_id)
         if poller is None:
             return
-        if poller.waiter is not None and not poller.waiter.done():
-            poller.waiter.set_result(dict(changes))
-        elif time.monotonic() - poller.seen <= POLLED_RECENTLY_S:
+        if poller.hand(dict(changes)):
+            return
+        if time.monotonic() - poller.seen <= POLLED_RECENTLY_S:
             poller.pending.update(changes)
         else:
             del self._pollers[device_id]
@@ -180,22 +178,10 @@ class AttributeService:
         if poller.pending:
             changes, poller.pending = poller.pending, {}
             return changes
-        if poller.waiter is not None and not poller.waiter.done():
-            poller.waiter.set_result({})  # nothing for the older poll
-        waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        poller.waiter = waiter
-        try:
-            changes = await asyncio.wait_for(waiter, timeout_s)
-        except TimeoutError:
-            return None
-        finally:
-            if poller.waiter is waiter:
-                poller.waiter = None
-            poller.seen = time.monotonic()
-        return changes or None
+        return await poller.wait(timeout_s, nothing={}) or None
 
     def forget(self, device_id: int) -> None:
         """The device's credentials were revoked: end its waiting poll, drop what was queued."""
         poller = self._pollers.pop(device_id, None)
-        if poller is not None and poller.waiter is not None and not poller.waiter.done():
-            poller.waiter.set_result({})
+        if poller is not None:
+            poller.hand({})

@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 from shugu.domain.errors import NotFoundError, ShuguError, ValidationError
+from shugu.ingest.long_poll import LongPoll
 
 
 class RpcError(ShuguError):
@@ -59,20 +60,16 @@ Polled = tuple[int, bytes]
 
 
 @dataclass(slots=True)
-class _Mailbox:
+class _Mailbox(LongPoll[Polled | None]):
     """Requests for a device that polls over HTTP, with their deadlines (monotonic seconds)."""
 
     queue: deque[tuple[int, bytes, float]] = field(default_factory=deque)
-    waiter: asyncio.Future[Polled | None] | None = None
-    seen: float = 0.0
 
     def reachable(self, now: float, recently_s: float) -> bool:
-        waiting = self.waiter is not None and not self.waiter.done()
-        return waiting or now - self.seen <= recently_s
+        return self.waiting() or now - self.seen <= recently_s
 
     def put(self, request_id: int, payload: bytes, deadline: float) -> bool:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result((request_id, payload))
+        if self.hand((request_id, payload)):
             return True
         if len(self.queue) >= MAILBOX_LIMIT:
             return False
@@ -163,18 +160,7 @@ class RpcHub:
         mailbox.seen = now
         request = mailbox.take(now)
         if request is None:
-            if mailbox.waiter is not None and not mailbox.waiter.done():
-                mailbox.waiter.set_result(None)
-            waiter: asyncio.Future[Polled | None] = asyncio.get_running_loop().create_future()
-            mailbox.waiter = waiter
-            try:
-                request = await asyncio.wait_for(waiter, timeout_s)
-            except TimeoutError:
-                return None
-            finally:
-                if mailbox.waiter is waiter:
-                    mailbox.waiter = None
-                mailbox.seen = time.monotonic()
+            request = await mailbox.wait(timeout_s, nothing=None)
             if request is None:
                 return None
         request_id, payload = request
@@ -183,8 +169,8 @@ class RpcHub:
     def forget(self, device_id: int) -> None:
         """The device's credentials were revoked: end its waiting poll, drop its mailbox."""
         mailbox = self._mailboxes.pop(device_id, None)
-        if mailbox is not None and mailbox.waiter is not None and not mailbox.waiter.done():
-            mailbox.waiter.set_result(None)
+        if mailbox is not None:
+            mailbox.hand(None)
 
 
 def _answer_value(payload: bytes) -> Any:
