@@ -57,6 +57,12 @@ class ServedDistrict:
         if self.server is not None:
             self.server.stop(timeout_s=30)
 
+    def __enter__(self) -> ServedDistrict:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
 
 def serve_district(
     data: Path, devices: dict[str, tuple[str, bool]], extra_args: list[str] | None = None

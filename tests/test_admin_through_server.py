@@ -46,11 +46,8 @@ def post_telemetry(base: str, token: str) -> int:
 
 @pytest.fixture(scope="module")
 def district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDistrict]:
-    served = serve_district(tmp_path_factory.mktemp("admin"), DEVICES)
-    try:
+    with serve_district(tmp_path_factory.mktemp("admin"), DEVICES) as served:
         yield served
-    finally:
-        served.stop()
 
 
 def test_the_server_publishes_a_private_control_socket(district: ServedDistrict) -> None:

@@ -43,11 +43,8 @@ _COSMETIC = {"img-src"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDistrict]:
-    served = serve_district(tmp_path_factory.mktemp("docs"), {})
-    try:
+    with serve_district(tmp_path_factory.mktemp("docs"), {}) as served:
         yield served
-    finally:
-        served.stop()
 
 
 class Browser:

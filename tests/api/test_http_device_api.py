@@ -31,11 +31,8 @@ DEVICES = {
 @pytest.fixture(scope="module")
 def district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDistrict]:
     data: Path = tmp_path_factory.mktemp("http-device-api")
-    served = serve_district(data, DEVICES)
-    try:
+    with serve_district(data, DEVICES) as served:
         yield served
-    finally:
-        served.stop()
 
 
 @pytest.fixture

@@ -27,11 +27,10 @@ GROWTH_BOUND_KIB = 100 * 1024
 
 @pytest.fixture(scope="module")
 def district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDistrict]:
-    served = serve_district(tmp_path_factory.mktemp("arrow-bomb"), {"loom-1": ("loom", False)})
-    try:
+    with serve_district(
+        tmp_path_factory.mktemp("arrow-bomb"), {"loom-1": ("loom", False)}
+    ) as served:
         yield served
-    finally:
-        served.stop()
 
 
 def _status_kib(pid: int, field: str) -> int:

@@ -31,11 +31,8 @@ DEVICES = {
 
 @pytest.fixture(scope="module")
 def district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDistrict]:
-    served = serve_district(tmp_path_factory.mktemp("revocation"), DEVICES)
-    try:
+    with serve_district(tmp_path_factory.mktemp("revocation"), DEVICES) as served:
         yield served
-    finally:
-        served.stop()
 
 
 class Device:

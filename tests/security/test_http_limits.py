@@ -24,28 +24,22 @@ REQUEST = b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"
 
 @pytest.fixture(scope="module")
 def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDistrict]:
-    served = serve_district(
+    with serve_district(
         tmp_path_factory.mktemp("http-impatient"),
         {"box-1": ("generic", False)},
         ["--http-header-timeout", "1"],
-    )
-    try:
+    ) as served:
         yield served
-    finally:
-        served.stop()
 
 
 @pytest.fixture(scope="module")
 def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDistrict]:
-    served = serve_district(
+    with serve_district(
         tmp_path_factory.mktemp("http-capped"),
         {"box-1": ("generic", False)},
         ["--http-header-timeout", "120", "--http-max-connections-per-address", "3"],
-    )
-    try:
+    ) as served:
         yield served
-    finally:
-        served.stop()
 
 
 def _connect(port: int) -> socket.socket:

@@ -20,8 +20,5 @@ DEVICES = {
 @pytest.fixture(scope="module")
 def district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDistrict]:
     data: Path = tmp_path_factory.mktemp("mqtt-district")
-    served = serve_district(data, DEVICES)
-    try:
+    with serve_district(data, DEVICES) as served:
         yield served
-    finally:
-        served.stop()
