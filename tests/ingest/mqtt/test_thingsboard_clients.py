@@ -19,7 +19,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -411,17 +411,23 @@ def test_tb_gateway_forwards_mqtt_connector_data(
         assert attributes["client"]["model"] == reading["model"]
 
 
-def test_tb_gateway_carries_rpc_to_a_device_behind_it(
-    district: ServedDistrict, gateway: Gateway
-) -> None:
-    device = forward_meters(district, gateway, {"DTSU-9": {"power": 3.5, "energy": 1.0}})["DTSU-9"]
+def _relay_rpc(
+    district: ServedDistrict,
+    gateway: Gateway,
+    device_id: int,
+    channel: int,
+    reply: Callable[[Any], object],
+) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+    """Call ``getRelay`` on a meter behind the gateway while the meter, on the gateway's broker,
+    answers each request with ``reply(its params)``; asserts the call succeeded and returns the
+    API's body and the requests the meter received."""
     requests: list[tuple[str, bytes]] = []
     client = _broker_client(gateway.broker)
 
     def answer(c: paho.Client, u: object, message: paho.MQTTMessage) -> None:
         requests.append((message.topic, bytes(message.payload)))
-        reply = message.topic.replace("/request/", "/response/")
-        c.publish(reply, json.dumps({"relay": "on", "channel": json.loads(message.payload)}), 1)
+        response = message.topic.replace("/request/", "/response/")
+        c.publish(response, json.dumps(reply(json.loads(message.payload))), 1)
 
     client.on_message = answer
     subscribed = threading.Event()
@@ -431,13 +437,23 @@ def test_tb_gateway_carries_rpc_to_a_device_behind_it(
         assert subscribed.wait(10)
         status, body = district.http(
             "POST",
-            f"/api/devices/{device['id']}/rpc",
-            {"method": "getRelay", "params": {"channel": 2}, "timeout_ms": 15_000},
+            f"/api/devices/{device_id}/rpc",
+            {"method": "getRelay", "params": {"channel": channel}, "timeout_ms": 15_000},
         )
     finally:
         client.loop_stop()
         client.disconnect()
     assert status == 200, f"{body}\n{gateway.child.diagnostics()}"
+    return body, requests
+
+
+def test_tb_gateway_carries_rpc_to_a_device_behind_it(
+    district: ServedDistrict, gateway: Gateway
+) -> None:
+    device = forward_meters(district, gateway, {"DTSU-9": {"power": 3.5, "energy": 1.0}})["DTSU-9"]
+    body, requests = _relay_rpc(
+        district, gateway, device["id"], 2, lambda params: {"relay": "on", "channel": params}
+    )
     assert len(requests) == 1
     topic, payload = requests[0]
     assert topic.startswith("meters/DTSU-9/request/getRelay/")
@@ -459,25 +475,5 @@ def test_tb_gateway_commands_reach_its_devices_after_shugu_restarts(
     district.server.start(timeout_s=60)
     # Only data, no announcement: the gateway knows the meter already.
     forward_meters(district, gateway, {"DTSU-11": {"power": 4.75, "energy": 2.5}})
-    client = _broker_client(gateway.broker)
-
-    def answer(c: paho.Client, u: object, message: paho.MQTTMessage) -> None:
-        reply = message.topic.replace("/request/", "/response/")
-        c.publish(reply, json.dumps({"relay": "off"}), 1)
-
-    client.on_message = answer
-    subscribed = threading.Event()
-    client.on_subscribe = lambda c, u, mid, rc, p: subscribed.set()
-    client.subscribe("meters/+/request/+/+", qos=1)
-    try:
-        assert subscribed.wait(10)
-        status, body = district.http(
-            "POST",
-            f"/api/devices/{device['id']}/rpc",
-            {"method": "getRelay", "params": {"channel": 1}, "timeout_ms": 15_000},
-        )
-    finally:
-        client.loop_stop()
-        client.disconnect()
-    assert status == 200, f"{body}\n{gateway.child.diagnostics()}"
+    body, _ = _relay_rpc(district, gateway, device["id"], 1, lambda _params: {"relay": "off"})
     assert body["response"] == {"relay": "off"}
