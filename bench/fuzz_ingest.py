@@ -459,7 +459,10 @@ def arrow_tables(draw: st.DrawFn) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def arrow_stream(table: pa.Table, compression: str | None, chunk: int) -> bytes:
+def arrow_stream(
+    table: pa.Table, compression: str | None = None, chunk: int | None = None
+) -> bytes:
+    """``table`` as an Arrow IPC stream, in record batches of at most ``chunk`` rows."""
     sink = io.BytesIO()
     options = pa.ipc.IpcWriteOptions(compression=compression)
     with pa.ipc.new_stream(sink, table.schema, options=options) as writer:

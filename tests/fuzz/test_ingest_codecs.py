@@ -6,7 +6,6 @@ The cases and the verdict come from bench/fuzz_ingest.py (the same as `shugu ben
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from bench.fuzz_cases import judge
 from bench.fuzz_ingest import (
     IngestWorld,
     arrow_cases,
+    arrow_stream,
     device_http_cases,
     gateway_cases,
     mqtt_app_cases,
@@ -32,13 +32,6 @@ PAYLOADS = Path(__file__).parent / "payloads"
 
 def _now() -> int:
     return time.time_ns() // 1_000_000
-
-
-def _arrow(table: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
 
 
 @fuzz()
@@ -75,13 +68,13 @@ def test_gateway_json(ingest_world: IngestWorld, body: bytes) -> None:
 @example(b"\xff\xff\xff\xff\x10\x00\x00\x00" + b"\x00" * 16)
 # A column name that is not UTF-8 raised UnicodeDecodeError (found at 10,000 cases).
 @example(
-    _arrow(pa.table({"devicX": ["loom-1"], "metric": ["speed_rpm"], "value": [1.0]})).replace(
+    arrow_stream(pa.table({"devicX": ["loom-1"], "metric": ["speed_rpm"], "value": [1.0]})).replace(
         b"devicX", b"devic\xd6"
     )
 )
 # A column named twice raised KeyError.
 @example(
-    _arrow(
+    arrow_stream(
         pa.Table.from_arrays(
             [
                 pa.array(["loom-1"]),
