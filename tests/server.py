@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +47,17 @@ class ServedDistrict:
         assert self.server is not None
         status, raw = self.server.request(method, path, body, timeout_s=30)
         return status, json.loads(raw or b"{}")
+
+    def post_telemetry(self, token: str, values: dict[str, float]) -> int:
+        """A device's telemetry over ThingsBoard's HTTP device API; the answer's status."""
+        request = urllib.request.Request(
+            f"{self.base}/api/v1/{token}/telemetry", data=json.dumps(values).encode(), method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as err:
+            return err.code
 
     def latest(self, name: str) -> dict[str, float]:
         status, body = self.http("GET", f"/api/devices/{self.device_id(name)}/latest")

@@ -10,8 +10,6 @@ import json
 import socket
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,15 +31,8 @@ def admin(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def post_telemetry(base: str, token: str) -> int:
-    request = urllib.request.Request(
-        f"{base}/api/v1/{token}/telemetry", data=b'{"speed_rpm": 800}', method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return int(answer.status)
-    except urllib.error.HTTPError as err:
-        return err.code
+def post_telemetry(district: ServedDistrict, token: str) -> int:
+    return district.post_telemetry(token, {"speed_rpm": 800})
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +58,7 @@ def test_rotating_through_the_running_server_revokes_at_once(
     name = "loom-2" if v5 else "loom-1"
     device_id, old_token = district.devices[name]
     # Used just before: the server's token cache holds the old token.
-    assert post_telemetry(district.base, old_token) == 200
+    assert post_telemetry(district, old_token) == 200
     victim = Device(district.mqtt_port, old_token, v5)
     bystander = Device(district.mqtt_port, district.token("other"), v5)
     assert victim.connect() == 0
@@ -80,7 +71,7 @@ def test_rotating_through_the_running_server_revokes_at_once(
         assert "in effect now" in done.stderr
         new_token = done.stdout.split("access token: ")[1].strip()
         # The command returned after the server had revoked the token: no waiting.
-        assert post_telemetry(district.base, old_token) == 401
+        assert post_telemetry(district, old_token) == 401
         assert victim.disconnected.wait(10), "the open MQTT session of the old token stays up"
         if v5:
             assert victim.disconnects[0][0] == NOT_AUTHORIZED
@@ -89,37 +80,19 @@ def test_rotating_through_the_running_server_revokes_at_once(
     finally:
         victim.close()
         bystander.close()
-    assert post_telemetry(district.base, new_token) == 200
+    assert post_telemetry(district, new_token) == 200
     district.devices[name] = (device_id, new_token)
 
 
 def test_commands_through_the_server_are_seen_by_it(district: ServedDistrict) -> None:
-    made = admin(
-        "create-device",
-        "--enterprise",
-        str(district.enterprise),
-        "--name",
-        "new-loom",
-        "--profile",
-        "loom",
-        "--data",
-        str(district.data),
-    )
+    create = ["create-device", "--enterprise", str(district.enterprise), "--name", "new-loom"]
+    create += ["--profile", "loom", "--data", str(district.data)]
+    made = admin(*create)
     assert made.returncode == 0, made.stderr
     token = made.stdout.split("access token: ")[1].strip()
-    assert post_telemetry(district.base, token) == 200
+    assert post_telemetry(district, token) == 200
     # Refusals come back with the route's code and message, on one line.
-    again = admin(
-        "create-device",
-        "--enterprise",
-        str(district.enterprise),
-        "--name",
-        "new-loom",
-        "--profile",
-        "loom",
-        "--data",
-        str(district.data),
-    )
+    again = admin(*create)
     assert again.returncode == 1
     assert again.stderr.strip().count("\n") == 0
     assert again.stderr.startswith("error [device_name_taken]")

@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 
 import paho.mqtt.client as paho
@@ -83,17 +81,6 @@ class Device:
         self.client.loop_stop()
 
 
-def _http_telemetry(district: ServedDistrict, token: str) -> int:
-    request = urllib.request.Request(
-        f"{district.base}/api/v1/{token}/telemetry", data=b'{"v": 1}', method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return int(answer.status)
-    except urllib.error.HTTPError as err:
-        return err.code
-
-
 @pytest.mark.parametrize("v5", [False, True], ids=["mqtt311", "mqtt5"])
 @pytest.mark.parametrize("action", ["rotate", "delete"])
 def test_a_revoked_device_is_disconnected_at_once(
@@ -132,7 +119,7 @@ def test_a_revoked_device_is_disconnected_at_once(
         assert again.connect() == NOT_AUTHORIZED
     finally:
         again.close()
-    assert _http_telemetry(district, old_token) == 401
+    assert district.post_telemetry(old_token, {"v": 1}) == 401
 
     if action == "rotate":
         renewed = Device(district.mqtt_port, new_token, v5)
