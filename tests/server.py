@@ -7,6 +7,7 @@ servers with it); this module keeps the small interface the endpoint tests use.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import urllib.error
 import urllib.request
@@ -15,7 +16,16 @@ from pathlib import Path
 
 from bench.faults.served import Served, ServerGone, free_port, make_district
 
-__all__ = ["ServedDistrict", "free_port", "serve_district"]
+__all__ = ["ServedDistrict", "free_port", "holding_port", "serve_district"]
+
+
+def holding_port(port: int) -> socket.socket:
+    """Another program listening on ``port``, as a Debian Mosquitto holds 1883."""
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", port))
+    holder.listen()
+    return holder
 
 
 @dataclass

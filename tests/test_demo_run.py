@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.server import free_port
+from tests.server import free_port, holding_port
 
 
 def _get(url: str, token: str | None = None) -> object:
@@ -164,19 +163,10 @@ def test_demo_shows_a_living_district(tmp_path: Path) -> None:
     assert "counters of" in output and "resume" in output, output[-3000:]
 
 
-def _holding(port: int) -> socket.socket:
-    """Another program on ``port`` (as a Debian Mosquitto holds 1883)."""
-    holder = socket.socket()
-    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    holder.bind(("127.0.0.1", port))
-    holder.listen()
-    return holder
-
-
 def test_demo_refuses_a_taken_port_in_one_line(tmp_path: Path) -> None:
     for taken, variable in (("--mqtt-port", "DEMO_MQTT_PORT"), ("--http-port", "DEMO_PORT")):
         ports = {"--http-port": free_port(), "--mqtt-port": free_port()}
-        with _holding(ports[taken]):
+        with holding_port(ports[taken]):
             done = subprocess.run(
                 [sys.executable, "-m", "shugu.cli", "demo", "--data", str(tmp_path / "d")]
                 + [str(x) for pair in ports.items() for x in pair],

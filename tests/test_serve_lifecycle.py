@@ -15,24 +15,15 @@ from pathlib import Path
 import pytest
 
 from shugu.cli_lifecycle import Listener, PortUnavailable, check_ports
-from tests.server import free_port
+from tests.server import free_port, holding_port
 
 SHUGU = [sys.executable, "-m", "shugu.cli"]
-
-
-def _holding(port: int) -> socket.socket:
-    """Another program listening on ``port``, as a Debian Mosquitto holds 1883."""
-    holder = socket.socket()
-    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    holder.bind(("127.0.0.1", port))
-    holder.listen()
-    return holder
 
 
 @pytest.mark.parametrize("taken", ["--http-port", "--mqtt-port", "--mqtt-tls-port"])
 def test_serve_refuses_a_taken_port_in_one_line(tmp_path: Path, taken: str) -> None:
     ports = {"--http-port": free_port(), "--mqtt-port": free_port(), "--mqtt-tls-port": free_port()}
-    with _holding(ports[taken]):
+    with holding_port(ports[taken]):
         done = subprocess.run(
             [*SHUGU, "serve", "--data", str(tmp_path / "data")]
             + [str(x) for pair in ports.items() for x in pair],
