@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import io
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,7 +48,7 @@ from shugu.config import MIB, Settings
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ShuguError
 from shugu.domain.profiles import get_profile
-from shugu.ingest.arrow_codec import read_stream
+from shugu.ingest.arrow_codec import read_stream, write_stream
 from shugu.ingest.attributes import AttributeService
 from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.mqtt.codec import Publish
@@ -459,18 +458,6 @@ def arrow_tables(draw: st.DrawFn) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def arrow_stream(
-    table: pa.Table, compression: str | None = None, chunk: int | None = None
-) -> bytes:
-    """``table`` as an Arrow IPC stream, in record batches of at most ``chunk`` rows."""
-    sink = io.BytesIO()
-    options = pa.ipc.IpcWriteOptions(compression=compression)
-    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
-        for batch in table.to_batches(max_chunksize=chunk):
-            writer.write_batch(batch)
-    return sink.getvalue()
-
-
 def zero_bomb(kind: str, size: int) -> bytes:
     """A zstd-compressed stream of zeros, tiny on the wire and huge decoded: ``rows``, that many
     rows of the documented columns; ``blob``, one row with ``size`` zero bytes in an extra
@@ -500,11 +487,7 @@ def zero_bomb(kind: str, size: int) -> bytes:
                 "extra": blob,
             }
         )
-    sink = io.BytesIO()
-    options = pa.ipc.IpcWriteOptions(compression=pa.Codec("zstd", compression_level=19))
-    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
+    return write_stream(table, pa.Codec("zstd", compression_level=19))
 
 
 @functools.cache
@@ -514,7 +497,7 @@ def _small_bomb(kind: str) -> bytes:
 
 
 arrow_encoded = st.builds(
-    arrow_stream, arrow_tables(), st.sampled_from([None, "lz4", "zstd"]), st.integers(1, 12)
+    write_stream, arrow_tables(), st.sampled_from([None, "lz4", "zstd"]), st.integers(1, 12)
 )
 arrow_cases = mixture(
     (6, arrow_encoded),

@@ -16,7 +16,6 @@ Figures (each key names its unit: _pps points per second, _ms milliseconds):
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import shutil
 import signal
@@ -39,19 +38,13 @@ from bench.httpload import build_request, run_load
 from shugu.api.tabular import table_response
 from shugu.domain.batch import Batch
 from shugu.domain.tenancy import Role
+from shugu.ingest.arrow_codec import write_stream
 from shugu.store.duckdb_store import SCHEMA, DuckDBTelemetryStore
 from shugu.store.registry import Registry
 
 METRICS = [f"m{i}" for i in range(10)]
 DAY_MS = 86_400_000
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
-
-
-def _ipc(table: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
 
 
 def make_payloads(
@@ -324,7 +317,7 @@ def run(*, quick: bool, clients: int, seconds: float | None, log: bool) -> dict[
         t0 = int(time.time() * 1000) - 3 * 3600 * 1000
         say(log, f"building {n_payloads} payloads of 1,000 points")
         tables = make_payloads(n_payloads, 100, n_devices, t0)
-        arrow_bodies = [_ipc(t) for t in tables]
+        arrow_bodies = [write_stream(t) for t in tables]
 
         say(log, "raw DuckDB append")
         result["raw_append_pps"] = round(measure_raw_append(tables))

@@ -20,16 +20,14 @@ units and waits until everything sent is acknowledged (or a deadline passes).
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import time
 from collections import deque
 from collections.abc import Sequence
 
-import pyarrow as pa
-
 from bench.faults.ledger import DeviceLedger, LatencyWindow, Ledger
 from bench.mqtt_load import mqtt_string, varint
+from shugu.ingest.arrow_codec import write_stream
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 MIN_BACKOFF_S = 0.02
@@ -141,11 +139,7 @@ class HttpFleet:
             head = f"POST /api/v1/{dev.cred.token}/telemetry HTTP/1.1\r\n"
             head += "Content-Type: application/json\r\n"
         else:
-            sink = io.BytesIO()
-            table = dev.arrow_table(units)
-            with pa.ipc.new_stream(sink, table.schema) as writer:
-                writer.write_table(table)
-            body = sink.getvalue()
+            body = write_stream(dev.arrow_table(units))
             head = "POST /api/v1/batch HTTP/1.1\r\n"
             head += f"Content-Type: {ARROW_STREAM}\r\nAuthorization: Bearer {self.admin_token}\r\n"
         head += f"Host: 127.0.0.1\r\nContent-Length: {len(body)}\r\n\r\n"

@@ -18,7 +18,6 @@ backlog and the peak RSS over the baseline.
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import tempfile
 import time
@@ -26,13 +25,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from bench.common import say
 from bench.faults import FaultOptions
 from bench.faults.clients import ARROW_STREAM, MqttFleet, Pacer, read_http_answer
 from bench.faults.ledger import ApiReader, DeviceLedger, Ledger, verify
 from bench.faults.served import Served, make_district
+from shugu.ingest.arrow_codec import write_stream
 
 
 @dataclass(frozen=True)
@@ -188,11 +186,7 @@ def _prebuilt(devices: list[DeviceLedger], sizes: OverloadSizes, token: str) -> 
     for _ in range(sizes.requests_per_device):
         for dev in devices:
             units = dev.new_units(sizes.units_per_request)
-            sink = io.BytesIO()
-            table = dev.arrow_table(units)
-            with pa.ipc.new_stream(sink, table.schema) as writer:
-                writer.write_table(table)
-            body = sink.getvalue()
+            body = write_stream(dev.arrow_table(units))
             head = (
                 "POST /api/v1/batch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 f"Content-Type: {ARROW_STREAM}\r\nAuthorization: Bearer {token}\r\n"

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import io
 import time
 
 import pyarrow as pa
 import pytest
 
+from shugu.ingest.arrow_codec import write_stream
 from tests.api.conftest import World
 
 ARROW = "application/vnd.apache.arrow.stream"
@@ -123,13 +123,6 @@ def test_batch_cannot_reach_another_enterprise(w: World) -> None:
     assert w.client.post("/api/v1/batch", json=doc).status_code == 401
 
 
-def _arrow(table: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
-
-
 def test_arrow_batch(w: World) -> None:
     t = now_ms() - 5000
     table = pa.table(
@@ -141,14 +134,14 @@ def test_arrow_batch(w: World) -> None:
         }
     )
     headers = w.as_("admin_a") | {"Content-Type": ARROW}
-    r = w.client.post("/api/v1/batch", content=_arrow(table), headers=headers)
+    r = w.client.post("/api/v1/batch", content=write_stream(table), headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["accepted"] == 2
     assert sorted(e["code"] for e in r.json()["errors"]) == ["not_finite", "unknown_device"]
     r = w.client.post("/api/v1/batch", content=b"not arrow", headers=headers)
     assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_arrow"
     bad = pa.table({"device": ["loom-001"], "metric": ["x"], "ts": [t]})
-    r = w.client.post("/api/v1/batch", content=_arrow(bad), headers=headers)
+    r = w.client.post("/api/v1/batch", content=write_stream(bad), headers=headers)
     assert r.json()["error"]["code"] == "missing_column"
 
 
@@ -163,6 +156,8 @@ def test_operator_batch_by_device_id(w: World) -> None:
         }
     )
     headers = w.as_("operator") | {"Content-Type": ARROW}
-    r = w.client.post(f"/api/v1/batch?enterprise={w.ent_a}", content=_arrow(table), headers=headers)
+    r = w.client.post(
+        f"/api/v1/batch?enterprise={w.ent_a}", content=write_stream(table), headers=headers
+    )
     assert r.json()["accepted"] == 1  # device_b belongs to another enterprise
     assert r.json()["errors"][0]["code"] == "unknown_device"

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
 import pyarrow as pa
 import pytest
 
+from shugu.ingest.arrow_codec import write_stream
 from tests.api.conftest import World
 
 ARROW = "application/vnd.apache.arrow.stream"
-
-
-def _arrow(table: pa.Table, compression: str | None = None) -> bytes:
-    sink = io.BytesIO()
-    options = pa.ipc.IpcWriteOptions(compression=compression)
-    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -70,7 +61,7 @@ def test_compressed_arrow_cannot_hide_a_flood(world: World) -> None:
             "value": pa.array([1.0] * n),
         }
     )
-    body = _arrow(table, "zstd")
+    body = write_stream(table, "zstd")
     assert len(body) < 1024 * 1024
     headers = world.as_("admin_a") | {"Content-Type": ARROW}
     r = world.client.post("/api/v1/batch", content=body, headers=headers)
@@ -121,7 +112,7 @@ def test_compressed_arrow_cannot_hide_a_flood(world: World) -> None:
 def test_odd_arrow_columns_get_4xx(world: World, table: pa.Table) -> None:
     headers = world.as_("admin_a") | {"Content-Type": ARROW}
     r = world.client.post(
-        f"/api/v1/batch?enterprise={world.ent_a}", content=_arrow(table), headers=headers
+        f"/api/v1/batch?enterprise={world.ent_a}", content=write_stream(table), headers=headers
     )
     assert 200 <= r.status_code < 500, r.text
 

@@ -18,7 +18,6 @@ random cases each run: ``SHUGU_SCHEMATHESIS_EXAMPLES=500 pytest tests/api/test_s
 
 from __future__ import annotations
 
-import io
 import os
 import random
 from collections import Counter
@@ -56,7 +55,7 @@ from schemathesis.specs.openapi.checks import (
 from shugu.api.services import Services
 from shugu.domain.tenancy import Role
 from shugu.domain.timeutil import utc_now_ms
-from shugu.ingest.arrow_codec import ARROW_STREAM
+from shugu.ingest.arrow_codec import ARROW_STREAM, write_stream
 from shugu.store.registry import Registry
 from tests.api.conftest import PASSWORD, build_app
 
@@ -108,10 +107,7 @@ def arrow_streams(draw: st.DrawFn) -> bytes:
         for name in ("device", "metric"):
             columns[name] = columns[name].dictionary_encode()
     table = pa.table({k: v for k, v in columns.items() if k not in dropped})
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    stream = sink.getvalue()
+    stream = write_stream(table)
     damage = draw(st.sampled_from(["none", "none", "cut", "garbage"]))
     if damage == "cut":
         return stream[: draw(st.integers(0, max(len(stream) - 1, 0)))]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import time
 
 import pyarrow as pa
 
+from shugu.ingest.arrow_codec import write_stream
 from tests.api.conftest import World
 
 ARROW = "application/vnd.apache.arrow.stream"
@@ -32,13 +32,6 @@ def test_json_telemetry_with_states_as_text(world: World) -> None:
     assert r.json()["error"]["errors"][0]["code"] == "unknown_state"
 
 
-def _arrow(table: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
-
-
 def test_arrow_value_column_of_state_names(world: World) -> None:
     t = int(time.time() * 1000) - 5000
     table = pa.table(
@@ -50,7 +43,7 @@ def test_arrow_value_column_of_state_names(world: World) -> None:
         }
     )
     headers = {"content-type": ARROW} | world.as_("admin_a")
-    r = world.client.post("/api/v1/batch", content=_arrow(table), headers=headers)
+    r = world.client.post("/api/v1/batch", content=write_stream(table), headers=headers)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["accepted"] == 2 and body["rejected"] == 3
@@ -75,7 +68,7 @@ def test_arrow_dictionary_column_of_state_names(world: World) -> None:
         }
     )
     headers = {"content-type": ARROW} | world.as_("admin_a")
-    r = world.client.post("/api/v1/batch", content=_arrow(table), headers=headers)
+    r = world.client.post("/api/v1/batch", content=write_stream(table), headers=headers)
     assert r.status_code == 200, r.text
     assert r.json() == {"accepted": n, "rejected": 0, "errors": []}
     assert _latest(world) == {"running": 0.0}

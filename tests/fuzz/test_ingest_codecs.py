@@ -16,7 +16,6 @@ from bench.fuzz_cases import judge
 from bench.fuzz_ingest import (
     IngestWorld,
     arrow_cases,
-    arrow_stream,
     device_http_cases,
     gateway_cases,
     mqtt_app_cases,
@@ -24,6 +23,7 @@ from bench.fuzz_ingest import (
 )
 from hypothesis import example, given
 
+from shugu.ingest.arrow_codec import write_stream
 from shugu.ingest.thingsboard import parse_json
 from tests.fuzz.fuzzing import fuzz, sound
 
@@ -68,13 +68,13 @@ def test_gateway_json(ingest_world: IngestWorld, body: bytes) -> None:
 @example(b"\xff\xff\xff\xff\x10\x00\x00\x00" + b"\x00" * 16)
 # A column name that is not UTF-8 raised UnicodeDecodeError (found at 10,000 cases).
 @example(
-    arrow_stream(pa.table({"devicX": ["loom-1"], "metric": ["speed_rpm"], "value": [1.0]})).replace(
+    write_stream(pa.table({"devicX": ["loom-1"], "metric": ["speed_rpm"], "value": [1.0]})).replace(
         b"devicX", b"devic\xd6"
     )
 )
 # A column named twice raised KeyError.
 @example(
-    arrow_stream(
+    write_stream(
         pa.Table.from_arrays(
             [
                 pa.array(["loom-1"]),

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from bench.fuzz_ingest import arrow_stream
 
 from shugu.domain.errors import ShuguError
+from shugu.ingest.arrow_codec import write_stream
 from shugu.ingest.arrow_headers import ArrowLimits, check_stream
 
 PAYLOADS = Path(__file__).parents[1] / "fuzz" / "payloads"
@@ -34,12 +34,12 @@ def _zeros(rows: int) -> pa.Table:
 
 @pytest.mark.parametrize("compression", [None, "lz4", "zstd"])
 def test_a_stream_within_the_limits_passes(compression: str | None) -> None:
-    check_stream(arrow_stream(_zeros(1000), compression, chunk=100), ArrowLimits(max_rows=1000))
+    check_stream(write_stream(_zeros(1000), compression, max_rows=100), ArrowLimits(max_rows=1000))
 
 
 @pytest.mark.parametrize("compression", ["lz4", "zstd"])
 def test_compressed_buffers_count_at_their_decompressed_size(compression: str) -> None:
-    body = arrow_stream(_zeros(10_000), compression)
+    body = write_stream(_zeros(10_000), compression)
     # 10,000 rows decode to some 330 kB; the body is far smaller than the limit.
     assert len(body) < 50_000
     refused = _refusal(body, ArrowLimits(max_decoded_bytes=200_000))
@@ -48,7 +48,7 @@ def test_compressed_buffers_count_at_their_decompressed_size(compression: str) -
 
 
 def test_rows_are_counted_over_all_batches() -> None:
-    body = arrow_stream(_zeros(1001), "zstd", chunk=100)
+    body = write_stream(_zeros(1001), "zstd", max_rows=100)
     refused = _refusal(body, ArrowLimits(max_rows=1000))
     assert refused.code == "arrow_too_large" and "1,000 rows" in refused.message
 
@@ -56,7 +56,7 @@ def test_rows_are_counted_over_all_batches() -> None:
 def test_dictionaries_are_bounded_in_entries_and_bytes() -> None:
     names = pa.array([f"device-{i:06d}-{'x' * 40}" for i in range(5000)])
     table = pa.table({"device": names.dictionary_encode(), "value": pa.array([1.0] * 5000)})
-    body = arrow_stream(table, "zstd")
+    body = write_stream(table, "zstd")
     refused = _refusal(body, ArrowLimits(max_rows=4000))
     assert "dictionary of more than 4,000 entries" in refused.message
     # Entries within bounds, but the dictionary's strings alone decode to 250 kB.
@@ -65,7 +65,7 @@ def test_dictionaries_are_bounded_in_entries_and_bytes() -> None:
 
 
 def test_batches_are_counted() -> None:
-    body = arrow_stream(_zeros(50), None, chunk=1)
+    body = write_stream(_zeros(50), None, max_rows=1)
     refused = _refusal(body, ArrowLimits(max_batches=20))
     assert "more than 20 batches" in refused.message
 
@@ -73,8 +73,8 @@ def test_batches_are_counted() -> None:
 def test_fields_are_counted_with_nested_ones() -> None:
     inner = pa.struct([(f"f{i}", pa.int8()) for i in range(10)])
     table = pa.table({"value": pa.array([None], pa.struct([("a", inner), ("b", inner)]))})
-    check_stream(arrow_stream(table), ArrowLimits(max_fields=23))
-    refused = _refusal(arrow_stream(table), ArrowLimits(max_fields=22))
+    check_stream(write_stream(table), ArrowLimits(max_fields=23))
+    refused = _refusal(write_stream(table), ArrowLimits(max_fields=22))
     assert "more than 22 fields" in refused.message
 
 
@@ -101,7 +101,7 @@ def _first_compressed_prefix(body: bytes) -> int:
 
 def test_a_lying_length_prefix_is_refused_as_too_large() -> None:
     table = pa.table({"value": pa.array([0.0] * 1000)})
-    body = bytearray(arrow_stream(table, "zstd"))
+    body = bytearray(write_stream(table, "zstd"))
     at = _first_compressed_prefix(bytes(body))
     assert struct.unpack_from("<q", body, at)[0] == 8000
     struct.pack_into("<q", body, at, 2**40)
@@ -117,7 +117,7 @@ def test_a_lying_length_prefix_is_refused_as_too_large() -> None:
         b"",
         b"\xff\xff\xff\xff\x08\x00\x00\x00" + b"\x00" * 8,
         b"\xff\xff\xff\xff\x10\x00\x00\x00" + b"\xff" * 16,
-        arrow_stream(_zeros(3))[:-30],
+        write_stream(_zeros(3))[:-30],
     ],
     ids=["empty", "zero-table", "offsets-past-the-end", "truncated"],
 )

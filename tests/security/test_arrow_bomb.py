@@ -8,7 +8,6 @@ it was. Before this was checked, one such body took the server from 1.1 to 3.4 G
 from __future__ import annotations
 
 import http.client
-import io
 import json
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from shugu.ingest.arrow_codec import write_stream
 from tests.server import ServedDistrict, serve_district
 
 PAYLOADS = Path(__file__).parents[1] / "fuzz" / "payloads"
@@ -76,11 +76,7 @@ def _small_batch(ts: int) -> bytes:
             "value": [180.0],
         }
     )
-    sink = io.BytesIO()
-    options = pa.ipc.IpcWriteOptions(compression="zstd")
-    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
+    return write_stream(table, "zstd")
 
 
 def test_decompression_bombs_are_refused_without_growing_the_server(

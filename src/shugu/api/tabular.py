@@ -14,17 +14,14 @@ import pyarrow.csv as pacsv
 from fastapi.responses import Response
 
 from shugu.domain.formula_guard import inert_table
-from shugu.ingest.arrow_codec import ARROW_STREAM
+from shugu.ingest.arrow_codec import ARROW_STREAM, write_stream
 
 Format = Literal["json", "arrow", "csv"]
 
 
 def table_response(table: pa.Table, fmt: Format, meta: dict[str, object] | None = None) -> Response:
     if fmt == "arrow":
-        sink = io.BytesIO()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-        return Response(sink.getvalue(), media_type=ARROW_STREAM)
+        return Response(write_stream(table), media_type=ARROW_STREAM)
     if fmt == "csv":
         # Names come from devices: "=HYPERLINK(…)" must reach a spreadsheet as text.
         plain = inert_table(table)

@@ -1,4 +1,5 @@
-"""Arrow IPC stream → columns, for bulk and batch ingest of many devices at once.
+"""Arrow IPC stream → columns, for bulk and batch ingest of many devices at once (and a table →
+stream, for answers and clients).
 
 Columns: ``device`` (device name within the caller's enterprise, string or dictionary) or
 ``device_id`` (integer), ``metric`` (string or dictionary), ``ts`` (integer milliseconds or an
@@ -8,6 +9,7 @@ mapped to their codes by ``ingest.states``). Rows with nulls are refused one by 
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +44,18 @@ class ArrowRows:
 #: decompression bomb behind the payload-size limit.
 MAX_ROWS = DEFAULT_LIMITS.max_rows
 MAX_DECODED_BYTES = DEFAULT_LIMITS.max_decoded_bytes
+
+
+def write_stream(
+    table: pa.Table, compression: str | pa.Codec | None = None, max_rows: int | None = None
+) -> bytes:
+    """``table`` as an Arrow IPC stream, compressed (``"lz4"``, ``"zstd"`` or a ``pa.Codec``)
+    when asked, in record batches of at most ``max_rows`` rows when given."""
+    sink = io.BytesIO()
+    options = pa.ipc.IpcWriteOptions(compression=compression)
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+        writer.write_table(table, max_chunksize=max_rows)
+    return sink.getvalue()
 
 
 def read_stream(body: bytes) -> pa.Table:
