@@ -243,7 +243,7 @@ def _certificate_for(name: str, directory: Path) -> tuple[Path, Path]:
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
         [
-            require_binary("openssl"),
+            require_binary("openssl", debian="openssl"),
             *("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
             *("-keyout", str(key), "-out", str(cert), "-subj", f"/CN={name}"),
             *("-addext", f"subjectAltName=DNS:{name}"),
