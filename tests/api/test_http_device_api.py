@@ -9,6 +9,8 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -122,69 +124,64 @@ def _has_polled(http: httpx.Client, url: str) -> None:
     assert http.get(url, params={"timeout": 1}).status_code == 408
 
 
-def test_shared_attributes_are_pushed_to_a_subscribed_mqtt_device(
-    http: httpx.Client, district: ServedDistrict
-) -> None:
-    received: list[tuple[str, bytes]] = []
-    got = threading.Event()
+@dataclass
+class _Subscription:
+    client: paho.Client
+    #: (topic, payload) of every message received, in order
+    received: list[tuple[str, bytes]] = field(default_factory=list)
+    got: threading.Event = field(default_factory=threading.Event)
+
+
+@contextmanager
+def _subscribed(district: ServedDistrict, device: str, topic: str) -> Iterator[_Subscription]:
+    """An MQTT connection of ``device``, subscribed to ``topic`` (QoS 1) before this yields."""
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"{device}-{time.monotonic_ns()}")
+    client.username_pw_set(district.token(device))
+    subscription = _Subscription(client)
     subscribed = threading.Event()
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"shared-{time.monotonic_ns()}")
-    client.username_pw_set(district.token("loom-1"))
 
     def on_message(c: paho.Client, u: object, message: paho.MQTTMessage) -> None:
-        received.append((message.topic, message.payload))
-        got.set()
+        subscription.received.append((message.topic, bytes(message.payload)))
+        subscription.got.set()
 
     client.on_message = on_message
     client.on_subscribe = lambda c, u, mid, rc, p: subscribed.set()
     client.connect("127.0.0.1", district.mqtt_port, keepalive=30)
     client.loop_start()
     try:
-        client.subscribe("v1/devices/me/attributes", qos=1)
+        client.subscribe(topic, qos=1)
         assert subscribed.wait(10)
-        r = _set_shared(http, district, "loom-1", {"target_speed_rpm": 650})
-        assert r.status_code == 200, r.text
-        assert r.json()["shared"] == {"target_speed_rpm": 650}
-        assert got.wait(10)
+        yield subscription
     finally:
         client.loop_stop()
         client.disconnect()
-    assert received == [("v1/devices/me/attributes", b'{"target_speed_rpm":650}')]
+
+
+def test_shared_attributes_are_pushed_to_a_subscribed_mqtt_device(
+    http: httpx.Client, district: ServedDistrict
+) -> None:
+    with _subscribed(district, "loom-1", "v1/devices/me/attributes") as device:
+        r = _set_shared(http, district, "loom-1", {"target_speed_rpm": 650})
+        assert r.status_code == 200, r.text
+        assert r.json()["shared"] == {"target_speed_rpm": 650}
+        assert device.got.wait(10)
+    assert device.received == [("v1/devices/me/attributes", b'{"target_speed_rpm":650}')]
 
 
 def test_shared_attributes_reach_a_device_behind_a_gateway(
     http: httpx.Client, district: ServedDistrict
 ) -> None:
-    received: list[bytes] = []
-    got = threading.Event()
-    ready = threading.Event()
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"gw-{time.monotonic_ns()}")
-    client.username_pw_set(district.token("gw-1"))
-
-    def on_message(c: paho.Client, u: object, message: paho.MQTTMessage) -> None:
-        received.append(message.payload)
-        got.set()
-
-    client.on_message = on_message
-    client.on_subscribe = lambda c, u, mid, rc, p: ready.set()
-    client.connect("127.0.0.1", district.mqtt_port, keepalive=30)
-    client.loop_start()
-    try:
-        client.subscribe("v1/gateway/attributes", qos=1)
-        assert ready.wait(10)
-        info = client.publish("v1/gateway/connect", '{"device": "Pump 3"}', qos=1)
+    with _subscribed(district, "gw-1", "v1/gateway/attributes") as gateway:
+        info = gateway.client.publish("v1/gateway/connect", '{"device": "Pump 3"}', qos=1)
         info.wait_for_publish(10)
         _, devices = district.http("GET", f"/api/enterprises/{district.enterprise}/devices")
-        pump = {d["name"]: d["id"] for d in devices}["Pump 3"]  # type: ignore[union-attr, index]
+        pump = {d["name"]: d["id"] for d in devices}["Pump 3"]  # type: ignore[index]
         r = http.post(
             f"/api/devices/{pump}/attributes/shared", json={"on": True}, headers=_admin(district)
         )
         assert r.status_code == 200, r.text
-        assert got.wait(10)
-    finally:
-        client.loop_stop()
-        client.disconnect()
-    assert json.loads(received[0]) == {"device": "Pump 3", "data": {"on": True}}
+        assert gateway.got.wait(10)
+    assert json.loads(gateway.received[0][1]) == {"device": "Pump 3", "data": {"on": True}}
 
 
 def test_setting_shared_attributes_is_checked(http: httpx.Client, district: ServedDistrict) -> None:
