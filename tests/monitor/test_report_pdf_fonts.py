@@ -148,6 +148,22 @@ def test_missing_font_is_refused_with_what_to_install(monkeypatch: pytest.Monkey
     assert "fonts-wqy-microhei" in caught.value.message
 
 
+def test_a_packaged_font_with_other_bytes_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    other = tmp_path / "wqy-microhei.ttc"
+    other.write_bytes(fonts.font_path().read_bytes()[:-1] + b"\0")
+    monkeypatch.setattr(fonts, "font_path", lambda: other)
+    fonts.register_report_font.cache_clear()
+    try:
+        with pytest.raises(ShuguError) as caught:
+            fonts.register_report_font()
+    finally:
+        fonts.register_report_font.cache_clear()
+    assert caught.value.code == "report_font_missing"
+    assert fonts.FONT_SHA256 in caught.value.message
+
+
 # --- rendered where the machine has no fonts at all -------------------------------------------
 
 _EMPTY_FONTCONFIG = """<?xml version="1.0"?>

@@ -85,6 +85,14 @@ def missing_glyphs(font: TTFont, characters: str) -> str:
 def register_report_font() -> str:
     """Register the reports' font with reportlab (once per process) and return its name."""
     path = font_path()
+    # The wheel is a printer driver's, not a font foundry's: a later or tampered release could
+    # ship another file, which reportlab would parse and embed. Only the known bytes are used.
+    if path != SYSTEM_PATH and file_digest(path) != FONT_SHA256:
+        raise ReportFontMissing(
+            f"the font file at {path} is not the pinned WenQuanYi Micro Hei 0.2.0-beta "
+            f"(SHA-256 {FONT_SHA256}); reinstall paperang-p2-fonts-cjk==0.1.0 or install "
+            "fonts-wqy-microhei"
+        )
     try:
         font = TTFont(FONT, str(path), subfontIndex=_FACE_INDEX)
     except (TTFError, OSError) as exc:
