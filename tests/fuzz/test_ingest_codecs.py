@@ -28,6 +28,8 @@ from shugu.ingest.thingsboard import parse_json
 from tests.fuzz.fuzzing import fuzz, sound
 
 PAYLOADS = Path(__file__).parent / "payloads"
+#: More digits than int() reads (4,300).
+LONG_DIGITS = b"9" * 5000
 
 
 def _now() -> int:
@@ -39,6 +41,10 @@ def _now() -> int:
 # Keys beside "ts" and "values" vanished without a word.
 @example(("box-1", f'{{"ts": {_now()}, "values": {{"a": 1}}, "b": 2, "c": "x"}}'.encode()))
 @example(("loom-1", b'[{"ts": -1, "values": {}, "x": 1}, {"ts": 1, "values": 5}]'))
+# A state in more than 4,300 digits made int() raise out of the decoder: a 500, and the
+# payload's good values lost; other scripts' digits were read as state codes.
+@example(("loom-1", b'{"running": "' + LONG_DIGITS + b'", "speed_rpm": 600}'))
+@example(("loom-1", '{"stop_cause": "٣", "running": "３"}'.encode()))
 def test_thingsboard_json(ingest_world: IngestWorld, case: tuple[str, bytes]) -> None:
     sound(judge(ingest_world.check_telemetry, case))
 
@@ -91,6 +97,19 @@ def test_gateway_json(ingest_world: IngestWorld, body: bytes) -> None:
 # grew by the decoded size and kept it (see bench/fuzz_ingest.py, zero_bomb).
 @example((PAYLOADS / "arrow_zstd_bomb_rows.arrows").read_bytes())
 @example((PAYLOADS / "arrow_zstd_bomb_bytes.arrows").read_bytes())
+# A state text of 5,000 digits raised ValueError out of the batch (see test_thingsboard_json).
+@example(
+    write_stream(
+        pa.table(
+            {
+                "device": ["loom-1"] * 3,
+                "metric": ["running", "stop_cause", "stop_cause"],
+                "ts": [_now()] * 3,
+                "value": [LONG_DIGITS.decode(), "٣", "WARP_BREAK"],
+            }
+        )
+    )
+)
 def test_arrow_ipc(ingest_world: IngestWorld, body: bytes) -> None:
     sound(judge(ingest_world.check_arrow, body))
 
@@ -137,6 +156,9 @@ def test_an_arrow_stream_that_crashed_the_process_is_refused() -> None:
 @example(("gw-1", "v1/gateway/rpc", b'{"device": "loom-1", "id": 1, "data": "\\udfff"}'))
 # Gateway attributes for unknown devices, or not an object, were dropped without a word.
 @example(("gw-1", "v1/gateway/attributes", b'{"\\ud800": {"a": 1}, "loom-1": 5}'))
+# A state text of 5,000 digits closed the connection (see test_thingsboard_json).
+@example(("loom-1", "v1/devices/me/telemetry", b'{"running": "' + LONG_DIGITS + b'", "x": 1}'))
+@example(("gw-1", "v1/gateway/telemetry", b'{"loom-1": {"stop_cause": "' + LONG_DIGITS + b'"}}'))
 def test_mqtt_application(ingest_world: IngestWorld, case: tuple[str, str, bytes]) -> None:
     sound(judge(ingest_world.check_mqtt_app, case))
 

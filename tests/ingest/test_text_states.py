@@ -84,3 +84,23 @@ def test_the_shipped_state_metrics_have_names() -> None:
         assert spec.states is not None
         assert all(state.name for state in spec.states.values()), (profile, metric)
     assert get_profile("crah").metrics["fan_running"].state_code("off") == 0
+
+
+#: Beyond 4,300 digits int() raises ValueError; the text once escaped the decoder with it.
+LONG_DIGITS = "9" * 5000
+
+
+@pytest.mark.parametrize("text", [LONG_DIGITS, "٣", "３", "0" * 10 + "1", "+1", "-0"])
+def test_a_state_code_is_one_to_nine_ascii_digits(text: str) -> None:
+    # Other scripts' digits (Arabic-Indic ٣, fullwidth ３) passed str.isdecimal and were read as
+    # code 3; a text of thousands of digits made int() raise and the whole payload fail.
+    out = loom_decoder().decode({"stop_cause": text, "speed_rpm": 600})
+    assert out.metrics == ["speed_rpm"]
+    (refusal,) = out.refusals
+    assert (refusal.metric, refusal.code) == ("stop_cause", "unknown_state")
+    assert get_profile("loom").metrics["stop_cause"].state_code(text) is None
+
+
+def test_state_codes_in_digits_still_name_their_states() -> None:
+    spec = get_profile("loom").metrics["stop_cause"]
+    assert [spec.state_code(t) for t in ("3", " 3 ", "003", "000000009")] == [3, 3, 3, 9]

@@ -62,6 +62,10 @@ class MetricKind(StrEnum):
 
 
 _SEPARATORS = re.compile(r"[\W_]+")
+#: A state code sent in digits: ASCII digits only (str.isdecimal also takes other scripts'
+#: digits, such as Arabic-Indic ٣) and at most nine of them, so that int() stays cheap and never
+#: meets its 4,300-digit limit, which raises.
+_CODE_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 def state_key(text: str) -> str:
@@ -138,9 +142,10 @@ class MetricSpec(BaseModel):
         if not self._state_codes:
             return None
         code = self._state_codes.get(state_key(text))
-        if code is None and text.strip().isdecimal() and self.states is not None:
-            as_int = int(text.strip())
-            code = as_int if as_int in self.states else None
+        if code is None and self.states is not None:
+            digits = _CODE_DIGITS.fullmatch(text.strip())
+            if digits is not None and int(digits[0]) in self.states:
+                code = int(digits[0])
         return code
 
     def state_names(self) -> list[str]:
