@@ -13,21 +13,19 @@ connection is served by a subclass of uvicorn's httptools protocol that
   connection is closed at once, before anything is read.
 
 Both refusals are counted and logged, at most one line per kind every 10 s. ``serve`` and
-``demo`` run the API through :func:`serve_http`. See docs/decisions/0018.
+``demo`` make their server with :func:`build_server` and run it themselves (each has its own
+stop handling). See docs/decisions/0018.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
-import sys
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import uvicorn
-from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from shugu.domain.logthrottle import ThrottledLog
@@ -238,30 +236,3 @@ def build_server(
     )
     return uvicorn.Server(config), guard
 
-
-def serve_http(
-    app: Any,
-    *,
-    host: str,
-    port: int,
-    limits: HttpLimits,
-    log_level: str = "info",
-    access_log: bool = False,
-    timeout_graceful_shutdown: int | None = None,
-) -> None:
-    """Serve ``app`` until interrupted, as ``uvicorn.run`` does (exit status 3 when the server
-    could not start, the port being taken, say)."""
-    server, _ = build_server(
-        app,
-        host=host,
-        port=port,
-        limits=limits,
-        log_level=log_level,
-        access_log=access_log,
-        timeout_graceful_shutdown=timeout_graceful_shutdown,
-    )
-    # uvicorn turns SIGINT into a graceful stop; a second Ctrl-C ends it at once.
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run()
-    if not server.started:
-        sys.exit(STARTUP_FAILURE)
