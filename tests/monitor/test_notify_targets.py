@@ -32,7 +32,7 @@ from shugu.monitor.notify import (
     WebhookChannel,
     parse_channels,
 )
-from shugu.monitor.notify.pinned import MAX_REDIRECTS
+from shugu.monitor.notify.pinned import MAX_ANSWER_BYTES, MAX_REDIRECTS, post_pinned
 from shugu.monitor.notify.targets import parse_networks
 from tests.binaries import require_binary
 from tests.monitor.test_notify import HttpServer, Mailbox, free_port, notice
@@ -367,6 +367,80 @@ def test_a_moved_endpoint_and_a_redirect_loop_are_reported_not_followed() -> Non
     assert looping is not None and looping.code == "notify_redirected"
     assert f"more than {MAX_REDIRECTS} redirects" in looping.message
     assert len(loop.requests) == MAX_REDIRECTS + 1
+
+
+class Flood:
+    """A webhook endpoint that answers 200 with a body of ``total`` bytes, streamed in chunks,
+    and counts how many of them the other side took before it hung up."""
+
+    def __init__(self, total: int, encoding: str | None = None) -> None:
+        self.total = total
+        self.encoding = encoding
+        self.sent = 0
+        self.cut_off = False
+
+    async def __aenter__(self) -> Flood:
+        self._server = await asyncio.start_server(self._handle, ALLOWED, 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+        length = int(head.split("content-length:", 1)[1].split("\r\n", 1)[0])
+        await reader.readexactly(length)
+        encoding = f"Content-Encoding: {self.encoding}\r\n" if self.encoding else ""
+        writer.write(
+            f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{encoding}"
+            f"Content-Length: {self.total}\r\n\r\n".encode()
+        )
+        chunk = b"7" * 65536
+        try:
+            while self.sent < self.total:
+                writer.write(chunk)
+                await writer.drain()
+                self.sent += len(chunk)
+        except ConnectionError:
+            self.cut_off = True
+        finally:
+            writer.close()
+
+
+def test_an_endless_answer_is_read_only_up_to_the_bound() -> None:
+    total = 256 * 1024 * 1024
+    guard = TargetGuard([f"{ALLOWED}/32"])
+
+    async def scenario() -> tuple[Flood, httpx.Response, DeliveryError | None]:
+        async with Flood(total) as flood:
+            url = f"http://{ALLOWED}:{flood.port}/hook"
+            async with httpx.AsyncClient(timeout=30.0, trust_env=False) as client:
+                response = await post_pinned(client, guard, "webhook", url, {"a": 1}, {}, {})
+            error = await send_once(WebhookChannel(name="ops", url=url), guard)
+        return flood, response, error
+
+    flood, response, error = asyncio.run(scenario())
+    assert response.status_code == 200
+    assert len(response.content) == MAX_ANSWER_BYTES  # the first bytes, no more
+    assert response.content == b"7" * MAX_ANSWER_BYTES
+    # The sender hung up long before the end (what is in flight fits in socket buffers).
+    assert flood.cut_off and flood.sent < total // 4
+    assert error is None  # a webhook's 200 is a delivery, whatever it says after
+
+
+def test_a_compressed_answer_is_not_inflated() -> None:
+    async def scenario() -> DeliveryError | None:
+        async with Flood(4 * MAX_ANSWER_BYTES, encoding="gzip") as flood:
+            url = f"http://{ALLOWED}:{flood.port}/robot/send"
+            channel = parse_channels([{"kind": "dingtalk", "name": "ding", "url": url}])["ding"]
+            return await send_once(channel, TargetGuard([f"{ALLOWED}/32"]))
+
+    error = asyncio.run(scenario())
+    # Not valid gzip, yet no decoding error: the bytes kept are never inflated, and a robot's
+    # answer that is not JSON is reported as such.
+    assert error is not None and error.code == "notify_bad_answer", error
 
 
 @pytest.fixture

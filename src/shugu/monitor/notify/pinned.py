@@ -10,6 +10,10 @@ what a notice needs) is followed here, each hop checked like the first, at most
 ``MAX_REDIRECTS`` of them, never from https down to http, and the channel's own headers go only
 to the origin they were written for. 301, 302 and 303 would turn the POST into a GET without the
 notice: they are reported as a moved endpoint instead.
+
+An answer is read as a stream and only its first ``MAX_ANSWER_BYTES`` are kept: the endpoint is
+the tenant's, and an answer of gigabytes must not land in the memory of the process that serves
+every tenant. Compressed answers are not asked for, so the bound is what comes off the wire.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from .targets import (
 )
 
 MAX_REDIRECTS = 3
+#: Robots answer a few hundred bytes of JSON; a webhook's answer is not read at all.
+MAX_ANSWER_BYTES = 64 * 1024
 _MOVED = frozenset({301, 302, 303})
 _KEEP_METHOD = frozenset({307, 308})
 
@@ -79,10 +85,42 @@ async def _post_to(
     # One connection per delivery: a kept-alive connection is filed under the address, and
     # another host name on the same address must not ride on this one's TLS session.
     sent["Connection"] = "close"
+    # A compressed answer would be bounded on the wire, not in memory: ask for it plain.
+    sent["Accept-Encoding"] = "identity"
     request = client.build_request(
         "POST", url.copy_with(host=str(address)), json=body, headers=sent, extensions=extensions
     )
-    return await client.send(request, follow_redirects=False)
+    streamed = await client.send(request, follow_redirects=False, stream=True)
+    try:
+        content = await _read_bounded(streamed)
+    finally:
+        await streamed.aclose()
+    # The answer as read: the framing and encoding headers describe bytes that were not kept.
+    headers_kept = [
+        (name, value)
+        for name, value in streamed.headers.multi_items()
+        if name.lower() not in _FRAMING_HEADERS
+    ]
+    return httpx.Response(
+        streamed.status_code,
+        headers=headers_kept,
+        content=content,
+        request=request,
+        extensions={"reason_phrase": streamed.extensions.get("reason_phrase", b"")},
+    )
+
+
+_FRAMING_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding"})
+
+
+async def _read_bounded(response: httpx.Response) -> bytes:
+    """At most ``MAX_ANSWER_BYTES`` of the answer as it came; the rest is never read."""
+    kept = bytearray()
+    async for chunk in response.aiter_raw():
+        kept += chunk[: MAX_ANSWER_BYTES - len(kept)]
+        if len(kept) >= MAX_ANSWER_BYTES:
+            break
+    return bytes(kept)
 
 
 async def post_pinned(
