@@ -186,6 +186,23 @@ def test_the_operator_s_rejects_log_quotes_no_values_without_consent(world: Worl
     assert any(s["device"] == world.device_a for s in log["samples"])
 
 
+def test_the_operator_s_rejects_log_fills_its_limit_with_samples_it_may_read(
+    world: World,
+) -> None:
+    """Newer samples of an enterprise without consent must not crowd out older readable ones:
+    the filter is part of the query, not applied to the newest ``limit`` afterwards."""
+    world.registry.grant_consent(world.ent_a, world.user_ids["admin_a"], "", "operator")
+    bad = {"speed_rpm": "not a number"}
+    assert (
+        world.client.post(f"/api/v1/{world.device_token_a}/telemetry", json=bad).status_code == 400
+    )
+    for _ in range(3):
+        sent = world.client.post(f"/api/v1/{world.device_token_b}/telemetry", json=bad)
+        assert sent.status_code == 400
+    log = world.client.get("/api/rejects?limit=2", headers=world.as_("operator")).json()
+    assert [s["device"] for s in log["samples"]] == [world.device_a]
+
+
 def test_missing_objects_are_404_for_the_operator_too(world: World) -> None:
     op = world.as_("operator")
     for path in [

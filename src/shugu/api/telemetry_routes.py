@@ -182,12 +182,12 @@ def rejects(
             if access.can_read_machines(e.id)
             for d in services.registry.device_refs_of_enterprise(e.id)
         }
-        samples = [
-            s
-            for s in services.store.reject_samples(None, limit).to_pylist()
-            if s["device"] is None or s["device"] in readable
-        ]
-        return {"counts": services.store.reject_counts(None).to_pylist(), "samples": samples}
+        # Filtered in the query, so older readable samples fill the limit.
+        samples = services.store.reject_samples(sorted(readable), limit, deviceless=True)
+        return {
+            "counts": services.store.reject_counts(None).to_pylist(),
+            "samples": samples.to_pylist(),
+        }
     if access.role is Role.ENTERPRISE_ADMIN and enterprise is None:
         enterprise = access.principal.enterprise_id
     if enterprise is not None and access.role is Role.OPERATOR:

@@ -526,12 +526,16 @@ class DuckDBTelemetryStore:
         sql += " ORDER BY device, code"
         return self._cursor().sql(sql, params=params).to_arrow_table()
 
-    def reject_samples(self, devices: Sequence[int] | None, limit: int) -> pa.Table:
+    def reject_samples(
+        self, devices: Sequence[int] | None, limit: int, *, deviceless: bool = False
+    ) -> pa.Table:
         sql = "SELECT * FROM reject_samples"
         params: list[object] = []
         if devices is not None:
             sql += " WHERE list_contains(?, device)"
             params.append(list(devices))
+            if deviceless:
+                sql += " OR device IS NULL"
         sql += " ORDER BY received_ms DESC LIMIT ?"
         params.append(limit)
         return self._cursor().sql(sql, params=params).to_arrow_table()

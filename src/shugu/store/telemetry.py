@@ -128,7 +128,12 @@ class TelemetryStore(Protocol):
 
     def reject_counts(self, devices: Sequence[int] | None) -> pa.Table: ...
 
-    def reject_samples(self, devices: Sequence[int] | None, limit: int) -> pa.Table: ...
+    def reject_samples(
+        self, devices: Sequence[int] | None, limit: int, *, deviceless: bool = False
+    ) -> pa.Table:
+        """The newest ``limit`` samples of the given devices (None: all samples); with
+        ``deviceless``, also those that name no device (bad tokens, refused connections)."""
+        ...
 
     def purge_before(self, ts_ms: int) -> int: ...
 
