@@ -98,6 +98,23 @@ def test_commands_through_the_server_are_seen_by_it(district: ServedDistrict) ->
     assert again.stderr.startswith("error [device_name_taken]")
 
 
+def test_a_data_directory_with_a_long_path_still_has_its_control_socket(
+    tmp_path: Path,
+) -> None:
+    """<data>/control.sock longer than AF_UNIX's 107 bytes: the server still listens there
+    and `shugu admin` still reaches it, instead of the server running without a socket."""
+    data = tmp_path / ("long-directory-name-" * 6)
+    assert len(str(control_socket_path(data))) > 108
+    with serve_district(data, {"loom-1": ("loom", False)}) as district:
+        assert control_socket_path(data).is_socket()
+        info = json.loads(server_info_path(data).read_text())
+        assert info["control_socket"] == str(control_socket_path(data).resolve())
+        create = ["create-device", "--enterprise", str(district.enterprise), "--name", "far"]
+        made = admin(*create, "--profile", "loom", "--data", str(data))
+        assert made.returncode == 0, made.stderr
+        assert post_telemetry(district, made.stdout.split("access token: ")[1].strip()) == 200
+
+
 def test_a_data_directory_without_a_registry_is_refused(tmp_path: Path) -> None:
     wrong = tmp_path / "not-the-servers"
     done = admin("create-region", "--code", "350112", "--name", "长乐区", "--data", str(wrong))

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from shugu.api.control_wire import IO_TIMEOUT_S, MAX_ANSWER_BYTES, decode_answer, encode_request
 from shugu.domain.errors import ForbiddenError, UnavailableError
-from shugu.store.datadir import control_socket_path, server_info_path
+from shugu.store.datadir import control_socket_path, server_info_path, unix_socket_address
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,8 @@ def find_server(data_dir: Path) -> RunningServer | None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(IO_TIMEOUT_S)
     try:
-        sock.connect(str(path))
+        with unix_socket_address(path) as address:
+            sock.connect(address)
     except PermissionError:
         sock.close()
         raise ForbiddenError(

@@ -46,7 +46,7 @@ from shugu.api.registry_schemas import AssetIn, DeviceIn
 from shugu.api.services import Services
 from shugu.domain.errors import ForbiddenError, NotFoundError, ShuguError, UnavailableError
 from shugu.domain.tenancy import Access, Principal, Role
-from shugu.store.datadir import control_socket_path, server_info_path
+from shugu.store.datadir import control_socket_path, server_info_path, unix_socket_address
 from shugu.store.registry.engine import normalize_url
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,8 @@ def public_registry_url(url: str) -> str:
 
 async def _socket_answers(path: Path) -> bool:
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(path)), 5.0)
+        with unix_socket_address(path) as address:
+            _, writer = await asyncio.wait_for(asyncio.open_unix_connection(address), 5.0)
     except (OSError, TimeoutError):
         return False
     writer.close()
@@ -139,7 +140,9 @@ class ControlSocket:
             self.path.unlink()  # left by a server that was killed
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            listener.bind(str(self.path))
+            # However long the data directory's path (AF_UNIX allows about 107 bytes).
+            with unix_socket_address(self.path) as address:
+                listener.bind(address)
             # Before listen(): until then nobody can connect, whatever the umask gave it.
             os.chmod(self.path, 0o600)
             listener.listen(16)

@@ -3,7 +3,9 @@ plainly instead of failing on the first device that sends."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from shugu.domain.errors import UnavailableError
@@ -37,6 +39,27 @@ SERVER_INFO = "server.json"
 
 def control_socket_path(data_dir: Path) -> Path:
     return data_dir / CONTROL_SOCKET
+
+
+#: sun_path holds 108 bytes with the terminating NUL on Linux (104 on the BSDs and macOS).
+MAX_UNIX_SOCKET_PATH = 103
+
+
+@contextlib.contextmanager
+def unix_socket_address(path: Path) -> Iterator[str]:
+    """An address for bind() or connect() that reaches ``path`` however long its directory's
+    name is: the path itself when it fits, else the same file through an open descriptor of
+    its directory (``/proc/self/fd/N/name``, Linux), which stays short. Only good inside the
+    ``with``: the descriptor is closed after it."""
+    text = os.fsdecode(os.path.abspath(path))
+    if len(os.fsencode(text)) <= MAX_UNIX_SOCKET_PATH or not Path("/proc/self/fd").is_dir():
+        yield text
+        return
+    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield f"/proc/self/fd/{directory}/{path.name}"
+    finally:
+        os.close(directory)
 
 
 def server_info_path(data_dir: Path) -> Path:
