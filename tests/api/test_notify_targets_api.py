@@ -3,6 +3,7 @@ carry credentials, with a 422 that names the field, unless the operator allowed 
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,43 @@ def test_the_operator_allows_a_network_and_only_that(registry: Registry, tmp_pat
                 assert r.json()["error"]["code"] == "notify_target_forbidden"
     finally:
         services.store.close()
+
+
+def test_a_name_that_never_resolves_ends_in_a_503_at_the_deadline(
+    registry: Registry, tmp_path: Path
+) -> None:
+    region = registry.create_region("350100", "福州市")
+    park = registry.create_park(region.id, "长乐纺织园", "350112")
+    enterprise = registry.create_enterprise(park.id, "甲纺织", "91110000600037341L", "0502")
+    user = registry.create_user(
+        "admin", "correct horse battery", Role.ENTERPRISE_ADMIN, enterprise.id
+    )
+    token = registry.create_api_token(user.id, "tests")
+    release = threading.Event()
+
+    def silent_dns(host: str, port: int) -> list[str]:
+        release.wait(30)  # a name server that does not answer (a 200 if it is waited for)
+        return ["93.184.215.14"]
+
+    app, services = build_app(registry, tmp_path / "data", resolver=silent_dns)
+    services.notifier.guard.resolve_deadline_s = 0.5
+    hook = {"kind": "webhook", "name": "c", "url": "https://slow.test/hook"}
+    try:
+        with TestClient(app) as client:
+            r = client.put(
+                f"/api/enterprises/{enterprise.id}/notify",
+                json={"channels": [hook]},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+    finally:
+        release.set()
+        services.store.close()
+    assert r.status_code == 503, r.text
+    error = r.json()["error"]
+    assert error["code"] == "notify_target_resolve_timeout"
+    assert error["field"] == "channels.0.url"
+    assert "'slow.test' did not resolve within 0.5 s" in error["message"]
+    assert r.headers["retry-after"] == "30"
 
 
 def test_serve_refuses_an_allowance_that_is_not_a_network(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import subprocess
+import threading
 from collections.abc import Iterator
 from ipaddress import ip_address
 from pathlib import Path
@@ -28,6 +29,7 @@ from shugu.monitor.notify import (
     Sender,
     TargetForbiddenError,
     TargetGuard,
+    TargetResolveTimeoutError,
     TargetUnresolvableError,
     WebhookChannel,
     parse_channels,
@@ -141,11 +143,43 @@ def test_saved_channels_name_the_refused_field() -> None:
         ]
     )
     with pytest.raises(TargetForbiddenError) as caught:
-        TargetGuard().vet_channels(channels)
+        asyncio.run(TargetGuard().vet_channels(channels))
     assert caught.value.code == "notify_target_forbidden"
     assert caught.value.details["field"] == "channels.1.host"
     assert caught.value.message.startswith("channels.1.host: channel 'mail': ")
     assert "--notify-allow-network" in caught.value.message
+
+
+def test_names_resolve_together_and_a_slow_one_stops_at_the_deadline() -> None:
+    together = threading.Barrier(3, timeout=30)
+    release = threading.Event()
+
+    def resolver(host: str, port: int) -> list[str]:
+        if host == "never.test":
+            release.wait(30)  # a name server that does not answer
+        else:
+            together.wait()  # answers only once all three are asked: asked one by one, none is
+        return ["93.184.215.14"]
+
+    guard = TargetGuard(resolver=resolver, resolve_deadline_s=0.5)
+    hooks = [
+        {"kind": "webhook", "name": f"h{i}", "url": f"https://hook{i}.test/x"} for i in range(3)
+    ]
+    asyncio.run(guard.vet_channels(parse_channels(hooks)))  # all three at once
+    assert together.n_waiting == 0 and not together.broken
+    slow = parse_channels(
+        [*hooks, {"kind": "webhook", "name": "slow", "url": "https://never.test/"}]
+    )
+    together.reset()
+    try:
+        with pytest.raises(TargetResolveTimeoutError) as caught:
+            asyncio.run(guard.vet_channels(slow))
+    finally:
+        release.set()
+    assert caught.value.code == "notify_target_resolve_timeout"
+    assert caught.value.http_status == 503
+    assert caught.value.details["field"] == "channels.3.url"
+    assert "'never.test' did not resolve within 0.5 s" in caught.value.message
 
 
 # -- custom headers ------------------------------------------------------------------------------
@@ -291,7 +325,7 @@ def test_a_name_rebound_to_loopback_after_it_was_saved_is_refused_at_send() -> N
         async with HttpServer() as inside:
             url = f"http://hook.test:{inside.port}/hook"
             channels = parse_channels([{"kind": "webhook", "name": "ops", "url": url}])
-            guard.vet_channels(channels)  # saved: the name answered 127.0.0.2
+            await guard.vet_channels(channels)  # saved: the name answered 127.0.0.2
             return inside, await send_once(channels["ops"], guard)
 
     inside, error = asyncio.run(scenario())

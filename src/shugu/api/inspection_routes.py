@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, SecretStr
+from starlette.concurrency import run_in_threadpool
 
 from shugu.api.deps import AccessDep, ServicesDep
 from shugu.api.openapi import REPORT_RESPONSES
@@ -23,8 +24,8 @@ from shugu.domain.errors import ForbiddenError, NotFoundError, ValidationError
 from shugu.domain.tenancy import Access
 from shugu.domain.timeutil import CHINA_TZ
 from shugu.monitor.model import CheckOutcome
-from shugu.monitor.notify.channels import parse_channels
-from shugu.monitor.notify.escalation import parse_policy
+from shugu.monitor.notify.channels import ChannelConfig, parse_channels
+from shugu.monitor.notify.escalation import EscalationPolicy, parse_policy
 from shugu.monitor.reports.render import MEDIA_TYPES, render_day, render_round
 from shugu.monitor.rounds import CHINA, InspectionPlan, validate_plan
 from shugu.store.registry.monitoring import RoundRow
@@ -280,25 +281,44 @@ def get_notify(enterprise_id: int, access: AccessDep, services: ServicesDep) -> 
 
 
 @router.put("/api/enterprises/{enterprise_id}/notify")
-def put_notify(
+async def put_notify(
     enterprise_id: int, body: NotifySettings, access: AccessDep, services: ServicesDep
 ) -> NotifySettings:
     """Replace the enterprise's channels and escalation policy together."""
     require_enterprise_admin(access, enterprise_id)
-    registry = services.registry
-    registry.get_enterprise(enterprise_id)
+    await run_in_threadpool(services.registry.get_enterprise, enterprise_id)
     channels = parse_channels(body.channels)
-    services.notifier.guard.vet_channels(channels)
-    policy = None
-    if body.policy is not None:
-        policy = parse_policy(body.policy)
-        unknown = policy.unknown_channels(channels)
-        if unknown:
-            raise ValidationError(
-                f"the policy names channels that do not exist: {', '.join(unknown)}",
-                code="policy_invalid",
-                field="policy",
-            )
+    policy = _checked_policy(body.policy, channels)
+    # Awaited, not in a worker thread: a tenant's slow DNS holds none of the threads every
+    # synchronous route shares, and the guard's deadline bounds the wait (503 past it).
+    await services.notifier.guard.vet_channels(channels)
+    await run_in_threadpool(_save_notify, enterprise_id, channels, policy, services)
+    return await run_in_threadpool(get_notify, enterprise_id, access, services)
+
+
+def _checked_policy(
+    raw: dict[str, Any] | None, channels: dict[str, ChannelConfig]
+) -> EscalationPolicy | None:
+    if raw is None:
+        return None
+    policy = parse_policy(raw)
+    unknown = policy.unknown_channels(channels)
+    if unknown:
+        raise ValidationError(
+            f"the policy names channels that do not exist: {', '.join(unknown)}",
+            code="policy_invalid",
+            field="policy",
+        )
+    return policy
+
+
+def _save_notify(
+    enterprise_id: int,
+    channels: dict[str, ChannelConfig],
+    policy: EscalationPolicy | None,
+    services: ServicesDep,
+) -> None:
+    registry = services.registry
     for record in registry.list_configs("channel", [enterprise_id]):
         registry.delete_config(record.id, "channel")
     for name, channel in channels.items():
@@ -314,7 +334,6 @@ def put_notify(
             "escalation", enterprise_id, policy.model_dump(mode="json"), ref=str(enterprise_id)
         )
     services.monitor.configure()
-    return get_notify(enterprise_id, access, services)
 
 
 class MonitorStatus(BaseModel):

@@ -21,7 +21,12 @@ from .escalation import (
     plan_all,
 )
 from .senders import Sender
-from .targets import TargetForbiddenError, TargetGuard, TargetUnresolvableError
+from .targets import (
+    TargetForbiddenError,
+    TargetGuard,
+    TargetResolveTimeoutError,
+    TargetUnresolvableError,
+)
 
 __all__ = [
     "ChannelConfig",
@@ -36,6 +41,7 @@ __all__ = [
     "Sender",
     "TargetForbiddenError",
     "TargetGuard",
+    "TargetResolveTimeoutError",
     "TargetUnresolvableError",
     "WeComChannel",
     "WebhookChannel",

@@ -18,7 +18,6 @@ every tenant. Compressed answers are not asked for, so the bound is what comes o
 
 from __future__ import annotations
 
-import asyncio
 import smtplib
 import socket
 import ssl
@@ -32,6 +31,7 @@ from .targets import (
     IPAddress,
     TargetForbiddenError,
     TargetGuard,
+    TargetResolveTimeoutError,
     TargetUnresolvableError,
     is_address,
     url_host,
@@ -47,19 +47,19 @@ _KEEP_METHOD = frozenset({307, 308})
 
 async def vet_or_fail(guard: TargetGuard, kind: str, host: str, port: int) -> list[IPAddress]:
     """The checked addresses of ``host``; the guard's refusals as delivery errors. A refusal is
-    final; a name that does not resolve may resolve again after a DNS outage."""
-    try:
-        if is_address(host):
-            return guard.vet_host(host, port)  # nothing to look up: no thread needed
-        return await asyncio.to_thread(guard.vet_host, host, port)
-    except TargetForbiddenError as exc:
+    final; a name that does not resolve (or not in time) may resolve after a DNS outage."""
+    [answer] = await guard.vet_hosts([(host, port)])
+    if isinstance(answer, TargetForbiddenError):
         raise DeliveryError(
-            f"{kind}: {exc.message}", retryable=False, code="notify_target_forbidden"
-        ) from exc
-    except TargetUnresolvableError as exc:
+            f"{kind}: {answer.message}", retryable=False, code="notify_target_forbidden"
+        ) from answer
+    if isinstance(answer, TargetUnresolvableError | TargetResolveTimeoutError):
         raise DeliveryError(
-            f"{kind}: {exc.message}", retryable=True, code="notify_unreachable"
-        ) from exc
+            f"{kind}: {answer.message}", retryable=True, code="notify_unreachable"
+        ) from answer
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:

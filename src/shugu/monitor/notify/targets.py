@@ -9,12 +9,18 @@ The guard refuses every address that is not public, unless the operator allowed 
 It is applied twice (decision 0020): when channels are saved, so the person making the mistake
 is told, and at every delivery, where the name is resolved once and the connection goes to the
 address that was checked, so a DNS answer that changes between check and connect changes nothing.
+
+Names are looked up in the guard's own few threads, all of a save's names at once, within one
+deadline (``RESOLVE_DEADLINE_S``): a tenant whose names resolve slowly, or never, gets a 503 that
+names the host, and neither the API's worker threads nor the event loop wait for its DNS.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from ipaddress import (
     IPv4Address,
     IPv4Network,
@@ -26,7 +32,7 @@ from ipaddress import (
 
 import httpx
 
-from shugu.domain.errors import ValidationError
+from shugu.domain.errors import ShuguError, UnavailableError, ValidationError
 
 from .channels import ChannelConfig, EmailChannel
 
@@ -49,6 +55,12 @@ _NAT64 = ip_network("64:ff9b::/96")
 #: The deprecated IPv4-compatible form ``::a.b.c.d``.
 _IPV4_COMPATIBLE = ip_network("::/96")
 
+#: How long one save of the settings, or one delivery, waits for all its names together.
+RESOLVE_DEADLINE_S = 5.0
+#: Threads looking names up, shared by every tenant: a name that never answers holds one of
+#: them until the system's resolver gives up, and the deadline still bounds every wait.
+RESOLVER_THREADS = 8
+
 ALLOW_HINT = (
     "notices go only to public addresses; an operator can allow other networks (never cloud "
     "metadata) with shugu serve --notify-allow-network CIDR"
@@ -65,6 +77,14 @@ class TargetUnresolvableError(ValidationError):
     """A channel's host name has no address."""
 
     code = "notify_target_unresolvable"
+
+
+class TargetResolveTimeoutError(UnavailableError):
+    """A channel's host name did not resolve within the deadline: DNS may be slow right now,
+    so this is a 503 to try again, not a verdict on the channel."""
+
+    code = "notify_target_resolve_timeout"
+    retry_after_s = 30.0
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -135,13 +155,19 @@ class TargetGuard:
     """
 
     def __init__(
-        self, allow: Iterable[str | IPNetwork] = (), *, resolver: Resolver = system_resolver
+        self,
+        allow: Iterable[str | IPNetwork] = (),
+        *,
+        resolver: Resolver = system_resolver,
+        resolve_deadline_s: float = RESOLVE_DEADLINE_S,
     ) -> None:
         self.allowed: tuple[IPNetwork, ...] = tuple(
             item if isinstance(item, IPv4Network | IPv6Network) else parse_networks([item])[0]
             for item in allow
         )
         self.resolver = resolver
+        self.resolve_deadline_s = resolve_deadline_s
+        self._lookups = ThreadPoolExecutor(RESOLVER_THREADS, thread_name_prefix="shugu-resolve")
 
     def refusal(self, address: IPAddress) -> str | None:
         """Why notices may not go to ``address`` ("127.0.0.1 is a loopback address"), or None."""
@@ -197,25 +223,66 @@ class TargetGuard:
         parsed = httpx.URL(url)
         return self.vet_host(url_host(parsed), url_port(parsed))
 
-    def vet_channels(
+    async def vet_hosts(
+        self, targets: Sequence[tuple[str, int]]
+    ) -> list[list[IPAddress] | ShuguError]:
+        """``vet_host`` for every (host, port) at once, in the guard's threads, within
+        ``resolve_deadline_s`` together: each target's addresses, or its refusal, or a
+        ``TargetResolveTimeoutError`` for a name still unanswered at the deadline."""
+        loop = asyncio.get_running_loop()
+        pending: dict[tuple[str, int], asyncio.Future[list[IPAddress]]] = {}
+        for host, port in dict.fromkeys(targets):
+            if not is_address(host):  # an address needs no lookup, so no thread
+                pending[(host, port)] = loop.run_in_executor(
+                    self._lookups, self.vet_host, host, port
+                )
+        if pending:
+            _done, late = await asyncio.wait(pending.values(), timeout=self.resolve_deadline_s)
+            for future in late:
+                future.cancel()  # queued lookups never start; a running one is left to end
+        answers: list[list[IPAddress] | ShuguError] = []
+        for host, port in targets:
+            lookup = pending.get((host, port))
+            try:
+                if lookup is None:
+                    answers.append(self.vet_host(host, port))
+                elif lookup.cancelled() or not lookup.done():
+                    answers.append(
+                        TargetResolveTimeoutError(
+                            f"the host {host!r} did not resolve within "
+                            f"{self.resolve_deadline_s:g} s: check its DNS, or try again",
+                            host=host,
+                        )
+                    )
+                else:
+                    answers.append(lookup.result())
+            except (TargetForbiddenError, TargetUnresolvableError) as exc:
+                answers.append(exc)
+        return answers
+
+    async def vet_channels(
         self, channels: Mapping[str, ChannelConfig], *, field: str = "channels"
     ) -> None:
-        """Check every channel's target, as the settings are saved; the error names the field
+        """Check every channel's target, as the settings are saved (all names at once, within
+        the deadline); the error is the first channel's in order and names the field
         (``channels.1.url: channel 'ops': 10.0.0.5 is a private address …``)."""
-        for index, channel in enumerate(channels.values()):
-            name = "host" if isinstance(channel, EmailChannel) else "url"
-            try:
-                if isinstance(channel, EmailChannel):
-                    self.vet_host(channel.host, channel.port)
-                else:
-                    self.vet_url(channel.url)
-            except (TargetForbiddenError, TargetUnresolvableError) as exc:
+        targets: list[tuple[str, int]] = []
+        for channel in channels.values():
+            if isinstance(channel, EmailChannel):
+                targets.append((channel.host, channel.port))
+            else:
+                parsed = httpx.URL(channel.url)
+                targets.append((url_host(parsed), url_port(parsed)))
+        answers = await self.vet_hosts(targets)
+        for index, (channel, answer) in enumerate(zip(channels.values(), answers, strict=True)):
+            if isinstance(answer, ShuguError):
+                name = "host" if isinstance(channel, EmailChannel) else "url"
                 where = f"{field}.{index}.{name}"
-                raise type(exc)(
-                    f"{where}: channel {channel.name!r}: {exc.message}",
+                raise type(answer)(
+                    f"{where}: channel {channel.name!r}: {answer.message}",
                     field=where,
-                    **exc.details,
-                ) from exc
+                    **answer.details,
+                ) from answer
 
 
 def url_host(url: httpx.URL) -> str:
