@@ -115,6 +115,24 @@ def test_a_data_directory_with_a_long_path_still_has_its_control_socket(
         assert post_telemetry(district, made.stdout.split("access token: ")[1].strip()) == 200
 
 
+def test_admin_says_when_the_server_runs_without_a_control_socket(tmp_path: Path) -> None:
+    """A server that could not open its socket records ``"control_socket": null``; the admin
+    command names that instead of a socket that does not answer."""
+    data = tmp_path / "data"
+    assert admin("init", "--data", str(data)).returncode == 0
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "shugu"])
+    try:
+        info = {"pid": stand_in.pid, "control_socket": None}
+        server_info_path(data).write_text(json.dumps(info))
+        done = admin("create-region", "--code", "350112", "--name", "长乐区", "--data", str(data))
+    finally:
+        stand_in.kill()
+        stand_in.wait()
+    assert done.returncode == 1
+    assert done.stderr.startswith("error [control_socket_unavailable]")
+    assert "runs without a control socket" in done.stderr
+
+
 def test_a_data_directory_without_a_registry_is_refused(tmp_path: Path) -> None:
     wrong = tmp_path / "not-the-servers"
     done = admin("create-region", "--code", "350112", "--name", "长乐区", "--data", str(wrong))

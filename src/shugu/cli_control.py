@@ -96,10 +96,14 @@ def find_server(data_dir: Path) -> RunningServer | None:
     except OSError:
         sock.close()
         if _is_live_shugu(info.get("pid")):
+            why = (
+                "runs without a control socket (its log says why)"
+                if "control_socket" in info and info["control_socket"] is None
+                else f"has a control socket {path} that does not answer"
+            )
             raise UnavailableError(
-                f"a shugu server (pid {info['pid']}) runs on {data_dir} but its control socket "
-                f"{path} does not answer; change the registry through its HTTP API, or stop it "
-                "and run the command again",
+                f"a shugu server (pid {info['pid']}) runs on {data_dir} but {why}; change the "
+                "registry through its HTTP API, or stop it and run the command again",
                 code="control_socket_unavailable",
             ) from None
         return None
