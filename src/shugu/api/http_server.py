@@ -8,11 +8,17 @@ connection is served by a subclass of uvicorn's httptools protocol that
 - closes a connection whose request head (request line and headers) is not complete within
   ``header_timeout_s`` of its first byte (of the connection's opening, for the first request),
   answering 408 when part of a head had arrived;
+- answers 431 and closes a connection whose request head grows beyond ``max_head_bytes`` before
+  it is complete (the parser keeps a head whole in memory until then);
 - admits at most ``max_connections_per_address`` open connections from one client address (an
   IPv6 client by its /64 network, which one host usually holds whole); beyond it a new
-  connection is closed at once, before anything is read.
+  connection is answered 503 with Retry-After and closed, before anything is read. A connection
+  waiting on a long poll of the device API (``GET /api/v1/{token}/rpc``,
+  ``.../attributes/updates``, no body) is not counted while it waits: the device API bounds
+  those itself (one per device and kind), and a factory's devices behind one NAT address hold
+  two each for minutes.
 
-Both refusals are counted and logged, at most one line per kind every 10 s. ``serve`` and
+The refusals are counted and logged, at most one line per kind every 10 s. ``serve`` and
 ``demo`` make their server with :func:`build_server` and run it themselves (each has its own
 stop handling). See docs/decisions/0018.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -31,6 +38,38 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from shugu.domain.logthrottle import ThrottledLog
 
 log = logging.getLogger(__name__)
+
+
+def _answer(status: bytes, code: str, message: str, extra_headers: bytes = b"") -> bytes:
+    """A whole HTTP/1.1 answer with the API's error body, ending the connection."""
+    body = b'{"error": {"code": "%s", "message": "%s"}}' % (code.encode(), message.encode())
+    return (
+        b"HTTP/1.1 " + status + b"\r\n"
+        b"content-type: application/json\r\n"
+        b"content-length: "
+        + str(len(body)).encode()
+        + b"\r\n"
+        + extra_headers
+        + b"connection: close\r\n"
+        b"\r\n" + body
+    )
+
+
+_HEAD_TOO_LARGE_ANSWER = _answer(
+    b"431 Request Header Fields Too Large",
+    "request_header_too_large",
+    "the request line and headers are too large; send smaller headers",
+)
+#: Seconds a client over the per-address limit is asked to wait before trying again.
+RETRY_AFTER_S = 5
+_OVER_CAP_ANSWER = _answer(
+    b"503 Service Unavailable",
+    "too_many_connections",
+    "this address holds too many open connections; close some or retry later",
+    b"retry-after: %d\r\n" % RETRY_AFTER_S,
+)
+#: The device API's long polls (ThingsBoard's HTTP RPC and shared-attribute subscriptions).
+_LONG_POLL_PATH = re.compile(r"/api/v1/[^/]+/(?:rpc|attributes/updates)")
 
 _HEAD_TIMEOUT_BODY = (
     b'{"error": {"code": "request_header_timeout", "message": '
@@ -50,7 +89,10 @@ class HttpLimits:
     #: Seconds a client has to send a request's line and headers.
     header_timeout_s: float = 10.0
     #: Open connections one client address may hold; 0: no limit (behind a proxy that limits).
+    #: Connections waiting on a device long poll are not counted.
     max_connections_per_address: int = 256
+    #: Bytes a request's line and headers may take (Node's and nginx's defaults are near this).
+    max_head_bytes: int = 64 * 1024
     #: Seconds an idle keep-alive connection stays open between requests.
     keepalive_timeout_s: float = 5.0
 
@@ -59,6 +101,8 @@ class HttpLimits:
             raise ValueError("the HTTP header and keep-alive timeouts must be positive")
         if self.max_connections_per_address < 0:
             raise ValueError("the connections per address cannot be negative (0: no limit)")
+        if self.max_head_bytes < 1024:
+            raise ValueError("the request head limit must be at least 1024 bytes")
 
 
 def address_key(address: str) -> str:
@@ -84,8 +128,11 @@ class ConnectionGuard:
         self.refused = 0
         #: Connections closed because their request head was not complete in time.
         self.head_timeouts = 0
+        #: Connections closed because their request head was too large.
+        self.heads_too_large = 0
         self._refusal_log = ThrottledLog(log)
         self._timeout_log = ThrottledLog(log)
+        self._size_log = ThrottledLog(log)
 
     def admit(self, key: str) -> bool:
         limit = self.limits.max_connections_per_address
@@ -102,6 +149,11 @@ class ConnectionGuard:
             return False
         self.open_by_address[key] = held + 1
         return True
+
+    def hold(self, key: str) -> None:
+        """Count a connection again after a long poll, even over the limit: it is open already,
+        and uvicorn's keep-alive timeout closes it if it stays idle."""
+        self.open_by_address[key] = self.open_by_address.get(key, 0) + 1
 
     def release(self, key: str) -> None:
         held = self.open_by_address.get(key, 0) - 1
@@ -120,6 +172,15 @@ class ConnectionGuard:
             self.head_timeouts,
         )
 
+    def too_large(self, key: str | None) -> None:
+        self.heads_too_large += 1
+        self._size_log.warning(
+            "HTTP connection from %s closed: request head over %d bytes; %d so far",
+            key or "an unknown address",
+            self.limits.max_head_bytes,
+            self.heads_too_large,
+        )
+
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol under a :class:`ConnectionGuard` (see module doc).
@@ -136,29 +197,49 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._awaiting_head = True
         self._head_started = False
+        self._head_bytes = 0
+        #: Whether this connection holds a place in its address's count now (not while it waits
+        #: on a long poll).
+        self._counted = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if self.client is not None:
             key = address_key(self.client[0])
             if not self.guard.admit(key):
+                transport.write(_OVER_CAP_ANSWER)
                 transport.close()
                 return
             self._address_key = key
+            self._counted = True
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        if self._address_key is not None:
+        if self._address_key is not None and self._counted:
             self.guard.release(self._address_key)
-            self._address_key = None
+        self._address_key = None
+        self._counted = False
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._awaiting_head and data:
             self._head_started = True
+            self._head_bytes += len(data)
             self._arm()
         super().data_received(data)
+        # Checked after parsing, when the parser has said whether the head ended in this chunk:
+        # the chunk may carry a body after a small head. The head held is at most the limit plus
+        # one read.
+        if (
+            self._awaiting_head
+            and self._head_bytes > self.guard.limits.max_head_bytes
+            and not self.transport.is_closing()
+        ):
+            self.guard.too_large(self._address_key)
+            self._disarm()
+            self.transport.write(_HEAD_TOO_LARGE_ANSWER)
+            self.transport.close()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -169,8 +250,30 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._awaiting_head = False
         self._head_started = False
+        self._head_bytes = 0
         self._disarm()
         super().on_headers_complete()
+        if self._counted and self._address_key is not None and self._is_long_poll():
+            self.guard.release(self._address_key)
+            self._counted = False
+
+    def _is_long_poll(self) -> bool:
+        """A bodiless device long poll that is being served now (not queued behind another)."""
+        scope = self.scope
+        if scope.get("method") != "GET" or self.pipeline:
+            return False
+        if not _LONG_POLL_PATH.fullmatch(str(scope.get("path", ""))):
+            return False
+        for name, value in scope.get("headers", ()):
+            if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+                return False
+        return True
+
+    def on_response_complete(self) -> None:
+        if not self._counted and self._address_key is not None:
+            self.guard.hold(self._address_key)
+            self._counted = True
+        super().on_response_complete()
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -235,4 +338,3 @@ def build_server(
         timeout_graceful_shutdown=timeout_graceful_shutdown,
     )
     return uvicorn.Server(config), guard
-
