@@ -13,6 +13,7 @@ returns every attribute of both scopes, naming one returns only what it names.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import orjson
 
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ValidationError
-from shugu.ingest.long_poll import LongPoll
+from shugu.ingest.long_poll import LongPoll, call_on_loop
 from shugu.ingest.pipeline import IngestPipeline
 from shugu.store.telemetry import AttributeRecord, RejectRecord, TelemetryStore
 
@@ -85,6 +86,8 @@ class AttributeService:
         #: device id → how shared-attribute changes reach its live MQTT connection
         self._pushes: dict[int, Push] = {}
         self._pollers: dict[int, _Poller] = {}
+        #: The event loop the polls wait on (set by the first poll).
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- what devices report
 
@@ -168,20 +171,46 @@ class AttributeService:
         if self._pushes.get(device_id) is push:
             del self._pushes[device_id]
 
-    async def poll(self, device_id: int, timeout_s: float) -> dict[str, Any] | None:
-        """The next change of the device's shared attributes, or None after ``timeout_s``.
+    async def poll(
+        self, device_id: int, timeout_s: float, credential: str | None = None
+    ) -> dict[str, Any] | None:
+        """The next change of the device's shared attributes, or None after ``timeout_s`` (or
+        when ``credential``, the token it polls with, was revoked meanwhile).
 
         One poll per device waits at a time: a newer poll ends the older one (as with nothing
         to report), so a device cannot hold more than one connection open here."""
+        self._loop = asyncio.get_running_loop()
         poller = self._pollers.setdefault(device_id, _Poller())
         poller.seen = time.monotonic()
+        poller.credential = credential
         if poller.pending:
             changes, poller.pending = poller.pending, {}
             return changes
         return await poller.wait(timeout_s, nothing={}) or None
 
     def forget(self, device_id: int) -> None:
-        """The device's credentials were revoked: end its waiting poll, drop what was queued."""
+        """The device's credentials were revoked: end its waiting poll, drop what was queued.
+        Safe from any thread: it waits until the polls' event loop has done it."""
+        call_on_loop(self._loop, lambda: self._forget_now(device_id))
+
+    def _forget_now(self, device_id: int) -> None:
         poller = self._pollers.pop(device_id, None)
         if poller is not None:
             poller.hand({})
+
+    def waiting_credentials(self) -> dict[int, str]:
+        """Device id → the access token its waiting poll came with."""
+        return {
+            device_id: poller.credential
+            for device_id, poller in self._pollers.items()
+            if poller.credential is not None and poller.waiting()
+        }
+
+    def end_poll(self, device_id: int, credential: str) -> bool:
+        """End the device's waiting poll and drop what was queued if the poll came with
+        ``credential`` (found revoked); False when a poll with other credentials waits now."""
+        poller = self._pollers.get(device_id)
+        if poller is None or poller.credential != credential or not poller.waiting():
+            return False
+        self._forget_now(device_id)
+        return True

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from shugu.domain.errors import NotFoundError, ShuguError, ValidationError
-from shugu.ingest.long_poll import LongPoll
+from shugu.ingest.long_poll import LongPoll, call_on_loop
 
 
 class RpcError(ShuguError):
@@ -92,6 +92,8 @@ class RpcHub:
         self._ids = itertools.count(1)
         self._waiting: dict[tuple[int, int], asyncio.Future[Any]] = {}
         self._mailboxes: dict[int, _Mailbox] = {}
+        #: The event loop the polls wait on (set by the first poll).
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def attach(self, device_id: int, deliver: Deliver) -> None:
         """A transport now holds this device's connection (replacing any earlier one)."""
@@ -149,15 +151,20 @@ class RpcHub:
         future.set_result(_answer_value(payload))
         return True
 
-    async def poll(self, device_id: int, timeout_s: float) -> bytes | None:
+    async def poll(
+        self, device_id: int, timeout_s: float, credential: str | None = None
+    ) -> bytes | None:
         """The next request for a device polling over HTTP, as ThingsBoard's HTTP API hands it
-        (``{"id": 1, "method": ..., "params": ...}``), or None after ``timeout_s``.
+        (``{"id": 1, "method": ..., "params": ...}``), or None after ``timeout_s`` (or when
+        ``credential``, the token it polls with, was revoked meanwhile).
 
         One poll per device waits at a time: a newer poll ends the older one (as with nothing
         to hand), so a device cannot hold more than one connection open here."""
+        self._loop = asyncio.get_running_loop()
         mailbox = self._mailboxes.setdefault(device_id, _Mailbox())
         now = time.monotonic()
         mailbox.seen = now
+        mailbox.credential = credential
         request = mailbox.take(now)
         if request is None:
             request = await mailbox.wait(timeout_s, nothing=None)
@@ -167,10 +174,31 @@ class RpcHub:
         return orjson.dumps({"id": request_id, **orjson.loads(payload)})
 
     def forget(self, device_id: int) -> None:
-        """The device's credentials were revoked: end its waiting poll, drop its mailbox."""
+        """The device's credentials were revoked: end its waiting poll, drop its mailbox.
+        Safe from any thread: it waits until the polls' event loop has done it."""
+        call_on_loop(self._loop, lambda: self._forget_now(device_id))
+
+    def _forget_now(self, device_id: int) -> None:
         mailbox = self._mailboxes.pop(device_id, None)
         if mailbox is not None:
             mailbox.hand(None)
+
+    def waiting_credentials(self) -> dict[int, str]:
+        """Device id → the access token its waiting poll came with."""
+        return {
+            device_id: mailbox.credential
+            for device_id, mailbox in self._mailboxes.items()
+            if mailbox.credential is not None and mailbox.waiting()
+        }
+
+    def end_poll(self, device_id: int, credential: str) -> bool:
+        """End the device's waiting poll and drop its mailbox if the poll came with
+        ``credential`` (found revoked); False when a poll with other credentials waits now."""
+        mailbox = self._mailboxes.get(device_id)
+        if mailbox is None or mailbox.credential != credential or not mailbox.waiting():
+            return False
+        self._forget_now(device_id)
+        return True
 
 
 def _answer_value(payload: bytes) -> Any:
