@@ -39,6 +39,7 @@ from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.mqtt.server import MqttEndpoint
 from shugu.ingest.mqtt.tb_app import SessionLimits, ThingsBoardApp
 from shugu.ingest.pipeline import IngestPipeline
+from shugu.ingest.poll_sweep import PollSweep
 from shugu.ingest.rpc import RpcHub
 from shugu.monitor.notify.dispatcher import Notifier
 from shugu.monitor.notify.targets import Resolver, TargetGuard, parse_networks, system_resolver
@@ -149,6 +150,11 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         sweeper = asyncio.create_task(_retention_sweeper(services))
+        # Long polls re-check their tokens, as MQTT sessions do (revocations made elsewhere).
+        poll_sweep = PollSweep(
+            services.registry.device_ids_for_tokens, (services.rpc, services.attributes)
+        )
+        polls = asyncio.create_task(poll_sweep.run())
         await services.notifier.start()
         services.monitor.start()
         schedule = asyncio.create_task(services.rounds.schedule())
@@ -168,6 +174,7 @@ def create_app(
             if control is not None:
                 await control.stop()
             sweeper.cancel()
+            polls.cancel()
             schedule.cancel()
             await asyncio.to_thread(services.monitor.stop)
             await services.notifier.aclose()

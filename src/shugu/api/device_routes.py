@@ -46,14 +46,16 @@ router = APIRouter(tags=["device API"])
 
 def revoke_device_access(services: Services, device_id: int, reason: str) -> int:
     """After a device's credentials were revoked in the registry (token rotated, device
-    deleted): forget it in the lookup caches, so that its next message is refused, and close
-    its live MQTT connections. Returns how many connections were closed."""
+    deleted): forget it in the lookup caches, so that its next message is refused, close its
+    live MQTT connections and end its HTTP long polls. Returns how many connections were
+    closed. Safe from any thread (sync routes and the control socket call it from workers)."""
     services.device_cache.forget(device_id)
+    closed = 0
+    if services.mqtt is not None:
+        closed = services.mqtt.disconnect_device(device_id, reason)
     services.rpc.forget(device_id)
     services.attributes.forget(device_id)
-    if services.mqtt is None:
-        return 0
-    return services.mqtt.disconnect_device(device_id, reason)
+    return closed
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -172,7 +174,7 @@ async def wait_shared_attributes(
     """Long poll: the next change of the device's shared attributes, or 408 if none came."""
     device = await _device(services, token)
     timeout_s = _poll_timeout_s(services, timeout)
-    changes = await services.attributes.poll(device.id, timeout_s)
+    changes = await services.attributes.poll(device.id, timeout_s, credential=token)
     if changes is None:
         return _nothing_came("shared attribute changed", timeout_s)
     return JSONBytes(changes)
@@ -186,7 +188,7 @@ async def wait_rpc_request(
     or 408 if none came. The device answers with `POST /api/v1/{token}/rpc/{id}`."""
     device = await _device(services, token)
     timeout_s = _poll_timeout_s(services, timeout)
-    request = await services.rpc.poll(device.id, timeout_s)
+    request = await services.rpc.poll(device.id, timeout_s, credential=token)
     if request is None:
         return _nothing_came("command", timeout_s)
     return Response(request, media_type="application/json")
