@@ -247,3 +247,64 @@ def test_a_flapping_rule_sends_no_notice_per_flip(site: Site) -> None:
     assert (len(raised), len(cleared)) == (rule.flap_start // 2, rule.flap_start // 2 - 1)
     [held] = [a for a in site.alarms(site.flooder) if a.status != "cleared"]
     assert held.flapping and held.flips == 2000
+
+
+# -- one clock per pair: the device's points, the server's clock only for silence (0019) --------
+
+WINDOW_MS = int(default_rules()[RULE][1].flap_window_s * 1000)
+HOUR_MS = 3_600_000
+
+
+def flap(site: Site, newest_ms: int, n: int = 100) -> int:
+    """``n`` points 1 ms apart ending at ``newest_ms`` on the device's clock, each on the other
+    side of the limit, starting hot (so the last one is cool); answers the held alarm's id."""
+    ts = newest_ms - n + 1 + np.arange(n)
+    site.send(site.flooder, ts, np.where(np.arange(n) % 2 == 0, 40.0, 20.0))
+    site.drain()
+    [held] = [a for a in site.alarms(site.flooder) if a.status != "cleared"]
+    assert held.flapping
+    return held.id
+
+
+def cool(site: Site, ts_ms: int) -> None:
+    """One ordinary point from the device, below the limit, stamped ``ts_ms`` by its clock."""
+    site.send(site.flooder, np.asarray([ts_ms]), np.asarray([20.0]))
+    site.drain()
+
+
+def test_a_device_whose_clock_runs_ahead_settles_by_its_own_points(site: Site) -> None:
+    ahead = START + HOUR_MS  # the device's clock, an hour ahead of the server's
+    held = flap(site, ahead)
+    # Both clocks go on at the same pace; the device keeps reporting, cool.
+    site.clock.now += WINDOW_MS // 2
+    cool(site, ahead + WINDOW_MS // 2)
+    assert site.registry.get_alarm(held).flapping  # within the window: still flapping
+    site.clock.now += WINDOW_MS // 2 + 1_000
+    cool(site, ahead + WINDOW_MS + 1_000)
+    settled = site.registry.get_alarm(held)
+    assert (settled.status, settled.flapping) == ("cleared", False)
+
+
+def test_late_history_is_not_settled_at_once_but_by_the_points_after_it(site: Site) -> None:
+    # A gateway uploads a flapping stretch that ended ten minutes ago (within the monitor's
+    # 15 minutes of lag): it was flapping then, and nothing since says it stopped.
+    newest = START - WINDOW_MS
+    held = flap(site, newest)
+    assert site.registry.get_alarm(held).flapping
+    # Its next points are a window later than the flapping: by its own clock it has settled.
+    cool(site, newest + WINDOW_MS)
+    settled = site.registry.get_alarm(held)
+    assert (settled.status, settled.flapping) == ("cleared", False)
+
+
+def test_a_device_that_falls_silent_settles_after_a_window_of_the_server_s_clock(
+    site: Site,
+) -> None:
+    held = flap(site, START + HOUR_MS)  # its clock ahead: its points can never settle it
+    site.clock.now += WINDOW_MS - 1
+    site.monitor.book.settle_flapping()
+    assert site.registry.get_alarm(held).flapping
+    site.clock.now += 1  # silent for a whole window, by the server's clock
+    site.monitor.book.settle_flapping()
+    settled = site.registry.get_alarm(held)
+    assert (settled.status, settled.flapping) == ("cleared", False)

@@ -15,6 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
+import numpy.typing as npt
+
 from shugu.domain.errors import ConflictError, ValidationError
 from shugu.domain.timeutil import utc_datetime, utc_now_ms
 from shugu.monitor.engine import DeviceInfo, Transition, describe
@@ -80,9 +83,10 @@ class AlarmBook:
             (a.rule_ref, a.device_id): a.id for a in open_alarms
         }
         self._flaps = FlapTracker()
+        started = self._clock()
         for record in open_alarms:
             if record.flapping:
-                self._flaps.restore((record.rule_ref, record.device_id), record.flips)
+                self._flaps.restore((record.rule_ref, record.device_id), record.flips, started)
         self.raised = 0
         self.cleared = 0
         #: Called with (transition, alarm id) once an alarm is kept, e.g. to measure latency.
@@ -100,14 +104,17 @@ class AlarmBook:
         """Turn the engine's transitions into alarms, written together: one transaction for a
         turn's raises and clears (another only when an alarm raised in the turn changes again
         in it). A flapping rule's flips only count (``monitor/flapping.py``)."""
-        writes = _Writes(utc_datetime(self._clock()))
+        now_ms = self._clock()
+        writes = _Writes(utc_datetime(now_ms))
         for t in transitions:
             key = (t.ref, t.device_id)
             rule = self._rule_of(t.ref, t.device_id)
             verdict = FlapVerdict.normal
             if rule is not None:
                 with self._lock:
-                    verdict = self._flaps.change(key, t.raised, t.ts_ms, FlapLimits.of(rule))
+                    verdict = self._flaps.change(
+                        key, t.raised, t.ts_ms, FlapLimits.of(rule), now_ms
+                    )
             if verdict is FlapVerdict.normal:
                 if t.raised:
                     self._queue_raise(writes, t, rule, flapping=False)
@@ -199,6 +206,12 @@ class AlarmBook:
             elif write.clear:
                 self.cleared += 1
                 self._after_handled(record, NoticeEvent.cleared, now)
+
+    def observe(self, device: npt.NDArray[np.integer], ts: npt.NDArray[np.int64]) -> None:
+        """A turn's points, evaluated: they move their devices' clocks, by which flapping
+        pairs settle (``monitor/flapping.py``)."""
+        with self._lock:
+            self._flaps.observe(device, ts, self._clock())
 
     def settle_flapping(self) -> None:
         """Write flapping alarms' new flip counts; pairs that stopped flapping settle into the

@@ -288,6 +288,7 @@ class Monitor:
         with self._engine_lock:
             transitions = self.engine.evaluate(batch, self._clock())
         self.book.apply(transitions)
+        self.book.observe(batch.device, batch.ts)
         self._lags.append(time.monotonic() - oldest)
 
     def stats(self) -> MonitorStats:
