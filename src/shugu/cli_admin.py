@@ -96,8 +96,15 @@ DIRECT: dict[str, Direct] = {
     ),
     "create-device": _create_device,
     "rotate-device-token": lambda r, a: DeviceToken(token=r.rotate_device_token(a.device_id)),
+    # Whoever runs it holds the host: the operator (an enterprise account so made is marked).
     "create-user": lambda r, a: UserOut.from_record(
-        r.create_user(a.username, a.password, a.role, a.enterprise_id)
+        r.create_user(
+            a.username,
+            a.password,
+            a.role,
+            a.enterprise_id,
+            made_by_operator=Role(a.role).bound_to_enterprise,
+        )
     ),
     "create-token": _create_token,
 }

@@ -71,23 +71,41 @@ def wait_until_serving(base_url: str, stop: threading.Event) -> bool:
 
 
 def ensure_accounts(client: ShuguClient, enterprises: list[SimEnterprise]) -> None:
-    """The demo's accounts; the mill lets the bureau see its machines (its admin consents)."""
+    """The demo's accounts; the mill lets the bureau see its machines (its admin consents).
+
+    The operator creates the bureau's account and each enterprise's first administrator; the
+    enterprise's other accounts are its administrator's to create, as on a real platform."""
     by_name = {e.spec.name: e.id for e in enterprises}
     existing = {u["username"] for u in client.get("/api/users")}
+    admins: dict[str, ShuguClient] = {}
     for username, password, role, enterprise in ACCOUNTS:
-        if username in existing:
+        if role is Role.ENTERPRISE_ADMIN and enterprise:
+            admin = ShuguClient(client.base)
+            if username not in existing:
+                client.post(
+                    "/api/users",
+                    {
+                        "username": username,
+                        "password": password,
+                        "role": role,
+                        "enterprise_id": by_name[enterprise],
+                    },
+                )
+            admin.login(username, password)
+            admins[enterprise] = admin
+    for username, password, role, enterprise in ACCOUNTS:
+        if username in existing or role is Role.ENTERPRISE_ADMIN:
             continue
         body: dict[str, object] = {"username": username, "password": password, "role": role}
         if enterprise:
             body["enterprise_id"] = by_name[enterprise]
-        client.post("/api/users", body)
-    mill = by_name[str(ACCOUNTS[1][3])]
+        (admins[enterprise] if enterprise else client).post("/api/users", body)
+    mill_name = str(ACCOUNTS[1][3])
     # Consent is the enterprise's to give: its administrator grants it, not the operator.
-    mill_admin = ShuguClient(client.base)
-    mill_admin.login(str(ACCOUNTS[1][0]), str(ACCOUNTS[1][1]))
     try:
-        mill_admin.post(
-            f"/api/enterprises/{mill}/consents", {"note": "演示：允许工信局查看设备数据"}
+        admins[mill_name].post(
+            f"/api/enterprises/{by_name[mill_name]}/consents",
+            {"note": "演示：允许工信局查看设备数据"},
         )
     except ApiError as exc:
         if exc.status != 409:  # already granted

@@ -44,6 +44,11 @@ B_VALUES = HIDDEN | {"bureau": 403, "operator": 403}
 B_MANAGE = HIDDEN | {"bureau": 403}
 #: Acting on B's values (alarms, commands): B's people only, or the operator with consent.
 B_MANAGE_VALUES = HIDDEN | {"bureau": 403, "operator": 403}
+#: What raises B's alarms and where notices quoting B's values go (rules, overrides, notification
+#: channels): B's administrators, or the operator with B's consent.
+B_CONFIGURE_ALARMS = HIDDEN | {"bureau": 403, "operator": 403}
+#: B's accounts: B's administrators (the operator creates only an enterprise's first one).
+B_ACCOUNTS = HIDDEN | {"bureau": 403, "operator": 403}
 #: Only B's own administrators let others read B's values.
 B_CONSENT = HIDDEN | {"bureau": 403, "operator": 403}
 PLATFORM_WRITE = {"anonymous": 401, "viewer_a": 403, "admin_a": 403, "bureau": 403}
@@ -205,7 +210,7 @@ ROWS: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/api/users"): Row(
         lambda w: "/api/users",
-        B_MANAGE,
+        B_ACCOUNTS,
         lambda w: {
             "username": "b-new",
             "password": "a long password",
@@ -279,23 +284,25 @@ ROWS: dict[tuple[str, str], Row] = {
         lambda w: f"/api/enterprises/{w.ent_b}/rules", B_MACHINE_READ
     ),
     ("POST", "/api/enterprises/{enterprise_id}/rules"): Row(
-        lambda w: f"/api/enterprises/{w.ent_b}/rules", B_MANAGE, lambda w: RULE_BODY
+        lambda w: f"/api/enterprises/{w.ent_b}/rules", B_CONFIGURE_ALARMS, lambda w: RULE_BODY
     ),
     ("PUT", "/api/rules/{rule_id}"): Row(
-        lambda w: "/api/rules/{rule}", B_MANAGE, lambda w: RULE_BODY, setup=_b_rule
+        lambda w: "/api/rules/{rule}", B_CONFIGURE_ALARMS, lambda w: RULE_BODY, setup=_b_rule
     ),
-    ("DELETE", "/api/rules/{rule_id}"): Row(lambda w: "/api/rules/{rule}", B_MANAGE, setup=_b_rule),
+    ("DELETE", "/api/rules/{rule_id}"): Row(
+        lambda w: "/api/rules/{rule}", B_CONFIGURE_ALARMS, setup=_b_rule
+    ),
     ("GET", "/api/devices/{device_id}/rules"): Row(
         lambda w: f"/api/devices/{w.device_b}/rules", B_MACHINE_READ
     ),
     ("PUT", "/api/devices/{device_id}/rules/{rule_ref}/override"): Row(
         lambda w: f"/api/devices/{w.device_b}/rules/crah.chw_supply_high/override",
-        B_MANAGE,
+        B_CONFIGURE_ALARMS,
         lambda w: {"above": 14},
     ),
     ("DELETE", "/api/devices/{device_id}/rules/{rule_ref}/override"): Row(
         lambda w: f"/api/devices/{w.device_b}/rules/crah.chw_supply_high/override",
-        B_MANAGE,
+        B_CONFIGURE_ALARMS,
         setup=_b_override,
     ),
     ("GET", "/api/alarms"): Row(lambda w: f"/api/alarms?enterprise={w.ent_b}", B_VALUES),
@@ -356,7 +363,7 @@ ROWS: dict[tuple[str, str], Row] = {
     ),
     ("PUT", "/api/enterprises/{enterprise_id}/notify"): Row(
         lambda w: f"/api/enterprises/{w.ent_b}/notify",
-        B_MANAGE,
+        B_CONFIGURE_ALARMS,
         lambda w: {"channels": [], "policy": None},
     ),
     ("GET", "/api/monitor/status"): Row(lambda w: "/api/monitor/status", PLATFORM_WRITE),
@@ -426,7 +433,8 @@ OPERATOR_WITH_CONSENT = {("POST", "/api/devices/{device_id}/rpc"): 409}
 OPERATOR_VALUE_ROWS = sorted(
     key
     for key, row in ROWS.items()
-    if not row.not_user_scoped and any(row.expect is e for e in (B_VALUES, B_MANAGE_VALUES))
+    if not row.not_user_scoped
+    and any(row.expect is e for e in (B_VALUES, B_MANAGE_VALUES, B_CONFIGURE_ALARMS))
 )
 
 
@@ -456,3 +464,87 @@ def test_the_operator_reads_machine_values_only_with_consent(
     status, _ = ask()
     wanted = OPERATOR_WITH_CONSENT.get((method, path))
     assert status == wanted if wanted is not None else status in OK
+
+
+def test_the_operator_creates_only_an_enterprise_s_first_administrator(world: World) -> None:
+    """The operator hands a new enterprise over by creating its first administrator; once the
+    enterprise has one, its accounts (which read its values) are its administrators' to make."""
+    operator = world.as_("operator")
+    new = world.registry.create_enterprise(world.park_id, "丙", "91350100M0001TGQXM", "0502").id
+
+    def account(name: str, role: str) -> dict[str, object]:
+        return {"username": name, "password": "a long password", "role": role, "enterprise_id": new}
+
+    viewer_first = world.client.post(
+        "/api/users", json=account("c-viewer", "enterprise_viewer"), headers=operator
+    )
+    assert viewer_first.status_code == 403, viewer_first.text
+    assert viewer_first.json()["error"]["code"] == "enterprise_accounts_are_its_own"
+    first = world.client.post(
+        "/api/users", json=account("c-admin", "enterprise_admin"), headers=operator
+    )
+    assert first.status_code == 201, first.text
+    second = world.client.post(
+        "/api/users", json=account("c-admin-2", "enterprise_admin"), headers=operator
+    )
+    assert second.status_code == 403, second.text
+    assert second.json()["error"]["code"] == "enterprise_accounts_are_its_own"
+    signed_in = world.client.post(
+        "/api/auth/login", json={"username": "c-admin", "password": "a long password"}
+    )
+    c_admin = {"Authorization": f"Bearer {signed_in.json()['token']}"}
+    own = world.client.post(
+        "/api/users", json=account("c-viewer", "enterprise_viewer"), headers=c_admin
+    )
+    assert own.status_code == 201, own.text
+    assert first.json()["made_by_operator"] and not own.json()["made_by_operator"]
+
+
+def test_an_account_the_operator_made_does_not_consent_to_the_operator(world: World) -> None:
+    """Else the operator would make an enterprise's first administrator, sign in as it and
+    consent to itself, with a record saying the enterprise decided."""
+    operator = world.as_("operator")
+    new = world.registry.create_enterprise(world.park_id, "丙", "91350100M0001TGQXM", "0502").id
+
+    def admin_made_by(headers: dict[str, str], name: str) -> dict[str, str]:
+        body = {"username": name, "password": "a long password", "role": "enterprise_admin"}
+        made = world.client.post("/api/users", json={**body, "enterprise_id": new}, headers=headers)
+        assert made.status_code == 201, made.text
+        signed_in = world.client.post(
+            "/api/auth/login", json={"username": name, "password": "a long password"}
+        )
+        return {"Authorization": f"Bearer {signed_in.json()['token']}"}
+
+    consents = f"/api/enterprises/{new}/consents"
+    bootstrap = admin_made_by(operator, "c-admin")
+    to_operator = {"note": "排查", "grantee": "operator"}
+    refused = world.client.post(consents, json=to_operator, headers=bootstrap)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["code"] == "consent_from_operator_account"
+    assert not world.registry.has_consent(new, "operator")
+    # The bureau's consent is the enterprise's to give from any of its administrators.
+    bureau = world.client.post(consents, json={"note": "月报"}, headers=bootstrap)
+    assert bureau.status_code == 201, bureau.text
+    own_admin = admin_made_by(bootstrap, "c-own-admin")
+    granted = world.client.post(consents, json=to_operator, headers=own_admin)
+    assert granted.status_code == 201, granted.text
+    # Any administrator withdraws it, the operator-made one too.
+    revoked = world.client.delete(f"/api/consents/{granted.json()['id']}", headers=bootstrap)
+    assert revoked.status_code == 200, revoked.text
+    assert not world.registry.has_consent(new, "operator")
+
+
+def test_the_operator_counts_alarms_only_of_enterprises_that_consent(world: World) -> None:
+    """Open-alarm counts under limits the operator could have chosen answer "is the value above
+    X?": the operator's summary leaves out enterprises that have not granted it consent."""
+    _b_alarm(world)
+
+    def counted(who: str) -> dict[int, int]:
+        answer = world.client.get("/api/alarms-summary", headers=world.as_(who))
+        assert answer.status_code == 200, answer.text
+        return {e["id"]: e["open"] for e in answer.json()["enterprises"]}
+
+    assert world.ent_b not in counted("operator")
+    assert counted("bureau")[world.ent_b] == 1  # the bureau sets no limits
+    world.registry.grant_consent(world.ent_b, world.user_ids["admin_b"], "排查", "operator")
+    assert counted("operator")[world.ent_b] == 1

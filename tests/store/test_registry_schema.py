@@ -32,7 +32,7 @@ def test_opening_migrates_to_head_and_models_match_migrations(registry_url: str)
             assert {"regions", "parks", "enterprises", "assets", "devices"} <= tables
             assert {"users", "api_tokens", "consents", "alembic_version"} <= tables
             version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            assert version == "0005"
+            assert version == "0006"
             context = MigrationContext.configure(connection, opts={"compare_type": False})
             assert compare_metadata(context, Base.metadata) == []
     finally:

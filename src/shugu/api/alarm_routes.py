@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 from shugu.api.deps import AccessDep, ServicesDep
 from shugu.api.scope import (
     listed_device,
+    require_alarm_admin,
     require_device_access,
-    require_enterprise_admin,
     require_machine_access,
     visible_device,
 )
@@ -108,7 +108,7 @@ def list_rules(
 def create_rule(
     enterprise_id: int, body: CustomRuleIn, access: AccessDep, services: ServicesDep
 ) -> RuleOut:
-    require_enterprise_admin(access, enterprise_id)
+    require_alarm_admin(access, enterprise_id)
     custom = check_custom_rule(services.registry, enterprise_id, body.model_dump())
     record = services.registry.put_config("rule", enterprise_id, custom.model_dump(mode="json"))
     services.monitor.configure()
@@ -122,7 +122,7 @@ def _own_rule(services: ServicesDep, access: Access, rule_id: int) -> int:
     enterprise_id = record.enterprise_id
     if enterprise_id is None or not access.can_see_enterprise(enterprise_id):
         raise NotFoundError("no such rule")
-    require_enterprise_admin(access, enterprise_id)
+    require_alarm_admin(access, enterprise_id)
     return enterprise_id
 
 
@@ -190,7 +190,7 @@ def put_override(
 ) -> EffectiveRule:
     """Set this device's own limits for a rule (e.g. ``{"above": 29}``)."""
     ref = listed_device(services.registry, access, device_id)
-    require_enterprise_admin(access, ref.enterprise_id)
+    require_alarm_admin(access, ref.enterprise_id)
     services.monitor.ensure_device(device_id)
     compiled = services.monitor.engine.rules().get(rule_ref)
     if compiled is None or device_id not in compiled.effective:
@@ -213,7 +213,7 @@ def delete_override(
     device_id: int, rule_ref: str, access: AccessDep, services: ServicesDep
 ) -> None:
     ref = listed_device(services.registry, access, device_id)
-    require_enterprise_admin(access, ref.enterprise_id)
+    require_alarm_admin(access, ref.enterprise_id)
     if not services.registry.delete_config_ref("override", override_ref(device_id, rule_ref)):
         raise NotFoundError("this device has no override of that rule", field="rule_ref")
     services.monitor.configure()
@@ -415,12 +415,11 @@ def alarm_summary(access: AccessDep, services: ServicesDep) -> AlarmSummary:
     """Each park's and enterprise's open alarms and the worst of them.
 
     Counts name no machine, so the bureau sees every enterprise; an enterprise's own people
-    see their enterprise (and its park, counting their own alarms only).
+    see their enterprise (and its park, counting their own alarms only); the operator, the
+    enterprises that granted it consent (``Access.can_count_alarms``).
     """
     registry = services.registry
-    enterprises = [e for e in registry.list_enterprises() if access.can_see_enterprise(e.id)]
-    if access.role.bound_to_enterprise:
-        enterprises = [e for e in enterprises if access.principal.is_member_of(e.id)]
+    enterprises = [e for e in registry.list_enterprises() if access.can_count_alarms(e.id)]
     ids = [e.id for e in enterprises]
     records = registry.list_alarms(ids, statuses=OPEN_STATUSES, limit=1_000_000)
     by_enterprise: dict[int, list[AlarmRecord]] = {}

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from shugu.api.deps import AccessDep, ServicesDep
 from shugu.api.openapi import REPORT_RESPONSES
 from shugu.api.scope import (
+    require_alarm_admin,
     require_device_access,
     require_enterprise_admin,
     require_machine_access,
@@ -284,8 +285,9 @@ def get_notify(enterprise_id: int, access: AccessDep, services: ServicesDep) -> 
 async def put_notify(
     enterprise_id: int, body: NotifySettings, access: AccessDep, services: ServicesDep
 ) -> NotifySettings:
-    """Replace the enterprise's channels and escalation policy together."""
-    require_enterprise_admin(access, enterprise_id)
+    """Replace the enterprise's channels and escalation policy together (the operator only
+    with the enterprise's consent: notices quote values)."""
+    require_alarm_admin(access, enterprise_id)
     await run_in_threadpool(services.registry.get_enterprise, enterprise_id)
     channels = parse_channels(body.channels)
     policy = _checked_policy(body.policy, channels)

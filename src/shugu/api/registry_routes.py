@@ -212,9 +212,16 @@ def grant_consent(
     values, until revoked; only the enterprise's own administrators grant it. The body (a note
     and the grantee) is optional."""
     _visible_enterprise(services.registry, access, enterprise_id)
-    if not access.can_grant_consent(enterprise_id):
-        raise _forbidden("only the enterprise's own administrators grant consent")
     body = body or ConsentIn()
+    if not access.can_revoke_consent(enterprise_id):
+        raise _forbidden("only the enterprise's own administrators grant consent")
+    if not access.can_grant_consent(enterprise_id, Grantee(body.grantee)):
+        raise ForbiddenError(
+            "this account was made by the platform operator, so it may not consent to the "
+            "operator reading the enterprise's values; an administrator account the enterprise "
+            "made itself grants that consent",
+            code="consent_from_operator_account",
+        )
     consent = services.registry.grant_consent(
         enterprise_id, access.principal.user_id, body.note, body.grantee
     )
@@ -228,7 +235,7 @@ def revoke_consent(consent_id: int, access: AccessDep, services: ServicesDep) ->
     if not access.can_see_enterprise(consent.enterprise_id):
         raise missing("consent")
     renounced = access.role is Role.OPERATOR and consent.grantee == Grantee.OPERATOR
-    if not (access.can_grant_consent(consent.enterprise_id) or renounced):
+    if not (access.can_revoke_consent(consent.enterprise_id) or renounced):
         raise _forbidden(
             "only the enterprise's administrators revoke consent (the operator may give up its own)"
         )
@@ -238,21 +245,47 @@ def revoke_consent(consent_id: int, access: AccessDep, services: ServicesDep) ->
 # Users ------------------------------------------------------------------------------------
 
 
+def _only_first_admin(registry: Registry, role: Role, enterprise_id: int) -> None:
+    """The operator hands an enterprise over by creating its first administrator; every
+    further account of the enterprise is the enterprise's own (an account reads its values)."""
+    if role is not Role.ENTERPRISE_ADMIN:
+        raise ForbiddenError(
+            "the platform operator creates only an enterprise's first administrator; "
+            "that administrator creates the enterprise's other accounts",
+            code="enterprise_accounts_are_its_own",
+        )
+    if any(u.role is Role.ENTERPRISE_ADMIN for u in registry.list_users(enterprise_id)):
+        raise ForbiddenError(
+            "this enterprise already has an administrator; its administrators create its "
+            "accounts, the platform operator does not",
+            code="enterprise_accounts_are_its_own",
+        )
+
+
 @router.post("/users", status_code=status.HTTP_201_CREATED)
 def create_user(body: UserIn, access: AccessDep, services: ServicesDep) -> UserOut:
-    """The operator creates any account; an enterprise administrator, accounts of its own
-    enterprise (``enterprise_id`` defaults to it)."""
+    """The operator creates operator and bureau accounts, and an enterprise's first
+    administrator; an enterprise administrator, accounts of its own enterprise
+    (``enterprise_id`` defaults to it)."""
     enterprise_id = body.enterprise_id
     if body.role.bound_to_enterprise:
         if enterprise_id is None and access.role is Role.ENTERPRISE_ADMIN:
             enterprise_id = access.principal.enterprise_id
         if enterprise_id is not None:
             _managed_enterprise(services.registry, access, enterprise_id)
+            if access.role is Role.OPERATOR:
+                _only_first_admin(services.registry, body.role, enterprise_id)
         else:
             _require_platform(access, "create accounts")
     else:
         _require_platform(access, "create operator and bureau accounts")
-    user = services.registry.create_user(body.username, body.password, body.role, enterprise_id)
+    user = services.registry.create_user(
+        body.username,
+        body.password,
+        body.role,
+        enterprise_id,
+        made_by_operator=access.role is Role.OPERATOR and body.role.bound_to_enterprise,
+    )
     return UserOut.from_record(user)
 
 

@@ -100,6 +100,9 @@ class UserOut(Out):
     role: Role
     enterprise_id: int | None
     created_at: datetime
+    made_by_operator: bool = Field(
+        False, description="made by the platform operator: it may not consent for the operator"
+    )
 
 
 class LoginOut(BaseModel):

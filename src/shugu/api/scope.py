@@ -2,7 +2,8 @@
 
 Two levels below an enterprise's registry entry: its plant (assets, devices, monitoring
 configuration), which the operator manages, and its machine values, which the operator and the
-bureau read only with the enterprise's consent (``domain/tenancy.py``).
+bureau read only with the enterprise's consent (``domain/tenancy.py``); the alarm configuration
+that sends values out (rules, overrides, channels) the operator changes only with that consent.
 """
 
 from __future__ import annotations
@@ -50,6 +51,20 @@ def require_enterprise_admin(access: Access, enterprise_id: int) -> None:
     require_device_access(access, enterprise_id)
     if not access.can_manage_enterprise(enterprise_id):
         raise ForbiddenError("only the enterprise's administrators change this", code="forbidden")
+
+
+def require_alarm_admin(access: Access, enterprise_id: int) -> None:
+    """The right to change rules, per-device overrides and notification channels: the
+    enterprise's administrators, and the operator only while the enterprise consents."""
+    require_enterprise_admin(access, enterprise_id)
+    if not access.can_configure_alarms(enterprise_id):
+        raise ForbiddenError(
+            "rules, overrides and notification channels decide which machine values raise "
+            "alarms and where notices quoting them are sent; the platform operator changes them "
+            "only while the enterprise grants it consent (POST /api/enterprises/{id}/consents "
+            'with "grantee": "operator"), or the enterprise\'s administrators change them',
+            code="consent_required",
+        )
 
 
 def listed_device(registry: Registry, access: Access, device_id: int) -> DeviceRef:

@@ -3,8 +3,9 @@
 The rules live here, in one place, so that every route asks the same questions:
 an enterprise user sees only its own enterprise; the bureau sees registry data and aggregates
 everywhere, and machine-level data only of enterprises that granted it consent; the operator runs
-the platform (enterprises, devices and their credentials, users, monitoring configuration,
-health) and reads machine values only of enterprises that granted the operator consent.
+the platform (enterprises, devices and their credentials, an enterprise's first administrator,
+inspection plans, health) and reads machine values, or changes what sends them out (rules,
+overrides, notification channels), only for enterprises that granted the operator consent.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class Principal:
     username: str
     role: Role
     enterprise_id: int | None = None
+    #: The operator made this account (an enterprise's first administrator).
+    made_by_operator: bool = False
 
     def is_member_of(self, enterprise_id: int) -> bool:
         return self.role.bound_to_enterprise and self.enterprise_id == enterprise_id
@@ -82,12 +85,37 @@ class Access:
             return self._has_consent(enterprise_id, Grantee.BUREAU)
         return self.principal.is_member_of(enterprise_id)
 
-    def can_grant_consent(self, enterprise_id: int) -> bool:
-        """Only the enterprise's own administrators let others read its machine values."""
+    def can_grant_consent(self, enterprise_id: int, grantee: Grantee) -> bool:
+        """Only the enterprise's own administrators let others read its machine values; and
+        not to the operator from an account the operator made, which would be the operator
+        consenting to itself."""
+        if grantee is Grantee.OPERATOR and self.principal.made_by_operator:
+            return False
+        return self.can_revoke_consent(enterprise_id)
+
+    def can_revoke_consent(self, enterprise_id: int) -> bool:
+        """Any of the enterprise's administrators withdraws a consent (it only narrows)."""
         return self.role is Role.ENTERPRISE_ADMIN and self.principal.is_member_of(enterprise_id)
 
+    def can_configure_alarms(self, enterprise_id: int) -> bool:
+        """Rules, per-device overrides and notification channels: they decide which values
+        raise an alarm and where a notice (which quotes the value) is sent, so for the operator
+        they need the same consent as reading the values."""
+        if self.role is Role.OPERATOR:
+            return self._has_consent(enterprise_id, Grantee.OPERATOR)
+        return self.can_manage_enterprise(enterprise_id)
+
+    def can_count_alarms(self, enterprise_id: int) -> bool:
+        """Open alarm counts of an enterprise. The bureau sees every enterprise's (it sets no
+        limits); the operator only with consent, since counts under limits it chose while it had
+        consent would still answer "is this value above X"."""
+        if self.role is Role.BUREAU:
+            return True
+        return self.can_read_machines(enterprise_id)
+
     def can_manage_enterprise(self, enterprise_id: int) -> bool:
-        """Create assets and devices, rotate device tokens, add users, configure monitoring."""
+        """Create assets and devices, rotate device tokens, add users, configure inspection
+        plans (the operator: see ``can_configure_alarms`` and the account rules)."""
         if self.role is Role.OPERATOR:
             return True
         return self.role is Role.ENTERPRISE_ADMIN and self.principal.enterprise_id == enterprise_id

@@ -29,6 +29,7 @@ def user_record(row: User) -> UserRecord:
         role=Role(row.role),
         enterprise_id=row.enterprise_id,
         created_at=row.created_at,
+        made_by_operator=row.made_by_operator,
     )
 
 
@@ -50,6 +51,7 @@ def _principal(user: User) -> Principal:
         username=user.username,
         role=Role(user.role),
         enterprise_id=user.enterprise_id,
+        made_by_operator=user.made_by_operator,
     )
 
 
@@ -88,7 +90,13 @@ class AccountMixin(RegistryCore):
     # Users ---------------------------------------------------------------------------------
 
     def create_user(
-        self, username: str, password: str, role: Role | str, enterprise_id: int | None = None
+        self,
+        username: str,
+        password: str,
+        role: Role | str,
+        enterprise_id: int | None = None,
+        *,
+        made_by_operator: bool = False,
     ) -> UserRecord:
         name = _check_username(username)
         _check_password(password)
@@ -119,6 +127,7 @@ class AccountMixin(RegistryCore):
                 password_hash=password_hash,
                 role=user_role,
                 enterprise_id=enterprise_id,
+                made_by_operator=made_by_operator,
             )
             session.add(row)
             self._flush_unique(session, taken)

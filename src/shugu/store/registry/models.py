@@ -177,6 +177,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    #: Made by the platform operator (an enterprise's first administrator): such an account
+    #: does not consent to the operator reading the enterprise's values.
+    made_by_operator: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class ApiToken(Base):

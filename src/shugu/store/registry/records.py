@@ -97,6 +97,7 @@ class UserRecord:
     role: Role
     enterprise_id: int | None
     created_at: datetime
+    made_by_operator: bool = False
 
 
 @dataclass(frozen=True, slots=True)
