@@ -51,10 +51,12 @@ def revoke_device_access(services: Services, device_id: int, reason: str) -> int
     closed. Safe from any thread (sync routes and the control socket call it from workers)."""
     services.device_cache.forget(device_id)
     closed = 0
-    if services.mqtt is not None:
-        closed = services.mqtt.disconnect_device(device_id, reason)
-    services.rpc.forget(device_id)
-    services.attributes.forget(device_id)
+    try:
+        if services.mqtt is not None:
+            closed = services.mqtt.disconnect_device(device_id, reason)
+    finally:
+        services.rpc.forget(device_id)
+        services.attributes.forget(device_id)
     return closed
 
 
