@@ -78,6 +78,21 @@ def test_bad_token_is_401_and_counted(w: World) -> None:
     assert rejects(w)[(-1, "bad_device_token")] == 1
 
 
+def test_bad_tokens_are_counted_exactly_without_a_write_each(w: World) -> None:
+    # Bad tokens are refused outside the ingest admission: a store write (and a sample) each
+    # would let anyone keep the writer busy. They are counted in memory and written at most
+    # once a second, one sample each time; the counts stay exact.
+    for i in range(60):
+        r = w.client.get(f"/api/v1/bad-token-{i}/attributes")
+        assert r.status_code == 401
+    body = w.client.get("/api/rejects", headers=w.as_("operator")).json()
+    counts = {(c["device"], c["code"]): c["n"] for c in body["counts"]}
+    assert counts[(-1, "bad_device_token")] == 60
+    samples = [s for s in body["samples"] if s["code"] == "bad_device_token"]
+    # Before: one write per request, and the per-minute sample budget (20) filled.
+    assert 1 <= len(samples) < 20
+
+
 def test_malformed_json_is_400_and_logged(w: World) -> None:
     r = w.client.post(f"/api/v1/{w.device_token_a}/telemetry", content=b'{"speed_rpm": ')
     assert r.status_code == 400

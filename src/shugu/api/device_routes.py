@@ -86,11 +86,13 @@ def _answer(result: IngestResult) -> JSONBytes:
 
 
 async def _device(services: Services, token: str) -> DeviceRef:
-    """The device of an access token; an unknown token is refused (401) and counted."""
+    """The device of an access token; an unknown token is refused (401) and counted, in memory
+    first: such requests are outside the ingest admission, so a write each would let anyone
+    keep the store busy (ingest/refusal_tally.py)."""
     device = services.registry.device_for_token(token)
     if device is None:
         masked = token[:4] + "…" if len(token) > 4 else "…"
-        await services.pipeline.record_refusal(
+        services.pipeline.refusals.add(
             RejectRecord(
                 now_ms(), None, "bad_device_token", "unknown device access token", sample=masked
             )

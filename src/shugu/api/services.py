@@ -39,5 +39,7 @@ class Services:
 
     def close(self) -> None:
         self.monitor.stop()
+        # Tallied refusals are written before the store's writer stops.
+        self.pipeline.refusals.flush()
         self.store.close()
         self.registry.close()

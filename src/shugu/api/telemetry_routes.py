@@ -175,6 +175,8 @@ def rejects(
     A sample quotes what was sent, so it is a machine value: without an enterprise, the operator
     gets the counts of every device (platform health) and the samples that name no device (bad
     tokens, refused connections) or a device of an enterprise that granted it consent."""
+    # Refusals counted in memory are written first, so the counts include every one answered.
+    services.pipeline.refusals.wait_written()
     if access.role is Role.OPERATOR and enterprise is None:
         readable = {
             d.id

@@ -28,6 +28,7 @@ from shugu.domain.batch import QUALITY_OUT_OF_RANGE, Batch
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import OverloadedError
 from shugu.domain.profiles import Profile, get_profile
+from shugu.ingest.refusal_tally import RefusalTally
 from shugu.ingest.thingsboard import ParsedTelemetry, TelemetryDecoder
 from shugu.store.telemetry import AttributeRecord, RejectRecord, Rejects, TelemetryStore
 
@@ -106,6 +107,8 @@ class IngestPipeline:
         self._settings = settings
         self._clock = clock
         self._samples = SampleBudget()
+        #: Refusals of requests that store nothing (bad device tokens), written in bulk.
+        self.refusals = RefusalTally(store.submit)
         #: profile name → its decoder (a decoder holds no state between payloads)
         self._decoders: dict[str, TelemetryDecoder] = {}
         #: HTTP ingest requests being read, decoded and stored right now (event loop only).
