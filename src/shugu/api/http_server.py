@@ -140,7 +140,7 @@ class ConnectionGuard:
         if limit and held >= limit:
             self.refused += 1
             self._refusal_log.warning(
-                "HTTP connection from %s closed: it holds %d connections, the limit "
+                "HTTP connection from %s refused (503): it holds %d connections, the limit "
                 "(--http-max-connections-per-address); %d refused so far",
                 key,
                 held,
