@@ -1,8 +1,9 @@
-"""A state sent as a text of thousands of digits, or in another script's digits, over the HTTP
-device API: refused alone as an unknown state, the payload's other values kept.
+"""Numbers sent as text over HTTP are ASCII digits, and few of them (domain/digits.py).
 
-Reading it as a number made int() raise past its 4,300-digit limit: a 500 and the whole payload
-lost. (The same text over MQTT and in an Arrow batch: tests/fuzz/test_ingest_codecs.py.)
+A state sent as a text of thousands of digits, or in another script's digits, is refused alone
+as an unknown state, the payload's other values kept: reading it as a number made int() raise
+past its 4,300-digit limit, a 500 and the whole payload lost. (The same text over MQTT and in an
+Arrow batch: tests/fuzz/test_ingest_codecs.py.)
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shugu.store.registry import Registry
-from tests.api.conftest import build_app
+from tests.api.conftest import World, build_app
 
 
 @pytest.mark.parametrize("text", ["9" * 5000, "٣"], ids=["5000-digits", "arabic-indic-3"])
@@ -34,3 +35,16 @@ def test_a_state_that_is_no_code_is_refused_alone(
     assert (body["accepted"], body["rejected"]) == (1, 1)
     (error,) = body["errors"]
     assert (error["key"], error["code"]) == ("stop_cause", "unknown_state")
+
+
+@pytest.mark.parametrize("enterprise", ["²", "٣", "9" * 5000, "-1", " 1"])
+def test_an_enterprise_id_that_is_no_ascii_number_is_refused(world: World, enterprise: str) -> None:
+    # "²" passed str.isdigit and made int() raise: a 500.
+    answer = world.client.post(
+        "/api/v1/batch",
+        params={"enterprise": enterprise},
+        json={"loom-1": {"x": 1}},
+        headers=world.as_("operator"),
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["code"] == "enterprise_required"

@@ -156,6 +156,10 @@ def test_an_arrow_stream_that_crashed_the_process_is_refused() -> None:
 @example(("gw-1", "v1/gateway/rpc", b'{"device": "loom-1", "id": 1, "data": "\\udfff"}'))
 # Gateway attributes for unknown devices, or not an object, were dropped without a word.
 @example(("gw-1", "v1/gateway/attributes", b'{"\\ud800": {"a": 1}, "loom-1": 5}'))
+# An RPC answer's request id of 5,000 digits, or "²" (which passes str.isdigit), made int()
+# raise and closed the connection.
+@example(("loom-1", "v1/devices/me/rpc/response/²", b"{}"))
+@example(("loom-1", "v1/devices/me/rpc/response/" + LONG_DIGITS.decode(), b"{}"))
 # A state text of 5,000 digits closed the connection (see test_thingsboard_json).
 @example(("loom-1", "v1/devices/me/telemetry", b'{"running": "' + LONG_DIGITS + b'", "x": 1}'))
 @example(("gw-1", "v1/gateway/telemetry", b'{"loom-1": {"stop_cause": "' + LONG_DIGITS + b'"}}'))

@@ -29,6 +29,7 @@ from shugu.api.openapi import (
     TELEMETRY_BODY,
 )
 from shugu.api.services import Services
+from shugu.domain.digits import ascii_int
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ForbiddenError, ShuguError, ValidationError
 from shugu.domain.tenancy import Role
@@ -223,12 +224,13 @@ def _batch_enterprise(request: Request, services: ServicesDep) -> int:
     principal = get_principal(request, services)
     wanted = request.query_params.get("enterprise")
     if principal.role is Role.OPERATOR:
-        if wanted is None or not wanted.isdigit():
+        enterprise_id = ascii_int(wanted) if wanted is not None else None
+        if enterprise_id is None:
             raise ValidationError(
                 "operators name the enterprise: /api/v1/batch?enterprise=ID",
                 code="enterprise_required",
             )
-        return int(wanted)
+        return enterprise_id
     if principal.role is Role.ENTERPRISE_ADMIN and principal.enterprise_id is not None:
         if wanted is not None and wanted != str(principal.enterprise_id):
             raise ForbiddenError("you may send data only for your own enterprise", code="forbidden")

@@ -25,6 +25,7 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from shugu.domain.digits import ascii_int
 from shugu.domain.errors import ValidationError
 
 _SNAKE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -62,10 +63,8 @@ class MetricKind(StrEnum):
 
 
 _SEPARATORS = re.compile(r"[\W_]+")
-#: A state code sent in digits: ASCII digits only (str.isdecimal also takes other scripts'
-#: digits, such as Arabic-Indic ٣) and at most nine of them, so that int() stays cheap and never
-#: meets its 4,300-digit limit, which raises.
-_CODE_DIGITS = re.compile(r"[0-9]{1,9}")
+#: A state code sent in digits has at most nine (see domain/digits.py for why not isdecimal).
+_CODE_DIGITS = 9
 
 
 def state_key(text: str) -> str:
@@ -143,9 +142,9 @@ class MetricSpec(BaseModel):
             return None
         code = self._state_codes.get(state_key(text))
         if code is None and self.states is not None:
-            digits = _CODE_DIGITS.fullmatch(text.strip())
-            if digits is not None and int(digits[0]) in self.states:
-                code = int(digits[0])
+            number = ascii_int(text.strip(), _CODE_DIGITS)
+            if number is not None and number in self.states:
+                code = number
         return code
 
     def state_names(self) -> list[str]:

@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from shugu.domain.digits import ascii_int
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ConflictError, ShuguError, UnavailableError, ValidationError
 from shugu.domain.profiles import load_profiles
@@ -240,7 +241,8 @@ class ThingsBoardApp:
     # -- RPC answers
 
     def _rpc_answer(self, device_id: int, request_id: str, payload: bytes) -> Outcome:
-        if not request_id.isdigit() or not self._rpc.answer(device_id, int(request_id), payload):
+        number = ascii_int(request_id)
+        if number is None or not self._rpc.answer(device_id, number, payload):
             log.info(
                 "RPC answer %r from device %d matches no waiting request", request_id, device_id
             )
