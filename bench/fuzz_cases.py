@@ -228,6 +228,12 @@ ODD_STRINGS = (
     "../../etc/passwd",
     "'; DROP TABLE devices;--",
     "织机 A-01",
+    # Pass str.isdigit / str.isdecimal, but int() refuses them or reads another script's digit.
+    "²",
+    "٣",
+    "３",
+    # int() refuses more than 4,300 digits.
+    "9" * 5000,
 )
 hostile_text = st.one_of(
     st.text(max_size=12),
