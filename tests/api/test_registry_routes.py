@@ -124,19 +124,25 @@ def test_enterprise_admin_creates_users_of_its_own_enterprise(world: World) -> N
     assert operator.status_code == 403
 
 
-def test_operator_creates_any_user(world: World) -> None:
+def test_operator_creates_platform_accounts_and_first_administrators(world: World) -> None:
     client, op = world.client, world.as_("operator")
+    fresh = world.registry.create_enterprise(world.park_id, "丙", "91350100M0001TGQXM", "0502").id
     for body in [
         {"username": "bureau2", "password": "long enough", "role": "bureau"},
         {
-            "username": "b_viewer",
+            "username": "c_admin",
             "password": "long enough",
-            "role": "enterprise_viewer",
-            "enterprise_id": world.ent_b,
+            "role": "enterprise_admin",
+            "enterprise_id": fresh,
         },
     ]:
         answer = client.post("/api/users", json=body, headers=op)
         assert answer.status_code == 201, answer.text
+    # B has its administrator: B's accounts are B's to make.
+    b_viewer = {"username": "b_viewer", "password": "long enough", "role": "enterprise_viewer"}
+    refused = client.post("/api/users", json={**b_viewer, "enterprise_id": world.ent_b}, headers=op)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "enterprise_accounts_are_its_own"
     missing = client.post(
         "/api/users",
         json={"username": "v", "password": "long enough", "role": "enterprise_viewer"},
