@@ -138,6 +138,15 @@ def test_demo_shows_a_living_district(tmp_path: Path) -> None:
         alarms = _get(f"{base}/api/alarms?enterprise={dc['enterprise_id']}", dc_token)
         assert isinstance(alarms, list)
         assert not [a for a in alarms if a["rule_ref"].startswith("rack_sensor.inlet")], alarms
+        # The operator made the mill's first administrator only; the mill's viewer is its
+        # administrator's, who also let the bureau read the mill's machines.
+        users = _get(f"{base}/api/users", token)
+        assert isinstance(users, list)
+        made = {u["username"]: u["made_by_operator"] for u in users}
+        assert made == {"mill-admin": True, "mill-viewer": False}, made
+        assert _login(base, "mill-viewer", "demo-mill-viewer")
+        bureau = _login(base, "bureau", "demo-bureau")
+        assert _get(f"{base}/api/enterprises/{me['enterprise_id']}/latest", bureau)
     finally:
         output = _stop_demo(process)
     # No fault is announced as starting now: the first is due five minutes into live time.
