@@ -11,6 +11,7 @@ way at save and another at send shows up here as an accepted case aimed inside.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -175,7 +176,7 @@ def _send_target_problem(url: str) -> str | None:
 
 def check_channels(raw: list[dict[str, Any]]) -> Verdict:
     channels = parse_channels(raw)
-    GUARD.vet_channels(channels)
+    asyncio.run(GUARD.vet_channels(channels))
     for channel in channels.values():
         if isinstance(channel, EmailChannel):
             continue
