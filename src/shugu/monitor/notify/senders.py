@@ -26,6 +26,7 @@ from urllib.parse import quote_plus
 
 import httpx
 
+from shugu.domain.digits import ascii_int
 from shugu.domain.timeutil import CHINA_TZ, utc_now_ms
 from shugu.monitor.model import AlarmNotice
 
@@ -66,8 +67,9 @@ def dingtalk_url(url: str, secret: str | None, timestamp_ms: int) -> str:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "").strip()
-    return float(value) if value.isdigit() else None
+    # Only delay-seconds in ASCII digits; an HTTP date, "²" or a 5,000-digit value is ignored.
+    seconds = ascii_int(response.headers.get("retry-after", "").strip(), max_digits=9)
+    return None if seconds is None else float(seconds)
 
 
 async def _post(

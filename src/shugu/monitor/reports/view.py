@@ -108,7 +108,8 @@ def format_value(value: float | None, unit: str) -> str:
 def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key that puts 机柜-2 before 机柜-10: digit runs compare as numbers."""
     return tuple(
-        (0, int(part)) if part.isdecimal() else (1, part.casefold())
+        # Any script's decimal digits (fullwidth １ too) count; int() refuses runs past 4,300.
+        (0, int(part)) if part.isdecimal() and len(part) <= 18 else (1, part.casefold())
         for part in _DIGITS.split(name)
         if part
     )
