@@ -159,6 +159,9 @@ class ShuguServer:
                 str(self.http_port),
                 "--mqtt-port",
                 str(self.mqtt_port),
+                # Every simulated device connects from 127.0.0.1.
+                "--mqtt-max-connections-per-address",
+                "0",
                 "--log-level",
                 "warning",
             ],

@@ -97,6 +97,15 @@ def serve(
             "more are closed at once; 0: no limit, e.g. behind a proxy that limits them",
         ),
     ] = 256,
+    mqtt_max_connections_per_address: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="open MQTT connections (plain and TLS) one client address may hold "
+            "(IPv6: one /64); more are closed at once; 0: no limit. A factory's devices "
+            "behind one NAT address count as one address",
+        ),
+    ] = 1024,
     store_memory_mib: Annotated[
         int, typer.Option(help="memory cap of the telemetry store (DuckDB), MiB")
     ] = 512,
@@ -137,6 +146,7 @@ def serve(
         mqtt_tls_port=mqtt_tls_port,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        mqtt_max_connections_per_address=mqtt_max_connections_per_address,
         broker_url=broker,
         broker_client_id=broker_client_id,
         max_backlog_points=max_backlog_points,

@@ -39,6 +39,10 @@ class Settings:
     mqtt_tls_port: int | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    #: Open MQTT connections (plain and TLS together) one client address may hold, an IPv6
+    #: client by its /64; more are closed at once. 0: no limit. Generous: a factory's devices
+    #: often share one NAT address.
+    mqtt_max_connections_per_address: int = 1024
     #: External broker to consume from (bridge mode), e.g. mqtt://broker:1883; None: off.
     broker_url: str | None = None
     #: This worker's persistent client id at the broker; unique per worker.

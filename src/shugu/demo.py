@@ -172,6 +172,12 @@ def register(app: typer.Typer) -> None:
         data: Annotated[Path, typer.Option("--data", help="data directory")] = Path("demo-data"),
         http_port: Annotated[int, typer.Option("--http-port")] = 8080,
         mqtt_port: Annotated[int, typer.Option("--mqtt-port")] = 1883,
+        mqtt_max_connections_per_address: Annotated[
+            int,
+            typer.Option(
+                min=0, help="open MQTT connections one client address may hold; 0: no limit"
+            ),
+        ] = 1024,
         scale: Annotated[float, typer.Option(help="device counts × this")] = 0.25,
         backfill_days: Annotated[float, typer.Option(help="days of history on first start")] = 3.0,
     ) -> None:
@@ -193,7 +199,11 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"shugu demo cannot start: {exc.message}", err=True)
             raise typer.Exit(2) from None
         logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        settings = Settings(data_dir=data, mqtt_port=mqtt_port)
+        settings = Settings(
+            data_dir=data,
+            mqtt_port=mqtt_port,
+            mqtt_max_connections_per_address=mqtt_max_connections_per_address,
+        )
         data.mkdir(parents=True, exist_ok=True)
         ensure_operator(settings)
         url = f"http://127.0.0.1:{http_port}"

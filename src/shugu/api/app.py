@@ -82,6 +82,7 @@ def open_services(
             max_inflight=MQTT_MAX_INFLIGHT,
             congested=lambda: pipeline.congested,
             revalidate=registry.device_ids_for_tokens,
+            max_connections_per_address=settings.mqtt_max_connections_per_address,
         )
     device_cache = DeviceCache(registry)
     bridge = None
@@ -231,6 +232,9 @@ def create_app(
             "mqtt_port": services.mqtt_port,
             "mqtt_tls_port": services.mqtt_tls_port,
             "mqtt_connections": len(services.mqtt.connections) if services.mqtt else 0,
+            "mqtt_refused_over_address_limit": services.mqtt.refused_over_cap
+            if services.mqtt
+            else 0,
             "broker_connected": services.bridge.connected if services.bridge else None,
             "monitor_pending_rows": services.monitor.stats().pending_rows,
         }

@@ -26,7 +26,6 @@ stop handling). See docs/decisions/0018.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from typing import Any, ClassVar
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from shugu.domain.client_address import address_key
 from shugu.domain.logthrottle import ThrottledLog
 
 log = logging.getLogger(__name__)
@@ -103,19 +103,6 @@ class HttpLimits:
             raise ValueError("the connections per address cannot be negative (0: no limit)")
         if self.max_head_bytes < 1024:
             raise ValueError("the request head limit must be at least 1024 bytes")
-
-
-def address_key(address: str) -> str:
-    """The key connections are counted under: the address, or an IPv6 address's /64."""
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is not None:
-            return str(parsed.ipv4_mapped)
-        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
-    return str(parsed)
 
 
 class ConnectionGuard:

@@ -106,6 +106,8 @@ class MqttConnection(asyncio.Protocol):
         self._paused = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._authenticating = False
+        #: The client address this connection is counted under ("": not counted).
+        self._address_key = ""
 
     @property
     def last_work(self) -> asyncio.Task[None] | None:
@@ -117,6 +119,13 @@ class MqttConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
+        key = self.endpoint.admit(transport.get_extra_info("peername"))
+        if key is None:
+            # Over its address's limit: closed before anything is read (see server.py).
+            self._closing = True
+            self.transport.close()
+            return
+        self._address_key = key
         loop = asyncio.get_running_loop()
         self._last_rx = loop.time()
         self._timer = loop.call_later(self.endpoint.connect_timeout_s, self._connect_deadline)
@@ -147,6 +156,9 @@ class MqttConnection(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
         self.endpoint.connections.discard(self)
+        if self._address_key:
+            self.endpoint.release_address(self._address_key)
+            self._address_key = ""
         if self.device is not None and self.session is not None:
             self.endpoint.release(self)
             self.app.on_disconnected(self)

@@ -9,6 +9,13 @@ PostgreSQL registry, the admin command writing a stopped server's registry that 
 started by another process). So the credentials of open sessions are re-checked every
 ``revalidate_s`` seconds, in one registry query per few hundred connections, and a session whose
 token no longer names its device is cut off like one revoked here.
+
+It admits at most ``max_connections_per_address`` open connections (plain and TLS together) from
+one client address, an IPv6 client by its /64 (``domain/client_address.py``, as the HTTP
+server counts). A connection beyond it is closed the moment it is made, before anything is read:
+a CONNACK refusal would need the CONNECT read first (its protocol level decides the answer's
+form), and waiting for it is what the limit is there to spare. Refusals are counted and logged
+at most once every 10 s. See docs/decisions/0018.
 """
 
 from __future__ import annotations
@@ -19,7 +26,9 @@ import ssl
 import weakref
 from collections.abc import Callable
 
+from shugu.domain.client_address import address_key
 from shugu.domain.errors import ShuguError
+from shugu.domain.logthrottle import ThrottledLog
 from shugu.ingest.mqtt import codec
 from shugu.ingest.mqtt.connection import (
     RC_NOT_AUTHORIZED,
@@ -51,7 +60,10 @@ class MqttEndpoint:
         congested: Callable[[], bool] = lambda: False,
         revalidate: TokenCheck | None = None,
         revalidate_s: float = REVALIDATE_S,
+        max_connections_per_address: int = 0,
     ) -> None:
+        if max_connections_per_address < 0:
+            raise ValueError("the connections per address cannot be negative (0: no limit)")
         self.app = app
         #: True while the store cannot keep up: connections then hold back (see connection.py).
         self.congested = congested
@@ -59,6 +71,12 @@ class MqttEndpoint:
         self.max_inflight = max_inflight
         self.connect_timeout_s = connect_timeout_s
         self.connections: set[MqttConnection] = set()
+        #: Open connections one client address may hold (0: no limit).
+        self.max_connections_per_address = max_connections_per_address
+        self.open_by_address: dict[str, int] = {}
+        #: Connections closed at once for being over the per-address limit.
+        self.refused_over_cap = 0
+        self._cap_log = ThrottledLog(log)
         #: (device id, client id) → session; a device can never resume another's session.
         self._sessions: dict[tuple[int, str], Session] = {}
         self._holders: dict[tuple[int, str], MqttConnection] = {}
@@ -99,6 +117,37 @@ class MqttEndpoint:
         for server in self._servers:
             await server.wait_closed()
         self._servers.clear()
+
+    # -- connections per address
+
+    def admit(self, peer: object) -> str | None:
+        """Count a new connection from ``peer`` (its transport's peername); returns the key it
+        is counted under, "" when it has no address to count, or None when it is over the
+        limit and must be closed."""
+        if not isinstance(peer, tuple) or not peer or not isinstance(peer[0], str):
+            return ""
+        key = address_key(peer[0])
+        limit = self.max_connections_per_address
+        held = self.open_by_address.get(key, 0)
+        if limit and held >= limit:
+            self.refused_over_cap += 1
+            self._cap_log.warning(
+                "MQTT connection from %s refused: it holds %d connections, the limit "
+                "(--mqtt-max-connections-per-address); %d refused so far",
+                key,
+                held,
+                self.refused_over_cap,
+            )
+            return None
+        self.open_by_address[key] = held + 1
+        return key
+
+    def release_address(self, key: str) -> None:
+        held = self.open_by_address.get(key, 0) - 1
+        if held > 0:
+            self.open_by_address[key] = held
+        else:
+            self.open_by_address.pop(key, None)
 
     def take_session(
         self, conn: MqttConnection, device_id: int, client_id: str, clean_start: bool
