@@ -145,9 +145,15 @@ class ThingsBoardApp:
                 self._attributes.detach(device_id, behind[1])
 
     def on_refused(self, device: DeviceRef | None, code: str, reason: str) -> None:
-        self._pipeline.record_refusal_nowait(
-            RejectRecord(_now_ms(), device.id if device else None, code, reason)
-        )
+        record = RejectRecord(_now_ms(), device.id if device else None, code, reason)
+        if device is None:
+            # Refused before any device was known (a bad token, no CONNECT in time, garbage):
+            # anyone can cause these as fast as they can connect, so they are tallied in
+            # memory and written at most once a second with exact counts, as the HTTP device
+            # API does (ingest/refusal_tally.py).
+            self._pipeline.refusals.add(record)
+            return
+        self._pipeline.record_refusal_nowait(record)
 
     # -- publishes
 
