@@ -13,9 +13,12 @@ import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
+from shugu.ingest.mqtt.connection import MqttApplication
+from shugu.ingest.mqtt.server import MqttEndpoint
 from tests.ingest.mqtt.test_tls import _certificate
 from tests.server import ServedDistrict, free_port, serve_district
 
@@ -112,3 +115,18 @@ def test_a_fourth_connection_from_one_address_is_closed_until_one_is_freed(
     for sock in held:
         if sock is not None:
             sock.close()
+
+
+def test_ipv6_clients_count_by_their_64_and_mapped_ipv4_as_ipv4() -> None:
+    endpoint = MqttEndpoint(cast(MqttApplication, None), max_packet_bytes=1024)
+    endpoint.max_connections_per_address = 2
+    assert endpoint.admit(("2001:db8:1:2::a", 1883, 0, 0)) == "2001:db8:1:2::/64"
+    assert endpoint.admit(("2001:db8:1:2:ffff::b", 1883, 0, 0)) == "2001:db8:1:2::/64"
+    assert endpoint.admit(("2001:db8:1:2::c", 1883, 0, 0)) is None  # the same /64: over
+    assert endpoint.admit(("2001:db8:1:3::c", 1883, 0, 0)) == "2001:db8:1:3::/64"
+    assert endpoint.admit(("::ffff:192.0.2.7", 1883, 0, 0)) == "192.0.2.7"
+    assert endpoint.admit(("192.0.2.7", 1883)) == "192.0.2.7"
+    assert endpoint.admit(("192.0.2.7", 1883)) is None
+    endpoint.release_address("192.0.2.7")
+    assert endpoint.admit(("192.0.2.7", 1883)) == "192.0.2.7"
+    assert endpoint.refused_over_cap == 2
