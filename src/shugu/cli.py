@@ -133,6 +133,7 @@ def serve(
     from shugu.api.app import create_app
     from shugu.api.control import ControlSocket
     from shugu.api.http_server import HttpLimits, build_server
+    from shugu.runtime import Runtime
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -168,7 +169,7 @@ def serve(
         typer.echo(f"shugu cannot start: {exc.message}", err=True)
         raise typer.Exit(2) from exc
     control = ControlSocket(settings.data_dir, f"http://{host}:{http_port}")
-    api = create_app(settings, control=control)
+    api = create_app(settings, runtime=Runtime.open(settings, attachments=(control,)))
     mqtt = f", MQTT on {host}:{mqtt_port}" if mqtt_port is not None else ""
     typer.echo(f"shugu serving on http://{host}:{http_port}{mqtt}  (data: {data.resolve()})")
     limits = HttpLimits(

@@ -185,6 +185,7 @@ def register(app: typer.Typer) -> None:
         from shugu.api.app import create_app
         from shugu.api.control import ControlSocket
         from shugu.api.http_server import HttpLimits, build_server
+        from shugu.runtime import Runtime
 
         try:
             check_ports(
@@ -224,7 +225,9 @@ def register(app: typer.Typer) -> None:
         worker.start()
         server, _ = build_server(
             # `shugu admin … --data demo-data` then acts through this server, as with serve.
-            create_app(settings, control=ControlSocket(data, url)),
+            create_app(
+                settings, runtime=Runtime.open(settings, attachments=(ControlSocket(data, url),))
+            ),
             host="127.0.0.1",
             port=http_port,
             limits=HttpLimits(),

@@ -13,11 +13,12 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from shugu.api.app import create_app, open_services
+from shugu.api.app import create_app
 from shugu.api.services import Services
 from shugu.config import Settings
 from shugu.domain.tenancy import Role
 from shugu.monitor.notify.targets import Resolver
+from shugu.runtime import open_services
 from shugu.store.registry import Registry
 
 PASSWORD = "correct horse battery"

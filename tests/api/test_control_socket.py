@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from shugu.api.app import open_services
 from shugu.api.control import ControlSocket, _peer_uid
 from shugu.api.control_wire import MAX_REQUEST_BYTES
 from shugu.config import Settings
 from shugu.domain.errors import UnavailableError
+from shugu.runtime import open_services
 from shugu.store.registry import Registry
 
 

@@ -25,11 +25,12 @@ from argon2 import PasswordHasher
 from bench.faults.overload import OverloadSizes, run_overload
 from paho.mqtt.enums import CallbackAPIVersion
 
-from shugu.api.app import create_app, open_services
+from shugu.api.app import create_app
 from shugu.api.services import Services
 from shugu.config import Settings
 from shugu.domain.batch import Batch
 from shugu.ingest.mqtt.connection import CONGESTED_INFLIGHT
+from shugu.runtime import open_services
 from shugu.store.registry import Registry
 from tests.server import free_port
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from shugu.api.app import create_app, open_services
+from shugu.api.app import create_app
 from shugu.config import Settings
+from shugu.runtime import open_services
 from shugu.store.registry import Registry
 from tests.api.conftest import PASSWORD, World
 
