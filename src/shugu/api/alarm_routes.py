@@ -19,8 +19,8 @@ from shugu.api.scope import (
 from shugu.domain.errors import ForbiddenError, NotFoundError, ValidationError
 from shugu.domain.profiles import get_profile
 from shugu.domain.tenancy import Access
+from shugu.monitor import rule_service
 from shugu.monitor.alarms import OPEN_STATUSES, worst
-from shugu.monitor.config import check_custom_rule, override_ref
 from shugu.monitor.model import AlarmStatus, Severity
 from shugu.monitor.rules import custom_rule_ref, default_rules
 from shugu.store.registry.monitoring import AlarmRecord
@@ -109,9 +109,9 @@ def create_rule(
     enterprise_id: int, body: CustomRuleIn, access: AccessDep, services: ServicesDep
 ) -> RuleOut:
     require_alarm_admin(access, enterprise_id)
-    custom = check_custom_rule(services.registry, enterprise_id, body.model_dump())
-    record = services.registry.put_config("rule", enterprise_id, custom.model_dump(mode="json"))
-    services.monitor.configure()
+    record = rule_service.save_rule(
+        services.registry, services.monitor, enterprise_id, body.model_dump()
+    )
     return RuleOut(
         ref=custom_rule_ref(record.id), id=record.id, scope=record.body["scope"], rule=body.rule
     )
@@ -131,11 +131,9 @@ def replace_rule(
     rule_id: int, body: CustomRuleIn, access: AccessDep, services: ServicesDep
 ) -> RuleOut:
     enterprise_id = _own_rule(services, access, rule_id)
-    custom = check_custom_rule(services.registry, enterprise_id, body.model_dump())
-    record = services.registry.put_config(
-        "rule", enterprise_id, custom.model_dump(mode="json"), config_id=rule_id
+    record = rule_service.save_rule(
+        services.registry, services.monitor, enterprise_id, body.model_dump(), rule_id=rule_id
     )
-    services.monitor.configure()
     return RuleOut(
         ref=custom_rule_ref(rule_id), id=rule_id, scope=record.body["scope"], rule=body.rule
     )
@@ -144,8 +142,7 @@ def replace_rule(
 @router.delete("/api/rules/{rule_id}", status_code=204)
 def delete_rule(rule_id: int, access: AccessDep, services: ServicesDep) -> None:
     _own_rule(services, access, rule_id)
-    services.registry.delete_config(rule_id, "rule")
-    services.monitor.configure()
+    rule_service.delete_rule(services.registry, services.monitor, rule_id)
 
 
 class EffectiveRule(BaseModel):
@@ -191,18 +188,9 @@ def put_override(
     """Set this device's own limits for a rule (e.g. ``{"above": 29}``)."""
     ref = listed_device(services.registry, access, device_id)
     require_alarm_admin(access, ref.enterprise_id)
-    services.monitor.ensure_device(device_id)
-    compiled = services.monitor.engine.rules().get(rule_ref)
-    if compiled is None or device_id not in compiled.effective:
-        raise NotFoundError("no such rule on this device", field="rule_ref")
-    rule = compiled.binding.rule.with_overrides(params)
-    services.registry.put_config(
-        "override",
-        ref.enterprise_id,
-        {"device_id": device_id, "rule_ref": rule_ref, "params": params},
-        ref=override_ref(device_id, rule_ref),
+    rule = rule_service.save_override(
+        services.registry, services.monitor, ref.enterprise_id, device_id, rule_ref, params
     )
-    services.monitor.configure()
     return EffectiveRule(
         ref=rule_ref, rule=rule.model_dump(mode="json"), overridden=params, limit=rule.limit_text()
     )
@@ -214,9 +202,7 @@ def delete_override(
 ) -> None:
     ref = listed_device(services.registry, access, device_id)
     require_alarm_admin(access, ref.enterprise_id)
-    if not services.registry.delete_config_ref("override", override_ref(device_id, rule_ref)):
-        raise NotFoundError("this device has no override of that rule", field="rule_ref")
-    services.monitor.configure()
+    rule_service.delete_override(services.registry, services.monitor, device_id, rule_ref)
 
 
 # -- alarms ------------------------------------------------------------------------------------
