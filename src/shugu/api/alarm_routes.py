@@ -19,7 +19,7 @@ from shugu.api.scope import (
 from shugu.domain.errors import ForbiddenError, NotFoundError, ValidationError
 from shugu.domain.profiles import get_profile
 from shugu.domain.tenancy import Access
-from shugu.monitor import rule_service
+from shugu.monitor import alarm_service, rule_service
 from shugu.monitor.alarms import OPEN_STATUSES, worst
 from shugu.monitor.model import AlarmStatus, Severity
 from shugu.monitor.rules import custom_rule_ref, default_rules
@@ -361,7 +361,8 @@ def acknowledge_alarm(
     """Someone has seen the alarm and is on it: reminders stop. The body is optional."""
     by = _handler(services, access, alarm_id, manage=False)
     note = body.note if body is not None else ""
-    return _alarm_out(services, services.monitor.book.acknowledge(alarm_id, by, note), "zh")
+    record = alarm_service.acknowledge(services.monitor, alarm_id, by, note)
+    return _alarm_out(services, record, "zh")
 
 
 @router.post("/api/alarms/{alarm_id}/clear")
@@ -371,7 +372,7 @@ def clear_alarm(
     """Clear by hand; a condition that still holds raises a new alarm. The body is optional."""
     by = _handler(services, access, alarm_id, manage=True)
     note = body.note if body is not None else ""
-    return _alarm_out(services, services.monitor.book.clear(alarm_id, by, note), "zh")
+    return _alarm_out(services, alarm_service.clear(services.monitor, alarm_id, by, note), "zh")
 
 
 @router.post("/api/alarms/{alarm_id}/shelve")
@@ -380,7 +381,7 @@ def shelve_alarm(
 ) -> AlarmOut:
     """Silence the alarm's notices for a while (maintenance); it stays listed."""
     by = _handler(services, access, alarm_id, manage=True)
-    record = services.monitor.book.shelve(alarm_id, body.minutes, by, body.note)
+    record = alarm_service.shelve(services.monitor, alarm_id, body.minutes, by, body.note)
     return _alarm_out(services, record, "zh")
 
 
