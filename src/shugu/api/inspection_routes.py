@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from shugu.api.deps import AccessDep, ServicesDep
@@ -25,8 +25,7 @@ from shugu.domain.errors import ForbiddenError, NotFoundError, ValidationError
 from shugu.domain.tenancy import Access
 from shugu.domain.timeutil import CHINA_TZ
 from shugu.monitor.model import CheckOutcome
-from shugu.monitor.notify.channels import ChannelConfig, parse_channels
-from shugu.monitor.notify.escalation import EscalationPolicy, parse_policy
+from shugu.monitor.notify import settings_service
 from shugu.monitor.reports.render import MEDIA_TYPES, render_day, render_round
 from shugu.monitor.rounds import CHINA, InspectionPlan, validate_plan
 from shugu.store.registry.monitoring import RoundRow
@@ -256,29 +255,12 @@ class NotifySettings(BaseModel):
     policy: dict[str, Any] | None = None
 
 
-_SECRET_FIELDS = ("secret", "password")
-
-
-def _with_secrets(channel: dict[str, Any]) -> dict[str, Any]:
-    """The channel as stored: secrets in clear (the registry is the server's own store), every
-    other value as JSON."""
-    return {
-        k: (v.get_secret_value() if isinstance(v, SecretStr) else v) for k, v in channel.items()
-    }
-
-
-def _masked(channel: dict[str, Any]) -> dict[str, Any]:
-    return {k: ("***" if k in _SECRET_FIELDS and v else v) for k, v in channel.items()}
-
-
 @router.get("/api/enterprises/{enterprise_id}/notify")
 def get_notify(enterprise_id: int, access: AccessDep, services: ServicesDep) -> NotifySettings:
     """Channels (secrets masked) and the escalation policy."""
     require_enterprise_admin(access, enterprise_id)
-    registry = services.registry
-    channels = [_masked(r.body) for r in registry.list_configs("channel", [enterprise_id])]
-    policies = registry.list_configs("escalation", [enterprise_id])
-    return NotifySettings(channels=channels, policy=policies[0].body if policies else None)
+    view = settings_service.read_settings(services.registry, enterprise_id)
+    return NotifySettings(channels=view.channels, policy=view.policy)
 
 
 @router.put("/api/enterprises/{enterprise_id}/notify")
@@ -286,56 +268,18 @@ async def put_notify(
     enterprise_id: int, body: NotifySettings, access: AccessDep, services: ServicesDep
 ) -> NotifySettings:
     """Replace the enterprise's channels and escalation policy together (the operator only
-    with the enterprise's consent: notices quote values)."""
+    with the enterprise's consent: notices quote values). Targets are vetted without holding
+    a worker thread; the guard's deadline bounds the wait (503 past it)."""
     require_alarm_admin(access, enterprise_id)
-    await run_in_threadpool(services.registry.get_enterprise, enterprise_id)
-    channels = parse_channels(body.channels)
-    policy = _checked_policy(body.policy, channels)
-    # Awaited, not in a worker thread: a tenant's slow DNS holds none of the threads every
-    # synchronous route shares, and the guard's deadline bounds the wait (503 past it).
-    await services.notifier.guard.vet_channels(channels)
-    await run_in_threadpool(_save_notify, enterprise_id, channels, policy, services)
+    await settings_service.replace_settings(
+        services.registry,
+        services.monitor,
+        services.notifier.guard,
+        enterprise_id,
+        body.channels,
+        body.policy,
+    )
     return await run_in_threadpool(get_notify, enterprise_id, access, services)
-
-
-def _checked_policy(
-    raw: dict[str, Any] | None, channels: dict[str, ChannelConfig]
-) -> EscalationPolicy | None:
-    if raw is None:
-        return None
-    policy = parse_policy(raw)
-    unknown = policy.unknown_channels(channels)
-    if unknown:
-        raise ValidationError(
-            f"the policy names channels that do not exist: {', '.join(unknown)}",
-            code="policy_invalid",
-            field="policy",
-        )
-    return policy
-
-
-def _save_notify(
-    enterprise_id: int,
-    channels: dict[str, ChannelConfig],
-    policy: EscalationPolicy | None,
-    services: ServicesDep,
-) -> None:
-    registry = services.registry
-    for record in registry.list_configs("channel", [enterprise_id]):
-        registry.delete_config(record.id, "channel")
-    for name, channel in channels.items():
-        registry.put_config(
-            "channel",
-            enterprise_id,
-            _with_secrets(channel.model_dump()),
-            ref=f"{enterprise_id}:{name}",
-        )
-    registry.delete_config_ref("escalation", str(enterprise_id))
-    if policy is not None:
-        registry.put_config(
-            "escalation", enterprise_id, policy.model_dump(mode="json"), ref=str(enterprise_id)
-        )
-    services.monitor.configure()
 
 
 class MonitorStatus(BaseModel):
