@@ -14,7 +14,6 @@ import functools
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -43,7 +42,6 @@ from bench.fuzz_cases import (
     to_python,
     unexplained,
 )
-from shugu.api.device_routes import _ingest_arrow, _ingest_gateway_json
 from shugu.config import MIB, Settings
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ShuguError
@@ -51,6 +49,7 @@ from shugu.domain.profiles import get_profile
 from shugu.ingest.arrow_codec import read_stream, write_stream
 from shugu.ingest.attributes import AttributeService
 from shugu.ingest.device_cache import DeviceCache
+from shugu.ingest.enterprise_batch import ingest_arrow_batch, ingest_gateway_batch
 from shugu.ingest.mqtt.codec import Publish
 from shugu.ingest.mqtt.tb_app import SessionLimits, ThingsBoardApp
 from shugu.ingest.pipeline import IngestPipeline, IngestResult
@@ -117,12 +116,7 @@ class IngestWorld:
             self.attributes,
         )
         # What the HTTP routes use of the app's services.
-        self.services = SimpleNamespace(
-            registry=self.registry,
-            pipeline=self.pipeline,
-            device_cache=DeviceCache(self.registry),
-            settings=settings,
-        )
+        self.device_cache = DeviceCache(self.registry)
         self.loop = asyncio.new_event_loop()
         self.tap = _Tap(self.pipeline)
 
@@ -147,7 +141,9 @@ class IngestWorld:
 
     def check_gateway(self, body: bytes) -> Verdict:
         """``POST /api/v1/batch`` with gateway JSON: device name → ThingsBoard payload."""
-        result = self.run(_ingest_gateway_json(self.services, self.enterprise, body))  # type: ignore[arg-type]
+        result = self.run(
+            ingest_gateway_batch(self.pipeline, self.device_cache, self.enterprise, body)
+        )
         doc = parse_json(body)
         expected = 0
         for name, payload in doc.items():
@@ -157,7 +153,9 @@ class IngestWorld:
 
     def check_arrow(self, body: bytes) -> Verdict:
         """``POST /api/v1/batch`` with an Arrow IPC stream."""
-        result = self.run(_ingest_arrow(self.services, self.enterprise, body))  # type: ignore[arg-type]
+        result = self.run(
+            ingest_arrow_batch(self.pipeline, self.device_cache, self.enterprise, body)
+        )
         return _result_verdict(result, read_stream(body).num_rows)
 
     def check_mqtt_app(self, case: tuple[str, str, bytes]) -> Verdict:

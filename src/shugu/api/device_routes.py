@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -33,12 +32,11 @@ from shugu.domain.digits import ascii_int
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ForbiddenError, ShuguError, ValidationError
 from shugu.domain.tenancy import Role
-from shugu.ingest.arrow_codec import ARROW_STREAM, decode_table, read_stream
+from shugu.ingest.arrow_codec import ARROW_STREAM
+from shugu.ingest.enterprise_batch import ingest_arrow_batch, ingest_gateway_batch
 from shugu.ingest.errors import BadDeviceToken, PayloadTooLarge
-from shugu.ingest.gateway import ingest_gateway
-from shugu.ingest.pipeline import Columns, IngestResult, now_ms
+from shugu.ingest.pipeline import IngestResult, now_ms
 from shugu.ingest.rpc import answer_client_rpc
-from shugu.ingest.states import codes_from_text
 from shugu.ingest.thingsboard import parse_json
 from shugu.store.telemetry import RejectRecord, Rejects
 
@@ -247,77 +245,5 @@ async def post_batch(request: Request, services: ServicesDep) -> JSONBytes:
     with services.pipeline.admitted():
         body = await read_body(request, services.settings.max_payload_bytes)
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
-        if content_type == ARROW_STREAM:
-            return _answer(await _ingest_arrow(services, enterprise_id, body))
-        return _answer(await _ingest_gateway_json(services, enterprise_id, body))
-
-
-async def _ingest_gateway_json(
-    services: ServicesDep, enterprise_id: int, body: bytes
-) -> IngestResult:
-    def resolve(name: str) -> DeviceRef | None:
-        return services.device_cache.by_name(enterprise_id, name)
-
-    return await ingest_gateway(services.pipeline, resolve, parse_json(body))
-
-
-async def _ingest_arrow(services: ServicesDep, enterprise_id: int, body: bytes) -> IngestResult:
-    rows = decode_table(read_stream(body))
-    rejects = Rejects()
-    received = now_ms()
-    refs: list[DeviceRef | None]
-    if rows.device_keys and isinstance(rows.device_keys[0], str):
-        refs = services.device_cache.by_names(enterprise_id, rows.device_keys)
-    else:
-        refs = []
-        for key in rows.device_keys:
-            ref = services.device_cache.by_id(int(key))
-            refs.append(ref if ref is not None and ref.enterprise_id == enterprise_id else None)
-    ids = np.fromiter((r.id if r is not None else -1 for r in refs), np.int32, len(refs))
-    known = ids >= 0
-    keep = ~rows.null_rows
-    if rows.null_rows.any():
-        rejects.add(
-            RejectRecord(
-                received, None, "missing_field", "a row has a null device, metric, ts or value"
-            ),
-            count=int(rows.null_rows.sum()),
-        )
-    unknown_rows = keep & ~known[rows.device_index] if len(refs) else keep & False
-    if unknown_rows.any():
-        for i in np.unique(rows.device_index[unknown_rows]).tolist():
-            n = int((rows.device_index[unknown_rows] == i).sum())
-            rejects.add(
-                RejectRecord(
-                    received,
-                    None,
-                    "unknown_device",
-                    "no such device in this enterprise",
-                    sample=str(rows.device_keys[i]),
-                ),
-                count=n,
-            )
-        keep &= ~unknown_rows
-    profiles = {r.id: r.profile for r in refs if r is not None}
-    value = rows.value
-    if rows.value_text is not None and len(refs):
-        value, named = codes_from_text(
-            rows.value_text,
-            ids[rows.device_index],
-            rows.metric_names,
-            rows.metric_index,
-            rows.ts,
-            profiles,
-            keep,
-            received,
-            rejects,
-        )
-        keep &= named
-    cols = Columns(
-        device=ids[rows.device_index[keep]] if len(refs) else np.empty(0, np.int32),
-        metric_names=rows.metric_names,
-        metric_index=rows.metric_index[keep],
-        ts=rows.ts[keep],
-        value=value[keep],
-    )
-    return await services.pipeline.ingest_columns(cols, profiles, rejects)
+        ingest = ingest_arrow_batch if content_type == ARROW_STREAM else ingest_gateway_batch
+        return _answer(await ingest(services.pipeline, services.device_cache, enterprise_id, body))
