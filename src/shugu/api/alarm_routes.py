@@ -16,13 +16,12 @@ from shugu.api.scope import (
     require_machine_access,
     visible_device,
 )
-from shugu.domain.errors import ForbiddenError, NotFoundError, ValidationError
-from shugu.domain.profiles import get_profile
+from shugu.domain.errors import ForbiddenError, NotFoundError
 from shugu.domain.tenancy import Access
 from shugu.monitor import alarm_service, rule_service
 from shugu.monitor.alarms import OPEN_STATUSES, worst
 from shugu.monitor.model import AlarmStatus, Severity
-from shugu.monitor.rules import custom_rule_ref, default_rules
+from shugu.monitor.rules import custom_rule_ref
 from shugu.store.registry.monitoring import AlarmRecord
 
 router = APIRouter(tags=["alarms"])
@@ -38,17 +37,6 @@ class RuleOut(BaseModel):
 class CustomRuleIn(BaseModel):
     rule: dict[str, Any] = Field(description="kind, metric or expr, limits, labels, severity")
     scope: dict[str, Any] = Field(description="exactly one of profile, asset_id, device_id")
-
-
-def _custom_rule_profile(services: ServicesDep, scope: dict[str, Any]) -> str | None:
-    """The one profile a custom rule watches, or None when its scope is an asset (whatever
-    devices are under it)."""
-    if scope.get("profile") is not None:
-        return str(scope["profile"])
-    if scope.get("device_id") is not None:
-        ref = services.registry.get_device_ref(int(scope["device_id"]))
-        return ref.profile if ref is not None else None
-    return None
 
 
 @router.get("/api/enterprises/{enterprise_id}/rules")
@@ -73,35 +61,10 @@ def list_rules(
     plans may name any default rule, listed or not.
     """
     require_device_access(access, enterprise_id)
-    services.registry.get_enterprise(enterprise_id)
-    if profile is not None and every_profile:
-        raise ValidationError(
-            "give either profile or all=true, not both", code="conflicting_query", field="all"
-        )
-    if profile is not None:
-        profiles: set[str] | None = {get_profile(profile).name}
-    elif every_profile:
-        profiles = None
-    else:
-        profiles = {d.profile for d in services.registry.device_refs_of_enterprise(enterprise_id)}
-    out = [
-        RuleOut(ref=ref, id=None, scope={"profile": owner}, rule=rule.model_dump(mode="json"))
-        for ref, (owner, rule) in default_rules().items()
-        if profiles is None or owner in profiles
-    ]
-    for record in services.registry.list_configs("rule", [enterprise_id]):
-        watched = _custom_rule_profile(services, record.body["scope"])
-        if profile is not None and watched is not None and watched != profile:
-            continue
-        out.append(
-            RuleOut(
-                ref=custom_rule_ref(record.id),
-                id=record.id,
-                scope=record.body["scope"],
-                rule=record.body["rule"],
-            )
-        )
-    return out
+    listed = rule_service.enterprise_rules(
+        services.registry, enterprise_id, profile=profile, every_profile=every_profile
+    )
+    return [RuleOut(ref=r.ref, id=r.id, scope=r.scope, rule=r.rule) for r in listed]
 
 
 @router.post("/api/enterprises/{enterprise_id}/rules", status_code=201)
@@ -156,25 +119,17 @@ class EffectiveRule(BaseModel):
 def device_rules(device_id: int, access: AccessDep, services: ServicesDep) -> list[EffectiveRule]:
     """The rules that watch this device, with its own limits where overridden."""
     ref = listed_device(services.registry, access, device_id)
-    services.monitor.ensure_device(device_id)
-    overrides = {
-        str(r.body["rule_ref"]): dict(r.body["params"])
-        for r in services.registry.list_configs("override", [ref.enterprise_id])
-        if r.body.get("device_id") == device_id
-    }
-    out = []
-    for rule_ref, compiled in services.monitor.engine.rules().items():
-        rule = compiled.effective.get(device_id)
-        if rule is not None:
-            out.append(
-                EffectiveRule(
-                    ref=rule_ref,
-                    rule=rule.model_dump(mode="json"),
-                    overridden=overrides.get(rule_ref, {}),
-                    limit=rule.limit_text(),
-                )
-            )
-    return out
+    return [
+        EffectiveRule(
+            ref=r.ref,
+            rule=r.rule.model_dump(mode="json"),
+            overridden=r.overridden,
+            limit=r.rule.limit_text(),
+        )
+        for r in rule_service.device_rules(
+            services.registry, services.monitor, ref.enterprise_id, device_id
+        )
+    ]
 
 
 @router.put("/api/devices/{device_id}/rules/{rule_ref}/override")

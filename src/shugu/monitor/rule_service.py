@@ -1,19 +1,104 @@
-"""Changing an enterprise's rules and a device's overrides: validate, save, reconfigure.
+"""An enterprise's rules and a device's overrides: listed, and changed.
 
-One call does all three, so that every caller (an API route, a console page) leaves the
-registry and the running monitor agreeing. Callers have already authorised the ids they pass.
+A change is validated, saved and the monitor reconfigured in one call, so that every caller
+(an API route, a console page) leaves the registry and the running monitor agreeing. Callers
+have already authorised the ids they pass.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from shugu.domain.errors import NotFoundError
+from shugu.domain.errors import NotFoundError, ValidationError
+from shugu.domain.profiles import get_profile
 from shugu.monitor.config import check_custom_rule, override_ref
-from shugu.monitor.rules import RuleSpec
+from shugu.monitor.rules import RuleSpec, custom_rule_ref, default_rules
 from shugu.monitor.service import Monitor
 from shugu.store.registry import Registry
 from shugu.store.registry.monitoring import ConfigRecord
+
+
+@dataclass(frozen=True, slots=True)
+class ListedRule:
+    ref: str
+    #: The id of an enterprise's own rule; None for a profile's defaults.
+    id: int | None
+    scope: dict[str, Any]
+    rule: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRule:
+    ref: str
+    #: The rule as it watches the device, its overrides applied.
+    rule: RuleSpec
+    overridden: dict[str, Any]
+
+
+def _custom_rule_profile(registry: Registry, scope: dict[str, Any]) -> str | None:
+    """The one profile a custom rule watches, or None when its scope is an asset (whatever
+    devices are under it)."""
+    if scope.get("profile") is not None:
+        return str(scope["profile"])
+    if scope.get("device_id") is not None:
+        ref = registry.get_device_ref(int(scope["device_id"]))
+        return ref.profile if ref is not None else None
+    return None
+
+
+def enterprise_rules(
+    registry: Registry, enterprise_id: int, *, profile: str | None, every_profile: bool
+) -> list[ListedRule]:
+    """The defaults of the profiles the enterprise has devices of (of ``profile`` only, or of
+    every profile), then its own rules (leaving out those watching another ``profile``)."""
+    registry.get_enterprise(enterprise_id)
+    if profile is not None and every_profile:
+        raise ValidationError(
+            "give either profile or all=true, not both", code="conflicting_query", field="all"
+        )
+    if profile is not None:
+        profiles: set[str] | None = {get_profile(profile).name}
+    elif every_profile:
+        profiles = None
+    else:
+        profiles = {d.profile for d in registry.device_refs_of_enterprise(enterprise_id)}
+    out = [
+        ListedRule(ref=ref, id=None, scope={"profile": owner}, rule=rule.model_dump(mode="json"))
+        for ref, (owner, rule) in default_rules().items()
+        if profiles is None or owner in profiles
+    ]
+    for record in registry.list_configs("rule", [enterprise_id]):
+        watched = _custom_rule_profile(registry, record.body["scope"])
+        if profile is not None and watched is not None and watched != profile:
+            continue
+        out.append(
+            ListedRule(
+                ref=custom_rule_ref(record.id),
+                id=record.id,
+                scope=record.body["scope"],
+                rule=record.body["rule"],
+            )
+        )
+    return out
+
+
+def device_rules(
+    registry: Registry, monitor: Monitor, enterprise_id: int, device_id: int
+) -> list[DeviceRule]:
+    """The rules that watch a device of the enterprise, with its own limits where overridden."""
+    monitor.ensure_device(device_id)
+    overrides = {
+        str(r.body["rule_ref"]): dict(r.body["params"])
+        for r in registry.list_configs("override", [enterprise_id])
+        if r.body.get("device_id") == device_id
+    }
+    out = []
+    for rule_ref, compiled in monitor.engine.rules().items():
+        rule = compiled.effective.get(device_id)
+        if rule is not None:
+            out.append(DeviceRule(rule_ref, rule, overrides.get(rule_ref, {})))
+    return out
 
 
 def save_rule(
