@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from shugu.domain.client_address import address_key
+from shugu.domain.client_address import AddressCounts, address_key
 from shugu.domain.logthrottle import ThrottledLog
 
 log = logging.getLogger(__name__)
@@ -110,9 +110,7 @@ class ConnectionGuard:
 
     def __init__(self, limits: HttpLimits) -> None:
         self.limits = limits
-        self.open_by_address: dict[str, int] = {}
-        #: Connections closed at once for being over the per-address limit.
-        self.refused = 0
+        self.per_address = AddressCounts(limits.max_connections_per_address)
         #: Connections closed because their request head was not complete in time.
         self.head_timeouts = 0
         #: Connections closed because their request head was too large.
@@ -121,33 +119,30 @@ class ConnectionGuard:
         self._timeout_log = ThrottledLog(log)
         self._size_log = ThrottledLog(log)
 
+    @property
+    def refused(self) -> int:
+        """Connections refused at once for being over the per-address limit."""
+        return self.per_address.refused
+
     def admit(self, key: str) -> bool:
-        limit = self.limits.max_connections_per_address
-        held = self.open_by_address.get(key, 0)
-        if limit and held >= limit:
-            self.refused += 1
-            self._refusal_log.warning(
-                "HTTP connection from %s refused (503): it holds %d connections, the limit "
-                "(--http-max-connections-per-address); %d refused so far",
-                key,
-                held,
-                self.refused,
-            )
-            return False
-        self.open_by_address[key] = held + 1
-        return True
+        if self.per_address.admit(key):
+            return True
+        self._refusal_log.warning(
+            "HTTP connection from %s refused (503): it holds %d connections, the limit "
+            "(--http-max-connections-per-address); %d refused so far",
+            key,
+            self.per_address.held(key),
+            self.per_address.refused,
+        )
+        return False
 
     def hold(self, key: str) -> None:
         """Count a connection again after a long poll, even over the limit: it is open already,
         and uvicorn's keep-alive timeout closes it if it stays idle."""
-        self.open_by_address[key] = self.open_by_address.get(key, 0) + 1
+        self.per_address.hold(key)
 
     def release(self, key: str) -> None:
-        held = self.open_by_address.get(key, 0) - 1
-        if held > 0:
-            self.open_by_address[key] = held
-        else:
-            self.open_by_address.pop(key, None)
+        self.per_address.release(key)
 
     def timed_out(self, key: str | None) -> None:
         self.head_timeouts += 1

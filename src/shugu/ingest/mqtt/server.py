@@ -26,7 +26,7 @@ import ssl
 import weakref
 from collections.abc import Callable
 
-from shugu.domain.client_address import address_key
+from shugu.domain.client_address import AddressCounts, address_key
 from shugu.domain.errors import ShuguError
 from shugu.domain.logthrottle import ThrottledLog
 from shugu.ingest.mqtt import codec
@@ -71,11 +71,8 @@ class MqttEndpoint:
         self.max_inflight = max_inflight
         self.connect_timeout_s = connect_timeout_s
         self.connections: set[MqttConnection] = set()
-        #: Open connections one client address may hold (0: no limit).
-        self.max_connections_per_address = max_connections_per_address
-        self.open_by_address: dict[str, int] = {}
-        #: Connections closed at once for being over the per-address limit.
-        self.refused_over_cap = 0
+        #: Open connections per client address, under --mqtt-max-connections-per-address.
+        self.per_address = AddressCounts(max_connections_per_address)
         self._cap_log = ThrottledLog(log)
         #: (device id, client id) → session; a device can never resume another's session.
         self._sessions: dict[tuple[int, str], Session] = {}
@@ -127,27 +124,33 @@ class MqttEndpoint:
         if not isinstance(peer, tuple) or not peer or not isinstance(peer[0], str):
             return ""
         key = address_key(peer[0])
-        limit = self.max_connections_per_address
-        held = self.open_by_address.get(key, 0)
-        if limit and held >= limit:
-            self.refused_over_cap += 1
+        if not self.per_address.admit(key):
             self._cap_log.warning(
                 "MQTT connection from %s refused: it holds %d connections, the limit "
                 "(--mqtt-max-connections-per-address); %d refused so far",
                 key,
-                held,
-                self.refused_over_cap,
+                self.per_address.held(key),
+                self.per_address.refused,
             )
             return None
-        self.open_by_address[key] = held + 1
         return key
 
     def release_address(self, key: str) -> None:
-        held = self.open_by_address.get(key, 0) - 1
-        if held > 0:
-            self.open_by_address[key] = held
-        else:
-            self.open_by_address.pop(key, None)
+        self.per_address.release(key)
+
+    @property
+    def max_connections_per_address(self) -> int:
+        """Open connections one client address may hold (0: no limit)."""
+        return self.per_address.limit
+
+    @max_connections_per_address.setter
+    def max_connections_per_address(self, limit: int) -> None:
+        self.per_address.limit = limit
+
+    @property
+    def refused_over_cap(self) -> int:
+        """Connections closed at once for being over the per-address limit."""
+        return self.per_address.refused
 
     def take_session(
         self, conn: MqttConnection, device_id: int, client_id: str, clean_start: bool
