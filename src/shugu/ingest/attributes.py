@@ -13,7 +13,6 @@ returns every attribute of both scopes, naming one returns only what it names.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ import orjson
 
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ValidationError
-from shugu.ingest.long_poll import LongPoll, call_on_loop
+from shugu.ingest.long_poll import DevicePolls, LongPoll
 from shugu.ingest.pipeline import IngestPipeline
 from shugu.store.telemetry import AttributeRecord, RejectRecord, TelemetryStore
 
@@ -85,9 +84,7 @@ class AttributeService:
         self._store = store
         #: device id → how shared-attribute changes reach its live MQTT connection
         self._pushes: dict[int, Push] = {}
-        self._pollers: dict[int, _Poller] = {}
-        #: The event loop the polls wait on (set by the first poll).
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._polls: DevicePolls[_Poller] = DevicePolls(_Poller, nothing={})
 
     # -- what devices report
 
@@ -151,7 +148,7 @@ class AttributeService:
         push = self._pushes.get(device_id)
         if push is not None:
             push(orjson.dumps(changes))
-        poller = self._pollers.get(device_id)
+        poller = self._polls.by_device.get(device_id)
         if poller is None:
             return
         if poller.hand(dict(changes)):
@@ -159,7 +156,7 @@ class AttributeService:
         if time.monotonic() - poller.seen <= POLLED_RECENTLY_S:
             poller.pending.update(changes)
         else:
-            del self._pollers[device_id]
+            del self._polls.by_device[device_id]
 
     # -- who listens
 
@@ -179,8 +176,7 @@ class AttributeService:
 
         One poll per device waits at a time: a newer poll ends the older one (as with nothing
         to report), so a device cannot hold more than one connection open here."""
-        self._loop = asyncio.get_running_loop()
-        poller = self._pollers.setdefault(device_id, _Poller())
+        poller = self._polls.open(device_id)
         poller.seen = time.monotonic()
         poller.credential = credential
         if poller.pending:
@@ -190,27 +186,11 @@ class AttributeService:
 
     def forget(self, device_id: int) -> None:
         """The device's credentials were revoked: end its waiting poll, drop what was queued.
-        Safe from any thread: it waits until the polls' event loop has done it."""
-        call_on_loop(self._loop, lambda: self._forget_now(device_id))
-
-    def _forget_now(self, device_id: int) -> None:
-        poller = self._pollers.pop(device_id, None)
-        if poller is not None:
-            poller.hand({})
+        Safe from any thread."""
+        self._polls.forget(device_id)
 
     def waiting_credentials(self) -> dict[int, str]:
-        """Device id → the access token its waiting poll came with."""
-        return {
-            device_id: poller.credential
-            for device_id, poller in self._pollers.items()
-            if poller.credential is not None and poller.waiting()
-        }
+        return self._polls.waiting_credentials()
 
     def end_poll(self, device_id: int, credential: str) -> bool:
-        """End the device's waiting poll and drop what was queued if the poll came with
-        ``credential`` (found revoked); False when a poll with other credentials waits now."""
-        poller = self._pollers.get(device_id)
-        if poller is None or poller.credential != credential or not poller.waiting():
-            return False
-        self._forget_now(device_id)
-        return True
+        return self._polls.end_poll(device_id, credential)

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -91,3 +91,53 @@ class LongPoll(Generic[T]):
             if self.waiter is waiter:
                 self.waiter = None
             self.seen = time.monotonic()
+
+
+P = TypeVar("P", bound=LongPoll[Any])
+
+
+class DevicePolls(Generic[P]):
+    """Each device's long poll of one kind (attribute updates, RPC requests) and the event loop
+    they wait on; ending a poll answers it with the kind's "nothing"."""
+
+    def __init__(self, make: Callable[[], P], nothing: object) -> None:
+        self._make = make
+        self._nothing = nothing
+        self.by_device: dict[int, P] = {}
+        #: The event loop the polls wait on (set by the first poll).
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def open(self, device_id: int) -> P:
+        """The device's poll, made on first use; called on the event loop the polls wait on."""
+        self._loop = asyncio.get_running_loop()
+        poll = self.by_device.get(device_id)
+        if poll is None:
+            poll = self.by_device[device_id] = self._make()
+        return poll
+
+    def forget(self, device_id: int) -> None:
+        """The device's credentials were revoked: end its waiting poll, drop what was queued.
+        Safe from any thread: it waits until the polls' event loop has done it."""
+        call_on_loop(self._loop, lambda: self._forget_now(device_id))
+
+    def _forget_now(self, device_id: int) -> None:
+        poll = self.by_device.pop(device_id, None)
+        if poll is not None:
+            poll.hand(self._nothing)
+
+    def waiting_credentials(self) -> dict[int, str]:
+        """Device id → the access token its waiting poll came with."""
+        return {
+            device_id: poll.credential
+            for device_id, poll in self.by_device.items()
+            if poll.credential is not None and poll.waiting()
+        }
+
+    def end_poll(self, device_id: int, credential: str) -> bool:
+        """End the device's waiting poll and drop what was queued if the poll came with
+        ``credential`` (found revoked); False when a poll with other credentials waits now."""
+        poll = self.by_device.get(device_id)
+        if poll is None or poll.credential != credential or not poll.waiting():
+            return False
+        self._forget_now(device_id)
+        return True

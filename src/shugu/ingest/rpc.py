@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from shugu.domain.errors import NotFoundError, ShuguError, ValidationError
-from shugu.ingest.long_poll import LongPoll, call_on_loop
+from shugu.ingest.long_poll import DevicePolls, LongPoll
 
 
 class RpcError(ShuguError):
@@ -91,9 +91,7 @@ class RpcHub:
         self._routes: dict[int, Deliver] = {}
         self._ids = itertools.count(1)
         self._waiting: dict[tuple[int, int], asyncio.Future[Any]] = {}
-        self._mailboxes: dict[int, _Mailbox] = {}
-        #: The event loop the polls wait on (set by the first poll).
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._mailboxes: DevicePolls[_Mailbox] = DevicePolls(_Mailbox, nothing=None)
 
     def attach(self, device_id: int, deliver: Deliver) -> None:
         """A transport now holds this device's connection (replacing any earlier one)."""
@@ -108,7 +106,7 @@ class RpcHub:
 
     def _polled_route(self, device_id: int, timeout_s: float, oneway: bool) -> Deliver | None:
         """A route into the mailbox of a device that polls over HTTP, if it polled lately."""
-        mailbox = self._mailboxes.get(device_id)
+        mailbox = self._mailboxes.by_device.get(device_id)
         now = time.monotonic()
         if mailbox is None or not mailbox.reachable(now, self.polled_recently_s):
             return None
@@ -160,8 +158,7 @@ class RpcHub:
 
         One poll per device waits at a time: a newer poll ends the older one (as with nothing
         to hand), so a device cannot hold more than one connection open here."""
-        self._loop = asyncio.get_running_loop()
-        mailbox = self._mailboxes.setdefault(device_id, _Mailbox())
+        mailbox = self._mailboxes.open(device_id)
         now = time.monotonic()
         mailbox.seen = now
         mailbox.credential = credential
@@ -175,30 +172,14 @@ class RpcHub:
 
     def forget(self, device_id: int) -> None:
         """The device's credentials were revoked: end its waiting poll, drop its mailbox.
-        Safe from any thread: it waits until the polls' event loop has done it."""
-        call_on_loop(self._loop, lambda: self._forget_now(device_id))
-
-    def _forget_now(self, device_id: int) -> None:
-        mailbox = self._mailboxes.pop(device_id, None)
-        if mailbox is not None:
-            mailbox.hand(None)
+        Safe from any thread."""
+        self._mailboxes.forget(device_id)
 
     def waiting_credentials(self) -> dict[int, str]:
-        """Device id → the access token its waiting poll came with."""
-        return {
-            device_id: mailbox.credential
-            for device_id, mailbox in self._mailboxes.items()
-            if mailbox.credential is not None and mailbox.waiting()
-        }
+        return self._mailboxes.waiting_credentials()
 
     def end_poll(self, device_id: int, credential: str) -> bool:
-        """End the device's waiting poll and drop its mailbox if the poll came with
-        ``credential`` (found revoked); False when a poll with other credentials waits now."""
-        mailbox = self._mailboxes.get(device_id)
-        if mailbox is None or mailbox.credential != credential or not mailbox.waiting():
-            return False
-        self._forget_now(device_id)
-        return True
+        return self._mailboxes.end_poll(device_id, credential)
 
 
 def _answer_value(payload: bytes) -> Any:
