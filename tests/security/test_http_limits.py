@@ -8,6 +8,7 @@ assertions wait for "closed" with a generous deadline; none of them measures spe
 
 from __future__ import annotations
 
+import itertools
 import json
 import select
 import socket
@@ -48,65 +49,53 @@ def _connect(port: int) -> socket.socket:
     return socket.create_connection(("127.0.0.1", port), timeout=DEADLINE_S)
 
 
-def _trickle_until_closed(sock: socket.socket, drip: bytes) -> bytes:
-    """Send ``drip`` one byte at a time, every 0.2 s, until the server closes the connection;
-    returns what the server sent. Fails if the connection is still open at the deadline."""
-    received = b""
-    deadline = time.monotonic() + DEADLINE_S
-    position = 0
-    while time.monotonic() < deadline:
-        readable, _, _ = select.select([sock], [], [], 0.2)
-        if readable:
-            try:
-                chunk = sock.recv(4096)
-            except ConnectionResetError:
-                return received
-            if not chunk:
-                return received
-            received += chunk
-            continue
-        try:
-            sock.send(drip[position % len(drip) : position % len(drip) + 1])
-        except (BrokenPipeError, ConnectionResetError):
-            return received
-        position += 1
-    raise AssertionError(f"still open after {DEADLINE_S:g} s ({position} bytes sent)")
+def _receive(sock: socket.socket) -> bytes | None:
+    """What the server sent, or None once it closed the connection."""
+    try:
+        chunk = sock.recv(4096)
+    except ConnectionResetError:
+        return None
+    return chunk or None
 
 
 def _read_until_closed(sock: socket.socket) -> bytes:
     received = b""
-    while True:
-        try:
-            chunk = sock.recv(4096)
-        except ConnectionResetError:
-            return received
-        if not chunk:
-            return received
+    while (chunk := _receive(sock)) is not None:
         received += chunk
+    return received
 
 
-def _flood_until_closed(sock: socket.socket, start: bytes, filler: bytes) -> bytes:
-    """Send ``start``, then ``filler`` again and again, until the server closes the connection;
-    returns what the server sent. Fails if the connection is still open at the deadline."""
-    sock.sendall(start)
+def _send_until_closed(sock: socket.socket, chunks: Iterator[bytes], pause_s: float) -> bytes:
+    """Send the next of ``chunks`` whenever the server has said nothing for ``pause_s``, until
+    it closes the connection; returns what it sent. Fails if still open at the deadline."""
     received = b""
     deadline = time.monotonic() + DEADLINE_S
+    sent = 0
     while time.monotonic() < deadline:
-        readable, _, _ = select.select([sock], [], [], 0.05)
+        readable, _, _ = select.select([sock], [], [], pause_s)
         if readable:
-            try:
-                chunk = sock.recv(4096)
-            except ConnectionResetError:
-                return received
-            if not chunk:
+            chunk = _receive(sock)
+            if chunk is None:
                 return received
             received += chunk
             continue
         try:
-            sock.sendall(filler)
+            sock.sendall(next(chunks))
         except (BrokenPipeError, ConnectionResetError):
             return received + _read_until_closed(sock)
-    raise AssertionError(f"still open after {DEADLINE_S:g} s")
+        sent += 1
+    raise AssertionError(f"still open after {DEADLINE_S:g} s ({sent} sends)")
+
+
+def _trickle_until_closed(sock: socket.socket, drip: bytes) -> bytes:
+    """Send ``drip`` one byte every 0.2 s, over and over, until the server closes."""
+    return _send_until_closed(sock, (bytes([b]) for b in itertools.cycle(drip)), 0.2)
+
+
+def _flood_until_closed(sock: socket.socket, start: bytes, filler: bytes) -> bytes:
+    """Send ``start``, then ``filler`` again and again, until the server closes."""
+    sock.sendall(start)
+    return _send_until_closed(sock, itertools.repeat(filler), 0.05)
 
 
 def _read_answer(sock: socket.socket) -> bytes:
