@@ -17,6 +17,7 @@ EVERYTHING = {
     "monitor",
     "runtime",
     "api",
+    "web",
     "sim",
     "webassets",
     "cli",
@@ -30,7 +31,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "ingest": {"domain", "store", "config"},
     "monitor": {"domain", "store"},
     "runtime": {"domain", "config", "store", "ingest", "monitor"},
-    "api": {"domain", "config", "store", "ingest", "monitor", "runtime", "webassets"},
+    "api": {"domain", "config", "store", "ingest", "monitor", "runtime", "webassets", "web"},
+    "web": {"domain", "config", "store", "ingest", "monitor", "runtime", "webassets", "api"},
     "sim": {"domain"},
     "cli": EVERYTHING,
 }
@@ -74,6 +76,22 @@ def test_rooms_import_only_what_the_architecture_allows() -> None:
             if target not in (own, "package") and target not in MAY_IMPORT[own]:
                 wrong.append(f"{path.relative_to(ROOT)}:{line}: {own} imports {target} ({module})")
     assert not wrong, "imports docs/architecture.md does not allow:\n" + "\n".join(wrong)
+
+
+def test_the_console_uses_the_apis_scoping_and_services_never_its_routes() -> None:
+    """web/ may import api/'s shared pieces (sessions, scope, services), never a route module,
+    and only api/app.py (which installs the console) imports web/ from api/."""
+    wrong = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        for line, imported in shugu_imports(path):
+            if room_of(module) == "web" and imported.startswith("api.") and (
+                imported.endswith("_routes")
+            ):
+                wrong.append(f"{path.relative_to(ROOT)}:{line}: web imports {imported}")
+            if room_of(module) == "api" and room_of(imported) == "web" and module != "api.app":
+                wrong.append(f"{path.relative_to(ROOT)}:{line}: {module} imports {imported}")
+    assert not wrong, "\n".join(wrong)
 
 
 def test_every_decision_is_in_the_index() -> None:

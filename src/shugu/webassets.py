@@ -1,13 +1,13 @@
 """Browser assets from the npm registry, pinned by version and SHA-512, served by shugu itself.
 
-The API documentation pages (Swagger UI at ``/docs``, ReDoc at ``/redoc``) run JavaScript that
-used to come from a CDN: offline, or where the CDN is slow or blocked, the pages stayed blank.
-shugu now serves those files from its own package. Built, minified files are not kept in the
-repository: ``python -m shugu.webassets`` (run by ``make install``) fetches each package's
-tarball with ``npm pack``, refuses it unless its SHA-512 is the one pinned here, and unpacks only
-the listed files into ``shugu/static/vendor/<name>-<version>/`` (git-ignored, included in the
-wheel). The version is in the folder name, so the files' URLs change with it and can be cached
-for good. Decision 0025 says why.
+The console (htmx, ECharts) and the API documentation pages (Swagger UI at ``/docs``, ReDoc at
+``/redoc``) run JavaScript that would otherwise come from a CDN: offline, or where the CDN is slow
+or blocked, the pages stay blank. shugu serves those files from its own package. Built, minified
+files are not kept in the repository: ``python -m shugu.webassets`` (run by ``make install``)
+fetches each package's tarball with ``npm pack``, refuses it unless its SHA-512 is the one pinned
+here, and unpacks only the listed files into ``shugu/static/vendor/<name>-<version>/`` (git-ignored,
+included in the wheel). The version is in the folder name, so the files' URLs change with it and can
+be cached for good. Decision 0025 says why.
 """
 
 from __future__ import annotations
@@ -68,7 +68,21 @@ REDOC: Final = NpmAsset(
     "sha512-M6jWhG1qoBnH6TFmzJnstyCZ87HmOY/UzDm78mHiYihEdlV/YcS9ogOo1NlElnJMeLsyxHFe2yFc4sNjHTrABQ==",
     ("bundles/redoc.standalone.js", "bundles/redoc.standalone.js.LICENSE.txt", "LICENSE"),
 )
-ASSETS: Final = (SWAGGER_UI, REDOC)
+#: The console's charts (Apache ECharts) and its partial page updates (htmx 2: version 4 changes
+#: the attribute and event model the console's templates are written against).
+ECHARTS: Final = NpmAsset(
+    "echarts",
+    "6.1.0",
+    "sha512-q0yaFPggC9FUdsWH4blavRWFmxdrIodbkoKNAjJudAI6CA9gNPxHtV2RcZNEepZVlk4yvBYkOkbk6HIVpIyHZA==",
+    ("dist/echarts.min.js", "LICENSE", "NOTICE"),
+)
+HTMX: Final = NpmAsset(
+    "htmx.org",
+    "2.0.11",
+    "sha512-Thx/WtpeOQqSrqBCw/A1cwGJGg4UrVa3+sW0GmrM3p4gJgO89ecH4qtbnyzDDWFvBTqjnIMCgELTNt636dtamA==",
+    ("dist/htmx.min.js", "LICENSE"),
+)
+ASSETS: Final = (SWAGGER_UI, REDOC, ECHARTS, HTMX)
 
 
 class AssetError(Exception):

@@ -71,10 +71,11 @@ def test_swagger_ui_is_not_told_to_use_an_online_validator(world: World) -> None
     assert '"validatorUrl": null' in world.client.get("/docs").text
 
 
-def test_the_root_leads_to_the_docs(world: World) -> None:
+def test_the_root_leads_to_the_console_and_the_docs_stay_at_their_address(world: World) -> None:
     answer = world.client.get("/", follow_redirects=False)
-    assert answer.status_code in (302, 307)
-    assert answer.headers["location"] == "/docs"
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/login")
+    assert world.client.get("/docs").status_code == 200
 
 
 def test_outside_the_vendor_folder_nothing_is_served(world: World) -> None:

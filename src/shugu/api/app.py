@@ -6,7 +6,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 
 from shugu import __version__
 from shugu.api import (
@@ -28,6 +27,7 @@ from shugu.api.security_headers import SecurityHeaders
 from shugu.api.services import Services
 from shugu.config import Settings
 from shugu.runtime import Runtime, open_services
+from shugu.web.console import install_console
 
 
 def create_app(
@@ -82,9 +82,8 @@ def create_app(
     ):
         app.include_router(module.router)
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    # The console's pages, after the API's routes and error handlers, which it extends.
+    install_console(app, services)
 
     @app.get("/api/health", tags=["platform"])
     def health() -> dict[str, object]:

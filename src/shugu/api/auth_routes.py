@@ -15,14 +15,12 @@ from shugu.api.deps import AccessDep, PrincipalDep, ServicesDep, request_credent
 from shugu.api.login_guard import LoginGuard
 from shugu.api.registry_schemas import LoginIn, LoginOut, TokenCreated, TokenIn, TokenOut, UserOut
 from shugu.api.session_cookies import clear_session_cookies, over_tls, set_session_cookies
-from shugu.domain.errors import AuthError
+from shugu.api.sign_in import SESSION_TTL_S, client_address, login_guard_of, sign_in
 from shugu.domain.tenancy import Role
 from shugu.store.registry import TokenKind, missing
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
-#: A signed-in session lasts a working day and a bit; scripts use API tokens instead.
-SESSION_TTL_S = 12 * 3600
 
 _ERROR: dict[str, Any] = {
     "content": {
@@ -41,18 +39,7 @@ _ERROR: dict[str, Any] = {
 }
 
 
-def get_login_guard(request: Request) -> LoginGuard:
-    guard: LoginGuard = request.app.state.login_guard
-    return guard
-
-
-LoginGuardDep = Annotated[LoginGuard, Depends(get_login_guard)]
-
-
-def client_address(request: Request) -> str:
-    # Behind a reverse proxy the server rewrites the client from X-Forwarded-For when it
-    # trusts the proxy (uvicorn's --forwarded-allow-ips); otherwise this is the proxy.
-    return request.client.host if request.client is not None else "unknown"
+LoginGuardDep = Annotated[LoginGuard, Depends(login_guard_of)]
 
 
 @router.post(
@@ -71,19 +58,8 @@ def login(
 ) -> LoginOut:
     """Exchange a username and password for a session: a token, and the same as cookies."""
     registry = services.registry
-    address = client_address(request)
-    attempt = guard.admit(body.username, address)
-    try:
-        principal = registry.authenticate_password(body.username, body.password)
-    except BaseException as exc:
-        # A wrong password stays counted as a failure; a fault of shugu's own does not.
-        if not isinstance(exc, AuthError):
-            guard.abandoned(body.username, address, attempt)
-        raise
-    guard.succeeded(body.username, address, attempt)
-    issued = registry.issue_api_token(
-        principal.user_id, "sign-in", ttl_seconds=SESSION_TTL_S, kind=TokenKind.SESSION
-    )
+    signed = sign_in(services, guard, body.username, body.password, client_address(request))
+    principal, issued = signed.principal, signed.issued
     secure = over_tls(request, services.settings.behind_tls)
     set_session_cookies(response, issued.token, SESSION_TTL_S, secure)
     return LoginOut(

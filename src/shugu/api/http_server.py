@@ -69,7 +69,9 @@ _OVER_CAP_ANSWER = _answer(
     b"retry-after: %d\r\n" % RETRY_AFTER_S,
 )
 #: The device API's long polls (ThingsBoard's HTTP RPC and shared-attribute subscriptions).
-_LONG_POLL_PATH = re.compile(r"/api/v1/[^/]+/(?:rpc|attributes/updates)")
+#: Held open by design: a device's long polls, and the console's live stream (server-sent
+#: events; it needs a signed-in session, so only people the platform knows hold one).
+_LONG_POLL_PATH = re.compile(r"/api/v1/[^/]+/(?:rpc|attributes/updates)|/live")
 
 _HEAD_TIMEOUT_BODY = (
     b'{"error": {"code": "request_header_timeout", "message": '

@@ -4,7 +4,9 @@ Every answer says: do not sniff content types, never show me in a frame, send no
 load nothing (``Content-Security-Policy: default-src 'none'``): JSON needs nothing, and a JSON
 body opened in a browser then cannot run anything either. HTML pages get a policy built from
 their own body: each inline ``<script>`` and ``<style>`` is allowed by its SHA-256 hash and
-nothing else is, so an injected element would not run. The interactive API documentation
+nothing else is, so an injected element would not run. The console's pages (everything outside
+``/api/``) may also load scripts, styles and fonts from this origin and connect to it for live
+updates (``console_policy``). The interactive API documentation
 (``/docs``, ``/redoc``) loads Swagger UI and ReDoc from this server (``/static/vendor/``, see
 ``docs_pages.py``): those pages allow scripts, styles and images from this origin only, and
 inline styles (Swagger UI and ReDoc write styles at run time).
@@ -86,6 +88,27 @@ def docs_policy(html: bytes) -> str:
     )
 
 
+def console_policy(html: bytes) -> str:
+    """The console's pages: scripts, styles and fonts from this origin (the pinned htmx and
+    ECharts, the console's own script and stylesheet), its live updates and partial pages from
+    this origin, inline elements only by hash. Templates carry no ``style`` attributes: a
+    swapped-in fragment with one would be refused, as an injected one would be."""
+    scripts, styles = inline_hashes(html)
+    return "; ".join(
+        [
+            "default-src 'none'",
+            " ".join(["script-src", "'self'", *scripts]),
+            " ".join(["style-src", "'self'", *styles]),
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        ]
+    )
+
+
 def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
     for name, value in headers:
         if name == b"content-type":
@@ -109,6 +132,13 @@ class SecurityHeaders:
 
     def _is_docs(self, path: str) -> bool:
         return any(path == p or path.startswith(p + "/") for p in self.docs_prefixes)
+
+    def _policy(self, path: str, body: bytes) -> str:
+        if self._is_docs(path):
+            return docs_policy(body)
+        if path.startswith("/api/"):
+            return page_policy(body)  # reports: their own inline stylesheet, nothing else
+        return console_policy(body)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -149,7 +179,7 @@ class SecurityHeaders:
                 if message.get("more_body", False):
                     return
                 body = b"".join(chunks)
-                policy = docs_policy(body) if self._is_docs(path) else page_policy(body)
+                policy = self._policy(path, body)
                 held["headers"].append((b"content-security-policy", policy.encode()))
                 start, held = held, None
                 await send(start)

@@ -91,6 +91,21 @@ class AlarmBook:
         self.cleared = 0
         #: Called with (transition, alarm id) once an alarm is kept, e.g. to measure latency.
         self.on_raised: Callable[[Transition, int], None] | None = None
+        self._change_listeners: list[Callable[[int], None]] = []
+
+    def add_change_listener(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener`` with an enterprise's id whenever one of its alarms is raised,
+        cleared, acknowledged or shelved (open pages refresh their alarm lists). It is called on
+        the monitor's thread or a request's, and must hand over and return at once."""
+        self._change_listeners.append(listener)
+
+    def _announce(self, enterprise_ids: Iterable[int]) -> None:
+        for enterprise_id in set(enterprise_ids):
+            for listener in self._change_listeners:
+                try:
+                    listener(enterprise_id)
+                except Exception:
+                    log.exception("an alarm change listener failed")
 
     def open_pairs(self) -> list[tuple[str, int]]:
         """Pairs whose condition the engine must take as holding: open alarms, except those
@@ -206,6 +221,7 @@ class AlarmBook:
             elif write.clear:
                 self.cleared += 1
                 self._after_handled(record, NoticeEvent.cleared, now)
+        self._announce(r.enterprise_id for r in records if r is not None)
 
     def observe(self, device: npt.NDArray[np.integer], ts: npt.NDArray[np.int64]) -> None:
         """A turn's points, evaluated: they move their devices' clocks, by which flapping
@@ -286,6 +302,7 @@ class AlarmBook:
             status=AlarmStatus.acknowledged.value,
         )
         self._after_handled(record, NoticeEvent.acknowledged, now)
+        self._announce((record.enterprise_id,))
         return record
 
     def clear(self, alarm_id: int, by: str, note: str = "") -> AlarmRecord:
@@ -310,6 +327,7 @@ class AlarmBook:
             self._forget(record.rule_ref, record.device_id)
         self.cleared += 1
         self._after_handled(record, NoticeEvent.cleared, now)
+        self._announce((record.enterprise_id,))
         return record
 
     def shelve(self, alarm_id: int, minutes: int, by: str, note: str = "") -> AlarmRecord:
@@ -325,7 +343,7 @@ class AlarmBook:
             raise ConflictError("a cleared alarm cannot be shelved", code="alarm_cleared")
         now = self._clock()
         until = utc_datetime(now) + timedelta(minutes=minutes)
-        return self._registry.update_alarm(
+        record = self._registry.update_alarm(
             alarm_id,
             event="shelved",
             at=utc_datetime(now),
@@ -333,6 +351,8 @@ class AlarmBook:
             note=_note(note),
             shelved_until=until,
         )
+        self._announce((record.enterprise_id,))
+        return record
 
     # -- notices -----------------------------------------------------------------------------
 

@@ -1,0 +1,60 @@
+"""The console's navigation, by role: each role sees the pages it has a use for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shugu.domain.tenancy import Role
+from shugu.web.i18n import N_
+from shugu.web.session import PageUser
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    label: str  # message id
+    url: str
+
+    def active(self, path: str) -> bool:
+        return path == self.url or path.startswith(self.url.rstrip("/") + "/")
+
+
+def enterprise_items(enterprise_id: int, admin: bool) -> list[NavItem]:
+    base = f"/e/{enterprise_id}"
+    items = [
+        NavItem(N_("Asset tree"), f"{base}/tree"),
+        NavItem(N_("Devices"), f"{base}/devices"),
+        NavItem(N_("Alarms"), f"{base}/alarms"),
+        NavItem(N_("Inspection"), f"{base}/inspection"),
+        NavItem(N_("Notifications"), f"{base}/notifications"),
+    ]
+    if admin:
+        items += [
+            NavItem(N_("Add a device"), f"{base}/onboard"),
+            NavItem(N_("Consent"), f"{base}/consents"),
+        ]
+    return items
+
+
+def nav_for(user: PageUser) -> list[NavItem]:
+    role = user.role
+    if role is Role.OPERATOR:
+        return [
+            NavItem(N_("Platform health"), "/operator/health"),
+            NavItem(N_("Enterprises"), "/operator/enterprises"),
+        ]
+    if role is Role.BUREAU:
+        return [
+            NavItem(N_("Region overview"), "/region"),
+            NavItem(N_("Enterprises"), "/region/enterprises"),
+        ]
+    assert user.enterprise_id is not None
+    return enterprise_items(user.enterprise_id, role is Role.ENTERPRISE_ADMIN)
+
+
+def home_url(user: PageUser) -> str:
+    """Where a user lands after signing in."""
+    if user.role is Role.OPERATOR:
+        return "/operator/health"
+    if user.role is Role.BUREAU:
+        return "/region"
+    return f"/e/{user.enterprise_id}/tree"

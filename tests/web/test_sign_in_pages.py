@@ -1,0 +1,75 @@
+"""Signing in and out of the console, the language switch, and the HTML error pages."""
+
+from __future__ import annotations
+
+from tests.web.conftest import World, sign_in
+
+
+def test_a_page_without_a_session_leads_to_the_sign_in_page(world: World) -> None:
+    world.client.cookies.clear()
+    answer = world.client.get("/", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=/"
+    page = world.client.get("/login")
+    assert page.status_code == 200
+    assert "登录" in page.text and 'lang="zh-CN"' in page.text
+
+
+def test_a_wrong_password_is_told_in_the_users_language(world: World) -> None:
+    world.client.cookies.clear()
+    answer = world.client.post("/login", data={"username": "admin_a", "password": "nope"})
+    assert answer.status_code == 401
+    assert 'role="alert"' in answer.text
+    world.client.get("/lang?to=en&next=/login")
+    answer = world.client.post("/login", data={"username": "admin_a", "password": "nope"})
+    assert 'lang="en"' in answer.text
+
+
+def test_each_role_lands_on_its_own_start_page(world: World) -> None:
+    expected = {
+        "operator": "/operator/health",
+        "bureau": "/region",
+        "admin_a": f"/e/{world.ent_a}/tree",
+        "viewer_a": f"/e/{world.ent_a}/tree",
+    }
+    for username, home in expected.items():
+        sign_in(world.client, username)
+        answer = world.client.get("/", follow_redirects=False)
+        assert answer.headers["location"] == home, username
+
+
+def test_sign_in_returns_only_to_a_path_of_this_site(world: World) -> None:
+    world.client.cookies.clear()
+    for target, expected in (("/e/1/alarms", "/e/1/alarms"), ("//evil.example/x", None)):
+        answer = world.client.post(
+            "/login",
+            data={"username": "admin_a", "password": "correct horse battery", "next": target},
+            follow_redirects=False,
+        )
+        assert answer.headers["location"] == (expected or f"/e/{world.ent_a}/tree")
+
+
+def test_signing_out_needs_the_csrf_token_and_ends_the_session(world: World) -> None:
+    csrf = sign_in(world.client, "admin_a")
+    refused = world.client.post("/logout", data={}, follow_redirects=False)
+    assert refused.status_code == 403
+    answer = world.client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert world.client.get("/", follow_redirects=False).headers["location"].startswith("/login")
+
+
+def test_an_unknown_page_is_an_html_404_in_the_chosen_language(world: World) -> None:
+    sign_in(world.client, "admin_a")
+    answer = world.client.get("/no/such/page")
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html")
+    world.client.get("/lang?to=en&next=/")
+    assert 'lang="en"' in world.client.get("/no/such/page").text
+    assert world.client.get("/api/no/such").json()["error"]["code"] == "not_found"
+
+
+def test_console_pages_load_scripts_from_this_origin_only(world: World) -> None:
+    page = world.client.get("/login")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy
+    assert "connect-src 'self'" in policy
