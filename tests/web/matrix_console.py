@@ -1,0 +1,21 @@
+"""Page-matrix rows of the console's frame: start page, sign-in, language, live stream."""
+
+from __future__ import annotations
+
+from tests.web.page_matrix import ANY_USER, B_VALUES, PageRow
+
+ROWS: list[PageRow] = [
+    PageRow("GET", "/", lambda w, o: "/", ANY_USER),
+    PageRow("GET", "/login", lambda w, o: "/login", {}),
+    PageRow(
+        "POST",
+        "/login",
+        lambda w, o: "/login",
+        {"anonymous": 401, "viewer_a": 401, "admin_a": 401, "bureau": 401, "operator": 401},
+        form=lambda w, o: {"username": "nobody", "password": "wrong"},
+    ),
+    PageRow("POST", "/logout", lambda w, o: "/logout", ANY_USER, form=lambda w, o: {}),
+    PageRow("GET", "/lang", lambda w, o: "/lang?to=en&next=/", {}),
+    # The stream of B's device: refused before it starts, as a read of its values would be.
+    PageRow("GET", "/live", lambda w, o: f"/live?devices={w.device_b}", B_VALUES),
+]
