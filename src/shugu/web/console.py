@@ -29,6 +29,7 @@ from shugu.web import (
     onboarding_pages,
     operator_pages,
     region_pages,
+    rule_pages,
     settings_pages,
     tree_pages,
 )
@@ -46,6 +47,7 @@ PAGE_MODULES: Final = (
     tree_pages,
     device_pages,
     alarm_pages,
+    rule_pages,
     inspection_pages,
     settings_pages,
     onboarding_pages,
