@@ -28,7 +28,9 @@ _ERROR_CODE = re.compile(
 )
 _JSON_CODE = re.compile(rb'\\?"code\\?":\s*\\?"([a-z][a-z0-9_]*)\\?"')
 #: ``error_body("code", …)`` and the code mapping of HTTP statuses (``{404: "not_found"}``).
-_BODY_CODE = re.compile(r"""error_body\(\s*["']([a-z][a-z0-9_]*)["']|\b\d{3}:\s*["']([a-z][a-z0-9_]*)["']""")
+_BODY_CODE = re.compile(
+    r"""error_body\(\s*["']([a-z][a-z0-9_]*)["']|\b\d{3}:\s*["']([a-z][a-z0-9_]*)["']"""
+)
 
 
 def _unescape(raw: str) -> str:
