@@ -10,15 +10,18 @@ from pydantic import BaseModel, Field
 
 from shugu.api.deps import AccessDep, ServicesDep
 from shugu.api.scope import (
+    alarm_handler,
     listed_device,
     require_alarm_admin,
     require_device_access,
     require_machine_access,
+    visible_alarm,
     visible_device,
 )
-from shugu.domain.errors import ForbiddenError, NotFoundError
+from shugu.domain.errors import NotFoundError
 from shugu.domain.tenancy import Access
 from shugu.monitor import alarm_service, rule_service
+from shugu.monitor.alarm_service import Lang
 from shugu.monitor.alarms import OPEN_STATUSES, worst
 from shugu.monitor.model import AlarmStatus, Severity
 from shugu.monitor.rules import custom_rule_ref
@@ -201,36 +204,9 @@ class AlarmDetail(AlarmOut):
     history: list[AlarmEventOut]
 
 
-def _alarm_out(services: ServicesDep, record: AlarmRecord, lang: str) -> AlarmOut:
-    device = services.monitor.device(record.device_id)
-    detail = record.detail
-    now = datetime.now(tz=record.raised_at.tzinfo)
-    return AlarmOut(
-        id=record.id,
-        rule_ref=record.rule_ref,
-        rule=str(detail.get(f"rule_{lang}", record.rule_ref)),
-        device_id=record.device_id,
-        device=device.name if device else f"#{record.device_id}",
-        enterprise_id=record.enterprise_id,
-        severity=Severity(record.severity),
-        status=AlarmStatus(record.status),
-        shelved=record.shelved_until is not None and record.shelved_until > now,
-        raised_at=record.raised_at,
-        value=record.value,
-        detail=str(detail.get(f"text_{lang}", "")),
-        limit=str(detail.get("limit", "")),
-        acknowledged_at=record.acknowledged_at,
-        acknowledged_by=record.acknowledged_by,
-        cleared_at=record.cleared_at,
-        cleared_by=record.cleared_by,
-        shelved_until=record.shelved_until,
-        note=record.note,
-        flapping=record.flapping,
-        flips=record.flips,
-    )
-
-
-Lang = Literal["zh", "en"]
+def _alarm_out(services: ServicesDep, record: AlarmRecord, lang: Lang) -> AlarmOut:
+    view = alarm_service.alarm_view(services.monitor, record, lang)
+    return AlarmOut.model_validate(view, from_attributes=True)
 
 
 @router.get("/api/alarms")
@@ -246,44 +222,31 @@ def list_alarms(
     """Alarms newest first: open ones by default; the enterprises the caller may read."""
     if enterprise is not None:
         require_machine_access(access, enterprise)
-        enterprises: list[int] | None = [enterprise]
-    elif access.role.bound_to_enterprise:
-        enterprises = [access.principal.enterprise_id or 0]
+        enterprises = [enterprise]
     else:
-        enterprises = [
-            e.id for e in services.registry.list_enterprises() if access.can_read_machines(e.id)
-        ]
+        enterprises = alarm_service.readable_enterprises(services.registry, access)
     if device is not None:
         ref = visible_device(services.registry, access, device)
         enterprises = [ref.enterprise_id]
-    statuses = {
-        "open": OPEN_STATUSES,
-        "all": None,
-    }.get(status, (status,))
-    records = services.registry.list_alarms(
-        enterprises, statuses=statuses, device_id=device, limit=limit
+    wanted = alarm_service.AlarmFilter(
+        status=alarm_service.StatusFilter(status), device_id=device, limit=limit
     )
-    return [_alarm_out(services, r, lang) for r in records]
-
-
-def _visible_alarm(services: ServicesDep, access: Access, alarm_id: int) -> AlarmRecord:
-    record = services.registry.get_alarm(alarm_id)
-    if not access.can_see_enterprise(record.enterprise_id):
-        raise NotFoundError("no such alarm")
-    require_machine_access(access, record.enterprise_id)
-    return record
+    views = alarm_service.list_alarms(
+        services.registry, services.monitor, enterprises, wanted, lang
+    )
+    return [AlarmOut.model_validate(v, from_attributes=True) for v in views]
 
 
 @router.get("/api/alarms/{alarm_id}")
 def get_alarm(
     alarm_id: int, access: AccessDep, services: ServicesDep, lang: Lang = "zh"
 ) -> AlarmDetail:
-    record = _visible_alarm(services, access, alarm_id)
-    history = [
-        AlarmEventOut(at=e.at, kind=e.kind, by=e.by, note=e.note, value=e.value)
-        for e in services.registry.alarm_events(alarm_id)
-    ]
-    return AlarmDetail(**_alarm_out(services, record, lang).model_dump(), history=history)
+    record = visible_alarm(services.registry, access, alarm_id)
+    found = alarm_service.alarm_detail(services.registry, services.monitor, record, lang)
+    return AlarmDetail(
+        **AlarmOut.model_validate(found.alarm, from_attributes=True).model_dump(),
+        history=[AlarmEventOut.model_validate(e, from_attributes=True) for e in found.history],
+    )
 
 
 class AlarmAction(BaseModel):
@@ -298,23 +261,12 @@ class ShelveAction(AlarmAction):
     minutes: int = Field(ge=1, le=7 * 24 * 60)
 
 
-def _handler(services: ServicesDep, access: Access, alarm_id: int, *, manage: bool) -> str:
-    """The acting username. Anyone of the enterprise may acknowledge; clearing and shelving
-    silence an alarm, so they are for its administrators; the bureau only reads."""
-    record = _visible_alarm(services, access, alarm_id)
-    if access.role.value == "bureau":
-        raise ForbiddenError("the bureau reads alarms; the enterprise handles them")
-    if manage and not access.can_manage_enterprise(record.enterprise_id):
-        raise ForbiddenError("only the enterprise's administrators clear or shelve alarms")
-    return access.principal.username
-
-
 @router.post("/api/alarms/{alarm_id}/ack")
 def acknowledge_alarm(
     alarm_id: int, access: AccessDep, services: ServicesDep, body: OptionalAction = None
 ) -> AlarmOut:
     """Someone has seen the alarm and is on it: reminders stop. The body is optional."""
-    by = _handler(services, access, alarm_id, manage=False)
+    by = alarm_handler(services.registry, access, alarm_id, manage=False)
     note = body.note if body is not None else ""
     record = alarm_service.acknowledge(services.monitor, alarm_id, by, note)
     return _alarm_out(services, record, "zh")
@@ -325,7 +277,7 @@ def clear_alarm(
     alarm_id: int, access: AccessDep, services: ServicesDep, body: OptionalAction = None
 ) -> AlarmOut:
     """Clear by hand; a condition that still holds raises a new alarm. The body is optional."""
-    by = _handler(services, access, alarm_id, manage=True)
+    by = alarm_handler(services.registry, access, alarm_id, manage=True)
     note = body.note if body is not None else ""
     return _alarm_out(services, alarm_service.clear(services.monitor, alarm_id, by, note), "zh")
 
@@ -335,7 +287,7 @@ def shelve_alarm(
     alarm_id: int, body: ShelveAction, access: AccessDep, services: ServicesDep
 ) -> AlarmOut:
     """Silence the alarm's notices for a while (maintenance); it stays listed."""
-    by = _handler(services, access, alarm_id, manage=True)
+    by = alarm_handler(services.registry, access, alarm_id, manage=True)
     record = alarm_service.shelve(services.monitor, alarm_id, body.minutes, by, body.note)
     return _alarm_out(services, record, "zh")
 
@@ -360,31 +312,8 @@ def alarm_summary(access: AccessDep, services: ServicesDep) -> AlarmSummary:
     see their enterprise (and its park, counting their own alarms only); the operator, the
     enterprises that granted it consent (``Access.can_count_alarms``).
     """
-    registry = services.registry
-    enterprises = [e for e in registry.list_enterprises() if access.can_count_alarms(e.id)]
-    ids = [e.id for e in enterprises]
-    records = registry.list_alarms(ids, statuses=OPEN_STATUSES, limit=1_000_000)
-    by_enterprise: dict[int, list[AlarmRecord]] = {}
-    for record in records:
-        by_enterprise.setdefault(record.enterprise_id, []).append(record)
-    parks: dict[int, list[AlarmRecord]] = {}
-    for e in enterprises:
-        parks.setdefault(e.park_id, []).extend(by_enterprise.get(e.id, []))
-    return AlarmSummary(
-        parks=[
-            NodeAlarms(id=p, name=registry.get_park(p).name, open=len(a), worst=worst(a))
-            for p, a in sorted(parks.items())
-        ],
-        enterprises=[
-            NodeAlarms(
-                id=e.id,
-                name=e.name,
-                open=len(by_enterprise.get(e.id, [])),
-                worst=worst(by_enterprise.get(e.id, [])),
-            )
-            for e in enterprises
-        ],
-    )
+    summary = alarm_service.alarm_summary(services.registry, access)
+    return AlarmSummary.model_validate(summary, from_attributes=True)
 
 
 @router.get("/api/enterprises/{enterprise_id}/alarm-tree")

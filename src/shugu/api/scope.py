@@ -12,6 +12,7 @@ from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ForbiddenError, NotFoundError
 from shugu.domain.tenancy import Access, Role
 from shugu.store.registry import Registry
+from shugu.store.registry.monitoring import AlarmRecord
 
 
 def _consent_required(access: Access) -> ForbiddenError:
@@ -95,3 +96,30 @@ def visible_enterprise_for_machines(registry: Registry, access: Access, enterpri
     """An enterprise whose machine values the caller may read."""
     visible_enterprise_devices(registry, access, enterprise_id)
     require_machine_access(access, enterprise_id)
+
+
+def visible_alarm(registry: Registry, access: Access, alarm_id: int) -> AlarmRecord:
+    """An alarm whose values the caller may read."""
+    record = registry.get_alarm(alarm_id)
+    if not access.can_see_enterprise(record.enterprise_id):
+        raise NotFoundError("no such alarm")
+    require_machine_access(access, record.enterprise_id)
+    return record
+
+
+def may_handle_alarm(access: Access, record: AlarmRecord, *, manage: bool) -> bool:
+    """Anyone of the enterprise may acknowledge; clearing and shelving silence an alarm, so they
+    are for its administrators; the bureau only reads."""
+    if access.role is Role.BUREAU:
+        return False
+    return not manage or access.can_manage_enterprise(record.enterprise_id)
+
+
+def alarm_handler(registry: Registry, access: Access, alarm_id: int, *, manage: bool) -> str:
+    """The username that acknowledges (or, with ``manage``, clears or shelves) a visible alarm."""
+    record = visible_alarm(registry, access, alarm_id)
+    if access.role is Role.BUREAU:
+        raise ForbiddenError("the bureau reads alarms; the enterprise handles them")
+    if not may_handle_alarm(access, record, manage=manage):
+        raise ForbiddenError("only the enterprise's administrators clear or shelve alarms")
+    return access.principal.username

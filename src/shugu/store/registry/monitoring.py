@@ -7,12 +7,13 @@ hands them back as records; their meaning and validation belong to the monitor r
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -381,8 +382,15 @@ class MonitorMixin(RegistryCore):
         statuses: Iterable[str] | None = None,
         device_id: int | None = None,
         limit: int = 500,
+        severities: Iterable[str] | None = None,
+        device_name: str | None = None,
+        raised_from: datetime | None = None,
+        raised_to: datetime | None = None,
+        shelved_after: datetime | None = None,
     ) -> list[AlarmRecord]:
-        """Newest first."""
+        """Newest first. ``device_name``: the device's name contains it, in any case;
+        ``raised_from`` and ``raised_to`` bound the raise time, the end excluded;
+        ``shelved_after``: only alarms shelved until later than that."""
         with self._session() as session:
             query = select(Alarm)
             if enterprise_ids is not None:
@@ -391,6 +399,18 @@ class MonitorMixin(RegistryCore):
                 query = query.where(Alarm.status.in_(list(statuses)))
             if device_id is not None:
                 query = query.where(Alarm.device_id == device_id)
+            if severities is not None:
+                query = query.where(Alarm.severity.in_(list(severities)))
+            if device_name:
+                pattern = "%" + re.sub(r"([\\%_])", r"\\\1", device_name.lower()) + "%"
+                named = select(Device.id).where(func.lower(Device.name).like(pattern, escape="\\"))
+                query = query.where(Alarm.device_id.in_(named))
+            if raised_from is not None:
+                query = query.where(Alarm.raised_at >= raised_from)
+            if raised_to is not None:
+                query = query.where(Alarm.raised_at < raised_to)
+            if shelved_after is not None:
+                query = query.where(Alarm.shelved_until > shelved_after)
             query = query.order_by(Alarm.raised_at.desc(), Alarm.id.desc()).limit(limit)
             return [_alarm(r) for r in session.scalars(query)]
 
