@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
 from shugu.api.deps import AccessDep, ServicesDep
-from shugu.api.scope import visible_device
+from shugu.api.scope import commanded_device, visible_device
 from shugu.domain.errors import ForbiddenError
 
 router = APIRouter(tags=["device commands"])
@@ -35,9 +34,7 @@ async def device_rpc(
     device_id: int, body: RpcRequest, access: AccessDep, services: ServicesDep
 ) -> RpcAnswer:
     """Send a command to a device connected over MQTT; two-way calls wait for its answer."""
-    ref = visible_device(services.registry, access, device_id)
-    if not access.can_manage_enterprise(ref.enterprise_id):
-        raise ForbiddenError("only the enterprise's administrators send commands", code="forbidden")
+    ref = commanded_device(services.registry, access, device_id)
     response = await services.rpc.call(
         ref.id, body.method, body.params, body.timeout_ms / 1000, body.oneway
     )
@@ -55,12 +52,13 @@ class AttributesOut(BaseModel):
 def device_attributes(device_id: int, access: AccessDep, services: ServicesDep) -> AttributesOut:
     """The attributes a device reported (client scope) and those set for it (shared scope)."""
     ref = visible_device(services.registry, access, device_id)
-    out = AttributesOut(device=ref.id, client={}, shared={}, updated={})
-    for record in services.store.attributes(ref.id):
-        scope = out.client if record.scope == "client" else out.shared
-        scope[record.key] = orjson.loads(record.value_json)
-        out.updated[f"{record.scope}.{record.key}"] = record.ts
-    return out
+    attributes = services.attributes.of_device(ref.id)
+    return AttributesOut(
+        device=ref.id,
+        client=attributes.client,
+        shared=attributes.shared,
+        updated=attributes.updated,
+    )
 
 
 SHARED_EXAMPLE = {"report_period_s": 10, "target_speed_rpm": 650}

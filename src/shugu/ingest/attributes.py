@@ -70,6 +70,16 @@ class AttributeWrite:
     refusals: list[RejectRecord]
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceAttributes:
+    """Both scopes of one device's attributes, as people read them."""
+
+    client: dict[str, Any]
+    shared: dict[str, Any]
+    #: ``"client.key"`` / ``"shared.key"`` → when the value was kept (ms since 1970).
+    updated: dict[str, int]
+
+
 @dataclass(slots=True)
 class _Poller(LongPoll[dict[str, Any]]):
     """A device that fetches shared-attribute updates over HTTP."""
@@ -123,6 +133,15 @@ class AttributeService:
             if everything or (keys is not None and record.key in keys):
                 answer[record.scope][record.key] = orjson.loads(record.value_json)
         return answer
+
+    def of_device(self, device_id: int) -> DeviceAttributes:
+        """Every attribute of a device, client and shared, with when each was kept."""
+        out = DeviceAttributes(client={}, shared={}, updated={})
+        for record in self._store.attributes(device_id):
+            scope = out.client if record.scope == "client" else out.shared
+            scope[record.key] = orjson.loads(record.value_json)
+            out.updated[f"{record.scope}.{record.key}"] = record.ts
+        return out
 
     # -- what the enterprise sets
 
