@@ -123,3 +123,17 @@ def alarm_handler(registry: Registry, access: Access, alarm_id: int, *, manage: 
     if not may_handle_alarm(access, record, manage=manage):
         raise ForbiddenError("only the enterprise's administrators clear or shelve alarms")
     return access.principal.username
+
+
+def may_command(access: Access, enterprise_id: int) -> bool:
+    """Whether the caller sends commands (RPC) to the enterprise's devices, whose values it
+    reads: the enterprise's administrators, and the operator while the enterprise consents."""
+    return access.can_read_machines(enterprise_id) and access.can_manage_enterprise(enterprise_id)
+
+
+def commanded_device(registry: Registry, access: Access, device_id: int) -> DeviceRef:
+    """A device the caller may send commands to."""
+    ref = visible_device(registry, access, device_id)
+    if not may_command(access, ref.enterprise_id):
+        raise ForbiddenError("only the enterprise's administrators send commands", code="forbidden")
+    return ref
