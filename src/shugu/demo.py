@@ -208,8 +208,9 @@ def register(app: typer.Typer) -> None:
         data.mkdir(parents=True, exist_ok=True)
         ensure_operator(settings)
         url = f"http://127.0.0.1:{http_port}"
-        typer.echo(f"\nshugu demo: {url}  (API docs: {url}/docs; MQTT on 127.0.0.1:{mqtt_port})")
-        typer.echo("Accounts (username / password):")
+        typer.echo(f"\nshugu demo: the console is at {url} (open it in a browser and sign in)")
+        typer.echo(f"API docs: {url}/docs; MQTT on 127.0.0.1:{mqtt_port}")
+        typer.echo("Accounts (username / password / role):")
         typer.echo(f"  {OPERATOR[0]:12s} {OPERATOR[1]:18s} {Role.OPERATOR}")
         for username, password, role, ent in ACCOUNTS:
             where = f" · {ent}" if ent else ""
