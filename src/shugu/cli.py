@@ -264,6 +264,65 @@ def bench_monitor(
     _print_result(result, as_json)
 
 
+@bench.command("live")
+def bench_live(
+    quick: Annotated[bool, typer.Option("--quick", help="100 pages, one short run")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    pages: Annotated[int, typer.Option(help="open console pages")] = 1000,
+    runs: Annotated[int, typer.Option(help="runs; the figures are their medians")] = 3,
+) -> None:
+    """What 1,000 open pages cost the server: live by server-sent events vs by polling."""
+    module = _bench_module("live_cost")
+    result = module.run_bench(quick=quick, pages=pages, runs=runs, log=not as_json)  # type: ignore[attr-defined]
+    _print_result(result, as_json)
+
+
+@bench.command("web")
+def bench_web(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="scale 0.1, 100 open pages, one run; about 2 minutes")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="also print the page figures as a Markdown table")
+    ] = False,
+    scale: Annotated[
+        float, typer.Option(help="device counts of districts/changle.yaml × this")
+    ] = 1.0,
+    pages: Annotated[int, typer.Option(min=1, help="open pages (live streams)")] = 500,
+    runs: Annotated[int, typer.Option(min=1, help="rounds; figures are their medians")] = 3,
+    repeats: Annotated[int, typer.Option(min=1, help="timed fetches of each page per run")] = 10,
+    seconds: Annotated[float, typer.Option(help="seconds of probes per run")] = 30.0,
+    rate: Annotated[float, typer.Option(help="probes per second")] = 20.0,
+    backfill_hours: Annotated[float, typer.Option(help="hours of history on first start")] = 6.0,
+    live: Annotated[
+        bool, typer.Option(help="the district reports every 5 s meanwhile, as in the demo")
+    ] = True,
+    data: Annotated[
+        Path | None, typer.Option(help="keep the district here; a second run reuses it")
+    ] = None,
+) -> None:
+    """Console page times per role and device-to-screen latency with many open pages."""
+    module = _bench_module("web")
+    if quick:
+        scale, pages, runs, repeats, seconds = min(scale, 0.1), min(pages, 100), 1, 5, 10.0
+    result = module.run(  # type: ignore[attr-defined]
+        scale=scale,
+        pages=pages,
+        runs=runs,
+        repeats=repeats,
+        seconds=seconds,
+        rate=rate,
+        backfill_hours=backfill_hours,
+        live=live,
+        data=data,
+        log=not as_json,
+    )
+    _print_result(result, as_json)
+    if markdown and not as_json:
+        typer.echo(module.table(result))  # type: ignore[attr-defined]
+
+
 @bench.command("fuzz")
 def bench_fuzz(
     cases: Annotated[int, typer.Option(help="cases per codec")] = 10_000,
