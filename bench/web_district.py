@@ -1,0 +1,199 @@
+"""The demo district behind `shugu bench web`: a real `shugu serve`, provisioned as the demo is.
+
+The registry gets the demo's operator account beforehand (as `shugu demo` does); everything else
+goes through the public API as the simulator does it: the Changle district at the asked scale
+(``districts/changle.yaml``: 40 mills × 50 looms at scale 1.0, the data hall, the cooling
+towers), the demo's accounts (bureau, mill admin and viewer, data-centre and tower admins, the
+mill's consent to the bureau), one administrator for every other enterprise (the live streams
+sign in as them), and a backfill of history through the bulk path, so that charts, tree badges
+and alarms have data. A data directory given with ``--data`` is kept: a second run finds the
+district and its history there and only starts the server.
+
+:class:`LiveDistrict` then keeps the district reporting as in the demo (every 5 s, the mills and
+towers as MQTT gateways, the data hall over HTTP) while pages are measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.common import say
+from bench.faults.served import District, Served
+from shugu.config import Settings
+from shugu.demo import ACCOUNTS, DISTRICT, OPERATOR, ensure_accounts, ensure_operator
+from shugu.domain.tenancy import Role
+from shugu.sim.build import build_plants
+from shugu.sim.client import ShuguClient
+from shugu.sim.district import DistrictSpec, load_district
+from shugu.sim.provision import Provisioner, SimEnterprise
+from shugu.sim.runner import LiveRunner, Simulation, backfill, now_ms
+
+#: The password of the administrators made for the enterprises the demo has no account for.
+STREAM_ADMIN_PASSWORD = "web bench admin"
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    password: str
+    role: Role
+    enterprise_id: int | None
+
+
+@dataclass
+class WebDistrict:
+    """What the bench needs to know of the provisioned district."""
+
+    server: Served
+    spec: DistrictSpec
+    enterprises: list[SimEnterprise]
+    #: The demo's accounts, by username.
+    accounts: dict[str, Account] = field(default_factory=dict)
+    #: An administrator of every enterprise, by enterprise id (the live streams sign in as them).
+    admins: dict[int, Account] = field(default_factory=dict)
+    setup_s: dict[str, float] = field(default_factory=dict)
+    history_points: int = 0
+
+    @property
+    def base(self) -> str:
+        return self.server.base
+
+    @property
+    def devices(self) -> int:
+        return sum(len(e.device_ids) for e in self.enterprises)
+
+    def enterprise(self, name: str) -> SimEnterprise:
+        return next(e for e in self.enterprises if e.spec.name == name)
+
+    def account_enterprise(self, username: str) -> SimEnterprise:
+        account = self.accounts[username]
+        return next(e for e in self.enterprises if e.id == account.enterprise_id)
+
+
+def _registry_with_operator(data: Path) -> str:
+    settings = Settings(data_dir=data)
+    data.mkdir(parents=True, exist_ok=True)
+    ensure_operator(settings)
+    return settings.resolved_registry_url()
+
+
+def _operator_token(base: str) -> str:
+    client = ShuguClient(base)
+    client.login(*OPERATOR)
+    assert client.token is not None
+    return client.token
+
+
+def _stream_admins(
+    client: ShuguClient, enterprises: list[SimEnterprise], known: dict[int, Account]
+) -> dict[int, Account]:
+    """An administrator for every enterprise: the demo's where it has one, else a new one."""
+    existing = {u["username"] for u in client.get("/api/users")}
+    admins = dict(known)
+    for ent in enterprises:
+        if ent.id in admins:
+            continue
+        username = f"web-bench-{ent.id}"
+        if username not in existing:
+            client.post(
+                "/api/users",
+                {
+                    "username": username,
+                    "password": STREAM_ADMIN_PASSWORD,
+                    "role": Role.ENTERPRISE_ADMIN,
+                    "enterprise_id": ent.id,
+                },
+            )
+        admins[ent.id] = Account(username, STREAM_ADMIN_PASSWORD, Role.ENTERPRISE_ADMIN, ent.id)
+    return admins
+
+
+def _accounts(enterprises: list[SimEnterprise]) -> dict[str, Account]:
+    by_name = {e.spec.name: e.id for e in enterprises}
+    out = {OPERATOR[0]: Account(OPERATOR[0], OPERATOR[1], Role.OPERATOR, None)}
+    for username, password, role, enterprise in ACCOUNTS:
+        out[username] = Account(
+            username, password, role, by_name[enterprise] if enterprise else None
+        )
+    return out
+
+
+@contextlib.contextmanager
+def served_district(
+    data: Path,
+    *,
+    scale: float,
+    backfill_hours: float,
+    backfill_step_s: float,
+    log_path: Path,
+    log: bool,
+) -> Iterator[WebDistrict]:
+    """Start `shugu serve` on ``data``, provision what is missing, fill the history once."""
+    timings: dict[str, float] = {}
+    registry_url = _registry_with_operator(data)
+    server = Served(District(data, registry_url, 0, "", ""), log_path=log_path)
+    t = time.monotonic()
+    server.start(timeout_s=180)
+    timings["server_start_s"] = round(time.monotonic() - t, 1)
+    try:
+        server.district.admin_token = _operator_token(server.base)
+        spec = load_district(DISTRICT)
+        client = ShuguClient(server.base)
+        client.login(*OPERATOR)
+        say(log, f"provisioning the district at scale {scale} through the API")
+        t = time.monotonic()
+        enterprises = Provisioner(client, data / "web-bench-tokens.json").provision(spec, scale)
+        ensure_accounts(client, enterprises)
+        accounts = _accounts(enterprises)
+        known = {
+            a.enterprise_id: a
+            for a in accounts.values()
+            if a.role is Role.ENTERPRISE_ADMIN and a.enterprise_id is not None
+        }
+        admins = _stream_admins(client, enterprises, known)
+        timings["provision_s"] = round(time.monotonic() - t, 1)
+        district = WebDistrict(server, spec, enterprises, accounts, admins, timings)
+        say(log, f"{district.devices} devices in {len(enterprises)} enterprises")
+        marker = data / "web-bench-backfilled"
+        if not marker.exists() and backfill_hours > 0:
+            end = now_ms() - 60_000
+            start = end - int(backfill_hours * 3_600_000)
+            say(log, f"backfilling {backfill_hours:g} h of history every {backfill_step_s:g} s")
+            t = time.monotonic()
+            sim = Simulation(spec, build_plants(spec, enterprises), start)
+            district.history_points = backfill(client, sim, start, end, backfill_step_s)
+            marker.write_text(f"{end} {district.history_points}")
+            timings["backfill_s"] = round(time.monotonic() - t, 1)
+        elif marker.exists():
+            district.history_points = int(marker.read_text().split()[-1])
+        yield district
+    finally:
+        server.stop()
+
+
+class LiveDistrict:
+    """The district reporting live as in the demo, on a thread of this process, until closed."""
+
+    def __init__(self, district: WebDistrict, period_s: float = 5.0) -> None:
+        client = ShuguClient(district.base)
+        client.login(*OPERATOR)
+        clock = now_ms()
+        sim = Simulation(district.spec, build_plants(district.spec, district.enterprises), clock)
+        self.runner = LiveRunner(
+            client, sim, "127.0.0.1", district.server.mqtt_port, period_s=period_s
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self.runner.run, args=(self._stop, clock), name="web-bench-live", daemon=True
+        )
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.runner.close()
