@@ -195,6 +195,11 @@ class Profile(BaseModel):
     #: Default alarm rules for every device of the profile. Kept as data here; the monitor
     #: validates them (a test loads every shipped profile's rules).
     rules: tuple[dict[str, Any], ...] = ()
+    #: The few metrics that tell most about a device at a glance (a device list's columns).
+    list_metrics: tuple[str, ...] = ()
+    #: The longest a healthy device of this profile stays silent (s); a device silent for a few
+    #: such intervals is shown as stale. None: the console's default.
+    report_interval_s: float | None = Field(default=None, gt=0, le=86_400)
 
     @field_validator("name")
     @classmethod
@@ -215,6 +220,13 @@ class Profile(BaseModel):
     def _strict_has_metrics(self) -> Self:
         if self.strict and not self.metrics:
             raise ValueError("a strict profile must declare its metrics")
+        return self
+
+    @model_validator(mode="after")
+    def _list_metrics_declared(self) -> Self:
+        unknown = [m for m in self.list_metrics if m not in self.metrics]
+        if unknown:
+            raise ValueError(f"list_metrics names undeclared metrics: {', '.join(unknown)}")
         return self
 
     def metric(self, name: str) -> MetricSpec | None:
