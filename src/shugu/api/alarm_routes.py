@@ -22,7 +22,7 @@ from shugu.domain.errors import NotFoundError
 from shugu.domain.tenancy import Access
 from shugu.monitor import alarm_service, rule_service
 from shugu.monitor.alarm_service import Lang
-from shugu.monitor.alarms import OPEN_STATUSES, worst
+from shugu.monitor.alarm_tree import asset_alarms
 from shugu.monitor.model import AlarmStatus, Severity
 from shugu.monitor.rules import custom_rule_ref
 from shugu.store.registry.monitoring import AlarmRecord
@@ -320,16 +320,7 @@ def alarm_summary(access: AccessDep, services: ServicesDep) -> AlarmSummary:
 def alarm_tree(enterprise_id: int, access: AccessDep, services: ServicesDep) -> list[NodeAlarms]:
     """Each asset's open alarms (its own devices and everything below it) and the worst."""
     require_machine_access(access, enterprise_id)
-    registry = services.registry
-    assets = registry.list_assets(enterprise_id)
-    records = registry.list_alarms([enterprise_id], statuses=OPEN_STATUSES, limit=1_000_000)
-    under: dict[int, list[AlarmRecord]] = {a.id: [] for a in assets}
-    for record in records:
-        device = services.monitor.device(record.device_id)
-        for asset_id in device.asset_path if device else ():
-            if asset_id in under:
-                under[asset_id].append(record)
     return [
-        NodeAlarms(id=a.id, name=a.name, open=len(under[a.id]), worst=worst(under[a.id]))
-        for a in assets
+        NodeAlarms(id=n.asset.id, name=n.asset.name, open=n.alarms.count, worst=n.alarms.worst)
+        for n in asset_alarms(services.registry, enterprise_id)
     ]
