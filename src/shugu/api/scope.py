@@ -107,12 +107,13 @@ def visible_alarm(registry: Registry, access: Access, alarm_id: int) -> AlarmRec
     return record
 
 
-def may_handle_alarm(access: Access, record: AlarmRecord, *, manage: bool) -> bool:
-    """Anyone of the enterprise may acknowledge; clearing and shelving silence an alarm, so they
-    are for its administrators; the bureau only reads."""
+def may_handle_alarms(access: Access, enterprise_id: int, *, manage: bool) -> bool:
+    """Whether the caller, who reads the enterprise's alarms, acknowledges them (or, with
+    ``manage``, clears and shelves them). Anyone of the enterprise may acknowledge; clearing and
+    shelving silence an alarm, so they are for its administrators; the bureau only reads."""
     if access.role is Role.BUREAU:
         return False
-    return not manage or access.can_manage_enterprise(record.enterprise_id)
+    return not manage or access.can_manage_enterprise(enterprise_id)
 
 
 def alarm_handler(registry: Registry, access: Access, alarm_id: int, *, manage: bool) -> str:
@@ -120,7 +121,7 @@ def alarm_handler(registry: Registry, access: Access, alarm_id: int, *, manage: 
     record = visible_alarm(registry, access, alarm_id)
     if access.role is Role.BUREAU:
         raise ForbiddenError("the bureau reads alarms; the enterprise handles them")
-    if not may_handle_alarm(access, record, manage=manage):
+    if not may_handle_alarms(access, record.enterprise_id, manage=manage):
         raise ForbiddenError("only the enterprise's administrators clear or shelve alarms")
     return access.principal.username
 

@@ -78,6 +78,8 @@ class AlarmView:
     note: str
     flapping: bool
     flips: int
+    #: The unit of ``value`` (empty for a count or a state).
+    unit: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +143,7 @@ def alarm_view(
         note=record.note,
         flapping=record.flapping,
         flips=record.flips,
+        unit=str(detail.get("unit", "")),
     )
 
 

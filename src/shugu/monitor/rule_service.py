@@ -34,6 +34,9 @@ class DeviceRule:
     #: The rule as it watches the device, its overrides applied.
     rule: RuleSpec
     overridden: dict[str, Any]
+    #: The rule as it watches the device's profile, asset or the device, before the device's
+    #: own overrides: what an override's parameter falls back to.
+    base: RuleSpec | None = None
 
 
 def _custom_rule_profile(registry: Registry, scope: dict[str, Any]) -> str | None:
@@ -97,7 +100,8 @@ def device_rules(
     for rule_ref, compiled in monitor.engine.rules().items():
         rule = compiled.effective.get(device_id)
         if rule is not None:
-            out.append(DeviceRule(rule_ref, rule, overrides.get(rule_ref, {})))
+            base = compiled.binding.rule
+            out.append(DeviceRule(rule_ref, rule, overrides.get(rule_ref, {}), base))
     return out
 
 

@@ -1,7 +1,419 @@
-"""Console pages: (being built)."""
+"""The rules watching a device and its own limits (a fragment the device page loads), the form
+that changes those limits, and an enterprise's rules.
+
+Reading, saving and resetting go through ``monitor/rule_service.py``, as the API's rule routes
+do, scoped by the API's own checks. Only users ``require_alarm_admin`` lets through see the edit
+forms. An invalid value answers 422 with the form again, the error beside its field in the
+user's language.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from shugu.api.scope import listed_device, require_alarm_admin, require_device_access
+from shugu.domain.errors import NotFoundError, ShuguError, ValidationError
+from shugu.domain.profiles import load_profiles
+from shugu.monitor import rule_service
+from shugu.monitor.model import Severity
+from shugu.monitor.rule_service import DeviceRule
+from shugu.monitor.rules import RuleKind, RuleSpec
+from shugu.web.i18n import N_
+from shugu.web.session import PageUser, PageUserDep
+from shugu.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+ParamKind = Literal["float", "int", "severity", "bool"]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A parameter a device may have its own value of, as the form shows it."""
+
+    name: str
+    label: str
+    kind: ParamKind
+    #: What the parameter accepts, told beside the field when the value was refused.
+    hint: str = ""
+
+
+PARAMS: Final = {
+    p.name: p
+    for p in (
+        Param("above", N_("Upper limit"), "float", N_("Must be above the lower limit.")),
+        Param("below", N_("Lower limit"), "float", N_("Must be below the upper limit.")),
+        Param("deadband", N_("Deadband"), "float", N_("0 or more.")),
+        Param(
+            "for_s",
+            N_("Holds for (s)"),
+            "float",
+            N_("From 0 to 604,800 s; more than 0 for this kind of rule."),
+        ),
+        Param("max_rise_per_h", N_("Largest rise per hour"), "float", N_("More than 0.")),
+        Param("max_fall_per_h", N_("Largest fall per hour"), "float", N_("More than 0.")),
+        Param("at_least", N_("Entries that raise it"), "int", N_("A whole number, 1 to 64.")),
+        Param("severity", N_("Severity"), "severity"),
+        Param("enabled", N_("Enabled"), "bool"),
+        Param(
+            "flap_window_s",
+            N_("Flapping window (s)"),
+            "float",
+            N_("More than 0, at most 86,400 s."),
+        ),
+        Param(
+            "flap_start",
+            N_("Flapping from (changes)"),
+            "int",
+            N_("A whole number, 2 to 10,000, above where flapping stops."),
+        ),
+        Param(
+            "flap_stop",
+            N_("Flapping ends below (changes)"),
+            "int",
+            N_("A whole number, 1 to 10,000, below where flapping starts."),
+        ),
+    )
+}
+#: The limits each kind of rule has, before severity, enabled and flapping.
+KIND_LIMITS: Final[Mapping[RuleKind, tuple[str, ...]]] = {
+    RuleKind.threshold: ("above", "below", "deadband"),
+    RuleKind.duration: ("above", "below", "deadband", "for_s"),
+    RuleKind.expression: ("above", "below", "deadband", "for_s"),
+    RuleKind.rate: ("max_rise_per_h", "max_fall_per_h"),
+    RuleKind.no_data: ("for_s",),
+    RuleKind.counter_stalled: ("for_s",),
+    RuleKind.burst: ("at_least",),
+    RuleKind.anomaly: (),
+}
+COMMON: Final = ("severity", "enabled")
+FLAPPING: Final = ("flap_window_s", "flap_start", "flap_stop")
+
+KIND_LABELS: Final = {
+    RuleKind.threshold: N_("Threshold"),
+    RuleKind.duration: N_("Threshold held for a time"),
+    RuleKind.rate: N_("Rate of change"),
+    RuleKind.no_data: N_("No data"),
+    RuleKind.expression: N_("Expression"),
+    RuleKind.counter_stalled: N_("Counter stalled"),
+    RuleKind.burst: N_("Repeated entries"),
+    RuleKind.anomaly: N_("Anomaly"),
+}
+
+
+def may_configure(user: PageUser, enterprise_id: int) -> bool:
+    """Whether the user changes the enterprise's rules and overrides (sees the edit forms)."""
+    try:
+        require_alarm_admin(user.access, enterprise_id)
+    except ShuguError:
+        return False
+    return True
+
+
+def plain(value: Any) -> str:
+    """A parameter's value as typed in a form: 29, not 29.0."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, Severity):
+        return value.value
+    return str(value)
+
+
+# -- one rule on one device ---------------------------------------------------------------------
+
+
+@dataclass
+class OverrideForm:
+    """What the form shows in each field (the device's own value, or empty for the rule's),
+    and the errors of the last attempt."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    form_error: str = ""
+    open: bool = False
+    saved: bool = False
+
+
+def fields_of(rule: RuleSpec) -> tuple[list[str], list[str]]:
+    """The parameters the form offers for the rule: its limits and the common ones, then those
+    of flapping."""
+    return [*KIND_LIMITS.get(rule.kind, ()), *COMMON], list(FLAPPING)
+
+
+def _card(
+    user: PageUser,
+    device_id: int,
+    found: DeviceRule,
+    form: OverrideForm | None,
+    *,
+    can_edit: bool,
+) -> dict[str, Any]:
+    base = found.base or found.rule
+    main, flapping = fields_of(found.rule)
+    if form is None:
+        form = OverrideForm(values={k: plain(v) for k, v in found.overridden.items()})
+    en = user.tr.lang == "en"
+    return {
+        "device_id": device_id,
+        "ref": found.ref,
+        "rule": found.rule,
+        "base": base,
+        "label": found.rule.label_en if en else found.rule.label_zh,
+        "kind_label": KIND_LABELS.get(found.rule.kind, found.rule.kind.value),
+        "overridden": found.overridden,
+        "main_fields": [PARAMS[n] for n in main],
+        "flap_fields": [PARAMS[n] for n in flapping],
+        "form": form,
+        "can_edit": can_edit,
+        "plain": plain,
+        "severities": list(Severity),
+        "dom_id": "rule-" + "".join(c if c.isalnum() else "-" for c in found.ref),
+    }
+
+
+def _device_rules(user: PageUser, device_id: int) -> tuple[int, list[DeviceRule]]:
+    ref = listed_device(user.services.registry, user.access, device_id)
+    rules = rule_service.device_rules(
+        user.services.registry, user.services.monitor, ref.enterprise_id, device_id
+    )
+    return ref.enterprise_id, rules
+
+
+@router.get("/devices/{device_id}/rules")
+def device_rules(request: Request, device_id: int, user: PageUserDep) -> Response:
+    """The rules watching the device, with its own limits: a fragment of the device page."""
+    enterprise_id, rules = _device_rules(user, device_id)
+    can_edit = may_configure(user, enterprise_id)
+    cards = [_card(user, device_id, r, None, can_edit=can_edit) for r in rules]
+    return render(
+        request,
+        user,
+        "rules/device_rules.html",
+        {"device_id": device_id, "cards": cards, "can_edit": can_edit},
+    )
+
+
+def _one(rules: list[DeviceRule], rule_ref: str) -> DeviceRule:
+    for found in rules:
+        if found.ref == rule_ref:
+            return found
+    raise NotFoundError("no such rule on this device", field="rule_ref")
+
+
+def _answer(
+    request: Request,
+    user: PageUser,
+    device_id: int,
+    found: DeviceRule,
+    form: OverrideForm,
+    status: int = 200,
+) -> Response:
+    if status < 400 and request.headers.get("hx-request") != "true":
+        return RedirectResponse(f"/devices/{device_id}", status_code=303)
+    card = _card(user, device_id, found, form, can_edit=True)
+    return render(request, user, "rules/rule_card.html", {"card": card}, status_code=status)
+
+
+def parse_params(
+    user: PageUser, rule: RuleSpec, submitted: FormData, kept: Mapping[str, Any]
+) -> tuple[dict[str, Any], OverrideForm]:
+    """The override's parameters from the form: a field left empty takes the rule's value;
+    parameters the form does not offer are kept as they were."""
+    main, flapping = fields_of(rule)
+    offered = [*main, *flapping]
+    form = OverrideForm(open=True)
+    params: dict[str, Any] = {k: v for k, v in kept.items() if k not in offered}
+    for name in offered:
+        raw_value = submitted.get(name, "")
+        raw = raw_value.strip() if isinstance(raw_value, str) else ""
+        form.values[name] = raw
+        if not raw:
+            continue
+        kind = PARAMS[name].kind
+        if kind == "severity":
+            if raw in Severity.__members__:
+                params[name] = raw
+            else:
+                form.errors[name] = user.tr("Choose a severity.")
+        elif kind == "bool":
+            if raw in ("yes", "no"):
+                params[name] = raw == "yes"
+            else:
+                form.errors[name] = user.tr("Choose yes or no.")
+        elif kind == "int":
+            try:
+                params[name] = int(raw)
+            except ValueError:
+                form.errors[name] = user.tr("Enter a whole number.")
+        else:
+            try:
+                number = float(raw)
+            except ValueError:
+                number = math.nan
+            if math.isfinite(number):
+                params[name] = number
+            else:
+                form.errors[name] = user.tr("Enter a number.")
+    return params, form
+
+
+@router.post("/devices/{device_id}/rules/{rule_ref}/override")
+async def save_override(
+    request: Request, device_id: int, rule_ref: str, user: PageUserDep
+) -> Response:
+    """Save the device's own limits for a rule; all fields empty: the rule's limits again."""
+    services = user.services
+    enterprise_id, rules = _device_rules(user, device_id)
+    require_alarm_admin(user.access, enterprise_id)
+    found = _one(rules, rule_ref)
+    params, form = parse_params(user, found.rule, await request.form(), found.overridden)
+    if form.errors:
+        return _answer(request, user, device_id, found, form, 422)
+    try:
+        if params:
+            rule_service.save_override(
+                services.registry, services.monitor, enterprise_id, device_id, rule_ref, params
+            )
+        elif found.overridden:
+            rule_service.delete_override(services.registry, services.monitor, device_id, rule_ref)
+    except ValidationError as exc:
+        name = str(exc.details.get("field") or "")
+        message = user.tr.error(exc.code, exc.message)
+        if name in form.values:
+            hint = PARAMS[name].hint
+            form.errors[name] = (
+                user.tr("{error} {hint}", error=message, hint=user.tr(hint)) if hint else message
+            )
+        else:
+            form.form_error = message
+        return _answer(request, user, device_id, found, form, 422)
+    saved = _one(_device_rules(user, device_id)[1], rule_ref)
+    return _answer(
+        request,
+        user,
+        device_id,
+        saved,
+        OverrideForm(
+            values={k: plain(v) for k, v in saved.overridden.items()}, saved=True, open=False
+        ),
+    )
+
+
+@router.post("/devices/{device_id}/rules/{rule_ref}/override/reset")
+def reset_override(request: Request, device_id: int, rule_ref: str, user: PageUserDep) -> Response:
+    """Drop the device's own limits for a rule: the rule's limits watch it again."""
+    services = user.services
+    enterprise_id, rules = _device_rules(user, device_id)
+    require_alarm_admin(user.access, enterprise_id)
+    found = _one(rules, rule_ref)
+    if found.overridden:
+        rule_service.delete_override(services.registry, services.monitor, device_id, rule_ref)
+    saved = _one(_device_rules(user, device_id)[1], rule_ref)
+    return _answer(request, user, device_id, saved, OverrideForm(saved=True))
+
+
+# -- an enterprise's rules ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRow:
+    ref: str
+    own: bool
+    label: str
+    kind_label: str
+    subject: str
+    limit: str
+    severity: str
+    enabled: bool
+    #: What the rule watches: every device of a profile, an asset and all below it, a device.
+    scope_kind: Literal["profile", "asset", "device"]
+    scope_id: int | None
+    scope_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """The names a rule's scope is shown by, in the user's language."""
+
+    en: bool
+    devices: Mapping[int, str]
+    assets: Mapping[int, str]
+
+    def profile(self, name: str) -> str:
+        profile = load_profiles().get(name)
+        if profile is None:
+            return name
+        return profile.label_en if self.en else profile.label_zh
+
+
+def rule_row(
+    ref: str, own: bool, scope: dict[str, Any], body: dict[str, Any], names: Names
+) -> RuleRow:
+    try:
+        rule: RuleSpec | None = RuleSpec.model_validate(body)
+    except ValueError:
+        rule = None
+    scope_kind: Literal["profile", "asset", "device"] = "profile"
+    scope_id: int | None = None
+    if scope.get("device_id") is not None:
+        scope_kind, scope_id = "device", int(scope["device_id"])
+        scope_name = names.devices.get(scope_id, f"#{scope_id}")
+    elif scope.get("asset_id") is not None:
+        scope_kind, scope_id = "asset", int(scope["asset_id"])
+        scope_name = names.assets.get(scope_id, f"#{scope_id}")
+    else:
+        scope_name = names.profile(str(scope.get("profile", "")))
+    if rule is None:
+        return RuleRow(ref, own, ref, "", "", "", "", True, scope_kind, scope_id, scope_name)
+    return RuleRow(
+        ref=ref,
+        own=own,
+        label=rule.label_en if names.en else rule.label_zh,
+        kind_label=KIND_LABELS.get(rule.kind, rule.kind.value),
+        subject=rule.subject(),
+        limit=rule.limit_text(),
+        severity=rule.severity.value,
+        enabled=rule.enabled,
+        scope_kind=scope_kind,
+        scope_id=scope_id,
+        scope_name=scope_name,
+    )
+
+
+@router.get("/e/{enterprise_id}/rules")
+def enterprise_rules(request: Request, enterprise_id: int, user: PageUserDep) -> Response:
+    """The defaults of the profiles the enterprise has devices of, then its own rules."""
+    registry = user.services.registry
+    require_device_access(user.access, enterprise_id)
+    enterprise = registry.get_enterprise(enterprise_id)
+    names = Names(
+        en=user.tr.lang == "en",
+        devices={d.id: d.name for d in registry.device_refs_of_enterprise(enterprise_id)},
+        assets={a.id: a.name for a in registry.list_assets(enterprise_id)},
+    )
+    listed = rule_service.enterprise_rules(
+        registry, enterprise_id, profile=None, every_profile=False
+    )
+    rows = [rule_row(r.ref, r.id is not None, r.scope, r.rule, names) for r in listed]
+    return render(
+        request,
+        user,
+        "rules/enterprise_rules.html",
+        {
+            "enterprise": enterprise,
+            "defaults": [r for r in rows if not r.own],
+            "own": [r for r in rows if r.own],
+            "can_edit": may_configure(user, enterprise_id),
+        },
+    )

@@ -1,0 +1,48 @@
+"""Page-matrix rows of the rules of a device and of an enterprise: B's monitoring configuration
+is B's plant (the operator reads it, the bureau needs consent); changing it decides which of B's
+values raise alarms, so the operator needs B's consent for that."""
+
+from __future__ import annotations
+
+from tests.api.conftest import World
+from tests.web.page_matrix import B_CONFIGURE_ALARMS, HIDDEN, PageRow
+
+B_PLANT_READ = HIDDEN | {"bureau": 403}
+RULE = "crah.chw_supply_high"
+
+
+def b_override(w: World) -> dict[str, int]:
+    w.registry.put_config(
+        "override",
+        w.ent_b,
+        {"device_id": w.device_b, "rule_ref": RULE, "params": {"above": 13}},
+        ref=f"{w.device_b}:{RULE}",
+    )
+    return {}
+
+
+ROWS: list[PageRow] = [
+    PageRow(
+        "GET",
+        "/devices/{device_id}/rules",
+        lambda w, o: f"/devices/{w.device_b}/rules",
+        B_PLANT_READ | {"anonymous": 401},
+        htmx=True,
+    ),
+    PageRow(
+        "POST",
+        "/devices/{device_id}/rules/{rule_ref}/override",
+        lambda w, o: f"/devices/{w.device_b}/rules/{RULE}/override",
+        B_CONFIGURE_ALARMS,
+        form=lambda w, o: {"above": "14"},
+    ),
+    PageRow(
+        "POST",
+        "/devices/{device_id}/rules/{rule_ref}/override/reset",
+        lambda w, o: f"/devices/{w.device_b}/rules/{RULE}/override/reset",
+        B_CONFIGURE_ALARMS,
+        form=lambda w, o: {},
+        setup=b_override,
+    ),
+    PageRow("GET", "/e/{enterprise_id}/rules", lambda w, o: f"/e/{w.ent_b}/rules", B_PLANT_READ),
+]

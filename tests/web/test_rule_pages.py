@@ -1,0 +1,162 @@
+"""The rules watching a device and its own limits: listed for those who see the device, edited
+by those who configure the enterprise's alarms, with errors beside their fields in the user's
+language; and an enterprise's rules."""
+
+from __future__ import annotations
+
+from tests.web.conftest import World, csrf_headers, sign_in
+
+RULE = "crah.chw_supply_high"  # B's air handler: chilled water supply above 12 °C for 300 s
+
+
+def override_url(w: World, rule: str = RULE) -> str:
+    return f"/devices/{w.device_b}/rules/{rule}/override"
+
+
+def fragment(w: World) -> str:
+    answer = w.client.get(f"/devices/{w.device_b}/rules", headers={"HX-Request": "true"})
+    assert answer.status_code == 200, answer.text
+    return answer.text
+
+
+def card_of(html: str, rule: str = RULE) -> str:
+    start = html.index(f'data-rule="{rule}"')
+    return html[start : html.find("</article>", start)]
+
+
+def api_overrides(w: World) -> dict[str, dict[str, object]]:
+    rules = w.client.get(f"/api/devices/{w.device_b}/rules", headers=w.as_("admin_b")).json()
+    return {r["ref"]: r["overridden"] for r in rules}
+
+
+def test_the_rules_watching_a_device_are_listed_with_their_limits(world: World) -> None:
+    sign_in(world.client, "admin_b")
+    html = fragment(world)
+    card = card_of(html)
+    assert "冷冻水供水温度过高" in card
+    assert "≤ 12 (300 s)" in card
+    assert 'data-testid="override-form"' in card
+    assert 'placeholder="12"' in card  # an empty field keeps the rule's value
+    assert "精密空调风机停机" in html  # every rule of the profile
+    assert "rules.css" in html
+
+
+def test_who_may_not_configure_alarms_reads_without_forms(world: World) -> None:
+    sign_in(world.client, "operator")  # B has not granted the operator consent
+    html = fragment(world)
+    assert "冷冻水供水温度过高" in html
+    assert "override-form" not in html
+    csrf = sign_in(world.client, "operator")
+    answer = world.client.post(
+        override_url(world), data={"above": "14"}, headers=csrf_headers(csrf)
+    )
+    assert answer.status_code == 403
+    assert api_overrides(world)[RULE] == {}
+
+
+def test_saving_an_override_changes_the_devices_limit(world: World) -> None:
+    csrf = sign_in(world.client, "admin_b")
+    answer = world.client.post(
+        override_url(world),
+        data={"above": "14.5", "deadband": "", "severity": "critical", "flap_start": "10"},
+        headers=csrf_headers(csrf),
+    )
+    assert answer.status_code == 200, answer.text
+    assert 'data-testid="rule-saved"' in answer.text
+    assert "≤ 14.5 (300 s)" in answer.text and 'data-testid="overridden"' in answer.text
+    # The API reads the same override, with numbers as numbers.
+    assert api_overrides(world)[RULE] == {"above": 14.5, "severity": "critical", "flap_start": 10}
+    card = card_of(fragment(world))
+    assert 'value="14.5"' in card and 'value="10"' in card
+    assert '<option value="critical" selected>' in card
+
+
+def test_a_plain_form_post_returns_to_the_device(world: World) -> None:
+    csrf = sign_in(world.client, "admin_b")
+    answer = world.client.post(
+        override_url(world), data={"above": "13", "csrf_token": csrf}, follow_redirects=False
+    )
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/devices/{world.device_b}"
+    assert api_overrides(world)[RULE] == {"above": 13.0}
+
+
+def test_an_invalid_value_is_told_beside_its_field_in_chinese_and_english(world: World) -> None:
+    csrf = sign_in(world.client, "admin_b")
+    cases = [
+        ({"above": "热"}, "above", "请输入数字。"),
+        ({"above": "nan"}, "above", "请输入数字。"),
+        ({"flap_start": "2.5"}, "flap_start", "请输入整数。"),
+        ({"deadband": "-1"}, "deadband", "规则配置有误。须大于或等于 0。"),
+        ({"below": "20"}, "below", "规则配置有误。须低于上限。"),
+        ({"flap_start": "4", "flap_stop": "5"}, "flap_stop", "且小于判定抖动的次数"),
+    ]
+    for form, field, message in cases:
+        answer = world.client.post(override_url(world), data=form, headers=csrf_headers(csrf))
+        assert answer.status_code == 422, form
+        error = answer.text.split(f'data-testid="error-{field}">')[1].split("</p>")[0]
+        assert message in error, (form, error)
+        assert '<details class="rule-edit" open>' in answer.text  # the form stays open
+        typed = next(iter(form.values()))
+        assert f'value="{typed}"' in answer.text  # with what was typed
+    assert api_overrides(world)[RULE] == {}  # nothing was kept
+    world.client.get("/lang?to=en&next=/")
+    answer = world.client.post(
+        override_url(world), data={"below": "20"}, headers=csrf_headers(csrf)
+    )
+    error = answer.text.split('data-testid="error-below">')[1].split("</p>")[0]
+    assert error == "The rule is not valid. Must be below the upper limit."
+
+
+def test_resetting_brings_back_the_rules_limits(world: World) -> None:
+    csrf = sign_in(world.client, "admin_b")
+    world.client.post(override_url(world), data={"above": "15"}, headers=csrf_headers(csrf))
+    assert 'data-testid="override-reset"' in card_of(fragment(world))
+    answer = world.client.post(override_url(world) + "/reset", headers=csrf_headers(csrf))
+    assert answer.status_code == 200
+    assert "≤ 12 (300 s)" in answer.text and 'data-testid="overridden"' not in answer.text
+    assert api_overrides(world)[RULE] == {}
+    # Saving with every field empty does the same.
+    world.client.post(override_url(world), data={"above": "15"}, headers=csrf_headers(csrf))
+    world.client.post(override_url(world), data={"above": ""}, headers=csrf_headers(csrf))
+    assert api_overrides(world)[RULE] == {}
+
+
+def test_another_enterprises_device_and_an_unknown_rule_are_not_found(world: World) -> None:
+    csrf = sign_in(world.client, "admin_a")
+    assert world.client.get(f"/devices/{world.device_b}/rules").status_code == 404
+    answer = world.client.post(
+        override_url(world), data={"above": "30"}, headers=csrf_headers(csrf)
+    )
+    assert answer.status_code == 404
+    csrf = sign_in(world.client, "admin_b")
+    answer = world.client.post(
+        override_url(world, "loom.offline"), data={"for_s": "60"}, headers=csrf_headers(csrf)
+    )
+    assert answer.status_code == 404
+
+
+def test_the_enterprise_rules_page_lists_its_profiles_rules_and_its_own(world: World) -> None:
+    world.client.post(
+        f"/api/enterprises/{world.ent_b}/rules",
+        json={
+            "rule": {
+                "key": "return_hot",
+                "kind": "threshold",
+                "metric": "return_air_c",
+                "above": 35,
+                "label_zh": "回风温度过高",
+                "label_en": "Return air too hot",
+            },
+            "scope": {"device_id": world.device_b},
+        },
+        headers=world.as_("admin_b"),
+    )
+    sign_in(world.client, "admin_b")
+    page = world.client.get(f"/e/{world.ent_b}/rules")
+    assert page.status_code == 200
+    own = page.text.split('data-testid="own-rules"')[1].split("</table>")[0]
+    assert "回风温度过高" in own and "设备 crah-01" in own and "≤ 35" in own
+    profile = page.text.split('data-testid="profile-rules"')[1].split("</table>")[0]
+    assert "冷冻水供水温度过高" in profile and "全部精密空调设备" in profile
+    assert "loom" not in profile  # a data centre has no looms
