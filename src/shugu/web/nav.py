@@ -24,6 +24,7 @@ def enterprise_items(enterprise_id: int, admin: bool) -> list[NavItem]:
         NavItem(N_("Asset tree"), f"{base}/tree"),
         NavItem(N_("Devices"), f"{base}/devices"),
         NavItem(N_("Alarms"), f"{base}/alarms"),
+        NavItem(N_("Alarm rules"), f"{base}/rules"),
         NavItem(N_("Inspection"), f"{base}/inspection"),
         NavItem(N_("Notifications"), f"{base}/notifications"),
     ]
