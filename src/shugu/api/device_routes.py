@@ -43,22 +43,6 @@ from shugu.store.telemetry import RejectRecord, Rejects
 router = APIRouter(tags=["device API"])
 
 
-def revoke_device_access(services: Services, device_id: int, reason: str) -> int:
-    """After a device's credentials were revoked in the registry (token rotated, device
-    deleted): forget it in the lookup caches, so that its next message is refused, close its
-    live MQTT connections and end its HTTP long polls. Returns how many connections were
-    closed. Safe from any thread (sync routes and the control socket call it from workers)."""
-    services.device_cache.forget(device_id)
-    closed = 0
-    try:
-        if services.mqtt is not None:
-            closed = services.mqtt.disconnect_device(device_id, reason)
-    finally:
-        services.rpc.forget(device_id)
-        services.attributes.forget(device_id)
-    return closed
-
-
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it exceeds ``limit`` bytes."""
     declared = request.headers.get("content-length")

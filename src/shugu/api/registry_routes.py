@@ -15,7 +15,6 @@ from typing import Annotated
 from fastapi import APIRouter, Body, status
 
 from shugu.api.deps import AccessDep, ServicesDep
-from shugu.api.device_routes import revoke_device_access
 from shugu.api.registry_schemas import (
     AssetIn,
     AssetOut,
@@ -40,6 +39,7 @@ from shugu.api.scope import listed_device, visible_enterprise_devices
 from shugu.domain.errors import ForbiddenError, NotFoundError
 from shugu.domain.profiles import Profile, load_profiles
 from shugu.domain.tenancy import Access, Grantee, Role
+from shugu.ingest import device_credentials
 from shugu.store.registry import EnterpriseRecord, Registry, missing
 
 router = APIRouter(prefix="/api", tags=["registry"])
@@ -176,9 +176,7 @@ def rotate_device_token(device_id: int, access: AccessDep, services: ServicesDep
     ref = listed_device(services.registry, access, device_id)
     if not access.can_manage_enterprise(ref.enterprise_id):
         raise _forbidden("only the enterprise's administrators or the operator may rotate tokens")
-    token = services.registry.rotate_device_token(device_id)
-    revoke_device_access(services, device_id, "the device's access token was replaced")
-    return DeviceToken(token=token)
+    return DeviceToken(token=device_credentials.rotate_device_token(services, device_id))
 
 
 @router.delete("/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -188,8 +186,7 @@ def delete_device(device_id: int, access: AccessDep, services: ServicesDep) -> N
     ref = listed_device(services.registry, access, device_id)
     if not access.can_manage_enterprise(ref.enterprise_id):
         raise _forbidden("only the enterprise's administrators or the operator may delete devices")
-    services.registry.delete_device(device_id)
-    revoke_device_access(services, device_id, "the device was deleted")
+    device_credentials.delete_device(services, device_id)
 
 
 # Consent: an enterprise lets the bureau read its machine-level data. ------------------------
