@@ -28,6 +28,7 @@ from paho.mqtt.properties import Properties
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import OverloadedError, ShuguError, UnavailableError, ValidationError
 from shugu.ingest.device_cache import DeviceCache
+from shugu.ingest.ingest_meter import BROKER
 from shugu.ingest.pipeline import IngestPipeline, now_ms
 from shugu.ingest.thingsboard import ParsedTelemetry, parse_json
 from shugu.store.registry import Registry
@@ -202,7 +203,7 @@ class BrokerBridge:
         while not self._stopping:
             await self._pipeline.wait_for_room()
             try:
-                await self._pipeline.ingest_parsed(device, parsed)
+                await self._pipeline.ingest_parsed(device, parsed, transport=BROKER)
                 return
             except OverloadedError:
                 continue

@@ -16,6 +16,7 @@ import numpy as np
 
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import OverloadedError
+from shugu.ingest.ingest_meter import MQTT
 from shugu.ingest.pipeline import Columns, IngestPipeline, dictionary_encode
 from shugu.ingest.thingsboard import ParsedTelemetry
 from shugu.store.telemetry import Rejects
@@ -115,7 +116,7 @@ class Coalescer:
             value=np.asarray(values, dtype=np.float64),
         )
         batch, keep = pipeline.validate_rows(columns, profiles, rejects)
-        await pipeline.store(batch, rejects)
+        await pipeline.store(batch, rejects, MQTT)
         bounds = np.cumsum([0, *(len(item.parsed) for item in items)])
         kept = np.add.reduceat(keep.astype(np.int64), bounds[:-1]) if len(keep) else None
         outcomes = []

@@ -14,6 +14,7 @@ from shugu.domain.entities import DeviceRef
 from shugu.ingest.arrow_codec import decode_table, read_stream
 from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.gateway import ingest_gateway
+from shugu.ingest.ingest_meter import ARROW
 from shugu.ingest.pipeline import Columns, IngestPipeline, IngestResult, now_ms
 from shugu.ingest.states import codes_from_text
 from shugu.ingest.thingsboard import parse_json
@@ -93,4 +94,4 @@ async def ingest_arrow_batch(
         ts=rows.ts[keep],
         value=value[keep],
     )
-    return await pipeline.ingest_columns(cols, profiles, rejects)
+    return await pipeline.ingest_columns(cols, profiles, rejects, transport=ARROW)

@@ -15,6 +15,7 @@ import numpy as np
 
 from shugu.domain.batch import Batch
 from shugu.domain.entities import DeviceRef
+from shugu.ingest.ingest_meter import GATEWAY
 from shugu.ingest.pipeline import Columns, IngestPipeline, IngestResult
 from shugu.ingest.thingsboard import count_values, split_gateway
 from shugu.store.telemetry import RejectRecord, Rejects
@@ -68,6 +69,6 @@ async def ingest_gateway(pipeline: IngestPipeline, resolve: Resolve, doc: Any) -
     if merged is None:
         # No device of the payload was found: its refusals are still kept in the rejects log.
         if rejects:
-            await pipeline.store(Batch.empty(), rejects)
+            await pipeline.store(Batch.empty(), rejects, GATEWAY)
         return IngestResult(0, rejects)
-    return await pipeline.ingest_columns(merged, profiles, rejects)
+    return await pipeline.ingest_columns(merged, profiles, rejects, transport=GATEWAY)

@@ -28,6 +28,7 @@ from shugu.domain.batch import QUALITY_OUT_OF_RANGE, Batch
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import OverloadedError
 from shugu.domain.profiles import Profile, get_profile
+from shugu.ingest.ingest_meter import HTTP, IngestMeter
 from shugu.ingest.refusal_tally import RefusalTally
 from shugu.ingest.thingsboard import ParsedTelemetry, TelemetryDecoder
 from shugu.store.telemetry import AttributeRecord, RejectRecord, Rejects, TelemetryStore
@@ -115,6 +116,8 @@ class IngestPipeline:
         self._requests_in_flight = 0
         #: Requests refused because too many were in flight (shown by /api/health).
         self.busy_refusals = 0
+        #: Points accepted and refused per transport, for the platform's health.
+        self.meter = IngestMeter()
 
     # -- decoding helpers shared by transports ----------------------------------------------
 
@@ -374,8 +377,9 @@ class IngestPipeline:
         store = self._store
         return store.backlog_rows > store.max_backlog_rows // 2
 
-    async def store(self, batch: Batch, rejects: Rejects) -> int:
-        """Hand a batch to the store and wait until it is durable.
+    async def store(self, batch: Batch, rejects: Rejects, transport: str | None = None) -> int:
+        """Hand a batch to the store and wait until it is durable; what came in by
+        ``transport`` is counted by the meter once durable.
 
         Refusal counts are always stored; samples only within the per-minute budget, so that a
         device stuck sending the same bad payload cannot flood the rejects log.
@@ -384,24 +388,37 @@ class IngestPipeline:
         if rejects.samples:
             # The answer to the sender keeps every reason; the log keeps the budgeted samples.
             kept = Rejects(rejects.counts, self._samples.admit(rejects.samples, self._clock()))
-        return await asyncio.wrap_future(self._store.submit(batch, kept))
+        stored = await asyncio.wrap_future(self._store.submit(batch, kept))
+        if transport is not None:
+            self.meter.count(transport, stored, rejects.total)
+        return stored
 
     async def ingest_parsed(
-        self, device: DeviceRef, parsed: ParsedTelemetry, rejects: Rejects | None = None
+        self,
+        device: DeviceRef,
+        parsed: ParsedTelemetry,
+        rejects: Rejects | None = None,
+        *,
+        transport: str = HTTP,
     ) -> IngestResult:
         rejects = rejects if rejects is not None else Rejects()
         self.refusals_to_rejects(device, parsed, rejects)
         batch = self.validate(
             self.columns_from_parsed(device, parsed), {device.id: device.profile}, rejects
         )
-        stored = await self.store(batch, rejects)
+        stored = await self.store(batch, rejects, transport)
         return IngestResult(stored, rejects)
 
     async def ingest_columns(
-        self, cols: Columns, profiles: dict[int, str], rejects: Rejects
+        self,
+        cols: Columns,
+        profiles: dict[int, str],
+        rejects: Rejects,
+        *,
+        transport: str | None = None,
     ) -> IngestResult:
         batch = self.validate(cols, profiles, rejects)
-        stored = await self.store(batch, rejects)
+        stored = await self.store(batch, rejects, transport)
         return IngestResult(stored, rejects)
 
     async def store_attributes(self, records: list[AttributeRecord]) -> None:

@@ -53,6 +53,15 @@ class RefusalTally:
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self._interval_s, self._due)
 
+    def pending_by_code(self) -> dict[str, int]:
+        """Refusals counted and not yet handed to the store, by code (for health figures,
+        which add them to the rejects log's counts without waiting for a write)."""
+        by_code: dict[str, int] = {}
+        with self._lock:
+            for (_device, code), count in self._pending.counts.items():
+                by_code[code] = by_code.get(code, 0) + count
+        return by_code
+
     def _due(self) -> None:
         self._timer = None
         self.flush()
