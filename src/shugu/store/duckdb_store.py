@@ -558,6 +558,20 @@ class DuckDBTelemetryStore:
         )
         return int(row[0])
 
+    def count_points_by_device_hour(self, start_ms: int, end_ms: int) -> pa.Table:
+        """Stored rows with ``start_ms <= ts < end_ms`` per (device, hour since ``start_ms``):
+        columns device, hour, n. It scans the window's rows: a day of a large district takes a
+        second or two, so callers count once and keep a tally (``store/ingest_today.py``)."""
+        rows = (
+            "SELECT device, ts FROM points WHERE ts >= $start AND ts < $end "
+            "UNION ALL SELECT device, ts FROM points_sorted WHERE ts >= $start AND ts < $end"
+        )
+        sql = (
+            f"SELECT device, CAST((ts - $start) // 3600000 AS INTEGER) AS hour, count(*) AS n "
+            f"FROM ({rows}) GROUP BY ALL"
+        )
+        return self._cursor().sql(sql, params={"start": start_ms, "end": end_ms}).to_arrow_table()
+
     # -- housekeeping ------------------------------------------------------------------------
 
     def purge_before(self, ts_ms: int) -> int:

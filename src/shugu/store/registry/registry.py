@@ -8,9 +8,18 @@ from shugu.store.registry.consents import ConsentMixin
 from shugu.store.registry.devices import DeviceMixin
 from shugu.store.registry.hierarchy import HierarchyMixin
 from shugu.store.registry.monitoring import MonitorMixin
+from shugu.store.registry.region_counts import RegionCountsMixin
 
 
-class Registry(HierarchyMixin, AssetMixin, DeviceMixin, AccountMixin, ConsentMixin, MonitorMixin):
+class Registry(
+    HierarchyMixin,
+    AssetMixin,
+    DeviceMixin,
+    AccountMixin,
+    ConsentMixin,
+    MonitorMixin,
+    RegionCountsMixin,
+):
     """Regions, parks, enterprises, assets, devices, accounts, tokens and consents.
 
     ``Registry(url)`` opens a SQLAlchemy URL (``sqlite:///path`` or ``postgresql://…``), brings

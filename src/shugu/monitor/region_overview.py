@@ -1,0 +1,299 @@
+"""The region at a glance, for the bureau's wall display and enterprise list: enterprises and
+devices online by park, open alarms by park and severity, points stored today, and the state of
+each machine of the enterprises that let the caller read their machine values.
+
+Counts name no machine and the bureau sees them for every enterprise (alarm counts as
+``Access.can_count_alarms`` says); a machine's own state (running, stopped, in alarm) is a
+machine value, shown only where ``Access.can_read_machines`` holds. An enterprise that has not
+consented appears in counts only.
+
+The whole overview is a handful of queries whatever the district's size: parks, regions,
+enterprises, devices, open alarms (three columns) and consents, each read once; the devices'
+latest values come from the store's in-memory cache in one call, today's points from a running
+tally (``store/ingest_today.py``). Consents are read once and the caller's ``Access`` asked
+against them, so no question is sent to the registry per enterprise.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+import pyarrow as pa
+
+from shugu.domain.errors import ForbiddenError, ValidationError
+from shugu.domain.profiles import MetricKind, get_profile
+from shugu.domain.tenancy import Access, Grantee
+from shugu.monitor.alarm_counts import SeverityCounts
+from shugu.monitor.liveness import LatestValues, Liveness, states
+from shugu.monitor.model import SEVERITY_RANK, Severity
+from shugu.store.ingest_today import CountedStore, ingest_today
+from shugu.store.registry import EnterpriseRecord, ParkRecord, Registry
+from shugu.store.registry.region_counts import DevicePlace
+
+
+class MachineState(StrEnum):
+    """What a machine is doing now, worst first as a wall display ranks them."""
+
+    OFFLINE = "offline"
+    ALARM = "alarm"
+    STOPPED = "stopped"
+    RUNNING = "running"
+    #: Reporting, of a kind that has no run state (a meter, a rack sensor).
+    NORMAL = "normal"
+
+
+@dataclass(frozen=True, slots=True)
+class Machine:
+    id: int
+    name: str
+    state: MachineState
+    worst: Severity | None
+
+
+@dataclass(frozen=True, slots=True)
+class EnterpriseOverview:
+    enterprise: EnterpriseRecord
+    park_name: str
+    devices: int
+    #: Devices that reported within their profile's offline window (stale ones included).
+    online: int
+    #: None where the caller may not count the enterprise's alarms.
+    alarms: SeverityCounts | None
+    bureau_consent: bool
+    operator_consent: bool
+    points_today: int
+    #: None where the caller may not read the enterprise's machine values.
+    machines: list[Machine] | None
+
+    @property
+    def online_share(self) -> float | None:
+        return self.online / self.devices if self.devices else None
+
+
+@dataclass(frozen=True, slots=True)
+class ParkOverview:
+    park: ParkRecord
+    enterprises: int
+    devices: int
+    online: int
+    #: Over the enterprises whose alarms the caller may count.
+    alarms: SeverityCounts
+    points_today: int
+    #: Points stored in each hour of today (local time, hour 0 from midnight).
+    points_by_hour: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RegionOverview:
+    as_of_ms: int
+    day_start_ms: int
+    region_names: list[str]
+    parks: list[ParkOverview]
+    enterprises: list[EnterpriseOverview]
+
+    @property
+    def devices(self) -> int:
+        return sum(p.devices for p in self.parks)
+
+    @property
+    def online(self) -> int:
+        return sum(p.online for p in self.parks)
+
+    @property
+    def alarms(self) -> SeverityCounts:
+        total: Counter[Severity] = Counter()
+        for p in self.parks:
+            total.update(p.alarms.counts)
+        return SeverityCounts(dict(total))
+
+    @property
+    def points_today(self) -> int:
+        return sum(p.points_today for p in self.parks)
+
+    @property
+    def alarms_counted(self) -> int:
+        """Enterprises whose alarms the counts cover."""
+        return sum(1 for e in self.enterprises if e.alarms is not None)
+
+    def shared(self) -> list[EnterpriseOverview]:
+        """Enterprises whose machines the caller may see, by park then name."""
+        return [e for e in self.enterprises if e.machines is not None]
+
+    def machine_states(self) -> StateCounts:
+        """Machines per state over the enterprises the caller may see."""
+        return StateCounts(Counter(m.state for e in self.shared() for m in e.machines or ()))
+
+
+@dataclass(frozen=True, slots=True)
+class StateCounts:
+    """Machines per state."""
+
+    counts: Counter[MachineState]
+
+    def of(self, state: MachineState) -> int:
+        return self.counts.get(state, 0)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@functools.cache
+def run_state(profile_name: str) -> tuple[str, frozenset[int]] | None:
+    """The profile's metric that tells running from stopped, and its running codes: a state
+    metric with a state named RUNNING (a loom's ``running``, a CRAH's ``fan_running``)."""
+    try:
+        profile = get_profile(profile_name)
+    except ValidationError:
+        return None
+    for name, spec in profile.metrics.items():
+        if spec.kind is not MetricKind.STATE or not spec.states:
+            continue
+        running = frozenset(
+            code for code, s in spec.states.items() if (s.name or "").upper() == "RUNNING"
+        )
+        if running:
+            return name, running
+    return None
+
+
+def machine_state(
+    device: DevicePlace,
+    liveness: Liveness,
+    worst: Severity | None,
+    values: Mapping[str, tuple[int, float]],
+) -> MachineState:
+    if liveness is Liveness.OFFLINE:
+        return MachineState.OFFLINE
+    if worst is not None:
+        return MachineState.ALARM
+    known = run_state(device.profile)
+    if known is None:
+        return MachineState.NORMAL
+    metric, running = known
+    point = values.get(metric)
+    if point is None:
+        return MachineState.NORMAL
+    return MachineState.RUNNING if round(point[1]) in running else MachineState.STOPPED
+
+
+def _worst_by_device(rows: Sequence[tuple[int, str]]) -> dict[int, Severity]:
+    worst: dict[int, Severity] = {}
+    for device_id, text in rows:
+        try:
+            severity = Severity(text)
+        except ValueError:
+            continue
+        known = worst.get(device_id)
+        if known is None or SEVERITY_RANK[severity] < SEVERITY_RANK[known]:
+            worst[device_id] = severity
+    return worst
+
+
+class OverviewStore(CountedStore, Protocol):
+    """What the overview reads of the telemetry store: latest values and today's points."""
+
+    def latest(self, devices: Sequence[int] | None) -> pa.Table: ...
+
+
+def region_overview(
+    registry: Registry, store: OverviewStore, access: Access, now_ms: int
+) -> RegionOverview:
+    """The region as ``access`` may see it; 403 for callers without district-wide counts."""
+    if not access.can_read_aggregates():
+        raise ForbiddenError(
+            "the region overview is for the bureau and the platform operator", code="forbidden"
+        )
+    consents = registry.active_consents()
+    scoped = Access(access.principal, lambda e, g: (e, str(g)) in consents)
+    parks = registry.list_parks()
+    enterprises = registry.list_enterprises()
+    devices = registry.device_places()
+    alarm_rows = registry.open_alarm_rows()
+
+    by_enterprise: dict[int, list[DevicePlace]] = defaultdict(list)
+    for d in devices:
+        by_enterprise[d.enterprise_id].append(d)
+    latest = LatestValues(store.latest(None))
+    liveness = states({d.id: d.profile for d in devices}, latest.last_seen(), now_ms)
+    today = ingest_today(store)
+    per_device = today.per_device()
+
+    def points_of(device_ids: Sequence[int]) -> int:
+        return sum(int(per_device[i]) for i in device_ids if 0 <= i < len(per_device))
+
+    readable = {e.id for e in enterprises if scoped.can_read_machines(e.id)}
+    values = latest.values_of(d.id for e in readable for d in by_enterprise.get(e, ()))
+    worst = _worst_by_device(
+        [(r.device_id, r.severity) for r in alarm_rows if r.enterprise_id in readable]
+    )
+    alarm_severities: dict[int, list[str]] = defaultdict(list)
+    for row in alarm_rows:
+        alarm_severities[row.enterprise_id].append(row.severity)
+
+    park_names = {p.id: p.name for p in parks}
+    overviews: list[EnterpriseOverview] = []
+    for e in sorted(enterprises, key=lambda e: (e.park_id, e.name, e.id)):
+        own = by_enterprise.get(e.id, [])
+        machines = None
+        if e.id in readable:
+            machines = [
+                Machine(
+                    d.id,
+                    d.name,
+                    machine_state(d, liveness[d.id], worst.get(d.id), values.get(d.id, {})),
+                    worst.get(d.id),
+                )
+                for d in sorted(own, key=lambda d: (d.name, d.id))
+            ]
+        overviews.append(
+            EnterpriseOverview(
+                enterprise=e,
+                park_name=park_names.get(e.park_id, str(e.park_id)),
+                devices=len(own),
+                online=sum(1 for d in own if liveness[d.id] is not Liveness.OFFLINE),
+                alarms=(
+                    SeverityCounts.tally(alarm_severities.get(e.id, []))
+                    if scoped.can_count_alarms(e.id)
+                    else None
+                ),
+                bureau_consent=(e.id, Grantee.BUREAU.value) in consents,
+                operator_consent=(e.id, Grantee.OPERATOR.value) in consents,
+                points_today=points_of([d.id for d in own]),
+                machines=machines,
+            )
+        )
+
+    park_overviews = []
+    for park in parks:
+        members = [o for o in overviews if o.enterprise.park_id == park.id]
+        ids = [d.id for o in members for d in by_enterprise.get(o.enterprise.id, [])]
+        rows = [i for i in ids if i < len(today.by_device_hour)]
+        hours = tuple(int(n) for n in today.by_device_hour[rows].sum(axis=0))
+        counted: Counter[Severity] = Counter()
+        for o in members:
+            if o.alarms is not None:
+                counted.update(o.alarms.counts)
+        park_overviews.append(
+            ParkOverview(
+                park=park,
+                enterprises=len(members),
+                devices=sum(o.devices for o in members),
+                online=sum(o.online for o in members),
+                alarms=SeverityCounts(dict(counted)),
+                points_today=sum(o.points_today for o in members),
+                points_by_hour=hours,
+            )
+        )
+    return RegionOverview(
+        as_of_ms=now_ms,
+        day_start_ms=today.day_start_ms,
+        region_names=[r.name for r in registry.list_regions()],
+        parks=park_overviews,
+        enterprises=overviews,
+    )

@@ -1,0 +1,61 @@
+"""What a district-wide view reads from the registry in a few queries, whatever the district's
+size: every open alarm as (enterprise, device, severity), every active consent, every device's
+place. Callers aggregate and scope these in memory; no query here runs per enterprise or device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from shugu.store.registry.core import RegistryCore
+from shugu.store.registry.models import Alarm, Consent, Device
+
+#: Statuses of an alarm that is not cleared (as ``monitor.alarms.OPEN_STATUSES``).
+_OPEN = ("active", "acknowledged")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAlarmRow:
+    enterprise_id: int
+    device_id: int
+    severity: str
+
+
+@dataclass(frozen=True, slots=True)
+class DevicePlace:
+    """A device as a district view places it: its enterprise, name and profile."""
+
+    id: int
+    enterprise_id: int
+    name: str
+    profile: str
+
+
+class RegionCountsMixin(RegistryCore):
+    def open_alarm_rows(self) -> list[OpenAlarmRow]:
+        """Every open alarm, three columns each (no detail, no history)."""
+        query = select(Alarm.enterprise_id, Alarm.device_id, Alarm.severity).where(
+            Alarm.status.in_(_OPEN)
+        )
+        with self._session() as session:
+            return [OpenAlarmRow(int(e), int(d), str(s)) for e, d, s in session.execute(query)]
+
+    def active_consents(self) -> set[tuple[int, str]]:
+        """(enterprise id, grantee) of every consent in force."""
+        query = select(Consent.enterprise_id, Consent.grantee).where(Consent.revoked_at.is_(None))
+        with self._session() as session:
+            return {(int(e), str(g)) for e, g in session.execute(query)}
+
+    def device_places(self) -> list[DevicePlace]:
+        """Every device that is not deleted, by id."""
+        query = (
+            select(Device.id, Device.enterprise_id, Device.name, Device.profile)
+            .where(Device.deleted_at.is_(None))
+            .order_by(Device.id)
+        )
+        with self._session() as session:
+            return [
+                DevicePlace(int(i), int(e), str(n), str(p)) for i, e, n, p in session.execute(query)
+            ]

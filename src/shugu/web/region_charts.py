@@ -1,0 +1,311 @@
+"""The wall display's charts as ECharts options (JSON), drawn for a dark screen read from afar:
+large type, few series, colours that tell states apart at a glance."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from shugu.monitor.alarm_counts import SEVERITIES
+from shugu.monitor.model import Severity
+from shugu.monitor.region_overview import MachineState, RegionOverview
+from shugu.web.i18n import N_, Translator
+
+Option = dict[str, Any]
+
+INK: Final = "#e6f1ff"
+MUTED: Final = "#8fa3bf"
+GRID_LINE: Final = "#23344d"
+FONT: Final = 22
+SMALL_FONT: Final = 18
+#: Canvas text needs a real family list ("inherit" would void the whole font, size included).
+FONT_FAMILY: Final = (
+    '"PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "Source Han Sans SC", '
+    '"WenQuanYi Micro Hei", sans-serif'
+)
+
+SEVERITY_COLOURS: Final = {
+    Severity.critical: "#ff4d4f",
+    Severity.major: "#ff8c1a",
+    Severity.minor: "#fadb14",
+    Severity.warning: "#4096ff",
+}
+STATE_COLOURS: Final = {
+    MachineState.RUNNING: "#3ddc84",
+    MachineState.NORMAL: "#22c3c3",
+    MachineState.STOPPED: "#e0a100",
+    MachineState.ALARM: "#ff4d4f",
+    MachineState.OFFLINE: "#5b6b80",
+}
+STATE_LABELS: Final = {
+    MachineState.RUNNING: N_("Running"),
+    MachineState.NORMAL: N_("Reporting"),
+    MachineState.STOPPED: N_("Stopped"),
+    MachineState.ALARM: N_("In alarm"),
+    MachineState.OFFLINE: N_("Offline"),
+}
+#: The order of the legend: what a machine does, then what needs looking at.
+STATE_ORDER: Final = (
+    MachineState.RUNNING,
+    MachineState.NORMAL,
+    MachineState.STOPPED,
+    MachineState.ALARM,
+    MachineState.OFFLINE,
+)
+
+
+def _text(size: int = FONT, colour: str = INK) -> dict[str, Any]:
+    return {"color": colour, "fontSize": size}
+
+
+def _legend(names: list[str]) -> dict[str, Any]:
+    return {
+        "top": 0,
+        "right": 0,
+        "itemWidth": 22,
+        "itemHeight": 16,
+        "textStyle": _text(SMALL_FONT),
+        "data": names,
+    }
+
+
+def _park_axis(names: list[str]) -> dict[str, Any]:
+    return {
+        "type": "category",
+        "inverse": True,
+        "data": names,
+        "axisLabel": {
+            **_text(FONT),
+            "lineHeight": 30,
+            "rich": {"sub": {**_text(SMALL_FONT, MUTED), "lineHeight": 26}},
+        },
+        "axisLine": {"lineStyle": {"color": GRID_LINE}},
+        "axisTick": {"show": False},
+    }
+
+
+def _two_lines(name: str, figures: str) -> str:
+    """A category label: the park's name, and its figures below in ECharts' rich text (braces
+    and bars in a name would be read as rich-text markup, so they are replaced)."""
+    clean = name.translate(str.maketrans("{}|", "()/"))
+    return f"{clean}\n{{sub|{figures}}}"
+
+
+def _value_axis() -> dict[str, Any]:
+    return {
+        "type": "value",
+        "minInterval": 1,
+        "axisLabel": _text(SMALL_FONT, MUTED),
+        "splitLine": {"lineStyle": {"color": GRID_LINE}},
+    }
+
+
+def _base(grid_left: int = 240) -> Option:
+    return {
+        "backgroundColor": "transparent",
+        "animation": False,
+        "textStyle": {"fontFamily": FONT_FAMILY},
+        "grid": {"left": grid_left, "right": 30, "top": 44, "bottom": 30},
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+    }
+
+
+def _bar_label() -> dict[str, Any]:
+    return {"show": True, **_text(SMALL_FONT, "#0b1626"), "fontWeight": "bold"}
+
+
+#: Labels of narrow bar segments would print over each other: those are left out.
+HIDE_OVERLAP: Final = {"hideOverlap": True}
+
+
+def online_by_park(overview: RegionOverview, tr: Translator) -> Option:
+    online, offline = tr("Online"), tr("Offline")
+    names = [
+        _two_lines(
+            p.park.name,
+            tr(
+                "{n} enterprises · {online}/{devices} online",
+                n=p.enterprises,
+                online=p.online,
+                devices=p.devices,
+            ),
+        )
+        for p in overview.parks
+    ]
+    option = _base(grid_left=280)
+    option.update(
+        legend=_legend([online, offline]),
+        yAxis=_park_axis(names),
+        xAxis=_value_axis(),
+        series=[
+            {
+                "name": online,
+                "type": "bar",
+                "stack": "devices",
+                "barMaxWidth": 46,
+                "itemStyle": {"color": STATE_COLOURS[MachineState.RUNNING]},
+                "label": _bar_label(),
+                "labelLayout": HIDE_OVERLAP,
+                "data": [p.online for p in overview.parks],
+            },
+            {
+                "name": offline,
+                "type": "bar",
+                "stack": "devices",
+                "barMaxWidth": 46,
+                "itemStyle": {"color": STATE_COLOURS[MachineState.OFFLINE]},
+                "label": {**_bar_label(), "color": INK},
+                "labelLayout": HIDE_OVERLAP,
+                "data": [p.devices - p.online for p in overview.parks],
+            },
+        ],
+    )
+    return option
+
+
+def _severity(severity: Severity, tr: Translator) -> str:
+    """A severity as a legend names it (English catalogs keep it lower case for running text)."""
+    text = tr("severity." + severity.value)
+    return text[:1].upper() + text[1:]
+
+
+def _nothing(text: str) -> dict[str, Any]:
+    """A line across an empty chart, so that an empty chart reads as "none", not as broken."""
+    return {
+        "type": "text",
+        "left": "center",
+        "top": "middle",
+        "style": {
+            "text": text,
+            "fill": STATE_COLOURS[MachineState.RUNNING],
+            "fontSize": 30,
+            "fontWeight": "bold",
+            "fontFamily": FONT_FAMILY,
+        },
+    }
+
+
+def alarms_by_park(overview: RegionOverview, tr: Translator) -> Option:
+    names = [_two_lines(p.park.name, tr("{n} open", n=p.alarms.open)) for p in overview.parks]
+    option = _base(grid_left=280)
+    if not overview.alarms.open:
+        option["graphic"] = [_nothing(tr("No open alarms"))]
+    option.update(
+        legend=_legend([_severity(s, tr) for s in SEVERITIES]),
+        yAxis=_park_axis(names),
+        xAxis=_value_axis(),
+        series=[
+            {
+                "name": _severity(s, tr),
+                "type": "bar",
+                "stack": "alarms",
+                "barMaxWidth": 46,
+                "itemStyle": {"color": SEVERITY_COLOURS[s]},
+                # A zero would print a "0" on an empty bar.
+                "label": {**_bar_label(), "formatter": "{c}"},
+                "labelLayout": HIDE_OVERLAP,
+                "data": [p.alarms.of(s) or None for p in overview.parks],
+            }
+            for s in SEVERITIES
+        ],
+    )
+    return option
+
+
+def _scale(largest: int, tr: Translator) -> tuple[int, str]:
+    """A divisor and its unit for an axis of counts, as each language groups digits (Chinese
+    by 万 and 亿, English by thousands)."""
+    steps: tuple[tuple[int, str], ...]
+    if tr.lang == "zh-CN":
+        steps = ((100_000_000, N_("hundred million")), (10_000, N_("ten thousand")))
+    else:
+        steps = (
+            (1_000_000_000, N_("billion")),
+            (1_000_000, N_("million")),
+            (1_000, N_("thousand")),
+        )
+    for divisor, unit in steps:
+        if largest >= divisor * 10:
+            return divisor, tr(unit)
+    return 1, ""
+
+
+def ingest_by_hour(overview: RegionOverview, tr: Translator) -> Option:
+    hourly = [sum(p.points_by_hour[h] for p in overview.parks) for h in range(24)]
+    divisor, unit = _scale(max(hourly, default=0), tr)
+    option = _base(grid_left=90)
+    option["grid"]["top"] = 56 if len(overview.parks) > 1 else 40
+    option.update(
+        legend=_legend([p.park.name for p in overview.parks]) if len(overview.parks) > 1 else None,
+        xAxis={
+            "type": "category",
+            "data": [f"{h:02d}" for h in range(24)],
+            "axisLabel": {**_text(SMALL_FONT, MUTED), "interval": 3},
+            "axisLine": {"lineStyle": {"color": GRID_LINE}},
+            "axisTick": {"show": False},
+        },
+        yAxis={
+            **_value_axis(),
+            "name": tr("points, {unit}", unit=unit) if unit else tr("points"),
+            "nameTextStyle": _text(SMALL_FONT, MUTED),
+        },
+        series=[
+            {
+                "name": p.park.name,
+                "type": "bar",
+                "stack": "points",
+                "barCategoryGap": "25%",
+                "data": [round(n / divisor, 1) for n in p.points_by_hour],
+            }
+            for p in overview.parks
+        ],
+        color=["#36a3ff", "#a07cff", "#22c3c3", "#ffb54d", "#ff7ab8"],
+    )
+    if option["legend"] is None:
+        del option["legend"]
+    return option
+
+
+def machine_states(overview: RegionOverview, tr: Translator) -> Option:
+    counts = overview.machine_states()
+    return {
+        "backgroundColor": "transparent",
+        "animation": False,
+        "textStyle": {"fontFamily": FONT_FAMILY},
+        "tooltip": {"trigger": "item"},
+        "title": {
+            "text": f"{counts.total:,}",
+            "subtext": tr("machines"),
+            "left": "center",
+            "top": "38%",
+            "textStyle": {**_text(40), "fontWeight": "bold"},
+            "subtextStyle": _text(SMALL_FONT, MUTED),
+        },
+        "series": [
+            {
+                "type": "pie",
+                "radius": ["58%", "86%"],
+                "center": ["50%", "50%"],
+                "avoidLabelOverlap": True,
+                "label": {"show": False},
+                "itemStyle": {"borderColor": "#0b1626", "borderWidth": 3},
+                "data": [
+                    {
+                        "name": tr(STATE_LABELS[state]),
+                        "value": counts.of(state),
+                        "itemStyle": {"color": STATE_COLOURS[state]},
+                    }
+                    for state in STATE_ORDER
+                ],
+            }
+        ],
+    }
+
+
+def wall_charts(overview: RegionOverview, tr: Translator) -> dict[str, Option]:
+    """Every chart of the wall display, by the ``data-region-chart`` name of its element."""
+    return {
+        "online": online_by_park(overview, tr),
+        "alarms": alarms_by_park(overview, tr),
+        "ingest": ingest_by_hour(overview, tr),
+        "machines": machine_states(overview, tr),
+    }
