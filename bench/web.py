@@ -27,7 +27,7 @@ import numpy as np
 
 from bench.common import say
 from bench.web_district import LiveDistrict, served_district
-from bench.web_live import run_round
+from bench.web_live import GRACE_S, run_round
 from bench.web_pages import PageRound, merge_rounds
 
 PAGE_GOAL_MS = 200.0
@@ -66,11 +66,15 @@ def run(
     live: bool = True,
     data: Path | None = None,
     log: bool = True,
+    warm_s: float = WARM_S,
+    grace_s: float = GRACE_S,
+    mills: int | None = None,
 ) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="shugu-bench-web-"))
     data_dir = data or workdir / "data"
     result: dict[str, Any] = {
         "scale": scale,
+        "mills": mills if mills is not None else "all",
         "runs": runs,
         "repeats": repeats,
         "open_pages": pages,
@@ -88,6 +92,7 @@ def run(
             backfill_step_s=backfill_step_s,
             log_path=workdir / "serve.log",
             log=log,
+            mills=mills,
         ) as district:
             result["devices"] = district.devices
             result["enterprises"] = len(district.enterprises)
@@ -96,8 +101,8 @@ def run(
             reporting = LiveDistrict(district) if live else None
             try:
                 if reporting is not None:
-                    say(log, f"the district reports live; {WARM_S:g} s before measuring")
-                    time.sleep(WARM_S)
+                    say(log, f"the district reports live; {warm_s:g} s before measuring")
+                    time.sleep(warm_s)
                 browser = PageRound(district)
                 page_rounds: list[dict[str, Any]] = []
                 live_rounds: list[dict[str, Any]] = []
@@ -107,7 +112,14 @@ def run(
                         page_rounds.append(browser.run(repeats))
                         say(log, f"run {number}/{runs}: device to screen, {pages} open pages")
                         live_rounds.append(
-                            run_round(district, pages=pages, rate=rate, seconds=seconds, log=log)
+                            run_round(
+                                district,
+                                pages=pages,
+                                rate=rate,
+                                seconds=seconds,
+                                log=log,
+                                grace_s=grace_s,
+                            )
                         )
                 finally:
                     browser.close()

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import say
-from bench.faults.served import District, Served
+from bench.faults.served import District, Served, ServerGone
+from bench.web_http import Session, sign_in
 from shugu.config import Settings
 from shugu.demo import ACCOUNTS, DISTRICT, OPERATOR, ensure_accounts, ensure_operator
 from shugu.domain.tenancy import Role
@@ -58,6 +59,14 @@ class WebDistrict:
     admins: dict[int, Account] = field(default_factory=dict)
     setup_s: dict[str, float] = field(default_factory=dict)
     history_points: int = 0
+    #: Signed-in sessions by username, kept across rounds: signing in is not what is measured.
+    sessions: dict[str, Session] = field(default_factory=dict)
+
+    def session(self, username: str, password: str) -> Session:
+        if username not in self.sessions:
+            port = self.server.http_port
+            self.sessions[username] = sign_in("127.0.0.1", port, username, password)
+        return self.sessions[username]
 
     @property
     def base(self) -> str:
@@ -73,6 +82,24 @@ class WebDistrict:
     def account_enterprise(self, username: str) -> SimEnterprise:
         account = self.accounts[username]
         return next(e for e in self.enterprises if e.id == account.enterprise_id)
+
+
+def with_mills(spec: DistrictSpec, mills: int | None) -> DistrictSpec:
+    """The district with ``mills`` weaving firms instead of its forty (None: as it is)."""
+    if mills is None:
+        return spec
+    parks = [
+        park.model_copy(
+            update={
+                "enterprises": [
+                    e.model_copy(update={"repeat": min(e.repeat, mills)}) if e.repeat > 1 else e
+                    for e in park.enterprises
+                ]
+            }
+        )
+        for park in spec.parks
+    ]
+    return spec.model_copy(update={"parks": parks})
 
 
 def _registry_with_operator(data: Path) -> str:
@@ -132,17 +159,22 @@ def served_district(
     backfill_step_s: float,
     log_path: Path,
     log: bool,
+    mills: int | None = None,
 ) -> Iterator[WebDistrict]:
     """Start `shugu serve` on ``data``, provision what is missing, fill the history once."""
     timings: dict[str, float] = {}
     registry_url = _registry_with_operator(data)
     server = Served(District(data, registry_url, 0, "", ""), log_path=log_path)
     t = time.monotonic()
-    server.start(timeout_s=180)
+    try:
+        server.start(timeout_s=180)
+    except ServerGone as exc:
+        tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else ""
+        raise ServerGone(f"{exc}\n{tail}") from None
     timings["server_start_s"] = round(time.monotonic() - t, 1)
     try:
         server.district.admin_token = _operator_token(server.base)
-        spec = load_district(DISTRICT)
+        spec = with_mills(load_district(DISTRICT), mills)
         client = ShuguClient(server.base)
         client.login(*OPERATOR)
         say(log, f"provisioning the district at scale {scale} through the API")

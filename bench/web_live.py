@@ -42,7 +42,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.common import say
 from bench.web_district import WebDistrict
-from bench.web_http import Session, sign_in
+from bench.web_http import Session
 from shugu.sim.provision import SimEnterprise
 
 #: Devices a page shows (and its stream watches): one page of a device list.
@@ -53,7 +53,7 @@ OPEN_WAVE = 100
 #: A device is probed again only after this long, so that no two probes of one device fall into
 #: one of the hub's 0.2-s gatherings (the page would show only the newer, by design).
 MIN_PROBE_GAP_S = 1.0
-#: How long after the last probe stragglers are waited for.
+#: How long after the last probe stragglers are waited for (by default).
 GRACE_S = 3.0
 #: The metric a probe sets, by the profile of the devices a transport serves; values inside
 #: the profile's bounds that its rules leave quiet.
@@ -320,6 +320,7 @@ async def _round(
     targets: list[ProbeTarget],
     rate: float,
     seconds: float,
+    grace_s: float,
     log: bool,
 ) -> dict[str, Any]:
     host, port = "127.0.0.1", district.server.http_port
@@ -336,7 +337,7 @@ async def _round(
         ]
     open_s = time.monotonic() - t_open
     say(log, f"{len(pages)} live streams open in {open_s:.1f} s; probing at {rate:g}/s")
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(min(1.0, grace_s))
     watchers: dict[int, list[Page]] = {}
     for page in pages:
         for device in page.devices:
@@ -362,7 +363,7 @@ async def _round(
     t0 = time.monotonic()
     try:
         await asyncio.to_thread(_send_probes, sender, targets, rate, seconds, on_sent, tally)
-        await asyncio.sleep(GRACE_S)
+        await asyncio.sleep(grace_s)
     finally:
         sender.close()
     wall = time.monotonic() - t0
@@ -420,20 +421,24 @@ async def _round(
 
 def make_pages(district: WebDistrict, count: int) -> list[Page]:
     """``count`` pages over the enterprises in turn, each signed in as its administrator."""
-    host, port = "127.0.0.1", district.server.http_port
     enterprises = [e for e in district.enterprises if _page_devices(e)]
-    sessions = {
-        e.id: sign_in(host, port, district.admins[e.id].username, district.admins[e.id].password)
-        for e in enterprises
-    }
-    return [
-        Page(i, ent.id, _page_devices(ent), sessions[ent.id])
-        for i, ent in ((i, enterprises[i % len(enterprises)]) for i in range(count))
-    ]
+    pages: list[Page] = []
+    for i in range(count):
+        ent = enterprises[i % len(enterprises)]
+        admin = district.admins[ent.id]
+        session = district.session(admin.username, admin.password)
+        pages.append(Page(i, ent.id, _page_devices(ent), session))
+    return pages
 
 
 def run_round(
-    district: WebDistrict, *, pages: int, rate: float, seconds: float, log: bool
+    district: WebDistrict,
+    *,
+    pages: int,
+    rate: float,
+    seconds: float,
+    log: bool,
+    grace_s: float = GRACE_S,
 ) -> dict[str, Any]:
     """One round: a single page (the limit), then ``pages`` pages, the same probe rate."""
     all_pages = make_pages(district, pages)
@@ -444,9 +449,9 @@ def run_round(
     one_targets = [t for t in targets if t.device_id in set(first.devices)]
     one_rate = min(rate, len(one_targets) / (MIN_PROBE_GAP_S * 1.5))
     say(log, "one open page: the path without the fan-out")
-    single = asyncio.run(_round(district, one, one_targets, one_rate, seconds / 2, log))
+    single = asyncio.run(_round(district, one, one_targets, one_rate, seconds / 2, grace_s, log))
     say(log, f"{pages} open pages")
-    many = asyncio.run(_round(district, all_pages, targets, rate, seconds, log))
+    many = asyncio.run(_round(district, all_pages, targets, rate, seconds, grace_s, log))
     many["one_page_latency_p50_ms"] = single["latency_p50_ms"]
     many["one_page_latency_p99_ms"] = single["latency_p99_ms"]
     many["one_page_delivered_share"] = single["delivered_share"]

@@ -25,7 +25,7 @@ from typing import Any, cast
 import numpy as np
 
 from bench.web_district import WebDistrict
-from bench.web_http import Browser, Session, sign_in
+from bench.web_http import Browser, Session
 from shugu.web.nav import NavItem, enterprise_items, nav_for
 from shugu.web.session import PageUser
 
@@ -162,7 +162,7 @@ class PageRound:
         self.district = district
         host, port = "127.0.0.1", district.server.http_port
         self.sessions: dict[str, Session] = {
-            name: sign_in(host, port, name, account.password)
+            name: district.session(name, account.password)
             for name, account in district.accounts.items()
         }
         self.browsers = {name: Browser(host, port, s) for name, s in self.sessions.items()}

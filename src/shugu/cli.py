@@ -289,6 +289,9 @@ def bench_web(
     scale: Annotated[
         float, typer.Option(help="device counts of districts/changle.yaml × this")
     ] = 1.0,
+    mills: Annotated[
+        int | None, typer.Option(min=1, help="weaving firms of the district (default: all 40)")
+    ] = None,
     pages: Annotated[int, typer.Option(min=1, help="open pages (live streams)")] = 500,
     runs: Annotated[int, typer.Option(min=1, help="rounds; figures are their medians")] = 3,
     repeats: Annotated[int, typer.Option(min=1, help="timed fetches of each page per run")] = 10,
@@ -308,6 +311,7 @@ def bench_web(
         scale, pages, runs, repeats, seconds = min(scale, 0.1), min(pages, 100), 1, 5, 10.0
     result = module.run(  # type: ignore[attr-defined]
         scale=scale,
+        mills=mills,
         pages=pages,
         runs=runs,
         repeats=repeats,
