@@ -83,29 +83,39 @@ def test_a_plain_form_post_returns_to_the_device(world: World) -> None:
 
 def test_an_invalid_value_is_told_beside_its_field_in_chinese_and_english(world: World) -> None:
     csrf = sign_in(world.client, "admin_b")
+    band = "crah.supply_pressure_band"  # supply air pressure within 5–20 Pa
     cases = [
-        ({"above": "热"}, "above", "请输入数字。"),
-        ({"above": "nan"}, "above", "请输入数字。"),
-        ({"flap_start": "2.5"}, "flap_start", "请输入整数。"),
-        ({"deadband": "-1"}, "deadband", "规则配置有误。须大于或等于 0。"),
-        ({"below": "20"}, "below", "规则配置有误。须低于上限。"),
-        ({"flap_start": "4", "flap_stop": "5"}, "flap_stop", "且小于判定抖动的次数"),
+        (RULE, {"above": "热"}, "above", "请输入数字。"),
+        (RULE, {"above": "nan"}, "above", "请输入数字。"),
+        (RULE, {"flap_start": "2.5"}, "flap_start", "请输入整数。"),
+        (RULE, {"deadband": "-1"}, "deadband", "规则配置有误。须大于或等于 0。"),
+        (band, {"below": "25"}, "below", "规则配置有误。须低于上限。"),
+        (RULE, {"flap_start": "4", "flap_stop": "5"}, "flap_stop", "且小于判定抖动的次数"),
     ]
-    for form, field, message in cases:
-        answer = world.client.post(override_url(world), data=form, headers=csrf_headers(csrf))
+    for rule, form, field, message in cases:
+        answer = world.client.post(override_url(world, rule), data=form, headers=csrf_headers(csrf))
         assert answer.status_code == 422, form
         error = answer.text.split(f'data-testid="error-{field}">')[1].split("</p>")[0]
         assert message in error, (form, error)
         assert '<details class="rule-edit" open>' in answer.text  # the form stays open
         typed = next(iter(form.values()))
         assert f'value="{typed}"' in answer.text  # with what was typed
-    assert api_overrides(world)[RULE] == {}  # nothing was kept
+    assert api_overrides(world)[RULE] == {} and api_overrides(world)[band] == {}
     world.client.get("/lang?to=en&next=/")
     answer = world.client.post(
-        override_url(world), data={"below": "20"}, headers=csrf_headers(csrf)
+        override_url(world, band), data={"below": "25"}, headers=csrf_headers(csrf)
     )
     error = answer.text.split('data-testid="error-below">')[1].split("</p>")[0]
     assert error == "The rule is not valid. Must be below the upper limit."
+
+
+def test_a_device_is_offered_the_limits_its_rule_has(world: World) -> None:
+    sign_in(world.client, "admin_b")
+    html = fragment(world)
+    upper_only = card_of(html)
+    assert 'name="above"' in upper_only and 'name="below"' not in upper_only
+    band = card_of(html, "crah.supply_pressure_band")
+    assert 'name="above"' in band and 'name="below"' in band
 
 
 def test_resetting_brings_back_the_rules_limits(world: World) -> None:

@@ -145,10 +145,21 @@ class OverrideForm:
     saved: bool = False
 
 
-def fields_of(rule: RuleSpec) -> tuple[list[str], list[str]]:
-    """The parameters the form offers for the rule: its limits and the common ones, then those
-    of flapping."""
-    return [*KIND_LIMITS.get(rule.kind, ()), *COMMON], list(FLAPPING)
+#: Limits a rule may have one or both of: a device is offered only those its rule has, so that
+#: an override sharpens the rule instead of watching for something else.
+ONE_OR_BOTH: Final = frozenset({"above", "below", "max_rise_per_h", "max_fall_per_h"})
+
+
+def fields_of(rule: RuleSpec, kept: Mapping[str, Any] | None = None) -> tuple[list[str], list[str]]:
+    """The parameters the form offers for the rule (as it watches the device's profile, asset
+    or the device): its limits and the common ones, then those of flapping."""
+    kept = kept or {}
+    limits = [
+        name
+        for name in KIND_LIMITS.get(rule.kind, ())
+        if name not in ONE_OR_BOTH or getattr(rule, name) is not None or name in kept
+    ]
+    return [*limits, *COMMON], list(FLAPPING)
 
 
 def _card(
@@ -160,7 +171,7 @@ def _card(
     can_edit: bool,
 ) -> dict[str, Any]:
     base = found.base or found.rule
-    main, flapping = fields_of(found.rule)
+    main, flapping = fields_of(base, found.overridden)
     if form is None:
         form = OverrideForm(values={k: plain(v) for k, v in found.overridden.items()})
     en = user.tr.lang == "en"
@@ -230,7 +241,7 @@ def parse_params(
 ) -> tuple[dict[str, Any], OverrideForm]:
     """The override's parameters from the form: a field left empty takes the rule's value;
     parameters the form does not offer are kept as they were."""
-    main, flapping = fields_of(rule)
+    main, flapping = fields_of(rule, kept)
     offered = [*main, *flapping]
     form = OverrideForm(open=True)
     params: dict[str, Any] = {k: v for k, v in kept.items() if k not in offered}
@@ -277,7 +288,8 @@ async def save_override(
     enterprise_id, rules = _device_rules(user, device_id)
     require_alarm_admin(user.access, enterprise_id)
     found = _one(rules, rule_ref)
-    params, form = parse_params(user, found.rule, await request.form(), found.overridden)
+    base = found.base or found.rule
+    params, form = parse_params(user, base, await request.form(), found.overridden)
     if form.errors:
         return _answer(request, user, device_id, found, form, 422)
     try:
