@@ -16,7 +16,8 @@ from enum import StrEnum
 from typing import Literal
 
 from shugu.domain.tenancy import Access
-from shugu.monitor.alarms import OPEN_STATUSES, worst
+from shugu.monitor.alarm_counts import NodeCounts, open_alarm_counts
+from shugu.monitor.alarms import OPEN_STATUSES
 from shugu.monitor.model import AlarmStatus, Severity
 from shugu.monitor.service import Monitor
 from shugu.store.registry import Registry
@@ -198,31 +199,16 @@ def alarm_detail(
 
 def alarm_summary(registry: Registry, access: Access) -> AlarmSummaryView:
     """Each park's and enterprise's open alarms and the worst of them, over the enterprises
-    whose alarms the caller may count (``Access.can_count_alarms``): counts name no machine."""
-    enterprises = [e for e in registry.list_enterprises() if access.can_count_alarms(e.id)]
-    records = registry.list_alarms(
-        [e.id for e in enterprises], statuses=OPEN_STATUSES, limit=1_000_000
-    )
-    by_enterprise: dict[int, list[AlarmRecord]] = {}
-    for record in records:
-        by_enterprise.setdefault(record.enterprise_id, []).append(record)
-    parks: dict[int, list[AlarmRecord]] = {}
-    for e in enterprises:
-        parks.setdefault(e.park_id, []).extend(by_enterprise.get(e.id, []))
+    whose alarms the caller may count (``Access.can_count_alarms``): counts name no machine.
+    The roll-up is the region overview's (``monitor/alarm_counts.py``)."""
+    counts = open_alarm_counts(registry, access)
+
+    def count(node: NodeCounts) -> AlarmCount:
+        return AlarmCount(node.id, node.name, node.alarms.open, node.alarms.worst)
+
     return AlarmSummaryView(
-        parks=[
-            AlarmCount(id=p, name=registry.get_park(p).name, open=len(a), worst=worst(a))
-            for p, a in sorted(parks.items())
-        ],
-        enterprises=[
-            AlarmCount(
-                id=e.id,
-                name=e.name,
-                open=len(by_enterprise.get(e.id, [])),
-                worst=worst(by_enterprise.get(e.id, [])),
-            )
-            for e in enterprises
-        ],
+        parks=[count(p) for p in counts.parks],
+        enterprises=[count(e) for e in counts.enterprises],
     )
 
 

@@ -28,7 +28,7 @@ import pyarrow as pa
 from shugu.domain.errors import ForbiddenError, ValidationError
 from shugu.domain.profiles import MetricKind, get_profile
 from shugu.domain.tenancy import Access, Grantee
-from shugu.monitor.alarm_counts import SeverityCounts
+from shugu.monitor.alarm_counts import SeverityCounts, count_open_alarms
 from shugu.monitor.liveness import LatestValues, Liveness, states
 from shugu.monitor.model import SEVERITY_RANK, Severity
 from shugu.store.ingest_today import CountedStore, ingest_today
@@ -232,9 +232,9 @@ def region_overview(
     worst = _worst_by_device(
         [(r.device_id, r.severity) for r in alarm_rows if r.enterprise_id in readable]
     )
-    alarm_severities: dict[int, list[str]] = defaultdict(list)
-    for row in alarm_rows:
-        alarm_severities[row.enterprise_id].append(row.severity)
+    alarm_counts = count_open_alarms(alarm_rows, enterprises, parks, scoped)
+    enterprise_alarms = {n.id: n.alarms for n in alarm_counts.enterprises}
+    park_alarms = {n.id: n.alarms for n in alarm_counts.parks}
 
     park_names = {p.id: p.name for p in parks}
     overviews: list[EnterpriseOverview] = []
@@ -257,11 +257,7 @@ def region_overview(
                 park_name=park_names.get(e.park_id, str(e.park_id)),
                 devices=len(own),
                 online=sum(1 for d in own if liveness[d.id] is not Liveness.OFFLINE),
-                alarms=(
-                    SeverityCounts.tally(alarm_severities.get(e.id, []))
-                    if scoped.can_count_alarms(e.id)
-                    else None
-                ),
+                alarms=enterprise_alarms.get(e.id),
                 bureau_consent=(e.id, Grantee.BUREAU.value) in consents,
                 operator_consent=(e.id, Grantee.OPERATOR.value) in consents,
                 points_today=points_of([d.id for d in own]),
@@ -275,17 +271,13 @@ def region_overview(
         ids = [d.id for o in members for d in by_enterprise.get(o.enterprise.id, [])]
         rows = [i for i in ids if i < len(today.by_device_hour)]
         hours = tuple(int(n) for n in today.by_device_hour[rows].sum(axis=0))
-        counted: Counter[Severity] = Counter()
-        for o in members:
-            if o.alarms is not None:
-                counted.update(o.alarms.counts)
         park_overviews.append(
             ParkOverview(
                 park=park,
                 enterprises=len(members),
                 devices=sum(o.devices for o in members),
                 online=sum(o.online for o in members),
-                alarms=SeverityCounts(dict(counted)),
+                alarms=park_alarms.get(park.id, SeverityCounts()),
                 points_today=sum(o.points_today for o in members),
                 points_by_hour=hours,
             )
