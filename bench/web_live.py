@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import http.client
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,11 +43,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.common import say
 from bench.web_district import WebDistrict
-from bench.web_http import Session
+from bench.web_http import Browser, Session
 from shugu.sim.provision import SimEnterprise
 
 #: Devices a page shows (and its stream watches): one page of a device list.
 DEVICES_PER_PAGE = 50
+#: The most devices one stream may watch (``web/live_routes.py``).
+MAX_STREAM_DEVICES = 500
+_LIVE_DEVICE = re.compile(r'\sdata-device="(\d+)"')
 #: Streams opened at once: the HTTP server counts a connection against its address's cap
 #: (256 by default) until its request head is read, so they open in waves.
 OPEN_WAVE = 100
@@ -419,16 +423,42 @@ async def _round(
     return out
 
 
-def make_pages(district: WebDistrict, count: int) -> list[Page]:
-    """``count`` pages over the enterprises in turn, each signed in as its administrator."""
+def _listed_devices(
+    district: WebDistrict, ent: SimEnterprise, session: Session
+) -> tuple[list[int], bool]:
+    """The devices the enterprise's device list shows live (its ``data-device`` elements), as
+    the page's script asks the stream for them, and True; the first of the list by name and
+    False when the page shows none."""
+    browser = Browser("127.0.0.1", district.server.http_port, session)
+    try:
+        answer = browser.get(f"/e/{ent.id}/devices")
+    finally:
+        browser.close()
+    if answer.status == 200:
+        shown = dict.fromkeys(int(m) for m in _LIVE_DEVICE.findall(answer.body.decode()))
+        if shown:
+            return list(shown)[:MAX_STREAM_DEVICES], True
+    return _page_devices(ent), False
+
+
+def make_pages(district: WebDistrict, count: int) -> tuple[list[Page], str]:
+    """``count`` pages over the enterprises in turn, each signed in as its administrator; and
+    where their devices came from."""
     enterprises = [e for e in district.enterprises if _page_devices(e)]
+    listed: dict[int, list[int]] = {}
+    from_page: list[bool] = []
     pages: list[Page] = []
     for i in range(count):
         ent = enterprises[i % len(enterprises)]
         admin = district.admins[ent.id]
         session = district.session(admin.username, admin.password)
-        pages.append(Page(i, ent.id, _page_devices(ent), session))
-    return pages
+        if ent.id not in listed:
+            listed[ent.id], found = _listed_devices(district, ent, session)
+            from_page.append(found)
+        pages.append(Page(i, ent.id, listed[ent.id], session))
+    if all(from_page):
+        return pages, "device list page"
+    return pages, "first of the list by name" if not any(from_page) else "both"
 
 
 def run_round(
@@ -441,7 +471,7 @@ def run_round(
     grace_s: float = GRACE_S,
 ) -> dict[str, Any]:
     """One round: a single page (the limit), then ``pages`` pages, the same probe rate."""
-    all_pages = make_pages(district, pages)
+    all_pages, devices_from = make_pages(district, pages)
     watched = {d for p in all_pages for d in p.devices}
     targets = probe_targets(district.enterprises, watched)
     first = all_pages[0]
@@ -456,4 +486,6 @@ def run_round(
     many["one_page_latency_p99_ms"] = single["latency_p99_ms"]
     many["one_page_delivered_share"] = single["delivered_share"]
     many["one_page_probes"] = single["probes"]
+    many["stream_devices_from"] = devices_from
+    many["stream_devices_mean"] = round(sum(len(p.devices) for p in all_pages) / len(all_pages), 1)
     return many

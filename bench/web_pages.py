@@ -3,9 +3,11 @@
 The pages are those of the console's navigation (``shugu.web.nav``) for each role: the
 operator's and the bureau's, and an enterprise's (as the mill's administrator and viewer and the
 data centre's administrator), plus a device page of each enterprise. From each page found, the
-bench also follows what a browser loads next: the chart data (``data-chart-src``), fragments
-fetched on load (``hx-get`` with an ``hx-trigger`` of ``load``), and the first detail page linked
-under it (``/operator/enterprises/{id}`` …), each measured as a page of its own.
+bench also follows what a browser loads next: the chart data (``data-chart-src``, the wall
+display's charts, a device chart's points over 1 h, 24 h and 7 d), fragments the
+page fetches by itself (``hx-get`` triggered on load, on a timer or by a live event such as an
+alarm change, not by the user's input), and the first detail page linked under it
+(``/operator/enterprises/{id}`` …), each measured as a page of its own.
 
 Every URL is fetched once to warm up, then ``repeats`` times over one keep-alive connection; a
 page answering 404 is reported as missing (not built yet), any other non-200 status as it is.
@@ -31,6 +33,11 @@ from shugu.web.session import PageUser
 
 #: Most pages followed from one page (chart data, fragments, detail pages).
 FOLLOW_PER_PAGE = 6
+#: Attributes naming the URL of a page's chart data (console.js, region.js).
+_CHART_SOURCES = {"data-chart-src", "data-region-charts"}
+#: The device page's chart ranges measured: the default and one on each side of it.
+DEVICE_CHART_RANGES = ("1h", "24h", "7d")
+_INPUT_EVENTS = {"submit", "change", "input", "keyup", "search", "click"}
 _TAG = re.compile(r"<[a-zA-Z][^>]*>")
 _ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _DIGITS = re.compile(r"(?<=[/=])\d+(?=/|$|\?|&)")
@@ -96,8 +103,9 @@ def main_targets(district: WebDistrict) -> list[Target]:
         items = enterprise_items(account.enterprise_id, admin)
         targets += [Target(username, item.url, "page") for item in items]
         if admin:
+            # The first machine of the first plant: a loom, a rack.
             ent = district.account_enterprise(username)
-            first = min(name for name in ent.device_ids if name != ent.gateway)
+            first = ent.plants[0].devices[0]
             targets.append(Target(username, f"/devices/{ent.device_ids[first]}", "page"))
     return targets
 
@@ -124,18 +132,40 @@ def _attributes(tag: str) -> dict[str, str]:
     return {m[1].lower(): html.unescape(m[2] or m[3] or "") for m in _ATTR.finditer(tag)}
 
 
+def _refetched(trigger: str) -> bool:
+    """A fragment the page fetches by itself: on load, every so often, or on a live event (an
+    alarm change refetches it on every open page), not on the user's input."""
+    events = {part.strip().split(" ", 1)[0] for part in trigger.split(",") if part.strip()}
+    return bool(events) and not events & _INPUT_EVENTS
+
+
 def followed(page: Target, body: bytes) -> list[Target]:
     """What a browser loads after ``page``, and the first detail page of each kind under it."""
     text = body.decode("utf-8", "replace")
     out: list[Target] = []
     seen: set[str] = set()
+    device_charts: list[Target] = []
     base = page.url.split("?", 1)[0].rstrip("/") + "/"
     for tag in _TAG.findall(text):
         attrs = _attributes(tag)
         found: Target | None = None
-        if attrs.get("data-chart-src", "").startswith("/"):
-            found = Target(page.who, attrs["data-chart-src"], "chart", page.pattern)
-        elif attrs.get("hx-get", "").startswith("/") and "load" in attrs.get("hx-trigger", ""):
+        charts = [v for k, v in attrs.items() if k in _CHART_SOURCES and v.startswith("/")]
+        if charts:
+            found = Target(page.who, charts[0], "chart", page.pattern)
+        elif "data-chart-device" in attrs and "data-chart-metric" in attrs and not device_charts:
+            # The device page's script asks for each chart's points over the range picked.
+            device, metric = attrs["data-chart-device"], attrs["data-chart-metric"]
+            device_charts = [
+                Target(
+                    page.who,
+                    f"/devices/{device}/chart?metric={metric}&range={r}",
+                    "chart",
+                    page.pattern,
+                )
+                for r in DEVICE_CHART_RANGES
+            ]
+            continue
+        elif attrs.get("hx-get", "").startswith("/") and _refetched(attrs.get("hx-trigger", "")):
             found = Target(page.who, attrs["hx-get"], "fragment", page.pattern)
         elif tag.startswith("<a") and attrs.get("href", "").startswith(base):
             found = Target(page.who, attrs["href"], "detail", page.pattern)
@@ -144,7 +174,7 @@ def followed(page: Target, body: bytes) -> list[Target]:
             out.append(found)
         if len(out) >= FOLLOW_PER_PAGE:
             break
-    return out
+    return device_charts + out
 
 
 def _time(browser: Browser, target: Target, repeats: int) -> tuple[Timing, bytes]:
