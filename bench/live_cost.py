@@ -40,6 +40,10 @@ class Phase:
     pages_served: int
     #: Bytes the pages received during the phase.
     received_bytes: int
+    #: Device sends the server did not answer within 10 s during the phase (saturated).
+    device_send_failures: int = 0
+    #: Polling answers per second the pages got (wanted: pages / poll interval).
+    answers_per_s: float = 0.0
 
 
 def _cpu_s(pid: int) -> float:
@@ -67,6 +71,8 @@ class Feeder(threading.Thread):
         self.base = base
         self.tokens = tokens
         self.stop = threading.Event()
+        #: Sends the server did not answer in time: it was saturated (by polling pages, say).
+        self.failed = 0
 
     def run(self) -> None:
         n = 0
@@ -77,8 +83,11 @@ class Feeder(threading.Thread):
                 request = urllib.request.Request(
                     f"{self.base}/api/v1/{token}/telemetry", data=body, method="POST"
                 )
-                with urllib.request.urlopen(request, timeout=10) as answer:
-                    answer.read()
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as answer:
+                        answer.read()
+                except OSError:
+                    self.failed += 1
             n += 1
             self.stop.wait(max(0.0, 1.0 - (time.monotonic() - started)))
 
@@ -122,6 +131,7 @@ async def _poll_page(
                     length = int(line.split(b":")[1])
             body = await reader.readexactly(length)
             got[0] += len(head) + len(body)
+            got[1] += 1
             await asyncio.sleep(max(0.0, every_s - (loop.time() - started)))
     finally:
         writer.close()
@@ -147,35 +157,39 @@ async def _measure(
     poll_every_s: float,
     device_ids: list[int],
     settle_s: float,
+    feeder: Feeder,
 ) -> list[Phase]:
     district = served.district
     port = served.http_port
     out: list[Phase] = []
 
+    failed = feeder.failed
     base_cpu, base_rss, base_client = await _phase(served, seconds, settle_s)
-    out.append(Phase("baseline", base_cpu, base_rss, base_client, 0, 0))
+    out.append(Phase("baseline", base_cpu, base_rss, base_client, 0, 0, feeder.failed - failed))
 
     stop = asyncio.Event()
-    got = [0]
+    got = [0, 0]
     path = "/live?devices=" + ",".join(map(str, device_ids))
     tasks = [
         asyncio.create_task(_stream_page(port, path, district.admin_token, stop, got))
         for _ in range(pages)
     ]
+    failed = feeder.failed
     cpu, rss, client = await _phase(served, seconds, settle_s)
-    out.append(Phase("events", cpu - base_cpu, rss, client, pages, got[0]))
+    out.append(Phase("events", cpu - base_cpu, rss, client, pages, got[0], feeder.failed - failed))
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
 
     stop = asyncio.Event()
-    got = [0]
+    got = [0, 0]
     path = f"/api/enterprises/{district.enterprise}/latest"
     tasks = [
         asyncio.create_task(_poll_page(port, path, district.admin_token, poll_every_s, stop, got))
         for _ in range(pages)
     ]
+    failed = feeder.failed
     cpu, rss, client = await _phase(served, seconds, settle_s)
-    out.append(Phase("polling", cpu - base_cpu, rss, client, pages, got[0]))
+    out.append(Phase("polling", cpu - base_cpu, rss, client, pages, got[0], feeder.failed - failed))
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     return out
@@ -210,6 +224,7 @@ def run(
                 poll_every_s,
                 [d.id for d in district.devices],
                 settle_s,
+                feeder,
             )
         )
     finally:
@@ -220,13 +235,15 @@ def run(
 
 def report(phases: list[Phase]) -> str:
     lines = [
-        "| phase | server cores above baseline | server RSS MiB | client cores | received MiB |",
-        "| --- | --- | --- | --- | --- |",
+        "| phase | server cores above baseline | server RSS MiB | client cores | received MiB "
+        "| device sends unanswered in 10 s | polling answers/s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for p in phases:
         lines.append(
             f"| {p.name} | {p.server_cores:.3f} | {p.server_rss_mib:.0f} | "
-            f"{p.client_cores:.3f} | {p.received_bytes / 2**20:.1f} |"
+            f"{p.client_cores:.3f} | {p.received_bytes / 2**20:.1f} | "
+            f"{p.device_send_failures} | {p.answers_per_s:.0f} |"
         )
     return "\n".join(lines)
 
@@ -256,6 +273,9 @@ def run_bench(
         out[f"{name}_server_rss_mib"] = round(
             statistics.median(r[index].server_rss_mib for r in results)
         )
+        out[f"{name}_unanswered_device_sends"] = sum(r[index].device_send_failures for r in results)
+    out["polling_answers_per_s"] = round(statistics.median(r[2].answers_per_s for r in results))
+    out["polling_answers_wanted_per_s"] = round(pages / 1.0)
     events = out["events_server_cores"]
     polling = out["polling_server_cores"]
     assert isinstance(events, float) and isinstance(polling, float)

@@ -16,5 +16,6 @@ def test_the_live_cost_bench_measures_all_three_phases(tmp_path: Path) -> None:
     # Every stream got its opening and at least one pushed value; every poller its answers.
     assert events.received_bytes > 20 * 100
     assert polling.received_bytes > 20 * 2 * 100
+    assert polling.answers_per_s > 0
     assert all(p.server_rss_mib > 0 for p in phases)
     assert "| events |" in report(phases)
