@@ -325,4 +325,14 @@ def test_the_alarm_badge_counts_open_alarms_with_the_worst(world: World) -> None
     badge = world.client.get(f"/devices/{world.device_a}/alarm-badge")
     assert badge.status_code == 200
     assert 'data-count="2"' in badge.text and "sev-major" in badge.text
-    assert f"/e/{world.ent_a}/alarms?device={world.device_a}" in badge.text
+    assert f"/e/{world.ent_a}/alarms?device=loom-001" in badge.text
+
+
+def test_a_metric_named_like_markup_stays_inert_in_the_page(world: World) -> None:
+    device, token = world.registry.create_device(world.ent_a, "gw-7", "generic")
+    name = "t</script><!--<script>"
+    send(world, token, {"ts": now_ms(), "values": {name: 1.5}})
+    sign_in(world.client, "admin_a")
+    text = world.client.get(f"/devices/{device.id}").text
+    assert "</script><!--" not in text
+    assert [m["name"] for m in chart_config(text)["metrics"]] == [name]

@@ -79,7 +79,7 @@ def may_see_rejects(user: PageUser, ref: DeviceRef) -> bool:
 def _chart_config(
     user: PageUser, ref: DeviceRef, header: DeviceHeader, range_key: str, start: str, end: str
 ) -> str:
-    return json.dumps(
+    text = json.dumps(
         {
             "device": ref.id,
             "range": range_key,
@@ -99,7 +99,12 @@ def _chart_config(
             "messages": {message: user.tr(message) for message in CHART_MESSAGES},
         },
         ensure_ascii=False,
-    ).replace("</", "<\\/")
+    )
+    # Inside <script>: no character that could end or comment out the element (a metric's
+    # name is what a device sent, for profiles that take any metric).
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escaped)
+    return text
 
 
 def _local_input(ts_ms: int) -> str:
