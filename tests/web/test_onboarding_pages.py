@@ -47,7 +47,8 @@ def test_the_form_offers_the_profiles_and_the_enterprises_own_assets(world: Worl
     page = world.client.get(f"/e/{world.ent_a}/onboard")
     assert page.status_code == 200
     assert "添加设备" in page.text and 'name="name"' in page.text
-    assert '<option value="loom">织机 (loom)</option>' in page.text
+    # A weaving mill's likeliest next device is a loom.
+    assert '<option value="loom" selected>织机 (loom)</option>' in page.text
     assert f'<option value="{world.site_a}">甲厂区 · 厂区</option>' in page.text
     assert f'value="{world.site_b}"' not in page.text  # B's site is not A's to use
     assert "onboard.js" in page.text
@@ -72,8 +73,10 @@ def test_a_created_device_gets_its_token_once_with_snippets_that_work(world: Wor
     assert f'data-onboard-device="{device.id}"' in answer.text
     assert f'data-last-seen="{device.id}"' in answer.text
     assert "正在等待首条消息" in answer.text
-    labels = re.search(r'id="onboard-labels">(.*?)</script>', answer.text, re.S)
-    assert labels and json.loads(labels.group(1))["speed_rpm"] == "车速"
+    labels = re.search(r"data-metric-labels='([^']*)'", answer.text)
+    assert labels, "the metrics' labels travel with the section (htmx drops script tags)"
+    decoded = json.loads(html.unescape(labels.group(1)))
+    assert decoded["speed_rpm"]["label"] == "车速" and decoded["running"]["states"]["1"] == "运行"
 
     # The curl snippet, as printed, stores every value it sends (a strict profile).
     curl = shlex.split(_snippet(answer.text, "curl"))

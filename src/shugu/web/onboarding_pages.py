@@ -9,6 +9,7 @@ history or a cache. The device is created by the registry call the API's
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Annotated, Any, Final
 
@@ -51,6 +52,23 @@ def profile_label(profile: Profile, lang: str) -> str:
     return profile.label_zh if lang == "zh-CN" else profile.label_en
 
 
+def metric_labels(profile: Profile, lang: str) -> dict[str, dict[str, Any]]:
+    """Each metric's label and its states' labels in ``lang``, for the first message's table
+    (``static/onboard.js``)."""
+    zh = lang == "zh-CN"
+    return {
+        name: {
+            "label": spec.label_zh if zh else spec.label_en,
+            "unit": spec.unit,
+            "states": {
+                str(code): state.label_zh if zh else state.label_en
+                for code, state in (spec.states or {}).items()
+            },
+        }
+        for name, spec in profile.metrics.items()
+    }
+
+
 def _asset_options(assets: list[AssetRecord]) -> list[dict[str, Any]]:
     """The plant as an indented list, each asset right after its parent."""
     depth: dict[int, int] = {}
@@ -84,7 +102,12 @@ def _form_context(
 @router.get("/e/{enterprise_id}/onboard")
 def onboard_form(request: Request, enterprise_id: int, user: PageUserDep) -> Response:
     enterprise = _enterprise(user, enterprise_id)
-    values = {"name": "", "profile": "", "asset_id": "", "is_gateway": ""}
+    # The kind of machine the enterprise has most of is the likeliest next one.
+    profiles = Counter(
+        d.profile for d in user.services.registry.device_refs_of_enterprise(enterprise_id)
+    )
+    likeliest = profiles.most_common(1)[0][0] if profiles else ""
+    values = {"name": "", "profile": likeliest, "asset_id": "", "is_gateway": ""}
     context = _form_context(user, enterprise, values, {})
     return render(request, user, "onboard/page.html", {**context, "created": None})
 
@@ -144,10 +167,7 @@ def onboard_submit(
         "profile_label": profile_label(chosen, user.tr.lang),
         "snippets": snippets(_endpoint(request, user), token, chosen, device.is_gateway),
         "watch": watch,
-        "labels": {
-            metric: (spec.label_zh if user.tr.lang == "zh-CN" else spec.label_en)
-            for metric, spec in chosen.metrics.items()
-        },
+        "labels": metric_labels(chosen, user.tr.lang),
     }
     template = "onboard/_result.html" if htmx else "onboard/page.html"
     context = {"enterprise": enterprise, "created": created}
