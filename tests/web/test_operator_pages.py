@@ -154,7 +154,7 @@ def test_health_counts_ingest_by_transport_and_refusals_by_reason(world: World) 
     page = world.client.get("/operator/health")
     assert page.status_code == 200
     assert "data-live-health" in page.text
-    for key in ("ingest_rate_mqtt", "mqtt_connections", "backlog_points", "monitor_lag_p50_s"):
+    for key in ("ingest_rate_mqtt", "mqtt_connections", "backlog_points", "monitor_lag_p50_ms"):
         assert f'data-health="{key}"' in page.text
     assert 'data-health="ingest_total_http" data-digits="0">2<' in page.text
     assert "每秒入库数据点" in page.text and "MQTT 直连设备" in page.text

@@ -107,6 +107,8 @@ def snapshot(services: Services) -> dict[str, object]:
         "monitor_evaluated_points": monitor.evaluated_points,
         "monitor_lag_p50_s": round(monitor.lag_p50_s, 3),
         "monitor_lag_max_s": round(monitor.lag_max_s, 3),
+        "monitor_lag_p50_ms": round(monitor.lag_p50_s * 1000, 1),
+        "monitor_lag_max_ms": round(monitor.lag_max_s * 1000, 1),
         "monitor_rules": monitor.rules,
         "monitor_devices": monitor.devices,
         "notify_delivered": notifier.delivered,

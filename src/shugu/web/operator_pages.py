@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from shugu.api.scope import listed_device, require_enterprise_admin, visible_enterprise_devices
 from shugu.domain.errors import ForbiddenError, NotFoundError
+from shugu.domain.profiles import load_profiles
 from shugu.domain.tenancy import Role
 from shugu.domain.timeutil import utc_now_ms
 from shugu.ingest import device_credentials
@@ -101,6 +102,7 @@ def enterprise_page(request: Request, enterprise_id: int, user: PageUserDep) -> 
         "users": registry.list_users(enterprise_id),
         "rows": _device_rows(user, devices),
         "assets": assets,
+        "profiles": _profile_labels(user),
         "consent": user.access.can_read_machines(enterprise_id),
         "links": ENTERPRISE_LINKS,
     }
@@ -125,7 +127,12 @@ def rotate_token(
     device = _managed_device(user, enterprise_id, device_id)
     token = device_credentials.rotate_device_token(user.services, device_id)
     row = _device_rows(user, [device])[0]
-    context = {"row": row, "assets": _asset_names(user, enterprise_id), "token": token}
+    context = {
+        "row": row,
+        "assets": _asset_names(user, enterprise_id),
+        "profiles": _profile_labels(user),
+        "token": token,
+    }
     return render(request, user, "operator/_device_row.html", context, headers=NO_STORE)
 
 
@@ -136,6 +143,11 @@ def delete_device(
     device = _managed_device(user, enterprise_id, device_id)
     device_credentials.delete_device(user.services, device_id)
     return render(request, user, "operator/_device_deleted.html", {"device": device})
+
+
+def _profile_labels(user: PageUser) -> dict[str, str]:
+    zh = user.tr.lang == "zh-CN"
+    return {p.name: p.label_zh if zh else p.label_en for p in load_profiles().values()}
 
 
 def _asset_names(user: PageUser, enterprise_id: int) -> dict[int, str]:
