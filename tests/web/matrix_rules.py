@@ -21,6 +21,37 @@ def b_override(w: World) -> dict[str, int]:
     return {}
 
 
+def b_rule(w: World) -> dict[str, int]:
+    record = w.registry.put_config("rule", w.ent_b, {"rule": RULE_BODY, "scope": b_scope(w)})
+    return {"rule": record.id}
+
+
+RULE_BODY = {
+    "key": "return_hot",
+    "kind": "threshold",
+    "metric": "return_air_c",
+    "above": 35,
+    "label_zh": "回风温度过高",
+    "label_en": "Return air too hot",
+}
+
+
+def b_scope(w: World) -> dict[str, int]:
+    return {"device_id": w.device_b}
+
+
+def rule_form(w: World, o: dict[str, int]) -> dict[str, str]:
+    return {
+        "label_zh": "回风温度过高",
+        "label_en": "Return air too hot",
+        "applies": f"device:{w.device_b}",
+        "metric": "return_air_c",
+        "kind": "threshold",
+        "severity": "minor",
+        "above": "35",
+    }
+
+
 ROWS: list[PageRow] = [
     PageRow(
         "GET",
@@ -45,4 +76,34 @@ ROWS: list[PageRow] = [
         setup=b_override,
     ),
     PageRow("GET", "/e/{enterprise_id}/rules", lambda w, o: f"/e/{w.ent_b}/rules", B_PLANT_READ),
+    PageRow(
+        "POST",
+        "/e/{enterprise_id}/rules",
+        lambda w, o: f"/e/{w.ent_b}/rules",
+        B_CONFIGURE_ALARMS,
+        form=rule_form,
+    ),
+    PageRow(
+        "GET",
+        "/e/{enterprise_id}/rules/{rule_id}",
+        lambda w, o: f"/e/{w.ent_b}/rules/{o['rule']}",
+        B_CONFIGURE_ALARMS,
+        setup=b_rule,
+    ),
+    PageRow(
+        "POST",
+        "/e/{enterprise_id}/rules/{rule_id}",
+        lambda w, o: f"/e/{w.ent_b}/rules/{o['rule']}",
+        B_CONFIGURE_ALARMS,
+        form=rule_form,
+        setup=b_rule,
+    ),
+    PageRow(
+        "POST",
+        "/e/{enterprise_id}/rules/{rule_id}/delete",
+        lambda w, o: f"/e/{w.ent_b}/rules/{o['rule']}/delete",
+        B_CONFIGURE_ALARMS,
+        form=lambda w, o: {},
+        setup=b_rule,
+    ),
 ]

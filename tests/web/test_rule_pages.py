@@ -170,3 +170,94 @@ def test_the_enterprise_rules_page_lists_its_profiles_rules_and_its_own(world: W
     profile = page.text.split('data-testid="profile-rules"')[1].split("</table>")[0]
     assert "冷冻水供水温度过高" in profile and "全部精密空调设备" in profile
     assert "loom" not in profile  # a data centre has no looms
+
+
+def own_rule_form(w: World, **changes: str) -> dict[str, str]:
+    return {
+        "label_zh": "回风温度过高",
+        "label_en": "Return air too hot",
+        "applies": f"device:{w.device_b}",
+        "metric": "return_air_c",
+        "kind": "threshold",
+        "severity": "minor",
+        "above": "35",
+        **changes,
+    }
+
+
+def test_an_administrator_adds_changes_and_deletes_an_own_rule(world: World) -> None:
+    csrf = sign_in(world.client, "admin_b")
+    page = world.client.get(f"/e/{world.ent_b}/rules").text
+    assert 'data-testid="rule-form"' in page
+    assert '<option value="profile:crah">全部精密空调</option>' in page
+    made = world.client.post(
+        f"/e/{world.ent_b}/rules",
+        data={**own_rule_form(world), "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text
+    rules = world.client.get(
+        f"/api/enterprises/{world.ent_b}/rules", headers=world.as_("admin_b")
+    ).json()
+    own = [r for r in rules if r["id"] is not None]
+    assert [(r["rule"]["label_zh"], r["rule"]["above"], r["scope"]["device_id"]) for r in own] == [
+        ("回风温度过高", 35.0, world.device_b)
+    ]
+    rule_id = own[0]["id"]
+    edit = world.client.get(f"/e/{world.ent_b}/rules/{rule_id}")
+    assert 'value="回风温度过高"' in edit.text and 'value="35"' in edit.text
+    changed = world.client.post(
+        f"/e/{world.ent_b}/rules/{rule_id}",
+        data={**own_rule_form(world, above="38"), "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303
+    page = world.client.get(f"/e/{world.ent_b}/rules").text
+    assert "≤ 38" in page.split('data-testid="own-rules"')[1]
+    gone = world.client.post(
+        f"/e/{world.ent_b}/rules/{rule_id}/delete",
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert gone.status_code == 303
+    assert 'data-testid="own-rules"' not in world.client.get(f"/e/{world.ent_b}/rules").text
+
+
+def test_an_own_rule_that_makes_no_sense_is_told_beside_its_field(world: World) -> None:
+    csrf = sign_in(world.client, "admin_b")
+    cases = [
+        ({"above": ""}, "above", "规则配置有误。请填写上限、下限或两者。"),
+        ({"below": "40"}, "below", "规则配置有误。须低于上限。"),
+        ({"metric": ""}, "metric", "规则配置有误。必填。"),
+        ({"applies": f"device:{world.device_a}"}, "applies", "请选择规则的适用范围。"),
+        ({"kind": "duration"}, "for_s", "规则配置有误。必填。"),
+        ({"label_zh": ""}, "label_zh", "必填"),
+    ]
+    for change, field, message in cases:
+        answer = world.client.post(
+            f"/e/{world.ent_b}/rules",
+            data={**own_rule_form(world, **change), "csrf_token": csrf},
+        )
+        assert answer.status_code == 422, change
+        error = answer.text.split(f'data-testid="error-{field}">')[1].split("</p>")[0]
+        assert message in error, (change, error)
+        assert '<details class="rule-edit" open>' in answer.text
+    rules = world.client.get(
+        f"/api/enterprises/{world.ent_b}/rules", headers=world.as_("admin_b")
+    ).json()
+    assert [r for r in rules if r["id"] is not None] == []
+
+
+def test_only_who_configures_alarms_gets_the_rule_forms(world: World) -> None:
+    csrf = sign_in(world.client, "operator")  # B has not granted the operator consent
+    page = world.client.get(f"/e/{world.ent_b}/rules")
+    assert page.status_code == 200 and "rule-form" not in page.text
+    answer = world.client.post(
+        f"/e/{world.ent_b}/rules", data={**own_rule_form(world), "csrf_token": csrf}
+    )
+    assert answer.status_code == 403
+    csrf = sign_in(world.client, "admin_a")
+    answer = world.client.post(
+        f"/e/{world.ent_b}/rules", data={**own_rule_form(world), "csrf_token": csrf}
+    )
+    assert answer.status_code == 404

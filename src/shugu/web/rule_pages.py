@@ -20,12 +20,22 @@ from starlette.responses import RedirectResponse, Response
 
 from shugu.api.scope import listed_device, require_alarm_admin, require_device_access
 from shugu.domain.errors import NotFoundError, ShuguError, ValidationError
-from shugu.domain.profiles import load_profiles
 from shugu.monitor import rule_service
 from shugu.monitor.model import Severity
 from shugu.monitor.rule_service import DeviceRule
-from shugu.monitor.rules import RuleKind, RuleSpec
+from shugu.monitor.rules import RuleKind, RuleSpec, custom_rule_ref
+from shugu.store.registry.monitoring import ConfigRecord
 from shugu.web.i18n import N_
+from shugu.web.rule_forms import (
+    FORM_KINDS,
+    RuleForm,
+    choices,
+    form_field,
+    form_of,
+    hint_for,
+    rule_body,
+)
+from shugu.web.rule_views import KIND_LABELS, Names, rule_row
 from shugu.web.session import PageUser, PageUserDep
 from shugu.web.templating import render
 
@@ -95,17 +105,6 @@ KIND_LIMITS: Final[Mapping[RuleKind, tuple[str, ...]]] = {
 }
 COMMON: Final = ("severity", "enabled")
 FLAPPING: Final = ("flap_window_s", "flap_start", "flap_stop")
-
-KIND_LABELS: Final = {
-    RuleKind.threshold: N_("Threshold"),
-    RuleKind.duration: N_("Threshold held for a time"),
-    RuleKind.rate: N_("Rate of change"),
-    RuleKind.no_data: N_("No data"),
-    RuleKind.expression: N_("Expression"),
-    RuleKind.counter_stalled: N_("Counter stalled"),
-    RuleKind.burst: N_("Repeated entries"),
-    RuleKind.anomaly: N_("Anomaly"),
-}
 
 
 def may_configure(user: PageUser, enterprise_id: int) -> bool:
@@ -338,94 +337,146 @@ def reset_override(request: Request, device_id: int, rule_ref: str, user: PageUs
 # -- an enterprise's rules ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class RuleRow:
-    ref: str
-    own: bool
-    label: str
-    kind_label: str
-    subject: str
-    limit: str
-    severity: str
-    enabled: bool
-    #: What the rule watches: every device of a profile, an asset and all below it, a device.
-    scope_kind: Literal["profile", "asset", "device"]
-    scope_id: int | None
-    scope_name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Names:
-    """The names a rule's scope is shown by, in the user's language."""
-
-    en: bool
-    devices: Mapping[int, str]
-    assets: Mapping[int, str]
-
-    def profile(self, name: str) -> str:
-        profile = load_profiles().get(name)
-        if profile is None:
-            return name
-        return profile.label_en if self.en else profile.label_zh
-
-
-def rule_row(
-    ref: str, own: bool, scope: dict[str, Any], body: dict[str, Any], names: Names
-) -> RuleRow:
-    try:
-        rule: RuleSpec | None = RuleSpec.model_validate(body)
-    except ValueError:
-        rule = None
-    scope_kind: Literal["profile", "asset", "device"] = "profile"
-    scope_id: int | None = None
-    if scope.get("device_id") is not None:
-        scope_kind, scope_id = "device", int(scope["device_id"])
-        scope_name = names.devices.get(scope_id, f"#{scope_id}")
-    elif scope.get("asset_id") is not None:
-        scope_kind, scope_id = "asset", int(scope["asset_id"])
-        scope_name = names.assets.get(scope_id, f"#{scope_id}")
-    else:
-        scope_name = names.profile(str(scope.get("profile", "")))
-    if rule is None:
-        return RuleRow(ref, own, ref, "", "", "", "", True, scope_kind, scope_id, scope_name)
-    return RuleRow(
-        ref=ref,
-        own=own,
-        label=rule.label_en if names.en else rule.label_zh,
-        kind_label=KIND_LABELS.get(rule.kind, rule.kind.value),
-        subject=rule.subject(),
-        limit=rule.limit_text(),
-        severity=rule.severity.value,
-        enabled=rule.enabled,
-        scope_kind=scope_kind,
-        scope_id=scope_id,
-        scope_name=scope_name,
-    )
-
-
-@router.get("/e/{enterprise_id}/rules")
-def enterprise_rules(request: Request, enterprise_id: int, user: PageUserDep) -> Response:
-    """The defaults of the profiles the enterprise has devices of, then its own rules."""
+def _names(user: PageUser, enterprise_id: int) -> Names:
     registry = user.services.registry
-    require_device_access(user.access, enterprise_id)
-    enterprise = registry.get_enterprise(enterprise_id)
-    names = Names(
+    return Names(
         en=user.tr.lang == "en",
         devices={d.id: d.name for d in registry.device_refs_of_enterprise(enterprise_id)},
         assets={a.id: a.name for a in registry.list_assets(enterprise_id)},
     )
+
+
+def _rules_page(
+    request: Request,
+    user: PageUser,
+    enterprise_id: int,
+    form: RuleForm | None = None,
+    status: int = 200,
+) -> Response:
+    registry = user.services.registry
+    names = _names(user, enterprise_id)
     listed = rule_service.enterprise_rules(
         registry, enterprise_id, profile=None, every_profile=False
     )
-    rows = [rule_row(r.ref, r.id is not None, r.scope, r.rule, names) for r in listed]
+    rows = [rule_row(r.ref, r.id, r.scope, r.rule, names) for r in listed]
+    can_edit = may_configure(user, enterprise_id)
     return render(
         request,
         user,
         "rules/enterprise_rules.html",
         {
-            "enterprise": enterprise,
-            "defaults": [r for r in rows if not r.own],
-            "own": [r for r in rows if r.own],
-            "can_edit": may_configure(user, enterprise_id),
+            "enterprise": registry.get_enterprise(enterprise_id),
+            "defaults": [r for r in rows if r.rule_id is None],
+            "own": [r for r in rows if r.rule_id is not None],
+            "can_edit": can_edit,
+            "form": form or RuleForm(values={"kind": "threshold", "severity": "major"}),
+            "choices": choices(registry, enterprise_id, user.tr) if can_edit else None,
+            "action": f"/e/{enterprise_id}/rules",
+            "form_open": form is not None,
+            "severities": list(Severity),
+            "kinds": [(k.value, KIND_LABELS[k]) for k in FORM_KINDS],
         },
+        status_code=status,
     )
+
+
+@router.get("/e/{enterprise_id}/rules")
+def enterprise_rules(request: Request, enterprise_id: int, user: PageUserDep) -> Response:
+    """The defaults of the profiles the enterprise has devices of, then its own rules; its
+    administrators add, change and delete its own."""
+    require_device_access(user.access, enterprise_id)
+    user.services.registry.get_enterprise(enterprise_id)
+    return _rules_page(request, user, enterprise_id)
+
+
+def _save_rule(
+    user: PageUser, enterprise_id: int, submitted: FormData, rule_id: int | None
+) -> RuleForm | None:
+    """Save the form's rule; the form with its errors when it was refused."""
+    services = user.services
+    allowed = choices(services.registry, enterprise_id, user.tr)
+    body, form = rule_body(submitted, allowed, user.tr)
+    if form.errors:
+        return form
+    try:
+        rule_service.save_rule(
+            services.registry, services.monitor, enterprise_id, body, rule_id=rule_id
+        )
+    except ValidationError as exc:
+        message = user.tr.error(exc.code, exc.message)
+        name = form_field(str(exc.details.get("field") or ""))
+        if name:
+            hint = hint_for(name, form.values.get(name, ""))
+            form.errors[name] = (
+                user.tr("{error} {hint}", error=message, hint=user.tr(hint)) if hint else message
+            )
+        else:
+            form.form_error = message
+        return form
+    return None
+
+
+@router.post("/e/{enterprise_id}/rules")
+async def create_rule(request: Request, enterprise_id: int, user: PageUserDep) -> Response:
+    require_alarm_admin(user.access, enterprise_id)
+    form = _save_rule(user, enterprise_id, await request.form(), None)
+    if form is not None:
+        return _rules_page(request, user, enterprise_id, form, 422)
+    return RedirectResponse(f"/e/{enterprise_id}/rules", status_code=303)
+
+
+def _own_rule(user: PageUser, enterprise_id: int, rule_id: int) -> ConfigRecord:
+    """One of the enterprise's own rules, for its administrators."""
+    require_device_access(user.access, enterprise_id)
+    record = user.services.registry.get_config(rule_id, "rule")
+    if record.enterprise_id != enterprise_id:
+        raise NotFoundError("no such rule")
+    require_alarm_admin(user.access, enterprise_id)
+    return record
+
+
+def _edit_page(
+    request: Request, user: PageUser, enterprise_id: int, rule_id: int, form: RuleForm, status: int
+) -> Response:
+    registry = user.services.registry
+    return render(
+        request,
+        user,
+        "rules/rule_edit.html",
+        {
+            "enterprise": registry.get_enterprise(enterprise_id),
+            "rule_ref": custom_rule_ref(rule_id),
+            "form": form,
+            "choices": choices(registry, enterprise_id, user.tr),
+            "action": f"/e/{enterprise_id}/rules/{rule_id}",
+            "delete_action": f"/e/{enterprise_id}/rules/{rule_id}/delete",
+            "severities": list(Severity),
+            "kinds": [(k.value, KIND_LABELS[k]) for k in FORM_KINDS],
+        },
+        status_code=status,
+    )
+
+
+@router.get("/e/{enterprise_id}/rules/{rule_id}")
+def edit_rule(request: Request, enterprise_id: int, rule_id: int, user: PageUserDep) -> Response:
+    record = _own_rule(user, enterprise_id, rule_id)
+    return _edit_page(request, user, enterprise_id, rule_id, form_of(record.body), 200)
+
+
+@router.post("/e/{enterprise_id}/rules/{rule_id}")
+async def replace_rule(
+    request: Request, enterprise_id: int, rule_id: int, user: PageUserDep
+) -> Response:
+    _own_rule(user, enterprise_id, rule_id)
+    form = _save_rule(user, enterprise_id, await request.form(), rule_id)
+    if form is not None:
+        return _edit_page(request, user, enterprise_id, rule_id, form, 422)
+    return RedirectResponse(f"/e/{enterprise_id}/rules", status_code=303)
+
+
+@router.post("/e/{enterprise_id}/rules/{rule_id}/delete")
+def delete_rule(request: Request, enterprise_id: int, rule_id: int, user: PageUserDep) -> Response:
+    _own_rule(user, enterprise_id, rule_id)
+    services = user.services
+    rule_service.delete_rule(services.registry, services.monitor, rule_id)
+    return RedirectResponse(f"/e/{enterprise_id}/rules", status_code=303)

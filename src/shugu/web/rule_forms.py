@@ -1,0 +1,195 @@
+"""The form of an enterprise's own rule: a limit on one metric (threshold, or held for a time)
+on every device of a profile, on an asset and all below it, or on one device.
+
+The form's fields become the body ``rule_service.save_rule`` takes (the API's rule body), and
+the service's errors, which name the rule's field (``above``, ``rule.metric``,
+``scope.device_id``), go back beside the form's field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from starlette.datastructures import FormData
+
+from shugu.domain.profiles import load_profiles
+from shugu.monitor.model import Severity
+from shugu.monitor.rules import RuleKind
+from shugu.store.registry import Registry
+from shugu.web.i18n import N_, Translator
+
+#: The kinds of rule the form makes; the API makes every kind.
+FORM_KINDS: Final = (RuleKind.threshold, RuleKind.duration)
+TEXT_FIELDS: Final = ("label_zh", "label_en", "metric")
+NUMBER_FIELDS: Final = ("above", "below", "deadband", "for_s")
+FIELDS: Final = (*TEXT_FIELDS, "kind", *NUMBER_FIELDS, "severity", "applies")
+MAX_TEXT: Final = 200
+#: An enterprise with more devices than this is offered its profiles and assets only (a select
+#: of thousands of devices helps nobody); a rule for one device is made from the API then.
+MAX_DEVICE_CHOICES: Final = 300
+_METRIC: Final = re.compile(r"[^a-z0-9_]")
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """Where a rule of the enterprise may apply, and the metrics its devices report."""
+
+    profiles: list[Choice]
+    assets: list[Choice]
+    devices: list[Choice]
+    #: The metrics of each profile the enterprise has devices of, by the profile's name.
+    metrics: list[tuple[str, list[Choice]]]
+
+    def allows(self, value: str) -> bool:
+        return any(c.value == value for c in (*self.profiles, *self.assets, *self.devices))
+
+
+def choices(registry: Registry, enterprise_id: int, tr: Translator) -> Choices:
+    en = tr.lang == "en"
+    devices = registry.device_refs_of_enterprise(enterprise_id)
+    known = load_profiles()
+    names = sorted({d.profile for d in devices if d.profile in known})
+    profiles = [known[n] for n in names]
+    return Choices(
+        profiles=[
+            Choice(
+                f"profile:{p.name}", tr("Every {profile}", profile=p.label_en if en else p.label_zh)
+            )
+            for p in profiles
+        ],
+        assets=[
+            Choice(f"asset:{a.id}", tr("{asset} and all below it", asset=a.name))
+            for a in registry.list_assets(enterprise_id)
+        ],
+        devices=[Choice(f"device:{d.id}", d.name) for d in devices]
+        if len(devices) <= MAX_DEVICE_CHOICES
+        else [],
+        metrics=[
+            (
+                p.label_en if en else p.label_zh,
+                [
+                    Choice(name, f"{spec.label_en if en else spec.label_zh} ({name})")
+                    for name, spec in p.metrics.items()
+                ],
+            )
+            for p in profiles
+        ],
+    )
+
+
+@dataclass
+class RuleForm:
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    form_error: str = ""
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def form_of(body: Mapping[str, Any]) -> RuleForm:
+    """The form of a saved rule, to change it."""
+    rule: Mapping[str, Any] = body.get("rule", {})
+    scope: Mapping[str, Any] = body.get("scope", {})
+    values = {name: _text(rule.get(name)) for name in (*TEXT_FIELDS, *NUMBER_FIELDS)}
+    values["kind"] = str(rule.get("kind", RuleKind.threshold.value))
+    values["severity"] = str(rule.get("severity", Severity.major.value))
+    for key in ("profile", "asset_id", "device_id"):
+        if scope.get(key) is not None:
+            values["applies"] = f"{key.removesuffix('_id')}:{scope[key]}"
+    return RuleForm(values=values)
+
+
+def rule_body(
+    submitted: FormData, allowed: Choices, tr: Translator
+) -> tuple[dict[str, Any], RuleForm]:
+    """The API's rule body from the form, and the form as sent with what could not be read."""
+    form = RuleForm()
+    for name in FIELDS:
+        raw = submitted.get(name, "")
+        form.values[name] = raw.strip() if isinstance(raw, str) else ""
+    values = form.values
+    rule: dict[str, Any] = {}
+    for name in TEXT_FIELDS:
+        if len(values[name]) > MAX_TEXT:
+            form.errors[name] = tr("At most {n} characters.", n=MAX_TEXT)
+        elif values[name]:
+            rule[name] = values[name]
+    if values["kind"] in {k.value for k in FORM_KINDS}:
+        rule["kind"] = values["kind"]
+    else:
+        form.errors["kind"] = tr("Choose a kind of rule.")
+    for name in NUMBER_FIELDS:
+        if not values[name]:
+            continue
+        try:
+            number = float(values[name])
+        except ValueError:
+            number = math.nan
+        if math.isfinite(number):
+            rule[name] = number
+        else:
+            form.errors[name] = tr("Enter a number.")
+    if values["severity"] in Severity.__members__:
+        rule["severity"] = values["severity"]
+    else:
+        form.errors["severity"] = tr("Choose a severity.")
+    # A rule's key names it in notices and reports; the form derives it from the metric.
+    metric_key = _METRIC.sub("_", values["metric"].lower()).strip("_")
+    rule["key"] = (f"{metric_key}_limit" if metric_key[:1].isalpha() else "own_limit")[:64]
+    scope: dict[str, Any] = {}
+    kind, _, ident = values["applies"].partition(":")
+    if not allowed.allows(values["applies"]):
+        form.errors["applies"] = tr("Choose where the rule applies.")
+    elif kind == "profile":
+        scope["profile"] = ident
+    else:
+        scope[f"{kind}_id"] = int(ident)
+    return {"rule": rule, "scope": scope}, form
+
+
+#: The service names a rule's field as ``above`` or ``rule.above``, its scope as ``scope.x``.
+def form_field(service_field: str) -> str:
+    if service_field.startswith("scope"):
+        return "applies"
+    name = service_field.removeprefix("rule.")
+    return name if name in FIELDS else ""
+
+
+def hint_for(name: str, value: str) -> str:
+    """What the field accepts, told beside it when the service refused the value (a message
+    id; empty when there is nothing to add)."""
+    if not value:
+        return (
+            N_("Give an upper limit, a lower limit or both.")
+            if name == "above"
+            else N_("Required.")
+        )
+    return HINTS.get(name, "")
+
+
+#: What each field accepts.
+HINTS: Final = {
+    "above": N_("Must be above the lower limit."),
+    "below": N_("Must be below the upper limit."),
+    "deadband": N_("0 or more."),
+    "for_s": N_("From 0 to 604,800 s; more than 0 for this kind of rule."),
+    "metric": N_("A metric the devices it applies to report."),
+    "label_zh": N_("Required, at most 200 characters."),
+    "label_en": N_("Required, at most 200 characters."),
+}

@@ -1,0 +1,89 @@
+"""An enterprise's rules as its rules page lists them: name, kind, what they watch, limit,
+and where they apply, in the user's language."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from shugu.domain.profiles import load_profiles
+from shugu.monitor.rules import RuleKind, RuleSpec
+from shugu.web.i18n import N_
+
+KIND_LABELS: Final = {
+    RuleKind.threshold: N_("Threshold"),
+    RuleKind.duration: N_("Threshold held for a time"),
+    RuleKind.rate: N_("Rate of change"),
+    RuleKind.no_data: N_("No data"),
+    RuleKind.expression: N_("Expression"),
+    RuleKind.counter_stalled: N_("Counter stalled"),
+    RuleKind.burst: N_("Repeated entries"),
+    RuleKind.anomaly: N_("Anomaly"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRow:
+    ref: str
+    #: The id of an enterprise's own rule; None for a profile's.
+    rule_id: int | None
+    label: str
+    kind_label: str
+    subject: str
+    limit: str
+    severity: str
+    enabled: bool
+    #: What the rule watches: every device of a profile, an asset and all below it, a device.
+    scope_kind: Literal["profile", "asset", "device"]
+    scope_id: int | None
+    scope_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """The names a rule's scope is shown by, in the user's language."""
+
+    en: bool
+    devices: Mapping[int, str]
+    assets: Mapping[int, str]
+
+    def profile(self, name: str) -> str:
+        profile = load_profiles().get(name)
+        if profile is None:
+            return name
+        return profile.label_en if self.en else profile.label_zh
+
+
+def rule_row(
+    ref: str, rule_id: int | None, scope: dict[str, Any], body: dict[str, Any], names: Names
+) -> RuleRow:
+    try:
+        rule: RuleSpec | None = RuleSpec.model_validate(body)
+    except ValueError:
+        rule = None
+    scope_kind: Literal["profile", "asset", "device"] = "profile"
+    scope_id: int | None = None
+    if scope.get("device_id") is not None:
+        scope_kind, scope_id = "device", int(scope["device_id"])
+        scope_name = names.devices.get(scope_id, f"#{scope_id}")
+    elif scope.get("asset_id") is not None:
+        scope_kind, scope_id = "asset", int(scope["asset_id"])
+        scope_name = names.assets.get(scope_id, f"#{scope_id}")
+    else:
+        scope_name = names.profile(str(scope.get("profile", "")))
+    if rule is None:
+        return RuleRow(ref, rule_id, ref, "", "", "", "", True, scope_kind, scope_id, scope_name)
+    return RuleRow(
+        ref=ref,
+        rule_id=rule_id,
+        label=rule.label_en if names.en else rule.label_zh,
+        kind_label=KIND_LABELS.get(rule.kind, rule.kind.value),
+        subject=rule.subject(),
+        limit=rule.limit_text(),
+        severity=rule.severity.value,
+        enabled=rule.enabled,
+        scope_kind=scope_kind,
+        scope_id=scope_id,
+        scope_name=scope_name,
+    )
