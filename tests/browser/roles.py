@@ -1,0 +1,40 @@
+"""What each demo account's navigation offers (``shugu.web.nav``), as paths to open."""
+
+from __future__ import annotations
+
+from tests.browser.demo import Demo
+
+#: Enterprise pages, in the sidebar's order; the last two are the administrators' only.
+ENTERPRISE_PAGES = (
+    "tree",
+    "devices",
+    "alarms",
+    "rules",
+    "inspection",
+    "notifications",
+    "onboard",
+    "consents",
+)
+VIEWER_PAGES = ENTERPRISE_PAGES[:6]
+
+#: Account → the pages of its sidebar, in order; the first is where it lands.
+ROLE_PAGES: dict[str, tuple[str, ...]] = {
+    "operator": ("/operator/health", "/operator/enterprises"),
+    "bureau": ("/region", "/region/enterprises"),
+    "mill-admin": ENTERPRISE_PAGES,
+    "mill-viewer": VIEWER_PAGES,
+    "dc-admin": ENTERPRISE_PAGES,
+}
+
+
+def page_path(demo: Demo, username: str, page: str) -> str:
+    """``page`` is a path, or an enterprise page's name (under the account's enterprise)."""
+    if page.startswith("/"):
+        return page
+    enterprise = demo.api(username).enterprise_id
+    assert enterprise is not None, username
+    return f"/e/{enterprise}/{page}"
+
+
+def role_paths(demo: Demo, username: str) -> list[str]:
+    return [page_path(demo, username, page) for page in ROLE_PAGES[username]]

@@ -1,0 +1,57 @@
+"""Things the browser tests need the demo district to hold, made through the public API as an
+enterprise's administrator would: a device of their own that is hot, and the alarm it raises."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from tests.browser.demo import Demo, post_telemetry
+
+ALARM_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class HotDevice:
+    enterprise_id: int
+    device_id: int
+    name: str
+    token: str
+    alarm_id: int
+
+
+def hot_device(demo: Demo, username: str = "mill-admin") -> HotDevice:
+    """A new device with its own temperature limit, which it reports above: one open alarm."""
+    api = demo.api(username)
+    enterprise = api.enterprise_id
+    assert enterprise is not None
+    name = f"测试温度计 {uuid.uuid4().hex[:6]}"
+    created = api.post(
+        f"/api/enterprises/{enterprise}/devices", {"name": name, "profile": "generic"}
+    )
+    device_id, token = int(created["device"]["id"]), str(created["token"])
+    api.post(
+        f"/api/enterprises/{enterprise}/rules",
+        {
+            "rule": {
+                "key": f"too_hot_{device_id}",
+                "kind": "threshold",
+                "metric": "temp_c",
+                "above": 50,
+                "unit": "°C",
+                "severity": "major",
+                "label_zh": "温度过高",
+                "label_en": "Too hot",
+            },
+            "scope": {"device_id": device_id},
+        },
+    )
+    deadline = time.monotonic() + ALARM_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert post_telemetry(demo.base, token, {"temp_c": 80.5}) == 200
+        alarms = api.get(f"/api/alarms?enterprise={enterprise}&device={device_id}")
+        if alarms:
+            return HotDevice(enterprise, device_id, name, token, int(alarms[0]["id"]))
+        time.sleep(0.5)
+    raise AssertionError(f"no alarm on {name} within {ALARM_TIMEOUT_S:.0f} s")

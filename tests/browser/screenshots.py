@@ -1,0 +1,63 @@
+"""Screenshots of the console's main pages for the README, taken by the browser suite so that
+they show the console as it is.
+
+``docs/screenshots/<page>-<lang>.png``: one viewport (1440×900 on a laptop, 1920×1080 for the
+wall display), reduced to a 256-colour palette, which a console of flat colours and text barely
+shows and which keeps a picture near a hundred kilobytes. ``SHUGU_SCREENSHOTS`` names another
+folder (or ``off`` to take none).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[2]
+LANGS = ("zh-CN", "en")
+
+
+@dataclass(frozen=True)
+class Shot:
+    name: str
+    username: str | None
+    #: A path, an enterprise page's name, or "device" (the account's first machine's page).
+    page: str
+    wall: bool = False
+
+
+SHOTS = (
+    Shot("login", None, "/login"),
+    Shot("tree", "mill-admin", "tree"),
+    Shot("devices", "mill-admin", "devices"),
+    Shot("device", "mill-admin", "device"),
+    Shot("alarms", "mill-admin", "alarms"),
+    Shot("rules", "mill-admin", "rules"),
+    Shot("inspection", "dc-admin", "inspection"),
+    Shot("notifications", "dc-admin", "notifications"),
+    Shot("onboard", "mill-admin", "onboard"),
+    Shot("consents", "mill-admin", "consents"),
+    Shot("operator-health", "operator", "/operator/health"),
+    Shot("operator-enterprises", "operator", "/operator/enterprises"),
+    Shot("region", "bureau", "/region", wall=True),
+    Shot("region-enterprises", "bureau", "/region/enterprises"),
+)
+
+
+def folder() -> Path | None:
+    chosen = os.environ.get("SHUGU_SCREENSHOTS", "")
+    if chosen == "off":
+        return None
+    return Path(chosen) if chosen else REPO / "docs" / "screenshots"
+
+
+def save(png: bytes, path: Path) -> int:
+    """Writes the screenshot with a palette of 256 colours; its size in bytes."""
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    reduced = image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    reduced.save(path, format="PNG", optimize=True)
+    return path.stat().st_size
