@@ -123,6 +123,14 @@ def test_machine_states_appear_for_the_enterprise_that_consents(district: World)
 
 def test_the_operator_sees_by_its_own_consents(district: World) -> None:
     w = district
+    sign_in(w.client, "operator")
+    # No enterprise consents to the operator: no alarm is counted, and the wall says so
+    # rather than showing "no open alarms".
+    html = get(w, "/region")
+    assert figure(html, "alarms") == "—" and "须经企业授权统计" in html
+    empty = charts(w)["alarms"]["graphic"][0]["style"]["text"]
+    assert empty == "告警数量须经企业授权方可统计"
+
     w.registry.grant_consent(w.ent_a, w.user_ids["admin_a"], "运维", "operator")
     w.registry.grant_consent(w.ent_b, w.user_ids["admin_b"], "区域监管", "bureau")
     sign_in(w.client, "operator")

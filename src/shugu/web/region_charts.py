@@ -168,7 +168,7 @@ def _severity(severity: Severity, tr: Translator) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _nothing(text: str) -> dict[str, Any]:
+def _nothing(text: str, colour: str = STATE_COLOURS[MachineState.RUNNING]) -> dict[str, Any]:
     """A line across an empty chart, so that an empty chart reads as "none", not as broken."""
     return {
         "type": "text",
@@ -176,8 +176,8 @@ def _nothing(text: str) -> dict[str, Any]:
         "top": "middle",
         "style": {
             "text": text,
-            "fill": STATE_COLOURS[MachineState.RUNNING],
-            "fontSize": 30,
+            "fill": colour,
+            "fontSize": 28,
             "fontWeight": "bold",
             "fontFamily": FONT_FAMILY,
         },
@@ -187,7 +187,11 @@ def _nothing(text: str) -> dict[str, Any]:
 def alarms_by_park(overview: RegionOverview, tr: Translator) -> Option:
     names = [_two_lines(p.park.name, tr("{n} open", n=p.alarms.open)) for p in overview.parks]
     option = _base(grid_left=280)
-    if not overview.alarms.open:
+    if not overview.alarms_counted:
+        option["graphic"] = [
+            _nothing(tr("Alarms are counted with the enterprises' consent"), MUTED)
+        ]
+    elif not overview.alarms.open:
         option["graphic"] = [_nothing(tr("No open alarms"))]
     option.update(
         legend=_legend([_severity(s, tr) for s in SEVERITIES]),
@@ -286,6 +290,8 @@ def machine_states(overview: RegionOverview, tr: Translator) -> Option:
                 "radius": ["58%", "86%"],
                 "center": ["50%", "50%"],
                 "avoidLabelOverlap": True,
+                # Without machines, no ring of equal slices that would read as a share.
+                "stillShowZeroSum": False,
                 "label": {"show": False},
                 "itemStyle": {"borderColor": "#0b1626", "borderWidth": 3},
                 "data": [
