@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from shugu.web.i18n import LANGUAGES, Translator, catalog
-from shugu.web.i18n_check import error_codes, missing, ui_messages
+from shugu.web.i18n_check import conflicts, error_codes, missing, ui_messages
 
 
 def test_no_message_or_error_code_lacks_a_translation() -> None:
@@ -20,6 +20,11 @@ def test_no_message_or_error_code_lacks_a_translation() -> None:
         "translate these (python -m shugu.web.i18n_check prints them as .po entries):\n"
         + "\n".join(report)
     )
+
+
+def test_one_message_has_one_translation_in_each_language() -> None:
+    found = conflicts()
+    assert not found, "settle these in one wording:\n" + "\n".join(found)
 
 
 def test_the_finder_sees_messages_and_codes_where_they_are_written(tmp_path: Path) -> None:

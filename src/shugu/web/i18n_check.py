@@ -87,11 +87,39 @@ def missing() -> dict[str, tuple[list[str], list[str]]]:
     return out
 
 
+def conflicts() -> list[str]:
+    """Messages two catalog files of one language translate differently: the page would show
+    whichever file is read last."""
+    from babel.messages.pofile import read_po
+
+    from shugu.web.i18n import LOCALE_DIR
+
+    found: list[str] = []
+    for lang, folder in LANGUAGES.items():
+        seen: dict[tuple[str | None, str], tuple[str, str]] = {}
+        for path in sorted((LOCALE_DIR / folder / "LC_MESSAGES").glob("*.po")):
+            with path.open("rb") as handle:
+                for message in read_po(handle):
+                    if not message.id or not isinstance(message.id, str):
+                        continue
+                    text = message.string if isinstance(message.string, str) else ""
+                    key = (message.context, message.id)
+                    first = seen.setdefault(key, (path.name, text))
+                    if first[1] != text:
+                        found.append(
+                            f"{lang}: {message.id!r} is {first[1]!r} in {first[0]} "
+                            f"but {text!r} in {path.name}"
+                        )
+    return found
+
+
 def _po(message: str) -> str:
     return message.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def main() -> int:
+    for conflict in conflicts():
+        print(f"# conflict: {conflict}")
     lacking = missing()
     for lang, (messages, codes) in lacking.items():
         print(f"# {lang}: {len(messages)} messages, {len(codes)} error codes missing")
