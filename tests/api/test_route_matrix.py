@@ -366,6 +366,11 @@ ROWS: dict[tuple[str, str], Row] = {
         B_CONFIGURE_ALARMS,
         lambda w: {"channels": [], "policy": None},
     ),
+    ("POST", "/api/enterprises/{enterprise_id}/notify/test"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/notify/test",
+        B_CONFIGURE_ALARMS,
+        lambda w: {"channel": "ops"},
+    ),
     ("GET", "/api/monitor/status"): Row(lambda w: "/api/monitor/status", PLATFORM_WRITE),
 }
 
@@ -429,7 +434,11 @@ def test_a_plan_cannot_name_another_enterprise_s_rule(world: World) -> None:
 
 
 #: What the operator gets, once B consents, on rows that refuse it for want of consent.
-OPERATOR_WITH_CONSENT = {("POST", "/api/devices/{device_id}/rpc"): 409}
+OPERATOR_WITH_CONSENT = {
+    ("POST", "/api/devices/{device_id}/rpc"): 409,
+    # B has no channel "ops" to test.
+    ("POST", "/api/enterprises/{enterprise_id}/notify/test"): 404,
+}
 OPERATOR_VALUE_ROWS = sorted(
     key
     for key, row in ROWS.items()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -21,35 +19,16 @@ from shugu.api.scope import (
     require_enterprise_admin,
     require_machine_access,
 )
-from shugu.domain.errors import ForbiddenError, NotFoundError, ValidationError
-from shugu.domain.tenancy import Access
-from shugu.domain.timeutil import CHINA_TZ
-from shugu.monitor.model import CheckOutcome
-from shugu.monitor.notify import settings_service
-from shugu.monitor.reports.render import MEDIA_TYPES, render_day, render_round
-from shugu.monitor.rounds import CHINA, InspectionPlan, validate_plan
+from shugu.domain.errors import ForbiddenError
+from shugu.monitor import inspection_service, plan_service
+from shugu.monitor.inspection_service import ReportFile, RoundSummary
+from shugu.monitor.notify import settings_service, test_notice
 from shugu.store.registry.monitoring import RoundRow
 
 router = APIRouter(tags=["inspection"])
 
 Format = Literal["html", "pdf", "xlsx"]
 Lang = Literal["zh", "en"]
-
-
-def _checked_plan(
-    services: ServicesDep, enterprise_id: int, body: dict[str, Any]
-) -> InspectionPlan:
-    """The plan, if it names only rules of its own enterprise (or defaults): another
-    enterprise's rule is refused exactly as a rule that does not exist."""
-    plan = validate_plan(body)
-    for index, check in enumerate(plan.checks):
-        if check.rule is not None and not services.monitor.rule_open_to(check.rule, enterprise_id):
-            raise ValidationError(
-                f"checks.{index}.rule: there is no rule {check.rule!r}",
-                code="plan_invalid",
-                field=f"checks.{index}.rule",
-            )
-    return plan
 
 
 class PlanOut(BaseModel):
@@ -62,8 +41,8 @@ class PlanOut(BaseModel):
 def list_plans(enterprise_id: int, access: AccessDep, services: ServicesDep) -> list[PlanOut]:
     require_device_access(access, enterprise_id)
     return [
-        PlanOut(id=r.id, enterprise_id=enterprise_id, plan=r.body)
-        for r in services.registry.list_configs("plan", [enterprise_id])
+        PlanOut(id=entry.id, enterprise_id=enterprise_id, plan=entry.record.body)
+        for entry in plan_service.list_plans(services.registry, enterprise_id)
     ]
 
 
@@ -73,18 +52,14 @@ def create_plan(
 ) -> PlanOut:
     """A plan: name, times of day (China time, "HH:MM") and checks."""
     require_enterprise_admin(access, enterprise_id)
-    services.registry.get_enterprise(enterprise_id)
-    plan = _checked_plan(services, enterprise_id, body)
-    record = services.registry.put_config("plan", enterprise_id, plan.model_dump(mode="json"))
+    record = plan_service.create_plan(services.registry, services.monitor, enterprise_id, body)
     return PlanOut(id=record.id, enterprise_id=enterprise_id, plan=record.body)
 
 
-def _plan_enterprise(services: ServicesDep, access: Access, plan_id: int) -> int:
-    record = services.registry.get_config(plan_id, "plan")
-    if record.enterprise_id is None or not access.can_see_enterprise(record.enterprise_id):
-        raise NotFoundError("no such inspection plan")
-    require_device_access(access, record.enterprise_id)
-    return record.enterprise_id
+def _plan_enterprise(services: ServicesDep, access: AccessDep, plan_id: int) -> int:
+    enterprise_id = plan_service.plan_enterprise(services.registry, access, plan_id)
+    require_device_access(access, enterprise_id)
+    return enterprise_id
 
 
 @router.put("/api/inspection-plans/{plan_id}")
@@ -93,10 +68,7 @@ def replace_plan(
 ) -> PlanOut:
     enterprise_id = _plan_enterprise(services, access, plan_id)
     require_enterprise_admin(access, enterprise_id)
-    plan = _checked_plan(services, enterprise_id, body)
-    record = services.registry.put_config(
-        "plan", enterprise_id, plan.model_dump(mode="json"), config_id=plan_id
-    )
+    record = plan_service.replace_plan(services.registry, services.monitor, plan_id, body)
     return PlanOut(id=plan_id, enterprise_id=enterprise_id, plan=record.body)
 
 
@@ -104,7 +76,7 @@ def replace_plan(
 def delete_plan(plan_id: int, access: AccessDep, services: ServicesDep) -> None:
     enterprise_id = _plan_enterprise(services, access, plan_id)
     require_enterprise_admin(access, enterprise_id)
-    services.registry.delete_config(plan_id, "plan")
+    plan_service.delete_plan(services.registry, plan_id)
 
 
 class RoundOut(BaseModel):
@@ -121,41 +93,34 @@ class RoundOut(BaseModel):
     results: list[dict[str, Any]] | None = None
 
 
-def _round_out(services: ServicesDep, row: RoundRow, with_results: bool) -> RoundOut:
-    record = services.rounds.record(row)
+def _round_out(summary: RoundSummary) -> RoundOut:
     return RoundOut(
-        id=row.id,
-        plan_id=row.plan_id,
-        plan=record.plan_name,
-        enterprise_id=row.enterprise_id,
-        at=row.at,
-        trigger=row.trigger,
-        by=row.by,
-        passed=record.count(CheckOutcome.passed),
-        failed=record.count(CheckOutcome.failed),
-        no_data=record.count(CheckOutcome.no_data),
-        results=row.results if with_results else None,
+        id=summary.id,
+        plan_id=summary.plan_id,
+        plan=summary.plan_name,
+        enterprise_id=summary.enterprise_id,
+        at=summary.at,
+        trigger=summary.trigger,
+        by=summary.by,
+        passed=summary.passed,
+        failed=summary.failed,
+        no_data=summary.no_data,
+        results=summary.results,
     )
 
 
 @router.post("/api/inspection-plans/{plan_id}/run", status_code=201)
 async def run_plan(plan_id: int, access: AccessDep, services: ServicesDep) -> RoundOut:
     """Run a round now, on the latest data, recorded as manual with the caller's name."""
-    enterprise_id = _plan_enterprise(services, access, plan_id)
+    enterprise_id = await run_in_threadpool(_plan_enterprise, services, access, plan_id)
     # A round shows the machines' values.
     require_machine_access(access, enterprise_id)
-    if access.role.value == "bureau":
-        raise ForbiddenError("the bureau reads rounds; the enterprise runs them")
-    row = await asyncio.to_thread(
-        services.rounds.run, plan_id, trigger="manual", by=access.principal.username
+    inspection_service.require_round_runner(access)
+    row = await inspection_service.run_now(services.rounds, plan_id, access.principal.username)
+    summary = await run_in_threadpool(
+        inspection_service.round_summary, services.registry, row, with_results=True
     )
-    assert row is not None  # manual rounds have no slot, so they never collide
-    return _round_out(services, row, True)
-
-
-def _china_day(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) - CHINA
-    return start, start + dt.timedelta(days=1)
+    return _round_out(summary)
 
 
 @router.get("/api/enterprises/{enterprise_id}/inspection-rounds")
@@ -168,36 +133,29 @@ def list_rounds(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[RoundOut]:
     require_machine_access(access, enterprise_id)
-    since = until = None
-    if date is not None:
-        since, until = _china_day(date)
-    rows = services.registry.list_rounds(
-        [enterprise_id], plan_id=plan_id, since=since, until=until, limit=limit
+    rounds = inspection_service.list_rounds(
+        services.registry, enterprise_id, plan_id=plan_id, day=date, limit=limit
     )
-    return [_round_out(services, r, False) for r in rows]
+    return [_round_out(summary) for summary in rounds]
 
 
-def _visible_round(services: ServicesDep, access: Access, round_id: int) -> RoundRow:
-    row = services.registry.get_round(round_id)
-    if not access.can_see_enterprise(row.enterprise_id):
-        raise NotFoundError("no such inspection round")
+def _readable_round(services: ServicesDep, access: AccessDep, round_id: int) -> RoundRow:
+    row = inspection_service.visible_round(services.registry, access, round_id)
     require_machine_access(access, row.enterprise_id)
     return row
 
 
 @router.get("/api/inspection-rounds/{round_id}")
 def get_round(round_id: int, access: AccessDep, services: ServicesDep) -> RoundOut:
-    return _round_out(services, _visible_round(services, access, round_id), True)
+    row = _readable_round(services, access, round_id)
+    return _round_out(inspection_service.round_summary(services.registry, row, with_results=True))
 
 
-def _file(content: bytes, fmt: Format, name: str) -> Response:
-    disposition = "inline" if fmt == "html" else "attachment"
+def _file(report: ReportFile) -> Response:
     return Response(
-        content,
-        media_type=MEDIA_TYPES[fmt],
-        headers={
-            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(name)}.{fmt}",
-        },
+        report.content,
+        media_type=report.media_type,
+        headers={"Content-Disposition": report.disposition},
     )
 
 
@@ -214,10 +172,8 @@ async def round_report(
     lang: Lang = "zh",
 ) -> Response:
     """The round's report as HTML, PDF or XLSX; failing checks first."""
-    row = _visible_round(services, access, round_id)
-    record = services.rounds.record(row)
-    content = await asyncio.to_thread(render_round, record, format, lang)
-    return _file(content, format, f"inspection-round-{round_id}")
+    row = await run_in_threadpool(_readable_round, services, access, round_id)
+    return _file(await inspection_service.round_report(services.rounds, row, format, lang))
 
 
 @router.get(
@@ -237,14 +193,10 @@ async def day_report(
 ) -> Response:
     """All rounds of one day (China time) of an enterprise: today's unless ``date`` is given."""
     require_machine_access(access, enterprise_id)
-    enterprise = services.registry.get_enterprise(enterprise_id)
-    if date is None:
-        date = dt.datetime.now(CHINA_TZ).date()
-    since, until = _china_day(date)
-    rows = services.registry.list_rounds([enterprise_id], since=since, until=until, limit=1000)
-    records = [services.rounds.record(r) for r in reversed(rows)]
-    content = await asyncio.to_thread(render_day, records, date, enterprise.name, format, lang)
-    return _file(content, format, f"inspection-{date.isoformat()}")
+    report = await inspection_service.day_report(
+        services.registry, services.rounds, enterprise_id, date, format, lang
+    )
+    return _file(report)
 
 
 # -- notification settings -------------------------------------------------------------------
@@ -280,6 +232,34 @@ async def put_notify(
         body.policy,
     )
     return await run_in_threadpool(get_notify, enterprise_id, access, services)
+
+
+class TestNoticeIn(BaseModel):
+    channel: str = Field(min_length=1, max_length=64, description="the channel's name")
+
+
+class TestNoticeOut(BaseModel):
+    channel: str
+    kind: str
+    delivered: bool
+    elapsed_ms: int
+
+
+@router.post("/api/enterprises/{enterprise_id}/notify/test")
+async def send_test_notice(
+    enterprise_id: int, body: TestNoticeIn, access: AccessDep, services: ServicesDep
+) -> TestNoticeOut:
+    """Send a test notice to one of the enterprise's channels now, through the notifier, and
+    say whether it arrived: 200 when the channel took it; otherwise the delivery's error (502
+    with a code such as ``notify_unreachable``, ``notify_http_status``, ``notify_rejected`` or
+    ``notify_target_forbidden``). Whoever may change the channels may test them."""
+    await run_in_threadpool(require_alarm_admin, access, enterprise_id)
+    sent = await test_notice.send_test_notice(
+        services.registry, services.notifier, enterprise_id, body.channel
+    )
+    return TestNoticeOut(
+        channel=sent.channel, kind=sent.kind, delivered=True, elapsed_ms=sent.elapsed_ms
+    )
 
 
 class MonitorStatus(BaseModel):

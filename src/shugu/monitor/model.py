@@ -53,6 +53,8 @@ class NoticeEvent(StrEnum):
     escalated = "escalated"
     acknowledged = "acknowledged"
     cleared = "cleared"
+    #: Sent on request to check a channel; about no alarm (its ``alarm_id`` is 0).
+    test = "test"
 
 
 @dataclass(frozen=True, slots=True)

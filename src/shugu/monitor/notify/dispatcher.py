@@ -31,6 +31,7 @@ from types import TracebackType
 
 import httpx
 
+from shugu.domain.errors import UnavailableError
 from shugu.domain.timeutil import utc_now_ms
 from shugu.monitor.model import AlarmNotice
 
@@ -291,6 +292,14 @@ class Notifier:
         if self._dropped_after_close == 0:
             log.warning("notifier is closed: dropping notices submitted after shutdown")
         self._dropped_after_close += count
+
+    async def send_now(self, channel: ChannelConfig, notice: AlarmNotice) -> None:
+        """One attempt to deliver ``notice`` to ``channel`` at once, past the lanes: no queue,
+        no retry, and the ``DeliveryError`` of a failed attempt raised to the caller. For a
+        person checking a channel, who wants to know now whether it works and why not."""
+        if self._send is None or self._closing:
+            raise UnavailableError("the notifier is not running", code="unavailable")
+        await self._send(channel, notice)
 
     # -- status ------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ EVENT_LABEL: dict[NoticeEvent, tuple[str, str]] = {
     NoticeEvent.escalated: ("升级", "Escalated"),
     NoticeEvent.acknowledged: ("已确认", "Acknowledged"),
     NoticeEvent.cleared: ("已恢复", "Cleared"),
+    NoticeEvent.test: ("测试通知", "Test notice"),
 }
 
 _FIELD: dict[str, tuple[str, str]] = {
@@ -88,10 +89,11 @@ def notice_json(notice: AlarmNotice, lang: Lang = "zh") -> dict[str, Any]:
     """The webhook body. Stable fields (``version`` 1):
 
     ``version`` (int), ``alarm_id`` (int), ``event`` (raised | repeated | escalated |
-    acknowledged | cleared), ``severity`` (critical | major | minor | warning), ``severity_label``
-    (in ``lang``), ``rule``, ``enterprise``, ``device``, ``detail`` (in ``lang``), ``value``
-    (number or null), ``raised_at`` and ``at`` (ISO 8601 with +08:00, milliseconds), ``link``
-    (URL or null), ``lang`` (zh | en).
+    acknowledged | cleared; test for a notice sent to check the channel, about alarm 0),
+    ``severity`` (critical | major | minor | warning), ``severity_label`` (in ``lang``),
+    ``rule``, ``enterprise``, ``device``, ``detail`` (in ``lang``), ``value`` (number or null),
+    ``raised_at`` and ``at`` (ISO 8601 with +08:00, milliseconds), ``link`` (URL or null),
+    ``lang`` (zh | en).
     """
     return {
         "version": WEBHOOK_SCHEMA_VERSION,
