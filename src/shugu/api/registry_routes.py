@@ -40,6 +40,7 @@ from shugu.domain.errors import ForbiddenError, NotFoundError
 from shugu.domain.profiles import Profile, load_profiles
 from shugu.domain.tenancy import Access, Grantee, Role
 from shugu.ingest import device_credentials
+from shugu.store import consent_service
 from shugu.store.registry import EnterpriseRecord, Registry, missing
 
 router = APIRouter(prefix="/api", tags=["registry"])
@@ -194,8 +195,8 @@ def delete_device(device_id: int, access: AccessDep, services: ServicesDep) -> N
 
 @router.get("/enterprises/{enterprise_id}/consents")
 def list_consents(enterprise_id: int, access: AccessDep, services: ServicesDep) -> list[ConsentOut]:
-    _visible_enterprise(services.registry, access, enterprise_id)
-    return [ConsentOut.from_record(c) for c in services.registry.list_consents(enterprise_id)]
+    records = consent_service.list_consents(services.registry, access, enterprise_id)
+    return [ConsentOut.from_record(c) for c in records]
 
 
 @router.post("/enterprises/{enterprise_id}/consents", status_code=status.HTTP_201_CREATED)
@@ -208,35 +209,16 @@ def grant_consent(
     """Let the bureau (the default) or the platform operator read the enterprise's machine
     values, until revoked; only the enterprise's own administrators grant it. The body (a note
     and the grantee) is optional."""
-    _visible_enterprise(services.registry, access, enterprise_id)
     body = body or ConsentIn()
-    if not access.can_revoke_consent(enterprise_id):
-        raise _forbidden("only the enterprise's own administrators grant consent")
-    if not access.can_grant_consent(enterprise_id, Grantee(body.grantee)):
-        raise ForbiddenError(
-            "this account was made by the platform operator, so it may not consent to the "
-            "operator reading the enterprise's values; an administrator account the enterprise "
-            "made itself grants that consent",
-            code="consent_from_operator_account",
-        )
-    consent = services.registry.grant_consent(
-        enterprise_id, access.principal.user_id, body.note, body.grantee
+    consent = consent_service.grant(
+        services.registry, access, enterprise_id, Grantee(body.grantee), body.note
     )
     return ConsentOut.from_record(consent)
 
 
 @router.delete("/consents/{consent_id}")
 def revoke_consent(consent_id: int, access: AccessDep, services: ServicesDep) -> ConsentOut:
-    registry = services.registry
-    consent = registry.get_consent(consent_id)
-    if not access.can_see_enterprise(consent.enterprise_id):
-        raise missing("consent")
-    renounced = access.role is Role.OPERATOR and consent.grantee == Grantee.OPERATOR
-    if not (access.can_revoke_consent(consent.enterprise_id) or renounced):
-        raise _forbidden(
-            "only the enterprise's administrators revoke consent (the operator may give up its own)"
-        )
-    return ConsentOut.from_record(registry.revoke_consent(consent_id))
+    return ConsentOut.from_record(consent_service.revoke(services.registry, access, consent_id))
 
 
 # Users ------------------------------------------------------------------------------------
