@@ -23,6 +23,7 @@ from shugu.domain.errors import ShuguError
 from shugu.web import (
     alarm_pages,
     auth_pages,
+    consent_pages,
     device_pages,
     inspection_pages,
     live_routes,
@@ -50,6 +51,7 @@ PAGE_MODULES: Final = (
     rule_pages,
     inspection_pages,
     settings_pages,
+    consent_pages,
     onboarding_pages,
     operator_pages,
     region_pages,
