@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from shugu.api.deps import AccessDep, ServicesDep
-from shugu.api.openapi import REPORT_RESPONSES
+from shugu.api.openapi import ERROR_REF, REPORT_RESPONSES
 from shugu.api.scope import (
     require_alarm_admin,
     require_device_access,
@@ -245,7 +245,16 @@ class TestNoticeOut(BaseModel):
     elapsed_ms: int
 
 
-@router.post("/api/enterprises/{enterprise_id}/notify/test")
+#: A test notice the channel did not take: the delivery's error body.
+TEST_FAILED: dict[int | str, dict[str, Any]] = {
+    502: {
+        "description": "the channel did not take the test notice: the error code says why",
+        "content": {"application/json": {"schema": {"$ref": ERROR_REF}}},
+    }
+}
+
+
+@router.post("/api/enterprises/{enterprise_id}/notify/test", responses=TEST_FAILED)
 async def send_test_notice(
     enterprise_id: int, body: TestNoticeIn, access: AccessDep, services: ServicesDep
 ) -> TestNoticeOut:
