@@ -157,8 +157,7 @@ def test_enterprise_accounts_are_refused(world: World, who: str, url: str) -> No
     sign_in(world.client, who)
     answer = world.client.get(url)
     assert answer.status_code == 403
-    assert "甲纺织" not in answer.text or url == "/region"  # no figure of the district leaks
-    assert "乙数据中心" not in answer.text
+    assert "乙数据中心" not in answer.text and "长乐纺织园" not in answer.text  # nothing leaks
 
 
 def test_the_enterprise_list_shows_registry_data_counts_and_consents(district: World) -> None:
@@ -255,3 +254,15 @@ def test_tiles_are_as_wide_as_their_machines_need_and_fill_pages() -> None:
     mixed = tile_pages([_enterprise(1, 100), *[_enterprise(i, 10) for i in range(2, 11)]])
     assert [sum(t.span for t in p) for p in mixed] == [10, 1]
     assert tile_pages([]) == []
+
+
+def test_an_empty_district_draws_empty_charts() -> None:
+    from shugu.monitor.region_overview import RegionOverview
+    from shugu.web.i18n import Translator
+    from shugu.web.region_charts import wall_charts
+
+    options = wall_charts(RegionOverview(utc_now_ms(), 0, [], [], []), Translator("zh-CN"))
+    assert options["online"]["yAxis"]["data"] == []
+    assert options["alarms"]["graphic"][0]["style"]["text"] == "告警数量须经企业授权方可统计"
+    assert options["machines"]["title"]["text"] == "0"
+    assert options["ingest"]["series"] == []
