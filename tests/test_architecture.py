@@ -85,8 +85,10 @@ def test_the_console_uses_the_apis_scoping_and_services_never_its_routes() -> No
     for path in sorted(PACKAGE.rglob("*.py")):
         module = ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
         for line, imported in shugu_imports(path):
-            if room_of(module) == "web" and imported.startswith("api.") and (
-                imported.endswith("_routes")
+            if (
+                room_of(module) == "web"
+                and imported.startswith("api.")
+                and (imported.endswith("_routes"))
             ):
                 wrong.append(f"{path.relative_to(ROOT)}:{line}: web imports {imported}")
             if room_of(module) == "api" and room_of(imported) == "web" and module != "api.app":

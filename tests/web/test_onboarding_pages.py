@@ -46,7 +46,7 @@ def test_the_form_offers_the_profiles_and_the_enterprises_own_assets(world: Worl
     sign_in(world.client, "admin_a")
     page = world.client.get(f"/e/{world.ent_a}/onboard")
     assert page.status_code == 200
-    assert "添加设备" in page.text and 'name="name"' in page.text
+    assert "接入设备" in page.text and 'name="name"' in page.text
     # A weaving mill's likeliest next device is a loom.
     assert '<option value="loom" selected>织机 (loom)</option>' in page.text
     assert f'<option value="{world.site_a}">甲厂区 · 厂区</option>' in page.text
