@@ -1,13 +1,13 @@
 """Things the browser tests need the demo district to hold, made through the public API as an
-enterprise's administrator would: a device of their own that is hot, and the alarm it raises."""
+enterprise's administrator would: a device of their own that is hot and the alarm it raises, a
+round of the data centre's inspection plan."""
 
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 
-from tests.browser.demo import Demo, post_telemetry
+from tests.browser.demo import Api, Demo, post_telemetry
 
 ALARM_TIMEOUT_S = 30.0
 
@@ -21,12 +21,21 @@ class HotDevice:
     alarm_id: int
 
 
+def new_device_name(api: Api, stem: str) -> str:
+    """``stem`` numbered after the enterprise's devices of that name (names are unique)."""
+    devices = api.get(f"/api/enterprises/{api.enterprise_id}/devices")
+    taken = {d["name"] for d in devices}
+    return next(
+        f"{stem} {n:02d}" for n in range(1, len(taken) + 2) if f"{stem} {n:02d}" not in taken
+    )
+
+
 def hot_device(demo: Demo, username: str = "mill-admin") -> HotDevice:
     """A new device with its own temperature limit, which it reports above: one open alarm."""
     api = demo.api(username)
     enterprise = api.enterprise_id
     assert enterprise is not None
-    name = f"测试温度计 {uuid.uuid4().hex[:6]}"
+    name = new_device_name(api, "车间温度计")
     created = api.post(
         f"/api/enterprises/{enterprise}/devices", {"name": name, "profile": "generic"}
     )
@@ -55,3 +64,11 @@ def hot_device(demo: Demo, username: str = "mill-admin") -> HotDevice:
             return HotDevice(enterprise, device_id, name, token, int(alarms[0]["id"]))
         time.sleep(0.5)
     raise AssertionError(f"no alarm on {name} within {ALARM_TIMEOUT_S:.0f} s")
+
+
+def inspection_round(demo: Demo, username: str = "dc-admin") -> dict[str, object]:
+    """A round of the enterprise's first inspection plan, run now."""
+    api = demo.api(username)
+    plans = api.get(f"/api/enterprises/{api.enterprise_id}/inspection-plans")
+    round_: dict[str, object] = api.post(f"/api/inspection-plans/{plans[0]['id']}/run")
+    return round_

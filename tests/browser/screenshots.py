@@ -27,13 +27,15 @@ class Shot:
     #: A path, an enterprise page's name, or "device" (the account's first machine's page).
     page: str
     wall: bool = False
+    query: str = ""
 
 
 SHOTS = (
     Shot("login", None, "/login"),
     Shot("tree", "mill-admin", "tree"),
     Shot("devices", "mill-admin", "devices"),
-    Shot("device", "mill-admin", "device"),
+    # The demo's few hours of history fill a 6 h chart.
+    Shot("device", "mill-admin", "device", query="?range=6h"),
     Shot("alarms", "mill-admin", "alarms"),
     Shot("rules", "mill-admin", "rules"),
     Shot("inspection", "dc-admin", "inspection"),

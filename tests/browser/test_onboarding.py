@@ -3,21 +3,20 @@ first message appears on the same page as it arrives, without a reload."""
 
 from __future__ import annotations
 
-import uuid
-
 from playwright.sync_api import expect
 
 from tests.browser.conftest import OpenPage
 from tests.browser.demo import Demo, post_telemetry
 from tests.browser.pages import mark_document, still_same_document
 from tests.browser.pending import awaiting
+from tests.browser.scenarios import new_device_name
 
 
 @awaiting("onboard")
 def test_a_new_device_shows_its_first_value_as_it_arrives(open_page: OpenPage, demo: Demo) -> None:
     mill = demo.api("mill-admin").enterprise_id
     page = open_page("mill-admin", at=f"/e/{mill}/onboard")
-    name = f"新接入温湿度计 {uuid.uuid4().hex[:6]}"
+    name = new_device_name(demo.api("mill-admin"), "温湿度计")
     page.fill("#f-name", name)
     page.select_option("#f-profile", "generic")
     mark_document(page)

@@ -40,7 +40,7 @@ def test_a_role_lands_on_its_start_page_with_its_navigation(
     ("username", "target"),
     [
         # The sidebar is on the start page: a missing start page hides the others' links.
-        param(u, p, pages=(ROLE_PAGES[u][0], p), id=f"{u}-{p.strip('/')}")
+        param(u, p, pages=(ROLE_PAGES[u][0], p, f"{u}:{p}"), id=f"{u}-{p.strip('/')}")
         for u in ROLES
         for p in ROLE_PAGES[u]
     ],

@@ -10,6 +10,7 @@ from tests.browser.demo import Demo
 from tests.browser.pages import settle, visit
 from tests.browser.pending import param
 from tests.browser.roles import page_path
+from tests.browser.scenarios import hot_device, inspection_round
 from tests.browser.screenshots import LANGS, SHOTS, Shot, folder, save
 
 
@@ -22,10 +23,20 @@ def first_machine(demo: Demo, username: str) -> int:
 def shot_path(demo: Demo, shot: Shot) -> str:
     if shot.page == "device":
         assert shot.username is not None
-        return f"/devices/{first_machine(demo, shot.username)}"
+        return f"/devices/{first_machine(demo, shot.username)}{shot.query}"
     if shot.username is None:
-        return shot.page
-    return page_path(demo, shot.username, shot.page)
+        return shot.page + shot.query
+    return page_path(demo, shot.username, shot.page) + shot.query
+
+
+def prepare(demo: Demo, shot: Shot) -> None:
+    """What the page shows when someone has worked with it: an open alarm, a round."""
+    if shot.page == "alarms" and shot.username is not None:
+        api = demo.api(shot.username)
+        if not api.get(f"/api/alarms?enterprise={api.enterprise_id}"):
+            hot_device(demo, shot.username)
+    if shot.page == "inspection" and shot.username is not None:
+        inspection_round(demo, shot.username)
 
 
 @pytest.mark.parametrize("shot", [param(s, pages=(s.page,), id=s.name) for s in SHOTS])
@@ -34,6 +45,7 @@ def test_screenshot(open_page: OpenPage, demo: Demo, shot: Shot) -> None:
     if target is None:
         pytest.skip("SHUGU_SCREENSHOTS=off")
     path = shot_path(demo, shot)
+    prepare(demo, shot)
     for lang in LANGS:
         page = open_page(shot.username, lang, WALL if shot.wall else LAPTOP, at=path)
         assert visit(page, path).status == 200, path
