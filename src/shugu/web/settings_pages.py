@@ -210,7 +210,7 @@ async def delete_channel(
     except NotFoundError:
         raise
     except ShuguError as exc:
-        # Another channel's target may be refused now (its host moved): say so above the list.
+        # Another channel's target may be refused now (its host moved): the page says so.
         form = PolicyForm([], [], "", "", {"_form": user.tr.error(exc.code, exc.message)})
         return _page(request, user, enterprise_id, policy_form=form, status=exc.http_status)
     return _saved(enterprise_id)
