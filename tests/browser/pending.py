@@ -21,6 +21,10 @@ PENDING: dict[str, str] = {
         "the navigation offers an enterprise viewer Notifications, whose page is for the "
         "enterprise's administrators and the operator (403, as the API's settings read)"
     ),
+    "bureau:/region/enterprises": (
+        "on /region/enterprises the sidebar marks Region overview current as well: "
+        "NavItem.active takes /region for a parent of every path below it"
+    ),
 }
 
 

@@ -61,5 +61,6 @@ def test_a_role_opens_each_page_of_its_navigation(
         expect(page.locator("[data-testid=region-wall]")).to_be_visible()
         return
     expect(link).to_have_attribute("aria-current", "page")
+    expect(page.locator("nav.sidebar a[aria-current=page]")).to_have_count(1)
     expect(page.locator("main#page")).to_be_visible()
     assert page.locator("main#page").inner_text().strip(), f"{path} shows something"
