@@ -1,11 +1,11 @@
 """The browser suite's fixtures: one real `shugu demo` and one headless Chromium per session.
 
 Chromium is Debian's (``/usr/bin/chromium``, package ``chromium``), driven by Playwright for
-Python. Without it, or when it cannot start, the suite is skipped with the reason, except in CI
-(``CI=true``), where that is a failure. Each test gets fresh browser contexts (cookies, storage)
-through ``open_page``; whatever the browser reports as an error (console errors, uncaught
-exceptions, CSP refusals) and any traceback the server logs while the test runs fail the test,
-unless the test said it expects it (``console_log.allow``).
+Python (a locked dev requirement). Without Chromium, or when it cannot start, the suite is
+skipped with the reason, except in CI (``CI=true``), where that is a failure. Each test gets
+fresh browser contexts (cookies, storage) through ``open_page``; whatever the browser reports as
+an error (console errors, uncaught exceptions, CSP refusals) and any traceback the server logs
+while the test runs fail the test, unless the test said it expects it (``console_log.allow``).
 
 With pytest-xdist each worker starts its own demo and browser, on ports of its own.
 """
@@ -17,17 +17,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, Playwright, StorageState, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.binaries import in_ci
 from tests.browser.console_log import ConsoleLog
 from tests.browser.demo import SERVER_FAULTS, Demo, DemoFailed
 from tests.browser.pages import LANG_COOKIE, sign_in
-
-try:
-    from playwright.sync_api import Browser, Page, Playwright, StorageState, sync_playwright
-    from playwright.sync_api import Error as PlaywrightError
-except ImportError:  # pragma: no cover - the dev requirements install it
-    sync_playwright = None  # type: ignore[assignment]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -43,7 +39,7 @@ WALL = {"width": 1920, "height": 1080}
 
 CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 
-OpenPage = Callable[..., "Page"]
+OpenPage = Callable[..., Page]
 
 
 def unavailable(reason: str) -> None:
@@ -63,8 +59,6 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
-    if sync_playwright is None:
-        unavailable("Playwright for Python is not installed (pip install playwright)")
     with sync_playwright() as driver:
         yield driver
 
@@ -87,6 +81,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """A demo district on free ports; stopped with Ctrl-C at the end of the session."""
+    chromium_path()  # no browser, no use for a demo: skip before starting one
     served = Demo(tmp_path_factory.mktemp("browser-demo") / "data")
     try:
         served.start()
