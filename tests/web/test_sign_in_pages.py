@@ -73,3 +73,21 @@ def test_console_pages_load_scripts_from_this_origin_only(world: World) -> None:
     policy = page.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy
     assert "connect-src 'self'" in policy
+
+
+def test_the_navigation_offers_each_role_only_pages_it_may_open(world: World) -> None:
+    sign_in(world.client, "viewer_a")
+    page = world.client.get(f"/e/{world.ent_a}/devices").text
+    assert f"/e/{world.ent_a}/alarms" in page
+    assert f"/e/{world.ent_a}/notifications" not in page
+    assert f"/e/{world.ent_a}/consents" not in page
+    sign_in(world.client, "admin_a")
+    page = world.client.get(f"/e/{world.ent_a}/devices").text
+    assert f"/e/{world.ent_a}/notifications" in page
+
+
+def test_one_navigation_item_is_current_even_below_another(world: World) -> None:
+    sign_in(world.client, "bureau")
+    page = world.client.get("/region/enterprises").text
+    assert page.count('aria-current="page"') == 1
+    assert 'href="/region/enterprises" class="active"' in page

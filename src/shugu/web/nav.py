@@ -26,10 +26,11 @@ def enterprise_items(enterprise_id: int, admin: bool) -> list[NavItem]:
         NavItem(N_("Alarms"), f"{base}/alarms"),
         NavItem(N_("Alarm rules"), f"{base}/rules"),
         NavItem(N_("Inspection"), f"{base}/inspection"),
-        NavItem(N_("Notifications"), f"{base}/notifications"),
     ]
     if admin:
+        # The channels hold robot secrets and addresses: the API shows them to administrators.
         items += [
+            NavItem(N_("Notifications"), f"{base}/notifications"),
             NavItem(N_("Add a device"), f"{base}/onboard"),
             NavItem(N_("Consent"), f"{base}/consents"),
         ]
@@ -50,6 +51,13 @@ def nav_for(user: PageUser) -> list[NavItem]:
         ]
     assert user.enterprise_id is not None
     return enterprise_items(user.enterprise_id, role is Role.ENTERPRISE_ADMIN)
+
+
+def current(items: list[NavItem], path: str) -> str | None:
+    """The URL of the item the page belongs to: the longest that leads to it (``/region`` for
+    the wall, ``/region/enterprises`` below it, never both)."""
+    matching = [item.url for item in items if item.active(path)]
+    return max(matching, key=len) if matching else None
 
 
 def home_url(user: PageUser) -> str:

@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse
 
 from shugu import __version__
 from shugu.web.i18n import N_, Translator
-from shugu.web.nav import nav_for
+from shugu.web.nav import current, nav_for
 from shugu.web.session import PageUser
 from shugu.webassets import ECHARTS, HTMX
 
@@ -122,13 +122,15 @@ ENV: Final = _environment()
 
 def page_context(request: Request, user: PageUser | None, tr: Translator) -> dict[str, Any]:
     path = request.url.path
+    nav = nav_for(user) if user is not None else []
     return {
         "_": tr,
         "err": tr.error,
         "lang": tr.lang,
         "other_lang": tr.other_lang,
         "user": user,
-        "nav": nav_for(user) if user is not None else [],
+        "nav": nav,
+        "nav_current": current(nav, path),
         "path": path,
         "here": path + ("?" + request.url.query if request.url.query else ""),
         "csrf": user.csrf if user is not None else "",
