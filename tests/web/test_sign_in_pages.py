@@ -91,3 +91,26 @@ def test_one_navigation_item_is_current_even_below_another(world: World) -> None
     page = world.client.get("/region/enterprises").text
     assert page.count('aria-current="page"') == 1
     assert 'href="/region/enterprises" class="active"' in page
+
+
+def test_another_sites_form_cannot_sign_the_browser_in(world: World) -> None:
+    """Login CSRF: a form on another site posting a known account's password would leave the
+    victim signed in as that account."""
+    world.client.cookies.clear()
+    form = {"username": "admin_a", "password": "correct horse battery"}
+    for headers in (
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+    ):
+        answer = world.client.post("/login", data=form, headers=headers, follow_redirects=False)
+        assert answer.status_code == 403, headers
+        assert "shugu_session" not in answer.headers.get("set-cookie", "")
+    own = world.client.post(
+        "/login",
+        data=form,
+        headers={"Sec-Fetch-Site": "same-origin", "Origin": "http://testserver"},
+        follow_redirects=False,
+    )
+    assert own.status_code == 303

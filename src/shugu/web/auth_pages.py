@@ -39,6 +39,20 @@ def safe_next(raw: str | None) -> str | None:
     return raw
 
 
+def same_site(request: Request) -> bool:
+    """Whether a form post comes from this site's own page: browsers say so in
+    ``Sec-Fetch-Site``, older ones in ``Origin``; a request with neither is not a browser's
+    cross-site form (scripts and tests), so it passes."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    parts = urlsplit(origin)
+    return parts.netloc == request.headers.get("host", "")
+
+
 def _login_page(
     request: Request, tr: Translator, *, username: str = "", error: str = "", status: int = 200
 ) -> Response:
@@ -66,6 +80,10 @@ def login_submit(
 ) -> Response:
     tr = translator_for(request)
     services = get_services(request)
+    if not same_site(request):
+        # Login CSRF: another site's form would sign the browser in as the other site's
+        # account, and what the user then enters would be kept there.
+        return _login_page(request, tr, error=tr.error("csrf_failed"), status=403)
     try:
         signed = sign_in(
             services, login_guard_of(request), username, password, client_address(request)
