@@ -16,16 +16,7 @@ F = TypeVar("F", bound=Callable[..., object])
 
 #: Page (an enterprise page's name, or a path; "account:page" for one account's view of it) →
 #: why its tests cannot pass yet.
-PENDING: dict[str, str] = {
-    "mill-viewer:notifications": (
-        "the navigation offers an enterprise viewer Notifications, whose page is for the "
-        "enterprise's administrators and the operator (403, as the API's settings read)"
-    ),
-    "bureau:/region/enterprises": (
-        "on /region/enterprises the sidebar marks Region overview current as well: "
-        "NavItem.active takes /region for a parent of every path below it"
-    ),
-}
+PENDING: dict[str, str] = {}
 
 
 def marks(*pages: str) -> list[pytest.MarkDecorator]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.browser.demo import Demo
 
-#: Enterprise pages, in the sidebar's order; the last two are the administrators' only.
+#: Enterprise pages, in the sidebar's order; the last three are the administrators' only.
 ENTERPRISE_PAGES = (
     "tree",
     "devices",
@@ -15,7 +15,7 @@ ENTERPRISE_PAGES = (
     "onboard",
     "consents",
 )
-VIEWER_PAGES = ENTERPRISE_PAGES[:6]
+VIEWER_PAGES = ENTERPRISE_PAGES[:5]
 
 #: Account → the pages of its sidebar, in order; the first is where it lands.
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
