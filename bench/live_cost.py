@@ -187,9 +187,22 @@ async def _measure(
         asyncio.create_task(_poll_page(port, path, district.admin_token, poll_every_s, stop, got))
         for _ in range(pages)
     ]
-    failed = feeder.failed
-    cpu, rss, client = await _phase(served, seconds, settle_s)
-    out.append(Phase("polling", cpu - base_cpu, rss, client, pages, got[0], feeder.failed - failed))
+    await asyncio.sleep(settle_s)
+    failed, answered, received = feeder.failed, got[1], got[0]
+    cpu, rss, client = await _phase(served, seconds, 0.0)
+    rate = (got[1] - answered) / seconds
+    out.append(
+        Phase(
+            "polling",
+            cpu - base_cpu,
+            rss,
+            client,
+            pages,
+            got[0] - received,
+            feeder.failed - failed,
+            rate,
+        )
+    )
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     return out

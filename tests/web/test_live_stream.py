@@ -114,4 +114,10 @@ def test_a_real_server_pushes_a_device_value_to_an_open_stream(tmp_path: Path) -
         data = _read_event(stream, "values", time.monotonic() + 20)
         assert isinstance(data, dict)
         assert data[str(device_id)]["speed_rpm"][1] == 612.5
+        assert served.http("GET", "/api/health")[1]["console_live_streams"] == 1
         connection.close()
+        # The server notices the page went away and lets go of its stream.
+        deadline = time.monotonic() + 20
+        while served.http("GET", "/api/health")[1]["console_live_streams"] != 0:
+            assert time.monotonic() < deadline, "the closed stream is still held"
+            time.sleep(0.1)

@@ -104,6 +104,7 @@ def create_app(
             else 0,
             "broker_connected": services.bridge.connected if services.bridge else None,
             "monitor_pending_rows": services.monitor.stats().pending_rows,
+            "console_live_streams": app.state.live_hub.open_streams,
         }
 
     return app
