@@ -193,7 +193,7 @@ def test_the_wall_speaks_english_and_refreshes_itself(district: World) -> None:
     w.client.cookies.set("shugu_lang", "en")
     html = get(w, "/region")
     assert "福州市 · Region overview" in html and "Data as of" in html
-    assert "2 enterprises without consent: 2 devices, 2 online (counts only)" in html
+    assert "Enterprises without consent: 2; their devices: 2, online: 2 (counts only)" in html
     # Figures and tiles poll; the chart data comes from a page route, not the page.
     assert 'hx-get="/region/figures" hx-trigger="every 10s"' in html
     assert 'hx-get="/region/machines?page=0" hx-trigger="every 10s"' in html
