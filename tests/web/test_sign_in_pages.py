@@ -15,6 +15,21 @@ def test_a_page_without_a_session_leads_to_the_sign_in_page(world: World) -> Non
     assert "登录" in page.text and 'lang="zh-CN"' in page.text
 
 
+def test_signing_in_returns_to_the_page_asked_for_with_all_its_filters(world: World) -> None:
+    world.client.cookies.clear()
+    asked = f"/e/{world.ent_a}/alarms?status=all&severity=major"
+    answer = world.client.get(asked, follow_redirects=False)
+    assert answer.status_code == 303
+    login = world.client.get(answer.headers["location"])
+    assert f'name="next" value="{asked.replace("&", "&amp;")}"' in login.text
+    signed = world.client.post(
+        "/login",
+        data={"username": "admin_a", "password": "correct horse battery", "next": asked},
+        follow_redirects=False,
+    )
+    assert signed.headers["location"] == asked
+
+
 def test_a_wrong_password_is_told_in_the_users_language(world: World) -> None:
     world.client.cookies.clear()
     answer = world.client.post("/login", data={"username": "admin_a", "password": "nope"})

@@ -68,7 +68,8 @@ def _next_url(request: Request) -> str:
     path = request.url.path
     if request.url.query:
         path += "?" + request.url.query
-    return quote(path, safe="/?=&")
+    # Quoted whole: an unquoted "&" would end the sign-in page's ``next`` at the first filter.
+    return quote(path, safe="/")
 
 
 async def get_page_user(request: Request) -> PageUser:
