@@ -6,14 +6,19 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
+import pytest
+from httpx import Response
 
 from shugu.domain.batch import Batch
+from shugu.web import live_routes
 from shugu.web.live import LiveHub
 from tests.server import serve_district
+from tests.web.conftest import World, sign_in
 
 NAMES = {1: "temp", 2: "rpm"}
 
@@ -121,3 +126,44 @@ def test_a_real_server_pushes_a_device_value_to_an_open_stream(tmp_path: Path) -
         while served.http("GET", "/api/health")[1]["console_live_streams"] != 0:
             assert time.monotonic() < deadline, "the closed stream is still held"
             time.sleep(0.1)
+
+
+def _stream_in_background(world: World, path: str) -> tuple[threading.Thread, list[Response]]:
+    """Open a page's stream on another thread; its answer is kept once the stream ends."""
+    answers: list[Response] = []
+    reader = threading.Thread(target=lambda: answers.append(world.client.get(path)), daemon=True)
+    reader.start()
+    hub = world.client.app.state.live_hub  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 20
+    while hub.open_streams == 0:
+        assert time.monotonic() < deadline, "the stream did not open"
+        time.sleep(0.01)
+    return reader, answers
+
+
+def test_an_open_stream_ends_once_its_user_signs_out(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_routes, "RECHECK_S", 0.05)
+    sign_in(world.client, "admin_a")
+    session = world.client.cookies.get("shugu_session")
+    assert session
+    reader, answers = _stream_in_background(world, f"/live?devices={world.device_a}&alarms=1")
+    world.registry.revoke_token_value(session)
+    reader.join(20)
+    assert not reader.is_alive(), "the stream outlived its session"
+    [answer] = answers
+    assert answer.status_code == 200 and answer.text.startswith("retry:")
+
+
+def test_an_open_stream_ends_once_the_enterprise_revokes_its_consent(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_routes, "RECHECK_S", 0.05)
+    consent = world.registry.grant_consent(world.ent_a, world.user_ids["admin_a"], "audit")
+    sign_in(world.client, "bureau")
+    reader, answers = _stream_in_background(world, f"/live?devices={world.device_a}")
+    world.registry.revoke_consent(consent.id)
+    reader.join(20)
+    assert not reader.is_alive(), "the stream outlived the consent"
+    assert answers[0].status_code == 200

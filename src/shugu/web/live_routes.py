@@ -5,7 +5,10 @@ checked as the API checks a read of its values, so a stream never carries what t
 not fetch. Events: ``values`` (``{device: {metric: [ts_ms, value]}}``), ``alarms``
 (``{"enterprises": [...]}``: refetch the alarm fragments), ``health`` (the operator's figures,
 every ``HEALTH_EVERY_S``), and a comment every ``KEEPALIVE_S`` that keeps proxies from closing
-an idle stream.
+an idle stream. Every ``RECHECK_S`` the stream checks again that its session is still signed in
+as the same account and may still read the enterprises it carries values of: a page left open
+stops receiving once its user signs out or an enterprise revokes its consent, as the API would
+refuse its next request.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from shugu.api.scope import visible_device
+from shugu.api.session_cookies import session_token_of
 from shugu.domain.errors import ForbiddenError, ValidationError
 from shugu.domain.tenancy import Role
 from shugu.web.health import snapshot
@@ -32,6 +36,7 @@ router = APIRouter(include_in_schema=False)
 MAX_DEVICES: Final = 500
 KEEPALIVE_S: Final = 15.0
 HEALTH_EVERY_S: Final = 2.0
+RECHECK_S: Final = 15.0
 
 
 def hub_of(request: Request) -> LiveHub:
@@ -55,9 +60,16 @@ def _device_ids(raw: str) -> list[int]:
     return ids
 
 
-def _check(user: PageUser, ids: list[int]) -> None:
-    for device_id in ids:
-        visible_device(user.services.registry, user.access, device_id)
+def _check(user: PageUser, ids: list[int]) -> frozenset[int]:
+    """The enterprises of the devices, each of which the user may read the values of."""
+    registry = user.services.registry
+    return frozenset(visible_device(registry, user.access, d).enterprise_id for d in ids)
+
+
+def _still_allowed(user: PageUser, token: str, enterprises: frozenset[int]) -> bool:
+    if user.services.registry.principal_for_token(token) != user.principal:
+        return False
+    return all(user.access.can_read_machines(e) for e in enterprises)
 
 
 def _event(name: str, data: object) -> bytes:
@@ -65,17 +77,27 @@ def _event(name: str, data: object) -> bytes:
 
 
 async def _stream(
-    hub: LiveHub, sub: Subscription, user: PageUser, health: bool
+    hub: LiveHub,
+    sub: Subscription,
+    user: PageUser,
+    health: bool,
+    token: str,
+    enterprises: frozenset[int],
 ) -> AsyncIterator[bytes]:
     loop = asyncio.get_running_loop()
     next_health = loop.time()
     next_keepalive = loop.time() + KEEPALIVE_S
+    next_check = loop.time() + RECHECK_S
     try:
         yield b"retry: 3000\n\n"
         while True:
-            deadline = min(next_keepalive, next_health if health else next_keepalive)
+            deadline = min(next_keepalive, next_check, next_health if health else next_keepalive)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(sub.wake.wait(), max(0.0, deadline - loop.time()))
+            if loop.time() >= next_check:
+                if not await run_in_threadpool(_still_allowed, user, token, enterprises):
+                    return
+                next_check = loop.time() + RECHECK_S
             values, alarms = sub.take()
             sent = False
             if values:
@@ -107,13 +129,13 @@ async def live(
     health: bool = False,
 ) -> StreamingResponse:
     ids = _device_ids(devices)
-    await run_in_threadpool(_check, user, ids)
+    enterprises = await run_in_threadpool(_check, user, ids)
     if health and user.role is not Role.OPERATOR:
         raise ForbiddenError("platform health is the operator's", code="forbidden")
     access = user.access
     sub = hub_of(request).subscribe(ids, access.can_count_alarms if alarms else None)
     return StreamingResponse(
-        _stream(hub_of(request), sub, user, health),
+        _stream(hub_of(request), sub, user, health, session_token_of(request) or "", enterprises),
         media_type="text/event-stream",
         headers={"cache-control": "no-store", "x-accel-buffering": "no"},
     )
