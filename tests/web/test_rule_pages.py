@@ -4,6 +4,13 @@ language; and an enterprise's rules."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from shugu.monitor import rule_service
 from tests.web.conftest import World, csrf_headers, sign_in
 
 RULE = "crah.chw_supply_high"  # B's air handler: chilled water supply above 12 °C for 300 s
@@ -69,6 +76,38 @@ def test_saving_an_override_changes_the_devices_limit(world: World) -> None:
     card = card_of(fragment(world))
     assert 'value="14.5"' in card and 'value="10"' in card
     assert '<option value="critical" selected>' in card
+
+
+def test_saving_reconfigures_the_monitor_off_the_event_loop(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The monitor reconfigures every device's rules under its engine's lock: on the event loop
+    it would hold up every stream, MQTT session and request meanwhile."""
+    on_loop: list[bool] = []
+
+    def watched(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                asyncio.get_running_loop()
+                on_loop.append(True)
+            except RuntimeError:
+                on_loop.append(False)
+            return original(*args, **kwargs)
+
+        return call
+
+    for name in ("save_override", "save_rule"):
+        monkeypatch.setattr(rule_service, name, watched(getattr(rule_service, name)))
+    csrf = sign_in(world.client, "admin_b")
+    saved = world.client.post(override_url(world), data={"above": "14"}, headers=csrf_headers(csrf))
+    assert saved.status_code == 200, saved.text
+    made = world.client.post(
+        f"/e/{world.ent_b}/rules",
+        data={**own_rule_form(world), "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text
+    assert on_loop == [False, False]
 
 
 def test_a_plain_form_post_returns_to_the_device(world: World) -> None:

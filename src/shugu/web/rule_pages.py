@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
@@ -283,12 +284,21 @@ async def save_override(
     request: Request, device_id: int, rule_ref: str, user: PageUserDep
 ) -> Response:
     """Save the device's own limits for a rule; all fields empty: the rule's limits again."""
+    submitted = await request.form()
+    # Saving reconfigures the monitor (every device's rules, under the engine's lock): on a
+    # worker thread, as the API's synchronous route does, never on the event loop.
+    return await run_in_threadpool(_save_override, request, device_id, rule_ref, user, submitted)
+
+
+def _save_override(
+    request: Request, device_id: int, rule_ref: str, user: PageUser, submitted: FormData
+) -> Response:
     services = user.services
     enterprise_id, rules = _device_rules(user, device_id)
     require_alarm_admin(user.access, enterprise_id)
     found = _one(rules, rule_ref)
     base = found.base or found.rule
-    params, form = parse_params(user, base, await request.form(), found.overridden)
+    params, form = parse_params(user, base, submitted, found.overridden)
     if form.errors:
         return _answer(request, user, device_id, found, form, 422)
     try:
@@ -418,8 +428,15 @@ def _save_rule(
 
 @router.post("/e/{enterprise_id}/rules")
 async def create_rule(request: Request, enterprise_id: int, user: PageUserDep) -> Response:
+    submitted = await request.form()
+    return await run_in_threadpool(_create_rule, request, enterprise_id, user, submitted)
+
+
+def _create_rule(
+    request: Request, enterprise_id: int, user: PageUser, submitted: FormData
+) -> Response:
     require_alarm_admin(user.access, enterprise_id)
-    form = _save_rule(user, enterprise_id, await request.form(), None)
+    form = _save_rule(user, enterprise_id, submitted, None)
     if form is not None:
         return _rules_page(request, user, enterprise_id, form, 422)
     return RedirectResponse(f"/e/{enterprise_id}/rules", status_code=303)
@@ -467,8 +484,15 @@ def edit_rule(request: Request, enterprise_id: int, rule_id: int, user: PageUser
 async def replace_rule(
     request: Request, enterprise_id: int, rule_id: int, user: PageUserDep
 ) -> Response:
+    submitted = await request.form()
+    return await run_in_threadpool(_replace_rule, request, enterprise_id, rule_id, user, submitted)
+
+
+def _replace_rule(
+    request: Request, enterprise_id: int, rule_id: int, user: PageUser, submitted: FormData
+) -> Response:
     _own_rule(user, enterprise_id, rule_id)
-    form = _save_rule(user, enterprise_id, await request.form(), rule_id)
+    form = _save_rule(user, enterprise_id, submitted, rule_id)
     if form is not None:
         return _edit_page(request, user, enterprise_id, rule_id, form, 422)
     return RedirectResponse(f"/e/{enterprise_id}/rules", status_code=303)
