@@ -94,6 +94,8 @@ def test_others_read_the_history_but_do_not_grant(world: World) -> None:
         page = world.client.get(page_of(world))
         assert page.status_code == 200, who
         assert "月报" in page.text and 'data-testid="grant"' not in page.text
+        # Who granted it is an account name: for those who may list the accounts (the API's).
+        assert ("admin_a" in page.text) is (who == "operator"), who
         assert 'data-testid="revoke"' not in page.text
         assert grant(world, token, "operator") == 403
     sign_in(world.client, "admin_b")

@@ -18,7 +18,8 @@ from shugu.store.registry import ConsentRecord, EnterpriseRecord, Registry, miss
 
 @dataclass(frozen=True, slots=True)
 class ConsentEntry:
-    """A consent with the name of the account that granted it."""
+    """A consent with the name of the account that granted it ("" for a caller who may not
+    list the enterprise's accounts)."""
 
     record: ConsentRecord
     granted_by_name: str
@@ -37,8 +38,12 @@ def list_consents(registry: Registry, access: Access, enterprise_id: int) -> lis
 
 
 def consent_history(registry: Registry, access: Access, enterprise_id: int) -> list[ConsentEntry]:
-    """``list_consents`` with who granted each, newest first."""
+    """``list_consents`` with who granted each, newest first. Account names go only to whoever
+    may list the enterprise's accounts (``GET /api/users``: its administrators and the
+    operator), not to the bureau or the enterprise's viewers."""
     records = list_consents(registry, access, enterprise_id)
+    if not access.can_manage_enterprise(enterprise_id):
+        return [ConsentEntry(record, "") for record in reversed(records)]
     names = {user.id: user.username for user in registry.list_users(enterprise_id)}
     return [
         ConsentEntry(record, names.get(record.granted_by, f"#{record.granted_by}"))
