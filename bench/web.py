@@ -125,8 +125,8 @@ def run(
                     browser.close()
             finally:
                 if reporting is not None:
-                    result["district_messages_sent"] = reporting.runner.sent_messages
                     reporting.close()
+                    result["district_messages_sent"] = reporting.sent_messages
             result["server_rss_mib"] = round(district.server.rss_mib(), 1)
             result["server_log_problems"] = district.server.log_problems()["count"]
         merged = merge_rounds(page_rounds, PAGE_GOAL_MS)

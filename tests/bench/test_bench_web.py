@@ -19,14 +19,15 @@ def test_the_web_bench_times_the_pages_and_brings_probes_to_open_pages(tmp_path:
         rate=10.0,
         backfill_hours=0.25,
         backfill_step_s=300.0,
-        live=False,
+        live=True,
+        warm_s=0.5,
         data=tmp_path / "data",
         log=False,
         grace_s=1.0,
     )
     # Two mills with one loom, a meter and a gateway each, the data hall, the towers.
     assert result["enterprises"] == 4 and result["devices"] > 10
-    assert result["history_points"] > 0
+    assert result["history_points"] > 0 and result["district_messages_sent"] > 0
     rows = {(row["url"], row["as"]): row for row in result["pages"]}
     login = rows[("/login", "nobody")]
     assert login["status"] == 200 and login["median_ms"] > 0
