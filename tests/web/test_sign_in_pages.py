@@ -88,6 +88,10 @@ def test_console_pages_load_scripts_from_this_origin_only(world: World) -> None:
     policy = page.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy
     assert "connect-src 'self'" in policy
+    # The page's inline JSON (its messages) is data: no inline script is allowed, so one
+    # injected into a page would not run either.
+    assert '<script type="application/json" id="shugu-i18n">' in page.text
+    assert "script-src 'self';" in policy
 
 
 def test_the_navigation_offers_each_role_only_pages_it_may_open(world: World) -> None:

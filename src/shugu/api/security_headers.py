@@ -91,13 +91,16 @@ def docs_policy(html: bytes) -> str:
 def console_policy(html: bytes) -> str:
     """The console's pages: scripts, styles and fonts from this origin (the pinned htmx and
     ECharts, the console's own script and stylesheet), its live updates and partial pages from
-    this origin, inline elements only by hash. Templates carry no ``style`` attributes: a
-    swapped-in fragment with one would be refused, as an injected one would be."""
-    scripts, styles = inline_hashes(html)
+    this origin, inline styles only by hash (a report's stylesheet). No inline script at all:
+    the console's inline script elements are JSON data, which no browser runs, and a hash
+    taken from the page's own body would let a script injected into that body run too.
+    Templates carry no ``style`` attributes: a swapped-in fragment with one would be refused,
+    as an injected one would be."""
+    _scripts, styles = inline_hashes(html)
     return "; ".join(
         [
             "default-src 'none'",
-            " ".join(["script-src", "'self'", *scripts]),
+            "script-src 'self'",
             " ".join(["style-src", "'self'", *styles]),
             "img-src 'self' data:",
             "font-src 'self'",
