@@ -25,8 +25,9 @@ from shugu.ingest.rejects_log import RejectsLog, device_rejects
 from shugu.ingest.rpc import RpcError
 from shugu.web import device_chart
 from shugu.web.device_chart import CUSTOM, RANGES, parse_range
-from shugu.web.device_view import STATE_LABELS, DeviceHeader, alarm_badge, device_header
+from shugu.web.device_view import DeviceHeader, alarm_badge, device_header
 from shugu.web.i18n import N_
+from shugu.web.plant import STATE_LABELS
 from shugu.web.session import PageUser, PageUserDep
 from shugu.web.templating import render, to_local
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Final
 
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ValidationError
@@ -16,22 +15,8 @@ from shugu.monitor.alarms import OPEN_STATUSES, worst
 from shugu.monitor.liveness import LatestValues, Liveness, Thresholds, profile_thresholds, state_of
 from shugu.monitor.model import Severity
 from shugu.store.registry import Registry
-from shugu.web.i18n import N_
+from shugu.web.plant import LEVEL_LABELS
 from shugu.web.session import PageUser
-
-#: The state badge's words, by liveness.
-STATE_LABELS: Final = {
-    Liveness.ONLINE: N_("Online"),
-    Liveness.STALE: N_("Stale"),
-    Liveness.OFFLINE: N_("Offline"),
-}
-#: An asset's level, as the breadcrumb names it.
-LEVEL_LABELS: Final = {
-    "site": N_("level.site"),
-    "area": N_("level.area"),
-    "line": N_("level.line"),
-    "unit": N_("level.unit"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +124,7 @@ def breadcrumb(
     enterprise = registry.get_enterprise(ref.enterprise_id)
     crumbs = [Crumb(enterprise.name, tree_url)]
     for asset in reversed(assets):
-        kind = user.tr(LEVEL_LABELS.get(str(asset.level), str(asset.level)))
+        kind = user.tr(LEVEL_LABELS[asset.level])
         crumbs.append(Crumb(asset.name, f"{tree_url}#asset-{asset.id}", kind))
     return crumbs
 

@@ -28,6 +28,7 @@ from shugu.monitor.liveness import LatestValues, states
 from shugu.store.registry import DeviceRecord
 from shugu.web.health import forget_reject_counts, ingest_history, reject_counts, snapshot
 from shugu.web.i18n import N_
+from shugu.web.plant import STATE_LABELS
 from shugu.web.session import PageUser, PageUserDep
 from shugu.web.templating import render
 
@@ -43,7 +44,6 @@ TRANSPORT_LABELS: Final = {
     "arrow": N_("Arrow batches"),
     "broker": N_("Broker bridge"),
 }
-STATE_LABELS: Final = {"online": N_("Online"), "stale": N_("Stale"), "offline": N_("Offline")}
 #: The enterprise pages an operator may open, and whether they show machine values (which
 #: need the enterprise's consent).
 ENTERPRISE_LINKS: Final = (
@@ -82,7 +82,7 @@ def _device_rows(user: PageUser, devices: list[DeviceRecord]) -> list[dict[str, 
             "device": d,
             "last_seen": last_seen.get(d.id),
             "state": state[d.id].value,
-            "state_label": STATE_LABELS[state[d.id].value],
+            "state_label": STATE_LABELS[state[d.id]],
         }
         for d in devices
     ]
