@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shugu.web.i18n import Translator
 from tests.web.conftest import World, sign_in
 
 
@@ -81,6 +82,17 @@ def test_an_unknown_page_is_an_html_404_in_the_chosen_language(world: World) -> 
     world.client.get("/lang?to=en&next=/")
     assert 'lang="en"' in world.client.get("/no/such/page").text
     assert world.client.get("/api/no/such").json()["error"]["code"] == "not_found"
+
+
+def test_a_number_too_large_for_the_database_is_told_on_an_error_page(world: World) -> None:
+    sign_in(world.client, "admin_a")
+    for path in ("/devices/99999999999999999999", f"/e/{world.ent_a}/alarms?to=9999-12-31"):
+        answer = world.client.get(path)
+        assert answer.status_code == 422, path
+        assert answer.headers["content-type"].startswith("text/html"), path
+        assert Translator("zh-CN").error("number_out_of_range") in answer.text
+    api = world.client.get("/api/devices/99999999999999999999")
+    assert api.json()["error"]["code"] == "number_out_of_range"
 
 
 def test_console_pages_load_scripts_from_this_origin_only(world: World) -> None:

@@ -135,7 +135,16 @@ def install_console(app: FastAPI, services: Services) -> LiveHub:
             return await api_invalid(request, exc)
         return error_page(request, 422, "invalid_request", str(exc))
 
+    api_overflow = _async_handler(app.exception_handlers[OverflowError])
+
+    async def number_out_of_range(request: Request, exc: Exception) -> Response:
+        # An id or a date past what the databases and calendars hold (an edited address).
+        if not is_page(request):
+            return await api_overflow(request, exc)
+        return error_page(request, 422, "number_out_of_range", "a number is too large")
+
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(OverflowError, number_out_of_range)
     app.add_exception_handler(SignInRequired, sign_in_first)
     app.add_exception_handler(ShuguError, shugu_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
