@@ -44,6 +44,8 @@ class Phase:
     device_send_failures: int = 0
     #: Polling answers per second the pages got (wanted: pages / poll interval).
     answers_per_s: float = 0.0
+    #: Seconds until every page's stream had opened (its first bytes came).
+    open_s: float = 0.0
 
 
 def _cpu_s(pid: int) -> float:
@@ -100,6 +102,7 @@ async def _stream_page(
         f"GET {path} HTTP/1.1\r\nHost: x\r\nCookie: shugu_session={cookie}\r\n\r\n".encode()
     )
     await writer.drain()
+    counted = False
     try:
         while not stop.is_set():
             try:
@@ -108,6 +111,9 @@ async def _stream_page(
                 continue
             if not chunk:
                 break
+            if not counted:
+                counted = True
+                got[1] += 1  # connected: its first bytes came
             got[0] += len(chunk)
     finally:
         writer.close()
@@ -174,9 +180,26 @@ async def _measure(
         asyncio.create_task(_stream_page(port, path, district.admin_token, stop, got))
         for _ in range(pages)
     ]
-    failed = feeder.failed
-    cpu, rss, client = await _phase(served, seconds, settle_s)
-    out.append(Phase("events", cpu - base_cpu, rss, client, pages, got[0], feeder.failed - failed))
+    loop = asyncio.get_running_loop()
+    opened = loop.time()
+    while got[1] < pages and loop.time() - opened < 120:
+        await asyncio.sleep(0.1)
+    open_s = loop.time() - opened
+    await asyncio.sleep(settle_s)
+    failed, received = feeder.failed, got[0]
+    cpu, rss, client = await _phase(served, seconds, 0.0)
+    out.append(
+        Phase(
+            "events",
+            cpu - base_cpu,
+            rss,
+            client,
+            got[1],
+            got[0] - received,
+            feeder.failed - failed,
+            open_s=open_s,
+        )
+    )
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -249,14 +272,14 @@ def run(
 def report(phases: list[Phase]) -> str:
     lines = [
         "| phase | server cores above baseline | server RSS MiB | client cores | received MiB "
-        "| device sends unanswered in 10 s | polling answers/s |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| device sends unanswered in 10 s | polling answers/s | streams open in s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for p in phases:
         lines.append(
             f"| {p.name} | {p.server_cores:.3f} | {p.server_rss_mib:.0f} | "
             f"{p.client_cores:.3f} | {p.received_bytes / 2**20:.1f} | "
-            f"{p.device_send_failures} | {p.answers_per_s:.0f} |"
+            f"{p.device_send_failures} | {p.answers_per_s:.0f} | {p.open_s:.1f} |"
         )
     return "\n".join(lines)
 
@@ -287,6 +310,7 @@ def run_bench(
             statistics.median(r[index].server_rss_mib for r in results)
         )
         out[f"{name}_unanswered_device_sends"] = sum(r[index].device_send_failures for r in results)
+    out["events_streams_open_s"] = round(statistics.median(r[1].open_s for r in results), 1)
     out["polling_answers_per_s"] = round(statistics.median(r[2].answers_per_s for r in results))
     out["polling_answers_wanted_per_s"] = round(pages / 1.0)
     events = out["events_server_cores"]

@@ -14,7 +14,10 @@ import numpy as np
 import pytest
 from httpx import Response
 
+from shugu.api.scope import visible_devices
 from shugu.domain.batch import Batch
+from shugu.domain.errors import ForbiddenError, NotFoundError
+from shugu.domain.tenancy import Access
 from shugu.web import live_routes
 from shugu.web.live import LiveHub
 from tests.server import serve_district
@@ -167,3 +170,25 @@ def test_an_open_stream_ends_once_the_enterprise_revokes_its_consent(
     reader.join(20)
     assert not reader.is_alive(), "the stream outlived the consent"
     assert answers[0].status_code == 200
+
+
+def test_a_stream_of_many_devices_is_checked_as_each_device_would_be(world: World) -> None:
+    registry = world.registry
+
+    def access(who: str) -> Access:
+        principal = registry.principal_for_token(world.tokens[who])
+        assert principal is not None
+        return Access(principal, registry.has_consent)
+
+    mine = [world.device_a, world.device_a]
+    assert visible_devices(registry, access("viewer_a"), mine) == {world.ent_a}
+    for who, ids, refused in (
+        ("viewer_a", [world.device_a, world.device_b], NotFoundError),
+        ("viewer_a", [world.device_a, 10**9], NotFoundError),
+        ("bureau", [world.device_a], ForbiddenError),
+        ("operator", [world.device_b], ForbiddenError),
+    ):
+        with pytest.raises(refused):
+            visible_devices(registry, access(who), ids)
+    registry.grant_consent(world.ent_a, world.user_ids["admin_a"], "看板")
+    assert visible_devices(registry, access("bureau"), [world.device_a]) == {world.ent_a}

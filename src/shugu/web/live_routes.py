@@ -23,7 +23,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
-from shugu.api.scope import visible_device
+from shugu.api.scope import visible_devices
 from shugu.api.session_cookies import session_token_of
 from shugu.domain.errors import ForbiddenError, ValidationError
 from shugu.domain.tenancy import Role
@@ -62,8 +62,7 @@ def _device_ids(raw: str) -> list[int]:
 
 def _check(user: PageUser, ids: list[int]) -> frozenset[int]:
     """The enterprises of the devices, each of which the user may read the values of."""
-    registry = user.services.registry
-    return frozenset(visible_device(registry, user.access, d).enterprise_id for d in ids)
+    return visible_devices(user.services.registry, user.access, ids)
 
 
 def _still_allowed(user: PageUser, token: str, enterprises: frozenset[int]) -> bool:
@@ -92,8 +91,11 @@ async def _stream(
         yield b"retry: 3000\n\n"
         while True:
             deadline = min(next_keepalive, next_check, next_health if health else next_keepalive)
+            # A timeout context, not wait_for: that would start a task per wait, and a thousand
+            # open pages wait five times a second.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sub.wake.wait(), max(0.0, deadline - loop.time()))
+                async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                    await sub.wake.wait()
             if loop.time() >= next_check:
                 if not await run_in_threadpool(_still_allowed, user, token, enterprises):
                     return

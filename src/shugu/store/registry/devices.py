@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -215,6 +215,14 @@ class DeviceMixin(RegistryCore):
         with self._session() as session:
             row = _live_device(session, device_id)
             return device_ref(row) if row is not None else None
+
+    def get_device_refs(self, device_ids: Sequence[int]) -> dict[int, DeviceRef]:
+        """Live devices among ``device_ids``, by id, in one query."""
+        if not device_ids:
+            return {}
+        with self._session() as session:
+            rows = session.scalars(select(Device).where(Device.id.in_(set(device_ids)), LIVE))
+            return {int(r.id): device_ref(r) for r in rows}
 
     def device_ref_by_name(self, enterprise_id: int, name: str) -> DeviceRef | None:
         with self._session() as session:
