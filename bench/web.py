@@ -144,13 +144,13 @@ def run(
 def table(result: dict[str, Any]) -> str:
     """The page figures as a Markdown table, for docs/benchmarks.md."""
     lines = [
-        "| page | as | status | median ms | p95 ms | × /login | bytes |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| page | kind | as | status | median ms | p95 ms | × /login | bytes |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in result.get("pages", []):
         lines.append(
-            f"| `{row['url']}` | {row['as']} | {row['status']} | {row.get('median_ms', '')} "
-            f"| {row.get('p95_ms', '')} | {row.get('ratio_to_login', '')} "
-            f"| {row.get('bytes', '')} |"
+            f"| `{row['url']}` | {row['kind']} | {row['as']} | {row['status']} "
+            f"| {row.get('median_ms', '')} | {row.get('p95_ms', '')} "
+            f"| {row.get('ratio_to_login', '')} | {row.get('bytes', '')} |"
         )
     return "\n".join(lines)

@@ -237,12 +237,17 @@ def _report(
     watcher = threading.Thread(target=_count_sent, args=(runner, stop, sent), daemon=True)
     watcher.start()
     local_stop = threading.Event()
-    threading.Thread(target=lambda: (stop.wait(), local_stop.set()), daemon=True).start()
+    threading.Thread(target=_relay, args=(stop, local_stop), daemon=True).start()
     try:
         runner.run(local_stop, clock)
     finally:
         runner.close()
         sent.value = runner.sent_messages
+
+
+def _relay(stop: EventLike, local_stop: threading.Event) -> None:
+    stop.wait()
+    local_stop.set()
 
 
 def _count_sent(runner: LiveRunner, stop: EventLike, sent: SyncedInt) -> None:

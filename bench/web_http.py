@@ -34,6 +34,7 @@ class Answer:
     body: bytes
     elapsed_ms: float
     location: str | None
+    content_type: str = ""
 
 
 def sign_in(host: str, port: int, username: str, password: str) -> Session:
@@ -78,7 +79,13 @@ class Browser:
                 answer = self._conn.getresponse()
                 body = answer.read()
                 elapsed = (time.perf_counter() - t0) * 1000
-                return Answer(answer.status, body, elapsed, answer.getheader("location"))
+                return Answer(
+                    answer.status,
+                    body,
+                    elapsed,
+                    answer.getheader("location"),
+                    answer.getheader("content-type", ""),
+                )
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 # The server closed an idle keep-alive connection: open a new one and retry.
                 self._conn.close()

@@ -30,6 +30,7 @@ import contextlib
 import http.client
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,6 +66,15 @@ PROBE_METRIC = {"loom": ("speed_rpm", 600.0), "cooling_tower": ("fan_speed_pct",
 HTTP_PROBE_METRIC = ("inlet_c", 22.5)
 
 
+@dataclass(eq=False)
+class Probe:
+    """One value sent as a device: its timestamp, and when it left (monotonic; 0 until then)."""
+
+    ts: int
+    sent: float = 0.0
+    failed: bool = False
+
+
 @dataclass
 class Page:
     """One open page's stream and what it has been shown."""
@@ -73,8 +83,8 @@ class Page:
     enterprise: int
     devices: list[int]
     session: Session
-    #: device → [(probe ts, monotonic send time)] not yet shown on this page
-    waiting: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
+    #: device → the probes not yet shown on this page
+    waiting: dict[int, list[Probe]] = field(default_factory=dict)
     events: int = 0
     writer: asyncio.StreamWriter | None = None
 
@@ -93,7 +103,8 @@ class ProbeTarget:
 @dataclass
 class Tally:
     latencies_ms: dict[str, list[float]] = field(default_factory=lambda: {"mqtt": [], "http": []})
-    expected: int = 0
+    #: every probe with the number of pages that show its device
+    registered: list[tuple[Probe, int]] = field(default_factory=list)
     probes: int = 0
     probes_failed: int = 0
 
@@ -170,11 +181,12 @@ def _shown(
             continue
         ts = int(point[0])
         keep = []
-        for probe_ts, sent in waiting:
-            if probe_ts <= ts:
-                tally.latencies_ms[target.transport].append((now - sent) * 1000)
+        for probe in waiting:
+            if probe.ts <= ts and probe.sent:
+                if not probe.failed:
+                    tally.latencies_ms[target.transport].append((now - probe.sent) * 1000)
             else:
-                keep.append((probe_ts, sent))
+                keep.append(probe)
         page.waiting[device] = keep
 
 
@@ -233,11 +245,11 @@ class ProbeSender:
             time.sleep(0.01)
         self.http = http.client.HTTPConnection(self.host, self.port, timeout=30)
 
-    def send(self, target: ProbeTarget) -> tuple[int, float]:
-        """Send one probe; its timestamp and the monotonic time just before it left."""
-        ts = time.time_ns() // 1_000_000
+    def send(self, target: ProbeTarget, probe: Probe) -> None:
+        """Send one probe, noting the monotonic time just before it leaves."""
+        ts = probe.ts
         values = {target.metric: target.value}
-        sent = time.monotonic()
+        probe.sent = time.monotonic()
         if target.transport == "mqtt":
             doc = {target.name: [{"ts": ts, "values": values}]}
             self.links[target.enterprise.id].publish(
@@ -261,7 +273,6 @@ class ProbeSender:
                 self.http.close()
                 self.http = http.client.HTTPConnection(self.host, self.port, timeout=30)
                 raise OSError("probe connection closed") from None
-        return ts, sent
 
     def close(self) -> None:
         for client in self.links.values():
@@ -276,7 +287,7 @@ def _send_probes(
     targets: list[ProbeTarget],
     rate: float,
     seconds: float,
-    on_sent: Callable[[ProbeTarget, int, float], None],
+    expect: Callable[[ProbeTarget, Probe], None],
     tally: Tally,
 ) -> None:
     """Probes at ``rate`` per second, round-robin over ``targets`` (shuffled once)."""
@@ -301,14 +312,18 @@ def _send_probes(
                 break
         else:
             continue
+        probe = Probe(time.time_ns() // 1_000_000)
+        # Every page showing the device waits for the probe before it leaves: a value cannot
+        # reach a page before the page is known to expect it.
+        expect(target, probe)
         try:
-            ts, sent = sender.send(target)
+            sender.send(target, probe)
         except OSError:
+            probe.failed = True
             tally.probes_failed += 1
             continue
-        last[target.device_id] = sent
+        last[target.device_id] = probe.sent
         tally.probes += 1
-        on_sent(target, ts, sent)
 
 
 # -- one round ---------------------------------------------------------------------------------
@@ -348,14 +363,19 @@ async def _round(
             watchers.setdefault(device, []).append(page)
     loop = asyncio.get_running_loop()
 
-    def on_sent(target: ProbeTarget, ts: int, sent: float) -> None:
-        def register() -> None:
-            for page in watchers.get(target.device_id, []):
-                page.waiting.setdefault(target.device_id, []).append((ts, sent))
-                tally.expected += 1
+    def expect(target: ProbeTarget, probe: Probe) -> None:
+        registered = threading.Event()
 
-        # Registered on the loop that reads the streams, before any answer can be read there.
+        def register() -> None:
+            showing = watchers.get(target.device_id, [])
+            for page in showing:
+                page.waiting.setdefault(target.device_id, []).append(probe)
+            tally.registered.append((probe, len(showing)))
+            registered.set()
+
+        # On the loop that reads the streams (the only one to touch the pages), and waited for.
         loop.call_soon_threadsafe(register)
+        registered.wait()
 
     lags: list[float] = []
     stop_ticker = asyncio.Event()
@@ -366,7 +386,7 @@ async def _round(
     server_cpu0 = server.cpu_times()
     t0 = time.monotonic()
     try:
-        await asyncio.to_thread(_send_probes, sender, targets, rate, seconds, on_sent, tally)
+        await asyncio.to_thread(_send_probes, sender, targets, rate, seconds, expect, tally)
         await asyncio.sleep(grace_s)
     finally:
         sender.close()
@@ -385,14 +405,15 @@ async def _round(
             page.writer.close()
             page.writer = None
     everything = tally.latencies_ms["mqtt"] + tally.latencies_ms["http"]
+    expected = sum(showing for probe, showing in tally.registered if not probe.failed)
     out: dict[str, Any] = {
         "pages": len(pages),
         "open_s": round(open_s, 2),
         "probes": tally.probes,
         "probes_failed": tally.probes_failed,
-        "expected_deliveries": tally.expected,
+        "expected_deliveries": expected,
         "deliveries": len(everything),
-        "delivered_share": round(len(everything) / tally.expected, 4) if tally.expected else None,
+        "delivered_share": round(len(everything) / expected, 4) if expected else None,
         "latency_p50_ms": _pct(everything, 50),
         "latency_p95_ms": _pct(everything, 95),
         "latency_p99_ms": _pct(everything, 99),
@@ -406,7 +427,7 @@ async def _round(
             out[f"{transport}_latency_p99_ms"] = _pct(values, 99)
     for transport in ("mqtt", "http"):
         left = sum(
-            len(waiting)
+            sum(1 for probe in waiting if not probe.failed)
             for page in pages
             for device, waiting in page.waiting.items()
             if probes[device].transport == transport

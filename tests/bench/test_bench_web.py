@@ -46,4 +46,4 @@ def test_the_web_bench_times_the_pages_and_brings_probes_to_open_pages(tmp_path:
     assert live["pages"] == 6 and live["probes"] > 0 and live["expected_deliveries"] > 0
     assert 0 < live["deliveries"] <= live["expected_deliveries"]
     assert live["latency_p50_ms"] > 0 and live["one_page_probes"] > 0
-    assert "| `/login` | nobody | 200 |" in table(result)
+    assert "| `/login` | limit | nobody | 200 |" in table(result)
