@@ -112,6 +112,10 @@ def test_no_console_input_is_a_server_error(world: World, method: str, path: str
             follow_redirects=False,
         )
         assert answer.status_code < 500, f"{method} {url} {drawn}: {answer.status_code}"
+        # Told on the console's page in the user's language (or, signed out, sent to sign in).
+        if answer.status_code >= 400 and "hx-redirect" not in answer.headers:
+            kind = answer.headers.get("content-type", "")
+            assert kind.startswith("text/html"), f"{method} {url} {drawn}: {kind}"
 
     one()
 
