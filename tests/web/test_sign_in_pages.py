@@ -145,3 +145,16 @@ def test_another_sites_form_cannot_sign_the_browser_in(world: World) -> None:
         follow_redirects=False,
     )
     assert own.status_code == 303
+
+
+def test_the_language_switch_of_a_page_answered_to_a_post_returns_to_the_form(
+    world: World,
+) -> None:
+    world.client.cookies.clear()
+    answer = world.client.post(
+        "/login",
+        data={"username": "admin_a", "password": "wrong"},
+        headers={"Referer": "http://testserver/login?next=/e/1/alarms"},
+    )
+    assert answer.status_code == 401
+    assert "next=/login%3Fnext%3D/e/1/alarms" in answer.text

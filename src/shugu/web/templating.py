@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -120,6 +121,19 @@ def _environment() -> Environment:
 ENV: Final = _environment()
 
 
+def page_address(request: Request) -> str:
+    """Where the language switch returns to: this page, or for a page answered to a form's
+    POST the page the form was on (the browser's ``Referer``, when it is of this site), since
+    a GET of the POST's address would not be a page."""
+    if request.method == "GET":
+        query = request.url.query
+        return request.url.path + ("?" + query if query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path.startswith("/"):
+        return referer.path + ("?" + referer.query if referer.query else "")
+    return "/"
+
+
 def page_context(request: Request, user: PageUser | None, tr: Translator) -> dict[str, Any]:
     path = request.url.path
     nav = nav_for(user) if user is not None else []
@@ -132,7 +146,7 @@ def page_context(request: Request, user: PageUser | None, tr: Translator) -> dic
         "nav": nav,
         "nav_current": current(nav, path),
         "path": path,
-        "here": path + ("?" + request.url.query if request.url.query else ""),
+        "here": page_address(request),
         "csrf": user.csrf if user is not None else "",
     }
 
