@@ -280,7 +280,7 @@ def bench_live(
 @bench.command("web")
 def bench_web(
     quick: Annotated[
-        bool, typer.Option("--quick", help="scale 0.1, 100 open pages, one run; about 2 minutes")
+        bool, typer.Option("--quick", help="scale 0.1, 100 open pages, one run; about a minute")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     markdown: Annotated[
