@@ -57,13 +57,16 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps its event loop running in the main
+# thread while it is open, so every later test's asyncio.run() would fail. The browser, the demo
+# and the sign-ins end with this package's tests.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     """Headless Chromium with a fresh temporary profile (Playwright makes one per launch)."""
     executable = chromium_path()
@@ -78,7 +81,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """A demo district on free ports; stopped with Ctrl-C at the end of the session."""
     chromium_path()  # no browser, no use for a demo: skip before starting one
@@ -124,7 +127,7 @@ def console_log(demo: Demo, request: pytest.FixtureRequest) -> Iterator[ConsoleL
     assert not faults, "the server logged errors:\n" + "\n".join(faults)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def sessions() -> dict[str, StorageState]:
     """Each account's cookies after its first sign-in through the form: later tests start
     signed in, as a person who comes back does, instead of hashing the password again."""
