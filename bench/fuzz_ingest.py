@@ -236,8 +236,8 @@ class _Tap:
         self.refusals: list[tuple[str, str, int]] = []
         store, record = pipeline.store, pipeline.record_refusal
 
-        async def tapped_store(batch: Any, rejects: Rejects) -> int:
-            stored = await store(batch, rejects)
+        async def tapped_store(batch: Any, rejects: Rejects, *transport: str) -> int:
+            stored = await store(batch, rejects, *transport)
             self.kept += stored
             reasons = {r.code: r.reason for r in rejects.samples}
             for (_, code), count in rejects.counts.items():
