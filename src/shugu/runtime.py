@@ -89,18 +89,18 @@ def open_services(
     pipeline = IngestPipeline(store, settings)
     rpc = RpcHub()
     attributes = AttributeService(pipeline, store)
+    device_cache = DeviceCache(registry)
     mqtt = None
     if settings.mqtt_port is not None or settings.mqtt_tls_port is not None:
         limits = SessionLimits(settings.max_payload_bytes, MQTT_MAX_INFLIGHT)
         mqtt = MqttEndpoint(
-            ThingsBoardApp(registry, pipeline, store, rpc, limits, attributes),
+            ThingsBoardApp(registry, pipeline, store, rpc, limits, attributes, device_cache),
             max_packet_bytes=settings.max_payload_bytes + MQTT_HEADER_ALLOWANCE,
             max_inflight=MQTT_MAX_INFLIGHT,
             congested=lambda: pipeline.congested,
             revalidate=registry.device_ids_for_tokens,
             max_connections_per_address=settings.mqtt_max_connections_per_address,
         )
-    device_cache = DeviceCache(registry)
     bridge = None
     if settings.broker_url:
         bridge = BrokerBridge(

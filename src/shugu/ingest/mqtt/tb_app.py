@@ -30,6 +30,7 @@ from shugu.domain.errors import ConflictError, ShuguError, UnavailableError, Val
 from shugu.domain.profiles import load_profiles
 from shugu.ingest.attributes import AttributeService, Push, is_text
 from shugu.ingest.coalesce import Coalescer
+from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.gateway import ingest_gateway
 from shugu.ingest.mqtt.codec import Connect, Publish
 from shugu.ingest.mqtt.connection import (
@@ -92,8 +93,13 @@ class ThingsBoardApp:
         rpc: RpcHub,
         limits: SessionLimits,
         attributes: AttributeService | None = None,
+        devices: DeviceCache | None = None,
     ) -> None:
         self._limits = limits
+        #: Gateways name their devices in every message: names resolve from a short-lived copy
+        #: of the enterprise's directory, which forgets a revoked device at once, not by one
+        #: registry query per name (2,000 looms every 5 s held the event loop for a second).
+        self._devices = devices or DeviceCache(registry)
         self._attributes = attributes or AttributeService(pipeline, store)
         self._coalescer = Coalescer(pipeline)
         self._registry = registry
@@ -261,7 +267,7 @@ class ThingsBoardApp:
     ) -> DeviceRef | None:
         if not isinstance(name, str) or not name.strip() or not is_text(name):
             return None
-        found = self._registry.device_ref_by_name(gateway.enterprise_id, name)
+        found = self._devices.by_name(gateway.enterprise_id, name)
         if found is not None:
             return found
         if profile not in load_profiles():
@@ -273,7 +279,10 @@ class ThingsBoardApp:
         except ShuguError as exc:
             log.info("gateway %d could not create device %r: %s", gateway.id, name, exc.message)
             return None
-        return self._registry.device_ref_by_name(gateway.enterprise_id, name)
+        created = self._registry.device_ref_by_name(gateway.enterprise_id, name)
+        if created is not None:
+            self._devices.names_of(gateway.enterprise_id, fresh=True)
+        return created
 
     async def _gateway(
         self, conn: MqttConnection, gateway: DeviceRef, topic: str, payload: bytes
