@@ -194,10 +194,14 @@ class DuckDBTelemetryStore:
         """A per-thread cursor: DuckDB connections are not shared across threads."""
         cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cur", None)
         if cur is None:
-            cur = self._con.cursor()
-            self._local.cur = cur
+            # Under the lock that close() holds: a cursor made from the shared connection while
+            # it checkpoints would find it busy (a reader thread still running at shutdown).
             with self._cursors_lock:
+                if self._closed:
+                    raise UnavailableError("the store is closed", code="store_closed")
+                cur = self._con.cursor()
                 self._cursors.append(cur)
+            self._local.cur = cur
         return cur
 
     # -- metrics dictionary ------------------------------------------------------------------
@@ -602,7 +606,8 @@ class DuckDBTelemetryStore:
             if isinstance(item, _Job):
                 _settle(item.future, UnavailableError("the store is closed", code="store_closed"))
         self.compactor.stop()
-        for cur in self._cursors:
-            cur.close()
-        self._con.execute("CHECKPOINT")
-        self._con.close()
+        with self._cursors_lock:
+            for cur in self._cursors:
+                cur.close()
+            self._con.execute("CHECKPOINT")
+            self._con.close()
