@@ -6,26 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tests.api.conftest import World
+from tests.api.test_route_matrix import _b_plan
 from tests.web.page_matrix import B_MANAGE, B_VALUES, PageRow
 
-PLAN = {
-    "name": "机房巡检",
-    "times": ["08:00"],
-    "checks": [
-        {
-            "label_zh": "送风温度",
-            "label_en": "Supply air",
-            "devices": {"profile": "crah"},
-            "metric": "supply_air_c",
-            "below": 14,
-            "above": 24,
-        }
-    ],
-}
-
-
-def b_plan(w: World) -> dict[str, int]:
-    return {"plan": w.registry.put_config("plan", w.ent_b, PLAN).id}
+# B's plan and its rounds, made as the API's route matrix makes them.
+b_plan = _b_plan
 
 
 def b_round(w: World) -> dict[str, int]:
