@@ -98,6 +98,20 @@ def _settle(future: Future[int], outcome: int | Exception) -> None:
         future.set_result(outcome)
 
 
+def _close_cursor(cur: duckdb.DuckDBPyConnection, attempts: int = 100) -> None:
+    """Close a reader's cursor. A reader thread still in a query when the store closes (a
+    request's worker outliving the shutdown) keeps its cursor busy, and DuckDB refuses to close
+    a busy cursor: its query is interrupted, and the close tried again until it ends."""
+    for _ in range(attempts):
+        try:
+            cur.close()
+            return
+        except duckdb.Error:
+            cur.interrupt()
+            time.sleep(0.05)
+    log.warning("a reader's cursor was still busy when the telemetry store closed")
+
+
 def _text(value: str | None, limit: int) -> str | None:
     """Text as the rejects log keeps it: bounded, and valid UTF-8 whatever a device sent."""
     if value is None:
@@ -501,6 +515,6 @@ class DuckDBTelemetryStore(StoreReads):
         self.compactor.stop()
         with self._cursors_lock:
             for cur in self._cursors:
-                cur.close()
+                _close_cursor(cur)
             self._con.execute("CHECKPOINT")
             self._con.close()
