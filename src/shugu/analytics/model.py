@@ -99,6 +99,28 @@ class FactSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class ParameterSpec:
+    """A constant of one machine a formula needs (a loom's rated speed): the device's attribute of
+    that name where it has one (client or shared scope), else ``default``."""
+
+    name: str
+    default: float
+    unit: str = ""
+    attribute: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedFact:
+    """A fact computed per device from its summed facts and parameters before devices are summed
+    (ideal picks = rated speed × running minutes): a per-machine constant must multiply that
+    machine's own time, not the group's."""
+
+    name: str
+    formula: Expression
+    unit: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class KpiSpec:
     name: str
     #: A formula over fact names (and ``planned_s``); NaN where a divisor is zero.
@@ -123,6 +145,8 @@ class ProfileKpis:
     profile: str
     facts: tuple[FactSpec, ...]
     kpis: tuple[KpiSpec, ...]
+    parameters: tuple[ParameterSpec, ...] = ()
+    derived: tuple[DerivedFact, ...] = ()
     #: A span between points longer than this is a gap: no value held across it.
     max_gap_s: float = 300.0
     #: The fact that is this profile's output (fabric metres, MWh rejected), for energy per unit.
