@@ -1,8 +1,9 @@
 """Arithmetic over a device's metrics, e.g. ``chw_return_c - chw_supply_c``.
 
 Expressions are parsed with Python's ``ast`` and only a small grammar is allowed: metric names,
-numbers, + - * /, unary minus, parentheses and the functions abs, min and max. Evaluation works
-on numpy arrays (one element per device), so a rule evaluates a whole batch at once.
+numbers, + - * /, unary minus, parentheses and the functions abs, min, max and dewpoint(t, rh) (the
+dew point in °C of air at t °C and rh % relative humidity). Evaluation works on numpy arrays (one
+element per device), so a rule evaluates a whole batch at once.
 """
 
 from __future__ import annotations
@@ -26,6 +27,24 @@ _BINARY: dict[type[ast.operator], Callable[[Array, Array], Array]] = {
     ast.Div: np.divide,
 }
 _FUNCTIONS: dict[str, Callable[[Array, Array], Array]] = {"min": np.fmin, "max": np.fmax}
+#: Magnus formula constants over water (Sonntag 1990): within about 0.1 K from −45 to 60 °C.
+_MAGNUS_B = 17.62
+_MAGNUS_C_DEGC = 243.12
+
+
+def dewpoint(temperature_c: Array, relative_humidity_pct: Array) -> Array:
+    """Dew point (°C) by the Magnus formula; NaN where the humidity is not above zero."""
+    gamma = np.log(relative_humidity_pct / 100.0) + _MAGNUS_B * temperature_c / (
+        _MAGNUS_C_DEGC + temperature_c
+    )
+    result: Array = _MAGNUS_C_DEGC * gamma / (_MAGNUS_B - gamma)
+    return result
+
+
+#: Functions with a fixed number of arguments, besides min and max that take any number.
+_FIXED_ARITY: dict[str, int] = {"abs": 1, "dewpoint": 2}
+#: The names an expression may call; they cannot name a metric.
+FUNCTION_NAMES = frozenset({*_FIXED_ARITY, *_FUNCTIONS})
 
 
 def _invalid(text: str, reason: str, field: str) -> ValidationError:
@@ -64,6 +83,8 @@ def _eval(node: ast.expr, values: Mapping[str, Array]) -> Array:
         args = [_eval(a, values) for a in node.args]
         if node.func.id == "abs":
             return np.abs(args[0])
+        if node.func.id == "dewpoint":
+            return dewpoint(args[0], args[1])
         result = args[0]
         for arg in args[1:]:
             result = _FUNCTIONS[node.func.id](result, arg)
@@ -83,7 +104,7 @@ def parse_expression(text: str, *, field: str = "expr") -> Expression:
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
-            if node.id in ("abs", *_FUNCTIONS):
+            if node.id in FUNCTION_NAMES:
                 if id(node) not in called:
                     # As a value it would name no metric and fail only when evaluated.
                     raise _invalid(text, f"{node.id} is a function: write {node.id}(…)", field)
@@ -99,9 +120,12 @@ def parse_expression(text: str, *, field: str = "expr") -> Expression:
             if not isinstance(node.op, ast.USub | ast.UAdd):
                 raise _invalid(text, "only unary minus is allowed", field)
         elif isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in {"abs", "min", "max"}:
-                raise _invalid(text, "only abs(), min() and max() may be called", field)
-            if node.keywords or not node.args or (node.func.id == "abs" and len(node.args) != 1):
+            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTION_NAMES:
+                raise _invalid(
+                    text, "only abs(), min() and max() may be called (and dewpoint(t, rh))", field
+                )
+            arity = _FIXED_ARITY.get(node.func.id)
+            if node.keywords or not node.args or (arity is not None and len(node.args) != arity):
                 raise _invalid(text, f"wrong arguments to {node.func.id}()", field)
         elif not isinstance(node, ast.operator | ast.unaryop | ast.expr_context):
             raise _invalid(text, f"{type(node).__name__} is not allowed", field)
