@@ -6,7 +6,7 @@ These ORM classes never leave the registry package; callers get the frozen recor
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -295,3 +295,23 @@ class InspectionRound(Base):
     by: Mapped[str | None] = mapped_column(String(64))
     failed: Mapped[int]
     results: Mapped[str] = mapped_column(Text)
+
+
+class ShiftCalendarVersion(Base):
+    """A version of an enterprise's shift calendar (班次日历), in force from ``effective_from``
+    (a local date) until a later version's. Versions are never changed or deleted, so figures of
+    the past keep their calendar; ``body`` is the calendar as JSON (analytics/calendar_body.py
+    reads it)."""
+
+    __tablename__ = "shift_calendars"
+    __table_args__ = (
+        Index("ix_shift_calendars_enterprise_id_effective_from", "enterprise_id", "effective_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    effective_from: Mapped[date]
+    body: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+    saved_at: Mapped[datetime] = mapped_column(default=utc_now)
+    saved_by: Mapped[str] = mapped_column(String(64))

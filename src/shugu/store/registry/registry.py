@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shugu.store.registry.accounts import AccountMixin
 from shugu.store.registry.assets import AssetMixin
+from shugu.store.registry.calendars import CalendarMixin
 from shugu.store.registry.consents import ConsentMixin
 from shugu.store.registry.devices import DeviceMixin
 from shugu.store.registry.hierarchy import HierarchyMixin
@@ -19,6 +20,7 @@ class Registry(
     ConsentMixin,
     MonitorMixin,
     RegionCountsMixin,
+    CalendarMixin,
 ):
     """Regions, parks, enterprises, assets, devices, accounts, tokens and consents.
 
