@@ -118,6 +118,49 @@ class StoreReads:
         rows = self._cursor().sql(sql + " ORDER BY scope, key", params=params).fetchall()
         return [AttributeRecord(int(d), str(s), str(k), str(v), int(t)) for d, s, k, v, t in rows]
 
+    def values_before(self, devices: Sequence[int], metrics: Sequence[str], ts_ms: int) -> pa.Table:
+        """Per (device, metric) the last point before ``ts_ms`` (metric as its name): the value a
+        series held when a window of it starts."""
+        ids = [self._metric_ids[m] for m in metrics if m in self._metric_ids]
+        if not devices or not ids:
+            return pa.table({"device": [], "metric": [], "ts": [], "value": []})
+        where = "list_contains(?, device) AND list_contains(?, metric) AND ts < ?"
+        params: list[object] = [list(devices), ids, ts_ms]
+        sql = (
+            "SELECT device, metric, max(ts) AS ts, arg_max(value, (ts, seq)) AS value FROM ("
+            f"SELECT device, metric, ts, value, 0::BIGINT AS seq FROM points_sorted WHERE {where} "
+            f"UNION ALL SELECT device, metric, ts, value, seq FROM points WHERE {where}"
+            ") AS u GROUP BY device, metric"
+        )
+        table = self._cursor().sql(sql, params=params + params).to_arrow_table()
+        names = pa.array(
+            [self.metric_name(int(m)) for m in table.column("metric").to_pylist()], pa.string()
+        )
+        return table.set_column(table.schema.get_field_index("metric"), "metric", names)
+
+    def first_after(self, devices: Sequence[int], metrics: Sequence[str], ts_ms: int) -> pa.Table:
+        """Per (device, metric) the time of the first point after ``ts_ms``."""
+        ids = [self._metric_ids[m] for m in metrics if m in self._metric_ids]
+        if not devices or not ids:
+            return pa.table({"device": [], "metric": [], "ts": []})
+        where = "list_contains(?, device) AND list_contains(?, metric) AND ts > ?"
+        params: list[object] = [list(devices), ids, ts_ms]
+        sql = (
+            "SELECT device, metric, min(ts) AS ts FROM ("
+            f"SELECT device, metric, ts FROM points_sorted WHERE {where} "
+            f"UNION ALL SELECT device, metric, ts FROM points WHERE {where}"
+            ") AS u GROUP BY device, metric"
+        )
+        return self._cursor().sql(sql, params=params + params).to_arrow_table()
+
+    def attributes_named(self, keys: Sequence[str]) -> list[AttributeRecord]:
+        """Every device's attributes with one of these keys, in any scope (one query)."""
+        if not keys:
+            return []
+        sql = "SELECT device, scope, key, value, ts FROM attributes WHERE key IN ?"
+        rows = self._cursor().sql(sql + " ORDER BY device, scope", params=[list(keys)]).fetchall()
+        return [AttributeRecord(int(d), str(s), str(k), str(v), int(t)) for d, s, k, v, t in rows]
+
     def count_points(self) -> int:
         """Stored rows, re-sent duplicates not yet compacted included."""
         row = (

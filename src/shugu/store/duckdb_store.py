@@ -316,6 +316,11 @@ class DuckDBTelemetryStore(StoreReads):
         with self._backlog_lock:
             self._backlog_rows -= rows
 
+    @property
+    def committed_seq(self) -> int:
+        """The last row committed; a batch listener sees its own batch's last row here."""
+        return self._seq
+
     def add_listener(self, listener: Callable[[Batch], None]) -> None:
         """Call ``listener`` with every batch right after it is committed, on the writer thread;
         it must hand the batch over and return at once."""

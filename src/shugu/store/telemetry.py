@@ -108,8 +108,29 @@ class TelemetryStore(Protocol):
 
     def attributes(self, device: int, scope: str | None = None) -> list[AttributeRecord]: ...
 
+    def values_before(self, devices: Sequence[int], metrics: Sequence[str], ts_ms: int) -> pa.Table:
+        """Per (device, metric) the last point before ``ts_ms``: device, metric, ts, value."""
+        ...
+
+    def first_after(self, devices: Sequence[int], metrics: Sequence[str], ts_ms: int) -> pa.Table:
+        """Per (device, metric) the time of the first point after ``ts_ms``: device, metric, ts."""
+        ...
+
+    def attributes_named(self, keys: Sequence[str]) -> list[AttributeRecord]:
+        """Every device's attributes with one of these keys, in any scope."""
+        ...
+
+    @property
+    def committed_seq(self) -> int:
+        """The sequence number of the last row committed; it grows with every commit."""
+        ...
+
     def metric_ids(self, names: Sequence[str]) -> npt.NDArray[np.int32]:
         """Ids of metric names, numbering new names on first sight."""
+        ...
+
+    def metric_name(self, metric_id: int) -> str:
+        """The name of a numbered metric."""
         ...
 
     def metric_id(self, name: str) -> int | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from shugu.store.registry.core import RegistryCore
-from shugu.store.registry.models import Alarm, Consent, Device
+from shugu.store.registry.models import Alarm, Asset, Consent, Device
 
 #: Statuses of an alarm that is not cleared (as ``monitor.alarms.OPEN_STATUSES``).
 _OPEN = ("active", "acknowledged")
@@ -33,6 +33,26 @@ class DevicePlace:
     enterprise_id: int
     name: str
     profile: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceAssetRow:
+    """A device with the asset it hangs under and when it was registered (ms)."""
+
+    id: int
+    enterprise_id: int
+    asset_id: int | None
+    profile: str
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRow:
+    id: int
+    enterprise_id: int
+    parent_id: int | None
+    level: str
+    name: str
 
 
 class RegionCountsMixin(RegistryCore):
@@ -62,3 +82,31 @@ class RegionCountsMixin(RegistryCore):
         with self._session() as session:
             rows = session.connection().execute(query).all()
         return [DevicePlace(i, e, n, p) for i, e, n, p in rows]
+
+    def device_asset_rows(self) -> list[DeviceAssetRow]:
+        """Every device that is not deleted, with its asset and registration time."""
+        query = (
+            select(
+                Device.id, Device.enterprise_id, Device.asset_id, Device.profile, Device.created_at
+            )
+            .where(Device.deleted_at.is_(None))
+            .order_by(Device.id)
+        )
+        with self._session() as session:
+            rows = session.execute(query).all()
+        return [
+            DeviceAssetRow(
+                int(i), int(e), None if a is None else int(a), str(p), int(c.timestamp() * 1000)
+            )
+            for i, e, a, p, c in rows
+        ]
+
+    def asset_rows(self) -> list[AssetRow]:
+        """Every asset of every enterprise."""
+        query = select(Asset.id, Asset.enterprise_id, Asset.parent_id, Asset.level, Asset.name)
+        with self._session() as session:
+            rows = session.connection().execute(query).all()
+        return [
+            AssetRow(int(i), int(e), None if p is None else int(p), str(lv), str(n))
+            for i, e, p, lv, n in rows
+        ]

@@ -1,0 +1,611 @@
+"""The fact engine: hourly facts kept current as the store commits batches.
+
+The store calls ``on_batch`` on its writer thread after each commit; the batch is queued and the
+engine's own thread does the work, so ingest never waits for analytics. For each profile in a
+batch the engine computes the facts the new points contribute, starting from where each device's
+series ended (``facts.Carry``), and adds them to the hours they fall in. A device whose batch
+reaches back to or before its last point (a late or backfilled point, a re-send) is not added to:
+the hours its points can have changed are marked dirty, and recomputed from the store in full.
+
+Recomputing reads the store while batches keep committing. Each batch carries the store's commit
+sequence; a recompute notes the sequence before (S0) and after (S1) its read. A later batch that
+touches the recomputed cells is skipped if it ended by S0 (the read saw it), added if it began
+after S1 (the read cannot have), and otherwise makes the cells dirty again.
+
+Hour cells of the last ``recent_hours`` are held in memory and flushed to the fact store each
+``flush_s``; every device's facts per local day are held in memory too, so that a month of a
+whole region is summed from days, never from hours or points.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from shugu.analytics.fact_store import FactStore
+from shugu.analytics.facts import (
+    AlwaysPlanned,
+    Carry,
+    Cells,
+    PlannedTime,
+    Points,
+    cell_keys,
+    compute_cells,
+)
+from shugu.analytics.model import COUNTER_MAX_SPAN_S, HOUR_MS, ProfileKpis
+from shugu.analytics.places import PlaceBook, Places
+from shugu.domain.batch import Batch
+from shugu.domain.timeutil import CHINA_OFFSET_MS, utc_now_ms
+from shugu.store.telemetry import RangeQuery, TelemetryStore
+
+log = logging.getLogger(__name__)
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+DAY_MS = 86_400_000
+#: Devices read from the store per recompute query.
+RECOMPUTE_CHUNK = 256
+
+
+def day_of(ts_ms: I64 | int) -> I64:
+    """The start of the local (China) day holding each time."""
+    day: I64 = ((np.asarray(ts_ms) + CHINA_OFFSET_MS) // DAY_MS) * DAY_MS - CHINA_OFFSET_MS
+    return day
+
+
+@dataclass(slots=True)
+class _Guard:
+    """Cells a recompute replaced, and the commit sequences around its read."""
+
+    keys: I64
+    before_seq: int
+    after_seq: int
+
+
+@dataclass(slots=True)
+class _Profile:
+    """One profile's state. Devices have slots: rows of the dense hour and day blocks."""
+
+    kpis: ProfileKpis
+    carry: Carry
+    slot: dict[int, int] = field(default_factory=dict)
+    slot_device: list[int] = field(default_factory=list)
+    #: hour start → facts per slot: the hour cells held in memory.
+    recent: dict[int, F64] = field(default_factory=dict)
+    #: (device, hour) keys changed since the last flush.
+    unflushed: set[tuple[int, int]] = field(default_factory=set)
+    #: day start → facts per slot
+    days: dict[int, F64] = field(default_factory=dict)
+    #: device → (first dirty ms, last dirty ms)
+    dirty: dict[int, tuple[int, int]] = field(default_factory=dict)
+    guards: list[_Guard] = field(default_factory=list)
+
+    def slot_of(self, device: int) -> int:
+        slot = self.slot.get(device)
+        if slot is None:
+            slot = self.slot[device] = len(self.slot_device)
+            self.slot_device.append(device)
+        return slot
+
+    def slots_of(self, devices: I64) -> I64:
+        """Slots of devices, -1 for devices without one."""
+        get = self.slot.get
+        return np.fromiter((get(int(d), -1) for d in devices), np.int64, len(devices))
+
+    def block(self, blocks: dict[int, F64], key: int, rows: int) -> F64:
+        """The block at ``key`` with room for ``rows`` slots (grown, zero-filled)."""
+        block = blocks.get(key)
+        if block is None or len(block) < rows:
+            grown = np.zeros(
+                (max(rows, 64, 0 if block is None else 2 * len(block)), len(self.kpis.facts))
+            )
+            if block is not None:
+                grown[: len(block)] = block
+            blocks[key] = block = grown
+        return block
+
+    def add_to(self, blocks: dict[int, F64], key: int, device: int, delta: F64) -> None:
+        slot = self.slot_of(device)
+        self.block(blocks, key, slot + 1)[slot] += delta
+
+    def get_from(self, blocks: dict[int, F64], key: int, device: int) -> F64 | None:
+        block = blocks.get(key)
+        slot = self.slot.get(device)
+        if block is None or slot is None or slot >= len(block):
+            return None
+        row: F64 = block[slot]
+        return row
+
+
+class FactEngine:
+    def __init__(
+        self,
+        store: TelemetryStore,
+        places: PlaceBook,
+        facts: FactStore,
+        profiles: dict[str, ProfileKpis],
+        planned: Callable[[Places], PlannedTime] | None = None,
+        *,
+        recent_hours: int = 48,
+        flush_s: float = 0.5,
+        clock: Callable[[], int] = utc_now_ms,
+    ) -> None:
+        self._store = store
+        self._places = places
+        self._facts = facts
+        self._planned = planned or (lambda places: AlwaysPlanned())
+        self._recent_ms = recent_hours * HOUR_MS
+        self._flush_s = flush_s
+        self._clock = clock
+        self._profiles = {
+            name: _Profile(kpis, Carry.empty(len(kpis.metrics))) for name, kpis in profiles.items()
+        }
+        self._queue: queue.SimpleQueue[tuple[Batch, int] | None] = queue.SimpleQueue()
+        self._lock = threading.RLock()
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._processed_seq = 0
+        self._idle = threading.Event()
+        self._idle.set()
+        self.recomputed_cells = 0
+
+    # Set-up ----------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Read the stored day totals and every series' last frame; rebuild what cannot be trusted
+        (a profile whose facts changed, or hours after an unclean stop)."""
+        with self._lock:
+            for name, state in self._profiles.items():
+                days = self._facts.day_totals(name, CHINA_OFFSET_MS)
+                for i in range(len(days)):
+                    state.add_to(state.days, int(days.hour[i]), int(days.device[i]), days.values[i])
+                edge = (self._clock() // HOUR_MS) * HOUR_MS - self._recent_ms
+                recent = self._facts.get(name, None, edge, 1 << 62)
+                for i in range(len(recent)):
+                    hour, device = int(recent.hour[i]), int(recent.device[i])
+                    state.add_to(state.recent, hour, device, recent.values[i])
+            self._seed_carries()
+            now = self._clock()
+            clean = self._facts.meta("clean_stop")
+            flushed = self._facts.meta("flushed_ms")
+            for name, state in self._profiles.items():
+                if name in self._facts.rebuilt:
+                    since = now - self._recent_ms
+                elif clean == 1 or flushed is None:
+                    continue
+                else:
+                    since = flushed - HOUR_MS
+                for device in state.carry.device.tolist():
+                    state.dirty[device] = (since, now)
+            self._facts.set_meta("clean_stop", 0)
+
+    def _seed_carries(self) -> None:
+        latest = self._store.latest(None)
+        if latest.num_rows == 0:
+            return
+        device = latest.column("device").to_numpy().astype(np.int64)
+        metric = latest.column("metric").cast(pa.string()).to_pylist()
+        ts = latest.column("ts").to_numpy().astype(np.int64)
+        value = latest.column("value").to_numpy().astype(np.float64)
+        places = self._places.current()
+        for name, state in self._profiles.items():
+            state.carry = _carry_from_rows(state.kpis, places, name, device, metric, ts, value)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="shugu-analytics", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+            self._thread = None
+        with self._lock:
+            self.flush()
+            self._facts.set_meta("clean_stop", 1)
+
+    # Input -----------------------------------------------------------------------------------
+
+    def on_batch(self, batch: Batch) -> None:
+        """The store's listener (writer thread): queue the batch with its commit sequence."""
+        if len(batch):
+            self._idle.clear()
+            self._queue.put((batch, self._store.committed_seq))
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued batch is processed, dirty hours recomputed and flushed."""
+        return self._idle.wait(timeout)
+
+    def _run(self) -> None:
+        next_flush = time.monotonic() + self._flush_s
+        while True:
+            item: tuple[Batch, int] | bool | None
+            try:
+                item = self._queue.get(timeout=max(0.0, next_flush - time.monotonic()))
+            except queue.Empty:
+                item = False
+            try:
+                if item is None:
+                    return
+                if isinstance(item, tuple):
+                    self._process(*item)
+                    while True:
+                        try:
+                            more = self._queue.get_nowait()
+                        except queue.Empty:
+                            break
+                        if more is None:
+                            return
+                        self._process(*more)
+                if time.monotonic() >= next_flush:
+                    self.recompute_dirty()
+                    self.flush()
+                    next_flush = time.monotonic() + self._flush_s
+                    if self._queue.empty() and not self._any_dirty():
+                        self._idle.set()
+            except Exception:
+                log.exception("analytics could not process a batch; its hours will be recomputed")
+
+    def process_now(self) -> None:
+        """Process everything queued, recompute and flush, on the caller's thread (tests)."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                self._process(*item)
+        self.recompute_dirty()
+        self.flush()
+        self._idle.set()
+
+    def _any_dirty(self) -> bool:
+        return any(state.dirty for state in self._profiles.values())
+
+    # Processing ------------------------------------------------------------------------------
+
+    def _process(self, batch: Batch, last_seq: int) -> None:
+        first_seq = last_seq - len(batch) + 1
+        places = self._places.knowing(np.unique(batch.device.astype(np.int64)))
+        position = places.positions(batch.device.astype(np.int64))
+        known = position >= 0
+        if not known.any():
+            self._processed_seq = last_seq
+            return
+        names = np.array([self._store.metric_name(int(m)) for m in np.unique(batch.metric)])
+        metric_ids = np.unique(batch.metric)
+        planned = self._planned(places)
+        profile_of = np.full(len(batch), "", dtype=object)
+        profile_of[known] = np.asarray(places.profile, dtype=object)[position[known]]
+        with self._lock:
+            for name, state in self._profiles.items():
+                rows = profile_of == name
+                if not rows.any():
+                    continue
+                self._process_profile(
+                    state, batch, rows, names, metric_ids, planned, first_seq, last_seq
+                )
+            self._processed_seq = last_seq
+
+    def _process_profile(
+        self,
+        state: _Profile,
+        batch: Batch,
+        rows: npt.NDArray[np.bool_],
+        names: npt.NDArray[np.str_],
+        metric_ids: npt.NDArray[np.int32],
+        planned: PlannedTime,
+        first_seq: int,
+        last_seq: int,
+    ) -> None:
+        kpis = state.kpis
+        # Batch metric ids → the profile's metric positions (-1: a metric no fact reads).
+        wanted = {m: i for i, m in enumerate(kpis.metrics)}
+        lookup = np.array([wanted.get(str(n), -1) for n in names], np.int64)
+        metric = lookup[np.searchsorted(metric_ids, batch.metric[rows])]
+        use = metric >= 0
+        if not use.any():
+            return
+        points = Points(
+            batch.device[rows][use].astype(np.int64),
+            metric[use],
+            batch.ts[rows][use].astype(np.int64),
+            batch.value[rows][use].astype(np.float64),
+        )
+        devices = np.unique(points.device)
+        order = np.argsort(points.device, kind="stable")
+        starts = np.searchsorted(points.device[order], devices)
+        earliest = np.minimum.reduceat(points.ts[order], starts)
+        latest = np.maximum.reduceat(points.ts[order], starts)
+        carry = state.carry.of(devices)
+        carried_ts = np.full(len(devices), np.iinfo(np.int64).min)
+        carried_ts[np.searchsorted(devices, carry.device)] = carry.ts
+        late = earliest <= carried_ts
+        cells, ended = compute_cells(kpis, points, carry, planned)
+        state.carry = state.carry.merged(ended)
+        for device, lo, hi, last in zip(
+            devices[late].tolist(),
+            earliest[late].tolist(),
+            latest[late].tolist(),
+            carried_ts[late].tolist(),
+            strict=True,
+        ):
+            self._mark_dirty(state, device, lo, max(hi, last))
+        if late.any():
+            keep = ~np.isin(cells.device, devices[late])
+            cells = Cells(cells.device[keep], cells.hour[keep], cells.values[keep])
+        self._add(state, cells, first_seq, last_seq)
+
+    def _mark_dirty(self, state: _Profile, device: int, lo: int, hi: int) -> None:
+        back = COUNTER_MAX_SPAN_S if any(f.kind == "counter" for f in state.kpis.facts) else 0
+        lo = lo - back * 1000
+        old = state.dirty.get(device)
+        state.dirty[device] = (lo, hi) if old is None else (min(lo, old[0]), max(hi, old[1]))
+
+    def _add(self, state: _Profile, cells: Cells, first_seq: int, last_seq: int) -> None:
+        """Add facts of in-order points, through the guards of recent recomputes."""
+        if not len(cells):
+            return
+        if state.guards:
+            keys = cell_keys(cells.device, cells.hour)
+            skip = np.zeros(len(cells), np.bool_)
+            for guard in state.guards:
+                hit = np.isin(keys, guard.keys)
+                if not hit.any():
+                    continue
+                if last_seq <= guard.before_seq:
+                    skip |= hit  # the recompute read these points
+                elif first_seq <= guard.after_seq:
+                    skip |= hit  # it may have read them: recompute again
+                    for d, h in zip(
+                        cells.device[hit].tolist(), cells.hour[hit].tolist(), strict=True
+                    ):
+                        self._mark_dirty_exact(state, d, h)
+            state.guards = [g for g in state.guards if g.after_seq >= first_seq]
+            if skip.any():
+                cells = Cells(cells.device[~skip], cells.hour[~skip], cells.values[~skip])
+        now = self._clock()
+        old_edge = (now // HOUR_MS) * HOUR_MS - self._recent_ms
+        for i in range(len(cells)):
+            device, hour = int(cells.device[i]), int(cells.hour[i])
+            if hour < old_edge:
+                # Hours no longer held in memory are recomputed, not added to.
+                self._mark_dirty_exact(state, device, hour)
+                continue
+            delta = cells.values[i]
+            state.add_to(state.recent, hour, device, delta)
+            state.add_to(state.days, int(day_of(hour)), device, delta)
+            state.unflushed.add((device, hour))
+
+    @staticmethod
+    def _mark_dirty_exact(state: _Profile, device: int, hour: int) -> None:
+        old = state.dirty.get(device)
+        end = hour + HOUR_MS - 1
+        state.dirty[device] = (hour, end) if old is None else (min(hour, old[0]), max(end, old[1]))
+
+    # Recomputing -----------------------------------------------------------------------------
+
+    def recompute_dirty(self) -> None:
+        with self._lock:
+            work = [(name, state, dict(state.dirty)) for name, state in self._profiles.items()]
+            for _, state, _ in work:
+                state.dirty.clear()
+        places = self._places.current()
+        planned = self._planned(places)
+        for name, state, dirty in work:
+            devices = sorted(dirty)
+            for i in range(0, len(devices), RECOMPUTE_CHUNK):
+                chunk = devices[i : i + RECOMPUTE_CHUNK]
+                self._recompute(name, state, {d: dirty[d] for d in chunk}, planned)
+
+    def _recompute(
+        self, name: str, state: _Profile, spans: dict[int, tuple[int, int]], planned: PlannedTime
+    ) -> None:
+        kpis = state.kpis
+        devices = list(spans)
+        now = self._clock()
+        first_hour = (min(lo for lo, _ in spans.values()) // HOUR_MS) * HOUR_MS
+        last_point = max(hi for _, hi in spans.values())
+        # A late value holds until its metric's next reading: the hours up to it changed too.
+        after = self._store.first_after(devices, list(kpis.metrics), last_point)
+        if after.num_rows:
+            last_point = max(last_point, int(after.column("ts").to_numpy().max()))
+        last_point = min(last_point, now)
+        end_hour = (last_point // HOUR_MS) * HOUR_MS + HOUR_MS
+        reach = int(max(kpis.max_gap_s, COUNTER_MAX_SPAN_S) * 1000)
+        before_seq = self._store.committed_seq
+        before = self._store.values_before(devices, list(kpis.metrics), first_hour)
+        rows = self._store.query_range(
+            RangeQuery(
+                devices=devices,
+                metrics=list(kpis.metrics),
+                start_ms=first_hour,
+                end_ms=end_hour + reach,
+                limit=50_000_000,
+            )
+        )
+        after_seq = self._store.committed_seq
+        index = {m: i for i, m in enumerate(kpis.metrics)}
+        carry = _carry_from_table(kpis, before, index)
+        metric = (
+            np.array([index[str(m)] for m in rows.column("metric").to_pylist()], np.int64)
+            if rows.num_rows
+            else np.zeros(0, np.int64)
+        )
+        points = Points(
+            rows.column("device").to_numpy().astype(np.int64),
+            metric,
+            rows.column("ts").to_numpy().astype(np.int64),
+            rows.column("value").to_numpy().astype(np.float64),
+        )
+        cells, _ = compute_cells(kpis, points, carry, planned, hours=(first_hour, end_hour))
+        # Every dirty (device, hour) gets its new total, zero where nothing contributes.
+        hours = np.arange(first_hour, end_hour, HOUR_MS, dtype=np.int64)
+        grid_device = np.repeat(np.array(devices, np.int64), len(hours))
+        grid_hour = np.tile(hours, len(devices))
+        grid = Cells(grid_device, grid_hour, np.zeros((len(grid_device), len(kpis.facts))))
+        position = np.searchsorted(
+            cell_keys(grid_device, grid_hour), cell_keys(cells.device, cells.hour)
+        )
+        grid.values[position] = cells.values
+        with self._lock:
+            self._replace(name, state, grid)
+            state.guards.append(_Guard(cell_keys(grid_device, grid_hour), before_seq, after_seq))
+            self.recomputed_cells += len(grid_device)
+
+    def _replace(self, name: str, state: _Profile, cells: Cells) -> None:
+        """Set these cells' totals, keeping the day totals in step."""
+        edge = (self._clock() // HOUR_MS) * HOUR_MS - self._recent_ms
+        old_rows = cells.hour < edge
+        old = Cells.empty(len(state.kpis.facts))
+        if old_rows.any():
+            devices = np.unique(cells.device[old_rows])
+            old = self._facts.get(
+                name, devices, int(cells.hour[old_rows].min()), int(cells.hour[old_rows].max()) + 1
+            )
+        stored = {
+            (int(d), int(h)): old.values[i]
+            for i, (d, h) in enumerate(zip(old.device.tolist(), old.hour.tolist(), strict=True))
+        }
+        to_store: list[int] = []
+        for i in range(len(cells)):
+            device, hour = int(cells.device[i]), int(cells.hour[i])
+            new = cells.values[i]
+            if hour >= edge:
+                held = state.get_from(state.recent, hour, device)
+                previous = None if held is None else held.copy()
+                slot = state.slot_of(device)
+                state.block(state.recent, hour, slot + 1)[slot] = new
+                state.unflushed.add((device, hour))
+            else:
+                previous = stored.get((device, hour))
+                to_store.append(i)
+            change = new if previous is None else new - previous
+            if change.any():
+                state.add_to(state.days, int(day_of(hour)), device, change)
+        if to_store:
+            pick = np.array(to_store)
+            self._facts.put(name, Cells(cells.device[pick], cells.hour[pick], cells.values[pick]))
+
+    # Flushing --------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        with self._lock:
+            now = self._clock()
+            edge = (now // HOUR_MS) * HOUR_MS - self._recent_ms
+            for name, state in self._profiles.items():
+                if state.unflushed:
+                    keys = sorted(state.unflushed)
+                    state.unflushed.clear()
+                    device = np.array([k[0] for k in keys], np.int64)
+                    hour = np.array([k[1] for k in keys], np.int64)
+                    values = np.array([state.recent[h][state.slot[d]] for d, h in keys])
+                    self._facts.put(name, Cells(device, hour, values))
+                for old in [h for h in state.recent if h < edge]:
+                    del state.recent[old]
+            self._facts.set_meta("flushed_ms", now)
+
+    # Reading ---------------------------------------------------------------------------------
+
+    def hour_cells(self, profile: str, devices: I64, start_ms: int, end_ms: int) -> Cells:
+        """Hour cells of ``devices`` in [start, end): memory for recent hours, the store before."""
+        state = self._profiles[profile]
+        with self._lock:
+            edge = min(state.recent) if state.recent else end_ms
+            stored = self._facts.get(profile, devices, start_ms, min(end_ms, edge))
+            slots = state.slots_of(devices)
+            have = slots >= 0
+            parts = [stored]
+            for hour in sorted(h for h in state.recent if start_ms <= h < end_ms):
+                block = state.recent[hour]
+                inside = have & (slots < len(block))
+                values = block[slots[inside]]
+                nonzero = values.any(axis=1)
+                parts.append(
+                    Cells(
+                        devices[inside][nonzero],
+                        np.full(int(nonzero.sum()), hour, np.int64),
+                        values[nonzero].copy(),
+                    )
+                )
+        return Cells(
+            np.concatenate([p.device for p in parts]),
+            np.concatenate([p.hour for p in parts]),
+            np.concatenate([p.values for p in parts]),
+        )
+
+    def day_matrix(self, profile: str, days: list[int], devices: I64) -> F64:
+        """Facts summed over ``days`` per device: shape (len(devices), facts)."""
+        state = self._profiles[profile]
+        with self._lock:
+            slots = state.slots_of(devices)
+            total = np.zeros((len(state.slot_device) + 1, len(state.kpis.facts)))
+            for day in days:
+                block = state.days.get(day)
+                if block is not None:
+                    rows = min(len(block), len(total) - 1)
+                    total[:rows] += block[:rows]
+        # Slot -1 reads the last row, which stays zero.
+        out: F64 = total[slots]
+        return out
+
+    @property
+    def profiles(self) -> dict[str, ProfileKpis]:
+        return {name: state.kpis for name, state in self._profiles.items()}
+
+
+def _carry_from_rows(
+    kpis: ProfileKpis,
+    places: Places,
+    profile: str,
+    device: I64,
+    metric: list[str | None],
+    ts: I64,
+    value: F64,
+) -> Carry:
+    index = {m: i for i, m in enumerate(kpis.metrics)}
+    position = places.positions(device)
+    pick = np.array(
+        [
+            p >= 0 and places.profile[int(p)] == profile and m in index
+            for p, m in zip(position.tolist(), metric, strict=True)
+        ],
+        np.bool_,
+    )
+    if not pick.any():
+        return Carry.empty(len(kpis.metrics))
+    table = pa.table(
+        {
+            "device": device[pick],
+            "metric": [metric[i] for i in np.flatnonzero(pick)],
+            "ts": ts[pick],
+            "value": value[pick],
+        }
+    )
+    return _carry_from_table(kpis, table, index)
+
+
+def _carry_from_table(kpis: ProfileKpis, table: pa.Table, index: dict[str, int]) -> Carry:
+    """A carry from per-(device, metric) last points: each device's frame at its last point."""
+    if table.num_rows == 0:
+        return Carry.empty(len(kpis.metrics))
+    device = table.column("device").to_numpy().astype(np.int64)
+    metric = np.array([index[str(m)] for m in table.column("metric").to_pylist()], np.int64)
+    ts = table.column("ts").to_numpy().astype(np.int64)
+    value = table.column("value").to_numpy().astype(np.float64)
+    devices, row = np.unique(device, return_inverse=True)
+    held = np.full((len(devices), len(kpis.metrics)), np.nan)
+    held_ts = np.full((len(devices), len(kpis.metrics)), -1, np.int64)
+    held[row, metric] = value
+    held_ts[row, metric] = ts
+    last = np.full(len(devices), np.iinfo(np.int64).min)
+    np.maximum.at(last, row, ts)
+    return Carry(devices, last, held, held_ts)
