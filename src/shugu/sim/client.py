@@ -63,6 +63,9 @@ class ShuguClient:
     def post(self, path: str, body: Any) -> Any:
         return self._call("POST", path, body)
 
+    def put(self, path: str, body: Any) -> Any:
+        return self._call("PUT", path, body)
+
     def post_arrow(self, path: str, table: pa.Table) -> Any:
         sink = io.BytesIO()
         with pa.ipc.new_stream(sink, table.schema) as writer:
@@ -73,3 +76,7 @@ class ShuguClient:
         """The ThingsBoard HTTP device API, as a device posts (no user token). Called from many
         threads at once, so the user's token is left out per request, never unset meanwhile."""
         return self._call("POST", f"/api/v1/{token}/telemetry", payload, as_user=False)
+
+    def device_attributes(self, token: str, attributes: Any) -> Any:
+        """Client attributes a device reports about itself (``POST /api/v1/{token}/attributes``)."""
+        return self._call("POST", f"/api/v1/{token}/attributes", attributes, as_user=False)

@@ -4,6 +4,11 @@ A lumped airflow and heat balance. Fans hold the underfloor pressure; a unit's a
 the racks near it (a zone of influence), the rest mixes through the plenum; a rack given less cold
 air than its servers draw recirculates hot air. States relax exponentially towards their targets
 (exact for a constant target, so long steps land on the equilibrium instead of overshooting).
+
+The hall's electrical power is what its two meters read: the IT load of the racks (the IT meter)
+and the facility's total, IT plus cooling plus electrical losses (the hall's total meter). The
+chiller plant rejects its heat through cooling towers to the outdoor air, so it works harder as
+the wet bulb rises: PUE breathes with the weather, about 1.35 to 1.45 in a humid Fuzhou summer.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 
 from shugu.domain.timeutil import CHINA_OFFSET_MS
 from shugu.sim.model import Fault, Readings, SimDevice
+from shugu.sim.weather import Weather
 
 #: ρ·cp of air near 20 °C, kJ/(m³·K): turns an airflow in m³/s into kW per kelvin.
 RHO_CP_AIR = 1.2 * 1.006
@@ -62,7 +68,12 @@ class CrahParams:
 @dataclass(frozen=True, slots=True)
 class ChillerParams:
     supply_setpoint_c: float = 7.0
-    cop: float = 5.0
+    #: Heat removed per kW of the chiller plant (chillers, condenser pumps, tower fans) at the
+    #: design wet bulb, as in a plant of the 2010s; each kelvin the wet bulb falls below it
+    #: cools the condenser water and gains ``cop_gain_per_k`` of that (loses it above).
+    cop: float = 3.0
+    design_wet_bulb_c: float = 27.0
+    cop_gain_per_k: float = 0.04
     pump_kw_per_kw: float = 0.03
     #: The chilled-water loop's thermal mass makes its temperature move over minutes.
     time_constant_s: float = 600.0
@@ -94,11 +105,22 @@ class RackParams:
 
 
 @dataclass(frozen=True, slots=True)
+class ElectricalParams:
+    """Losses between the utility meter and the servers, and the hall's own small loads."""
+
+    #: UPS and distribution losses, a share of the IT load (double-conversion UPS near 95 %).
+    loss_share_of_it: float = 0.06
+    #: Transformer no-load losses, lighting, access control, fire detection.
+    fixed_kw: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
 class DataHallParams:
     floor: FloorPlan = field(default_factory=FloorPlan)
     crah: CrahParams = field(default_factory=CrahParams)
     chiller: ChillerParams = field(default_factory=ChillerParams)
     rack: RackParams = field(default_factory=RackParams)
+    electrical: ElectricalParams = field(default_factory=ElectricalParams)
     #: Tiles pass this much more air than the servers draw at the pressure set point.
     airflow_margin: float = 1.1
     #: Distance over which a CRAH's share of the underfloor air falls to 1/e.
@@ -164,6 +186,9 @@ class DataHall:
     Faults: ``crah_trip`` stops the target CRAH (a random running one if no target; a trip is all
     or nothing, so severity is not used); ``chiller_degraded`` warms the chilled water by
     ``severity × degraded_rise_k``. ``clear("crah_trip")`` restarts every tripped unit.
+
+    ``weather`` is the outdoor air the chiller plant rejects heat to; without one the hall gets
+    its own, drawn from a stream split off ``rng`` (so its readings stay as they were).
     """
 
     def __init__(
@@ -172,8 +197,11 @@ class DataHall:
         rack_names: Sequence[str],
         rng: np.random.Generator,
         params: DataHallParams | None = None,
+        weather: Weather | None = None,
     ) -> None:
         self.params = p = params or DataHallParams()
+        self._weather = weather if weather is not None else Weather(rng.spawn(1)[0])
+        self._wet_bulb_c = p.chiller.design_wet_bulb_c
         names = [*crah_names, *rack_names]
         if not crah_names or not rack_names or len(set(names)) != len(names):
             raise ValueError("a data hall needs CRAHs and racks, all with different names")
@@ -222,6 +250,7 @@ class DataHall:
         if dt_s < 0:
             raise ValueError(f"dt_s must not be negative, got {dt_s}")
         daily = self._daily(t_ms)
+        self._wet_bulb_c = self._weather.at(t_ms, dt_s)[1]
         if not self._started:
             # Start in equilibrium with the hour of day the run begins at.
             self._settle(daily)
@@ -257,19 +286,37 @@ class DataHall:
         return self._share.copy()
 
     def it_power_kw(self) -> float:
+        """What the racks draw: what the IT meter sees."""
         return float(self._it.sum())
 
+    def wet_bulb_c(self) -> float:
+        """The outdoor wet bulb the chiller plant works against, at the last step."""
+        return self._wet_bulb_c
+
+    def chiller_cop(self) -> float:
+        """Heat removed per kW of the chiller plant, with the weather and any degradation."""
+        ch = self.params.chiller
+        weather = 1.0 + ch.cop_gain_per_k * (ch.design_wet_bulb_c - self._wet_bulb_c)
+        return (
+            ch.cop * min(max(weather, 0.5), 1.5) * (1.0 - ch.degraded_cop_loss * self._degradation)
+        )
+
     def cooling_power_kw(self) -> float:
-        """CRAH fans (affinity law: power ∝ flow³), chiller (heat / COP) and pumps."""
+        """CRAH fans (affinity law: power ∝ flow³), chiller plant (heat / COP) and pumps."""
         c, ch = self.params.crah, self.params.chiller
         fans = c.fan_rated_kw * float(((self._fan / c.max_airflow_m3_s) ** 3).sum())
         heat = float(self._heat.sum())
-        cop = ch.cop * (1.0 - ch.degraded_cop_loss * self._degradation)
-        return fans + heat / cop + ch.pump_kw_per_kw * heat
+        return fans + heat / self.chiller_cop() + ch.pump_kw_per_kw * heat
+
+    def losses_kw(self) -> float:
+        """UPS and distribution losses and the hall's small loads."""
+        e = self.params.electrical
+        return e.loss_share_of_it * self.it_power_kw() + e.fixed_kw
 
     def total_power_kw(self) -> float:
-        """Electrical power of the hall, IT plus cooling: what its meter sees."""
-        return self.it_power_kw() + self.cooling_power_kw()
+        """The facility's power, IT plus cooling plus losses: what the hall's total meter sees
+        (PUE = its energy / the IT meter's)."""
+        return self.it_power_kw() + self.cooling_power_kw() + self.losses_kw()
 
     def _crah_index(self, target: str | None) -> int:
         if target is None:

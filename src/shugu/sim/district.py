@@ -4,13 +4,18 @@ The file is validated by pydantic; an error names the file, the line and the fie
 can be written once and repeated (``repeat: 40`` with ``{n}`` in the name), each copy getting a
 valid unified social credit code of its own, so that a realistic district stays a short file.
 ``scale`` multiplies device counts for benchmarks.
+
+Copies of a repeated enterprise need not be identical: where a loom shed lists several loom
+nameplates (``looms``), or an enterprise several shift calendars (``calendar`` as a list), copy
+``n`` takes entry ``(n − 1) mod length``, so the district varies deterministically.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -18,11 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from shugu.domain.errors import ValidationError as ShuguValidationError
 from shugu.domain.timeutil import parse_bucket
 from shugu.domain.uscc import check_uscc, compute_check_char, compute_organisation_check_char
+from shugu.sim.calendar import CalendarSpec
 from shugu.sim.cooling_tower import TowerParams
-from shugu.sim.loom import LoomParams
+from shugu.sim.loom import LoomNameplate, LoomParams, LoomType
 
 PlantKind = Literal["loom_shed", "cooling_tower_site", "data_hall"]
 Transport = Literal["mqtt_gateway", "mqtt", "http"]
+T = TypeVar("T")
 
 
 class _Model(BaseModel):
@@ -73,6 +80,25 @@ def plant_params(kind: str, params: dict[str, Any]) -> LoomParams | TowerParams 
     return model(**params)
 
 
+class LoomSpec(_Model):
+    """The nameplate of a shed's looms: what capacity is matched on (type and width) and the
+    speed the OEE's performance is measured against."""
+
+    loom_type: LoomType = "air_jet"
+    #: Reed width; common widths are 190, 230, 280 and 340 cm.
+    width_cm: int = Field(default=190, ge=100, le=600)
+    #: The maker's rated speed; the looms run a little below it.
+    rated_speed_rpm: float = Field(default=700.0, gt=0, le=1500)
+
+    def nameplate(self) -> LoomNameplate:
+        return LoomNameplate(self.loom_type, self.width_cm, self.rated_speed_rpm)
+
+
+def nth(entries: Sequence[T], copy: int) -> T:
+    """The entry copy ``copy`` (1-based) of a repeated enterprise takes: entries in turn."""
+    return entries[(copy - 1) % len(entries)]
+
+
 class PlantSpec(_Model):
     kind: PlantKind
     #: Where the plant stands in the enterprise's ISA-95 tree: site, area, line.
@@ -85,8 +111,13 @@ class PlantSpec(_Model):
     #: Data halls: CRAH name pattern and count.
     crahs: str | None = None
     crah_count: int = Field(default=0, ge=0, le=1000)
-    #: Name of a power meter on this plant's supply, if any.
-    meter: str | None = None
+    #: Name of a power meter on this plant's supply, if any (a data hall's: the facility's
+    #: total, IT, cooling and losses).
+    meter: str | None = Field(default=None, min_length=1)
+    #: Data halls: a meter on the racks' IT load alone, so that PUE can be computed.
+    it_meter: str | None = Field(default=None, min_length=1)
+    #: Loom sheds: the looms' nameplate; copies of a repeated enterprise take them in turn.
+    looms: list[LoomSpec] = Field(default_factory=lambda: [LoomSpec()], min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("devices", "crahs")
@@ -98,8 +129,29 @@ class PlantSpec(_Model):
 
     @model_validator(mode="after")
     def _params(self) -> PlantSpec:
-        plant_params(self.kind, self.params)
+        params = plant_params(self.kind, self.params)
+        if "looms" in self.model_fields_set and self.kind != "loom_shed":
+            raise ValueError("only a loom shed has looms")
+        if self.it_meter is not None:
+            if self.kind != "data_hall":
+                raise ValueError("only a data hall has an IT meter (it_meter)")
+            if self.it_meter == self.meter:
+                raise ValueError("a data hall's IT meter and total meter need different names")
+        if isinstance(params, LoomParams) and "speed_rpm" in self.params:
+            fastest = params.speed_rpm + params.speed_spread_rpm
+            slowest = min(loom.rated_speed_rpm for loom in self.looms)
+            if fastest > slowest:
+                raise ValueError(
+                    f"looms rated for {slowest:g} rpm cannot run at up to {fastest:g} rpm"
+                )
         return self
+
+    def loom_params(self) -> LoomParams:
+        """The model of this shed's looms: ``params``, at the speed of its (first) nameplate
+        unless ``params`` sets the speed itself."""
+        params = plant_params(self.kind, self.params)
+        loom = params if isinstance(params, LoomParams) else LoomParams()
+        return loom if "speed_rpm" in self.params else self.looms[0].nameplate().running(loom)
 
 
 class EnterpriseSpec(_Model):
@@ -112,6 +164,23 @@ class EnterpriseSpec(_Model):
     plants: list[PlantSpec] = Field(min_length=1)
     #: Inspection plans (巡检计划) created for the enterprise as they are; shugu validates them.
     inspection_plans: list[dict[str, Any]] = Field(default_factory=list)
+    #: The shift calendar (排班) its machines keep; a list: copies take them in turn.
+    calendar: CalendarSpec | list[CalendarSpec] | None = None
+
+    @field_validator("calendar")
+    @classmethod
+    def _calendars(
+        cls, value: CalendarSpec | list[CalendarSpec] | None
+    ) -> CalendarSpec | list[CalendarSpec] | None:
+        if isinstance(value, list) and not value:
+            raise ValueError("give a calendar, a list of at least one, or leave it out")
+        return value
+
+    def shift_calendar(self, copy: int = 1) -> CalendarSpec | None:
+        """The calendar copy ``copy`` keeps (the only one, or its turn in the list)."""
+        if isinstance(self.calendar, list):
+            return nth(self.calendar, copy)
+        return self.calendar
 
     @field_validator("uscc")
     @classmethod
@@ -231,7 +300,8 @@ def generated_uscc(division: str, serial: int) -> str:
 
 
 def expand_enterprises(park: ParkSpec, region_code: str, start: int) -> list[EnterpriseSpec]:
-    """Each repeated enterprise as its own copy, with {n} filled in and a code generated."""
+    """Each repeated enterprise as its own copy, with {n} filled in, a code generated, and its
+    turn of the nameplates and calendars it varies by."""
     out = []
     division = park.division_code or region_code
     serial = start
@@ -240,7 +310,15 @@ def expand_enterprises(park: ParkSpec, region_code: str, start: int) -> list[Ent
             serial += 1
             name = spec.name.replace("{n}", f"{n:02d}") if spec.repeat > 1 else spec.name
             uscc = spec.uscc if spec.repeat == 1 and spec.uscc else generated_uscc(division, serial)
-            out.append(spec.model_copy(update={"name": name, "uscc": uscc, "repeat": 1}))
+            plants = [p.model_copy(update={"looms": [nth(p.looms, n)]}) for p in spec.plants]
+            update = {
+                "name": name,
+                "uscc": uscc,
+                "repeat": 1,
+                "plants": plants,
+                "calendar": spec.shift_calendar(n),
+            }
+            out.append(spec.model_copy(update=update))
     return out
 
 

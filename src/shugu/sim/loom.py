@@ -10,18 +10,24 @@ rate; the loom stops when the budget is used up. Spending hazard instead of draw
 next stop keeps the process exact when a rate changes mid-run (a warp beam going bad), and lets
 one ``step`` cross any number of stops and restarts, whatever its ``dt_s``. All looms of a shed
 advance together as numpy arrays, event by event, so a shed of thousands steps in milliseconds.
+
+A shed may follow its mill's shift calendar (``schedule``): outside planned time (a rest day, a
+break, planned downtime) every loom stands, with the stop cause ``OTHER``, and starts again when
+the next shift begins. A step is cut at the calendar's boundaries, so a long step lands on them
+exactly. The looms' nameplate (type, width, rated speed) is what each loom tells shugu about
+itself as client attributes; the district sets the speed the looms run at a little below it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from typing import Literal
+from dataclasses import dataclass, fields, replace
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from shugu.sim.model import Fault, Readings, SimDevice, checked_counter
+from shugu.sim.model import Attributes, Fault, Readings, SimDevice, checked_counter
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -29,7 +35,16 @@ BoolArray = npt.NDArray[np.bool_]
 
 #: Codes of the ``stop_cause`` state in the loom profile.
 CAUSE_NONE, CAUSE_WARP, CAUSE_WEFT, CAUSE_MECHANICAL, CAUSE_NO_ORDER, CAUSE_DOFFING = range(6)
+#: A loom standing because its mill does not work then (the profile's ``OTHER``).
+CAUSE_OTHER = 9
 FAULT_KINDS = ("warp_beam", "loom_down")
+LoomType = Literal["air_jet", "rapier", "water_jet"]
+LOOM_TYPES: tuple[LoomType, ...] = ("air_jet", "rapier", "water_jet")
+#: Mills run a loom below its nameplate speed (the yarn, the weave and the fabric's width set
+#: what it keeps up without breaking more ends): each loom of a shed gets a speed between
+#: ``RUNNING_SHARE_OF_RATED`` ± ``RUNNING_SPREAD_OF_RATED`` of its rated speed.
+RUNNING_SHARE_OF_RATED = 0.92
+RUNNING_SPREAD_OF_RATED = 0.04
 
 _SECONDS_PER_DAY = 86_400.0
 
@@ -84,13 +99,55 @@ class LoomParams:
 
 
 @dataclass(frozen=True, slots=True)
+class LoomNameplate:
+    """What a loom is: its type, its reed width and the speed its maker rates it for."""
+
+    loom_type: LoomType = "air_jet"
+    width_cm: int = 190
+    rated_speed_rpm: float = 700.0
+
+    def __post_init__(self) -> None:
+        if self.loom_type not in LOOM_TYPES:
+            raise ValueError(f"a loom type is one of {', '.join(LOOM_TYPES)}")
+        if self.width_cm <= 0 or self.rated_speed_rpm <= 0:
+            raise ValueError("a loom's width and rated speed must be positive")
+
+    def attributes(self) -> dict[str, str | int | float]:
+        """The client attributes a loom reports about itself."""
+        return {
+            "loom_type": self.loom_type,
+            "width_cm": self.width_cm,
+            "rated_speed_rpm": self.rated_speed_rpm,
+        }
+
+    def running(self, params: LoomParams) -> LoomParams:
+        """``params`` with the speeds a mill runs looms of this nameplate at."""
+        return replace(
+            params,
+            speed_rpm=RUNNING_SHARE_OF_RATED * self.rated_speed_rpm,
+            speed_spread_rpm=RUNNING_SPREAD_OF_RATED * self.rated_speed_rpm,
+        )
+
+
+class Schedule(Protocol):
+    """When a mill plans production (``shugu.sim.calendar.WorkSchedule``)."""
+
+    def is_planned(self, t_ms: int) -> bool: ...
+
+    def next_change(self, t_ms: int) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
 class LoomTally:
     """What happened to one loom since the shed was built: the ground truth behind its readings."""
 
     running_s: float
+    #: Standing for a stop (a break, a doffing, a fault), not because the mill was off.
     stopped_s: float
     #: stop cause code → number of stops
     stops: dict[int, int]
+    #: Standing because the mill's calendar plans no production then.
+    resting_s: float = 0.0
 
     @property
     def efficiency(self) -> float:
@@ -110,12 +167,26 @@ class LoomShed:
     """A group of looms stepped together; implements ``shugu.sim.model.Plant``."""
 
     def __init__(
-        self, names: Sequence[str], rng: np.random.Generator, params: LoomParams | None = None
+        self,
+        names: Sequence[str],
+        rng: np.random.Generator,
+        params: LoomParams | None = None,
+        nameplate: LoomNameplate | None = None,
+        schedule: Schedule | None = None,
     ) -> None:
         self._names = _check_names(names)
         self._index = {name: i for i, name in enumerate(self._names)}
         self._rng = rng
         p = self._p = params or LoomParams()
+        self.nameplate = nameplate or LoomNameplate()
+        if p.speed_rpm + p.speed_spread_rpm > self.nameplate.rated_speed_rpm:
+            raise ValueError(
+                f"looms rated for {self.nameplate.rated_speed_rpm:g} rpm cannot run at up to "
+                f"{p.speed_rpm + p.speed_spread_rpm:g} rpm"
+            )
+        self._schedule = schedule
+        #: Whether the mill is off (outside planned time); None until the first step says.
+        self._resting: bool | None = None
         n = len(self._names)
         self._speed: FloatArray = p.speed_rpm + rng.uniform(-1.0, 1.0, n) * p.speed_spread_rpm
         self._running: BoolArray = np.ones(n, dtype=np.bool_)
@@ -126,6 +197,7 @@ class LoomShed:
         self._energy_kwh: FloatArray = np.zeros(n)
         self._run_s: FloatArray = np.zeros(n)
         self._stop_s: FloatArray = np.zeros(n)
+        self._rest_s: FloatArray = np.zeros(n)  # standing because the mill is off
         self._stops: IntArray = np.zeros((n, 6), dtype=np.int64)
         self._warp_factor: FloatArray = np.ones(n)
         self._broken: BoolArray = np.zeros(n, dtype=np.bool_)
@@ -146,17 +218,63 @@ class LoomShed:
     def devices(self) -> list[SimDevice]:
         return [SimDevice(name, "loom") for name in self._names]
 
+    def attributes(self) -> Attributes:
+        plate = self.nameplate.attributes()
+        return {name: dict(plate) for name in self._names}
+
     def tally(self, name: str) -> LoomTally:
         i = self._target(name)
         stops = {c: int(self._stops[i, c]) for c in range(1, 6)}
-        return LoomTally(float(self._run_s[i]), float(self._stop_s[i]), stops)
+        return LoomTally(
+            float(self._run_s[i]), float(self._stop_s[i]), stops, float(self._rest_s[i])
+        )
 
     def step(self, t_ms: int, dt_s: float) -> Readings:
         if dt_s < 0:
             raise ValueError(f"dt_s must not be negative, got {dt_s}")
-        if dt_s > 0:
-            self._advance(dt_s)
+        if self._schedule is None:
+            if dt_s > 0:
+                self._advance(dt_s)
+            return self._readings()
+        # Cut the step where the calendar changes, so that looms stop and start on the minute.
+        end_ms = t_ms
+        t = t_ms - round(dt_s * 1000)
+        done_s = 0.0
+        self._follow(self._schedule.is_planned(t))
+        while t < end_ms:
+            change = self._schedule.next_change(t)
+            until = end_ms if change is None else min(end_ms, change)
+            # The last piece takes what is left, so the pieces add up to ``dt_s`` exactly.
+            span = dt_s - done_s if until == end_ms else (until - t) / 1000.0
+            if self._resting:
+                self._stand(span)
+            else:
+                self._advance(span)
+            done_s += span
+            t = until
+            self._follow(self._schedule.is_planned(t))
         return self._readings()
+
+    def _follow(self, planned: bool) -> None:
+        """Stand every loom as the mill stops working; start them as it starts again."""
+        if self._resting is not None and self._resting == (not planned):
+            return
+        self._resting = not planned
+        if self._resting:
+            self._running[:] = False
+            # A stop under repair as the mill closes ends with the day: the loom waits idle.
+            self._cause[~self._broken] = CAUSE_OTHER
+            self._down_s[~self._broken] = 0.0
+        else:
+            start = ~self._broken
+            self._running[start] = True
+            self._cause[start] = CAUSE_NONE
+            self._down_s[start] = 0.0
+
+    def _stand(self, dt_s: float) -> None:
+        """Time passes with the mill off: nothing runs, a loom waiting for repair still waits."""
+        self._rest_s += dt_s
+        self._energy_kwh += dt_s * self._p.stopped_kw / 3600.0
 
     def counters(self) -> Readings:
         """Picks and energy per loom (fabric follows from the picks)."""
@@ -205,6 +323,8 @@ class LoomShed:
             self._update_rates()
         else:
             self._down_s[self._broken] = 0.0  # restarts at the next step
+            if self._resting:  # repaired on a day off: it waits for the next shift
+                self._cause[self._broken] = CAUSE_OTHER
             self._broken[:] = False
 
     def _target(self, name: str) -> int:

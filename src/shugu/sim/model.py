@@ -16,6 +16,9 @@ from typing import Protocol, runtime_checkable
 
 #: device name → metric name → value (booleans as 0.0 / 1.0 for on/off states)
 Readings = dict[str, dict[str, float]]
+#: device name → client attribute → value: what a device says about itself (a loom's type and
+#: rated speed, a meter's role), posted once a connection stands, as ThingsBoard devices do.
+Attributes = dict[str, dict[str, str | int | float]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,13 @@ class Plant(Protocol):
     def clear(self, kind: str) -> None:
         """End a fault (repair)."""
         ...
+
+
+@runtime_checkable
+class ReportsAttributes(Protocol):
+    """A plant whose devices report client attributes about themselves."""
+
+    def attributes(self) -> Attributes: ...
 
 
 @runtime_checkable

@@ -4,6 +4,10 @@ A meter sees the electrical load of what it feeds and reports what a real low-vo
 does: active power, an energy counter, line voltage, current and power factor. The counter
 integrates exactly the power the meter reports over each step, so energy and power always agree
 (an energy figure that drifted from the power figures would make every KPI built on them lie).
+
+Each meter tells shugu what it measures in the client attribute ``meter_role``: ``facility``
+(everything a data hall draws, cooling and losses included: PUE's numerator), ``it`` (the racks'
+IT load: PUE's denominator) or ``line`` (a production line or a site's supply).
 """
 
 from __future__ import annotations
@@ -11,13 +15,24 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-from shugu.sim.model import Fault, KeepsCounters, Plant, Readings, SimDevice, checked_counter
+from shugu.sim.model import (
+    Attributes,
+    Fault,
+    KeepsCounters,
+    Plant,
+    Readings,
+    ReportsAttributes,
+    SimDevice,
+    checked_counter,
+)
 
 SQRT3 = math.sqrt(3.0)
+MeterRole = Literal["facility", "it", "line"]
+METER_ROLES: tuple[MeterRole, ...] = ("facility", "it", "line")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +123,8 @@ class MeteredPlant:
     """A plant with a ``power_meter`` device on its supply; everything else passes through.
 
     ``power`` says what the meter sees; by default the plant's own ``total_power_kw()`` where it
-    has one, otherwise the sum of the ``power_kw`` its devices report.
+    has one, otherwise the sum of the ``power_kw`` its devices report. ``role`` is what the meter
+    reports as its ``meter_role``.
     """
 
     def __init__(
@@ -118,11 +134,15 @@ class MeteredPlant:
         rng: np.random.Generator,
         power: PowerSource | None = None,
         params: PowerMeterParams | None = None,
+        role: MeterRole = "line",
     ) -> None:
         if any(device.name == meter_name for device in inner.devices()):
             raise ValueError(f"the plant already has a device named {meter_name!r}")
+        if role not in METER_ROLES:
+            raise ValueError(f"a meter's role is one of {', '.join(METER_ROLES)}, got {role!r}")
         self.inner = inner
         self.meter_name = meter_name
+        self.role = role
         self.meter = PowerMeter(rng, params)
         if power is None:
             power = _reported(inner) if isinstance(inner, ReportsPower) else "power_kw"
@@ -135,6 +155,10 @@ class MeteredPlant:
         readings = dict(self.inner.step(t_ms, dt_s))
         readings[self.meter_name] = self.meter.read(self._power(readings), dt_s)
         return readings
+
+    def attributes(self) -> Attributes:
+        inner = self.inner.attributes() if isinstance(self.inner, ReportsAttributes) else {}
+        return {**inner, self.meter_name: {"meter_role": self.role}}
 
     def counters(self) -> Readings:
         inner = self.inner.counters() if isinstance(self.inner, KeepsCounters) else {}

@@ -1,19 +1,21 @@
 """Create through shugu's API whatever of a district is missing, and learn the devices' tokens.
 
 Everything goes through the public API as an operator would do it: region, park, enterprises,
-their ISA-95 assets (site → area → line), devices, and one gateway device per enterprise that
-talks over MQTT's gateway API. Device tokens are shown once at creation; the simulator keeps them
-in a state file, and rotates the token of a device it finds without one.
+their ISA-95 assets (site → area → line), devices, one gateway device per enterprise that
+talks over MQTT's gateway API, and each enterprise's shift calendar. Device tokens are shown once
+at creation; the simulator keeps them in a state file, and rotates the token of a device it finds
+without one.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shugu.sim.client import ShuguClient
+from shugu.sim.client import ApiError, ShuguClient
 from shugu.sim.district import (
     DistrictSpec,
     EnterpriseSpec,
@@ -22,6 +24,8 @@ from shugu.sim.district import (
     expand_enterprises,
     scaled,
 )
+
+log = logging.getLogger(__name__)
 
 PROFILE_OF_KIND = {
     "loom_shed": "loom",
@@ -151,11 +155,15 @@ class Provisioner:
                 device(name, kind_profile, line)
             for name in plant.crahs:
                 device(name, "crah", line)
-            if plant.spec.meter:
-                device(plant.spec.meter, "power_meter", line)
+            for meter in (plant.spec.meter, plant.spec.it_meter):
+                if meter:
+                    device(meter, "power_meter", line)
         if spec.transport == "mqtt_gateway":
             sim.gateway = "sim-gateway"
             device(sim.gateway, "generic", None, gateway=True)
+        calendar = spec.shift_calendar()
+        if calendar is not None:
+            self._calendar(ent_id, spec.name, calendar.body())
         if spec.inspection_plans:
             plans = c.get(f"/api/enterprises/{ent_id}/inspection-plans")
             have = {p["plan"]["name"] for p in plans}
@@ -163,3 +171,16 @@ class Provisioner:
                 if plan.get("name") not in have:
                     c.post(f"/api/enterprises/{ent_id}/inspection-plans", plan)
         return sim
+
+    def _calendar(self, ent_id: int, name: str, body: dict[str, Any]) -> None:
+        """Set the enterprise's shift calendar (putting the same one again changes nothing).
+        A platform that refuses it still runs the district: its KPIs then count every hour as
+        planned, which the warning says."""
+        try:
+            self.client.put(f"/api/enterprises/{ent_id}/calendar", body)
+        except ApiError as exc:
+            log.warning(
+                "the shift calendar of %s was not set, so every hour counts as planned: %s",
+                name,
+                exc,
+            )

@@ -6,6 +6,11 @@ enterprises post each machine's telemetry to ``/api/v1/{token}/telemetry``. Hist
 the bulk ingest path (Arrow batches to ``/api/v1/batch``), so that roll-ups have something to show
 right after start. With ``speed`` above 1 the simulated clock starts in the past and runs fast
 until it reaches the present, then keeps pace: shugu refuses timestamps from the future.
+
+What devices say about themselves (client attributes: a loom's type, width and rated speed, a
+meter's role) goes the way a real device sends it: a gateway publishes its devices' attributes
+on ``v1/gateway/attributes`` each time its connection stands, a device on HTTP posts them to
+``/api/v1/{token}/attributes`` once, again after a failure until shugu has them.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import paho.mqtt.client as paho
@@ -26,7 +32,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from shugu.domain.timeutil import parse_bucket
 from shugu.sim.client import ApiError, ShuguClient
 from shugu.sim.district import DistrictSpec, FaultSpec
-from shugu.sim.model import Fault, KeepsCounters, Plant, Readings
+from shugu.sim.model import Attributes, Fault, KeepsCounters, Plant, Readings, ReportsAttributes
 from shugu.sim.provision import PlantLayout, SimEnterprise
 
 log = logging.getLogger(__name__)
@@ -83,6 +89,14 @@ class Simulation:
             if isinstance(running.plant, KeepsCounters):
                 for device, values in running.plant.counters().items():
                     out[f"{running.enterprise.id}/{device}"] = values
+        return out
+
+    def attributes(self) -> dict[int, Attributes]:
+        """Client attributes of every device that reports some, by enterprise id."""
+        out: dict[int, Attributes] = {}
+        for running in self.plants:
+            if isinstance(running.plant, ReportsAttributes):
+                out.setdefault(running.enterprise.id, {}).update(running.plant.attributes())
         return out
 
     def resume_counters(self, saved: dict[str, dict[str, float]]) -> int:
@@ -205,13 +219,30 @@ def _send_rows(
 class GatewayLink:
     """One enterprise's MQTT connection as a ThingsBoard gateway."""
 
-    def __init__(self, host: str, port: int, token: str, name: str) -> None:
+    def __init__(
+        self, host: str, port: int, token: str, name: str, attributes: Attributes | None = None
+    ) -> None:
+        self.attributes = attributes or {}
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-{name}")
         self.client.username_pw_set(token)
         self.client.max_inflight_messages_set(100)
         self.client.reconnect_delay_set(1, 30)
+        self.client.on_connect = self._connected
         self.client.connect_async(host, port, keepalive=60)
         self.client.loop_start()
+
+    def _connected(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        # As a gateway does when it (re)connects: tell shugu what its devices are.
+        if not reason.is_failure:
+            self.publish_attributes()
+
+    def publish_attributes(self) -> None:
+        names = list(self.attributes)
+        for i in range(0, len(names), DEVICES_PER_MESSAGE):
+            doc = {n: self.attributes[n] for n in names[i : i + DEVICES_PER_MESSAGE]}
+            self.client.publish("v1/gateway/attributes", json.dumps(doc), qos=1)
 
     def publish(self, t_ms: int, readings: Readings) -> None:
         names = list(readings)
@@ -249,12 +280,22 @@ class LiveRunner:
         self._links: dict[int, GatewayLink] = {}
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sim-http")
         enterprises = {p.enterprise.id: p.enterprise for p in sim.plants}
+        attributes = sim.attributes()
+        #: (device token, attributes) that devices posting over HTTP have yet to send.
+        self._unsent_attributes: list[tuple[str, dict[str, str | int | float]]] = []
         for ent in enterprises.values():
+            mine = attributes.get(ent.id, {})
             if ent.spec.transport == "mqtt_gateway" and ent.gateway:
                 if mqtt_port is None:
                     raise ValueError("an MQTT port is needed for enterprises that use a gateway")
                 self._links[ent.id] = GatewayLink(
-                    mqtt_host, mqtt_port, ent.tokens[ent.gateway], str(ent.id)
+                    mqtt_host, mqtt_port, ent.tokens[ent.gateway], str(ent.id), mine
+                )
+            else:
+                self._unsent_attributes.extend(
+                    (ent.tokens[device], values)
+                    for device, values in mine.items()
+                    if device in ent.tokens
                 )
         self.sent_messages = 0
 
@@ -294,7 +335,32 @@ class LiveRunner:
             if not behind:
                 stop.wait(max(0.0, self.period_s - (time.monotonic() - started)))
 
+    def _send_attributes(self) -> None:
+        """Post the client attributes of devices on HTTP that shugu does not have yet; those
+        that could not reach it are tried again at the next step, those refused are not."""
+        posts = [
+            (token, values, self._pool.submit(self.client.device_attributes, token, values))
+            for token, values in self._unsent_attributes
+        ]
+        retry: list[tuple[str, dict[str, str | int | float]]] = []
+        refused: list[ApiError] = []
+        for token, values, future in posts:
+            try:
+                future.result()
+            except ApiError as exc:
+                if exc.status >= 500 or exc.status == 429:
+                    retry.append((token, values))
+                else:
+                    refused.append(exc)
+            except OSError:
+                retry.append((token, values))  # run() says that shugu cannot be reached
+        if refused:
+            log.warning("shugu refused the attributes of %d devices: %s", len(refused), refused[-1])
+        self._unsent_attributes = retry
+
     def _send(self, t_ms: int, results: list[tuple[RunningPlant, Readings]]) -> None:
+        if self._unsent_attributes:
+            self._send_attributes()
         by_enterprise: dict[int, Readings] = {}
         for running, readings in results:
             by_enterprise.setdefault(running.enterprise.id, {}).update(readings)
