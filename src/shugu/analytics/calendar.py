@@ -361,10 +361,10 @@ def _version_pieces(
     return _Occurrences(occ_lo, occ_hi, occ_day[kept], occ_index[kept], planned_lo, planned_hi)
 
 
-def _shift_names(timeline: list[tuple[int, CalendarVersion]]) -> dict[str, int]:
+def _shift_names(calendars: Iterable[ShiftCalendar]) -> dict[str, int]:
     names: dict[str, int] = {}
-    for _, version in timeline:
-        for shift in version.calendar.shifts:
+    for calendar in calendars:
+        for shift in calendar.shifts:
             names.setdefault(shift.name, len(names))
     return names
 
@@ -394,15 +394,17 @@ class PlannedClock:
         self.first_day_ms = first_day * DAY_MS - CHINA_OFFSET_MS
         self.end_day_ms = (last_day + 1) * DAY_MS - CHINA_OFFSET_MS
         timeline = _timeline(versions)
-        names = _shift_names(timeline)
-        #: Every shift name of the versions in force, by first appearance: ``shift_of``'s index.
-        self.shift_names: tuple[str, ...] = tuple(names)
-        pieces = []
+        in_force: list[tuple[ShiftCalendar, int, int]] = []
         for k, (first, version) in enumerate(timeline):
             until = timeline[k + 1][0] - 1 if k + 1 < len(timeline) else last_day
             lo, hi = max(first, first_day), min(until, last_day)
             if lo <= hi:
-                pieces.append(_version_pieces(version.calendar, names, lo, hi))
+                in_force.append((version.calendar, lo, hi))
+        names = _shift_names(calendar for calendar, _, _ in in_force)
+        #: The shift names of the versions in force on the span's days, in their order (one
+        #: version: its shifts' order): what ``shift_of``'s index counts in.
+        self.shift_names: tuple[str, ...] = tuple(names)
+        pieces = [_version_pieces(calendar, names, lo, hi) for calendar, lo, hi in in_force]
         occ = [
             np.concatenate([getattr(p, key) for p in pieces]) if pieces else _EMPTY
             for key in ("starts", "ends", "production_day", "shift_index")
