@@ -297,6 +297,26 @@ class InspectionRound(Base):
     results: Mapped[str] = mapped_column(Text)
 
 
+class EnergyBaseline(Base):
+    """An enterprise's energy baseline (能耗基准): the reference period and output it was fitted
+    on, whether weather was asked for, and the fitted model as JSON (analytics/baseline.py reads
+    it). One per enterprise; fitting again replaces it."""
+
+    __tablename__ = "energy_baselines"
+
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), primary_key=True
+    )
+    reference_start: Mapped[datetime]
+    reference_end: Mapped[datetime]
+    output_fact: Mapped[str] = mapped_column(String(64))
+    output_unit: Mapped[str] = mapped_column(String(32))
+    use_weather: Mapped[bool]
+    model: Mapped[str] = mapped_column(Text)
+    fitted_at: Mapped[datetime]
+    fitted_by: Mapped[str] = mapped_column(String(64))
+
+
 class ShiftCalendarVersion(Base):
     """A version of an enterprise's shift calendar (班次日历), in force from ``effective_from``
     (a local date) until a later version's. Versions are never changed or deleted, so figures of

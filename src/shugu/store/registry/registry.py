@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shugu.store.registry.accounts import AccountMixin
 from shugu.store.registry.assets import AssetMixin
+from shugu.store.registry.baselines import BaselineMixin
 from shugu.store.registry.calendars import CalendarMixin
 from shugu.store.registry.consents import ConsentMixin
 from shugu.store.registry.devices import DeviceMixin
@@ -20,6 +21,7 @@ class Registry(
     ConsentMixin,
     MonitorMixin,
     RegionCountsMixin,
+    BaselineMixin,
     CalendarMixin,
 ):
     """Regions, parks, enterprises, assets, devices, accounts, tokens and consents.
