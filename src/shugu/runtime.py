@@ -17,6 +17,7 @@ from typing import Protocol
 
 import duckdb
 
+from shugu.analytics.service import Analytics, open_analytics
 from shugu.config import Settings
 from shugu.domain.errors import ValidationError
 from shugu.domain.timeutil import utc_now_ms
@@ -59,6 +60,8 @@ class Services:
     monitor: Monitor
     rounds: RoundService
     notifier: Notifier
+    #: KPIs: the fact engine fed by the store, the KPI, energy and calendar services.
+    analytics: Analytics
     mqtt: MqttEndpoint | None = None
     bridge: BrokerBridge | None = None
     #: The port the MQTT endpoint listens on, once started.
@@ -69,7 +72,9 @@ class Services:
         self.monitor.stop()
         # Tallied refusals are written before the store's writer stops.
         self.pipeline.refusals.flush()
+        self.analytics.stop()
         self.store.close()
+        self.analytics.close()
         self.registry.close()
 
 
@@ -112,6 +117,7 @@ def open_services(
     notifier = Notifier(guard=guard)
     monitor = Monitor(registry, store, notify=notifier.submit)
     store.add_listener(monitor.on_batch)
+    analytics = open_analytics(registry, store, settings.data_dir / "analytics.duckdb")
     return Services(
         settings=settings,
         registry=registry,
@@ -123,6 +129,7 @@ def open_services(
         monitor=monitor,
         rounds=RoundService(registry, store, monitor),
         notifier=notifier,
+        analytics=analytics,
         mqtt=mqtt,
         bridge=bridge,
     )
@@ -192,6 +199,7 @@ class Runtime:
         self._tasks.append(asyncio.create_task(poll_sweep.run()))
         await services.notifier.start()
         services.monitor.start()
+        services.analytics.start()
         self._tasks.append(asyncio.create_task(services.rounds.schedule()))
         if services.mqtt is not None and settings.mqtt_port is not None:
             services.mqtt_port = await services.mqtt.start(settings.mqtt_host, settings.mqtt_port)
@@ -212,6 +220,7 @@ class Runtime:
             task.cancel()
         self._tasks.clear()
         await asyncio.to_thread(services.monitor.stop)
+        await asyncio.to_thread(services.analytics.stop)
         await services.notifier.aclose()
         if services.bridge is not None:
             await asyncio.to_thread(services.bridge.stop)

@@ -391,6 +391,26 @@ class FactEngine:
         end = hour + HOUR_MS - 1
         state.dirty[device] = (hour, end) if old is None else (min(hour, old[0]), max(end, old[1]))
 
+    def recompute_enterprise(self, enterprise_id: int, from_ms: int, max_days: int = 62) -> None:
+        """Recompute an enterprise's planned-time facts from ``from_ms`` (its calendar changed);
+        at most ``max_days`` back."""
+        now = self._clock()
+        from_ms = max(from_ms, now - max_days * DAY_MS)
+        if from_ms >= now:
+            return
+        places = self._places.current()
+        mine = set(places.device[places.enterprise == enterprise_id].tolist())
+        with self._lock:
+            for state in self._profiles.values():
+                if not any(f.planned_only for f in state.kpis.facts):
+                    continue
+                for device in state.carry.device.tolist():
+                    if device in mine:
+                        old = state.dirty.get(device)
+                        lo, hi = (from_ms, now) if old is None else (min(from_ms, old[0]), now)
+                        state.dirty[device] = (lo, hi)
+        self._idle.clear()
+
     # Recomputing -----------------------------------------------------------------------------
 
     def recompute_dirty(self) -> None:

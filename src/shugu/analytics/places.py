@@ -57,6 +57,7 @@ class Places:
     #: The enterprise's NBS digital-economy category as an integer code (502 for "0502"), -1 none.
     industry: I64
     created_ms: I64
+    device_names: dict[int, str]
     enterprise_names: dict[int, str]
     line_names: dict[int, str]
     park_names: dict[int, str]
@@ -173,6 +174,7 @@ def read_places(
         park=park,
         industry=industry,
         created_ms=np.array([d.created_ms for d in devices], np.int64),
+        device_names={d.id: d.name for d in devices},
         enterprise_names={e.id: e.name for e in enterprises.values()},
         line_names={a.id: a.name for a in assets.values() if a.level == "line"},
         park_names={p.id: p.name for p in parks.values()},

@@ -42,6 +42,7 @@ class DeviceAssetRow:
     id: int
     enterprise_id: int
     asset_id: int | None
+    name: str
     profile: str
     created_ms: int
 
@@ -87,7 +88,12 @@ class RegionCountsMixin(RegistryCore):
         """Every device that is not deleted, with its asset and registration time."""
         query = (
             select(
-                Device.id, Device.enterprise_id, Device.asset_id, Device.profile, Device.created_at
+                Device.id,
+                Device.enterprise_id,
+                Device.asset_id,
+                Device.name,
+                Device.profile,
+                Device.created_at,
             )
             .where(Device.deleted_at.is_(None))
             .order_by(Device.id)
@@ -96,9 +102,14 @@ class RegionCountsMixin(RegistryCore):
             rows = session.execute(query).all()
         return [
             DeviceAssetRow(
-                int(i), int(e), None if a is None else int(a), str(p), int(c.timestamp() * 1000)
+                int(i),
+                int(e),
+                None if a is None else int(a),
+                str(n),
+                str(p),
+                int(c.timestamp() * 1000),
             )
-            for i, e, a, p, c in rows
+            for i, e, a, n, p, c in rows
         ]
 
     def asset_rows(self) -> list[AssetRow]:

@@ -1,0 +1,156 @@
+"""Energy per unit of output for any group, across profiles, and PUE where a data hall has its
+facility and IT meters.
+
+Which kWh count: a meter stands for everything behind it, so a line (or a hall) with a meter
+counts the meter and not its machines' own counters; a line without one counts its machines'.
+A meter whose ``meter_role`` attribute is ``it`` measures the IT load behind a facility meter:
+it is the denominator of PUE and is never added to the energy. The output of a group is that of
+its producing profile (fabric metres for looms, MWh of heat rejected for cooling towers); a group
+producing in two units has no single energy per unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from shugu.analytics.model import Grain, Level
+from shugu.analytics.periods import Period
+from shugu.analytics.places import METER_ROLE, Places
+from shugu.analytics.query import Group, KpiQuery, KpiService
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyTable:
+    groups: list[Group]
+    periods: list[Period]
+    #: shape (groups, periods)
+    energy_kwh: F64
+    output: F64
+    per_unit: F64
+    facility_kwh: F64
+    it_kwh: F64
+    pue: F64
+    #: Per group: the output's unit and the profile it comes from (None: no output, or mixed).
+    output_unit: list[str | None]
+    output_profile: list[str | None]
+
+
+def energy_table(
+    service: KpiService,
+    level: Level,
+    start_ms: int,
+    end_ms: int,
+    grain: Grain | None = None,
+    enterprises: frozenset[int] | None = None,
+    within: tuple[Level, int] | None = None,
+) -> EnergyTable:
+    places = service.places.current()
+    scope = service.device_mask(places, None, enterprises, within)
+    base = KpiQuery("", start_ms, end_ms, level, grain, None, enterprises, within)
+    line = places.line
+    metered_lines = set()
+    meter_profiles = [n for n, k in service.profiles.items() if k.is_meter]
+    for name in meter_profiles:
+        rows = np.flatnonzero(places.of_profile(name) & scope)
+        for r in rows.tolist():
+            if places.texts[METER_ROLE][r] != "it" and line[r] >= 0:
+                metered_lines.add(int(line[r]))
+    # Every device that counts for something, with its kWh and output per period.
+    chunks: list[_Chunk] = []
+    cut: list[Period] = []
+    for name, kpis in service.profiles.items():
+        if not (kpis.energy_fact or kpis.output_fact):
+            continue
+        positions = np.flatnonzero(places.of_profile(name) & scope).astype(np.int64)
+        if not len(positions):
+            continue
+        facts = service.device_facts(name, places, positions, replace(base, profile=name))
+        cut = facts.periods
+        shape = (len(positions), len(cut))
+        energy = facts.values[kpis.energy_fact] if kpis.energy_fact else np.zeros(shape)
+        output = facts.values[kpis.output_fact] if kpis.output_fact else np.zeros(shape)
+        facility = np.zeros(shape)
+        it = np.zeros(shape)
+        if kpis.is_meter:
+            role = np.array([places.texts[METER_ROLE][p] for p in positions.tolist()])
+            it = np.where((role == "it")[:, None], energy, 0.0)
+            facility = np.where((role == "facility")[:, None], energy, 0.0)
+            energy = np.where((role == "it")[:, None], 0.0, energy)
+        else:
+            behind_meter = np.isin(line[positions], np.array(sorted(metered_lines), np.int64))
+            energy = np.where(behind_meter[:, None], 0.0, energy)
+        unit = kpis_output_unit(service, name)
+        chunks.append(_Chunk(name, unit, positions, energy, output, facility, it))
+    if not chunks:
+        return _empty(service, places, base)
+    positions = np.concatenate([c.positions for c in chunks])
+    group_ids = places.group_ids(level)[positions]
+    unique, index = np.unique(group_ids, return_inverse=True)
+    n_groups, n_periods = len(unique), len(cut)
+
+    def total(column: str) -> F64:
+        out = np.zeros((n_groups, n_periods))
+        np.add.at(out, index, np.concatenate([getattr(c, column) for c in chunks]))
+        return out
+
+    energy, output = total("energy"), total("output")
+    facility, it = total("facility"), total("it")
+    profile_of = [c.profile for c in chunks for _ in range(len(c.positions))]
+    producing = np.concatenate([np.any(c.output > 0, axis=1) for c in chunks])
+    unit_of = [c.unit for c in chunks for _ in range(len(c.positions))]
+    output_unit: list[str | None] = []
+    output_profile: list[str | None] = []
+    for g in range(n_groups):
+        members = np.flatnonzero((index == g) & producing)
+        kinds = sorted({profile_of[m] for m in members.tolist()})
+        output_profile.append(kinds[0] if len(kinds) == 1 else None)
+        output_unit.append(unit_of[int(members[0])] if len(kinds) == 1 else None)
+    single = np.array([p is not None for p in output_profile])[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_unit = np.where(single & (output > 0), energy / output, np.nan)
+        pue = np.where((it > 0) & (facility > 0), facility / it, np.nan)
+    counts = np.bincount(index, minlength=n_groups)
+    groups = [
+        Group(level, int(g), service.group_name(places, level, int(g)), int(c))
+        for g, c in zip(unique.tolist(), counts.tolist(), strict=True)
+    ]
+    return EnergyTable(
+        groups, cut, energy, output, per_unit, facility, it, pue, output_unit, output_profile
+    )
+
+
+def kpis_output_unit(service: KpiService, profile: str) -> str | None:
+    kpis = service.profiles[profile]
+    if kpis.output_fact is None:
+        return None
+    for fact in kpis.facts:
+        if fact.name == kpis.output_fact:
+            return fact.unit
+    for derived in kpis.derived:
+        if derived.name == kpis.output_fact:
+            return derived.unit
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    """One profile's devices in scope, their kWh and output per period."""
+
+    profile: str
+    unit: str | None
+    positions: I64
+    energy: F64
+    output: F64
+    facility: F64
+    it: F64
+
+
+def _empty(service: KpiService, places: Places, base: KpiQuery) -> EnergyTable:
+    zero = np.zeros((0, 1))
+    return EnergyTable([], [], zero, zero, zero, zero, zero, zero, [], [])
