@@ -104,6 +104,12 @@ PLAN = {
 }
 
 
+CALENDAR_BODY = {
+    "effective_from": "2026-12-01",
+    "shifts": [{"name": "白班", "start": "08:00", "end": "20:00"}],
+}
+
+
 def _b_plan(w: World) -> dict[str, int]:
     return {"plan": w.registry.put_config("plan", w.ent_b, PLAN).id}
 
@@ -372,6 +378,15 @@ ROWS: dict[tuple[str, str], Row] = {
         lambda w: {"channel": "ops"},
     ),
     ("GET", "/api/monitor/status"): Row(lambda w: "/api/monitor/status", PLATFORM_WRITE),
+    # -- analytics: shift calendars (enterprise-level; changed as rules are)
+    ("GET", "/api/enterprises/{enterprise_id}/calendar"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/calendar", B_REGISTRY_READ
+    ),
+    ("PUT", "/api/enterprises/{enterprise_id}/calendar"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/calendar",
+        B_CONFIGURE_ALARMS,
+        lambda w: CALENDAR_BODY,
+    ),
 }
 
 

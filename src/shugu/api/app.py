@@ -11,6 +11,7 @@ from shugu import __version__
 from shugu.api import (
     alarm_routes,
     auth_routes,
+    calendar_routes,
     command_routes,
     device_routes,
     inspection_routes,
@@ -79,6 +80,7 @@ def create_app(
         command_routes,
         alarm_routes,
         inspection_routes,
+        calendar_routes,
     ):
         app.include_router(module.router)
 

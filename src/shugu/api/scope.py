@@ -70,6 +70,30 @@ def require_alarm_admin(access: Access, enterprise_id: int) -> None:
         )
 
 
+def calendar_reader(registry: Registry, access: Access, enterprise_id: int) -> None:
+    """An enterprise whose shift calendar the caller may read: whoever may know of the
+    enterprise (the calendar tells when it plans to work, nothing its machines measured)."""
+    if not access.can_see_enterprise(enterprise_id):
+        raise NotFoundError("no such enterprise", code="not_found")
+    registry.get_enterprise(enterprise_id)  # raises NotFoundError when it does not exist
+
+
+def calendar_editor(registry: Registry, access: Access, enterprise_id: int) -> None:
+    """The right to change the enterprise's shift calendar, which sets the planned time its
+    availability and utilisation are measured against: as its rules, the enterprise's
+    administrators, and the operator only while the enterprise consents."""
+    calendar_reader(registry, access, enterprise_id)
+    require_enterprise_admin(access, enterprise_id)
+    if not access.can_configure_alarms(enterprise_id):
+        raise ForbiddenError(
+            "the shift calendar sets the planned time the enterprise's figures are measured "
+            "against; the platform operator changes it only while the enterprise grants it "
+            'consent (POST /api/enterprises/{id}/consents with "grantee": "operator"), or the '
+            "enterprise's administrators change it",
+            code="consent_required",
+        )
+
+
 def listed_device(registry: Registry, access: Access, device_id: int) -> DeviceRef:
     """A device the caller may see listed (name, profile, place), values or not."""
     ref = registry.get_device_ref(device_id)
