@@ -238,7 +238,7 @@ class WorkSchedule:
             raw = [w for d in (day - 1, day) for w in self._from_day(d)]
             inside = [(max(a, midnight), min(b, midnight + DAY_MS)) for a, b in raw]
             cached = _merge(_subtract([(a, b) for a, b in inside if a < b], self._downtime))
-            if len(self._cache) > 64:
+            if len(self._cache) > 1024:
                 self._cache.clear()
             self._cache[day] = cached
         return cached

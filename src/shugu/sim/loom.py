@@ -47,6 +47,8 @@ RUNNING_SHARE_OF_RATED = 0.92
 RUNNING_SPREAD_OF_RATED = 0.04
 
 _SECONDS_PER_DAY = 86_400.0
+#: How long a schedule's "no change ahead" holds before it is asked again.
+_ASK_AGAIN_MS = 30 * 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +187,8 @@ class LoomShed:
                 f"{p.speed_rpm + p.speed_spread_rpm:g} rpm"
             )
         self._schedule = schedule
+        #: The schedule's last ``next_change``: (asked at, good until, answer).
+        self._change_known: tuple[int, int, int | None] | None = None
         #: Whether the mill is off (outside planned time); None until the first step says.
         self._resting: bool | None = None
         n = len(self._names)
@@ -242,7 +246,7 @@ class LoomShed:
         done_s = 0.0
         self._follow(self._schedule.is_planned(t))
         while t < end_ms:
-            change = self._schedule.next_change(t)
+            change = self._next_change(t)
             until = end_ms if change is None else min(end_ms, change)
             # The last piece takes what is left, so the pieces add up to ``dt_s`` exactly.
             span = dt_s - done_s if until == end_ms else (until - t) / 1000.0
@@ -254,6 +258,18 @@ class LoomShed:
             t = until
             self._follow(self._schedule.is_planned(t))
         return self._readings()
+
+    def _next_change(self, t_ms: int) -> int | None:
+        """The schedule's next change after ``t_ms``, asked again only once it has passed: a
+        calendar that plans every hour would otherwise be searched a year ahead at every step."""
+        known = self._change_known
+        if known is None or not known[0] <= t_ms < known[1]:
+            assert self._schedule is not None
+            answer = self._schedule.next_change(t_ms)
+            # No change within the schedule's horizon: ask again in a while, not at every step.
+            until = answer if answer is not None else t_ms + _ASK_AGAIN_MS
+            known = self._change_known = (t_ms, until, answer)
+        return known[2]
 
     def _follow(self, planned: bool) -> None:
         """Stand every loom as the mill stops working; start them as it starts again."""
