@@ -183,3 +183,40 @@ def commanded_device(registry: Registry, access: Access, device_id: int) -> Devi
     if not may_command(access, ref.enterprise_id):
         raise ForbiddenError("only the enterprise's administrators send commands", code="forbidden")
     return ref
+
+
+#: KPI levels that sum one enterprise's machines at most; above them a table mixes enterprises.
+_MACHINE_LEVELS = ("device", "line")
+_OWN_LEVELS = ("device", "line", "enterprise")
+
+
+def kpi_enterprises(
+    registry: Registry, access: Access, level: str, enterprise_id: int | None = None
+) -> frozenset[int] | None:
+    """The enterprises whose machines a KPI table at ``level`` may sum for the caller (None:
+    every enterprise), narrowed to ``enterprise_id`` when given.
+
+    An enterprise's own users see their enterprise at every level up to the enterprise, never a
+    table that mixes in others. The bureau and the operator see enterprise-level and coarser
+    figures of every enterprise (an aggregate shows no machine), and machine or line figures only
+    of enterprises that granted them consent.
+    """
+    if enterprise_id is not None and not access.can_see_enterprise(enterprise_id):
+        raise NotFoundError("no such enterprise", code="not_found")
+    if access.role.bound_to_enterprise:
+        own = access.principal.enterprise_id
+        if level not in _OWN_LEVELS:
+            raise ForbiddenError(
+                "figures above the enterprise mix in other enterprises; they are the bureau's",
+                code="kpi_level_forbidden",
+            )
+        assert own is not None
+        return frozenset({own})
+    if level in _MACHINE_LEVELS:
+        if enterprise_id is not None:
+            require_machine_access(access, enterprise_id)
+            return frozenset({enterprise_id})
+        return frozenset(
+            e.id for e in registry.list_enterprises() if access.can_read_machines(e.id)
+        )
+    return None if enterprise_id is None else frozenset({enterprise_id})
