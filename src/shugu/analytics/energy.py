@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from shugu.analytics.baseline_service import DailySeries
 from shugu.analytics.model import Grain, Level
-from shugu.analytics.periods import Period
+from shugu.analytics.periods import DAY_MS, Period, day_start
 from shugu.analytics.places import METER_ROLE, Places
 from shugu.analytics.query import Group, KpiQuery, KpiService
 
@@ -154,3 +155,65 @@ class _Chunk:
 def _empty(service: KpiService, places: Places, base: KpiQuery) -> EnergyTable:
     zero = np.zeros((0, 1))
     return EnergyTable([], [], zero, zero, zero, zero, zero, zero, [], [])
+
+
+#: Facts a profile may declare for the weather its machines measure: an integral of a
+#: temperature (°C·h) and the seconds it had values. An energy baseline may regress on it.
+WEATHER_FACTS = ("weather_ch", "weather_s")
+
+
+class EnergyDays:
+    """An enterprise's energy, output and weather per local day: the source its energy baseline
+    is fitted on (``baseline_service.DailyEnergySource``)."""
+
+    def __init__(self, service: KpiService) -> None:
+        self._service = service
+
+    def daily_energy_output(self, enterprise_id: int, start_ms: int, end_ms: int) -> DailySeries:
+        start = day_start(start_ms)
+        if start < start_ms:
+            start += DAY_MS
+        end = day_start(end_ms - 1) + DAY_MS if end_ms > start else start
+        if end <= start:
+            empty = np.zeros(0)
+            return DailySeries(np.zeros(0, np.int64), empty, empty, empty, "", "")
+        table = energy_table(
+            self._service, "enterprise", start, end, "day", frozenset({enterprise_id})
+        )
+        days = np.arange(start, end, DAY_MS, dtype=np.int64)
+        if not table.groups:
+            nan = np.full(len(days), np.nan)
+            return DailySeries(days, nan, nan, nan.copy(), "", "")
+        profile = table.output_profile[0] or ""
+        kpis = self._service.profiles.get(profile)
+        energy = table.energy_kwh[0].copy()
+        output = table.output[0].copy()
+        # A day without any energy or output recorded is a day without data, not a zero.
+        empty_day = (energy == 0) & (output == 0)
+        energy[empty_day] = np.nan
+        output[empty_day] = np.nan
+        return DailySeries(
+            days,
+            energy,
+            output,
+            self._weather(enterprise_id, start, end),
+            kpis.output_fact or "" if kpis else "",
+            (kpis_output_unit(self._service, profile) or "") if kpis else "",
+        )
+
+    def _weather(self, enterprise_id: int, start: int, end: int) -> F64:
+        total = np.zeros((1, (end - start) // DAY_MS))
+        seconds = np.zeros_like(total)
+        for name, kpis in self._service.profiles.items():
+            if not set(WEATHER_FACTS) <= set(kpis.fact_names):
+                continue
+            query = KpiQuery(
+                name, start, end, "enterprise", "day", enterprises=frozenset({enterprise_id})
+            )
+            table = self._service.table(replace(query, kpis=()))
+            if table.groups:
+                total += table.facts["weather_ch"]
+                seconds += table.facts["weather_s"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean: F64 = np.where(seconds[0] > 0, 3600 * total[0] / seconds[0], np.nan)
+        return mean

@@ -10,6 +10,7 @@ from pathlib import Path
 from shugu.analytics.calendar_service import add_calendar_listener, get_calendar
 from shugu.analytics.calendars import CalendarBook
 from shugu.analytics.definitions import load_kpis
+from shugu.analytics.energy import EnergyDays
 from shugu.analytics.engine import FactEngine
 from shugu.analytics.fact_store import FactStore
 from shugu.analytics.places import PlaceBook, read_places
@@ -25,6 +26,8 @@ class Analytics:
     calendars: CalendarBook
     places: PlaceBook
     facts: FactStore
+    #: Each enterprise's energy, output and weather per day (what its baseline is fitted on).
+    days: EnergyDays
 
     def start(self) -> None:
         self.engine.start()
@@ -55,4 +58,5 @@ def open_analytics(registry: Registry, store: TelemetryStore, path: Path | None)
         engine.recompute_enterprise(enterprise_id, from_ms)
 
     add_calendar_listener(calendar_saved, registry=registry)
-    return Analytics(engine, KpiService(engine, places, calendars), calendars, places, facts)
+    service = KpiService(engine, places, calendars)
+    return Analytics(engine, service, calendars, places, facts, EnergyDays(service))
