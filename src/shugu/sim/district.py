@@ -164,23 +164,18 @@ class EnterpriseSpec(_Model):
     plants: list[PlantSpec] = Field(min_length=1)
     #: Inspection plans (巡检计划) created for the enterprise as they are; shugu validates them.
     inspection_plans: list[dict[str, Any]] = Field(default_factory=list)
-    #: The shift calendar (排班) its machines keep; a list: copies take them in turn.
-    calendar: CalendarSpec | list[CalendarSpec] | None = None
+    #: The shift calendar (排班) its machines keep: one, or a list that copies of a repeated
+    #: enterprise take in turn.
+    calendar: list[CalendarSpec] = Field(default_factory=list)
 
-    @field_validator("calendar")
+    @field_validator("calendar", mode="before")
     @classmethod
-    def _calendars(
-        cls, value: CalendarSpec | list[CalendarSpec] | None
-    ) -> CalendarSpec | list[CalendarSpec] | None:
-        if isinstance(value, list) and not value:
-            raise ValueError("give a calendar, a list of at least one, or leave it out")
-        return value
+    def _one_or_more(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
 
     def shift_calendar(self, copy: int = 1) -> CalendarSpec | None:
         """The calendar copy ``copy`` keeps (the only one, or its turn in the list)."""
-        if isinstance(self.calendar, list):
-            return nth(self.calendar, copy)
-        return self.calendar
+        return nth(self.calendar, copy) if self.calendar else None
 
     @field_validator("uscc")
     @classmethod
@@ -316,7 +311,7 @@ def expand_enterprises(park: ParkSpec, region_code: str, start: int) -> list[Ent
                 "uscc": uscc,
                 "repeat": 1,
                 "plants": plants,
-                "calendar": spec.shift_calendar(n),
+                "calendar": [nth(spec.calendar, n)] if spec.calendar else [],
             }
             out.append(spec.model_copy(update=update))
     return out
