@@ -43,7 +43,7 @@ def places_of(devices: list[int]) -> Places:
         enterprise_park={1: 1},
         enterprise_industry={1: "0502"},
         numbers={},
-        texts={"meter_role": [""] * n},
+        texts={"meter_role": [""] * n, "loom_type": [""] * n},
         index_of={d: i for i, d in enumerate(devices)},
     )
 

@@ -26,8 +26,12 @@ from shugu.store.telemetry import AttributeRecord
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
-#: Attributes the analytics read, besides each profile's parameters.
+#: Attributes the analytics read, besides each profile's parameters: text ones (a meter's role,
+#: a loom's type) and numbers (a loom's width).
 METER_ROLE = "meter_role"
+LOOM_TYPE = "loom_type"
+TEXT_ATTRIBUTES = (METER_ROLE, LOOM_TYPE)
+NUMBER_ATTRIBUTES = ("width_cm",)
 
 
 class PlaceRegistry(Protocol):
@@ -144,8 +148,8 @@ def read_places(
         np.int64,
     )
     numbers: dict[str, F64] = {}
-    texts: dict[str, list[str]] = {METER_ROLE: [""] * n}
-    names = sorted({*attribute_names, METER_ROLE})
+    texts: dict[str, list[str]] = {name: [""] * n for name in TEXT_ATTRIBUTES}
+    names = sorted({*attribute_names, *TEXT_ATTRIBUTES, *NUMBER_ATTRIBUTES})
     for record in attributes.attributes_named(names):
         i = index_of.get(record.device)
         if i is None:

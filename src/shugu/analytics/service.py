@@ -13,6 +13,7 @@ from shugu.analytics.definitions import load_kpis
 from shugu.analytics.energy import EnergyDays
 from shugu.analytics.engine import FactEngine
 from shugu.analytics.fact_store import FactStore
+from shugu.analytics.loom_source import EngineLoomSource
 from shugu.analytics.places import PlaceBook, read_places
 from shugu.analytics.query import KpiService
 from shugu.store.registry import Registry
@@ -28,6 +29,8 @@ class Analytics:
     facts: FactStore
     #: Each enterprise's energy, output and weather per day (what its baseline is fitted on).
     days: EnergyDays
+    #: Each weaving enterprise's looms as shared capacity sees them.
+    looms: EngineLoomSource
 
     def start(self) -> None:
         self.engine.start()
@@ -59,4 +62,12 @@ def open_analytics(registry: Registry, store: TelemetryStore, path: Path | None)
 
     add_calendar_listener(calendar_saved, registry=registry)
     service = KpiService(engine, places, calendars)
-    return Analytics(engine, service, calendars, places, facts, EnergyDays(service))
+    return Analytics(
+        engine,
+        service,
+        calendars,
+        places,
+        facts,
+        EnergyDays(service),
+        EngineLoomSource(service, store),
+    )
