@@ -24,6 +24,7 @@ KPIS = ProfileKpis(
         FactSpec("warm_s", "time_within", bounds=(Bound(parse_expression("power"), minimum=2.0),)),
         FactSpec("data_s", "data_time", expr=parse_expression("power")),
         FactSpec("run_planned_s", "state_time", metric="running", states=(1,), planned_only=True),
+        FactSpec("kwh_planned", "counter", metric="energy", planned_only=True),
     ),
     kpis=(),
     max_gap_s=300,
@@ -93,6 +94,7 @@ def test_a_gap_holds_no_value_but_a_counter_spreads_over_it() -> None:
     assert [k for k in got if k[2] == "run_s"] == [(2, T0 + 2 * H, "run_s")]
     assert got[(2, T0 + 2 * H, "run_s")] == 60
     assert got[(2, T0, "kwh")] == 30 and got[(2, T0 + H, "kwh")] == 30
+    assert got[(2, T0, "kwh_planned")] == 30  # always planned here
     assert got[(2, T0 + 2 * H, "kwh")] == 5
 
 

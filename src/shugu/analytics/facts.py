@@ -235,7 +235,7 @@ def compute_cells(
         span_from = np.flatnonzero(~frames.first_of_device[1:])  # frame i with a successor i+1
         _span_facts(kpis, frames, span_from, planned, pieces)
         _entry_facts(kpis, frames, span_from, planned, pieces)
-        _counter_facts(kpis, frames, pieces)
+        _counter_facts(kpis, frames, planned, pieces)
     return _sum_cells(len(kpis.facts), pieces, hours), frames.carry()
 
 
@@ -338,9 +338,12 @@ def _entry_facts(
         pieces.add(device, (ts // HOUR_MS) * HOUR_MS, j, weight)
 
 
-def _counter_facts(kpis: ProfileKpis, frames: _Frames, pieces: _Pieces) -> None:
+def _counter_facts(
+    kpis: ProfileKpis, frames: _Frames, planned: PlannedTime, pieces: _Pieces
+) -> None:
     """A counter's increase between two readings, spread over the time between them; a drop is a
-    restart from zero (the new reading is the increase since); longer silences are dropped."""
+    restart from zero (the new reading is the increase since); longer silences are dropped. A
+    planned-only counter keeps the share of the increase that fell in planned time."""
     index = {name: k for k, name in enumerate(kpis.metrics)}
     for j, fact in enumerate(kpis.facts):
         if fact.kind != "counter":
@@ -368,8 +371,12 @@ def _counter_facts(kpis: ProfileKpis, frames: _Frames, pieces: _Pieces) -> None:
         )
         increase = np.where(value >= previous, value - previous, value)
         span, hour, piece_start, piece_end = _split_by_hour(previous_ts, ts)
-        share = (piece_end - piece_start) / (ts - previous_ts)[span]
-        pieces.add(frames.device[read][span], hour, j, increase[span] * share)
+        device = frames.device[read][span]
+        counted = (piece_end - piece_start).astype(np.float64)
+        if fact.planned_only:
+            counted = planned.overlap(device, piece_start, piece_end).astype(np.float64)
+        share = counted / (ts - previous_ts)[span]
+        pieces.add(device, hour, j, increase[span] * share)
 
 
 def _sum_cells(facts: int, pieces: _Pieces, hours: tuple[int, int] | None) -> Cells:
