@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import httpx
@@ -17,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 
 from shugu.api.services import Services
+from shugu.store.registry.capacity import NewCapacityRequest
 from tests.api.conftest import World
 
 ROLES = ("anonymous", "viewer_a", "admin_a", "bureau", "operator")
@@ -151,6 +152,35 @@ RULE_BODY = {
     },
     "scope": {"profile": "crah"},
 }
+
+
+#: B's shared-capacity business (requests, matches, publishing): B's own people; consent lets
+#: others read machine values, not trade for B.
+B_CAPACITY = HIDDEN | {"bureau": 403, "operator": 403}
+
+
+def _capacity_request(w: World) -> NewCapacityRequest:
+    deadline = datetime.now(UTC).date() + timedelta(days=10)
+    return NewCapacityRequest("府绸", "air_jet", 180.0, 30.0, 500.0, deadline)
+
+
+def _b_capacity_request(w: World) -> dict[str, int]:
+    return {"request": w.registry.add_capacity_request(w.ent_b, _capacity_request(w), "b").id}
+
+
+def _b_capacity_match(w: World) -> dict[str, int]:
+    """B asks enterprise C (a third mill, not A) for fabric."""
+    c = w.registry.create_enterprise(w.park_id, "丙织造", "91350100M0001TGQXM", "0502").id
+    request = _b_capacity_request(w)["request"]
+    match = w.registry.add_capacity_match(request, c, {"score": 50}, "admin_b")
+    return {"request": request, "match": match.id, "c": c}
+
+
+def _b_accepted_match(w: World) -> dict[str, int]:
+    ids = _b_capacity_match(w)
+    w.registry.decide_capacity_match(ids["match"], True, "c")
+    return ids
+
 
 ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/auth/me"): Row(lambda w: "/api/auth/me", ANY_USER),
@@ -386,6 +416,67 @@ ROWS: dict[tuple[str, str], Row] = {
         lambda w: f"/api/enterprises/{w.ent_b}/calendar",
         B_CONFIGURE_ALARMS,
         lambda w: CALENDAR_BODY,
+    ),
+    # -- shared capacity
+    ("GET", "/api/enterprises/{enterprise_id}/capacity"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/capacity", B_VALUES
+    ),
+    ("PUT", "/api/enterprises/{enterprise_id}/capacity/publication"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/capacity/publication",
+        B_CAPACITY,
+        lambda w: {"days": 7, "hold_back": 0.2},
+    ),
+    ("DELETE", "/api/enterprises/{enterprise_id}/capacity/publication"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/capacity/publication", B_CAPACITY
+    ),
+    ("GET", "/api/capacity/board"): Row(lambda w: "/api/capacity/board", ANY_USER),
+    ("GET", "/api/capacity/stats"): Row(lambda w: "/api/capacity/stats", AGGREGATES),
+    ("GET", "/api/enterprises/{enterprise_id}/capacity-requests"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/capacity-requests", B_CAPACITY
+    ),
+    ("POST", "/api/enterprises/{enterprise_id}/capacity-requests"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/capacity-requests",
+        B_CAPACITY,
+        lambda w: {
+            "fabric": "府绸",
+            "loom_type": "air_jet",
+            "min_width_cm": 180,
+            "picks_per_cm": 30,
+            "metres": 500,
+            "deadline": _capacity_request(w).deadline.isoformat(),
+        },
+    ),
+    ("GET", "/api/capacity-requests/{request_id}"): Row(
+        lambda w: "/api/capacity-requests/{request}", B_CAPACITY, setup=_b_capacity_request
+    ),
+    ("POST", "/api/capacity-requests/{request_id}/close"): Row(
+        lambda w: "/api/capacity-requests/{request}/close",
+        B_CAPACITY,
+        setup=_b_capacity_request,
+    ),
+    ("POST", "/api/capacity-requests/{request_id}/matches"): Row(
+        lambda w: "/api/capacity-requests/{request}/matches",
+        B_CAPACITY,
+        lambda w: {"enterprise_id": w.ent_a, "note": "x"},
+        setup=_b_capacity_request,
+    ),
+    ("GET", "/api/enterprises/{enterprise_id}/capacity-matches"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/capacity-matches", B_CAPACITY
+    ),
+    ("GET", "/api/capacity-matches/{match_id}"): Row(
+        lambda w: "/api/capacity-matches/{match}", B_CAPACITY, setup=_b_capacity_match
+    ),
+    ("POST", "/api/capacity-matches/{match_id}/accept"): Row(
+        lambda w: "/api/capacity-matches/{match}/accept", B_CAPACITY, setup=_b_capacity_match
+    ),
+    ("POST", "/api/capacity-matches/{match_id}/decline"): Row(
+        lambda w: "/api/capacity-matches/{match}/decline", B_CAPACITY, setup=_b_capacity_match
+    ),
+    ("POST", "/api/capacity-matches/{match_id}/outcome"): Row(
+        lambda w: "/api/capacity-matches/{match}/outcome",
+        B_CAPACITY,
+        lambda w: {"delivered_m": 480, "on_time": True},
+        setup=_b_accepted_match,
     ),
 }
 

@@ -12,6 +12,7 @@ from shugu.api import (
     alarm_routes,
     auth_routes,
     calendar_routes,
+    capacity_routes,
     command_routes,
     device_routes,
     inspection_routes,
@@ -81,6 +82,7 @@ def create_app(
         alarm_routes,
         inspection_routes,
         calendar_routes,
+        capacity_routes,
     ):
         app.include_router(module.router)
 

@@ -335,3 +335,95 @@ class ShiftCalendarVersion(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     saved_at: Mapped[datetime] = mapped_column(default=utc_now)
     saved_by: Mapped[str] = mapped_column(String(64))
+
+
+# -- shared capacity (统一调配产能) -------------------------------------------------------------
+
+CAPACITY_REQUEST_STATES = ("open", "closed")
+CAPACITY_MATCH_STATES = ("proposed", "accepted", "declined", "completed")
+
+
+class CapacityPublication(Base):
+    """An enterprise's published idle loom capacity: a snapshot of sums per loom type, width
+    class and day (JSON), never a machine. One row per enterprise, withdrawn or republished."""
+
+    __tablename__ = "capacity_publications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), unique=True
+    )
+    days: Mapped[int]
+    hold_back: Mapped[float]
+    cells: Mapped[str] = mapped_column(Text)
+    published_by: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime]
+    refreshed_at: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None]
+
+
+class CapacityRequest(Base):
+    """An enterprise asks for fabric to be woven elsewhere: what, how much, by when."""
+
+    __tablename__ = "capacity_requests"
+    __table_args__ = (CheckConstraint(_in("status", CAPACITY_REQUEST_STATES), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    fabric: Mapped[str] = mapped_column(String(200))
+    loom_type: Mapped[str | None] = mapped_column(String(16))
+    min_width_cm: Mapped[float]
+    picks_per_cm: Mapped[float]
+    metres: Mapped[float]
+    deadline: Mapped[date]
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None]
+
+
+class CapacityMatch(Base):
+    """A request proposed to one enterprise that published capacity, its answer and outcome."""
+
+    __tablename__ = "capacity_matches"
+    __table_args__ = (CheckConstraint(_in("status", CAPACITY_MATCH_STATES), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("capacity_requests.id", ondelete="CASCADE"), index=True
+    )
+    requester_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    offerer_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), index=True
+    )
+    #: The offer's score and its parts when proposed (JSON), so the choice stays explained.
+    ranking: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="proposed")
+    proposed_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    delivered_m: Mapped[float | None]
+    on_time: Mapped[bool | None]
+    outcome_at: Mapped[datetime | None]
+
+
+class CapacityMatchEvent(Base):
+    """Each step of a match: proposed, accepted, declined, outcome; who, from which side, when."""
+
+    __tablename__ = "capacity_match_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int] = mapped_column(
+        ForeignKey("capacity_matches.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    delivered_m: Mapped[float | None]
+    on_time: Mapped[bool | None]

@@ -6,6 +6,7 @@ from shugu.store.registry.accounts import AccountMixin
 from shugu.store.registry.assets import AssetMixin
 from shugu.store.registry.baselines import BaselineMixin
 from shugu.store.registry.calendars import CalendarMixin
+from shugu.store.registry.capacity import CapacityMixin
 from shugu.store.registry.consents import ConsentMixin
 from shugu.store.registry.devices import DeviceMixin
 from shugu.store.registry.hierarchy import HierarchyMixin
@@ -23,6 +24,7 @@ class Registry(
     RegionCountsMixin,
     BaselineMixin,
     CalendarMixin,
+    CapacityMixin,
 ):
     """Regions, parks, enterprises, assets, devices, accounts, tokens and consents.
 
