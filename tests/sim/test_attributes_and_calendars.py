@@ -23,34 +23,84 @@ CHANGLE = Path(__file__).resolve().parents[2] / "districts" / "changle.yaml"
 T0 = 1_800_000_000_000
 
 
-class FakeShugu(ShuguClient):
-    """Answers the simulator's calls as shugu would, from memory; records what was sent."""
+DEFAULT_CALENDAR = {
+    "shifts": [
+        {"name": "白班", "start": "08:00", "end": "20:00"},
+        {"name": "夜班", "start": "20:00", "end": "08:00"},
+    ],
+    "breaks": [],
+    "rest_days": [],
+    "holidays": [],
+    "makeup_days": [],
+    "downtime": [],
+}
 
-    def __init__(self, refuse_calendar: int | None = None) -> None:
+
+class World:
+    """What the fake shugu keeps: calendar versions and accounts."""
+
+    def __init__(self, calendars: bool = True) -> None:
+        self.calendars = calendars
+        #: path → every version put, in order, with who put it
+        self.versions: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        #: username → (password, enterprise id)
+        self.users: dict[str, tuple[str, int]] = {}
+        #: what a GET of a path (its query left out) lists
+        self.lists: dict[str, list[dict[str, Any]]] = {}
+        self.next_id = 0
+
+
+class FakeShugu(ShuguClient):
+    """Answers the simulator's calls as shugu would, from memory; records what was sent. Shift
+    calendars are the enterprise's administrators' to put, not the operator's."""
+
+    def __init__(self, world: World | None = None, user: str = "operator") -> None:
         super().__init__("http://127.0.0.1:9")
-        self.refuse_calendar = refuse_calendar
-        self.calendars: dict[str, Any] = {}
+        self.world = world or World()
+        self.user = user
         self.attributes: list[tuple[str, Any]] = []
         self.unreachable = 0
         self.refuse_attributes = False
-        self._next_id = 0
 
-    def _new(self, **fields: Any) -> dict[str, Any]:
-        self._next_id += 1
-        return {"id": self._next_id, **fields}
+    def _new(self, path: str, **fields: Any) -> dict[str, Any]:
+        self.world.next_id += 1
+        item = {"id": self.world.next_id, **fields}
+        self.world.lists.setdefault(path, []).append(item)
+        return item
+
+    def signed_in_as(self, username: str, password: str) -> ShuguClient:
+        if self.world.users.get(username, ("",))[0] != password:
+            raise ApiError(401, {"error": {"code": "bad_credentials"}})
+        return FakeShugu(self.world, username)
 
     def get(self, path: str) -> Any:
-        return []
+        if path.endswith("/calendar"):
+            if not self.world.calendars:
+                raise ApiError(404, {"error": {"code": "not_found"}})
+            versions = self.world.versions.get(path)
+            kept = versions[-1][1] if versions else DEFAULT_CALENDAR
+            return {"in_force": {"calendar": kept}}
+        return list(self.world.lists.get(path.split("?")[0], []))
 
     def post(self, path: str, body: Any) -> Any:
+        if path == "/api/users":
+            enterprise = body["enterprise_id"]
+            if any(e == enterprise for _, e in self.world.users.values()):
+                raise ApiError(403, {"error": {"code": "enterprise_accounts_are_its_own"}})
+            self.world.users[body["username"]] = (body["password"], enterprise)
+            return {"username": body["username"]}
         if path.endswith("/devices"):
-            return {"device": self._new(**body), "token": f"token-{body['name']}"}
-        return self._new(**(body or {}))
+            return {"device": self._new(path, **body), "token": f"token-{body['name']}"}
+        if path.endswith("/inspection-plans"):
+            return self._new(path, plan=body)
+        return self._new(path, **(body or {}))
 
     def put(self, path: str, body: Any) -> Any:
-        if self.refuse_calendar is not None:
-            raise ApiError(self.refuse_calendar, {"error": {"code": "not_found"}})
-        self.calendars[path] = body
+        enterprise = int(path.split("/")[3])
+        if self.world.users.get(self.user, ("", None))[1] != enterprise:
+            raise ApiError(403, {"error": {"code": "consent_required"}})
+        kept = {k: v for k, v in body.items() if k not in ("effective_from", "note")}
+        self.world.versions.setdefault(path, []).append((self.user, kept))
         return body
 
     def device_attributes(self, token: str, attributes: Any) -> Any:
@@ -66,42 +116,71 @@ class FakeShugu(ShuguClient):
         return {"accepted": len(payload["values"])}
 
 
-def provisioned(client: FakeShugu, tmp_path: Path, scale: float = 0.04) -> list[SimEnterprise]:
-    return Provisioner(client, tmp_path / "tokens.json").provision(load_district(CHANGLE), scale)
+def provisioned(client: FakeShugu, state: Path, scale: float = 0.04) -> list[SimEnterprise]:
+    return Provisioner(client, state).provision(load_district(CHANGLE), scale)
 
 
-def test_each_mill_gets_its_calendar_and_the_hall_both_meters(tmp_path: Path) -> None:
+def test_mills_unlike_the_default_calendar_get_theirs_from_their_administrator(
+    tmp_path: Path,
+) -> None:
     client = FakeShugu()
-    enterprises = provisioned(client, tmp_path)
-    mills = [e for e in enterprises if e.spec.name.endswith("织造有限公司")]
-    assert len(mills) == 40 and len(client.calendars) == 40
-    bodies = [client.calendars[f"/api/enterprises/{m.id}/calendar"] for m in mills]
-    assert bodies[0] == {
-        "effective_from": "2024-01-01",
-        "shifts": [
-            {"name": "白班", "start": "08:00", "end": "20:00"},
-            {"name": "夜班", "start": "20:00", "end": "08:00"},
-        ],
-        "breaks": [],
-        "rest_days": [],
-        "holidays": [],
-        "workdays": [],
-        "downtime": [],
-    }
-    assert sum(len(b["shifts"]) == 3 and b["rest_days"] == [7] for b in bodies) == 10
+    state = tmp_path / "state.json"
+    enterprises = provisioned(client, state)
+    mills = {e.id: e for e in enterprises if e.spec.name.endswith("织造有限公司")}
+    assert len(mills) == 40
+    # Thirty mills work shugu's default (two 12-hour shifts every day): nothing to save.
+    versions = client.world.versions
+    assert len(versions) == 10
+    for path, saved in versions.items():
+        mill = mills[int(path.split("/")[3])]
+        assert mill.spec.name[2:4] in {f"{n:02d}" for n in range(4, 41, 4)}
+        assert mill.spec.uscc is not None
+        ((who, kept),) = saved
+        assert who == f"sim-{mill.spec.uscc}"
+        assert kept == {
+            "shifts": [
+                {"name": "早班", "start": "08:00", "end": "16:00"},
+                {"name": "中班", "start": "16:00", "end": "00:00"},
+                {"name": "夜班", "start": "00:00", "end": "08:00"},
+            ],
+            "breaks": [],
+            "rest_days": [7],
+            "holidays": [],
+            "makeup_days": [],
+            "downtime": [],
+        }
+    kept_state = json.loads(state.read_text())
+    assert sum(key.endswith("/@administrator") for key in kept_state) == 10
+    # Again with the same state: nothing new, no version and no account.
+    provisioned(client, state)
+    assert len(versions) == 10 and all(len(v) == 1 for v in versions.values())
+    assert len(client.world.users) == 10
     hall = next(e for e in enterprises if e.spec.name == "福州滨海云数据中心有限公司")
     assert {"机房总表", "IT负载总表"} <= set(hall.device_ids)
     assert {"机房总表", "IT负载总表"} <= set(hall.tokens)  # it posts over HTTP
 
 
-def test_a_platform_without_calendars_still_runs_the_district(
+def test_a_calendar_shugu_will_not_take_leaves_the_district_running(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="shugu.sim.provision"):
-        enterprises = provisioned(FakeShugu(refuse_calendar=404), tmp_path)
+    with caplog.at_level(logging.WARNING, logger="shugu.sim.provision_calendar"):
+        enterprises = provisioned(FakeShugu(World(calendars=False)), tmp_path / "a.json")
     assert len(enterprises) == 42
-    assert "shift calendar of 长乐01号织造有限公司 was not set" in caplog.text
-    assert "every hour counts as planned" in caplog.text
+    assert "shift calendar of 长乐04号织造有限公司 was not set" in caplog.text
+    assert "default holds" in caplog.text
+    # An enterprise with an administrator of its own keeps its calendar: it is theirs to set.
+    world = World(calendars=False)
+    state = tmp_path / "b.json"
+    mill = next(e for e in provisioned(FakeShugu(world), state) if e.spec.name[2:4] == "04")
+    world.users["mill-admin"] = ("secret-password", mill.id)
+    world.calendars = True
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="shugu.sim.provision_calendar"):
+        provisioned(FakeShugu(world), state)
+    assert f"/api/enterprises/{mill.id}/calendar" not in world.versions
+    assert "长乐04号织造有限公司 was not set" in caplog.text
+    assert "enterprise_accounts_are_its_own" in caplog.text
+    assert len(world.versions) == 9
 
 
 def test_devices_on_http_post_their_attributes_until_shugu_has_them(
@@ -109,7 +188,7 @@ def test_devices_on_http_post_their_attributes_until_shugu_has_them(
 ) -> None:
     client = FakeShugu()
     district = load_district(CHANGLE)
-    hall = next(e for e in provisioned(client, tmp_path) if e.spec.transport == "http")
+    hall = next(e for e in provisioned(client, tmp_path / "s.json") if e.spec.transport == "http")
     runner = LiveRunner(client, Simulation(district, build_plants(district, [hall]), T0), "", None)
     try:
         client.unreachable = 2  # both meters' first tries find no one

@@ -68,26 +68,35 @@ def test_a_night_shift_belongs_to_the_day_it_starts() -> None:
     assert schedule.planned_ms(sunday, sunday + 24 * HOUR) == 8 * HOUR
 
 
-def test_breaks_holidays_workdays_and_downtime_take_out_or_give_back_time() -> None:
+def test_breaks_holidays_makeup_days_and_downtime_take_out_or_give_back_time() -> None:
     spec = calendar(
         **THREE_SHIFTS_SUNDAY_REST,
-        breaks=[{"start": "12:00", "end": "12:30"}, {"start": "23:45", "end": "00:15"}],
+        breaks=[
+            {"name": "午餐", "start": "12:00", "end": "12:30"},
+            {"start": "03:00", "end": "03:30"},
+        ],
         holidays=["2026-03-03"],
-        workdays=["2026-03-08"],  # a Sunday worked
-        downtime=[{"start": "2026-03-04T10:00", "end": "2026-03-04T14:00", "reason": "保养"}],
+        makeup_days=["2026-03-08"],  # a Sunday worked
+        downtime=[{"start": "2026-03-04T10:00", "end": "2026-03-04T14:00", "note": "保养"}],
     )
     schedule = WorkSchedule(spec)
     day = 24 * HOUR
-    # Monday: 24 h less the noon break and the midnight break's two halves.
     assert schedule.planned_ms(MONDAY, MONDAY + day) == 24 * HOUR - HOUR
-    # Tuesday is a holiday: only Monday's 16:00-00:00 shift reached it, not at all.
+    # Tuesday is a holiday: Monday's 16:00-24:00 shift ends at its midnight.
     assert schedule.planned_ms(MONDAY + day, MONDAY + 2 * day) == 0
     # Wednesday: four hours of downtime, the noon break inside them.
     wednesday = schedule.planned_ms(MONDAY + 2 * day, MONDAY + 3 * day)
     assert wednesday == 24 * HOUR - 30 * 60_000 - 4 * HOUR
-    # The Sunday made a workday is worked.
+    # The Sunday made a working day is worked.
     assert schedule.planned_ms(MONDAY + 6 * day, MONDAY + 7 * day) == 24 * HOUR - HOUR
     assert schedule.next_change(MONDAY + 12 * HOUR) == MONDAY + 12 * HOUR + 30 * 60_000
+
+
+def test_a_break_inside_a_night_shift_may_cross_midnight() -> None:
+    schedule = WorkSchedule(calendar(**TWO_SHIFTS, breaks=[{"start": "23:30", "end": "00:30"}]))
+    assert schedule.planned_ms(MONDAY, MONDAY + 24 * HOUR) == 23 * HOUR
+    assert not schedule.is_planned(MONDAY + 15 * 60_000)
+    assert schedule.next_change(MONDAY) == MONDAY + 30 * 60_000
 
 
 def test_before_it_takes_effect_every_hour_counts() -> None:
@@ -109,11 +118,12 @@ def test_the_body_for_the_calendar_api() -> None:
     assert spec.body() == {
         "effective_from": "2026-01-01",
         "shifts": THREE_SHIFTS_SUNDAY_REST["shifts"],
-        "breaks": [{"start": "12:00", "end": "12:30"}],
+        "note": "",
+        "breaks": [{"name": "", "start": "12:00", "end": "12:30"}],
         "rest_days": [7],
         "holidays": ["2026-02-17"],
-        "workdays": [],
-        "downtime": [{"start": "2026-03-04T10:00", "end": "2026-03-04T14:00", "reason": ""}],
+        "makeup_days": [],
+        "downtime": [{"start": "2026-03-04T10:00", "end": "2026-03-04T14:00", "note": ""}],
     }
 
 
@@ -143,7 +153,20 @@ def test_the_body_for_the_calendar_api() -> None:
         ),
         ({**TWO_SHIFTS, "rest_days": [0]}, "ISO weekdays"),
         ({**TWO_SHIFTS, "rest_days": [6, 6]}, "ISO weekdays"),
-        ({**TWO_SHIFTS, "holidays": ["2026-05-01"], "workdays": ["2026-05-01"]}, "both"),
+        ({**TWO_SHIFTS, "holidays": ["2026-05-01"], "makeup_days": ["2026-05-01"]}, "both"),
+        ({"shifts": [{"name": "a", "start": "08:30", "end": "20:00"}]}, "on the hour"),
+        (
+            {**THREE_SHIFTS_SUNDAY_REST, "breaks": [{"start": "23:45", "end": "00:15"}]},
+            "does not lie inside one shift",
+        ),
+        (
+            {
+                **TWO_SHIFTS,
+                "breaks": [{"start": "12:00", "end": "12:30"}, {"start": "12:15", "end": "13:00"}],
+            },
+            "overlaps another break",
+        ),
+        ({**TWO_SHIFTS, "breaks": [{"start": "12:00", "end": "12:00"}]}, "ends when it starts"),
         (
             {**TWO_SHIFTS, "downtime": [{"start": "2026-05-01T10:00", "end": "2026-05-01T09:00"}]},
             "ends",

@@ -1,14 +1,17 @@
-"""An enterprise's shift calendar (排班日历) in a district file: the YAML, the body shugu's
-calendar API takes (``PUT /api/enterprises/{id}/calendar``), and the planned production time it
-gives the simulated machines, so that looms stand when their mill does not work.
+"""An enterprise's shift calendar (班次日历) in a district file: the YAML, the body shugu's
+calendar API takes (``PUT /api/enterprises/{id}/calendar``, whose shape and checks it mirrors,
+so that a district file is refused with its line number rather than by the server), and the
+planned production time it gives the simulated machines, so that looms stand when their mill
+does not work.
 
-Times of day are China time, ``HH:MM``. A shift whose end is not after its start ends the next
-day (a night shift 20:00–08:00), and belongs to the day it starts: a Saturday night shift runs
-into Sunday even where Sunday is a rest day. Breaks are daily windows taken out of the shifts;
-rest days are ISO weekdays (1 Monday … 7 Sunday); holidays are dates not worked and workdays
-dates worked although they fall on a rest day (调休); downtime is planned maintenance, a window
-of local date and time taken out of the shifts. Before ``effective_from`` the calendar does not
-apply and every hour counts as planned.
+Times of day are China time, ``HH:MM``; shifts start and end on the hour. A shift whose end is
+not after its start ends the next day (a night shift 20:00–08:00; "24:00" is midnight) and
+belongs to the day it starts: a Saturday night shift runs into Sunday even where Sunday is a rest
+day. Breaks are daily windows inside a shift, taken out of it; rest days are ISO weekdays
+(1 Monday … 7 Sunday); holidays are dates not worked and make-up days dates worked although they
+fall on a rest day (调休); downtime is planned maintenance, a window of local date and time taken
+out of the shifts. Before ``effective_from`` shugu's default holds (two 12-hour shifts every
+day): every hour counts as planned.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from shugu.domain.timeutil import CHINA_OFFSET_MS, CHINA_TZ
 
 DAY_MS = 86_400_000
 MINUTE_MS = 60_000
+MINUTES_PER_DAY = 1440
 #: How far ahead ``next_change`` looks for a boundary before it gives up (a calendar that
 #: never works, or one that always does).
 LOOKAHEAD_DAYS = 400
 
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_HHMM = re.compile(r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")
 _LOCAL_TIME = "%Y-%m-%dT%H:%M"
 
 
@@ -36,35 +40,65 @@ class _Model(BaseModel):
 
 
 def _minutes(text: str) -> int:
+    """Minutes after midnight of "HH:MM" ("24:00" is the midnight that ends the day: 0)."""
     hours, minutes = text.split(":")
-    return int(hours) * 60 + int(minutes)
+    return (int(hours) * 60 + int(minutes)) % MINUTES_PER_DAY
 
 
-def _check_hhmm(value: str) -> str:
-    if not _HHMM.match(value):
-        raise ValueError(f"a time of day is HH:MM from 00:00 to 23:59, got {value!r}")
-    return value
+def _length(start: int, end: int) -> int:
+    """Minutes from ``start`` to ``end`` on a 24-hour dial: 1 to 1440 (equal: a whole day)."""
+    return (end - start - 1) % MINUTES_PER_DAY + 1
+
+
+def _dial(start: int, length: int) -> set[int]:
+    return {(start + k) % MINUTES_PER_DAY for k in range(length)}
 
 
 class DailyWindow(_Model):
-    """A window of the day; one whose end is not after its start ends the next day."""
+    """A window of every working day; one whose end is not after its start ends the next day."""
 
+    name: str = Field(default="", max_length=40)
     start: str
     end: str
 
-    @field_validator("start", "end")
+    @field_validator("start")
     @classmethod
-    def _time(cls, value: str) -> str:
-        return _check_hhmm(value)
+    def _start(cls, value: str) -> str:
+        if not _HHMM.match(value) or value == "24:00":
+            raise ValueError(f'a start is a time of day "HH:MM", 00:00 to 23:59; got {value!r}')
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError(f'an end is a time of day "HH:MM", 00:00 to 24:00; got {value!r}')
+        return value
 
     def span_minutes(self) -> tuple[int, int]:
         """(start, end) in minutes from the start of its day; end > start, up to 48 h."""
-        start, end = _minutes(self.start), _minutes(self.end)
-        return start, end if end > start else end + 1440
+        start = _minutes(self.start)
+        return start, start + _length(start, _minutes(self.end))
+
+    def text(self) -> dict[str, str]:
+        """As shugu writes it back ("24:00" as "00:00")."""
+        start, end = self.span_minutes()
+        return {
+            "name": self.name,
+            "start": f"{start // 60 % 24:02d}:{start % 60:02d}",
+            "end": f"{end // 60 % 24:02d}:{end % 60:02d}",
+        }
 
 
 class ShiftSpec(DailyWindow):
     name: str = Field(min_length=1, max_length=40)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _on_the_hour(cls, value: str) -> str:
+        if not value.endswith(":00"):
+            raise ValueError(f"shifts start and end on the hour, got {value!r}")
+        return value
 
 
 class DowntimeSpec(_Model):
@@ -72,7 +106,7 @@ class DowntimeSpec(_Model):
 
     start: str
     end: str
-    reason: str = Field(default="", max_length=200)
+    note: str = Field(default="", max_length=200)
 
     @field_validator("start", "end")
     @classmethod
@@ -101,12 +135,13 @@ class DowntimeSpec(_Model):
 
 class CalendarSpec(_Model):
     effective_from: date = date(2024, 1, 1)
-    shifts: list[ShiftSpec] = Field(min_length=1, max_length=6)
-    breaks: list[DailyWindow] = Field(default_factory=list, max_length=12)
+    note: str = Field(default="", max_length=200)
+    shifts: list[ShiftSpec] = Field(min_length=1, max_length=24)
+    breaks: list[DailyWindow] = Field(default_factory=list, max_length=48)
     rest_days: list[int] = Field(default_factory=list, max_length=7)
-    holidays: list[date] = Field(default_factory=list, max_length=400)
-    workdays: list[date] = Field(default_factory=list, max_length=400)
-    downtime: list[DowntimeSpec] = Field(default_factory=list, max_length=400)
+    holidays: list[date] = Field(default_factory=list, max_length=1000)
+    makeup_days: list[date] = Field(default_factory=list, max_length=1000)
+    downtime: list[DowntimeSpec] = Field(default_factory=list, max_length=500)
 
     @field_validator("rest_days")
     @classmethod
@@ -120,35 +155,56 @@ class CalendarSpec(_Model):
         names = [shift.name for shift in self.shifts]
         if len(set(names)) != len(names):
             raise ValueError(f"shift names must differ, got {', '.join(names)}")
-        spans = [shift.span_minutes() for shift in self.shifts]
-        for i, (a_start, a_end) in enumerate(spans):
-            for j in range(i + 1, len(spans)):
-                b_start, b_end = spans[j]
-                # A shift may run past midnight: compare with the other one a day either way.
-                if any(a_start < b_end + k and b_start + k < a_end for k in (-1440, 0, 1440)):
-                    raise ValueError(f"shifts {names[i]} and {names[j]} overlap")
-        both = sorted(set(self.holidays) & set(self.workdays))
+        shifts = [shift.span_minutes() for shift in self.shifts]
+        covered: list[set[int]] = []
+        for name, (start, end) in zip(names, shifts, strict=True):
+            minutes = _dial(start, end - start)
+            for other, taken in zip(names, covered, strict=False):
+                if minutes & taken:
+                    raise ValueError(f"shifts {other} and {name} overlap")
+            covered.append(minutes)
+        taken_by_breaks: set[int] = set()
+        for window in self.breaks:
+            start, end = window.span_minutes()
+            if end - start >= MINUTES_PER_DAY:
+                raise ValueError(f"break {window.start}-{window.end} ends when it starts")
+            inside = any((start - s) % MINUTES_PER_DAY + (end - start) <= e - s for s, e in shifts)
+            if not inside:
+                raise ValueError(f"break {window.start}-{window.end} does not lie inside one shift")
+            minutes = _dial(start, end - start)
+            if minutes & taken_by_breaks:
+                raise ValueError(f"break {window.start}-{window.end} overlaps another break")
+            taken_by_breaks |= minutes
+        both = sorted(set(self.holidays) & set(self.makeup_days))
         if both:
-            raise ValueError(f"{both[0].isoformat()} is both a holiday and a workday")
+            raise ValueError(f"{both[0].isoformat()} is both a holiday and a make-up day")
         return self
 
-    def body(self) -> dict[str, Any]:
-        """The body of ``PUT /api/enterprises/{id}/calendar``."""
+    def kept(self) -> dict[str, Any]:
+        """The calendar as shugu keeps and shows it (``in_force.calendar`` of its GET): to tell
+        whether the one in force is already this one."""
         return {
-            "effective_from": self.effective_from.isoformat(),
-            "shifts": [{"name": s.name, "start": s.start, "end": s.end} for s in self.shifts],
-            "breaks": [{"start": b.start, "end": b.end} for b in self.breaks],
-            "rest_days": list(self.rest_days),
-            "holidays": [d.isoformat() for d in self.holidays],
-            "workdays": [d.isoformat() for d in self.workdays],
+            "shifts": [s.text() for s in self.shifts],
+            "breaks": [b.text() for b in self.breaks],
+            "rest_days": sorted(self.rest_days),
+            "holidays": sorted(d.isoformat() for d in self.holidays),
+            "makeup_days": sorted(d.isoformat() for d in self.makeup_days),
             "downtime": [
-                {"start": d.start, "end": d.end, "reason": d.reason} for d in self.downtime
+                {"start": d.start, "end": d.end, "note": d.note}
+                for d in sorted(self.downtime, key=lambda d: d.window_ms())
             ],
         }
 
+    def body(self) -> dict[str, Any]:
+        """The body of ``PUT /api/enterprises/{id}/calendar``: a version from
+        ``effective_from``."""
+        return {"effective_from": self.effective_from.isoformat(), "note": self.note, **self.kept()}
+
     def planned_hours_per_week(self) -> float:
-        """Planned hours of an ordinary week (no holidays, workdays or downtime)."""
-        schedule = WorkSchedule(self.model_copy(update={"holidays": [], "downtime": []}))
+        """Planned hours of an ordinary week (no holidays, make-up days or downtime)."""
+        schedule = WorkSchedule(
+            self.model_copy(update={"holidays": [], "makeup_days": [], "downtime": []})
+        )
         # The first Monday after the calendar takes effect, so no shift of the day before it
         # (when the calendar did not apply yet) reaches into the week.
         after = self.effective_from.toordinal() + 1
@@ -196,7 +252,7 @@ class WorkSchedule:
         epoch = date(1970, 1, 1).toordinal()
         self._effective_day = calendar.effective_from.toordinal() - epoch
         self._holidays = {d.toordinal() - epoch for d in calendar.holidays}
-        self._workdays = {d.toordinal() - epoch for d in calendar.workdays}
+        self._makeup_days = {d.toordinal() - epoch for d in calendar.makeup_days}
         self._shifts = [shift.span_minutes() for shift in calendar.shifts]
         self._breaks = [window.span_minutes() for window in calendar.breaks]
         self._downtime = [d.window_ms() for d in calendar.downtime]
@@ -208,7 +264,7 @@ class WorkSchedule:
         return (t_ms + CHINA_OFFSET_MS) // DAY_MS
 
     def _worked(self, day: int) -> bool:
-        if day in self._workdays:
+        if day in self._makeup_days:
             return True
         if day in self._holidays:
             return False

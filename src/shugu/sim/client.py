@@ -57,6 +57,12 @@ class ShuguClient:
         answer = self._call("POST", "/api/auth/login", {"username": username, "password": password})
         self.token = answer["token"]
 
+    def signed_in_as(self, username: str, password: str) -> ShuguClient:
+        """Another client of the same shugu, signed in as ``username``."""
+        other = ShuguClient(self.base, self.timeout)
+        other.login(username, password)
+        return other
+
     def get(self, path: str) -> Any:
         return self._call("GET", path)
 

@@ -2,20 +2,19 @@
 
 Everything goes through the public API as an operator would do it: region, park, enterprises,
 their ISA-95 assets (site → area → line), devices, one gateway device per enterprise that
-talks over MQTT's gateway API, and each enterprise's shift calendar. Device tokens are shown once
-at creation; the simulator keeps them in a state file, and rotates the token of a device it finds
-without one.
+talks over MQTT's gateway API, and each enterprise's shift calendar (``provision_calendar.py``).
+Device tokens are shown once at creation; the simulator keeps them in a state file, and rotates
+the token of a device it finds without one.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shugu.sim.client import ApiError, ShuguClient
+from shugu.sim.client import ShuguClient
 from shugu.sim.district import (
     DistrictSpec,
     EnterpriseSpec,
@@ -24,8 +23,7 @@ from shugu.sim.district import (
     expand_enterprises,
     scaled,
 )
-
-log = logging.getLogger(__name__)
+from shugu.sim.provision_calendar import put_calendar
 
 PROFILE_OF_KIND = {
     "loom_shed": "loom",
@@ -162,8 +160,8 @@ class Provisioner:
             sim.gateway = "sim-gateway"
             device(sim.gateway, "generic", None, gateway=True)
         calendar = spec.shift_calendar()
-        if calendar is not None:
-            self._calendar(ent_id, spec.name, calendar.body())
+        if calendar is not None and spec.uscc:
+            put_calendar(c, self.tokens, ent_id, spec.name, spec.uscc, calendar)
         if spec.inspection_plans:
             plans = c.get(f"/api/enterprises/{ent_id}/inspection-plans")
             have = {p["plan"]["name"] for p in plans}
@@ -171,16 +169,3 @@ class Provisioner:
                 if plan.get("name") not in have:
                     c.post(f"/api/enterprises/{ent_id}/inspection-plans", plan)
         return sim
-
-    def _calendar(self, ent_id: int, name: str, body: dict[str, Any]) -> None:
-        """Set the enterprise's shift calendar (putting the same one again changes nothing).
-        A platform that refuses it still runs the district: its KPIs then count every hour as
-        planned, which the warning says."""
-        try:
-            self.client.put(f"/api/enterprises/{ent_id}/calendar", body)
-        except ApiError as exc:
-            log.warning(
-                "the shift calendar of %s was not set, so every hour counts as planned: %s",
-                name,
-                exc,
-            )
