@@ -8,7 +8,7 @@ air than its servers draw recirculates hot air. States relax exponentially towar
 The hall's electrical power is what its two meters read: the IT load of the racks (the IT meter)
 and the facility's total, IT plus cooling plus electrical losses (the hall's total meter). The
 chiller plant rejects its heat through cooling towers to the outdoor air, so it works harder as
-the wet bulb rises: PUE breathes with the weather, about 1.35 to 1.45 in a humid Fuzhou summer.
+the wet bulb rises: PUE breathes with the weather, near 1.4 in a humid Fuzhou summer.
 """
 
 from __future__ import annotations

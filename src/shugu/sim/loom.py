@@ -144,7 +144,7 @@ class LoomTally:
     """What happened to one loom since the shed was built: the ground truth behind its readings."""
 
     running_s: float
-    #: Standing for a stop (a break, a doffing, a fault), not because the mill was off.
+    #: Standing for a stop (a yarn break, a doffing, a fault), not because the mill was off.
     stopped_s: float
     #: stop cause code → number of stops
     stops: dict[int, int]
