@@ -23,6 +23,7 @@ from shugu.domain.errors import ShuguError
 from shugu.web import (
     alarm_pages,
     auth_pages,
+    capacity_pages,
     consent_pages,
     device_pages,
     inspection_pages,
@@ -55,6 +56,7 @@ PAGE_MODULES: Final = (
     onboarding_pages,
     operator_pages,
     region_pages,
+    capacity_pages,
 )
 
 

@@ -26,6 +26,7 @@ def enterprise_items(enterprise_id: int, admin: bool) -> list[NavItem]:
         NavItem(N_("Alarms"), f"{base}/alarms"),
         NavItem(N_("Alarm rules"), f"{base}/rules"),
         NavItem(N_("Inspection"), f"{base}/inspection"),
+        NavItem(N_("Shared capacity"), f"{base}/capacity"),
     ]
     if admin:
         # The channels hold robot secrets and addresses: the API shows them to administrators.
@@ -48,6 +49,7 @@ def nav_for(user: PageUser) -> list[NavItem]:
         return [
             NavItem(N_("Region overview"), "/region"),
             NavItem(N_("Enterprises"), "/region/enterprises"),
+            NavItem(N_("Shared capacity"), "/capacity"),
         ]
     assert user.enterprise_id is not None
     return enterprise_items(user.enterprise_id, role is Role.ENTERPRISE_ADMIN)
