@@ -48,7 +48,8 @@ def number(value: object, field: str, code: str, low: float, high: float) -> flo
     """A finite number in [low, high] from JSON (a number) or a form (its text)."""
     parsed: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        parsed = float(value)
+        # An integer beyond a float's range is no number of any range here.
+        parsed = float(value) if abs(value) < 1e300 else None
     elif isinstance(value, str) and len(value) <= 40:
         try:
             parsed = float(value.strip())
