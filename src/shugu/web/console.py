@@ -23,6 +23,7 @@ from shugu.domain.errors import ShuguError
 from shugu.web import (
     alarm_pages,
     auth_pages,
+    calendar_pages,
     capacity_pages,
     consent_pages,
     device_pages,
@@ -53,6 +54,7 @@ PAGE_MODULES: Final = (
     inspection_pages,
     settings_pages,
     consent_pages,
+    calendar_pages,
     onboarding_pages,
     operator_pages,
     region_pages,

@@ -32,6 +32,7 @@ def enterprise_items(enterprise_id: int, admin: bool) -> list[NavItem]:
         # The channels hold robot secrets and addresses: the API shows them to administrators.
         items += [
             NavItem(N_("Notifications"), f"{base}/notifications"),
+            NavItem(N_("Shift calendar"), f"{base}/calendar"),
             NavItem(N_("Add a device"), f"{base}/onboard"),
             NavItem(N_("Consent"), f"{base}/consents"),
         ]
