@@ -23,6 +23,7 @@ from shugu.domain.errors import (
 from shugu.domain.tenancy import Access, Principal, Role
 from shugu.domain.timeutil import utc_datetime
 from shugu.store.registry import Registry
+from tests.pg import PostgresServer
 
 #: 2026-12-01 10:00 China time.
 NOW = day_start_ms(date(2026, 12, 1)) + 10 * 3_600_000
@@ -75,14 +76,9 @@ def _access(registry: Registry, user_id: int, name: str, role: Role, ent: int | 
     return Access(principal, lambda e, g: registry.has_consent(e, g))
 
 
-@pytest.fixture
-def mills(tmp_path: Path, password_hasher: PasswordHasher) -> Iterator[Mills]:
+def _mills(url: str, password_hasher: PasswordHasher) -> Mills:
     clock = [NOW]
-    registry = Registry(
-        f"sqlite:///{tmp_path / 'r.sqlite'}",
-        password_hasher=password_hasher,
-        now=lambda: utc_datetime(clock[0]),
-    )
+    registry = Registry(url, password_hasher=password_hasher, now=lambda: utc_datetime(clock[0]))
     region = registry.create_region("350100", "福州市")
     park = registry.create_park(region.id, "长乐纺织园", "350112")
     a = registry.create_enterprise(park.id, "长乐01号织造", "91110000600037341L", "0502").id
@@ -101,10 +97,16 @@ def mills(tmp_path: Path, password_hasher: PasswordHasher) -> Iterator[Mills]:
         user = registry.create_user(name, "a long password", role, ent)
         people[name] = _access(registry, user.id, name, role, ent)
     looms = FakeLooms({a: [air_jet(1), air_jet(2, waiting=True)], b: [air_jet(3, allocation=0)]})
+    return Mills(registry, looms, a, b, c, people, clock)
+
+
+@pytest.fixture
+def mills(tmp_path: Path, password_hasher: PasswordHasher) -> Iterator[Mills]:
+    made = _mills(f"sqlite:///{tmp_path / 'r.sqlite'}", password_hasher)
     try:
-        yield Mills(registry, looms, a, b, c, people, clock)
+        yield made
     finally:
-        registry.close()
+        made.registry.close()
 
 
 def request_fields(**changes: object) -> dict[str, object]:
@@ -252,6 +254,20 @@ def _trade(mills: Mills) -> tuple[int, cs.MatchView]:
 
 
 def test_a_match_from_proposal_to_outcome(mills: Mills) -> None:
+    _proposal_to_outcome(mills)
+
+
+def test_a_match_from_proposal_to_outcome_on_postgresql(
+    postgres_server: PostgresServer, password_hasher: PasswordHasher
+) -> None:
+    made = _mills(postgres_server.create_database(), password_hasher)
+    try:
+        _proposal_to_outcome(made)
+    finally:
+        made.registry.close()
+
+
+def _proposal_to_outcome(mills: Mills) -> None:
     request_id, proposed = _trade(mills)
     assert proposed.match.status == "proposed" and proposed.side == "requester"
     assert proposed.match.ranking["score"] > 0
