@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from argon2 import PasswordHasher
@@ -383,3 +384,13 @@ def test_stored_cells_read_back_as_written(mills: Mills) -> None:
     again = [cs.cell_from_json(cs.cell_to_json(c)) for c in capacity.cells]
     assert [replace(c, picks=round(c.picks)) for c in capacity.cells] == pytest.approx(again)
     assert isinstance(cs.cell_to_json(capacity.cells[0])["day"], str)
+
+
+def test_the_loom_source_is_found_on_the_application_state() -> None:
+    running, fake = FakeLooms(), FakeLooms()
+    state = SimpleNamespace(services=SimpleNamespace(analytics=SimpleNamespace(looms=running)))
+    assert cs.loom_source_of(state) is running
+    state.loom_source = fake
+    assert cs.loom_source_of(state) is fake
+    assert cs.loom_source_of(SimpleNamespace(services=SimpleNamespace(analytics=None))) is None
+    assert cs.loom_source_of(SimpleNamespace(loom_source="not a source")) is None

@@ -70,10 +70,16 @@ class LoomSource(Protocol):
         ...
 
 
-def loom_source_of(holder: object) -> LoomSource | None:
-    """The loom source the running application holds (``app.state.loom_source``), if any."""
-    source = getattr(holder, "loom_source", None)
-    return source if isinstance(source, LoomSource) else None
+def loom_source_of(state: object) -> LoomSource | None:
+    """The loom source of the running application, from its state (``app.state``): one set
+    there as ``loom_source`` (tests), else the running analytics' (``services.analytics.looms``);
+    None when the process has neither."""
+    services = getattr(state, "services", None)
+    analytics = getattr(services, "analytics", None)
+    for source in (getattr(state, "loom_source", None), getattr(analytics, "looms", None)):
+        if isinstance(source, LoomSource):
+            return source
+    return None
 
 
 class NoLooms:
