@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -15,6 +15,7 @@ from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from shugu.analytics.capacity import LoomStatus
 from shugu.domain.tenancy import Role
+from shugu.store.registry.capacity import NewCapacityRequest
 from tests.api.conftest import PASSWORD, World
 from tests.web.conftest import sign_in
 
@@ -135,3 +136,16 @@ def test_an_unknown_table_or_action_is_not_found(world: World, c_id: int) -> Non
     csrf = sign_in(world.client, "admin_a")
     assert world.client.get(f"/e/{world.ent_a}/capacity/secrets.xlsx").status_code == 404
     assert post(world, f"/e/{world.ent_a}/capacity/matches/999/accept", csrf, {}) == 404
+
+
+@pytest.mark.parametrize("offerer", ["²", "٣", "9" * 30, "-1", ""])
+def test_a_proposal_to_no_offer_is_refused_on_the_page(
+    world: World, c_id: int, offerer: str
+) -> None:
+    new = NewCapacityRequest("府绸", None, 180.0, 30.0, 500.0, date.today() + timedelta(days=9))
+    request_id = world.registry.add_capacity_request(c_id, new, "admin_c").id
+    csrf = sign_in(world.client, "admin_c")
+    url = f"/e/{c_id}/capacity/requests/{request_id}/propose"
+    answer = world.client.post(url, data={"offerer_id": offerer, "csrf_token": csrf})
+    assert answer.status_code == 422
+    assert "该企业没有发布适合这条需求的产能" in answer.text

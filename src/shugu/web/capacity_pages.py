@@ -318,7 +318,11 @@ def propose(
     note: Annotated[str, Form()] = "",
 ) -> Response:
     _own_request(user, enterprise_id, request_id)
-    offerer = int(offerer_id) if offerer_id.isdigit() and len(offerer_id) < 19 else offerer_id
+    offerer = (
+        int(offerer_id)
+        if offerer_id.isascii() and offerer_id.isdigit() and len(offerer_id) < 19
+        else offerer_id
+    )
     try:
         cs.propose(user.services.registry, _looms(request), user.access, request_id, offerer, note)
     except (ValidationError, ConflictError) as exc:
