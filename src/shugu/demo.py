@@ -51,6 +51,11 @@ ACCOUNTS = [
 ]
 
 
+#: The history's step: within the loom KPIs' longest span between points (2 minutes), so that
+#: running time and stops are measured in the history as in live data.
+BACKFILL_STEP_S = 120.0
+
+
 def ensure_operator(settings: Settings) -> None:
     registry = Registry(settings.resolved_registry_url())
     try:
@@ -134,7 +139,7 @@ def run_district(
         start = end - int(backfill_days * 86_400_000)
         live = Simulation(district, build_plants(district, enterprises), start)
         began = time.monotonic()
-        points = backfill(client, live, start, end, 900.0, stop=stop)
+        points = backfill(client, live, start, end, BACKFILL_STEP_S, stop=stop)
         if stop.is_set():
             return  # not marked: the next start fills the history again
         marker.write_text(str(end))
@@ -179,7 +184,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = 1024,
         scale: Annotated[float, typer.Option(help="device counts × this")] = 0.25,
-        backfill_days: Annotated[float, typer.Option(help="days of history on first start")] = 3.0,
+        backfill_days: Annotated[float, typer.Option(help="days of history on first start")] = 2.0,
     ) -> None:
         """Serve a simulated district with history and live data until Ctrl-C."""
         from shugu.api.app import create_app
