@@ -13,10 +13,13 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import httpx
+import numpy as np
 import pytest
 from fastapi import FastAPI
 
+from shugu.analytics.baseline import DAY_MS, fit_baseline
 from shugu.api.services import Services
+from shugu.domain.timeutil import parse_instant
 from shugu.store.registry.capacity import NewCapacityRequest
 from tests.api.conftest import World
 
@@ -180,6 +183,30 @@ def _b_accepted_match(w: World) -> dict[str, int]:
     ids = _b_capacity_match(w)
     w.registry.decide_capacity_match(ids["match"], True, "c")
     return ids
+
+
+#: Fitting or deleting B's energy baseline: B's administrators only (consent lets others read).
+B_BASELINE = HIDDEN | {"bureau": 403, "operator": 403}
+BASELINE_BODY = {"reference_start": "2026-10-01", "reference_end": "2026-10-22"}
+
+
+def _b_baseline(w: World) -> dict[str, int]:
+    """A baseline kept for B as fitted on 21 days. B's data hall makes no output the analytics
+    measure, so the baseline relates energy to none (an empty output fact), as B's days do."""
+    days = parse_instant("2026-10-01", "day") + DAY_MS * np.arange(21)
+    output = 100.0 + 10.0 * (np.arange(21) % 7)
+    model = fit_baseline(days, 50 + 2 * output + np.arange(21) % 3, output, use_weather=False)
+    w.registry.save_energy_baseline(
+        w.ent_b,
+        reference_start=datetime(2026, 9, 30, 16, tzinfo=UTC),
+        reference_end=datetime(2026, 10, 21, 16, tzinfo=UTC),
+        output_fact="",
+        output_unit="",
+        use_weather=False,
+        model=model.to_dict(),
+        fitted_by="admin_b",
+    )
+    return {}
 
 
 ROWS: dict[tuple[str, str], Row] = {
@@ -477,6 +504,40 @@ ROWS: dict[tuple[str, str], Row] = {
         B_CAPACITY,
         lambda w: {"delivered_m": 480, "on_time": True},
         setup=_b_accepted_match,
+    ),
+    # -- analytics: KPI tables and energy. The bureau and the operator see enterprise-level and
+    # coarser figures of every enterprise, machine and line figures only with consent.
+    ("GET", "/api/kpis/profiles"): Row(lambda w: "/api/kpis/profiles", ANY_USER),
+    ("GET", "/api/kpis"): Row(
+        lambda w: f"/api/kpis?profile=crah&level=device&enterprise={w.ent_b}", B_VALUES
+    ),
+    ("GET", "/api/kpis/league"): Row(
+        lambda w: f"/api/kpis/league?profile=crah&kpi=supply_air_c&enterprise={w.ent_b}",
+        B_REGISTRY_READ,
+    ),
+    ("GET", "/api/kpis/compare"): Row(
+        lambda w: f"/api/kpis/compare?profile=crah&level=line&enterprise={w.ent_b}", B_VALUES
+    ),
+    ("GET", "/api/energy"): Row(
+        lambda w: f"/api/energy?level=device&device={w.device_b}", B_VALUES
+    ),
+    ("GET", "/api/enterprises/{enterprise_id}/energy-baseline"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/energy-baseline",
+        B_REGISTRY_READ,
+        setup=_b_baseline,
+    ),
+    ("PUT", "/api/enterprises/{enterprise_id}/energy-baseline"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/energy-baseline",
+        B_BASELINE,
+        lambda w: BASELINE_BODY,
+    ),
+    ("DELETE", "/api/enterprises/{enterprise_id}/energy-baseline"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/energy-baseline", B_BASELINE, setup=_b_baseline
+    ),
+    ("GET", "/api/enterprises/{enterprise_id}/energy-savings"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/energy-savings?start=2026-11-01&end=2026-12-01",
+        B_REGISTRY_READ,
+        setup=_b_baseline,
     ),
 }
 

@@ -15,7 +15,9 @@ from shugu.api import (
     capacity_routes,
     command_routes,
     device_routes,
+    energy_routes,
     inspection_routes,
+    kpi_routes,
     registry_routes,
     telemetry_routes,
 )
@@ -83,6 +85,8 @@ def create_app(
         inspection_routes,
         calendar_routes,
         capacity_routes,
+        kpi_routes,
+        energy_routes,
     ):
         app.include_router(module.router)
 
