@@ -3,6 +3,8 @@ property the engine rests on (batch by batch with carries equals the whole serie
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -154,7 +156,7 @@ def test_batches_in_order_with_carries_add_up_to_the_whole(
     cuts = sorted(set(np.linspace(0, len(times), parts + 1).astype(int).tolist()))
     carry: Carry | None = None
     total: dict[tuple[int, int, str], float] = {}
-    for lo, hi in zip(cuts[:-1], cuts[1:], strict=False):
+    for lo, hi in itertools.pairwise(cuts):
         chunk = [r for r in rows if times[lo] <= r[2] < (times[hi] if hi < len(times) else 1 << 62)]
         if not chunk:
             continue
