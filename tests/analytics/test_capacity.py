@@ -32,7 +32,7 @@ def loom(
     *,
     running: bool = True,
     cause: int | None = None,
-    efficiency: float | None = 0.9,
+    efficiency: float | None = 0.6,
     allocation: float | None = 0.75,
 ) -> LoomStatus:
     return LoomStatus(device_id, loom_type, width_cm, rpm, running, cause, efficiency, allocation)
@@ -56,36 +56,48 @@ def test_width_classes_are_whole_tens_of_centimetres() -> None:
 def test_idle_capacity_by_type_width_and_day() -> None:
     looms = [
         # Allocated three quarters of the last week: a quarter of its planned hours is idle.
+        # It ran 60 % of the week, 80 % of the time it had an order.
         loom(1),
         # Waiting for an order now (stop cause 4): the whole first day is idle, then half.
-        loom(2, width_cm=195, rpm=800, running=False, cause=4, efficiency=0.8, allocation=0.5),
+        loom(2, width_cm=195, rpm=800, running=False, cause=4, efficiency=0.4, allocation=0.5),
     ]
     capacity = idle_capacity(looms, [24.0, 16.0], START)
     assert capacity.days == (START, date(2026, 12, 2))
     assert capacity.looms == 2 and capacity.waiting_now == 1
     first, second = capacity.cells
     assert (first.loom_type, first.width_class_cm, first.day) == ("air_jet", 190, START)
-    # Loom 1: 24 h × 0.25 = 6 h, × 0.9 = 5.4 effective. Loom 2: 24 h, × 0.8 = 19.2 effective.
+    # Loom 1: 24 h × 0.25 = 6 h, × 0.8 = 4.8 effective. Loom 2: 24 h, × 0.8 = 19.2 effective.
     assert first.loom_hours == pytest.approx(30.0)
-    assert first.effective_hours == pytest.approx(24.6)
-    assert first.picks == pytest.approx(5.4 * 600 * 60 + 19.2 * 800 * 60)
-    assert first.efficiency == pytest.approx(0.82)
+    assert first.effective_hours == pytest.approx(24.0)
+    assert first.picks == pytest.approx(4.8 * 600 * 60 + 19.2 * 800 * 60)
+    assert first.efficiency == pytest.approx(0.8)
     # Day two: 16 h × 0.25 = 4 h and 16 h × 0.5 = 8 h.
     assert second.day == date(2026, 12, 2)
     assert second.loom_hours == pytest.approx(12.0)
-    assert second.effective_hours == pytest.approx(3.6 + 6.4)
-    # 30 picks per cm: loom 1's 3.6 h weave 43.2 m, loom 2's 6.4 h at 800 rpm 102.4 m.
-    assert second.metres(30) == pytest.approx(43.2 + 102.4)
+    assert second.effective_hours == pytest.approx(3.2 + 6.4)
+    # 30 picks per cm: loom 1's 3.2 h weave 38.4 m (12 m/h), loom 2's 6.4 h 102.4 m (16 m/h).
+    assert second.metres(30) == pytest.approx(38.4 + 102.4)
+
+
+def test_efficiency_while_allocated_leaves_out_the_wait_for_orders() -> None:
+    # Ran 60 % of the week, waited for orders 25 %: 60 / 75 = 80 % while it had an order.
+    assert loom(1, efficiency=0.6, allocation=0.75).working_efficiency == pytest.approx(0.8)
+    assert loom(1, efficiency=None).working_efficiency is None
+    assert loom(1, efficiency=0.6, allocation=None).working_efficiency == 0.6
+    # A week without any order says nothing of how it runs with one.
+    assert loom(1, efficiency=0.0, allocation=0.0).working_efficiency is None
+    # Figures that do not add up are held to 100 %.
+    assert loom(1, efficiency=0.9, allocation=0.5).working_efficiency == 1.0
 
 
 def test_what_is_not_known_is_not_offered() -> None:
     looms = [
         # No allocation on record: nothing is offered that the record does not show free.
         loom(1, "rapier", None, None, efficiency=None, allocation=None),
-        # No efficiency of its own: the mean of the looms that have one (0.9 and 0.8).
+        # No efficiency of its own: the mean of the looms that have one (0.8 and 0.9).
         loom(2, "water_jet", 230, 500, efficiency=None, allocation=0.0),
-        loom(3, efficiency=0.9),
-        loom(4, efficiency=0.8),
+        loom(3, efficiency=0.6),
+        loom(4, efficiency=0.675),
     ]
     capacity = idle_capacity(looms, [10.0], START)
     cells = {(c.loom_type, c.width_class_cm): c for c in capacity.cells}
@@ -102,10 +114,12 @@ def test_planned_hours_outside_a_day_are_clamped() -> None:
 
 
 def test_holding_back_scales_every_cell() -> None:
-    capacity = idle_capacity([loom(1, allocation=0.0)], [20.0], START).held_back(0.25)
+    looms = [loom(1, efficiency=0.45, allocation=0.5)]
+    capacity = idle_capacity(looms, [20.0], START).held_back(0.25)
     (cell,) = capacity.cells
-    assert cell.loom_hours == pytest.approx(15.0)
-    assert cell.effective_hours == pytest.approx(13.5)
+    # 20 h × 0.5 idle = 10 h, a quarter held back: 7.5 h, × 0.9 while allocated.
+    assert cell.loom_hours == pytest.approx(7.5)
+    assert cell.effective_hours == pytest.approx(6.75)
 
 
 def test_the_first_day_is_tomorrow_in_china_time() -> None:

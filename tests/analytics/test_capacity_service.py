@@ -55,7 +55,7 @@ def air_jet(device_id: int, *, allocation: float = 0.5, waiting: bool = False) -
         rated_speed_rpm=600,
         running=not waiting,
         stop_cause=4 if waiting else None,
-        efficiency=0.9,
+        efficiency=0.45,
         allocation=allocation,
     )
 

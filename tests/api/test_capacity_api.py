@@ -49,8 +49,8 @@ def mills(world: World) -> Mills:
     looms = Looms(
         {
             world.ent_a: [
-                LoomStatus(world.device_a, "air_jet", 190, 600, False, 4, 0.9, 0.5),
-                LoomStatus(9001, "air_jet", 230, 700, True, None, 0.85, 0.75),
+                LoomStatus(world.device_a, "air_jet", 190, 600, False, 4, 0.45, 0.5),
+                LoomStatus(9001, "air_jet", 230, 700, True, None, 0.6, 0.75),
             ]
         }
     )

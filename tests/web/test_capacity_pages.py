@@ -39,8 +39,8 @@ def c_id(world: World) -> int:
     app = world.client.app
     assert isinstance(app, FastAPI)
     fleet = [
-        LoomStatus(world.device_a, "air_jet", 190, 600, False, 4, 0.9, 0.5),
-        LoomStatus(world.device_a + 1000, "air_jet", 230, 700, True, None, 0.85, 0.75),
+        LoomStatus(world.device_a, "air_jet", 190, 600, False, 4, 0.45, 0.5),
+        LoomStatus(world.device_a + 1000, "air_jet", 230, 700, True, None, 0.6, 0.75),
     ]
     app.state.loom_source = Looms(fleet, world.ent_a)
     return c

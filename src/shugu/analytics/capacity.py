@@ -4,8 +4,9 @@ coming days, and the ranking of what enterprises published against a request for
 Idle capacity is counted per group of looms of one type and width class and per coming day (China
 time): the shift calendar's planned loom-hours times the share of time the loom has recently spent
 *not* allocated to an order (a loom waiting for an order now counts fully idle on the first day).
-It is also given as effective loom-hours (× the loom's recent efficiency) and as picks the
-effective hours insert at each loom's rated speed, so that metres follow for any weft density:
+It is also given as effective loom-hours (× the loom's recent efficiency while it had an order)
+and as picks the effective hours insert at each loom's rated speed, so that metres follow for
+any weft density:
 
     metres per effective loom-hour = rpm × 60 / (picks per cm × 100)
 
@@ -61,6 +62,19 @@ class LoomStatus:
     @property
     def waiting_for_order(self) -> bool:
         return not self.running and self.stop_cause == NO_ORDER_CAUSE
+
+    @property
+    def working_efficiency(self) -> float | None:
+        """How well the loom ran while it had an order: running / (running + stopped − waiting
+        for an order) = efficiency / allocation, both over the same 7 days. Idle hours are
+        hours *with* an order once offered, so time spent waiting for one must not count
+        against them. None when unknown, or when the loom had no order at all."""
+        efficiency, allocation = _share(self.efficiency), _share(self.allocation)
+        if efficiency is None:
+            return None
+        if allocation is None:
+            return efficiency
+        return min(1.0, efficiency / allocation) if allocation > 0 else None
 
 
 def width_class(width_cm: float | None) -> int | None:
@@ -171,19 +185,20 @@ def idle_capacity(
     """Idle capacity of ``looms`` on the days from ``start``, one per entry of ``planned_hours``
     (each loom's planned production hours that day, from the enterprise's shift calendar).
 
-    A loom without a recent allocation is counted as fully allocated (nothing is offered that
-    the record does not show free), unless it waits for an order now. A loom without a recent
-    efficiency takes the mean of the enterprise's looms that have one (none: it adds no
-    effective hours).
+    Effective hours use each loom's efficiency while it had an order
+    (``LoomStatus.working_efficiency``). A loom without a recent allocation is counted as fully
+    allocated (nothing is offered that the record does not show free), unless it waits for an
+    order now. A loom without a working efficiency takes the mean of the enterprise's looms that
+    have one (none: it adds no effective hours).
     """
     days = tuple(start + timedelta(days=i) for i in range(len(planned_hours)))
-    known = [e for e in (_share(loom.efficiency) for loom in looms) if e is not None]
+    known = [e for e in (loom.working_efficiency for loom in looms) if e is not None]
     fallback_efficiency = sum(known) / len(known) if known else 0.0
     sums: dict[tuple[LoomType | None, int | None, int], list[float]] = {}
     for loom in looms:
         allocation = _share(loom.allocation)
         idle_share = 1.0 - allocation if allocation is not None else 0.0
-        efficiency = _share(loom.efficiency)
+        efficiency = loom.working_efficiency
         efficiency = fallback_efficiency if efficiency is None else efficiency
         rpm = _speed(loom)
         group = (loom.loom_type, width_class(loom.width_cm))
