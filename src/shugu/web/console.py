@@ -28,6 +28,7 @@ from shugu.web import (
     consent_pages,
     device_pages,
     inspection_pages,
+    kpi_pages,
     live_routes,
     onboarding_pages,
     operator_pages,
@@ -59,6 +60,7 @@ PAGE_MODULES: Final = (
     operator_pages,
     region_pages,
     capacity_pages,
+    kpi_pages,
 )
 
 

@@ -23,6 +23,7 @@ def enterprise_items(enterprise_id: int, admin: bool) -> list[NavItem]:
     items = [
         NavItem(N_("Asset tree"), f"{base}/tree"),
         NavItem(N_("Devices"), f"{base}/devices"),
+        NavItem(N_("KPIs"), f"{base}/kpi"),
         NavItem(N_("Alarms"), f"{base}/alarms"),
         NavItem(N_("Alarm rules"), f"{base}/rules"),
         NavItem(N_("Inspection"), f"{base}/inspection"),
@@ -45,11 +46,13 @@ def nav_for(user: PageUser) -> list[NavItem]:
         return [
             NavItem(N_("Platform health"), "/operator/health"),
             NavItem(N_("Enterprises"), "/operator/enterprises"),
+            NavItem(N_("Region KPIs"), "/region/kpi"),
         ]
     if role is Role.BUREAU:
         return [
             NavItem(N_("Region overview"), "/region"),
             NavItem(N_("Enterprises"), "/region/enterprises"),
+            NavItem(N_("Region KPIs"), "/region/kpi"),
             NavItem(N_("Shared capacity"), "/capacity"),
         ]
     assert user.enterprise_id is not None
