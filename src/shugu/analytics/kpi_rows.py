@@ -142,10 +142,14 @@ def _fact_spec_unit(fact: FactSpec) -> str:
     return fact.unit
 
 
-def span_note(start_ms: int, end_ms: int) -> str:
-    """The span [start, end) in local time, both languages."""
+def span_text(start_ms: int, end_ms: int) -> str:
+    """The span [start, end) in local time."""
     first, last = local(start_ms), local(end_ms)
-    return f"期间 Span: {first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M} (UTC+8)"
+    return f"{first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M} (UTC+8)"
+
+
+def span_note(start_ms: int, end_ms: int) -> str:
+    return f"期间 Span: {span_text(start_ms, end_ms)}"
 
 
 def _group_columns(level: Level) -> tuple[Column, ...]:
@@ -329,13 +333,12 @@ def comparison_rows(comparison: Comparison, profile_zh: str, profile_en: str) ->
                     c.change_last_year_pct,
                 )
             )
-    notes = (
-        "本期 This span: " + span_note(current.query.start_ms, current.query.end_ms),
-        "上期 Previous: "
-        + span_note(comparison.previous.query.start_ms, comparison.previous.query.end_ms),
-        "去年同期 Last year: "
-        + span_note(comparison.last_year.query.start_ms, comparison.last_year.query.end_ms),
+    spans = (
+        ("本期 This span", current),
+        ("上期 Previous span", comparison.previous),
+        ("去年同期 Same span last year", comparison.last_year),
     )
+    notes = tuple(f"{name}: {span_text(t.query.start_ms, t.query.end_ms)}" for name, t in spans)
     return Rows(
         f"{profile_zh}指标环比同比",
         f"{profile_en} KPIs against earlier spans",

@@ -25,10 +25,12 @@ from shugu.api.kpi_params import (
     EndQ,
     EnterpriseQ,
     FormatQ,
+    GrainQ,
     LevelQ,
     LineQ,
     ParkQ,
     Span,
+    StartQ,
     check_span_length,
     file_stamp,
     parse_grain,
@@ -58,13 +60,8 @@ def energy(
     access: AccessDep,
     services: ServicesDep,
     level: LevelQ = "enterprise",
-    grain: Annotated[
-        str | None,
-        Query(description="hour, shift, day, week or month (omit: one figure over the span)"),
-    ] = None,
-    start: Annotated[
-        str | None, Query(description="ms or ISO 8601 (default: the start of this month)")
-    ] = None,
+    grain: GrainQ = None,
+    start: StartQ = None,
     end: EndQ = None,
     enterprise: EnterpriseQ = None,
     park: ParkQ = None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import Query
@@ -58,7 +58,6 @@ ParkQ = Annotated[int | None, Query(description="only the machines of this park"
 LineQ = Annotated[int | None, Query(description="only the machines of this line (asset id)")]
 DeviceQ = Annotated[int | None, Query(description="only this machine")]
 TableFormat = Literal["json", "xlsx"]
-FORMATS: tuple[TableFormat, ...] = get_args(TableFormat)
 FormatQ = Annotated[TableFormat, Query(description="json, or xlsx for a workbook")]
 
 #: The 200 answer of routes that take ``format=json|xlsx``: the JSON model, or a workbook.

@@ -32,6 +32,7 @@ from shugu.api.kpi_params import (
     EndQ,
     EnterpriseQ,
     FormatQ,
+    GrainQ,
     LevelQ,
     LineQ,
     ParkQ,
@@ -159,10 +160,7 @@ def kpi_table(
     access: AccessDep,
     services: ServicesDep,
     args: TableArgsDep,
-    grain: Annotated[
-        str | None,
-        Query(description="hour, shift, day, week or month (omit: one figure over the span)"),
-    ] = None,
+    grain: GrainQ = None,
     kpi: KpisQ = None,
     format: FormatQ = "json",
 ) -> KpiTableAnswer | Response:
