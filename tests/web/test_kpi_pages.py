@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from shugu.analytics.baseline import fit_baseline
 from shugu.analytics.kpi_export import XLSX_MEDIA_TYPE
+from shugu.analytics.periods import DAY_MS, day_start
+from shugu.domain.timeutil import parse_instant
 from tests.api.conftest import World
 from tests.api.kpi_world import KpiWorld, build, loom_rows, store_rows
 from tests.web.conftest import sign_in
@@ -76,6 +80,35 @@ def test_the_enterprise_dashboard_shows_its_figures_and_its_machines_worst_first
     # The line's meter drew 60 kWh for the 61 m the enterprise's looms wove that day.
     assert card(html, "Energy per unit of output") == "0.984"
     assert "kpi-outlier" not in html
+
+
+def test_energy_per_unit_is_drawn_against_the_baseline_with_the_energy_avoided(
+    kw: KpiWorld,
+) -> None:
+    """A baseline of 10 kWh a day plus 0.9 kWh per metre expects 64.9 kWh for the day's 61 m;
+    the line's meter drew 60."""
+    w = kw.w
+    first = day_start(parse_instant("2026-10-01", "t"))
+    days = [first + i * DAY_MS for i in range(20)]
+    output = [40.0 + 3 * i for i in range(20)]
+    model = fit_baseline(days, [10 + 0.9 * o for o in output], output, use_weather=False)
+    w.registry.save_energy_baseline(
+        w.ent_a,
+        reference_start=datetime.fromtimestamp(first / 1000, UTC),
+        reference_end=datetime.fromtimestamp((first + 20 * DAY_MS) / 1000, UTC),
+        output_fact="fabric_m",
+        output_unit="m",
+        use_weather=False,
+        model=model.to_dict(),
+        fitted_by="admin_a",
+    )
+    html = page(kw, "viewer_a", f"/e/{w.ent_a}/kpi", **DAY)
+    energy = charts(html)["energy"]
+    actual, expected = (s["data"] for s in energy["series"])
+    assert (actual[-1], expected[-1]) == (0.9836, 1.064)
+    baseline = section(html, "kpi-energy")
+    assert "2026-10-01 – 2026-10-20" in baseline
+    assert "本期对照基准节约电能 4.9 kWh（7.6%）" in re.sub(r"\s+", " ", baseline)
 
 
 def test_a_machine_far_below_its_enterprise_stands_out_first(kw: KpiWorld) -> None:

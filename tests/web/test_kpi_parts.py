@@ -21,7 +21,8 @@ from shugu.analytics.periods import Period, instant, local
 from shugu.analytics.query import Group, KpiQuery, KpiTable
 from shugu.web.i18n import Translator
 from shugu.web.kpi_boards import boards, read_boards
-from shugu.web.kpi_charts import stop_pareto, waterfall
+from shugu.web.kpi_charts import energy_per_unit, stop_pareto, waterfall
+from shugu.web.kpi_energy import EnergyTrend
 from shugu.web.kpi_links import PageState, table_xlsx
 from shugu.web.kpi_periods import choose_span, clip_to_now
 from shugu.web.kpi_view import change, group_table, kpi_text, losses, pareto
@@ -116,6 +117,7 @@ def test_changes_are_points_for_percentages_and_relative_otherwise() -> None:
     assert change(5.0, math.nan, spec()).text(tr) == "—"
     assert change(5.0, 0.0, spec("kWh")).tone == "none"
     assert change(5.0, 4.0, spec("kWh", None)).tone == "flat"
+    assert change(0.2, 0.20001, spec("kWh/m", "lower")).text(tr) == "0.0%"
     assert kpi_text(100.0, "%") == "100.00"
     assert [kpi_text(v) for v in (1234.5, 96.15, 0.98412, 0.0, math.nan)] == [
         "1,234",
@@ -262,3 +264,20 @@ def test_links_keep_the_period_and_exports_name_the_api_parameters() -> None:
     link = table_xlsx("loom", "device", span, within=("line", 12), grain="shift")
     assert link.startswith("/api/kpis?profile=loom&level=device&start=")
     assert link.endswith("&grain=shift&line=12&format=xlsx")
+
+
+def test_a_flat_trend_is_drawn_flat_and_gaps_stay_gaps() -> None:
+    days = ["2026-01-12", "2026-01-13", "2026-01-14"]
+    flat = EnergyTrend(
+        days, [0.2095, math.nan, 0.2101], [0.25, 0.25, 0.25], [math.nan] * 3, "kWh/m"
+    )
+    option = energy_per_unit(flat, Translator("en"))
+    json.dumps(option, allow_nan=False)
+    assert option["series"][0]["data"] == [0.2095, None, 0.2101]
+    assert [s["name"] for s in option["series"]] == ["Actual", "Baseline"]
+    # Within 10 % of their middle either side: the axis spans ±10 %, not the noise.
+    assert (option["yAxis"]["min"], option["yAxis"]["max"]) == (0.207, 0.253)
+    steep = EnergyTrend(days, [0.1, 0.2, 0.3], None, [math.nan] * 3, "kWh/m")
+    option = energy_per_unit(steep, Translator("en"))
+    assert option["yAxis"]["scale"] is True and "min" not in option["yAxis"]
+    assert [s["name"] for s in option["series"]] == ["Actual"]

@@ -36,8 +36,29 @@ def _number(value: float, digits: int = 2) -> float | None:
     return round(value, digits) if math.isfinite(value) else None
 
 
-def _numbers(values: Sequence[float], digits: int = 3) -> list[float | None]:
-    return [_number(v, digits) for v in values]
+def _numbers(values: Sequence[float]) -> list[float | None]:
+    """Values to four significant digits (a ratio near 0.2 keeps its 0.2095)."""
+    return [float(f"{v:.4g}") if math.isfinite(v) else None for v in values]
+
+
+#: A trend's axis spans at least this share of its mean either side, so that a flat line of
+#: rounding noise is not drawn as a zigzag.
+MIN_SPREAD: Final = 0.1
+
+
+def _trend_axis(name: str, *series: Sequence[float]) -> Option:
+    values = [v for s in series for v in s if math.isfinite(v)]
+    if not values:
+        return _value_axis(name, scale=True)
+    low, high = min(values), max(values)
+    middle = (low + high) / 2
+    if middle <= 0 or high - low >= 2 * MIN_SPREAD * middle:
+        return _value_axis(name, scale=True)
+    return _value_axis(
+        name,
+        min=float(f"{middle * (1 - MIN_SPREAD):.3g}"),
+        max=float(f"{middle * (1 + MIN_SPREAD):.3g}"),
+    )
 
 
 def _base() -> Option:
@@ -92,7 +113,11 @@ def waterfall(losses: Losses, tr: Translator) -> Option:
     option = _base()
     option.update(
         tooltip={"trigger": "item", "formatter": "{b}: {c} " + hours},
-        xAxis=_category_axis([s[0] for s in steps], axisLabel={"color": MUTED, "interval": 0}),
+        # Every step named, long names broken over two lines rather than left out.
+        xAxis=_category_axis(
+            [s[0] for s in steps],
+            axisLabel={"color": MUTED, "interval": 0, "width": 84, "overflow": "break"},
+        ),
         yAxis=_value_axis(hours),
         series=[
             {
@@ -119,15 +144,25 @@ def waterfall(losses: Losses, tr: Translator) -> Option:
 
 
 def stop_pareto(bars: list[CauseBar], tr: Translator) -> Option:
-    """Stops by cause, most first, and the cumulative share of all stops as a line."""
+    """Stops by cause, most first, and the cumulative share of all stops as a line. The stops'
+    axis runs to their total, so that the line's points sit where the bars stacked would end
+    (the Pareto chart's convention); the shares are in the tooltip, not over the bars."""
     stops, share = tr("Stops"), tr("Cumulative share")
+    total = sum(b.stops for b in bars)
     option = _base()
     option.update(
         tooltip={"trigger": "axis", "axisPointer": {"type": "shadow"}},
         legend={"top": 0, "data": [stops, share]},
         xAxis=_category_axis([b.label for b in bars]),
         yAxis=[
-            _value_axis(stops, minInterval=1),
+            # The total as the axis' top, without its label crowding the round step below it.
+            _value_axis(
+                stops,
+                min=0,
+                max=math.ceil(total) or 1,
+                minInterval=1,
+                axisLabel={"color": MUTED, "showMaxLabel": False},
+            ),
             _value_axis("%", min=0, max=100, splitLine={"show": False}),
         ],
         series=[
@@ -145,7 +180,6 @@ def stop_pareto(bars: list[CauseBar], tr: Translator) -> Option:
                 "yAxisIndex": 1,
                 "symbolSize": 7,
                 "itemStyle": {"color": LOSS},
-                "label": {"show": True, "formatter": "{c}%", "color": LOSS},
                 "data": [_number(b.cumulative_pct, 1) for b in bars],
             },
         ],
@@ -183,7 +217,7 @@ def energy_per_unit(trend: EnergyTrend, tr: Translator) -> Option:
         tooltip={"trigger": "axis"},
         legend={"top": 0, "data": names},
         xAxis=_category_axis(trend.days, boundaryGap=False),
-        yAxis=_value_axis(trend.unit or "", scale=True),
+        yAxis=_trend_axis(trend.unit or "", trend.per_unit, trend.baseline_per_unit or []),
         series=series,
     )
     return option
@@ -194,7 +228,7 @@ def pue_by_day(trend: EnergyTrend, tr: Translator) -> Option:
     option.update(
         tooltip={"trigger": "axis"},
         xAxis=_category_axis(trend.days, boundaryGap=False),
-        yAxis=_value_axis("PUE", scale=True),
+        yAxis=_trend_axis("PUE", trend.pue),
         series=[
             {
                 "name": tr("PUE"),

@@ -66,7 +66,8 @@ class Change:
     def text(self, tr: Translator) -> str:
         if not math.isfinite(self.delta):
             return "—"
-        number = f"{self.delta:+.1f}"
+        # No sign on a change that rounds to nothing ("-0.0" reads as a fall).
+        number = f"{self.delta:+.1f}" if round(self.delta, 1) != 0 else "0.0"
         return tr(N_("{value} pp"), value=number) if self.points else f"{number}%"
 
 
