@@ -10,6 +10,7 @@ machines are summed.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -173,8 +174,13 @@ class KpiService:
             clock = self.calendars.clock(int(owners[0]), query.start_ms, query.end_ms)
         cut = periods(query.grain, query.start_ms, query.end_ms, clock)
         matrix = np.zeros((len(devices), len(cut), len(kpis.facts)))
-        for p, period in enumerate(cut):
-            matrix[:, p, :] = self._period_facts(profile, devices, period)
+        plans = [_period_plan(period) for period in cut]
+        hours = _HourCells(self.engine, profile, devices, [e for _, edges in plans for e in edges])
+        for p, (days, edges) in enumerate(plans):
+            if days:
+                matrix[:, p, :] = self.engine.day_matrix(profile, days, devices)
+            for lo, hi in edges:
+                matrix[:, p, :] += hours.summed(lo, hi)
         values = {name: matrix[:, :, j] for j, name in enumerate(kpis.fact_names)}
         values[PLANNED_FACT] = self._planned_seconds(places, positions, cut)
         parameters = {
@@ -184,25 +190,6 @@ class KpiService:
             for spec in kpis.parameters
         }
         return DeviceFacts(positions, cut, derive(kpis, values, parameters))
-
-    def _period_facts(self, profile: str, devices: I64, period: Period) -> F64:
-        """Facts per device over one period: whole days from day totals, the rest from hours."""
-        start = (period.start_ms // HOUR_MS) * HOUR_MS
-        end = -(-period.end_ms // HOUR_MS) * HOUR_MS
-        first_day = day_start(start)
-        if first_day < start:
-            first_day += DAY_MS
-        days = list(range(first_day, end - DAY_MS + 1, DAY_MS))
-        out = self.engine.day_matrix(profile, days, devices) if days else None
-        edges = [(start, days[0]), (days[-1] + DAY_MS, end)] if days else [(start, end)]
-        for lo, hi in edges:
-            if hi <= lo:
-                continue
-            cells = self.engine.hour_cells(profile, devices, lo, hi)
-            part = _by_device(cells.device, cells.values, devices)
-            out = part if out is None else out + part
-        assert out is not None
-        return out
 
     def _planned_seconds(self, places: Places, positions: I64, cut: list[Period]) -> F64:
         """Planned seconds per device and period: the enterprise's calendar from the device's
@@ -369,6 +356,47 @@ def previous_span(start_ms: int, end_ms: int) -> tuple[int, int]:
     if month_start(start_ms) == start_ms and add_months(start_ms, 1) == end_ms:
         return add_months(start_ms, -1), start_ms
     return start_ms - (end_ms - start_ms), start_ms
+
+
+def _period_plan(period: Period) -> tuple[list[int], list[tuple[int, int]]]:
+    """What a period's facts are summed from: whole local days (the engine's day totals) and
+    the hours around them (hour cells), as [lo, hi) spans."""
+    start = (period.start_ms // HOUR_MS) * HOUR_MS
+    end = -(-period.end_ms // HOUR_MS) * HOUR_MS
+    first_day = day_start(start)
+    if first_day < start:
+        first_day += DAY_MS
+    days = list(range(first_day, end - DAY_MS + 1, DAY_MS))
+    edges = [(start, days[0]), (days[-1] + DAY_MS, end)] if days else [(start, end)]
+    return days, [(lo, hi) for lo, hi in edges if hi > lo]
+
+
+class _HourCells:
+    """The hour cells a table's periods need, read once per run of adjacent spans (a day by hour
+    is one read, not 24) and summed per device for any span inside a run."""
+
+    def __init__(
+        self, engine: FactEngine, profile: str, devices: I64, spans: list[tuple[int, int]]
+    ) -> None:
+        self._devices = devices
+        runs: list[list[int]] = []
+        for lo, hi in sorted(spans):
+            if runs and lo <= runs[-1][1]:
+                runs[-1][1] = max(runs[-1][1], hi)
+            else:
+                runs.append([lo, hi])
+        self._starts = [lo for lo, _ in runs]
+        self._runs: list[tuple[I64, I64, F64]] = []
+        for lo, hi in runs:
+            cells = engine.hour_cells(profile, devices, lo, hi)
+            order = np.argsort(cells.hour, kind="stable")
+            self._runs.append((cells.hour[order], cells.device[order], cells.values[order]))
+
+    def summed(self, lo: int, hi: int) -> F64:
+        """Facts per device (in the order of ``devices``) over the hours in [lo, hi)."""
+        hour, device, values = self._runs[bisect_right(self._starts, lo) - 1]
+        first, last = np.searchsorted(hour, [lo, hi])
+        return _by_device(device[first:last], values[first:last], self._devices)
 
 
 def _by_device(device: I64, values: F64, devices: I64) -> F64:
