@@ -264,6 +264,36 @@ def bench_monitor(
     _print_result(result, as_json)
 
 
+@bench.command("kpi")
+def bench_kpi(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="1,000 devices and 7 days; under a minute")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    devices: Annotated[
+        int | None, typer.Option(min=90, help="devices of the district (default 10,000)")
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(min=1, max=30, help="days of November 2026 (default 30)")
+    ] = None,
+    repeats: Annotated[int, typer.Option(min=1, help="timed repeats of each KPI query")] = 11,
+    raw_repeats: Annotated[int, typer.Option(min=1, help="timed repeats of the raw scan")] = 3,
+    late_points: Annotated[int, typer.Option(min=1, help="late points timed")] = 7,
+) -> None:
+    """A region's month of KPIs from the facts, next to the raw scan; late points' latency."""
+    module = _bench_module("kpi")
+    result = module.run(  # type: ignore[attr-defined]
+        quick=quick,
+        devices=devices,
+        days=days,
+        repeats=repeats,
+        raw_repeats=raw_repeats,
+        late_points=late_points,
+        log=not as_json,
+    )
+    _print_result(result, as_json)
+
+
 @bench.command("live")
 def bench_live(
     quick: Annotated[bool, typer.Option("--quick", help="100 pages, one short run")] = False,
