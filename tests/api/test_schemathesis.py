@@ -255,6 +255,9 @@ def _seed(client: Any, registry: Registry, services: Services) -> District:
         "round_id": [round_id],
         "consent_id": [kept_consent],
         "token_id": spare_tokens,
+        "profile": ["loom", "crah", "rack_sensor"],
+        "kpi": ["efficiency", "availability", "oee"],
+        "level": ["enterprise", "device", "line", "park"],
     }
     seeded = frozenset(devices)
     protected = {

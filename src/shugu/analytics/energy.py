@@ -160,6 +160,8 @@ def _empty(service: KpiService, places: Places, base: KpiQuery) -> EnergyTable:
 #: Facts a profile may declare for the weather its machines measure: an integral of a
 #: temperature (°C·h) and the seconds it had values. An energy baseline may regress on it.
 WEATHER_FACTS = ("weather_ch", "weather_s")
+#: Days read per day table by ``EnergyDays`` (local midnights align, so chunks do not overlap).
+CHUNK_DAYS = 366
 
 
 class EnergyDays:
@@ -170,6 +172,29 @@ class EnergyDays:
         self._service = service
 
     def daily_energy_output(self, enterprise_id: int, start_ms: int, end_ms: int) -> DailySeries:
+        """The enterprise's days whose local midnight lies in [start, end), read a year at a
+        time (a day table covers at most 400 days)."""
+        parts: list[DailySeries] = []
+        cursor = start_ms
+        while True:
+            until = min(end_ms, cursor + CHUNK_DAYS * DAY_MS)
+            parts.append(self._days(enterprise_id, cursor, until))
+            if until >= end_ms:
+                break
+            cursor = until
+        if len(parts) == 1:
+            return parts[0]
+        named = next((p for p in parts if p.output_fact), parts[-1])
+        return DailySeries(
+            np.concatenate([p.days_ms for p in parts]),
+            np.concatenate([p.energy_kwh for p in parts]),
+            np.concatenate([p.output for p in parts]),
+            np.concatenate([p.mean_temp_c for p in parts]),
+            named.output_fact,
+            named.output_unit,
+        )
+
+    def _days(self, enterprise_id: int, start_ms: int, end_ms: int) -> DailySeries:
         start = day_start(start_ms)
         if start < start_ms:
             start += DAY_MS
