@@ -21,9 +21,9 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shugu.domain.errors import ValidationError
+from shugu.domain.expr import parse_expression
 from shugu.domain.timeutil import CHINA_OFFSET_MS
 from shugu.monitor.engine import DeviceInfo
-from shugu.domain.expr import parse_expression
 from shugu.monitor.model import CheckOutcome, CheckResult, RoundRecord
 from shugu.monitor.rules import MAX_ID, RuleKind, RuleSpec, describe_errors
 

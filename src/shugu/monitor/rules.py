@@ -17,8 +17,8 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shugu.domain.errors import ValidationError
-from shugu.domain.profiles import load_profiles
 from shugu.domain.expr import Expression, parse_expression
+from shugu.domain.profiles import load_profiles
 from shugu.monitor.model import Severity
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
