@@ -14,6 +14,7 @@ every table links to its XLSX export from the API.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, Final
@@ -31,6 +32,7 @@ from shugu.domain.errors import ForbiddenError, NotFoundError
 from shugu.domain.timeutil import utc_now_ms
 from shugu.store.registry.records import AssetLevel
 from shugu.web import kpi_region
+from shugu.web.i18n import Translator
 from shugu.web.kpi_blocks import (
     chart_json,
     choose_board,
@@ -43,7 +45,7 @@ from shugu.web.kpi_blocks import (
 )
 from shugu.web.kpi_boards import Board, boards
 from shugu.web.kpi_charts import energy_per_unit, kpi_by_period, pue_by_day
-from shugu.web.kpi_energy import device_trend, group_energy, trend_span
+from shugu.web.kpi_energy import EnergyBlock, device_trend, group_energy, trend_span
 from shugu.web.kpi_links import PageState, table_xlsx
 from shugu.web.kpi_periods import Span, choose_span, clip_to_now
 from shugu.web.kpi_view import Cell, is_outlier, kpi_label
@@ -84,7 +86,7 @@ def _machine_scope(user: PageUser, enterprise_id: int) -> frozenset[int] | None:
         return None
 
 
-def _energy_charts(block: Any, tr: Any) -> dict[str, Any]:
+def _energy_charts(block: EnergyBlock, tr: Translator) -> dict[str, Any]:
     charts: dict[str, Any] = {}
     if block.trend.has_per_unit:
         charts["energy"] = energy_per_unit(block.trend, tr)
@@ -173,8 +175,8 @@ def enterprise_kpi_page(
     return render(request, user, "kpi/enterprise.html", context, status_code=_status(context))
 
 
-def _device_url(state: PageState, enterprise_id: int) -> Any:
-    def url(group: Group) -> str:
+def _device_url(state: PageState, enterprise_id: int) -> Callable[[Group], str | None]:
+    def url(group: Group) -> str | None:
         return state.elsewhere(f"/e/{enterprise_id}/kpi/devices/{group.id}")
 
     return url

@@ -17,8 +17,8 @@ import numpy as np
 from fastapi import Query, Request
 from starlette.responses import Response
 
-from shugu.analytics.model import LEVELS, KpiSpec
-from shugu.analytics.query import KpiQuery, KpiService, League
+from shugu.analytics.model import LEVELS, KpiSpec, Level
+from shugu.analytics.query import Group, KpiQuery, KpiService, KpiTable, League
 from shugu.api.scope import kpi_enterprises
 from shugu.domain.timeutil import utc_now_ms
 from shugu.web.kpi_blocks import (
@@ -75,9 +75,9 @@ class LeagueBlock:
 
 def _league_rows(
     board: Board,
-    entries: list[tuple[Any, float]],
+    entries: list[tuple[Group, float]],
     ranks: dict[int, int],
-    earlier: tuple[Any, Any],
+    earlier: tuple[KpiTable, KpiTable],
     spec: KpiSpec,
     state: PageState,
 ) -> list[LeagueRow]:
@@ -180,7 +180,7 @@ def _by(
     service: KpiService,
     board: Board,
     query: KpiQuery,
-    level: Any,
+    level: Level,
     span: Span,
     state: PageState,
     lang: str,
