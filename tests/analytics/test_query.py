@@ -218,6 +218,12 @@ def test_planned_time_follows_the_calendar_and_registration(tmp_path: Path) -> N
     assert planned[4] == 21.5
     # Device 6 was registered at noon: 12:00-18:00 less the break ends at 12:30 → 5.5 + 4.
     assert planned[6] == 9.5
+    # History sent from before its registration: device 6 counts from its first hour of data.
+    later = build(tmp_path, [(6, "running", DAY + 9 * H + m * 60_000, 1.0) for m in range(3)])
+    table = later.table(KpiQuery("machine", DAY, DAY + 86_400_000, "device"))
+    six = next(i for i, g in enumerate(table.groups) if g.id == 6)
+    # 09:00-18:00 less the break (it was registered at noon) + 20:00-24:00.
+    assert float(table.facts["planned_s"][six, 0]) / 3600 == 8.5 + 4
     # The night shift's hours after midnight belong to the day before.
     shifts = service.table(
         KpiQuery("machine", DAY, DAY + 86_400_000, "device", "shift", within=("line", 200))

@@ -78,6 +78,9 @@ class _Profile:
     carry: Carry
     slot: dict[int, int] = field(default_factory=dict)
     slot_device: list[int] = field(default_factory=list)
+    #: device → the first hour it has facts for (the day, for days loaded from the fact
+    #: store): history sent from before a device was registered counts from there.
+    first_seen: dict[int, int] = field(default_factory=dict)
     #: hour start → facts per slot: the hour cells held in memory.
     recent: dict[int, F64] = field(default_factory=dict)
     #: (device, hour) keys changed since the last flush.
@@ -111,6 +114,11 @@ class _Profile:
                 grown[: len(block)] = block
             blocks[key] = block = grown
         return block
+
+    def seen(self, device: int, hour: int) -> None:
+        known = self.first_seen.get(device)
+        if known is None or hour < known:
+            self.first_seen[device] = hour
 
     def add_to(self, blocks: dict[int, F64], key: int, device: int, delta: F64) -> None:
         slot = self.slot_of(device)
@@ -167,6 +175,7 @@ class FactEngine:
                 days = self._facts.day_totals(name, CHINA_OFFSET_MS)
                 for i in range(len(days)):
                     state.add_to(state.days, int(days.hour[i]), int(days.device[i]), days.values[i])
+                    state.seen(int(days.device[i]), int(days.hour[i]))
                 edge = (self._clock() // HOUR_MS) * HOUR_MS - self._recent_ms
                 recent = self._facts.get(name, None, edge, 1 << 62)
                 for i in range(len(recent)):
@@ -381,6 +390,7 @@ class FactEngine:
                 self._mark_dirty_exact(state, device, hour)
                 continue
             delta = cells.values[i]
+            state.seen(device, hour)
             state.add_to(state.recent, hour, device, delta)
             state.add_to(state.days, int(day_of(hour)), device, delta)
             state.unflushed.add((device, hour))
@@ -508,6 +518,8 @@ class FactEngine:
             else:
                 previous = stored.get((device, hour))
                 to_store.append(i)
+            if new.any():
+                state.seen(device, hour)
             change = new if previous is None else new - previous
             if change.any():
                 state.add_to(state.days, int(day_of(hour)), device, change)
@@ -561,6 +573,18 @@ class FactEngine:
             np.concatenate([p.hour for p in parts]),
             np.concatenate([p.values for p in parts]),
         )
+
+    def first_seen(self, devices: I64) -> I64:
+        """Per device, the first hour it has facts for in any profile (a large number where it
+        has none)."""
+        never = np.iinfo(np.int64).max
+        out = np.full(len(devices), never, np.int64)
+        with self._lock:
+            for state in self._profiles.values():
+                get = state.first_seen.get
+                found = np.fromiter((get(int(d), never) for d in devices), np.int64, len(devices))
+                out = np.minimum(out, found)
+        return out
 
     def day_matrix(self, profile: str, days: list[int], devices: I64) -> F64:
         """Facts summed over ``days`` per device: shape (len(devices), facts)."""

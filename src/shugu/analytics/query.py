@@ -192,24 +192,25 @@ class KpiService:
         return DeviceFacts(positions, cut, derive(kpis, values, parameters))
 
     def _planned_seconds(self, places: Places, positions: I64, cut: list[Period]) -> F64:
-        """Planned seconds per device and period: the enterprise's calendar from the device's
-        registration up to now."""
+        """Planned seconds per device and period: the enterprise's calendar from when the device
+        came (its registration, or its first data when history was sent from before it) up to
+        now."""
         now = self._clock()
         out = np.zeros((len(positions), len(cut)))
         if not len(positions) or not cut:
             return out
         enterprise = places.enterprise[positions]
-        created = places.created_ms[positions]
+        came = np.minimum(
+            places.created_ms[positions], self.engine.first_seen(places.device[positions])
+        )
         span_lo, span_hi = cut[0].start_ms, max(p.end_ms for p in cut)
         for ent in np.unique(enterprise).tolist():
             rows = np.flatnonzero(enterprise == ent)
             clock = self.calendars.clock(int(ent), span_lo, span_hi)
             for p, period in enumerate(cut):
-                lo = np.maximum(created[rows], period.start_ms)
-                hi = np.minimum(np.int64(min(period.end_ms, now)), np.int64(period.end_ms))
-                hi_arr = np.full(len(rows), hi, np.int64)
-                lo = np.minimum(lo, hi_arr)
-                out[rows, p] = (clock.cumulative(hi_arr) - clock.cumulative(lo)) / 1000.0
+                hi = np.full(len(rows), min(period.end_ms, now), np.int64)
+                lo = np.minimum(np.maximum(came[rows], period.start_ms), hi)
+                out[rows, p] = (clock.cumulative(hi) - clock.cumulative(lo)) / 1000.0
         return out
 
     def _groups(self, places: Places, positions: I64, level: Level) -> tuple[list[Group], I64]:
