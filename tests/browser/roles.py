@@ -4,23 +4,26 @@ from __future__ import annotations
 
 from tests.browser.demo import Demo
 
-#: Enterprise pages, in the sidebar's order; the last three are the administrators' only.
+#: Enterprise pages, in the sidebar's order; the last four are the administrators' only.
 ENTERPRISE_PAGES = (
     "tree",
     "devices",
+    "kpi",
     "alarms",
     "rules",
     "inspection",
+    "capacity",
     "notifications",
+    "calendar",
     "onboard",
     "consents",
 )
-VIEWER_PAGES = ENTERPRISE_PAGES[:5]
+VIEWER_PAGES = ENTERPRISE_PAGES[:7]
 
 #: Account → the pages of its sidebar, in order; the first is where it lands.
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
-    "operator": ("/operator/health", "/operator/enterprises"),
-    "bureau": ("/region", "/region/enterprises"),
+    "operator": ("/operator/health", "/operator/enterprises", "/region/kpi"),
+    "bureau": ("/region", "/region/enterprises", "/region/kpi", "/capacity"),
     "mill-admin": ENTERPRISE_PAGES,
     "mill-viewer": VIEWER_PAGES,
     "dc-admin": ENTERPRISE_PAGES,

@@ -37,15 +37,19 @@ SHOTS = (
     # The demo's few hours of history fill a 6 h chart.
     Shot("device", "mill-admin", "device", query="?range=6h"),
     Shot("alarms", "mill-admin", "alarms"),
+    Shot("kpi", "mill-admin", "kpi"),
     Shot("rules", "mill-admin", "rules"),
     Shot("inspection", "dc-admin", "inspection"),
     Shot("notifications", "dc-admin", "notifications"),
+    Shot("capacity", "mill-admin", "capacity"),
+    Shot("calendar", "mill-admin", "calendar"),
     Shot("onboard", "mill-admin", "onboard"),
     Shot("consents", "mill-admin", "consents"),
     Shot("operator-health", "operator", "/operator/health"),
     Shot("operator-enterprises", "operator", "/operator/enterprises"),
     Shot("region", "bureau", "/region", wall=True),
     Shot("region-enterprises", "bureau", "/region/enterprises"),
+    Shot("region-kpi", "bureau", "/region/kpi"),
 )
 
 
