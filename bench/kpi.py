@@ -52,7 +52,10 @@ def run(
     late_points: int = 7,
     log: bool = True,
     keep: Path | None = None,
+    mills: int | None = None,
 ) -> dict[str, Any]:
+    """The bench's figures; ``keep`` keeps the store and facts there, ``mills`` makes the
+    district smaller than its forty weaving firms (the tests)."""
     devices = devices or (QUICK_DEVICES if quick else FULL_DEVICES)
     days = days or (QUICK_DAYS if quick else FULL_DAYS)
     if quick:
@@ -66,7 +69,7 @@ def run(
     folder = keep or Path(tempfile.mkdtemp(prefix="shugu-kpi-"))
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    built = build(folder, devices, days, log)
+    built = build(folder, devices, days, log, mills)
     built.figures["fact_rows"] = fact_rows(built)
     built.figures["facts_mib"] = round(file_mib(folder / "analytics.duckdb"), 1)
     try:

@@ -75,12 +75,12 @@ def day_start_ms(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=CHINA_TZ).timestamp() * 1000)
 
 
-def build(folder: Path, devices: int, days: int, log: bool) -> Built:
+def build(folder: Path, devices: int, days: int, log: bool, mills: int | None = None) -> Built:
     start_ms = day_start_ms(FIRST_DAY)
     end_ms = start_ms + days * DAY_MS
     store = DuckDBTelemetryStore(folder / "telemetry.duckdb", max_commit_rows=200_000)
     t = time.perf_counter()
-    district = build_district(folder, store, devices, start_ms - DAY_MS)
+    district = build_district(folder, store, devices, start_ms - DAY_MS, mills)
     registry_s = time.perf_counter() - t
     say(log, f"registered {district.devices} devices of {district.enterprises} enterprises")
     profiles = load_kpis()

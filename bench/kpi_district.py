@@ -67,10 +67,29 @@ def device_count(spec: DistrictSpec, scale: float) -> int:
     return total
 
 
+def with_mills(spec: DistrictSpec, mills: int | None) -> DistrictSpec:
+    """The district with at most ``mills`` weaving firms (None: its forty), for small runs."""
+    if mills is None:
+        return spec
+    parks = []
+    for park in spec.parks:
+        enterprises = [
+            e.model_copy(update={"repeat": min(e.repeat, mills)}) if e.repeat > 1 else e
+            for e in park.enterprises
+        ]
+        parks.append(park.model_copy(update={"enterprises": enterprises}))
+    return spec.model_copy(update={"parks": parks})
+
+
 def build_district(
-    folder: Path, store: DuckDBTelemetryStore, devices: int, registered_ms: int, seed: int = 7
+    folder: Path,
+    store: DuckDBTelemetryStore,
+    devices: int,
+    registered_ms: int,
+    mills: int | None = None,
+    seed: int = 7,
 ) -> District:
-    spec = load_district(DISTRICT)
+    spec = with_mills(load_district(DISTRICT), mills)
     scale = scale_for(devices, spec)
     registry = Registry("sqlite://")  # in memory: the registry is not what is measured
     region = registry.create_region(spec.region.code, spec.region.name)

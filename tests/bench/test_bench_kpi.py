@@ -15,7 +15,14 @@ from bench.units import human
 
 def test_the_kpi_bench_measures_every_figure_and_its_answers_agree(tmp_path: Path) -> None:
     result = run(
-        devices=90, days=2, repeats=2, raw_repeats=1, late_points=1, log=False, keep=tmp_path
+        devices=60,
+        days=2,
+        mills=3,
+        repeats=2,
+        raw_repeats=1,
+        late_points=1,
+        log=False,
+        keep=tmp_path,
     )
     json.dumps(result)
     for key in (
@@ -32,7 +39,7 @@ def test_the_kpi_bench_measures_every_figure_and_its_answers_agree(tmp_path: Pat
     assert result["device_day_hours"] == 24
     assert result["span_days"] == 2
     build = result["build"]
-    assert build["profiles"]["loom"] == 40  # one loom a mill at this size
+    assert result["enterprises"] == 5  # three mills, the data centre, the cooling-tower firm
     assert result["devices"] == sum(build["profiles"].values())
     # Every device reports in every hour: a cell per device-hour.
     hours = result["devices"] * 2 * 24
@@ -43,7 +50,7 @@ def test_the_kpi_bench_measures_every_figure_and_its_answers_agree(tmp_path: Pat
     assert result["raw_vs_facts_oee_max_diff_pct"] < 1.0
     assert result["raw_vs_facts_energy_intensity_max_diff_share"] < 1e-6
     district = result["district"]
-    assert district["mills"] == 40
+    assert district["mills"] == 3
     low, middle, high = district["mill_oee_pct"]
     assert 70 < low <= middle <= high <= 100
     assert 1.1 < district["data_hall_pue_ratio"] < 1.6
