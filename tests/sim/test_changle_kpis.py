@@ -46,7 +46,11 @@ def simulation(name: str, scale: float = 0.25, faults: bool = True) -> Simulatio
 
 def test_the_forty_mills_differ_in_their_looms_and_calendars() -> None:
     district = load_district(CHANGLE)
-    mills = expand_enterprises(district.parks[0], district.region.code, 0)
+    mills = [
+        m
+        for m in expand_enterprises(district.parks[0], district.region.code, 0)
+        if m.name.startswith("长乐")
+    ]
     plates = [mill.plants[0].looms for mill in mills]
     assert all(len(p) == 1 for p in plates)
     assert {p[0].loom_type for p in plates} == {"air_jet", "rapier", "water_jet"}
@@ -65,7 +69,7 @@ def test_the_forty_mills_differ_in_their_looms_and_calendars() -> None:
     assert weekly[0] == 168.0
     # The same file gives the same district.
     again = expand_enterprises(load_district(CHANGLE).parks[0], district.region.code, 0)
-    assert [m.plants[0].looms for m in again] == plates
+    assert [m.plants[0].looms for m in again if m.name.startswith("长乐")] == plates
 
 
 def test_looms_and_meters_say_what_they_are() -> None:
