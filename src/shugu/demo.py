@@ -48,6 +48,8 @@ ACCOUNTS = [
     ("mill-viewer", "demo-mill-viewer", Role.ENTERPRISE_VIEWER, "长乐01号织造有限公司"),
     ("dc-admin", "demo-dc-admin", Role.ENTERPRISE_ADMIN, "福州滨海云数据中心有限公司"),
     ("tower-admin", "demo-tower-admin", Role.ENTERPRISE_ADMIN, "长乐冷塔运维服务有限公司"),
+    # The mill short of orders: it publishes idle looms on the capacity board, mill 01 asks.
+    ("minjiang-admin", "demo-minjiang-admin", Role.ENTERPRISE_ADMIN, "福州闽江织造有限公司"),
 ]
 
 
