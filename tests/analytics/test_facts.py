@@ -111,6 +111,13 @@ def test_integrals_and_conditions_over_held_values() -> None:
     assert got[(3, T0, "warm_s")] == 60 and got[(3, T0, "data_s")] == 120
 
 
+def test_a_counter_jittering_down_a_little_counts_nothing_twice() -> None:
+    rows = [(5, "energy", T0, 123456.0), (5, "energy", T0 + 60_000, 123455.9)]
+    rows.append((5, "energy", T0 + 120_000, 123456.2))
+    got = as_dict(compute_cells(KPIS, points(rows))[0])
+    assert abs(got[(5, T0, "kwh")] - 0.3) < 1e-6
+
+
 def test_a_counter_longer_silent_than_its_limit_is_dropped() -> None:
     rows = [(4, "energy", T0, 1.0), (4, "energy", T0 + 7 * H, 9.0)]
     assert as_dict(compute_cells(KPIS, points(rows))[0]) == {}

@@ -329,7 +329,9 @@ def test_the_default_span_is_this_month_so_far(kw: KpiWorld) -> None:
     body = kw.get("admin_a", "/api/kpis", profile="loom")
     span = body["span"]
     assert span["start_ms"] == month_start(span["end_ms"] - 1)
-    assert before <= span["end_ms"] <= utc_now_ms()
+    # Up to now, widened to the whole hour: facts are kept per hour.
+    assert span["end_ms"] % 3_600_000 == 0
+    assert before <= span["end_ms"] < utc_now_ms() + 3_600_000
 
 
 BAD = [

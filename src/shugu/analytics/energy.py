@@ -21,6 +21,7 @@ from shugu.analytics.model import Grain, Level
 from shugu.analytics.periods import DAY_MS, Period, day_start
 from shugu.analytics.places import METER_ROLE, Places
 from shugu.analytics.query import Group, KpiQuery, KpiService
+from shugu.domain.timeutil import utc_now_ms
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -54,6 +55,7 @@ def energy_table(
     places = service.places.current()
     scope = service.device_mask(places, None, enterprises, within)
     base = KpiQuery("", start_ms, end_ms, level, grain, None, enterprises, within)
+    service.check_size(int(scope.sum()), base)
     line = places.line
     metered_lines = set()
     meter_profiles = [n for n, k in service.profiles.items() if k.is_meter]
@@ -172,8 +174,12 @@ class EnergyDays:
         self._service = service
 
     def daily_energy_output(self, enterprise_id: int, start_ms: int, end_ms: int) -> DailySeries:
-        """The enterprise's days whose local midnight lies in [start, end), read a year at a
-        time (a day table covers at most 400 days)."""
+        """The enterprise's whole days whose local midnight lies in [start, end), read a year at
+        a time (a day table covers at most 400 days). Today is not whole yet: it is left out,
+        so that a baseline's daily intercept is never set against part of a day."""
+        end_ms = min(end_ms, day_start(utc_now_ms()))
+        if end_ms <= start_ms:
+            return self._days(enterprise_id, start_ms, start_ms)
         parts: list[DailySeries] = []
         cursor = start_ms
         while True:

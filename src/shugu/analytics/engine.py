@@ -51,8 +51,11 @@ log = logging.getLogger(__name__)
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 DAY_MS = 86_400_000
-#: Devices read from the store per recompute query.
-RECOMPUTE_CHUNK = 256
+#: Devices read from the store per recompute query, and the hours of one read: a mill's looms
+#: report every few seconds, so a day of 32 of them is a few million rows.
+RECOMPUTE_CHUNK = 32
+RECOMPUTE_WINDOW_MS = 24 * HOUR_MS
+RECOMPUTE_LIMIT = 50_000_000
 
 
 def day_of(ts_ms: I64 | int) -> I64:
@@ -175,7 +178,8 @@ class FactEngine:
                 days = self._facts.day_totals(name, CHINA_OFFSET_MS)
                 for i in range(len(days)):
                     state.add_to(state.days, int(days.hour[i]), int(days.device[i]), days.values[i])
-                    state.seen(int(days.device[i]), int(days.hour[i]))
+                for device, hour in self._facts.first_hours(name).items():
+                    state.seen(device, hour)
                 edge = (self._clock() // HOUR_MS) * HOUR_MS - self._recent_ms
                 recent = self._facts.get(name, None, edge, 1 << 62)
                 for i in range(len(recent)):
@@ -213,13 +217,24 @@ class FactEngine:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop the thread, then finish what is queued or dirty on the caller's thread; the stop
+        is recorded as clean only when nothing was left undone."""
+        joined = True
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout=30)
+            joined = not self._thread.is_alive()
             self._thread = None
+        if not joined:
+            log.error("analytics did not stop within 30 s; its recent hours are recomputed later")
+            return
+        try:
+            self.process_now()
+        except Exception:
+            log.exception("analytics could not finish its work; its recent hours are recomputed")
+            return
         with self._lock:
-            self.flush()
-            self._facts.set_meta("clean_stop", 1)
+            self._facts.set_meta("clean_stop", 0 if self._any_dirty() else 1)
 
     # Input -----------------------------------------------------------------------------------
 
@@ -450,6 +465,22 @@ class FactEngine:
             last_point = max(last_point, int(after.column("ts").to_numpy().max()))
         last_point = min(last_point, now)
         end_hour = (last_point // HOUR_MS) * HOUR_MS + HOUR_MS
+        for window in range(first_hour, end_hour, RECOMPUTE_WINDOW_MS):
+            self._recompute_window(
+                name, state, devices, window, min(window + RECOMPUTE_WINDOW_MS, end_hour), planned
+            )
+
+    def _recompute_window(
+        self,
+        name: str,
+        state: _Profile,
+        devices: list[int],
+        first_hour: int,
+        end_hour: int,
+        planned: PlannedTime,
+    ) -> None:
+        """Recompute the hours [first_hour, end_hour) of ``devices`` from the store."""
+        kpis = state.kpis
         reach = int(max(kpis.max_gap_s, COUNTER_MAX_SPAN_S) * 1000)
         before_seq = self._store.committed_seq
         before = self._store.values_before(devices, list(kpis.metrics), first_hour)
@@ -459,9 +490,21 @@ class FactEngine:
                 metrics=list(kpis.metrics),
                 start_ms=first_hour,
                 end_ms=end_hour + reach,
-                limit=50_000_000,
+                limit=RECOMPUTE_LIMIT,
             )
         )
+        if rows.num_rows >= RECOMPUTE_LIMIT and len(devices) > 1:
+            # Too many rows for one read: fewer devices at a time, never a truncated answer.
+            half = len(devices) // 2
+            for part in (devices[:half], devices[half:]):
+                self._recompute_window(name, state, part, first_hour, end_hour, planned)
+            return
+        if rows.num_rows >= RECOMPUTE_LIMIT:
+            log.error(
+                "device %d has over %d points in a day; its facts are incomplete",
+                devices[0],
+                RECOMPUTE_LIMIT,
+            )
         after_seq = self._store.committed_seq
         index = {m: i for i, m in enumerate(kpis.metrics)}
         carry = _carry_from_table(kpis, before, index)

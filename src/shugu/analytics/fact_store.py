@@ -126,6 +126,15 @@ class FactStore:
             values.reshape(table.num_rows, len(kpis.facts)),
         )
 
+    def first_hours(self, profile: str) -> dict[int, int]:
+        """Per device, the first hour with any fact other than zero."""
+        kpis = self._profiles[profile]
+        nonzero = " OR ".join(f'"{f}" <> 0' for f in kpis.fact_names) or "FALSE"
+        sql = f"SELECT device, min(hour) FROM {_table(profile)} WHERE {nonzero} GROUP BY device"
+        with self._lock:
+            rows = self._con.execute(sql).fetchall()
+        return {int(d): int(h) for d, h in rows}
+
     def meta(self, key: str) -> int | None:
         with self._lock:
             row = self._con.execute("SELECT value FROM fact_meta WHERE key = ?", [key]).fetchone()

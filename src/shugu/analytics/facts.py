@@ -24,6 +24,8 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
+#: A counter reading below this share of the one before means the counter restarted.
+RESTART_SHARE = 0.5
 #: Cell keys pack (device, hour index); hour indices stay below 2**21 until the year 2209.
 _HOUR_BITS = 21
 
@@ -342,7 +344,8 @@ def _counter_facts(
     kpis: ProfileKpis, frames: _Frames, planned: PlannedTime, pieces: _Pieces
 ) -> None:
     """A counter's increase between two readings, spread over the time between them; a drop is a
-    restart from zero (the new reading is the increase since); longer silences are dropped. A
+    restart from zero (the new reading is the increase since) when it falls below half the last
+    reading, a smaller drop is no use; longer silences are dropped. A
     planned-only counter keeps the share of the increase that fell in planned time."""
     index = {name: k for k, name in enumerate(kpis.metrics)}
     for j, fact in enumerate(kpis.facts):
@@ -369,7 +372,11 @@ def _counter_facts(
             value[ok],
             ts[ok],
         )
-        increase = np.where(value >= previous, value - previous, value)
+        # A counter that falls below half its reading restarted from zero (the new reading is
+        # the increase since); a smaller drop is a reading's jitter or a meter's correction:
+        # nothing was used, and nothing is counted twice when it climbs back.
+        restarted = value < RESTART_SHARE * previous
+        increase = np.where(value >= previous, value - previous, np.where(restarted, value, 0.0))
         span, hour, piece_start, piece_end = _split_by_hour(previous_ts, ts)
         device = frames.device[read][span]
         counted = (piece_end - piece_start).astype(np.float64)

@@ -15,7 +15,8 @@ timestamp until the device's next point, as the device reported it):
 ``state_entries``
     times the state metric entered one of ``states`` from a state outside them;
 ``counter``
-    the increase of a counter metric, reset-aware (a drop means the counter restarted from zero),
+    the increase of a counter metric, reset-aware (a drop below half the last reading means the
+    counter restarted from zero; a smaller drop is jitter and counts nothing),
     spread evenly over the span between two readings and split at hour boundaries;
 ``integral``
     the time integral of ``expr`` in value·hours (kW → kWh, m³/h → m³);

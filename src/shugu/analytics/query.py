@@ -40,7 +40,8 @@ MAX_SPAN_DAYS: dict[Grain | None, int] = {
     "week": 800,
     "month": 800,
 }
-MAX_PERIODS = 1000
+#: Machines × periods a table computes at most (its memory is about 8 bytes × facts × cells).
+MAX_CELLS = 400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +126,11 @@ class KpiService:
     def table(self, query: KpiQuery) -> KpiTable:
         kpis = self.kpis_of(query.profile)
         specs = self._specs(kpis, query)
-        self._check(query)
+        query = self._check(query)
         places = self.places.current()
         mask = self.device_mask(places, query.profile, query.enterprises, query.within)
         positions = np.flatnonzero(mask).astype(np.int64)
+        self.check_size(len(positions), query)
         facts = self.device_facts(query.profile, places, positions, query)
         groups, group_index = self._groups(places, positions, query.level)
         sums = {
@@ -164,6 +166,8 @@ class KpiService:
         clock = None
         if query.grain == "shift":
             owners = np.unique(places.enterprise[positions])
+            if not len(owners) and query.enterprises is not None and len(query.enterprises) == 1:
+                owners = np.array(sorted(query.enterprises), np.int64)  # no machines yet
             if len(owners) != 1:
                 raise bad_query(
                     "figures by shift are for the machines of one enterprise (each has its own "
@@ -273,7 +277,9 @@ class KpiService:
         return tuple(out)
 
     @staticmethod
-    def _check(query: KpiQuery) -> None:
+    def _check(query: KpiQuery) -> KpiQuery:
+        """The query checked, its span widened to whole hours: facts are kept per hour, and
+        planned time must cover the same hours as the facts it is set against."""
         if query.level not in LEVELS:
             raise bad_query(f"unknown level {query.level!r}", "kpi_level_unknown", "level")
         if query.end_ms <= query.start_ms:
@@ -284,6 +290,23 @@ class KpiService:
                 f"a table by {query.grain or 'span'} covers at most {longest} days",
                 "kpi_span_too_long",
                 "end",
+            )
+        start = (query.start_ms // HOUR_MS) * HOUR_MS
+        end = -(-query.end_ms // HOUR_MS) * HOUR_MS
+        return replace(query, start_ms=start, end_ms=end)
+
+    @staticmethod
+    def check_size(devices: int, query: KpiQuery) -> None:
+        """A table is answered in memory: machines × periods stays bounded."""
+        span_h = (query.end_ms - query.start_ms) / HOUR_MS
+        per_period = {None: span_h, "hour": 1, "shift": 8, "day": 24, "week": 168, "month": 720}
+        periods_count = max(1.0, span_h / per_period[query.grain])
+        if devices * periods_count > MAX_CELLS:
+            raise bad_query(
+                f"{devices} machines × {periods_count:.0f} periods is more than a table holds "
+                f"({MAX_CELLS:,} cells): choose a coarser level or grain, or a shorter span",
+                "kpi_table_too_large",
+                "grain",
             )
 
     # League tables and comparisons -----------------------------------------------------------
