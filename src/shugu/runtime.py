@@ -68,10 +68,19 @@ class Services:
     mqtt_port: int | None = None
     mqtt_tls_port: int | None = None
 
+    def drain_store(self) -> None:
+        """Wait for what the store has queued (so that listeners have seen it); a store that
+        cannot write any more is not waited for."""
+        try:
+            self.store.flush()
+        except Exception as exc:
+            log.warning("the telemetry store did not drain before stopping: %s", exc)
+
     def close(self) -> None:
         self.monitor.stop()
         # Tallied refusals are written before the store's writer stops.
         self.pipeline.refusals.flush()
+        self.drain_store()
         self.analytics.stop()
         self.store.close()
         self.analytics.close()
@@ -220,12 +229,14 @@ class Runtime:
             task.cancel()
         self._tasks.clear()
         await asyncio.to_thread(services.monitor.stop)
-        await asyncio.to_thread(services.analytics.stop)
         await services.notifier.aclose()
         if services.bridge is not None:
             await asyncio.to_thread(services.bridge.stop)
         if services.mqtt is not None:
             await services.mqtt.stop()
+        # After ingest has stopped: the last batches reach the facts before the clean stop.
+        await asyncio.to_thread(services.drain_store)
+        await asyncio.to_thread(services.analytics.stop)
         if self.owned:
             await asyncio.to_thread(services.close)
 
