@@ -19,7 +19,7 @@ import duckdb
 
 from shugu.analytics.service import Analytics, open_analytics
 from shugu.config import Settings
-from shugu.domain.errors import ValidationError
+from shugu.domain.errors import ShuguError, ValidationError
 from shugu.domain.timeutil import utc_now_ms
 from shugu.ingest.attributes import AttributeService
 from shugu.ingest.bridge import BrokerBridge
@@ -73,7 +73,7 @@ class Services:
         cannot write any more is not waited for."""
         try:
             self.store.flush()
-        except Exception as exc:
+        except (ShuguError, TimeoutError) as exc:
             log.warning("the telemetry store did not drain before stopping: %s", exc)
 
     def close(self) -> None:
