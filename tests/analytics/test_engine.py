@@ -36,6 +36,7 @@ def places_of(devices: list[int]) -> Places:
         park=np.ones(n, np.int64),
         industry=np.full(n, 502, np.int64),
         created_ms=np.zeros(n, np.int64),
+        assets=[(10,)] * n,
         device_names={d: f"织机 {d:03d}" for d in devices},
         enterprise_names={1: "甲"},
         line_names={10: "一车间"},

@@ -77,6 +77,7 @@ def places() -> Places:
         park=np.array(PARK, np.int64),
         industry=np.array([502, 502, 502, 405, 405, 405], np.int64),
         created_ms=np.array([0, 0, 0, 0, 0, DAY + 12 * H], np.int64),
+        assets=[(100,), (100,), (101,), (200,), (200,), ()],
         device_names={d: f"机台 {d}" for d in DEVICES},
         enterprise_names={10: "甲", 20: "乙"},
         line_names={100: "一线", 101: "二线", 200: "三线"},

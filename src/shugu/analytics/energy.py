@@ -25,6 +25,7 @@ from shugu.domain.timeutil import utc_now_ms
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +57,7 @@ def energy_table(
     scope = service.device_mask(places, None, enterprises, within)
     base = KpiQuery("", start_ms, end_ms, level, grain, None, enterprises, within)
     service.check_size(int(scope.sum()), base)
-    line = places.line
-    metered_lines = set()
-    meter_profiles = [n for n, k in service.profiles.items() if k.is_meter]
-    for name in meter_profiles:
-        rows = np.flatnonzero(places.of_profile(name) & scope)
-        for r in rows.tolist():
-            if places.texts[METER_ROLE][r] != "it" and line[r] >= 0:
-                metered_lines.add(int(line[r]))
+    covered = _behind_meters(service, places, scope) if level != "device" else None
     # Every device that counts for something, with its kWh and output per period.
     chunks: list[_Chunk] = []
     cut: list[Period] = []
@@ -85,9 +79,10 @@ def energy_table(
             it = np.where((role == "it")[:, None], energy, 0.0)
             facility = np.where((role == "facility")[:, None], energy, 0.0)
             energy = np.where((role == "it")[:, None], 0.0, energy)
-        else:
-            behind_meter = np.isin(line[positions], np.array(sorted(metered_lines), np.int64))
-            energy = np.where(behind_meter[:, None], 0.0, energy)
+            if covered is not None:
+                energy = np.where(covered[positions][:, None], 0.0, energy)
+        elif covered is not None:
+            energy = np.where(covered[positions][:, None], 0.0, energy)
         unit = kpis_output_unit(service, name)
         chunks.append(_Chunk(name, unit, positions, energy, output, facility, it))
     if not chunks:
@@ -126,6 +121,39 @@ def energy_table(
     return EnergyTable(
         groups, cut, energy, output, per_unit, facility, it, pue, output_unit, output_profile
     )
+
+
+def _behind_meters(service: KpiService, places: Places, scope: npt.NDArray[np.bool_]) -> Mask:
+    """Per device, whether a meter in scope stands for it: a meter (other than an IT meter)
+    covers everything under the asset it hangs on, or its whole enterprise when it hangs on
+    none. A machine's own counter then does not add to a group's energy."""
+    covering: set[int] = set()
+    whole: set[int] = set()
+    for name, kpis in service.profiles.items():
+        if not kpis.is_meter:
+            continue
+        for r in np.flatnonzero(places.of_profile(name) & scope).tolist():
+            if places.texts[METER_ROLE][r] == "it":
+                continue
+            if places.assets[r]:
+                covering.add(places.assets[r][0])
+            else:
+                whole.add(int(places.enterprise[r]))
+    meter = np.zeros(len(places.device), np.bool_)
+    for name, kpis in service.profiles.items():
+        if kpis.is_meter:
+            meter |= places.of_profile(name)
+
+    def behind(i: int) -> bool:
+        chain = places.assets[i]
+        if meter[i]:
+            # A meter behind another one (a line's under the site's) is already counted there.
+            return bool(chain) and (
+                int(places.enterprise[i]) in whole or not covering.isdisjoint(chain[1:])
+            )
+        return int(places.enterprise[i]) in whole or not covering.isdisjoint(chain)
+
+    return np.fromiter((behind(i) for i in range(len(places.device))), np.bool_, len(meter))
 
 
 def kpis_output_unit(service: KpiService, profile: str) -> str | None:

@@ -61,6 +61,8 @@ class Places:
     #: The enterprise's NBS digital-economy category as an integer code (502 for "0502"), -1 none.
     industry: I64
     created_ms: I64
+    #: The assets each device hangs under, nearest first (empty: at the enterprise's root).
+    assets: list[tuple[int, ...]]
     device_names: dict[int, str]
     enterprise_names: dict[int, str]
     line_names: dict[int, str]
@@ -128,6 +130,20 @@ def read_places(
         line_of_asset[asset_id] = found
         return found
 
+    chains: dict[int, tuple[int, ...]] = {}
+
+    def chain_of(asset_id: int | None) -> tuple[int, ...]:
+        if asset_id is None:
+            return ()
+        if asset_id not in chains:
+            chain: list[int] = []
+            current = assets.get(asset_id)
+            while current is not None and len(chain) < 16:
+                chain.append(current.id)
+                current = assets.get(current.parent_id) if current.parent_id is not None else None
+            chains[asset_id] = tuple(chain)
+        return chains[asset_id]
+
     n = len(devices)
     index_of = {d.id: i for i, d in enumerate(devices)}
     enterprise = np.array([d.enterprise_id for d in devices], np.int64)
@@ -175,6 +191,7 @@ def read_places(
         profile=[d.profile for d in devices],
         enterprise=enterprise,
         line=np.array([line_of(d.asset_id) for d in devices], np.int64),
+        assets=[chain_of(d.asset_id) for d in devices],
         park=park,
         industry=industry,
         created_ms=np.array([d.created_ms for d in devices], np.int64),
@@ -205,7 +222,8 @@ class PlaceBook:
         self._lock = threading.Lock()
         self._places: Places | None = None
         self._read_at = 0.0
-        self._last_miss = -1e9
+        #: device id → when a refresh last failed to find it
+        self._looked_for: dict[int, float] = {}
 
     def current(self) -> Places:
         with self._lock:
@@ -215,16 +233,30 @@ class PlaceBook:
             return self._places
 
     def knowing(self, devices: I64) -> Places:
-        """The snapshot, re-read once (at most every 5 s) if it misses some of ``devices``."""
+        """The snapshot, re-read at once if it misses a device it has not looked for in the last
+        minute (a device just registered); ids still missing after that (a deleted device's
+        late points) are not looked for again within the minute."""
         places = self.current()
-        if len(devices) and (places.positions(np.unique(devices)) < 0).any():
-            with self._lock:
-                if self._clock() - self._last_miss > 5.0:
-                    self._last_miss = self._clock()
-                    self._refresh()
+        if not len(devices):
+            return places
+        unique = np.unique(devices)
+        missing = unique[places.positions(unique) < 0]
+        if not len(missing):
+            return places
+        with self._lock:
+            now = self._clock()
+            fresh = [int(d) for d in missing if now - self._looked_for.get(int(d), -1e9) > 60.0]
+            if fresh:
+                self._refresh()
                 assert self._places is not None
-                return self._places
-        return places
+                still = set(missing[self._places.positions(missing) < 0].tolist())
+                for device in fresh:
+                    if device in still:
+                        self._looked_for[device] = now
+                if len(self._looked_for) > 100_000:
+                    self._looked_for.clear()
+            assert self._places is not None
+            return self._places
 
     def invalidate(self) -> None:
         with self._lock:
