@@ -126,3 +126,29 @@ def test_a_profile_without_derived_facts_passes_its_sums_through() -> None:
     out = derive(kpis, {"data_s": [3600, 1800]}, {})
     assert list(out) == ["data_s"]
     np.testing.assert_array_equal(out["data_s"], [3600.0, 1800.0])
+
+
+def test_a_sites_blowdown_is_the_sum_of_its_towers_each_at_its_own_cycles() -> None:
+    import numpy as np
+
+    from shugu.analytics.definitions import kpis_for
+    from shugu.analytics.formulas import derive, evaluate
+
+    towers = kpis_for("cooling_tower")
+    assert towers is not None
+    # Two towers an hour each, evaporating 10 m³, at COC 2 and 6: blowdown 10 + 2 = 12 m³.
+    hour = np.array([3600.0, 3600.0])
+    per_tower = {name: np.zeros(2) for name in towers.fact_names}
+    per_tower.update(
+        evaporation_m3=np.array([10.0, 10.0]),
+        circulation_m3=np.array([1000.0, 1000.0]),
+        circ_cond_h=np.array([2000.0, 6000.0]),
+        circ_cond_s=hour,
+        makeup_cond_h=np.array([1000.0, 1000.0]),
+        makeup_cond_s=hour,
+    )
+    derived = derive(towers, per_tower, {})
+    site = {name: np.array(values).sum() for name, values in derived.items()}
+    figures = evaluate(towers, site, ["blowdown_m3", "makeup_m3"])
+    assert abs(float(figures["blowdown_m3"]) - 12.0) < 1e-9
+    assert abs(float(figures["makeup_m3"]) - (20.0 + 12.0 + 0.4)) < 1e-9

@@ -437,7 +437,9 @@ def _by_device(device: I64, values: F64, devices: I64) -> F64:
 
 
 def _group_sum(values: F64, index: I64, groups: int) -> F64:
-    """Per group and period, the sum over its devices (values: devices × periods)."""
+    """Per group and period, the sum over its devices (values: devices × periods). Facts are
+    never undefined; a fact derived per machine may be (a tower's blowdown without a sound
+    conductivity): such a machine adds nothing to its group's sum."""
     out = np.zeros((groups, values.shape[1]))
-    np.add.at(out, index, values)
+    np.add.at(out, index, np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0))
     return out
