@@ -22,6 +22,7 @@ from openpyxl.styles import Alignment, Font, PatternFill  # type: ignore[import-
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
 from shugu.analytics.kpi_rows import Cell, Column, Lang, Rows
+from shugu.domain.errors import ValidationError
 from shugu.domain.formula_guard import starts_formula
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -54,9 +55,22 @@ def number_format(column: Column) -> str:
     return "#,##0" if column.decimals <= 0 else "#,##0." + "0" * column.decimals
 
 
+#: Rows an Excel export holds at most (about 5 s and 100 MB to write).
+MAX_XLSX_ROWS = 50_000
+
+
 def xlsx_rows(sheets: Sequence[Rows], title: str | None = None) -> bytes:
     """A workbook of the sheets, in order; ``title`` names the file's properties (default: the
-    first sheet's title)."""
+    first sheet's title). A workbook of more than ``MAX_XLSX_ROWS`` rows is refused: it would
+    take a minute and a gigabyte to write, and no one reads it in a spreadsheet."""
+    total = sum(len(rows.rows) for rows in sheets)
+    if total > MAX_XLSX_ROWS:
+        raise ValidationError(
+            f"an Excel export holds at most {MAX_XLSX_ROWS:,} rows, this one {total:,}: choose a "
+            "coarser level or grain, or a shorter span",
+            code="kpi_export_too_large",
+            field="format",
+        )
     workbook = Workbook()
     taken: set[str] = set()
     first = True
