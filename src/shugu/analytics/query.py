@@ -332,18 +332,20 @@ class KpiService:
 
     def compare(self, query: KpiQuery) -> Comparison:
         """The span against the one before it (环比: the previous month for a calendar month,
-        else the same length before) and the same span a year earlier (同比)."""
+        else the same length before) and the same span a year earlier (同比). A period still
+        running (today, this month) is set against the same part of the earlier ones: today
+        until now against yesterday until the same hour, so that quantities compare."""
         whole = replace(query, grain=None)
         current = self.table(whole)
         before_start, before_end = previous_span(query.start_ms, query.end_ms)
+        year_start, year_end = add_months(query.start_ms, -12), add_months(query.end_ms, -12)
+        now = -(-self._clock() // HOUR_MS) * HOUR_MS
+        if query.start_ms < now < query.end_ms:
+            elapsed = now - query.start_ms
+            before_end = min(before_end, before_start + elapsed)
+            year_end = min(year_end, year_start + elapsed)
         previous = self.table(replace(whole, start_ms=before_start, end_ms=before_end))
-        last_year = self.table(
-            replace(
-                whole,
-                start_ms=add_months(query.start_ms, -12),
-                end_ms=add_months(query.end_ms, -12),
-            )
-        )
+        last_year = self.table(replace(whole, start_ms=year_start, end_ms=year_end))
         return Comparison(current, previous, last_year)
 
 
