@@ -22,6 +22,7 @@ facts as it would have live. Then, in the same process (each key names its unit)
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -76,6 +77,7 @@ def run(
         say(log, "timing the region's month, one loom's day and the raw scan")
         month = region_month(built)
         result: dict[str, Any] = {
+            "commit": head_commit(),
             "devices": built.district.devices,
             "enterprises": built.district.enterprises,
             "span_days": days,
@@ -98,6 +100,22 @@ def run(
             shutil.rmtree(folder, ignore_errors=True)
     result["seconds"] = round(time.perf_counter() - started, 1)
     return result
+
+
+def head_commit() -> str | None:
+    """The commit the code under test was checked out at, when it runs from a git tree."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
 
 
 def fact_rows(built: Any) -> int:

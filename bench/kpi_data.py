@@ -6,9 +6,10 @@ rate would not be honest (its facts would be zero).
 
 - Looms (织机, ``max_gap_s`` 120): ``running`` every 2 minutes, and at each stop and restart
   ``running`` and ``stop_cause`` at the moment they change; the ``picks``, ``fabric_m`` and
-  ``energy_kwh`` counters every 30 minutes. Stops arrive at the demo district's rates (warp,
-  weft and mechanical per 10⁵ picks, no order and doffing per day) with lognormal repair times;
-  a mill with a rest day stands all that day (cause ``OTHER``).
+  ``energy_kwh`` counters every 30 minutes. Stops arrive at the rates the district file gives
+  each mill (warp, weft and mechanical per 10⁵ picks, no order and doffing per day) with
+  lognormal repair times; a mill with a rest day stands all that day (cause ``OTHER``). The
+  district's timed faults (a bad warp beam) are not replayed.
 - Power meters (``max_gap_s`` 300): ``energy_kwh`` and ``active_power_kw`` every 5 minutes. A
   loom shed's meter draws 1.5 × its looms (compressed air, humidification) plus 20 kW.
 - Data hall: rack sensors (``max_gap_s`` 600) every 10 minutes, air handlers every 5, a facility
@@ -20,6 +21,7 @@ Counters carry over from day to day, so the series of a device is one series ove
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +29,7 @@ import numpy.typing as npt
 
 from shugu.domain.batch import Batch
 from shugu.domain.timeutil import CHINA_OFFSET_MS
+from shugu.sim.loom import LoomParams
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -69,14 +72,10 @@ METRICS = (
 )
 M = {name: i for i, name in enumerate(METRICS)}
 
-#: Stop causes (the loom profile's ``stop_cause`` codes) and the demo district's rates.
-CAUSES = np.array([1, 2, 3, 4, 5], np.int64)  # warp, weft, mechanical, no order, doffing
-OTHER = 9  # standing because the mill does not work that day
-PER_1E5_PICKS = np.array([1.5, 1.5, 0.5])  # warp, weft, mechanical (districts/changle.yaml)
-PER_DAY = np.array([0.1, 0.3])  # no order, doffing (sim/loom.py's defaults)
-REPAIR_MIN = np.array([0.85, 0.30, 0.12, 120.0, 10.0])
-REPAIR_SIGMA = 0.6
-RUNNING_KW, STOPPED_KW = 3.0, 0.3
+#: Stop causes (the loom profile's ``stop_cause`` codes): warp, weft, mechanical, no order,
+#: doffing; and standing because the mill does not work that day.
+CAUSES = np.array([1, 2, 3, 4, 5], np.int64)
+OTHER = 9
 SHED_FACTOR, SHED_BASE_KW = 1.5, 20.0
 
 
@@ -182,13 +181,22 @@ class Stops:
 
 @dataclass(slots=True)
 class Looms:
-    """Every loom of the district, ordered by mill."""
+    """Every loom of the district, ordered by mill; each mill's looms as its plant's
+    ``LoomParams`` in the district file say (stop rates, repair times, power, weft density)."""
 
     device: I64
     mill: I64
     #: Running speed (picks per minute), a little below the nameplate.
     speed_rpm: F64
     picks_per_m: F64
+    #: Per loom: stops per 10⁵ picks (warp, weft, mechanical) and per day (no order, doffing).
+    per_1e5_picks: F64
+    per_day: F64
+    #: Per loom and cause: mean repair time in minutes, and the lognormal's σ.
+    repair_min: F64
+    repair_sigma: F64
+    running_kw: F64
+    stopped_kw: F64
     #: Per mill and ISO weekday - 1: whether the mill rests that day.
     rest: npt.NDArray[np.bool_]
     beat_phase: I64
@@ -200,16 +208,47 @@ class Looms:
 
     @staticmethod
     def make(
-        device: I64, mill: I64, rated_rpm: F64, rest: npt.NDArray[np.bool_], seed: int
+        device: I64,
+        mill: I64,
+        params: Sequence[LoomParams],
+        rest: npt.NDArray[np.bool_],
+        seed: int,
     ) -> Looms:
+        """Looms of mills with these params (``mill`` indexes ``params`` and ``rest``)."""
         rng = np.random.default_rng(seed)
         n = len(device)
-        speed = rated_rpm * rng.uniform(0.88, 0.96, n)
+
+        def each(read: Callable[[LoomParams], Sequence[float]]) -> F64:
+            table: F64 = np.array([list(read(p)) for p in params], np.float64)
+            return table[mill]
+
+        speed = each(lambda p: [p.speed_rpm])[:, 0]
+        spread = each(lambda p: [p.speed_spread_rpm])[:, 0]
         return Looms(
             device=device,
             mill=mill,
-            speed_rpm=speed,
-            picks_per_m=25.0 * 100 * rng.uniform(0.9, 1.1, n),
+            speed_rpm=speed + rng.uniform(-1.0, 1.0, n) * spread,
+            picks_per_m=each(lambda p: [p.picks_per_cm * 100.0])[:, 0],
+            per_1e5_picks=each(
+                lambda p: [
+                    p.warp_stops_per_1e5_picks,
+                    p.weft_stops_per_1e5_picks,
+                    p.mechanical_stops_per_1e5_picks,
+                ]
+            ),
+            per_day=each(lambda p: [p.no_order_per_day, p.doffing_per_day]),
+            repair_min=each(
+                lambda p: [
+                    p.warp_repair_min,
+                    p.weft_repair_min,
+                    p.mechanical_repair_min,
+                    p.no_order_min,
+                    p.doffing_min,
+                ]
+            ),
+            repair_sigma=each(lambda p: [p.repair_sigma])[:, 0],
+            running_kw=each(lambda p: [p.running_kw])[:, 0],
+            stopped_kw=each(lambda p: [p.stopped_kw])[:, 0],
             rest=rest,
             beat_phase=rng.integers(0, LOOM_BEAT_MS, n),
             counter_phase=rng.integers(0, LOOM_COUNTER_MS, n),
@@ -219,36 +258,39 @@ class Looms:
         )
 
     def stops(self, day: int, weekday: int, rng: np.random.Generator) -> Stops:
+        """The day's stops: each loom runs for an exponential time at its stop rate, stands for
+        the stop's repair time, runs again (as the simulator's looms spend their hazard while
+        running); a stop still open at midnight ends a second before it."""
         n = len(self.device)
         resting = self.rest[self.mill, weekday - 1]
         per_s = np.column_stack(
             [
-                PER_1E5_PICKS[None, :] / 1e5 * (self.speed_rpm / 60.0)[:, None],
-                np.broadcast_to(PER_DAY / 86_400.0, (n, 2)),
+                self.per_1e5_picks / 1e5 * (self.speed_rpm / 60.0)[:, None],
+                self.per_day / 86_400.0,
             ]
         )
-        rate = per_s.sum(axis=1)
-        count = rng.poisson(rate * 86_400.0)
-        count[resting] = 0
-        loom = np.repeat(np.arange(n, dtype=np.int64), count)
-        start = rng.integers(0, DAY_MS - MINUTE_MS, len(loom))
-        order = np.lexsort((start, loom))
-        loom, start = loom[order], start[order]
-        share = np.cumsum(per_s / rate[:, None], axis=1)[loom]
-        which = (rng.random(len(loom))[:, None] > share[:, :-1]).sum(axis=1)
-        mean = REPAIR_MIN[which]
-        minutes = rng.lognormal(np.log(mean) - REPAIR_SIGMA**2 / 2, REPAIR_SIGMA)
-        end = start + np.maximum(minutes * MINUTE_MS, 1000).astype(np.int64)
-        # A stop ends before the loom's next one begins, and by the end of the day.
-        following = np.r_[start[1:], DAY_MS]
-        following[np.r_[loom[1:] != loom[:-1], True]] = DAY_MS
-        end = np.minimum(end, following - 1000)
-        keep = end - start >= 500
+        rate = np.maximum(per_s.sum(axis=1), 1e-12)
+        # Room for every loom's stops of the day, with a wide margin over the expected count.
+        room = int(np.ceil((rate * 86_400.0).max() * 1.5 + 15))
+        running_ms = rng.exponential(1.0, (n, room)) / rate[:, None] * 1000.0
+        share = np.cumsum(per_s / rate[:, None], axis=1)
+        which = (rng.random((n, room))[:, :, None] > share[:, None, :-1]).sum(axis=2)
+        mean = np.maximum(np.take_along_axis(self.repair_min, which, axis=1), 1e-3)
+        sigma = self.repair_sigma[:, None]
+        minutes = rng.lognormal(np.log(mean) - sigma**2 / 2, np.broadcast_to(sigma, mean.shape))
+        standing_ms = np.maximum(minutes * MINUTE_MS, 1000.0)
+        # Stop k starts after k + 1 runs and k stands.
+        before = np.cumsum(standing_ms, axis=1) - standing_ms
+        start = (np.cumsum(running_ms, axis=1) + before).astype(np.int64)
+        end = np.minimum(start + standing_ms.astype(np.int64), DAY_MS - 1000)
+        keep = (start < DAY_MS - MINUTE_MS) & ~resting[:, None]
+        loom = np.broadcast_to(np.arange(n, dtype=np.int64)[:, None], (n, room))[keep]
+        start, end, which = start[keep], end[keep], which[keep]
         rest_loom = np.flatnonzero(resting).astype(np.int64)
-        loom = np.r_[loom[keep], rest_loom]
-        start = np.r_[start[keep], np.zeros(len(rest_loom), np.int64)]
-        end = np.r_[end[keep], np.full(len(rest_loom), DAY_MS - 1000, np.int64)]
-        cause = np.r_[CAUSES[which[keep]], np.full(len(rest_loom), OTHER, np.int64)]
+        loom = np.r_[loom, rest_loom]
+        start = np.r_[start, np.zeros(len(rest_loom), np.int64)]
+        end = np.r_[end, np.full(len(rest_loom), DAY_MS - 1000, np.int64)]
+        cause = np.r_[CAUSES[which], np.full(len(rest_loom), OTHER, np.int64)]
         order = np.lexsort((start, loom))
         return Stops(loom[order], start[order], end[order], cause[order])
 
@@ -256,7 +298,7 @@ class Looms:
         """kWh drawn in the day up to each offset, and stood milliseconds."""
         stood = stops.stood_before(loom, offset)
         ran = offset - stood
-        kwh: F64 = (RUNNING_KW * ran + STOPPED_KW * stood) / HOUR_MS
+        kwh: F64 = (self.running_kw[loom] * ran + self.stopped_kw[loom] * stood) / HOUR_MS
         return kwh, stood
 
     def day(self, day: int, weekday: int, rng: np.random.Generator, out: Columns) -> Stops:
@@ -322,7 +364,7 @@ class ShedMeters:
         loom = np.repeat(np.arange(len(looms.device), dtype=np.int64), len(reads))
         kwh, _ = looms.energy_at(stops, loom, offset.ravel())
         standing, _ = stops.at(loom, offset.ravel())
-        kw = np.where(standing, STOPPED_KW, RUNNING_KW)
+        kw = np.where(standing, looms.stopped_kw[loom], looms.running_kw[loom])
         per_mill_kwh = np.add.reduceat(kwh.reshape(offset.shape), self.first_loom, axis=0)
         per_mill_kw = np.add.reduceat(kw.reshape(offset.shape), self.first_loom, axis=0)
         meter_offset = self.phase[:, None] + reads[None, :]

@@ -22,6 +22,7 @@ from bench.kpi_data import DataHall, Looms, ShedMeters, Telemetry, Towers
 from shugu.analytics.calendar_service import save_calendar
 from shugu.domain.batch import Batch
 from shugu.sim.district import DistrictSpec, expand_enterprises, load_district, scaled
+from shugu.sim.loom import LoomParams
 from shugu.sim.provision import PROFILE_OF_KIND, layout
 from shugu.store.duckdb_store import DuckDBTelemetryStore
 from shugu.store.registry import Registry
@@ -94,6 +95,7 @@ def build_district(
     registry = Registry("sqlite://")  # in memory: the registry is not what is measured
     region = registry.create_region(spec.region.code, spec.region.name)
     looms: list[tuple[int, int, float]] = []  # (device, mill, rated rpm)
+    loom_params: list[LoomParams] = []  # per mill
     shed_meters: list[int] = []
     racks: list[int] = []
     crahs: list[int] = []
@@ -140,6 +142,7 @@ def build_district(
                     nameplate = plant.spec.looms[0]
                     mill = len(mill_enterprise)
                     mill_enterprise.append(ent.id)
+                    loom_params.append(plant.spec.loom_params())
                     rest_days = set(calendar.rest_days) if calendar is not None else set()
                     rest.append([day in rest_days for day in range(1, 8)])
                     for d in ids:
@@ -169,11 +172,7 @@ def build_district(
     first_loom = np.flatnonzero(np.r_[True, mill_of_loom[1:] != mill_of_loom[:-1]]).astype(np.int64)
     telemetry = Telemetry(
         Looms.make(
-            loom_ids,
-            mill_of_loom,
-            np.array([x[2] for x in looms]),
-            np.array(rest, np.bool_).reshape(-1, 7),
-            seed,
+            loom_ids, mill_of_loom, loom_params, np.array(rest, np.bool_).reshape(-1, 7), seed
         ),
         ShedMeters.make(np.array(shed_meters, np.int64), first_loom, seed + 1),
         DataHall.make(
