@@ -70,6 +70,7 @@ def run(
     folder = keep or Path(tempfile.mkdtemp(prefix="shugu-kpi-"))
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    commit = head_commit()  # now: the code was loaded at the start, others may commit meanwhile
     built = build(folder, devices, days, log, mills)
     built.figures["fact_rows"] = fact_rows(built)
     built.figures["facts_mib"] = round(file_mib(folder / "analytics.duckdb"), 1)
@@ -77,7 +78,7 @@ def run(
         say(log, "timing the region's month, one loom's day and the raw scan")
         month = region_month(built)
         result: dict[str, Any] = {
-            "commit": head_commit(),
+            "commit": commit,
             "devices": built.district.devices,
             "enterprises": built.district.enterprises,
             "span_days": days,
