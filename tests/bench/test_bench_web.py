@@ -25,8 +25,9 @@ def test_the_web_bench_times_the_pages_and_brings_probes_to_open_pages(tmp_path:
         log=False,
         grace_s=1.0,
     )
-    # Two mills with one loom, a meter and a gateway each, the data hall, the towers.
-    assert result["enterprises"] == 4 and result["devices"] > 10
+    # Two of the forty mills with one loom, a meter and a gateway each, the mill short of
+    # orders, the data hall, the towers.
+    assert result["enterprises"] == 5 and result["devices"] > 10
     assert result["history_points"] > 0 and result["district_messages_sent"] > 0
     rows = {(row["url"], row["as"]): row for row in result["pages"]}
     login = rows[("/login", "nobody")]
