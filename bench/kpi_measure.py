@@ -203,9 +203,15 @@ def late_case(built: Built, i: int) -> tuple[KpiQuery, Batch]:
     """The ``i``-th late stop: another loom each time, at 14:00 and some minutes, on a day in
     the middle of the span; and the query of that loom's day."""
     days = (built.end_ms - built.start_ms) // DAY_MS
-    device = sample_loom(built, 100 + i)
     day_ms = built.start_ms + ((days // 2) + i % max(days // 2, 1)) % days * DAY_MS
     at_ms = day_ms + 14 * HOUR_MS + (i % 6) * 600_000 + 7_000
+    # A loom whose mill works then: a stop on a rest day is no stop of the loom's figures.
+    places = built.service.places.current()
+    for attempt in range(1000):
+        device = sample_loom(built, 100 + i + attempt * 1009)
+        enterprise = int(places.enterprise[places.index_of[device]])
+        if built.service.calendars.planned_ms(enterprise, at_ms, at_ms + 60_000) == 60_000:
+            break
     query = KpiQuery(
         "loom", day_ms, day_ms + DAY_MS, level="device", kpis=(), within=("device", device)
     )
