@@ -93,18 +93,24 @@ class _Profile:
     #: device → (first dirty ms, last dirty ms)
     dirty: dict[int, tuple[int, int]] = field(default_factory=dict)
     guards: list[_Guard] = field(default_factory=list)
+    #: ``slot`` and ``first_seen`` as sorted arrays, so that a query looks up thousands of
+    #: devices in numpy; dropped when a device gets a slot or an earlier first hour.
+    slot_index: tuple[I64, I64] | None = None
+    seen_index: tuple[I64, I64] | None = None
 
     def slot_of(self, device: int) -> int:
         slot = self.slot.get(device)
         if slot is None:
             slot = self.slot[device] = len(self.slot_device)
             self.slot_device.append(device)
+            self.slot_index = None
         return slot
 
     def slots_of(self, devices: I64) -> I64:
         """Slots of devices, -1 for devices without one."""
-        get = self.slot.get
-        return np.fromiter((get(int(d), -1) for d in devices), np.int64, len(devices))
+        if self.slot_index is None:
+            self.slot_index = _sorted_index(self.slot)
+        return _look_up(self.slot_index, devices, -1)
 
     def block(self, blocks: dict[int, F64], key: int, rows: int) -> F64:
         """The block at ``key`` with room for ``rows`` slots (grown, zero-filled)."""
@@ -122,6 +128,13 @@ class _Profile:
         known = self.first_seen.get(device)
         if known is None or hour < known:
             self.first_seen[device] = hour
+            self.seen_index = None
+
+    def first_hours(self, devices: I64, never: int) -> I64:
+        """Each device's first hour with facts, ``never`` for devices without one."""
+        if self.seen_index is None:
+            self.seen_index = _sorted_index(self.first_seen)
+        return _look_up(self.seen_index, devices, never)
 
     def add_to(self, blocks: dict[int, F64], key: int, device: int, delta: F64) -> None:
         slot = self.slot_of(device)
@@ -624,9 +637,7 @@ class FactEngine:
         out = np.full(len(devices), never, np.int64)
         with self._lock:
             for state in self._profiles.values():
-                get = state.first_seen.get
-                found = np.fromiter((get(int(d), never) for d in devices), np.int64, len(devices))
-                out = np.minimum(out, found)
+                out = np.minimum(out, state.first_hours(devices, never))
         return out
 
     def day_matrix(self, profile: str, days: list[int], devices: I64) -> F64:
@@ -647,6 +658,27 @@ class FactEngine:
     @property
     def profiles(self) -> dict[str, ProfileKpis]:
         return {name: state.kpis for name, state in self._profiles.items()}
+
+
+def _sorted_index(mapping: dict[int, int]) -> tuple[I64, I64]:
+    """A device → number mapping as (sorted devices, their numbers)."""
+    keys = np.fromiter(mapping.keys(), np.int64, len(mapping))
+    values = np.fromiter(mapping.values(), np.int64, len(mapping))
+    order = np.argsort(keys)
+    return keys[order], values[order]
+
+
+def _look_up(index: tuple[I64, I64], devices: I64, missing: int) -> I64:
+    """The numbers of ``devices`` in a sorted index, ``missing`` where a device is not in it."""
+    keys, values = index
+    wanted = np.asarray(devices, np.int64)
+    out = np.full(len(wanted), missing, np.int64)
+    if not len(keys) or not len(wanted):
+        return out
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    hit = keys[at] == wanted
+    out[hit] = values[at[hit]]
+    return out
 
 
 def _carry_from_rows(
