@@ -46,6 +46,21 @@ from shugu.store.registry import Registry
 ADMIN_PASSWORD = "a long password"
 
 
+#: serve's exit status when it cannot start (a port in use among the reasons).
+PORTS_TAKEN = 2
+PORT_ATTEMPTS = 3
+
+
+def _two_ports(mqtt: bool) -> tuple[int, int | None]:
+    http_port = free_port()
+    if not mqtt:
+        return http_port, None
+    mqtt_port = free_port()
+    while mqtt_port == http_port:
+        mqtt_port = free_port()
+    return http_port, mqtt_port
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -143,8 +158,7 @@ class Served:
     ) -> None:
         self.district = district
         self.data = data or district.data
-        self.http_port = free_port()
-        self.mqtt_port: int | None = free_port() if mqtt else None
+        self.http_port, self.mqtt_port = _two_ports(mqtt)
         self.broker_url = broker_url
         self.broker_client_id = broker_client_id
         self.extra_args = list(extra_args)
@@ -206,16 +220,28 @@ class Served:
             raise RuntimeError("the server is already running")
         if self.log_path is not None and self._log is None:
             self._log = self.log_path.open("ab")
+        first = not any(what == "start" for what, _ in self.events)
         t0 = time.monotonic()
-        self.events.append(("start", t0))
-        self.process = subprocess.Popen(
-            self.command(),
-            stdout=self._log,
-            stderr=subprocess.STDOUT if self._log is not None else None,
-            env=os.environ | {"PYTHONUNBUFFERED": "1"},
-            preexec_fn=_raise_nofile,
-        )
-        self.wait_ready(timeout_s, wait_for_broker=wait_for_broker)
+        for attempt in range(PORT_ATTEMPTS):
+            self.events.append(("start", time.monotonic()))
+            self.process = subprocess.Popen(
+                self.command(),
+                stdout=self._log,
+                stderr=subprocess.STDOUT if self._log is not None else None,
+                env=os.environ | {"PYTHONUNBUFFERED": "1"},
+                preexec_fn=_raise_nofile,
+            )
+            try:
+                self.wait_ready(timeout_s, wait_for_broker=wait_for_broker)
+            except ServerGone:
+                # A port picked free can be taken by another process before serve binds it
+                # (serve then exits with 2). Only a first start may move: a restart must come
+                # back where its clients reconnect.
+                if not first or self._returncode() != PORTS_TAKEN or attempt + 1 == PORT_ATTEMPTS:
+                    raise
+                self.http_port, self.mqtt_port = _two_ports(self.mqtt_port is not None)
+                continue
+            break
         return time.monotonic() - t0
 
     def wait_ready(self, timeout_s: float = 60.0, *, wait_for_broker: bool = True) -> None:

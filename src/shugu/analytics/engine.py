@@ -44,6 +44,7 @@ from shugu.analytics.model import COUNTER_MAX_SPAN_S, HOUR_MS, ProfileKpis
 from shugu.analytics.places import PlaceBook, Places
 from shugu.domain.batch import Batch
 from shugu.domain.timeutil import CHINA_OFFSET_MS, utc_now_ms
+from shugu.store.exit_stop import stop_at_exit
 from shugu.store.telemetry import RangeQuery, TelemetryStore
 
 log = logging.getLogger(__name__)
@@ -228,6 +229,15 @@ class FactEngine:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="shugu-analytics", daemon=True)
         self._thread.start()
+        stop_at_exit(self._halt)
+
+    def _halt(self) -> None:
+        """At exit, for an engine nobody stopped: end the thread, leave the rest undone (its
+        hours are recomputed at the next start, as after a crash)."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+            self._thread = None
 
     def stop(self) -> None:
         """Stop the thread, then finish what is queued or dirty on the caller's thread; the stop

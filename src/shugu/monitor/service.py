@@ -27,6 +27,7 @@ from shugu.monitor.engine import DeviceInfo, RuleEngine, split_turn
 from shugu.monitor.model import AlarmNotice
 from shugu.monitor.notify.channels import ChannelConfig
 from shugu.monitor.rules import RuleSpec
+from shugu.store.exit_stop import stop_at_exit
 from shugu.store.registry import Registry
 from shugu.store.telemetry import TelemetryStore
 
@@ -204,6 +205,7 @@ class Monitor:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="shugu-monitor", daemon=True)
         self._thread.start()
+        stop_at_exit(self.stop)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()

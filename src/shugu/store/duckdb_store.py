@@ -31,6 +31,7 @@ from shugu.domain.batch import Batch
 from shugu.domain.errors import OverloadedError, UnavailableError
 from shugu.store.compaction import Compactor
 from shugu.store.duckdb_reads import StoreReads
+from shugu.store.exit_stop import stop_at_exit
 from shugu.store.latest import LatestCache
 from shugu.store.telemetry import AttributeRecord, Rejects
 
@@ -193,6 +194,7 @@ class DuckDBTelemetryStore(StoreReads):
         self._listeners: list[Callable[[Batch], None]] = []
         self._writer = threading.Thread(target=self._write_loop, name="shugu-writer", daemon=True)
         self._writer.start()
+        stop_at_exit(self.close)
         self.compactor = Compactor(
             self._con,
             lambda: self._seq,
