@@ -25,12 +25,19 @@ class Grantee(StrEnum):
 class Role(StrEnum):
     OPERATOR = "operator"
     BUREAU = "bureau"
+    #: A park's official (园区): reviews the monthly reports of its park's enterprises and sees
+    #: their registry data and enterprise-level figures; no machine values.
+    PARK_OFFICIAL = "park_official"
     ENTERPRISE_ADMIN = "enterprise_admin"
     ENTERPRISE_VIEWER = "enterprise_viewer"
 
     @property
     def bound_to_enterprise(self) -> bool:
         return self in (Role.ENTERPRISE_ADMIN, Role.ENTERPRISE_VIEWER)
+
+    @property
+    def bound_to_park(self) -> bool:
+        return self is Role.PARK_OFFICIAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,8 @@ class Principal:
     enterprise_id: int | None = None
     #: The operator made this account (an enterprise's first administrator).
     made_by_operator: bool = False
+    #: The park a park official serves (None for every other role).
+    park_id: int | None = None
 
     def is_member_of(self, enterprise_id: int) -> bool:
         return self.role.bound_to_enterprise and self.enterprise_id == enterprise_id
@@ -55,9 +64,16 @@ class Access:
     bureau or the operator read its machine values; it is asked lazily, only for those callers.
     """
 
-    def __init__(self, principal: Principal, has_consent: Callable[[int, Grantee], bool]) -> None:
+    def __init__(
+        self,
+        principal: Principal,
+        has_consent: Callable[[int, Grantee], bool],
+        park_of: Callable[[int], int | None] | None = None,
+    ) -> None:
         self.principal = principal
         self._has_consent = has_consent
+        #: An enterprise's park, asked only for park officials.
+        self._park_of = park_of
 
     @property
     def role(self) -> Role:
@@ -67,7 +83,36 @@ class Access:
         """Registry data of an enterprise: name, code, park, classification."""
         if self.role in (Role.OPERATOR, Role.BUREAU):
             return True
+        if self.role is Role.PARK_OFFICIAL:
+            return self.in_own_park(enterprise_id)
         return self.principal.is_member_of(enterprise_id)
+
+    def in_own_park(self, enterprise_id: int) -> bool:
+        """The enterprise lies in the park this park official serves."""
+        if self.role is not Role.PARK_OFFICIAL or self._park_of is None:
+            return False
+        park = self._park_of(enterprise_id)
+        return park is not None and park == self.principal.park_id
+
+    def can_see_park(self, park_id: int) -> bool:
+        """A park's enterprise-level figures and the bureau's records of it (reports, projects,
+        appeals): the bureau everywhere, a park official in its own park."""
+        if self.role is Role.BUREAU:
+            return True
+        return self.role is Role.PARK_OFFICIAL and self.principal.park_id == park_id
+
+    def can_review_park(self, park_id: int) -> bool:
+        """The first review of a park's monthly reports (the bureau reviews after the park)."""
+        return self.role is Role.PARK_OFFICIAL and self.principal.park_id == park_id
+
+    def is_bureau(self) -> bool:
+        """The district bureau's own work: the final review, tiers, policies, targets."""
+        return self.role is Role.BUREAU
+
+    def can_file_for(self, enterprise_id: int) -> bool:
+        """File an enterprise's own records with the bureau (monthly reports, appeals,
+        objections, project progress of its projects): its administrators."""
+        return self.role is Role.ENTERPRISE_ADMIN and self.principal.is_member_of(enterprise_id)
 
     def can_see_devices(self, enterprise_id: int) -> bool:
         """An enterprise's plant without values: assets, devices (name, profile, place), and

@@ -112,6 +112,18 @@ class Enterprise(Base):
     uscc_warning: Mapped[str | None] = mapped_column(Text)
     nbs_category: Mapped[str | None] = mapped_column(String(4))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # The enterprise file's own fields (一企一档); the yearly figures, certifications and the
+    # bureau's records have tables of their own.
+    #: National economy industry class (GB/T 4754-2017), four digits, e.g. 1751.
+    industry_code: Mapped[str | None] = mapped_column(String(4))
+    #: The county-level division (GB/T 2260) it is registered in.
+    division_code: Mapped[str | None] = mapped_column(String(12))
+    #: Date of establishment (成立日期): tier criteria count years from it.
+    established_on: Mapped[date | None]
+    #: On the bureau's key-enterprise watch list (重点企业).
+    key_enterprise: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: Listed on a stock exchange (a unicorn is unlisted).
+    listed: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Asset(Base):
@@ -169,6 +181,11 @@ class User(Base):
             f"(NOT {_in('role', ENTERPRISE_ROLES)} AND enterprise_id IS NULL)",
             name="role_enterprise",
         ),
+        CheckConstraint(
+            "(role = 'park_official' AND park_id IS NOT NULL) OR "
+            "(role <> 'park_official' AND park_id IS NULL)",
+            name="role_park",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -176,6 +193,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(32))
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    #: The park a park official serves.
+    park_id: Mapped[int | None] = mapped_column(ForeignKey("parks.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     #: Made by the platform operator (an enterprise's first administrator): such an account
     #: does not consent to the operator reading the enterprise's values.
@@ -427,3 +446,22 @@ class CapacityMatchEvent(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     delivered_m: Mapped[float | None]
     on_time: Mapped[bool | None]
+
+
+# The bureau's tables (region/), each area in a module of its own; imported here so that the
+# metadata, and with it the migrations' check, holds every table.
+from shugu.store.registry import (  # noqa: E402
+    models_files,
+    models_indicators,
+    models_operation,
+    models_policies,
+    models_projects,
+)
+
+__all__ = [
+    "models_files",
+    "models_indicators",
+    "models_operation",
+    "models_policies",
+    "models_projects",
+]

@@ -12,6 +12,11 @@ from shugu.store.registry.devices import DeviceMixin
 from shugu.store.registry.hierarchy import HierarchyMixin
 from shugu.store.registry.monitoring import MonitorMixin
 from shugu.store.registry.region_counts import RegionCountsMixin
+from shugu.store.registry.region_files import EnterpriseFileMixin
+from shugu.store.registry.region_indicators import IndicatorMixin
+from shugu.store.registry.region_operation import OperationMixin
+from shugu.store.registry.region_policies import PolicyMixin
+from shugu.store.registry.region_projects import ProjectMixin
 
 
 class Registry(
@@ -25,6 +30,11 @@ class Registry(
     BaselineMixin,
     CalendarMixin,
     CapacityMixin,
+    EnterpriseFileMixin,
+    OperationMixin,
+    ProjectMixin,
+    PolicyMixin,
+    IndicatorMixin,
 ):
     """Regions, parks, enterprises, assets, devices, accounts, tokens and consents.
 

@@ -1,0 +1,11 @@
+"""The registry's part for the bureau's system: the project library (项目库) and enterprise appeals
+(企业诉求).
+"""
+
+from __future__ import annotations
+
+from shugu.store.registry.core import RegistryCore
+
+
+class ProjectMixin(RegistryCore):
+    """The project library (项目库) and enterprise appeals (企业诉求)."""
