@@ -33,6 +33,7 @@ from shugu.monitor.notify.dispatcher import Notifier
 from shugu.monitor.notify.targets import Resolver, TargetGuard, parse_networks, system_resolver
 from shugu.monitor.round_service import RoundService
 from shugu.monitor.service import Monitor
+from shugu.region.service import RegionServices, open_region
 from shugu.store.duckdb_store import DuckDBTelemetryStore
 from shugu.store.registry import Registry
 
@@ -62,6 +63,8 @@ class Services:
     notifier: Notifier
     #: KPIs: the fact engine fed by the store, the KPI, energy and calendar services.
     analytics: Analytics
+    #: The bureau's system: enterprise files, monthly operation, projects, policies, targets.
+    region: RegionServices
     mqtt: MqttEndpoint | None = None
     bridge: BrokerBridge | None = None
     #: The port the MQTT endpoint listens on, once started.
@@ -139,6 +142,7 @@ def open_services(
         rounds=RoundService(registry, store, monitor),
         notifier=notifier,
         analytics=analytics,
+        region=open_region(registry, store, analytics),
         mqtt=mqtt,
         bridge=bridge,
     )

@@ -1,0 +1,22 @@
+"""The bureau's system of one process: the services routes and pages call, each area's in a
+field of its own. Built by the runtime next to analytics, whose figures flow into it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shugu.analytics.service import Analytics
+from shugu.store.registry import Registry
+from shugu.store.telemetry import TelemetryStore
+
+
+@dataclass(slots=True)
+class RegionServices:
+    registry: Registry
+    store: TelemetryStore
+    analytics: Analytics
+
+
+def open_region(registry: Registry, store: TelemetryStore, analytics: Analytics) -> RegionServices:
+    """The bureau's services over the registry, with the platform's measurements beside them."""
+    return RegionServices(registry, store, analytics)
