@@ -7,8 +7,6 @@ the bureau no consent, so the bureau's machine-level reads of B must be refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
@@ -22,42 +20,24 @@ from shugu.api.services import Services
 from shugu.domain.timeutil import parse_instant
 from shugu.store.registry.capacity import NewCapacityRequest
 from tests.api.conftest import World
-
-ROLES = ("anonymous", "viewer_a", "admin_a", "bureau", "operator")
-OK = frozenset({200, 201, 204})
-
-
-@dataclass(frozen=True)
-class Row:
-    url: Callable[[World], str]
-    #: Expected status per role; roles not named expect 2xx.
-    expect: dict[str, int]
-    body: Callable[[World], object] | None = None
-    #: Routes not reached with a user's bearer token (device token in the path, sign-in,
-    #: health); their own tests cover them.
-    not_user_scoped: bool = False
-    setup: Callable[[World], dict[str, int]] = field(default=lambda w: {})
-
-
-HIDDEN = {"anonymous": 401, "viewer_a": 404, "admin_a": 404}
-B_REGISTRY_READ = HIDDEN
-#: B's plant without values (assets, devices, monitoring configuration): the operator sees it.
-B_MACHINE_READ = HIDDEN | {"bureau": 403}
-#: B's machine values: the bureau and the operator each need B's consent (none in this world).
-B_VALUES = HIDDEN | {"bureau": 403, "operator": 403}
-B_MANAGE = HIDDEN | {"bureau": 403}
-#: Acting on B's values (alarms, commands): B's people only, or the operator with consent.
-B_MANAGE_VALUES = HIDDEN | {"bureau": 403, "operator": 403}
-#: What raises B's alarms and where notices quoting B's values go (rules, overrides, notification
-#: channels): B's administrators, or the operator with B's consent.
-B_CONFIGURE_ALARMS = HIDDEN | {"bureau": 403, "operator": 403}
-#: B's accounts: B's administrators (the operator creates only an enterprise's first one).
-B_ACCOUNTS = HIDDEN | {"bureau": 403, "operator": 403}
-#: Only B's own administrators let others read B's values.
-B_CONSENT = HIDDEN | {"bureau": 403, "operator": 403}
-PLATFORM_WRITE = {"anonymous": 401, "viewer_a": 403, "admin_a": 403, "bureau": 403}
-ANY_USER = {"anonymous": 401}
-AGGREGATES = {"anonymous": 401, "viewer_a": 403, "admin_a": 403}
+from tests.api.matrix_region import REGION_ROWS
+from tests.api.matrix_rows import (
+    AGGREGATES,
+    ANY_USER,
+    B_ACCOUNTS,
+    B_CONFIGURE_ALARMS,
+    B_CONSENT,
+    B_MACHINE_READ,
+    B_MANAGE,
+    B_MANAGE_VALUES,
+    B_REGISTRY_READ,
+    B_VALUES,
+    HIDDEN,
+    OK,
+    PLATFORM_WRITE,
+    ROLES,
+    Row,
+)
 
 
 def _b_token(w: World) -> dict[str, int]:
@@ -209,7 +189,7 @@ def _b_baseline(w: World) -> dict[str, int]:
     return {}
 
 
-ROWS: dict[tuple[str, str], Row] = {
+CORE_ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/auth/me"): Row(lambda w: "/api/auth/me", ANY_USER),
     ("GET", "/api/auth/tokens"): Row(lambda w: "/api/auth/tokens", ANY_USER),
     ("POST", "/api/auth/tokens"): Row(
@@ -540,6 +520,10 @@ ROWS: dict[tuple[str, str], Row] = {
         setup=_b_baseline,
     ),
 }
+
+
+#: Every row: the core's, then each area of the bureau's system from its own module.
+ROWS: dict[tuple[str, str], Row] = {**CORE_ROWS, **REGION_ROWS}
 
 
 def test_every_route_has_a_row(world: World) -> None:

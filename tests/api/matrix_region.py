@@ -1,0 +1,7 @@
+"""The bureau's system's rows of the route matrix, one module per area, gathered here."""
+
+from __future__ import annotations
+
+from tests.api.matrix_rows import Row
+
+REGION_ROWS: dict[tuple[str, str], Row] = {}
