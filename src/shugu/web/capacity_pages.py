@@ -23,8 +23,8 @@ from shugu.analytics.capacity import LOOM_TYPES, MAX_DAYS
 from shugu.analytics.capacity_input import DENSITY_RANGE, MAX_HOLD_BACK, number
 from shugu.api.scope import require_machine_access
 from shugu.domain.errors import ConflictError, NotFoundError, ValidationError
+from shugu.domain.xlsx_book import Sheet, workbook
 from shugu.web import capacity_tables as tables
-from shugu.web.capacity_xlsx import Sheet, workbook
 from shugu.web.session import PageUser, PageUserDep
 from shugu.web.templating import render
 

@@ -1,5 +1,5 @@
 """The capacity board's tables in the user's language: the labels the pages show, and each table
-as a sheet for its XLSX export (``capacity_xlsx.py``), from the same service views the pages
+as a sheet for its XLSX export (``domain/xlsx_book.py``), from the same service views the pages
 render."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Final
 
 from shugu.analytics.capacity import CapacityCell
 from shugu.analytics.capacity_service import Board, IdleView, MatchView, RequestView
+from shugu.domain.xlsx_book import Cell, Sheet
 from shugu.store.registry.capacity import CapacityRequestRecord, MatchCounts
-from shugu.web.capacity_xlsx import Cell, Sheet
 from shugu.web.i18n import N_, Translator
 
 LOOM_TYPE_LABELS: Final = {

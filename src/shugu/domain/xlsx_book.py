@@ -1,5 +1,6 @@
-"""The capacity board's tables as XLSX workbooks: one sheet per table, a title and a few lines
-saying what it is, then the table with its header frozen and filtered.
+"""Tables as XLSX workbooks (the capacity board's, the bureau's exports and reports): one sheet
+per table, a title and a few lines saying what it is, then the table with its header frozen and
+filtered.
 
 Numbers and days stay numbers and dates, so people sort, sum and chart them; text (fabric names,
 notes, enterprise names) is always stored as text and never runs as a formula
@@ -11,7 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from openpyxl import Workbook  # type: ignore[import-untyped]
@@ -20,7 +21,7 @@ from openpyxl.styles import Font, PatternFill  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
 from shugu.domain.formula_guard import starts_formula
-from shugu.web.templating import to_local
+from shugu.domain.timeutil import CHINA_TZ
 
 Cell = str | int | float | bool | date | datetime | None
 
@@ -51,8 +52,8 @@ def _put(ws: Any, row: int, col: int, value: Cell, number_format: str | None = N
         return cell
     if isinstance(value, datetime):
         # Excel keeps no time zone: the district's local time, as the console shows it.
-        local = to_local(value)
-        value = local.replace(tzinfo=None) if local is not None else None
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        value = aware.astimezone(CHINA_TZ).replace(tzinfo=None)
         number_format = number_format or "yyyy-mm-dd hh:mm"
     elif isinstance(value, date):
         number_format = number_format or "yyyy-mm-dd"
