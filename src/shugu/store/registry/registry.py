@@ -11,6 +11,7 @@ from shugu.store.registry.consents import ConsentMixin
 from shugu.store.registry.devices import DeviceMixin
 from shugu.store.registry.hierarchy import HierarchyMixin
 from shugu.store.registry.monitoring import MonitorMixin
+from shugu.store.registry.region_appeals import AppealMixin
 from shugu.store.registry.region_counts import RegionCountsMixin
 from shugu.store.registry.region_files import EnterpriseFileMixin
 from shugu.store.registry.region_indicators import IndicatorMixin
@@ -33,6 +34,7 @@ class Registry(
     EnterpriseFileMixin,
     OperationMixin,
     ProjectMixin,
+    AppealMixin,
     PolicyMixin,
     IndicatorMixin,
 ):
