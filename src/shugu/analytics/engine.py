@@ -24,12 +24,21 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from shugu.analytics.engine_state import (
+    DAY_MS,
+    F64,
+    I64,
+    ProfileState,
+    RecomputeGuard,
+    carry_from_rows,
+    carry_from_table,
+    day_of,
+)
 from shugu.analytics.fact_store import FactStore
 from shugu.analytics.facts import (
     AlwaysPlanned,
@@ -49,105 +58,11 @@ from shugu.store.telemetry import RangeQuery, TelemetryStore
 
 log = logging.getLogger(__name__)
 
-I64 = npt.NDArray[np.int64]
-F64 = npt.NDArray[np.float64]
-DAY_MS = 86_400_000
 #: Devices read from the store per recompute query, and the hours of one read: a mill's looms
 #: report every few seconds, so a day of 32 of them is a few million rows.
 RECOMPUTE_CHUNK = 32
 RECOMPUTE_WINDOW_MS = 24 * HOUR_MS
 RECOMPUTE_LIMIT = 50_000_000
-
-
-def day_of(ts_ms: I64 | int) -> I64:
-    """The start of the local (China) day holding each time."""
-    day: I64 = ((np.asarray(ts_ms) + CHINA_OFFSET_MS) // DAY_MS) * DAY_MS - CHINA_OFFSET_MS
-    return day
-
-
-@dataclass(slots=True)
-class _Guard:
-    """Cells a recompute replaced, and the commit sequences around its read."""
-
-    keys: I64
-    before_seq: int
-    after_seq: int
-
-
-@dataclass(slots=True)
-class _Profile:
-    """One profile's state. Devices have slots: rows of the dense hour and day blocks."""
-
-    kpis: ProfileKpis
-    carry: Carry
-    slot: dict[int, int] = field(default_factory=dict)
-    slot_device: list[int] = field(default_factory=list)
-    #: device → the first hour it has facts for (the day, for days loaded from the fact
-    #: store): history sent from before a device was registered counts from there.
-    first_seen: dict[int, int] = field(default_factory=dict)
-    #: hour start → facts per slot: the hour cells held in memory.
-    recent: dict[int, F64] = field(default_factory=dict)
-    #: (device, hour) keys changed since the last flush.
-    unflushed: set[tuple[int, int]] = field(default_factory=set)
-    #: day start → facts per slot
-    days: dict[int, F64] = field(default_factory=dict)
-    #: device → (first dirty ms, last dirty ms)
-    dirty: dict[int, tuple[int, int]] = field(default_factory=dict)
-    guards: list[_Guard] = field(default_factory=list)
-    #: ``slot`` and ``first_seen`` as sorted arrays, so that a query looks up thousands of
-    #: devices in numpy; dropped when a device gets a slot or an earlier first hour.
-    slot_index: tuple[I64, I64] | None = None
-    seen_index: tuple[I64, I64] | None = None
-
-    def slot_of(self, device: int) -> int:
-        slot = self.slot.get(device)
-        if slot is None:
-            slot = self.slot[device] = len(self.slot_device)
-            self.slot_device.append(device)
-            self.slot_index = None
-        return slot
-
-    def slots_of(self, devices: I64) -> I64:
-        """Slots of devices, -1 for devices without one."""
-        if self.slot_index is None:
-            self.slot_index = _sorted_index(self.slot)
-        return _look_up(self.slot_index, devices, -1)
-
-    def block(self, blocks: dict[int, F64], key: int, rows: int) -> F64:
-        """The block at ``key`` with room for ``rows`` slots (grown, zero-filled)."""
-        block = blocks.get(key)
-        if block is None or len(block) < rows:
-            grown = np.zeros(
-                (max(rows, 64, 0 if block is None else 2 * len(block)), len(self.kpis.facts))
-            )
-            if block is not None:
-                grown[: len(block)] = block
-            blocks[key] = block = grown
-        return block
-
-    def seen(self, device: int, hour: int) -> None:
-        known = self.first_seen.get(device)
-        if known is None or hour < known:
-            self.first_seen[device] = hour
-            self.seen_index = None
-
-    def first_hours(self, devices: I64, never: int) -> I64:
-        """Each device's first hour with facts, ``never`` for devices without one."""
-        if self.seen_index is None:
-            self.seen_index = _sorted_index(self.first_seen)
-        return _look_up(self.seen_index, devices, never)
-
-    def add_to(self, blocks: dict[int, F64], key: int, device: int, delta: F64) -> None:
-        slot = self.slot_of(device)
-        self.block(blocks, key, slot + 1)[slot] += delta
-
-    def get_from(self, blocks: dict[int, F64], key: int, device: int) -> F64 | None:
-        block = blocks.get(key)
-        slot = self.slot.get(device)
-        if block is None or slot is None or slot >= len(block):
-            return None
-        row: F64 = block[slot]
-        return row
 
 
 class FactEngine:
@@ -171,7 +86,8 @@ class FactEngine:
         self._flush_s = flush_s
         self._clock = clock
         self._profiles = {
-            name: _Profile(kpis, Carry.empty(len(kpis.metrics))) for name, kpis in profiles.items()
+            name: ProfileState(kpis, Carry.empty(len(kpis.metrics)))
+            for name, kpis in profiles.items()
         }
         self._queue: queue.SimpleQueue[tuple[Batch, int] | None] = queue.SimpleQueue()
         self._lock = threading.RLock()
@@ -224,7 +140,7 @@ class FactEngine:
         value = latest.column("value").to_numpy().astype(np.float64)
         places = self._places.current()
         for name, state in self._profiles.items():
-            state.carry = _carry_from_rows(state.kpis, places, name, device, metric, ts, value)
+            state.carry = carry_from_rows(state.kpis, places, name, device, metric, ts, value)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="shugu-analytics", daemon=True)
@@ -344,7 +260,7 @@ class FactEngine:
 
     def _process_profile(
         self,
-        state: _Profile,
+        state: ProfileState,
         batch: Batch,
         rows: npt.NDArray[np.bool_],
         names: npt.NDArray[np.str_],
@@ -391,13 +307,13 @@ class FactEngine:
             cells = Cells(cells.device[keep], cells.hour[keep], cells.values[keep])
         self._add(state, cells, first_seq, last_seq)
 
-    def _mark_dirty(self, state: _Profile, device: int, lo: int, hi: int) -> None:
+    def _mark_dirty(self, state: ProfileState, device: int, lo: int, hi: int) -> None:
         back = COUNTER_MAX_SPAN_S if any(f.kind == "counter" for f in state.kpis.facts) else 0
         lo = lo - back * 1000
         old = state.dirty.get(device)
         state.dirty[device] = (lo, hi) if old is None else (min(lo, old[0]), max(hi, old[1]))
 
-    def _add(self, state: _Profile, cells: Cells, first_seq: int, last_seq: int) -> None:
+    def _add(self, state: ProfileState, cells: Cells, first_seq: int, last_seq: int) -> None:
         """Add facts of in-order points, through the guards of recent recomputes."""
         if not len(cells):
             return
@@ -434,7 +350,7 @@ class FactEngine:
             state.unflushed.add((device, hour))
 
     @staticmethod
-    def _mark_dirty_exact(state: _Profile, device: int, hour: int) -> None:
+    def _mark_dirty_exact(state: ProfileState, device: int, hour: int) -> None:
         old = state.dirty.get(device)
         end = hour + HOUR_MS - 1
         state.dirty[device] = (hour, end) if old is None else (min(hour, old[0]), max(end, old[1]))
@@ -475,7 +391,11 @@ class FactEngine:
                 self._recompute(name, state, {d: dirty[d] for d in chunk}, planned)
 
     def _recompute(
-        self, name: str, state: _Profile, spans: dict[int, tuple[int, int]], planned: PlannedTime
+        self,
+        name: str,
+        state: ProfileState,
+        spans: dict[int, tuple[int, int]],
+        planned: PlannedTime,
     ) -> None:
         kpis = state.kpis
         devices = list(spans)
@@ -496,7 +416,7 @@ class FactEngine:
     def _recompute_window(
         self,
         name: str,
-        state: _Profile,
+        state: ProfileState,
         devices: list[int],
         first_hour: int,
         end_hour: int,
@@ -530,7 +450,7 @@ class FactEngine:
             )
         after_seq = self._store.committed_seq
         index = {m: i for i, m in enumerate(kpis.metrics)}
-        carry = _carry_from_table(kpis, before, index)
+        carry = carry_from_table(kpis, before, index)
         metric = (
             np.array([index[str(m)] for m in rows.column("metric").to_pylist()], np.int64)
             if rows.num_rows
@@ -554,10 +474,12 @@ class FactEngine:
         grid.values[position] = cells.values
         with self._lock:
             self._replace(name, state, grid)
-            state.guards.append(_Guard(cell_keys(grid_device, grid_hour), before_seq, after_seq))
+            state.guards.append(
+                RecomputeGuard(cell_keys(grid_device, grid_hour), before_seq, after_seq)
+            )
             self.recomputed_cells += len(grid_device)
 
-    def _replace(self, name: str, state: _Profile, cells: Cells) -> None:
+    def _replace(self, name: str, state: ProfileState, cells: Cells) -> None:
         """Set these cells' totals, keeping the day totals in step."""
         edge = (self._clock() // HOUR_MS) * HOUR_MS - self._recent_ms
         old_rows = cells.hour < edge
@@ -668,73 +590,3 @@ class FactEngine:
     @property
     def profiles(self) -> dict[str, ProfileKpis]:
         return {name: state.kpis for name, state in self._profiles.items()}
-
-
-def _sorted_index(mapping: dict[int, int]) -> tuple[I64, I64]:
-    """A device → number mapping as (sorted devices, their numbers)."""
-    keys = np.fromiter(mapping.keys(), np.int64, len(mapping))
-    values = np.fromiter(mapping.values(), np.int64, len(mapping))
-    order = np.argsort(keys)
-    return keys[order], values[order]
-
-
-def _look_up(index: tuple[I64, I64], devices: I64, missing: int) -> I64:
-    """The numbers of ``devices`` in a sorted index, ``missing`` where a device is not in it."""
-    keys, values = index
-    wanted = np.asarray(devices, np.int64)
-    out = np.full(len(wanted), missing, np.int64)
-    if not len(keys) or not len(wanted):
-        return out
-    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
-    hit = keys[at] == wanted
-    out[hit] = values[at[hit]]
-    return out
-
-
-def _carry_from_rows(
-    kpis: ProfileKpis,
-    places: Places,
-    profile: str,
-    device: I64,
-    metric: list[str | None],
-    ts: I64,
-    value: F64,
-) -> Carry:
-    index = {m: i for i, m in enumerate(kpis.metrics)}
-    position = places.positions(device)
-    pick = np.array(
-        [
-            p >= 0 and places.profile[int(p)] == profile and m in index
-            for p, m in zip(position.tolist(), metric, strict=True)
-        ],
-        np.bool_,
-    )
-    if not pick.any():
-        return Carry.empty(len(kpis.metrics))
-    table = pa.table(
-        {
-            "device": device[pick],
-            "metric": [metric[i] for i in np.flatnonzero(pick)],
-            "ts": ts[pick],
-            "value": value[pick],
-        }
-    )
-    return _carry_from_table(kpis, table, index)
-
-
-def _carry_from_table(kpis: ProfileKpis, table: pa.Table, index: dict[str, int]) -> Carry:
-    """A carry from per-(device, metric) last points: each device's frame at its last point."""
-    if table.num_rows == 0:
-        return Carry.empty(len(kpis.metrics))
-    device = table.column("device").to_numpy().astype(np.int64)
-    metric = np.array([index[str(m)] for m in table.column("metric").to_pylist()], np.int64)
-    ts = table.column("ts").to_numpy().astype(np.int64)
-    value = table.column("value").to_numpy().astype(np.float64)
-    devices, row = np.unique(device, return_inverse=True)
-    held = np.full((len(devices), len(kpis.metrics)), np.nan)
-    held_ts = np.full((len(devices), len(kpis.metrics)), -1, np.int64)
-    held[row, metric] = value
-    held_ts[row, metric] = ts
-    last = np.full(len(devices), np.iinfo(np.int64).min)
-    np.maximum.at(last, row, ts)
-    return Carry(devices, last, held, held_ts)
