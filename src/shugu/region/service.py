@@ -3,9 +3,11 @@ field of its own. Built by the runtime next to analytics, whose figures flow int
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shugu.analytics.service import Analytics
+from shugu.region.appeals.service import AppealService
+from shugu.region.projects.service import ProjectService
 from shugu.store.registry import Registry
 from shugu.store.telemetry import TelemetryStore
 
@@ -15,8 +17,15 @@ class RegionServices:
     registry: Registry
     store: TelemetryStore
     analytics: Analytics
+    #: The project library (项目库).
+    projects: ProjectService = field(init=False)
+    #: Enterprise appeals (企业诉求).
+    appeals: AppealService = field(init=False)
 
 
 def open_region(registry: Registry, store: TelemetryStore, analytics: Analytics) -> RegionServices:
     """The bureau's services over the registry, with the platform's measurements beside them."""
-    return RegionServices(registry, store, analytics)
+    region = RegionServices(registry, store, analytics)
+    region.projects = ProjectService(registry)
+    region.appeals = AppealService(registry)
+    return region

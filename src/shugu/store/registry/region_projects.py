@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from shugu.domain.errors import ConflictError
 from shugu.store.registry.core import RegistryCore, missing
-from shugu.store.registry.models import utc_now
+from shugu.store.registry.models import Enterprise, utc_now
 from shugu.store.registry.models_projects import PROJECT_STAGES, Project, ProjectProgress
 
 
@@ -171,6 +171,12 @@ class ProjectMixin(RegistryCore):
             _apply(row, fields)
             row.updated_at = utc_now()
             return _project(row)
+
+    def industry_of_enterprise(self, enterprise_id: int) -> str | None:
+        """The enterprise's GB/T 4754 class, a project's industry when none is given."""
+        with self._session() as s:
+            row = s.get(Enterprise, enterprise_id)
+            return None if row is None else row.industry_code
 
     def get_project(self, project_id: int) -> ProjectRecord:
         with self._session() as s:
