@@ -104,6 +104,7 @@ DIRECT: dict[str, Direct] = {
             a.role,
             a.enterprise_id,
             made_by_operator=Role(a.role).bound_to_enterprise,
+            park_id=a.park_id,
         )
     ),
     "create-token": _create_token,
@@ -296,6 +297,9 @@ def register(app: typer.Typer, admin: typer.Typer) -> None:
         enterprise: Annotated[
             int | None, typer.Option(help="enterprise id (enterprise roles only)")
         ] = None,
+        park: Annotated[
+            int | None, typer.Option(help="park id (park_official only: the park it serves)")
+        ] = None,
         data: DataOpt = Path("shugu-data"),
         registry_url: RegistryOpt = None,
     ) -> None:
@@ -308,6 +312,7 @@ def register(app: typer.Typer, admin: typer.Typer) -> None:
             password=password,
             role=role,
             enterprise_id=enterprise,
+            park_id=park,
         )
         typer.echo(f"user {user['id']}: {user['username']} ({user['role']})")
 

@@ -1,5 +1,6 @@
 """An app with the registry and auth routes over a real SQLite registry, and a small world:
-two enterprises in one park, an account of every role, a site and a device per enterprise."""
+two enterprises in one park, an account of every role, a site and a device per enterprise, and
+a second park with no enterprise, whose official sees none of the world's."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ class World:
     registry: Registry
     region_id: int
     park_id: int
+    #: A second park of the region, with no enterprise of the world in it.
+    other_park_id: int
     ent_a: int
     ent_b: int
     site_a: int
@@ -87,23 +90,27 @@ def world(
 ) -> Iterator[World]:
     region = registry.create_region("350100", "福州市")
     park = registry.create_park(region.id, "长乐纺织园", "350112")
+    other_park = registry.create_park(region.id, "滨海数据园", "350112")
     ent_a = registry.create_enterprise(park.id, "甲纺织", "91110000600037341L", "0502")
     ent_b = registry.create_enterprise(park.id, "乙数据中心", "91110108551385082Q", "0405")
     site_a = registry.create_asset(ent_a.id, "site", "甲厂区")
     site_b = registry.create_asset(ent_b.id, "site", "乙机房")
     device_a, token_a = registry.create_device(ent_a.id, "loom-001", "loom", asset_id=site_a.id)
     device_b, token_b = registry.create_device(ent_b.id, "crah-01", "crah", asset_id=site_b.id)
-    accounts = {
-        "operator": (Role.OPERATOR, None),
-        "bureau": (Role.BUREAU, None),
-        "admin_a": (Role.ENTERPRISE_ADMIN, ent_a.id),
-        "viewer_a": (Role.ENTERPRISE_VIEWER, ent_a.id),
-        "admin_b": (Role.ENTERPRISE_ADMIN, ent_b.id),
+    # username → (role, enterprise, park served)
+    accounts: dict[str, tuple[Role, int | None, int | None]] = {
+        "operator": (Role.OPERATOR, None, None),
+        "bureau": (Role.BUREAU, None, None),
+        "admin_a": (Role.ENTERPRISE_ADMIN, ent_a.id, None),
+        "viewer_a": (Role.ENTERPRISE_VIEWER, ent_a.id, None),
+        "admin_b": (Role.ENTERPRISE_ADMIN, ent_b.id, None),
+        "park_official": (Role.PARK_OFFICIAL, None, park.id),
+        "park_other": (Role.PARK_OFFICIAL, None, other_park.id),
     }
     tokens: dict[str, str] = {}
     user_ids: dict[str, int] = {}
-    for username, (role, enterprise_id) in accounts.items():
-        user = registry.create_user(username, PASSWORD, role, enterprise_id)
+    for username, (role, enterprise_id, park_id) in accounts.items():
+        user = registry.create_user(username, PASSWORD, role, enterprise_id, park_id=park_id)
         user_ids[username] = user.id
         tokens[username] = registry.create_api_token(user.id, "tests")
     app, services = build_app(
@@ -115,6 +122,7 @@ def world(
             registry=registry,
             region_id=region.id,
             park_id=park.id,
+            other_park_id=other_park.id,
             ent_a=ent_a.id,
             ent_b=ent_b.id,
             site_a=site_a.id,

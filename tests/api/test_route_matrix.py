@@ -34,6 +34,8 @@ from tests.api.matrix_rows import (
     B_VALUES,
     HIDDEN,
     OK,
+    PARK_AGGREGATES,
+    PARK_OFFICIALS,
     PLATFORM_WRITE,
     ROLES,
     Row,
@@ -139,7 +141,7 @@ RULE_BODY = {
 
 #: B's shared-capacity business (requests, matches, publishing): B's own people; consent lets
 #: others read machine values, not trade for B.
-B_CAPACITY = HIDDEN | {"bureau": 403, "operator": 403}
+B_CAPACITY = HIDDEN | {"bureau": 403, "operator": 403, "park_official": 403}
 
 
 def _capacity_request(w: World) -> NewCapacityRequest:
@@ -166,7 +168,7 @@ def _b_accepted_match(w: World) -> dict[str, int]:
 
 
 #: Fitting or deleting B's energy baseline: B's administrators only (consent lets others read).
-B_BASELINE = HIDDEN | {"bureau": 403, "operator": 403}
+B_BASELINE = HIDDEN | {"bureau": 403, "operator": 403, "park_official": 403}
 BASELINE_BODY = {"reference_start": "2026-10-01", "reference_end": "2026-10-22"}
 
 
@@ -196,7 +198,9 @@ CORE_ROWS: dict[tuple[str, str], Row] = {
         lambda w: "/api/auth/tokens", ANY_USER, lambda w: {"name": "t"}
     ),
     ("DELETE", "/api/auth/tokens/{token_id}"): Row(
-        lambda w: "/api/auth/tokens/{token}", HIDDEN | {"bureau": 404}, setup=_b_token
+        lambda w: "/api/auth/tokens/{token}",
+        HIDDEN | {"bureau": 404, "park_official": 404},
+        setup=_b_token,
     ),
     ("POST", "/api/auth/login"): Row(lambda w: "/api/auth/login", {}, not_user_scoped=True),
     # Each role signs out the token it calls with; the world's tokens are not used again.
@@ -262,11 +266,11 @@ CORE_ROWS: dict[tuple[str, str], Row] = {
         },
     ),
     ("GET", "/api/users"): Row(
-        lambda w: "/api/users", {"anonymous": 401, "viewer_a": 403, "bureau": 403}
+        lambda w: "/api/users", {"anonymous": 401, "viewer_a": 403, "bureau": 403} | PARK_OFFICIALS
     ),
     ("GET", "/api/profiles"): Row(lambda w: "/api/profiles", ANY_USER),
     ("GET", "/api/profiles/{name}"): Row(lambda w: "/api/profiles/loom", ANY_USER),
-    ("GET", "/api/summary"): Row(lambda w: "/api/summary", AGGREGATES),
+    ("GET", "/api/summary"): Row(lambda w: "/api/summary", PARK_AGGREGATES),
     ("POST", "/api/v1/{token}/telemetry"): Row(
         lambda w: f"/api/v1/{w.device_token_b}/telemetry", {}, not_user_scoped=True
     ),
@@ -290,7 +294,7 @@ CORE_ROWS: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/api/v1/batch"): Row(
         lambda w: f"/api/v1/batch?enterprise={w.ent_b}",
-        {"anonymous": 401, "viewer_a": 403, "admin_a": 403, "bureau": 403},
+        PLATFORM_WRITE,
         lambda w: {"crah-01": {"supply_air_c": 18.0}},
     ),
     ("GET", "/api/devices/{device_id}/latest"): Row(

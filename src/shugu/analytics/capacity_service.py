@@ -467,9 +467,11 @@ def propose(
 
 def visible_match(registry: Registry, access: Access, match_id: int) -> MatchRecord:
     """A match of which the caller's enterprise is a party; for others it does not exist (the
-    bureau and the operator are told it is not theirs to read)."""
+    bureau, the operator and the official of a party's park are told it is not theirs to
+    read)."""
     match = registry.get_capacity_match(match_id)
-    if access.role in (Role.BUREAU, Role.OPERATOR):
+    in_view = access.in_own_park(match.requester_id) or access.in_own_park(match.offerer_id)
+    if access.role in (Role.BUREAU, Role.OPERATOR) or in_view:
         raise ForbiddenError(
             "a match is seen by its two parties only", code="capacity_members_only"
         )

@@ -23,6 +23,7 @@ from shugu.api.session_cookies import (
 )
 from shugu.domain.errors import AuthError, ForbiddenError
 from shugu.domain.tenancy import Access, Principal
+from shugu.store.registry import Registry
 
 
 def get_services(request: Request) -> Services:
@@ -90,8 +91,14 @@ def get_principal(request: Request, services: ServicesDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
+def access_for(principal: Principal, registry: Registry) -> Access:
+    """The scope of a principal, with the registry answering consents and enterprises' parks
+    (every place that builds an ``Access`` for a request builds it here)."""
+    return Access(principal, registry.has_consent, registry.park_of_enterprise)
+
+
 def get_access(principal: PrincipalDep, services: ServicesDep) -> Access:
-    return Access(principal, services.registry.has_consent)
+    return access_for(principal, services.registry)
 
 
 AccessDep = Annotated[Access, Depends(get_access)]

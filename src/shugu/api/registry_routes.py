@@ -243,9 +243,9 @@ def _only_first_admin(registry: Registry, role: Role, enterprise_id: int) -> Non
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
 def create_user(body: UserIn, access: AccessDep, services: ServicesDep) -> UserOut:
-    """The operator creates operator and bureau accounts, and an enterprise's first
-    administrator; an enterprise administrator, accounts of its own enterprise
-    (``enterprise_id`` defaults to it)."""
+    """The operator creates operator, bureau and park officials' accounts (a park official's
+    with ``park_id``), and an enterprise's first administrator; an enterprise administrator,
+    accounts of its own enterprise (``enterprise_id`` defaults to it)."""
     enterprise_id = body.enterprise_id
     if body.role.bound_to_enterprise:
         if enterprise_id is None and access.role is Role.ENTERPRISE_ADMIN:
@@ -257,13 +257,14 @@ def create_user(body: UserIn, access: AccessDep, services: ServicesDep) -> UserO
         else:
             _require_platform(access, "create accounts")
     else:
-        _require_platform(access, "create operator and bureau accounts")
+        _require_platform(access, "create operator, bureau and park officials' accounts")
     user = services.registry.create_user(
         body.username,
         body.password,
         body.role,
         enterprise_id,
         made_by_operator=access.role is Role.OPERATOR and body.role.bound_to_enterprise,
+        park_id=body.park_id,
     )
     return UserOut.from_record(user)
 
@@ -303,10 +304,13 @@ def get_profile(name: str, access: AccessDep) -> Profile:
 
 @router.get("/summary")
 def summary(access: AccessDep, services: ServicesDep) -> SummaryOut:
-    """Enterprises and devices per park: counts that name no machine."""
-    if not access.can_read_aggregates():
-        raise _forbidden("the district summary is for the operator and the bureau")
+    """Enterprises and devices per park: counts that name no machine; a park official's
+    summary holds its own park only."""
     parks = services.registry.count_summary()
+    if access.role is Role.PARK_OFFICIAL:
+        parks = [p for p in parks if access.can_see_park(p.park_id)]
+    elif not access.can_read_aggregates():
+        raise _forbidden("the district summary is for the operator, the bureau and park officials")
     return SummaryOut(
         enterprises=sum(p.enterprises for p in parks),
         devices=sum(p.devices for p in parks),

@@ -89,6 +89,8 @@ class UserIn(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
     role: Role
     enterprise_id: int | None = None
+    #: The park a park official serves (role park_official only).
+    park_id: int | None = None
 
 
 # Responses ----------------------------------------------------------------------------------
@@ -103,6 +105,7 @@ class UserOut(Out):
     made_by_operator: bool = Field(
         False, description="made by the platform operator: it may not consent for the operator"
     )
+    park_id: int | None = Field(None, description="the park a park official serves")
 
 
 class LoginOut(BaseModel):

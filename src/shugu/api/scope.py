@@ -30,6 +30,12 @@ def _consent_required(access: Access) -> ForbiddenError:
             'with "grantee": "operator")',
             code="consent_required",
         )
+    if access.role is Role.PARK_OFFICIAL:
+        return ForbiddenError(
+            "a park official sees its enterprises' registry data and enterprise-level figures, "
+            "not their machines (devices, values, alarms of devices)",
+            code="forbidden",
+        )
     return ForbiddenError("you may not read this enterprise's machine data", code="forbidden")
 
 
@@ -185,6 +191,25 @@ def commanded_device(registry: Registry, access: Access, device_id: int) -> Devi
     return ref
 
 
+def park_enterprises(registry: Registry, access: Access) -> frozenset[int]:
+    """The enterprises of the park a park official serves (none for any other caller)."""
+    park_id = access.principal.park_id
+    if access.role is not Role.PARK_OFFICIAL or park_id is None:
+        return frozenset()
+    return frozenset(e.id for e in registry.list_enterprises(park_id))
+
+
+def visible_enterprises(registry: Registry, access: Access) -> frozenset[int] | None:
+    """The enterprises whose registry data and enterprise-level figures the caller sees
+    (None: every enterprise)."""
+    if access.role in (Role.BUREAU, Role.OPERATOR):
+        return None
+    if access.role is Role.PARK_OFFICIAL:
+        return park_enterprises(registry, access)
+    own = access.principal.enterprise_id
+    return frozenset() if own is None else frozenset({own})
+
+
 #: KPI levels that sum one enterprise's machines at most; above them a table mixes enterprises.
 _MACHINE_LEVELS = ("device", "line")
 _OWN_LEVELS = ("device", "line", "enterprise")
@@ -199,7 +224,9 @@ def kpi_enterprises(
     An enterprise's own users see their enterprise at every level up to the enterprise, never a
     table that mixes in others. The bureau and the operator see enterprise-level and coarser
     figures of every enterprise (an aggregate shows no machine), and machine or line figures only
-    of enterprises that granted them consent.
+    of enterprises that granted them consent. A park official sees enterprise-level and coarser
+    figures of its park's enterprises only, and no machine or line figures (a park is granted no
+    consent): a park's roll-up sums its own enterprises, never a neighbour's.
     """
     if enterprise_id is not None and not access.can_see_enterprise(enterprise_id):
         raise NotFoundError("no such enterprise", code="not_found")
@@ -212,6 +239,12 @@ def kpi_enterprises(
             )
         assert own is not None
         return frozenset({own})
+    if access.role is Role.PARK_OFFICIAL:
+        if level in _MACHINE_LEVELS:
+            raise _consent_required(access)
+        if enterprise_id is not None:
+            return frozenset({enterprise_id})
+        return park_enterprises(registry, access)
     if level in _MACHINE_LEVELS:
         if enterprise_id is not None:
             require_machine_access(access, enterprise_id)

@@ -152,10 +152,13 @@ class Access:
 
     def can_count_alarms(self, enterprise_id: int) -> bool:
         """Open alarm counts of an enterprise. The bureau sees every enterprise's (it sets no
-        limits); the operator only with consent, since counts under limits it chose while it had
-        consent would still answer "is this value above X"."""
+        limits); a park official its own park's, as the bureau's; the operator only with
+        consent, since counts under limits it chose while it had consent would still answer
+        "is this value above X"."""
         if self.role is Role.BUREAU:
             return True
+        if self.role is Role.PARK_OFFICIAL:
+            return self.in_own_park(enterprise_id)
         return self.can_read_machines(enterprise_id)
 
     def can_manage_enterprise(self, enterprise_id: int) -> bool:

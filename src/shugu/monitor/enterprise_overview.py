@@ -66,9 +66,10 @@ def device_counts(
 
 
 def enterprise_overview(
-    registry: Registry, store: TelemetryStore, now_ms: int
+    registry: Registry, store: TelemetryStore, now_ms: int, park_id: int | None = None
 ) -> list[ParkFigures]:
-    """Parks in order, each with its enterprises and their figures."""
+    """Parks in order, each with its enterprises and their figures; only the park ``park_id``
+    when given (what a park official is shown of its own park)."""
     last_seen = LatestValues(store.latest(None)).last_seen()
     users = registry.list_users()
     user_count = Counter(u.enterprise_id for u in users if u.enterprise_id is not None)
@@ -79,6 +80,8 @@ def enterprise_overview(
     )
     parks: list[ParkFigures] = []
     for park in registry.list_parks():
+        if park_id is not None and park.id != park_id:
+            continue
         figures = []
         for enterprise in registry.list_enterprises(park.id):
             refs = registry.device_refs_of_enterprise(enterprise.id)

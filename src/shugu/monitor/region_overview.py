@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from shugu.domain.errors import ForbiddenError, ValidationError
 from shugu.domain.profiles import MetricKind, get_profile
-from shugu.domain.tenancy import Access, Grantee
+from shugu.domain.tenancy import Access, Grantee, Role
 from shugu.monitor.alarm_counts import SeverityCounts, count_open_alarms
 from shugu.monitor.liveness import LatestValues, Liveness, states
 from shugu.monitor.model import SEVERITY_RANK, Severity
@@ -224,15 +224,21 @@ class OverviewStore(CountedStore, Protocol):
 def region_overview(
     registry: Registry, store: OverviewStore, access: Access, now_ms: int
 ) -> RegionOverview:
-    """The region as ``access`` may see it; 403 for callers without district-wide counts."""
-    if not access.can_read_aggregates():
+    """The region as ``access`` may see it: a park official its own park only; 403 for
+    callers without district-wide counts."""
+    own_park = access.principal.park_id if access.role is Role.PARK_OFFICIAL else None
+    if own_park is None and not access.can_read_aggregates():
         raise ForbiddenError(
-            "the region overview is for the bureau and the platform operator", code="forbidden"
+            "the region overview is for the bureau, park officials and the platform operator",
+            code="forbidden",
         )
     consents = registry.active_consents()
-    scoped = Access(access.principal, lambda e, g: (e, str(g)) in consents)
     parks = registry.list_parks()
-    enterprises = registry.list_enterprises()
+    enterprises = registry.list_enterprises(own_park)
+    if own_park is not None:
+        parks = [p for p in parks if p.id == own_park]
+    park_of = {e.id: e.park_id for e in enterprises}
+    scoped = Access(access.principal, lambda e, g: (e, str(g)) in consents, park_of.get)
     devices = registry.device_places()
     alarm_rows = registry.open_alarm_rows()
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from shugu.api.deps import get_services
+from shugu.api.deps import access_for, get_services
 from shugu.api.session_cookies import (
     clear_session_cookies,
     over_tls,
@@ -17,7 +17,6 @@ from shugu.api.session_cookies import (
 )
 from shugu.api.sign_in import SESSION_TTL_S, client_address, login_guard_of, sign_in
 from shugu.domain.errors import AuthError, ShuguError
-from shugu.domain.tenancy import Access
 from shugu.web.i18n import LANG_COOKIE, LANGUAGES, Translator
 from shugu.web.nav import home_url
 from shugu.web.session import PageUser, PageUserDep, translator_for
@@ -97,7 +96,7 @@ def login_submit(
         return _login_page(request, tr, username=username, error=message, status=exc.http_status)
     user = PageUser(
         signed.principal,
-        Access(signed.principal, services.registry.has_consent),
+        access_for(signed.principal, services.registry),
         services,
         tr,
         "",

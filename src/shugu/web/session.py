@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 
-from shugu.api.deps import get_services
+from shugu.api.deps import access_for, get_services
 from shugu.api.services import Services
 from shugu.api.session_cookies import (
     CSRF_HEADER,
@@ -92,7 +92,7 @@ async def get_page_user(request: Request) -> PageUser:
             )
     return PageUser(
         principal=principal,
-        access=Access(principal, services.registry.has_consent),
+        access=access_for(principal, services.registry),
         services=services,
         tr=translator_for(request),
         csrf=csrf_token_for(token),

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from shugu.domain.errors import AuthError, ConflictError, ValidationError
 from shugu.domain.tenancy import Principal, Role
 from shugu.store.registry.core import RegistryCore, clean_name, hash_token, missing
-from shugu.store.registry.models import ApiToken, Enterprise, User
+from shugu.store.registry.models import ApiToken, Enterprise, Park, User
 from shugu.store.registry.records import ApiTokenRecord, IssuedToken, TokenKind, UserRecord
 
 MIN_PASSWORD_LENGTH = 8
@@ -30,6 +30,7 @@ def user_record(row: User) -> UserRecord:
         enterprise_id=row.enterprise_id,
         created_at=row.created_at,
         made_by_operator=row.made_by_operator,
+        park_id=row.park_id,
     )
 
 
@@ -52,6 +53,7 @@ def _principal(user: User) -> Principal:
         role=Role(user.role),
         enterprise_id=user.enterprise_id,
         made_by_operator=user.made_by_operator,
+        park_id=user.park_id,
     )
 
 
@@ -86,6 +88,35 @@ def _parse_role(role: Role | str) -> Role:
         ) from None
 
 
+def _check_binding(role: Role, enterprise_id: int | None, park_id: int | None) -> None:
+    """An enterprise account names its enterprise, a park official its park, nobody else
+    either (the table's checks say the same; this says it in words)."""
+    if role.bound_to_enterprise and enterprise_id is None:
+        raise ValidationError(
+            f"a user with role {role} belongs to an enterprise; give enterprise_id",
+            code="enterprise_required",
+            field="enterprise_id",
+        )
+    if not role.bound_to_enterprise and enterprise_id is not None:
+        raise ValidationError(
+            f"a user with role {role} belongs to no enterprise; leave enterprise_id out",
+            code="enterprise_not_allowed",
+            field="enterprise_id",
+        )
+    if role.bound_to_park and park_id is None:
+        raise ValidationError(
+            f"a user with role {role} serves a park; give park_id",
+            code="park_required",
+            field="park_id",
+        )
+    if not role.bound_to_park and park_id is not None:
+        raise ValidationError(
+            f"a user with role {role} serves no park; leave park_id out",
+            code="park_not_allowed",
+            field="park_id",
+        )
+
+
 class AccountMixin(RegistryCore):
     # Users ---------------------------------------------------------------------------------
 
@@ -97,22 +128,12 @@ class AccountMixin(RegistryCore):
         enterprise_id: int | None = None,
         *,
         made_by_operator: bool = False,
+        park_id: int | None = None,
     ) -> UserRecord:
         name = _check_username(username)
         _check_password(password)
         user_role = _parse_role(role)
-        if user_role.bound_to_enterprise and enterprise_id is None:
-            raise ValidationError(
-                f"a user with role {user_role} belongs to an enterprise; give enterprise_id",
-                code="enterprise_required",
-                field="enterprise_id",
-            )
-        if not user_role.bound_to_enterprise and enterprise_id is not None:
-            raise ValidationError(
-                f"a user with role {user_role} belongs to no enterprise; leave enterprise_id out",
-                code="enterprise_not_allowed",
-                field="enterprise_id",
-            )
+        _check_binding(user_role, enterprise_id, park_id)
         taken = ConflictError(
             f"the username {name!r} is taken", code="username_taken", field="username"
         )
@@ -120,6 +141,8 @@ class AccountMixin(RegistryCore):
         with self._session() as session:
             if enterprise_id is not None and session.get(Enterprise, enterprise_id) is None:
                 raise missing("enterprise", field="enterprise_id")
+            if park_id is not None and session.get(Park, park_id) is None:
+                raise missing("park", field="park_id")
             if session.scalar(select(User.id).where(User.username == name)) is not None:
                 raise taken
             row = User(
@@ -127,6 +150,7 @@ class AccountMixin(RegistryCore):
                 password_hash=password_hash,
                 role=user_role,
                 enterprise_id=enterprise_id,
+                park_id=park_id,
                 made_by_operator=made_by_operator,
             )
             session.add(row)
@@ -151,6 +175,26 @@ class AccountMixin(RegistryCore):
             query = query.where(User.enterprise_id == enterprise_id)
         with self._session() as session:
             return [user_record(u) for u in session.scalars(query)]
+
+    def park_of_enterprise(self, enterprise_id: int) -> int | None:
+        """The park an enterprise lies in, None when there is no such enterprise (cached: a
+        park official's every request asks it for each enterprise it touches; an answer of
+        None is not kept, since the enterprise may be registered the next moment)."""
+        hit = self._park_by_enterprise.get(enterprise_id)
+        if hit is not None:
+            return hit.value
+        generation = self._park_by_enterprise.generation
+        with self._session() as session:
+            park_id = session.scalar(
+                select(Enterprise.park_id).where(Enterprise.id == enterprise_id)
+            )
+        if park_id is not None:
+            self._park_by_enterprise.put(enterprise_id, park_id, generation=generation)
+        return park_id
+
+    def forget_park_of_enterprise(self, enterprise_id: int) -> None:
+        """Drop the cached park of an enterprise (after it moved to another park)."""
+        self._park_by_enterprise.discard(enterprise_id)
 
     def set_password(self, user_id: int, password: str) -> None:
         _check_password(password)

@@ -98,6 +98,8 @@ class RegistryCore:
         self._consent_by_enterprise: TtlCache[tuple[int, str], bool] = TtlCache(
             cache_ttl_s, clock=monotonic
         )
+        #: enterprise id → its park (None: no such enterprise), asked for park officials' scope
+        self._park_by_enterprise: TtlCache[int, int | None] = TtlCache(cache_ttl_s, clock=monotonic)
 
     @property
     def dialect(self) -> str:
@@ -127,6 +129,7 @@ class RegistryCore:
         self._device_by_token.clear()
         self._principal_by_token.clear()
         self._consent_by_enterprise.clear()
+        self._park_by_enterprise.clear()
 
     def close(self) -> None:
         self.clear_caches()

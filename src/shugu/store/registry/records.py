@@ -98,6 +98,8 @@ class UserRecord:
     enterprise_id: int | None
     created_at: datetime
     made_by_operator: bool = False
+    #: The park a park official serves (None for every other role).
+    park_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
