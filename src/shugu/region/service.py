@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from shugu.analytics.service import Analytics
 from shugu.region.appeals.service import AppealService
+from shugu.region.files.measured import MeasuredFacts
+from shugu.region.files.service import EnterpriseFiles
 from shugu.region.projects.service import ProjectService
 from shugu.store.registry import Registry
 from shugu.store.telemetry import TelemetryStore
@@ -21,6 +23,8 @@ class RegionServices:
     projects: ProjectService = field(init=False)
     #: Enterprise appeals (企业诉求).
     appeals: AppealService = field(init=False)
+    #: One file per enterprise (一企一档): figures, certifications, tags and tiers.
+    files: EnterpriseFiles = field(init=False)
 
 
 def open_region(registry: Registry, store: TelemetryStore, analytics: Analytics) -> RegionServices:
@@ -28,4 +32,5 @@ def open_region(registry: Registry, store: TelemetryStore, analytics: Analytics)
     region = RegionServices(registry, store, analytics)
     region.projects = ProjectService(registry)
     region.appeals = AppealService(registry)
+    region.files = EnterpriseFiles(registry, MeasuredFacts(registry, store, analytics))
     return region
