@@ -144,7 +144,7 @@ class AppealMixin(RegistryCore):
         if enterprise_id is not None:
             query = query.where(Appeal.enterprise_id == enterprise_id)
         with self._session() as s:
-            return [_record(a, e, []) for a, e in s.execute(query).tuples()]
+            return [_record(a, e, []) for a, e in s.execute(query).all()]
 
     def add_appeal_step(self, appeal_id: int, step: AppealStep) -> AppealRecord:
         """Record the step and move the appeal with it: assigned sets the department, the first
