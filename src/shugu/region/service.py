@@ -9,6 +9,7 @@ from shugu.analytics.service import Analytics
 from shugu.region.appeals.service import AppealService
 from shugu.region.files.measured import MeasuredFacts
 from shugu.region.files.service import EnterpriseFiles
+from shugu.region.indicators.service import IndicatorService
 from shugu.region.policies.service import PolicyService, engine_first_data
 from shugu.region.projects.service import ProjectService
 from shugu.store.registry import Registry
@@ -26,6 +27,8 @@ class RegionServices:
     appeals: AppealService = field(init=False)
     #: One file per enterprise (一企一档): figures, certifications, tags and tiers.
     files: EnterpriseFiles = field(init=False)
+    #: Indicators and targets (指标与目标).
+    indicators: IndicatorService = field(init=False)
     #: Policies (惠企政策), grants without applying (免申即享), innovation points.
     policies: PolicyService = field(init=False)
 
@@ -36,6 +39,7 @@ def open_region(registry: Registry, store: TelemetryStore, analytics: Analytics)
     region.projects = ProjectService(registry)
     region.appeals = AppealService(registry)
     region.files = EnterpriseFiles(registry, MeasuredFacts(registry, store, analytics))
+    region.indicators = IndicatorService(registry, store, analytics)
     region.policies = PolicyService(
         registry, region.files.facts.enterprise_facts, engine_first_data(registry, analytics.engine)
     )
