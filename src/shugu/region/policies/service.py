@@ -252,6 +252,9 @@ class PolicyService:
     ) -> GrantLineRecord:
         """The bureau's answer: upheld (a new amount, 0 or none to remove) or rejected; both
         with a note."""
+        line = self.registry.get_grant_line(line_id)
+        if not access.can_see_enterprise(line.enterprise_id):
+            raise missing("entitlement")
         rights.require_bureau(access)
         text = _text(note, "note", "resolution_note_invalid")
         if amount_wan is not None and not (0 <= amount_wan <= 1_000_000):
