@@ -18,6 +18,7 @@ from shugu.api import (
     energy_routes,
     inspection_routes,
     kpi_routes,
+    region_files_routes,
     region_policies_routes,
     registry_routes,
     telemetry_routes,
@@ -88,6 +89,7 @@ def create_app(
         capacity_routes,
         kpi_routes,
         energy_routes,
+        region_files_routes,
         region_policies_routes,
     ):
         app.include_router(module.router)

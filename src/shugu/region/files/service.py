@@ -104,7 +104,7 @@ def require_district_reader(access: Access) -> None:
 def check_year(year: int) -> int:
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise ValidationError(
-            f"a year between {MIN_YEAR} and {MAX_YEAR}", code="year_invalid", field="year"
+            f"a year between {MIN_YEAR} and {MAX_YEAR}", code="figures_year_invalid", field="year"
         )
     return year
 

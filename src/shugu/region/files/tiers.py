@@ -147,7 +147,7 @@ class TierBook:
         tier_def(tier)
         parse_condition(criteria, field="criteria")
         if len(note) > 2000:
-            raise ValidationError("a note has at most 2000 characters", code="note_too_long")
+            raise ValidationError("a note has at most 2000 characters", code="tier_note_too_long")
         return _saved(self._registry.save_tier_version(tier, criteria, effective_from, note, by))
 
     def evaluate(
