@@ -18,8 +18,8 @@ from shugu.api import (
     energy_routes,
     inspection_routes,
     kpi_routes,
-    region_files_routes,
-    region_policies_routes,
+    region_appeals_routes,
+    region_projects_routes,
     registry_routes,
     telemetry_routes,
 )
@@ -89,8 +89,8 @@ def create_app(
         capacity_routes,
         kpi_routes,
         energy_routes,
-        region_files_routes,
-        region_policies_routes,
+        region_projects_routes,
+        region_appeals_routes,
     ):
         app.include_router(module.router)
 

@@ -9,9 +9,9 @@ from shugu.analytics.service import Analytics
 from shugu.region.appeals.service import AppealService
 from shugu.region.files.measured import MeasuredFacts
 from shugu.region.files.service import EnterpriseFiles
+from shugu.region.indicators.service import IndicatorService
 from shugu.region.operation.measured import AnalyticsMeters
 from shugu.region.operation.service import OperationService
-from shugu.region.indicators.service import IndicatorService
 from shugu.region.policies.service import PolicyService, engine_first_data
 from shugu.region.projects.service import ProjectService
 from shugu.store.registry import Registry
@@ -29,10 +29,10 @@ class RegionServices:
     appeals: AppealService = field(init=False)
     #: One file per enterprise (一企一档): figures, certifications, tags and tiers.
     files: EnterpriseFiles = field(init=False)
-    #: Monthly operation (经济运行监测): reports, review, discrepancies, warnings.
-    operation: OperationService = field(init=False)
     #: Indicators and targets (指标与目标).
     indicators: IndicatorService = field(init=False)
+    #: Monthly operation (经济运行监测): reports, review, discrepancies, warnings.
+    operation: OperationService = field(init=False)
     #: Policies (惠企政策), grants without applying (免申即享), innovation points.
     policies: PolicyService = field(init=False)
 
@@ -40,11 +40,11 @@ class RegionServices:
 def open_region(registry: Registry, store: TelemetryStore, analytics: Analytics) -> RegionServices:
     """The bureau's services over the registry, with the platform's measurements beside them."""
     region = RegionServices(registry, store, analytics)
-    region.projects = ProjectService(registry)
+    region.projects = ProjectService(registry, analytics.kpis)
     region.appeals = AppealService(registry)
     region.files = EnterpriseFiles(registry, MeasuredFacts(registry, store, analytics))
-    region.operation = OperationService(registry, AnalyticsMeters(analytics.kpis))
     region.indicators = IndicatorService(registry, store, analytics)
+    region.operation = OperationService(registry, AnalyticsMeters(analytics.kpis))
     region.policies = PolicyService(
         registry, region.files.facts.enterprise_facts, engine_first_data(registry, analytics.engine)
     )

@@ -12,11 +12,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from shugu.domain.errors import NotFoundError, ValidationError
+from shugu.analytics.query import KpiService
+from shugu.domain.errors import ForbiddenError, NotFoundError, UnavailableError, ValidationError
 from shugu.domain.tenancy import Access
-from shugu.domain.timeutil import CHINA_TZ
+from shugu.domain.timeutil import CHINA_TZ, utc_now_ms
+from shugu.region.appeals.service import AppealService
 from shugu.region.projects import input as inp
 from shugu.region.projects import rights
+from shugu.region.projects.before_after import BeforeAfter, before_after
 from shugu.region.projects.catalogue import SME_TYPE, Catalogue, catalogue
 from shugu.region.projects.overdue import (
     Overdue,
@@ -25,6 +28,7 @@ from shugu.region.projects.overdue import (
     overdue_of,
     stage_statuses,
 )
+from shugu.region.projects.summary import NOT_REPORTED, Summary, summarise
 from shugu.store.registry import Registry
 from shugu.store.registry.models_projects import PROJECT_STAGES
 from shugu.store.registry.region_projects import (
@@ -71,8 +75,11 @@ class OverdueRow:
 @dataclass
 class ProjectService:
     registry: Registry
+    #: The platform's KPIs, for SME digital-transformation projects before and after go-live.
+    kpis: KpiService | None = None
     today: Callable[[], date] = china_today
     vocabulary: Catalogue | None = None
+    now_ms: Callable[[], int] = utc_now_ms
 
     @property
     def catalogue(self) -> Catalogue:
@@ -154,6 +161,29 @@ class ProjectService:
             for item in v.overdue
         ]
         return sorted(rows, key=lambda r: (-r.item.days_late, r.project.code))
+
+    def summary(self, access: Access, month: object, lang: str = "zh") -> Summary:
+        """The month's summary by stage, park and industry: the bureau's over the district, a
+        park official's over its park."""
+        scope = rights.scope_of(access)
+        if scope.enterprise_id is not None:
+            raise ForbiddenError(
+                "the project summary is the bureau's and the parks'",
+                code="projects_summary_forbidden",
+            )
+        first = inp.month(month)
+        projects = self.registry.list_projects(park_id=scope.park_id)
+        progress = self.registry.progress_of([p.id for p in projects])
+        stages = [(s.key, s.label(lang)) for s in self.catalogue.stages]
+        stages.append((NOT_REPORTED, "Not reported" if lang == "en" else "未报告"))
+        return summarise(projects, progress, first, stages, self._parks())
+
+    def before_after(self, access: Access, project_id: int) -> BeforeAfter:
+        """An SME digital-transformation project's owner measured before and after go-live."""
+        project = self.visible(access, project_id)
+        if self.kpis is None:
+            raise UnavailableError("this server computes no KPIs", code="projects_kpis_unavailable")
+        return before_after(project, self.kpis, self.catalogue, self.now_ms())
 
     # -- recording -------------------------------------------------------------------------
 
@@ -357,3 +387,20 @@ def _check_investment(
 
 def _next(first: date) -> date:
     return date(first.year + first.month // 12, first.month % 12 + 1, 1)
+
+
+def appeal_raiser(appeals: AppealService, access: Access) -> Callable[[ProjectRecord, str], int]:
+    """Raise a report's blocking problems as the owner's appeal (the owner's administrators
+    file appeals, so only they can raise one; an owner without an account has none to file)."""
+
+    def raise_appeal(project: ProjectRecord, problems: str) -> int:
+        if project.enterprise_id is None:
+            raise ValidationError(
+                "an owner without an account on the platform files no appeals",
+                code="project_appeal_needs_owner",
+                field="raise_appeal",
+            )
+        title = f"项目 {project.code} 推进问题：{project.name}"
+        return appeals.raise_for_project(access, project.enterprise_id, title, problems)
+
+    return raise_appeal
