@@ -50,9 +50,7 @@ def test_key_enterprises_connected_share(world: World, service: IndicatorService
     assert service.book.compute("key_enterprises_connected_share", november).missing == (
         "no_key_enterprises"
     )
-    silent = world.registry.create_enterprise(
-        world.park_id, "丙织造", "91350182MA2Y0B0J3N", "0502"
-    )
+    silent = world.registry.create_enterprise(world.park_id, "丙织造", "91350182MA2Y0B0J3N", "0502")
     world.registry.update_enterprise_file(world.ent_a, {"key_enterprise": True})
     world.registry.update_enterprise_file(silent.id, {"key_enterprise": True})
     service.book.forget()
@@ -67,9 +65,9 @@ def test_energy_per_unit_output_by_park(service: IndicatorService) -> None:
     energy = service.book.compute("energy_per_unit_output_by_park", PeriodKey(2026, 11))
     assert energy.value == pytest.approx(100 * 72 / 73, rel=1e-3)
     assert energy.parts == {"长乐纺织园": pytest.approx(100 * 72 / 73, rel=1e-3)}
-    assert service.book.compute(
-        "energy_per_unit_output_by_park", PeriodKey(2026, 10)
-    ).missing == ("no_output")
+    assert service.book.compute("energy_per_unit_output_by_park", PeriodKey(2026, 10)).missing == (
+        "no_output"
+    )
 
 
 def test_revenue_says_no_figures_until_there_are(world: World, service: IndicatorService) -> None:

@@ -25,6 +25,13 @@ from shugu.region.indicators.definitions import (
 )
 from shugu.region.indicators.figures import Figure, FigureBook, stored_figure
 from shugu.region.indicators.periods import PeriodKey, month_of, parse_period, parse_year
+from shugu.region.indicators.sheets_io import (
+    ImportReport,
+    export_board,
+    import_values,
+    values_template,
+)
+from shugu.region.sheets import Lang
 from shugu.store.registry import Registry
 from shugu.store.registry.core import missing
 from shugu.store.registry.region_indicators import (
@@ -197,6 +204,16 @@ class IndicatorService:
         self.ensure_seeded()
         return self.book.snapshot_month(self.registry.list_indicators(), key, replace=replace)
 
+    def values_template(self, access: Access, lang: Lang) -> bytes:
+        """The XLSX template for reported values, its drop-down listing them."""
+        return values_template(self.register(access), lang)
+
+    def import_values(self, access: Access, data: bytes) -> ImportReport:
+        """Reported values from an uploaded XLSX: every good row kept, every bad one reported
+        by row number and reason; a re-import of the same file changes nothing."""
+        require_bureau(access)
+        return import_values(self.registry, self.register(access), data, access.principal.username)
+
     # -- targets -------------------------------------------------------------------------
 
     def targets(self, access: Access, year: object) -> list[tuple[IndicatorRecord, TargetRecord]]:
@@ -254,6 +271,10 @@ class IndicatorService:
         with_target = {t.indicator_id for t in targets}
         ordered = sorted(indicators, key=lambda i: (i.id not in with_target, i.position, i.id))
         return build_board(self.book, when, ordered, targets, values)
+
+
+def board_xlsx(board: Board, lang: Lang) -> bytes:
+    return export_board(board, lang)
 
 
 def _reported(indicator: IndicatorRecord) -> None:
