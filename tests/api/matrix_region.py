@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from tests.api import matrix_region_projects
+from tests.api import matrix_region_indicators, matrix_region_projects
 from tests.api.matrix_rows import Row
 
 REGION_ROWS: dict[tuple[str, str], Row] = {
     **matrix_region_projects.ROWS,
+    **matrix_region_indicators.ROWS,
 }

@@ -19,6 +19,7 @@ from shugu.api import (
     inspection_routes,
     kpi_routes,
     region_appeals_routes,
+    region_indicators_routes,
     region_projects_routes,
     registry_routes,
     telemetry_routes,
@@ -89,6 +90,7 @@ def create_app(
         capacity_routes,
         kpi_routes,
         energy_routes,
+        region_indicators_routes,
         region_projects_routes,
         region_appeals_routes,
     ):
