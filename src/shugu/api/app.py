@@ -20,6 +20,7 @@ from shugu.api import (
     kpi_routes,
     region_appeals_routes,
     region_indicators_routes,
+    region_operation_routes,
     region_projects_routes,
     registry_routes,
     telemetry_routes,
@@ -93,6 +94,7 @@ def create_app(
         region_indicators_routes,
         region_projects_routes,
         region_appeals_routes,
+        region_operation_routes,
     ):
         app.include_router(module.router)
 
