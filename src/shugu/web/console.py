@@ -23,6 +23,7 @@ from shugu.domain.errors import ShuguError
 from shugu.web import (
     alarm_pages,
     auth_pages,
+    bureau_indicators_pages,
     calendar_pages,
     capacity_pages,
     consent_pages,
@@ -61,6 +62,7 @@ PAGE_MODULES: Final = (
     region_pages,
     capacity_pages,
     kpi_pages,
+    bureau_indicators_pages,
 )
 
 

@@ -54,6 +54,7 @@ def nav_for(user: PageUser) -> list[NavItem]:
             NavItem(N_("Enterprises"), "/region/enterprises"),
             NavItem(N_("Region KPIs"), "/region/kpi"),
             NavItem(N_("Shared capacity"), "/capacity"),
+            NavItem(N_("Targets"), "/region/targets"),
         ]
     assert user.enterprise_id is not None
     return enterprise_items(user.enterprise_id, role is Role.ENTERPRISE_ADMIN)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
+from xml.etree.ElementTree import ParseError
 
-from shugu.domain.errors import ShuguError
+from shugu.domain.errors import ShuguError, ValidationError
 from shugu.domain.uscc import check_uscc
 from shugu.region.files.service import check_figures, check_file_changes, check_year
 from shugu.region.sheets import Column, RowError, SheetRead, SheetRow, SheetSpec, read_sheet
@@ -106,7 +107,13 @@ def _refuse(read: SheetRead, row: SheetRow, error: ShuguError) -> None:
 
 def import_sheet(registry: Registry, kind: Kind, data: bytes, by: str) -> ImportReport:
     """Read and import one uploaded file; ``xlsx_unreadable`` if it is no workbook."""
-    read = read_sheet(data, SPECS[kind])
+    try:
+        read = read_sheet(data, SPECS[kind])
+    except ParseError as exc:
+        # A workbook whose XML names characters XML forbids is as unreadable as any other.
+        raise ValidationError(
+            "the file is not a readable XLSX workbook", code="xlsx_unreadable"
+        ) from exc
     report = ImportReport(ignored_headers=list(read.ignored_headers))
     if kind == "enterprises":
         _enterprises(registry, read, report)

@@ -123,7 +123,9 @@ def check_figures(values: Mapping[str, object]) -> dict[str, float | int | None]
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValidationError(f"{name} is a number", code="figure_invalid", field=name)
-        number = float(value)
+        # An int beyond a float's reach is beyond any figure too.
+        outside = isinstance(value, int) and not 0 <= value <= MAX_FIGURE
+        number = -1.0 if outside else float(value)
         if not (0 <= number <= MAX_FIGURE):
             raise ValidationError(
                 f"{name} is a number from 0 to {MAX_FIGURE:.0f}", code="figure_invalid", field=name
@@ -157,7 +159,17 @@ def check_file_changes(changes: Mapping[str, object]) -> dict[str, object]:
             out[name] = None if value is None else check_nbs_category(str(value)).code
         elif name == "name":
             out[name] = clean_name(str(value), "name")
-        elif name in ("established_on", "key_enterprise", "listed", "park_id"):
+        elif name == "established_on":
+            if value is not None and not isinstance(value, date):
+                raise ValidationError("a date of establishment", code="invalid", field=name)
+            out[name] = value
+        elif name in ("key_enterprise", "listed"):
+            if not isinstance(value, bool):
+                raise ValidationError(f"{name} is true or false", code="invalid", field=name)
+            out[name] = value
+        elif name == "park_id":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValidationError("a park's id", code="invalid", field=name)
             out[name] = value
         else:
             raise ValidationError(f"{name!r} is no field of the file", code="invalid", field=name)
