@@ -28,6 +28,7 @@ def enterprise_items(enterprise_id: int, admin: bool) -> list[NavItem]:
         NavItem(N_("Alarm rules"), f"{base}/rules"),
         NavItem(N_("Inspection"), f"{base}/inspection"),
         NavItem(N_("Shared capacity"), f"{base}/capacity"),
+        NavItem(N_("Policies"), f"{base}/policies"),
     ]
     if admin:
         # The channels hold robot secrets and addresses: the API shows them to administrators.
@@ -54,7 +55,7 @@ def nav_for(user: PageUser) -> list[NavItem]:
             NavItem(N_("Enterprises"), "/region/enterprises"),
             NavItem(N_("Region KPIs"), "/region/kpi"),
             NavItem(N_("Shared capacity"), "/capacity"),
-            NavItem(N_("Targets"), "/region/targets"),
+            NavItem(N_("Policies"), "/bureau/policies"),
         ]
     assert user.enterprise_id is not None
     return enterprise_items(user.enterprise_id, role is Role.ENTERPRISE_ADMIN)
