@@ -23,8 +23,9 @@ from shugu.domain.errors import ShuguError
 from shugu.web import (
     alarm_pages,
     auth_pages,
-    calendar_pages,
+    bureau_indicators_pages,
     bureau_policies_pages,
+    calendar_pages,
     capacity_pages,
     consent_pages,
     device_pages,
@@ -62,6 +63,7 @@ PAGE_MODULES: Final = (
     region_pages,
     capacity_pages,
     kpi_pages,
+    bureau_indicators_pages,
     bureau_policies_pages,
 )
 

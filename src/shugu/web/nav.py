@@ -55,6 +55,7 @@ def nav_for(user: PageUser) -> list[NavItem]:
             NavItem(N_("Enterprises"), "/region/enterprises"),
             NavItem(N_("Region KPIs"), "/region/kpi"),
             NavItem(N_("Shared capacity"), "/capacity"),
+            NavItem(N_("Targets"), "/region/targets"),
             NavItem(N_("Policies"), "/bureau/policies"),
         ]
     assert user.enterprise_id is not None
