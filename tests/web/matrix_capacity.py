@@ -1,7 +1,7 @@
 """Page-matrix rows of the shared-capacity pages. The board is every signed-in user's; B's own
 capacity page, requests, matches and their exports are B's people's (its administrators act):
-consent lets others read B's machine values, not trade for B, so the bureau and the operator
-are refused as well."""
+consent lets others read B's machine values, not trade for B, so the bureau, the operator and
+B's park official are refused as well."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from shugu.store.registry.capacity import NewCapacityRequest
 from tests.api.conftest import World
 from tests.web.page_matrix import ANY_USER, HIDDEN, PageRow
 
-B_CAPACITY = HIDDEN | {"bureau": 403, "operator": 403}
+B_CAPACITY = HIDDEN | {"bureau": 403, "operator": 403, "park_official": 403}
 DEADLINE = (datetime.now(UTC).date() + timedelta(days=10)).isoformat()
 REQUEST_FORM = {
     "fabric": "府绸",

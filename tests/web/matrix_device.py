@@ -6,8 +6,8 @@ from __future__ import annotations
 from tests.web.page_matrix import B_VALUES, HIDDEN, PageRow
 
 #: The page shows the plant to whoever may see the device listed: the operator sees B's device
-#: (without its values), the bureau needs consent even for that.
-B_DEVICE_PAGE = HIDDEN | {"bureau": 403}
+#: (without its values), the bureau needs consent even for that, B's park official never sees it.
+B_DEVICE_PAGE = HIDDEN | {"bureau": 403, "park_official": 403}
 #: Fragments and data are asked for by the page's scripts: without a session, 401.
 B_VALUES_FETCHED = B_VALUES | {"anonymous": 401}
 

@@ -1,11 +1,12 @@
 """Page-matrix rows of the KPI pages: an enterprise's dashboard (enterprise-level figures, which
 the bureau and the operator read for every enterprise), its line and machine pages (machine-level
-figures: consent needed), and the region's KPI page (the bureau's and the operator's)."""
+figures: consent needed), and the region's KPI page (the bureau's and the operator's, and a park
+official's narrowed to its park)."""
 
 from __future__ import annotations
 
 from tests.api.conftest import World
-from tests.web.page_matrix import B_PLANT, B_VALUES, BUREAU_PAGES, PageRow
+from tests.web.page_matrix import B_PLANT, B_VALUES, PARK_PAGES, PageRow
 
 
 def _line_of_b(w: World) -> dict[str, int]:
@@ -37,5 +38,5 @@ ROWS: list[PageRow] = [
         lambda w, o: f"/e/{w.ent_b}/kpi/devices/{w.device_b}?period=month",
         B_VALUES,
     ),
-    PageRow("GET", "/region/kpi", lambda w, o: "/region/kpi?period=last_month", BUREAU_PAGES),
+    PageRow("GET", "/region/kpi", lambda w, o: "/region/kpi?period=last_month", PARK_PAGES),
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from tests.api.conftest import World
 from tests.web.page_matrix import B_CONFIGURE_ALARMS, HIDDEN, PageRow
 
-B_PLANT_READ = HIDDEN | {"bureau": 403}
+B_PLANT_READ = HIDDEN | {"bureau": 403, "park_official": 403}
 RULE = "crah.chw_supply_high"
 
 

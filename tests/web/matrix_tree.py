@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.web.page_matrix import B_VALUES, HIDDEN, PageRow
 
 #: B's plant without values: the operator sees it, the bureau needs B's consent (none here).
-B_PLANT_READ = HIDDEN | {"bureau": 403}
+B_PLANT_READ = HIDDEN | {"bureau": 403, "park_official": 403}
 
 ROWS: list[PageRow] = [
     PageRow("GET", "/e/{enterprise_id}/tree", lambda w, o: f"/e/{w.ent_b}/tree", B_PLANT_READ),

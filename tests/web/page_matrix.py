@@ -14,21 +14,39 @@ from dataclasses import dataclass, field
 
 from tests.api.conftest import World
 
-ROLES = ("anonymous", "viewer_a", "admin_a", "bureau", "operator")
+#: As in the API's matrix: park_official serves the park A and B are in, park_other a park with
+#: none of the world's enterprises; the operator comes last (what it deletes, others see first).
+ROLES = (
+    "anonymous",
+    "viewer_a",
+    "admin_a",
+    "park_official",
+    "park_other",
+    "bureau",
+    "operator",
+)
 #: A page shown, a form's redirect after success, a fragment with no content.
 OK = frozenset({200, 201, 204, 303})
 #: Without a session a page leads to the sign-in page.
 SIGN_IN = {"anonymous": 303}
 
-#: B's objects in the console, as in the API's matrix (tests/api/test_route_matrix.py).
-HIDDEN = SIGN_IN | {"viewer_a": 404, "admin_a": 404}
+#: B's objects in the console, as in the API's matrix (tests/api/matrix_rows.py): hidden from
+#: other enterprises' people and from another park's official; B's park official sees B's
+#: registry data and enterprise-level figures, never B's plant or machine values.
+HIDDEN = SIGN_IN | {"viewer_a": 404, "admin_a": 404, "park_other": 404}
 B_PLANT = HIDDEN
-B_VALUES = HIDDEN | {"bureau": 403, "operator": 403}
-B_MANAGE = HIDDEN | {"bureau": 403}
-B_CONFIGURE_ALARMS = HIDDEN | {"bureau": 403, "operator": 403}
-B_CONSENT = HIDDEN | {"bureau": 403, "operator": 403}
-OPERATOR_ONLY = SIGN_IN | {"viewer_a": 403, "admin_a": 403, "bureau": 403}
-BUREAU_PAGES = SIGN_IN | {"viewer_a": 403, "admin_a": 403}
+B_VALUES = HIDDEN | {"bureau": 403, "operator": 403, "park_official": 403}
+B_MANAGE = HIDDEN | {"bureau": 403, "park_official": 403}
+B_CONFIGURE_ALARMS = HIDDEN | {"bureau": 403, "operator": 403, "park_official": 403}
+B_CONSENT = HIDDEN | {"bureau": 403, "operator": 403, "park_official": 403}
+#: Refused to both park officials.
+PARK_OFFICIALS = {"park_official": 403, "park_other": 403}
+OPERATOR_ONLY = SIGN_IN | {"viewer_a": 403, "admin_a": 403, "bureau": 403} | PARK_OFFICIALS
+#: The bureau's own pages (the operator opens them too, seeing what its access allows).
+BUREAU_PAGES = SIGN_IN | {"viewer_a": 403, "admin_a": 403} | PARK_OFFICIALS
+#: Pages of counts and figures above the enterprise that a park official sees narrowed to its
+#: own park (the official of an empty park sees an empty park).
+PARK_PAGES = SIGN_IN | {"viewer_a": 403, "admin_a": 403}
 ANY_USER = SIGN_IN
 
 

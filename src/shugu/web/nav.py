@@ -58,6 +58,13 @@ def nav_for(user: PageUser) -> list[NavItem]:
             NavItem(N_("Targets"), "/region/targets"),
             NavItem(N_("Policies"), "/bureau/policies"),
         ]
+    if role is Role.PARK_OFFICIAL:
+        # The same pages as the bureau's, each narrowed to the official's own park.
+        return [
+            NavItem(N_("Region overview"), "/region"),
+            NavItem(N_("Enterprises"), "/region/enterprises"),
+            NavItem(N_("Region KPIs"), "/region/kpi"),
+        ]
     assert user.enterprise_id is not None
     return enterprise_items(user.enterprise_id, role is Role.ENTERPRISE_ADMIN)
 
@@ -73,6 +80,6 @@ def home_url(user: PageUser) -> str:
     """Where a user lands after signing in."""
     if user.role is Role.OPERATOR:
         return "/operator/health"
-    if user.role is Role.BUREAU:
+    if user.role in (Role.BUREAU, Role.PARK_OFFICIAL):
         return "/region"
     return f"/e/{user.enterprise_id}/tree"
