@@ -7,6 +7,7 @@ An amount needs every fact it is computed from; one unknown fact leaves the amou
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -67,7 +68,10 @@ def _number(facts: Mapping[str, object], name: str) -> float | None:
     value = facts.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    if not math.isfinite(value):
+        return None
+    # A negative spend, area or rent is a mistake in the file, never a negative benefit.
+    return max(float(value), 0.0)
 
 
 def compute(formula: Formula, inputs: Inputs) -> Benefit:
