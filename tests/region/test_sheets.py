@@ -4,6 +4,7 @@ rows are kept, and files that are not spreadsheets are refused with a code."""
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date, datetime
 
 import pytest
@@ -138,6 +139,23 @@ def test_a_missing_required_column_refuses_the_file_and_names_it() -> None:
 def test_what_is_not_an_xlsx_file_is_refused(data: bytes) -> None:
     with pytest.raises(ValidationError) as caught:
         read_sheet(data, SPEC)
+    assert caught.value.code == "xlsx_unreadable"
+
+
+def test_a_sheet_whose_xml_is_damaged_is_refused_not_crashed_on() -> None:
+    good = _xlsx([["USCC", "Month"], ["91350100M000100Y43", "2026-11"]])
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as zin, zipfile.ZipFile(damaged, "w") as zout:
+        for item in zin.infolist():
+            content = zin.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                # A character reference XML forbids (a lone surrogate).
+                content = content.replace(b"<v>", b"<v>&#xD800;", 1).replace(
+                    b"<t>", b"<t>&#xD800;", 1
+                )
+            zout.writestr(item, content)
+    with pytest.raises(ValidationError) as caught:
+        read_sheet(damaged.getvalue(), SPEC)
     assert caught.value.code == "xlsx_unreadable"
 
 

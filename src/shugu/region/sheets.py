@@ -209,7 +209,7 @@ def read_sheet(data: bytes, spec: SheetSpec, *, max_rows: int = MAX_ROWS) -> She
     """The rows of the first sheet of ``data``, typed by ``spec``; refused whole (``xlsx_*``
     codes) only when the file cannot be read, lacks a required column or is too large."""
     ws = _first_sheet(data)
-    rows = ws.iter_rows(values_only=True)
+    rows = _guarded(ws.iter_rows(values_only=True))
     header = _header(next(rows, None))
     positions, ignored = _match_headers(header, spec)
     missing = [c for c in spec.columns if c.required and c.key not in positions]
@@ -271,6 +271,23 @@ def _first_sheet(data: bytes) -> Any:
             field="file",
         ) from exc
     return ws
+
+
+def _guarded(rows: Iterator[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:
+    """The sheet's rows; the XML is parsed as they are read, so a damaged part (a character
+    reference XML forbids, a truncated stream) surfaces here, and is refused like a bad file."""
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # expat, zipfile and openpyxl each raise their own kinds
+            raise ValidationError(
+                f"the XLSX file cannot be read: {type(exc).__name__}",
+                code="xlsx_unreadable",
+                field="file",
+            ) from exc
+        yield row
 
 
 def _header(raw: Sequence[object] | None) -> list[str]:
