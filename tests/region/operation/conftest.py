@@ -57,7 +57,12 @@ class OpWorld:
 
 @pytest.fixture
 def op(tmp_path: Path, password_hasher: PasswordHasher) -> Iterator[OpWorld]:
-    registry = Registry(f"sqlite:///{tmp_path / 'r.sqlite'}", password_hasher=password_hasher)
+    clock = [NOW]
+    registry = Registry(
+        f"sqlite:///{tmp_path / 'r.sqlite'}",
+        password_hasher=password_hasher,
+        now=lambda: clock[0],
+    )
     region = registry.create_region("350100", "福州市")
     park = registry.create_park(region.id, "长乐纺织园", "350112")
     other = registry.create_park(region.id, "滨海数据园", "350112")
@@ -82,14 +87,9 @@ def op(tmp_path: Path, password_hasher: PasswordHasher) -> Iterator[OpWorld]:
         "bureau": Principal(7, "bureau", Role.BUREAU),
         "operator": Principal(8, "operator", Role.OPERATOR),
     }
-    users = {
-        name: Access(p, lambda e, g: False, parks.get) for name, p in principals.items()
-    }
-    clock = [NOW]
+    users = {name: Access(p, lambda e, g: False, parks.get) for name, p in principals.items()}
     meters = FakeMeters()
-    service = OperationService(
-        registry, meters, now_ms=lambda: int(clock[0].timestamp() * 1000)
-    )
+    service = OperationService(registry, meters, now_ms=lambda: int(clock[0].timestamp() * 1000))
     try:
         yield OpWorld(registry, service, meters, park.id, other.id, a.id, b.id, c.id, clock, users)
     finally:
