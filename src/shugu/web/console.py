@@ -23,8 +23,8 @@ from shugu.domain.errors import ShuguError
 from shugu.web import (
     alarm_pages,
     auth_pages,
-    bureau_indicators_pages,
-    bureau_policies_pages,
+    bureau_appeals_pages,
+    bureau_projects_pages,
     calendar_pages,
     capacity_pages,
     consent_pages,
@@ -63,8 +63,8 @@ PAGE_MODULES: Final = (
     region_pages,
     capacity_pages,
     kpi_pages,
-    bureau_indicators_pages,
-    bureau_policies_pages,
+    bureau_projects_pages,
+    bureau_appeals_pages,
 )
 
 

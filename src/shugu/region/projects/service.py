@@ -175,7 +175,7 @@ class ProjectService:
         projects = self.registry.list_projects(park_id=scope.park_id)
         progress = self.registry.progress_of([p.id for p in projects])
         stages = [(s.key, s.label(lang)) for s in self.catalogue.stages]
-        stages.append((NOT_REPORTED, "Not reported" if lang == "en" else "未报告"))
+        stages.append((NOT_REPORTED, "Not reported" if lang == "en" else "未报送"))
         return summarise(projects, progress, first, stages, self._parks())
 
     def before_after(self, access: Access, project_id: int) -> BeforeAfter:
