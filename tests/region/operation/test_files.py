@@ -15,13 +15,24 @@ from tests.region.operation.conftest import OpWorld, accepted, filed
 
 A_USCC = "91110000600037341L"
 B_USCC = "91110108551385082Q"
+HEADERS = [
+    "统一社会信用代码",
+    "月份",
+    "工业总产值（万元）",
+    "营业收入（万元）",
+    "利润总额（万元）",
+    "用电量（千瓦时）",
+    "从业人员（人）",
+    "新增订单（万元）",
+    "备注",
+]
+INDUSTRIES = ["17 纺织业", "39 计算机、通信和其他电子设备制造业", "未分类"]
 
 
 def _sheet(rows: list[list[object]]) -> bytes:
     book = Workbook()
     ws = book.active
-    ws.append(["统一社会信用代码", "月份", "工业总产值（万元）", "营业收入（万元）",
-               "利润总额（万元）", "用电量（千瓦时）", "从业人员（人）", "新增订单（万元）", "备注"])  # fmt: skip
+    ws.append(HEADERS)
     for row in rows:
         ws.append(row)
     out = io.BytesIO()
@@ -104,7 +115,7 @@ def test_the_district_report_sums_by_park_and_industry(op: OpWorld) -> None:
     assert summary.district.sums["output_value_wan"] == 1800.0
     assert summary.district.yoy_pct("output_value_wan") == 50.0  # only A filed both years
     assert {g.label: g.filed for g in summary.by_park} == {"长乐纺织园": 1, "滨海数据园": 1}
-    assert [g.label for g in summary.by_industry] == ["17 纺织业", "39 计算机、通信和其他电子设备制造业", "未分类"]  # fmt: skip
+    assert [g.label for g in summary.by_industry] == INDUSTRIES
     book = load_workbook(
         io.BytesIO(op.service.summary_file(op.as_("bureau"), "2026-11", "xlsx", "en"))
     )
