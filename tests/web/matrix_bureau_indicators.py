@@ -21,6 +21,7 @@ ROWS: list[PageRow] = [
         form=lambda w, o: {"target": "40", "baseline": "30"},
     ),
     PageRow("GET", "/region/indicators", lambda w, o: "/region/indicators", READ),
+    PageRow("GET", "/region/bureau-panels", lambda w, o: "/region/bureau-panels", READ),
     PageRow(
         "GET",
         "/region/indicators/template.xlsx",

@@ -10,34 +10,30 @@ officials and the operator read, the bureau changes.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from shugu.analytics.kpi_export import XLSX_MEDIA_TYPE
 from shugu.domain.errors import ValidationError
-from shugu.region.indicators.board import BoardRow
-from shugu.region.indicators.service import IndicatorService, board_xlsx
+from shugu.region.indicators.service import IndicatorService, board_xlsx, require_reader
 from shugu.region.sheets import Lang
-from shugu.web.i18n import N_
+from shugu.web import bureau_indicators_wall as wall
+from shugu.web.bureau_indicators_view import (
+    MISSING_LABELS,
+    SPARK_H,
+    SPARK_W,
+    pct,
+    sparkline,
+    status_of,
+)
 from shugu.web.session import PageUser, PageUserDep
 from shugu.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 Year = Annotated[int | None, Query(ge=2000, le=2100)]
-#: The sparkline's box, in SVG user units.
-SPARK_W: Final = 120
-SPARK_H: Final = 28
-MISSING_LABELS: Final = {
-    "live_only": N_("Live only: kept from month-end snapshots"),
-    "no_figures": N_("No figures yet"),
-    "no_key_enterprises": N_("No key enterprises marked"),
-    "no_output": N_("No fabric woven in the period"),
-    "not_reported": N_("Not reported"),
-    "future": N_("Not begun"),
-}
 
 
 def _service(user: PageUser) -> IndicatorService:
@@ -46,23 +42,6 @@ def _service(user: PageUser) -> IndicatorService:
 
 def _sheet_lang(user: PageUser) -> Lang:
     return "zh" if user.tr.lang == "zh-CN" else "en"
-
-
-def sparkline(trend: tuple[tuple[str, float | None], ...]) -> str:
-    """The trend as SVG polyline points (months without a value left out)."""
-    values = [v for _, v in trend if v is not None]
-    if len(values) < 2:
-        return ""
-    low, high = min(values), max(values)
-    span = high - low or 1.0
-    step = SPARK_W / max(1, len(trend) - 1)
-    points = []
-    for i, (_, value) in enumerate(trend):
-        if value is None:
-            continue
-        y = SPARK_H - 2 - (value - low) / span * (SPARK_H - 4)
-        points.append(f"{i * step:.1f},{y:.1f}")
-    return " ".join(points)
 
 
 def board_context(user: PageUser, year: int | None) -> dict[str, Any]:
@@ -78,19 +57,6 @@ def board_context(user: PageUser, year: int | None) -> dict[str, Any]:
         "status_of": status_of,
         "can_edit": user.access.is_bureau(),
     }
-
-
-def pct(share: float | None) -> str:
-    return "—" if share is None else f"{100 * share:.1f}%"
-
-
-def status_of(row: BoardRow) -> str:
-    """on-track, behind, met or none: the row's mark and its colour class."""
-    if row.progress is None or row.progress.on_track is None:
-        return "none"
-    if row.progress.met:
-        return "met"
-    return "on-track" if row.progress.on_track else "behind"
 
 
 @router.get("/region/targets")
@@ -174,4 +140,18 @@ async def import_values(
         user,
         "bureau/indicators/register.html",
         {"indicators": service.register(user.access), "can_edit": True, "report": report},
+    )
+
+
+@router.get("/region/bureau-panels")
+def bureau_panels(request: Request, user: PageUserDep) -> Response:
+    """The bureau's panels of the wall display (targets, projects, key enterprises, appeals),
+    refetched every minute; for those who open the wall."""
+    require_reader(user.access)
+    return render(
+        request,
+        user,
+        "region/_bureau_panels.html",
+        wall.panels_context(user),
+        headers={"cache-control": "no-store"},
     )
