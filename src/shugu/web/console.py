@@ -24,6 +24,8 @@ from shugu.web import (
     alarm_pages,
     auth_pages,
     bureau_appeals_pages,
+    bureau_files_board,
+    bureau_files_pages,
     bureau_projects_pages,
     calendar_pages,
     capacity_pages,
@@ -65,6 +67,8 @@ PAGE_MODULES: Final = (
     kpi_pages,
     bureau_projects_pages,
     bureau_appeals_pages,
+    bureau_files_pages,
+    bureau_files_board,
 )
 
 

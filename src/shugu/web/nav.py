@@ -29,6 +29,7 @@ def enterprise_items(enterprise_id: int, admin: bool) -> list[NavItem]:
         NavItem(N_("Inspection"), f"{base}/inspection"),
         NavItem(N_("Shared capacity"), f"{base}/capacity"),
         NavItem(N_("Policies"), f"{base}/policies"),
+        NavItem(N_("Enterprise file"), f"{base}/file"),
     ]
     if admin:
         # The channels hold robot secrets and addresses: the API shows them to administrators.
@@ -53,6 +54,8 @@ def nav_for(user: PageUser) -> list[NavItem]:
         return [
             NavItem(N_("Region overview"), "/region"),
             NavItem(N_("Enterprises"), "/region/enterprises"),
+            NavItem(N_("Enterprise files"), "/bureau/files"),
+            NavItem(N_("Tiers board"), "/bureau/tiers"),
             NavItem(N_("Region KPIs"), "/region/kpi"),
             NavItem(N_("Shared capacity"), "/capacity"),
             NavItem(N_("Targets"), "/region/targets"),
@@ -63,6 +66,8 @@ def nav_for(user: PageUser) -> list[NavItem]:
         return [
             NavItem(N_("Region overview"), "/region"),
             NavItem(N_("Enterprises"), "/region/enterprises"),
+            NavItem(N_("Enterprise files"), "/bureau/files"),
+            NavItem(N_("Tiers board"), "/bureau/tiers"),
             NavItem(N_("Region KPIs"), "/region/kpi"),
         ]
     assert user.enterprise_id is not None
