@@ -78,6 +78,29 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/projects/summary"): Row(
         lambda w: "/api/projects/summary?month=2026-01", BUREAU_AND_PARKS
     ),
+    ("GET", "/api/projects/export.xlsx"): Row(
+        lambda w: "/api/projects/export.xlsx?lang=en", NOT_OPERATOR, setup=b_project
+    ),
+    ("GET", "/api/projects/summary.xlsx"): Row(
+        lambda w: "/api/projects/summary.xlsx?month=2026-01", BUREAU_AND_PARKS
+    ),
+    ("GET", "/api/projects/templates/{kind}.xlsx"): Row(
+        lambda w: "/api/projects/templates/progress.xlsx", ANY_USER
+    ),
+    # A JSON body is no workbook: refused as unreadable by whoever may import at all.
+    ("POST", "/api/projects/imports/{kind}"): Row(
+        lambda w: "/api/projects/imports/projects",
+        {
+            "anonymous": 401,
+            "viewer_a": 422,
+            "admin_a": 422,
+            "bureau": 422,
+            "operator": 403,
+            "park_official": 422,
+            "park_other": 422,
+        },
+        lambda w: {"not": "a workbook"},
+    ),
     ("GET", "/api/projects/{project_id}"): Row(
         lambda w: "/api/projects/{project}", B_PROJECT, setup=b_project
     ),

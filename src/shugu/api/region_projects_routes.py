@@ -9,20 +9,35 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from shugu.api.deps import AccessDep, ServicesDep
+from shugu.domain.errors import ValidationError
+from shugu.region.projects import sheets
 from shugu.region.projects.before_after import BeforeAfter
 from shugu.region.projects.input import wan
 from shugu.region.projects.overdue import Overdue
 from shugu.region.projects.service import ProjectDetail, ProjectView, appeal_raiser
 from shugu.region.projects.summary import Summary, SummaryRow
+from shugu.region.sheets import template
 from shugu.store.registry.region_projects import ProgressRecord
 
 router = APIRouter(tags=["projects"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: An XLSX upload larger than this is refused whole.
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+SheetKind = Literal["projects", "progress"]
+Lang = Literal["zh", "en"]
+
+
+def _xlsx(data: bytes, name: str) -> Response:
+    return Response(
+        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 class ProjectIn(BaseModel):
@@ -274,6 +289,74 @@ def summary(access: AccessDep, services: ServicesDep, month: str, lang: str = "z
     """The month's summary (YYYY-MM) by stage, park and industry: projects, investment planned,
     in the month and to date, 万元."""
     return summary_out(services.region.projects.summary(access, month, lang))
+
+
+@router.get("/api/projects/export.xlsx")
+def export_projects(
+    access: AccessDep,
+    services: ServicesDep,
+    park_id: int | None = None,
+    stage: str | None = None,
+    project_type: str | None = None,
+    overdue: bool = False,
+    lang: Lang = "zh",
+) -> Response:
+    """The list as ``GET /api/projects`` gives it, as XLSX."""
+    views = services.region.projects.projects(
+        access, park_id=park_id, stage=stage, project_type=project_type, overdue_only=overdue
+    )
+    return _xlsx(sheets.list_xlsx(views, lang), "projects.xlsx")
+
+
+@router.get("/api/projects/summary.xlsx")
+def summary_xlsx(
+    access: AccessDep, services: ServicesDep, month: str, lang: Lang = "zh"
+) -> Response:
+    found = services.region.projects.summary(access, month, lang)
+    return _xlsx(sheets.summary_xlsx(found, lang), f"project-summary-{found.month:%Y-%m}.xlsx")
+
+
+@router.get("/api/projects/templates/{kind}.xlsx")
+def import_template(kind: SheetKind, access: AccessDep, lang: Lang = "zh") -> Response:
+    """The template to import projects (keyed by code) or monthly progress (code and month)."""
+    del access  # any signed-in user: the template names nothing of anyone
+    return _xlsx(template(sheets.SPECS[kind], lang), f"{kind}-template.xlsx")
+
+
+class RowErrorOut(BaseModel):
+    row: int
+    column: str
+    code: str
+    message_zh: str
+    message_en: str
+
+
+class ImportOut(BaseModel):
+    created: int
+    updated: int
+    errors: list[RowErrorOut]
+    ignored_headers: list[str]
+
+
+@router.post("/api/projects/imports/{kind}")
+async def import_sheet(
+    kind: SheetKind, request: Request, access: AccessDep, services: ServicesDep
+) -> ImportOut:
+    """The XLSX file as the request body; every bad row reported by its Excel row number and
+    reason, every good row kept; importing the same file again changes nothing."""
+    data = await request.body()
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            f"an upload has at most {MAX_UPLOAD_BYTES} bytes", code="projects_upload_too_large"
+        )
+    importer = sheets.import_projects if kind == "projects" else sheets.import_progress
+    report = await run_in_threadpool(importer, services.region.projects, access, data)
+    return ImportOut(
+        created=report.created,
+        updated=report.updated,
+        errors=[RowErrorOut.model_validate(e.as_dict()) for e in report.errors],
+        ignored_headers=report.ignored_headers,
+    )
 
 
 @router.get("/api/projects/{project_id}")

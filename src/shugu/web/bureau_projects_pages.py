@@ -49,7 +49,8 @@ def _labels(user: PageUser) -> dict[str, Any]:
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.strip().isdigit() else None
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
 @router.get("/projects")

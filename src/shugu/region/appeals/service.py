@@ -53,7 +53,7 @@ def _text(raw: object, field: str, *, required: bool, limit: int) -> str:
 
 
 def _rating(raw: object) -> int:
-    if isinstance(raw, str) and raw.strip().isdigit():
+    if isinstance(raw, str) and raw.strip() in ("1", "2", "3", "4", "5"):
         raw = int(raw.strip())
     if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 5:
         raise ValidationError(

@@ -21,8 +21,9 @@ YUAN_PER_WAN: Final = 10_000
 #: 1,000 亿元: no district project is larger; a bigger figure is a typing slip.
 MAX_WAN: Final = Decimal(10_000_000)
 CODE_PATTERN: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/\-]{0,39}$")
-INDUSTRY_PATTERN: Final = re.compile(r"^\d{4}$")
-MONTH_PATTERN: Final = re.compile(r"^(\d{4})-(\d{2})$")
+INDUSTRY_PATTERN: Final = re.compile(r"^[0-9]{4}$")
+MONTH_PATTERN: Final = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+ID_PATTERN: Final = re.compile(r"^[1-9][0-9]{0,8}$")
 MAX_TEXT: Final = 4000
 
 
@@ -141,9 +142,9 @@ def optional_int(value: object, field: str) -> int | None:
         return None
     if isinstance(value, bool):
         raise _bad(f"{field} must be a whole number", "project_field_invalid", field)
-    if isinstance(value, int):
+    if isinstance(value, int) and 0 < value < 2**31:
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and ID_PATTERN.match(value.strip()):
         return int(value.strip())
     raise _bad(f"{field} must be a whole number", "project_field_invalid", field)
 
