@@ -213,6 +213,7 @@ class Runtime:
         await services.notifier.start()
         services.monitor.start()
         services.analytics.start()
+        services.region.start()
         self._tasks.append(asyncio.create_task(services.rounds.schedule()))
         if services.mqtt is not None and settings.mqtt_port is not None:
             services.mqtt_port = await services.mqtt.start(settings.mqtt_host, settings.mqtt_port)
@@ -233,6 +234,7 @@ class Runtime:
             task.cancel()
         self._tasks.clear()
         await asyncio.to_thread(services.monitor.stop)
+        await asyncio.to_thread(services.region.stop)
         await services.notifier.aclose()
         if services.bridge is not None:
             await asyncio.to_thread(services.bridge.stop)

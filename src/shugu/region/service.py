@@ -11,6 +11,7 @@ from shugu.region.files.measured import MeasuredFacts
 from shugu.region.files.service import EnterpriseFiles
 from shugu.region.indicators.service import IndicatorService
 from shugu.region.operation.measured import AnalyticsMeters
+from shugu.region.operation.schedule import OperationSchedule
 from shugu.region.operation.service import OperationService
 from shugu.region.policies.service import PolicyService, engine_first_data
 from shugu.region.projects.service import ProjectService
@@ -35,6 +36,19 @@ class RegionServices:
     operation: OperationService = field(init=False)
     #: Policies (惠企政策), grants without applying (免申即享), innovation points.
     policies: PolicyService = field(init=False)
+    #: The scheduled work of the month: reminders, warnings, the reports of its first working day.
+    schedules: list[OperationSchedule] = field(init=False, default_factory=list)
+
+    def start(self) -> None:
+        """Start the bureau's scheduled work (the runtime calls this with the other schedules)."""
+        self.schedules = [OperationSchedule(self.operation)]
+        for schedule in self.schedules:
+            schedule.start()
+
+    def stop(self) -> None:
+        for schedule in reversed(self.schedules):
+            schedule.stop()
+        self.schedules = []
 
 
 def open_region(registry: Registry, store: TelemetryStore, analytics: Analytics) -> RegionServices:

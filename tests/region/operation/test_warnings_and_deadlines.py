@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime
 
 import pytest
 
 from shugu.domain.errors import ForbiddenError, NotFoundError
-from shugu.region.operation.schedule import first_working_day, run_due
+from shugu.region.operation.schedule import OperationSchedule, first_working_day, run_due
 from tests.region.operation.conftest import OpWorld, accepted, filed
 
 
@@ -128,3 +129,20 @@ def test_the_monthly_report_is_generated_on_the_first_working_day(op: OpWorld) -
     kept = op.service.kept_reports(op.as_("bureau"))
     assert [(r.month, r.generated_by) for r in kept] == [("2026-10", "schedule")]
     assert op.service.kept_report(op.as_("bureau"), "2026-10", "pdf").startswith(b"%PDF")
+
+
+def test_the_schedule_runs_its_passes_on_a_thread_and_stops(op: OpWorld) -> None:
+    op.clock[0] = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    schedule = OperationSchedule(op.service, interval_s=3600, first_delay_s=0)
+    schedule.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not op.service.kept_reports(op.as_("bureau")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        schedule.stop()
+    assert [r.month for r in op.service.kept_reports(op.as_("bureau"))] == ["2026-10"]
+    # Stopped before its first pass: a start and stop in a row does no month's work.
+    quiet = OperationSchedule(op.service)
+    quiet.start()
+    quiet.stop()

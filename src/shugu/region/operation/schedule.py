@@ -20,6 +20,9 @@ from shugu.region.operation.service import OperationService
 
 log = logging.getLogger(__name__)
 INTERVAL_S: Final = 3600.0
+#: The first pass waits this long after start: a process that starts and stops at once (a test,
+#: a restart) does no month's work, and a server's start is not slowed by it.
+FIRST_DELAY_S: Final = 60.0
 SCHEDULE_USER: Final = "schedule"
 
 
@@ -58,9 +61,15 @@ def run_due(service: OperationService) -> DueRun:
 
 
 class OperationSchedule:
-    def __init__(self, service: OperationService, interval_s: float = INTERVAL_S) -> None:
+    def __init__(
+        self,
+        service: OperationService,
+        interval_s: float = INTERVAL_S,
+        first_delay_s: float = FIRST_DELAY_S,
+    ) -> None:
         self._service = service
         self._interval_s = interval_s
+        self._first_delay_s = first_delay_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False
@@ -79,6 +88,8 @@ class OperationSchedule:
             self._thread = None
 
     def _run(self) -> None:
+        if self._stop.wait(self._first_delay_s):
+            return
         while not self._stop.is_set():
             try:
                 run_due(self._service)
