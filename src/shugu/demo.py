@@ -41,9 +41,12 @@ log = logging.getLogger(__name__)
 
 DISTRICT = Path(__file__).resolve().parents[2] / "districts" / "changle.yaml"
 OPERATOR = ("operator", "demo-operator")
-#: Demo-only accounts, printed at start: username, password, role, enterprise name.
+#: Demo-only accounts, printed at start: username, password, role, and the enterprise (or, for a
+#: park official, the park) the account belongs to.
 ACCOUNTS = [
     ("bureau", "demo-bureau", Role.BUREAU, None),
+    ("park-textile", "demo-park-textile", Role.PARK_OFFICIAL, "长乐滨海纺织产业园"),
+    ("park-digital", "demo-park-digital", Role.PARK_OFFICIAL, "长乐数字经济产业园"),
     ("mill-admin", "demo-mill-admin", Role.ENTERPRISE_ADMIN, "长乐01号织造有限公司"),
     ("mill-viewer", "demo-mill-viewer", Role.ENTERPRISE_VIEWER, "长乐01号织造有限公司"),
     ("dc-admin", "demo-dc-admin", Role.ENTERPRISE_ADMIN, "福州滨海云数据中心有限公司"),
@@ -80,9 +83,11 @@ def wait_until_serving(base_url: str, stop: threading.Event) -> bool:
 def ensure_accounts(client: ShuguClient, enterprises: list[SimEnterprise]) -> None:
     """The demo's accounts; the mill lets the bureau see its machines (its admin consents).
 
-    The operator creates the bureau's account and each enterprise's first administrator; the
-    enterprise's other accounts are its administrator's to create, as on a real platform."""
+    The operator creates the bureau's and the park officials' accounts and each enterprise's
+    first administrator; the enterprise's other accounts are its administrator's to create, as
+    on a real platform."""
     by_name = {e.spec.name: e.id for e in enterprises}
+    parks = {p["name"]: p["id"] for p in client.get("/api/parks")}
     existing = {u["username"] for u in client.get("/api/users")}
     admins: dict[str, ShuguClient] = {}
     for username, password, role, enterprise in ACCOUNTS:
@@ -104,10 +109,15 @@ def ensure_accounts(client: ShuguClient, enterprises: list[SimEnterprise]) -> No
         if username in existing or role is Role.ENTERPRISE_ADMIN:
             continue
         body: dict[str, object] = {"username": username, "password": password, "role": role}
+        if role is Role.PARK_OFFICIAL and enterprise:
+            body["park_id"] = parks[enterprise]
+            client.post("/api/users", body)
+            continue
         if enterprise:
             body["enterprise_id"] = by_name[enterprise]
         (admins[enterprise] if enterprise else client).post("/api/users", body)
-    mill_name = str(ACCOUNTS[1][3])
+    mill_name = next(e for u, _, _, e in ACCOUNTS if u == "mill-admin")
+    assert mill_name is not None
     # Consent is the enterprise's to give: its administrator grants it, not the operator.
     try:
         admins[mill_name].post(

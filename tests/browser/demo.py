@@ -27,6 +27,8 @@ from tests.server import free_port
 PASSWORDS = {
     "operator": "demo-operator",
     "bureau": "demo-bureau",
+    "park-textile": "demo-park-textile",
+    "park-digital": "demo-park-digital",
     "mill-admin": "demo-mill-admin",
     "mill-viewer": "demo-mill-viewer",
     "dc-admin": "demo-dc-admin",

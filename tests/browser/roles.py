@@ -13,17 +13,29 @@ ENTERPRISE_PAGES = (
     "rules",
     "inspection",
     "capacity",
+    "policies",
     "notifications",
     "calendar",
     "onboard",
     "consents",
 )
-VIEWER_PAGES = ENTERPRISE_PAGES[:7]
+VIEWER_PAGES = ENTERPRISE_PAGES[:8]
+#: A park official's pages: the bureau's region pages, each narrowed to its own park.
+PARK_PAGES = ("/region", "/region/enterprises", "/region/kpi")
 
 #: Account → the pages of its sidebar, in order; the first is where it lands.
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "operator": ("/operator/health", "/operator/enterprises", "/region/kpi"),
-    "bureau": ("/region", "/region/enterprises", "/region/kpi", "/capacity"),
+    "bureau": (
+        "/region",
+        "/region/enterprises",
+        "/region/kpi",
+        "/capacity",
+        "/region/targets",
+        "/bureau/policies",
+    ),
+    "park-textile": PARK_PAGES,
+    "park-digital": PARK_PAGES,
     "mill-admin": ENTERPRISE_PAGES,
     "mill-viewer": VIEWER_PAGES,
     "dc-admin": ENTERPRISE_PAGES,

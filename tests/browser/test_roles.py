@@ -15,7 +15,11 @@ from tests.browser.roles import ROLE_PAGES, page_path, role_paths
 
 ROLES = list(ROLE_PAGES)
 #: Accounts that land on the wall display, which has no sidebar: where their sidebar is.
-WALL_FIRST = {"bureau": "/region/enterprises"}
+WALL_FIRST = {
+    "bureau": "/region/enterprises",
+    "park-textile": "/region/enterprises",
+    "park-digital": "/region/enterprises",
+}
 
 
 @pytest.mark.parametrize("username", [param(u, pages=(ROLE_PAGES[u][0],), id=u) for u in ROLES])

@@ -45,3 +45,32 @@ def test_another_enterprises_device_is_not_found(
     expect(page.locator(".error-message")).to_have_attribute("data-code", "not_found")
     # The same as for a device nobody has.
     assert visit(page, "/devices/999999").status == 404
+
+
+def test_a_park_official_sees_its_park_s_enterprises_and_figures_not_their_machines(
+    open_page: OpenPage, demo: Demo, console_log: ConsoleLog
+) -> None:
+    """The textile park's official: the mill (its park) in the enterprise list and on its KPI
+    dashboard, the data centre (the digital park) nowhere, and no machine of either."""
+    mill, dc = demo.api("mill-admin").enterprise_id, demo.api("dc-admin").enterprise_id
+    mill_device = _first_device(demo, "mill-admin")
+    page = open_page("park-textile", at="/region/enterprises")
+    listed = page.locator("main").inner_text()
+    assert "长乐01号织造有限公司" in listed
+    assert "福州滨海云数据中心有限公司" not in listed
+    # Enterprise-level figures of its park's mill.
+    assert visit(page, f"/e/{mill}/kpi").status == 200
+    console_log.allow(r"status of 40[34]")
+    # Another park's enterprise is not there at all.
+    assert visit(page, f"/e/{dc}/kpi").status == 404
+    expect(page.locator(".error-message")).to_have_attribute("data-code", "not_found")
+    # Its own park's machines: refused, though the mill lets the bureau read them.
+    assert visit(page, f"/devices/{mill_device}").status == 403
+    assert visit(page, f"/e/{mill}/alarms").status == 403
+    # The wall display shows no machine states to a park official.
+    visit(page, "/region")
+    expect(page.locator("[data-testid^='tile-']")).to_have_count(0)
+    # The other park's official sees its own park's data centre, not the mill.
+    other = open_page("park-digital", at="/region/enterprises")
+    listed = other.locator("main").inner_text()
+    assert "福州滨海云数据中心有限公司" in listed and "长乐01号织造有限公司" not in listed
