@@ -29,6 +29,8 @@ from shugu.cli_lifecycle import (
 )
 from shugu.config import Settings
 from shugu.domain.tenancy import Role
+from shugu.region.demo_seed import seed_bureau
+from shugu.region.service import RegionServices
 from shugu.sim.build import build_plants
 from shugu.sim.client import ApiError, ShuguClient
 from shugu.sim.district import load_district
@@ -136,7 +138,10 @@ def run_district(
     scale: float,
     backfill_days: float,
     stop: threading.Event,
+    region: RegionServices | None = None,
 ) -> None:
+    """The district through the API; with ``region``, the bureau's records beside it
+    (``region/demo_seed.py``)."""
     if not wait_until_serving(base_url, stop):
         return
     district = load_district(DISTRICT)
@@ -144,6 +149,8 @@ def run_district(
     client.login(*OPERATOR)
     enterprises = Provisioner(client, data / "demo-sim-tokens.json").provision(district, scale)
     ensure_accounts(client, enterprises)
+    if region is not None:
+        seed_bureau(region, after_data=False)
     counters_file = data / "demo-sim-counters.json"
     marker = data / "demo-backfilled"
     if not marker.exists() and backfill_days > 0:
@@ -167,6 +174,8 @@ def run_district(
         resumed = live.resume_counters(load_counters(counters_file))
         if resumed:
             log.info("counters of %d devices resume where the last run left them", resumed)
+    if region is not None:
+        seed_bureau(region, after_data=True)
     live.plan_faults(now_ms())
     runner = LiveRunner(
         client,
@@ -234,18 +243,17 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  {username:12s} {password:18s} {role}{where}")
         typer.echo("The district appears within a minute; Ctrl-C stops.\n")
         stop = threading.Event()
+        runtime = Runtime.open(settings, attachments=(ControlSocket(data, url),))
         worker = threading.Thread(
             target=_guarded,
-            args=(url, mqtt_port, data, scale, backfill_days, stop),
+            args=(url, mqtt_port, data, scale, backfill_days, stop, runtime.services.region),
             name="demo-district",
             daemon=True,
         )
         worker.start()
         server, _ = build_server(
             # `shugu admin … --data demo-data` then acts through this server, as with serve.
-            create_app(
-                settings, runtime=Runtime.open(settings, attachments=(ControlSocket(data, url),))
-            ),
+            create_app(settings, runtime=runtime),
             host="127.0.0.1",
             port=http_port,
             limits=HttpLimits(),
@@ -264,10 +272,16 @@ def register(app: typer.Typer) -> None:
 
 
 def _guarded(
-    url: str, mqtt_port: int, data: Path, scale: float, days: float, stop: threading.Event
+    url: str,
+    mqtt_port: int,
+    data: Path,
+    scale: float,
+    days: float,
+    stop: threading.Event,
+    region: RegionServices,
 ) -> None:
     try:
-        run_district(url, mqtt_port, data, scale, days, stop)
+        run_district(url, mqtt_port, data, scale, days, stop, region)
     except Exception:
         if not stop.is_set():
             log.exception("the demo district stopped")
