@@ -84,6 +84,9 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/projects/summary.xlsx"): Row(
         lambda w: "/api/projects/summary.xlsx?month=2026-01", BUREAU_AND_PARKS
     ),
+    ("GET", "/api/projects/summary.pdf"): Row(
+        lambda w: "/api/projects/summary.pdf?month=2026-01&lang=en", BUREAU_AND_PARKS
+    ),
     ("GET", "/api/projects/templates/{kind}.xlsx"): Row(
         lambda w: "/api/projects/templates/progress.xlsx", ANY_USER
     ),

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shugu.api.deps import AccessDep, ServicesDep
 from shugu.domain.errors import ValidationError
-from shugu.region.projects import sheets
+from shugu.region.projects import pdf, sheets
 from shugu.region.projects.before_after import BeforeAfter
 from shugu.region.projects.input import wan
 from shugu.region.projects.overdue import Overdue
@@ -314,6 +314,20 @@ def summary_xlsx(
 ) -> Response:
     found = services.region.projects.summary(access, month, lang)
     return _xlsx(sheets.summary_xlsx(found, lang), f"project-summary-{found.month:%Y-%m}.xlsx")
+
+
+@router.get("/api/projects/summary.pdf")
+def summary_pdf(
+    access: AccessDep, services: ServicesDep, month: str, lang: Lang = "zh"
+) -> Response:
+    found = services.region.projects.summary(access, month, lang)
+    return Response(
+        pdf.summary_pdf(found, lang),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="project-summary-{found.month:%Y-%m}.pdf"'
+        },
+    )
 
 
 @router.get("/api/projects/templates/{kind}.xlsx")

@@ -124,3 +124,26 @@ def test_exports_open(place: Place) -> None:
     summary = service.summary(place.bureau, "2026-06")
     book = load_workbook(io.BytesIO(sheets.summary_xlsx(summary, "en")))
     assert len(book.sheetnames) == 3
+
+
+def test_the_summary_renders_as_a_pdf_in_chinese(place: Place) -> None:
+    from pypdf import PdfReader
+
+    from shugu.region.projects.pdf import summary_pdf
+
+    service = place.service()
+    record, _ = service.save(
+        place.bureau,
+        {
+            "code": "P-1",
+            "name": "x",
+            "enterprise_id": place.ent_a,
+            "project_type": "industrial",
+            "total_investment_wan": "12.5",
+            "official": "王",
+        },
+    )
+    month = f"{record.created_at:%Y-%m}"
+    data = summary_pdf(service.summary(place.bureau, month), "zh")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    assert "项目库月度汇总" in text and "长乐纺织园" in text and "12.5" in text
