@@ -30,6 +30,8 @@ def enterprise_items(enterprise_id: int, admin: bool) -> list[NavItem]:
         NavItem(N_("Shared capacity"), f"{base}/capacity"),
         NavItem(N_("Policies"), f"{base}/policies"),
         NavItem(N_("Enterprise file"), f"{base}/file"),
+        NavItem(N_("Project library"), "/projects"),
+        NavItem(N_("Enterprise appeals"), "/appeals"),
     ]
     if admin:
         # The channels hold robot secrets and addresses: the API shows them to administrators.
@@ -60,6 +62,8 @@ def nav_for(user: PageUser) -> list[NavItem]:
             NavItem(N_("Shared capacity"), "/capacity"),
             NavItem(N_("Targets"), "/region/targets"),
             NavItem(N_("Policies"), "/bureau/policies"),
+            NavItem(N_("Project library"), "/projects"),
+            NavItem(N_("Enterprise appeals"), "/appeals"),
         ]
     if role is Role.PARK_OFFICIAL:
         # The same pages as the bureau's, each narrowed to the official's own park.
@@ -69,6 +73,8 @@ def nav_for(user: PageUser) -> list[NavItem]:
             NavItem(N_("Enterprise files"), "/bureau/files"),
             NavItem(N_("Tiers board"), "/bureau/tiers"),
             NavItem(N_("Region KPIs"), "/region/kpi"),
+            NavItem(N_("Project library"), "/projects"),
+            NavItem(N_("Enterprise appeals"), "/appeals"),
         ]
     assert user.enterprise_id is not None
     return enterprise_items(user.enterprise_id, role is Role.ENTERPRISE_ADMIN)
