@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final, Literal, TypeVar
@@ -22,6 +23,7 @@ from shugu.store.registry.region_indicators import IndicatorSpec
 #: Figures larger than this are typing mistakes, not a district's (10¹⁵ 万元).
 MAX_MAGNITUDE: Final = 1e15
 MAX_NOTE: Final = 500
+CODE_PATTERN: Final = re.compile(r"[a-z][a-z0-9_]{1,63}")
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -35,7 +37,7 @@ Name = Field(min_length=1, max_length=200)
 
 
 class IndicatorIn(_Strict):
-    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")
+    code: str = Field(pattern=rf"^{CODE_PATTERN.pattern}$")
     name_zh: str = Name
     name_en: str = Name
     unit_zh: str = Field(min_length=1, max_length=32)

@@ -17,6 +17,7 @@ from shugu.domain.timeutil import utc_now_ms
 from shugu.region.indicators.board import Board, build_board, trend_range
 from shugu.region.indicators.computations import Sources
 from shugu.region.indicators.definitions import (
+    CODE_PATTERN,
     parse_indicator,
     parse_target,
     parse_value,
@@ -117,7 +118,12 @@ class IndicatorService:
     def indicator(self, access: Access, code: str) -> IndicatorRecord:
         require_reader(access)
         self.ensure_seeded()
-        found = self.registry.indicator_by_code(code)
+        # A code no indicator can have (a lone surrogate, say) is not looked up at all.
+        found = (
+            self.registry.indicator_by_code(code)
+            if isinstance(code, str) and CODE_PATTERN.fullmatch(code)
+            else None
+        )
         if found is None:
             raise missing("indicator", field="code")
         return found
@@ -141,8 +147,8 @@ class IndicatorService:
 
     def retire(self, access: Access, code: str, *, active: bool = False) -> IndicatorRecord:
         require_bureau(access)
-        self.ensure_seeded()
-        return self.registry.set_indicator_active(code, active, access.principal.username)
+        known = self.indicator(access, code)
+        return self.registry.set_indicator_active(known.code, active, access.principal.username)
 
     # -- values --------------------------------------------------------------------------
 
