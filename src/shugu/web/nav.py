@@ -32,6 +32,7 @@ def enterprise_items(enterprise_id: int, admin: bool) -> list[NavItem]:
         NavItem(N_("Enterprise file"), f"{base}/file"),
         NavItem(N_("Project library"), "/projects"),
         NavItem(N_("Enterprise appeals"), "/appeals"),
+        NavItem(N_("Monthly reports"), f"{base}/monthly-reports"),
     ]
     if admin:
         # The channels hold robot secrets and addresses: the API shows them to administrators.
@@ -64,6 +65,7 @@ def nav_for(user: PageUser) -> list[NavItem]:
             NavItem(N_("Policies"), "/bureau/policies"),
             NavItem(N_("Project library"), "/projects"),
             NavItem(N_("Enterprise appeals"), "/appeals"),
+            NavItem(N_("Monthly operation"), "/bureau/operation"),
         ]
     if role is Role.PARK_OFFICIAL:
         # The same pages as the bureau's, each narrowed to the official's own park.
@@ -75,6 +77,7 @@ def nav_for(user: PageUser) -> list[NavItem]:
             NavItem(N_("Region KPIs"), "/region/kpi"),
             NavItem(N_("Project library"), "/projects"),
             NavItem(N_("Enterprise appeals"), "/appeals"),
+            NavItem(N_("Monthly operation"), "/bureau/operation"),
         ]
     assert user.enterprise_id is not None
     return enterprise_items(user.enterprise_id, role is Role.ENTERPRISE_ADMIN)
