@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from shugu.domain.errors import AuthError, ConflictError, ValidationError
 from shugu.domain.tenancy import Principal, Role
@@ -20,6 +21,9 @@ MIN_PASSWORD_LENGTH = 8
 MAX_USERNAME_LENGTH = 64
 #: 32 random bytes, the same strength as the sha256 the token is stored as.
 API_TOKEN_BYTES = 32
+#: The largest id a database integer key holds; a larger one names nothing (and must not reach
+#: the driver, which would fail on it rather than find no row).
+MAX_ID = 2**63 - 1
 
 
 def user_record(row: User) -> UserRecord:
@@ -117,6 +121,10 @@ def _check_binding(role: Role, enterprise_id: int | None, park_id: int | None) -
         )
 
 
+def _exists(session: Session, model: type[Enterprise] | type[Park], key: int) -> bool:
+    return 0 < key <= MAX_ID and session.get(model, key) is not None
+
+
 class AccountMixin(RegistryCore):
     # Users ---------------------------------------------------------------------------------
 
@@ -139,9 +147,9 @@ class AccountMixin(RegistryCore):
         )
         password_hash = self._hasher.hash(password)
         with self._session() as session:
-            if enterprise_id is not None and session.get(Enterprise, enterprise_id) is None:
+            if enterprise_id is not None and not _exists(session, Enterprise, enterprise_id):
                 raise missing("enterprise", field="enterprise_id")
-            if park_id is not None and session.get(Park, park_id) is None:
+            if park_id is not None and not _exists(session, Park, park_id):
                 raise missing("park", field="park_id")
             if session.scalar(select(User.id).where(User.username == name)) is not None:
                 raise taken
