@@ -43,6 +43,10 @@ def _text(raw: object, field: str, *, required: bool, limit: int) -> str:
     if not isinstance(raw, str):
         raise ValidationError(f"{field} must be text", code="appeal_text_invalid", field=field)
     out = raw.strip()
+    if not _readable(out):
+        raise ValidationError(
+            f"{field} holds characters that are not text", code="appeal_text_invalid", field=field
+        )
     if required and not out:
         raise ValidationError(f"{field} is required", code="appeal_text_required", field=field)
     if len(out) > limit:
@@ -50,6 +54,15 @@ def _text(raw: object, field: str, *, required: bool, limit: int) -> str:
             f"{field} has at most {limit} characters", code="appeal_text_too_long", field=field
         )
     return out
+
+
+def _readable(text: str) -> bool:
+    """Text a database keeps: no lone surrogates (a JSON body can escape one)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _rating(raw: object) -> int:

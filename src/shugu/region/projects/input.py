@@ -37,6 +37,12 @@ def text(value: object, field: str, *, required: bool, limit: int = 200) -> str:
     if not isinstance(value, str | int):
         raise _bad(f"{field} must be text", "project_field_invalid", field)
     out = str(value).strip()
+    try:
+        out.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _bad(
+            f"{field} holds characters that are not text", "project_field_invalid", field
+        ) from None
     if required and not out:
         raise _bad(f"{field} is required", "project_field_required", field)
     if len(out) > limit:
