@@ -9,6 +9,7 @@ API calls (``region/files/service.py``, ``region/files/imports.py``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Final
@@ -43,7 +44,9 @@ def _lang(user: PageUser) -> str:
 
 def criteria_text(criteria: object) -> str:
     """Criteria as the bureau edits them: YAML, in the order written, Chinese kept readable."""
-    return yaml.safe_dump(criteria, allow_unicode=True, sort_keys=False, width=90)
+    return yaml.safe_dump(
+        criteria, allow_unicode=True, sort_keys=False, default_flow_style=None, width=90
+    )
 
 
 # -- the tiers board -----------------------------------------------------------------------
@@ -123,8 +126,11 @@ def parse_criteria(text: str) -> object:
             "criteria: none given", code="tier_criteria_unreadable", field="criteria"
         )
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        loaded = yaml.safe_load(text)
+        # As the API would receive it: YAML's dates as ISO text, nothing JSON cannot hold.
+        return json.loads(json.dumps(loaded, default=str, allow_nan=False))
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        # ValueError: a timestamp YAML recognises but no calendar has (0000-00-00), or NaN.
         raise ValidationError(
             f"criteria: not readable as YAML or JSON ({exc})",
             code="tier_criteria_unreadable",

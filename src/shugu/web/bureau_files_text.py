@@ -60,6 +60,10 @@ def nbs_choices() -> list[NbsGroup]:
     return groups
 
 
+def _trimmed(number: str) -> str:
+    return number.rstrip("0").rstrip(".") if "." in number else number
+
+
 @dataclass(frozen=True, slots=True)
 class FileText:
     """Names in one language ("zh" or "en") for the templates."""
@@ -79,11 +83,17 @@ class FileText:
         return imports.YEARLY_FIGURES.column(name).header("zh" if self.lang == "zh" else "en")
 
     def figure_value(self, value: float | int | None) -> str:
+        """A figure for reading: thousands grouped, at most two decimals."""
         if value is None:
             return "—"
-        if isinstance(value, int) or float(value).is_integer():
-            return f"{int(value):,}"
-        return f"{value:,.2f}"
+        return _trimmed(f"{value:,.2f}")
+
+    def figure_input(self, value: float | int | None) -> str:
+        """A figure as a form field holds it: no grouping, no float noise (193.2, not
+        193.20000000000002)."""
+        if value is None:
+            return ""
+        return _trimmed(f"{value:.4f}")
 
     def tier(self, key: str) -> str:
         return next((d.label(self.lang) for d in tier_defs() if d.key == key), key)
