@@ -12,6 +12,7 @@ weaving district: a mill of 50 looms turns over some 3,000 to 6,000 万元 a yea
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from datetime import date
 
 from shugu.domain.tenancy import Access, Principal, Role
 from shugu.region.indicators.periods import PeriodKey, month_of
+from shugu.region.indicators.service import SEED_BY
 from shugu.region.service import RegionServices
 from shugu.store.registry.records import EnterpriseRecord
 
@@ -202,6 +204,33 @@ def seed_indicator_values(region: RegionServices, report: SeedReport) -> None:
             put(code, str(year), value)
 
 
+def seed_demo_targets(region: RegionServices, report: SeedReport) -> None:
+    """This year's platform targets at the demo district's own scale (the shipped ones are a
+    whole district's: a thousand enterprises), as the bureau would set them for a pilot; a
+    target the bureau has changed since is left alone."""
+    registry = region.registry
+    service = region.indicators
+    service.ensure_seeded()
+    year = month_of(service.book.now_ms()).year
+    enterprises = registry.list_enterprises()
+    devices = registry.device_places()
+    core = sum(1 for e in enterprises if (e.nbs_category or "")[:2] in ("01", "02", "03", "04"))
+    wanted = {
+        "enterprises_on_platform": float(math.ceil(len(enterprises) * 1.15)),
+        "devices_connected": float(math.ceil(len(devices) * 1.1 / 10) * 10),
+        "core_digital_enterprises": float(core + 2),
+    }
+    by_id = {i.id: i.code for i in registry.list_indicators()}
+    current = {by_id.get(t.indicator_id): t for t in registry.targets_of_year(year)}
+    bureau = access_as(Role.BUREAU, username="bureau")
+    for code, target in wanted.items():
+        known = current.get(code)
+        if known is not None and known.set_by != SEED_BY:
+            continue
+        service.put_target(bureau, code, year, {"target": target, "note": "试点目标"})
+        report.add("targets", 1)
+
+
 def _next(month: PeriodKey) -> PeriodKey:
     assert month.month is not None
     return PeriodKey(month.year + month.month // 12, month.month % 12 + 1)
@@ -220,6 +249,7 @@ def seed_bureau(region: RegionServices, *, after_data: bool | None = None) -> Se
     before: tuple[Step, ...] = (
         seed_files,
         seed_indicator_values,
+        seed_demo_targets,
         records.seed_monthly_reports,
         records.seed_projects,
         records.seed_appeals,

@@ -316,7 +316,7 @@ def seed_appeals(region: RegionServices, report: SeedReport) -> None:
         service.answer(bureau, appeal.id, "已协调相关部门，预计两周内办结。")
         if reached == "answered":
             continue
-        service.close(bureau, appeal.id, "已办结")
+        # The enterprise confirms the answer settled it, and rates it; that closes it.
         service.confirm(admin, appeal.id, rating, "感谢协调" if rating and rating >= 4 else "")
 
 
