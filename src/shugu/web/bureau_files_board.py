@@ -18,7 +18,6 @@ import yaml
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from shugu.api.region_files_routes import MAX_UPLOAD_BYTES
 from shugu.domain.errors import NotFoundError, ValidationError
 from shugu.region.files import imports
 from shugu.region.files.service import EnterpriseFiles, FileFilters, FileRow, require_bureau
@@ -30,6 +29,8 @@ from shugu.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
+#: An uploaded workbook larger than this is refused before it is opened (as the API's import).
+MAX_UPLOAD_BYTES: Final = 5 * 1024 * 1024
 #: The standings the board lists by name (the far are only counted).
 LISTED: Final = ("held", "qualifies", "close")
 
