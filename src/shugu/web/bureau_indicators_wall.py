@@ -23,7 +23,7 @@ from shugu.web.session import PageUser
 
 REFRESH_S: Final = 60
 #: Indicators with a target the wall has room for.
-WALL_TARGETS: Final = 6
+WALL_TARGETS: Final = 5
 #: The figure the key enterprises' panel adds up: output value (工业总产值), 万元.
 OUTPUT: Final = "output_value_wan"
 
