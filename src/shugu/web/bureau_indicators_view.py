@@ -40,7 +40,11 @@ def sparkline(trend: tuple[tuple[str, float | None], ...]) -> str:
 
 
 def pct(share: float | None) -> str:
-    return "—" if share is None else f"{100 * share:.1f}%"
+    """A share as a percentage; below zero (further from the target than the baseline was)
+    says so instead of a large negative number that reads as a fault."""
+    if share is None:
+        return "—"
+    return "< 0%" if share < 0 else f"{100 * share:.1f}%"
 
 
 def status_of(row: BoardRow) -> str:

@@ -60,3 +60,13 @@ def test_periods() -> None:
     july = PeriodKey(2026, 7).start_ms
     assert year_share_elapsed(2026, july) == pytest.approx(181 / 365)
     assert year_share_elapsed(2025, july) == 1.0 and year_share_elapsed(2027, july) == 0.0
+
+
+def test_progress_as_shown() -> None:
+    from shugu.web.bureau_indicators_view import pct, sparkline
+
+    assert pct(None) == "—" and pct(0.4567) == "45.7%" and pct(-18.6) == "< 0%"
+    assert sparkline((("2026-01", None), ("2026-02", 1.0))) == ""
+    assert (
+        sparkline((("2026-01", 1.0), ("2026-02", None), ("2026-03", 3.0))) == "0.0,26.0 120.0,2.0"
+    )
