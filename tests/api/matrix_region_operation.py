@@ -151,6 +151,6 @@ ROWS: dict[tuple[str, str], Row] = {
         lambda w: f"/api/region/operation-reports/{MONTH}", BUREAU_ONLY
     ),
     ("GET", "/api/region/operation-reports/{month}.{kind}"): Row(
-        lambda w: f"/api/region/operation-reports/{MONTH}.pdf", OVERSEERS, setup=_kept
+        lambda w: f"/api/region/operation-reports/{MONTH}.pdf", BUREAU_ONLY, setup=_kept
     ),
 }

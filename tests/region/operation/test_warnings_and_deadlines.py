@@ -146,3 +146,15 @@ def test_the_schedule_runs_its_passes_on_a_thread_and_stops(op: OpWorld) -> None
     quiet = OperationSchedule(op.service)
     quiet.start()
     quiet.stop()
+
+
+def test_the_kept_district_report_is_the_bureaus_not_a_park_officials(op: OpWorld) -> None:
+    """The kept report covers the whole district (its key enterprises, warnings and missing
+    reports name enterprises of every park): a park official reads its own park's summary on
+    demand instead."""
+    accepted(op, "c", "2026-10")
+    op.service.generate("2026-10", "schedule")
+    assert op.service.kept_reports(op.as_("park_official")) == []
+    with pytest.raises(ForbiddenError):
+        op.service.kept_report(op.as_("park_official"), "2026-10", "xlsx")
+    assert op.service.summary_file(op.as_("park_official"), "2026-10", "xlsx", "zh")

@@ -271,11 +271,16 @@ class OperationService:
         self.generate(month, access.principal.username)
 
     def kept_reports(self, access: Access) -> list[ReportFileRecord]:
+        """The district's kept reports: the bureau's. They name enterprises of every park, so a
+        park official gets none (its park's summary is made on demand, ``summary_file``)."""
         rights.region_parks(access)
+        if not access.is_bureau():
+            return []
         return self.registry.list_operation_reports()
 
     def kept_report(self, access: Access, month: str, kind: str) -> bytes:
         rights.region_parks(access)
+        rights.require_bureau(access)
         if kind not in ("xlsx", "pdf"):
             raise ValidationError(
                 "format must be xlsx or pdf", code="format_invalid", field="format"
