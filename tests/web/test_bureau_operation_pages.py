@@ -212,7 +212,15 @@ def test_the_district_lists_warnings_watch_table_and_monthly_report(world: World
     )
     assert made.status_code == 303
     kept = world.client.get("/bureau/operation/monthly-report")
-    assert f"/api/region/operation-reports/{MONTH}.pdf" in kept.text
+    assert f"/api/region/operation-reports/{MONTH}.pdf?report=operation" in kept.text
+    # The project library's summary is generated and kept beside it.
+    assert f"/api/region/operation-reports/{MONTH}.pdf?report=projects" in kept.text
+    listed = world.client.get("/api/region/operation-reports").json()
+    assert sorted(r["report"] for r in listed if r["month"] == MONTH) == ["operation", "projects"]
+    summary = world.client.get(f"/api/region/operation-reports/{MONTH}.pdf?report=projects")
+    assert summary.status_code == 200 and summary.content.startswith(b"%PDF")
+    unknown = world.client.get(f"/api/region/operation-reports/{MONTH}.pdf?report=payroll")
+    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "report_unknown"
     bad = world.client.post(
         "/bureau/operation/monthly-report", data={"month": "2026-13", "csrf_token": csrf}
     )

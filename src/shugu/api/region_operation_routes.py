@@ -443,6 +443,8 @@ def operation_report(
 
 
 class KeptOut(BaseModel):
+    #: ``operation`` (经济运行月报) or ``projects`` (项目库月度汇总).
+    report: str
     month: str
     generated_at: dt.datetime
     generated_by: str
@@ -452,9 +454,11 @@ class KeptOut(BaseModel):
 
 @router.get("/api/region/operation-reports")
 def kept_reports(access: AccessDep, services: ServicesDep) -> list[KeptOut]:
-    """The monthly operation reports generated on schedule (or by the bureau), newest first."""
+    """The district's monthly reports generated on schedule (or by the bureau), newest first:
+    the monthly operation report and, beside it, the project library's summary."""
     return [
         KeptOut(
+            report=r.report,
             month=r.month,
             generated_at=r.generated_at,
             generated_by=r.generated_by,
@@ -473,6 +477,12 @@ def generate_report(month: str, access: AccessDep, services: ServicesDep) -> dic
 
 
 @router.get("/api/region/operation-reports/{month}.{kind}")
-def kept_report(month: str, kind: str, access: AccessDep, services: ServicesDep) -> Response:
-    data = _service(services).kept_report(access, month, kind)
-    return _file(data, f"operation-report-{month}", kind)
+def kept_report(
+    month: str,
+    kind: str,
+    access: AccessDep,
+    services: ServicesDep,
+    report: Annotated[str, Query(max_length=16)] = "operation",
+) -> Response:
+    data = _service(services).kept_report(access, month, kind, report)
+    return _file(data, f"{report}-report-{month}", kind)

@@ -4,6 +4,7 @@ field of its own. Built by the runtime next to analytics, whose figures flow int
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from shugu.analytics.service import Analytics
 from shugu.region.appeals.service import AppealService
@@ -14,6 +15,7 @@ from shugu.region.operation.measured import AnalyticsMeters
 from shugu.region.operation.schedule import OperationSchedule
 from shugu.region.operation.service import OperationService
 from shugu.region.policies.service import PolicyService, engine_first_data
+from shugu.region.projects.pdf import project_summary_files
 from shugu.region.projects.service import ProjectService
 from shugu.store.registry import Registry
 from shugu.store.telemetry import TelemetryStore
@@ -59,6 +61,7 @@ def open_region(registry: Registry, store: TelemetryStore, analytics: Analytics)
     region.files = EnterpriseFiles(registry, MeasuredFacts(registry, store, analytics))
     region.indicators = IndicatorService(registry, store, analytics)
     region.operation = OperationService(registry, AnalyticsMeters(analytics.kpis))
+    region.operation.companion_reports["projects"] = partial(project_summary_files, region.projects)
     region.policies = PolicyService(
         registry, region.files.facts.enterprise_facts, engine_first_data(registry, analytics.engine)
     )

@@ -49,7 +49,7 @@ def run_due(service: OperationService) -> DueRun:
     )
     scanned = service.scan(month)
     generated = False
-    kept = {r.month for r in service.registry.list_operation_reports()}
+    kept = {r.month for r in service.registry.list_operation_reports() if r.report == "operation"}
     if (
         service.settings.report_on_first_working_day
         and month not in kept

@@ -68,6 +68,9 @@ class OperationService:
         self.meters = meters
         self.settings = settings or load_settings()
         self._now_ms = now_ms
+        #: Other district reports generated with this one each month, by name (the project
+        #: library's summary): month → (workbook, PDF), in Chinese.
+        self.companion_reports: dict[str, Callable[[str], tuple[bytes, bytes]]] = {}
 
     def today(self) -> date:
         return months.today_local(self._now_ms())
@@ -265,6 +268,9 @@ class OperationService:
         self.registry.save_operation_report(
             month, exports.summary_xlsx(summary, "zh"), summary_pdf(summary, "zh"), by
         )
+        for report, make in self.companion_reports.items():
+            xlsx, pdf = make(month)
+            self.registry.save_operation_report(month, xlsx, pdf, by, report)
 
     def generate_as(self, access: Access, month: str) -> None:
         rights.require_bureau(access)
@@ -278,14 +284,22 @@ class OperationService:
             return []
         return self.registry.list_operation_reports()
 
-    def kept_report(self, access: Access, month: str, kind: str) -> bytes:
+    def kept_report(
+        self, access: Access, month: str, kind: str, report: str = "operation"
+    ) -> bytes:
         rights.region_parks(access)
         rights.require_bureau(access)
         if kind not in ("xlsx", "pdf"):
             raise ValidationError(
                 "format must be xlsx or pdf", code="format_invalid", field="format"
             )
-        data = self.registry.operation_report_file(months.parse_month(month), kind)
+        if report != "operation" and report not in self.companion_reports:
+            raise ValidationError(
+                f"no district report is called {report[:40]!r}",
+                code="report_unknown",
+                field="report",
+            )
+        data = self.registry.operation_report_file(months.parse_month(month), kind, report)
         if data is None:
             raise missing("monthly operation report")
         return data

@@ -23,7 +23,8 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 
 from shugu.domain.xlsx_book import Cell
 from shugu.monitor.reports.fonts import FONT, register_report_font
-from shugu.region.projects.sheets import summary_sheets
+from shugu.region.projects.service import ProjectService
+from shugu.region.projects.sheets import summary_sheets, summary_xlsx
 from shugu.region.projects.summary import Summary
 from shugu.region.sheets import Lang
 
@@ -85,3 +86,10 @@ def summary_pdf(summary: Summary, lang: Lang) -> bytes:
     with _LOCK:
         document.build(story)
     return out.getvalue()
+
+
+def project_summary_files(service: ProjectService, month: str) -> tuple[bytes, bytes]:
+    """The district's project summary for ``month`` as a workbook and a PDF, in Chinese: kept
+    each month with the monthly operation report."""
+    summary = service.district_summary(month, "zh")
+    return summary_xlsx(summary, "zh"), summary_pdf(summary, "zh")

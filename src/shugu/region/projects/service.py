@@ -171,8 +171,14 @@ class ProjectService:
                 "the project summary is the bureau's and the parks'",
                 code="projects_summary_forbidden",
             )
-        first = inp.month(month)
-        projects = self.registry.list_projects(park_id=scope.park_id)
+        return self._summary(inp.month(month), scope.park_id, lang)
+
+    def district_summary(self, month: object, lang: str = "zh") -> Summary:
+        """The district's summary for the month, for the bureau's scheduled reports."""
+        return self._summary(inp.month(month), None, lang)
+
+    def _summary(self, first: date, park_id: int | None, lang: str) -> Summary:
+        projects = self.registry.list_projects(park_id=park_id)
         progress = self.registry.progress_of([p.id for p in projects])
         stages = [(s.key, s.label(lang)) for s in self.catalogue.stages]
         stages.append((NOT_REPORTED, "Not reported" if lang == "en" else "未报送"))

@@ -116,13 +116,16 @@ class OperationReminder(Base):
 
 
 class OperationReportFile(Base):
-    """The district's monthly operation report (经济运行月报) for a month as generated: the
-    workbook and the PDF, the newest generation kept."""
+    """A district report for a month as generated: the monthly operation report (经济运行月报,
+    ``operation``) or the project library's summary (项目库月度汇总, ``projects``); the workbook and
+    the PDF, the newest generation kept."""
 
     __tablename__ = "operation_report_files"
+    __table_args__ = (UniqueConstraint("report", "month"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    month: Mapped[str] = mapped_column(String(7), unique=True)
+    report: Mapped[str] = mapped_column(String(16))
+    month: Mapped[str] = mapped_column(String(7))
     generated_at: Mapped[datetime]
     generated_by: Mapped[str] = mapped_column(String(64))
     xlsx: Mapped[bytes] = mapped_column(LargeBinary)

@@ -117,6 +117,8 @@ class ReminderRecord:
 
 @dataclass(frozen=True, slots=True)
 class ReportFileRecord:
+    #: ``operation`` (经济运行月报) or ``projects`` (项目库月度汇总).
+    report: str
     month: str
     generated_at: datetime
     generated_by: str
@@ -487,12 +489,18 @@ class OperationMixin(RegistryCore):
 
     # -- the district's monthly operation report ----------------------------------------------
 
-    def save_operation_report(self, month: str, xlsx: bytes, pdf: bytes, by: str) -> None:
+    def save_operation_report(
+        self, month: str, xlsx: bytes, pdf: bytes, by: str, report: str = "operation"
+    ) -> None:
         """Keep the month's generated report, replacing an earlier generation."""
         with self._session() as s:
-            row = s.scalar(select(OperationReportFile).where(OperationReportFile.month == month))
+            row = s.scalar(
+                select(OperationReportFile).where(
+                    OperationReportFile.report == report, OperationReportFile.month == month
+                )
+            )
             if row is None:
-                row = OperationReportFile(month=month)
+                row = OperationReportFile(report=report, month=month)
                 s.add(row)
             row.generated_at = self._now()
             row.generated_by = by
@@ -504,17 +512,24 @@ class OperationMixin(RegistryCore):
         with self._session() as s:
             rows = s.execute(
                 select(
+                    OperationReportFile.report,
                     OperationReportFile.month,
                     OperationReportFile.generated_at,
                     OperationReportFile.generated_by,
                     func.length(OperationReportFile.xlsx),
                     func.length(OperationReportFile.pdf),
-                ).order_by(OperationReportFile.month.desc())
+                ).order_by(OperationReportFile.month.desc(), OperationReportFile.report)
             )
-            return [ReportFileRecord(m, at, by, int(x), int(p)) for m, at, by, x, p in rows]
+            return [ReportFileRecord(r, m, at, by, int(x), int(p)) for r, m, at, by, x, p in rows]
 
-    def operation_report_file(self, month: str, kind: str) -> bytes | None:
+    def operation_report_file(
+        self, month: str, kind: str, report: str = "operation"
+    ) -> bytes | None:
         """The month's kept report as ``xlsx`` or ``pdf``; None: not generated."""
         column = OperationReportFile.pdf if kind == "pdf" else OperationReportFile.xlsx
         with self._session() as s:
-            return s.scalar(select(column).where(OperationReportFile.month == month))
+            return s.scalar(
+                select(column).where(
+                    OperationReportFile.report == report, OperationReportFile.month == month
+                )
+            )

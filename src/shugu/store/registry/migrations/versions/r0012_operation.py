@@ -136,13 +136,14 @@ def upgrade() -> None:
     op.create_table(
         "operation_report_files",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("report", sa.String(length=16), nullable=False),
         sa.Column("month", sa.String(length=7), nullable=False),
         _timestamp("generated_at"),
         sa.Column("generated_by", sa.String(length=64), nullable=False),
         sa.Column("xlsx", sa.LargeBinary(), nullable=False),
         sa.Column("pdf", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_operation_report_files")),
-        sa.UniqueConstraint("month", name=op.f("uq_operation_report_files_month")),
+        sa.UniqueConstraint("report", "month", name=op.f("uq_operation_report_files_report_month")),
     )
 
 
