@@ -300,6 +300,20 @@ class FactBook:
         certifications = self._registry.certifications(enterprise_id)
         return self.facts_of(record, figures, certifications, year)
 
+    def facts_many(self, enterprise_ids: Sequence[int]) -> dict[int, dict[str, object]]:
+        """Many enterprises' facts from three registry reads, not three per enterprise (a
+        policy's reach and the points ranking ask for the whole district); unknown ids left out."""
+        wanted = set(enterprise_ids)
+        figures = self._registry.all_year_figures()
+        certifications: dict[int, list[CertificationRecord]] = {}
+        for c in self._registry.certifications():
+            certifications.setdefault(c.enterprise_id, []).append(c)
+        return {
+            f.id: self.facts_of(f, figures.get(f.id, []), certifications.get(f.id, []))
+            for f in self._registry.enterprise_files()
+            if f.id in wanted
+        }
+
     def facts_of(
         self,
         record: EnterpriseFileRecord,

@@ -63,6 +63,9 @@ def open_region(registry: Registry, store: TelemetryStore, analytics: Analytics)
     region.operation = OperationService(registry, AnalyticsMeters(analytics.kpis))
     region.operation.companion_reports["projects"] = partial(project_summary_files, region.projects)
     region.policies = PolicyService(
-        registry, region.files.facts.enterprise_facts, engine_first_data(registry, analytics.engine)
+        registry,
+        region.files.facts.enterprise_facts,
+        engine_first_data(registry, analytics.engine),
+        facts_of_many=region.files.facts.facts_many,
     )
     return region

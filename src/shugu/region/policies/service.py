@@ -33,6 +33,8 @@ from shugu.store.registry.region_policies import (
 )
 
 FactsOf = Callable[[int], dict[str, object]]
+#: Many enterprises' facts at once, by id (district-wide questions read the registry once).
+FactsOfMany = Callable[[Sequence[int]], dict[int, dict[str, object]]]
 #: The day each of an enterprise's devices first sent data (devices that never did left out).
 FirstDataOf = Callable[[int], list[date]]
 MAX_REASON = 2000
@@ -95,11 +97,13 @@ class PolicyService:
         *,
         seed: Seed | None = None,
         model: Model | None = None,
+        facts_of_many: FactsOfMany | None = None,
         today: Callable[[], date] = lambda: datetime.now(CHINA_TZ).date(),
     ) -> None:
         self.registry = registry
         self._facts_of = facts_of
         self._first_data_of = first_data_of
+        self._facts_of_many = facts_of_many
         self.seed = seed if seed is not None else load_seed()
         self.model = model if model is not None else load_model()
         self._today = today
@@ -147,6 +151,11 @@ class PolicyService:
     def inputs(self, enterprise_id: int) -> Inputs:
         return Inputs(self._facts_of(enterprise_id), tuple(self._first_data_of(enterprise_id)))
 
+    def _facts_many(self, enterprise_ids: Sequence[int]) -> dict[int, dict[str, object]]:
+        if self._facts_of_many is None:
+            return {e: self._facts_of(e) for e in enterprise_ids}
+        return self._facts_of_many(enterprise_ids)
+
     def for_enterprise(self, access: Access, enterprise_id: int) -> list[Match]:
         """Each policy against the enterprise: qualifying first (largest amount first), then
         nearly qualifying, then the rest."""
@@ -164,8 +173,16 @@ class PolicyService:
         return self._reach(entry, rights.overseen_enterprises(access, self.registry))
 
     def _reach(self, entry: PolicyEntry, enterprise_ids: Sequence[int]) -> Reach:
+        facts = self._facts_many(enterprise_ids)
         matches = [
-            match(entry.policy, e, self.inputs(e), self.seed.nearness) for e in enterprise_ids
+            match(
+                entry.policy,
+                e,
+                Inputs(facts[e], tuple(self._first_data_of(e))),
+                self.seed.nearness,
+            )
+            for e in enterprise_ids
+            if e in facts
         ]
         qualifying = sorted(
             (m for m in matches if m.status == "qualifies"),
@@ -288,4 +305,5 @@ class PolicyService:
     def points_ranking(self, access: Access) -> list[Score]:
         rights.require_overseer(access)
         ids = rights.overseen_enterprises(access, self.registry)
-        return ranking([score(self.model, e, self._facts_of(e)) for e in ids])
+        facts = self._facts_many(ids)
+        return ranking([score(self.model, e, facts[e]) for e in ids if e in facts])
