@@ -19,8 +19,10 @@ from shugu.api import (
     inspection_routes,
     kpi_routes,
     region_appeals_routes,
+    region_files_routes,
     region_indicators_routes,
     region_operation_routes,
+    region_policies_routes,
     region_projects_routes,
     registry_routes,
     telemetry_routes,
@@ -94,6 +96,8 @@ def create_app(
         region_indicators_routes,
         region_projects_routes,
         region_appeals_routes,
+        region_files_routes,
+        region_policies_routes,
         region_operation_routes,
     ):
         app.include_router(module.router)
