@@ -1,10 +1,11 @@
 """The fact vocabulary (事实项) of an enterprise: every name a tag, tier criterion, policy condition
 or warning rule may test, with its label and unit, and how one enterprise's facts are gathered.
 
-Facts come from four places: the registry's enterprise file (park, industry, flags, age), its
+Facts come from five places: the registry's enterprise file (park, industry, flags, age), its
 yearly figures (the given or newest year, and ratios and growth over several years), the
-certifications it holds on the day asked about, and what the platform measures (devices
-connected and online, metered energy, KPIs). Shares and growth rates are percentages (17.2 for
+certifications it holds on the day asked about, its particulars as they stand (the facts policies
+ask about: ``region/files/particulars.py``), and what the platform measures (devices connected
+and online, metered energy, KPIs). Shares and growth rates are percentages (17.2 for
 17.2 %), so criteria read as the bureau writes them ("≥ 20"). A fact that cannot be known is left
 out, never set to zero: conditions report it as missing data.
 
@@ -24,6 +25,7 @@ from shugu.store.registry.region_files import (
     EnterpriseFileRecord,
     YearFiguresRecord,
 )
+from shugu.store.registry.region_particulars import ParticularRecord
 
 FactKind = Literal["number", "percent", "int", "bool", "text", "date", "list"]
 
@@ -298,7 +300,8 @@ class FactBook:
         record = self._registry.enterprise_file(enterprise_id)
         figures = self._registry.year_figures(enterprise_id)
         certifications = self._registry.certifications(enterprise_id)
-        return self.facts_of(record, figures, certifications, year)
+        particulars = self._registry.particulars(enterprise_id)
+        return self.facts_of(record, figures, certifications, year, particulars)
 
     def facts_many(self, enterprise_ids: Sequence[int]) -> dict[int, dict[str, object]]:
         """Many enterprises' facts from three registry reads, not three per enterprise (a
@@ -308,8 +311,14 @@ class FactBook:
         certifications: dict[int, list[CertificationRecord]] = {}
         for c in self._registry.certifications():
             certifications.setdefault(c.enterprise_id, []).append(c)
+        particulars = self._registry.all_particulars()
         return {
-            f.id: self.facts_of(f, figures.get(f.id, []), certifications.get(f.id, []))
+            f.id: self.facts_of(
+                f,
+                figures.get(f.id, []),
+                certifications.get(f.id, []),
+                particulars=particulars.get(f.id),
+            )
             for f in self._registry.enterprise_files()
             if f.id in wanted
         }
@@ -320,12 +329,17 @@ class FactBook:
         figures: Sequence[YearFiguresRecord],
         certifications: Sequence[CertificationRecord],
         year: int | None = None,
+        particulars: Mapping[str, ParticularRecord] | None = None,
     ) -> dict[str, object]:
-        """The facts from records already read (district-wide tables read them all at once)."""
+        """The facts from records already read (district-wide tables read them all at once);
+        ``particulars``: the enterprise's particulars as they stand (the policies' facts)."""
         today = self._today()
         as_of = today if year is None else min(today, date(year, 12, 31))
         facts = file_facts(record, as_of)
         facts.update(figure_facts(figures, year))
+        for name, particular in (particulars or {}).items():
+            if particular.value is not None:
+                facts[name] = particular.value
         facts["certifications"] = held_certifications(certifications, as_of)
         if self._measures is not None:
             facts.update(self._measures.measured(record.id))

@@ -21,6 +21,7 @@ from shugu.domain.errors import ForbiddenError, ValidationError
 from shugu.domain.tenancy import Access, Role
 from shugu.region.facts import FactBook
 from shugu.region.files.measured import MeasuredFacts
+from shugu.region.files.particulars import check_particulars
 from shugu.region.files.tags import load_tags, tag_keys, tags_of
 from shugu.region.files.tiers import STANDINGS, TierBook, TierCriteria, TierStanding, tier_defs
 from shugu.store.registry import Registry
@@ -33,6 +34,7 @@ from shugu.store.registry.region_files import (
     Upserted,
     YearFiguresRecord,
 )
+from shugu.store.registry.region_particulars import ParticularRecord
 
 INDUSTRY_CODE = re.compile(r"^\d{4}$")
 MIN_YEAR, MAX_YEAR = 1949, 2100
@@ -76,6 +78,8 @@ class FileView:
     figures: list[YearFiguresRecord]
     certifications: list[CertificationRecord]
     criteria: dict[str, TierCriteria] = field(default_factory=dict)
+    #: The particulars as they stand (the facts policies ask about), by name.
+    particulars: dict[str, ParticularRecord] = field(default_factory=dict)
 
 
 def _forbidden(message: str) -> ForbiddenError:
@@ -207,10 +211,12 @@ class EnterpriseFiles:
         record = self.registry.enterprise_file(enterprise_id)
         figures = self.registry.year_figures(enterprise_id)
         certifications = self.registry.certifications(enterprise_id)
-        facts = self.facts.facts_of(record, figures, certifications, year)
+        particulars = self.registry.particulars(enterprise_id)
+        facts = self.facts.facts_of(record, figures, certifications, year, particulars)
         criteria = self.tiers.in_force(date.today())
         standings = self.tiers.evaluate(facts, criteria)
-        return FileView(FileRow(record, facts, standings), figures, certifications, criteria)
+        row = FileRow(record, facts, standings)
+        return FileView(row, figures, certifications, criteria, particulars)
 
     def update_file(
         self, access: Access, enterprise_id: int, changes: Mapping[str, object]
@@ -238,6 +244,27 @@ class EnterpriseFiles:
             raise _forbidden("the bureau or the enterprise's administrators file its figures")
         return self.registry.put_year_figures(
             enterprise_id, check_year(year), check_figures(values), access.principal.username
+        )
+
+    def particulars(self, access: Access, enterprise_id: int) -> dict[str, ParticularRecord]:
+        """The enterprise's particulars as they stand, each with who recorded it and when."""
+        require_file_reader(access, enterprise_id)
+        return self.registry.particulars(enterprise_id)
+
+    def particular_history(self, access: Access, enterprise_id: int) -> list[ParticularRecord]:
+        require_file_reader(access, enterprise_id)
+        return self.registry.particular_history(enterprise_id)
+
+    def record_particulars(
+        self, access: Access, enterprise_id: int, values: Mapping[str, object]
+    ) -> list[ParticularRecord]:
+        """The bureau, or the enterprise's own administrators, record particulars (None clears
+        one); answers the recordings made."""
+        require_file_reader(access, enterprise_id)
+        if not (access.is_bureau() or access.can_file_for(enterprise_id)):
+            raise _forbidden("the bureau or the enterprise's administrators record its particulars")
+        return self.registry.record_particulars(
+            enterprise_id, check_particulars(values), access.principal.username
         )
 
     def certifications(self, access: Access, enterprise_id: int) -> list[CertificationRecord]:
@@ -303,10 +330,16 @@ class EnterpriseFiles:
         certifications: dict[int, list[CertificationRecord]] = {}
         for c in self.registry.certifications():
             certifications.setdefault(c.enterprise_id, []).append(c)
+        particulars = self.registry.all_particulars()
         criteria = self.tiers.in_force(date.today())
         out: list[FileRow] = []
         for f in files:
-            facts = self.facts.facts_of(f, figures.get(f.id, []), certifications.get(f.id, []))
+            facts = self.facts.facts_of(
+                f,
+                figures.get(f.id, []),
+                certifications.get(f.id, []),
+                particulars=particulars.get(f.id),
+            )
             row = FileRow(f, facts, self.tiers.evaluate(facts, criteria))
             if _kept(row, filters):
                 out.append(row)

@@ -1,42 +1,16 @@
 """The facts policies speak of, named and written with their units: the enterprise file's
 vocabulary (``region/facts.py``) and the few facts only a policy asks for (a lease, an investment
-the policy rewards), which an enterprise's file holds once the bureau records them."""
+the policy rewards): the particulars the file records (``region/files/particulars.py``)."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from shugu.region.facts import FACT_DEFS, FactDef, FactKind
+from shugu.region.facts import FACT_DEFS, FactDef
+from shugu.region.files.particulars import PARTICULAR_FACTS
 
-_POLICY_FACTS: tuple[tuple[str, str, str, str, FactKind], ...] = (
-    ("pre_ipo", "拟上市企业", "pre-IPO firm", "", "bool"),
-    ("investment_in_district_wan", "区内落地投资", "investment in the district", "万元", "number"),
-    ("foreign_paid_in_usd_wan", "实缴外资", "foreign capital paid in", "万美元", "number"),
-    (
-        "outside_province_capital_wan",
-        "省外内资实缴资本",
-        "domestic capital from outside the province",
-        "万元",
-        "number",
-    ),
-    ("paid_in_capital_wan", "实缴资本", "capital paid in", "万元", "number"),
-    ("in_designated_building", "入驻指定楼宇", "in a designated building", "", "bool"),
-    ("leased_area_m2", "租用面积", "leased area", "m²", "number"),
-    ("rent_yuan_m2_month", "租金", "rent", "元/m²/月", "number"),
-    (
-        "equipment_investment_wan",
-        "厂房及设备实际投资",
-        "buildings and equipment invested",
-        "万元",
-        "number",
-    ),
-    ("talent_spend_wan", "人才投入", "spending on talent", "万元", "number"),
-    ("cloud_spend_wan", "上云服务费用", "cloud service spending", "万元", "number"),
-    ("invention_patents", "有效发明专利", "invention patents in force", "件", "int"),
-)
-POLICY_FACTS: dict[str, FactDef] = {
-    name: FactDef(name, zh, en, unit, kind) for name, zh, en, unit, kind in _POLICY_FACTS
-}
+#: The facts only a policy asks for: the particulars an enterprise's file records.
+POLICY_FACTS: dict[str, FactDef] = PARTICULAR_FACTS
 
 
 def fact_def(name: str) -> FactDef | None:

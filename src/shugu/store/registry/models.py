@@ -454,6 +454,7 @@ from shugu.store.registry import (  # noqa: E402
     models_files,
     models_indicators,
     models_operation,
+    models_particulars,
     models_policies,
     models_projects,
 )
@@ -462,6 +463,7 @@ __all__ = [
     "models_files",
     "models_indicators",
     "models_operation",
+    "models_particulars",
     "models_policies",
     "models_projects",
 ]

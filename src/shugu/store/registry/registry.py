@@ -16,6 +16,7 @@ from shugu.store.registry.region_counts import RegionCountsMixin
 from shugu.store.registry.region_files import EnterpriseFileMixin
 from shugu.store.registry.region_indicators import IndicatorMixin
 from shugu.store.registry.region_operation import OperationMixin
+from shugu.store.registry.region_particulars import ParticularsMixin
 from shugu.store.registry.region_policies import PolicyMixin
 from shugu.store.registry.region_projects import ProjectMixin
 
@@ -37,6 +38,7 @@ class Registry(
     AppealMixin,
     PolicyMixin,
     IndicatorMixin,
+    ParticularsMixin,
 ):
     """Regions, parks, enterprises, assets, devices, accounts, tokens and consents.
 
