@@ -150,7 +150,8 @@ def test_operator_creates_platform_accounts_and_first_administrators(world: Worl
     )
     assert missing.status_code == 422
     assert missing.json()["error"]["field"] == "enterprise_id"
-    assert len(client.get("/api/users", headers=op).json()) == 7
+    # The world's seven accounts and the two made here.
+    assert len(client.get("/api/users", headers=op).json()) == len(world.user_ids) + 2
 
 
 def test_profiles(world: World) -> None:

@@ -90,10 +90,19 @@ def test_the_bureau_reads_the_region_in_counts_without_any_consent(district: Wor
 
     options = charts(w)
     assert set(options) == {"online", "alarms", "ingest", "machines"}
-    assert options["online"]["yAxis"]["data"] == ["长乐纺织园\n{sub|2 家企业 · 在线 2/2 台}"]
-    assert [s["data"] for s in options["online"]["series"]] == [[2], [0]]
+    # The world's second park has no enterprise: a row of its own, all zero.
+    assert options["online"]["yAxis"]["data"] == [
+        "长乐纺织园\n{sub|2 家企业 · 在线 2/2 台}",
+        "滨海数据园\n{sub|0 家企业 · 在线 0/0 台}",
+    ]
+    assert [s["data"] for s in options["online"]["series"]] == [[2, 0], [0, 0]]
     by_severity = {s["name"]: s["data"] for s in options["alarms"]["series"]}
-    assert by_severity == {"紧急": [1], "重要": [None], "次要": [1], "提示": [1]}
+    assert by_severity == {
+        "紧急": [1, None],
+        "重要": [None, None],
+        "次要": [1, None],
+        "提示": [1, None],
+    }
     assert sum(sum(s["data"]) for s in options["ingest"]["series"]) == 3
     assert sum(d["value"] for d in options["machines"]["series"][0]["data"]) == 0
 
