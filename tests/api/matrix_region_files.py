@@ -54,6 +54,12 @@ ROWS: dict[tuple[str, str], Row] = {
     ("PUT", f"{E}/yearly-figures/{{year}}"): Row(
         _b("/yearly-figures/2025"), B_FILE_WRITE, lambda w: {"revenue_wan": 1200, "staff": 30}
     ),
+    ("GET", f"{E}/particulars"): Row(_b("/particulars"), B_FILE_READ),
+    ("PUT", f"{E}/particulars"): Row(
+        _b("/particulars"),
+        B_FILE_WRITE,
+        lambda w: {"leased_area_m2": 300, "rent_yuan_m2_month": 50, "pre_ipo": True},
+    ),
     ("GET", f"{E}/certifications"): Row(_b("/certifications"), B_FILE_READ),
     ("POST", f"{E}/certifications"): Row(_b("/certifications"), B_FILE_WRITE, lambda w: CERT),
     ("PUT", f"{E}/certifications/{{certification_id}}"): Row(

@@ -22,6 +22,7 @@ from shugu.api import (
     region_files_routes,
     region_indicators_routes,
     region_operation_routes,
+    region_particulars_routes,
     region_policies_routes,
     region_projects_routes,
     registry_routes,
@@ -97,6 +98,7 @@ def create_app(
         region_projects_routes,
         region_appeals_routes,
         region_files_routes,
+        region_particulars_routes,
         region_policies_routes,
         region_operation_routes,
     ):

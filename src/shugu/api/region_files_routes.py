@@ -517,7 +517,7 @@ def evaluate_tiers(
 # Imports ---------------------------------------------------------------------------------------
 
 
-ImportKind = Literal["enterprises", "yearly-figures"]
+ImportKind = Literal["enterprises", "yearly-figures", "particulars"]
 
 
 @router.get("/api/region/imports/{kind}/template")

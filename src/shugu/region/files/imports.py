@@ -1,6 +1,7 @@
-"""XLSX imports of enterprise files: enterprises (keyed by USCC) and their yearly figures (keyed by
-USCC and year). Every row is checked; a bad row is reported by its Excel row number and reason
-and every good row is kept. Importing the same file again changes nothing and says so.
+"""XLSX imports of enterprise files: enterprises (keyed by USCC), their yearly figures (keyed by
+USCC and year) and their particulars (keyed by USCC; a blank cell keeps the value). Every row is
+checked; a bad row is reported by its Excel row number and reason and every good row is kept.
+Importing the same file again changes nothing and says so.
 
 An enterprise new to the registry goes to the park the row names; one already there is updated.
 """
@@ -13,13 +14,14 @@ from xml.etree.ElementTree import ParseError
 
 from shugu.domain.errors import ShuguError, ValidationError
 from shugu.domain.uscc import check_uscc
+from shugu.region.files.particulars import PARTICULARS, check_particulars
 from shugu.region.files.service import check_figures, check_file_changes, check_year
 from shugu.region.sheets import Column, RowError, SheetRead, SheetRow, SheetSpec, read_sheet
 from shugu.store.registry import Registry
 from shugu.store.registry.region_files import YEAR_FIGURES
 
-Kind = Literal["enterprises", "yearly-figures"]
-KINDS: tuple[Kind, ...] = ("enterprises", "yearly-figures")
+Kind = Literal["enterprises", "yearly-figures", "particulars"]
+KINDS: tuple[Kind, ...] = ("enterprises", "yearly-figures", "particulars")
 
 _USCC = Column("uscc", "统一社会信用代码", "USCC", "text", required=True, max_length=18)
 
@@ -79,7 +81,36 @@ YEARLY_FIGURES = SheetSpec(
     key=("uscc", "year"),
 )
 
-SPECS: dict[Kind, SheetSpec] = {"enterprises": ENTERPRISES, "yearly-figures": YEARLY_FIGURES}
+
+def _header(zh: str, en: str, unit: str) -> tuple[str, str]:
+    return (f"{zh}（{unit}）", f"{en} ({unit})") if unit else (zh, en)
+
+
+PARTICULAR_SHEET = SheetSpec(
+    "particulars",
+    "企业特定事项",
+    "Particulars",
+    (
+        _USCC,
+        *(
+            Column(
+                p.name,
+                *_header(p.label_zh, p.label_en, p.unit),
+                "bool" if p.kind == "bool" else "int" if p.kind == "int" else "decimal",
+                minimum=None if p.kind == "bool" else p.minimum,
+                maximum=None if p.kind == "bool" else p.maximum,
+            )
+            for p in PARTICULARS
+        ),
+    ),
+    key=("uscc",),
+)
+
+SPECS: dict[Kind, SheetSpec] = {
+    "enterprises": ENTERPRISES,
+    "yearly-figures": YEARLY_FIGURES,
+    "particulars": PARTICULAR_SHEET,
+}
 
 
 @dataclass(slots=True)
@@ -117,6 +148,8 @@ def import_sheet(registry: Registry, kind: Kind, data: bytes, by: str) -> Import
     report = ImportReport(ignored_headers=list(read.ignored_headers))
     if kind == "enterprises":
         _enterprises(registry, read, report)
+    elif kind == "particulars":
+        _particulars(registry, read, report, by)
     else:
         _figures(registry, read, report, by)
     report.errors = list(read.errors)
@@ -201,6 +234,41 @@ def _figures(registry: Registry, read: SheetRead, report: ImportReport, by: str)
             _count(report, status)
         except ShuguError as error:
             _refuse(read, row, error)
+
+
+def _particulars(registry: Registry, read: SheetRead, report: ImportReport, by: str) -> None:
+    for row in read.rows:
+        v = row.values
+        try:
+            enterprise_id = _enterprise_of(registry, read, row)
+            if enterprise_id is None:
+                continue
+            given = {p.name: v[p.name] for p in PARTICULARS if v[p.name] is not None}
+            values = check_particulars(
+                {
+                    k: value if isinstance(value, bool) else _number(value)
+                    for k, value in given.items()
+                }
+            )
+            made = registry.record_particulars(enterprise_id, values, by)
+            _count(report, "updated" if made else "unchanged")
+        except ShuguError as error:
+            _refuse(read, row, error)
+
+
+def _enterprise_of(registry: Registry, read: SheetRead, row: SheetRow) -> int | None:
+    """The enterprise the row's USCC names; None (the row rejected) if none has it."""
+    uscc = check_uscc(str(row.values["uscc"])).code
+    enterprise_id = registry.enterprise_id_by_uscc(uscc)
+    if enterprise_id is None:
+        read.reject(
+            row,
+            "uscc",
+            "import_enterprise_unknown",
+            f"没有统一社会信用代码为 {uscc} 的企业",
+            f"no enterprise has the code {uscc}",
+        )
+    return enterprise_id
 
 
 def _number(value: object) -> object:
