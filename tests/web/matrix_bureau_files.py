@@ -45,6 +45,13 @@ ROWS: list[PageRow] = [
     ),
     PageRow(
         "POST",
+        f"{E}/particulars",
+        lambda w, o: f"/e/{w.ent_b}/file/particulars",
+        B_FILE_WRITE,
+        form=lambda w, o: {"leased_area_m2": "300", "rent_yuan_m2_month": "50", "pre_ipo": "yes"},
+    ),
+    PageRow(
+        "POST",
         f"{E}/certifications",
         lambda w, o: f"/e/{w.ent_b}/file/certifications",
         B_FILE_WRITE,

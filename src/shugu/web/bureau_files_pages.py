@@ -21,6 +21,8 @@ from starlette.responses import RedirectResponse, Response
 
 from shugu.domain.errors import ValidationError
 from shugu.domain.tenancy import Role
+from shugu.region.files.imports import PARTICULAR_SHEET
+from shugu.region.files.particulars import PARTICULARS
 from shugu.region.files.service import EnterpriseFiles, FileFilters, FileView
 from shugu.region.files.tags import load_tags
 from shugu.region.files.tiers import tier_defs
@@ -207,6 +209,10 @@ def _file_page(
         "figure_names": list(YEAR_FIGURES),
         "figure_form_year": str(shown_year if shown_year else date.today().year - 1),
         "figure_form_values": shown.values if shown else {},
+        "particulars": [
+            (p, PARTICULAR_SHEET.column(p.name).header(lang), view.particulars.get(p.name))
+            for p in PARTICULARS
+        ],
         "measured_facts": MEASURED_FACTS,
         "cert_kinds": CERTIFICATION_KINDS,
         "tiers": {d.key: d for d in tier_defs()},
@@ -320,6 +326,29 @@ def file_form(
     except ValidationError as exc:
         return _refused(request, user, enterprise_id, "file", exc, typed)
     return _see_other(f"/e/{enterprise_id}/file#registry")
+
+
+def _flag(text: str) -> object:
+    """A yes/no particular as chosen: empty is unknown; anything else left for the service to
+    refuse with the particular's name."""
+    return {"": None, "yes": True, "no": False}.get(text.strip(), text)
+
+
+@router.post("/e/{enterprise_id}/file/particulars")
+async def particulars_form(request: Request, enterprise_id: int, user: PageUserDep) -> Response:
+    """The particulars, recorded by the bureau or the enterprise's administrators; a field
+    emptied clears the particular, one left as it was records nothing."""
+    form = await request.form()
+    typed = {p.name: value for p in PARTICULARS if isinstance(value := form.get(p.name, ""), str)}
+    values = {
+        p.name: _flag(typed.get(p.name, "")) if p.kind == "bool" else _number(typed.get(p.name, ""))
+        for p in PARTICULARS
+    }
+    try:
+        _files(user).record_particulars(user.access, enterprise_id, values)
+    except ValidationError as exc:
+        return _refused(request, user, enterprise_id, "particulars", exc, typed)
+    return _see_other(f"/e/{enterprise_id}/file#particulars")
 
 
 @router.post("/e/{enterprise_id}/file/figures")
