@@ -1,6 +1,6 @@
-"""Hostile enterprise-file inputs: yearly figures, the file's own fields, tier criteria and XLSX
-imports. Each is refused with a code and a message, or kept; an import accounts for every row
-(imported, updated, unchanged or reported by number), and nothing crashes."""
+"""Hostile enterprise-file inputs: yearly figures, particulars, the file's own fields, tier
+criteria and XLSX imports. Each is refused with a code and a message, or kept; an import accounts
+for every row (imported, updated, unchanged or reported by number), and nothing crashes."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-unty
 
 from shugu.domain.tenancy import Access, Principal, Role
 from shugu.region.files.imports import import_sheet
+from shugu.region.files.particulars import PARTICULARS
 from shugu.region.files.service import EnterpriseFiles
 from shugu.store.registry import Registry
 from shugu.store.registry.region_files import YEAR_FIGURES
@@ -35,6 +36,8 @@ json_values = st.recursive(
 anything = st.one_of(hostile_text, hostile_numbers, st.none(), st.booleans(), json_values)
 figure_names = st.one_of(st.sampled_from(sorted(YEAR_FIGURES)), hostile_text)
 figures = st.dictionaries(figure_names, st.one_of(hostile_numbers, anything), max_size=6)
+particular_names = st.one_of(st.sampled_from([p.name for p in PARTICULARS]), hostile_text)
+particulars = st.dictionaries(particular_names, st.one_of(hostile_numbers, anything), max_size=6)
 file_fields = st.dictionaries(
     st.sampled_from(
         ["industry_code", "division_code", "nbs_category", "name", "key_enterprise", "x"]
@@ -82,6 +85,13 @@ class FilesWorld:
         self.files.put_year_figures(self.access, self.ent, 2024, body)
         return ACCEPTED
 
+    def particulars(self, body: Any) -> Verdict:
+        if not isinstance(body, dict):
+            return ACCEPTED
+        self.files.record_particulars(self.access, self.ent, body)
+        self.files.view(self.access, self.ent)
+        return ACCEPTED
+
     def file(self, body: Any) -> Verdict:
         self.files.update_file(self.access, self.ent, body)
         return ACCEPTED
@@ -98,10 +108,17 @@ class FilesWorld:
         out = io.BytesIO()
         book.save(out)
         kind = "enterprises" if rows and len(rows[0]) == 3 else "yearly-figures"
+        if rows and rows[0] == HEADERS_P:
+            kind = "particulars"
         report = import_sheet(self.registry, kind, out.getvalue(), "bureau")
         counted = report.imported + report.updated + report.unchanged
         reported = {e.number for e in report.errors}
-        data_rows = [r for r in rows[1:] if any(str(c).strip() for c in r if c is not None)]
+        # A cell written as a formula has no value until Excel computes it: it reads blank.
+        data_rows = [
+            r
+            for r in rows[1:]
+            if any(str(c).strip() and not str(c).startswith("=") for c in r if c is not None)
+        ]
         if counted + len(reported) < len(data_rows):
             return Verdict("unexplained", (), f"{len(data_rows)} rows, {counted} kept")
         if any(not e.code or not e.message_zh for e in report.errors):
@@ -130,6 +147,14 @@ def test_yearly_figures(files_world: FilesWorld, case: Any) -> None:
 
 
 @fuzz(0.5)
+@given(particulars)
+@example({"leased_area_m2": 1e300, "invention_patents": 1.5, "pre_ipo": 1})
+@example({"rent_yuan_m2_month": float("nan"), "cloud_spend_wan": 10**400, "x": None})
+def test_particulars(files_world: FilesWorld, case: Any) -> None:
+    sound(judge(files_world.particulars, case))
+
+
+@fuzz(0.5)
 @given(file_fields)
 def test_file_fields(files_world: FilesWorld, case: Any) -> None:
     sound(judge(files_world.file, case))
@@ -144,6 +169,7 @@ def test_tier_criteria(files_world: FilesWorld, case: Any) -> None:
 
 HEADERS_E = ["统一社会信用代码", "企业名称", "所属园区"]
 HEADERS_Y = ["统一社会信用代码", "年度", "营业收入（万元）", "从业人员（人）"]
+HEADERS_P = ["统一社会信用代码", "拟上市企业", "租用面积（m²）", "有效发明专利（件）", "x"]
 
 
 @fuzz(0.2)
@@ -154,6 +180,9 @@ HEADERS_Y = ["统一社会信用代码", "年度", "营业收入（万元）", "
         ),
         st.lists(st.lists(cells, min_size=4, max_size=4), max_size=5).map(
             lambda rows: [HEADERS_Y, *rows]
+        ),
+        st.lists(st.lists(cells, min_size=5, max_size=5), max_size=5).map(
+            lambda rows: [HEADERS_P, *rows]
         ),
     )
 )

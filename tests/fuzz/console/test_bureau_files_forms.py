@@ -1,13 +1,14 @@
 """Hostile input to the enterprise-file forms (一企一档) as the people who may use them: the
 bureau's registry, certification and tier-criteria forms, an enterprise administrator's yearly
-figures, and uploads to the import page. Every answer is a page (2xx, 303 or a 4xx with the
-fault told on it), never a server error, and a refused form changes nothing."""
+figures and particulars, and uploads to the import page. Every answer is a page (2xx, 303 or a
+4xx with the fault told on it), never a server error, and a refused form changes nothing."""
 
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shugu.region.files.particulars import PARTICULARS
 from shugu.store.registry.region_files import YEAR_FIGURES
 from tests.api.conftest import World
 from tests.fuzz.fuzzing import fuzz
@@ -94,6 +95,27 @@ def test_a_year_s_figures_are_filed_whole_or_not_at_all(world: World) -> None:
     one()
 
 
+def test_particulars_are_recorded_whole_or_not_at_all(world: World) -> None:
+    csrf = sign_in(world.client, "admin_a")
+    flags = st.one_of(TEXT, st.sampled_from(["", "yes", "no"]))
+    fields = {p.name: flags if p.kind == "bool" else TEXT for p in PARTICULARS}
+
+    @FORM
+    @given(st.fixed_dictionaries({}, optional=fields))
+    def one(typed: dict[str, str]) -> None:
+        before = world.registry.particular_history(world.ent_a)
+        answer = world.client.post(
+            f"/e/{world.ent_a}/file/particulars",
+            data={**typed, "csrf_token": csrf},
+            follow_redirects=False,
+        )
+        _answered(answer.status_code, typed)
+        if answer.status_code != 303:
+            assert world.registry.particular_history(world.ent_a) == before, typed
+
+    one()
+
+
 def test_tier_criteria_text_is_saved_only_when_it_is_a_condition(world: World) -> None:
     csrf = sign_in(world.client, "bureau")
 
@@ -122,7 +144,7 @@ def test_an_upload_of_any_bytes_is_reported_not_crashed_on(world: World) -> None
             st.binary(max_size=300),
             st.sampled_from([b"PK\x03\x04" + b"\x00" * 40, b"<xml/>", b""]),
         ),
-        st.sampled_from(["enterprises", "yearly-figures", "projects"]),
+        st.sampled_from(["enterprises", "yearly-figures", "particulars", "projects"]),
     )
     def one(data: bytes, kind: str) -> None:
         answer = world.client.post(
