@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
@@ -196,6 +196,7 @@ def _file_page(
 ) -> Response:
     view: FileView = _files(user).view(user.access, enterprise_id)
     lang = "zh" if user.tr.lang.startswith("zh") else "en"
+    sheet_lang: Literal["zh", "en"] = "zh" if lang == "zh" else "en"
     years = sorted((f.year for f in view.figures), reverse=True)
     shown_year = figures_year if figures_year in years else (years[0] if years else None)
     shown = next((f for f in view.figures if f.year == shown_year), None)
@@ -210,7 +211,7 @@ def _file_page(
         "figure_form_year": str(shown_year if shown_year else date.today().year - 1),
         "figure_form_values": shown.values if shown else {},
         "particulars": [
-            (p, PARTICULAR_SHEET.column(p.name).header(lang), view.particulars.get(p.name))
+            (p, PARTICULAR_SHEET.column(p.name).header(sheet_lang), view.particulars.get(p.name))
             for p in PARTICULARS
         ],
         "measured_facts": MEASURED_FACTS,
