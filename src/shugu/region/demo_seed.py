@@ -253,6 +253,7 @@ def seed_bureau(region: RegionServices, *, after_data: bool | None = None) -> Se
         records.seed_monthly_reports,
         records.seed_projects,
         records.seed_appeals,
+        records.seed_particulars,
     )
     after: tuple[Step, ...] = (records.seed_policies,)
     steps = before + after if after_data is None else after if after_data else before

@@ -1,8 +1,9 @@
 """The demo district's bureau records, entered through the region's services as the people
 who keep them would: monthly reports (accepted, awaiting the bureau, submitted, one returned by
 the park, one missing), projects at every stage (one overdue, one SME digital transformation
-with its go-live), appeals (open, assigned, answered, closed and rated), and a computed batch of
-the cloud-and-platform subsidy awaiting the bureau's approval. Each step skips what is there.
+with its go-live), appeals (open, assigned, answered, closed and rated), the particulars policies
+ask about (leases, investments, capital, spending), and a computed batch of the
+cloud-and-platform subsidy awaiting the bureau's approval. Each step skips what is there.
 """
 
 from __future__ import annotations
@@ -318,6 +319,41 @@ def seed_appeals(region: RegionServices, report: SeedReport) -> None:
             continue
         # The enterprise confirms the answer settled it, and rates it; that closes it.
         service.confirm(admin, appeal.id, rating, "感谢协调" if rating and rating >= 4 else "")
+
+
+# -- particulars ------------------------------------------------------------------------------
+
+#: Particulars by the enterprise's place in the list, beside those every enterprise gets: a
+#: gazelle filing for its IPO with its investment in the district, a headquarters with capital
+#: from outside the province, tech firms in designated buildings with their leases.
+PARTICULARS_BY_PLACE: dict[int, dict[str, object]] = {
+    0: {"in_designated_building": True, "leased_area_m2": 1200.0, "rent_yuan_m2_month": 45.0},
+    1: {"outside_province_capital_wan": 62000.0, "paid_in_capital_wan": 62000.0},
+    2: {"in_designated_building": True, "leased_area_m2": 380.0, "rent_yuan_m2_month": 52.0},
+    4: {"pre_ipo": True, "investment_in_district_wan": 8600.0},
+    9: {"in_designated_building": True, "leased_area_m2": 260.0, "rent_yuan_m2_month": 48.0},
+}
+
+
+def seed_particulars(region: RegionServices, report: SeedReport) -> None:
+    """Patents and cloud spending for most, equipment and talent for the key enterprises, and
+    the particular cases above; recorded by the bureau, nothing again once recorded."""
+    bureau = _bureau(region)
+    enterprises = region.registry.list_enterprises()
+    key = key_enterprises(enterprises)
+    for index, e in enumerate(enterprises):
+        rng = random.Random(SEED * 7000 + index)
+        values: dict[str, object] = {"invention_patents": rng.randrange(0, 36)}
+        if index % 3 != 2:
+            values["cloud_spend_wan"] = round(rng.uniform(4.0, 45.0), 1)
+        if e.id in key:
+            values["equipment_investment_wan"] = round(rng.uniform(900.0, 6000.0), -1)
+            values["talent_spend_wan"] = round(rng.uniform(60.0, 480.0), 1)
+        values.update(PARTICULARS_BY_PLACE.get(index, {}))
+        if region.registry.particulars(e.id):
+            continue
+        made = region.files.record_particulars(bureau, e.id, values)
+        report.add("particulars", len(made))
 
 
 # -- policies ---------------------------------------------------------------------------------
