@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from shugu.api.deps import AccessDep, ServicesDep
+from shugu.api.kpi_params import XLSX_RESPONSES
 from shugu.api.services import Services
 from shugu.region.operation.deadlines import DueStatus
 from shugu.region.operation.service import ListedReport, ListedWarning, OperationService
@@ -195,7 +196,7 @@ def review_report(
     return _report(service, service.review(access, report_id, body.decision, body.reason))
 
 
-@router.get("/api/enterprises/{enterprise_id}/monthly-reports-template")
+@router.get("/api/enterprises/{enterprise_id}/monthly-reports-template", responses=XLSX_RESPONSES)
 def report_template(
     enterprise_id: int, access: AccessDep, services: ServicesDep, lang: Lang = "zh"
 ) -> Response:

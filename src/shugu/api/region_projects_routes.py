@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from shugu.api.deps import AccessDep, ServicesDep
+from shugu.api.kpi_params import XLSX_RESPONSES
 from shugu.domain.errors import ValidationError
 from shugu.region.projects import pdf, sheets
 from shugu.region.projects.before_after import BeforeAfter
@@ -291,7 +292,7 @@ def summary(access: AccessDep, services: ServicesDep, month: str, lang: str = "z
     return summary_out(services.region.projects.summary(access, month, lang))
 
 
-@router.get("/api/projects/export.xlsx")
+@router.get("/api/projects/export.xlsx", responses=XLSX_RESPONSES)
 def export_projects(
     access: AccessDep,
     services: ServicesDep,
@@ -330,7 +331,7 @@ def summary_pdf(
     )
 
 
-@router.get("/api/projects/templates/{kind}.xlsx")
+@router.get("/api/projects/templates/{kind}.xlsx", responses=XLSX_RESPONSES)
 def import_template(kind: SheetKind, access: AccessDep, lang: Lang = "zh") -> Response:
     """The template to import projects (keyed by code) or monthly progress (code and month)."""
     del access  # any signed-in user: the template names nothing of anyone
