@@ -14,14 +14,29 @@ ENTERPRISE_PAGES = (
     "inspection",
     "capacity",
     "policies",
+    "file",
+    "/projects",
+    "/appeals",
+    "monthly-reports",
     "notifications",
     "calendar",
     "onboard",
     "consents",
 )
-VIEWER_PAGES = ENTERPRISE_PAGES[:8]
+VIEWER_PAGES = ENTERPRISE_PAGES[:12]
 #: A park official's pages: the bureau's region pages, each narrowed to its own park.
-PARK_PAGES = ("/region", "/region/enterprises", "/region/kpi")
+PARK_PAGES = (
+    "/region",
+    "/region/enterprises",
+    "/bureau/files",
+    "/bureau/tiers",
+    "/region/kpi",
+    "/region/targets",
+    "/bureau/policies",
+    "/projects",
+    "/appeals",
+    "/bureau/operation",
+)
 
 #: Account → the pages of its sidebar, in order; the first is where it lands.
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
@@ -29,10 +44,15 @@ ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "bureau": (
         "/region",
         "/region/enterprises",
+        "/bureau/files",
+        "/bureau/tiers",
         "/region/kpi",
         "/capacity",
         "/region/targets",
         "/bureau/policies",
+        "/projects",
+        "/appeals",
+        "/bureau/operation",
     ),
     "park-textile": PARK_PAGES,
     "park-digital": PARK_PAGES,

@@ -50,6 +50,17 @@ SHOTS = (
     Shot("region", "bureau", "/region", wall=True),
     Shot("region-enterprises", "bureau", "/region/enterprises"),
     Shot("region-kpi", "bureau", "/region/kpi"),
+    Shot("bureau-files", "bureau", "/bureau/files"),
+    Shot("bureau-file", "mill-admin", "file"),
+    Shot("bureau-tiers", "bureau", "/bureau/tiers"),
+    Shot("bureau-review", "park-textile", "/bureau/operation"),
+    Shot("bureau-watch", "bureau", "/bureau/operation/watch"),
+    Shot("monthly-report", "mill-admin", "monthly-reports"),
+    Shot("projects", "bureau", "/projects"),
+    Shot("appeals", "bureau", "/appeals"),
+    Shot("policies", "bureau", "/bureau/policies"),
+    Shot("entitlements", "mill-admin", "policies"),
+    Shot("targets", "bureau", "/region/targets"),
 )
 
 

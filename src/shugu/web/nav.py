@@ -75,6 +75,8 @@ def nav_for(user: PageUser) -> list[NavItem]:
             NavItem(N_("Enterprise files"), "/bureau/files"),
             NavItem(N_("Tiers board"), "/bureau/tiers"),
             NavItem(N_("Region KPIs"), "/region/kpi"),
+            NavItem(N_("Targets"), "/region/targets"),
+            NavItem(N_("Policies"), "/bureau/policies"),
             NavItem(N_("Project library"), "/projects"),
             NavItem(N_("Enterprise appeals"), "/appeals"),
             NavItem(N_("Monthly operation"), "/bureau/operation"),
