@@ -134,4 +134,4 @@ def world(
             tokens=tokens,
             user_ids=user_ids,
         )
-    services.store.close()
+    services.close()

@@ -82,7 +82,7 @@ def test_the_socket_answers_refuses_and_cleans_up(tmp_path: Path, registry: Regi
     try:
         asyncio.run(scenario())
     finally:
-        services.store.close()
+        services.close()
 
 
 def test_the_peer_s_user_id_is_read() -> None:

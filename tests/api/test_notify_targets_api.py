@@ -108,7 +108,7 @@ def test_the_operator_allows_a_network_and_only_that(registry: Registry, tmp_pat
                 assert r.status_code == 422, (refused, r.text)
                 assert r.json()["error"]["code"] == "notify_target_forbidden"
     finally:
-        services.store.close()
+        services.close()
 
 
 def test_a_name_that_never_resolves_ends_in_a_503_at_the_deadline(
@@ -139,7 +139,7 @@ def test_a_name_that_never_resolves_ends_in_a_503_at_the_deadline(
             )
     finally:
         release.set()
-        services.store.close()
+        services.close()
     assert r.status_code == 503, r.text
     error = r.json()["error"]
     assert error["code"] == "notify_target_resolve_timeout"

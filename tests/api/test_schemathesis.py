@@ -310,7 +310,7 @@ def district(
         yield world
     finally:
         asgi.shutdown_lifespans()
-        services.store.close()
+        services.close()
         registry.close()
 
 

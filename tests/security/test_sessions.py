@@ -76,7 +76,7 @@ def tls_proxied_client(registry: Registry, tmp_path: Path) -> Iterator[TestClien
     services = open_services(settings, registry)
     with TestClient(create_app(settings, services)) as client:
         yield client
-    services.store.close()
+    services.close()
 
 
 def test_behind_a_tls_proxy_the_cookies_are_secure_over_plain_http(
