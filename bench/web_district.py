@@ -154,10 +154,10 @@ def _stream_admins(
 def _accounts(enterprises: list[SimEnterprise]) -> dict[str, Account]:
     by_name = {e.spec.name: e.id for e in enterprises}
     out = {OPERATOR[0]: Account(OPERATOR[0], OPERATOR[1], Role.OPERATOR, None)}
-    for username, password, role, enterprise in ACCOUNTS:
-        out[username] = Account(
-            username, password, role, by_name[enterprise] if enterprise else None
-        )
+    for username, password, role, place in ACCOUNTS:
+        # A park official's place is its park, which names no enterprise.
+        enterprise = by_name[place] if role.bound_to_enterprise and place else None
+        out[username] = Account(username, password, role, enterprise)
     return out
 
 
