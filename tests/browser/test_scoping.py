@@ -74,3 +74,40 @@ def test_a_park_official_sees_its_park_s_enterprises_and_figures_not_their_machi
     other = open_page("park-digital", at="/region/enterprises")
     listed = other.locator("main").inner_text()
     assert "福州滨海云数据中心有限公司" in listed and "长乐01号织造有限公司" not in listed
+
+
+#: The bureau's system's pages under an enterprise (another enterprise's: not found).
+BUREAU_ENTERPRISE_PAGES = ("file", "monthly-reports", "policies")
+#: The bureau's and the parks' own pages: an enterprise account is refused them (the list of
+#: policies is not among them: policies are public documents).
+BUREAU_ONLY_PAGES = (
+    "/bureau/files",
+    "/bureau/tiers",
+    "/bureau/operation",
+    "/bureau/operation/watch",
+    "/bureau/grants",
+    "/region/targets",
+)
+
+
+@awaiting("file")
+def test_the_bureau_s_records_of_another_enterprise_are_not_found(
+    open_page: OpenPage, demo: Demo, console_log: ConsoleLog
+) -> None:
+    """An enterprise's file, monthly reports and entitlements open for its own people; another
+    enterprise's answer 404 as if they did not exist; the bureau's own pages are refused."""
+    mill, dc = demo.api("mill-admin").enterprise_id, demo.api("dc-admin").enterprise_id
+    page = open_page("mill-admin", at=f"/e/{mill}/file")
+    for name in BUREAU_ENTERPRISE_PAGES:
+        assert visit(page, f"/e/{mill}/{name}").status == 200, name
+    console_log.allow(r"status of 40[34]")
+    for name in BUREAU_ENTERPRISE_PAGES:
+        assert visit(page, f"/e/{dc}/{name}").status == 404, name
+        expect(page.locator(".error-message")).to_have_attribute("data-code", "not_found")
+    for path in BUREAU_ONLY_PAGES:
+        assert visit(page, path).status == 403, path
+    # A park official finds another park's enterprise file as missing as an enterprise does.
+    official = open_page("park-textile", at=f"/e/{mill}/file")
+    assert visit(official, f"/e/{mill}/file").status == 200
+    assert visit(official, f"/e/{dc}/file").status == 404
+    assert visit(official, "/bureau/grants").status == 403
