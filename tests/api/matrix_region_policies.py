@@ -72,6 +72,9 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/region/policies/{code}/reach"): Row(
         lambda w: "/api/region/policies/dl-rd-major/reach", OVERSEERS
     ),
+    ("GET", "/api/region/policies/{code}/reach.xlsx"): Row(
+        lambda w: "/api/region/policies/dl-rd-major/reach.xlsx", OVERSEERS
+    ),
     ("GET", "/api/region/enterprises/{enterprise_id}/policies"): Row(
         lambda w: f"/api/region/enterprises/{w.ent_b}/policies", B_POLICY_READ
     ),
@@ -83,6 +86,9 @@ ROWS: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/api/region/grant-batches/{batch_id}"): Row(
         lambda w: "/api/region/grant-batches/{batch}", BUREAU_ONLY, setup=_batch
+    ),
+    ("GET", "/api/region/grant-batches/{batch_id}/export.xlsx"): Row(
+        lambda w: "/api/region/grant-batches/{batch}/export.xlsx", BUREAU_ONLY, setup=_batch
     ),
     ("POST", "/api/region/grant-batches/{batch_id}/approve"): Row(
         lambda w: "/api/region/grant-batches/{batch}/approve",
@@ -110,6 +116,9 @@ ROWS: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/api/region/innovation-points"): Row(
         lambda w: "/api/region/innovation-points", OVERSEERS
+    ),
+    ("GET", "/api/region/innovation-points/export.xlsx"): Row(
+        lambda w: "/api/region/innovation-points/export.xlsx", OVERSEERS
     ),
     ("GET", "/api/region/enterprises/{enterprise_id}/innovation-points"): Row(
         lambda w: f"/api/region/enterprises/{w.ent_b}/innovation-points", B_POLICY_READ

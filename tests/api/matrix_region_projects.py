@@ -122,6 +122,12 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/appeals"): Row(lambda w: "/api/appeals?status=unclosed", NOT_OPERATOR),
     ("GET", "/api/appeals/catalogue"): Row(lambda w: "/api/appeals/catalogue", ANY_USER),
     ("GET", "/api/appeals/figures"): Row(lambda w: "/api/appeals/figures", BUREAU_AND_PARKS),
+    ("GET", "/api/appeals/export.xlsx"): Row(
+        lambda w: "/api/appeals/export.xlsx?status=unclosed", NOT_OPERATOR
+    ),
+    ("GET", "/api/appeals/figures.xlsx"): Row(
+        lambda w: "/api/appeals/figures.xlsx", BUREAU_AND_PARKS
+    ),
     ("POST", "/api/enterprises/{enterprise_id}/appeals"): Row(
         lambda w: f"/api/enterprises/{w.ent_b}/appeals",
         B_FILES,

@@ -8,16 +8,28 @@ Routes parse and shape; ``region/appeals/service.py`` decides who may do what.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shugu.api.deps import AccessDep, ServicesDep
+from shugu.api.kpi_params import XLSX_RESPONSES
+from shugu.region.appeals import exports
 from shugu.region.appeals.figures import Figures, Times
 from shugu.region.appeals.service import AppealView
 from shugu.store.registry.region_appeals import AppealRecord
 
 router = APIRouter(tags=["appeals"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+Lang = Literal["zh", "en"]
+
+
+def _xlsx(data: bytes, name: str) -> Response:
+    return Response(
+        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 class AppealIn(BaseModel):
@@ -115,6 +127,21 @@ def list_appeals(
     return [_appeal(a) for a in found]
 
 
+@router.get("/api/appeals/export.xlsx", responses=XLSX_RESPONSES)
+def export_appeals(
+    access: AccessDep,
+    services: ServicesDep,
+    status: str | None = None,
+    category: str | None = None,
+    department: str | None = None,
+    lang: Lang = "zh",
+) -> Response:
+    """The list as ``GET /api/appeals`` gives it, with the same filters, as XLSX."""
+    service = services.region.appeals
+    found = service.appeals(access, status=status, category=category, department=department)
+    return _xlsx(exports.list_xlsx(found, service.catalogue, lang), "appeals.xlsx")
+
+
 class NamedOut(BaseModel):
     key: str
     zh: str
@@ -191,6 +218,14 @@ def figures(access: AccessDep, services: ServicesDep) -> AppealFiguresOut:
         by_category=[_figures(f) for f in found.by_category],
         by_department=[_figures(f) for f in found.by_department],
     )
+
+
+@router.get("/api/appeals/figures.xlsx", responses=XLSX_RESPONSES)
+def figures_xlsx(access: AccessDep, services: ServicesDep, lang: Lang = "zh") -> Response:
+    """The figures as ``GET /api/appeals/figures`` gives them, by category and by department."""
+    service = services.region.appeals
+    found = service.figures(access)
+    return _xlsx(exports.figures_xlsx(found, service.catalogue, lang), "appeal-figures.xlsx")
 
 
 @router.post("/api/enterprises/{enterprise_id}/appeals", status_code=201)

@@ -11,10 +11,13 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shugu.api.deps import AccessDep, PrincipalDep, ServicesDep
+from shugu.api.kpi_params import XLSX_RESPONSES
 from shugu.api.services import Services
+from shugu.region.policies import exports
 from shugu.region.policies.formulas import Line
 from shugu.region.policies.matching import Match
 from shugu.region.policies.points import Score
@@ -29,6 +32,14 @@ router = APIRouter(tags=["region-policies"])
 #: A policy's definition (code, names, document, department, redeem, eligibility, benefit),
 #: checked whole by ``region/policies/model.py``.
 PolicyBody = Annotated[dict[str, Any], Body(description="a policy's definition")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+Lang = Literal["zh", "en"]
+
+
+def _xlsx(data: bytes, name: str) -> Response:
+    return Response(
+        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 def _service(services: Services) -> PolicyService:
@@ -305,6 +316,15 @@ def policy_reach(code: str, access: AccessDep, services: ServicesDep) -> ReachOu
     )
 
 
+@router.get("/api/region/policies/{code}/reach.xlsx", responses=XLSX_RESPONSES)
+def policy_reach_xlsx(
+    code: str, access: AccessDep, services: ServicesDep, lang: Lang = "zh"
+) -> Response:
+    """The reach as ``…/reach`` gives it, as XLSX: qualifying (amounts in 万元) and nearly."""
+    data = exports.reach_xlsx(_service(services), access, code, lang)
+    return _xlsx(data, f"policy-reach-{code}.xlsx")
+
+
 @router.get("/api/region/enterprises/{enterprise_id}/policies")
 def enterprise_policies(
     enterprise_id: int, access: AccessDep, services: ServicesDep
@@ -344,6 +364,15 @@ def compute_batch(
 @router.get("/api/region/grant-batches/{batch_id}")
 def get_batch(batch_id: int, access: AccessDep, services: ServicesDep) -> BatchOut:
     return batch_out(_service(services).batch(access, batch_id))
+
+
+@router.get("/api/region/grant-batches/{batch_id}/export.xlsx", responses=XLSX_RESPONSES)
+def batch_xlsx(
+    batch_id: int, access: AccessDep, services: ServicesDep, lang: Lang = "zh"
+) -> Response:
+    """The batch's lines (one per enterprise, amounts in 万元) as XLSX."""
+    data = exports.batch_xlsx(_service(services), access, batch_id, lang)
+    return _xlsx(data, f"grant-batch-{batch_id}.xlsx")
 
 
 @router.post("/api/region/grant-batches/{batch_id}/approve")
@@ -434,6 +463,13 @@ def points_ranking(access: AccessDep, services: ServicesDep) -> list[ScoreOut]:
     service = _service(services)
     top = service.model.max_points
     return [score_out(s, top) for s in service.points_ranking(access)]
+
+
+@router.get("/api/region/innovation-points/export.xlsx", responses=XLSX_RESPONSES)
+def points_ranking_xlsx(access: AccessDep, services: ServicesDep, lang: Lang = "zh") -> Response:
+    """The ranking as XLSX: rank, total points and each indicator's points."""
+    data = exports.points_xlsx(_service(services), access, lang)
+    return _xlsx(data, "innovation-points.xlsx")
 
 
 @router.get("/api/region/enterprises/{enterprise_id}/innovation-points")
