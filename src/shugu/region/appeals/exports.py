@@ -17,7 +17,7 @@ from shugu.store.registry.region_appeals import AppealRecord
 
 #: An appeal's status as the queue names it.
 STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "open": ("待办", "Open"),
+    "open": ("待受理", "Open"),
     "assigned": ("已交办", "Assigned"),
     "answered": ("已答复", "Answered"),
     "closed": ("已办结", "Closed"),

@@ -25,12 +25,12 @@ _MATCH_STATUS: dict[str, tuple[str, str]] = {
 LINE_STATUS: dict[str, tuple[str, str]] = {
     "listed": ("已列入", "Listed"),
     "granted": ("已兑现", "Granted"),
-    "objected": ("有异议", "Objected"),
+    "objected": ("异议中", "Objected"),
     "amended": ("已调整", "Amended"),
-    "removed": ("已移除", "Removed"),
+    "removed": ("已取消", "Removed"),
 }
 _BATCH_STATUS: dict[str, tuple[str, str]] = {
-    "computed": ("已测算，待审批", "Computed, waiting for approval"),
+    "computed": ("已生成，待审批", "Computed, waiting for approval"),
     "approved": ("已审批", "Approved"),
     "discarded": ("已作废", "Discarded"),
 }
