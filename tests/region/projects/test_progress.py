@@ -118,3 +118,25 @@ def test_months_are_first_days(place: Place) -> None:
         place.admin_a, _project(place), "2026-05", _report("1", "1")
     )
     assert filed.month == date(2026, 5, 1)
+
+
+def test_another_park_s_enterprise_is_unknown_to_a_park_official(place: Place) -> None:
+    """Naming an enterprise of another park as a project's owner answers as for one that does
+    not exist, so a park official learns nothing of it; the bureau may name it."""
+    service = place.service()
+    official = place.access(Role.PARK_OFFICIAL, park_id=place.other_park)
+    body = project_body("P-OTHER", enterprise_id=place.ent_a, park_id=place.other_park)
+    with pytest.raises(ValidationError) as caught:
+        service.save(official, body)
+    assert caught.value.code == "project_enterprise_unknown"
+    missing = project_body("P-NONE", enterprise_id=999_999, park_id=place.other_park)
+    with pytest.raises(ValidationError) as nobody:
+        service.save(official, missing)
+    assert nobody.value.message == caught.value.message
+    # By its code, the enterprise is not linked: the project records an owner off the platform.
+    by_code = project_body(
+        "P-USCC", owner_uscc="91110000600037341L", owner_name="甲纺织", park_id=place.other_park
+    )
+    record, _ = service.save(official, by_code)
+    assert record.enterprise_id is None and record.park_id == place.other_park
+    assert service.save(place.bureau, project_body("P-OURS", enterprise_id=place.ent_a))

@@ -193,9 +193,10 @@ class ProjectService:
 
     # -- recording -------------------------------------------------------------------------
 
-    def fields(self, raw: Mapping[str, object]) -> ProjectFields:
+    def fields(self, raw: Mapping[str, object], access: Access | None = None) -> ProjectFields:
         """A project's fields checked; the owner, park and industry filled in from the
-        enterprise when it is on the platform."""
+        enterprise when it is on the platform. With ``access``, an enterprise the caller may not
+        see is as unknown as one that does not exist, so naming it tells nothing."""
         enterprise_id = inp.optional_int(raw.get("enterprise_id"), "enterprise_id")
         park_id = inp.optional_int(raw.get("park_id"), "park_id")
         owner_name = inp.text(raw.get("owner_name"), "owner_name", required=False)
@@ -203,9 +204,15 @@ class ProjectService:
         industry = inp.industry(raw.get("industry_code"))
         if enterprise_id is None and owner_uscc is not None:
             found = self._enterprise_by_uscc(owner_uscc)
-            enterprise_id = found
+            # Another park's enterprise, found by its code: recorded as an owner off the platform.
+            hidden = (
+                found is not None and access is not None and not access.can_see_enterprise(found)
+            )
+            enterprise_id = None if hidden else found
         if enterprise_id is not None:
             try:
+                if access is not None and not access.can_see_enterprise(enterprise_id):
+                    raise NotFoundError("no such enterprise")
                 enterprise = self.registry.get_enterprise(enterprise_id)
             except NotFoundError:
                 raise ValidationError(
@@ -260,7 +267,7 @@ class ProjectService:
     def save(self, access: Access, raw: Mapping[str, object]) -> tuple[ProjectRecord, bool]:
         """Record a project, or replace the one with the same code; also whether it is new."""
         rights.scope_of(access)
-        fields = self.fields(raw)
+        fields = self.fields(raw, access)
         existing = self.registry.project_by_code(fields.code)
         if existing is not None:
             rights.require_visible(access, existing)
@@ -271,7 +278,7 @@ class ProjectService:
     def update(self, access: Access, project_id: int, raw: Mapping[str, object]) -> ProjectRecord:
         project = self.visible(access, project_id)
         rights.require_edit(access, project.park_id)
-        fields = self.fields(raw)
+        fields = self.fields(raw, access)
         rights.require_edit(access, fields.park_id)
         return self.registry.update_project(project_id, fields)
 
