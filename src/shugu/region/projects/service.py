@@ -267,11 +267,13 @@ class ProjectService:
     def save(self, access: Access, raw: Mapping[str, object]) -> tuple[ProjectRecord, bool]:
         """Record a project, or replace the one with the same code; also whether it is new."""
         rights.scope_of(access)
-        fields = self.fields(raw, access)
-        existing = self.registry.project_by_code(fields.code)
+        # A project of the same code that the caller may not see is not found, before anything
+        # else of the body is judged (which could tell what it names).
+        existing = self.registry.project_by_code(inp.code(raw.get("code")))
         if existing is not None:
             rights.require_visible(access, existing)
             rights.require_edit(access, existing.park_id)
+        fields = self.fields(raw, access)
         rights.require_edit(access, fields.park_id)
         return self.registry.save_project(fields, access.principal.username)
 
