@@ -124,11 +124,17 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/region/monthly-reports/missing"): Row(
         lambda w: f"/api/region/monthly-reports/missing?month={MONTH}", OVERSEERS
     ),
+    ("GET", "/api/region/monthly-reports/missing/export.xlsx"): Row(
+        lambda w: f"/api/region/monthly-reports/missing/export.xlsx?month={MONTH}", OVERSEERS
+    ),
     ("GET", "/api/region/monthly-reports/reminders"): Row(
         lambda w: "/api/region/monthly-reports/reminders", OVERSEERS
     ),
     ("GET", "/api/region/warnings"): Row(
         lambda w: "/api/region/warnings", OVERSEERS, setup=_b_warning
+    ),
+    ("GET", "/api/region/warnings/export.xlsx"): Row(
+        lambda w: "/api/region/warnings/export.xlsx", OVERSEERS, setup=_b_warning
     ),
     ("POST", "/api/region/warnings/{warning_id}/ack"): Row(
         lambda w: "/api/region/warnings/{warning}/ack",

@@ -295,6 +295,20 @@ def missing_reports(
     return [_due(d) for d in _service(services).due(access, month, park)]
 
 
+@router.get("/api/region/monthly-reports/missing/export.xlsx", responses=XLSX_RESPONSES)
+def export_missing_reports(
+    access: AccessDep,
+    services: ServicesDep,
+    month: str | None = None,
+    park: int | None = None,
+    lang: Lang = "zh",
+) -> Response:
+    """The missing and late list, with the same filters, as XLSX."""
+    service = _service(services)
+    data = service.missing_xlsx(access, month, park, lang)
+    return _file(data, "missing-monthly-reports", "xlsx")
+
+
 class ReminderOut(BaseModel):
     enterprise: EnterpriseOut
     month: str
@@ -360,6 +374,19 @@ def list_warnings(
 ) -> list[WarningOut]:
     """Early warnings, open ones (with ``include_cleared``, those that cleared too)."""
     return [_warning(w) for w in _service(services).warnings(access, park, include_cleared)]
+
+
+@router.get("/api/region/warnings/export.xlsx", responses=XLSX_RESPONSES)
+def export_warnings(
+    access: AccessDep,
+    services: ServicesDep,
+    park: int | None = None,
+    include_cleared: bool = False,
+    lang: Lang = "zh",
+) -> Response:
+    """The early warnings, with the same filters, as XLSX."""
+    data = _service(services).warnings_xlsx(access, park, include_cleared, lang)
+    return _file(data, "early-warnings", "xlsx")
 
 
 @router.post("/api/region/warnings/{warning_id}/ack")

@@ -1,17 +1,23 @@
-"""Monthly operation as XLSX: the key-enterprise watch list, the month's reports, and the
-district's monthly operation report (one sheet per table)."""
+"""Monthly operation as XLSX: the key-enterprise watch list, the month's reports, the early
+warnings, the missing and late list, and the district's monthly operation report (one sheet per
+table)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from shugu.domain.xlsx_book import Cell, Sheet, workbook
+from shugu.region.operation.deadlines import DueStatus
 from shugu.region.operation.figures import FIGURES
-from shugu.region.operation.labels import word
+from shugu.region.operation.labels import WORDS, word
 from shugu.region.operation.summary import DistrictSummary, GroupTotals
 from shugu.region.operation.warnings import rule_by_id
 from shugu.region.operation.watch import WatchRow
-from shugu.store.registry.region_operation import MonthlyReportRecord, OperationEnterprise
+from shugu.store.registry.region_operation import (
+    MonthlyReportRecord,
+    OperationEnterprise,
+    WarningRecord,
+)
 
 SUMMED_FIGURES = [f for f in FIGURES if f.key != "new_orders_wan"]
 
@@ -158,3 +164,75 @@ def summary_xlsx(summary: DistrictSummary, lang: str) -> bytes:
         ),
     ]
     return workbook(f"{word('summary_title', lang)} {summary.month}", sheets)
+
+
+def _fact(key: str, value: object, lang: str) -> str:
+    label = word(f"fact.{key}", lang) if f"fact.{key}" in WORDS else key
+    if key == "report_state" and f"state.{value}" in WORDS:
+        value = word(f"state.{value}", lang)
+    return f"{label}: {value}"
+
+
+def warnings_xlsx(rows: Sequence[tuple[OperationEnterprise, WarningRecord]], lang: str) -> bytes:
+    """The early warnings as ``GET /api/region/warnings`` lists them; the facts behind each
+    warning are one text cell (their keys differ from rule to rule)."""
+    rules = rule_by_id()
+    headers = [
+        word("enterprise", lang),
+        word("uscc", lang),
+        word("park", lang),
+        word("rule", lang),
+        word("subject", lang),
+        word("figures", lang),
+        word("since", lang),
+        word("raised_at", lang),
+        word("cleared_at", lang),
+        word("acknowledged_by", lang),
+        word("acknowledged_at", lang),
+    ]
+    body: list[list[Cell]] = [
+        [
+            e.name,
+            e.uscc,
+            e.park_name,
+            rules[w.rule].name(lang) if w.rule in rules else w.rule,
+            w.subject,
+            "；".join(_fact(k, v, lang) for k, v in w.figures.items()),
+            w.since,
+            w.raised_at,
+            w.cleared_at,
+            w.acknowledged_by or "",
+            w.acknowledged_at,
+        ]
+        for e, w in rows
+    ]
+    sheet = Sheet(word("warnings_title", lang), [], headers, body)
+    return workbook(word("warnings_title", lang), [sheet])
+
+
+def missing_xlsx(rows: Sequence[DueStatus], month: str, lang: str) -> bytes:
+    """The enterprises still owing the month's report, as ``/api/region/monthly-reports/missing``
+    lists them; days overdue stay numbers."""
+    headers = [
+        word("enterprise", lang),
+        word("uscc", lang),
+        word("park", lang),
+        word("why", lang),
+        word("deadline", lang),
+        word("late", lang),
+        word("days_overdue", lang),
+    ]
+    body: list[list[Cell]] = [
+        [
+            d.enterprise.name,
+            d.enterprise.uscc,
+            d.enterprise.park_name,
+            word(f"due.{d.due}", lang) if d.due else "",
+            d.deadline,
+            word("yes" if d.late else "no", lang),
+            d.days_overdue,
+        ]
+        for d in rows
+    ]
+    sheet = Sheet(word("missing_title", lang), [f"{word('month', lang)} {month}"], headers, body)
+    return workbook(f"{word('missing_title', lang)} {month}", [sheet])

@@ -227,6 +227,18 @@ class OperationService:
     def watch_xlsx(self, access: Access, month: str, lang: str) -> bytes:
         return exports.watch_xlsx(self.watch(access, month), months.parse_month(month), _lang(lang))
 
+    def warnings_xlsx(
+        self, access: Access, park_id: int | None, include_cleared: bool, lang: str
+    ) -> bytes:
+        found = self.warnings(access, park_id, include_cleared)
+        return exports.warnings_xlsx([(w.enterprise, w.warning) for w in found], _lang(lang))
+
+    def missing_xlsx(
+        self, access: Access, month: str | None, park_id: int | None, lang: str
+    ) -> bytes:
+        month = self.due_month() if month is None else months.parse_month(month)
+        return exports.missing_xlsx(self.due(access, month, park_id), month, _lang(lang))
+
     def reports_xlsx(
         self, access: Access, month: str | None, park_id: int | None, lang: str
     ) -> bytes:
