@@ -8,7 +8,6 @@ Chinese font, and its text can be copied and searched.
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
@@ -16,7 +15,6 @@ from xml.sax.saxutils import escape
 
 from reportlab.lib import colors  # type: ignore[import-untyped]
 from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
-from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
@@ -31,7 +29,12 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 
 from shugu.monitor.model import CheckOutcome
 from shugu.monitor.reports.catalog import Lang, text
-from shugu.monitor.reports.fonts import FONT, register_report_font
+from shugu.monitor.reports.fonts import (
+    FONT,
+    PDF_BUILD_LOCK,
+    register_report_font,
+    report_style,
+)
 from shugu.monitor.reports.view import DayView, RoundView
 
 _PAGE_W, _PAGE_H = A4
@@ -52,20 +55,10 @@ _TALLY_COLS = [54 * mm, 54 * mm, 18 * mm, 18 * mm, 18 * mm, 18 * mm]
 _ROUND_COLS = [16 * mm, 52 * mm, 18 * mm, 26 * mm, 17 * mm, 17 * mm, 17 * mm, 17 * mm]
 _META_COLS = [28 * mm, _FRAME_W - 28 * mm]
 
-#: Reports are built in worker threads, and reportlab cuts a font's subset out of the font file
-#: with a read position kept on the shared font object: two builds at once would interleave
-#: their reads and fail (or embed wrong glyphs), so one PDF is built at a time.
-_BUILD_LOCK = threading.Lock()
-
 
 @cache
 def _styles() -> dict[str, Any]:
-    # Every style names the font, so registering it here covers every Paragraph made.
-    register_report_font()
-
-    def style(name: str, size: float, **extra: Any) -> Any:
-        return ParagraphStyle(name, fontName=FONT, fontSize=size, leading=size * 1.3, **extra)
-
+    style = report_style
     return {
         "title": style("title", 17, spaceAfter=4 * mm),
         "h2": style("h2", 12.5, spaceBefore=4 * mm, spaceAfter=2 * mm, keepWithNext=1),
@@ -338,7 +331,7 @@ def _build(story: list[Any], title: str, header: str, lang: Lang) -> bytes:
         initialFontName=FONT,
     )
     decorate = _page_decorator(header, lang)
-    with _BUILD_LOCK:
+    with PDF_BUILD_LOCK:
         doc.build(
             story, onFirstPage=decorate, onLaterPages=decorate, canvasmaker=_canvas_class(lang)
         )

@@ -14,11 +14,13 @@ so it is refused then, not found by a reader.
 from __future__ import annotations
 
 import hashlib
+import threading
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
 from reportlab.pdfbase.ttfonts import TTFError, TTFont  # type: ignore[import-untyped]
 
@@ -36,6 +38,11 @@ SYSTEM_PATH: Final = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 
 #: Symbols that units, limits and layout put in reports besides the catalog's words.
 SYMBOLS: Final = "·：（），。、°℃≥≤±Δ…–—µμ²³×/%"
+
+#: PDFs are built in worker threads, and reportlab cuts a font's subset out of the font file with
+#: a read position kept on the one registered font object: two builds at once, from any module,
+#: would interleave their reads and fail or embed wrong glyphs. Every PDF build holds this lock.
+PDF_BUILD_LOCK: Final = threading.Lock()
 
 
 class ReportFontMissing(ShuguError):
@@ -108,3 +115,9 @@ def register_report_font() -> str:
         )
     pdfmetrics.registerFont(font)
     return FONT
+
+
+def report_style(name: str, size: float, **extra: Any) -> Any:
+    """A paragraph style in the reports' face at ``size`` points, leading 1.3 times the size."""
+    register_report_font()
+    return ParagraphStyle(name, fontName=FONT, fontSize=size, leading=size * 1.3, **extra)

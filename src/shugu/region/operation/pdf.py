@@ -5,7 +5,6 @@ the key enterprises' month, warnings and who still owes a report."""
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -13,7 +12,6 @@ from xml.sax.saxutils import escape
 
 from reportlab.lib import colors  # type: ignore[import-untyped]
 from reportlab.lib.pagesizes import A4, landscape  # type: ignore[import-untyped]
-from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.platypus import (  # type: ignore[import-untyped]
     Paragraph,
@@ -24,7 +22,12 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 )
 
 from shugu.domain.xlsx_book import Cell
-from shugu.monitor.reports.fonts import FONT, register_report_font
+from shugu.monitor.reports.fonts import (
+    FONT,
+    PDF_BUILD_LOCK,
+    register_report_font,
+    report_style,
+)
 from shugu.region.operation.exports import group_headers, group_line
 from shugu.region.operation.figures import FIGURES
 from shugu.region.operation.labels import word
@@ -37,18 +40,11 @@ _FRAME_W = _PAGE[0] - 2 * _MARGIN
 _HEAD_FILL = colors.HexColor("#e8e8e8")
 _GRID = colors.HexColor("#999999")
 _MAX_CELL_CHARS = 120
-#: reportlab cuts a font subset through a read position on the shared font object: one build at
-#: a time in this module.
-_BUILD_LOCK = threading.Lock()
 
 
 @cache
 def _styles() -> dict[str, Any]:
-    register_report_font()
-
-    def style(name: str, size: float, **extra: Any) -> Any:
-        return ParagraphStyle(name, fontName=FONT, fontSize=size, leading=size * 1.3, **extra)
-
+    style = report_style
     return {
         "title": style("op_title", 17, spaceAfter=3 * mm),
         "h2": style("op_h2", 12, spaceBefore=4 * mm, spaceAfter=2 * mm, keepWithNext=1),
@@ -192,6 +188,6 @@ def _build(story: list[Any], title: str, lang: str) -> bytes:
         lang="en" if lang == "en" else "zh-CN",
         initialFontName=FONT,
     )
-    with _BUILD_LOCK:
+    with PDF_BUILD_LOCK:
         doc.build(story)
     return out.getvalue()

@@ -5,14 +5,12 @@ and industry."""
 from __future__ import annotations
 
 import io
-import threading
 from functools import cache
 from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors  # type: ignore[import-untyped]
 from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
-from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.platypus import (  # type: ignore[import-untyped]
     Paragraph,
@@ -22,7 +20,10 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 )
 
 from shugu.domain.xlsx_book import Cell
-from shugu.monitor.reports.fonts import FONT, register_report_font
+from shugu.monitor.reports.fonts import (
+    PDF_BUILD_LOCK,
+    report_style,
+)
 from shugu.region.projects.service import ProjectService
 from shugu.region.projects.sheets import summary_sheets, summary_xlsx
 from shugu.region.projects.summary import Summary
@@ -30,15 +31,12 @@ from shugu.region.sheets import Lang
 
 _MARGIN = 15 * mm
 _WIDTH = A4[0] - 2 * _MARGIN
-#: reportlab subsets the shared font object through a read position: one build at a time.
-_LOCK = threading.Lock()
 
 
 @cache
 def _styles() -> dict[str, Any]:
-    register_report_font()
     return {
-        name: ParagraphStyle(f"projects_{name}", fontName=FONT, fontSize=size, leading=size * 1.3)
+        name: report_style(f"projects_{name}", size)
         for name, size in (("title", 16), ("h2", 11), ("cell", 8))
     }
 
@@ -83,7 +81,7 @@ def summary_pdf(summary: Summary, lang: Lang) -> bytes:
     document = SimpleDocTemplate(
         out, pagesize=A4, leftMargin=_MARGIN, rightMargin=_MARGIN, title=title
     )
-    with _LOCK:
+    with PDF_BUILD_LOCK:
         document.build(story)
     return out.getvalue()
 
