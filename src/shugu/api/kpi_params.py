@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import Query
 from fastapi.responses import Response
@@ -23,6 +22,7 @@ from shugu.analytics.kpi_rows import Rows
 from shugu.analytics.model import GRAINS, LEVELS, Grain, Level
 from shugu.analytics.periods import DAY_MS, local, month_start
 from shugu.analytics.query import MAX_SPAN_DAYS
+from shugu.api.downloads import download
 from shugu.api.scope import kpi_enterprises
 from shugu.domain.errors import NotFoundError, ValidationError
 from shugu.domain.tenancy import Access
@@ -71,11 +71,7 @@ XLSX_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def xlsx_answer(sheets: Sequence[Rows], name: str) -> Response:
     """The sheets as a workbook to download as ``name``.xlsx."""
-    return Response(
-        xlsx_rows(sheets),
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}.xlsx"},
-    )
+    return download(xlsx_rows(sheets), f"{name}.xlsx")
 
 
 def file_stamp(span: Span) -> str:

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shugu.api.deps import AccessDep, ServicesDep
+from shugu.api.downloads import download
 from shugu.api.kpi_params import XLSX_RESPONSES
 from shugu.region.appeals import exports
 from shugu.region.appeals.figures import Figures, Times
@@ -22,14 +23,7 @@ from shugu.region.appeals.service import AppealView
 from shugu.store.registry.region_appeals import AppealRecord
 
 router = APIRouter(tags=["appeals"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Lang = Literal["zh", "en"]
-
-
-def _xlsx(data: bytes, name: str) -> Response:
-    return Response(
-        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
 
 
 class AppealIn(BaseModel):
@@ -139,7 +133,7 @@ def export_appeals(
     """The list as ``GET /api/appeals`` gives it, with the same filters, as XLSX."""
     service = services.region.appeals
     found = service.appeals(access, status=status, category=category, department=department)
-    return _xlsx(exports.list_xlsx(found, service.catalogue, lang), "appeals.xlsx")
+    return download(exports.list_xlsx(found, service.catalogue, lang), "appeals.xlsx")
 
 
 class NamedOut(BaseModel):
@@ -225,7 +219,7 @@ def figures_xlsx(access: AccessDep, services: ServicesDep, lang: Lang = "zh") ->
     """The figures as ``GET /api/appeals/figures`` gives them, by category and by department."""
     service = services.region.appeals
     found = service.figures(access)
-    return _xlsx(exports.figures_xlsx(found, service.catalogue, lang), "appeal-figures.xlsx")
+    return download(exports.figures_xlsx(found, service.catalogue, lang), "appeal-figures.xlsx")
 
 
 @router.post("/api/enterprises/{enterprise_id}/appeals", status_code=201)

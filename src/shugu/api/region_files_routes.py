@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from shugu.api.deps import AccessDep, ServicesDep
+from shugu.api.downloads import WORKBOOK_RESPONSES, download
 from shugu.domain.errors import ValidationError
 from shugu.region.files import imports
 from shugu.region.files.service import EnterpriseFiles, FileFilters, FileRow, require_bureau
@@ -31,7 +32,6 @@ from shugu.store.registry.region_files import (
 router = APIRouter(tags=["enterprise files"])
 Lang = Literal["zh", "en"]
 LangQuery = Annotated[Lang, Query(description="language of explanations")]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: An uploaded workbook larger than this is refused before it is opened.
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
@@ -389,11 +389,7 @@ def list_files(
     ]
     title = "企业档案" if lang == "zh" else "Enterprise files"
     data = write_table(title, _EXPORT_COLUMNS, table, lang)
-    return Response(
-        data,
-        media_type=XLSX,
-        headers={"Content-Disposition": 'attachment; filename="enterprise-files.xlsx"'},
-    )
+    return download(data, "enterprise-files.xlsx")
 
 
 class TagOut(BaseModel):
@@ -520,15 +516,11 @@ def evaluate_tiers(
 ImportKind = Literal["enterprises", "yearly-figures", "particulars"]
 
 
-@router.get("/api/region/imports/{kind}/template")
+@router.get("/api/region/imports/{kind}/template", responses=WORKBOOK_RESPONSES)
 def import_template(kind: ImportKind, access: AccessDep, lang: LangQuery = "zh") -> Response:
     require_bureau(access)
     data = template(imports.SPECS[kind], lang)
-    return Response(
-        data,
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{kind}-template.xlsx"'},
-    )
+    return download(data, f"{kind}-template.xlsx")
 
 
 class RowErrorOut(BaseModel):

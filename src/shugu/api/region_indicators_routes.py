@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from shugu.analytics.kpi_export import XLSX_MEDIA_TYPE
 from shugu.api.deps import AccessDep, ServicesDep
+from shugu.api.downloads import WORKBOOK_RESPONSES, download
 from shugu.api.services import Services
 from shugu.region.indicators.board import Board
 from shugu.region.indicators.figures import Figure
@@ -30,9 +30,6 @@ router = APIRouter(tags=["region-indicators"])
 
 Code = Annotated[str, Field(max_length=64)]
 SheetLang = Literal["zh", "en"]
-XLSX_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "an XLSX workbook"}
-}
 
 
 def _service(services: Services) -> IndicatorService:
@@ -270,14 +267,10 @@ def take_snapshot(
     return {"taken": _service(services).snapshot(access, period, replace=replace)}
 
 
-@router.get("/api/region/indicator-values/template.xlsx", responses=XLSX_RESPONSES)
+@router.get("/api/region/indicator-values/template.xlsx", responses=WORKBOOK_RESPONSES)
 def values_template(access: AccessDep, services: ServicesDep, lang: SheetLang = "zh") -> Response:
     data = _service(services).values_template(access, lang)
-    return Response(
-        data,
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"content-disposition": 'attachment; filename="indicator-values.xlsx"'},
-    )
+    return download(data, "indicator-values.xlsx")
 
 
 @router.post("/api/region/indicator-values/import")
@@ -301,7 +294,7 @@ def targets_board(
     return _board(_service(services).board(access, year))
 
 
-@router.get("/api/region/targets.xlsx", responses=XLSX_RESPONSES)
+@router.get("/api/region/targets.xlsx", responses=WORKBOOK_RESPONSES)
 def targets_xlsx(
     access: AccessDep,
     services: ServicesDep,
@@ -309,11 +302,7 @@ def targets_xlsx(
     lang: SheetLang = "zh",
 ) -> Response:
     board = _service(services).board(access, year)
-    return Response(
-        board_xlsx(board, lang),
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"content-disposition": f'attachment; filename="targets-{board.year}.xlsx"'},
-    )
+    return download(board_xlsx(board, lang), f"targets-{board.year}.xlsx")
 
 
 @router.get("/api/region/targets/{year}")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from shugu.api.deps import AccessDep, ServicesDep
+from shugu.api.downloads import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, download
 from shugu.api.kpi_params import XLSX_RESPONSES
 from shugu.api.services import Services
 from shugu.region.operation.deadlines import DueStatus
@@ -26,7 +26,6 @@ from shugu.store.registry.region_operation import MonthlyReportRecord, Operation
 
 router = APIRouter(tags=["region-operation"])
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Month = Annotated[str, Query(description="YYYY-MM")]
 Lang = Annotated[Literal["zh", "en"], Query(description="language of the file's headers")]
 
@@ -36,12 +35,8 @@ def _service(services: Services) -> OperationService:
 
 
 def _file(data: bytes, name: str, kind: str) -> Response:
-    media = XLSX if kind == "xlsx" else "application/pdf"
-    return Response(
-        data,
-        media_type=media,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}.{kind}"},
-    )
+    media = XLSX_MEDIA_TYPE if kind == "xlsx" else PDF_MEDIA_TYPE
+    return download(data, f"{name}.{kind}", media)
 
 
 class FiguresIn(BaseModel):

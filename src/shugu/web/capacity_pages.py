@@ -12,8 +12,7 @@ capacity is made from its machine values: only its own people see it here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Final
-from urllib.parse import quote
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
@@ -21,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from shugu.analytics import capacity_service as cs
 from shugu.analytics.capacity import LOOM_TYPES, MAX_DAYS
 from shugu.analytics.capacity_input import DENSITY_RANGE, MAX_HOLD_BACK, number
+from shugu.api.downloads import download
 from shugu.api.scope import require_machine_access
 from shugu.domain.errors import ConflictError, NotFoundError, ValidationError
 from shugu.domain.xlsx_book import Sheet, workbook
@@ -30,7 +30,6 @@ from shugu.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Density = Annotated[str, Query()]
 Days = Annotated[str, Query()]
 
@@ -56,11 +55,7 @@ def _days(text: str) -> int:
 
 
 def _xlsx(name: str, title: str, sheets: list[Sheet]) -> Response:
-    return Response(
-        workbook(title, sheets),
-        media_type=XLSX,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}.xlsx"},
-    )
+    return download(workbook(title, sheets), f"{name}.xlsx")
 
 
 def _labels() -> dict[str, Any]:
