@@ -167,8 +167,12 @@ class AlarmBook:
         detail = {
             "rule_zh": rule.label_zh,
             "rule_en": rule.label_en,
-            "text_zh": describe(rule, t.value, "zh"),
-            "text_en": describe(rule, t.value, "en"),
+            "text_zh": describe(
+                rule, t.value, "zh", device=device.name, profile=device.profile, at_ms=t.ts_ms
+            ),
+            "text_en": describe(
+                rule, t.value, "en", device=device.name, profile=device.profile, at_ms=t.ts_ms
+            ),
             "limit": rule.limit_text(),
             "subject": rule.subject(),
             "unit": rule.unit,

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from shugu.domain.batch import Batch
 from shugu.domain.errors import ShuguError
+from shugu.monitor.alarm_text import alarm_text
 from shugu.monitor.evaluators import DeviceParams, Evaluator, finite_or_none, make_evaluator
 from shugu.monitor.model import Severity
 from shugu.monitor.rules import RuleKind, RuleScope, RuleSpec
@@ -373,26 +374,15 @@ class RuleEngine:
         np.maximum.at(self.last_seen, device_ids[inside], ts_ms[inside])
 
 
-def describe(rule: RuleSpec, value: float | None, lang: str) -> str:
-    """One line for a notice or an alarm list: the value against the limit."""
-    shown = "—" if value is None else f"{value:.4g}"
-    unit = f" {rule.unit}" if rule.unit else ""
-    if rule.kind is RuleKind.no_data:
-        return (
-            f"{shown} s 无数据（限值 {rule.for_s:g} s）"
-            if lang == "zh"
-            else f"no data for {shown} s (limit {rule.for_s:g} s)"
-        )
-    if rule.kind is RuleKind.rate:
-        return (
-            f"{shown}{unit}/h（{rule.limit_text()}）"
-            if lang == "zh"
-            else (f"{shown}{unit}/h ({rule.limit_text()})")
-        )
-    subject = rule.subject()
-    limit = rule.limit_text()
-    return (
-        f"{subject} = {shown}{unit}（正常范围 {limit}）"
-        if lang == "zh"
-        else f"{subject} = {shown}{unit} (normal {limit})"
-    )
+def describe(
+    rule: RuleSpec,
+    value: float | None,
+    lang: str,
+    *,
+    device: str = "",
+    profile: str | None = None,
+    at_ms: int | None = None,
+) -> str:
+    """One line for a notice or an alarm list: what, where, how far from the limit, since when
+    (``monitor/alarm_text.py``)."""
+    return alarm_text(rule, value, lang, device=device, profile=profile, at_ms=at_ms)

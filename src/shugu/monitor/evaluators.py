@@ -224,7 +224,11 @@ class BurstEvaluator(Evaluator):
         nth = self.ring[dev, (count - need) % MAX_BURST]
         window_ms = self.rule.window_s * 1000.0
         violating = (count >= need) & (ts - nth <= window_ms)
-        return self._finish(dev, violating & entered, ~violating, count.astype(np.float64))
+        # Shown: the entries within the window (what a person compares with the limit), not
+        # the device's count since the monitor started.
+        recent = (self.ring[dev] >= (ts - window_ms)[:, None]).sum(axis=1)
+        shown = np.minimum(recent, count).astype(np.float64)
+        return self._finish(dev, violating & entered, ~violating, shown)
 
 
 def make_evaluator(rule: RuleSpec, params: DeviceParams) -> Evaluator | None:
