@@ -245,7 +245,9 @@ def test_every_shipped_default_rule_is_valid_and_covers_the_issue() -> None:
         "crah.chw_delta_t_low",
         "cooling_tower.approach_high",
         "cooling_tower.vibration_alert",
-        "loom.stop_burst",
+        "loom.warp_stops_high",
+        "loom.fault_stop_long",
+        "cooling_tower.coc_high",
         "loom.picks_stalled",
     ):
         assert wanted in refs

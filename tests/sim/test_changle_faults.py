@@ -20,7 +20,7 @@ from shugu.sim.runner import Simulation
 CHANGLE = Path(__file__).resolve().parents[2] / "districts" / "changle.yaml"
 T0 = 1_800_000_000_000
 STEP_S = 5.0
-METRICS = {"running": 1}
+METRICS = {"stop_cause": 1}
 
 
 def first_mill(district: DistrictSpec, scale: float = 0.25) -> Simulation:
@@ -29,16 +29,16 @@ def first_mill(district: DistrictSpec, scale: float = 0.25) -> Simulation:
     return Simulation(district, build_plants(district, [mill]), T0)
 
 
-def test_the_bad_warp_beam_on_loom_007_raises_its_stop_burst_alarm_alone() -> None:
+def test_the_bad_warp_beam_on_loom_007_raises_its_warp_stops_alarm_alone() -> None:
     district = load_district(CHANGLE)
     sim = first_mill(district)
     looms = [d for d in sim.plants[0].layout.devices]
     ids = {name: i + 1 for i, name in enumerate(looms)}
-    profile, rule = default_rules()["loom.stop_burst"]
+    profile, rule = default_rules()["loom.warp_stops_high"]
     engine = RuleEngine(METRICS.get)
     engine.configure(
         [DeviceInfo(ids[n], 1, n, profile) for n in looms],
-        [RuleBinding("loom.stop_burst", rule, RuleScope(profile=profile))],
+        [RuleBinding("loom.warp_stops_high", rule, RuleScope(profile=profile))],
         {},
     )
     raised: set[str] = set()
@@ -51,7 +51,7 @@ def test_the_bad_warp_beam_on_loom_007_raises_its_stop_burst_alarm_alone() -> No
         for _, readings in sim.step(t, STEP_S):
             for name in looms:
                 values = readings[name]
-                pending.append((ids[name], t, values["running"]))
+                pending.append((ids[name], t, values["stop_cause"]))
                 if t > T0 + 5 * 60_000:
                     warp_samples[name] += values["stop_cause"] == CAUSE_WARP
                     running_samples[name] += values["running"] == 1.0
