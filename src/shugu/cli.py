@@ -264,6 +264,27 @@ def bench_monitor(
     _print_result(result, as_json)
 
 
+@bench.command("alarms")
+def bench_alarms(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="4 mills at a fifth of the district; a few minutes")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    scale: Annotated[float, typer.Option(min=0.02, max=1.0, help="device counts' scale")] = 1.0,
+    mills: Annotated[
+        int | None, typer.Option(min=2, max=40, help="weaving firms kept (default all 40)")
+    ] = None,
+    step: Annotated[float, typer.Option(min=1, max=60, help="simulation step, seconds")] = 10.0,
+    days: Annotated[float, typer.Option(min=0.5, max=14, help="simulated days")] = 7.0,
+) -> None:
+    """Default rules on a simulated week: healthy alarms per device-week, faults found."""
+    module = _bench_module("alarms")
+    if quick:
+        scale, mills, step = 0.2, 4, 30.0
+    result = module.run(scale=scale, mills=mills, step_s=step, days=days, log=not as_json)  # type: ignore[attr-defined]
+    _print_result(result, as_json)
+
+
 @bench.command("kpi")
 def bench_kpi(
     quick: Annotated[

@@ -226,9 +226,12 @@ class BurstEvaluator(Evaluator):
         violating = (count >= need) & (ts - nth <= window_ms)
         # Shown: the entries within the window (what a person compares with the limit), not
         # the device's count since the monitor started.
-        recent = (self.ring[dev] >= (ts - window_ms)[:, None]).sum(axis=1)
-        shown = np.minimum(recent, count).astype(np.float64)
-        return self._finish(dev, violating & entered, ~violating, shown)
+        recent = np.minimum((self.ring[dev] >= (ts - window_ms)[:, None]).sum(axis=1), count)
+        # The deadband counts entries: the alarm clears once the window holds at most
+        # ``at_least - 1 - deadband`` of them, so a rate hovering at the limit is one alarm.
+        band = np.nan_to_num(self.params.columns["deadband"][dev], nan=0.0)
+        settled = ~violating & (recent <= need - 1 - band)
+        return self._finish(dev, violating & entered, settled, recent.astype(np.float64))
 
 
 def make_evaluator(rule: RuleSpec, params: DeviceParams) -> Evaluator | None:
