@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shugu.api.deps import AccessDep, PrincipalDep, ServicesDep
+from shugu.api.downloads import download
 from shugu.api.kpi_params import XLSX_RESPONSES
 from shugu.api.services import Services
 from shugu.region.policies import exports
@@ -32,14 +33,7 @@ router = APIRouter(tags=["region-policies"])
 #: A policy's definition (code, names, document, department, redeem, eligibility, benefit),
 #: checked whole by ``region/policies/model.py``.
 PolicyBody = Annotated[dict[str, Any], Body(description="a policy's definition")]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Lang = Literal["zh", "en"]
-
-
-def _xlsx(data: bytes, name: str) -> Response:
-    return Response(
-        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
 
 
 def _service(services: Services) -> PolicyService:
@@ -280,6 +274,12 @@ def create_policy(
     return policy_out(entry)
 
 
+@router.get("/api/region/policies/export.xlsx", responses=XLSX_RESPONSES)
+def policies_xlsx(access: AccessDep, services: ServicesDep, lang: Lang = "zh") -> Response:
+    """The policies in force as ``GET /api/region/policies`` lists them, as XLSX."""
+    return download(exports.policies_xlsx(_service(services), lang), "policies.xlsx")
+
+
 @router.get("/api/region/policies/{code}")
 def get_policy(code: str, access: AccessDep, services: ServicesDep) -> PolicyOut:
     return policy_out(_service(services).policy(code))
@@ -322,7 +322,7 @@ def policy_reach_xlsx(
 ) -> Response:
     """The reach as ``…/reach`` gives it, as XLSX: qualifying (amounts in 万元) and nearly."""
     data = exports.reach_xlsx(_service(services), access, code, lang)
-    return _xlsx(data, f"policy-reach-{code}.xlsx")
+    return download(data, f"policy-reach-{code}.xlsx")
 
 
 @router.get("/api/region/enterprises/{enterprise_id}/policies")
@@ -361,6 +361,12 @@ def compute_batch(
     return batch_out(batch)
 
 
+@router.get("/api/region/grant-batches/export.xlsx", responses=XLSX_RESPONSES)
+def batches_xlsx(access: AccessDep, services: ServicesDep, lang: Lang = "zh") -> Response:
+    """The grant batches as ``GET /api/region/grant-batches`` lists them, as XLSX."""
+    return download(exports.batches_xlsx(_service(services), access, lang), "grant-batches.xlsx")
+
+
 @router.get("/api/region/grant-batches/{batch_id}")
 def get_batch(batch_id: int, access: AccessDep, services: ServicesDep) -> BatchOut:
     return batch_out(_service(services).batch(access, batch_id))
@@ -372,7 +378,7 @@ def batch_xlsx(
 ) -> Response:
     """The batch's lines (one per enterprise, amounts in 万元) as XLSX."""
     data = exports.batch_xlsx(_service(services), access, batch_id, lang)
-    return _xlsx(data, f"grant-batch-{batch_id}.xlsx")
+    return download(data, f"grant-batch-{batch_id}.xlsx")
 
 
 @router.post("/api/region/grant-batches/{batch_id}/approve")
@@ -422,6 +428,17 @@ def enterprise_entitlements(
     return [entitlement_out(line) for line in lines]
 
 
+@router.get(
+    "/api/region/enterprises/{enterprise_id}/entitlements/export.xlsx", responses=XLSX_RESPONSES
+)
+def entitlements_xlsx(
+    enterprise_id: int, access: AccessDep, services: ServicesDep, lang: Lang = "zh"
+) -> Response:
+    """The enterprise's entitlements, line by line (amounts in 万元), as XLSX."""
+    data = exports.entitlements_xlsx(_service(services), access, enterprise_id, lang)
+    return download(data, f"entitlements-{enterprise_id}.xlsx")
+
+
 @router.post("/api/region/entitlements/{line_id}/objection")
 def object_to_entitlement(
     line_id: int,
@@ -469,7 +486,7 @@ def points_ranking(access: AccessDep, services: ServicesDep) -> list[ScoreOut]:
 def points_ranking_xlsx(access: AccessDep, services: ServicesDep, lang: Lang = "zh") -> Response:
     """The ranking as XLSX: rank, total points and each indicator's points."""
     data = exports.points_xlsx(_service(services), access, lang)
-    return _xlsx(data, "innovation-points.xlsx")
+    return download(data, "innovation-points.xlsx")
 
 
 @router.get("/api/region/enterprises/{enterprise_id}/innovation-points")

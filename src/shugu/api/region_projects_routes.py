@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from shugu.api.deps import AccessDep, ServicesDep
+from shugu.api.downloads import PDF_MEDIA_TYPE, download
 from shugu.api.kpi_params import XLSX_RESPONSES
 from shugu.domain.errors import ValidationError
 from shugu.region.projects import pdf, sheets
@@ -28,17 +29,10 @@ from shugu.region.sheets import template
 from shugu.store.registry.region_projects import ProgressRecord
 
 router = APIRouter(tags=["projects"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: An XLSX upload larger than this is refused whole.
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 SheetKind = Literal["projects", "progress"]
 Lang = Literal["zh", "en"]
-
-
-def _xlsx(data: bytes, name: str) -> Response:
-    return Response(
-        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
 
 
 class ProjectIn(BaseModel):
@@ -247,6 +241,15 @@ def overdue(
     ]
 
 
+@router.get("/api/projects/overdue/export.xlsx", responses=XLSX_RESPONSES)
+def overdue_xlsx(
+    access: AccessDep, services: ServicesDep, park_id: int | None = None, lang: Lang = "zh"
+) -> Response:
+    """The overdue list as ``GET /api/projects/overdue`` gives it, as XLSX."""
+    found = services.region.projects.overdue(access, park_id)
+    return download(sheets.overdue_xlsx(found, lang), "projects-overdue.xlsx")
+
+
 class SummaryRowOut(BaseModel):
     key: str
     label: str
@@ -306,7 +309,7 @@ def export_projects(
     views = services.region.projects.projects(
         access, park_id=park_id, stage=stage, project_type=project_type, overdue_only=overdue
     )
-    return _xlsx(sheets.list_xlsx(views, lang), "projects.xlsx")
+    return download(sheets.list_xlsx(views, lang), "projects.xlsx")
 
 
 @router.get("/api/projects/summary.xlsx")
@@ -314,7 +317,7 @@ def summary_xlsx(
     access: AccessDep, services: ServicesDep, month: str, lang: Lang = "zh"
 ) -> Response:
     found = services.region.projects.summary(access, month, lang)
-    return _xlsx(sheets.summary_xlsx(found, lang), f"project-summary-{found.month:%Y-%m}.xlsx")
+    return download(sheets.summary_xlsx(found, lang), f"project-summary-{found.month:%Y-%m}.xlsx")
 
 
 @router.get("/api/projects/summary.pdf")
@@ -322,20 +325,15 @@ def summary_pdf(
     access: AccessDep, services: ServicesDep, month: str, lang: Lang = "zh"
 ) -> Response:
     found = services.region.projects.summary(access, month, lang)
-    return Response(
-        pdf.summary_pdf(found, lang),
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="project-summary-{found.month:%Y-%m}.pdf"'
-        },
-    )
+    name = f"project-summary-{found.month:%Y-%m}.pdf"
+    return download(pdf.summary_pdf(found, lang), name, PDF_MEDIA_TYPE)
 
 
 @router.get("/api/projects/templates/{kind}.xlsx", responses=XLSX_RESPONSES)
 def import_template(kind: SheetKind, access: AccessDep, lang: Lang = "zh") -> Response:
     """The template to import projects (keyed by code) or monthly progress (code and month)."""
     del access  # any signed-in user: the template names nothing of anyone
-    return _xlsx(template(sheets.SPECS[kind], lang), f"{kind}-template.xlsx")
+    return download(template(sheets.SPECS[kind], lang), f"{kind}-template.xlsx")
 
 
 class RowErrorOut(BaseModel):

@@ -17,9 +17,10 @@ from shugu.domain.errors import ShuguError
 from shugu.domain.tenancy import Access
 from shugu.domain.xlsx_book import Cell, Sheet, workbook
 from shugu.region.projects import rights
-from shugu.region.projects.catalogue import catalogue
+from shugu.region.projects.catalogue import Catalogue, catalogue
 from shugu.region.projects.input import wan
-from shugu.region.projects.service import ProjectService, ProjectView
+from shugu.region.projects.overdue import Overdue
+from shugu.region.projects.service import OverdueRow, ProjectService, ProjectView
 from shugu.region.projects.summary import Summary, SummaryRow
 from shugu.region.sheets import Choice, Column, Lang, RowError, SheetSpec, read_sheet, write_table
 
@@ -227,6 +228,51 @@ def list_xlsx(views: Sequence[ProjectView], lang: Lang) -> bytes:
         for v in views
     ]
     return write_table("项目库" if lang == "zh" else "Projects", LIST_COLUMNS, rows, lang)
+
+
+#: What is late, as the overdue page names it.
+OVERDUE_KINDS: dict[str, tuple[str, str]] = {
+    "stage": ("阶段逾期", "Stage late"),
+    "report": ("月报未报", "Report missing"),
+}
+OVERDUE_COLUMNS = (
+    Column("code", "项目编号", "Project code"),
+    Column("name", "项目名称", "Project name"),
+    Column("owner_name", "业主单位", "Owner"),
+    Column("park", "所在园区", "Park"),
+    Column("official", "责任人", "Responsible official"),
+    Column("kind", "逾期事项", "What is late"),
+    Column("item", "逾期阶段或月份", "Stage or month"),
+    Column("due", "应完成日期", "Due", "date"),
+    Column("days_late", "逾期天数", "Days late", "int"),
+)
+
+
+def _late_item(item: Overdue, vocabulary: Catalogue, lang: Lang) -> str:
+    if item.stage:
+        return vocabulary.stage_label(item.stage, lang)
+    return f"{item.month:%Y-%m}" if item.month else ""
+
+
+def overdue_xlsx(found: Sequence[OverdueRow], lang: Lang) -> bytes:
+    """What is late today as ``GET /api/projects/overdue`` gives it, most days late first: a
+    stage by its name, a missing report by its month."""
+    vocabulary, zh = catalogue(), lang == "zh"
+    rows: list[dict[str, Cell]] = [
+        {
+            "code": r.project.code,
+            "name": r.project.name,
+            "owner_name": r.project.owner_name,
+            "park": r.park_name,
+            "official": r.project.official,
+            "kind": OVERDUE_KINDS[r.item.kind][0 if zh else 1],
+            "item": _late_item(r.item, vocabulary, lang),
+            "due": r.item.due,
+            "days_late": r.item.days_late,
+        }
+        for r in found
+    ]
+    return write_table("逾期项目" if zh else "Overdue projects", OVERDUE_COLUMNS, rows, lang)
 
 
 def summary_sheets(summary: Summary, lang: Lang) -> list[Sheet]:
