@@ -78,6 +78,9 @@ ROWS: dict[tuple[str, str], Row] = {
         _at("/api/region/tiers/dengling"), BUREAU_ONLY, lambda w: TIER
     ),
     ("GET", "/api/region/tiers/evaluation"): Row(_at("/api/region/tiers/evaluation"), DISTRICT),
+    ("GET", "/api/region/tiers/evaluation/export.xlsx"): Row(
+        _at("/api/region/tiers/evaluation/export.xlsx?lang=en"), DISTRICT
+    ),
     ("GET", "/api/region/imports/{kind}/template"): Row(
         _at("/api/region/imports/enterprises/template"), BUREAU_ONLY
     ),

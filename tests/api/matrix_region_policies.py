@@ -58,6 +58,9 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/api/region/policies"): Row(
         lambda w: "/api/region/policies", BUREAU_ONLY, body=lambda w: POLICY
     ),
+    ("GET", "/api/region/policies/export.xlsx"): Row(
+        lambda w: "/api/region/policies/export.xlsx", ANY_USER
+    ),
     ("GET", "/api/region/policies/{code}"): Row(
         lambda w: "/api/region/policies/dl-rd-major", ANY_USER
     ),
@@ -84,6 +87,9 @@ ROWS: dict[tuple[str, str], Row] = {
         BUREAU_ONLY,
         body=lambda w: {"policy_code": "cl-cloud-devices"},
     ),
+    ("GET", "/api/region/grant-batches/export.xlsx"): Row(
+        lambda w: "/api/region/grant-batches/export.xlsx", BUREAU_ONLY, setup=_batch
+    ),
     ("GET", "/api/region/grant-batches/{batch_id}"): Row(
         lambda w: "/api/region/grant-batches/{batch}", BUREAU_ONLY, setup=_batch
     ),
@@ -101,6 +107,11 @@ ROWS: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/api/region/enterprises/{enterprise_id}/entitlements"): Row(
         lambda w: f"/api/region/enterprises/{w.ent_b}/entitlements", B_POLICY_READ
+    ),
+    ("GET", "/api/region/enterprises/{enterprise_id}/entitlements/export.xlsx"): Row(
+        lambda w: f"/api/region/enterprises/{w.ent_b}/entitlements/export.xlsx",
+        B_POLICY_READ,
+        setup=_approved,
     ),
     ("POST", "/api/region/entitlements/{line_id}/objection"): Row(
         lambda w: "/api/region/entitlements/{line}/objection",

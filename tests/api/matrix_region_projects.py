@@ -75,6 +75,9 @@ ROWS: dict[tuple[str, str], Row] = {
         lambda w: "/api/projects", B_PROJECT, project_body, setup=b_project
     ),
     ("GET", "/api/projects/overdue"): Row(lambda w: "/api/projects/overdue", NOT_OPERATOR),
+    ("GET", "/api/projects/overdue/export.xlsx"): Row(
+        lambda w: "/api/projects/overdue/export.xlsx?lang=en", NOT_OPERATOR, setup=b_project
+    ),
     ("GET", "/api/projects/summary"): Row(
         lambda w: "/api/projects/summary?month=2026-01", BUREAU_AND_PARKS
     ),
