@@ -130,6 +130,27 @@ class SheetRead:
         self.errors.append(RowError(row.number, column, code, zh, en))
 
 
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did: rows new, updated and unchanged, every refused row with its reason,
+    and the file's headers that name no column."""
+
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    ignored_headers: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "imported": self.imported,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": [e.as_dict() for e in sorted(self.errors, key=lambda e: e.number)],
+            "ignored_headers": self.ignored_headers,
+        }
+
+
 # -- the template ---------------------------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ from shugu.domain.errors import NotFoundError, ValidationError
 from shugu.region.files import imports
 from shugu.region.files.service import EnterpriseFiles, FileFilters, FileRow, require_bureau
 from shugu.region.files.tiers import TierCriteria, TierDef, TierStanding, tier_defs
-from shugu.region.sheets import SheetSpec
+from shugu.region.sheets import ImportReport, SheetSpec
 from shugu.web.bureau_files_text import STANDING_LABELS, FileText
 from shugu.web.session import PageUser, PageUserDep
 from shugu.web.templating import render
@@ -177,7 +177,7 @@ def tier_form(
 @dataclass(frozen=True, slots=True)
 class ImportResult:
     kind: str
-    report: imports.ImportReport
+    report: ImportReport
 
 
 def _imports(

@@ -8,7 +8,6 @@ An enterprise new to the registry goes to the park the row names; one already th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
 from xml.etree.ElementTree import ParseError
 
@@ -16,7 +15,14 @@ from shugu.domain.errors import ShuguError, ValidationError
 from shugu.domain.uscc import check_uscc
 from shugu.region.files.particulars import PARTICULARS, check_particulars
 from shugu.region.files.service import check_figures, check_file_changes, check_year
-from shugu.region.sheets import Column, RowError, SheetRead, SheetRow, SheetSpec, read_sheet
+from shugu.region.sheets import (
+    Column,
+    ImportReport,
+    SheetRead,
+    SheetRow,
+    SheetSpec,
+    read_sheet,
+)
 from shugu.store.registry import Registry
 from shugu.store.registry.region_files import YEAR_FIGURES
 
@@ -111,24 +117,6 @@ SPECS: dict[Kind, SheetSpec] = {
     "yearly-figures": YEARLY_FIGURES,
     "particulars": PARTICULAR_SHEET,
 }
-
-
-@dataclass(slots=True)
-class ImportReport:
-    imported: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    ignored_headers: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "imported": self.imported,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "errors": [e.as_dict() for e in sorted(self.errors, key=lambda e: e.number)],
-            "ignored_headers": self.ignored_headers,
-        }
 
 
 def _refuse(read: SheetRead, row: SheetRow, error: ShuguError) -> None:

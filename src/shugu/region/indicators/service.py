@@ -27,12 +27,11 @@ from shugu.region.indicators.definitions import (
 from shugu.region.indicators.figures import Figure, FigureBook, stored_figure
 from shugu.region.indicators.periods import PeriodKey, month_of, parse_period, parse_year
 from shugu.region.indicators.sheets_io import (
-    ImportReport,
     export_board,
     import_values,
     values_template,
 )
-from shugu.region.sheets import Lang
+from shugu.region.sheets import ImportReport, Lang
 from shugu.store.registry import Registry
 from shugu.store.registry.core import missing
 from shugu.store.registry.region_indicators import (

@@ -4,7 +4,6 @@ indicator and period, a re-import changes nothing), and the targets-vs-actual ta
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Final
 
 from shugu.analytics.periods import local
@@ -16,8 +15,8 @@ from shugu.region.indicators.periods import parse_period
 from shugu.region.sheets import (
     Choice,
     Column,
+    ImportReport,
     Lang,
-    RowError,
     SheetSpec,
     read_sheet,
     template,
@@ -74,24 +73,6 @@ def values_spec(indicators: list[IndicatorRecord]) -> SheetSpec:
         ),
         key=("indicator", "period"),
     )
-
-
-@dataclass(slots=True)
-class ImportReport:
-    imported: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    ignored_headers: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "imported": self.imported,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "errors": [e.as_dict() for e in sorted(self.errors, key=lambda e: e.number)],
-            "ignored_headers": self.ignored_headers,
-        }
 
 
 def values_template(indicators: list[IndicatorRecord], lang: Lang) -> bytes:
