@@ -20,7 +20,7 @@ def test_a_burst_of_warp_stops_reads_as_count_in_the_window_against_the_limit() 
     zh = describe(warp, 9, "zh", device="织机 007", profile="loom", at_ms=AT)
     en = describe(warp, 9, "en", device="织机 007", profile="loom", at_ms=AT)
     assert zh == "织机 007 经停 1 小时内 9 次（上限 8 次）"
-    assert en == "织机 007: 9 × warp break in 1 h (limit 8)"
+    assert en == "织机 007: warp break 9 times in 1 h (limit 8)"
 
 
 def test_a_held_limit_reads_value_limit_excess_and_since_when() -> None:
