@@ -14,7 +14,7 @@ import typer
 
 from shugu.domain.formula_guard import inert
 from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, score_series
-from shugu.monitor.anomaly_multi import score_frame
+from shugu.monitor.anomaly_plant import PlantParams, score_plant
 
 
 class InputError(ValueError):
@@ -118,11 +118,23 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(help="comma-separated columns of one device, scored together"),
         ] = None,
+        fit_rows: Annotated[
+            int,
+            typer.Option(min=8, help="with --columns: rows of normal running the model learns"),
+        ] = 400,
+        explain: Annotated[
+            bool,
+            typer.Option(help="with --columns: add a driver column naming the sensor behind it"),
+        ] = False,
     ) -> None:
         """Score each row (0..1) and mark alarms, causally: row i uses rows up to i only.
 
         Writes timestamp, the value column(s), anomaly_score and alarm (0/1). Rows with an empty
         value, or not later than the row before, are skipped by the detector (score 0).
+
+        One value column: alarm is 1 on the row where an alarm is raised. With --columns the
+        plant detector learns the first --fit-rows rows as normal, then alarm is 1 on every row
+        judged anomalous; --explain adds the sensor that drove each row's score.
         """
         names = [c.strip() for c in columns.split(",") if c.strip()] if columns else ["value"]
         if columns is not None and not names:
@@ -133,17 +145,26 @@ def register(app: typer.Typer) -> None:
         except InputError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+        drivers: list[str] = []
         if columns is None:
             scores, alarms = score_series(ts, values[:, 0], sensitivity)
         else:
-            scores, alarms = score_frame(ts, values, sensitivity)
+            scores, alarms, which = score_plant(
+                ts, values, sensitivity, PlantParams(fit_rows=fit_rows)
+            )
+            drivers = [names[k] if k >= 0 else "" for k in which.tolist()]
+        extra = ["driver"] if explain and columns is not None else []
         try:
             with target.open("w", newline="", encoding="utf-8") as f:
                 writer = csv.writer(f)
-                writer.writerow(["timestamp", *(inert(n) for n in names), "anomaly_score", "alarm"])
-                for cells, s, a in zip(rows, scores.tolist(), alarms.tolist(), strict=True):
+                head = ["timestamp", *names, "anomaly_score", "alarm", *extra]
+                writer.writerow([inert(h) for h in head])
+                for i, (cells, s, a) in enumerate(
+                    zip(rows, scores.tolist(), alarms.tolist(), strict=True)
+                ):
                     # The cells are copied text: none may reach a spreadsheet as a formula.
-                    writer.writerow([*(inert(c) for c in cells), f"{s:.6f}", int(a)])
+                    tail = [inert(drivers[i])] if extra else []
+                    writer.writerow([*(inert(c) for c in cells), f"{s:.6f}", int(a), *tail])
         except OSError as exc:
             typer.echo(f"error: {target}: cannot write ({exc.strerror or exc})", err=True)
             raise typer.Exit(2) from None
