@@ -1,44 +1,45 @@
-"""`shugu bench anomaly`: NAB standard score of shugu's streaming detector and a baseline.
+"""`shugu bench anomaly`: NAB and SKAB scores of shugu's detectors next to a baseline, in one run.
 
-The files of the NAB AWS folder are split deterministically by sorted file name: even positions
-(0, 2, 4, …) are the training split, odd positions the test split. Alternating keeps each metric
-family (EC2 CPU, disk, network, ELB, RDS) on both sides without looking at the labels. Everything
-that is tuned (shugu's sensitivity, the baseline's threshold) is tuned on the training split only;
-the test split is scored once with what training chose.
+The split into tuning and reporting sets is committed data (bench/anomaly_split.yaml, decision
+0042): NAB by series, SKAB by experiment. Everything that is tuned (shugu's univariate
+sensitivity, the baseline's thresholds) is tuned on the tuning set; the reporting set is scored
+once with what tuning chose. The plant detector's threshold comes from each experiment's own fit
+period (the first 400 rows), not from labels. All scores are deterministic: one run is the figure.
 
-The baseline is NAB's windowed Gaussian detector: mean and standard deviation of the last 6,400
-values (recomputed every 100 points once the window is full), anomaly score ``1 - Q(|z|)`` of the
-new value, one threshold for all files.
+- NAB: the standard profile (bench/nab.py) of the univariate detector, and false alarms per
+  series-week on the normal stretches (scored rows outside every window).
+- SKAB: F1, FAR and MAR over the rows after each experiment's fit period (SKAB's outlier task),
+  and false alarms per series-week on the anomaly-free run (an alarm is a rising edge of the
+  alarm state). For reference, the F1 of a detector that calls every row anomalous.
+- Baseline on both: NAB's windowed Gaussian (mean and deviation of the last 6,400 values,
+  refreshed every 100, score 1 − Q(|z|); on SKAB the largest score over the sensors).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-import os
 import time
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from bench.common import say
-from bench.nab import FileScore, normalised, score_file, window_rows
-from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, score_many
-
-#: Where the NAB files are when no folder is given; they are not part of the repository.
-DATA_ENV = "SHUGU_NAB_DATA"
-WHAT_DATA = (
-    "a folder of NAB's AWS CloudWatch CSV files (github.com/numenta/NAB, data/realAWSCloudwatch) "
-    "and a windows.json mapping each file name to its labelled windows (NAB's "
-    "labels/combined_windows.json without the folder prefix)"
+from bench.anomaly_data import (
+    Experiment,
+    Series,
+    assign,
+    data_folder,
+    load_nab,
+    load_skab,
 )
+from bench.common import say
+from bench.nab import FileScore, normalised, score_file
+from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, score_many
+from shugu.monitor.anomaly_plant import DEFAULT_PLANT_PARAMS, PlantParams, score_plant
 
-#: Candidate sensitivities tried on the training split.
-SENSITIVITIES = [round(0.30 + 0.02 * i, 2) for i in range(21)]
+#: Candidate sensitivities of the univariate detector tried on the NAB tuning series.
+SENSITIVITIES = [round(0.30 + 0.04 * i, 2) for i in range(6)]
 #: Candidate thresholds of the Gaussian baseline: its score is 1 - Q(|z|) in [0.5, 1), so the
 #: interesting thresholds are 1 - 10^-k.
 GAUSSIAN_THRESHOLDS = [0.5, *(1.0 - 10.0 ** (-k / 4.0) for k in range(2, 49))]
@@ -46,35 +47,6 @@ GAUSSIAN_THRESHOLDS = [0.5, *(1.0 - 10.0 ** (-k / 4.0) for k in range(2, 49))]
 _MINUTES_PER_WEEK = 7 * 24 * 60
 #: The product's requirement: at most one false alarm per series-week on normal data.
 FP_BUDGET = 1.0
-
-
-def _f(value: object) -> float:
-    assert isinstance(value, (int, float))
-    return float(value)
-
-
-@dataclass(frozen=True, slots=True)
-class Series:
-    name: str
-    ts_ms: npt.NDArray[np.int64]
-    values: npt.NDArray[np.float64]
-    windows: list[tuple[int, int]]
-    step_minutes: float
-
-
-def load(data: Path) -> list[Series]:
-    labels = json.loads((data / "windows.json").read_text())
-    out: list[Series] = []
-    for path in sorted(data.glob("*.csv")):
-        with path.open(newline="") as f:
-            rows = list(csv.reader(f))[1:]
-        stamps = np.array([datetime.fromisoformat(r[0]) for r in rows], dtype="datetime64[ms]")
-        ts = stamps.astype(np.int64)
-        values = np.array([float(r[1]) for r in rows])
-        windows = window_rows(stamps, [(a, b) for a, b in labels.get(path.name, [])])
-        step = float(np.median(np.diff(ts))) / 60_000.0
-        out.append(Series(path.name, ts, values, windows, step))
-    return out
 
 
 def windowed_gaussian(
@@ -103,119 +75,208 @@ def windowed_gaussian(
     return scores
 
 
-def _summary(scores: list[FileScore], series: list[Series]) -> dict[str, object]:
+# --- NAB -------------------------------------------------------------------------------------
+
+
+def _nab_summary(scores: list[FileScore], series: list[Series]) -> dict[str, object]:
     normal_minutes = sum(
         s.normal_rows * x.step_minutes for s, x in zip(scores, series, strict=True)
     )
     fps = sum(s.false_positives for s in scores)
+    weeks = normal_minutes / _MINUTES_PER_WEEK
     return {
         "nab_score": round(normalised(scores), 1),
         "windows": sum(s.windows for s in scores),
         "detected": sum(s.detected for s in scores),
         "missed": sum(s.missed for s in scores),
         "false_positives": fps,
-        "fp_per_series_week": round(fps / (normal_minutes / _MINUTES_PER_WEEK), 2),
+        "fp_per_series_week": round(fps / weeks, 2) if weeks > 0 else 0.0,
     }
 
 
-def _score(alarms: list[npt.NDArray[np.bool_]], series: list[Series]) -> list[FileScore]:
+def _nab_score(alarms: list[npt.NDArray[np.bool_]], series: list[Series]) -> list[FileScore]:
     return [score_file(a, s.windows) for a, s in zip(alarms, series, strict=True)]
 
 
-def _pick(names: list[str], series: list[Series]) -> list[int]:
-    return [i for i, s in enumerate(series) if s.name in names]
+def _number(stats: dict[str, object], key: str) -> float:
+    value = stats[key]
+    assert isinstance(value, (int, float))
+    return -math.inf if math.isnan(value) else float(value)
 
 
-def data_folder(data: Path | None) -> Path:
-    """The folder given, else $SHUGU_NAB_DATA; FileNotFoundError saying what is needed."""
-    folder = data or (Path(os.environ[DATA_ENV]) if os.environ.get(DATA_ENV) else None)
-    if folder is None:
-        raise FileNotFoundError(f"give --data or set {DATA_ENV}: {WHAT_DATA}")
-    if not (folder / "windows.json").is_file():
-        raise FileNotFoundError(f"{folder} has no windows.json; the bench needs {WHAT_DATA}")
-    return folder
+def run_nab(series: list[Series], log: bool) -> dict[str, object]:
+    names = [s.name for s in series]
+    tuning_names, reporting_names = assign(names, "nab")
+    tuning = [s for s in series if s.name in tuning_names]
+    reporting = [s for s in series if s.name in reporting_names]
+    say(log, f"NAB: {len(series)} series, {len(tuning)} tuning, {len(reporting)} reporting")
+
+    def detect(sens: float, group: list[Series]) -> list[npt.NDArray[np.bool_]]:
+        return [a for _, a in score_many([(s.ts_ms, s.values) for s in group], sensitivity=sens)]
+
+    t0 = time.perf_counter()
+    tuned_stats = {
+        sens: _nab_summary(_nab_score(detect(sens, tuning), tuning), tuning)
+        for sens in sorted({*SENSITIVITIES, DEFAULT_SENSITIVITY})
+    }
+    within = [s for s, st in tuned_stats.items() if _number(st, "fp_per_series_week") <= FP_BUDGET]
+    tuned = max(sorted(within or tuned_stats), key=lambda s: _number(tuned_stats[s], "nab_score"))
+    say(
+        log,
+        "shugu on NAB tuning by sensitivity:",
+        {k: v["nab_score"] for k, v in tuned_stats.items()},
+    )
+    t1 = time.perf_counter()
+    report_default = detect(DEFAULT_SENSITIVITY, reporting)
+    report_seconds = time.perf_counter() - t1
+    report_tuned = detect(tuned, reporting)
+    shugu_seconds = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    g_scores = {s.name: windowed_gaussian(s.values) for s in series}
+    g_seconds = time.perf_counter() - t0
+    g_tuning = {
+        thr: normalised(_nab_score([g_scores[s.name] >= thr for s in tuning], tuning))
+        for thr in GAUSSIAN_THRESHOLDS
+    }
+    g_thr = max(
+        GAUSSIAN_THRESHOLDS, key=lambda t: -math.inf if math.isnan(g_tuning[t]) else g_tuning[t]
+    )
+
+    def gauss(group: list[Series]) -> dict[str, object]:
+        return _nab_summary(_nab_score([g_scores[s.name] >= g_thr for s in group], group), group)
+
+    points = sum(len(s.values) for s in reporting)
+    result: dict[str, object] = {
+        "tuning_series": [s.name for s in tuning],
+        "reporting_series": [s.name for s in reporting],
+        "shugu_default_sensitivity": DEFAULT_SENSITIVITY,
+        "shugu_tuned_sensitivity": tuned,
+        "gaussian_threshold": g_thr,
+        "tuning_shugu": tuned_stats[DEFAULT_SENSITIVITY],
+        "tuning_gaussian": gauss(tuning),
+        "reporting_shugu": _nab_summary(_nab_score(report_default, reporting), reporting),
+        "reporting_shugu_tuned": _nab_summary(_nab_score(report_tuned, reporting), reporting),
+        "reporting_gaussian": gauss(reporting),
+        "shugu_points_per_s": round(points / report_seconds) if report_seconds > 0 else 0,
+        "shugu_seconds": round(shugu_seconds, 2),
+        "gaussian_seconds": round(g_seconds, 2),
+    }
+    shugu_now, gauss_now = result["reporting_shugu"], result["reporting_gaussian"]
+    assert isinstance(shugu_now, dict) and isinstance(gauss_now, dict)
+    say(log, f"NAB reporting: shugu {shugu_now['nab_score']}, gaussian {gauss_now['nab_score']}")
+    return result
+
+
+# --- SKAB ------------------------------------------------------------------------------------
+
+
+def _rows_summary(
+    pairs: list[tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]],
+) -> dict[str, object]:
+    """F1 / FAR / MAR over all rows of several runs: (predicted, label) per run."""
+    pred = np.concatenate([p for p, _ in pairs]) if pairs else np.zeros(0, dtype=np.bool_)
+    label = np.concatenate([y for _, y in pairs]) if pairs else np.zeros(0, dtype=np.bool_)
+    tp = int(np.count_nonzero(pred & label))
+    fp = int(np.count_nonzero(pred & ~label))
+    fn = int(np.count_nonzero(~pred & label))
+    normal = int(np.count_nonzero(~label))
+    anomalous = int(np.count_nonzero(label))
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+    return {
+        "f1": round(f1, 3),
+        "far": round(fp / normal, 3) if normal else 0.0,
+        "mar": round(fn / anomalous, 3) if anomalous else 0.0,
+        "rows": len(label),
+    }
+
+
+def _alarms_per_week(states: list[npt.NDArray[np.bool_]], ts: list[npt.NDArray[np.int64]]) -> float:
+    """Rising edges of an alarm state per week of data."""
+    edges = sum(
+        int(np.count_nonzero(s[1:] & ~s[:-1]) + (1 if len(s) and s[0] else 0)) for s in states
+    )
+    ms = sum(float(t[-1] - t[0]) for t in ts if len(t) > 1)
+    return round(edges / (ms / 60_000.0 / _MINUTES_PER_WEEK), 1) if ms > 0 else 0.0
+
+
+def _gaussian_rows(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    per_sensor = np.stack([windowed_gaussian(col) for col in values.T], axis=1)
+    top: npt.NDArray[np.float64] = per_sensor.max(axis=1)
+    return top
+
+
+def run_skab(experiments: list[Experiment], log: bool, params: PlantParams) -> dict[str, object]:
+    normal = [e for e in experiments if e.name.startswith("anomaly-free/")]
+    labelled = [e for e in experiments if e not in normal]
+    tuning_names, reporting_names = assign([e.name for e in labelled], "skab")
+    tuning = [e for e in labelled if e.name in tuning_names]
+    reporting = [e for e in labelled if e.name in reporting_names]
+    fit = params.fit_rows
+    say(log, f"SKAB: {len(tuning)} tuning, {len(reporting)} reporting, {len(normal)} normal runs")
+
+    t0 = time.perf_counter()
+    states = {e.name: score_plant(e.ts_ms, e.values, params=params) for e in experiments}
+    plant_seconds = time.perf_counter() - t0
+    g_scores = {e.name: _gaussian_rows(e.values) for e in experiments}
+    g_tuning = {
+        thr: _rows_summary([(g_scores[e.name][fit:] >= thr, e.labels[fit:]) for e in tuning])
+        for thr in GAUSSIAN_THRESHOLDS
+    }
+    g_thr = max(GAUSSIAN_THRESHOLDS, key=lambda t: _number(g_tuning[t], "f1"))
+
+    def plant(group: list[Experiment]) -> dict[str, object]:
+        return _rows_summary([(states[e.name][1][fit:], e.labels[fit:]) for e in group])
+
+    def gauss(group: list[Experiment]) -> dict[str, object]:
+        return _rows_summary([(g_scores[e.name][fit:] >= g_thr, e.labels[fit:]) for e in group])
+
+    def always(group: list[Experiment]) -> dict[str, object]:
+        return _rows_summary(
+            [(np.ones(len(e.labels) - fit, np.bool_), e.labels[fit:]) for e in group]
+        )
+
+    drivers: dict[str, str] = {}
+    for e in reporting:
+        which = states[e.name][2][fit:][states[e.name][1][fit:]]
+        if len(which):
+            drivers[e.name] = e.columns[int(np.bincount(which).argmax())]
+    rows = sum(len(e.labels) for e in experiments)
+    result: dict[str, object] = {
+        "tuning_experiments": [e.name for e in tuning],
+        "reporting_experiments": [e.name for e in reporting],
+        "normal_runs": [e.name for e in normal],
+        "fit_rows": fit,
+        "gaussian_threshold": g_thr,
+        "tuning_plant": plant(tuning),
+        "tuning_gaussian": gauss(tuning),
+        "reporting_plant": plant(reporting),
+        "reporting_gaussian": gauss(reporting),
+        "reporting_always_anomalous": always(reporting),
+        "reporting_main_driver": drivers,
+        "normal_plant_fp_per_series_week": _alarms_per_week(
+            [states[e.name][1][fit:] for e in normal], [e.ts_ms[fit:] for e in normal]
+        ),
+        "normal_gaussian_fp_per_series_week": _alarms_per_week(
+            [g_scores[e.name][fit:] >= g_thr for e in normal], [e.ts_ms[fit:] for e in normal]
+        ),
+        "plant_rows_per_s": round(rows / plant_seconds) if plant_seconds > 0 else 0,
+    }
+    plant_now, gauss_now = result["reporting_plant"], result["reporting_gaussian"]
+    assert isinstance(plant_now, dict) and isinstance(gauss_now, dict)
+    say(log, f"SKAB reporting F1: plant {plant_now['f1']}, gaussian {gauss_now['f1']}")
+    return result
 
 
 def run(data: Path | None, log: bool) -> dict[str, object]:
     folder = data_folder(data)
-    series = load(folder)
-    names = [s.name for s in series]
-    train = _pick(names[0::2], series)
-    test = _pick(names[1::2], series)
-    splits = {"train": train, "test": test, "all": list(range(len(series)))}
-    say(log, f"{len(series)} files from {folder}: {len(train)} train, {len(test)} test")
-
-    def sub(idx: list[int]) -> list[Series]:
-        return [series[i] for i in idx]
-
-    # shugu: run the detector once per candidate sensitivity (the score does not depend on it,
-    # the alarms and their hold-offs do).
-    inputs = [(s.ts_ms, s.values) for s in series]
-    alarms_by_s: dict[float, list[npt.NDArray[np.bool_]]] = {}
-    runtimes: list[float] = []
-    for sens in sorted({*SENSITIVITIES, DEFAULT_SENSITIVITY}):
-        t0 = time.perf_counter()
-        results = score_many(inputs, sensitivity=sens)
-        runtimes.append(time.perf_counter() - t0)
-        alarms_by_s[sens] = [a for _, a in results]
-    train_stats = {
-        sens: _summary(_score([al[i] for i in train], sub(train)), sub(train))
-        for sens, al in alarms_by_s.items()
-    }
-    # Two tunings on train: the best NAB score among settings with at most one false alarm per
-    # series-week (the product's requirement), and the best NAB score regardless.
-    within = [s for s, st in train_stats.items() if _f(st["fp_per_series_week"]) <= FP_BUDGET]
-    tuned = max(sorted(within or train_stats), key=lambda s: _f(train_stats[s]["nab_score"]))
-    nab_only = max(sorted(train_stats), key=lambda s: _f(train_stats[s]["nab_score"]))
-    say(
-        log,
-        "shugu on train by sensitivity (NAB, FP/week):",
-        {k: (v["nab_score"], v["fp_per_series_week"]) for k, v in train_stats.items()},
-    )
-
-    # Baseline: scores once, threshold tuned on train.
-    t0 = time.perf_counter()
-    g_scores = [windowed_gaussian(s.values) for s in series]
-    g_time = time.perf_counter() - t0
-    g_train = {
-        thr: normalised(_score([g_scores[i] >= thr for i in train], sub(train)))
-        for thr in GAUSSIAN_THRESHOLDS
-    }
-    g_thr = max(GAUSSIAN_THRESHOLDS, key=lambda t: g_train[t])
-    g_alarms = [g >= g_thr for g in g_scores]
-
-    points = sum(len(s.values) for s in series)
-    result: dict[str, object] = {
-        "files": len(series),
-        "split": "sorted file names, even positions train, odd positions test",
-        "train_files": [names[i] for i in train],
-        "test_files": [names[i] for i in test],
-        "shugu_default_sensitivity": DEFAULT_SENSITIVITY,
-        "shugu_tuned_sensitivity": tuned,
-        "shugu_nab_only_sensitivity": nab_only,
-        "fp_budget_per_series_week": FP_BUDGET,
-        "gaussian_threshold": g_thr,
-        "gaussian_window": 6400,
-    }
-    for split, idx in splits.items():
-        default = _summary(
-            _score([alarms_by_s[DEFAULT_SENSITIVITY][i] for i in idx], sub(idx)), sub(idx)
-        )
-        at_tuned = _summary(_score([alarms_by_s[tuned][i] for i in idx], sub(idx)), sub(idx))
-        at_nab = _summary(_score([alarms_by_s[nab_only][i] for i in idx], sub(idx)), sub(idx))
-        base = _summary(_score([g_alarms[i] for i in idx], sub(idx)), sub(idx))
-        result[f"{split}_shugu"] = default
-        result[f"{split}_shugu_tuned"] = at_tuned
-        result[f"{split}_shugu_nab_only"] = at_nab
-        result[f"{split}_gaussian"] = base
-        say(
-            log,
-            f"{split}: shugu {default['nab_score']} (tuned {at_tuned['nab_score']}, NAB-only "
-            f"{at_nab['nab_score']}), gaussian {base['nab_score']}",
-        )
-    result["shugu_points_per_s"] = round(points / float(np.median(runtimes)))
-    result["shugu_seconds_per_run"] = round(float(np.median(runtimes)), 2)
-    result["gaussian_seconds"] = round(g_time, 2)
+    result: dict[str, object] = {"data": folder.name, "split_file": "bench/anomaly_split.yaml"}
+    series = load_nab(folder)
+    if series:
+        result["nab"] = run_nab(series, log)
+    experiments = load_skab(folder)
+    if experiments:
+        result["skab"] = run_skab(experiments, log, DEFAULT_PLANT_PARAMS)
     return result
 
 

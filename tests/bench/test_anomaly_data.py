@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from bench.anomaly_data import committed_split, split_by_rule
 from typer.testing import CliRunner
 
 from shugu.cli import app
@@ -25,3 +26,14 @@ def test_the_folder_may_come_from_the_environment(
     monkeypatch.setenv("SHUGU_NAB_DATA", str(_nab_folder(tmp_path)))
     answer = CliRunner().invoke(app, ["bench", "anomaly", "--json"])
     assert answer.exit_code == 0, answer.output
+
+
+def test_the_committed_split_follows_its_stated_rule() -> None:
+    split = committed_split()
+    for kind in ("nab", "skab"):
+        names = [*split[kind]["tuning"], *split[kind]["reporting"]]
+        tuning, reporting = split_by_rule(names)
+        assert sorted(tuning) == sorted(split[kind]["tuning"])
+        assert sorted(reporting) == sorted(split[kind]["reporting"])
+        assert not set(tuning) & set(reporting)
+    assert split["skab"]["normal_reporting"] == ["anomaly-free/anomaly-free.csv"]

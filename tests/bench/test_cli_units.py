@@ -15,9 +15,21 @@ START = datetime(2026, 1, 1)
 
 
 def _nab_folder(root: Path) -> Path:
-    """Four NAB-style series of 600 five-minute values, each with one step and its window."""
-    folder = root / "nab"
-    folder.mkdir()
+    """A data folder: four NAB-style series of 600 five-minute values under nab-aws/, each with
+    one step and its window, and four SKAB-style runs of 600 rows under skab-dev/valve1/."""
+    data = root / "data"
+    folder = data / "nab-aws"
+    folder.mkdir(parents=True)
+    valve = data / "skab-dev" / "valve1"
+    valve.mkdir(parents=True)
+    for index in range(4):
+        lines = ["datetime;a;b;anomaly;changepoint"]
+        for row in range(600):
+            stamp = (START + timedelta(seconds=row)).isoformat(sep=" ")
+            fault = 450 <= row < 550
+            a = 1.0 + 0.1 * math.sin(row * 1.3) + (2.0 if fault else 0.0)
+            lines.append(f"{stamp};{a};{2.0 + 0.1 * math.cos(row * 0.7)};{int(fault)};0")
+        (valve / f"{index}.csv").write_text("\n".join(lines) + "\n")
     windows = {}
     for index in range(4):
         name = f"series_{index}.csv"
@@ -29,7 +41,7 @@ def _nab_folder(root: Path) -> Path:
         (folder / name).write_text("\n".join(lines) + "\n")
         windows[name] = [["2026-01-02 08:00:00", "2026-01-02 12:00:00"]]
     (folder / "windows.json").write_text(json.dumps(windows))
-    return folder
+    return data
 
 
 def test_bench_anomaly_prints_units_and_names_them_in_json(tmp_path: Path) -> None:
@@ -38,16 +50,20 @@ def test_bench_anomaly_prints_units_and_names_them_in_json(tmp_path: Path) -> No
     answer = runner.invoke(app, ["bench", "anomaly", "--data", str(folder), "--json"])
     assert answer.exit_code == 0, answer.output
     result = json.loads(answer.stdout)
-    assert "nab_score" in result["test_shugu"] and "nab" not in result["test_shugu"]
+    reporting = result["nab"]["reporting_shugu"]
+    assert "nab_score" in reporting and "nab" not in reporting
+    # Calling every row anomalous would give 0.67 here.
+    assert result["skab"]["reporting_plant"]["f1"] > 0.75
     answer = runner.invoke(app, ["bench", "anomaly", "--data", str(folder)])
     assert answer.exit_code == 0, answer.output
     lines = {line.split()[0]: line for line in answer.stdout.splitlines() if line.strip()}
     assert lines["nab_score"].endswith(" /100")
     assert lines["fp_per_series_week"].endswith(" fp/series week")
     assert lines["shugu_points_per_s"].endswith(" points/s")
-    assert lines["shugu_seconds_per_run"].endswith(" s/run")
+    assert lines["shugu_seconds"].endswith(" s")
     assert lines["gaussian_seconds"].endswith(" s")
-    assert lines["test_shugu:"] == "test_shugu:"
+    assert lines["plant_rows_per_s"].endswith(" rows/s")
+    assert lines["reporting_shugu:"] == "  reporting_shugu:", "nested under nab:"
 
 
 def test_bench_fuzz_prints_each_codec_s_time_in_seconds() -> None:

@@ -21,8 +21,10 @@ streaming and causally, with O(columns) work per row:
   and keeps its tight spread; a wandering one is allowed to wander.
 - **Score and explanation.** The statistic is the largest absolute drift-aware z over the
   sensors; the sensor that gave it is reported as the one that drove the score. The score in
-  [0, 1] is that z over :data:`FULL_SCALE_Z`; the row is anomalous (alarm state 1) while the
-  score is at least ``1 - sensitivity``. At the default sensitivity that is z ≥ 4.
+  [0, 1] is that z over :data:`FULL_SCALE_Z`. The device enters the anomalous state (alarm 1)
+  when the score reaches ``1 - sensitivity`` (at the default sensitivity, z ≥ 4) and leaves it
+  only after ``release_rows`` rows in a row below ``release_fraction`` of that threshold, so a
+  fault hovering at the threshold is one alarm, not a flicker of them.
 
 Nothing here looks at labels: the only data the threshold is calibrated on is the fit period.
 Rows with a NaN keep that sensor's average unchanged; rows not later than the previous row are
@@ -45,6 +47,10 @@ FloatArray = npt.NDArray[np.float64]
 #: is 0.6 × 20/3 = 4 standard deviations of the drift-aware spread.
 FULL_SCALE_Z = 20.0 / 3.0
 
+#: A sensor drifts only where its long-lag moves exceed this many times its short-lag ones:
+#: smoothed noise moves about as far over any lag, a random walk moves further the longer.
+DRIFT_MARGIN = 2.0
+
 
 @dataclass(frozen=True, slots=True)
 class PlantParams:
@@ -58,6 +64,9 @@ class PlantParams:
     ridge: float = 0.1
     #: Predict each sensor from the others (MSET-like) rather than from its own mean.
     cross_sensor: bool = False
+    #: The anomalous state ends after this many rows below this fraction of the threshold.
+    release_fraction: float = 0.75
+    release_rows: int = 10
 
 
 DEFAULT_PLANT_PARAMS = PlantParams()
@@ -100,6 +109,8 @@ class PlantDetector:
         self.base_var = np.ones(columns)
         self.drift_rate = np.zeros(columns)
         self.fitted = False
+        self.anomalous = False
+        self._quiet_rows = 0
 
     @property
     def threshold_z(self) -> float:
@@ -139,10 +150,14 @@ class PlantDetector:
             smooth[i] = level
         settled = smooth[min(p.span, len(smooth) // 2) :]
         self.base_var = settled.var(axis=0) + 1e-6
-        lag = max(len(settled) // 4, 1)
-        moves = settled[lag:] - settled[:-lag]
-        excess = moves.var(axis=0) - 2.0 * self.base_var if len(moves) > 1 else 0.0
-        self.drift_rate = np.maximum(excess, 0.0) / lag
+        # Variogram at a short lag (past the smoothing's memory) and a long one: for noise plus
+        # a random walk, the mean squared move grows linearly with the lag at the walk's rate.
+        short = min(2 * p.span, len(settled) // 8)
+        long = max(len(settled) // 4, short + 1)
+        if len(settled) > long + 1 and short >= 1:
+            near = np.mean((settled[short:] - settled[:-short]) ** 2, axis=0)
+            far = np.mean((settled[long:] - settled[:-long]) ** 2, axis=0)
+            self.drift_rate = np.maximum(far - DRIFT_MARGIN * near, 0.0) / long
         self.smooth = level
         self.fitted = True
 
@@ -171,8 +186,15 @@ class PlantDetector:
         top = float(z[driver])
         if not math.isfinite(top):
             return PlantRow(0.0, False, -1)
-        score = min(1.0, top / FULL_SCALE_Z)
-        return PlantRow(score, top >= self.threshold_z, driver)
+        threshold = self.threshold_z
+        if not self.anomalous:
+            self.anomalous = top >= threshold
+            self._quiet_rows = 0
+        else:
+            quiet = top < self.params.release_fraction * threshold
+            self._quiet_rows = self._quiet_rows + 1 if quiet else 0
+            self.anomalous = self._quiet_rows < self.params.release_rows
+        return PlantRow(min(1.0, top / FULL_SCALE_Z), self.anomalous, driver)
 
 
 def score_plant(
