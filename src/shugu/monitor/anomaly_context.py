@@ -1,0 +1,194 @@
+"""Contextual novelty (上下文新颖度): how unusual is this step from the previous value's range?
+
+NAB's leading detectors (CAD OSE, HTM) judge a point by its *context*: a value that is common on
+its own can still be novel after the value before it (a daily curve that stops and stays flat,
+a load that jumps between two levels it never jumped between). This module keeps, per series,
+the smallest such model that stays O(1) per point:
+
+- **Quantisation.** Each value falls into one of ``bins`` ranges around a slow mean of the series,
+  ``width / bins`` mean absolute deviations wide; values past the outer ranges share them.
+- **Transitions.** A decayed count of each (previous range → range) step, per series. The raw
+  surprise of a step is ``-log10`` of its estimated probability given the previous range, with
+  the ranges' overall frequencies as the prior (so an unseen step into a common range is less
+  surprising than one into a rare range).
+- **Likelihood.** Raw surprises are noisy (a noisy series makes rare steps all the time), so, as
+  HTM's anomaly likelihood does, the short average of the raw surprise is judged against its own
+  long-run mean and spread: the output is ``-log10`` of the Gaussian tail of that z, in decades,
+  comparable with the other statistics of :mod:`shugu.monitor.anomaly`.
+
+Everything is counted in points, not minutes, so the sampling interval does not matter. The
+transition counts decay lazily: each series keeps a growing weight for new counts instead of
+shrinking its whole table every point, and is rescaled when the weight gets large.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.intp]
+
+_LN10 = float(np.log(10.0))
+_RESCALE_AT = 1e100
+
+
+@dataclass(frozen=True, slots=True)
+class ContextParams:
+    """Sizes of the contextual statistic, in points."""
+
+    #: Value ranges a series is quantised into, and their total width in mean absolute
+    #: deviations (so each range is width / bins deviations wide).
+    bins: int = 16
+    width: float = 24.0
+    #: Memory of the mean, the deviation and the transition counts.
+    memory_points: float = 2000.0
+    #: Memory of the raw surprise's mean and spread (the likelihood's reference).
+    likelihood_points: float = 2000.0
+    #: EWMA span of the raw surprise that is compared with that reference.
+    short_span: float = 5.0
+    #: Pseudo-counts of the prior (the ranges' overall frequencies) in each transition estimate.
+    prior_points: float = 1.0
+    #: Points before the statistic says anything.
+    warmup_points: int = 50
+
+
+DEFAULT_CONTEXT = ContextParams()
+
+
+def log10_gaussian_tail(z: FloatArray) -> FloatArray:
+    """``log10`` of the upper Gaussian tail Q(z) for z ≥ 0 (Börjesson–Sundberg approximation,
+    within a few per cent everywhere); z below 0 counts as 0."""
+    z = np.maximum(z, 0.0)
+    density = np.sqrt(2.0 * np.pi) * (0.226 + 0.64 * z + 0.33 * np.sqrt(z * z + 3.0))
+    out: FloatArray = -(z * z) / (2.0 * _LN10) - np.log10(density)
+    return out
+
+
+class ContextState:
+    """Transition counts and likelihood state for many series (slots), vectorised."""
+
+    def __init__(self, capacity: int, params: ContextParams = DEFAULT_CONTEXT) -> None:
+        self.params = params
+        b = params.bins
+        self.n = np.zeros(capacity)
+        self.center = np.zeros(capacity)
+        self.deviation = np.zeros(capacity)
+        self.previous = np.zeros(capacity, dtype=np.intp)
+        #: Counts scaled by ``weight`` (the weight of a new count grows instead of old counts
+        #: shrinking): transitions, their row totals, and the ranges' own frequencies.
+        self.counts = np.zeros((capacity, b, b))
+        self.row_total = np.zeros((capacity, b))
+        self.seen = np.zeros((capacity, b))
+        self.weight = np.ones(capacity)
+        self.raw_mean = np.zeros(capacity)
+        self.raw_var = np.zeros(capacity)
+        self.raw_short = np.zeros(capacity)
+
+    _FIELDS = (
+        "n", "center", "deviation", "previous", "counts", "row_total", "seen", "weight",
+        "raw_mean", "raw_var", "raw_short",
+    )  # fmt: skip
+
+    def grow(self, capacity: int) -> None:
+        for name in self._FIELDS:
+            a = getattr(self, name)
+            fill = 1.0 if name == "weight" else 0
+            pad = np.full((capacity - a.shape[0], *a.shape[1:]), fill, dtype=a.dtype)
+            setattr(self, name, np.concatenate([a, pad]))
+
+    def quantise(self, slots: IntArray, x: FloatArray) -> IntArray:
+        """The range of each value for its series (with the series' current mean and spread)."""
+        p = self.params
+        center = self.center[slots]
+        scale = np.maximum(self.deviation[slots], 1e-9 + 1e-6 * np.abs(center))
+        step = p.width * scale / p.bins
+        position = np.floor((x - center) / step + p.bins / 2.0)
+        out: IntArray = np.clip(np.nan_to_num(position), 0, p.bins - 1).astype(np.intp)
+        return out
+
+    def step(
+        self, slots: IntArray, x: FloatArray, valid: BoolArray
+    ) -> tuple[FloatArray, IntArray, IntArray]:
+        """Learn one point per slot; returns (surprise in decades, previous range, range).
+
+        Invalid points (NaN, out of order) change nothing and score 0.
+        """
+        p = self.params
+        n = self.n[slots]
+        first = valid & (n == 0)
+        upd = valid & (n > 0)
+        xv = np.where(valid, x, 0.0)
+        center = np.where(first, xv, self.center[slots])
+        self.center[slots] = center
+        current = self.quantise(slots, xv)
+        before = self.previous[slots]
+
+        weight = self.weight[slots]
+        prior = (self.seen[slots, current] + 0.5 * weight) / (
+            self.seen[slots].sum(axis=1) + 0.5 * p.bins * weight
+        )
+        a = p.prior_points * weight
+        probability = (self.counts[slots, before, current] + a * prior) / (
+            self.row_total[slots, before] + a
+        )
+        raw = -np.log10(probability)
+
+        # Likelihood: the short average of the raw surprise against its long-run distribution.
+        a_long = np.maximum(1.0 / (n + 1.0), 1.0 / p.likelihood_points)
+        a_short = 2.0 / (p.short_span + 1.0)
+        mean = self.raw_mean[slots]
+        var = self.raw_var[slots]
+        short = np.where(upd, self.raw_short[slots] + a_short * (raw - self.raw_short[slots]), raw)
+        z = (short - mean) / np.sqrt(var + 1e-6)
+        scored = upd & (n >= p.warmup_points)
+        surprise = np.where(scored, -log10_gaussian_tail(z), 0.0)
+
+        # --- learning ---
+        d = raw - mean
+        self.raw_mean[slots] = np.where(first, raw, np.where(upd, mean + a_long * d, mean))
+        self.raw_var[slots] = np.where(upd, (1.0 - a_long) * (var + a_long * d * d), var)
+        self.raw_short[slots] = np.where(valid, short, self.raw_short[slots])
+        added = np.where(upd, weight, 0.0)
+        self.counts[slots, before, current] += added
+        self.row_total[slots, before] += added
+        self.seen[slots, current] += np.where(valid, weight, 0.0)
+        weight = np.where(valid, weight / (1.0 - 1.0 / p.memory_points), weight)
+        self.weight[slots] = weight
+        a_mean = np.maximum(1.0 / (n + 1.0), 1.0 / p.memory_points)
+        self.center[slots] = np.where(upd, center + a_mean * (xv - center), center)
+        dev = self.deviation[slots]
+        self.deviation[slots] = np.where(upd, dev + a_mean * (np.abs(xv - center) - dev), dev)
+        self.previous[slots] = np.where(valid, current, before)
+        self.n[slots] = n + valid
+        big = slots[weight > _RESCALE_AT]
+        if len(big):
+            self._rescale(big)
+        return surprise, np.where(scored, before, -1), np.where(scored, current, -1)
+
+    def _rescale(self, slots: IntArray) -> None:
+        w = self.weight[slots]
+        self.counts[slots] /= w[:, None, None]
+        self.row_total[slots] /= w[:, None]
+        self.seen[slots] /= w[:, None]
+        self.weight[slots] = 1.0
+
+    def range_of(self, slot: int, index: int) -> tuple[float, float]:
+        """The value range (low, high) a range index stands for now, for explanations."""
+        p = self.params
+        center = float(self.center[slot])
+        scale = max(float(self.deviation[slot]), 1e-9 + 1e-6 * abs(center))
+        step = p.width * scale / p.bins
+        low = center + (index - p.bins / 2.0) * step
+        return (low if index > 0 else -np.inf, low + step if index < p.bins - 1 else np.inf)
+
+
+__all__ = [
+    "DEFAULT_CONTEXT",
+    "ContextParams",
+    "ContextState",
+    "log10_gaussian_tail",
+]
