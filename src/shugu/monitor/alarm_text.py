@@ -98,9 +98,11 @@ def alarm_text(
     device: str = "",
     profile: str | None = None,
     at_ms: int | None = None,
+    driver: str | None = None,
 ) -> str:
     """The alarm's line in ``lang`` ("zh" or anything else for English); ``at_ms`` is when the
-    rule fired, from which a held condition's start is told."""
+    rule fired, from which a held condition's start is told; ``driver`` is the metric that drove
+    a plant alarm."""
     metric = _metric(profile, rule.metric)
     what = _what(rule, metric, lang)
     unit = rule.unit or (metric.unit if metric is not None else "")
@@ -122,6 +124,15 @@ def alarm_text(
             allowed=allowed,
             window=span(rule.window_s, lang),
             **{**fields, "what": counted or what},
+        )
+        return _done(line)
+    if kind is RuleKind.plant:
+        # The value of a plant alarm is the driving sensor's distance from its fitted normal.
+        sensor = _metric(profile, driver)
+        driven = (sensor.label_zh if lang == "zh" else sensor.label_en) if sensor else driver
+        sigma = f"{value:.1f}" if value is not None else _t(lang, "unknown_value")
+        line = _t(lang, "plant").format(
+            sensor=driven or what, sigma=sigma, fit=rule.fit_points, **fields
         )
         return _done(line)
     if kind is RuleKind.anomaly:

@@ -168,10 +168,22 @@ class AlarmBook:
             "rule_zh": rule.label_zh,
             "rule_en": rule.label_en,
             "text_zh": describe(
-                rule, t.value, "zh", device=device.name, profile=device.profile, at_ms=t.ts_ms
+                rule,
+                t.value,
+                "zh",
+                device=device.name,
+                profile=device.profile,
+                at_ms=t.ts_ms,
+                driver=t.driver,
             ),
             "text_en": describe(
-                rule, t.value, "en", device=device.name, profile=device.profile, at_ms=t.ts_ms
+                rule,
+                t.value,
+                "en",
+                device=device.name,
+                profile=device.profile,
+                at_ms=t.ts_ms,
+                driver=t.driver,
             ),
             "limit": rule.limit_text(),
             "subject": rule.subject(),

@@ -51,6 +51,9 @@ FULL_SCALE_Z = 20.0 / 3.0
 #: smoothed noise moves about as far over any lag, a random walk moves further the longer.
 DRIFT_MARGIN = 2.0
 
+#: The smoothed residual's variance is at least this fraction of white noise's (see _finish_fit).
+WHITE_FLOOR = 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class PlantParams:
@@ -80,6 +83,8 @@ class PlantRow:
     alarm: bool
     #: Index of the sensor that drove the score, or -1 when the row was not scored.
     driver: int
+    #: That sensor's drift-aware distance from its fitted normal, in standard deviations.
+    z: float = 0.0
 
 
 class PlantDetector:
@@ -149,7 +154,11 @@ class PlantDetector:
             level = np.where(np.isfinite(row), level + self._alpha * (row - level), level)
             smooth[i] = level
         settled = smooth[min(p.span, len(smooth) // 2) :]
-        self.base_var = settled.var(axis=0) + 1e-6
+        # The smoothed residual of a fit period holds only about fit_rows / span independent
+        # samples, so its variance is a rough estimate and often too small. It is floored at
+        # what white noise of the residual's own variance would give an EWMA of this span.
+        white = np.nanvar(resid, axis=0) * self._alpha / (2.0 - self._alpha)
+        self.base_var = np.maximum(settled.var(axis=0), WHITE_FLOOR * np.nan_to_num(white)) + 1e-6
         # Variogram at a short lag (past the smoothing's memory) and a long one: for noise plus
         # a random walk, the mean squared move grows linearly with the lag at the walk's rate.
         short = min(2 * p.span, len(settled) // 8)
@@ -194,7 +203,7 @@ class PlantDetector:
             quiet = top < self.params.release_fraction * threshold
             self._quiet_rows = self._quiet_rows + 1 if quiet else 0
             self.anomalous = self._quiet_rows < self.params.release_rows
-        return PlantRow(min(1.0, top / FULL_SCALE_Z), self.anomalous, driver)
+        return PlantRow(min(1.0, top / FULL_SCALE_Z), self.anomalous, driver, top)
 
 
 def score_plant(

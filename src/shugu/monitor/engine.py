@@ -60,6 +60,8 @@ class Transition:
     ts_ms: int
     value: float | None
     severity: Severity
+    #: What drove the alarm, where the rule kind knows (a plant rule's sensor).
+    driver: str | None = None
 
 
 @dataclass(slots=True)
@@ -215,6 +217,10 @@ class RuleEngine:
             from shugu.monitor.anomaly_rule import AnomalyEvaluator
 
             return AnomalyEvaluator(rule, params)
+        if rule.kind is RuleKind.plant:
+            from shugu.monitor.anomaly_plant_rule import PlantEvaluator
+
+            return PlantEvaluator(rule, params)
         return make_evaluator(rule, params)
 
     def rules(self) -> Mapping[str, CompiledRule]:
@@ -295,10 +301,12 @@ class RuleEngine:
             moment = ts[layer][first]
             step = evaluator.step(devices, moment, values)
             evaluator.last_ts[devices] = moment
-            out.extend(self._transitions(compiled, devices, moment, step.raised, True, step.shown))
-            out.extend(
-                self._transitions(compiled, devices, moment, step.cleared, False, step.shown)
-            )
+            for mask, raised in ((step.raised, True), (step.cleared, False)):
+                out.extend(
+                    self._transitions(
+                        compiled, devices, moment, mask, raised, step.shown, step.drivers
+                    )
+                )
         return out
 
     def _transitions(
@@ -309,6 +317,7 @@ class RuleEngine:
         mask: npt.NDArray[np.bool_],
         raised: bool,
         shown: npt.NDArray[np.float64],
+        drivers: tuple[str | None, ...] | None = None,
     ) -> Iterator[Transition]:
         for i in np.flatnonzero(mask):
             device = int(devices[i])
@@ -319,6 +328,7 @@ class RuleEngine:
                 int(ts[i]),
                 finite_or_none(float(shown[i])),
                 SEVERITIES[int(compiled.params.severity[device])],
+                None if drivers is None else drivers[i],
             )
 
     def _seen(
@@ -382,7 +392,8 @@ def describe(
     device: str = "",
     profile: str | None = None,
     at_ms: int | None = None,
+    driver: str | None = None,
 ) -> str:
     """One line for a notice or an alarm list: what, where, how far from the limit, since when
-    (``monitor/alarm_text.py``)."""
-    return alarm_text(rule, value, lang, device=device, profile=profile, at_ms=at_ms)
+    (``monitor/alarm_text.py``); ``driver`` is the sensor that drove a plant alarm."""
+    return alarm_text(rule, value, lang, device=device, profile=profile, at_ms=at_ms, driver=driver)

@@ -29,6 +29,8 @@ class Step:
     raised: Bools
     cleared: Bools
     shown: Floats
+    #: Per device of the step, what drove the verdict (a plant rule's sensor), if the kind says.
+    drivers: tuple[str | None, ...] | None = None
 
 
 class DeviceParams:

@@ -43,6 +43,9 @@ class RuleKind(StrEnum):
     burst = "burst"
     #: The streaming anomaly detector's alarm on one metric.
     anomaly = "anomaly"
+    #: The plant detector over several ``metrics`` of a device, fitted on its first
+    #: ``fit_points`` rows (设备多传感器模型); the alarm names the sensor that drove it.
+    plant = "plant"
 
 
 #: Parameters a per-device override may change; everything else defines what the rule is.
@@ -90,6 +93,10 @@ class RuleSpec(BaseModel):
     sensitivity: float | None = Field(default=None, ge=0, le=1)
     #: An anomaly alarm clears after this long without a new departure.
     clear_after_s: float = Field(default=3600.0, gt=0)
+    #: A plant rule's sensors, and how many rows of each device's normal running it is fitted
+    #: on before it judges anything.
+    metrics: tuple[str, ...] | None = Field(default=None, min_length=1, max_length=64)
+    fit_points: int = Field(default=400, ge=8, le=100_000)
     #: Flap detection: ``flap_start`` changes of state (raised or cleared) within
     #: ``flap_window_s`` make the alarm flap: one alarm held open and marked, counting its
     #: flips, with no new alarm or notice per flip. It stops flapping once fewer than
@@ -103,7 +110,7 @@ class RuleSpec(BaseModel):
         if not _KEY.match(self.key):
             raise ValueError(f"key: {self.key!r} is not a lower-case snake_case name")
         kind = self.kind
-        needs_metric = kind is not RuleKind.expression and kind is not RuleKind.no_data
+        needs_metric = kind not in (RuleKind.expression, RuleKind.no_data, RuleKind.plant)
         if needs_metric and not self.metric:
             raise ValueError(f"metric: a {kind} rule needs metric")
         if kind is RuleKind.expression:
@@ -131,6 +138,15 @@ class RuleSpec(BaseModel):
             raise ValueError(
                 f"flap_stop: ({self.flap_stop}) must be less than flap_start ({self.flap_start})"
             )
+        if kind is RuleKind.plant:
+            if not self.metrics:
+                raise ValueError("metrics: a plant rule needs metrics (the sensors it models)")
+            if len(set(self.metrics)) != len(self.metrics):
+                raise ValueError("metrics: a sensor is named twice")
+            if self.metric is not None:
+                raise ValueError("metric: a plant rule names its sensors in metrics")
+        elif self.metrics is not None:
+            raise ValueError(f"metrics: belongs to plant rules, not to {kind}")
         if kind is RuleKind.burst and (not self.into or self.at_least is None):
             raise ValueError("at_least: a burst rule needs into (the states counted) and at_least")
         return self
@@ -143,10 +159,14 @@ class RuleSpec(BaseModel):
         """The metrics the rule reads."""
         if self.expression is not None:
             return self.expression.names
+        if self.metrics:
+            return self.metrics
         names = tuple(n for n in (self.metric, self.running_metric) if n)
         return names
 
     def subject(self) -> str:
+        if self.metrics:
+            return ", ".join(self.metrics)
         return self.expr or self.metric or "*"
 
     def limit_text(self) -> str:
@@ -171,6 +191,8 @@ class RuleSpec(BaseModel):
             return f"< {self.at_least} / {_num(self.window_s)} s"
         if kind is RuleKind.anomaly:
             return f"sensitivity {self.sensitivity}"
+        if kind is RuleKind.plant:
+            return f"fit {self.fit_points} rows, sensitivity {self.sensitivity}"
         return f"{_num(self.for_s)} s"
 
     def with_overrides(self, params: dict[str, Any]) -> RuleSpec:

@@ -103,6 +103,7 @@ KIND_LIMITS: Final[Mapping[RuleKind, tuple[str, ...]]] = {
     RuleKind.counter_stalled: ("for_s",),
     RuleKind.burst: ("at_least",),
     RuleKind.anomaly: (),
+    RuleKind.plant: (),
 }
 COMMON: Final = ("severity", "enabled")
 FLAPPING: Final = ("flap_window_s", "flap_start", "flap_stop")

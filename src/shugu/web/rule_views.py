@@ -20,6 +20,7 @@ KIND_LABELS: Final = {
     RuleKind.counter_stalled: N_("Counter stalled"),
     RuleKind.burst: N_("Repeated entries"),
     RuleKind.anomaly: N_("Anomaly"),
+    RuleKind.plant: N_("Plant model (several sensors)"),
 }
 
 
