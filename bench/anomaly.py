@@ -7,7 +7,8 @@ once with what tuning chose. The plant detector's threshold comes from each expe
 period (the first 400 rows), not from labels. All scores are deterministic: one run is the figure.
 
 - NAB: the standard profile (bench/nab.py) of the univariate detector, and false alarms per
-  series-week on the normal stretches (scored rows outside every window).
+  series-week on the normal stretches (scored rows outside every window); beside it the same
+  detector without its contextual statistic (``values_only``, decision 0009's detector).
 - SKAB: F1, FAR and MAR over the rows after each experiment's fit period (SKAB's outlier task),
   and false alarms per series-week on the anomaly-free run (an alarm is a rising edge of the
   alarm state). For reference, the F1 of a detector that calls every row anomalous.
@@ -35,7 +36,7 @@ from bench.anomaly_data import (
 )
 from bench.common import say
 from bench.nab import FileScore, normalised, score_file
-from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, score_many
+from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, DetectorParams, score_many
 from shugu.monitor.anomaly_plant import DEFAULT_PLANT_PARAMS, PlantParams, score_plant
 
 #: Candidate sensitivities of the univariate detector tried on the NAB tuning series.
@@ -111,8 +112,12 @@ def run_nab(series: list[Series], log: bool) -> dict[str, object]:
     reporting = [s for s in series if s.name in reporting_names]
     say(log, f"NAB: {len(series)} series, {len(tuning)} tuning, {len(reporting)} reporting")
 
-    def detect(sens: float, group: list[Series]) -> list[npt.NDArray[np.bool_]]:
-        return [a for _, a in score_many([(s.ts_ms, s.values) for s in group], sensitivity=sens)]
+    def detect(
+        sens: float, group: list[Series], params: DetectorParams | None = None
+    ) -> list[npt.NDArray[np.bool_]]:
+        pairs = [(s.ts_ms, s.values) for s in group]
+        found = score_many(pairs, sensitivity=sens, params=params or DetectorParams())
+        return [a for _, a in found]
 
     t0 = time.perf_counter()
     tuned_stats = {
@@ -131,6 +136,10 @@ def run_nab(series: list[Series], log: bool) -> dict[str, object]:
     report_seconds = time.perf_counter() - t1
     report_tuned = detect(tuned, reporting)
     shugu_seconds = time.perf_counter() - t0
+    # The detector without its contextual statistic (decision 0009's), for comparison.
+    values_only = DetectorParams(context_weight=0.0)
+    tuning_values_only = detect(DEFAULT_SENSITIVITY, tuning, values_only)
+    report_values_only = detect(DEFAULT_SENSITIVITY, reporting, values_only)
 
     t0 = time.perf_counter()
     g_scores = {s.name: windowed_gaussian(s.values) for s in series}
@@ -158,6 +167,8 @@ def run_nab(series: list[Series], log: bool) -> dict[str, object]:
         "reporting_shugu": _nab_summary(_nab_score(report_default, reporting), reporting),
         "reporting_shugu_tuned": _nab_summary(_nab_score(report_tuned, reporting), reporting),
         "reporting_gaussian": gauss(reporting),
+        "tuning_values_only": _nab_summary(_nab_score(tuning_values_only, tuning), tuning),
+        "reporting_values_only": _nab_summary(_nab_score(report_values_only, reporting), reporting),
         "shugu_points_per_s": round(points / report_seconds) if report_seconds > 0 else 0,
         "shugu_seconds": round(shugu_seconds, 2),
         "gaussian_seconds": round(g_seconds, 2),

@@ -233,7 +233,7 @@ def bench_anomaly(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     data: Annotated[
         Path | None,
-        typer.Option(help="NAB-style folder (CSV files and windows.json); or $SHUGU_NAB_DATA"),
+        typer.Option(help="folder with nab-aws/, nab-more/, skab-dev/; or $SHUGU_NAB_DATA"),
     ] = None,
 ) -> None:
     """NAB standard score of shugu's detector next to a windowed-Gaussian baseline."""
