@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -22,6 +22,8 @@ from shugu.domain.errors import ConflictError, ValidationError
 from shugu.domain.timeutil import utc_datetime, utc_now_ms
 from shugu.monitor.engine import DeviceInfo, Transition, describe
 from shugu.monitor.flapping import FlapLimits, FlapTracker, FlapVerdict
+from shugu.monitor.incidents import load_rules
+from shugu.monitor.incidents_desk import IncidentDesk
 from shugu.monitor.model import SEVERITY_RANK, AlarmNotice, AlarmStatus, NoticeEvent, Severity
 from shugu.monitor.notify.channels import ChannelConfig
 from shugu.monitor.notify.escalation import (
@@ -92,6 +94,13 @@ class AlarmBook:
         #: Called with (transition, alarm id) once an alarm is kept, e.g. to measure latency.
         self.on_raised: Callable[[Transition, int], None] | None = None
         self._change_listeners: list[Callable[[int], None]] = []
+        #: Alarms grouped into incidents; notices and escalation go per incident.
+        self.incidents = IncidentDesk(
+            registry,
+            window_ms=load_rules().window_s * 1000,
+            policy_of=lambda enterprise_id: self._notify_config(enterprise_id).policy,
+            send=self._send_incident,
+        )
 
     def add_change_listener(self, listener: Callable[[int], None]) -> None:
         """Call ``listener`` with an enterprise's id whenever one of its alarms is raised,
@@ -189,11 +198,9 @@ class AlarmBook:
             "subject": rule.subject(),
             "unit": rule.unit,
             "point_ts_ms": t.ts_ms,
+            "kind": rule.kind.value,
         }
-        policy = self._notify_config(device.enterprise_id).policy
-        escalation = None
-        if policy is not None:
-            escalation = asdict(EscalationState.opened(to_ms(writes.at)))
+        # Notices and their escalation belong to the alarm's incident (``incidents_desk.py``).
         write = NewAlarm(
             t.ref,
             t.device_id,
@@ -202,7 +209,7 @@ class AlarmBook:
             writes.at,
             t.value,
             detail,
-            escalation,
+            None,
             flapping=flapping,
             flips=self._flaps.flips(key) if flapping else 0,
         )
@@ -222,6 +229,8 @@ class AlarmBook:
         items, writes.items, writes.opening = writes.items, [], set()
         records = self._registry.write_alarms([w for w, _t in items])
         now = to_ms(writes.at)
+        raised: list[AlarmRecord] = []
+        cleared: list[AlarmRecord] = []
         for (write, t), record in zip(items, records, strict=True):
             if record is None:
                 continue
@@ -229,14 +238,15 @@ class AlarmBook:
                 with self._lock:
                     self._open[(record.rule_ref, record.device_id)] = record.id
                 self.raised += 1
+                raised.append(record)
                 if self.on_raised is not None and t is not None:
                     self.on_raised(t, record.id)
-                config = self._notify_config(record.enterprise_id)
-                if config.policy is not None and write.escalation is not None:
-                    self._send(record, NoticeEvent.raised, config.policy.first, config, now)
             elif write.clear:
                 self.cleared += 1
+                cleared.append(record)
                 self._after_handled(record, NoticeEvent.cleared, now)
+        self.incidents.raised(raised, writes.at)
+        self.incidents.cleared(cleared, writes.at)
         self._announce(r.enterprise_id for r in records if r is not None)
 
     def observe(self, device: npt.NDArray[np.integer], ts: npt.NDArray[np.int64]) -> None:
@@ -298,6 +308,7 @@ class AlarmBook:
             )
             self.cleared += 1
             self._after_handled(record, NoticeEvent.cleared, now)
+            self.incidents.cleared([record], utc_datetime(now))
 
     # -- from people -------------------------------------------------------------------------
 
@@ -318,8 +329,38 @@ class AlarmBook:
             status=AlarmStatus.acknowledged.value,
         )
         self._after_handled(record, NoticeEvent.acknowledged, now)
+        self.incidents.acknowledged([record], utc_datetime(now), by)
         self._announce((record.enterprise_id,))
         return record
+
+    def acknowledge_incident(self, incident_id: int, by: str, note: str = "") -> list[AlarmRecord]:
+        """Acknowledge every active alarm of an incident, and so the incident, in one action:
+        one ``acknowledged`` notice for the incident, none per alarm."""
+        incident = self._registry.get_incident(incident_id)
+        if incident.state == "closed":
+            raise ConflictError("the incident is closed", code="incident_closed")
+        active = self._registry.list_alarms(
+            None, incident_id=incident_id, statuses=(AlarmStatus.active.value,), limit=100_000
+        )
+        if not active:
+            raise ConflictError(
+                "the incident has no active alarm to acknowledge", code="incident_not_active"
+            )
+        at = utc_datetime(self._clock())
+        done = [
+            self._registry.update_alarm(
+                record.id,
+                event="acknowledged",
+                at=at,
+                by=by,
+                note=_note(note),
+                status=AlarmStatus.acknowledged.value,
+            )
+            for record in active
+        ]
+        self.incidents.acknowledged(done, at, by)
+        self._announce((incident.enterprise_id,))
+        return done
 
     def clear(self, alarm_id: int, by: str, note: str = "") -> AlarmRecord:
         """Clear by hand. If the condition still holds, the rule raises a new alarm."""
@@ -343,6 +384,7 @@ class AlarmBook:
             self._forget(record.rule_ref, record.device_id)
         self.cleared += 1
         self._after_handled(record, NoticeEvent.cleared, now)
+        self.incidents.cleared([record], utc_datetime(now))
         self._announce((record.enterprise_id,))
         return record
 
@@ -373,8 +415,10 @@ class AlarmBook:
     # -- notices -----------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Reminders and escalation for open, unacknowledged, unshelved alarms."""
+        """Reminders and escalation: per incident, and for alarms raised before incidents were
+        kept (those carry their own escalation state), per alarm."""
         now = self._clock()
+        self.incidents.tick(now)
         for record in self._registry.list_alarms(
             None, statuses=(AlarmStatus.active.value,), limit=100_000
         ):
@@ -410,7 +454,9 @@ class AlarmBook:
         names: list[str],
         config: NotifyConfig,
         now: int,
+        incident: tuple[int, int] | None = None,
     ) -> None:
+        """``incident``: the incident's id and alarm count when the notice speaks for it."""
         if self._notify is None:
             return
         if event in (NoticeEvent.raised, NoticeEvent.repeated, NoticeEvent.escalated) and (
@@ -419,7 +465,22 @@ class AlarmBook:
             return
         channels = [config.channels[n] for n in names if n in config.channels]
         if channels:
-            self._notify(self.notice(record, event, now), channels)
+            notice = self.notice(record, event, now)
+            if incident is not None:
+                notice = replace(notice, incident_id=incident[0], incident_alarms=incident[1])
+            self._notify(notice, channels)
+
+    def _send_incident(
+        self,
+        cause: AlarmRecord,
+        event: NoticeEvent,
+        names: list[str],
+        incident_id: int,
+        alarm_count: int,
+        now: int,
+    ) -> None:
+        config = self._notify_config(cause.enterprise_id)
+        self._send(cause, event, names, config, now, (incident_id, alarm_count))
 
     def notice(self, record: AlarmRecord, event: NoticeEvent, now: int) -> AlarmNotice:
         device = self._device_of(record.device_id)

@@ -77,6 +77,10 @@ class AlarmNotice:
     value: float | None = None
     #: Where a person can see and acknowledge the alarm, when shugu's address is known.
     link: str | None = None
+    #: The incident the notice speaks for (its probable cause is this alarm), and how many
+    #: alarms it holds so far; None for an alarm raised before incidents were kept.
+    incident_id: int | None = None
+    incident_alarms: int = 1
 
 
 class CheckOutcome(StrEnum):

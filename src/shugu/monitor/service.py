@@ -24,6 +24,8 @@ from shugu.domain.timeutil import utc_now_ms
 from shugu.monitor.alarms import AlarmBook, NotifyConfig
 from shugu.monitor.config import all_bindings, all_overrides, device_infos, notify_settings
 from shugu.monitor.engine import DeviceInfo, RuleEngine, split_turn
+from shugu.monitor.incidents import load_rules
+from shugu.monitor.incidents_desk import build_topology
 from shugu.monitor.model import AlarmNotice
 from shugu.monitor.notify.channels import ChannelConfig
 from shugu.monitor.rules import RuleSpec
@@ -127,6 +129,7 @@ class Monitor:
         for problem in problems:
             log.warning("rule override ignored: %s", problem)
         self.book.clear_orphans(set(self.engine.rules()))
+        self.book.incidents.set_topology(build_topology(self._registry, self._store, load_rules()))
         self._notify_cache.clear()
         self._last_refresh = time.monotonic()
 

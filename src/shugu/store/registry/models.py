@@ -37,6 +37,8 @@ NAMING_CONVENTION = {
 ENTERPRISE_ROLES = ("enterprise_admin", "enterprise_viewer")
 ASSET_LEVELS = ("site", "area", "line", "unit")
 TOKEN_KINDS = ("api", "session")
+#: An incident is open while an alarm of it is open and nobody has taken it on.
+INCIDENT_STATES = ("open", "acknowledged", "closed")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -253,6 +255,33 @@ class MonitorConfig(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
+class Incident(Base):
+    """Alarms that share a cause (事件): grouped by the monitor as they are raised, notified
+    and escalated once, acknowledged in one action. ``cause_alarm_id`` names the alarm taken as
+    the probable cause; it is a plain number, not a foreign key, because the alarm rows point
+    here and a cycle of foreign keys would make neither row insertable first."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index("ix_incidents_enterprise_id_state", "enterprise_id", "state"),
+        CheckConstraint(_in("state", INCIDENT_STATES), name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    cause_alarm_id: Mapped[int | None]
+    alarm_count: Mapped[int] = mapped_column(default=0)
+    #: The incident's notices: the escalation state of ``monitor/notify/escalation.py``.
+    escalation: Mapped[str] = mapped_column(Text, default="{}")
+
+
 class Alarm(Base):
     """One alarm of a rule on a device. ``open_key`` is set while the alarm is not cleared, so
     the database itself holds to one open alarm per (rule, device)."""
@@ -280,6 +309,10 @@ class Alarm(Base):
     #: Held open while its rule flips faster than the rule allows; ``flips`` counts the changes.
     flapping: Mapped[bool] = mapped_column(default=False, server_default=false())
     flips: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    #: The incident the alarm belongs to; None for alarms raised before incidents existed.
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL"), index=True
+    )
 
 
 class AlarmEvent(Base):

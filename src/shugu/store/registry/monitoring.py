@@ -64,6 +64,8 @@ class AlarmRecord:
     #: Held open while its rule flips too often; ``flips`` counts the changes seen meanwhile.
     flapping: bool = False
     flips: int = 0
+    #: The incident the alarm belongs to (None: raised before incidents were kept).
+    incident_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +135,7 @@ def _config(row: MonitorConfig) -> ConfigRecord:
     )
 
 
-def _alarm(row: Alarm) -> AlarmRecord:
+def alarm_record(row: Alarm) -> AlarmRecord:
     return AlarmRecord(
         id=row.id,
         rule_ref=row.rule_ref,
@@ -153,6 +155,7 @@ def _alarm(row: Alarm) -> AlarmRecord:
         escalation=json.loads(row.escalation),
         flapping=row.flapping,
         flips=row.flips,
+        incident_id=row.incident_id,
     )
 
 
@@ -297,7 +300,7 @@ class MonitorMixin(RegistryCore):
                 session.add(row)
                 session.flush()
                 session.add(AlarmEvent(alarm_id=row.id, at=raised_at, kind="raised", value=value))
-                return _alarm(row)
+                return alarm_record(row)
         except IntegrityError:
             return None
 
@@ -345,7 +348,7 @@ class MonitorMixin(RegistryCore):
             if write.flapping:
                 session.add(AlarmEvent(alarm_id=row.id, at=at, kind="flapping"))
             session.flush()
-            return _alarm(row)
+            return alarm_record(row)
         found = session.get(Alarm, write.alarm_id)
         if found is None:
             raise missing("alarm")
@@ -366,14 +369,14 @@ class MonitorMixin(RegistryCore):
                 )
             )
         session.flush()
-        return _alarm(found)
+        return alarm_record(found)
 
     def get_alarm(self, alarm_id: int) -> AlarmRecord:
         with self._session() as session:
             row = session.get(Alarm, alarm_id)
             if row is None:
                 raise missing("alarm")
-            return _alarm(row)
+            return alarm_record(row)
 
     def list_alarms(
         self,
@@ -387,6 +390,7 @@ class MonitorMixin(RegistryCore):
         raised_from: datetime | None = None,
         raised_to: datetime | None = None,
         shelved_after: datetime | None = None,
+        incident_id: int | None = None,
     ) -> list[AlarmRecord]:
         """Newest first. ``device_name``: the device's name contains it, in any case;
         ``raised_from`` and ``raised_to`` bound the raise time, the end excluded;
@@ -411,8 +415,10 @@ class MonitorMixin(RegistryCore):
                 query = query.where(Alarm.raised_at < raised_to)
             if shelved_after is not None:
                 query = query.where(Alarm.shelved_until > shelved_after)
+            if incident_id is not None:
+                query = query.where(Alarm.incident_id == incident_id)
             query = query.order_by(Alarm.raised_at.desc(), Alarm.id.desc()).limit(limit)
-            return [_alarm(r) for r in session.scalars(query)]
+            return [alarm_record(r) for r in session.scalars(query)]
 
     def update_alarm(
         self,
@@ -451,7 +457,7 @@ class MonitorMixin(RegistryCore):
                 AlarmEvent(alarm_id=alarm_id, at=at, kind=event, by=by, note=note, value=value)
             )
             session.flush()
-            return _alarm(row)
+            return alarm_record(row)
 
     def alarm_events(self, alarm_id: int) -> list[AlarmEventRecord]:
         with self._session() as session:

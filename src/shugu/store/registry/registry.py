@@ -10,6 +10,7 @@ from shugu.store.registry.capacity import CapacityMixin
 from shugu.store.registry.consents import ConsentMixin
 from shugu.store.registry.devices import DeviceMixin
 from shugu.store.registry.hierarchy import HierarchyMixin
+from shugu.store.registry.incidents import IncidentMixin
 from shugu.store.registry.monitoring import MonitorMixin
 from shugu.store.registry.region_appeals import AppealMixin
 from shugu.store.registry.region_counts import RegionCountsMixin
@@ -28,6 +29,7 @@ class Registry(
     AccountMixin,
     ConsentMixin,
     MonitorMixin,
+    IncidentMixin,
     RegionCountsMixin,
     BaselineMixin,
     CalendarMixin,

@@ -1,0 +1,244 @@
+"""The alarm book's incidents: raised alarms placed into incidents, written, and notified once.
+
+The first alarm of an incident sends the ``raised`` notice; later alarms joining it send none
+(the incident's summary, its count and probable cause, changes instead). Reminders and
+escalation run per incident, not per alarm; ``acknowledged`` and ``cleared`` go out when the
+incident is acknowledged or its last alarm clears. Grouping is ``monitor/incidents.py``; this
+module keeps the registry and the notices in step with it, on the monitor's thread or a
+request's, under one lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+from datetime import datetime
+
+from shugu.domain.timeutil import utc_datetime
+from shugu.monitor.incidents import (
+    LINK_ATTRIBUTES,
+    AlarmFact,
+    GroupingRules,
+    IncidentGrouper,
+    OpenIncident,
+    Topology,
+)
+from shugu.monitor.model import NoticeEvent, Severity
+from shugu.monitor.notify.escalation import EscalationPolicy, EscalationState, audience, plan_all
+from shugu.store.registry import Registry
+from shugu.store.registry.incidents import IncidentRecord, IncidentWrite
+from shugu.store.registry.monitoring import AlarmRecord
+from shugu.store.telemetry import TelemetryStore
+
+log = logging.getLogger(__name__)
+
+#: States of an incident not closed.
+UNCLOSED_STATES = ("open", "acknowledged")
+
+#: Sends a notice about an incident: (its cause alarm, event, channel names, incident id, its
+#: alarm count, now in ms). The book resolves channels and shelving.
+SendIncident = Callable[[AlarmRecord, NoticeEvent, list[str], int, int, int], None]
+
+
+def fact_of(record: AlarmRecord) -> AlarmFact:
+    return AlarmFact(
+        alarm_id=record.id,
+        device_id=record.device_id,
+        enterprise_id=record.enterprise_id,
+        raised_ms=int(record.raised_at.timestamp() * 1000),
+        severity=Severity(record.severity),
+        offline=record.detail.get("kind") == "no_data",
+    )
+
+
+def build_topology(registry: Registry, store: TelemetryStore, rules: GroupingRules) -> Topology:
+    """Every device's place from the registry's devices and assets and the link attributes."""
+    assets = [a for e in registry.list_enterprises() for a in registry.list_assets(e.id)]
+    links = [(a.device, a.key, a.value_json) for a in store.attributes_named(LINK_ATTRIBUTES)]
+    return Topology.build(registry.all_devices(), assets, links, rules)
+
+
+class IncidentDesk:
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        window_ms: int,
+        policy_of: Callable[[int], EscalationPolicy | None],
+        send: SendIncident,
+    ) -> None:
+        self._registry = registry
+        self._policy_of = policy_of
+        self._send = send
+        self._lock = threading.Lock()
+        self._grouper = IncidentGrouper(Topology({}), window_ms)
+        self._restored = False
+
+    def set_topology(self, topology: Topology) -> None:
+        """New devices, assets or links; on the first call, open incidents are read back."""
+        with self._lock:
+            self._grouper.topology = topology
+            if not self._restored:
+                self._restored = True
+                self._restore()
+
+    def _restore(self) -> None:
+        for incident in self._registry.list_incidents(
+            None, states=UNCLOSED_STATES, limit=1_000_000
+        ):
+            alarms = self._registry.list_alarms(None, incident_id=incident.id, limit=100_000)
+            if alarms:
+                self._grouper.restore(
+                    incident.id, [(fact_of(a), a.status != "cleared") for a in alarms]
+                )
+
+    # -- from the book -----------------------------------------------------------------------
+
+    def raised(self, records: Sequence[AlarmRecord], at: datetime) -> None:
+        """Alarms just written: each joins or opens an incident; new incidents are notified."""
+        if not records:
+            return
+        now = _ms(at)
+        by_id = {r.id: r for r in records}
+        with self._lock:
+            touched: dict[int, tuple[OpenIncident, list[int], bool]] = {}
+            for record in records:
+                placement = self._grouper.place(fact_of(record))
+                key = id(placement.incident)
+                _inc, ids, opened = touched.get(key, (placement.incident, [], False))
+                touched[key] = (placement.incident, [*ids, record.id], opened or placement.opened)
+            writes: list[IncidentWrite] = []
+            for incident, ids, opened in touched.values():
+                escalation = None
+                notified = None
+                if opened and incident.id is None:
+                    policy = self._policy_of(incident.enterprise_id)
+                    if policy is not None:
+                        escalation = asdict(EscalationState.opened(now))
+                        notified = incident.cause.alarm_id
+                writes.append(
+                    IncidentWrite(
+                        incident_id=incident.id,
+                        enterprise_id=incident.enterprise_id,
+                        state=self._state_of(incident),
+                        severity=incident.severity.value,
+                        at=at,
+                        cause_alarm_id=incident.cause.alarm_id,
+                        alarm_count=len(incident.members),
+                        alarm_ids=tuple(ids),
+                        escalation=escalation,
+                        notified_alarm_id=notified,
+                    )
+                )
+            try:
+                written = self._registry.write_incidents(writes)
+            except Exception:
+                for incident, _ids, opened in touched.values():
+                    if opened:
+                        self._grouper.forget(incident)
+                raise
+            notices: list[tuple[AlarmRecord, int, int]] = []
+            for (incident, _ids, opened), kept in zip(touched.values(), written, strict=True):
+                incident.id = kept.id
+                if opened and kept.escalation:
+                    cause = by_id.get(incident.cause.alarm_id)
+                    if cause is not None:
+                        notices.append((cause, kept.id, kept.alarm_count))
+        for cause, incident_id, count in notices:
+            policy = self._policy_of(cause.enterprise_id)
+            if policy is not None:
+                self._send(cause, NoticeEvent.raised, list(policy.first), incident_id, count, now)
+
+    def _state_of(self, incident: OpenIncident) -> str:
+        if incident.id is None:
+            return "open"
+        return self._registry.get_incident(incident.id).state
+
+    def cleared(self, records: Sequence[AlarmRecord], at: datetime) -> None:
+        """Alarms just cleared: an incident whose last open alarm it was is closed."""
+        closing: list[OpenIncident] = []
+        with self._lock:
+            for record in records:
+                incident = self._grouper.alarm_closed(record.id)
+                if incident is not None and not incident.open_alarms and incident.id is not None:
+                    closing.append(incident)
+        for incident in closing:
+            assert incident.id is not None
+            stored = self._registry.get_incident(incident.id)
+            (closed_record,) = self._registry.write_incidents(
+                [_change(stored, at, state="closed", closed=True)]
+            )
+            self._after_handled(closed_record, NoticeEvent.cleared, _ms(at))
+
+    def acknowledged(self, records: Sequence[AlarmRecord], at: datetime, by: str) -> None:
+        """Alarms acknowledged: an incident none of whose open alarms is still active is
+        acknowledged too, and says so once."""
+        incident_ids = {r.incident_id for r in records if r.incident_id is not None}
+        for incident_id in sorted(incident_ids):
+            stored = self._registry.get_incident(incident_id)
+            if stored.state != "open":
+                continue
+            alarms = self._registry.list_alarms(
+                None, incident_id=incident_id, statuses=("active",), limit=1
+            )
+            if alarms:
+                continue
+            (done,) = self._registry.write_incidents(
+                [_change(stored, at, state="acknowledged", acknowledged_by=by)]
+            )
+            self._after_handled(done, NoticeEvent.acknowledged, _ms(at))
+
+    def tick(self, now: int) -> None:
+        """Reminders and escalation for incidents nobody has acknowledged."""
+        for incident in self._registry.list_incidents(None, states=("open",), limit=100_000):
+            policy = self._policy_of(incident.enterprise_id)
+            if policy is None or not incident.escalation or incident.cause_alarm_id is None:
+                continue
+            state = EscalationState(**incident.escalation)
+            due, new_state = plan_all(policy, state, False, False, now)
+            if not due:
+                continue
+            cause = self._registry.get_alarm(incident.cause_alarm_id)
+            for event, names in due:
+                self._send(cause, event, names, incident.id, incident.alarm_count, now)
+            change = _change(incident, utc_datetime(now), escalation=asdict(new_state))
+            self._registry.write_incidents(
+                [replace(change, notified_alarm_id=cause.id, notice_kind=due[-1][0].value)]
+            )
+
+    def _after_handled(self, incident: IncidentRecord, event: NoticeEvent, now: int) -> None:
+        policy = self._policy_of(incident.enterprise_id)
+        if policy is None or not incident.escalation or incident.cause_alarm_id is None:
+            return
+        state = EscalationState(**incident.escalation)
+        cause = self._registry.get_alarm(incident.cause_alarm_id)
+        self._send(cause, event, audience(policy, state), incident.id, incident.alarm_count, now)
+
+
+def _change(
+    stored: IncidentRecord,
+    at: datetime,
+    *,
+    state: str | None = None,
+    closed: bool = False,
+    acknowledged_by: str | None = None,
+    escalation: dict[str, object] | None = None,
+) -> IncidentWrite:
+    return IncidentWrite(
+        incident_id=stored.id,
+        enterprise_id=stored.enterprise_id,
+        state=state or stored.state,
+        severity=stored.severity,
+        at=at,
+        cause_alarm_id=stored.cause_alarm_id,
+        alarm_count=stored.alarm_count,
+        escalation=escalation,
+        closed=closed,
+        acknowledged_by=acknowledged_by,
+    )
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
