@@ -20,6 +20,7 @@ from shugu.api.services import Services
 from shugu.domain.timeutil import parse_instant
 from shugu.store.registry.capacity import NewCapacityRequest
 from tests.api.conftest import World
+from tests.api.matrix_incidents import INCIDENT_ROWS
 from tests.api.matrix_region import REGION_ROWS
 from tests.api.matrix_rows import (
     AGGREGATES,
@@ -527,7 +528,7 @@ CORE_ROWS: dict[tuple[str, str], Row] = {
 
 
 #: Every row: the core's, then each area of the bureau's system from its own module.
-ROWS: dict[tuple[str, str], Row] = {**CORE_ROWS, **REGION_ROWS}
+ROWS: dict[tuple[str, str], Row] = {**CORE_ROWS, **INCIDENT_ROWS, **REGION_ROWS}
 
 
 def test_every_route_has_a_row(world: World) -> None:

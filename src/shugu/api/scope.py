@@ -14,6 +14,7 @@ from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ForbiddenError, NotFoundError
 from shugu.domain.tenancy import Access, Role
 from shugu.store.registry import Registry
+from shugu.store.registry.incidents import IncidentRecord
 from shugu.store.registry.monitoring import AlarmRecord
 
 
@@ -156,6 +157,23 @@ def visible_alarm(registry: Registry, access: Access, alarm_id: int) -> AlarmRec
         raise NotFoundError("no such alarm")
     require_machine_access(access, record.enterprise_id)
     return record
+
+
+def visible_incident(registry: Registry, access: Access, incident_id: int) -> IncidentRecord:
+    """An incident whose alarms' values the caller may read (as ``visible_alarm``)."""
+    record = registry.get_incident(incident_id)
+    if not access.can_see_enterprise(record.enterprise_id):
+        raise NotFoundError("no such incident")
+    require_machine_access(access, record.enterprise_id)
+    return record
+
+
+def incident_handler(registry: Registry, access: Access, incident_id: int) -> str:
+    """The username that acknowledges a visible incident (whoever acknowledges its alarms)."""
+    record = visible_incident(registry, access, incident_id)
+    if not may_handle_alarms(access, record.enterprise_id, manage=False):
+        raise ForbiddenError("the bureau reads alarms; the enterprise handles them")
+    return access.principal.username
 
 
 def may_handle_alarms(access: Access, enterprise_id: int, *, manage: bool) -> bool:
