@@ -30,6 +30,7 @@ from shugu.monitor.alarms import MAX_NOTE_LENGTH
 from shugu.monitor.model import Severity
 from shugu.store.registry.monitoring import AlarmRecord
 from shugu.web.i18n import N_
+from shugu.web.incident_pages import incidents_context
 from shugu.web.session import PageUser, PageUserDep
 from shugu.web.templating import LOCAL_TZ, render
 
@@ -207,6 +208,7 @@ def alarms_page(request: Request, enterprise_id: int, user: PageUserDep) -> Resp
     filters = parse_filters(user, _params(request))
     context = _table_context(user, enterprise_id, filters)
     context["enterprise"] = registry.get_enterprise(enterprise_id)
+    context.update(incidents_context(user, enterprise_id))
     status = 422 if filters.errors else 200
     return render(request, user, "alarms/page.html", context, status_code=status)
 
