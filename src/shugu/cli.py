@@ -285,6 +285,19 @@ def bench_alarms(
     _print_result(result, as_json)
 
 
+@bench.command("incidents")
+def bench_incidents(
+    quick: Annotated[bool, typer.Option("--quick", help="small sizes; seconds")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    runs: Annotated[int, typer.Option(help="timed runs of the grouping")] = 5,
+) -> None:
+    """Alarms per fault against notices per fault (CRAH trip, gateway offline), and the cost
+    of grouping alarms into incidents."""
+    module = _bench_module("incidents")
+    result = module.run(quick=quick, runs=runs, log=not as_json)  # type: ignore[attr-defined]
+    _print_result(result, as_json)
+
+
 @bench.command("kpi")
 def bench_kpi(
     quick: Annotated[
