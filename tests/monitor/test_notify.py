@@ -19,7 +19,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any
@@ -40,7 +40,7 @@ from shugu.monitor.notify import (
     WeComChannel,
     parse_channels,
 )
-from shugu.monitor.notify.render import subject
+from shugu.monitor.notify.render import notice_json, plain_text, subject
 from shugu.monitor.notify.senders import dingtalk_sign
 
 OK_ROBOT = b'{"errcode":0,"errmsg":"ok"}'
@@ -260,6 +260,25 @@ def test_mail_subject_reads_like_the_brief() -> None:
     )
 
 
+def test_a_notice_names_its_incident_and_says_when_it_reopens_it() -> None:
+    alone = plain_text(notice())
+    assert "所属事件" not in alone
+    tagged = replace(notice(), incident_id=12, incident_alarms=43)
+    assert "所属事件：#12，共 43 条告警" in plain_text(tagged)
+    assert "重新打开" not in plain_text(tagged)
+    reopened = replace(tagged, incident_reopened=True)
+    assert "所属事件：#12，共 43 条告警（确认后又有新告警，已重新打开）" in plain_text(reopened)
+    assert "Incident: #12, 43 alarms (new since acknowledged: open again)" in plain_text(
+        reopened, "en"
+    )
+    body = notice_json(reopened)
+    assert (body["incident_id"], body["incident_alarms"], body["incident_reopened"]) == (
+        12,
+        43,
+        True,
+    )
+
+
 # -- webhook, DingTalk, WeCom ------------------------------------------------------------------
 
 
@@ -294,6 +313,9 @@ def test_webhook_posts_the_documented_json() -> None:
         "at": "2026-07-01T14:15:05.000+08:00",
         "link": "http://shugu.example/alarms/17",
         "lang": "zh",
+        "incident_id": None,
+        "incident_alarms": 1,
+        "incident_reopened": False,
     }
 
 

@@ -24,7 +24,14 @@ from shugu.monitor.engine import DeviceInfo, Transition, describe
 from shugu.monitor.flapping import FlapLimits, FlapTracker, FlapVerdict
 from shugu.monitor.incidents import load_rules
 from shugu.monitor.incidents_desk import IncidentDesk
-from shugu.monitor.model import SEVERITY_RANK, AlarmNotice, AlarmStatus, NoticeEvent, Severity
+from shugu.monitor.model import (
+    SEVERITY_RANK,
+    AlarmNotice,
+    AlarmStatus,
+    IncidentTag,
+    NoticeEvent,
+    Severity,
+)
 from shugu.monitor.notify.channels import ChannelConfig
 from shugu.monitor.notify.escalation import (
     EscalationPolicy,
@@ -454,9 +461,9 @@ class AlarmBook:
         names: list[str],
         config: NotifyConfig,
         now: int,
-        incident: tuple[int, int] | None = None,
+        incident: IncidentTag | None = None,
     ) -> None:
-        """``incident``: the incident's id and alarm count when the notice speaks for it."""
+        """``incident``: the incident the notice speaks for."""
         if self._notify is None:
             return
         if event in (NoticeEvent.raised, NoticeEvent.repeated, NoticeEvent.escalated) and (
@@ -467,7 +474,12 @@ class AlarmBook:
         if channels:
             notice = self.notice(record, event, now)
             if incident is not None:
-                notice = replace(notice, incident_id=incident[0], incident_alarms=incident[1])
+                notice = replace(
+                    notice,
+                    incident_id=incident.id,
+                    incident_alarms=incident.alarms,
+                    incident_reopened=incident.reopened,
+                )
             self._notify(notice, channels)
 
     def _send_incident(
@@ -475,12 +487,11 @@ class AlarmBook:
         cause: AlarmRecord,
         event: NoticeEvent,
         names: list[str],
-        incident_id: int,
-        alarm_count: int,
+        incident: IncidentTag,
         now: int,
     ) -> None:
         config = self._notify_config(cause.enterprise_id)
-        self._send(cause, event, names, config, now, (incident_id, alarm_count))
+        self._send(cause, event, names, config, now, incident)
 
     def notice(self, record: AlarmRecord, event: NoticeEvent, now: int) -> AlarmNotice:
         device = self._device_of(record.device_id)

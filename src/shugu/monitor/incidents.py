@@ -209,6 +209,11 @@ class OpenIncident:
     def cause(self) -> AlarmFact:
         return min(self.members, key=_upstream_first)[0]
 
+    def most_upstream(self, alarm_ids: Iterable[int]) -> AlarmFact:
+        """The most upstream of some of its alarms (those new in a turn)."""
+        wanted = set(alarm_ids)
+        return min((m for m in self.members if m[0].alarm_id in wanted), key=_upstream_first)[0]
+
     @property
     def severity(self) -> Severity:
         return min((f.severity for f, _p in self.members), key=SEVERITY_RANK.__getitem__)

@@ -25,7 +25,7 @@ from shugu.monitor.incidents import (
     OpenIncident,
     Topology,
 )
-from shugu.monitor.model import NoticeEvent, Severity
+from shugu.monitor.model import IncidentTag, NoticeEvent, Severity
 from shugu.monitor.notify.escalation import EscalationPolicy, EscalationState, audience, plan_all
 from shugu.store.registry import Registry
 from shugu.store.registry.incidents import IncidentRecord, IncidentWrite
@@ -37,9 +37,9 @@ log = logging.getLogger(__name__)
 #: States of an incident not closed.
 UNCLOSED_STATES = ("open", "acknowledged")
 
-#: Sends a notice about an incident: (its cause alarm, event, channel names, incident id, its
-#: alarm count, now in ms). The book resolves channels and shelving.
-SendIncident = Callable[[AlarmRecord, NoticeEvent, list[str], int, int, int], None]
+#: Sends a notice about an incident: (the alarm it names, event, channel names, the incident,
+#: now in ms). The book resolves channels and shelving.
+SendIncident = Callable[[AlarmRecord, NoticeEvent, list[str], IncidentTag, int], None]
 
 
 def fact_of(record: AlarmRecord) -> AlarmFact:
@@ -97,7 +97,10 @@ class IncidentDesk:
     # -- from the book -----------------------------------------------------------------------
 
     def raised(self, records: Sequence[AlarmRecord], at: datetime) -> None:
-        """Alarms just written: each joins or opens an incident; new incidents are notified."""
+        """Alarms just written: each joins or opens an incident. A new incident is notified;
+        so is an acknowledged one that a new alarm joins: it opens again (a new fault on top of
+        one being handled is news), with one notice naming the new alarm, and its reminders
+        start over. A flapping alarm re-opens quietly: its flips are counted, not announced."""
         if not records:
             return
         now = _ms(at)
@@ -110,19 +113,32 @@ class IncidentDesk:
                 _inc, ids, opened = touched.get(key, (placement.incident, [], False))
                 touched[key] = (placement.incident, [*ids, record.id], opened or placement.opened)
             writes: list[IncidentWrite] = []
+            #: Per write, the alarm its notice names (None: no notice) and whether it re-opens.
+            news: list[tuple[int | None, bool]] = []
             for incident, ids, opened in touched.values():
                 escalation = None
                 notified = None
+                state = "open"
+                reopened = False
+                policy = self._policy_of(incident.enterprise_id)
                 if opened and incident.id is None:
-                    policy = self._policy_of(incident.enterprise_id)
                     if policy is not None:
                         escalation = asdict(EscalationState.opened(now))
                         notified = incident.cause.alarm_id
+                elif incident.id is not None:
+                    state = self._registry.get_incident(incident.id).state
+                    if state == "acknowledged":
+                        state, reopened = "open", True
+                        loud = [i for i in ids if not by_id[i].flapping]
+                        if policy is not None:
+                            escalation = asdict(EscalationState.opened(now))
+                            if loud:
+                                notified = incident.most_upstream(loud).alarm_id
                 writes.append(
                     IncidentWrite(
                         incident_id=incident.id,
                         enterprise_id=incident.enterprise_id,
-                        state=self._state_of(incident),
+                        state=state,
                         severity=incident.severity.value,
                         at=at,
                         cause_alarm_id=incident.cause.alarm_id,
@@ -130,8 +146,11 @@ class IncidentDesk:
                         alarm_ids=tuple(ids),
                         escalation=escalation,
                         notified_alarm_id=notified,
+                        notice_kind="reopened" if reopened else "notified",
+                        reopened=reopened,
                     )
                 )
+                news.append((notified, reopened))
             try:
                 written = self._registry.write_incidents(writes)
             except Exception:
@@ -139,22 +158,18 @@ class IncidentDesk:
                     if opened:
                         self._grouper.forget(incident)
                 raise
-            notices: list[tuple[AlarmRecord, int, int]] = []
-            for (incident, _ids, opened), kept in zip(touched.values(), written, strict=True):
+            notices: list[tuple[AlarmRecord, IncidentTag]] = []
+            for (incident, _ids, _opened), kept, (named, reopened) in zip(
+                touched.values(), written, news, strict=True
+            ):
                 incident.id = kept.id
-                if opened and kept.escalation:
-                    cause = by_id.get(incident.cause.alarm_id)
-                    if cause is not None:
-                        notices.append((cause, kept.id, kept.alarm_count))
-        for cause, incident_id, count in notices:
-            policy = self._policy_of(cause.enterprise_id)
+                named_record = None if named is None else by_id.get(named)
+                if named_record is not None:
+                    notices.append((named_record, IncidentTag(kept.id, kept.alarm_count, reopened)))
+        for record, tag in notices:
+            policy = self._policy_of(record.enterprise_id)
             if policy is not None:
-                self._send(cause, NoticeEvent.raised, list(policy.first), incident_id, count, now)
-
-    def _state_of(self, incident: OpenIncident) -> str:
-        if incident.id is None:
-            return "open"
-        return self._registry.get_incident(incident.id).state
+                self._send(record, NoticeEvent.raised, list(policy.first), tag, now)
 
     def cleared(self, records: Sequence[AlarmRecord], at: datetime) -> None:
         """Alarms just cleared: an incident whose last open alarm it was is closed."""
@@ -201,8 +216,9 @@ class IncidentDesk:
             if not due:
                 continue
             cause = self._registry.get_alarm(incident.cause_alarm_id)
+            tag = IncidentTag(incident.id, incident.alarm_count)
             for event, names in due:
-                self._send(cause, event, names, incident.id, incident.alarm_count, now)
+                self._send(cause, event, names, tag, now)
             change = _change(incident, utc_datetime(now), escalation=asdict(new_state))
             self._registry.write_incidents(
                 [replace(change, notified_alarm_id=cause.id, notice_kind=due[-1][0].value)]
@@ -214,7 +230,8 @@ class IncidentDesk:
             return
         state = EscalationState(**incident.escalation)
         cause = self._registry.get_alarm(incident.cause_alarm_id)
-        self._send(cause, event, audience(policy, state), incident.id, incident.alarm_count, now)
+        tag = IncidentTag(incident.id, incident.alarm_count)
+        self._send(cause, event, audience(policy, state), tag, now)
 
 
 def _change(

@@ -77,10 +77,22 @@ class AlarmNotice:
     value: float | None = None
     #: Where a person can see and acknowledge the alarm, when shugu's address is known.
     link: str | None = None
-    #: The incident the notice speaks for (its probable cause is this alarm), and how many
-    #: alarms it holds so far; None for an alarm raised before incidents were kept.
+    #: The incident the notice speaks for (its probable cause is this alarm, or the alarm that
+    #: re-opened it), and how many alarms it holds so far; None for an alarm raised before
+    #: incidents were kept.
     incident_id: int | None = None
     incident_alarms: int = 1
+    #: The alarm is new in an incident someone had acknowledged: the incident is open again.
+    incident_reopened: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentTag:
+    """What a notice says of its incident."""
+
+    id: int
+    alarms: int
+    reopened: bool = False
 
 
 class CheckOutcome(StrEnum):

@@ -67,6 +67,7 @@ EVENT_LABELS: Final = {
     "flapping_ended": N_("Stopped flapping"),
     "repeated": N_("Reminder sent"),
     "escalated": N_("Escalated"),
+    "reopened": N_("Re-opened its incident"),
 }
 SHELVE_PRESETS: Final = (30, 60, 120, 480, 1440)
 

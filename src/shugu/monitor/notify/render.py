@@ -30,6 +30,7 @@ EVENT_LABEL: dict[NoticeEvent, tuple[str, str]] = {
 
 _FIELD: dict[str, tuple[str, str]] = {
     "alarm": ("告警编号", "Alarm"),
+    "incident": ("所属事件", "Incident"),
     "enterprise": ("企业", "Enterprise"),
     "device": ("设备", "Device"),
     "detail": ("详情", "Detail"),
@@ -93,7 +94,9 @@ def notice_json(notice: AlarmNotice, lang: Lang = "zh") -> dict[str, Any]:
     ``severity`` (critical | major | minor | warning), ``severity_label`` (in ``lang``),
     ``rule``, ``enterprise``, ``device``, ``detail`` (in ``lang``), ``value`` (number or null),
     ``raised_at`` and ``at`` (ISO 8601 with +08:00, milliseconds), ``link`` (URL or null),
-    ``lang`` (zh | en).
+    ``lang`` (zh | en); ``incident_id`` (int or null: the incident the notice speaks for),
+    ``incident_alarms`` (int: its alarms so far), ``incident_reopened`` (true: the alarm is new
+    in an incident that had been acknowledged, which is open again).
     """
     return {
         "version": WEBHOOK_SCHEMA_VERSION,
@@ -110,6 +113,9 @@ def notice_json(notice: AlarmNotice, lang: Lang = "zh") -> dict[str, Any]:
         "at": to_iso(notice.at_ms),
         "link": notice.link,
         "lang": lang,
+        "incident_id": notice.incident_id,
+        "incident_alarms": notice.incident_alarms,
+        "incident_reopened": notice.incident_reopened,
     }
 
 
@@ -139,7 +145,19 @@ def _rows(notice: AlarmNotice, lang: Lang) -> list[tuple[str, str]]:
         )
     # "告警" in every message also satisfies a DingTalk robot secured by the keyword 告警.
     rows.append((_pick(_FIELD["alarm"], lang), f"#{notice.alarm_id}"))
+    if notice.incident_id is not None:
+        rows.append((_pick(_FIELD["incident"], lang), _incident(notice, lang)))
     return rows
+
+
+def _incident(notice: AlarmNotice, lang: Lang) -> str:
+    """``#12，共 43 条告警（确认后又有新告警，已重新打开）``."""
+    n = notice.incident_alarms
+    if lang == "zh":
+        text = f"#{notice.incident_id}，共 {n} 条告警"
+        return text + ("（确认后又有新告警，已重新打开）" if notice.incident_reopened else "")
+    text = f"#{notice.incident_id}, {n} alarm{'' if n == 1 else 's'}"
+    return text + (" (new since acknowledged: open again)" if notice.incident_reopened else "")
 
 
 def _link_label(notice: AlarmNotice, lang: Lang) -> str:

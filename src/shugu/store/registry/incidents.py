@@ -54,6 +54,8 @@ class IncidentWrite:
     notice_kind: str = "notified"
     closed: bool = False
     acknowledged_by: str | None = None
+    #: A new alarm joined it after it was acknowledged: nobody is on it any more.
+    reopened: bool = False
 
 
 def incident_record(row: Incident) -> IncidentRecord:
@@ -102,6 +104,8 @@ class IncidentMixin(RegistryCore):
                     row.closed_at = write.at
                 if write.acknowledged_by is not None:
                     row.acknowledged_at, row.acknowledged_by = write.at, write.acknowledged_by
+                if write.reopened:
+                    row.acknowledged_at, row.acknowledged_by = None, None
                 session.flush()
                 if write.alarm_ids:
                     session.execute(
