@@ -81,6 +81,8 @@ def _world(folder: Path) -> tuple[Registry, dict[str, int]]:
         name = f"冷却塔 {i + 1:02d}"
         asset = lines[i % 2].id
         ids[name] = registry.create_device(towers.id, name, "cooling_tower", asset_id=asset)[0].id
+        # What ingest records when the gateway publishes for the tower.
+        registry.set_device_gateway(ids[name], ids["gateway"])
     return registry, ids
 
 

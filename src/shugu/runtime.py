@@ -107,11 +107,27 @@ def open_services(
     rpc = RpcHub()
     attributes = AttributeService(pipeline, store)
     device_cache = DeviceCache(registry)
+    guard = TargetGuard(
+        parse_networks(settings.notify_allow_networks), resolver=resolver or system_resolver
+    )
+    notifier = Notifier(guard=guard)
+    monitor = Monitor(registry, store, notify=notifier.submit)
+    store.add_listener(monitor.on_batch)
     mqtt = None
     if settings.mqtt_port is not None or settings.mqtt_tls_port is not None:
         limits = SessionLimits(settings.max_payload_bytes, MQTT_MAX_INFLIGHT)
         mqtt = MqttEndpoint(
-            ThingsBoardApp(registry, pipeline, store, rpc, limits, attributes, device_cache),
+            ThingsBoardApp(
+                registry,
+                pipeline,
+                store,
+                rpc,
+                limits,
+                attributes,
+                device_cache,
+                # A device seen behind another gateway regroups incidents on the next turn.
+                carriage_changed=monitor.reload,
+            ),
             max_packet_bytes=settings.max_payload_bytes + MQTT_HEADER_ALLOWANCE,
             max_inflight=MQTT_MAX_INFLIGHT,
             congested=lambda: pipeline.congested,
@@ -123,12 +139,6 @@ def open_services(
         bridge = BrokerBridge(
             settings.broker_url, settings.broker_client_id, registry, pipeline, device_cache
         )
-    guard = TargetGuard(
-        parse_networks(settings.notify_allow_networks), resolver=resolver or system_resolver
-    )
-    notifier = Notifier(guard=guard)
-    monitor = Monitor(registry, store, notify=notifier.submit)
-    store.add_listener(monitor.on_batch)
     analytics = open_analytics(registry, store, settings.data_dir / "analytics.duckdb")
     return Services(
         settings=settings,

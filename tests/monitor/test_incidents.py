@@ -19,14 +19,21 @@ def _asset(id_: int, parent: int | None, level: str, enterprise: int = 1) -> Ass
 
 
 def _device(
-    id_: int, profile: str, asset: int | None, enterprise: int = 1, gateway: bool = False
+    id_: int,
+    profile: str,
+    asset: int | None,
+    enterprise: int = 1,
+    *,
+    is_gateway: bool = False,
+    carried_by: int | None = None,
 ) -> DeviceRecord:
-    return DeviceRecord(id_, enterprise, asset, f"d{id_}", profile, gateway, AT)
+    return DeviceRecord(id_, enterprise, asset, f"d{id_}", profile, is_gateway, AT, carried_by)
 
 
 # Enterprise 1: a data hall (line 3) with CRAH 10 and racks 100..139; a second hall (line 5)
 # with rack 200 that CRAH 10 also cools by its link; a gateway 1 carrying looms 300..329 on
-# lines 6 and 7. Enterprise 2: a rack 400 on its own line 9.
+# lines 6 and 7; a second gateway 2 carrying looms 330..339 on line 10; meters 500..504 that
+# post over HTTP, on no line. Enterprise 2: a rack 400 on its own line 9.
 ASSETS = [
     _asset(1, None, "site"),
     _asset(2, 1, "area"),
@@ -37,13 +44,17 @@ ASSETS = [
     _asset(7, 2, "line"),
     _asset(8, None, "site", 2),
     _asset(9, 8, "line", 2),
+    _asset(10, 2, "line"),
 ]
 DEVICES = [
     _device(10, "crah", 3),
     *[_device(100 + i, "rack_sensor", 4 if i % 2 else 3) for i in range(40)],
     _device(200, "rack_sensor", 5),
-    _device(1, "generic", None, gateway=True),
-    *[_device(300 + i, "loom", 6 if i < 15 else 7) for i in range(30)],
+    _device(1, "generic", None, is_gateway=True),
+    *[_device(300 + i, "loom", 6 if i < 15 else 7, carried_by=1) for i in range(30)],
+    _device(2, "generic", None, is_gateway=True),
+    *[_device(330 + i, "loom", 10, carried_by=2) for i in range(10)],
+    *[_device(500 + i, "power_meter", None) for i in range(5)],
     _device(400, "rack_sensor", 9, enterprise=2),
 ]
 LINKS = [(200, "cooled_by", '["d10"]')]
@@ -92,6 +103,29 @@ def test_a_gateways_own_alarm_is_the_cause_of_its_devices_alarms() -> None:
     gateway = alarm(1, T0 + 10_000, offline=True)
     (members,) = group([*looms, gateway], TOPOLOGY, WINDOW)
     assert probable_cause(members, TOPOLOGY) == gateway
+
+
+def test_devices_behind_another_gateway_or_none_are_not_carried_by_this_one() -> None:
+    # The mill's two gateways fail separately; its meters post over HTTP and carry on.
+    first = [alarm(300 + i, T0 + i * 1000, offline=True) for i in range(0, 30, 3)]
+    second = [alarm(330 + i, T0 + 500 + i * 1000, offline=True) for i in range(10)]
+    meter = alarm(500, T0 + 2000, offline=True)
+    gateway = alarm(1, T0 + 20_000, offline=True)
+    incidents = group([*first, *second, meter, gateway], TOPOLOGY, WINDOW)
+    assert sorted(len(members) for members in incidents) == [1, 10, 11]
+    (with_gateway,) = [members for members in incidents if gateway in members]
+    assert set(with_gateway) == {*first, gateway}
+    assert probable_cause(with_gateway, TOPOLOGY) == gateway
+    assert [meter] in incidents
+
+
+def test_a_gateway_carries_nothing_it_has_not_been_seen_publishing_for() -> None:
+    unseen = [_device(300 + i, "loom", 6 + i % 2) for i in range(30)]
+    kept = [d for d in DEVICES if not 300 <= d.id < 330]
+    topology = Topology.build([*kept, *unseen], ASSETS, LINKS, load_rules())
+    gateway = alarm(1, T0, offline=True)
+    looms = [alarm(300 + i, T0 + 1000, offline=True) for i in (0, 1)]
+    assert group([gateway, *looms], topology, WINDOW) == [[gateway], looms[:1], looms[1:]]
 
 
 def test_ordinary_alarms_on_different_lines_behind_one_gateway_stay_apart() -> None:

@@ -16,6 +16,8 @@ class DeviceRef:
     profile: str
     #: A gateway publishes for the devices behind it (ThingsBoard's gateway API).
     is_gateway: bool = False
+    #: The gateway that last published for it; None: it speaks for itself (or not seen yet).
+    gateway_id: int | None = None
 
 
 class DeviceDirectory(Protocol):

@@ -6,8 +6,9 @@ or opens one:
 
 - related by topology: the same device (a device and its offline alarm), the same line of the
   asset tree (site → area → line → unit), a device and the ones it cools or feeds (and those
-  cooled by the same unit), a gateway and the devices it carries (and, for offline alarms, the
-  other devices behind the same gateway);
+  cooled by the same unit), a gateway and the devices it carries (the gateway ingest last saw
+  publishing for each, ``devices.gateway_id``; for offline alarms, also the other devices behind
+  the same gateway);
 - related by time: raised within ``window_ms`` of the newest alarm already in the incident.
 
 The probable cause is the most upstream alarm: the lowest rank of the device's kind (a gateway
@@ -61,7 +62,7 @@ class Place:
     line: int | None
     #: Devices that cool or feed it: their faults reach it physically.
     physical_up: frozenset[int]
-    #: Gateways that carry its data: their faults silence it.
+    #: The gateway that carries its data (``devices.gateway_id``): its faults silence it.
     carriers: frozenset[int]
     rank: int
 
@@ -94,17 +95,16 @@ class Topology:
                 up = by_name.get((enterprise_id, name))
                 if up is not None and up != device_id:
                     ups.setdefault(device_id, set()).add(up)
-        gateways: dict[int, set[int]] = {}
-        for d in devices:
-            if d.is_gateway:
-                gateways.setdefault(d.enterprise_id, set()).add(d.id)
         places: dict[int, Place] = {}
         for d in devices:
             rank = rules.ranks.get(
                 "gateway" if d.is_gateway else d.profile,
                 rules.default_rank,
             )
-            carriers = set() if d.is_gateway else gateways.get(d.enterprise_id, set())
+            # Carried by the gateway ingest last saw publishing for it (``devices.gateway_id``),
+            # not by every gateway of its enterprise: a device that posts over HTTP, or sits
+            # behind the mill's other gateway, does not fall silent with this one.
+            carriers = () if d.gateway_id is None or d.gateway_id == d.id else (d.gateway_id,)
             places[d.id] = Place(
                 d.id,
                 d.enterprise_id,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +94,7 @@ class ThingsBoardApp:
         limits: SessionLimits,
         attributes: AttributeService | None = None,
         devices: DeviceCache | None = None,
+        carriage_changed: Callable[[], None] | None = None,
     ) -> None:
         self._limits = limits
         #: Gateways name their devices in every message: names resolve from a short-lived copy
@@ -111,6 +112,11 @@ class ThingsBoardApp:
         #: gateway connection → names of the devices it connected (for RPC routing)
         self._gateway_devices: dict[MqttConnection, dict[str, int]] = {}
         self._gateway_deliverers: dict[tuple[MqttConnection, int], tuple[Deliver, Push]] = {}
+        #: device → the gateway last recorded as carrying it, when it changed in this process
+        #: (the cached directory may still show the one before for a few seconds).
+        self._carriers: dict[int, int] = {}
+        #: Called after a device's gateway is recorded (the monitor regroups its incidents).
+        self._carriage_changed = carriage_changed
 
     # -- connection lifecycle
 
@@ -269,6 +275,7 @@ class ThingsBoardApp:
             return None
         found = self._devices.by_name(gateway.enterprise_id, name)
         if found is not None:
+            self._carried_by(found, gateway)
             return found
         if profile not in load_profiles():
             profile = "generic"
@@ -281,8 +288,26 @@ class ThingsBoardApp:
             return None
         created = self._registry.device_ref_by_name(gateway.enterprise_id, name)
         if created is not None:
+            self._carried_by(created, gateway)
             self._devices.names_of(gateway.enterprise_id, fresh=True)
         return created
+
+    def _carried_by(self, device: DeviceRef, gateway: DeviceRef) -> None:
+        """Record that ``gateway`` carries ``device``: on first sight and when it moves to
+        another gateway, one registry write; every other message costs a dictionary lookup."""
+        if (
+            device.id == gateway.id
+            or self._carriers.get(device.id, device.gateway_id) == gateway.id
+        ):
+            return
+        try:
+            changed = self._registry.set_device_gateway(device.id, gateway.id)
+        except ShuguError as exc:
+            log.info("gateway %d carries device %d, not recorded: %s", gateway.id, device.id, exc)
+            return
+        self._carriers[device.id] = gateway.id
+        if changed and self._carriage_changed is not None:
+            self._carriage_changed()
 
     async def _gateway(
         self, conn: MqttConnection, gateway: DeviceRef, topic: str, payload: bytes

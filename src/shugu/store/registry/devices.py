@@ -36,6 +36,7 @@ def device_record(row: Device) -> DeviceRecord:
         profile=row.profile,
         is_gateway=row.is_gateway,
         created_at=row.created_at,
+        gateway_id=row.gateway_id,
     )
 
 
@@ -46,6 +47,7 @@ def device_ref(row: Device) -> DeviceRef:
         name=row.name,
         profile=row.profile,
         is_gateway=row.is_gateway,
+        gateway_id=row.gateway_id,
     )
 
 
@@ -241,3 +243,16 @@ class DeviceMixin(RegistryCore):
                 .order_by(Device.id)
             )
             return [device_ref(r) for r in rows]
+
+    def set_device_gateway(self, device_id: int, gateway_id: int | None) -> bool:
+        """Record the gateway that carries the device's data; whether that changed anything.
+        Ingest calls it when it sees a device behind another gateway than the one it knew,
+        never per message."""
+        with self._session() as session:
+            row = _live_device(session, device_id)
+            if row is None:
+                raise missing("device")
+            if row.gateway_id == gateway_id:
+                return False
+            row.gateway_id = gateway_id
+            return True

@@ -169,6 +169,11 @@ class Device(Base):
     #: sha256 hex of the access token; the token itself is shown once and never stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     is_gateway: Mapped[bool] = mapped_column(default=False)
+    #: The gateway that last published for it (MQTT gateway API); None: it speaks for itself.
+    #: Learnt by ingest when it changes, so incidents group a gateway with the devices it carries.
+    gateway_id: Mapped[int | None] = mapped_column(
+        ForeignKey("devices.id", ondelete="SET NULL"), default=None
+    )
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     #: Set when the device is deleted. The row stays so that the id is never reused: telemetry,
     #: alarms and rules name devices by id, and a new device must not inherit them.

@@ -88,6 +88,8 @@ class DeviceRecord:
     profile: str
     is_gateway: bool
     created_at: datetime
+    #: The gateway that carries its data, as ingest last saw it; None: it speaks for itself.
+    gateway_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Incidents (事件): alarms that share a cause, grouped, with the alarm → incident link.
+"""Incidents (事件): alarms that share a cause, grouped, with the alarm → incident link; the
+gateway that carries a device (devices.gateway_id), learnt by ingest.
 
 Revision ID: 0017
 Revises: 0016
@@ -55,9 +56,21 @@ def upgrade() -> None:
             ["id"],
             ondelete="SET NULL",
         )
+    with op.batch_alter_table("devices") as batch:
+        batch.add_column(sa.Column("gateway_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            batch.f("fk_devices_gateway_id_devices"),
+            "devices",
+            ["gateway_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("devices") as batch:
+        batch.drop_constraint("fk_devices_gateway_id_devices", type_="foreignkey")
+        batch.drop_column("gateway_id")
     with op.batch_alter_table("alarms") as batch:
         batch.drop_constraint("fk_alarms_incident_id_incidents", type_="foreignkey")
         batch.drop_index("ix_alarms_incident_id")
