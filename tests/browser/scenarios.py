@@ -72,3 +72,54 @@ def inspection_round(demo: Demo, username: str = "dc-admin") -> dict[str, object
     plans = api.get(f"/api/enterprises/{api.enterprise_id}/inspection-plans")
     round_: dict[str, object] = api.post(f"/api/inspection-plans/{plans[0]['id']}/run")
     return round_
+
+
+def hot_line(demo: Demo, username: str = "mill-admin", count: int = 3) -> int:
+    """A new line with ``count`` thermometers that all report above the line's temperature
+    limit: their alarms form one incident (one line of the asset tree). Its id."""
+    api = demo.api(username)
+    enterprise = api.enterprise_id
+    assert enterprise is not None
+    assets = api.get(f"/api/enterprises/{enterprise}/assets")
+    area = next(a for a in assets if a["level"] == "area")
+    line = api.post(
+        f"/api/enterprises/{enterprise}/assets",
+        {"level": "line", "name": f"测温线 {len(assets) + 1:02d}", "parent_id": area["id"]},
+    )
+    tokens = []
+    for _ in range(count):
+        name = new_device_name(api, "车间温度计")
+        created = api.post(
+            f"/api/enterprises/{enterprise}/devices",
+            {"name": name, "profile": "generic", "asset_id": line["id"]},
+        )
+        tokens.append(str(created["token"]))
+    api.post(
+        f"/api/enterprises/{enterprise}/rules",
+        {
+            "rule": {
+                "key": f"line_hot_{line['id']}",
+                "kind": "threshold",
+                "metric": "temp_c",
+                "above": 50,
+                "unit": "°C",
+                "severity": "major",
+                "label_zh": "车间温度过高",
+                "label_en": "Shed too hot",
+            },
+            "scope": {"asset_id": line["id"]},
+        },
+    )
+    deadline = time.monotonic() + ALARM_TIMEOUT_S
+    while time.monotonic() < deadline:
+        for i, token in enumerate(tokens):
+            assert post_telemetry(demo.base, token, {"temp_c": 78.5 + i}) == 200
+        found = [
+            i
+            for i in api.get(f"/api/incidents?enterprise={enterprise}")
+            if i["alarm_count"] >= count
+        ]
+        if found:
+            return int(found[0]["id"])
+        time.sleep(0.5)
+    raise AssertionError(f"the line's {count} alarms formed no incident")

@@ -10,7 +10,7 @@ from tests.browser.demo import Demo
 from tests.browser.pages import settle, visit
 from tests.browser.pending import param
 from tests.browser.roles import page_path
-from tests.browser.scenarios import hot_device, inspection_round
+from tests.browser.scenarios import hot_line, inspection_round
 from tests.browser.screenshots import LANGS, SHOTS, Shot, folder, save
 
 
@@ -30,11 +30,13 @@ def shot_path(demo: Demo, shot: Shot) -> str:
 
 
 def prepare(demo: Demo, shot: Shot) -> None:
-    """What the page shows when someone has worked with it: an open alarm, a round."""
+    """What the page shows when someone has worked with it: an incident of a few alarms, a
+    round."""
     if shot.page == "alarms" and shot.username is not None:
         api = demo.api(shot.username)
-        if not api.get(f"/api/alarms?enterprise={api.enterprise_id}"):
-            hot_device(demo, shot.username)
+        incidents = api.get(f"/api/incidents?enterprise={api.enterprise_id}")
+        if not any(i["alarm_count"] > 1 for i in incidents):
+            hot_line(demo, shot.username)
     if shot.page == "inspection" and shot.username is not None:
         inspection_round(demo, shot.username)
 
@@ -50,5 +52,13 @@ def test_screenshot(open_page: OpenPage, demo: Demo, shot: Shot) -> None:
         page = open_page(shot.username, lang, WALL if shot.wall else LAPTOP, at=path)
         assert visit(page, path).status == 200, path
         settle(page)
+        if shot.page == "alarms":
+            # The largest incident unfolded: its alarms under it, the probable cause marked.
+            counts = page.locator("[data-testid=incident-count]").all_inner_texts()
+            largest = max(
+                range(len(counts)), key=lambda i: int("".join(filter(str.isdigit, counts[i])))
+            )
+            page.locator("details.incident .incident-cause").nth(largest).click()
+            settle(page)
         size = save(page.screenshot(animations="disabled"), target / f"{shot.name}-{lang}.png")
         assert size > 10_000, f"{shot.name}-{lang}.png is nearly empty ({size} bytes)"
