@@ -668,3 +668,19 @@ def test_email_to_a_refused_recipient_fails_without_retry(
     assert mailbox.received == []
     last_error = notifier.status().channels["mail"].last_error
     assert last_error is not None and "ghost@example.com" in last_error
+
+
+def test_a_line_starting_with_the_device_names_it_once() -> None:
+    """Alarm lines name their device first (for a phone's one line); the notice has a device
+    row of its own, so the detail row leaves the name out."""
+    from dataclasses import replace
+
+    named = replace(
+        notice(),
+        detail_zh="A01-03 进风温度 29.4 °C，高于上限 27 °C（超出 2.4 °C）",
+        detail_en="A01-03: inlet 29.4 °C, above the limit 27 °C by 2.4 °C",
+    )
+    for lang, detail in (("zh", "进风温度 29.4 °C"), ("en", "inlet 29.4 °C")):
+        text = plain_text(named, lang)  # type: ignore[arg-type]
+        assert text.count("A01-03") == 1, text
+        assert detail in text

@@ -63,6 +63,9 @@ def _rule(notice: AlarmNotice, lang: Lang) -> str:
 
 def _detail(notice: AlarmNotice, lang: Lang) -> str:
     text = notice.detail_zh if lang == "zh" else notice.detail_en
+    if notice.device and text.startswith(notice.device):
+        # The alarm's line starts with the device, which the notice's own row already names.
+        text = text[len(notice.device) :].lstrip(" :：") or text
     return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
 
 
