@@ -52,6 +52,15 @@ def _b_consent(w: World) -> dict[str, int]:
     return {"consent": consent.id}
 
 
+def _b_account(w: World) -> dict[str, int]:
+    """A viewer of B to change (the same one for every role: nobody in the matrix may)."""
+    found = w.registry.user_by_username("b-spare")
+    user = found or w.registry.create_user(
+        "b-spare", "a long password", "enterprise_viewer", w.ent_b
+    )
+    return {"user": user.id}
+
+
 def _b_rule(w: World) -> dict[str, int]:
     body = {
         "rule": {
@@ -265,6 +274,12 @@ CORE_ROWS: dict[tuple[str, str], Row] = {
             "role": "enterprise_viewer",
             "enterprise_id": w.ent_b,
         },
+    ),
+    ("PATCH", "/api/users/{user_id}"): Row(
+        lambda w: "/api/users/{user}",
+        B_ACCOUNTS,
+        lambda w: {"role": "enterprise_admin", "disabled": True},
+        setup=_b_account,
     ),
     ("GET", "/api/users"): Row(
         lambda w: "/api/users", {"anonymous": 401, "viewer_a": 403, "bureau": 403} | PARK_OFFICIALS

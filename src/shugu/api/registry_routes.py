@@ -34,13 +34,14 @@ from shugu.api.registry_schemas import (
     SummaryOut,
     UserIn,
     UserOut,
+    UserPatch,
 )
 from shugu.api.scope import listed_device, visible_enterprise_devices
 from shugu.domain.errors import ForbiddenError, NotFoundError
 from shugu.domain.profiles import Profile, load_profiles
 from shugu.domain.tenancy import Access, Grantee, Role
 from shugu.ingest import device_credentials
-from shugu.store import consent_service
+from shugu.store import account_service, consent_service
 from shugu.store.registry import EnterpriseRecord, Registry, missing
 
 router = APIRouter(prefix="/api", tags=["registry"])
@@ -116,9 +117,8 @@ def list_enterprises(
 def create_enterprise(
     body: EnterpriseIn, access: AccessDep, services: ServicesDep
 ) -> EnterpriseOut:
-    _require_platform(access, "register enterprises")
-    enterprise = services.registry.create_enterprise(
-        body.park_id, body.name, body.uscc, body.nbs_category
+    enterprise = account_service.register_enterprise(
+        services.registry, access, body.park_id, body.name, body.uscc, body.nbs_category
     )
     return EnterpriseOut.from_record(enterprise)
 
@@ -224,47 +224,31 @@ def revoke_consent(consent_id: int, access: AccessDep, services: ServicesDep) ->
 # Users ------------------------------------------------------------------------------------
 
 
-def _only_first_admin(registry: Registry, role: Role, enterprise_id: int) -> None:
-    """The operator hands an enterprise over by creating its first administrator; every
-    further account of the enterprise is the enterprise's own (an account reads its values)."""
-    if role is not Role.ENTERPRISE_ADMIN:
-        raise ForbiddenError(
-            "the platform operator creates only an enterprise's first administrator; "
-            "that administrator creates the enterprise's other accounts",
-            code="enterprise_accounts_are_its_own",
-        )
-    if any(u.role is Role.ENTERPRISE_ADMIN for u in registry.list_users(enterprise_id)):
-        raise ForbiddenError(
-            "this enterprise already has an administrator; its administrators create its "
-            "accounts, the platform operator does not",
-            code="enterprise_accounts_are_its_own",
-        )
-
-
 @router.post("/users", status_code=status.HTTP_201_CREATED)
 def create_user(body: UserIn, access: AccessDep, services: ServicesDep) -> UserOut:
     """The operator creates operator, bureau and park officials' accounts (a park official's
     with ``park_id``), and an enterprise's first administrator; an enterprise administrator,
     accounts of its own enterprise (``enterprise_id`` defaults to it)."""
-    enterprise_id = body.enterprise_id
-    if body.role.bound_to_enterprise:
-        if enterprise_id is None and access.role is Role.ENTERPRISE_ADMIN:
-            enterprise_id = access.principal.enterprise_id
-        if enterprise_id is not None:
-            _managed_enterprise(services.registry, access, enterprise_id)
-            if access.role is Role.OPERATOR:
-                _only_first_admin(services.registry, body.role, enterprise_id)
-        else:
-            _require_platform(access, "create accounts")
-    else:
-        _require_platform(access, "create operator, bureau and park officials' accounts")
-    user = services.registry.create_user(
+    user = account_service.create_account(
+        services.registry,
+        access,
         body.username,
         body.password,
         body.role,
-        enterprise_id,
-        made_by_operator=access.role is Role.OPERATOR and body.role.bound_to_enterprise,
-        park_id=body.park_id,
+        body.enterprise_id,
+        body.park_id,
+    )
+    return UserOut.from_record(user)
+
+
+@router.patch("/users/{user_id}")
+def update_user(user_id: int, body: UserPatch, access: AccessDep, services: ServicesDep) -> UserOut:
+    """Change an account's role within its kind (an enterprise's administrator or viewer; the
+    operator or the bureau), or disable (停用) or enable it: a disabled account cannot sign in,
+    and its sessions and API tokens stop working at once. An enterprise's accounts are changed
+    by its administrators, the platform's by the operator; nobody changes its own."""
+    user = account_service.update_account(
+        services.registry, access, user_id, role=body.role, disabled=body.disabled
     )
     return UserOut.from_record(user)
 

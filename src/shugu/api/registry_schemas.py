@@ -93,6 +93,15 @@ class UserIn(BaseModel):
     park_id: int | None = None
 
 
+class UserPatch(BaseModel):
+    """What may change of an account: its role (within its kind) and whether it is disabled."""
+
+    role: Role | None = None
+    disabled: bool | None = Field(
+        default=None, description="true: it cannot sign in and its tokens are revoked at once"
+    )
+
+
 # Responses ----------------------------------------------------------------------------------
 
 
@@ -106,6 +115,9 @@ class UserOut(Out):
         False, description="made by the platform operator: it may not consent for the operator"
     )
     park_id: int | None = Field(None, description="the park a park official serves")
+    disabled_at: datetime | None = Field(
+        None, description="when the account was disabled; null while it may sign in"
+    )
 
 
 class LoginOut(BaseModel):

@@ -35,6 +35,7 @@ def user_record(row: User) -> UserRecord:
         created_at=row.created_at,
         made_by_operator=row.made_by_operator,
         park_id=row.park_id,
+        disabled_at=row.disabled_at,
     )
 
 
@@ -167,7 +168,7 @@ class AccountMixin(RegistryCore):
 
     def get_user(self, user_id: int) -> UserRecord:
         with self._session() as session:
-            row = session.get(User, user_id)
+            row = session.get(User, user_id) if 0 < user_id <= MAX_ID else None
             if row is None:
                 raise missing("user")
             return user_record(row)
@@ -204,6 +205,52 @@ class AccountMixin(RegistryCore):
         """Drop the cached park of an enterprise (after it moved to another park)."""
         self._park_by_enterprise.discard(enterprise_id)
 
+    def set_user_role(self, user_id: int, role: Role | str) -> UserRecord:
+        """Give an account another role of the same binding (an enterprise's, a park's or the
+        platform's); its open sessions and tokens speak with the new role at once."""
+        new_role = _parse_role(role)
+        with self._session() as session:
+            row = session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+            if row is None:
+                raise missing("user")
+            _check_binding(new_role, row.enterprise_id, row.park_id)
+            row.role = new_role
+            record = user_record(row)
+            token_hashes = self._token_hashes(session, user_id)
+        self._forget_principals(token_hashes)
+        return record
+
+    def set_user_disabled(self, user_id: int, disabled: bool) -> UserRecord:
+        """Disable (停用) or enable an account. Disabling revokes every token it holds, sessions
+        and API tokens alike, so that enabling it again brings none of them back."""
+        now = self._now()
+        with self._session() as session:
+            row = session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+            if row is None:
+                raise missing("user")
+            if disabled and row.disabled_at is None:
+                row.disabled_at = now
+                for token in session.scalars(
+                    select(ApiToken).where(
+                        ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)
+                    )
+                ):
+                    token.revoked_at = now
+            elif not disabled:
+                row.disabled_at = None
+            record = user_record(row)
+            token_hashes = self._token_hashes(session, user_id)
+        self._forget_principals(token_hashes)
+        return record
+
+    @staticmethod
+    def _token_hashes(session: Session, user_id: int) -> list[str]:
+        return list(session.scalars(select(ApiToken.token_hash).where(ApiToken.user_id == user_id)))
+
+    def _forget_principals(self, token_hashes: list[str]) -> None:
+        for token_hash in token_hashes:
+            self._principal_by_token.discard(token_hash)
+
     def set_password(self, user_id: int, password: str) -> None:
         _check_password(password)
         password_hash = self._hasher.hash(password)
@@ -223,15 +270,22 @@ class AccountMixin(RegistryCore):
         # The slow hash runs outside any transaction, so sign-ins hold no connection meanwhile.
         with self._session() as session:
             row = session.scalar(select(User).where(User.username == username.strip()))
-            found = (_principal(row), row.password_hash) if row is not None else None
+            found = (
+                (_principal(row), row.password_hash, row.disabled_at is not None)
+                if row is not None
+                else None
+            )
         if found is None:
             self._verify_against_dummy(password)
             raise failure
-        principal, stored_hash = found
+        principal, stored_hash, disabled = found
         try:
             self._hasher.verify(stored_hash, password)
         except (VerificationError, InvalidHashError):
             raise failure from None
+        if disabled:
+            # Said only to whoever knows the password: it is why their sign-in fails.
+            raise AuthError("this account is disabled", code="account_disabled")
         if self._hasher.check_needs_rehash(stored_hash):
             # Hash parameters were raised since this password was set.
             new_hash = self._hasher.hash(password)
@@ -360,7 +414,11 @@ class AccountMixin(RegistryCore):
             else:
                 token_row, user = found
                 expires_at = token_row.expires_at
-                usable = token_row.revoked_at is None and (expires_at is None or expires_at > now)
+                usable = (
+                    token_row.revoked_at is None
+                    and user.disabled_at is None
+                    and (expires_at is None or expires_at > now)
+                )
                 principal = _principal(user) if usable else None
         # An entry must not outlive the token it vouches for.
         ttl = _seconds_until(expires_at, now) if principal is not None else None

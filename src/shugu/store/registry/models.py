@@ -206,6 +206,8 @@ class User(Base):
     #: Made by the platform operator (an enterprise's first administrator): such an account
     #: does not consent to the operator reading the enterprise's values.
     made_by_operator: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: When the account was disabled (停用): it cannot sign in and its tokens are refused.
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ApiToken(Base):

@@ -102,6 +102,12 @@ class UserRecord:
     made_by_operator: bool = False
     #: The park a park official serves (None for every other role).
     park_id: int | None = None
+    #: When the account was disabled; None while it may sign in.
+    disabled_at: datetime | None = None
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
 
 
 @dataclass(frozen=True, slots=True)
