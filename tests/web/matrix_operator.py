@@ -17,6 +17,13 @@ def _spare_device(w: World) -> dict[str, int]:
 ROWS: list[PageRow] = [
     PageRow("GET", "/operator/enterprises", lambda w, o: "/operator/enterprises", OPERATOR_ONLY),
     PageRow(
+        "POST",
+        "/operator/enterprises",
+        lambda w, o: "/operator/enterprises",
+        OPERATOR_ONLY,
+        form=lambda w, o: {"park_id": str(w.park_id), "name": "丙", "uscc": "91350100M0001TGQXM"},
+    ),
+    PageRow(
         "GET",
         "/operator/enterprises/{enterprise_id}",
         lambda w, o: f"/operator/enterprises/{w.ent_b}",

@@ -19,6 +19,9 @@ from shugu.store.registry import EnterpriseRecord, Registry, UserRecord, missing
 #: A password the console makes for a new account: shown once, to be changed by its holder.
 INITIAL_PASSWORD_BYTES = 12
 
+#: The largest key a database integer holds; a larger id names nothing.
+MAX_ID = 2**63 - 1
+
 #: The roles an enterprise's accounts have.
 ENTERPRISE_ROLES = (Role.ENTERPRISE_ADMIN, Role.ENTERPRISE_VIEWER)
 
@@ -51,6 +54,8 @@ def register_enterprise(
     """A new enterprise in a park; its USCC (统一社会信用代码) is checked, and a wrong check
     digit is kept with a warning (old certificates carry such codes)."""
     _require_platform(access, "register enterprises")
+    if not 0 < park_id <= MAX_ID:
+        raise missing("park", field="park_id")
     return registry.create_enterprise(park_id, name, uscc, nbs_category or None)
 
 

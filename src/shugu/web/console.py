@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from shugu.api.services import Services
 from shugu.domain.errors import ShuguError
 from shugu.web import (
+    account_pages,
     alarm_pages,
     auth_pages,
     bureau_appeals_pages,
@@ -68,6 +69,7 @@ PAGE_MODULES: Final = (
     calendar_pages,
     onboarding_pages,
     operator_pages,
+    account_pages,
     region_pages,
     capacity_pages,
     kpi_pages,

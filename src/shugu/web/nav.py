@@ -41,6 +41,7 @@ def enterprise_items(enterprise_id: int, admin: bool) -> list[NavItem]:
             NavItem(N_("Shift calendar"), f"{base}/calendar"),
             NavItem(N_("Add a device"), f"{base}/onboard"),
             NavItem(N_("Consent"), f"{base}/consents"),
+            NavItem(N_("Accounts"), f"{base}/accounts"),
         ]
     return items
 

@@ -10,13 +10,14 @@ a value of an enterprise that has not granted it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from shugu.api.scope import listed_device, require_enterprise_admin, visible_enterprise_devices
-from shugu.domain.errors import ForbiddenError, NotFoundError
+from shugu.domain.errors import ForbiddenError, NotFoundError, ShuguError
 from shugu.domain.profiles import load_profiles
 from shugu.domain.tenancy import Role
 from shugu.domain.timeutil import utc_now_ms
@@ -25,6 +26,7 @@ from shugu.ingest.ingest_meter import TRANSPORTS
 from shugu.ingest.rejects_log import platform_rejects
 from shugu.monitor.enterprise_overview import enterprise_overview
 from shugu.monitor.liveness import LatestValues, states
+from shugu.store import account_service
 from shugu.store.registry import DeviceRecord
 from shugu.web.health import forget_reject_counts, ingest_history, reject_counts, snapshot
 from shugu.web.i18n import N_
@@ -56,21 +58,81 @@ ENTERPRISE_LINKS: Final = (
 )
 
 
+#: The fields of the "register an enterprise" form, named as the API's body names them.
+ENTERPRISE_FIELDS: Final = ("park_id", "name", "uscc", "nbs_category")
+
+
 def _require_operator(user: PageUser) -> None:
     if user.role is not Role.OPERATOR:
         raise ForbiddenError("these pages are the platform operator's", code="forbidden")
 
 
-@router.get("/operator/enterprises")
-def enterprises_page(request: Request, user: PageUserDep) -> Response:
-    _require_operator(user)
+@dataclass
+class EnterpriseForm:
+    """The "register an enterprise" form as typed, with errors by field."""
+
+    park_id: str = ""
+    name: str = ""
+    uscc: str = ""
+    nbs_category: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _enterprises(
+    request: Request, user: PageUser, form: EnterpriseForm | None = None, status: int = 200
+) -> Response:
     parks = enterprise_overview(user.services.registry, user.services.store, utc_now_ms())
     consent = {
         e.enterprise.id: user.access.can_read_machines(e.enterprise.id)
         for park in parks
         for e in park.enterprises
     }
-    return render(request, user, "operator/enterprises.html", {"parks": parks, "consent": consent})
+    context = {
+        "parks": parks,
+        "consent": consent,
+        "form": form or EnterpriseForm(),
+        "all_parks": user.services.registry.list_parks(),
+    }
+    return render(request, user, "operator/enterprises.html", context, status_code=status)
+
+
+@router.get("/operator/enterprises")
+def enterprises_page(request: Request, user: PageUserDep) -> Response:
+    _require_operator(user)
+    return _enterprises(request, user)
+
+
+@router.post("/operator/enterprises")
+async def register_enterprise(request: Request, user: PageUserDep) -> Response:
+    """Register an enterprise through the API's own service; errors beside their fields."""
+    _require_operator(user)
+    data = await request.form()
+    typed = {name: str(data.get(name) or "").strip() for name in ENTERPRISE_FIELDS}
+    form = EnterpriseForm(
+        park_id=typed["park_id"],
+        name=typed["name"],
+        uscc=typed["uscc"],
+        nbs_category=typed["nbs_category"],
+    )
+    if not form.park_id.isdigit():
+        form.errors["park_id"] = user.tr.error("park_required", "choose a park")
+        return _enterprises(request, user, form, status=422)
+    try:
+        made = account_service.register_enterprise(
+            user.services.registry,
+            user.access,
+            int(form.park_id),
+            form.name,
+            form.uscc,
+            form.nbs_category or None,
+        )
+    except ShuguError as exc:
+        where = str(exc.details.get("field") or "")
+        form.errors[where if where in ENTERPRISE_FIELDS else "_form"] = user.tr.error(
+            exc.code, exc.message
+        )
+        return _enterprises(request, user, form, status=exc.http_status)
+    return RedirectResponse(f"/operator/enterprises/{made.id}", status_code=303)
 
 
 def _device_rows(user: PageUser, devices: list[DeviceRecord]) -> list[dict[str, Any]]:

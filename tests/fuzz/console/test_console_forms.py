@@ -62,6 +62,8 @@ UNDECLARED = (
     *("start", "effective_from", "note", "rest_day", "holidays", "makeup_days", "shift_name"),
     *("shift_start", "shift_end", "break_name", "break_start", "break_end", "downtime_start"),
     *("downtime_end", "downtime_note"),
+    # the accounts page and the operator's "register an enterprise" form
+    *("username", "role", "disabled", "park_id", "uscc", "nbs_category"),
 )
 
 _TEXT = st.one_of(
