@@ -273,5 +273,7 @@ def test_an_empty_district_draws_empty_charts() -> None:
     options = wall_charts(RegionOverview(utc_now_ms(), 0, [], [], []), Translator("zh-CN"))
     assert options["online"]["yAxis"]["data"] == []
     assert options["alarms"]["graphic"][0]["style"]["text"] == "告警数量须经企业授权方可统计"
-    assert options["machines"]["title"]["text"] == "0"
+    assert options["machines"]["title"]["text"] == "{n|0}\n{u|台设备}"
+    # The empty state sits in the plot area, right of the parks' labels, not over them.
+    assert options["alarms"]["graphic"][0]["left"] > options["alarms"]["grid"]["left"]
     assert options["ingest"]["series"] == []

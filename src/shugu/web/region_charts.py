@@ -16,7 +16,7 @@ INK: Final = "#e6f1ff"
 MUTED: Final = "#8fa3bf"
 GRID_LINE: Final = "#23344d"
 FONT: Final = 22
-SMALL_FONT: Final = 18
+SMALL_FONT: Final = 22
 #: Canvas text needs a real family list ("inherit" would void the whole font, size included).
 FONT_FAMILY: Final = (
     '"PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "Source Han Sans SC", '
@@ -168,17 +168,23 @@ def _severity(severity: Severity, tr: Translator) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _nothing(text: str, colour: str = STATE_COLOURS[MachineState.RUNNING]) -> dict[str, Any]:
-    """A line across an empty chart, so that an empty chart reads as "none", not as broken."""
+def _nothing(
+    text: str, grid_left: int, colour: str = STATE_COLOURS[MachineState.RUNNING]
+) -> dict[str, Any]:
+    """A line in an empty chart's plot area, so that an empty chart reads as "none", not as
+    broken; it starts right of the category labels (centred on the whole chart it would be
+    drawn over them), and wraps within the plot area."""
     return {
         "type": "text",
-        "left": "center",
+        "left": grid_left + 24,
         "top": "middle",
         "style": {
             "text": text,
             "fill": colour,
             "fontSize": 28,
             "fontWeight": "bold",
+            "width": 300,
+            "overflow": "break",
             "fontFamily": FONT_FAMILY,
         },
     }
@@ -186,13 +192,14 @@ def _nothing(text: str, colour: str = STATE_COLOURS[MachineState.RUNNING]) -> di
 
 def alarms_by_park(overview: RegionOverview, tr: Translator) -> Option:
     names = [_two_lines(p.park.name, tr("{n} open", n=p.alarms.open)) for p in overview.parks]
-    option = _base(grid_left=280)
+    grid_left = 280
+    option = _base(grid_left=grid_left)
     if not overview.alarms_counted:
         option["graphic"] = [
-            _nothing(tr("Alarms are counted with the enterprises' consent"), MUTED)
+            _nothing(tr("Alarms are counted with the enterprises' consent"), grid_left, MUTED)
         ]
     elif not overview.alarms.open:
-        option["graphic"] = [_nothing(tr("No open alarms"))]
+        option["graphic"] = [_nothing(tr("No open alarms"), grid_left)]
     option.update(
         legend=_legend([_severity(s, tr) for s in SEVERITIES]),
         yAxis=_park_axis(names),
@@ -277,17 +284,23 @@ def machine_states(overview: RegionOverview, tr: Translator) -> Option:
         "textStyle": {"fontFamily": FONT_FAMILY},
         "tooltip": {"trigger": "item"},
         "title": {
-            "text": f"{counts.total:,}",
-            "subtext": tr("machines"),
+            # The number and its unit as one block of rich text, centred in the ring's hole
+            # (a subtext would be placed below the centre and cut by the ring).
+            "text": f"{{n|{counts.total:,}}}\n{{u|{tr('machines')}}}",
             "left": "center",
-            "top": "38%",
-            "textStyle": {**_text(40), "fontWeight": "bold"},
-            "subtextStyle": _text(SMALL_FONT, MUTED),
+            "top": "middle",
+            "textStyle": {
+                "rich": {
+                    "n": {**_text(40), "fontWeight": "bold", "lineHeight": 44, "align": "center"},
+                    "u": {**_text(SMALL_FONT, MUTED), "lineHeight": 26, "align": "center"},
+                }
+            },
         },
         "series": [
             {
                 "type": "pie",
-                "radius": ["58%", "86%"],
+                # A thin ring: its hole holds the number and its unit at wall-display sizes.
+                "radius": ["70%", "94%"],
                 "center": ["50%", "50%"],
                 "avoidLabelOverlap": True,
                 # Without machines, no ring of equal slices that would read as a share.
