@@ -133,7 +133,7 @@ def surprise_decades(
         slope = params.tail_exponent * np.log10(LEVELS)
         log_rate = np.maximum.accumulate(log_rate + slope, axis=1) - slope
     az = np.abs(z)
-    idx = np.clip(np.searchsorted(LEVELS, az, side="right") - 1, 0, _K - 2)
+    idx = np.minimum(np.maximum(np.searchsorted(LEVELS, az, side="right") - 1, 0), _K - 2)
     rows = np.arange(len(az))
     lo = log_rate[rows, idx]
     hi = log_rate[rows, idx + 1]
@@ -141,6 +141,12 @@ def surprise_decades(
     frac = np.maximum((az - LEVELS[idx]) / (LEVELS[idx + 1] - LEVELS[idx]), 0.0)
     out = -(lo + frac * (hi - lo))
     return np.where(az < LEVELS[0], 0.0, np.maximum(out, 0.0))
+
+
+def _bound(x: FloatArray, low: FloatArray | float, high: FloatArray | float) -> FloatArray:
+    """``np.clip`` without its Python-level overhead (it dominates on batches of a few points)."""
+    out: FloatArray = np.minimum(np.maximum(x, low), high)
+    return out
 
 
 def _decay(dt_min: FloatArray, minutes: float) -> FloatArray:
@@ -220,6 +226,8 @@ class AnomalyBank:
         #: cause the previous and current value range (``ContextState.range_of``), else -1.
         self.causes = np.zeros(0, dtype=np.intp)
         self.context_step = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp))
+        #: Which points of the last :meth:`advance` were taken (finite and after the last point).
+        self._valid = np.zeros(0, dtype=np.bool_)
         self._cap = cap
 
     @property
@@ -266,11 +274,9 @@ class AnomalyBank:
         slots = np.asarray(slots, dtype=np.intp)
         ts = np.asarray(ts_ms, dtype=np.int64)
         x = np.asarray(values, dtype=np.float64)
-        n = self.n[slots]
-        valid = np.isfinite(x) & ((n == 0) | (ts > self.last_ms[slots]))
         surprise, _, scored = self.advance(slots, ts, x)
         if self.context is not None:
-            novelty, before, current = self.context.step(slots, x, valid)
+            novelty, before, current = self.context.step(slots, x, self._valid)
             novelty = np.where(scored, self.params.context_weight * novelty, 0.0)
             by_context = novelty > surprise
             self.causes = np.where(by_context, CAUSES.index("unusual_sequence"), self.causes)
@@ -278,7 +284,7 @@ class AnomalyBank:
             self.context_step = shown
             surprise = np.maximum(surprise, novelty)
         alarm = self.gate.decide(slots, ts, surprise, scored, self._threshold, self.params)
-        score = np.clip(surprise / FULL_SCALE_DECADES, 0.0, 1.0)
+        score = _bound(surprise / FULL_SCALE_DECADES, 0.0, 1.0)
         return score, alarm
 
     def advance(
@@ -297,6 +303,7 @@ class AnomalyBank:
         first = valid & ~seen
         upd = valid & seen
         xv = np.where(valid, x, 0.0)
+        self._valid = valid
 
         dt = np.where(upd, (ts - last).astype(np.float64) / _MS_PER_MIN, 0.0)
         dt = np.minimum(dt, p.max_gap_minutes)
@@ -328,7 +335,7 @@ class AnomalyBank:
             np.maximum(p.floor_fraction * deviation, 1e-6 * np.abs(level) + 1e-9),
         )
         z_point = (xv - expected) / scale
-        clipped = np.clip(z_point, -p.level_clip, p.level_clip) * scale
+        clipped = _bound(z_point, -p.level_clip, p.level_clip) * scale
         fast = self.fast[slots]
         fast = fast + a_fast * (clipped - fast)
         # Standard deviation of an EWMA of unit white noise: sqrt(a / (2 - a)).
@@ -339,8 +346,14 @@ class AnomalyBank:
         counts_point = self.count_point[slots]
         counts_level = self.count_level[slots]
         n_cal = self.n_cal[slots]
-        by_point = surprise_decades(counts_point, n_cal, z_point, p)
-        by_level = surprise_decades(counts_level, n_cal, z_level, p)
+        # Both statistics in one call: per-call overhead, not arithmetic, is the cost here.
+        both = surprise_decades(
+            np.concatenate([counts_point, counts_level]),
+            np.concatenate([n_cal, n_cal]),
+            np.concatenate([z_point, z_level]),
+            p,
+        )
+        by_point, by_level = both[: len(slots)], both[len(slots) :]
         self.causes = np.where(by_level > by_point, 1, 0).astype(np.intp)
         surprise = np.where(scored, np.maximum(by_point, by_level), 0.0)
 
@@ -348,10 +361,10 @@ class AnomalyBank:
         # After warm-up, clipping keeps one wild point from dragging the level and the spread;
         # a lasting change still moves them, a few spreads per point.
         limit = np.where(warm, p.clip * scale, np.inf)
-        level_step = np.clip(xv - level, -limit, limit)
+        level_step = _bound(xv - level, -limit, limit)
         self.level[slots] = np.where(first, xv, np.where(upd, level + a_level * level_step, level))
         spread = self.spread[slots]
-        dev = np.abs(np.clip(xv - expected, -limit, limit))
+        dev = np.abs(_bound(xv - expected, -limit, limit))
         self.spread[slots] = np.where(upd, spread + a_spread * (dev - spread), spread)
         self.deviation[slots] = np.where(
             first,
@@ -371,7 +384,7 @@ class AnomalyBank:
             np.maximum(_decay(dt * p.profile_bins, p.profile_minutes), 1.0 / (prof_n + 1.0)),
             1.0,
         )
-        bin_resid = np.where(prof_n > 0, np.clip(xv - prof, -p.clip * scale, p.clip * scale), 0.0)
+        bin_resid = np.where(prof_n > 0, _bound(xv - prof, -p.clip * scale, p.clip * scale), 0.0)
         self.profile[slots, bins] = np.where(
             valid, np.where(prof_n > 0, prof + a_bin * bin_resid, xv), prof
         )
@@ -423,19 +436,19 @@ def score_many(
     slots = np.array([bank.slot((0, k)) for k in range(len(series))], dtype=np.intp)
     lengths = np.array([len(v) for _, v in series], dtype=np.intp)
     longest = int(lengths.max()) if len(series) else 0
-    out = [(np.zeros(int(m)), np.zeros(int(m), dtype=np.bool_)) for m in lengths]
     ts_mat = np.zeros((len(series), longest), dtype=np.int64)
     x_mat = np.zeros((len(series), longest))
     for k, (ts, v) in enumerate(series):
         ts_mat[k, : len(v)] = ts
         x_mat[k, : len(v)] = v
+    score_mat = np.zeros((len(series), longest))
+    alarm_mat = np.zeros((len(series), longest), dtype=np.bool_)
     for i in range(longest):
         live = np.flatnonzero(lengths > i)
-        s, a = bank.update(slots[live], ts_mat[live, i], x_mat[live, i])
-        for j, k in enumerate(live.tolist()):
-            out[k][0][i] = s[j]
-            out[k][1][i] = a[j]
-    return out
+        score_mat[live, i], alarm_mat[live, i] = bank.update(
+            slots[live], ts_mat[live, i], x_mat[live, i]
+        )
+    return [(score_mat[k, :m].copy(), alarm_mat[k, :m].copy()) for k, m in enumerate(lengths)]
 
 
 def detection_threshold_score(sensitivity: float) -> float:

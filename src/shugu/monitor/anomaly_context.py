@@ -83,14 +83,15 @@ class ContextState:
         self.counts = np.zeros((capacity, b, b))
         self.row_total = np.zeros((capacity, b))
         self.seen = np.zeros((capacity, b))
+        self.seen_total = np.zeros(capacity)
         self.weight = np.ones(capacity)
         self.raw_mean = np.zeros(capacity)
         self.raw_var = np.zeros(capacity)
         self.raw_short = np.zeros(capacity)
 
     _FIELDS = (
-        "n", "center", "deviation", "previous", "counts", "row_total", "seen", "weight",
-        "raw_mean", "raw_var", "raw_short",
+        "n", "center", "deviation", "previous", "counts", "row_total", "seen", "seen_total",
+        "weight", "raw_mean", "raw_var", "raw_short",
     )  # fmt: skip
 
     def grow(self, capacity: int) -> None:
@@ -107,7 +108,8 @@ class ContextState:
         scale = np.maximum(self.deviation[slots], 1e-9 + 1e-6 * np.abs(center))
         step = p.width * scale / p.bins
         position = np.floor((x - center) / step + p.bins / 2.0)
-        out: IntArray = np.clip(np.nan_to_num(position), 0, p.bins - 1).astype(np.intp)
+        # fmax / fmin also map a NaN (a degenerate scale) to a range instead of passing it on.
+        out: IntArray = np.fmin(np.fmax(position, 0.0), p.bins - 1).astype(np.intp)
         return out
 
     def step(
@@ -129,7 +131,7 @@ class ContextState:
 
         weight = self.weight[slots]
         prior = (self.seen[slots, current] + 0.5 * weight) / (
-            self.seen[slots].sum(axis=1) + 0.5 * p.bins * weight
+            self.seen_total[slots] + 0.5 * p.bins * weight
         )
         a = p.prior_points * weight
         probability = (self.counts[slots, before, current] + a * prior) / (
@@ -155,7 +157,9 @@ class ContextState:
         added = np.where(upd, weight, 0.0)
         self.counts[slots, before, current] += added
         self.row_total[slots, before] += added
-        self.seen[slots, current] += np.where(valid, weight, 0.0)
+        seen_add = np.where(valid, weight, 0.0)
+        self.seen[slots, current] += seen_add
+        self.seen_total[slots] += seen_add
         weight = np.where(valid, weight / (1.0 - 1.0 / p.memory_points), weight)
         self.weight[slots] = weight
         a_mean = np.maximum(1.0 / (n + 1.0), 1.0 / p.memory_points)
@@ -174,6 +178,7 @@ class ContextState:
         self.counts[slots] /= w[:, None, None]
         self.row_total[slots] /= w[:, None]
         self.seen[slots] /= w[:, None]
+        self.seen_total[slots] /= w
         self.weight[slots] = 1.0
 
     def range_of(self, slot: int, index: int) -> tuple[float, float]:
