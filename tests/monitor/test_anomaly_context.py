@@ -71,6 +71,18 @@ def test_lazy_decay_equals_decaying_every_count() -> None:
             table[previous, current] += 1.0
         previous = int(state.previous[0])
     assert np.allclose(state.counts[0] / state.weight[0] / keep, table)
+    # The running total of range counts (kept instead of summing the row each point) stays the
+    # sum of the counts it stands for, through the rescale too.
+    assert np.isclose(state.seen_total[0], state.seen[0].sum())
+
+
+def test_a_degenerate_scale_still_quantises_into_a_range() -> None:
+    state = ContextState(2)
+    slots = np.array([0, 1], dtype=np.intp)
+    state.center[:] = [np.inf, 0.0]  # inf - inf is NaN: it must not become a garbage index
+    with np.errstate(invalid="ignore", over="ignore"):
+        ranges = state.quantise(slots, np.array([np.inf, 1e300]))
+    assert all(0 <= r < state.params.bins for r in ranges.tolist())
 
 
 def test_invalid_points_change_nothing_and_tail_is_gaussian() -> None:
