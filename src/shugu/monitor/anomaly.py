@@ -347,14 +347,11 @@ class AnomalyBank:
         counts_level = self.count_level[slots]
         n_cal = self.n_cal[slots]
         # Both statistics in one call: per-call overhead, not arithmetic, is the cost here.
-        both = surprise_decades(
-            np.concatenate([counts_point, counts_level]),
-            np.concatenate([n_cal, n_cal]),
-            np.concatenate([z_point, z_level]),
-            p,
-        )
+        counts_both = np.concatenate([counts_point, counts_level])
+        z_both = np.concatenate([z_point, z_level])
+        both = surprise_decades(counts_both, np.concatenate([n_cal, n_cal]), z_both, p)
         by_point, by_level = both[: len(slots)], both[len(slots) :]
-        self.causes = np.where(by_level > by_point, 1, 0).astype(np.intp)
+        self.causes = (by_level > by_point).astype(np.intp)
         surprise = np.where(scored, np.maximum(by_point, by_level), 0.0)
 
         # --- state updates (only for valid points) ---
@@ -391,11 +388,13 @@ class AnomalyBank:
         self.profile_n[slots, bins] = prof_n + valid
 
         # Calibration counts learn only from scored points (the warm-up spread is still rough).
-        keep = np.where(scored, keep_cal, 1.0)[:, None]
-        add = scored[:, None]
-        self.count_point[slots] = counts_point * keep + add * (np.abs(z_point)[:, None] >= LEVELS)
-        self.count_level[slots] = counts_level * keep + add * (np.abs(z_level)[:, None] >= LEVELS)
-        self.n_cal[slots] = n_cal * keep[:, 0] + scored
+        keep = np.where(scored, keep_cal, 1.0)
+        keep_both = np.concatenate([keep, keep])[:, None]
+        add_both = np.concatenate([scored, scored])[:, None]
+        counted = counts_both * keep_both + add_both * (np.abs(z_both)[:, None] >= LEVELS)
+        self.count_point[slots] = counted[: len(slots)]
+        self.count_level[slots] = counted[len(slots) :]
+        self.n_cal[slots] = n_cal * keep + scored
         self.n[slots] = n + valid
         self.last_ms[slots] = np.where(valid, ts, last)
         return surprise, np.where(scored, z_level, 0.0), scored
