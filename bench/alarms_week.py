@@ -21,6 +21,7 @@ runs it scaled down.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -42,6 +43,7 @@ from shugu.sim.provision import PROFILE_OF_KIND, SimEnterprise, layout
 from shugu.sim.runner import RunningPlant, Simulation
 from shugu.store.duckdb_store import DuckDBTelemetryStore
 from shugu.store.registry import Registry
+from shugu.store.telemetry import AttributeRecord
 
 DISTRICT = Path(__file__).resolve().parents[1] / "districts" / "changle.yaml"
 #: Monday 2026-11-23 00:00 China time: the week starts with the mills' first shift.
@@ -274,6 +276,28 @@ def _register(
     return enterprises, devices
 
 
+def store_reported_attributes(
+    store: DuckDBTelemetryStore, sim: Simulation, plants: list[RunningPlant]
+) -> None:
+    """The client attributes the devices report about themselves (a loom's nameplate, a rack's
+    ``cooled_by``), kept as the live runner's posts would keep them."""
+    ids = {p.enterprise.id: p.enterprise.device_ids for p in plants}
+    records = [
+        AttributeRecord(
+            ids[enterprise][device],
+            "client",
+            key,
+            json.dumps(value, ensure_ascii=False),
+            WEEK_START_MS,
+        )
+        for enterprise, devices in sim.attributes().items()
+        for device, values in devices.items()
+        for key, value in values.items()
+    ]
+    if records:
+        store.submit(Batch.empty(), attributes=records).result(60)
+
+
 def _mark_touched(
     plants: list[RunningPlant],
     devices: dict[int, _Device],
@@ -384,6 +408,7 @@ def run_week(
         enterprises, devices = _register(registry, spec, opts.scale)
         plants = build_plants(spec, enterprises)
         sim = Simulation(spec, plants, WEEK_START_MS)
+        store_reported_attributes(store, sim, plants)
         end_ms = WEEK_START_MS + round(opts.days * 24 * HOUR_MS)
         faulty = {
             i: _mark_touched(plants, devices, i, f, end_ms) for i, f in enumerate(opts.faults)

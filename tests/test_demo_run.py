@@ -118,6 +118,13 @@ def test_demo_shows_a_living_district(tmp_path: Path) -> None:
         time.sleep(6)
         before = _latest_loom(base, token, me["enterprise_id"])
         assert before["ts"] > time.time() * 1000 - 20_000, before
+        # Live, each rack has told which CRAHs cool it: what groups a trip's alarms.
+        devices = _get(f"{base}/api/enterprises/{dc['enterprise_id']}/devices", dc_token)
+        assert isinstance(devices, list)
+        rack = next(d["id"] for d in devices if d["name"] == "机柜 R001")
+        attributes = _get(f"{base}/api/devices/{rack}/attributes", dc_token)
+        assert isinstance(attributes, dict)
+        assert attributes["client"]["cooled_by"] == ["精密空调 01"], attributes
         # History arrived through the bulk path: more than a few minutes of one loom's picks.
         ranges = _get(
             f"{base}/api/enterprises/{me['enterprise_id']}/telemetry?bucket=1h&agg=count&metrics=picks",

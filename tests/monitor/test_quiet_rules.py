@@ -7,12 +7,14 @@ The week runs through the real DuckDB store and the real monitor (``bench/alarms
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from bench.alarms_week import FAULT_PLAN, INTENDED_RULE, WeekOptions, WeekResult, run_week
 
 from shugu.monitor.rules import default_rules
+from shugu.store.duckdb_store import DuckDBTelemetryStore
 
 #: Alarms per device-week a default rule may raise on healthy devices (issue 15).
 HEALTHY_LIMIT = 0.1
@@ -55,3 +57,16 @@ def test_each_fault_is_noticed(week: WeekResult) -> None:
     for outcome in week.faults:
         assert outcome.alarms >= 1, outcome.fault.kind
         assert 1 <= outcome.notices <= outcome.alarms, outcome.fault.kind
+
+
+def test_the_weeks_racks_report_the_crahs_that_cool_them(tmp_path: Path) -> None:
+    """As they do in the demo: what groups a CRAH trip's alarms into one incident."""
+    run_week(WeekOptions(scale=0.2, mills=2, step_s=60.0, days=0.5, faults=()), tmp_path)
+    store = DuckDBTelemetryStore(tmp_path / "telemetry.duckdb")
+    try:
+        links = {a.device: json.loads(a.value_json) for a in store.attributes_named(["cooled_by"])}
+    finally:
+        store.close()
+    assert len(links) == 40  # every rack of the hall at scale 0.2
+    assert {name for names in links.values() for name in names} == {"精密空调 01", "精密空调 02"}
+    assert {len(names) for names in links.values()} == {1, 2}

@@ -191,17 +191,23 @@ def test_devices_on_http_post_their_attributes_until_shugu_has_them(
     district = load_district(CHANGLE)
     hall = next(e for e in provisioned(client, tmp_path / "s.json") if e.spec.transport == "http")
     runner = LiveRunner(client, Simulation(district, build_plants(district, [hall]), T0), "", None)
+    (plant,) = hall.plants
     try:
-        client.unreachable = 2  # both meters' first tries find no one
+        # Every rack and both meters post; the first tries find no one.
+        client.unreachable = len(plant.devices) + 2
         runner._send(T0, runner.sim.step(T0 + 5000, 5.0))
         assert client.attributes == []
         runner._send(T0 + 5000, runner.sim.step(T0 + 10_000, 5.0))
-        assert sorted(client.attributes) == [
-            (hall.tokens["IT负载总表"], {"meter_role": "it"}),
-            (hall.tokens["机房总表"], {"meter_role": "facility"}),
-        ]
+        assert dict(client.attributes) == {
+            hall.tokens["IT负载总表"]: {"meter_role": "it"},
+            hall.tokens["机房总表"]: {"meter_role": "facility"},
+            # What cools each rack (here the hall's one unit), to group the unit's alarms with
+            # those of its racks.
+            **{hall.tokens[rack]: {"cooled_by": plant.crahs} for rack in plant.devices},
+        }
+        assert plant.crahs == ["精密空调 01"]
         runner._send(T0 + 10_000, runner.sim.step(T0 + 15_000, 5.0))
-        assert len(client.attributes) == 2  # once is enough
+        assert len(client.attributes) == len(plant.devices) + 2  # once is enough
     finally:
         runner.close()
     # Attributes shugu refuses are not sent again at every step.
@@ -211,7 +217,7 @@ def test_devices_on_http_post_their_attributes_until_shugu_has_them(
     try:
         with caplog.at_level(logging.WARNING, logger="shugu.sim.runner"):
             runner._send(T0, runner.sim.step(T0 + 5000, 5.0))
-        assert "refused the attributes of 2 devices" in caplog.text
+        assert f"refused the attributes of {len(plant.devices) + 2} devices" in caplog.text
         assert runner._unsent_attributes == []
     finally:
         runner.close()

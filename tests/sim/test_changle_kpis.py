@@ -93,8 +93,11 @@ def test_looms_and_meters_say_what_they_are() -> None:
     assert rapier["织机 001"] == {"loom_type": "rapier", "width_cm": 230, "rated_speed_rpm": 500.0}
 
     hall = simulation(DATA_CENTRE)
-    (meters,) = hall.attributes().values()
+    (reported,) = hall.attributes().values()
+    meters = {name: values for name, values in reported.items() if "meter_role" in values}
     assert meters == {"机房总表": {"meter_role": "facility"}, "IT负载总表": {"meter_role": "it"}}
+    # Each rack names the CRAHs that cool it (tests/sim/test_datahall.py).
+    assert set(reported) - set(meters) == set(hall.plants[0].layout.devices)
 
 
 def test_the_bad_warp_beam_costs_loom_007_its_efficiency_over_a_day() -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from shugu.domain.profiles import get_profile
-from shugu.sim.datahall import CrahParams, DataHall, DataHallParams, RackParams
+from shugu.sim.datahall import CrahParams, DataHall, DataHallParams, RackParams, cooled_by
 from shugu.sim.model import Fault, Readings
 
 T0 = 1_700_000_000_000  # 2023-11-15 06:13 China time
@@ -113,6 +113,32 @@ def test_a_crah_trip_warms_the_racks_it_served_far_more_than_distant_ones() -> N
     assert tripped["supply_air_c"] > before["crah-02"]["supply_air_c"] + 5.0
     assert abs(neighbour["supply_air_c"] - SUPPLY) < 0.5
     assert tripped["supply_air_pressure_pa"] < before["crah-02"]["supply_air_pressure_pa"] - 1.5
+
+
+@pytest.mark.parametrize(("crahs", "racks"), [(8, 200), (2, 50)])
+def test_each_rack_names_the_crahs_whose_trip_warms_it(crahs: int, racks: int) -> None:
+    """``cooled_by`` (the racks' attribute that groups a trip's alarms under the unit): a rack a
+    trip warms by more than a kelvin names the tripped unit; one that does not name it stays
+    within half a kelvin. The district's hall (8 units) and the demo's at scale 0.25 (2)."""
+    crah_names, rack_names = CRAHS[:crahs], RACKS[:racks]
+    links = cooled_by(crah_names, rack_names)
+    assert set(links) == set(rack_names)
+    assert all(1 <= len(n) <= crahs and set(n) <= set(crah_names) for n in links.values())
+    for tripped in crah_names[:2]:
+        hall = DataHall(crah_names, rack_names, np.random.default_rng(7), QUIET)
+        t, before = run(hall, T0, 600, 60.0)
+        hall.inject(Fault("crah_trip", tripped))
+        _, after = run(hall, t, 1800, 60.0)
+        rise = dict(zip(rack_names, inlets(hall, after) - inlets(hall, before), strict=True))
+        warmed = {rack for rack, r in rise.items() if r > 1.0}
+        assert warmed, tripped
+        assert {rack for rack in warmed if tripped not in links[rack]} == set()
+        assert max(r for rack, r in rise.items() if tripped not in links[rack]) < 0.5
+    # Not every rack is everyone's: a unit cools its part of the hall.
+    assert sum(len(names) for names in links.values()) < racks * max(2, crahs // 2)
+    # Each rack sensor reports it about itself, as a client attribute.
+    reported = DataHall(crah_names, rack_names, np.random.default_rng(1)).attributes()
+    assert reported == {rack: {"cooled_by": names} for rack, names in links.items()}
 
 
 def test_a_trip_warms_racks_over_minutes_not_at_once() -> None:

@@ -20,12 +20,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from shugu.domain.timeutil import CHINA_OFFSET_MS
-from shugu.sim.model import Fault, Readings, SimDevice
+from shugu.sim.model import Attributes, Fault, Readings, SimDevice
 from shugu.sim.weather import Weather
 
 #: ρ·cp of air near 20 °C, kJ/(m³·K): turns an airflow in m³/s into kW per kelvin.
 RHO_CP_AIR = 1.2 * 1.006
 FAULT_KINDS = ("crah_trip", "chiller_degraded")
+#: A CRAH counts as cooling a rack (the rack's ``cooled_by`` attribute) when it brings at least
+#: this share of the air reaching the rack's zone: every rack a trip warms by more than a kelvin
+#: lies in the tripped unit's zone by at least 0.29 in the district's halls.
+COOLED_BY_MIN_SHARE = 0.25
+#: The rack attribute naming those CRAHs (a list of device names).
+COOLED_BY = "cooled_by"
 Array = np.ndarray
 Taus = tuple[float, float]  # time constants (s) of a unit's state: running, stopped
 
@@ -160,6 +166,39 @@ def floor_plan(plan: FloorPlan, crahs: int, racks: int) -> tuple[Array, Array, A
     return racks_xy, crahs_xy, row_end
 
 
+def zone_shares(crahs_xy: Array, points_xy: Array, influence_length_m: float) -> Array:
+    """Per point (a unit or a rack), each CRAH's share of the underfloor air that reaches it:
+    its zone of influence, falling off with distance; each row sums to 1."""
+    w = np.exp(-np.linalg.norm(points_xy[:, None] - crahs_xy, axis=2) / influence_length_m)
+    return np.asarray(w / w.sum(axis=1, keepdims=True))
+
+
+def cooled_by(
+    crah_names: Sequence[str],
+    rack_names: Sequence[str],
+    params: DataHallParams | None = None,
+    min_share: float = COOLED_BY_MIN_SHARE,
+) -> dict[str, list[str]]:
+    """Per rack, the CRAHs that cool it, the largest share first: those bringing at least
+    ``min_share`` of the air from the rack's zone, or, where none does (a rack in the middle
+    of a large hall), those bringing the most. A trip of any other unit barely warms it."""
+    p = params or DataHallParams()
+    racks_xy, crahs_xy, _ends = floor_plan(p.floor, len(crah_names), len(rack_names))
+    shares = zone_shares(crahs_xy, racks_xy, p.influence_length_m)
+    return _cooling_units(crah_names, rack_names, shares, min_share)
+
+
+def _cooling_units(
+    crah_names: Sequence[str], rack_names: Sequence[str], shares: Array, min_share: float
+) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for rack, share in zip(rack_names, shares, strict=True):
+        enough = min(min_share, float(share.max()))
+        order = np.argsort(-share, kind="stable")
+        out[rack] = [crah_names[int(i)] for i in order if share[i] >= enough]
+    return out
+
+
 def relative_humidity(dew_point_c: float, temp_c: Array) -> Array:
     """RH in % of air with a given dew point at the given temperatures (Magnus formula)."""
     exponent = 17.62 * dew_point_c / (243.12 + dew_point_c) - 17.62 * temp_c / (243.12 + temp_c)
@@ -223,8 +262,7 @@ class DataHall:
 
         # Each CRAH's share of the underfloor air at each unit and rack: its zone of influence.
         xy = np.vstack((self.crah_xy, self.rack_xy))
-        w = np.exp(-np.linalg.norm(xy[:, None] - self.crah_xy, axis=2) / p.influence_length_m)
-        w /= w.sum(axis=1, keepdims=True)
+        w = zone_shares(self.crah_xy, xy, p.influence_length_m)
         self._near, self._share_of = w[:n], w[n:]
         # Where each unit's air ends up, so whose exhaust it mostly takes back.
         self._served = (self._share_of * self._airflow_nominal[:, None]).T
@@ -245,6 +283,15 @@ class DataHall:
         return [SimDevice(name, "crah") for name in self.crah_names] + [
             SimDevice(name, "rack_sensor") for name in self.rack_names
         ]
+
+    def attributes(self) -> Attributes:
+        """What each rack sensor reports about itself: the CRAHs that cool it (``cooled_by``,
+        as the hall's engineers configured it when they placed the sensor), so that shugu can
+        group a tripped unit's alarm with those of the racks it warms."""
+        links = _cooling_units(
+            self.crah_names, self.rack_names, self._share_of, COOLED_BY_MIN_SHARE
+        )
+        return {rack: {COOLED_BY: crahs} for rack, crahs in links.items()}
 
     def step(self, t_ms: int, dt_s: float) -> Readings:
         if dt_s < 0:

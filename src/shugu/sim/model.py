@@ -16,9 +16,12 @@ from typing import Protocol, runtime_checkable
 
 #: device name → metric name → value (booleans as 0.0 / 1.0 for on/off states)
 Readings = dict[str, dict[str, float]]
+#: A client attribute's value: a JSON scalar, or a list of names (a rack's ``cooled_by``).
+AttributeValue = str | int | float | list[str]
 #: device name → client attribute → value: what a device says about itself (a loom's type and
-#: rated speed, a meter's role), posted once a connection stands, as ThingsBoard devices do.
-Attributes = dict[str, dict[str, str | int | float]]
+#: rated speed, a meter's role, the CRAHs that cool a rack), posted once a connection stands,
+#: as ThingsBoard devices do.
+Attributes = dict[str, dict[str, AttributeValue]]
 
 
 @dataclass(frozen=True, slots=True)

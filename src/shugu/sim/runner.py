@@ -32,7 +32,15 @@ from paho.mqtt.enums import CallbackAPIVersion
 from shugu.domain.timeutil import parse_bucket
 from shugu.sim.client import ApiError, ShuguClient
 from shugu.sim.district import DistrictSpec, FaultSpec
-from shugu.sim.model import Attributes, Fault, KeepsCounters, Plant, Readings, ReportsAttributes
+from shugu.sim.model import (
+    Attributes,
+    AttributeValue,
+    Fault,
+    KeepsCounters,
+    Plant,
+    Readings,
+    ReportsAttributes,
+)
 from shugu.sim.provision import PlantLayout, SimEnterprise
 
 log = logging.getLogger(__name__)
@@ -282,7 +290,7 @@ class LiveRunner:
         enterprises = {p.enterprise.id: p.enterprise for p in sim.plants}
         attributes = sim.attributes()
         #: (device token, attributes) that devices posting over HTTP have yet to send.
-        self._unsent_attributes: list[tuple[str, dict[str, str | int | float]]] = []
+        self._unsent_attributes: list[tuple[str, dict[str, AttributeValue]]] = []
         for ent in enterprises.values():
             mine = attributes.get(ent.id, {})
             if ent.spec.transport == "mqtt_gateway" and ent.gateway:
@@ -342,7 +350,7 @@ class LiveRunner:
             (token, values, self._pool.submit(self.client.device_attributes, token, values))
             for token, values in self._unsent_attributes
         ]
-        retry: list[tuple[str, dict[str, str | int | float]]] = []
+        retry: list[tuple[str, dict[str, AttributeValue]]] = []
         refused: list[ApiError] = []
         for token, values, future in posts:
             try:
