@@ -163,10 +163,12 @@ def run_district(
             return  # not marked: the next start fills the history again
         marker.write_text(str(end))
         log.info("backfilled %d points in %.0f s", points, time.monotonic() - began)
-        # The same machines carry on live, so counters continue from the history; the faults
-        # replayed in it are repaired, to happen again on schedule in live time. The live
-        # clock starts where the history ends and catches up with the present at once.
-        live.repair_all()
+        # The same machines carry on live, so counters continue from the history, and so do
+        # the faults still in progress at its end (a fouled fill stays fouled until it is
+        # cleaned); those that were over happen again on schedule in live time. The live clock
+        # starts where the history ends and catches up with the present at once.
+        if carried := live.in_progress():
+            log.info("faults carried on into live data: %s", "; ".join(carried))
         clock = end
     else:
         clock = now_ms()

@@ -21,6 +21,7 @@ CHANGLE = Path(__file__).resolve().parents[2] / "districts" / "changle.yaml"
 T0 = 1_800_000_000_000
 STEP_S = 5.0
 METRICS = {"stop_cause": 1}
+TOWERS = "长乐冷塔运维服务有限公司"
 
 
 def first_mill(district: DistrictSpec, scale: float = 0.25) -> Simulation:
@@ -92,3 +93,49 @@ def test_faults_replayed_in_history_are_noted_not_announced(
         assert "starts" not in caplog.text  # not yet: five minutes into live time
         sim.step(T0 + 3_600_000 + 6 * 60_000, 300.0)
     assert "fault warp_beam starts on 长乐01号织造有限公司 / 织机 007" in caplog.text
+
+
+def test_faults_in_progress_at_the_end_of_history_carry_on_into_live_time(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """As the demo goes live after its backfill: the bad warp beam and the fouled fill are
+    still there (a repaired tower would need days to foul again, and raise nothing meanwhile),
+    not started afresh; the CRAH trip, over within the history, happens again on schedule."""
+    district = load_district(CHANGLE)
+    enterprises = []
+    for park in district.parks:
+        for spec in expand_enterprises(park, district.region.code, len(enterprises)):
+            if spec.name in ("长乐01号织造有限公司", "福州滨海云数据中心有限公司", TOWERS):
+                enterprises.append(SimEnterprise(len(enterprises) + 1, spec, layout(spec, 0.25)))
+    sim = Simulation(district, build_plants(district, enterprises), T0)
+    sim.replaying = True
+    for k in range(1, 2 * 24 + 1):  # two days of history, as the demo's backfill replays
+        sim.step(T0 + k * 3_600_000, 3600.0)
+    sim.replaying = False
+    assert len(sim.replayed) == 3
+    live = T0 + 2 * 86_400_000
+    carried = sim.in_progress()
+    assert carried == [
+        "warp_beam on 长乐01号织造有限公司 / 织机 007",
+        f"fill_fouling on {TOWERS} / 甲站冷却塔 02",
+    ]
+    sim.plan_faults(live)
+    with caplog.at_level(logging.INFO, logger="shugu.sim.runner"):
+        t, towers = live, {}
+        for _ in range(20 * 12):  # twenty minutes live, 5 s steps
+            t += 5000
+            for running, readings in sim.step(t, 5.0):
+                if running.enterprise.spec.name == TOWERS:
+                    towers.update(readings)
+    assert sim.in_progress() == [*carried, "crah_trip on 福州滨海云数据中心有限公司 / 精密空调 02"]
+    assert "fault crah_trip starts on 福州滨海云数据中心有限公司 / 精密空调 02" in caplog.text
+    assert "warp_beam starts" not in caplog.text and "fill_fouling starts" not in caplog.text
+    # Two days of fouling at severity 0.8: the tower's approach, weighted by its fan's share of
+    # full speed as the default rule reads it, is past the rule's 8 K from the first minutes.
+    profile, rule = default_rules()["cooling_tower.approach_high"]
+    assert profile == "cooling_tower" and rule.expression is not None and rule.above == 8.0
+    fouled = rule.expression.evaluate(
+        {k: np.array([v]) for k, v in towers["甲站冷却塔 02"].items()}
+    )
+    clean = rule.expression.evaluate({k: np.array([v]) for k, v in towers["甲站冷却塔 01"].items()})
+    assert float(fouled[0]) > 8.0 > float(clean[0])

@@ -68,8 +68,10 @@ class Simulation:
     def __init__(self, district: DistrictSpec, plants: list[RunningPlant], start_ms: int) -> None:
         self.plants = plants
         self._district = district
-        self._active: list[tuple[int, RunningPlant, str]] = []
-        self._injected: list[tuple[RunningPlant, str]] = []
+        #: Faults in progress that end by themselves: (end, plant, fault).
+        self._active: list[tuple[int, RunningPlant, FaultSpec]] = []
+        #: Every fault in progress, on the plant it was injected into.
+        self._injected: list[tuple[RunningPlant, FaultSpec]] = []
         #: While True (a backfill), faults that start are history being replayed: they are
         #: noted in ``replayed`` instead of being announced as happening now.
         self.replaying = False
@@ -77,16 +79,29 @@ class Simulation:
         self.plan_faults(start_ms)
 
     def plan_faults(self, start_ms: int) -> None:
-        """Schedule the district's faults relative to ``start_ms`` (e.g. when live data begins)."""
+        """Schedule the district's faults relative to ``start_ms`` (e.g. when live data begins),
+        except those still in progress: a fault begun in a replayed history and not over (a
+        fouled fill, a bad warp beam) carries on into live time as it would on a real machine,
+        instead of being repaired and starting afresh; one that is over happens again."""
         self.start_ms = start_ms
+        ongoing = [spec for _running, spec in self._injected]
         self._faults = sorted(
-            (self._fault_window(f) for f in self._district.faults), key=lambda window: window[0]
+            (
+                self._fault_window(f)
+                for f in self._district.faults
+                if not any(f is spec for spec in ongoing)
+            ),
+            key=lambda window: window[0],
         )
 
+    def in_progress(self) -> list[str]:
+        """The faults in progress, as ``"<kind> on <enterprise> / <device or line>"``."""
+        return [f"{spec.kind} on {_where(spec)}" for _running, spec in self._injected]
+
     def repair_all(self) -> None:
-        """End every fault in progress, e.g. those of a replayed history before going live."""
-        for running, kind in self._injected:
-            running.plant.clear(kind)
+        """End every fault in progress."""
+        for running, spec in self._injected:
+            running.plant.clear(spec.kind)
         self._injected.clear()
         self._active.clear()
 
@@ -139,25 +154,29 @@ class Simulation:
                         # A scaled-down district may not have the device the fault names.
                         log.warning("fault %s skipped: %s", spec.kind, exc)
                         continue
-                    where = f"{spec.enterprise} / {spec.device or spec.line}"
                     if self.replaying:
-                        self.replayed.append(f"{spec.kind} on {where}")
+                        self.replayed.append(f"{spec.kind} on {_where(spec)}")
                     else:
-                        log.info("fault %s starts on %s", spec.kind, where)
-                    self._injected.append((running, spec.kind))
+                        log.info("fault %s starts on %s", spec.kind, _where(spec))
+                    self._injected.append((running, spec))
                     if end is not None:
-                        self._active.append((end, running, spec.kind))
+                        self._active.append((end, running, spec))
         for item in [a for a in self._active if a[0] <= t_ms]:
             self._active.remove(item)
-            item[1].plant.clear(item[2])
-            if (item[1], item[2]) in self._injected:
-                self._injected.remove((item[1], item[2]))
+            _end, running, spec = item
+            running.plant.clear(spec.kind)
+            if (running, spec) in self._injected:
+                self._injected.remove((running, spec))
             if not self.replaying:
-                log.info("fault %s on %s is over", item[2], item[1].enterprise.spec.name)
+                log.info("fault %s on %s is over", spec.kind, running.enterprise.spec.name)
 
     def step(self, t_ms: int, dt_s: float) -> list[tuple[RunningPlant, Readings]]:
         self._apply_faults(t_ms)
         return [(p, p.plant.step(t_ms, dt_s)) for p in self.plants]
+
+
+def _where(spec: FaultSpec) -> str:
+    return f"{spec.enterprise} / {spec.device or spec.line}"
 
 
 # -- history --------------------------------------------------------------------------------------
