@@ -99,3 +99,68 @@ def test_online_is_live_only_and_snapshotted_after_the_month(
     assert [v.kind for v in later.values(BUREAU, "devices_online", "2026-11", "2026-11")] == [
         "snapshot"
     ]
+
+
+def test_month_end_snapshots_taken_once_when_pages_read_at_once(
+    service: IndicatorService,
+) -> None:
+    """The wall display's panels and the board read at the same moment: both ask for the
+    month-end snapshots, and neither fails on the other's insert (it did, with a 500)."""
+    import threading
+
+    def process() -> IndicatorService:
+        return IndicatorService(
+            service.registry,
+            service.book._sources.store,
+            service.book._sources.analytics,
+            clock=lambda: parse_instant("2026-12-01T00:10", "now"),
+        )
+
+    # Two processes sharing the registry, each with two pages reading at once.
+    books = [process(), process()]
+    start = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def read(book: IndicatorService) -> None:
+        start.wait()
+        try:
+            book.board(BUREAU)
+        except BaseException as exc:  # noqa: BLE001 - the test reports whatever escaped
+            failures.append(exc)
+
+    threads = [threading.Thread(target=read, args=(b,)) for b in books for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    values = books[0].values(BUREAU, "devices_connected", "2026-11", "2026-11")
+    assert [(v.period, v.kind) for v in values] == [("2026-11", "snapshot")]
+
+
+def test_a_value_another_writer_inserted_meanwhile_is_updated(
+    service: IndicatorService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Select, then insert: a writer that inserted the same period in between makes the insert
+    fail on the unique key; the write is tried again and updates that row."""
+    from sqlalchemy.exc import IntegrityError
+
+    service.board(BUREAU)  # the shipped register, seeded on first read
+    registry = service.registry
+    indicator = registry.indicator_by_code("devices_connected")
+    assert indicator is not None
+    original = registry._put_value
+    calls: list[int] = []
+
+    def racing(*args: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            original(*args)  # type: ignore[arg-type]  # the other writer's insert
+            raise IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+        return original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(registry, "_put_value", racing)
+    record, created = registry.put_indicator_value(
+        indicator.id, "2026-10", 7.0, kind="snapshot", by="test"
+    )
+    assert (len(calls), created, record.value) == (2, False, 7.0)

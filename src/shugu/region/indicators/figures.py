@@ -60,6 +60,7 @@ class FigureBook:
         self._clock = clock
         self._monotonic = monotonic
         self._lock = threading.Lock()
+        self._snapshot_lock = threading.Lock()
         self._cache: dict[tuple[str, int, int], tuple[float, Computed]] = {}
         self._snapshotted: str | None = None
 
@@ -92,9 +93,13 @@ class FigureBook:
         previous = month_of(self._clock()).previous_month()
         if self._snapshotted == previous.text:
             return 0
-        taken = self.snapshot_month(indicators, previous, live_fallback=True)
-        self._snapshotted = previous.text
-        return taken
+        # Pages and the wall display read at once; one of them takes the snapshots.
+        with self._snapshot_lock:
+            if self._snapshotted == previous.text:
+                return 0
+            taken = self.snapshot_month(indicators, previous, live_fallback=True)
+            self._snapshotted = previous.text
+            return taken
 
     def snapshot_month(
         self,

@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,8 @@ from shugu.store.registry.models import utc_now
 DEFAULT_CACHE_TTL_S = 5.0
 
 MAX_NAME_LENGTH = 200
+
+T = TypeVar("T")
 
 
 def hash_token(token: str) -> str:
@@ -123,6 +126,15 @@ class RegistryCore:
             session.flush()
         except IntegrityError as exc:
             raise conflict from exc
+
+    def _upsert(self, write: Callable[[], T]) -> T:
+        """Run ``write`` (a select-then-insert-or-update in its own transaction) and, should
+        another writer have inserted the same key between its select and its insert, once more:
+        the second time it finds the row and updates it."""
+        try:
+            return write()
+        except IntegrityError:
+            return write()
 
     def clear_caches(self) -> None:
         """Forget every cached lookup (after changes made by other processes, say)."""

@@ -200,7 +200,12 @@ class IndicatorMixin(RegistryCore):
 
     def add_missing_indicators(self, specs: Iterable[IndicatorSpec], by: str) -> int:
         """The specs whose code the register lacks, added; the others left as they are (the
-        bureau may have edited or retired them). How many were added."""
+        bureau may have edited or retired them). How many were added; another process adding
+        them at the same moment is no error (the second try finds them)."""
+        wanted = list(specs)
+        return self._upsert(lambda: self._add_missing(wanted, by))
+
+    def _add_missing(self, specs: Sequence[IndicatorSpec], by: str) -> int:
         with self._session() as s:
             known = set(s.scalars(select(Indicator.code)))
             added = 0
@@ -239,6 +244,20 @@ class IndicatorMixin(RegistryCore):
         parts: dict[str, float | None] | None = None,
     ) -> tuple[IndicatorValueRecord, bool]:
         """The indicator's figure for the period, replacing one there was; True when new."""
+        return self._upsert(
+            lambda: self._put_value(indicator_id, period, value, kind, by, note, parts)
+        )
+
+    def _put_value(
+        self,
+        indicator_id: int,
+        period: str,
+        value: float | None,
+        kind: str,
+        by: str,
+        note: str,
+        parts: dict[str, float | None] | None,
+    ) -> tuple[IndicatorValueRecord, bool]:
         with self._session() as s:
             if s.get(Indicator, indicator_id) is None:
                 raise missing("indicator")
@@ -297,6 +316,19 @@ class IndicatorMixin(RegistryCore):
         note: str = "",
     ) -> tuple[TargetRecord, bool]:
         """The indicator's target for the year, replacing one there was; True when new."""
+        return self._upsert(
+            lambda: self._put_target(indicator_id, year, target, baseline, by, note)
+        )
+
+    def _put_target(
+        self,
+        indicator_id: int,
+        year: int,
+        target: float,
+        baseline: float | None,
+        by: str,
+        note: str,
+    ) -> tuple[TargetRecord, bool]:
         with self._session() as s:
             if s.get(Indicator, indicator_id) is None:
                 raise missing("indicator")
