@@ -258,10 +258,11 @@ def test_tiles_are_as_wide_as_their_machines_need_and_fill_pages() -> None:
         and wide.hidden == 1360
         and len(wide.machines) == 640
     )
-    pages = tile_pages([_enterprise(i, 50) for i in range(1, 24)])
-    assert [len(p) for p in pages] == [PAGE_SPANS, PAGE_SPANS, 3]
+    pages = tile_pages([_enterprise(i, 50) for i in range(1, 14)])
+    assert [len(p) for p in pages] == [PAGE_SPANS, PAGE_SPANS, 13 - 2 * PAGE_SPANS]
+    # A two-column tile and nine of one column: a page is full when the next would not fit.
     mixed = tile_pages([_enterprise(1, 100), *[_enterprise(i, 10) for i in range(2, 11)]])
-    assert [sum(t.span for t in p) for p in mixed] == [10, 1]
+    assert [sum(t.span for t in p) for p in mixed] == [5, 5, 1]
     assert tile_pages([]) == []
 
 
@@ -277,3 +278,35 @@ def test_an_empty_district_draws_empty_charts() -> None:
     # The empty state sits in the plot area, right of the parks' labels, not over them.
     assert options["alarms"]["graphic"][0]["left"] > options["alarms"]["grid"]["left"]
     assert options["ingest"]["series"] == []
+
+
+def test_chart_axes_keep_their_labels_apart_and_bars_their_numbers_inside() -> None:
+    from shugu.web.i18n import Translator
+    from shugu.web.region_charts import compact_scale, nice_axis, online_by_park
+
+    # At most three steps: 0 / 100 / 200, not 0 / 30 / 60 … / 180 run together.
+    assert nice_axis(164) == (200, 100)
+    assert nice_axis(2) == (2, 1)
+    assert nice_axis(0) == (1, 1)
+    for largest in (1, 7, 17, 99, 164, 1234, 98_765):
+        top, step = nice_axis(largest)
+        assert top >= largest and top // step <= 3, (largest, top, step)
+    # 25,000 points an hour label as 2.5万 / 25k.
+    assert compact_scale(25_000, Translator("zh-CN")) == (10_000, "万")
+    assert compact_scale(25_000, Translator("en")) == (1_000, "k")
+    assert compact_scale(900, Translator("en")) == (1, "")
+
+    from shugu.monitor.region_overview import RegionOverview
+
+    overview = RegionOverview(utc_now_ms(), 0, [], [], [])
+    option = online_by_park(overview, Translator("zh-CN"))
+    assert option["xAxis"]["max"] == 1 and option["xAxis"]["interval"] == 1
+
+
+def test_a_sliver_of_a_bar_goes_without_its_number() -> None:
+    from shugu.web.region_charts import bar_segment
+
+    assert bar_segment(123, 200) == 123
+    # 16 of an axis to 200 is a few pixels wide: "16" would be cut, the park's label has it.
+    assert bar_segment(16, 200) == {"value": 16, "label": {"show": False}}
+    assert bar_segment(0, 200) == 0

@@ -3,6 +3,7 @@ large type, few series, colours that tell states apart at a glance."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Final
 
 from shugu.monitor.alarm_counts import SEVERITIES
@@ -90,13 +91,28 @@ def _two_lines(name: str, figures: str) -> str:
     return f"{clean}\n{{sub|{figures}}}"
 
 
+#: Ticks on a value axis: at 22 px, more than four labels on a chart a quarter of the screen
+#: wide (or high) run into each other.
+TICKS: Final = 3
+
+
 def _value_axis() -> dict[str, Any]:
     return {
         "type": "value",
         "minInterval": 1,
+        "splitNumber": TICKS,
         "axisLabel": _text(SMALL_FONT, MUTED),
         "splitLine": {"lineStyle": {"color": GRID_LINE}},
     }
+
+
+def nice_axis(largest: int, ticks: int = TICKS) -> tuple[int, int]:
+    """The top of an axis of counts from zero, and its step: at most ``ticks`` steps of 1, 2 or
+    5 times a power of ten (0 / 60 / 120 / 180 rather than seven labels that run together)."""
+    rough = max(largest, 1) / ticks
+    power = 10 ** max(0, math.floor(math.log10(rough)))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
+    return max(step, math.ceil(largest / step) * step), step
 
 
 def _base(grid_left: int = 240) -> Option:
@@ -115,6 +131,20 @@ def _bar_label() -> dict[str, Any]:
 
 #: Labels of narrow bar segments would print over each other: those are left out.
 HIDE_OVERLAP: Final = {"hideOverlap": True}
+#: The width of a park chart's plot area on the 1920-wide wall (a third of the screen less the
+#: parks' labels), and of one digit of a bar's label: a segment narrower than its number
+#: would cut it ("16" in a sliver of green), so it goes without; the park's label has it.
+PLOT_WIDTH_PX: Final = 240
+DIGIT_PX: Final = 14
+LABEL_PAD_PX: Final = 10
+
+
+def bar_segment(value: int, axis_top: float) -> int | dict[str, Any]:
+    """A stacked bar's segment, its label hidden where the number would not fit inside it."""
+    width = PLOT_WIDTH_PX * value / axis_top
+    if not value or width >= len(str(value)) * DIGIT_PX + LABEL_PAD_PX:
+        return value
+    return {"value": value, "label": {"show": False}}
 
 
 def online_by_park(overview: RegionOverview, tr: Translator) -> Option:
@@ -131,11 +161,12 @@ def online_by_park(overview: RegionOverview, tr: Translator) -> Option:
         )
         for p in overview.parks
     ]
+    top, step = nice_axis(max((p.devices for p in overview.parks), default=0))
     option = _base(grid_left=280)
     option.update(
         legend=_legend([online, offline]),
         yAxis=_park_axis(names),
-        xAxis=_value_axis(),
+        xAxis={**_value_axis(), "max": top, "interval": step},
         series=[
             {
                 "name": online,
@@ -145,7 +176,7 @@ def online_by_park(overview: RegionOverview, tr: Translator) -> Option:
                 "itemStyle": {"color": STATE_COLOURS[MachineState.RUNNING]},
                 "label": _bar_label(),
                 "labelLayout": HIDE_OVERLAP,
-                "data": [p.online for p in overview.parks],
+                "data": [bar_segment(p.online, top) for p in overview.parks],
             },
             {
                 "name": offline,
@@ -155,7 +186,7 @@ def online_by_park(overview: RegionOverview, tr: Translator) -> Option:
                 "itemStyle": {"color": STATE_COLOURS[MachineState.OFFLINE]},
                 "label": {**_bar_label(), "color": INK},
                 "labelLayout": HIDE_OVERLAP,
-                "data": [p.devices - p.online for p in overview.parks],
+                "data": [bar_segment(p.devices - p.online, top) for p in overview.parks],
             },
         ],
     )
@@ -222,29 +253,30 @@ def alarms_by_park(overview: RegionOverview, tr: Translator) -> Option:
     return option
 
 
-def _scale(largest: int, tr: Translator) -> tuple[int, str]:
-    """A divisor and its unit for an axis of counts, as each language groups digits (Chinese
-    by 万 and 亿, English by thousands)."""
+#: English short scale as axis labels write it (25k); symbols, the same in any English text.
+COMPACT_EN: Final = ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "k"))
+
+
+def compact_scale(largest: float, tr: Translator) -> tuple[int, str]:
+    """A divisor and its suffix for an axis of counts, as each language groups digits (Chinese
+    by 万 and 亿: 2.5万; English by thousands: 25k): labels of a few characters stay apart on
+    a short chart where "25,000" would not."""
     steps: tuple[tuple[int, str], ...]
     if tr.lang == "zh-CN":
-        steps = ((100_000_000, N_("hundred million")), (10_000, N_("ten thousand")))
+        steps = ((100_000_000, tr("hundred million")), (10_000, tr("ten thousand")))
     else:
-        steps = (
-            (1_000_000_000, N_("billion")),
-            (1_000_000, N_("million")),
-            (1_000, N_("thousand")),
-        )
-    for divisor, unit in steps:
-        if largest >= divisor * 10:
-            return divisor, tr(unit)
+        steps = COMPACT_EN
+    for divisor, suffix in steps:
+        if largest >= divisor:
+            return divisor, suffix
     return 1, ""
 
 
 def ingest_by_hour(overview: RegionOverview, tr: Translator) -> Option:
     hourly = [sum(p.points_by_hour[h] for p in overview.parks) for h in range(24)]
-    divisor, unit = _scale(max(hourly, default=0), tr)
-    option = _base(grid_left=90)
-    option["grid"]["top"] = 56 if len(overview.parks) > 1 else 40
+    divisor, suffix = compact_scale(max(hourly, default=0), tr)
+    option = _base(grid_left=84)
+    option["grid"]["top"] = 48 if len(overview.parks) > 1 else 16
     option.update(
         legend=_legend([p.park.name for p in overview.parks]) if len(overview.parks) > 1 else None,
         xAxis={
@@ -256,8 +288,15 @@ def ingest_by_hour(overview: RegionOverview, tr: Translator) -> Option:
         },
         yAxis={
             **_value_axis(),
-            "name": tr("points, {unit}", unit=unit) if unit else tr("points"),
-            "nameTextStyle": _text(SMALL_FONT, MUTED),
+            # Two steps: three labels 22 px high fit the short chart with room between them.
+            "splitNumber": 2,
+            "minInterval": 1 / divisor,
+            # No "0万" at the foot: the bars stand on the axis line.
+            "axisLabel": {
+                **_text(SMALL_FONT, MUTED),
+                "formatter": "{value}" + suffix,
+                "showMinLabel": False,
+            },
         },
         series=[
             {
@@ -265,7 +304,7 @@ def ingest_by_hour(overview: RegionOverview, tr: Translator) -> Option:
                 "type": "bar",
                 "stack": "points",
                 "barCategoryGap": "25%",
-                "data": [round(n / divisor, 1) for n in p.points_by_hour],
+                "data": [round(n / divisor, 2) if divisor > 1 else n for n in p.points_by_hour],
             }
             for p in overview.parks
         ],

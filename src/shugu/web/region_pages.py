@@ -45,8 +45,10 @@ REFRESH_S: Final = 10
 #: column holds about 15 cells a row and five rows at 1920×1080.
 TILE_SPANS: Final = ((70, 1), (160, 2))
 WIDEST_SPAN: Final = 3
-#: Columns × rows of tiles the panel holds at 1920×1080; more rotate through pages.
-PAGE_SPANS: Final = 10
+#: Columns of tiles the panel holds at 1920×1080, in one row: the panel is as high as one tile
+#: that shows its name, counts and five rows of cells (two rows would leave no room for the
+#: cells); more rotate through pages.
+PAGE_SPANS: Final = 5
 #: Beyond this many machines a tile draws smaller cells; beyond MAX_CELLS it says how many more.
 DENSE_AFTER: Final = 240
 #: Up to this many machines a one-column tile draws large cells (three rows of nine).
