@@ -32,6 +32,16 @@ def _login(base: str, username: str, password: str) -> str:
     return token
 
 
+def _accounts_ready(base: str, usernames: set[str]) -> bool:
+    """Whether the demo has made these accounts yet, asked as its operator (made before the
+    server listens): signing in to an account not made yet would count as a failed attempt,
+    and enough of them on a slow machine lock the account out before it exists."""
+    operator = _login(base, "operator", "demo-operator")
+    users = _get(f"{base}/api/users", operator)
+    assert isinstance(users, list)
+    return usernames <= {u["username"] for u in users}
+
+
 def _start_demo(data: Path, http_port: int, mqtt_port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
@@ -97,6 +107,8 @@ def test_demo_shows_a_living_district(tmp_path: Path) -> None:
         while time.time() < deadline and not (mill_values and dc_values):
             time.sleep(2)
             try:
+                if not _accounts_ready(base, {"mill-admin", "dc-admin"}):
+                    continue
                 token = _login(base, "mill-admin", "demo-mill-admin")
                 me = _get(f"{base}/api/auth/me", token)
                 assert isinstance(me, dict)
