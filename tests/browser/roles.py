@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.browser.demo import Demo
 
-#: Enterprise pages, in the sidebar's order; the last four are the administrators' only.
+#: Enterprise pages, in the sidebar's order; the last five are the administrators' only.
 ENTERPRISE_PAGES = (
     "tree",
     "devices",
@@ -22,6 +22,7 @@ ENTERPRISE_PAGES = (
     "calendar",
     "onboard",
     "consents",
+    "accounts",
 )
 VIEWER_PAGES = ENTERPRISE_PAGES[:12]
 #: A park official's pages: the bureau's region pages, each narrowed to its own park.
