@@ -19,7 +19,7 @@ from shugu.analytics.baseline import DAY_MS, fit_baseline
 from shugu.api.services import Services
 from shugu.domain.timeutil import parse_instant
 from shugu.store.registry.capacity import NewCapacityRequest
-from tests.api.conftest import World
+from tests.api.conftest import PASSWORD, World
 from tests.api.matrix_incidents import INCIDENT_ROWS
 from tests.api.matrix_region import REGION_ROWS
 from tests.api.matrix_rows import (
@@ -213,6 +213,12 @@ CORE_ROWS: dict[tuple[str, str], Row] = {
         setup=_b_token,
     ),
     ("POST", "/api/auth/login"): Row(lambda w: "/api/auth/login", {}, not_user_scoped=True),
+    # Each role changes its own password (every world token of it is revoked after its turn).
+    ("POST", "/api/auth/password"): Row(
+        lambda w: "/api/auth/password",
+        ANY_USER,
+        lambda w: {"current_password": PASSWORD, "new_password": "a new long password"},
+    ),
     # Each role signs out the token it calls with; the world's tokens are not used again.
     ("POST", "/api/auth/logout"): Row(lambda w: "/api/auth/logout", ANY_USER),
     ("GET", "/api/regions"): Row(lambda w: "/api/regions", ANY_USER),

@@ -13,9 +13,24 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from shugu.api.deps import AccessDep, PrincipalDep, ServicesDep, request_credential
 from shugu.api.login_guard import LoginGuard
-from shugu.api.registry_schemas import LoginIn, LoginOut, TokenCreated, TokenIn, TokenOut, UserOut
+from shugu.api.registry_schemas import (
+    LoginIn,
+    LoginOut,
+    PasswordChangeIn,
+    TokenCreated,
+    TokenIn,
+    TokenOut,
+    UserOut,
+)
 from shugu.api.session_cookies import clear_session_cookies, over_tls, set_session_cookies
-from shugu.api.sign_in import SESSION_TTL_S, client_address, login_guard_of, sign_in
+from shugu.api.sign_in import (
+    SESSION_TTL_S,
+    SignedIn,
+    change_password,
+    client_address,
+    login_guard_of,
+    sign_in,
+)
 from shugu.domain.tenancy import Role
 from shugu.store.registry import TokenKind, missing
 
@@ -57,17 +72,52 @@ def login(
     guard: LoginGuardDep,
 ) -> LoginOut:
     """Exchange a username and password for a session: a token, and the same as cookies."""
-    registry = services.registry
     signed = sign_in(services, guard, body.username, body.password, client_address(request))
-    principal, issued = signed.principal, signed.issued
+    return _session_answer(request, response, services, signed)
+
+
+def _session_answer(
+    request: Request, response: Response, services: ServicesDep, signed: SignedIn
+) -> LoginOut:
+    issued = signed.issued
     secure = over_tls(request, services.settings.behind_tls)
     set_session_cookies(response, issued.token, SESSION_TTL_S, secure)
     return LoginOut(
         id=issued.record.id,
         token=issued.token,
         expires_at=issued.record.expires_at,
-        user=UserOut.from_record(registry.get_user(principal.user_id)),
+        user=UserOut.from_record(services.registry.get_user(signed.principal.user_id)),
     )
+
+
+@router.post(
+    "/password",
+    responses={
+        403: {"description": "the current password is wrong", **_ERROR},
+        422: {"description": "the new password breaks a rule; the code says which", **_ERROR},
+        429: {"description": "too many wrong passwords; see Retry-After", **_ERROR},
+    },
+)
+def change_own_password(
+    body: PasswordChangeIn,
+    request: Request,
+    response: Response,
+    access: AccessDep,
+    services: ServicesDep,
+    guard: LoginGuardDep,
+) -> LoginOut:
+    """Change the caller's own password. Every session and API token of the account is
+    revoked, the one this request came with too; the answer is a new session (token and
+    cookies), as sign-in gives."""
+    signed = change_password(
+        services,
+        guard,
+        access,
+        body.current_password,
+        body.new_password,
+        client_address(request),
+    )
+    return _session_answer(request, response, services, signed)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)

@@ -34,6 +34,13 @@ class LoginIn(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    #: The rules (10 to 256 characters, not the username, not the current password) are the
+    #: registry's, so that each refusal names its reason with a code.
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
 class TokenIn(BaseModel):
     name: Name
     #: Lifetime in seconds; leave out for a token that lasts until revoked.
@@ -117,6 +124,10 @@ class UserOut(Out):
     park_id: int | None = Field(None, description="the park a park official serves")
     disabled_at: datetime | None = Field(
         None, description="when the account was disabled; null while it may sign in"
+    )
+    must_change_password: bool = Field(
+        False,
+        description="made by someone else with a password its holder has not yet changed",
     )
 
 

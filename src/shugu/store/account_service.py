@@ -6,6 +6,11 @@ officials) and an enterprise's first administrator; every further account of an 
 enterprise's own, made and managed by its administrators. An account the caller may not know of
 is refused as missing (404), one it may see but not change as forbidden (403). Nobody changes or
 disables its own account, so that the last administrator cannot lock everyone out by mistake.
+
+Every account changes its own password, and only its own: an account made by another carries
+the password that other chose (``must_change_password``) until its holder replaces it, and from
+then on its maker (the operator, for an enterprise's first administrator) can no longer sign in
+as it.
 """
 
 from __future__ import annotations
@@ -112,6 +117,8 @@ def create_account(
         enterprise_id,
         made_by_operator=access.role is Role.OPERATOR and role.bound_to_enterprise,
         park_id=park_id,
+        # Its maker knows this password; the holder is asked to replace it.
+        must_change_password=True,
     )
 
 
@@ -170,3 +177,12 @@ def update_account(
     if disabled is not None and disabled != target.disabled:
         target = registry.set_user_disabled(user_id, disabled)
     return target
+
+
+def change_own_password(
+    registry: Registry, access: Access, current_password: str, new_password: str
+) -> UserRecord:
+    """The caller's own password, given the current one; every token the account held is
+    revoked (see ``Registry.change_password``). The API and the console count a wrong current
+    password as a failed sign-in (``api/sign_in.py``), so this is no way around those limits."""
+    return registry.change_password(access.principal.user_id, current_password, new_password)

@@ -18,7 +18,7 @@ from shugu.api.session_cookies import (
 from shugu.api.sign_in import SESSION_TTL_S, client_address, login_guard_of, sign_in
 from shugu.domain.errors import AuthError, ShuguError
 from shugu.web.i18n import LANG_COOKIE, LANGUAGES, Translator
-from shugu.web.nav import home_url
+from shugu.web.nav import PASSWORD_URL, home_url
 from shugu.web.session import PageUser, PageUserDep, translator_for
 from shugu.web.templating import render
 
@@ -101,7 +101,11 @@ def login_submit(
         tr,
         "",
     )
-    response = RedirectResponse(safe_next(next) or home_url(user), status_code=303)
+    # An account whose password its maker knows goes to change it first, at every sign-in
+    # until it has.
+    account = services.registry.get_user(signed.principal.user_id)
+    target = PASSWORD_URL if account.must_change_password else safe_next(next) or home_url(user)
+    response = RedirectResponse(target, status_code=303)
     secure = over_tls(request, services.settings.behind_tls)
     set_session_cookies(response, signed.issued.token, SESSION_TTL_S, secure)
     return response

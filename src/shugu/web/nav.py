@@ -18,6 +18,16 @@ class NavItem:
         return path == self.url or path.startswith(self.url.rstrip("/") + "/")
 
 
+#: The top bar's account menu, the same for every role: what one does with one's own account.
+PASSWORD_URL = "/account/password"
+ACCOUNT_MENU: tuple[NavItem, ...] = (NavItem(N_("Change password"), PASSWORD_URL),)
+
+
+def account_menu_for(user: PageUser) -> tuple[NavItem, ...]:
+    """Every role changes its own password; the menu has no role-specific entries (yet)."""
+    return ACCOUNT_MENU
+
+
 def enterprise_items(enterprise_id: int, admin: bool) -> list[NavItem]:
     base = f"/e/{enterprise_id}"
     items = [

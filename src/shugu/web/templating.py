@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse
 
 from shugu import __version__
 from shugu.web.i18n import N_, Translator
-from shugu.web.nav import current, nav_for
+from shugu.web.nav import account_menu_for, current, nav_for
 from shugu.web.session import PageUser
 from shugu.webassets import ECHARTS, HTMX
 
@@ -145,6 +145,7 @@ def page_context(request: Request, user: PageUser | None, tr: Translator) -> dic
         "user": user,
         "nav": nav,
         "nav_current": current(nav, path),
+        "account_menu": account_menu_for(user) if user is not None else (),
         "path": path,
         "here": page_address(request),
         "csrf": user.csrf if user is not None else "",

@@ -11,10 +11,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shugu.domain.errors import AuthError, ConflictError, ValidationError
+from shugu.domain.errors import AuthError, ConflictError, ForbiddenError, ValidationError
 from shugu.domain.tenancy import Principal, Role
 from shugu.store.registry.core import RegistryCore, clean_name, hash_token, missing
 from shugu.store.registry.models import ApiToken, Enterprise, Park, User
+from shugu.store.registry.passwords import check_new_password
 from shugu.store.registry.records import ApiTokenRecord, IssuedToken, TokenKind, UserRecord
 
 MIN_PASSWORD_LENGTH = 8
@@ -36,6 +37,7 @@ def user_record(row: User) -> UserRecord:
         made_by_operator=row.made_by_operator,
         park_id=row.park_id,
         disabled_at=row.disabled_at,
+        must_change_password=row.must_change_password,
     )
 
 
@@ -138,6 +140,7 @@ class AccountMixin(RegistryCore):
         *,
         made_by_operator: bool = False,
         park_id: int | None = None,
+        must_change_password: bool = False,
     ) -> UserRecord:
         name = _check_username(username)
         _check_password(password)
@@ -161,6 +164,7 @@ class AccountMixin(RegistryCore):
                 enterprise_id=enterprise_id,
                 park_id=park_id,
                 made_by_operator=made_by_operator,
+                must_change_password=must_change_password,
             )
             session.add(row)
             self._flush_unique(session, taken)
@@ -259,6 +263,52 @@ class AccountMixin(RegistryCore):
             if row is None:
                 raise missing("user")
             row.password_hash = password_hash
+
+    def change_password(self, user_id: int, current_password: str, new_password: str) -> UserRecord:
+        """The holder's own change: the current password proves it is them, the new one
+        follows ``passwords.py``. Every token of the account is revoked, sessions and API
+        tokens alike (whoever held one may have held the old password too); the caller issues
+        the changing session a fresh one. Clears ``must_change_password``.
+
+        A wrong current password is ForbiddenError(code='wrong_current_password'), which the
+        caller counts as a failed sign-in. The rules are checked first: they need no hash and
+        say nothing about the stored password.
+        """
+        wrong = ForbiddenError(
+            "the current password is wrong",
+            code="wrong_current_password",
+            field="current_password",
+        )
+        with self._session() as session:
+            row = session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+            if row is None:
+                raise missing("user")
+            username, stored_hash = row.username, row.password_hash
+        check_new_password(username, current_password, new_password)
+        # Both slow hashes run outside any transaction.
+        try:
+            self._hasher.verify(stored_hash, current_password)
+        except (VerificationError, InvalidHashError):
+            raise wrong from None
+        new_hash = self._hasher.hash(new_password)
+        now = self._now()
+        with self._session() as session:
+            user = session.get(User, user_id)
+            if user is None:
+                raise missing("user")
+            if user.password_hash != stored_hash:
+                # Changed meanwhile by another request: what was given is no longer current.
+                raise wrong
+            user.password_hash = new_hash
+            user.must_change_password = False
+            for token in session.scalars(
+                select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+            ):
+                token.revoked_at = now
+            record = user_record(user)
+            token_hashes = self._token_hashes(session, user_id)
+        self._forget_principals(token_hashes)
+        return record
 
     def authenticate_password(self, username: str, password: str) -> Principal:
         """The principal for a username and password, or AuthError(code='bad_credentials').

@@ -208,6 +208,9 @@ class User(Base):
     made_by_operator: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: When the account was disabled (停用): it cannot sign in and its tokens are refused.
     disabled_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: Made by someone else with a password its holder did not choose: the console sends the
+    #: holder to change it after signing in, until they do.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class ApiToken(Base):

@@ -104,6 +104,8 @@ class UserRecord:
     park_id: int | None = None
     #: When the account was disabled; None while it may sign in.
     disabled_at: datetime | None = None
+    #: Created by someone else with a password it did not choose; cleared when it changes it.
+    must_change_password: bool = False
 
     @property
     def disabled(self) -> bool:
