@@ -15,7 +15,7 @@ from shugu.domain.errors import AuthError, ConflictError, ForbiddenError, Valida
 from shugu.domain.tenancy import Principal, Role
 from shugu.store.registry.core import RegistryCore, clean_name, hash_token, missing
 from shugu.store.registry.models import ApiToken, Enterprise, Park, User
-from shugu.store.registry.passwords import check_new_password
+from shugu.store.registry.passwords import check_new_password, encodable
 from shugu.store.registry.records import ApiTokenRecord, IssuedToken, TokenKind, UserRecord
 
 MIN_PASSWORD_LENGTH = 8
@@ -285,6 +285,8 @@ class AccountMixin(RegistryCore):
                 raise missing("user")
             username, stored_hash = row.username, row.password_hash
         check_new_password(username, current_password, new_password)
+        if not encodable(current_password):
+            raise wrong
         # Both slow hashes run outside any transaction.
         try:
             self._hasher.verify(stored_hash, current_password)

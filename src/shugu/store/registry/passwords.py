@@ -29,6 +29,12 @@ def check_new_password(username: str, current_password: str, new_password: str) 
             field=FIELD,
             max_length=MAX_PASSWORD_LENGTH,
         )
+    if not encodable(new_password):
+        raise ValidationError(
+            "a new password is text that UTF-8 can write (no lone surrogates)",
+            code="new_password_invalid",
+            field=FIELD,
+        )
     if new_password.strip().casefold() == username.strip().casefold():
         raise ValidationError(
             "the new password must not be the username",
@@ -41,3 +47,13 @@ def check_new_password(username: str, current_password: str, new_password: str) 
             code="new_password_unchanged",
             field=FIELD,
         )
+
+
+def encodable(password: str) -> bool:
+    """Whether the hash can read the password: a lone surrogate (from a JSON ``\\ud800``)
+    has no UTF-8 bytes, and such a string can be nobody's password."""
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
