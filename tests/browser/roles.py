@@ -63,6 +63,10 @@ ROLE_PAGES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: The top bar's account menu (``shugu.web.nav.ACCOUNT_MENU``): the same for every account.
+ACCOUNT_MENU = ("/account/password",)
+
+
 def page_path(demo: Demo, username: str, page: str) -> str:
     """``page`` is a path, or an enterprise page's name (under the account's enterprise)."""
     if page.startswith("/"):

@@ -11,7 +11,7 @@ from tests.browser.conftest import OpenPage
 from tests.browser.demo import Demo
 from tests.browser.pages import nav_links
 from tests.browser.pending import param
-from tests.browser.roles import ROLE_PAGES, page_path, role_paths
+from tests.browser.roles import ACCOUNT_MENU, ROLE_PAGES, page_path, role_paths
 
 ROLES = list(ROLE_PAGES)
 #: Accounts that land on the wall display, which has no sidebar: where their sidebar is.
@@ -68,3 +68,18 @@ def test_a_role_opens_each_page_of_its_navigation(
     expect(page.locator("nav.sidebar a[aria-current=page]")).to_have_count(1)
     expect(page.locator("main#page")).to_be_visible()
     assert page.locator("main#page").inner_text().strip(), f"{path} shows something"
+
+
+@pytest.mark.parametrize("username", [param(u, pages=(ROLE_PAGES[u][0],), id=u) for u in ROLES])
+def test_every_role_reaches_its_account_menu_from_the_top_bar(
+    open_page: OpenPage, username: str
+) -> None:
+    page = open_page(username, at=WALL_FIRST.get(username, "/"))
+    links = page.locator("nav.account-menu a")
+    assert [links.nth(i).get_attribute("href") for i in range(links.count())] == list(ACCOUNT_MENU)
+    with page.expect_navigation() as navigation:
+        links.first.click()
+    answer = navigation.value
+    assert answer is not None and answer.status == 200
+    expect(page.locator("[data-testid=password-form]")).to_be_visible()
+    expect(page.locator("nav.account-menu a[aria-current=page]")).to_have_count(1)
