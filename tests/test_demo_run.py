@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from shugu.demo import ACCOUNTS
 from tests.server import free_port, holding_port
 
 
@@ -124,6 +125,13 @@ def test_demo_shows_a_living_district(tmp_path: Path) -> None:
             except (urllib.error.URLError, OSError, KeyError):
                 continue
         assert mill_values, "looms report over MQTT through their gateway"
+        # The demo's passwords are published: its accounts go to their pages at sign-in, not
+        # to the page that asks an account made by another to replace its password.
+        users = _get(f"{base}/api/users", _login(base, "operator", "demo-operator"))
+        assert isinstance(users, list)
+        published = {username for username, *_ in ACCOUNTS}
+        asked = [u["username"] for u in users if u["must_change_password"]]
+        assert published <= {u["username"] for u in users} and not published & set(asked)
         assert dc_values, "the data hall reports over HTTP"
         # Live means now: the live clock catches up after the backfill instead of staying a
         # minute and more behind (one report period and some slack, not a timing benchmark).

@@ -131,6 +131,16 @@ def ensure_accounts(client: ShuguClient, enterprises: list[SimEnterprise]) -> No
             raise
 
 
+def keep_demo_passwords(registry: Registry) -> None:
+    """The demo's passwords are published (printed at start, in the README) so that anyone can
+    try each role: its accounts are not asked to replace them at sign-in, as accounts made by
+    another are on a real platform."""
+    for username, *_ in ACCOUNTS:
+        user = registry.user_by_username(username)
+        if user is not None and user.must_change_password:
+            registry.set_must_change_password(user.id, False)
+
+
 def run_district(
     base_url: str,
     mqtt_port: int,
@@ -150,6 +160,7 @@ def run_district(
     enterprises = Provisioner(client, data / "demo-sim-tokens.json").provision(district, scale)
     ensure_accounts(client, enterprises)
     if region is not None:
+        keep_demo_passwords(region.registry)
         seed_bureau(region, after_data=False)
     counters_file = data / "demo-sim-counters.json"
     marker = data / "demo-backfilled"

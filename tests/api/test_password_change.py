@@ -127,3 +127,17 @@ def test_the_operator_cannot_sign_in_as_a_first_administrator_who_changed_it(
     assert _login(world, "c-admin", PASSWORD).status_code == 401
     refused = world.client.get("/api/auth/me", headers=holder)
     assert refused.status_code == 401
+
+
+def test_a_password_utf8_cannot_write_is_a_wrong_one_at_sign_in(world: World) -> None:
+    """The API's JSON refuses a lone surrogate before it is a password, but the registry is
+    also reached by the console's form and the control socket: there it reached the password
+    hash, which raised instead of answering "wrong"."""
+    import pytest
+
+    from shugu.domain.errors import AuthError
+
+    for username in ("viewer_a", "nobody"):
+        with pytest.raises(AuthError) as refused:
+            world.registry.authenticate_password(username, "\ud800")
+        assert refused.value.code == "bad_credentials"

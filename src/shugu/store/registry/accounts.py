@@ -264,6 +264,14 @@ class AccountMixin(RegistryCore):
                 raise missing("user")
             row.password_hash = password_hash
 
+    def set_must_change_password(self, user_id: int, value: bool) -> None:
+        """Ask the holder to replace the password at its next sign-in, or stop asking."""
+        with self._session() as session:
+            row = session.get(User, user_id)
+            if row is None:
+                raise missing("user")
+            row.must_change_password = value
+
     def change_password(self, user_id: int, current_password: str, new_password: str) -> UserRecord:
         """The holder's own change: the current password proves it is them, the new one
         follows ``passwords.py``. Every token of the account is revoked, sessions and API
@@ -319,6 +327,10 @@ class AccountMixin(RegistryCore):
         give the same answer, so that sign-in does not reveal which usernames exist.
         """
         failure = AuthError("the username or password is wrong", code="bad_credentials")
+        if not encodable(password):
+            # No password is text UTF-8 cannot write (a JSON "\ud800"), so it is wrong for
+            # every username alike; the hash could not read it and would raise.
+            raise failure
         # The slow hash runs outside any transaction, so sign-ins hold no connection meanwhile.
         with self._session() as session:
             row = session.scalar(select(User).where(User.username == username.strip()))
