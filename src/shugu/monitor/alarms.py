@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TypeGuard
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +24,7 @@ from shugu.domain.timeutil import utc_datetime, utc_now_ms
 from shugu.monitor.engine import DeviceInfo, Transition, describe
 from shugu.monitor.flapping import FlapLimits, FlapTracker, FlapVerdict
 from shugu.monitor.incidents import load_rules
-from shugu.monitor.incidents_desk import IncidentDesk
+from shugu.monitor.incidents_desk import IncidentDesk, IncidentTurn
 from shugu.monitor.model import (
     SEVERITY_RANK,
     AlarmNotice,
@@ -41,6 +42,7 @@ from shugu.monitor.notify.escalation import (
 )
 from shugu.monitor.rules import RuleSpec
 from shugu.store.registry import Registry
+from shugu.store.registry.incidents import IncidentWrite
 from shugu.store.registry.monitoring import AlarmChange, AlarmRecord, NewAlarm
 
 log = logging.getLogger(__name__)
@@ -234,10 +236,25 @@ class AlarmBook:
         if not writes.items:
             return
         items, writes.items, writes.opening = writes.items, [], set()
-        records = self._registry.write_alarms([w for w, _t in items])
+        turns: list[IncidentTurn] = []
+
+        def incidents_of(records: list[AlarmRecord | None]) -> list[IncidentWrite]:
+            if turns:
+                self.incidents.abandon()  # written again after a rollback: place them afresh
+            raised = [r for (w, _t), r in zip(items, records, strict=True) if _raises(r, w)]
+            cleared = [r for (w, _t), r in zip(items, records, strict=True) if _clears(r, w)]
+            turns.append(self.incidents.plan(raised, cleared, writes.at))
+            return turns[-1].writes
+
+        try:
+            records, incidents = self._registry.write_alarm_turn(
+                [w for w, _t in items], incidents_of
+            )
+        except Exception:
+            if turns:
+                self.incidents.abandon()
+            raise
         now = to_ms(writes.at)
-        raised: list[AlarmRecord] = []
-        cleared: list[AlarmRecord] = []
         for (write, t), record in zip(items, records, strict=True):
             if record is None:
                 continue
@@ -245,15 +262,12 @@ class AlarmBook:
                 with self._lock:
                     self._open[(record.rule_ref, record.device_id)] = record.id
                 self.raised += 1
-                raised.append(record)
                 if self.on_raised is not None and t is not None:
                     self.on_raised(t, record.id)
             elif write.clear:
                 self.cleared += 1
-                cleared.append(record)
                 self._after_handled(record, NoticeEvent.cleared, now)
-        self.incidents.raised(raised, writes.at)
-        self.incidents.cleared(cleared, writes.at)
+        self.incidents.settle(turns[-1], incidents)
         self._announce(r.enterprise_id for r in records if r is not None)
 
     def observe(self, device: npt.NDArray[np.integer], ts: npt.NDArray[np.int64]) -> None:
@@ -533,6 +547,14 @@ class _Writes:
         self.items.append((write, t))
         if isinstance(write, NewAlarm):
             self.opening.add((write.rule_ref, write.device_id))
+
+
+def _raises(record: AlarmRecord | None, write: NewAlarm | AlarmChange) -> TypeGuard[AlarmRecord]:
+    return record is not None and isinstance(write, NewAlarm)
+
+
+def _clears(record: AlarmRecord | None, write: NewAlarm | AlarmChange) -> TypeGuard[AlarmRecord]:
+    return record is not None and isinstance(write, AlarmChange) and write.clear
 
 
 def _note(note: str) -> str:

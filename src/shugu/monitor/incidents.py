@@ -170,6 +170,9 @@ class OpenIncident:
     #: The registry's id; None until the incident is written.
     id: int | None
     enterprise_id: int
+    #: ``open`` or ``acknowledged``, as last written (the desk keeps it, so that an alarm
+    #: joining needs no read of the registry).
+    state: str = "open"
     members: list[tuple[AlarmFact, Place]] = field(default_factory=list)
     open_alarms: set[int] = field(default_factory=set)
     devices: set[int] = field(default_factory=set)
@@ -263,10 +266,12 @@ class IncidentGrouper:
         self._of_alarm[fact.alarm_id] = incident
         return Placement(incident, True, True)
 
-    def restore(self, incident_id: int, members: Sequence[tuple[AlarmFact, bool]]) -> None:
+    def restore(
+        self, incident_id: int, members: Sequence[tuple[AlarmFact, bool]], state: str = "open"
+    ) -> None:
         """An incident not closed, read back from the registry after a restart: its alarms
         with whether each is still open."""
-        incident = OpenIncident(incident_id, members[0][0].enterprise_id)
+        incident = OpenIncident(incident_id, members[0][0].enterprise_id, state)
         for fact, still_open in sorted(members, key=lambda m: m[0].raised_ms):
             incident.add(
                 fact, self.topology.place(fact.device_id, fact.enterprise_id), still_open=still_open

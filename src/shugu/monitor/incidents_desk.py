@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
 from shugu.domain.timeutil import utc_datetime
@@ -60,7 +60,33 @@ def build_topology(registry: Registry, store: TelemetryStore, rules: GroupingRul
     return Topology.build(registry.all_devices(), assets, links, rules)
 
 
+@dataclass(slots=True)
+class _Planned:
+    """One incident write of a turn and what follows once it is kept."""
+
+    incident: OpenIncident
+    #: The alarm its ``raised`` notice names; None: no notice.
+    named: AlarmRecord | None = None
+    reopened: bool = False
+    #: Its last open alarm cleared: the write closes it.
+    closing: bool = False
+
+
+@dataclass(slots=True)
+class IncidentTurn:
+    """A turn's incident writes, planned from its alarms' results inside their transaction;
+    ``IncidentDesk.settle`` takes the kept records and sends the notices."""
+
+    at: datetime
+    writes: list[IncidentWrite] = field(default_factory=list)
+    planned: list[_Planned] = field(default_factory=list)
+
+
 class IncidentDesk:
+    """Open incidents in memory: read from the registry once (``set_topology``'s first call)
+    and kept current by the desk's own writes, so that booking an alarm reads nothing back;
+    the writes go into the alarms' own transaction (``Registry.write_alarm_turn``)."""
+
     def __init__(
         self,
         registry: Registry,
@@ -84,6 +110,10 @@ class IncidentDesk:
                 self._restored = True
                 self._restore()
 
+    def open_incidents(self) -> list[OpenIncident]:
+        with self._lock:
+            return self._grouper.open_incidents()
+
     def _restore(self) -> None:
         for incident in self._registry.list_incidents(
             None, states=UNCLOSED_STATES, limit=1_000_000
@@ -91,101 +121,139 @@ class IncidentDesk:
             alarms = self._registry.list_alarms(None, incident_id=incident.id, limit=100_000)
             if alarms:
                 self._grouper.restore(
-                    incident.id, [(fact_of(a), a.status != "cleared") for a in alarms]
+                    incident.id,
+                    [(fact_of(a), a.status != "cleared") for a in alarms],
+                    incident.state,
                 )
+
+    def abandon(self) -> None:
+        """A turn's transaction did not commit: what its plan placed in memory is read back
+        from the registry, as at a restart."""
+        with self._lock:
+            self._grouper = IncidentGrouper(self._grouper.topology, self._grouper.window_ms)
+            if self._restored:
+                # Should the registry fail this read too, the next ``set_topology`` retries.
+                self._restored = False
+                self._restore()
+                self._restored = True
 
     # -- from the book -----------------------------------------------------------------------
 
-    def raised(self, records: Sequence[AlarmRecord], at: datetime) -> None:
-        """Alarms just written: each joins or opens an incident. A new incident is notified;
-        so is an acknowledged one that a new alarm joins: it opens again (a new fault on top of
-        one being handled is news), with one notice naming the new alarm, and its reminders
-        start over. A flapping alarm re-opens quietly: its flips are counted, not announced."""
-        if not records:
-            return
-        now = _ms(at)
-        by_id = {r.id: r for r in records}
+    def plan(
+        self, raised: Sequence[AlarmRecord], cleared: Sequence[AlarmRecord], at: datetime
+    ) -> IncidentTurn:
+        """The incident writes for a turn's alarms, from memory alone: each alarm raised joins
+        or opens an incident, and an incident whose last open alarm cleared closes. Called
+        inside the turn's transaction; ``settle`` once it commits, ``abandon`` if not."""
+        turn = IncidentTurn(at)
         with self._lock:
-            touched: dict[int, tuple[OpenIncident, list[int], bool]] = {}
-            for record in records:
-                placement = self._grouper.place(fact_of(record))
-                key = id(placement.incident)
-                _inc, ids, opened = touched.get(key, (placement.incident, [], False))
-                touched[key] = (placement.incident, [*ids, record.id], opened or placement.opened)
-            writes: list[IncidentWrite] = []
-            #: Per write, the alarm its notice names (None: no notice) and whether it re-opens.
-            news: list[tuple[int | None, bool]] = []
-            for incident, ids, opened in touched.values():
-                escalation = None
-                notified = None
-                state = "open"
-                reopened = False
-                policy = self._policy_of(incident.enterprise_id)
-                if opened and incident.id is None:
-                    if policy is not None:
-                        escalation = asdict(EscalationState.opened(now))
-                        notified = incident.cause.alarm_id
-                elif incident.id is not None:
-                    state = self._registry.get_incident(incident.id).state
-                    if state == "acknowledged":
-                        state, reopened = "open", True
-                        loud = [i for i in ids if not by_id[i].flapping]
-                        if policy is not None:
-                            escalation = asdict(EscalationState.opened(now))
-                            if loud:
-                                notified = incident.most_upstream(loud).alarm_id
-                writes.append(
-                    IncidentWrite(
-                        incident_id=incident.id,
-                        enterprise_id=incident.enterprise_id,
-                        state=state,
-                        severity=incident.severity.value,
-                        at=at,
-                        cause_alarm_id=incident.cause.alarm_id,
-                        alarm_count=len(incident.members),
-                        alarm_ids=tuple(ids),
-                        escalation=escalation,
-                        notified_alarm_id=notified,
-                        notice_kind="reopened" if reopened else "notified",
-                        reopened=reopened,
-                    )
-                )
-                news.append((notified, reopened))
-            try:
-                written = self._registry.write_incidents(writes)
-            except Exception:
-                for incident, _ids, opened in touched.values():
-                    if opened:
-                        self._grouper.forget(incident)
-                raise
-            notices: list[tuple[AlarmRecord, IncidentTag]] = []
-            for (incident, _ids, _opened), kept, (named, reopened) in zip(
-                touched.values(), written, news, strict=True
-            ):
-                incident.id = kept.id
-                named_record = None if named is None else by_id.get(named)
-                if named_record is not None:
-                    notices.append((named_record, IncidentTag(kept.id, kept.alarm_count, reopened)))
-        for record, tag in notices:
+            self._place(raised, turn)
+            self._close(cleared, turn)
+        return turn
+
+    def settle(self, turn: IncidentTurn, written: Sequence[IncidentRecord]) -> None:
+        """The turn's incidents are kept: new ones learn their id, and notices go out."""
+        now = _ms(turn.at)
+        raised: list[tuple[AlarmRecord, IncidentTag]] = []
+        closed: list[IncidentRecord] = []
+        with self._lock:
+            for planned, kept in zip(turn.planned, written, strict=True):
+                if planned.closing:
+                    closed.append(kept)
+                    continue
+                planned.incident.id = kept.id
+                planned.incident.state = kept.state
+                if planned.named is not None:
+                    tag = IncidentTag(kept.id, kept.alarm_count, planned.reopened)
+                    raised.append((planned.named, tag))
+        for record, tag in raised:
             policy = self._policy_of(record.enterprise_id)
             if policy is not None:
                 self._send(record, NoticeEvent.raised, list(policy.first), tag, now)
+        for incident in closed:
+            self._after_handled(incident, NoticeEvent.cleared, now)
+
+    def _place(self, records: Sequence[AlarmRecord], turn: IncidentTurn) -> None:
+        """A new incident is notified; so is an acknowledged one that a new alarm joins: it
+        opens again (a new fault on top of one being handled is news), with one notice naming
+        the new alarm, and its reminders start over. A flapping alarm re-opens quietly: its
+        flips are counted, not announced."""
+        if not records:
+            return
+        now = _ms(turn.at)
+        by_id = {r.id: r for r in records}
+        touched: dict[int, tuple[OpenIncident, list[int], bool]] = {}
+        for record in records:
+            placement = self._grouper.place(fact_of(record))
+            key = id(placement.incident)
+            _inc, ids, opened = touched.get(key, (placement.incident, [], False))
+            touched[key] = (placement.incident, [*ids, record.id], opened or placement.opened)
+        for incident, ids, opened in touched.values():
+            escalation = None
+            notified = None
+            reopened = False
+            policy = self._policy_of(incident.enterprise_id)
+            if opened and incident.id is None:
+                if policy is not None:
+                    escalation = asdict(EscalationState.opened(now))
+                    notified = incident.cause.alarm_id
+            elif incident.id is not None and incident.state == "acknowledged":
+                reopened = True
+                loud = [i for i in ids if not by_id[i].flapping]
+                if policy is not None:
+                    escalation = asdict(EscalationState.opened(now))
+                    if loud:
+                        notified = incident.most_upstream(loud).alarm_id
+            turn.writes.append(
+                IncidentWrite(
+                    incident_id=incident.id,
+                    enterprise_id=incident.enterprise_id,
+                    state="open",
+                    severity=incident.severity.value,
+                    at=turn.at,
+                    cause_alarm_id=incident.cause.alarm_id,
+                    alarm_count=len(incident.members),
+                    alarm_ids=tuple(ids),
+                    escalation=escalation,
+                    notified_alarm_id=notified,
+                    notice_kind="reopened" if reopened else "notified",
+                    reopened=reopened,
+                )
+            )
+            named = None if notified is None else by_id.get(notified)
+            turn.planned.append(_Planned(incident, named, reopened))
+
+    def _close(self, records: Sequence[AlarmRecord], turn: IncidentTurn) -> None:
+        for record in records:
+            incident = self._grouper.alarm_closed(record.id)
+            if incident is None or incident.open_alarms or incident.id is None:
+                continue
+            turn.writes.append(
+                IncidentWrite(
+                    incident_id=incident.id,
+                    enterprise_id=incident.enterprise_id,
+                    state="closed",
+                    severity=incident.severity.value,
+                    at=turn.at,
+                    cause_alarm_id=incident.cause.alarm_id,
+                    alarm_count=len(incident.members),
+                    closed=True,
+                )
+            )
+            turn.planned.append(_Planned(incident, closing=True))
 
     def cleared(self, records: Sequence[AlarmRecord], at: datetime) -> None:
-        """Alarms just cleared: an incident whose last open alarm it was is closed."""
-        closing: list[OpenIncident] = []
-        with self._lock:
-            for record in records:
-                incident = self._grouper.alarm_closed(record.id)
-                if incident is not None and not incident.open_alarms and incident.id is not None:
-                    closing.append(incident)
-        for incident in closing:
-            assert incident.id is not None
-            stored = self._registry.get_incident(incident.id)
-            (closed_record,) = self._registry.write_incidents(
-                [_change(stored, at, state="closed", closed=True)]
-            )
-            self._after_handled(closed_record, NoticeEvent.cleared, _ms(at))
+        """Alarms cleared outside a turn (by a person, or their rule removed): an incident
+        whose last open alarm it was is closed, in a transaction of its own."""
+        turn = self.plan((), records, at)
+        if not turn.writes:
+            return
+        try:
+            written = self._registry.write_incidents(turn.writes)
+        except Exception:
+            self.abandon()
+            raise
+        self.settle(turn, written)
 
     def acknowledged(self, records: Sequence[AlarmRecord], at: datetime, by: str) -> None:
         """Alarms acknowledged: an incident none of whose open alarms is still active is
@@ -203,6 +271,10 @@ class IncidentDesk:
             (done,) = self._registry.write_incidents(
                 [_change(stored, at, state="acknowledged", acknowledged_by=by)]
             )
+            with self._lock:
+                for incident in self._grouper.open_incidents():
+                    if incident.id == incident_id:
+                        incident.state = done.state
             self._after_handled(done, NoticeEvent.acknowledged, _ms(at))
 
     def tick(self, now: int) -> None:

@@ -1,21 +1,25 @@
 """Incidents (事件) in the registry: alarms that share a cause, kept with their link to the alarms.
 
 The monitor decides which alarms belong together (``monitor/incidents.py``); the registry only
-keeps what it decided, a turn's decisions in one transaction.
+keeps what it decided, a turn's decisions in one transaction: the same one as the turn's alarm
+writes (``write_alarm_turn``), so booking an alarm costs one transaction, incidents or not.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, Table, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from shugu.store.registry.core import RegistryCore, missing
 from shugu.store.registry.models import Alarm, AlarmEvent, Incident
+from shugu.store.registry.monitoring import AlarmChange, AlarmRecord, NewAlarm, write_alarm
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +62,13 @@ class IncidentWrite:
     reopened: bool = False
 
 
-def incident_record(row: Incident) -> IncidentRecord:
+#: Given a turn's alarm results (None: an alarm to raise that was open already), the incident
+#: writes that follow from them.
+IncidentsOf = Callable[[list[AlarmRecord | None]], list[IncidentWrite]]
+
+
+def incident_record(row: Incident | Row[Any]) -> IncidentRecord:
+    """From an ORM row or a ``RETURNING`` row of the same columns."""
     return IncidentRecord(
         id=row.id,
         enterprise_id=row.enterprise_id,
@@ -78,49 +88,29 @@ def incident_record(row: Incident) -> IncidentRecord:
 class IncidentMixin(RegistryCore):
     def write_incidents(self, writes: list[IncidentWrite]) -> list[IncidentRecord]:
         """Open and change incidents and link alarms to them, in one transaction, in order."""
-        out: list[IncidentRecord] = []
         with self._session() as session:
+            return write_incident_rows(session, writes)
+
+    def write_alarm_turn(
+        self, writes: list[NewAlarm | AlarmChange], incidents_of: IncidentsOf
+    ) -> tuple[list[AlarmRecord | None], list[IncidentRecord]]:
+        """A turn's alarm writes (as ``write_alarms``) and the incident writes ``incidents_of``
+        makes of their results, in one transaction. Should another process have opened one of
+        the alarms meanwhile, the alarms are written as ``write_alarms`` retries them and the
+        incidents after them; ``incidents_of`` is then called again with the new results."""
+        try:
+            with self._session() as session:
+                alarms: list[AlarmRecord | None] = [write_alarm(session, w) for w in writes]
+                return alarms, write_incident_rows(session, incidents_of(alarms))
+        except IntegrityError:
+            out: list[AlarmRecord | None] = []
             for write in writes:
-                row = (
-                    None if write.incident_id is None else session.get(Incident, write.incident_id)
-                )
-                if write.incident_id is not None and row is None:
-                    raise missing("incident")
-                if row is None:
-                    row = Incident(
-                        enterprise_id=write.enterprise_id,
-                        opened_at=write.at,
-                        escalation="{}",
-                    )
-                    session.add(row)
-                row.state = write.state
-                row.severity = write.severity
-                row.updated_at = write.at
-                row.cause_alarm_id = write.cause_alarm_id
-                row.alarm_count = write.alarm_count
-                if write.escalation is not None:
-                    row.escalation = json.dumps(write.escalation, separators=(",", ":"))
-                if write.closed:
-                    row.closed_at = write.at
-                if write.acknowledged_by is not None:
-                    row.acknowledged_at, row.acknowledged_by = write.at, write.acknowledged_by
-                if write.reopened:
-                    row.acknowledged_at, row.acknowledged_by = None, None
-                session.flush()
-                if write.alarm_ids:
-                    session.execute(
-                        update(Alarm)
-                        .where(Alarm.id.in_(write.alarm_ids))
-                        .values(incident_id=row.id)
-                    )
-                if write.notified_alarm_id is not None:
-                    session.add(
-                        AlarmEvent(
-                            alarm_id=write.notified_alarm_id, at=write.at, kind=write.notice_kind
-                        )
-                    )
-                out.append(incident_record(row))
-        return out
+                try:
+                    with self._session() as session:
+                        out.append(write_alarm(session, write))
+                except IntegrityError:
+                    out.append(None)
+            return out, self.write_incidents(incidents_of(out))
 
     def get_incident(self, incident_id: int) -> IncidentRecord:
         with self._session() as session:
@@ -145,3 +135,64 @@ class IncidentMixin(RegistryCore):
                 query = query.where(Incident.state.in_(list(states)))
             query = query.order_by(Incident.opened_at.desc(), Incident.id.desc()).limit(limit)
             return [incident_record(r) for r in session.scalars(query)]
+
+
+def write_incident_rows(session: Session, writes: list[IncidentWrite]) -> list[IncidentRecord]:
+    """Open and change incidents and link alarms to them in the session's transaction. A
+    change is one ``UPDATE … RETURNING`` (the incident is not read first): a turn's incident
+    writes cost a statement or two on top of its alarms'."""
+    out: list[IncidentRecord] = []
+    for write in writes:
+        if write.incident_id is None:
+            row = Incident(enterprise_id=write.enterprise_id, opened_at=write.at, escalation="{}")
+            for key, value in _changed_columns(write).items():
+                setattr(row, key, value)
+            session.add(row)
+            session.flush()
+            record = incident_record(row)
+        else:
+            found = session.execute(
+                update(_INCIDENTS)
+                .where(_INCIDENTS.c.id == write.incident_id)
+                .values(_changed_columns(write))
+                .returning(*_INCIDENTS.c)
+            ).one_or_none()
+            if found is None:
+                raise missing("incident")
+            record = incident_record(found)
+        if write.alarm_ids:
+            session.execute(
+                update(_ALARMS)
+                .where(_ALARMS.c.id.in_(write.alarm_ids))
+                .values(incident_id=record.id)
+            )
+        if write.notified_alarm_id is not None:
+            session.add(
+                AlarmEvent(alarm_id=write.notified_alarm_id, at=write.at, kind=write.notice_kind)
+            )
+        out.append(record)
+    return out
+
+
+_INCIDENTS = cast(Table, Incident.__table__)
+_ALARMS = cast(Table, Alarm.__table__)
+
+
+def _changed_columns(write: IncidentWrite) -> dict[str, Any]:
+    """The columns a write sets."""
+    values: dict[str, Any] = {
+        "state": write.state,
+        "severity": write.severity,
+        "updated_at": write.at,
+        "cause_alarm_id": write.cause_alarm_id,
+        "alarm_count": write.alarm_count,
+    }
+    if write.escalation is not None:
+        values["escalation"] = json.dumps(write.escalation, separators=(",", ":"))
+    if write.closed:
+        values["closed_at"] = write.at
+    if write.acknowledged_by is not None:
+        values["acknowledged_at"], values["acknowledged_by"] = write.at, write.acknowledged_by
+    if write.reopened:
+        values["acknowledged_at"], values["acknowledged_by"] = None, None
+    return values

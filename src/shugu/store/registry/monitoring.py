@@ -310,66 +310,16 @@ class MonitorMixin(RegistryCore):
         one of them meanwhile, each write is retried in its own transaction."""
         try:
             with self._session() as session:
-                return [self._write_alarm(session, w) for w in writes]
+                return [write_alarm(session, w) for w in writes]
         except IntegrityError:
             out: list[AlarmRecord | None] = []
             for write in writes:
                 try:
                     with self._session() as session:
-                        out.append(self._write_alarm(session, write))
+                        out.append(write_alarm(session, write))
                 except IntegrityError:
                     out.append(None)
             return out
-
-    @staticmethod
-    def _write_alarm(session: Session, write: NewAlarm | AlarmChange) -> AlarmRecord:
-        if isinstance(write, NewAlarm):
-            row = Alarm(
-                rule_ref=write.rule_ref,
-                device_id=write.device_id,
-                enterprise_id=write.enterprise_id,
-                open_key=f"{write.rule_ref}@{write.device_id}",
-                severity=write.severity,
-                status="active",
-                raised_at=write.raised_at,
-                value=write.value,
-                detail=_dumps(write.detail),
-                note="",
-                escalation=_dumps(write.escalation or {}),
-                flapping=write.flapping,
-                flips=write.flips,
-            )
-            session.add(row)
-            session.flush()
-            at = write.raised_at
-            session.add(AlarmEvent(alarm_id=row.id, at=at, kind="raised", value=write.value))
-            if write.escalation is not None:
-                session.add(AlarmEvent(alarm_id=row.id, at=at, kind="notified"))
-            if write.flapping:
-                session.add(AlarmEvent(alarm_id=row.id, at=at, kind="flapping"))
-            session.flush()
-            return alarm_record(row)
-        found = session.get(Alarm, write.alarm_id)
-        if found is None:
-            raise missing("alarm")
-        if write.clear:
-            found.status, found.cleared_at, found.open_key = "cleared", write.at, None
-        if write.flapping is not None:
-            found.flapping = write.flapping
-        if write.flips is not None:
-            found.flips = write.flips
-        if write.event is not None:
-            session.add(
-                AlarmEvent(
-                    alarm_id=found.id,
-                    at=write.at,
-                    kind=write.event,
-                    note=write.note,
-                    value=write.value,
-                )
-            )
-        session.flush()
-        return alarm_record(found)
 
     def get_alarm(self, alarm_id: int) -> AlarmRecord:
         with self._session() as session:
@@ -541,3 +491,54 @@ class MonitorMixin(RegistryCore):
                 )
             )
             return {s for s in rows if s is not None}
+
+
+def write_alarm(session: Session, write: NewAlarm | AlarmChange) -> AlarmRecord:
+    """Raise or change one alarm in the session's transaction."""
+    if isinstance(write, NewAlarm):
+        row = Alarm(
+            rule_ref=write.rule_ref,
+            device_id=write.device_id,
+            enterprise_id=write.enterprise_id,
+            open_key=f"{write.rule_ref}@{write.device_id}",
+            severity=write.severity,
+            status="active",
+            raised_at=write.raised_at,
+            value=write.value,
+            detail=_dumps(write.detail),
+            note="",
+            escalation=_dumps(write.escalation or {}),
+            flapping=write.flapping,
+            flips=write.flips,
+        )
+        session.add(row)
+        session.flush()
+        at = write.raised_at
+        session.add(AlarmEvent(alarm_id=row.id, at=at, kind="raised", value=write.value))
+        if write.escalation is not None:
+            session.add(AlarmEvent(alarm_id=row.id, at=at, kind="notified"))
+        if write.flapping:
+            session.add(AlarmEvent(alarm_id=row.id, at=at, kind="flapping"))
+        session.flush()
+        return alarm_record(row)
+    found = session.get(Alarm, write.alarm_id)
+    if found is None:
+        raise missing("alarm")
+    if write.clear:
+        found.status, found.cleared_at, found.open_key = "cleared", write.at, None
+    if write.flapping is not None:
+        found.flapping = write.flapping
+    if write.flips is not None:
+        found.flips = write.flips
+    if write.event is not None:
+        session.add(
+            AlarmEvent(
+                alarm_id=found.id,
+                at=write.at,
+                kind=write.event,
+                note=write.note,
+                value=write.value,
+            )
+        )
+    session.flush()
+    return alarm_record(found)
