@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shugu.store.registry import Registry
-from shugu.store.registry.monitoring import AlarmChange, NewAlarm
+from shugu.store.registry.incidents import IncidentWrite
+from shugu.store.registry.monitoring import AlarmChange, AlarmRecord, NewAlarm
 
 AT = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
 
@@ -63,3 +64,51 @@ def test_an_alarm_open_already_is_refused_alone(registry: Registry) -> None:
     assert results[0] is None and results[1] is not None
     open_refs = sorted(a.rule_ref for a in registry.list_alarms(None, statuses=("active",)))
     assert open_refs == ["r.high", "r.low"]
+
+
+def test_a_turn_writes_its_alarms_and_their_incident_in_one_go(registry: Registry) -> None:
+    ent, device = _device(registry)
+    seen: list[list[AlarmRecord | None]] = []
+
+    def incidents_of(alarms: list[AlarmRecord | None]) -> list[IncidentWrite]:
+        seen.append(alarms)
+        ids = tuple(a.id for a in alarms if a is not None)
+        return [IncidentWrite(None, ent, "open", "major", AT, ids[0], len(ids), ids)]
+
+    alarms, [opened] = registry.write_alarm_turn(
+        [_new(ent, device, "r.high"), _new(ent, device, "r.low")], incidents_of
+    )
+    assert len(seen) == 1 and all(a is not None for a in alarms)
+    assert (opened.state, opened.alarm_count) == ("open", 2)
+    linked = registry.list_alarms(None, incident_id=opened.id)
+    assert sorted(a.rule_ref for a in linked) == ["r.high", "r.low"]
+    # A change updates the incident in place and returns it whole.
+    [high, _low] = alarms
+    assert high is not None
+    _alarms, [changed] = registry.write_alarm_turn(
+        [AlarmChange(high.id, "cleared", AT, clear=True)],
+        lambda _a: [IncidentWrite(opened.id, ent, "closed", "major", AT, high.id, 2, closed=True)],
+    )
+    assert (changed.id, changed.state, changed.opened_at) == (opened.id, "closed", opened.opened_at)
+    assert changed.closed_at is not None and registry.get_incident(opened.id) == changed
+
+
+def test_a_turn_refused_in_part_is_written_again_with_its_incident(registry: Registry) -> None:
+    """Another process opened one of the turn's alarms: the rest are written, and the incident
+    is made again from what was kept."""
+    ent, device = _device(registry)
+    assert registry.open_alarm("r.high", device, ent, "major", AT, 29.0, {}) is not None
+    seen: list[list[AlarmRecord | None]] = []
+
+    def incidents_of(alarms: list[AlarmRecord | None]) -> list[IncidentWrite]:
+        seen.append(alarms)
+        ids = tuple(a.id for a in alarms if a is not None)
+        return [IncidentWrite(None, ent, "open", "major", AT, ids[0], len(ids), ids)]
+
+    alarms, [incident] = registry.write_alarm_turn(
+        [_new(ent, device, "r.high"), _new(ent, device, "r.low")], incidents_of
+    )
+    assert alarms[0] is None and alarms[1] is not None
+    assert seen[-1] == alarms and incident.alarm_count == 1
+    assert [a.rule_ref for a in registry.list_alarms(None, incident_id=incident.id)] == ["r.low"]
+    assert len(registry.list_incidents(None)) == 1
