@@ -140,11 +140,12 @@ def test_alarm_lifecycle_raise_ack_deadband_auto_clear(dc: DataCentre) -> None:
     assert alarm["severity"] == "major" and alarm["status"] == "active"
     assert alarm["device"] == "rack-A01" and alarm["enterprise_id"] == dc.w.ent_b
     assert alarm["value"] == 29.0 and alarm["limit"] == "≤ 27"
-    assert "29" in alarm["detail"] and "inlet_c" in alarm["detail"]
+    # What, where, how far from the limit (monitor/alarm_text.py).
+    assert alarm["detail"] == "rack-A01 进风温度 29 °C，高于上限 27 °C（超出 2 °C）"
     assert alarm["rule"] == "机柜进风温度高于推荐上限"
     english = dc.alarms(lang="en")[0]
     assert english["rule"] == "Rack inlet above the recommended limit"
-    assert "normal ≤ 27" in english["detail"]
+    assert english["detail"] == "rack-A01: Inlet temperature 29 °C, above the limit 27 °C by 2 °C"
 
     dc.rack("rack-A01", inlet_c=29.5)  # still violating: the same alarm, not a second one
     assert [a["id"] for a in dc.alarms(status="all")] == [alarm["id"]]
@@ -422,7 +423,8 @@ def test_a_custom_expression_rule_alarms_on_a_low_delta_t(dc: DataCentre) -> Non
     dc.send(w.device_token_b, chw_return_c=9.0)
     alarm = dc.only_alarm(ref, w.device_b)
     assert alarm["severity"] == "minor" and alarm["value"] == 2.0
-    assert alarm["limit"] == "≥ 3" and "chw_return_c - chw_supply_c" in alarm["detail"]
+    assert alarm["limit"] == "≥ 3"
+    assert alarm["detail"] == "crah-01 冷冻水温差过小（立即） 2 K，低于下限 3 K（差 1 K）"
     assert alarm["rule"] == "冷冻水温差过小（立即）"
     dc.send(w.device_token_b, chw_return_c=13.0)
     assert dc.alarms() == []
