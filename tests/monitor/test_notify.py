@@ -466,12 +466,13 @@ def test_failing_webhook_is_retried_with_back_off_and_logged_once(
     server, notifier = asyncio.run(scenario())
     assert len(server.requests) == 3
     assert (notifier.delivered, notifier.retried, notifier.failed, notifier.dropped) == (1, 2, 0, 0)
-    # Exponential: the second wait is about twice the first (0.05 s, then 0.1 s).
+    # Exponential: waits of at least 0.05 s, then 0.1 s. Only lower bounds: a loaded machine
+    # makes any wait longer, so a ratio of observed waits says nothing.
     first, second = (
         b.at - a.at for a, b in zip(server.requests, server.requests[1:], strict=False)
     )
     assert first >= 0.05
-    assert second >= 1.6 * first
+    assert second >= 0.1
     records = [
         r for r in caplog.records if r.levelno >= logging.INFO and r.name.startswith("shugu")
     ]
