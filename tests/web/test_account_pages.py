@@ -119,3 +119,13 @@ def test_a_viewer_changes_no_role_and_an_admin_no_other_enterprise_s_account(
     assert viewer.status_code == 403
     assert world.registry.get_user(world.user_ids["admin_a"]).role.value == "enterprise_admin"
     assert world.registry.get_user(b_viewer.id).role.value == "enterprise_viewer"
+
+
+def test_a_park_that_is_no_number_is_a_field_error(world: World) -> None:
+    """"²" and "٣" pass str.isdigit but not int(): they reached int() and answered 500."""
+    token = sign_in(world.client, "operator")
+    for park in ("²", "٣", "9" * 40, ""):
+        form = {"park_id": park, "name": "丙", "uscc": "91350100M0001TGQXM"}
+        refused = world.client.post("/operator/enterprises", data=_form(token, **form))
+        assert refused.status_code == 422, (park, refused.status_code)
+        assert 'id="e-park_id"' in refused.text

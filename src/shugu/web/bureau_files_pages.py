@@ -259,7 +259,7 @@ def _refused(
         request,
         user,
         enterprise_id,
-        figures_year=int(year) if year.isdigit() and len(year) == 4 else None,
+        figures_year=int(year) if year.isascii() and year.isdigit() and len(year) == 4 else None,
         forms=forms,
         status=exc.http_status,
     )

@@ -114,7 +114,7 @@ async def register_enterprise(request: Request, user: PageUserDep) -> Response:
         uscc=typed["uscc"],
         nbs_category=typed["nbs_category"],
     )
-    if not form.park_id.isdigit():
+    if not (form.park_id.isascii() and form.park_id.isdigit() and len(form.park_id) < 19):
         form.errors["park_id"] = user.tr.error("park_required", "choose a park")
         return _enterprises(request, user, form, status=422)
     try:
