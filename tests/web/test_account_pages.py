@@ -122,7 +122,7 @@ def test_a_viewer_changes_no_role_and_an_admin_no_other_enterprise_s_account(
 
 
 def test_a_park_that_is_no_number_is_a_field_error(world: World) -> None:
-    """"²" and "٣" pass str.isdigit but not int(): they reached int() and answered 500."""
+    """The characters "²" and "٣" pass str.isdigit but not int(): they answered 500."""
     token = sign_in(world.client, "operator")
     for park in ("²", "٣", "9" * 40, ""):
         form = {"park_id": park, "name": "丙", "uscc": "91350100M0001TGQXM"}
