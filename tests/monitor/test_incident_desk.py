@@ -178,3 +178,32 @@ def test_a_turn_that_does_not_commit_leaves_no_trace_in_memory(
     [stored] = hall.registry.list_incidents(None)
     assert stored.alarm_count == 2
     assert len(hall.registry.list_alarms(None, incident_id=stored.id)) == 2
+
+
+def _reminding(hall: Hall) -> None:
+    hall.config = NotifyConfig(
+        hall.config.channels, EscalationPolicy(first=["ops"], repeat_every_min=1)
+    )
+
+
+def test_a_reminder_does_not_undo_an_acknowledgement_made_meanwhile(
+    hall: Hall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _reminding(hall)
+    hall.raise_(hall.racks[0])
+    [incident] = hall.registry.list_incidents(None)
+    list_incidents = hall.registry.list_incidents
+
+    def then_acknowledged(*args: Any, **kwargs: Any) -> Any:
+        found = list_incidents(*args, **kwargs)
+        # A request's thread acknowledges it after the reminder's read.
+        hall.book.acknowledge_incident(incident.id, "engineer")
+        return found
+
+    monkeypatch.setattr(hall.registry, "list_incidents", then_acknowledged)
+    hall.now += 61_000
+    hall.notices.clear()
+    hall.book.incidents.tick(hall.now)
+    monkeypatch.undo()
+    assert hall.registry.get_incident(incident.id).state == "acknowledged"
+    assert [n.event for n in hall.notices] == [NoticeEvent.acknowledged]

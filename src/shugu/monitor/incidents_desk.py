@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from shugu.domain.timeutil import utc_datetime
@@ -288,13 +288,20 @@ class IncidentDesk:
             if not due:
                 continue
             cause = self._registry.get_alarm(incident.cause_alarm_id)
-            tag = IncidentTag(incident.id, incident.alarm_count)
+            # Written before the notices, and only while it is still open: an acknowledgement
+            # or a close on a request's thread since the read above stands, and nobody is told.
+            kept = self._registry.advance_open_incident(
+                incident.id,
+                asdict(new_state),
+                utc_datetime(now),
+                notified_alarm_id=cause.id,
+                notice_kind=due[-1][0].value,
+            )
+            if kept is None:
+                continue
+            tag = IncidentTag(kept.id, kept.alarm_count)
             for event, names in due:
                 self._send(cause, event, names, tag, now)
-            change = _change(incident, utc_datetime(now), escalation=asdict(new_state))
-            self._registry.write_incidents(
-                [replace(change, notified_alarm_id=cause.id, notice_kind=due[-1][0].value)]
-            )
 
     def _after_handled(self, incident: IncidentRecord, event: NoticeEvent, now: int) -> None:
         policy = self._policy_of(incident.enterprise_id)

@@ -112,6 +112,30 @@ class IncidentMixin(RegistryCore):
                     out.append(None)
             return out, self.write_incidents(incidents_of(out))
 
+    def advance_open_incident(
+        self,
+        incident_id: int,
+        escalation: dict[str, Any],
+        at: datetime,
+        *,
+        notified_alarm_id: int,
+        notice_kind: str,
+    ) -> IncidentRecord | None:
+        """A reminder or escalation of an incident still open: only its escalation state and
+        ``updated_at`` change, so an acknowledgement or a close written meanwhile stands.
+        None: it is no longer open, and nothing is written."""
+        with self._session() as session:
+            found = session.execute(
+                update(_INCIDENTS)
+                .where(_INCIDENTS.c.id == incident_id, _INCIDENTS.c.state == "open")
+                .values(escalation=json.dumps(escalation, separators=(",", ":")), updated_at=at)
+                .returning(*_INCIDENTS.c)
+            ).one_or_none()
+            if found is None:
+                return None
+            session.add(AlarmEvent(alarm_id=notified_alarm_id, at=at, kind=notice_kind))
+            return incident_record(found)
+
     def get_incident(self, incident_id: int) -> IncidentRecord:
         with self._session() as session:
             row = session.get(Incident, incident_id)
