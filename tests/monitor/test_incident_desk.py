@@ -207,3 +207,29 @@ def test_a_reminder_does_not_undo_an_acknowledgement_made_meanwhile(
     monkeypatch.undo()
     assert hall.registry.get_incident(incident.id).state == "acknowledged"
     assert [n.event for n in hall.notices] == [NoticeEvent.acknowledged]
+
+
+def test_an_acknowledgement_does_not_undo_an_alarm_a_turn_adds_meanwhile(
+    hall: Hall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hall.raise_(hall.racks[0])
+    [incident] = hall.registry.list_incidents(None)
+    registry = hall.registry
+
+    def turn_first(name: str) -> Any:
+        real = getattr(registry, name)
+
+        def write(*args: Any, **kwargs: Any) -> Any:
+            monkeypatch.undo()
+            # The monitor's turn adds an alarm to the incident just before the ack's write.
+            hall.raise_(hall.racks[1])
+            return real(*args, **kwargs)
+
+        return write
+
+    for name in ("write_incidents", "acknowledge_open_incident"):
+        monkeypatch.setattr(registry, name, turn_first(name))
+    hall.book.acknowledge_incident(incident.id, "engineer")
+    stored = registry.get_incident(incident.id)
+    assert (stored.state, stored.alarm_count) == ("open", 2)
+    assert [i.state for i in hall.book.incidents.open_incidents()] == ["open"]

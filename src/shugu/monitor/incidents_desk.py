@@ -260,17 +260,9 @@ class IncidentDesk:
         acknowledged too, and says so once."""
         incident_ids = {r.incident_id for r in records if r.incident_id is not None}
         for incident_id in sorted(incident_ids):
-            stored = self._registry.get_incident(incident_id)
-            if stored.state != "open":
+            done = self._registry.acknowledge_open_incident(incident_id, at, by)
+            if done is None:
                 continue
-            alarms = self._registry.list_alarms(
-                None, incident_id=incident_id, statuses=("active",), limit=1
-            )
-            if alarms:
-                continue
-            (done,) = self._registry.write_incidents(
-                [_change(stored, at, state="acknowledged", acknowledged_by=by)]
-            )
             with self._lock:
                 for incident in self._grouper.open_incidents():
                     if incident.id == incident_id:
@@ -311,29 +303,6 @@ class IncidentDesk:
         cause = self._registry.get_alarm(incident.cause_alarm_id)
         tag = IncidentTag(incident.id, incident.alarm_count)
         self._send(cause, event, audience(policy, state), tag, now)
-
-
-def _change(
-    stored: IncidentRecord,
-    at: datetime,
-    *,
-    state: str | None = None,
-    closed: bool = False,
-    acknowledged_by: str | None = None,
-    escalation: dict[str, object] | None = None,
-) -> IncidentWrite:
-    return IncidentWrite(
-        incident_id=stored.id,
-        enterprise_id=stored.enterprise_id,
-        state=state or stored.state,
-        severity=stored.severity,
-        at=at,
-        cause_alarm_id=stored.cause_alarm_id,
-        alarm_count=stored.alarm_count,
-        escalation=escalation,
-        closed=closed,
-        acknowledged_by=acknowledged_by,
-    )
 
 
 def _ms(at: datetime) -> int:

@@ -136,6 +136,27 @@ class IncidentMixin(RegistryCore):
             session.add(AlarmEvent(alarm_id=notified_alarm_id, at=at, kind=notice_kind))
             return incident_record(found)
 
+    def acknowledge_open_incident(
+        self, incident_id: int, at: datetime, by: str
+    ) -> IncidentRecord | None:
+        """An open incident none of whose alarms is active is acknowledged: one conditional
+        ``UPDATE`` of the acknowledgement's columns, so that an alarm a monitor turn adds
+        meanwhile (its count, cause, severity) stands, and an incident it joined stays open.
+        None: not open, or an alarm of it is active; nothing is written."""
+        active = (
+            select(_ALARMS.c.id)
+            .where(_ALARMS.c.incident_id == incident_id, _ALARMS.c.status == "active")
+            .exists()
+        )
+        with self._session() as session:
+            found = session.execute(
+                update(_INCIDENTS)
+                .where(_INCIDENTS.c.id == incident_id, _INCIDENTS.c.state == "open", ~active)
+                .values(state="acknowledged", acknowledged_at=at, acknowledged_by=by, updated_at=at)
+                .returning(*_INCIDENTS.c)
+            ).one_or_none()
+            return None if found is None else incident_record(found)
+
     def get_incident(self, incident_id: int) -> IncidentRecord:
         with self._session() as session:
             row = session.get(Incident, incident_id)
