@@ -233,3 +233,36 @@ def test_an_acknowledgement_does_not_undo_an_alarm_a_turn_adds_meanwhile(
     stored = registry.get_incident(incident.id)
     assert (stored.state, stored.alarm_count) == ("open", 2)
     assert [i.state for i in hall.book.incidents.open_incidents()] == ["open"]
+
+
+def test_acknowledging_an_incident_leaves_an_alarm_cleared_meanwhile_cleared(
+    hall: Hall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hall.raise_(hall.racks[0])
+    hall.raise_(hall.racks[1])
+    [incident] = hall.registry.list_incidents(None)
+    registry = hall.registry
+
+    def cleared_meanwhile(name: str, before: bool) -> Any:
+        real = getattr(registry, name, None)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            # The monitor's turn clears an alarm after the incident's alarms are read and
+            # before they are written.
+            monkeypatch.undo()
+            if before:
+                hall.clear(hall.racks[0])
+            assert real is not None
+            found = real(*args, **kwargs)
+            if not before:
+                hall.clear(hall.racks[0])
+            return found
+
+        return call
+
+    monkeypatch.setattr(registry, "list_alarms", cleared_meanwhile("list_alarms", False))
+    write = cleared_meanwhile("acknowledge_incident_alarms", True)
+    monkeypatch.setattr(registry, "acknowledge_incident_alarms", write, raising=False)
+    hall.book.acknowledge_incident(incident.id, "engineer")
+    statuses = {a.device_id: a.status for a in registry.list_alarms(None)}
+    assert statuses == {hall.racks[0]: "cleared", hall.racks[1]: "acknowledged"}

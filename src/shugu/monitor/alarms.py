@@ -360,25 +360,14 @@ class AlarmBook:
         incident = self._registry.get_incident(incident_id)
         if incident.state == "closed":
             raise ConflictError("the incident is closed", code="incident_closed")
-        active = self._registry.list_alarms(
-            None, incident_id=incident_id, statuses=(AlarmStatus.active.value,), limit=100_000
-        )
-        if not active:
+        at = utc_datetime(self._clock())
+        # Only alarms still active at the write: one cleared since the incident was read stays
+        # cleared.
+        done = self._registry.acknowledge_incident_alarms(incident_id, at, by, _note(note))
+        if not done:
             raise ConflictError(
                 "the incident has no active alarm to acknowledge", code="incident_not_active"
             )
-        at = utc_datetime(self._clock())
-        done = [
-            self._registry.update_alarm(
-                record.id,
-                event="acknowledged",
-                at=at,
-                by=by,
-                note=_note(note),
-                status=AlarmStatus.acknowledged.value,
-            )
-            for record in active
-        ]
         self.incidents.acknowledged(done, at, by)
         self._announce((incident.enterprise_id,))
         return done

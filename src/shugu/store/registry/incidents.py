@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 
 from shugu.store.registry.core import RegistryCore, missing
 from shugu.store.registry.models import Alarm, AlarmEvent, Incident
-from shugu.store.registry.monitoring import AlarmChange, AlarmRecord, NewAlarm, write_alarm
+from shugu.store.registry.monitoring import (
+    AlarmChange,
+    AlarmRecord,
+    NewAlarm,
+    alarm_record,
+    write_alarm,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +162,40 @@ class IncidentMixin(RegistryCore):
                 .returning(*_INCIDENTS.c)
             ).one_or_none()
             return None if found is None else incident_record(found)
+
+    def acknowledge_incident_alarms(
+        self, incident_id: int, at: datetime, by: str, note: str = ""
+    ) -> list[AlarmRecord]:
+        """Every alarm of the incident active at the write is acknowledged, in one transaction
+        and one conditional ``UPDATE``: an alarm cleared meanwhile stays cleared. Newest first;
+        empty: none was active."""
+        values: dict[str, Any] = {
+            "status": "acknowledged",
+            "acknowledged_at": at,
+            "acknowledged_by": by,
+        }
+        if note:
+            values["note"] = note
+        with self._session() as session:
+            ids = list(
+                session.scalars(
+                    update(_ALARMS)
+                    .where(_ALARMS.c.incident_id == incident_id, _ALARMS.c.status == "active")
+                    .values(values)
+                    .returning(_ALARMS.c.id)
+                )
+            )
+            if not ids:
+                return []
+            session.add_all(
+                AlarmEvent(alarm_id=i, at=at, kind="acknowledged", by=by, note=note) for i in ids
+            )
+            rows = session.scalars(
+                select(Alarm)
+                .where(Alarm.id.in_(ids))
+                .order_by(Alarm.raised_at.desc(), Alarm.id.desc())
+            )
+            return [alarm_record(r) for r in rows]
 
     def get_incident(self, incident_id: int) -> IncidentRecord:
         with self._session() as session:
