@@ -266,3 +266,28 @@ def test_acknowledging_an_incident_leaves_an_alarm_cleared_meanwhile_cleared(
     hall.book.acknowledge_incident(incident.id, "engineer")
     statuses = {a.device_id: a.status for a in registry.list_alarms(None)}
     assert statuses == {hall.racks[0]: "cleared", hall.racks[1]: "acknowledged"}
+
+
+def test_a_reminder_speaks_through_an_alarm_not_shelved_or_waits(hall: Hall) -> None:
+    _reminding(hall)
+    hall.raise_(hall.racks[0])
+    hall.raise_(hall.racks[1])
+    [incident] = hall.registry.list_incidents(None)
+    assert incident.cause_alarm_id is not None
+    hall.book.shelve(incident.cause_alarm_id, 60, "engineer")
+    [other] = [a for a in hall.registry.list_alarms(None) if a.id != incident.cause_alarm_id]
+    hall.notices.clear()
+    hall.now += 61_000
+    hall.book.incidents.tick(hall.now)
+    # The cause is shelved: the reminder names the incident's other alarm.
+    assert [(n.event, n.alarm_id) for n in hall.notices] == [(NoticeEvent.repeated, other.id)]
+    assert [e.kind for e in hall.registry.alarm_events(other.id)][-1] == "repeated"
+
+    hall.book.shelve(other.id, 60, "engineer")
+    before = hall.registry.get_incident(incident.id).escalation
+    hall.notices.clear()
+    hall.now += 61_000
+    hall.book.incidents.tick(hall.now)
+    # All of it shelved: nothing is sent, and the escalation does not advance unheard.
+    assert hall.notices == []
+    assert hall.registry.get_incident(incident.id).escalation == before

@@ -279,21 +279,40 @@ class IncidentDesk:
             due, new_state = plan_all(policy, state, False, False, now)
             if not due:
                 continue
-            cause = self._registry.get_alarm(incident.cause_alarm_id)
+            speaker = self._speaker(incident, now)
+            if speaker is None:
+                # Every active alarm of it is shelved: no reminder would go out, so the
+                # escalation waits for the shelf to end instead of advancing unheard.
+                continue
             # Written before the notices, and only while it is still open: an acknowledgement
             # or a close on a request's thread since the read above stands, and nobody is told.
             kept = self._registry.advance_open_incident(
                 incident.id,
                 asdict(new_state),
                 utc_datetime(now),
-                notified_alarm_id=cause.id,
+                notified_alarm_id=speaker.id,
                 notice_kind=due[-1][0].value,
             )
             if kept is None:
                 continue
             tag = IncidentTag(kept.id, kept.alarm_count)
             for event, names in due:
-                self._send(cause, event, names, tag, now)
+                self._send(speaker, event, names, tag, now)
+
+    def _speaker(self, incident: IncidentRecord, now: int) -> AlarmRecord | None:
+        """The alarm a reminder of the incident names: its cause if active and not shelved,
+        else its oldest such alarm; None: there is none."""
+        heard = [
+            a
+            for a in self._registry.list_alarms(
+                None, incident_id=incident.id, statuses=("active",), limit=100_000
+            )
+            if a.shelved_until is None or _ms(a.shelved_until) <= now
+        ]
+        for alarm in heard:
+            if alarm.id == incident.cause_alarm_id:
+                return alarm
+        return heard[-1] if heard else None
 
     def _after_handled(self, incident: IncidentRecord, event: NoticeEvent, now: int) -> None:
         policy = self._policy_of(incident.enterprise_id)
