@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.kpi_district import with_mills
 from shugu.domain.batch import QUALITY_GOOD, Batch
 from shugu.monitor.engine import Transition
 from shugu.monitor.model import AlarmNotice, NoticeEvent
@@ -196,19 +197,6 @@ class _Device:
         # Faults on one device do not overlap in the plan, so their spans simply add up.
         touched = sum(max(0, min(b, end) - max(a, begin)) for a, b, _f in self.touched)
         return max(0, end - begin - touched)
-
-
-def _with_mills(spec: DistrictSpec, mills: int | None) -> DistrictSpec:
-    if mills is None:
-        return spec
-    parks = []
-    for park in spec.parks:
-        enterprises = [
-            e.model_copy(update={"repeat": min(e.repeat, mills)}) if e.repeat > 1 else e
-            for e in park.enterprises
-        ]
-        parks.append(park.model_copy(update={"enterprises": enterprises}))
-    return spec.model_copy(update={"parks": parks})
 
 
 def _fault_specs(faults: tuple[PlannedFault, ...]) -> list[FaultSpec]:
@@ -400,7 +388,7 @@ def run_week(
 
     began = time.monotonic()
     opts = options or WeekOptions()
-    spec = _with_mills(load_district(DISTRICT), opts.mills)
+    spec = with_mills(load_district(DISTRICT), opts.mills)
     spec = spec.model_copy(update={"faults": _fault_specs(opts.faults)})
     registry = Registry(f"sqlite:///{folder / 'registry.sqlite'}")
     store = DuckDBTelemetryStore(folder / "telemetry.duckdb")
