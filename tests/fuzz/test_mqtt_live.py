@@ -127,6 +127,18 @@ def read_packet(sock: socket.socket) -> tuple[int, bytes] | None:
     return (first[0] >> 4, body) if body is not None else None
 
 
+def closed_without_answer(sock: socket.socket) -> bool:
+    """Whether the server closes the connection before sending anything more.
+
+    A reset counts as closed: a server that closes with bytes of ours still unread (a dribbled
+    byte that crossed its close, garbage it stopped reading) makes the kernel answer with RST.
+    """
+    try:
+        return read_packet(sock) is None
+    except ConnectionResetError:
+        return True
+
+
 def server_spoke(sock: socket.socket) -> bool:
     """Without blocking: whether the server sent something or closed the connection."""
     readable, _, _ = select.select([sock], [], [], 0)
@@ -187,13 +199,13 @@ def test_slow_loris_and_garbage_do_not_stop_a_device(live: LiveEndpoint) -> None
     try:
         # Connects and never speaks: closed at the CONNECT deadline, without an answer.
         silent = dial(port)
-        assert silent.recv(1) == b""
+        assert closed_without_answer(silent)
 
         # Dribbles its CONNECT a byte at a time: the deadline runs from the TCP connection.
         dribbler = dial(port)
         whole = connect_packet(live.world.tokens["box-1"])
         assert dribble(dribbler, whole, 0.2) < len(whole), "the CONNECT dribbled through"
-        assert read_packet(dribbler) is None  # closed, and no CONNACK was ever sent
+        assert closed_without_answer(dribbler)  # and no CONNACK was ever sent
 
         # In session with keep-alive 1 s, dribbles a PUBLISH: single bytes are no sign of life.
         slow = session(port, live.world.tokens["loom-1"], keep_alive=1)
@@ -214,12 +226,12 @@ def test_slow_loris_and_garbage_do_not_stop_a_device(live: LiveEndpoint) -> None
             answer = read_packet(sock)
             assert answer is not None and answer[0] == codec.DISCONNECT, answer
             assert answer[1][0] == reason
-            assert read_packet(sock) is None
+            assert closed_without_answer(sock)
 
         # Garbage before CONNECT: closed without an answer.
         junk = dial(port)
         junk.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert read_packet(junk) is None
+        assert closed_without_answer(junk)
     finally:
         device.stop_event.set()
         device.join(PATIENCE_S)
