@@ -67,6 +67,7 @@ def test_an_administrator_disables_an_account_and_its_session_cookie_stops_worki
     assert password
     user = world.registry.user_by_username("a-new")
     assert user is not None
+    assert account_state(world.client.get(f"/e/{world.ent_a}/accounts").text, "a-new") == "启用"
     # The new account's browser, signed in.
     # A second browser on the same app (not entered: the app's lifespan runs once).
     other = TestClient(world.client.app)
@@ -87,9 +88,16 @@ def test_an_administrator_disables_an_account_and_its_session_cookie_stops_worki
     )
     assert again.status_code != 303
     assert "停用" in again.text
-    page = world.client.get(f"/e/{world.ent_a}/accounts")
-    row = re.search(r'data-user="a-new".*?</tr>', page.text, re.S)
-    assert row and "停用" in row.group(0)
+    assert account_state(world.client.get(f"/e/{world.ent_a}/accounts").text, "a-new") == "已停用"
+
+
+def account_state(page: str, username: str) -> str:
+    """The state badge's text in the account's row (its buttons say 停用 too)."""
+    row = re.search(rf'data-user="{username}".*?</tr>', page, re.S)
+    assert row, username
+    state = re.search(r'data-testid="account-state">(.*?)</td>', row.group(0), re.S)
+    assert state, row.group(0)
+    return re.sub(r"<[^>]+>", "", state.group(1)).strip()
 
 
 def test_a_viewer_changes_no_role_and_an_admin_no_other_enterprise_s_account(
