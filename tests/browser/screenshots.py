@@ -45,6 +45,8 @@ SHOTS = (
     Shot("calendar", "mill-admin", "calendar"),
     Shot("onboard", "mill-admin", "onboard"),
     Shot("consents", "mill-admin", "consents"),
+    Shot("accounts", "mill-admin", "accounts"),
+    Shot("password", "mill-admin", "/account/password"),
     Shot("operator-health", "operator", "/operator/health"),
     Shot("operator-enterprises", "operator", "/operator/enterprises"),
     Shot("region", "bureau", "/region", wall=True),
