@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
+
+from argon2 import PasswordHasher
+from sqlalchemy import Table, update
 
 from shugu.store.registry import Registry
-from shugu.store.registry.incidents import IncidentWrite
+from shugu.store.registry.incidents import IncidentRecord, IncidentWrite
+from shugu.store.registry.models import Alarm, Incident
 from shugu.store.registry.monitoring import AlarmChange, AlarmRecord, NewAlarm
+from tests.pg import PostgresServer
 
 AT = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
 
@@ -112,3 +118,48 @@ def test_a_turn_refused_in_part_is_written_again_with_its_incident(registry: Reg
     assert seen[-1] == alarms and incident.alarm_count == 1
     assert [a.rule_ref for a in registry.list_alarms(None, incident_id=incident.id)] == ["r.low"]
     assert len(registry.list_incidents(None)) == 1
+
+
+def test_an_incident_acknowledged_while_a_turn_adds_an_active_alarm_stays_open(
+    postgres_server: PostgresServer, password_hasher: PasswordHasher
+) -> None:
+    """On PostgreSQL: the acknowledgement waits for a turn holding the incident and then sees the
+    alarm it added. A single conditional ``UPDATE`` would not: read committed re-checks only the
+    incident's own row after the wait, and its ``NOT EXISTS`` keeps the snapshot taken before."""
+    registry = Registry(postgres_server.create_database(), password_hasher=password_hasher)
+    try:
+        ent, device = _device(registry)
+
+        def one_incident(alarms: list[AlarmRecord | None]) -> list[IncidentWrite]:
+            ids = tuple(a.id for a in alarms if a is not None)
+            return [IncidentWrite(None, ent, "open", "major", AT, ids[0], len(ids), ids)]
+
+        [first], [incident] = registry.write_alarm_turn([_new(ent, device, "r.high")], one_incident)
+        assert first is not None
+        assert registry.acknowledge_incident_alarms(incident.id, AT, "eng")  # none active now
+        [second] = registry.write_alarms([_new(ent, device, "r.low")])
+        assert second is not None
+        alarms, incidents = cast(Table, Alarm.__table__), cast(Table, Incident.__table__)
+        answer: list[IncidentRecord | None] = []
+        with registry._engine.connect() as turn, turn.begin():
+            # A monitor turn, not yet committed: the new alarm joins the incident.
+            turn.execute(
+                update(alarms).where(alarms.c.id == second.id).values(incident_id=incident.id)
+            )
+            turn.execute(
+                update(incidents).where(incidents.c.id == incident.id).values(alarm_count=2)
+            )
+            acknowledging = threading.Thread(
+                target=lambda: answer.append(
+                    registry.acknowledge_open_incident(incident.id, AT, "eng")
+                )
+            )
+            acknowledging.start()
+            acknowledging.join(0.5)
+            assert acknowledging.is_alive(), "the acknowledgement did not wait for the turn"
+        acknowledging.join(10)
+        assert answer == [None]
+        kept = registry.get_incident(incident.id)
+        assert (kept.state, kept.acknowledged_by, kept.alarm_count) == ("open", None, 2)
+    finally:
+        registry.close()

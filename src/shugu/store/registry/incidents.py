@@ -148,13 +148,22 @@ class IncidentMixin(RegistryCore):
         """An open incident none of whose alarms is active is acknowledged: one conditional
         ``UPDATE`` of the acknowledgement's columns, so that an alarm a monitor turn adds
         meanwhile (its count, cause, severity) stands, and an incident it joined stays open.
-        None: not open, or an alarm of it is active; nothing is written."""
+        None: not open, or an alarm of it is active; nothing is written.
+
+        On PostgreSQL the incident's row is locked first. Under read committed, an ``UPDATE``
+        that waits for a turn holding the row re-checks only that row afterwards; its ``NOT
+        EXISTS`` would keep the snapshot from before the wait and miss the alarm the turn
+        added. Once the lock is held, the ``UPDATE`` is a new statement with a new snapshot."""
         active = (
             select(_ALARMS.c.id)
             .where(_ALARMS.c.incident_id == incident_id, _ALARMS.c.status == "active")
             .exists()
         )
         with self._session() as session:
+            if self.dialect == "postgresql":
+                session.execute(
+                    select(_INCIDENTS.c.id).where(_INCIDENTS.c.id == incident_id).with_for_update()
+                )
             found = session.execute(
                 update(_INCIDENTS)
                 .where(_INCIDENTS.c.id == incident_id, _INCIDENTS.c.state == "open", ~active)
