@@ -53,7 +53,7 @@ typecheck: install
 	$(BIN)/mypy src
 
 unit: install $(TB_STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 test: lint typecheck unit
 
