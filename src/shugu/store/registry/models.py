@@ -491,9 +491,10 @@ class CapacityMatchEvent(Base):
     on_time: Mapped[bool | None]
 
 
-# The bureau's tables (region/), each area in a module of its own; imported here so that the
-# metadata, and with it the migrations' check, holds every table.
+# The bureau's tables (region/) and the cluster's, each area in a module of its own; imported
+# here so that the metadata, and with it the migrations' check, holds every table.
 from shugu.store.registry import (  # noqa: E402
+    models_cluster,
     models_files,
     models_indicators,
     models_operation,
@@ -503,6 +504,7 @@ from shugu.store.registry import (  # noqa: E402
 )
 
 __all__ = [
+    "models_cluster",
     "models_files",
     "models_indicators",
     "models_operation",

@@ -7,6 +7,7 @@ from shugu.store.registry.assets import AssetMixin
 from shugu.store.registry.baselines import BaselineMixin
 from shugu.store.registry.calendars import CalendarMixin
 from shugu.store.registry.capacity import CapacityMixin
+from shugu.store.registry.cluster import ClusterMixin
 from shugu.store.registry.consents import ConsentMixin
 from shugu.store.registry.devices import DeviceMixin
 from shugu.store.registry.hierarchy import HierarchyMixin
@@ -41,6 +42,7 @@ class Registry(
     PolicyMixin,
     IndicatorMixin,
     ParticularsMixin,
+    ClusterMixin,
 ):
     """Regions, parks, enterprises, assets, devices, accounts, tokens and consents.
 
