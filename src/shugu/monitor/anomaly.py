@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from shugu.monitor.anomaly_art import DEFAULT_ART, ArtParams, ArtState
 from shugu.monitor.anomaly_context import DEFAULT_CONTEXT, ContextParams, ContextState
 
 FloatArray = npt.NDArray[np.float64]
@@ -99,6 +100,9 @@ class DetectorParams:
     #: 0.75 is the best NAB tuning score (decision 0045); at 1 it raises more false alarms.
     context_weight: float = 0.75
     context: ContextParams = DEFAULT_CONTEXT
+    #: Weight of the shape statistic (adaptive resonance over short windows; 0 turns it off).
+    art_weight: float = 0.0
+    art: ArtParams = DEFAULT_ART
 
 
 DEFAULT_PARAMS = DetectorParams()
@@ -111,7 +115,7 @@ _K = len(LEVELS)
 
 #: What drove a point's surprise (:attr:`AnomalyBank.causes`): a single extreme value, a change
 #: of level over the last minutes, or a step between value ranges the series rarely makes.
-CAUSES = ("spike", "level_shift", "unusual_sequence")
+CAUSES = ("spike", "level_shift", "unusual_sequence", "unusual_shape")
 
 
 def threshold_decades(sensitivity: float) -> float:
@@ -222,6 +226,7 @@ class AnomalyBank:
         self.n_cal = np.zeros(cap)
         self.gate = AlarmGate(cap)
         self.context = ContextState(cap, params.context) if params.context_weight > 0 else None
+        self.art = ArtState(cap, params.art) if params.art_weight > 0 else None
         #: Per point of the last update: index into :data:`CAUSES`, and for the contextual
         #: cause the previous and current value range (``ContextState.range_of``), else -1.
         self.causes = np.zeros(0, dtype=np.intp)
@@ -262,6 +267,8 @@ class AnomalyBank:
         self.gate.grow(cap)
         if self.context is not None:
             self.context.grow(cap)
+        if self.art is not None:
+            self.art.grow(cap)
         self._cap = cap
 
     def update(
@@ -283,6 +290,12 @@ class AnomalyBank:
             shown = (np.where(by_context, before, -1), np.where(by_context, current, -1))
             self.context_step = shown
             surprise = np.maximum(surprise, novelty)
+        if self.art is not None:
+            shape = self.art.step(slots, x, self._valid)
+            shape = np.where(scored, self.params.art_weight * shape, 0.0)
+            by_shape = shape > surprise
+            self.causes = np.where(by_shape, CAUSES.index("unusual_shape"), self.causes)
+            surprise = np.maximum(surprise, shape)
         alarm = self.gate.decide(slots, ts, surprise, scored, self._threshold, self.params)
         score = _bound(surprise / FULL_SCALE_DECADES, 0.0, 1.0)
         return score, alarm
