@@ -149,3 +149,21 @@ def test_cli_columns_uses_the_plant_detector_and_explains(tmp_path: Path) -> Non
     rows = [line.split(",") for line in out.read_text().splitlines()]
     assert rows[0] == ["timestamp", "flow", "pressure", "anomaly_score", "alarm", "driver"]
     assert rows[1][5] == "" and rows[900][5] == "pressure"
+
+
+def test_a_brief_excursion_is_not_a_fault_a_lasting_one_is() -> None:
+    table = pump(1300, seed=2)
+    spread = table[:FIT, 1].std()
+    # Two odd readings: the smoothed residual stays over the threshold for fewer than entry_rows.
+    table[700:702, 1] += 10 * spread
+    table[1000:, 1] += 8 * spread
+    scores, alarms, _ = score_plant(stamps(1300, 1), table)
+    threshold = 1.0 - 0.4
+    assert (scores[700:720] >= threshold).sum() >= 3, "the excursion does cross the threshold"
+    assert not alarms[FIT:1000].any(), "but it is too brief to be a fault"
+    over = np.flatnonzero(scores[1000:] >= threshold)
+    first = np.flatnonzero(alarms[1000:])
+    entry = PlantParams().entry_rows
+    assert len(first) and first[0] == over[0] + entry - 1, "the state starts once it persisted"
+    _, eager, _ = score_plant(stamps(1300, 1), table, params=PlantParams(entry_rows=1))
+    assert eager[700:720].any(), "without the persistence the excursion alarms"

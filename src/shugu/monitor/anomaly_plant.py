@@ -22,7 +22,8 @@ streaming and causally, with O(columns) work per row:
 - **Score and explanation.** The statistic is the largest absolute drift-aware z over the
   sensors; the sensor that gave it is reported as the one that drove the score. The score in
   [0, 1] is that z over :data:`FULL_SCALE_Z`. The device enters the anomalous state (alarm 1)
-  when the score reaches ``1 - sensitivity`` (at the default sensitivity, z ≥ 4) and leaves it
+  when the score has stayed at or above ``1 - sensitivity`` (at the default sensitivity, z ≥ 4)
+  for ``entry_rows`` rows in a row, and leaves it
   only after ``release_rows`` rows in a row below ``release_fraction`` of that threshold, so a
   fault hovering at the threshold is one alarm, not a flicker of them.
 
@@ -70,6 +71,10 @@ class PlantParams:
     #: The anomalous state ends after this many rows below this fraction of the threshold.
     release_fraction: float = 0.75
     release_rows: int = 10
+    #: The anomalous state starts only after this many rows in a row at or above the threshold:
+    #: a healthy machine's smoothed residual crosses it for a few rows now and then, a fault
+    #: stays over it (decision 0049: SKAB tuning F1 0.846 -> 0.857, false episodes 6 -> 3).
+    entry_rows: int = 10
 
 
 DEFAULT_PLANT_PARAMS = PlantParams()
@@ -116,6 +121,7 @@ class PlantDetector:
         self.fitted = False
         self.anomalous = False
         self._quiet_rows = 0
+        self._loud_rows = 0
 
     @property
     def threshold_z(self) -> float:
@@ -197,7 +203,8 @@ class PlantDetector:
             return PlantRow(0.0, False, -1)
         threshold = self.threshold_z
         if not self.anomalous:
-            self.anomalous = top >= threshold
+            self._loud_rows = self._loud_rows + 1 if top >= threshold else 0
+            self.anomalous = self._loud_rows >= self.params.entry_rows
             self._quiet_rows = 0
         else:
             quiet = top < self.params.release_fraction * threshold
