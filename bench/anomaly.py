@@ -8,8 +8,10 @@ period (the first 400 rows), not from labels. All scores are deterministic: one 
 
 - NAB: the standard profile (bench/nab.py) of the univariate detector, and false alarms per
   series-week on the normal stretches (scored rows outside every window); beside it the same
-  detector without its contextual statistic (``values_only``, decision 0009's detector), also
-  for speed: points per second of each on the reporting series, a median of three timed runs.
+  detector without its contextual statistic (``values_only``, decision 0009's detector) and with
+  the shape statistic switched on (``with_shape``, decision 0049's candidate, not the default),
+  also for speed: points per second of each on the reporting series, a median of three timed
+  runs.
 - SKAB: F1, FAR and MAR over the rows after each experiment's fit period (SKAB's outlier task),
   and false alarms per series-week on the anomaly-free run (an alarm is a rising edge of the
   alarm state). For reference, the F1 of a detector that calls every row anomalous.
@@ -46,6 +48,9 @@ SENSITIVITIES = [round(0.30 + 0.04 * i, 2) for i in range(6)]
 #: Candidate thresholds of the Gaussian baseline: its score is 1 - Q(|z|) in [0.5, 1), so the
 #: interesting thresholds are 1 - 10^-k.
 GAUSSIAN_THRESHOLDS = [0.5, *(1.0 - 10.0 ** (-k / 4.0) for k in range(2, 49))]
+
+#: Weight of the shape statistic in the ``with_shape`` candidate (its best NAB tuning score).
+SHAPE_WEIGHT = 1.5
 
 #: Timed runs of each univariate detector on the reporting series (the median is reported).
 SPEED_RUNS = 3
@@ -141,11 +146,18 @@ def run_nab(series: list[Series], log: bool) -> dict[str, object]:
     shugu_seconds = time.perf_counter() - t0
     # The detector without its contextual statistic (decision 0009's), for comparison.
     values_only = DetectorParams(context_weight=0.0)
+    # The shape statistic (adaptive resonance), measured but not the default (decision 0049).
+    with_shape = DetectorParams(art_weight=SHAPE_WEIGHT)
     # Throughput on the reporting series, both detectors timed in turn in this run, the median
     # of SPEED_RUNS each (the machine is noisy; the scores above are deterministic).
-    seconds: dict[str, list[float]] = {"shugu": [], "values_only": []}
+    seconds: dict[str, list[float]] = {"shugu": [], "values_only": [], "with_shape": []}
+    candidates = (
+        ("shugu", DetectorParams()),
+        ("values_only", values_only),
+        ("with_shape", with_shape),
+    )
     for _ in range(SPEED_RUNS):
-        for key, params in (("shugu", DetectorParams()), ("values_only", values_only)):
+        for key, params in candidates:
             t1 = time.perf_counter()
             detect(DEFAULT_SENSITIVITY, reporting, params)
             seconds[key].append(time.perf_counter() - t1)
@@ -153,6 +165,9 @@ def run_nab(series: list[Series], log: bool) -> dict[str, object]:
     values_only_seconds = statistics.median(seconds["values_only"])
     tuning_values_only = detect(DEFAULT_SENSITIVITY, tuning, values_only)
     report_values_only = detect(DEFAULT_SENSITIVITY, reporting, values_only)
+    shape_seconds = statistics.median(seconds["with_shape"])
+    tuning_shape = detect(DEFAULT_SENSITIVITY, tuning, with_shape)
+    report_shape = detect(DEFAULT_SENSITIVITY, reporting, with_shape)
 
     t0 = time.perf_counter()
     g_scores = {s.name: windowed_gaussian(s.values) for s in series}
@@ -182,7 +197,10 @@ def run_nab(series: list[Series], log: bool) -> dict[str, object]:
         "reporting_gaussian": gauss(reporting),
         "tuning_values_only": _nab_summary(_nab_score(tuning_values_only, tuning), tuning),
         "reporting_values_only": _nab_summary(_nab_score(report_values_only, reporting), reporting),
+        "tuning_with_shape": _nab_summary(_nab_score(tuning_shape, tuning), tuning),
+        "reporting_with_shape": _nab_summary(_nab_score(report_shape, reporting), reporting),
         "shugu_points_per_s": round(points / report_seconds) if report_seconds > 0 else 0,
+        "with_shape_points_per_s": round(points / shape_seconds) if shape_seconds > 0 else 0,
         "values_only_points_per_s": round(points / values_only_seconds)
         if values_only_seconds > 0
         else 0,

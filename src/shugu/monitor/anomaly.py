@@ -22,6 +22,11 @@ O(1) time and memory, and the decision on point *i* uses only points up to *i*:
   ``context_weight``. It finds what the first two cannot: a daily curve that goes flat, a series
   that starts jumping between levels it never jumped between. The surprise is the largest of the
   three, and :attr:`AnomalyBank.causes` says which one it was.
+- **Shape** (off by default, ``art_weight``). A fourth statistic, from
+  :mod:`shugu.monitor.anomaly_art`: whether the last few points make a shape the series has not
+  made before (adaptive resonance over short windows, as ARTime does). Decision 0049 measured it
+  and did not switch it on: on the tuning series it gains one window at one sensitivity and
+  loses at the next.
 - **Alarm.** The surprise in decades, divided by ``FULL_SCALE_DECADES`` and clipped, is the
   score in [0, 1]. An alarm fires when ``score >= 1 - sensitivity``, at most once per hold-off
   period, and only after the score has fallen back below half the threshold since the previous
@@ -101,6 +106,7 @@ class DetectorParams:
     context_weight: float = 0.75
     context: ContextParams = DEFAULT_CONTEXT
     #: Weight of the shape statistic (adaptive resonance over short windows; 0 turns it off).
+    #: Off by default; 1.5 was its best NAB tuning score (decision 0049).
     art_weight: float = 0.0
     art: ArtParams = DEFAULT_ART
 

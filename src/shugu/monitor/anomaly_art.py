@@ -12,12 +12,15 @@ memory of such shapes:
   category learns (its box grows towards the window, a little each time). When none resonates,
   the window is a novel shape: a new category is made for it, or, once ``categories`` are in
   use, it replaces the one least recently resonated with. So the state per series is bounded.
-- **Statistic.** The raw novelty of a point is ``1 - `` the best overlap (0 for a shape seen
-  before, larger the further the window lies from every known shape). As in HTM's anomaly
-  likelihood, the short average of the raw novelty is judged against its own long-run mean and
-  spread, and the Gaussian tail of that z, in decades, is the statistic, comparable with the
-  others of :mod:`shugu.monitor.anomaly`. The feature that lay furthest outside the best
-  category's box is kept, so an alarm can say which part of the window was new.
+- **Statistic.** By default (``statistic="rarity"``) only a window that makes a new category
+  scores, by how rare new categories have become: ``-log10`` of their decayed rate, in decades,
+  comparable with the other statistics of :mod:`shugu.monitor.anomaly`. A series that keeps
+  making new shapes (noise at this vigilance) is not surprised by one more; one that has made
+  none for weeks is. The alternative (``"likelihood"``) grades every point: the raw novelty
+  ``1 -`` best overlap, its short average judged against its own long-run mean and spread as in
+  HTM's anomaly likelihood, the Gaussian tail of that z in decades. The feature that lay
+  furthest outside the closest category's box is kept, so an alarm can say which part of the
+  window was new.
 
 Everything is counted in points, so the sampling interval does not matter; invalid points (NaN,
 out of order) change nothing and score 0. Cost per point: O(categories × window).
@@ -58,10 +61,11 @@ class ArtParams:
     short_span: float = 5.0
     #: Points before the statistic says anything (besides filling the first window).
     warmup_points: int = 100
-    #: "likelihood": the raw novelty's short average against its own distribution; "rarity":
-    #: only a window that makes a new category is surprising, by how rarely that happens
-    #: (``-log10`` of the decayed rate of new categories, ARTime's binary novelty made graded).
-    statistic: str = "likelihood"
+    #: "rarity": only a window that makes a new category is surprising, by how rarely that
+    #: happens (``-log10`` of the decayed rate of new categories over ``likelihood_points``:
+    #: ARTime's yes/no novelty, graded); "likelihood": the raw novelty's short average against
+    #: its own distribution, as HTM judges its raw scores. Rarity scored better on tuning.
+    statistic: str = "rarity"
 
 
 DEFAULT_ART = ArtParams()
