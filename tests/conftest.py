@@ -8,9 +8,16 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
+from tests.clickhouse import ClickHouseServer, clickhouse_server
 from tests.pg import PostgresServer, postgres_server
 
-__all__ = ["PostgresServer", "password_hasher", "postgres_server"]
+__all__ = [
+    "ClickHouseServer",
+    "PostgresServer",
+    "clickhouse_server",
+    "password_hasher",
+    "postgres_server",
+]
 
 
 @pytest.fixture(scope="session")

@@ -1,3 +1,6 @@
+"""What only the embedded store has: its file, crash safety and compaction. The protocol's
+behaviour is tested for every store in test_telemetry_store_protocol.py."""
+
 from __future__ import annotations
 
 import subprocess
@@ -9,7 +12,7 @@ import pytest
 
 from shugu.domain.batch import Batch
 from shugu.store.duckdb_store import DuckDBTelemetryStore
-from shugu.store.telemetry import RangeQuery, RejectRecord, Rejects
+from shugu.store.telemetry import RangeQuery
 
 DAY = 86_400_000
 # 2026-11-20 00:00 China time, in ms since 1970 UTC.
@@ -66,107 +69,6 @@ def test_acknowledged_points_survive_a_crash(tmp_path: Path) -> None:
         assert {(r["metric"], r["value"]) for r in latest} == {("temp", 20.0), ("rh", 40.0)}
     finally:
         again.close()
-
-
-def test_resent_points_never_count_twice(store: DuckDBTelemetryStore) -> None:
-    (m,) = store.metric_ids(["x"]).tolist()
-    rows = [(1, m, MIDNIGHT_CST + i * 1000, float(i)) for i in range(10)]
-    store.submit(batch(rows)).result()
-    store.submit(batch(rows[3:6])).result()  # at-least-once delivery resends some
-    q = RangeQuery([1], None, MIDNIGHT_CST, MIDNIGHT_CST + DAY, DAY, aggregates=("count", "sum"))
-    (row,) = store.query_range(q).to_pylist()
-    assert row["count"] == 10
-    assert row["sum"] == sum(range(10))
-    raw = store.query_range(RangeQuery([1], None, MIDNIGHT_CST, MIDNIGHT_CST + DAY))
-    assert raw.num_rows == 10
-
-
-def test_a_resent_point_with_a_new_value_replaces_the_old_one(store: DuckDBTelemetryStore) -> None:
-    (m,) = store.metric_ids(["x"]).tolist()
-    store.submit(batch([(1, m, 5000, 1.0)])).result()
-    store.submit(batch([(1, m, 5000, 2.0), (1, m, 5000, 3.0)])).result()
-    raw = store.query_range(RangeQuery([1], None, 0, 10_000)).to_pylist()
-    assert [r["value"] for r in raw] == [3.0]
-    assert store.latest([1]).to_pylist()[0]["value"] == 3.0
-
-
-def test_out_of_order_points_are_accepted_and_latest_is_newest(store: DuckDBTelemetryStore) -> None:
-    (m,) = store.metric_ids(["x"]).tolist()
-    store.submit(batch([(1, m, 9000, 9.0)])).result()
-    store.submit(batch([(1, m, 1000, 1.0), (1, m, 5000, 5.0)])).result()
-    assert store.latest([1]).to_pylist()[0]["ts"] == 9000
-    raw = store.query_range(RangeQuery([1], None, 0, 10_000)).to_pylist()
-    assert [r["ts"] for r in raw] == [1000, 5000, 9000]
-
-
-def test_buckets_and_aggregates(store: DuckDBTelemetryStore) -> None:
-    (m,) = store.metric_ids(["x"]).tolist()
-    base = MIDNIGHT_CST
-    rows = [(1, m, base + i * 15_000, float(i)) for i in range(8)]  # 2 minutes, 4 per minute
-    store.submit(batch(rows)).result()
-    q = RangeQuery(
-        [1],
-        ["x"],
-        base,
-        base + 120_000,
-        60_000,
-        aggregates=("avg", "min", "max", "sum", "count", "first", "last"),
-    )
-    out = store.query_range(q).to_pylist()
-    assert [r["bucket"] for r in out] == [base, base + 60_000]
-    assert out[0] | {} == {
-        "device": 1,
-        "metric": "x",
-        "bucket": base,
-        "avg": 1.5,
-        "min": 0.0,
-        "max": 3.0,
-        "sum": 6.0,
-        "count": 4,
-        "first": 0.0,
-        "last": 3.0,
-        "flagged": 0,
-    }
-    assert out[1]["first"] == 4.0 and out[1]["last"] == 7.0
-
-
-def test_day_buckets_follow_china_calendar_days(store: DuckDBTelemetryStore) -> None:
-    (m,) = store.metric_ids(["x"]).tolist()
-    # 23:30 and 00:30 China time are on different calendar days though 1 h apart.
-    late = MIDNIGHT_CST + DAY - 1_800_000
-    early = MIDNIGHT_CST + DAY + 1_800_000
-    store.submit(batch([(1, m, late, 1.0), (1, m, early, 2.0)])).result()
-    out = store.query_range(
-        RangeQuery([1], None, MIDNIGHT_CST, MIDNIGHT_CST + 2 * DAY, DAY, aggregates=("count",))
-    ).to_pylist()
-    assert [(r["bucket"], r["count"]) for r in out] == [(MIDNIGHT_CST, 1), (MIDNIGHT_CST + DAY, 1)]
-
-
-def test_rejects_are_counted_and_sampled(store: DuckDBTelemetryStore) -> None:
-    rejects = Rejects(max_samples=2)
-    for i in range(5):
-        rejects.add(RejectRecord(i, 7, "non_numeric", "strings are not stored", "k", i, '"x"'))
-    rejects.add(RejectRecord(9, None, "bad_device_token", "unknown token"))
-    store.submit(Batch.empty(), rejects).result()
-    store.submit(Batch.empty(), rejects).result()
-    counts = {(r["device"], r["code"]): r["n"] for r in store.reject_counts(None).to_pylist()}
-    assert counts == {(7, "non_numeric"): 10, (-1, "bad_device_token"): 2}
-    assert store.reject_counts([7]).num_rows == 1
-    assert store.reject_samples([7], 10).num_rows == 4
-
-
-def test_retention_purge(store: DuckDBTelemetryStore) -> None:
-    (m,) = store.metric_ids(["x"]).tolist()
-    store.submit(batch([(1, m, 1000, 1.0), (1, m, 5000, 2.0)])).result()
-    assert store.purge_before(2000) == 1
-    assert store.count_points() == 1
-
-
-def test_closed_store_refuses(tmp_path: Path) -> None:
-    s = DuckDBTelemetryStore(tmp_path / "t.duckdb")
-    s.close()
-    with pytest.raises(Exception, match="closed"):
-        s.submit(Batch.empty()).result()
 
 
 def test_compaction_keeps_every_answer(store: DuckDBTelemetryStore) -> None:
@@ -240,40 +142,3 @@ def test_closed_days_are_consolidated_into_one_sorted_run(store: DuckDBTelemetry
     store.compactor.compact()
     assert store.compactor.consolidate_closed_days() == 1
     assert store.query_range(q).column("count").to_pylist() == [16]
-
-
-def test_retention_forgets_purged_latest_values(store: DuckDBTelemetryStore) -> None:
-    (m,) = store.metric_ids(["x"]).tolist()
-    store.submit(batch([(1, m, 1000, 1.0), (2, m, 9000, 2.0)])).result()
-    store.purge_before(5000)
-    assert [r["device"] for r in store.latest(None).to_pylist()] == [2]
-    store.submit(batch([(3, m, 100, 3.0)])).result()  # reuses a freed slot
-    assert {r["device"]: r["value"] for r in store.latest(None).to_pylist()} == {2: 2.0, 3: 3.0}
-
-
-def test_a_bad_job_fails_alone_and_a_cancelled_wait_harms_nobody(
-    store: DuckDBTelemetryStore,
-) -> None:
-    (m,) = store.metric_ids(["x"]).tolist()
-    bad = Rejects()
-    bad.add(RejectRecord(0, 1, "non_numeric", "x", "\ud800", 2**70, "\ud800"))
-    good = store.submit(batch([(1, m, 1000, 1.0)]))
-    refused = store.submit(Batch.empty(), bad)
-    assert good.result(10) == 1
-    assert refused.result(10) == 0  # sanitised: stored with a null timestamp
-    waiting = store.submit(batch([(1, m, 2000, 2.0)]))
-    assert not waiting.cancel()  # a caller giving up cannot break the writer
-    assert waiting.result(10) == 1
-    assert store.writer_alive
-
-
-def test_week_buckets_start_on_monday(store: DuckDBTelemetryStore) -> None:
-    (m,) = store.metric_ids(["x"]).tolist()
-    # MIDNIGHT_CST is Friday 2026-11-20; that week began on Monday 2026-11-16.
-    store.submit(batch([(1, m, MIDNIGHT_CST, 1.0)])).result()
-    out = store.query_range(
-        RangeQuery(
-            [1], None, MIDNIGHT_CST - 7 * DAY, MIDNIGHT_CST + DAY, 7 * DAY, aggregates=("count",)
-        )
-    ).to_pylist()
-    assert [r["bucket"] for r in out] == [MIDNIGHT_CST - 4 * DAY]

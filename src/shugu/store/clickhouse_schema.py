@@ -1,0 +1,173 @@
+"""The ClickHouse telemetry store's tables, as DDL for one server or for a cluster.
+
+Every statement here must run on Debian's ClickHouse 18.16 and on current releases alike
+(tests run them on both): no ``SETTINGS`` clauses on tables, no ``SimpleAggregateFunction``,
+no ``Map`` or ``LowCardinality``, aggregate-state columns named apart from the source columns
+(18.16 resolves an alias before a column of the same name, so ``maxState(ts) AS ts`` nests).
+
+Points go to a ReplacingMergeTree whose version is the row's write sequence: a re-sent point
+(same device, metric, ts) is one row after merges, and reads group by the key and take the value
+of the highest sequence, so it never counts twice before merges either. Partitions are months
+(retention drops old ones), rows are ordered by (device, metric, ts), which is also how ranges
+are read. Latest values come from a materialised view into an AggregatingMergeTree holding
+``argMax`` states per series, so "latest of every metric" reads one row per series.
+
+In a cluster every table is a Replicated engine on each shard and a Distributed table of the
+same name in front of it, keyed by device so a device's series live on one shard; the metric
+dictionary is replicated to every shard whole.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+#: Month partitions of millisecond timestamps, in UTC.
+MONTH_OF_TS = "toYYYYMM(toDateTime(intDiv(ts, 1000), 'UTC'))"
+MONTH_OF_RECEIVED = "toYYYYMM(toDateTime(intDiv(received_ms, 1000), 'UTC'))"
+
+#: Tables copied whole to every shard of a cluster, with no Distributed table in front.
+EVERYWHERE = frozenset({"metrics"})
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where the store's tables live: a database, and for a cluster its name in the servers'
+    ``remote_servers`` configuration (each server's macros name its ``{shard}`` and
+    ``{replica}``)."""
+
+    database: str = "shugu"
+    cluster: str | None = None
+    zookeeper_root: str = "/clickhouse/tables"
+
+    def __post_init__(self) -> None:
+        for name in (self.database, self.cluster):
+            if name is not None and not _IDENT.match(name):
+                raise ValueError(f"not a plain ClickHouse identifier: {name!r}")
+
+    def table(self, name: str) -> str:
+        """The table reads and writes address (the Distributed one in a cluster)."""
+        return f"{self.database}.{name}"
+
+    def local(self, name: str) -> str:
+        """The table that holds the rows on this server (the shard's own in a cluster)."""
+        suffix = "_local" if self.cluster and name not in EVERYWHERE else ""
+        return f"{self.database}.{name}{suffix}"
+
+    @property
+    def on_cluster(self) -> str:
+        return f" ON CLUSTER {self.cluster}" if self.cluster else ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    name: str
+    columns: str
+    #: The engine's name without "Replicated" and its arguments after the replication ones.
+    engine: str
+    engine_args: str
+    order_by: str
+    partition_by: str | None = None
+    #: Distributed sharding key (ignored for tables copied to every shard).
+    shard_key: str = "intHash64(device)"
+
+
+TABLES = (
+    _Table(
+        "metrics",
+        "id Int32, name String",
+        "ReplacingMergeTree",
+        "",
+        "id",
+    ),
+    _Table(
+        "points",
+        "device Int32, metric Int32, ts Int64, value Float64, quality UInt8, seq UInt64",
+        "ReplacingMergeTree",
+        "seq",
+        "(device, metric, ts)",
+        partition_by=MONTH_OF_TS,
+    ),
+    _Table(
+        "latest",
+        "device Int32, metric Int32, last_ts AggregateFunction(max, Int64), "
+        "last_value AggregateFunction(argMax, Float64, Tuple(Int64, UInt64)), "
+        "last_quality AggregateFunction(argMax, UInt8, Tuple(Int64, UInt64))",
+        "AggregatingMergeTree",
+        "",
+        "(device, metric)",
+    ),
+    _Table(
+        "attributes",
+        "device Int32, scope String, key String, value String, ts Int64, seq UInt64",
+        "ReplacingMergeTree",
+        "seq",
+        "(device, scope, key)",
+    ),
+    _Table(
+        "reject_counts",
+        "device Int32, code String, n UInt64, last_ms Int64",
+        "MergeTree",
+        "",
+        "(device, code)",
+    ),
+    _Table(
+        "reject_samples",
+        "received_ms Int64, device Nullable(Int32), code String, reason String, "
+        "metric Nullable(String), ts Nullable(Int64), sample Nullable(String)",
+        "MergeTree",
+        "",
+        "received_ms",
+        partition_by=MONTH_OF_RECEIVED,
+        shard_key="rand()",
+    ),
+)
+
+LATEST_VIEW_SELECT = (
+    "SELECT device, metric, maxState(ts) AS last_ts, "
+    "argMaxState(value, (ts, seq)) AS last_value, "
+    "argMaxState(quality, (ts, seq)) AS last_quality "
+    "FROM {points} GROUP BY device, metric"
+)
+
+
+def _engine(layout: Layout, table: _Table) -> str:
+    if not layout.cluster:
+        return f"{table.engine}({table.engine_args})" if table.engine_args else table.engine
+    shard = "all" if table.name in EVERYWHERE else "{shard}"
+    path = f"'{layout.zookeeper_root}/{shard}/{layout.database}/{table.name}'"
+    args = ", ".join(a for a in (path, "'{replica}'", table.engine_args) if a)
+    return f"Replicated{table.engine}({args})"
+
+
+def create_table(layout: Layout, table: _Table) -> list[str]:
+    local = layout.local(table.name)
+    partition = f" PARTITION BY {table.partition_by}" if table.partition_by else ""
+    statements = [
+        f"CREATE TABLE IF NOT EXISTS {local}{layout.on_cluster} ({table.columns}) "
+        f"ENGINE = {_engine(layout, table)}{partition} ORDER BY {table.order_by}"
+    ]
+    if layout.cluster and table.name not in EVERYWHERE:
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {layout.table(table.name)}{layout.on_cluster} "
+            f"AS {local} ENGINE = Distributed({layout.cluster}, {layout.database}, "
+            f"{table.name}_local, {table.shard_key})"
+        )
+    return statements
+
+
+def schema_statements(layout: Layout) -> list[str]:
+    """Every statement that creates the store's database, tables and view, in order; each is
+    idempotent (``IF NOT EXISTS``)."""
+    statements = [f"CREATE DATABASE IF NOT EXISTS {layout.database}{layout.on_cluster}"]
+    for table in TABLES:
+        statements += create_table(layout, table)
+    # The view feeds each shard's own latest table from its own points, as they are inserted.
+    statements.append(
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {layout.database}.latest_mv{layout.on_cluster} "
+        f"TO {layout.local('latest')} AS "
+        + LATEST_VIEW_SELECT.format(points=layout.local("points"))
+    )
+    return statements

@@ -1,0 +1,271 @@
+"""TelemetryStore on ClickHouse, for a cluster: the native protocol and numpy column inserts.
+
+The schema is in ``clickhouse_schema.py``, the queries in ``clickhouse_sql.py``, the inserting
+thread in ``clickhouse_writer.py`` and the reads in ``clickhouse_reads.py``; this module opens
+them on a server named by a URL, keeps the metric dictionary and runs retention.
+
+``clickhouse://[user[:password]@]host[:port][/database][?cluster=NAME&insert_quorum=N]``: with
+a cluster the tables are Replicated and Distributed (see ``clickhouse_schema.py``) and inserts
+wait for the Distributed table to have written to the shards (``insert_distributed_sync``) and,
+with ``insert_quorum``, for that many replicas to have the rows.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from clickhouse_driver import Client
+from clickhouse_driver import errors as driver_errors
+
+from shugu.domain.batch import Batch
+from shugu.domain.errors import OverloadedError, UnavailableError
+from shugu.store import clickhouse_sql as sql
+from shugu.store.clickhouse_reads import ClickHouseReads
+from shugu.store.clickhouse_schema import Layout, schema_statements
+from shugu.store.clickhouse_writer import Writer
+from shugu.store.exit_stop import stop_at_exit
+from shugu.store.telemetry import AttributeRecord, Rejects
+
+DEFAULT_PORT = 9000
+
+
+@dataclass(frozen=True, slots=True)
+class ClickHouseTarget:
+    """A server and the store's place on it, as a ``clickhouse://`` URL names them."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    user: str = "default"
+    password: str = ""
+    layout: Layout = field(default_factory=Layout)
+    insert_quorum: int = 0
+
+    @staticmethod
+    def from_url(url: str) -> ClickHouseTarget:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "clickhouse":
+            raise ValueError(f"not a clickhouse:// URL: {url!r}")
+        options = dict(urllib.parse.parse_qsl(parts.query))
+        database = parts.path.strip("/") or "shugu"
+        return ClickHouseTarget(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or DEFAULT_PORT,
+            user=urllib.parse.unquote(parts.username or "default"),
+            password=urllib.parse.unquote(parts.password or ""),
+            layout=Layout(database, options.get("cluster")),
+            insert_quorum=int(options.get("insert_quorum", "0")),
+        )
+
+    def client(self) -> Client:
+        return Client(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            connect_timeout=3,
+            send_receive_timeout=60,
+            settings={"strings_as_bytes": False},
+        )
+
+    @property
+    def insert_settings(self) -> dict[str, object]:
+        settings: dict[str, object] = {}
+        if self.layout.cluster:
+            settings["insert_distributed_sync"] = 1
+        if self.insert_quorum:
+            settings["insert_quorum"] = self.insert_quorum
+        return settings
+
+
+class ClickHouseTelemetryStore(ClickHouseReads):
+    """TelemetryStore on a ClickHouse server or cluster."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        commit_linger_ms: float = 5.0,
+        max_commit_rows: int = 1_000_000,
+        max_queued_jobs: int = 10_000,
+        max_backlog_rows: int = 2_000_000,
+        retry_s: float = 2.0,
+    ) -> None:
+        self.target = ClickHouseTarget.from_url(url)
+        self.layout = self.target.layout
+        self._local = threading.local()
+        self._clients: list[Any] = []
+        self._clients_lock = threading.Lock()
+        self._closed = False
+        try:
+            client = self._client()
+            for statement in schema_statements(self.layout):
+                client.execute(statement)
+            self._metric_ids: dict[str, int] = {}
+            self._metric_names: dict[int, str] = {}
+            self._metric_lock = threading.Lock()
+            self._load_metrics()
+            (top,) = self._rows(sql.max_seq(self.layout))[0]
+        except (driver_errors.Error, OSError, EOFError) as exc:
+            self._disconnect_all()
+            raise UnavailableError(
+                f"cannot open the ClickHouse telemetry store: {exc}", code="store_unavailable"
+            ) from exc
+        # Sequences decide which write of a point wins: they keep growing across restarts and,
+        # starting from the clock in microseconds, roughly follow time across ingest nodes.
+        first_seq = max(int(top or 0), time.time_ns() // 1000)
+        self._writer = Writer(
+            self.layout,
+            self.target.client,
+            first_seq,
+            insert_settings=self.target.insert_settings,
+            linger_ms=commit_linger_ms,
+            max_commit_rows=max_commit_rows,
+            max_queued_jobs=max_queued_jobs,
+            max_backlog_rows=max_backlog_rows,
+            retry_s=retry_s,
+        )
+        stop_at_exit(self.close)
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _client(self) -> Any:
+        """This thread's client: a client is one connection, used by one thread at a time."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            with self._clients_lock:
+                if self._closed:
+                    raise UnavailableError("the store is closed", code="store_closed")
+                client = self.target.client()
+                self._clients.append(client)
+            self._local.client = client
+        return client
+
+    def _disconnect_all(self) -> None:
+        with self._clients_lock:
+            for client in self._clients:
+                client.disconnect()
+            self._clients.clear()
+
+    # -- metrics dictionary ------------------------------------------------------------------
+
+    def _load_metrics(self) -> None:
+        for mid, name in self._rows(sql.metrics(self.layout)):
+            self._metric_ids[str(name)] = int(mid)
+            self._metric_names[int(mid)] = str(name)
+
+    def metric_ids(self, names: Sequence[str]) -> npt.NDArray[np.int32]:
+        ids = self._metric_ids
+        missing = [name for name in names if name not in ids]
+        if missing:
+            self._number_metrics(missing)
+        return np.fromiter((ids[name] for name in names), np.int32, count=len(names))
+
+    def _number_metrics(self, names: list[str]) -> None:
+        with self._metric_lock:
+            try:
+                # Another node may have numbered some of them since this one last looked.
+                self._load_metrics()
+                fresh: dict[str, int] = {}
+                top = max(self._metric_names, default=0)
+                for name in dict.fromkeys(names):
+                    if name not in self._metric_ids:
+                        fresh[name] = top + len(fresh) + 1
+                if not fresh:
+                    return
+                self._client().execute(
+                    sql.insert(self.layout, "metrics", ("id", "name")),
+                    [[mid, name] for name, mid in fresh.items()],
+                    settings=self.target.insert_settings,
+                )
+            except (driver_errors.Error, OSError, EOFError) as exc:
+                self._local.client = None
+                raise UnavailableError(
+                    f"the telemetry store cannot number new metrics: {exc}",
+                    code="store_unavailable",
+                ) from exc
+            for name, mid in fresh.items():
+                self._metric_names[mid] = name
+                self._metric_ids[name] = mid
+
+    def metric_name(self, metric_id: int) -> str:
+        return self._metric_names.get(metric_id, f"#{metric_id}")
+
+    def metric_id(self, name: str) -> int | None:
+        return self._metric_ids.get(name)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def submit(
+        self,
+        batch: Batch,
+        rejects: Rejects | None = None,
+        attributes: Sequence[AttributeRecord] | None = None,
+    ) -> Future[int]:
+        return self._writer.submit(batch, rejects, attributes)
+
+    @property
+    def backlog_rows(self) -> int:
+        return self._writer.backlog_rows
+
+    @property
+    def max_backlog_rows(self) -> int:
+        return self._writer.max_backlog_rows
+
+    def overloaded(self) -> OverloadedError:
+        return self._writer.overloaded()
+
+    @property
+    def overload_refusals(self) -> int:
+        return self._writer.overload_refusals
+
+    @property
+    def committed_seq(self) -> int:
+        return self._writer.seq
+
+    def add_listener(self, listener: Callable[[Batch], None]) -> None:
+        """Call ``listener`` with every batch right after ClickHouse confirmed it, on the
+        writer thread; it must hand the batch over and return at once."""
+        self._writer.listeners.append(listener)
+
+    @property
+    def writer_alive(self) -> bool:
+        return self._writer.alive
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until everything queued so far is stored."""
+        self.submit(Batch.empty()).result(timeout=timeout)
+
+    # -- housekeeping ------------------------------------------------------------------------
+
+    def purge_before(self, ts_ms: int, timeout_s: float = 60.0) -> int:
+        """Delete points and reject samples older than ``ts_ms``, and forget the latest value
+        of series with nothing newer; returns the rows deleted. Waits for the mutations."""
+        (count,) = self._rows(sql.count_before(self.layout, ts_ms))[0]
+        stale = [(int(d), int(m)) for d, m in self._rows(sql.stale_series(self.layout, ts_ms))]
+        for statement in sql.purge(self.layout, ts_ms):
+            self._rows(statement)
+        for start in range(0, len(stale), 1000):
+            chunk = stale[start : start + 1000]
+            # A one-pair list would read as a single tuple, not a set of one tuple.
+            self._rows(sql.forget_series(self.layout, chunk if len(chunk) > 1 else chunk * 2))
+        deadline = time.monotonic() + timeout_s
+        while self._rows(sql.pending_mutations(self.layout))[0][0]:
+            if time.monotonic() > deadline:
+                raise UnavailableError("retention is still deleting", code="store_unavailable")
+            time.sleep(0.05)
+        return int(count)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._writer.close()
+        self._closed = True
+        self._disconnect_all()
