@@ -117,10 +117,14 @@ class ClickHouseServer:
         self.stop()
         raise RuntimeError(f"clickhouse-server did not listen in {timeout_s} s: {self._log_tail()}")
 
-    def stop(self) -> None:
+    def stop(self, *, crash: bool = False) -> None:
+        """Shut the server down, or with ``crash`` kill it at once (no flush, no goodbye)."""
         if self.process is None:
             return
-        self.process.terminate()
+        if crash:
+            self.process.kill()
+        else:
+            self.process.terminate()
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
