@@ -228,6 +228,23 @@ def bench_mqtt(
     _print_result(result, as_json)
 
 
+@bench.command("clickhouse")
+def bench_clickhouse(
+    quick: Annotated[bool, typer.Option("--quick", help="100,000 points, one run")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    url: Annotated[
+        str | None,
+        typer.Option(help="clickhouse://host:port of a server to use (default: start one)"),
+    ] = None,
+    points: Annotated[int, typer.Option(help="points per run")] = 1_000_000,
+    runs: Annotated[int, typer.Option(help="runs; figures are their medians")] = 3,
+) -> None:
+    """ClickHouse store's submit against the driver's raw columnar insert, same run and table."""
+    module = _bench_module("clickhouse_store")
+    result = module.run(quick=quick, url=url, n_points=points, runs=runs, log=not as_json)  # type: ignore[attr-defined]
+    _print_result(result, as_json)
+
+
 @bench.command("anomaly")
 def bench_anomaly(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
