@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from shugu.domain.batch import Batch
-from shugu.domain.errors import OverloadedError
+from shugu.domain.errors import OverloadedError, UnavailableError
 from shugu.store.telemetry import AttributeRecord, RangeQuery, RejectRecord, Rejects, TelemetryStore
 
 DAY = 86_400_000
@@ -278,4 +278,22 @@ def test_a_bad_job_fails_alone_and_a_cancelled_wait_harms_nobody(store: Telemetr
     waiting = store.submit(batch([(1, m, 2000, 2.0)]))
     assert not waiting.cancel()  # a caller giving up cannot break the writer
     assert waiting.result(10) == 1
+    assert stored_points(store, [1], 0, 10_000) == 2
+
+
+def test_an_attribute_the_store_cannot_encode_fails_only_its_own_request(
+    store: TelemetryStore,
+) -> None:
+    (m,) = store.metric_ids(["x"]).tolist()
+    futures = [
+        store.submit(batch([(1, m, 1000, 1.0)])),
+        store.submit(Batch.empty(), attributes=[AttributeRecord(1, "client", "k", '"\\ud800"', 1)]),
+        store.submit(Batch.empty(), attributes=[AttributeRecord(1, "client", "bad", "\ud800", 1)]),
+        store.submit(batch([(1, m, 2000, 2.0)])),
+    ]
+    assert futures[0].result(10) == 1 and futures[3].result(10) == 1
+    assert futures[1].result(10) == 0
+    with pytest.raises(UnavailableError):
+        futures[2].result(10)
+    assert [a.key for a in store.attributes(1)] == ["k"]
     assert stored_points(store, [1], 0, 10_000) == 2

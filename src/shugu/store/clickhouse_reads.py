@@ -141,7 +141,8 @@ class ClickHouseReads:
         )
 
     def reject_counts(self, devices: Sequence[int] | None) -> pa.Table:
-        rows = self._rows(sql.reject_counts(self.layout, devices)) if devices != [] else []
+        nothing = devices is not None and not len(devices)
+        rows = [] if nothing else self._rows(sql.reject_counts(self.layout, devices))
         return pa.table(
             {
                 "device": pa.array([r[0] for r in rows], pa.int32()),

@@ -231,21 +231,23 @@ class Writer:
                 self._release(len(item.batch))
 
     def _commit_jobs(self, jobs: list[Job]) -> None:
-        """Insert jobs together; if the server refuses them, one by one, so that only a
-        refused job fails."""
+        """Insert jobs together; if the server or the driver refuses them (not an outage), one
+        by one, so that only a refused job fails."""
         try:
             error = self._commit_retrying(jobs)
-            if error is None:
-                for job in jobs:
-                    settle(job.future, len(job.batch))
-                return
-            if len(jobs) > 1 and not self.failing:
-                for job in jobs:
-                    self._commit_jobs([job])
-                return
         except Exception:
-            # A fault of shugu's own must not stop the only writer: fail these jobs, go on.
+            # Text the driver cannot encode, say; and a fault of shugu's own must not stop the
+            # only writer: these jobs are tried one by one, or fail, and the writer goes on.
             log.exception("inserting %d ingest jobs failed", len(jobs))
+            error = unavailable()
+        if error is None:
+            for job in jobs:
+                settle(job.future, len(job.batch))
+            return
+        if len(jobs) > 1 and not self.failing:
+            for job in jobs:
+                self._commit_jobs([job])
+            return
         for job in jobs:
             settle(job.future, unavailable())
 
