@@ -39,6 +39,7 @@ CONFIG = """<?xml version="1.0"?>
     <uncompressed_cache_size>0</uncompressed_cache_size>
     <max_concurrent_queries>64</max_concurrent_queries>
     <mlock_executable>false</mlock_executable>
+    <remote_servers>{remote_servers}</remote_servers>
 </yandex>
 """
 
@@ -76,6 +77,8 @@ class ClickHouseServer:
     binary: str
     root: Path
     port: int = 0
+    #: The ``<remote_servers>`` clusters this server knows (XML), for Distributed tables.
+    remote_servers: str = ""
     process: subprocess.Popen[bytes] | None = None
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -85,11 +88,15 @@ class ClickHouseServer:
         return f"clickhouse://127.0.0.1:{self.port}/{name}"
 
     def start(self, timeout_s: float = 30.0) -> None:
-        if not self.port:
-            self.port = _free_port()
+        if not (self.root / "config.xml").exists():
+            self.port = self.port or _free_port()
             (self.root / "config.xml").write_text(
                 CONFIG.format(
-                    root=self.root, tcp=self.port, http=_free_port(), interserver=_free_port()
+                    root=self.root,
+                    tcp=self.port,
+                    http=_free_port(),
+                    interserver=_free_port(),
+                    remote_servers=self.remote_servers,
                 )
             )
             (self.root / "users.xml").write_text(USERS)
@@ -133,13 +140,36 @@ class ClickHouseServer:
 
 def started_server(binary: str) -> ClickHouseServer:
     """A new server on free ports, retried when a port was taken between choice and bind."""
+    return started_servers(binary, 1)[0]
+
+
+def cluster_xml(name: str, ports: list[int]) -> str:
+    """A cluster of one single-replica shard per server port, all on this machine."""
+    shards = "".join(
+        f"<shard><replica><host>127.0.0.1</host><port>{port}</port></replica></shard>"
+        for port in ports
+    )
+    return f"<{name}>{shards}</{name}>"
+
+
+def started_servers(binary: str, count: int, cluster: str | None = None) -> list[ClickHouseServer]:
+    """``count`` new servers on free ports; with ``cluster``, each knows a cluster of that name
+    whose shards are these servers. Retried when a port was taken before the server bound it."""
     for attempt in range(3):
-        server = ClickHouseServer(binary, Path(tempfile.mkdtemp(prefix="shugu-ch-")))
+        servers = [
+            ClickHouseServer(binary, Path(tempfile.mkdtemp(prefix="shugu-ch-")), _free_port())
+            for _ in range(count)
+        ]
+        remote = cluster_xml(cluster, [s.port for s in servers]) if cluster else ""
         try:
-            server.start()
-            return server
+            for server in servers:
+                server.remote_servers = remote
+                server.start()
+            return servers
         except RuntimeError:
-            shutil.rmtree(server.root, ignore_errors=True)
+            for server in servers:
+                server.stop()
+                shutil.rmtree(server.root, ignore_errors=True)
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")

@@ -40,6 +40,9 @@ class Layout:
 
     database: str = "shugu"
     cluster: str | None = None
+    #: Replicated tables and ``ON CLUSTER`` DDL (both need ZooKeeper). Without, each shard
+    #: holds one copy and the store creates and purges the tables on every shard itself.
+    replicated: bool = True
     zookeeper_root: str = "/clickhouse/tables"
 
     def __post_init__(self) -> None:
@@ -58,7 +61,12 @@ class Layout:
 
     @property
     def on_cluster(self) -> str:
-        return f" ON CLUSTER {self.cluster}" if self.cluster else ""
+        return f" ON CLUSTER {self.cluster}" if self.cluster and self.replicated else ""
+
+    @property
+    def per_shard(self) -> bool:
+        """Whether DDL and retention must be run on every shard by the store itself."""
+        return bool(self.cluster) and not self.replicated
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +142,7 @@ LATEST_VIEW_SELECT = (
 
 
 def _engine(layout: Layout, table: _Table) -> str:
-    if not layout.cluster:
+    if not (layout.cluster and layout.replicated):
         return f"{table.engine}({table.engine_args})" if table.engine_args else table.engine
     shard = "all" if table.name in EVERYWHERE else "{shard}"
     path = f"'{layout.zookeeper_root}/{shard}/{layout.database}/{table.name}'"

@@ -242,5 +242,14 @@ def pending_mutations(layout: Layout) -> Statement:
     )
 
 
+def cluster_hosts(layout: Layout) -> Statement:
+    """The shards of the layout's cluster, as the server's configuration names them."""
+    return (
+        "SELECT host_address, port FROM system.clusters WHERE cluster = %(cluster)s "
+        "ORDER BY shard_num, replica_num",
+        {"cluster": layout.cluster},
+    )
+
+
 def insert(layout: Layout, table: str, columns: Sequence[str]) -> str:
     return f"INSERT INTO {layout.table(table)} ({', '.join(columns)}) VALUES"

@@ -7,7 +7,9 @@ them on a server named by a URL, keeps the metric dictionary and runs retention.
 ``clickhouse://[user[:password]@]host[:port][/database][?cluster=NAME&insert_quorum=N]``: with
 a cluster the tables are Replicated and Distributed (see ``clickhouse_schema.py``) and inserts
 wait for the Distributed table to have written to the shards (``insert_distributed_sync``) and,
-with ``insert_quorum``, for that many replicas to have the rows.
+with ``insert_quorum``, for that many replicas to have the rows. ``replicated=0`` makes a
+cluster of plain shards without ZooKeeper: the store then creates the tables, and deletes for
+retention, on every shard the server's ``system.clusters`` lists.
 """
 
 from __future__ import annotations
@@ -60,14 +62,17 @@ class ClickHouseTarget:
             port=parts.port or DEFAULT_PORT,
             user=urllib.parse.unquote(parts.username or "default"),
             password=urllib.parse.unquote(parts.password or ""),
-            layout=Layout(database, options.get("cluster")),
+            layout=Layout(
+                database, options.get("cluster"), options.get("replicated", "1") not in ("0", "")
+            ),
             insert_quorum=int(options.get("insert_quorum", "0")),
         )
 
-    def client(self) -> Client:
+    def client(self, host: str | None = None, port: int | None = None) -> Client:
+        """A client of this server (or of another shard of its cluster, same credentials)."""
         return Client(
-            host=self.host,
-            port=self.port,
+            host=host or self.host,
+            port=port or self.port,
             user=self.user,
             password=self.password,
             connect_timeout=3,
@@ -105,9 +110,10 @@ class ClickHouseTelemetryStore(ClickHouseReads):
         self._clients_lock = threading.Lock()
         self._closed = False
         try:
-            client = self._client()
-            for statement in schema_statements(self.layout):
-                client.execute(statement)
+            for other in self._on_every_shard(
+                [(ddl, {}) for ddl in schema_statements(self.layout)]
+            ):
+                other.disconnect()
             self._metric_ids: dict[str, int] = {}
             self._metric_names: dict[int, str] = {}
             self._metric_lock = threading.Lock()
@@ -148,6 +154,23 @@ class ClickHouseTelemetryStore(ClickHouseReads):
             self._local.client = client
         return client
 
+    def _on_every_shard(
+        self, statements: Sequence[tuple[str, Any]], settings: dict[str, object] | None = None
+    ) -> list[Any]:
+        """Run statements on this server and, in a cluster of plain shards, on every other
+        shard too (what ZooKeeper's distributed DDL does otherwise); returns the clients used
+        on other shards, connected, for the caller to disconnect."""
+        here = (self.target.host, self.target.port)
+        others: list[Any] = []
+        if self.layout.per_shard:
+            for host, port in self._rows(sql.cluster_hosts(self.layout)):
+                if (str(host), int(port)) != here:
+                    others.append(self.target.client(str(host), int(port)))
+        for client in [self._client(), *others]:
+            for text, params in statements:
+                client.execute(text, params, settings=settings)
+        return others
+
     def _disconnect_all(self) -> None:
         with self._clients_lock:
             for client in self._clients:
@@ -180,11 +203,11 @@ class ClickHouseTelemetryStore(ClickHouseReads):
                         fresh[name] = top + len(fresh) + 1
                 if not fresh:
                     return
-                self._client().execute(
-                    sql.insert(self.layout, "metrics", ("id", "name")),
-                    [[mid, name] for name, mid in fresh.items()],
-                    settings=self.target.insert_settings,
-                )
+                rows = [[mid, name] for name, mid in fresh.items()]
+                # The dictionary is whole on every shard (replicated, or copied here).
+                insert = (sql.insert(self.layout, "metrics", ("id", "name")), rows)
+                for other in self._on_every_shard([insert], self.target.insert_settings):
+                    other.disconnect()
             except (driver_errors.Error, OSError, EOFError) as exc:
                 self._local.client = None
                 raise UnavailableError(
@@ -250,17 +273,24 @@ class ClickHouseTelemetryStore(ClickHouseReads):
         of series with nothing newer; returns the rows deleted. Waits for the mutations."""
         (count,) = self._rows(sql.count_before(self.layout, ts_ms))[0]
         stale = [(int(d), int(m)) for d, m in self._rows(sql.stale_series(self.layout, ts_ms))]
-        for statement in sql.purge(self.layout, ts_ms):
-            self._rows(statement)
+        changes = sql.purge(self.layout, ts_ms)
         for start in range(0, len(stale), 1000):
             chunk = stale[start : start + 1000]
             # A one-pair list would read as a single tuple, not a set of one tuple.
-            self._rows(sql.forget_series(self.layout, chunk if len(chunk) > 1 else chunk * 2))
+            changes.append(sql.forget_series(self.layout, chunk if len(chunk) > 1 else chunk * 2))
+        others = self._on_every_shard(changes)
         deadline = time.monotonic() + timeout_s
-        while self._rows(sql.pending_mutations(self.layout))[0][0]:
-            if time.monotonic() > deadline:
-                raise UnavailableError("retention is still deleting", code="store_unavailable")
-            time.sleep(0.05)
+        try:
+            for client in [self._client(), *others]:
+                while client.execute(*sql.pending_mutations(self.layout))[0][0]:
+                    if time.monotonic() > deadline:
+                        raise UnavailableError(
+                            "retention is still deleting", code="store_unavailable"
+                        )
+                    time.sleep(0.05)
+        finally:
+            for other in others:
+                other.disconnect()
         return int(count)
 
     def close(self) -> None:

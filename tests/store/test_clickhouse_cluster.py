@@ -1,0 +1,100 @@
+"""The ClickHouse store on two real shards: two private servers that know each other as one
+cluster, Distributed tables keyed by device over plain shards (``replicated=0``: no ZooKeeper
+here). A store on either server sees every device; each device lives on one shard."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from bench.clickhouse_server import ClickHouseServer, started_servers
+from clickhouse_driver import Client
+
+from shugu.domain.batch import Batch
+from shugu.store.clickhouse_store import ClickHouseTelemetryStore
+from shugu.store.telemetry import RangeQuery
+from tests.clickhouse import require_clickhouse
+
+MIDNIGHT_CST = 1_795_104_000_000
+DAY = 86_400_000
+DEVICES = 40
+
+
+@pytest.fixture
+def two_shards() -> Iterator[list[ClickHouseServer]]:
+    servers = started_servers(require_clickhouse(), 2, cluster="two_shards")
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.stop(crash=True)  # its data is thrown away: no need to wait for a shutdown
+            shutil.rmtree(server.root, ignore_errors=True)
+
+
+def url(server: ClickHouseServer) -> str:
+    return f"clickhouse://127.0.0.1:{server.port}/prov?cluster=two_shards&replicated=0"
+
+
+def local_devices(server: ClickHouseServer) -> set[int]:
+    client = Client(host="127.0.0.1", port=server.port)
+    try:
+        return {d for (d,) in client.execute("SELECT DISTINCT device FROM prov.points_local")}
+    finally:
+        client.disconnect()
+
+
+def test_two_shards_hold_each_device_once_and_either_server_answers_for_all(
+    two_shards: list[ClickHouseServer],
+) -> None:
+    first = ClickHouseTelemetryStore(url(two_shards[0]))
+    second = None
+    try:
+        a, b = first.metric_ids(["temp", "rh"]).tolist()
+        device = np.repeat(np.arange(1, DEVICES + 1, dtype=np.int32), 10)
+        ts = MIDNIGHT_CST + np.tile(np.arange(10, dtype=np.int64) * 60_000, DEVICES)
+        points = Batch(
+            device,
+            np.full(len(device), a, np.int32),
+            ts,
+            ts % 7 * 1.0,
+            np.zeros(len(device), np.uint8),
+        )
+        assert first.submit(points).result(10) == len(points)
+        assert first.submit(points.take(device <= 5)).result(10) == 50  # re-sent
+        old = Batch(
+            np.array([1], np.int32),
+            np.array([b], np.int32),
+            np.array([1000], np.int64),
+            np.array([1.0]),
+            np.zeros(1, np.uint8),
+        )
+        assert first.submit(old).result(10) == 1
+
+        on_a, on_b = local_devices(two_shards[0]), local_devices(two_shards[1])
+        assert on_a and on_b and not on_a & on_b
+        assert on_a | on_b == set(range(1, DEVICES + 1))
+
+        second = ClickHouseTelemetryStore(url(two_shards[1]))
+        assert second.metric_ids(["rh", "temp"]).tolist() == [b, a]
+        q = RangeQuery(
+            list(range(1, DEVICES + 1)),
+            ["temp"],
+            MIDNIGHT_CST,
+            MIDNIGHT_CST + DAY,
+            DAY,
+            aggregates=("count", "sum"),
+        )
+        for store in (first, second):
+            rows = store.query_range(q).to_pylist()
+            assert [r["count"] for r in rows] == [10] * DEVICES
+            assert store.latest(None).num_rows == DEVICES + 1
+
+        assert second.purge_before(MIDNIGHT_CST) == 1
+        assert first.latest([1]).column("metric").to_pylist() == ["temp"]
+        assert first.query_range(RangeQuery([1], ["rh"], 0, MIDNIGHT_CST)).num_rows == 0
+    finally:
+        first.close()
+        if second is not None:
+            second.close()
