@@ -104,6 +104,7 @@ def every_read(layout: Layout) -> dict[str, sql.Statement]:
         "max_seq": sql.max_seq(layout),
         "count_points": sql.count_points(layout),
         "count_before": sql.count_before(layout, MIDNIGHT_CST + 30_000),
+        "count_by_device_hour": sql.count_by_device_hour(layout, MIDNIGHT_CST, MIDNIGHT_CST + DAY),
         "pending_mutations": sql.pending_mutations(layout),
         "cluster_hosts": sql.cluster_hosts(Layout("x", "no_such_cluster")),
     }
@@ -115,7 +116,7 @@ EMPTY_ANSWERS = frozenset({"pending_mutations", "cluster_hosts"})
 
 #: Counts of stored rows, duplicates not yet merged included: current releases fold a re-sent
 #: point already in the insert (optimize_on_insert), 18.16 only when merging parts.
-RAW_COUNTS = frozenset({"count_points", "count_before"})
+RAW_COUNTS = frozenset({"count_points", "count_before", "count_by_device_hour"})
 
 
 def every_change(layout: Layout) -> list[sql.Statement]:

@@ -297,3 +297,14 @@ def test_an_attribute_the_store_cannot_encode_fails_only_its_own_request(
         futures[2].result(10)
     assert [a.key for a in store.attributes(1)] == ["k"]
     assert stored_points(store, [1], 0, 10_000) == 2
+
+
+def test_stored_points_are_counted_per_device_and_hour(store: TelemetryStore) -> None:
+    """What the ingest-today tally reads (``store/ingest_today.py``), on both stores."""
+    (m,) = store.metric_ids(["x"]).tolist()
+    hour = 3_600_000
+    rows = [(1, m, MIDNIGHT_CST + k, 1.0) for k in range(3)] + [(2, m, MIDNIGHT_CST + hour, 1.0)]
+    store.submit(batch([*rows, (2, m, MIDNIGHT_CST + DAY, 1.0)])).result()
+    counts = store.count_points_by_device_hour(MIDNIGHT_CST, MIDNIGHT_CST + DAY)  # type: ignore[attr-defined]
+    assert sorted(zip(*counts.to_pydict().values(), strict=True)) == [(1, 0, 3), (2, 1, 1)]
+    assert counts.schema.names == ["device", "hour", "n"]

@@ -183,6 +183,18 @@ class ClickHouseReads:
         rows = self._rows(sql.attributes_named(self.layout, keys))
         return [AttributeRecord(int(d), str(s), str(k), str(v), int(t)) for d, s, k, v, t in rows]
 
+    def count_points_by_device_hour(self, start_ms: int, end_ms: int) -> pa.Table:
+        """Stored rows with ``start_ms <= ts < end_ms`` per (device, hour since ``start_ms``):
+        columns device, hour, n (``store/ingest_today.py`` keeps a running tally of them)."""
+        cols = self._columns(sql.count_by_device_hour(self.layout, start_ms, end_ms))
+        return pa.table(
+            {
+                "device": pa.array(np.asarray(cols["device"], np.int32)),
+                "hour": pa.array(np.asarray(cols["h"], np.int32)),
+                "n": pa.array(np.asarray(cols["n"], np.int64)),
+            }
+        )
+
     def count_points(self) -> int:
         """Stored rows, re-sent duplicates not yet merged included."""
         return int(self._rows(sql.count_points(self.layout))[0][0])

@@ -211,6 +211,16 @@ def count_points(layout: Layout) -> Statement:
     return f"SELECT count() AS n FROM {layout.table('points')}", {}
 
 
+def count_by_device_hour(layout: Layout, start_ms: int, end_ms: int) -> Statement:
+    """Stored rows per device and hour since ``start_ms``, re-sent rows not yet merged included."""
+    sql = (
+        "SELECT device, toInt32(intDiv(ts - %(start)s, 3600000)) AS h, count() AS n "
+        f"FROM {layout.table('points')} WHERE ts >= %(start)s AND ts < %(end)s "
+        "GROUP BY device, h ORDER BY device, h"
+    )
+    return sql, {"start": start_ms, "end": end_ms}
+
+
 def count_before(layout: Layout, ts_ms: int) -> Statement:
     return f"SELECT count() AS n FROM {layout.table('points')} WHERE ts < %(ts)s", {"ts": ts_ms}
 

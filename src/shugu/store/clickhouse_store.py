@@ -262,6 +262,10 @@ class ClickHouseTelemetryStore(ClickHouseReads):
     def writer_alive(self) -> bool:
         return self._writer.alive
 
+    @property
+    def queued_jobs(self) -> int:
+        return self._writer.queued_jobs
+
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything queued so far is stored."""
         self.submit(Batch.empty()).result(timeout=timeout)

@@ -168,6 +168,10 @@ class Writer:
             self._backlog_rows -= rows
 
     @property
+    def queued_jobs(self) -> int:
+        return self._queue.qsize()
+
+    @property
     def alive(self) -> bool:
         return self._thread.is_alive()
 
