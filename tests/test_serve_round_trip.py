@@ -1,4 +1,5 @@
-"""`shugu serve` as a real process: admin commands, a device posting, a user reading back."""
+"""`shugu serve` as a real process: admin commands, a device posting, a user reading back; on
+the embedded stores, with the registry on PostgreSQL, and with telemetry on ClickHouse."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.clickhouse import ClickHouseServer
 from tests.pg import PostgresServer
 
 SHUGU = [sys.executable, "-m", "shugu.cli"]
@@ -38,13 +40,22 @@ def _shugu(*args: str, data: Path, registry_url: str | None) -> str:
     return out.stdout
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "sqlite+clickhouse"])
 def registry_url(request: pytest.FixtureRequest) -> str | None:
     """None: the embedded default (SQLite in the data directory)."""
-    if request.param == "sqlite":
+    if request.param.startswith("sqlite"):
         return None
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return server.create_database()
+
+
+@pytest.fixture
+def telemetry_url(request: pytest.FixtureRequest, registry_url: str | None) -> str | None:
+    """None: the embedded default (DuckDB in the data directory)."""
+    if not request.node.callspec.params["registry_url"].endswith("clickhouse"):
+        return None
+    server: ClickHouseServer = request.getfixturevalue("clickhouse_server")
+    return server.url()
 
 
 def _http(
@@ -62,7 +73,9 @@ def _http(
         return err.code, json.loads(err.read() or b"{}")
 
 
-def test_serve_round_trips_a_point(tmp_path: Path, registry_url: str | None) -> None:
+def test_serve_round_trips_a_point(
+    tmp_path: Path, registry_url: str | None, telemetry_url: str | None
+) -> None:
     data = tmp_path / "data"
     # No server runs yet: the admin commands write a registry that must be created on purpose.
     assert "registry created" in _shugu("admin", "init", data=data, registry_url=registry_url)
@@ -129,7 +142,8 @@ def test_serve_round_trips_a_point(tmp_path: Path, registry_url: str | None) -> 
     port = _free_port()
     server = subprocess.Popen(
         [*SHUGU, "serve", "--data", str(data), "--http-port", str(port), "--log-level", "warning"]
-        + (["--registry-url", registry_url] if registry_url else []),
+        + (["--registry-url", registry_url] if registry_url else [])
+        + (["--telemetry-url", telemetry_url] if telemetry_url else []),
         env=os.environ | {"PYTHONUNBUFFERED": "1"},
     )
     base = f"http://127.0.0.1:{port}"

@@ -49,6 +49,14 @@ RegistryOpt = Annotated[
 def serve(
     data: DataOpt = Path("shugu-data"),
     registry_url: RegistryOpt = None,
+    telemetry_url: Annotated[
+        str | None,
+        typer.Option(
+            "--telemetry-url",
+            help="clickhouse://host:port/database of a ClickHouse telemetry store "
+            "(default: DuckDB in --data)",
+        ),
+    ] = None,
     http_port: Annotated[int, typer.Option("--http-port", help="HTTP API port")] = 8080,
     mqtt_port: Annotated[
         int | None, typer.Option("--mqtt-port", help="MQTT endpoint port (e.g. 1883); none: off")
@@ -141,6 +149,7 @@ def serve(
     settings = Settings(
         data_dir=data,
         registry_url=registry_url,
+        telemetry_url=telemetry_url,
         retention_days=retention_days,
         mqtt_host=host,
         mqtt_port=mqtt_port,

@@ -13,6 +13,9 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path("shugu-data"))
     #: SQLAlchemy URL of the registry; default: a SQLite file in the data directory.
     registry_url: str | None = None
+    #: ``clickhouse://host:port/database`` of the telemetry store (decision 0048); default: a
+    #: DuckDB file in the data directory.
+    telemetry_url: str | None = None
     #: Points older than this many days are deleted, and refused on arrival.
     retention_days: int = 365
     #: Points stamped further ahead than this are refused (clock skew allowance).

@@ -34,6 +34,7 @@ from shugu.monitor.notify.targets import Resolver, TargetGuard, parse_networks, 
 from shugu.monitor.round_service import RoundService
 from shugu.monitor.service import Monitor
 from shugu.region.service import RegionServices, open_region
+from shugu.store.clickhouse_store import ClickHouseTelemetryStore
 from shugu.store.duckdb_store import DuckDBTelemetryStore
 from shugu.store.registry import Registry
 
@@ -52,7 +53,7 @@ class Services:
 
     settings: Settings
     registry: Registry
-    store: DuckDBTelemetryStore
+    store: DuckDBTelemetryStore | ClickHouseTelemetryStore
     pipeline: IngestPipeline
     device_cache: DeviceCache
     rpc: RpcHub
@@ -90,6 +91,23 @@ class Services:
         self.registry.close()
 
 
+def open_telemetry_store(settings: Settings) -> DuckDBTelemetryStore | ClickHouseTelemetryStore:
+    """The telemetry store ``settings`` name: ClickHouse at ``telemetry_url``, else the DuckDB
+    file in the data directory."""
+    if settings.telemetry_url:
+        return ClickHouseTelemetryStore(
+            settings.telemetry_url,
+            commit_linger_ms=settings.commit_linger_ms,
+            max_backlog_rows=settings.max_backlog_points,
+        )
+    return DuckDBTelemetryStore(
+        settings.telemetry_path,
+        commit_linger_ms=settings.commit_linger_ms,
+        max_backlog_rows=settings.max_backlog_points,
+        memory_limit_mib=settings.store_memory_mib,
+    )
+
+
 def open_services(
     settings: Settings, registry: Registry | None = None, *, resolver: Resolver | None = None
 ) -> Services:
@@ -97,12 +115,7 @@ def open_services(
     a name resolver for notification targets (tests answer names without DNS)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     registry = registry or Registry(settings.resolved_registry_url())
-    store = DuckDBTelemetryStore(
-        settings.telemetry_path,
-        commit_linger_ms=settings.commit_linger_ms,
-        max_backlog_rows=settings.max_backlog_points,
-        memory_limit_mib=settings.store_memory_mib,
-    )
+    store = open_telemetry_store(settings)
     pipeline = IngestPipeline(store, settings)
     rpc = RpcHub()
     attributes = AttributeService(pipeline, store)
