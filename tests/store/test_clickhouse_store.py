@@ -305,6 +305,8 @@ def test_while_clickhouse_is_down_nothing_is_acknowledged_and_nothing_acknowledg
         with pytest.raises(UnavailableError) as caught:
             refused.result(10)
         assert caught.value.code == "store_unavailable"
+        with pytest.raises(UnavailableError):  # reads too: 503, not a crash
+            store.latest(None)
         server.start()
         assert store.submit(points(50, m, MIDNIGHT_CST + 100)).result(10) == 50
         q = RangeQuery([1], None, MIDNIGHT_CST, MIDNIGHT_CST + DAY, DAY, aggregates=("count",))

@@ -15,12 +15,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from shugu.domain.errors import UnavailableError
 from shugu.store import clickhouse_sql as sql
 from shugu.store.clickhouse_schema import Layout
+from shugu.store.clickhouse_writer import CONNECTION_ERRORS
 from shugu.store.queries import latest_table
 from shugu.store.telemetry import AttributeRecord, RangeQuery
 
 _INT_AGGREGATES = frozenset({"count"})
+
+READ_FAILURES: tuple[type[Exception], ...] = (OSError, EOFError, *CONNECTION_ERRORS)
 
 
 class ClickHouseReads:
@@ -37,11 +41,20 @@ class ClickHouseReads:
     def metric_name(self, metric_id: int) -> str:
         raise NotImplementedError
 
+    def _execute(self, statement: sql.Statement, **options: Any) -> Any:
+        """Run a read; a server out of reach is the store being unavailable (HTTP 503)."""
+        text, params = statement
+        try:
+            return self._client().execute(text, params, **options)
+        except READ_FAILURES as exc:
+            raise UnavailableError(
+                f"the telemetry store cannot be read right now: {exc}", code="store_unavailable"
+            ) from exc
+
     def _columns(self, statement: sql.Statement) -> dict[str, Any]:
         """A query's result as numpy columns by name (empty arrays when no row matches)."""
-        text, params = statement
-        rows, types = self._client().execute(
-            text, params, columnar=True, with_column_types=True, settings={"use_numpy": True}
+        rows, types = self._execute(
+            statement, columnar=True, with_column_types=True, settings={"use_numpy": True}
         )
         names = [name for name, _ in types]
         if not rows:
@@ -49,8 +62,7 @@ class ClickHouseReads:
         return dict(zip(names, rows, strict=True))
 
     def _rows(self, statement: sql.Statement) -> list[tuple[Any, ...]]:
-        text, params = statement
-        rows: list[tuple[Any, ...]] = self._client().execute(text, params)
+        rows: list[tuple[Any, ...]] = self._execute(statement)
         return rows
 
     def _names(self, metric_ids: Any) -> pa.Array:

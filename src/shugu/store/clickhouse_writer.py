@@ -370,12 +370,14 @@ class Writer:
             )
 
 
+#: The driver's errors that mean the server was not reached (retry), not that it refused the
+#: statement (do not).
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    driver_errors.NetworkError,
+    driver_errors.SocketTimeoutError,
+    driver_errors.UnexpectedPacketFromServerError,
+)
+
+
 def _is_connection_error(exc: Exception) -> bool:
-    """Whether the driver's error means the server was not reached (retry) rather than that it
-    refused the statement (do not)."""
-    return isinstance(
-        exc,
-        driver_errors.NetworkError
-        | driver_errors.SocketTimeoutError
-        | driver_errors.UnexpectedPacketFromServerError,
-    )
+    return isinstance(exc, CONNECTION_ERRORS)
