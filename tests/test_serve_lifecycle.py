@@ -87,3 +87,34 @@ def test_serve_says_it_stops_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     assert code == 0, output[-3000:]
     assert "stopping…" in output and output.rstrip().endswith("stopped."), output[-3000:]
     assert "Traceback" not in output, output[-3000:]
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("clickhouse://db:port/x", "not a usable ClickHouse URL"),
+        ("postgresql://db/x", "not a usable ClickHouse URL"),
+        # Nothing listens on a port just freed: the store cannot open.
+        ("clickhouse://127.0.0.1:{port}/x", "cannot open the ClickHouse telemetry store"),
+    ],
+)
+def test_a_telemetry_url_that_cannot_work_is_one_line(tmp_path: Path, url: str, says: str) -> None:
+    telemetry = ["--telemetry-url", url.format(port=free_port())]
+    done = subprocess.run(
+        [
+            *SHUGU,
+            "serve",
+            "--data",
+            str(tmp_path / "data"),
+            "--http-port",
+            str(free_port()),
+            *telemetry,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("shugu cannot start: ") and says in last, done.stderr

@@ -142,6 +142,7 @@ def serve(
     from shugu.api.control import ControlSocket
     from shugu.api.http_server import HttpLimits, build_server
     from shugu.runtime import Runtime
+    from shugu.store.clickhouse_store import ClickHouseTarget
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -174,11 +175,15 @@ def serve(
         check_ports(listeners)
         parse_networks(settings.notify_allow_networks)
         check_writable(settings.data_dir)
+        if telemetry_url is not None:
+            ClickHouseTarget.from_url(telemetry_url)
+        control = ControlSocket(settings.data_dir, f"http://{host}:{http_port}")
+        # The stores open here: a ClickHouse or PostgreSQL out of reach is one line, too.
+        runtime = Runtime.open(settings, attachments=(control,))
     except ShuguError as exc:
         typer.echo(f"shugu cannot start: {exc.message}", err=True)
         raise typer.Exit(2) from exc
-    control = ControlSocket(settings.data_dir, f"http://{host}:{http_port}")
-    api = create_app(settings, runtime=Runtime.open(settings, attachments=(control,)))
+    api = create_app(settings, runtime=runtime)
     mqtt = f", MQTT on {host}:{mqtt_port}" if mqtt_port is not None else ""
     typer.echo(f"shugu serving on http://{host}:{http_port}{mqtt}  (data: {data.resolve()})")
     limits = HttpLimits(

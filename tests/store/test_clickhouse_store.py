@@ -18,7 +18,7 @@ import pytest
 from clickhouse_driver import Client
 
 from shugu.domain.batch import Batch
-from shugu.domain.errors import UnavailableError
+from shugu.domain.errors import UnavailableError, ValidationError
 from shugu.store import clickhouse_sql as sql
 from shugu.store.clickhouse_schema import Layout, schema_statements
 from shugu.store.clickhouse_store import ClickHouseTarget, ClickHouseTelemetryStore
@@ -42,10 +42,17 @@ def test_the_url_names_server_database_and_cluster() -> None:
     clustered = ClickHouseTarget.from_url("clickhouse://ch1/p?cluster=prov&insert_quorum=2")
     assert clustered.layout == Layout("p", "prov")
     assert clustered.insert_settings == {"insert_distributed_sync": 1, "insert_quorum": 2}
-    with pytest.raises(ValueError):
-        ClickHouseTarget.from_url("clickhouse://h/bad-name;DROP")
-    with pytest.raises(ValueError):
-        ClickHouseTarget.from_url("postgresql://h/x")
+    for bad in (
+        "clickhouse://h/bad-name;DROP",
+        "postgresql://h/x",
+        "clickhouse://h:port/x",
+        "clickhouse://h:99999/x",
+        "clickhouse://h/x?insert_quorum=two",
+        "clickhouse://h/x?cluster=a b",
+    ):
+        with pytest.raises(ValidationError) as refused:
+            ClickHouseTarget.from_url(bad)
+        assert refused.value.code == "invalid_telemetry_url", bad
 
 
 def test_a_cluster_schema_is_replicated_and_distributed_by_device() -> None:

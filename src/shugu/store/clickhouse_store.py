@@ -28,7 +28,7 @@ from clickhouse_driver import Client
 from clickhouse_driver import errors as driver_errors
 
 from shugu.domain.batch import Batch
-from shugu.domain.errors import OverloadedError, UnavailableError
+from shugu.domain.errors import OverloadedError, UnavailableError, ValidationError
 from shugu.store import clickhouse_sql as sql
 from shugu.store.clickhouse_reads import ClickHouseReads
 from shugu.store.clickhouse_schema import Layout, schema_statements
@@ -52,20 +52,36 @@ class ClickHouseTarget:
 
     @staticmethod
     def from_url(url: str) -> ClickHouseTarget:
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme != "clickhouse":
-            raise ValueError(f"not a clickhouse:// URL: {url!r}")
-        options = dict(urllib.parse.parse_qsl(parts.query))
-        database = parts.path.strip("/") or "shugu"
+        """The target a ``clickhouse://user:password@host:port/database?cluster=…`` URL names;
+        a ValidationError (``invalid_telemetry_url``) says what is wrong with any other."""
+        try:
+            parts = urllib.parse.urlsplit(url)
+            port = parts.port
+            if parts.scheme != "clickhouse":
+                raise ValueError("the scheme must be clickhouse://")
+            options = dict(urllib.parse.parse_qsl(parts.query))
+            quorum = options.get("insert_quorum", "0")
+            if not quorum.isdigit():
+                raise ValueError(f"insert_quorum must be a whole number, not {quorum!r}")
+            layout = Layout(
+                parts.path.strip("/") or "shugu",
+                options.get("cluster"),
+                options.get("replicated", "1") not in ("0", ""),
+            )
+        except ValueError as exc:
+            raise ValidationError(
+                f"not a usable ClickHouse URL ({exc}); expected "
+                "clickhouse://user:password@host:9000/database",
+                code="invalid_telemetry_url",
+                field="telemetry_url",
+            ) from exc
         return ClickHouseTarget(
             host=parts.hostname or "127.0.0.1",
-            port=parts.port or DEFAULT_PORT,
+            port=port or DEFAULT_PORT,
             user=urllib.parse.unquote(parts.username or "default"),
             password=urllib.parse.unquote(parts.password or ""),
-            layout=Layout(
-                database, options.get("cluster"), options.get("replicated", "1") not in ("0", "")
-            ),
-            insert_quorum=int(options.get("insert_quorum", "0")),
+            layout=layout,
+            insert_quorum=int(quorum),
         )
 
     def client(self, host: str | None = None, port: int | None = None) -> Client:

@@ -33,6 +33,10 @@ from shugu.store.clickhouse_schema import Layout
 from shugu.store.telemetry import AttributeRecord, Rejects
 
 log = logging.getLogger(__name__)
+# The driver logs each failed connection attempt with its traceback; an outage is this
+# module's to report (once per outage, and to the sender as store_unavailable), not a page of
+# tracebacks per retry.
+logging.getLogger("clickhouse_driver.connection").setLevel(logging.ERROR)
 
 #: Rejects without a known device (a bad token, say) are counted under this device id.
 NO_DEVICE = -1
