@@ -90,16 +90,19 @@ def test_serve_says_it_stops_and_stops_on_ctrl_c(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("url", "says"),
+    ("option", "url", "says"),
     [
-        ("clickhouse://db:port/x", "not a usable ClickHouse URL"),
-        ("postgresql://db/x", "not a usable ClickHouse URL"),
+        ("--telemetry-url", "clickhouse://db:port/x", "not a usable ClickHouse URL"),
+        ("--telemetry-url", "postgresql://db/x", "not a usable ClickHouse URL"),
         # Nothing listens on a port just freed: the store cannot open.
-        ("clickhouse://127.0.0.1:{port}/x", "cannot open the ClickHouse telemetry store"),
+        ("--telemetry-url", "clickhouse://127.0.0.1:{port}/x", "cannot open the ClickHouse"),
+        ("--registry-url", "postgresql://shugu@127.0.0.1:{port}/x", "cannot be reached"),
     ],
 )
-def test_a_telemetry_url_that_cannot_work_is_one_line(tmp_path: Path, url: str, says: str) -> None:
-    telemetry = ["--telemetry-url", url.format(port=free_port())]
+def test_a_store_url_that_cannot_work_is_one_line(
+    tmp_path: Path, option: str, url: str, says: str
+) -> None:
+    store = [option, url.format(port=free_port())]
     done = subprocess.run(
         [
             *SHUGU,
@@ -108,7 +111,7 @@ def test_a_telemetry_url_that_cannot_work_is_one_line(tmp_path: Path, url: str, 
             str(tmp_path / "data"),
             "--http-port",
             str(free_port()),
-            *telemetry,
+            *store,
         ],
         capture_output=True,
         text=True,

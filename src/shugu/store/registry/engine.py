@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from shugu.domain.errors import UnavailableError
@@ -81,7 +81,16 @@ def alembic_config() -> Config:
 def upgrade_to_head(engine: Engine) -> None:
     """Apply every migration not yet applied to the database behind ``engine``."""
     config = alembic_config()
-    with engine.begin() as connection:
+    try:
+        connection = engine.connect()
+    except OperationalError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        why = " ".join(str(exc.orig or exc).split())
+        raise UnavailableError(
+            f"the registry database {where} cannot be reached ({why})",
+            code="registry_unavailable",
+        ) from exc
+    with connection, connection.begin():
         if connection.dialect.name == "postgresql":
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
