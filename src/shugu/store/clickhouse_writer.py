@@ -224,7 +224,6 @@ class Writer:
             started = time.monotonic()
             self._commit_jobs(jobs)
             rows = sum(len(job.batch) for job in jobs)
-            self._release(rows)
             if rows >= 1000:
                 rate = rows / max(time.monotonic() - started, 1e-4)
                 self._drain_rate = 0.8 * self._drain_rate + 0.2 * rate
@@ -236,7 +235,6 @@ class Writer:
                 break
             if isinstance(item, Job):
                 self._commit_jobs([item])
-                self._release(len(item.batch))
 
     def _commit_jobs(self, jobs: list[Job]) -> None:
         """Insert jobs together; if the server or the driver refuses them (not an outage), one
@@ -249,15 +247,20 @@ class Writer:
             log.exception("inserting %d ingest jobs failed", len(jobs))
             error = unavailable()
         if error is None:
-            for job in jobs:
-                settle(job.future, len(job.batch))
+            self._settle_jobs(jobs, failed=False)
             return
         if len(jobs) > 1 and not self.failing:
             for job in jobs:
                 self._commit_jobs([job])
             return
+        self._settle_jobs(jobs, failed=True)
+
+    def _settle_jobs(self, jobs: list[Job], *, failed: bool) -> None:
+        """Release the jobs' rows from the backlog, then answer their senders: a sender that
+        has its answer never finds its own rows still counted as waiting."""
+        self._release(sum(len(job.batch) for job in jobs))
         for job in jobs:
-            settle(job.future, unavailable())
+            settle(job.future, unavailable() if failed else len(job.batch))
 
     def _commit_retrying(self, jobs: list[Job]) -> Exception | None:
         """None once the server confirmed every insert of the jobs; else the last error, after

@@ -371,7 +371,6 @@ class DuckDBTelemetryStore(StoreReads):
             started = time.monotonic()
             self._commit_jobs(cur, jobs)
             rows = sum(len(job.batch) for job in jobs)
-            self._release_backlog(rows)
             if rows >= 1000:
                 rate = rows / max(time.monotonic() - started, 1e-4)
                 self._drain_rate = 0.8 * self._drain_rate + 0.2 * rate
@@ -385,7 +384,6 @@ class DuckDBTelemetryStore(StoreReads):
                 break
             if isinstance(item, _Job):
                 self._commit_jobs(cur, [item])
-                self._release_backlog(len(item.batch))
         cur.close()
 
     def _commit_jobs(self, cur: duckdb.DuckDBPyConnection, jobs: list[_Job]) -> None:
@@ -393,8 +391,7 @@ class DuckDBTelemetryStore(StoreReads):
         try:
             error = self._commit(cur, jobs)
             if error is None:
-                for job in jobs:
-                    _settle(job.future, len(job.batch))
+                self._settle_jobs(jobs, failed=False)
                 return
             if len(jobs) > 1:
                 for job in jobs:
@@ -403,14 +400,20 @@ class DuckDBTelemetryStore(StoreReads):
         except Exception:
             # A fault of shugu's own must not stop the only writer: fail these jobs, go on.
             log.exception("committing %d ingest jobs failed", len(jobs))
+        self._settle_jobs(jobs, failed=True)
+
+    def _settle_jobs(self, jobs: list[_Job], *, failed: bool) -> None:
+        """Release the jobs' rows from the backlog, then answer their senders: a sender that
+        has its answer never finds its own rows still counted as waiting."""
+        self._release_backlog(sum(len(job.batch) for job in jobs))
         for job in jobs:
-            _settle(
-                job.future,
-                UnavailableError(
+            outcome: int | Exception = len(job.batch)
+            if failed:
+                outcome = UnavailableError(
                     "the telemetry store cannot keep data right now; nothing was acknowledged",
                     code="store_unavailable",
-                ),
-            )
+                )
+            _settle(job.future, outcome)
 
     def _commit(self, cur: duckdb.DuckDBPyConnection, jobs: list[_Job]) -> duckdb.Error | None:
         """One transaction for the jobs; None when committed, else the store's error."""
