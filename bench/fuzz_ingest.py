@@ -3,7 +3,7 @@ and Arrow IPC (HTTP batch API), the ThingsBoard MQTT application (every device a
 topic), and the other bodies of the HTTP device API (attributes, RPC answers, client-side RPC).
 
 Each case runs the transport's own code on a real registry (SQLite), telemetry store (DuckDB)
-and ingest pipeline in a scratch folder, so that a value the store cannot keep shows up as a
+and ingest door in a scratch folder, so that a value the store cannot keep shows up as a
 failure too.
 """
 
@@ -46,13 +46,14 @@ from shugu.config import MIB, Settings
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ShuguError
 from shugu.domain.profiles import get_profile
-from shugu.ingest.arrow_codec import read_stream, write_stream
+from shugu.ingest.arrow_codec import ARROW_STREAM, read_stream, write_stream
 from shugu.ingest.attributes import AttributeService
+from shugu.ingest.codecs import enterprise_batch
 from shugu.ingest.device_cache import DeviceCache
-from shugu.ingest.enterprise_batch import ingest_arrow_batch, ingest_gateway_batch
+from shugu.ingest.door import IngestDoor, IngestResult
+from shugu.ingest.ingest_meter import HTTP
 from shugu.ingest.mqtt.codec import Publish
 from shugu.ingest.mqtt.tb_app import SessionLimits, ThingsBoardApp
-from shugu.ingest.pipeline import IngestPipeline, IngestResult
 from shugu.ingest.rpc import RpcHub, answer_client_rpc
 from shugu.ingest.thingsboard import count_values, parse_json
 from shugu.store.duckdb_store import DuckDBTelemetryStore
@@ -80,7 +81,7 @@ DEVICE_NAMES = [*DEVICES, "织机 A-01", "unknown-device"]
 
 
 class IngestWorld:
-    """Registry, telemetry store, pipeline and the MQTT application in a scratch folder."""
+    """Registry, telemetry store, ingest door and the MQTT application in a scratch folder."""
 
     def __init__(self, folder: Path) -> None:
         self.registry = Registry(
@@ -104,7 +105,7 @@ class IngestWorld:
             self.devices[name] = ref
         self.store = DuckDBTelemetryStore(folder / "telemetry.duckdb", commit_linger_ms=0.0)
         settings = Settings(data_dir=folder)
-        self.pipeline = IngestPipeline(self.store, settings)
+        self.pipeline = IngestDoor(self.store, settings)
         self.rpc = RpcHub()
         self.attributes = AttributeService(self.pipeline, self.store)
         self.app = ThingsBoardApp(
@@ -135,15 +136,13 @@ class IngestWorld:
         name, body = case
         device = self.devices[name]
         doc = parse_json(body)
-        parsed = self.pipeline.decoder_for(device).decode(doc)
-        result = self.run(self.pipeline.ingest_parsed(device, parsed))
+        decoded = self.pipeline.device_json(device).decode_document(doc)
+        result = self.run(self.pipeline.ingest(decoded, HTTP))
         return _result_verdict(result, tb_value_count(doc))
 
     def check_gateway(self, body: bytes) -> Verdict:
         """``POST /api/v1/batch`` with gateway JSON: device name → ThingsBoard payload."""
-        result = self.run(
-            ingest_gateway_batch(self.pipeline, self.device_cache, self.enterprise, body)
-        )
+        result = self._batch("application/json", body)
         doc = parse_json(body)
         expected = 0
         for name, payload in doc.items():
@@ -153,10 +152,15 @@ class IngestWorld:
 
     def check_arrow(self, body: bytes) -> Verdict:
         """``POST /api/v1/batch`` with an Arrow IPC stream."""
-        result = self.run(
-            ingest_arrow_batch(self.pipeline, self.device_cache, self.enterprise, body)
-        )
+        result = self._batch(ARROW_STREAM, body)
         return _result_verdict(result, read_stream(body).num_rows)
+
+    def _batch(self, content_type: str, body: bytes) -> IngestResult:
+        door = self.pipeline
+        codec, transport = enterprise_batch(
+            content_type, self.device_cache, self.enterprise, door.decoders
+        )
+        return self.run(door.ingest(codec.decode(body), transport))
 
     def check_mqtt_app(self, case: tuple[str, str, bytes]) -> Verdict:
         """A PUBLISH as the ThingsBoard MQTT application handles it, on any topic.
@@ -231,7 +235,7 @@ def _telemetry_values(topic: str, payload: bytes) -> int | None:
 class _Tap:
     """Counts what the pipeline stores and refuses (the MQTT application's answers are terse)."""
 
-    def __init__(self, pipeline: IngestPipeline) -> None:
+    def __init__(self, pipeline: IngestDoor) -> None:
         self.kept = 0
         self.refusals: list[tuple[str, str, int]] = []
         store, record = pipeline.store, pipeline.record_refusal

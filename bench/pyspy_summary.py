@@ -16,23 +16,30 @@ from pathlib import Path
 #: (label, function names as py-spy prints them); the innermost matching frame wins.
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     ("CONNECT: device token lookup in the registry", ("ThingsBoardApp.authenticate",)),
-    ("validate: per-profile range tables", ("IngestPipeline._profile_tables",)),
-    ("validate: limit on new metric names", ("IngestPipeline._limit_new_metrics",)),
-    ("validate: timestamps, finiteness, the rest", ("IngestPipeline.validate",)),
-    ("hand-off to the writer thread and the wait", ("IngestPipeline.store",)),
+    ("validate: per-profile range tables", ("_profile_tables",)),
+    ("validate: timestamps, finiteness, the rest", ("check", "_Refuser.__call__", "to_batch")),
+    ("hand-off to the writer thread and the wait", ("IngestDoor.store",)),
     (
         "JSON payload → columns",
         (
             "parse_json",
             "TelemetryDecoder.decode",
-            "IngestPipeline.columns_from_parsed",
-            "IngestPipeline.decoder_for",
-            "IngestPipeline.refusals_to_rejects",
+            "DeviceJson.decode",
+            "DeviceJson.decode_document",
+            "Decoders.__call__",
+            "add_refusals",
+            "as_arrays",
+            "ListColumns.arrays",
         ),
     ),
     (
-        "ThingsBoard topic dispatch, pipeline glue",
-        ("ThingsBoardApp._on_publish", "ThingsBoardApp.on_publish", "IngestPipeline.ingest_parsed"),
+        "ThingsBoard topic dispatch, ingest door glue",
+        (
+            "ThingsBoardApp._on_publish",
+            "ThingsBoardApp.on_publish",
+            "IngestDoor.ingest",
+            "IngestDoor._ingest_together",
+        ),
     ),
     ("socket writes (CONNACK, PUBACK)", ("MqttConnection.write",)),
     (

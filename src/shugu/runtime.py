@@ -24,9 +24,9 @@ from shugu.domain.timeutil import utc_now_ms
 from shugu.ingest.attributes import AttributeService
 from shugu.ingest.bridge import BrokerBridge
 from shugu.ingest.device_cache import DeviceCache
+from shugu.ingest.door import IngestDoor
 from shugu.ingest.mqtt.server import MqttEndpoint
 from shugu.ingest.mqtt.tb_app import SessionLimits, ThingsBoardApp
-from shugu.ingest.pipeline import IngestPipeline
 from shugu.ingest.poll_sweep import PollSweep
 from shugu.ingest.rpc import RpcHub
 from shugu.monitor.notify.dispatcher import Notifier
@@ -54,7 +54,8 @@ class Services:
     settings: Settings
     registry: Registry
     store: DuckDBTelemetryStore | ClickHouseTelemetryStore
-    pipeline: IngestPipeline
+    #: The ingest door (`ingest/door.py`) every transport hands its decoded points to.
+    pipeline: IngestDoor
     device_cache: DeviceCache
     rpc: RpcHub
     #: Client and shared attributes, and the pushes of shared ones to devices.
@@ -116,7 +117,7 @@ def open_services(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     registry = registry or Registry(settings.resolved_registry_url())
     store = open_telemetry_store(settings)
-    pipeline = IngestPipeline(store, settings)
+    pipeline = IngestDoor(store, settings)
     rpc = RpcHub()
     attributes = AttributeService(pipeline, store)
     device_cache = DeviceCache(registry)

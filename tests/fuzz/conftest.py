@@ -1,4 +1,4 @@
-"""Worlds the fuzz tests run codecs in: a registry, a telemetry store and the pipeline."""
+"""Worlds the fuzz tests run codecs in: a registry, a telemetry store and the ingest door."""
 
 from __future__ import annotations
 

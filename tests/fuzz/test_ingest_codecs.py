@@ -24,7 +24,7 @@ from bench.fuzz_ingest import (
 from hypothesis import example, given
 
 from shugu.ingest.arrow_codec import write_stream
-from shugu.ingest.thingsboard import parse_json
+from shugu.ingest.ingest_meter import HTTP
 from tests.fuzz.fuzzing import fuzz, sound
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -53,8 +53,8 @@ def test_stray_keys_are_refused_by_name(ingest_world: IngestWorld) -> None:
     doc = f'{{"ts": {_now()}, "values": {{"temp": 1}}, "deviceName": "x"}}'.encode()
     world = ingest_world
     device = world.devices["box-1"]
-    parsed = world.pipeline.decoder_for(device).decode(parse_json(doc))
-    result = world.run(world.pipeline.ingest_parsed(device, parsed))
+    decoded = world.pipeline.device_json(device).decode(doc)
+    result = world.run(world.pipeline.ingest(decoded, HTTP))
     assert result.accepted == 1
     errors = result.as_json()["errors"]
     assert [(e["key"], e["code"]) for e in errors] == [("deviceName", "stray_key")]  # type: ignore[index]

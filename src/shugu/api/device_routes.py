@@ -32,10 +32,10 @@ from shugu.domain.digits import ascii_int
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ForbiddenError, ShuguError, ValidationError
 from shugu.domain.tenancy import Role
-from shugu.ingest.arrow_codec import ARROW_STREAM
-from shugu.ingest.enterprise_batch import ingest_arrow_batch, ingest_gateway_batch
+from shugu.ingest.codecs import enterprise_batch
+from shugu.ingest.door import IngestResult, now_ms
 from shugu.ingest.errors import BadDeviceToken, PayloadTooLarge
-from shugu.ingest.pipeline import IngestResult, now_ms
+from shugu.ingest.ingest_meter import HTTP
 from shugu.ingest.rpc import answer_client_rpc
 from shugu.ingest.thingsboard import parse_json
 from shugu.store.telemetry import RejectRecord, Rejects
@@ -60,7 +60,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def _answer(result: IngestResult) -> JSONBytes:
     body = result.as_json()
-    if result.accepted == 0 and result.rejects.total > 0:
+    if result.accepted == 0 and result.refused > 0:
         return JSONBytes(
             error_body("all_values_rejected", "no value of the payload could be stored", **body),
             status_code=400,
@@ -98,12 +98,12 @@ async def _json_body(services: Services, device: DeviceRef, request: Request) ->
 @router.post("/api/v1/{token}/telemetry", openapi_extra=TELEMETRY_BODY)
 async def post_device_telemetry(token: str, request: Request, services: ServicesDep) -> JSONBytes:
     """ThingsBoard HTTP device API: `{"k": v}`, `{"ts": ms, "values": {...}}`, or a list."""
-    pipeline = services.pipeline
+    door = services.pipeline
     device = await _device(services, token)
-    with pipeline.admitted():
+    with door.admitted():
         doc = await _json_body(services, device, request)
-        parsed = pipeline.decoder_for(device).decode(doc)
-        return _answer(await pipeline.ingest_parsed(device, parsed))
+        decoded = door.device_json(device).decode_document(doc)
+        return _answer(await door.ingest(decoded, HTTP))
 
 
 @router.post("/api/v1/{token}/attributes", openapi_extra=ATTRIBUTES_BODY)
@@ -226,8 +226,11 @@ def _batch_enterprise(request: Request, services: ServicesDep) -> int:
 async def post_batch(request: Request, services: ServicesDep) -> JSONBytes:
     """Many devices in one request: gateway JSON or an Arrow IPC stream (see module doc)."""
     enterprise_id = _batch_enterprise(request, services)
-    with services.pipeline.admitted():
+    door = services.pipeline
+    with door.admitted():
         body = await read_body(request, services.settings.max_payload_bytes)
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
-        ingest = ingest_arrow_batch if content_type == ARROW_STREAM else ingest_gateway_batch
-        return _answer(await ingest(services.pipeline, services.device_cache, enterprise_id, body))
+        codec, transport = enterprise_batch(
+            content_type, services.device_cache, enterprise_id, door.decoders
+        )
+        return _answer(await door.ingest(codec.decode(body), transport))

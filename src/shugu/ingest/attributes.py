@@ -22,8 +22,8 @@ import orjson
 
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ValidationError
+from shugu.ingest.door import IngestDoor
 from shugu.ingest.long_poll import DevicePolls, LongPoll
-from shugu.ingest.pipeline import IngestPipeline
 from shugu.store.telemetry import AttributeRecord, RejectRecord, TelemetryStore
 
 #: Longest attribute key kept (the store's column holds 255 characters).
@@ -89,7 +89,7 @@ class _Poller(LongPoll[dict[str, Any]]):
 
 
 class AttributeService:
-    def __init__(self, pipeline: IngestPipeline, store: TelemetryStore) -> None:
+    def __init__(self, pipeline: IngestDoor, store: TelemetryStore) -> None:
         self._pipeline = pipeline
         self._store = store
         #: device id → how shared-attribute changes reach its live MQTT connection

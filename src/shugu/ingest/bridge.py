@@ -26,11 +26,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from shugu.domain.entities import DeviceRef
-from shugu.domain.errors import OverloadedError, ShuguError, UnavailableError, ValidationError
+from shugu.domain.errors import ShuguError, UnavailableError, ValidationError
+from shugu.ingest.columns import Decoded
 from shugu.ingest.device_cache import DeviceCache
+from shugu.ingest.door import IngestDoor, now_ms
 from shugu.ingest.ingest_meter import BROKER
-from shugu.ingest.pipeline import IngestPipeline, now_ms
-from shugu.ingest.thingsboard import ParsedTelemetry, parse_json
 from shugu.store.registry import Registry
 from shugu.store.telemetry import RejectRecord
 
@@ -70,7 +70,7 @@ class BrokerBridge:
         url: str,
         client_id: str,
         registry: Registry,
-        pipeline: IngestPipeline,
+        pipeline: IngestDoor,
         devices: DeviceCache,
         group: str = "shugu",
     ) -> None:
@@ -185,28 +185,26 @@ class BrokerBridge:
             self._ack(message)
             return
         try:
-            parsed = self._pipeline.decoder_for(device).decode(parse_json(bytes(message.payload)))
+            decoded = self._pipeline.device_json(device).decode(bytes(message.payload))
         except ShuguError as exc:
             await self._pipeline.record_refusal(
                 RejectRecord(now_ms(), device.id, exc.code, exc.message)
             )
             self._ack(message)
             return
-        await self._store_until_durable(device, parsed)
+        await self._store_until_durable(decoded)
         self._ack(message)
 
-    async def _store_until_durable(self, device: DeviceRef, parsed: ParsedTelemetry) -> None:
-        """Store the message's points, waiting out a full backlog or a store that refuses writes
-        (a full disk). Meanwhile the message stays unacknowledged: the broker sends at most
-        RECEIVE_MAXIMUM such messages, and delivers them again if this worker dies waiting."""
+    async def _store_until_durable(self, decoded: Decoded) -> None:
+        """Store the message's points, waiting out a store that refuses writes (a full disk);
+        the door holds them while the backlog is full. Meanwhile the message stays
+        unacknowledged: the broker sends at most RECEIVE_MAXIMUM such messages, and delivers
+        them again if this worker dies waiting."""
         delay = _RETRY_MIN_S
         while not self._stopping:
-            await self._pipeline.wait_for_room()
             try:
-                await self._pipeline.ingest_parsed(device, parsed, transport=BROKER)
+                await self._pipeline.ingest(decoded, BROKER)
                 return
-            except OverloadedError:
-                continue
             except UnavailableError as exc:
                 if delay == _RETRY_MIN_S:
                     log.warning("holding broker messages until the store takes them: %s", exc)

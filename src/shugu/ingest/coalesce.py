@@ -1,59 +1,56 @@
-"""Many small messages, one pass through the pipeline.
+"""Many small requests, one pass through the ingest door.
 
 An MQTT device sends a handful of values per message; validating and committing each message on
 its own costs far more than its values (measured: about 330 µs of event-loop time per 10-value
-message). The coalescer gathers the messages that arrive within one turn of the event loop, from
-every connection, validates them as one set of columns, hands them to the store as one batch,
-and then settles each message's own future with its own outcome.
+message). The coalescer gathers the requests of held senders that arrive within one turn of the
+event loop, from every connection, and has the door (`ingest/door.py`) validate them as one set
+of columns and store them as one batch; then it settles each request's own future with its own
+outcome. Held, not refused: while the store's backlog is full the batch waits for room.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-import numpy as np
-
-from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import OverloadedError
-from shugu.ingest.ingest_meter import MQTT
-from shugu.ingest.pipeline import Columns, IngestPipeline, dictionary_encode
-from shugu.ingest.thingsboard import ParsedTelemetry
-from shugu.store.telemetry import Rejects
+from shugu.ingest.columns import Decoded
 
 #: Flush at once beyond this many values, without waiting for the end of the loop turn.
 MAX_ROWS = 50_000
 
-
-@dataclass(frozen=True, slots=True)
-class MessageOutcome:
-    """What became of one message: values stored and values refused (with a first reason)."""
-
-    accepted: int
-    refused: int
-    reason: str | None
+Outcome = TypeVar("Outcome")
+#: Validates and stores requests (each with its transport) together; one outcome per request.
+IngestTogether = Callable[[list[tuple[Decoded, str]]], Awaitable[list[Outcome]]]
 
 
 @dataclass(slots=True)
-class _Pending:
-    device: DeviceRef
-    parsed: ParsedTelemetry
-    future: asyncio.Future[MessageOutcome]
+class _Pending(Generic[Outcome]):
+    decoded: Decoded
+    transport: str
+    future: asyncio.Future[Outcome]
 
 
-class Coalescer:
-    def __init__(self, pipeline: IngestPipeline) -> None:
-        self._pipeline = pipeline
-        self._pending: list[_Pending] = []
+class Coalescer(Generic[Outcome]):
+    def __init__(
+        self,
+        ingest_together: IngestTogether[Outcome],
+        wait_for_room: Callable[[], Awaitable[None]],
+    ) -> None:
+        self._ingest_together = ingest_together
+        self._wait_for_room = wait_for_room
+        self._pending: list[_Pending[Outcome]] = []
         self._rows = 0
         self._scheduled = False
         self._running: set[asyncio.Task[None]] = set()
 
-    async def ingest(self, device: DeviceRef, parsed: ParsedTelemetry) -> MessageOutcome:
+    async def ingest(self, decoded: Decoded, transport: str) -> Outcome:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[MessageOutcome] = loop.create_future()
-        self._pending.append(_Pending(device, parsed, future))
-        self._rows += len(parsed)
+        future: asyncio.Future[Outcome] = loop.create_future()
+        self._pending.append(_Pending(decoded, transport, future))
+        self._rows += len(decoded)
         if self._rows >= MAX_ROWS:
             self._flush()
         elif not self._scheduled:
@@ -69,13 +66,14 @@ class Coalescer:
             self._running.add(task)
             task.add_done_callback(self._running.discard)
 
-    async def _run(self, items: list[_Pending]) -> None:
+    async def _run(self, items: list[_Pending[Outcome]]) -> None:
+        requests = [(item.decoded, item.transport) for item in items]
         try:
             while True:
                 # Held, not refused: the senders' acknowledgements wait, and so do they.
-                await self._pipeline.wait_for_room()
+                await self._wait_for_room()
                 try:
-                    outcomes = await self._ingest_all(items)
+                    outcomes = await self._ingest_together(requests)
                     break
                 except OverloadedError:
                     continue  # HTTP senders filled the room first; wait again
@@ -87,45 +85,3 @@ class Coalescer:
         for item, outcome in zip(items, outcomes, strict=True):
             if not item.future.done():
                 item.future.set_result(outcome)
-
-    async def _ingest_all(self, items: list[_Pending]) -> list[MessageOutcome]:
-        pipeline = self._pipeline
-        rejects = Rejects()
-        profiles: dict[int, str] = {}
-        # Plain lists across all messages, turned into arrays once: per-message arrays would
-        # cost more than the values they hold.
-        devices: list[int] = []
-        metrics: list[str] = []
-        stamps: list[int] = []
-        values: list[float] = []
-        for item in items:
-            parsed = item.parsed
-            if parsed.refusals:
-                pipeline.refusals_to_rejects(item.device, parsed, rejects)
-            devices.extend([item.device.id] * len(parsed))
-            metrics.extend(parsed.metrics)
-            stamps.extend(parsed.ts)
-            values.extend(parsed.values)
-            profiles[item.device.id] = item.device.profile
-        names, codes = dictionary_encode(metrics)
-        columns = Columns(
-            device=np.asarray(devices, dtype=np.int32),
-            metric_names=names,
-            metric_index=codes,
-            ts=np.asarray(stamps, dtype=np.int64),
-            value=np.asarray(values, dtype=np.float64),
-        )
-        batch, keep = pipeline.validate_rows(columns, profiles, rejects)
-        await pipeline.store(batch, rejects, MQTT)
-        bounds = np.cumsum([0, *(len(item.parsed) for item in items)])
-        kept = np.add.reduceat(keep.astype(np.int64), bounds[:-1]) if len(keep) else None
-        outcomes = []
-        for i, item in enumerate(items):
-            size = int(bounds[i + 1] - bounds[i])
-            accepted = int(kept[i]) if kept is not None and size else 0
-            refused = size - accepted + sum(r.count for r in item.parsed.refusals)
-            reason = item.parsed.refusals[0].reason if item.parsed.refusals else None
-            if refused and reason is None:
-                reason = "values were refused; the rejects log says why"
-            outcomes.append(MessageOutcome(accepted, refused, reason))
-        return outcomes

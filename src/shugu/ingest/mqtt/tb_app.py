@@ -29,9 +29,10 @@ from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ConflictError, ShuguError, UnavailableError, ValidationError
 from shugu.domain.profiles import load_profiles
 from shugu.ingest.attributes import AttributeService, Push, is_text
-from shugu.ingest.coalesce import Coalescer
+from shugu.ingest.codecs import GatewayJson
 from shugu.ingest.device_cache import DeviceCache
-from shugu.ingest.gateway import ingest_gateway
+from shugu.ingest.door import IngestDoor, IngestResult
+from shugu.ingest.ingest_meter import GATEWAY, MQTT
 from shugu.ingest.mqtt.codec import Connect, Publish
 from shugu.ingest.mqtt.connection import (
     RC_NOT_AUTHORIZED,
@@ -40,7 +41,6 @@ from shugu.ingest.mqtt.connection import (
     MqttConnection,
     Outcome,
 )
-from shugu.ingest.pipeline import IngestPipeline, IngestResult
 from shugu.ingest.rpc import Deliver, RpcHub, answer_client_rpc
 from shugu.ingest.thingsboard import parse_json
 from shugu.store.registry import Registry
@@ -78,9 +78,8 @@ def _now_ms() -> int:
 
 
 def _outcome(result: IngestResult) -> Outcome:
-    if result.accepted == 0 and result.rejects.total > 0:
-        first = result.rejects.samples[0] if result.rejects.samples else None
-        return Outcome(RC_PAYLOAD_INVALID, first.reason if first else "no value could be stored")
+    if result.accepted == 0 and result.refused > 0:
+        return Outcome(RC_PAYLOAD_INVALID, result.reason)
     return Outcome()
 
 
@@ -88,7 +87,7 @@ class ThingsBoardApp:
     def __init__(
         self,
         registry: Registry,
-        pipeline: IngestPipeline,
+        pipeline: IngestDoor,
         store: TelemetryStore,
         rpc: RpcHub,
         limits: SessionLimits,
@@ -102,7 +101,6 @@ class ThingsBoardApp:
         #: registry query per name (2,000 looms every 5 s held the event loop for a second).
         self._devices = devices or DeviceCache(registry)
         self._attributes = attributes or AttributeService(pipeline, store)
-        self._coalescer = Coalescer(pipeline)
         self._registry = registry
         self._pipeline = pipeline
         self._store = store
@@ -182,11 +180,8 @@ class ThingsBoardApp:
         topic = pub.topic
         try:
             if topic == "v1/devices/me/telemetry":
-                parsed = self._pipeline.decoder_for(device).decode(parse_json(pub.payload))
-                message = await self._coalescer.ingest(device, parsed)
-                if message.accepted == 0 and message.refused > 0:
-                    return Outcome(RC_PAYLOAD_INVALID, message.reason)
-                return Outcome()
+                decoded = self._pipeline.device_json(device).decode(pub.payload)
+                return _outcome(await self._pipeline.ingest(decoded, MQTT))
             if topic == "v1/devices/me/attributes":
                 return await self._store_attributes(device, parse_json(pub.payload))
             if topic.startswith(ATTR_REQUEST):
@@ -314,10 +309,10 @@ class ThingsBoardApp:
     ) -> Outcome:
         doc = parse_json(payload)
         if topic == "v1/gateway/telemetry":
-            result = await ingest_gateway(
-                self._pipeline, lambda name: self._connected_behind(conn, gateway, name), doc
+            codec = GatewayJson(
+                lambda name: self._connected_behind(conn, gateway, name), self._pipeline.decoders
             )
-            return _outcome(result)
+            return _outcome(await self._pipeline.ingest(codec.decode_document(doc), GATEWAY))
         if topic == "v1/gateway/attributes":
             if not isinstance(doc, dict):
                 raise ValidationError(
