@@ -79,3 +79,19 @@ def test_held_transports_share_a_commit_and_are_metered_apart(
     figures = door.meter.figures()
     assert (figures[MQTT].accepted_total, figures[MQTT].refused_total) == (1, 0)
     assert (figures[BROKER].accepted_total, figures[BROKER].refused_total) == (1, 1)
+
+
+def test_a_message_left_with_no_values_may_close_the_turn(store: DuckDBTelemetryStore) -> None:
+    door = IngestDoor(store, Settings(retention_days=30), clock=lambda: NOW)
+
+    async def send_all() -> list[object]:
+        return list(
+            await asyncio.gather(
+                door.ingest(door.device_json(LOOMS[0]).decode(b'{"speed_rpm": 600}'), MQTT),
+                door.ingest(door.device_json(LOOMS[1]).decode(b'{"speed_rpm": "fast"}'), MQTT),
+            )
+        )
+
+    first, last = asyncio.run(send_all())
+    assert (first.accepted, first.refused) == (1, 0)  # type: ignore[attr-defined]
+    assert (last.accepted, last.refused) == (0, 1)  # type: ignore[attr-defined]

@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 from shugu.config import Settings
 from shugu.domain.batch import Batch
 from shugu.domain.entities import DeviceRef
@@ -158,13 +160,14 @@ class IngestDoor:
         cols = as_arrays([decoded.columns for decoded, _ in requests])
         checked = check(cols, profiles, rejects, self._limits, self._clock(), self._numbered)
         await self.store(to_batch(cols, checked, self._store.metric_ids), rejects)
+        # Kept rows per request from one running sum; a request may have no rows at all.
+        bounds = np.cumsum([0, *(len(decoded) for decoded, _ in requests)])
+        kept_before = np.concatenate(([0], np.cumsum(checked.keep, dtype=np.int64)))
+        kept = (kept_before[bounds[1:]] - kept_before[bounds[:-1]]).tolist()
+        sizes = np.diff(bounds).tolist()
         results = []
-        start = 0
         counts: dict[str, list[int]] = {}
-        for decoded, transport in requests:
-            size = len(decoded)
-            accepted = int(checked.keep[start : start + size].sum())
-            start += size
+        for (decoded, transport), size, accepted in zip(requests, sizes, kept, strict=True):
             result = IngestResult(accepted, decoded.rejects, size - accepted)
             results.append(result)
             figures = counts.setdefault(transport, [0, 0])
