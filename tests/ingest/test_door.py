@@ -106,7 +106,7 @@ def test_columns_of_many_devices_and_profiles(
         ts=np.full(4, NOW, np.int64),
         value=np.array([100.0, 1.0, np.inf, 2.0]),
     )
-    decoded = Decoded(cols, {1: "loom", 2: "generic"})
+    decoded = Decoded(cols, {1: "loom", 2: "generic"}, Rejects())
     result = asyncio.run(door.ingest(decoded, ARROW))
     assert result.accepted == 2  # loom speed, generic colour
     assert {(d, c) for (d, c) in result.rejects.counts} == {

@@ -46,7 +46,8 @@ class Coalescer(Generic[Outcome]):
         self._scheduled = False
         self._running: set[asyncio.Task[None]] = set()
 
-    async def ingest(self, decoded: Decoded, transport: str) -> Outcome:
+    def ingest(self, decoded: Decoded, transport: str) -> asyncio.Future[Outcome]:
+        """The request's outcome, once the batch it joins is durable."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
         self._pending.append(_Pending(decoded, transport, future))
@@ -56,7 +57,7 @@ class Coalescer(Generic[Outcome]):
         elif not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._flush)
-        return await future
+        return future
 
     def _flush(self) -> None:
         self._scheduled = False

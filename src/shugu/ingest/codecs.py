@@ -112,7 +112,7 @@ class GatewayJson:
 
     def decode_document(self, doc: Any) -> Decoded:
         rejects = Rejects()
-        columns = ListColumns()
+        columns = ListColumns.empty()
         profiles: dict[int, str] = {}
         clock = self._decoders.clock
         for name, payload in split_gateway(doc).items():

@@ -11,7 +11,7 @@ arrays: the door turns the lists of all the messages of one loop turn into array
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -37,10 +37,14 @@ class Columns:
 class ListColumns:
     """The same columns as plain lists, one entry per point, metric names not encoded."""
 
-    device: list[int] = field(default_factory=list)
-    metric: list[str] = field(default_factory=list)
-    ts: list[int] = field(default_factory=list)
-    value: list[float] = field(default_factory=list)
+    device: list[int]
+    metric: list[str]
+    ts: list[int]
+    value: list[float]
+
+    @staticmethod
+    def empty() -> ListColumns:
+        return ListColumns([], [], [], [])
 
     def __len__(self) -> int:
         return len(self.value)
@@ -70,7 +74,7 @@ class Decoded:
 
     columns: Columns | ListColumns
     profiles: dict[int, str]
-    rejects: Rejects = field(default_factory=Rejects)
+    rejects: Rejects
 
     def __len__(self) -> int:
         return len(self.columns)
@@ -89,7 +93,7 @@ def as_arrays(sets: Sequence[Columns | ListColumns]) -> Columns:
     is returned as it is.
     """
     parts: list[Columns] = []
-    run = ListColumns()
+    run = ListColumns.empty()
     for cols in sets:
         if isinstance(cols, ListColumns):
             run.device.extend(cols.device)
@@ -99,7 +103,7 @@ def as_arrays(sets: Sequence[Columns | ListColumns]) -> Columns:
             continue
         if len(run):
             parts.append(run.arrays())
-            run = ListColumns()
+            run = ListColumns.empty()
         parts.append(cols)
     if len(run) or not parts:
         parts.append(run.arrays())

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,7 +58,7 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IngestResult:
     """What became of one request: values stored, and its refusals.
 
@@ -131,10 +131,13 @@ class IngestDoor:
 
     # -- the one call
 
-    async def ingest(self, decoded: Decoded, transport: str) -> IngestResult:
-        """Validate and store one request's points; returns once they are durable."""
+    def ingest(self, decoded: Decoded, transport: str) -> Awaitable[IngestResult]:
+        """Validate and store one request's points; the answer comes once they are durable."""
         if transport in HELD_TRANSPORTS:
-            return await self._coalescer.ingest(decoded, transport)
+            return self._coalescer.ingest(decoded, transport)
+        return self._ingest_alone(decoded, transport)
+
+    async def _ingest_alone(self, decoded: Decoded, transport: str) -> IngestResult:
         rejects = decoded.rejects
         if not len(decoded):
             # Nothing to validate; what was refused while decoding is still kept in the log.
@@ -153,29 +156,46 @@ class IngestDoor:
         """Requests of held senders as one batch; each keeps its own outcome."""
         rejects = Rejects()
         profiles: dict[int, str] = {}
+        sets = []
         for decoded, _ in requests:
-            if decoded.rejects:
+            if decoded.rejects.counts:
                 _merge_into(rejects, decoded.rejects)
             profiles.update(decoded.profiles)
-        cols = as_arrays([decoded.columns for decoded, _ in requests])
+            sets.append(decoded.columns)
+        cols = as_arrays(sets)
         checked = check(cols, profiles, rejects, self._limits, self._clock(), self._numbered)
         await self.store(to_batch(cols, checked, self._store.metric_ids), rejects)
         # Kept rows per request from one running sum; a request may have no rows at all.
-        bounds = np.cumsum([0, *(len(decoded) for decoded, _ in requests)])
+        bounds = np.cumsum([0, *(len(c) for c in sets)])
         kept_before = np.concatenate(([0], np.cumsum(checked.keep, dtype=np.int64)))
         kept = (kept_before[bounds[1:]] - kept_before[bounds[:-1]]).tolist()
         sizes = np.diff(bounds).tolist()
-        results = []
+        results = [
+            IngestResult(accepted, decoded.rejects, size - accepted)
+            for (decoded, _), size, accepted in zip(requests, sizes, kept, strict=True)
+        ]
+        self._meter_together(requests, results, sum(kept), rejects.total)
+        return results
+
+    def _meter_together(
+        self,
+        requests: list[tuple[Decoded, str]],
+        results: list[IngestResult],
+        stored: int,
+        refused: int,
+    ) -> None:
+        """Count a shared batch by transport, in one step when it came by one transport."""
+        transport = requests[0][1]
+        if all(t == transport for _, t in requests):
+            self.meter.count(transport, stored, refused)
+            return
         counts: dict[str, list[int]] = {}
-        for (decoded, transport), size, accepted in zip(requests, sizes, kept, strict=True):
-            result = IngestResult(accepted, decoded.rejects, size - accepted)
-            results.append(result)
+        for (_, transport), result in zip(requests, results, strict=True):
             figures = counts.setdefault(transport, [0, 0])
-            figures[0] += accepted
+            figures[0] += result.accepted
             figures[1] += result.refused
         for transport, (accepted, refused) in counts.items():
             self.meter.count(transport, accepted, refused)
-        return results
 
     def _numbered(self, name: str) -> bool:
         return self._store.metric_id(name) is not None
