@@ -1,4 +1,4 @@
-"""ThingsBoard's MQTT device and gateway API on shugu's ingest pipeline.
+"""ThingsBoard's MQTT device and gateway API on shugu's ingest door (`ingest/door.py`).
 
 Devices connect with their access token as user name and publish to:
 - ``v1/devices/me/telemetry``: ThingsBoard telemetry JSON;
