@@ -105,12 +105,12 @@ class IngestWorld:
             self.devices[name] = ref
         self.store = DuckDBTelemetryStore(folder / "telemetry.duckdb", commit_linger_ms=0.0)
         settings = Settings(data_dir=folder)
-        self.pipeline = IngestDoor(self.store, settings)
+        self.door = IngestDoor(self.store, settings)
         self.rpc = RpcHub()
-        self.attributes = AttributeService(self.pipeline, self.store)
+        self.attributes = AttributeService(self.door, self.store)
         self.app = ThingsBoardApp(
             self.registry,
-            self.pipeline,
+            self.door,
             self.store,
             self.rpc,
             SessionLimits(MIB, 100),
@@ -119,7 +119,7 @@ class IngestWorld:
         # What the HTTP routes use of the app's services.
         self.device_cache = DeviceCache(self.registry)
         self.loop = asyncio.new_event_loop()
-        self.tap = _Tap(self.pipeline)
+        self.tap = _Tap(self.door)
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(work)
@@ -136,8 +136,8 @@ class IngestWorld:
         name, body = case
         device = self.devices[name]
         doc = parse_json(body)
-        decoded = self.pipeline.device_json(device).decode_document(doc)
-        result = self.run(self.pipeline.ingest(decoded, HTTP))
+        decoded = self.door.device_json(device).decode_document(doc)
+        result = self.run(self.door.ingest(decoded, HTTP))
         return _result_verdict(result, tb_value_count(doc))
 
     def check_gateway(self, body: bytes) -> Verdict:
@@ -156,7 +156,7 @@ class IngestWorld:
         return _result_verdict(result, read_stream(body).num_rows)
 
     def _batch(self, content_type: str, body: bytes) -> IngestResult:
-        door = self.pipeline
+        door = self.door
         codec, transport = enterprise_batch(
             content_type, self.device_cache, self.enterprise, door.decoders
         )
@@ -233,12 +233,12 @@ def _telemetry_values(topic: str, payload: bytes) -> int | None:
 
 
 class _Tap:
-    """Counts what the pipeline stores and refuses (the MQTT application's answers are terse)."""
+    """Counts what the door stores and refuses (the MQTT application's answers are terse)."""
 
-    def __init__(self, pipeline: IngestDoor) -> None:
+    def __init__(self, door: IngestDoor) -> None:
         self.kept = 0
         self.refusals: list[tuple[str, str, int]] = []
-        store, record = pipeline.store, pipeline.record_refusal
+        store, record = door.store, door.record_refusal
 
         async def tapped_store(batch: Any, rejects: Rejects, *transport: str) -> int:
             stored = await store(batch, rejects, *transport)
@@ -252,8 +252,8 @@ class _Tap:
             self.refusals.append((refusal.code, refusal.reason, 1))
             await record(refusal)
 
-        pipeline.store = tapped_store  # type: ignore[method-assign]
-        pipeline.record_refusal = tapped_record  # type: ignore[method-assign]
+        door.store = tapped_store  # type: ignore[method-assign]
+        door.record_refusal = tapped_record  # type: ignore[method-assign]
 
     def reset(self) -> None:
         self.kept = 0

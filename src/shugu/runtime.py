@@ -55,7 +55,7 @@ class Services:
     registry: Registry
     store: DuckDBTelemetryStore | ClickHouseTelemetryStore
     #: The ingest door (`ingest/door.py`) every transport hands its decoded points to.
-    pipeline: IngestDoor
+    door: IngestDoor
     device_cache: DeviceCache
     rpc: RpcHub
     #: Client and shared attributes, and the pushes of shared ones to devices.
@@ -84,7 +84,7 @@ class Services:
     def close(self) -> None:
         self.monitor.stop()
         # Tallied refusals are written before the store's writer stops.
-        self.pipeline.refusals.flush()
+        self.door.refusals.flush()
         self.drain_store()
         self.analytics.stop()
         self.store.close()
@@ -117,9 +117,9 @@ def open_services(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     registry = registry or Registry(settings.resolved_registry_url())
     store = open_telemetry_store(settings)
-    pipeline = IngestDoor(store, settings)
+    door = IngestDoor(store, settings)
     rpc = RpcHub()
-    attributes = AttributeService(pipeline, store)
+    attributes = AttributeService(door, store)
     device_cache = DeviceCache(registry)
     guard = TargetGuard(
         parse_networks(settings.notify_allow_networks), resolver=resolver or system_resolver
@@ -133,7 +133,7 @@ def open_services(
         mqtt = MqttEndpoint(
             ThingsBoardApp(
                 registry,
-                pipeline,
+                door,
                 store,
                 rpc,
                 limits,
@@ -144,21 +144,21 @@ def open_services(
             ),
             max_packet_bytes=settings.max_payload_bytes + MQTT_HEADER_ALLOWANCE,
             max_inflight=MQTT_MAX_INFLIGHT,
-            congested=lambda: pipeline.congested,
+            congested=lambda: door.congested,
             revalidate=registry.device_ids_for_tokens,
             max_connections_per_address=settings.mqtt_max_connections_per_address,
         )
     bridge = None
     if settings.broker_url:
         bridge = BrokerBridge(
-            settings.broker_url, settings.broker_client_id, registry, pipeline, device_cache
+            settings.broker_url, settings.broker_client_id, registry, door, device_cache
         )
     analytics = open_analytics(registry, store, settings.data_dir / "analytics.duckdb")
     return Services(
         settings=settings,
         registry=registry,
         store=store,
-        pipeline=pipeline,
+        door=door,
         device_cache=device_cache,
         rpc=rpc,
         attributes=attributes,

@@ -207,14 +207,14 @@ def test_requests_beyond_the_concurrency_limit_are_refused_before_being_read(
     ]
     assert running.gate.held.wait(10)
     deadline = time.monotonic() + 10
-    while running.services.pipeline._requests_in_flight < 2:
+    while running.services.door._requests_in_flight < 2:
         assert time.monotonic() < deadline, "the two requests never got in"
         time.sleep(0.01)
     status, headers, body = running.post("box-http-2", _points(5))
     assert status == 429 and headers["retry-after"] == "1", body
     error = body["error"]
     assert isinstance(error, dict) and error["in_flight"] == 2
-    assert running.services.pipeline.busy_refusals == 1
+    assert running.services.door.busy_refusals == 1
     running.gate.open()
     for thread in held:
         thread.join(30)

@@ -53,8 +53,8 @@ def test_stray_keys_are_refused_by_name(ingest_world: IngestWorld) -> None:
     doc = f'{{"ts": {_now()}, "values": {{"temp": 1}}, "deviceName": "x"}}'.encode()
     world = ingest_world
     device = world.devices["box-1"]
-    decoded = world.pipeline.device_json(device).decode(doc)
-    result = world.run(world.pipeline.ingest(decoded, HTTP))
+    decoded = world.door.device_json(device).decode(doc)
+    result = world.run(world.door.ingest(decoded, HTTP))
     assert result.accepted == 1
     errors = result.as_json()["errors"]
     assert [(e["key"], e["code"]) for e in errors] == [("deviceName", "stray_key")]  # type: ignore[index]

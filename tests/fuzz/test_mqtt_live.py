@@ -60,7 +60,7 @@ class LiveEndpoint:
         # Refusals before authentication are tallied in memory first (as /api/rejects does,
         # write them out before reading); the writer commits in order: once this is durable,
         # so are the refusals before it.
-        self.world.pipeline.refusals.wait_written(PATIENCE_S)
+        self.world.door.refusals.wait_written(PATIENCE_S)
         self.world.store.submit(Batch.empty()).result(PATIENCE_S)
         return set(self.world.store.reject_counts(None).column("code").to_pylist())
 

@@ -29,7 +29,7 @@ FOREVER_S = 3600.0
 
 
 def _attributes() -> AttributeService:
-    # Ending polls touches neither the pipeline nor the store.
+    # Ending polls touches neither the ingest door nor the store.
     return AttributeService(cast(Any, None), cast(Any, None))
 
 

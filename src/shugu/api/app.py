@@ -121,7 +121,7 @@ def create_app(
             "backlog_points": services.store.backlog_rows,
             "max_backlog_points": services.store.max_backlog_rows,
             "overload_refusals": services.store.overload_refusals,
-            "busy_refusals": services.pipeline.busy_refusals,
+            "busy_refusals": services.door.busy_refusals,
             "mqtt_port": services.mqtt_port,
             "mqtt_tls_port": services.mqtt_tls_port,
             "mqtt_connections": len(services.mqtt.connections) if services.mqtt else 0,

@@ -75,7 +75,7 @@ async def _device(services: Services, token: str) -> DeviceRef:
     device = services.registry.device_for_token(token)
     if device is None:
         masked = token[:4] + "…" if len(token) > 4 else "…"
-        services.pipeline.refusals.add(
+        services.door.refusals.add(
             RejectRecord(
                 now_ms(), None, "bad_device_token", "unknown device access token", sample=masked
             )
@@ -89,16 +89,14 @@ async def _json_body(services: Services, device: DeviceRef, request: Request) ->
     try:
         return parse_json(await read_body(request, services.settings.max_payload_bytes))
     except ShuguError as exc:
-        await services.pipeline.record_refusal(
-            RejectRecord(now_ms(), device.id, exc.code, exc.message)
-        )
+        await services.door.record_refusal(RejectRecord(now_ms(), device.id, exc.code, exc.message))
         raise
 
 
 @router.post("/api/v1/{token}/telemetry", openapi_extra=TELEMETRY_BODY)
 async def post_device_telemetry(token: str, request: Request, services: ServicesDep) -> JSONBytes:
     """ThingsBoard HTTP device API: `{"k": v}`, `{"ts": ms, "values": {...}}`, or a list."""
-    door = services.pipeline
+    door = services.door
     device = await _device(services, token)
     with door.admitted():
         doc = await _json_body(services, device, request)
@@ -110,7 +108,7 @@ async def post_device_telemetry(token: str, request: Request, services: Services
 async def post_device_attributes(token: str, request: Request, services: ServicesDep) -> JSONBytes:
     """Client attributes the device reports about itself: a JSON object of keys and values."""
     device = await _device(services, token)
-    with services.pipeline.admitted():
+    with services.door.admitted():
         doc = await _json_body(services, device, request)
         written = await services.attributes.store_client(device, doc)
     rejects = Rejects()
@@ -226,7 +224,7 @@ def _batch_enterprise(request: Request, services: ServicesDep) -> int:
 async def post_batch(request: Request, services: ServicesDep) -> JSONBytes:
     """Many devices in one request: gateway JSON or an Arrow IPC stream (see module doc)."""
     enterprise_id = _batch_enterprise(request, services)
-    door = services.pipeline
+    door = services.door
     with door.admitted():
         body = await read_body(request, services.settings.max_payload_bytes)
         content_type = request.headers.get("content-type", "").split(";")[0].strip()

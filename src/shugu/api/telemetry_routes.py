@@ -121,7 +121,7 @@ def rejects(
     gets the counts of every device (platform health) and the samples that name no device (bad
     tokens, refused connections) or a device of an enterprise that granted it consent."""
     if access.role is Role.OPERATOR and enterprise is None:
-        refusals = services.pipeline.refusals
+        refusals = services.door.refusals
         return platform_rejects(
             refusals, services.registry, services.store, access, limit
         ).as_dict()
@@ -136,4 +136,4 @@ def rejects(
             "the rejects log is for operators and enterprise administrators", code="forbidden"
         )
     devices = [d.id for d in services.registry.device_refs_of_enterprise(enterprise)]
-    return device_rejects(services.pipeline.refusals, services.store, devices, limit).as_dict()
+    return device_rejects(services.door.refusals, services.store, devices, limit).as_dict()

@@ -89,8 +89,8 @@ class _Poller(LongPoll[dict[str, Any]]):
 
 
 class AttributeService:
-    def __init__(self, pipeline: IngestDoor, store: TelemetryStore) -> None:
-        self._pipeline = pipeline
+    def __init__(self, door: IngestDoor, store: TelemetryStore) -> None:
+        self._door = door
         self._store = store
         #: device id → how shared-attribute changes reach its live MQTT connection
         self._pushes: dict[int, Push] = {}
@@ -116,9 +116,9 @@ class AttributeService:
             else:
                 refusals.append(RejectRecord(now, device.id, "bad_attribute", problem, key[:200]))
         if records:
-            await self._pipeline.store_attributes(records)
+            await self._door.store_attributes(records)
         for refusal in refusals:
-            await self._pipeline.record_refusal(refusal)
+            await self._door.record_refusal(refusal)
         return AttributeWrite(len(records), refusals)
 
     def read(self, device_id: int, client_keys: Any, shared_keys: Any) -> dict[str, dict[str, Any]]:
@@ -155,7 +155,7 @@ class AttributeService:
             if problem is not None:
                 raise ValidationError(problem, code="bad_attribute", field=key[:200])
         now = time.time_ns() // 1_000_000
-        await self._pipeline.store_attributes(
+        await self._door.store_attributes(
             [
                 AttributeRecord(device_id, "shared", key, orjson.dumps(value).decode(), now)
                 for key, value in doc.items()

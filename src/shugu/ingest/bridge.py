@@ -70,13 +70,13 @@ class BrokerBridge:
         url: str,
         client_id: str,
         registry: Registry,
-        pipeline: IngestDoor,
+        door: IngestDoor,
         devices: DeviceCache,
         group: str = "shugu",
     ) -> None:
         self._host, self._port, tls, user, password = parse_broker_url(url)
         self._registry = registry
-        self._pipeline = pipeline
+        self._door = door
         self._devices = devices
         self.subscription = f"$share/{group}/{TOPIC_PREFIX}+/+/telemetry"
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -173,7 +173,7 @@ class BrokerBridge:
     async def _handle(self, message: paho.MQTTMessage) -> None:
         device = self._device_of(message.topic)
         if device is None:
-            await self._pipeline.record_refusal(
+            await self._door.record_refusal(
                 RejectRecord(
                     now_ms(),
                     None,
@@ -185,9 +185,9 @@ class BrokerBridge:
             self._ack(message)
             return
         try:
-            decoded = self._pipeline.device_json(device).decode(bytes(message.payload))
+            decoded = self._door.device_json(device).decode(bytes(message.payload))
         except ShuguError as exc:
-            await self._pipeline.record_refusal(
+            await self._door.record_refusal(
                 RejectRecord(now_ms(), device.id, exc.code, exc.message)
             )
             self._ack(message)
@@ -203,7 +203,7 @@ class BrokerBridge:
         delay = _RETRY_MIN_S
         while not self._stopping:
             try:
-                await self._pipeline.ingest(decoded, BROKER)
+                await self._door.ingest(decoded, BROKER)
                 return
             except UnavailableError as exc:
                 if delay == _RETRY_MIN_S:

@@ -174,7 +174,7 @@ def device_alarm_badge(request: Request, device_id: int, user: PageUserDep) -> R
 
 def _rejects(user: PageUser, ref: DeviceRef) -> RejectsLog:
     return device_rejects(
-        user.services.pipeline.refusals, user.services.store, [ref.id], REJECT_SAMPLES
+        user.services.door.refusals, user.services.store, [ref.id], REJECT_SAMPLES
     )
 
 

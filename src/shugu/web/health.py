@@ -86,7 +86,7 @@ def _file_mib(path: Path) -> float:
 def snapshot(services: Services) -> dict[str, object]:
     """Figures of this process right now (JSON-ready)."""
     store = services.store
-    pipeline = services.pipeline
+    door = services.door
     mqtt = services.mqtt
     monitor = services.monitor.stats()
     notifier = services.notifier.status()
@@ -97,7 +97,7 @@ def snapshot(services: Services) -> dict[str, object]:
         "max_backlog_points": store.max_backlog_rows,
         "queued_jobs": store.queued_jobs,
         "overload_refusals": store.overload_refusals,
-        "busy_refusals": pipeline.busy_refusals,
+        "busy_refusals": door.busy_refusals,
         "store_mib": _file_mib(services.settings.telemetry_path),
         "mqtt_connections": len(mqtt.connections) if mqtt else 0,
         "mqtt_refused_over_address_limit": mqtt.refused_over_cap if mqtt else 0,
@@ -119,7 +119,7 @@ def snapshot(services: Services) -> dict[str, object]:
         "notify_failing_channels": sum(1 for c in notifier.channels.values() if c.failing),
     }
     accepted = refused = 0.0
-    for transport, meter in pipeline.meter.figures().items():
+    for transport, meter in door.meter.figures().items():
         figures[f"ingest_rate_{transport}"] = round(meter.accepted_per_s, 1)
         figures[f"reject_rate_{transport}"] = round(meter.refused_per_s, 1)
         figures[f"ingest_total_{transport}"] = meter.accepted_total
@@ -128,7 +128,7 @@ def snapshot(services: Services) -> dict[str, object]:
         refused += meter.refused_per_s
     figures["ingest_rate"] = round(accepted, 1)
     figures["reject_rate"] = round(refused, 1)
-    by_code = reject_counts(store, pipeline.refusals)
+    by_code = reject_counts(store, door.refusals)
     figures["rejects_by_code"] = by_code
     figures["rejects_total"] = sum(c["n"] for c in by_code.values())
     return figures
@@ -137,5 +137,5 @@ def snapshot(services: Services) -> dict[str, object]:
 def ingest_history(services: Services, step_s: int = 10) -> dict[str, list[list[float]]]:
     """Accepted points per second of each transport over the last minutes, for the chart:
     ``{transport: [[ts_ms, rate], ...]}``."""
-    history = services.pipeline.meter.history(step_s)
+    history = services.door.meter.history(step_s)
     return {t: [[ts, round(rates[t], 1)] for ts, rates in history] for t in TRANSPORTS}

@@ -222,11 +222,11 @@ def _rejects_context(user: PageUser) -> dict[str, Any]:
     enterprises that consent)."""
     services = user.services
     log = platform_rejects(
-        services.pipeline.refusals, services.registry, services.store, user.access, SAMPLES_SHOWN
+        services.door.refusals, services.registry, services.store, user.access, SAMPLES_SHOWN
     )
     # The log was just brought up to date: read its counts afresh, not the stream's cache.
     forget_reject_counts(services.store)
-    by_code = reject_counts(services.store, services.pipeline.refusals)
+    by_code = reject_counts(services.store, services.door.refusals)
     names: dict[int, str] = {}
     for sample in log.samples:
         device = sample.get("device")

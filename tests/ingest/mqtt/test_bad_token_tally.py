@@ -24,7 +24,7 @@ ATTEMPTS = 120
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[LiveEndpoint]:
     world = IngestWorld(tmp_path)
-    world.pipeline.refusals = RefusalTally(world.store.submit, interval_s=3600.0)
+    world.door.refusals = RefusalTally(world.store.submit, interval_s=3600.0)
     server = LiveEndpoint(world)
     try:
         yield server
@@ -51,8 +51,8 @@ def test_bad_token_connects_are_counted_exactly_in_one_write(live: LiveEndpoint)
 
     # Nothing was written per refusal: all of them wait in the tally.
     assert _bad_token_count(live) == 0
-    assert live.world.pipeline.refusals.writes == 0
+    assert live.world.door.refusals.writes == 0
 
-    live.world.pipeline.refusals.wait_written(PATIENCE_S)
+    live.world.door.refusals.wait_written(PATIENCE_S)
     assert _bad_token_count(live) == ATTEMPTS
-    assert live.world.pipeline.refusals.writes == 1
+    assert live.world.door.refusals.writes == 1

@@ -87,7 +87,7 @@ class ThingsBoardApp:
     def __init__(
         self,
         registry: Registry,
-        pipeline: IngestDoor,
+        door: IngestDoor,
         store: TelemetryStore,
         rpc: RpcHub,
         limits: SessionLimits,
@@ -100,9 +100,9 @@ class ThingsBoardApp:
         #: of the enterprise's directory, which forgets a revoked device at once, not by one
         #: registry query per name (2,000 looms every 5 s held the event loop for a second).
         self._devices = devices or DeviceCache(registry)
-        self._attributes = attributes or AttributeService(pipeline, store)
+        self._attributes = attributes or AttributeService(door, store)
         self._registry = registry
-        self._pipeline = pipeline
+        self._door = door
         self._store = store
         self._rpc = rpc
         #: connection → how RPC requests and shared attributes reach its device
@@ -161,9 +161,9 @@ class ThingsBoardApp:
             # anyone can cause these as fast as they can connect, so they are tallied in
             # memory and written at most once a second with exact counts, as the HTTP device
             # API does (ingest/refusal_tally.py).
-            self._pipeline.refusals.add(record)
+            self._door.refusals.add(record)
             return
-        self._pipeline.record_refusal_nowait(record)
+        self._door.record_refusal_nowait(record)
 
     # -- publishes
 
@@ -180,8 +180,8 @@ class ThingsBoardApp:
         topic = pub.topic
         try:
             if topic == "v1/devices/me/telemetry":
-                decoded = self._pipeline.device_json(device).decode(pub.payload)
-                return _outcome(await self._pipeline.ingest(decoded, MQTT))
+                decoded = self._door.device_json(device).decode(pub.payload)
+                return _outcome(await self._door.ingest(decoded, MQTT))
             if topic == "v1/devices/me/attributes":
                 return await self._store_attributes(device, parse_json(pub.payload))
             if topic.startswith(ATTR_REQUEST):
@@ -216,7 +216,7 @@ class ThingsBoardApp:
         )
 
     async def _refuse(self, device: DeviceRef, code: str, reason: str, rc: int) -> Outcome:
-        await self._pipeline.record_refusal(RejectRecord(_now_ms(), device.id, code, reason))
+        await self._door.record_refusal(RejectRecord(_now_ms(), device.id, code, reason))
         return Outcome(rc, reason)
 
     def _client_rpc(self, payload: bytes) -> bytes:
@@ -310,9 +310,9 @@ class ThingsBoardApp:
         doc = parse_json(payload)
         if topic == "v1/gateway/telemetry":
             codec = GatewayJson(
-                lambda name: self._connected_behind(conn, gateway, name), self._pipeline.decoders
+                lambda name: self._connected_behind(conn, gateway, name), self._door.decoders
             )
-            return _outcome(await self._pipeline.ingest(codec.decode_document(doc), GATEWAY))
+            return _outcome(await self._door.ingest(codec.decode_document(doc), GATEWAY))
         if topic == "v1/gateway/attributes":
             if not isinstance(doc, dict):
                 raise ValidationError(
