@@ -252,18 +252,18 @@ class ClickHouseTelemetryStore(ClickHouseReads):
 
     @property
     def backlog_rows(self) -> int:
-        return self._writer.backlog_rows
+        return self._writer.backlog.rows
 
     @property
     def max_backlog_rows(self) -> int:
-        return self._writer.max_backlog_rows
+        return self._writer.backlog.max_rows
 
     def overloaded(self) -> OverloadedError:
-        return self._writer.overloaded()
+        return self._writer.backlog.overloaded()
 
     @property
     def overload_refusals(self) -> int:
-        return self._writer.overload_refusals
+        return self._writer.backlog.refusals
 
     @property
     def committed_seq(self) -> int:

@@ -27,8 +27,9 @@ import numpy as np
 from clickhouse_driver import errors as driver_errors
 
 from shugu.domain.batch import Batch
-from shugu.domain.errors import OverloadedError, UnavailableError
+from shugu.domain.errors import UnavailableError
 from shugu.store import clickhouse_sql as sql
+from shugu.store.backlog import Backlog
 from shugu.store.clickhouse_schema import Layout
 from shugu.store.telemetry import AttributeRecord, Rejects
 
@@ -114,12 +115,7 @@ class Writer:
         self._max_commit_rows = max_commit_rows
         self._retry_s = retry_s
         self._queue: queue.Queue[Job | object] = queue.Queue(maxsize=max_queued_jobs)
-        self.max_backlog_rows = max_backlog_rows
-        self._backlog_rows = 0
-        self._backlog_lock = threading.Lock()
-        #: Inserted points per second, smoothed: turns a backlog into a Retry-After.
-        self._drain_rate = 100_000.0
-        self.overload_refusals = 0
+        self.backlog = Backlog(max_backlog_rows)
         #: The last row sequence used; sequences grow across restarts (see ``first_seq``).
         self.seq = first_seq
         self.failing = False
@@ -141,35 +137,11 @@ class Writer:
         if self.closed:
             future.set_exception(UnavailableError("the store is closed", code="store_closed"))
             return future
-        rows = len(batch)
-        with self._backlog_lock:
-            if rows and self._backlog_rows and self._backlog_rows + rows > self.max_backlog_rows:
-                future.set_exception(self.overloaded())
-                return future
-            self._backlog_rows += rows
-        try:
-            self._queue.put_nowait(Job(batch, rejects, attributes, future))
-        except queue.Full:
-            self._release(rows)
-            future.set_exception(self.overloaded())
+        job = Job(batch, rejects, attributes, future)
+        refusal = self.backlog.admit(len(batch), lambda: self._queue.put_nowait(job))
+        if refusal is not None:
+            future.set_exception(refusal)
         return future
-
-    @property
-    def backlog_rows(self) -> int:
-        return self._backlog_rows
-
-    def overloaded(self) -> OverloadedError:
-        self.overload_refusals += 1
-        wait_s = min(30.0, max(1.0, self._backlog_rows / max(self._drain_rate, 1.0)))
-        return OverloadedError(
-            "more telemetry is arriving than can be stored; slow down and retry",
-            retry_after_s=wait_s,
-            backlog_points=self._backlog_rows,
-        )
-
-    def _release(self, rows: int) -> None:
-        with self._backlog_lock:
-            self._backlog_rows -= rows
 
     @property
     def queued_jobs(self) -> int:
@@ -224,9 +196,7 @@ class Writer:
             started = time.monotonic()
             self._commit_jobs(jobs)
             rows = sum(len(job.batch) for job in jobs)
-            if rows >= 1000:
-                rate = rows / max(time.monotonic() - started, 1e-4)
-                self._drain_rate = 0.8 * self._drain_rate + 0.2 * rate
+            self.backlog.drained(rows, time.monotonic() - started)
         # What was queued before close is still written, so no caller waits forever.
         while True:
             try:
@@ -258,7 +228,7 @@ class Writer:
     def _settle_jobs(self, jobs: list[Job], *, failed: bool) -> None:
         """Release the jobs' rows from the backlog, then answer their senders: a sender that
         has its answer never finds its own rows still counted as waiting."""
-        self._release(sum(len(job.batch) for job in jobs))
+        self.backlog.release(sum(len(job.batch) for job in jobs))
         for job in jobs:
             settle(job.future, unavailable() if failed else len(job.batch))
 

@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from shugu.domain.batch import Batch
 from shugu.domain.errors import OverloadedError, UnavailableError
+from shugu.store.backlog import Backlog
 from shugu.store.compaction import Compactor
 from shugu.store.duckdb_reads import StoreReads
 from shugu.store.exit_stop import stop_at_exit
@@ -182,13 +183,7 @@ class DuckDBTelemetryStore(StoreReads):
         self._queue: queue.Queue[_Job | object] = queue.Queue(maxsize=max_queued_jobs)
         #: Points handed over and not yet committed: the memory the queue holds is bounded by
         #: this (about 25 bytes a point in columns), whatever the rate offered.
-        self.max_backlog_rows = max_backlog_rows
-        self._backlog_rows = 0
-        self._backlog_lock = threading.Lock()
-        #: Committed points per second, smoothed: turns a backlog into a Retry-After.
-        self._drain_rate = 100_000.0
-        #: Submissions refused for a full backlog since start (shown by /api/health).
-        self.overload_refusals = 0
+        self._backlog = Backlog(max_backlog_rows)
         self._failing = False
         self._closed = False
         self._listeners: list[Callable[[Batch], None]] = []
@@ -285,38 +280,29 @@ class DuckDBTelemetryStore(StoreReads):
         if self._closed:
             future.set_exception(UnavailableError("the store is closed", code="store_closed"))
             return future
-        rows = len(batch)
-        with self._backlog_lock:
-            # One batch larger than the whole bound is still taken when nothing is waiting.
-            if rows and self._backlog_rows and self._backlog_rows + rows > self.max_backlog_rows:
-                future.set_exception(self.overloaded())
-                return future
-            self._backlog_rows += rows
-        try:
-            self._queue.put_nowait(_Job(batch, rejects, attributes, future))
-        except queue.Full:
-            self._release_backlog(rows)
-            future.set_exception(self.overloaded())
+        job = _Job(batch, rejects, attributes, future)
+        refusal = self._backlog.admit(len(batch), lambda: self._queue.put_nowait(job))
+        if refusal is not None:
+            future.set_exception(refusal)
         return future
 
     @property
     def backlog_rows(self) -> int:
         """Points handed to the store and not yet durable."""
-        return self._backlog_rows
+        return self._backlog.rows
+
+    @property
+    def max_backlog_rows(self) -> int:
+        return self._backlog.max_rows
+
+    @property
+    def overload_refusals(self) -> int:
+        """Submissions refused for a full backlog since start (shown by /api/health)."""
+        return self._backlog.refusals
 
     def overloaded(self) -> OverloadedError:
         """The refusal for a sender while the backlog is full, with an honest Retry-After."""
-        self.overload_refusals += 1
-        wait_s = min(30.0, max(1.0, self._backlog_rows / max(self._drain_rate, 1.0)))
-        return OverloadedError(
-            "more telemetry is arriving than can be stored; slow down and retry",
-            retry_after_s=wait_s,
-            backlog_points=self._backlog_rows,
-        )
-
-    def _release_backlog(self, rows: int) -> None:
-        with self._backlog_lock:
-            self._backlog_rows -= rows
+        return self._backlog.overloaded()
 
     @property
     def committed_seq(self) -> int:
@@ -371,9 +357,7 @@ class DuckDBTelemetryStore(StoreReads):
             started = time.monotonic()
             self._commit_jobs(cur, jobs)
             rows = sum(len(job.batch) for job in jobs)
-            if rows >= 1000:
-                rate = rows / max(time.monotonic() - started, 1e-4)
-                self._drain_rate = 0.8 * self._drain_rate + 0.2 * rate
+            self._backlog.drained(rows, time.monotonic() - started)
             if stop:
                 break
         # Drain what arrived before close so that no caller waits forever.
@@ -405,7 +389,7 @@ class DuckDBTelemetryStore(StoreReads):
     def _settle_jobs(self, jobs: list[_Job], *, failed: bool) -> None:
         """Release the jobs' rows from the backlog, then answer their senders: a sender that
         has its answer never finds its own rows still counted as waiting."""
-        self._release_backlog(sum(len(job.batch) for job in jobs))
+        self._backlog.release(sum(len(job.batch) for job in jobs))
         for job in jobs:
             outcome: int | Exception = len(job.batch)
             if failed:
