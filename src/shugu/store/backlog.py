@@ -11,8 +11,9 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 
-from shugu.domain.errors import OverloadedError
+from shugu.domain.errors import OverloadedError, UnavailableError
 
 #: Points per second the writer is assumed to drain before it has measured itself.
 _FIRST_DRAIN_RATE = 100_000.0
@@ -68,3 +69,31 @@ class Backlog:
             retry_after_s=wait_s,
             backlog_points=self._rows,
         )
+
+
+def settle(future: Future[int], outcome: int | Exception) -> None:
+    """Answer a sender once: its row count when durable, else the error."""
+    if future.done():
+        return
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
+def hand_over(
+    backlog: Backlog, closed: bool, rows: int, enqueue: Callable[[Future[int]], None]
+) -> Future[int]:
+    """A submitted batch's future: queued for the writer by ``enqueue`` within the backlog's
+    bound, or already refused (store closed, backlog full)."""
+    future: Future[int] = Future()
+    # Running futures cannot be cancelled: a caller that gives up waiting (a timeout, a
+    # cancelled task) leaves the writer free to settle the future as it always does.
+    future.set_running_or_notify_cancel()
+    if closed:
+        future.set_exception(UnavailableError("the store is closed", code="store_closed"))
+        return future
+    refusal = backlog.admit(rows, lambda: enqueue(future))
+    if refusal is not None:
+        future.set_exception(refusal)
+    return future

@@ -29,7 +29,7 @@ from clickhouse_driver import errors as driver_errors
 from shugu.domain.batch import Batch
 from shugu.domain.errors import UnavailableError
 from shugu.store import clickhouse_sql as sql
-from shugu.store.backlog import Backlog
+from shugu.store.backlog import Backlog, hand_over, settle
 from shugu.store.clickhouse_schema import Layout
 from shugu.store.telemetry import AttributeRecord, Rejects
 
@@ -53,15 +53,6 @@ def text(value: str | None, limit: int) -> str | None:
         return None
     clean = value.encode("utf-8", "backslashreplace").decode("utf-8")
     return clean if len(clean) <= limit else clean[: limit - 1] + "…"
-
-
-def settle(future: Future[int], outcome: int | Exception) -> None:
-    if future.done():
-        return
-    if isinstance(outcome, Exception):
-        future.set_exception(outcome)
-    else:
-        future.set_result(outcome)
 
 
 def unavailable() -> UnavailableError:
@@ -132,16 +123,12 @@ class Writer:
         rejects: Rejects | None,
         attributes: Sequence[AttributeRecord] | None,
     ) -> Future[int]:
-        future: Future[int] = Future()
-        future.set_running_or_notify_cancel()
-        if self.closed:
-            future.set_exception(UnavailableError("the store is closed", code="store_closed"))
-            return future
-        job = Job(batch, rejects, attributes, future)
-        refusal = self.backlog.admit(len(batch), lambda: self._queue.put_nowait(job))
-        if refusal is not None:
-            future.set_exception(refusal)
-        return future
+        return hand_over(
+            self.backlog,
+            self.closed,
+            len(batch),
+            lambda future: self._queue.put_nowait(Job(batch, rejects, attributes, future)),
+        )
 
     @property
     def queued_jobs(self) -> int:

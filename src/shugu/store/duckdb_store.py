@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from shugu.domain.batch import Batch
 from shugu.domain.errors import OverloadedError, UnavailableError
-from shugu.store.backlog import Backlog
+from shugu.store.backlog import Backlog, hand_over, settle
 from shugu.store.compaction import Compactor
 from shugu.store.duckdb_reads import StoreReads
 from shugu.store.exit_stop import stop_at_exit
@@ -89,15 +89,6 @@ DEFAULT_MEMORY_LIMIT_MIB = 512
 NO_DEVICE = -1
 
 _STOP = object()
-
-
-def _settle(future: Future[int], outcome: int | Exception) -> None:
-    if future.done():
-        return
-    if isinstance(outcome, Exception):
-        future.set_exception(outcome)
-    else:
-        future.set_result(outcome)
 
 
 def _close_cursor(cur: duckdb.DuckDBPyConnection, attempts: int = 100) -> None:
@@ -273,18 +264,12 @@ class DuckDBTelemetryStore(StoreReads):
         rejects: Rejects | None = None,
         attributes: Sequence[AttributeRecord] | None = None,
     ) -> Future[int]:
-        future: Future[int] = Future()
-        # Running futures cannot be cancelled: a caller that gives up waiting (a timeout, a
-        # cancelled task) leaves the writer free to settle the future as it always does.
-        future.set_running_or_notify_cancel()
-        if self._closed:
-            future.set_exception(UnavailableError("the store is closed", code="store_closed"))
-            return future
-        job = _Job(batch, rejects, attributes, future)
-        refusal = self._backlog.admit(len(batch), lambda: self._queue.put_nowait(job))
-        if refusal is not None:
-            future.set_exception(refusal)
-        return future
+        return hand_over(
+            self._backlog,
+            self._closed,
+            len(batch),
+            lambda future: self._queue.put_nowait(_Job(batch, rejects, attributes, future)),
+        )
 
     @property
     def backlog_rows(self) -> int:
@@ -397,7 +382,7 @@ class DuckDBTelemetryStore(StoreReads):
                     "the telemetry store cannot keep data right now; nothing was acknowledged",
                     code="store_unavailable",
                 )
-            _settle(job.future, outcome)
+            settle(job.future, outcome)
 
     def _commit(self, cur: duckdb.DuckDBPyConnection, jobs: list[_Job]) -> duckdb.Error | None:
         """One transaction for the jobs; None when committed, else the store's error."""
@@ -505,7 +490,7 @@ class DuckDBTelemetryStore(StoreReads):
             except queue.Empty:
                 break
             if isinstance(item, _Job):
-                _settle(item.future, UnavailableError("the store is closed", code="store_closed"))
+                settle(item.future, UnavailableError("the store is closed", code="store_closed"))
         self.compactor.stop()
         with self._cursors_lock:
             for cur in self._cursors:
