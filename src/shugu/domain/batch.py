@@ -70,6 +70,16 @@ class Batch:
             np.concatenate([b.quality for b in batches]),
         )
 
+    def pick(self, index: npt.NDArray[np.intp] | slice) -> Batch:
+        """The rows at ``index`` (positions, in their order, or a slice)."""
+        return Batch(
+            self.device[index],
+            self.metric[index],
+            self.ts[index],
+            self.value[index],
+            self.quality[index],
+        )
+
     def take(self, mask: npt.NDArray[np.bool_]) -> Batch:
         return Batch(
             self.device[mask],

@@ -28,6 +28,15 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MONTH_OF_TS = "toYYYYMM(toDateTime(intDiv(ts, 1000), 'UTC'))"
 MONTH_OF_RECEIVED = "toYYYYMM(toDateTime(intDiv(received_ms, 1000), 'UTC'))"
 
+#: Low bits of a row sequence that name the ingest node that wrote it:
+#: ``seq = counter << NODE_BITS | node``. Sequences are unique across the nodes of a cluster and
+#: grow on each node, which the monitors' feed relies on (``monitor/feed.py``).
+NODE_BITS = 10
+#: A day of the feed, from the microseconds in a row sequence.
+DAY_OF_SEQ = f"toYYYYMMDD(toDateTime(intDiv(seq, {1_000_000 << NODE_BITS}), 'UTC'))"
+#: Days of feed kept for monitor workers to catch up on; older days are dropped.
+FEED_KEEP_DAYS = 2
+
 #: Tables copied whole to every shard of a cluster, with no Distributed table in front.
 EVERYWHERE = frozenset({"metrics"})
 
@@ -107,6 +116,17 @@ TABLES = (
         "",
         "(device, metric)",
     ),
+    # The monitors' feed: every point again, ordered by its sequence, so that a monitor worker
+    # reads what is new since its watermark as a range. Replacing: a retried insert that did
+    # reach the server writes the same sequences twice.
+    _Table(
+        "feed",
+        "seq UInt64, device Int32, metric Int32, ts Int64, value Float64, quality UInt8",
+        "ReplacingMergeTree",
+        "",
+        "seq",
+        partition_by=DAY_OF_SEQ,
+    ),
     _Table(
         "attributes",
         "device Int32, scope String, key String, value String, ts Int64, seq UInt64",
@@ -177,5 +197,11 @@ def schema_statements(layout: Layout) -> list[str]:
         f"CREATE MATERIALIZED VIEW IF NOT EXISTS {layout.database}.latest_mv{layout.on_cluster} "
         f"TO {layout.local('latest')} AS "
         + LATEST_VIEW_SELECT.format(points=layout.local("points"))
+    )
+    # And the monitors' feed, the same way.
+    statements.append(
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {layout.database}.feed_mv{layout.on_cluster} "
+        f"TO {layout.local('feed')} AS "
+        f"SELECT seq, device, metric, ts, value, quality FROM {layout.local('points')}"
     )
     return statements

@@ -263,3 +263,32 @@ def cluster_hosts(layout: Layout) -> Statement:
 
 def insert(layout: Layout, table: str, columns: Sequence[str]) -> str:
     return f"INSERT INTO {layout.table(table)} ({', '.join(columns)}) VALUES"
+
+
+#: The external table of device ids sent with a feed read (``feed_rows``).
+OWNED_TABLE = "owned_devices"
+
+
+def feed_rows(layout: Layout, low_seq: int, high_seq: int) -> Statement:
+    """Feed rows with ``low_seq < seq <= high_seq`` of the devices in the external table
+    ``OWNED_TABLE`` (a monitor worker's devices), in sequence order."""
+    return (
+        f"SELECT seq, device, metric, ts, value, quality FROM {layout.table('feed')} "
+        f"WHERE seq > %(low)s AND seq <= %(high)s "
+        f"AND device IN (SELECT device FROM {OWNED_TABLE}) ORDER BY seq",
+        {"low": low_seq, "high": high_seq},
+    )
+
+
+def feed_partitions(layout: Layout) -> Statement:
+    return (
+        "SELECT DISTINCT partition FROM system.parts "
+        "WHERE database = %(db)s AND table = %(table)s AND active",
+        {"db": layout.database, "table": layout.local("feed").split(".", 1)[1]},
+    )
+
+
+def drop_partition(layout: Layout, table: str, partition: str) -> Statement:
+    if not partition.isdigit():
+        raise ValueError(f"not a day partition: {partition!r}")
+    return f"ALTER TABLE {layout.local(table)}{layout.on_cluster} DROP PARTITION {partition}", {}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,8 +30,13 @@ from clickhouse_driver import errors as driver_errors
 from shugu.domain.batch import Batch
 from shugu.domain.errors import OverloadedError, UnavailableError, ValidationError
 from shugu.store import clickhouse_sql as sql
-from shugu.store.clickhouse_reads import ClickHouseReads
-from shugu.store.clickhouse_schema import Layout, schema_statements
+from shugu.store.clickhouse_reads import READ_FAILURES, ClickHouseReads
+from shugu.store.clickhouse_schema import (
+    FEED_KEEP_DAYS,
+    NODE_BITS,
+    Layout,
+    schema_statements,
+)
 from shugu.store.clickhouse_writer import Writer
 from shugu.store.exit_stop import stop_at_exit
 from shugu.store.telemetry import AttributeRecord, Rejects
@@ -118,13 +123,19 @@ class ClickHouseTelemetryStore(ClickHouseReads):
         max_queued_jobs: int = 10_000,
         max_backlog_rows: int = 2_000_000,
         retry_s: float = 2.0,
+        node: int = 0,
+        numberer: Callable[[Sequence[str]], Mapping[str, int]] | None = None,
     ) -> None:
+        """``node`` is this ingest node's number in a cluster (the low bits of every row
+        sequence it writes); ``numberer`` numbers new metric names once for the whole cluster
+        (the registry), where without it this server's dictionary numbers them."""
         self.target = ClickHouseTarget.from_url(url)
         self.layout = self.target.layout
         self._local = threading.local()
         self._clients: list[Any] = []
         self._clients_lock = threading.Lock()
         self._closed = False
+        self._numberer = numberer
         try:
             for other in self._on_every_shard(
                 [(ddl, {}) for ddl in schema_statements(self.layout)]
@@ -142,11 +153,12 @@ class ClickHouseTelemetryStore(ClickHouseReads):
             ) from exc
         # Sequences decide which write of a point wins: they keep growing across restarts and,
         # starting from the clock in microseconds, roughly follow time across ingest nodes.
-        first_seq = max(int(top or 0), time.time_ns() // 1000)
+        first_counter = max(int(top or 0) >> NODE_BITS, time.time_ns() // 1000)
         self._writer = Writer(
             self.layout,
             self.target.client,
-            first_seq,
+            first_counter,
+            node=node,
             insert_settings=self.target.insert_settings,
             linger_ms=commit_linger_ms,
             max_commit_rows=max_commit_rows,
@@ -212,11 +224,7 @@ class ClickHouseTelemetryStore(ClickHouseReads):
             try:
                 # Another node may have numbered some of them since this one last looked.
                 self._load_metrics()
-                fresh: dict[str, int] = {}
-                top = max(self._metric_names, default=0)
-                for name in dict.fromkeys(names):
-                    if name not in self._metric_ids:
-                        fresh[name] = top + len(fresh) + 1
+                fresh = self._fresh_numbers([n for n in names if n not in self._metric_ids])
                 if not fresh:
                     return
                 rows = [[mid, name] for name, mid in fresh.items()]
@@ -233,6 +241,14 @@ class ClickHouseTelemetryStore(ClickHouseReads):
             for name, mid in fresh.items():
                 self._metric_names[mid] = name
                 self._metric_ids[name] = mid
+
+    def _fresh_numbers(self, names: list[str]) -> dict[str, int]:
+        wanted = list(dict.fromkeys(names))
+        if self._numberer is not None:
+            numbered = self._numberer(wanted)
+            return {name: int(numbered[name]) for name in wanted}
+        top = max(self._metric_names, default=0)
+        return {name: top + i + 1 for i, name in enumerate(wanted)}
 
     def metric_name(self, metric_id: int) -> str:
         return self._metric_names.get(metric_id, f"#{metric_id}")
@@ -264,10 +280,6 @@ class ClickHouseTelemetryStore(ClickHouseReads):
     @property
     def overload_refusals(self) -> int:
         return self._writer.backlog.refusals
-
-    @property
-    def committed_seq(self) -> int:
-        return self._writer.seq
 
     def add_listener(self, listener: Callable[[Batch], None]) -> None:
         """Call ``listener`` with every batch right after ClickHouse confirmed it, on the
@@ -311,7 +323,75 @@ class ClickHouseTelemetryStore(ClickHouseReads):
         finally:
             for other in others:
                 other.disconnect()
+        self.purge_feed(time.time_ns() // 1000 - FEED_KEEP_DAYS * 86_400_000_000)
         return int(count)
+
+    # -- the monitors' feed ------------------------------------------------------------------
+
+    @property
+    def committed_seq(self) -> int:
+        """The highest row sequence this store has written and the server confirmed."""
+        return self._writer.seq
+
+    def feed_rows(
+        self, devices: npt.NDArray[np.int32], low_seq: int, high_seq: int
+    ) -> tuple[Batch, npt.NDArray[np.uint64]]:
+        """Points of ``devices`` whose sequence is in ``(low_seq, high_seq]``, in sequence
+        order, with their sequences (a retried insert's twin rows appear once)."""
+        if not len(devices) or high_seq <= low_seq:
+            return Batch.empty(), np.empty(0, np.uint64)
+        owned: dict[str, Any] = {
+            "name": sql.OWNED_TABLE,
+            "structure": [("device", "Int32")],
+            # With numpy on, the driver reads an external table as ``data[column].values``.
+            "data": {"device": _Values(np.ascontiguousarray(devices, np.int32))},
+        }
+        columns = self._feed_columns(sql.feed_rows(self.layout, low_seq, high_seq), owned)
+        seq = np.asarray(columns["seq"], np.uint64)
+        keep = np.ones(len(seq), np.bool_)
+        keep[1:] = seq[1:] != seq[:-1]
+        batch = Batch(
+            np.asarray(columns["device"], np.int32)[keep],
+            np.asarray(columns["metric"], np.int32)[keep],
+            np.asarray(columns["ts"], np.int64)[keep],
+            np.asarray(columns["value"], np.float64)[keep],
+            np.asarray(columns["quality"], np.uint8)[keep],
+        )
+        return batch, seq[keep]
+
+    def _feed_columns(self, statement: sql.Statement, owned: dict[str, Any]) -> dict[str, Any]:
+        text, params = statement
+        try:
+            rows, types = self._client().execute(
+                text,
+                params,
+                columnar=True,
+                with_column_types=True,
+                external_tables=[owned],
+                settings={"use_numpy": True},
+            )
+        except READ_FAILURES as exc:
+            self._local.client = None
+            raise UnavailableError(
+                f"the telemetry store cannot be read right now: {exc}", code="store_unavailable"
+            ) from exc
+        if not rows:
+            return {name: np.empty(0, np.int64) for name, _kind in types}
+        return dict(zip([name for name, _ in types], rows, strict=True))
+
+    def purge_feed(self, before_us: int) -> None:
+        """Drop the feed's days that ended before ``before_us`` (microseconds)."""
+        cutoff_day = int(time.strftime("%Y%m%d", time.gmtime(before_us // 1_000_000)))
+        days = [str(p) for (p,) in self._rows(sql.feed_partitions(self.layout))]
+        drops = [sql.drop_partition(self.layout, "feed", d) for d in days if int(d) < cutoff_day]
+        if drops:
+            for other in self._on_every_shard(drops):
+                other.disconnect()
+
+    def refresh_metrics(self) -> None:
+        """Read the metric dictionary again (names numbered by other nodes since)."""
+        with self._metric_lock:
+            self._load_metrics()
 
     def close(self) -> None:
         if self._closed:
@@ -319,3 +399,12 @@ class ClickHouseTelemetryStore(ClickHouseReads):
         self._writer.close()
         self._closed = True
         self._disconnect_all()
+
+
+class _Values:
+    """A numpy column where the driver expects a data frame's column (``.values``)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: npt.NDArray[np.int32]) -> None:
+        self.values = values

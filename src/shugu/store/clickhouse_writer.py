@@ -24,13 +24,14 @@ from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from clickhouse_driver import errors as driver_errors
 
 from shugu.domain.batch import Batch
 from shugu.domain.errors import UnavailableError
 from shugu.store import clickhouse_sql as sql
 from shugu.store.backlog import Backlog, hand_over, settle
-from shugu.store.clickhouse_schema import Layout
+from shugu.store.clickhouse_schema import NODE_BITS, Layout
 from shugu.store.telemetry import AttributeRecord, Rejects
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,9 @@ class Writer:
         self,
         layout: Layout,
         connect: Callable[[], Any],
-        first_seq: int,
+        first_counter: int,
         *,
+        node: int = 0,
         insert_settings: dict[str, object],
         linger_ms: float,
         max_commit_rows: int,
@@ -107,8 +109,12 @@ class Writer:
         self._retry_s = retry_s
         self._queue: queue.Queue[Job | object] = queue.Queue(maxsize=max_queued_jobs)
         self.backlog = Backlog(max_backlog_rows)
-        #: The last row sequence used; sequences grow across restarts (see ``first_seq``).
-        self.seq = first_seq
+        #: Row sequences are ``counter << NODE_BITS | node``: unique across the ingest nodes of
+        #: a cluster, and growing on each node, which is what the monitors' feed relies on.
+        self._node = node
+        self._counter = first_counter
+        #: The last row sequence confirmed stored (0: none yet).
+        self.seq = 0
         self.failing = False
         self.listeners: list[Callable[[Batch], None]] = []
         self.closed = False
@@ -261,9 +267,9 @@ class Writer:
             self._client = self._connect()
         client = self._client
         batch = Batch.concat([j.batch for j in jobs if len(j.batch)])
-        first_seq = self.seq + 1
+        counter = self._counter + 1
         if len(batch):
-            seq = np.arange(first_seq, first_seq + len(batch), dtype=np.uint64)
+            seq = self._sequences(counter, len(batch))
             columns = [batch.device, batch.metric, batch.ts, batch.value, batch.quality, seq]
             client.execute(
                 sql.insert(self._layout, "points", POINT_COLUMNS),
@@ -271,12 +277,14 @@ class Writer:
                 columnar=True,
                 settings=self._settings,
             )
-        seq_after = first_seq + len(batch)
+        counter_after = counter + len(batch)
         attribute_rows: list[list[object]] = []
         for job in jobs:
             for a in job.attributes or ():
-                attribute_rows.append([a.device, a.scope, a.key, a.value_json, a.ts, seq_after])
-                seq_after += 1
+                attribute_rows.append(
+                    [a.device, a.scope, a.key, a.value_json, a.ts, self._sequence(counter_after)]
+                )
+                counter_after += 1
         plain = {k: v for k, v in self._settings.items() if k != "use_numpy"}
         if attribute_rows:
             client.execute(
@@ -287,13 +295,22 @@ class Writer:
                 settings=plain,
             )
         self._write_rejects(client, [job.rejects for job in jobs if job.rejects], plain)
-        self.seq = seq_after - 1
+        if counter_after > counter:
+            self._counter = counter_after - 1
+            self.seq = self._sequence(self._counter)
         for listener in self.listeners:
             try:
                 listener(batch)
             except Exception:
                 # A listener's fault must not fail an insert that has happened.
                 log.exception("a batch listener failed; the batch is stored")
+
+    def _sequence(self, counter: int) -> int:
+        return (counter << NODE_BITS) | self._node
+
+    def _sequences(self, first: int, n: int) -> npt.NDArray[np.uint64]:
+        counters = np.arange(first, first + n, dtype=np.uint64)
+        return (counters << np.uint64(NODE_BITS)) | np.uint64(self._node)
 
     def _write_rejects(self, client: Any, all_rejects: list[Rejects], settings: object) -> None:
         if not all_rejects:
