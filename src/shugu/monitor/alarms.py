@@ -88,16 +88,10 @@ class AlarmBook:
         self._link = link
         self._lock = threading.Lock()
         self._enterprise_names: dict[int, str] = {}
-        open_alarms = registry.list_alarms(None, statuses=OPEN_STATUSES, limit=1_000_000)
         #: (rule ref, device) → id of the open alarm.
-        self._open: dict[tuple[str, int], int] = {
-            (a.rule_ref, a.device_id): a.id for a in open_alarms
-        }
+        self._open: dict[tuple[str, int], int] = {}
         self._flaps = FlapTracker()
-        started = self._clock()
-        for record in open_alarms:
-            if record.flapping:
-                self._flaps.restore((record.rule_ref, record.device_id), record.flips, started)
+        self.reload_open()
         self.raised = 0
         self.cleared = 0
         #: Called with (transition, alarm id) once an alarm is kept, e.g. to measure latency.
@@ -110,6 +104,19 @@ class AlarmBook:
             policy_of=lambda enterprise_id: self._notify_config(enterprise_id).policy,
             send=self._send_incident,
         )
+
+    def reload_open(self) -> None:
+        """Read the open alarms back from the registry (at start, and in a cluster when another
+        process has acknowledged, cleared or raised some)."""
+        open_alarms = self._registry.list_alarms(None, statuses=OPEN_STATUSES, limit=1_000_000)
+        flaps = FlapTracker()
+        started = self._clock()
+        for record in open_alarms:
+            if record.flapping:
+                flaps.restore((record.rule_ref, record.device_id), record.flips, started)
+        with self._lock:
+            self._open = {(a.rule_ref, a.device_id): a.id for a in open_alarms}
+            self._flaps = flaps
 
     def add_change_listener(self, listener: Callable[[int], None]) -> None:
         """Call ``listener`` with an enterprise's id whenever one of its alarms is raised,

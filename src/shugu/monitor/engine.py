@@ -226,6 +226,19 @@ class RuleEngine:
     def rules(self) -> Mapping[str, CompiledRule]:
         return self._rules
 
+    @property
+    def max_lag_ms(self) -> int:
+        return self._max_lag_ms
+
+    def reset_active(self, devices: npt.NDArray[np.int64]) -> None:
+        """Forget which rules hold for ``devices`` (before ``restore_active`` sets them)."""
+        devices = devices[devices < self._size]
+        for compiled in self._rules.values():
+            active = (
+                compiled.evaluator.active if compiled.evaluator is not None else compiled.active
+            )
+            active[devices[devices < len(active)]] = False
+
     def restore_active(self, pairs: Iterable[tuple[str, int]]) -> None:
         """Mark alarms that are open in the alarm book, so that they can clear after a restart."""
         for ref, device in pairs:

@@ -17,11 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-#: A monitor member is gone when it has not beaten for this long; a worker beats every
-#: ``HEARTBEAT_S`` seconds, so three beats may be lost to a slow database before it is.
-HEARTBEAT_S = 2.0
-MEMBER_TIMEOUT_S = 3 * HEARTBEAT_S + 1.0
-
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)

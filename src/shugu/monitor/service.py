@@ -108,6 +108,11 @@ class Monitor:
         self._last_refresh = 0.0
         self._lags: collections.deque[float] = collections.deque(maxlen=2000)
         self._thread: threading.Thread | None = None
+        #: The enterprises this monitor watches; None: all (one process). In a cluster each
+        #: monitor worker watches its share (``monitor/feed.py``).
+        self._scope: frozenset[int] | None = None
+        #: Called after every reconfiguration made here (an API node tells the monitor workers).
+        self.on_configured: Callable[[], None] | None = None
         self.configure()
         latest = store.latest(None)
         self.engine.seed_last_seen(
@@ -120,6 +125,8 @@ class Monitor:
     def configure(self) -> None:
         """(Re)read devices, rules, overrides and notification settings from the registry."""
         devices = device_infos(self._registry)
+        if self._scope is not None:
+            devices = [d for d in devices if d.enterprise_id in self._scope]
         bindings = all_bindings(self._registry)
         overrides = all_overrides(self._registry)
         with self._engine_lock:
@@ -132,6 +139,42 @@ class Monitor:
         self.book.incidents.set_topology(build_topology(self._registry, self._store, load_rules()))
         self._notify_cache.clear()
         self._last_refresh = time.monotonic()
+        if self.on_configured is not None:
+            self.on_configured()
+
+    def set_scope(self, enterprises: frozenset[int] | None) -> None:
+        """Watch only these enterprises' devices from now on (None: every device)."""
+        with self._engine_lock:
+            self._scope = enterprises
+            self.resync()
+
+    def resync(self) -> None:
+        """Read alarms, incidents and configuration back from the registry: what another
+        process of a cluster changed becomes this monitor's view."""
+        with self._engine_lock:
+            self.book.reload_open()
+            self.book.incidents.abandon()
+            self.configure()
+
+    def warm(self, batch: Batch) -> None:
+        """Rebuild rule state from points another monitor already evaluated (a handover):
+        evaluated in time order as they came, their transitions dropped, and the alarm state
+        taken from the registry's open alarms, which that monitor kept."""
+        if not len(batch):
+            return
+        order = np.argsort(batch.ts, kind="stable")
+        batch = batch.pick(order)
+        step = self.engine.max_lag_ms // 2
+        with self._engine_lock:
+            start = 0
+            while start < len(batch):
+                end = int(np.searchsorted(batch.ts, batch.ts[start] + step, side="left"))
+                end = max(end, start + 1)
+                chunk = batch.pick(slice(start, end))
+                self.engine.evaluate(chunk, int(chunk.ts.max()))
+                start = end
+            self.engine.reset_active(np.unique(batch.device).astype(np.int64))
+            self.engine.restore_active(self.book.open_pairs())
 
     def ensure_device(self, device_id: int) -> None:
         """Reconfigure now if the device is new to the monitor (created since the last look)."""
