@@ -77,6 +77,14 @@ def serve(
     broker_client_id: Annotated[
         str, typer.Option(help="this worker's persistent client id at the broker")
     ] = "shugu-worker",
+    role: Annotated[
+        str,
+        typer.Option(
+            help="in a cluster (docs/deploy.md): ingest (broker and device APIs into the "
+            "store), monitor (rules and alarms for a share of the enterprises), api (HTTP API "
+            "and console), or all (one process does everything)"
+        ),
+    ] = "all",
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     retention_days: Annotated[int, typer.Option(help="keep telemetry this many days")] = 365,
     max_backlog_points: Annotated[
@@ -165,6 +173,7 @@ def serve(
         store_memory_mib=store_memory_mib,
         behind_tls=behind_tls,
         notify_allow_networks=tuple(notify_allow_network or ()),
+        role=role,
     )
     listeners = [Listener("HTTP", host, http_port, "--http-port")]
     if mqtt_port is not None:

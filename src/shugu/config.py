@@ -62,6 +62,10 @@ class Settings:
     #: company's mail relay on the LAN, say. Loopback, private, link-local and the like are
     #: refused otherwise; cloud metadata addresses always.
     notify_allow_networks: tuple[str, ...] = ()
+    #: What this process does in a cluster (``docs/deploy.md``): ``ingest`` (the broker's
+    #: shared subscription and the device APIs into the store), ``monitor`` (rules and alarms
+    #: for its share of the enterprises), ``api`` (the HTTP API and console), or ``all``.
+    role: str = "all"
 
     @property
     def telemetry_path(self) -> Path:

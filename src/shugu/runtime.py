@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 import ssl
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import duckdb
 
@@ -22,6 +25,7 @@ from shugu.config import Settings
 from shugu.domain.errors import ShuguError, ValidationError
 from shugu.domain.timeutil import utc_now_ms
 from shugu.ingest.attributes import AttributeService
+from shugu.ingest.beat import IngestBeat
 from shugu.ingest.bridge import BrokerBridge
 from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.door import IngestDoor
@@ -29,14 +33,18 @@ from shugu.ingest.mqtt.server import MqttEndpoint
 from shugu.ingest.mqtt.tb_app import SessionLimits, ThingsBoardApp
 from shugu.ingest.poll_sweep import PollSweep
 from shugu.ingest.rpc import RpcHub
+from shugu.monitor.feed import ClusterFeed
 from shugu.monitor.notify.dispatcher import Notifier
 from shugu.monitor.notify.targets import Resolver, TargetGuard, parse_networks, system_resolver
 from shugu.monitor.round_service import RoundService
 from shugu.monitor.service import Monitor
 from shugu.region.service import RegionServices, open_region
-from shugu.store.clickhouse_store import ClickHouseTelemetryStore
 from shugu.store.duckdb_store import DuckDBTelemetryStore
 from shugu.store.registry import Registry
+from shugu.store.registry.cluster import ROLES
+
+if TYPE_CHECKING:
+    from shugu.store.clickhouse_store import ClickHouseTelemetryStore
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +80,18 @@ class Services:
     #: The port the MQTT endpoint listens on, once started.
     mqtt_port: int | None = None
     mqtt_tls_port: int | None = None
+    #: In a cluster: this process's member id, its ingest heartbeat, its monitor feed.
+    member_id: str = ""
+    beat: IngestBeat | None = None
+    feed: ClusterFeed | None = None
+
+    @property
+    def role(self) -> str:
+        return self.settings.role
+
+    def does(self, *roles: str) -> bool:
+        """Whether this process plays one of ``roles`` (every role when it plays ``all``)."""
+        return self.settings.role == "all" or self.settings.role in roles
 
     def drain_store(self) -> None:
         """Wait for what the store has queued (so that listeners have seen it); a store that
@@ -92,14 +112,22 @@ class Services:
         self.registry.close()
 
 
-def open_telemetry_store(settings: Settings) -> DuckDBTelemetryStore | ClickHouseTelemetryStore:
+def open_telemetry_store(
+    settings: Settings, registry: Registry | None = None, node: int = 0
+) -> DuckDBTelemetryStore | ClickHouseTelemetryStore:
     """The telemetry store ``settings`` name: ClickHouse at ``telemetry_url``, else the DuckDB
-    file in the data directory."""
+    file in the data directory. On ClickHouse, ``node`` is this ingest node's number and the
+    registry numbers metric names for every node."""
     if settings.telemetry_url:
+        # Imported here: the embedded default never loads the ClickHouse driver.
+        from shugu.store.clickhouse_store import ClickHouseTelemetryStore
+
         return ClickHouseTelemetryStore(
             settings.telemetry_url,
             commit_linger_ms=settings.commit_linger_ms,
             max_backlog_rows=settings.max_backlog_points,
+            node=node,
+            numberer=registry.number_metrics if registry is not None else None,
         )
     return DuckDBTelemetryStore(
         settings.telemetry_path,
@@ -115,8 +143,18 @@ def open_services(
     """Open the stores under ``settings``; a registry opened by the caller may be handed in, and
     a name resolver for notification targets (tests answer names without DNS)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.role not in ROLES:
+        raise ValidationError(
+            f"no role {settings.role!r}; one of {', '.join(ROLES)}", code="unknown_role"
+        )
     registry = registry or Registry(settings.resolved_registry_url())
-    store = open_telemetry_store(settings)
+    member_id = f"{settings.role}-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+    beat = None
+    node = 0
+    if settings.role == "ingest":
+        beat = IngestBeat(member_id, registry, lambda: store.committed_seq)
+        node = beat.join()
+    store = open_telemetry_store(settings, registry, node)
     door = IngestDoor(store, settings)
     rpc = RpcHub()
     attributes = AttributeService(door, store)
@@ -126,9 +164,27 @@ def open_services(
     )
     notifier = Notifier(guard=guard)
     monitor = Monitor(registry, store, notify=notifier.submit)
-    store.add_listener(monitor.on_batch)
+    feed = None
+    if settings.role == "all":
+        store.add_listener(monitor.on_batch)
+    elif settings.role == "monitor":
+        if settings.telemetry_url is None:
+            raise ValidationError(
+                "a monitor worker reads the cluster's points from ClickHouse: "
+                "give --telemetry-url clickhouse://…",
+                code="monitor_needs_clickhouse",
+            )
+        from shugu.store.clickhouse_store import ClickHouseTelemetryStore
+
+        assert isinstance(store, ClickHouseTelemetryStore)
+        feed = ClusterFeed(member_id, registry, store, monitor)
+    else:
+        # Changes made here (rules, devices, alarms acknowledged) reach the monitor workers.
+        monitor.on_configured = lambda: registry.bump_signal("monitor")
+        monitor.book.add_change_listener(lambda _enterprise: registry.bump_signal("monitor"))
     mqtt = None
-    if settings.mqtt_port is not None or settings.mqtt_tls_port is not None:
+    serves_devices = settings.role in ("all", "ingest")
+    if serves_devices and (settings.mqtt_port is not None or settings.mqtt_tls_port is not None):
         limits = SessionLimits(settings.max_payload_bytes, MQTT_MAX_INFLIGHT)
         mqtt = MqttEndpoint(
             ThingsBoardApp(
@@ -149,7 +205,7 @@ def open_services(
             max_connections_per_address=settings.mqtt_max_connections_per_address,
         )
     bridge = None
-    if settings.broker_url:
+    if settings.broker_url and serves_devices:
         bridge = BrokerBridge(
             settings.broker_url, settings.broker_client_id, registry, door, device_cache
         )
@@ -169,6 +225,9 @@ def open_services(
         region=open_region(registry, store, analytics),
         mqtt=mqtt,
         bridge=bridge,
+        member_id=member_id,
+        beat=beat,
+        feed=feed,
     )
 
 
@@ -189,7 +248,7 @@ async def sweep_retention(services: Services) -> None:
         cutoff = utc_now_ms() - services.settings.retention_days * 86_400_000
         try:
             removed = await asyncio.to_thread(services.store.purge_before, cutoff)
-        except duckdb.Error as exc:
+        except (duckdb.Error, ShuguError) as exc:
             log.error("retention sweep failed, will retry in an hour: %s", exc)
             removed = 0
         if removed:
@@ -228,17 +287,29 @@ class Runtime:
     async def start(self) -> None:
         services = self.services
         settings = services.settings
-        self._tasks.append(asyncio.create_task(sweep_retention(services)))
+        if services.does("api"):
+            # One kind of process sweeps retention: the store is shared in a cluster.
+            self._tasks.append(asyncio.create_task(sweep_retention(services)))
         # Long polls re-check their tokens, as MQTT sessions do (revocations made elsewhere).
         poll_sweep = PollSweep(
             services.registry.device_ids_for_tokens, (services.rpc, services.attributes)
         )
         self._tasks.append(asyncio.create_task(poll_sweep.run()))
-        await services.notifier.start()
-        services.monitor.start()
-        services.analytics.start()
-        services.region.start()
-        self._tasks.append(asyncio.create_task(services.rounds.schedule()))
+        if services.does("monitor", "api"):
+            # An API node's acknowledgements and clears send their notices, too.
+            await services.notifier.start()
+        if services.does("monitor"):
+            services.monitor.start()
+            if services.feed is not None:
+                services.feed.start()
+        if services.does("api"):
+            services.analytics.start()
+            services.region.start()
+        if settings.role == "all":
+            # Inspection rounds read every device: one process runs them.
+            self._tasks.append(asyncio.create_task(services.rounds.schedule()))
+        if services.beat is not None:
+            services.beat.start()
         if services.mqtt is not None and settings.mqtt_port is not None:
             services.mqtt_port = await services.mqtt.start(settings.mqtt_host, settings.mqtt_port)
         if services.mqtt is not None and settings.mqtt_tls_port is not None:
@@ -257,6 +328,8 @@ class Runtime:
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
+        if services.feed is not None:
+            await asyncio.to_thread(services.feed.stop)
         await asyncio.to_thread(services.monitor.stop)
         await asyncio.to_thread(services.region.stop)
         await services.notifier.aclose()
@@ -266,6 +339,8 @@ class Runtime:
             await services.mqtt.stop()
         # After ingest has stopped: the last batches reach the facts before the clean stop.
         await asyncio.to_thread(services.drain_store)
+        if services.beat is not None:
+            await asyncio.to_thread(services.beat.stop)
         await asyncio.to_thread(services.analytics.stop)
         if self.owned:
             await asyncio.to_thread(services.close)
