@@ -4,6 +4,7 @@ with membership driven by a fake clock."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from shugu.domain.batch import QUALITY_GOOD, Batch
 from shugu.ingest.beat import IngestBeat
 from shugu.monitor.feed import ClusterFeed, ingest_bounds, seq_at, within
 from shugu.monitor.service import Monitor
-from shugu.store.clickhouse_store import ClickHouseTelemetryStore
+from shugu.store.clickhouse_store import METRICS_REREAD_S, ClickHouseTelemetryStore
 from shugu.store.registry import Registry
 from shugu.store.registry.cluster import MemberRecord
 from tests.clickhouse import ClickHouseServer
@@ -169,3 +170,42 @@ def test_a_departed_worker_s_enterprises_move_without_a_point_skipped(cluster: C
     assert a.stats().warm_rows == len(cluster.devices) - len(mine)
     alarms = cluster.registry.list_alarms(None, limit=1000)
     assert len([x for x in alarms if x.rule_ref == RULE]) == len(cluster.devices)  # once each
+
+
+def test_names_numbered_by_another_node_are_read_back(cluster: Cluster) -> None:
+    api = ClickHouseTelemetryStore(cluster.url, numberer=cluster.registry.number_metrics)
+    cluster.stores.append(api)
+    ingest_ids = cluster.ingest.metric_ids(["supply_c", "return_c"])
+    time.sleep(METRICS_REREAD_S)
+    assert [api.metric_id("return_c"), api.metric_id("supply_c")] == ingest_ids.tolist()[::-1]
+    assert api.metric_name(int(ingest_ids[0])) == "supply_c"
+    # Both nodes number a new name at once: the registry gives both the same number.
+    assert api.metric_ids(["fan_rpm"]).tolist() == cluster.ingest.metric_ids(["fan_rpm"]).tolist()
+
+
+def test_changes_made_on_an_api_node_reach_the_monitor_worker(cluster: Cluster) -> None:
+    feed, monitor = cluster.worker("monitor-a")
+    drive(feed, monitor, beat=True)
+    feed._check_signals()
+    cluster.send(35.0)
+    drive(feed, monitor)
+    device = cluster.devices[0]
+    [alarm] = [
+        a
+        for a in cluster.registry.list_alarms(None, device_id=device, limit=100)
+        if a.rule_ref == RULE
+    ]
+    # The API node's own monitor object (never started) clears the alarm and tells the others.
+    _store, api_monitor = cluster.worker("api")
+    api_monitor.on_configured = lambda: cluster.registry.bump_signal("monitor")
+    api_monitor.book.add_change_listener(lambda _e: cluster.registry.bump_signal("monitor"))
+    api_monitor.book.clear(alarm.id, "值班员")
+    feed._check_signals()  # the worker re-reads its open alarms: the pair is no longer open
+    cluster.send(36.0)
+    drive(feed, monitor)
+    statuses = sorted(
+        a.status
+        for a in cluster.registry.list_alarms(None, device_id=device, limit=100)
+        if a.rule_ref == RULE
+    )
+    assert statuses == ["active", "cleared"]  # raised again, as a new alarm

@@ -152,7 +152,12 @@ class Monitor:
         """Read alarms, incidents and configuration back from the registry: what another
         process of a cluster changed becomes this monitor's view."""
         with self._engine_lock:
+            before = set(self.book.open_pairs())
             self.book.reload_open()
+            # Closed elsewhere (cleared by hand, say): a condition still holding raises anew,
+            # as after a clear made in this process.
+            for ref, device in before - set(self.book.open_pairs()):
+                self._forget_locked(ref, device)
             self.book.incidents.abandon()
             self.configure()
 

@@ -111,6 +111,10 @@ class ClickHouseTarget:
         return settings
 
 
+#: How often, at most, a miss in the metric dictionary reads it again from the server.
+METRICS_REREAD_S = 1.0
+
+
 class ClickHouseTelemetryStore(ClickHouseReads):
     """TelemetryStore on a ClickHouse server or cluster."""
 
@@ -136,6 +140,7 @@ class ClickHouseTelemetryStore(ClickHouseReads):
         self._clients_lock = threading.Lock()
         self._closed = False
         self._numberer = numberer
+        self._metrics_read_at = 0.0
         try:
             for other in self._on_every_shard(
                 [(ddl, {}) for ddl in schema_statements(self.layout)]
@@ -251,10 +256,29 @@ class ClickHouseTelemetryStore(ClickHouseReads):
         return {name: top + i + 1 for i, name in enumerate(wanted)}
 
     def metric_name(self, metric_id: int) -> str:
-        return self._metric_names.get(metric_id, f"#{metric_id}")
+        name = self._metric_names.get(metric_id)
+        if name is None and self._reread_metrics():
+            name = self._metric_names.get(metric_id)
+        return name if name is not None else f"#{metric_id}"
 
     def metric_id(self, name: str) -> int | None:
-        return self._metric_ids.get(name)
+        number = self._metric_ids.get(name)
+        if number is None and self._reread_metrics():
+            number = self._metric_ids.get(name)
+        return number
+
+    def _reread_metrics(self) -> bool:
+        """A name or number this process has not seen may have been numbered by another node
+        of the cluster: read the dictionary again, at most once per ``METRICS_REREAD_S``."""
+        now = time.monotonic()
+        if now - self._metrics_read_at < METRICS_REREAD_S:
+            return False
+        self._metrics_read_at = now
+        try:
+            self.refresh_metrics()
+        except UnavailableError:
+            return False  # the answer names the number; the next miss tries again
+        return True
 
     # -- writing -----------------------------------------------------------------------------
 
