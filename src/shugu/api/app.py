@@ -131,6 +131,25 @@ def create_app(
             "broker_connected": services.bridge.connected if services.bridge else None,
             "monitor_pending_rows": services.monitor.stats().pending_rows,
             "console_live_streams": app.state.live_hub.open_streams,
+            **cluster_health(services),
         }
 
     return app
+
+
+def cluster_health(services: Services) -> dict[str, object]:
+    """What a process of a cluster adds: its role and member id; an ingest worker its node
+    number's last confirmed sequence; a monitor worker its share and what it has read."""
+    extra: dict[str, object] = {"role": services.role, "member_id": services.member_id}
+    if services.beat is not None:
+        extra["confirmed_seq"] = services.store.committed_seq
+    if services.feed is not None:
+        stats = services.feed.stats()
+        extra["feed"] = {
+            "workers": stats.members,
+            "enterprises": stats.enterprises,
+            "devices": stats.devices,
+            "points_read": stats.read_rows,
+            "points_replayed": stats.warm_rows,
+        }
+    return extra
