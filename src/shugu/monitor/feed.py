@@ -311,7 +311,9 @@ class ClusterFeed:
         batch, seq = self._store.feed_rows(ids, low, max(self.watermarks.values()))
         if not len(batch):
             return
-        upto = within(seq, {}, self.watermarks, 0)
+        # Up to this worker's watermarks, of the nodes it has watermarks for: the rest its
+        # next poll reads.
+        upto = within(seq, {}, self.watermarks, 0) & np.isin(nodes_of(seq), list(self.watermarks))
         warm = upto & ~within(seq, handed, {}, floor)
         new = upto & within(seq, handed, {}, floor)
         self._learn_metrics(batch.metric)

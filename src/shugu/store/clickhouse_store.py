@@ -141,6 +141,11 @@ class ClickHouseTelemetryStore(ClickHouseReads):
         self._closed = False
         self._numberer = numberer
         self._metrics_read_at = 0.0
+        #: With a quorum below the replica count, a feed read must not meet a replica that has
+        #: not yet caught up with what the quorum confirmed.
+        self._feed_settings: dict[str, object] = {"use_numpy": True}
+        if self.target.insert_quorum:
+            self._feed_settings["select_sequential_consistency"] = 1
         try:
             for other in self._on_every_shard(
                 [(ddl, {}) for ddl in schema_statements(self.layout)]
@@ -392,7 +397,7 @@ class ClickHouseTelemetryStore(ClickHouseReads):
                 columnar=True,
                 with_column_types=True,
                 external_tables=[owned],
-                settings={"use_numpy": True},
+                settings=self._feed_settings,
             )
         except READ_FAILURES as exc:
             self._local.client = None
