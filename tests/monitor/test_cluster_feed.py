@@ -17,9 +17,10 @@ from argon2 import PasswordHasher
 
 from shugu.domain.batch import QUALITY_GOOD, Batch
 from shugu.ingest.beat import IngestBeat
-from shugu.monitor.feed import ClusterFeed, ingest_bounds, seq_at, within
+from shugu.monitor.feed import ClusterFeed
 from shugu.monitor.service import Monitor
 from shugu.store.clickhouse_store import METRICS_REREAD_S, ClickHouseTelemetryStore
+from shugu.store.feed_reader import ingest_bounds, seq_at, within
 from shugu.store.registry import Registry
 from shugu.store.registry.cluster import MemberRecord
 from tests.clickhouse import ClickHouseServer

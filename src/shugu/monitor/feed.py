@@ -1,14 +1,6 @@
 """The feed of a cluster's monitor worker: every new point of its enterprises' devices, read from
-the telemetry store, handed to its monitor; its share recomputed when members come and go.
-
-In one process the store hands each committed batch to the monitor. In a cluster the points
-arrive on ingest workers, so a monitor worker reads them back from the store's feed, a copy of
-every point ordered by its row sequence (``clickhouse_schema``). A sequence names the ingest node
-that wrote it in its low bits and grows on that node, and each ingest node publishes the highest
-sequence the store has confirmed (``IngestBeat``): rows up to it are visible on every shard.
-So a worker reads, per ingest node, the rows above its watermark and up to that node's published
-sequence, and raises the watermark to it: nothing is skipped, nothing read twice. A node that
-has died publishes nothing more; once it is gone, everything it wrote above the watermark is read.
+the telemetry store's feed exactly once per ingest node (``store/feed_reader.py``), handed to its
+monitor; its share recomputed when members come and go (decision 0051).
 
 Enterprises, not devices, are divided among the live monitor workers (rendezvous hashing,
 ``partitions.py``) so that an enterprise's incidents, grouped by its asset tree and links, stay
@@ -27,18 +19,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy.exc import SQLAlchemyError
 
-from shugu.domain.batch import Batch
 from shugu.domain.errors import ShuguError
 from shugu.domain.logthrottle import ThrottledLog
 from shugu.monitor.partitions import owners
 from shugu.monitor.service import Monitor
-from shugu.store.clickhouse_schema import NODE_BITS
+from shugu.store.feed_reader import FeedReader, FeedSource, nodes_of, seq_at, within
 from shugu.store.registry import Registry
 from shugu.store.registry.cluster import HEARTBEAT_S, MEMBER_TIMEOUT_S, MemberRecord
 from shugu.store.registry.models import utc_now
@@ -58,54 +48,6 @@ WARM_S = 3600
 NEW_DEVICE_S = 60
 #: Rows of members silent this long are removed (their node numbers freed).
 FORGET_MEMBERS_AFTER_S = 86_400.0
-_NODE_MASK = (1 << NODE_BITS) - 1
-_UNBOUNDED = (1 << 63) - 1
-
-
-class FeedStore(Protocol):
-    def feed_rows(
-        self, devices: npt.NDArray[np.int32], low_seq: int, high_seq: int
-    ) -> tuple[Batch, npt.NDArray[np.uint64]]: ...
-
-    def refresh_metrics(self) -> None: ...
-
-    def metric_name(self, metric_id: int) -> str: ...
-
-
-def seq_at(seconds: float) -> int:
-    """The row sequence a node whose counter follows the clock writes at ``seconds``."""
-    return int(seconds * 1_000_000) << NODE_BITS
-
-
-def nodes_of(seq: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
-    return (seq & np.uint64(_NODE_MASK)).astype(np.int64)
-
-
-def within(
-    seq: npt.NDArray[np.uint64], low: Mapping[int, int], high: Mapping[int, int], default_low: int
-) -> npt.NDArray[np.bool_]:
-    """Rows whose sequence lies in ``(low[node], high[node]]`` for the node that wrote them
-    (a node without a bound in ``high`` has none; without one in ``low``, ``default_low``)."""
-    nodes = nodes_of(seq)
-    keep = np.zeros(len(seq), np.bool_)
-    for node in np.unique(nodes):
-        mine = nodes == node
-        above = seq > np.uint64(low.get(int(node), default_low))
-        below = seq <= np.uint64(high.get(int(node), _UNBOUNDED))
-        keep |= mine & above & below
-    return keep
-
-
-def ingest_bounds(rows: Sequence[MemberRecord], now: datetime) -> dict[int, int]:
-    """Node number → the sequence up to which its rows may be read: its published sequence
-    while it beats, no bound once it is gone (everything it wrote has landed or failed)."""
-    bounds: dict[int, int] = {}
-    for row in rows:
-        if row.node_number is None:
-            continue
-        alive = (now - row.heartbeat_at).total_seconds() < MEMBER_TIMEOUT_S
-        bounds[row.node_number] = row.fed_seq if alive else _UNBOUNDED
-    return bounds
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +67,7 @@ class ClusterFeed:
         self,
         member_id: str,
         registry: Registry,
-        store: FeedStore,
+        store: FeedSource,
         monitor: Monitor,
         *,
         address: str = "",
@@ -140,20 +82,20 @@ class ClusterFeed:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._errors = ThrottledLog(log)
-        #: Node number → highest sequence of it handed to the monitor (or passed over).
-        self.watermarks: dict[int, int] = {}
+        self._reader = FeedReader(registry, store, clock)
         self._members: list[str] = []
         self._mine: frozenset[int] = frozenset()
         self._devices_by_enterprise: dict[int, list[int]] = {}
         self._enterprise_of: dict[int, int] = {}
-        #: Gone ingest nodes all of whose rows have been read.
-        self._drained: set[int] = set()
         self._owned = np.empty(0, np.int32)
         self._signals: dict[str, int] | None = None
-        self._known_metrics: set[int] = set()
         self._read_rows = 0
         self._warm_rows = 0
-        self._reads = 0
+
+    @property
+    def watermarks(self) -> dict[int, int]:
+        """Ingest node number → highest sequence of it handed to the monitor (or passed over)."""
+        return self._reader.watermarks
 
     # -- running -----------------------------------------------------------------------------
 
@@ -180,7 +122,7 @@ class ClusterFeed:
             len(self._owned),
             self._read_rows,
             self._warm_rows,
-            self._reads,
+            self._reader.reads,
         )
 
     def _run(self) -> None:
@@ -292,11 +234,9 @@ class ClusterFeed:
             self._catch_up(devices, handed, seq_at(time.time() - WARM_S))
 
     def _start_watermarks(self, rows: Mapping[str, MemberRecord]) -> None:
-        """Before the first read: every ingest node from what it has published by now."""
-        ingest = self._registry.members(("ingest", "all"))
-        for node, bound in ingest_bounds(ingest, self._clock()).items():
-            if bound != _UNBOUNDED:
-                self.watermarks[node] = bound
+        """Before the first read: every ingest node from what it has published by now, or
+        from the lowest watermark a worker saved for it."""
+        self._reader.start_from_published()
         saved = [r.progress for r in rows.values() if r.progress]
         for node, seq in _lowest(saved).items():
             self.watermarks.setdefault(node, seq)
@@ -326,57 +266,17 @@ class ClusterFeed:
 
     def poll(self) -> int:
         """Read and hand over what is new; how many points."""
-        bounds = ingest_bounds(self._registry.members(("ingest", "all")), self._clock())
-        for node, bound in bounds.items():
-            if bound != _UNBOUNDED:
-                self._drained.discard(node)  # beating again
-        bounds = {n: b for n, b in bounds.items() if n not in self._drained}
-        if not bounds:
-            return 0
-        for node in bounds:
-            # A node that joined after this worker started: all its rows are new.
-            self.watermarks.setdefault(node, 0)
-        if not any(bounds[n] > self.watermarks[n] for n in bounds):
-            return 0
-        if not len(self._owned):
-            self._pass_over(bounds, None)
-            return 0
-        low = min(self.watermarks[n] for n in bounds)
-        high = max(bounds.values())
-        batch, seq = self._store.feed_rows(self._owned, low, high)
-        keep = within(seq, self.watermarks, bounds, 0)
-        taken = batch.take(keep)
-        self._learn_metrics(taken.metric)
-        self._monitor.on_batch(taken)
-        self._pass_over(bounds, seq[keep])
-        self._reads += 1
-        self._read_rows += len(taken)
+        taken = self._reader.read(self._owned)
+        if len(taken):
+            self._learn_metrics(taken.metric)
+            self._monitor.on_batch(taken)
+            self._read_rows += len(taken)
         return len(taken)
 
-    def _pass_over(self, bounds: Mapping[int, int], read: npt.NDArray[np.uint64] | None) -> None:
-        nodes = nodes_of(read) if read is not None and len(read) else None
-        for node, bound in bounds.items():
-            if bound != _UNBOUNDED:
-                self.watermarks[node] = max(self.watermarks[node], bound)
-            elif nodes is not None and read is not None and bool((nodes == node).any()):
-                # A node that is gone: up to the last of its rows read.
-                top = int(read[nodes == node].max())
-                self.watermarks[node] = max(self.watermarks[node], top)
-            else:
-                # Gone, and nothing of it left above the watermark: read no further.
-                self._drained.add(node)
-
     def _learn_metrics(self, metric: npt.NDArray[np.int32]) -> None:
-        """Metrics numbered by ingest nodes since this worker last looked: read the
-        dictionary again and let the rules that name them see them."""
-        fresh = set(np.unique(metric).tolist()) - self._known_metrics
-        if not fresh:
-            return
-        unknown = [m for m in fresh if self._store.metric_name(m).startswith("#")]
-        if unknown:
-            self._store.refresh_metrics()
+        """Metrics numbered by ingest nodes since: the rules that name them see them."""
+        if self._reader.learn_metrics(metric):
             self._monitor.configure()
-        self._known_metrics |= fresh
 
 
 def _lowest(progresses: Sequence[Mapping[int, int]]) -> dict[int, int]:

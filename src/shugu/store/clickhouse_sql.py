@@ -269,13 +269,13 @@ def insert(layout: Layout, table: str, columns: Sequence[str]) -> str:
 OWNED_TABLE = "owned_devices"
 
 
-def feed_rows(layout: Layout, low_seq: int, high_seq: int) -> Statement:
-    """Feed rows with ``low_seq < seq <= high_seq`` of the devices in the external table
-    ``OWNED_TABLE`` (a monitor worker's devices), in sequence order."""
+def feed_rows(layout: Layout, low_seq: int, high_seq: int, *, of_devices: bool) -> Statement:
+    """Feed rows with ``low_seq < seq <= high_seq``, in sequence order; ``of_devices``: only
+    those of the devices in the external table ``OWNED_TABLE`` (a monitor worker's)."""
+    only = f"AND device IN (SELECT device FROM {OWNED_TABLE}) " if of_devices else ""
     return (
         f"SELECT seq, device, metric, ts, value, quality FROM {layout.table('feed')} "
-        f"WHERE seq > %(low)s AND seq <= %(high)s "
-        f"AND device IN (SELECT device FROM {OWNED_TABLE}) ORDER BY seq",
+        f"WHERE seq > %(low)s AND seq <= %(high)s {only}ORDER BY seq",
         {"low": low_seq, "high": high_seq},
     )
 

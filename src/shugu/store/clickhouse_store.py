@@ -363,19 +363,26 @@ class ClickHouseTelemetryStore(ClickHouseReads):
         return self._writer.seq
 
     def feed_rows(
-        self, devices: npt.NDArray[np.int32], low_seq: int, high_seq: int
+        self, devices: npt.NDArray[np.int32] | None, low_seq: int, high_seq: int
     ) -> tuple[Batch, npt.NDArray[np.uint64]]:
-        """Points of ``devices`` whose sequence is in ``(low_seq, high_seq]``, in sequence
-        order, with their sequences (a retried insert's twin rows appear once)."""
-        if not len(devices) or high_seq <= low_seq:
+        """Points of ``devices`` (None: of every device) whose sequence is in
+        ``(low_seq, high_seq]``, in sequence order, with their sequences (a retried insert's
+        twin rows appear once)."""
+        if (devices is not None and not len(devices)) or high_seq <= low_seq:
             return Batch.empty(), np.empty(0, np.uint64)
-        owned: dict[str, Any] = {
-            "name": sql.OWNED_TABLE,
-            "structure": [("device", "Int32")],
-            # With numpy on, the driver reads an external table as ``data[column].values``.
-            "data": {"device": _Values(np.ascontiguousarray(devices, np.int32))},
-        }
-        columns = self._feed_columns(sql.feed_rows(self.layout, low_seq, high_seq), owned)
+        tables: list[dict[str, Any]] = []
+        if devices is not None:
+            tables.append(
+                {
+                    "name": sql.OWNED_TABLE,
+                    "structure": [("device", "Int32")],
+                    # With numpy on, the driver reads an external table as
+                    # ``data[column].values``.
+                    "data": {"device": _Values(np.ascontiguousarray(devices, np.int32))},
+                }
+            )
+        statement = sql.feed_rows(self.layout, low_seq, high_seq, of_devices=devices is not None)
+        columns = self._feed_columns(statement, tables)
         seq = np.asarray(columns["seq"], np.uint64)
         keep = np.ones(len(seq), np.bool_)
         keep[1:] = seq[1:] != seq[:-1]
@@ -388,7 +395,9 @@ class ClickHouseTelemetryStore(ClickHouseReads):
         )
         return batch, seq[keep]
 
-    def _feed_columns(self, statement: sql.Statement, owned: dict[str, Any]) -> dict[str, Any]:
+    def _feed_columns(
+        self, statement: sql.Statement, tables: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         text, params = statement
         try:
             rows, types = self._client().execute(
@@ -396,7 +405,7 @@ class ClickHouseTelemetryStore(ClickHouseReads):
                 params,
                 columnar=True,
                 with_column_types=True,
-                external_tables=[owned],
+                external_tables=tables or None,
                 settings=self._feed_settings,
             )
         except READ_FAILURES as exc:
