@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import duckdb
 
+from shugu.analytics.closed_hours import ClosedHours
 from shugu.analytics.service import Analytics, open_analytics
 from shugu.config import Settings
 from shugu.domain.errors import ShuguError, ValidationError
@@ -305,6 +306,10 @@ class Runtime:
         if services.does("api"):
             services.analytics.start()
             services.region.start()
+        if settings.role == "api":
+            # No batch reaches an API node: its facts come from each hour once it has closed.
+            hours = ClosedHours(services.analytics.engine)
+            self._tasks.append(asyncio.create_task(hours.run()))
         if settings.role == "all":
             # Inspection rounds read every device: one process runs them.
             self._tasks.append(asyncio.create_task(services.rounds.schedule()))

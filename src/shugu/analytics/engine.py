@@ -375,6 +375,21 @@ class FactEngine:
                         state.dirty[device] = (lo, hi)
         self._idle.clear()
 
+    def recompute_span(self, from_ms: int, to_ms: int) -> None:
+        """Recompute every device's facts over [from_ms, to_ms) from the store: how an API node
+        of a cluster, which sees no batches, keeps its facts (``analytics/closed_hours.py``)."""
+        places = self._places.current()
+        with self._lock:
+            for name, state in self._profiles.items():
+                for device in places.device[places.of_profile(name)].tolist():
+                    self._mark_dirty(state, device, from_ms, to_ms)
+        self._idle.clear()
+
+    @property
+    def flushed_ms(self) -> int | None:
+        """When the facts were last written to the fact store (None: never)."""
+        return self._facts.meta("flushed_ms")
+
     # Recomputing -----------------------------------------------------------------------------
 
     def recompute_dirty(self) -> None:
