@@ -8,10 +8,11 @@ period (the first 400 rows), not from labels. All scores are deterministic: one 
 
 - NAB: the standard profile (bench/nab.py) of the univariate detector, and false alarms per
   series-week on the normal stretches (scored rows outside every window); beside it the same
-  detector without its contextual statistic (``values_only``, decision 0009's detector) and with
-  the shape statistic switched on (``with_shape``, decision 0049's candidate, not the default),
-  also for speed: points per second of each on the reporting series, a median of three timed
-  runs.
+  detector without its time-of-week statistic (``no_season``, decision 0045's detector, the
+  default before decision 0052), without its contextual statistics (``values_only``, decision
+  0009's detector) and with the shape statistic switched on (``with_shape``, decision 0049's
+  candidate, not the default), also for speed: points per second of each on the reporting
+  series, a median of three timed runs.
 - SKAB: F1, FAR and MAR over the rows after each experiment's fit period (SKAB's outlier task),
   and false alarms per series-week on the anomaly-free run (an alarm is a rising edge of the
   alarm state). For reference, the F1 of a detector that calls every row anomalous.
@@ -144,15 +145,20 @@ def run_nab(series: list[Series], log: bool) -> dict[str, object]:
     report_default = detect(DEFAULT_SENSITIVITY, reporting)
     report_tuned = detect(tuned, reporting)
     shugu_seconds = time.perf_counter() - t0
-    # The detector without its contextual statistic (decision 0009's), for comparison.
-    values_only = DetectorParams(context_weight=0.0)
+    # The detector without its contextual statistics (decision 0009's), for comparison.
+    values_only = DetectorParams(context_weight=0.0, season_weight=0.0)
+    # The default before the time-of-week statistic (decision 0045's), the baseline of 0052.
+    no_season = DetectorParams(season_weight=0.0)
     # The shape statistic (adaptive resonance), measured but not the default (decision 0049).
     with_shape = DetectorParams(art_weight=SHAPE_WEIGHT)
     # Throughput on the reporting series, both detectors timed in turn in this run, the median
     # of SPEED_RUNS each (the machine is noisy; the scores above are deterministic).
-    seconds: dict[str, list[float]] = {"shugu": [], "values_only": [], "with_shape": []}
+    seconds: dict[str, list[float]] = {
+        "shugu": [], "no_season": [], "values_only": [], "with_shape": []
+    }  # fmt: skip
     candidates = (
         ("shugu", DetectorParams()),
+        ("no_season", no_season),
         ("values_only", values_only),
         ("with_shape", with_shape),
     )
@@ -165,6 +171,9 @@ def run_nab(series: list[Series], log: bool) -> dict[str, object]:
     values_only_seconds = statistics.median(seconds["values_only"])
     tuning_values_only = detect(DEFAULT_SENSITIVITY, tuning, values_only)
     report_values_only = detect(DEFAULT_SENSITIVITY, reporting, values_only)
+    no_season_seconds = statistics.median(seconds["no_season"])
+    tuning_no_season = detect(DEFAULT_SENSITIVITY, tuning, no_season)
+    report_no_season = detect(DEFAULT_SENSITIVITY, reporting, no_season)
     shape_seconds = statistics.median(seconds["with_shape"])
     tuning_shape = detect(DEFAULT_SENSITIVITY, tuning, with_shape)
     report_shape = detect(DEFAULT_SENSITIVITY, reporting, with_shape)
@@ -195,11 +204,14 @@ def run_nab(series: list[Series], log: bool) -> dict[str, object]:
         "reporting_shugu": _nab_summary(_nab_score(report_default, reporting), reporting),
         "reporting_shugu_tuned": _nab_summary(_nab_score(report_tuned, reporting), reporting),
         "reporting_gaussian": gauss(reporting),
+        "tuning_no_season": _nab_summary(_nab_score(tuning_no_season, tuning), tuning),
+        "reporting_no_season": _nab_summary(_nab_score(report_no_season, reporting), reporting),
         "tuning_values_only": _nab_summary(_nab_score(tuning_values_only, tuning), tuning),
         "reporting_values_only": _nab_summary(_nab_score(report_values_only, reporting), reporting),
         "tuning_with_shape": _nab_summary(_nab_score(tuning_shape, tuning), tuning),
         "reporting_with_shape": _nab_summary(_nab_score(report_shape, reporting), reporting),
         "shugu_points_per_s": round(points / report_seconds) if report_seconds > 0 else 0,
+        "no_season_points_per_s": round(points / no_season_seconds) if no_season_seconds > 0 else 0,
         "with_shape_points_per_s": round(points / shape_seconds) if shape_seconds > 0 else 0,
         "values_only_points_per_s": round(points / values_only_seconds)
         if values_only_seconds > 0

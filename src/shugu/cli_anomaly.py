@@ -13,7 +13,7 @@ import numpy.typing as npt
 import typer
 
 from shugu.domain.formula_guard import inert
-from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, score_series
+from shugu.monitor.anomaly import CAUSES, DEFAULT_SENSITIVITY, explain_series
 from shugu.monitor.anomaly_plant import PlantParams, score_plant
 
 
@@ -124,7 +124,11 @@ def register(app: typer.Typer) -> None:
         ] = 400,
         explain: Annotated[
             bool,
-            typer.Option(help="with --columns: add a driver column naming the sensor behind it"),
+            typer.Option(
+                help="add a column saying what drove the score: with --columns a `driver` "
+                "(the sensor), else a `cause` (spike, level_shift, unusual_sequence, "
+                "unusual_shape, unusual_for_time)"
+            ),
         ] = False,
     ) -> None:
         """Score each row (0..1) and mark alarms, causally: row i uses rows up to i only.
@@ -134,7 +138,8 @@ def register(app: typer.Typer) -> None:
 
         One value column: alarm is 1 on the row where an alarm is raised. With --columns the
         plant detector learns the first --fit-rows rows as normal, then alarm is 1 on every row
-        judged anomalous; --explain adds the sensor that drove each row's score.
+        judged anomalous; --explain adds the sensor that drove each row's score. With one column,
+        --explain adds the statistic that drove it (empty where the score is 0).
         """
         names = [c.strip() for c in columns.split(",") if c.strip()] if columns else ["value"]
         if columns is not None and not names:
@@ -147,13 +152,14 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         drivers: list[str] = []
         if columns is None:
-            scores, alarms = score_series(ts, values[:, 0], sensitivity)
+            scores, alarms, causes = explain_series(ts, values[:, 0], sensitivity)
+            drivers = [CAUSES[k] if k >= 0 else "" for k in causes.tolist()]
         else:
             scores, alarms, which = score_plant(
                 ts, values, sensitivity, PlantParams(fit_rows=fit_rows)
             )
             drivers = [names[k] if k >= 0 else "" for k in which.tolist()]
-        extra = ["driver"] if explain and columns is not None else []
+        extra = [] if not explain else ["driver"] if columns is not None else ["cause"]
         try:
             with target.open("w", newline="", encoding="utf-8") as f:
                 writer = csv.writer(f)

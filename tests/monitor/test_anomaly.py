@@ -153,6 +153,20 @@ def test_cli_scores_a_csv(tmp_path: Path) -> None:
     assert all(0.0 <= float(r[2]) <= 1.0 for r in rows)
 
 
+def test_cli_explain_names_the_cause_of_one_column(tmp_path: Path) -> None:
+    ts, v = seasonal(2, seed=7)
+    v[400] += 10.0
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_csv(src, ts, v)
+    result = CliRunner().invoke(app, ["anomaly", "score", str(src), str(out), "--explain"])
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert lines[0] == "timestamp,value,anomaly_score,alarm,cause"
+    rows = [line.split(",") for line in lines[1:]]
+    assert rows[400][3] == "1" and rows[400][4] == "spike"
+    assert all((r[4] == "") == (float(r[2]) == 0.0) for r in rows)
+
+
 def test_cli_multivariate_columns(tmp_path: Path) -> None:
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
     src.write_text(

@@ -46,6 +46,7 @@ import numpy.typing as npt
 
 from shugu.monitor.anomaly_art import DEFAULT_ART, ArtParams, ArtState
 from shugu.monitor.anomaly_context import DEFAULT_CONTEXT, ContextParams, ContextState
+from shugu.monitor.anomaly_season import DEFAULT_SEASON, SeasonParams, SeasonState
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -109,6 +110,11 @@ class DetectorParams:
     #: Off by default; 1.5 was its best NAB tuning score (decision 0049).
     art_weight: float = 0.0
     art: ArtParams = DEFAULT_ART
+    #: Weight of the time-of-week statistic (is this value range usual at this hour of this
+    #: weekday; 0 turns it off). It uses the contextual statistic's value ranges. 0.5 is the
+    #: best NAB tuning score within the false-alarm budget (decision 0052).
+    season_weight: float = 0.5
+    season: SeasonParams = DEFAULT_SEASON
 
 
 DEFAULT_PARAMS = DetectorParams()
@@ -121,7 +127,9 @@ _K = len(LEVELS)
 
 #: What drove a point's surprise (:attr:`AnomalyBank.causes`): a single extreme value, a change
 #: of level over the last minutes, or a step between value ranges the series rarely makes.
-CAUSES = ("spike", "level_shift", "unusual_sequence", "unusual_shape")
+CAUSES = (
+    "spike", "level_shift", "unusual_sequence", "unusual_shape", "unusual_for_time",
+)  # fmt: skip
 
 
 def threshold_decades(sensitivity: float) -> float:
@@ -231,12 +239,21 @@ class AnomalyBank:
         self.count_level = np.zeros((cap, _K))
         self.n_cal = np.zeros(cap)
         self.gate = AlarmGate(cap)
-        self.context = ContextState(cap, params.context) if params.context_weight > 0 else None
+        with_ranges = params.context_weight > 0 or params.season_weight > 0
+        self.context = ContextState(cap, params.context) if with_ranges else None
+        self.season = (
+            SeasonState(cap, params.context.bins, params.season)
+            if params.season_weight > 0
+            else None
+        )
         self.art = ArtState(cap, params.art) if params.art_weight > 0 else None
         #: Per point of the last update: index into :data:`CAUSES`, and for the contextual
         #: cause the previous and current value range (``ContextState.range_of``), else -1.
         self.causes = np.zeros(0, dtype=np.intp)
         self.context_step = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp))
+        #: For the time-of-week cause: the hour of the week (0 = Monday 00:00) and the value
+        #: range that was unusual for it, else -1.
+        self.season_step = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp))
         #: Which points of the last :meth:`advance` were taken (finite and after the last point).
         self._valid = np.zeros(0, dtype=np.bool_)
         self._cap = cap
@@ -275,6 +292,8 @@ class AnomalyBank:
             self.context.grow(cap)
         if self.art is not None:
             self.art.grow(cap)
+        if self.season is not None:
+            self.season.grow(cap)
         self._cap = cap
 
     def update(
@@ -296,6 +315,14 @@ class AnomalyBank:
             shown = (np.where(by_context, before, -1), np.where(by_context, current, -1))
             self.context_step = shown
             surprise = np.maximum(surprise, novelty)
+            if self.season is not None:
+                ranges = self.context.current_range
+                odd, hour = self.season.step(slots, ts, ranges, self._valid)
+                odd = np.where(scored, self.params.season_weight * odd, 0.0)
+                by_time = odd > surprise
+                self.causes = np.where(by_time, CAUSES.index("unusual_for_time"), self.causes)
+                self.season_step = (np.where(by_time, hour, -1), np.where(by_time, ranges, -1))
+                surprise = np.maximum(surprise, odd)
         if self.art is not None:
             shape = self.art.step(slots, x, self._valid)
             shape = np.where(scored, self.params.art_weight * shape, 0.0)
@@ -426,6 +453,18 @@ def score_series(
     params: DetectorParams = DEFAULT_PARAMS,
 ) -> tuple[FloatArray, BoolArray]:
     """Score one series point by point (a bank of one slot): returns (scores, alarms)."""
+    scores, alarms, _ = explain_series(ts_ms, values, sensitivity, params)
+    return scores, alarms
+
+
+def explain_series(
+    ts_ms: npt.ArrayLike,
+    values: npt.ArrayLike,
+    sensitivity: float = DEFAULT_SENSITIVITY,
+    params: DetectorParams = DEFAULT_PARAMS,
+) -> tuple[FloatArray, BoolArray, IntArray]:
+    """As :func:`score_series`, with what drove each point's score: an index into
+    :data:`CAUSES`, or -1 where the score is 0."""
     ts = np.asarray(ts_ms, dtype=np.int64)
     x = np.asarray(values, dtype=np.float64)
     if ts.shape != x.shape or ts.ndim != 1:
@@ -434,11 +473,14 @@ def score_series(
     slot = np.array([bank.slot((0, 0))], dtype=np.intp)
     scores = np.zeros(len(x))
     alarms = np.zeros(len(x), dtype=np.bool_)
+    causes = np.full(len(x), -1, dtype=np.intp)
     for i in range(len(x)):
         s, a = bank.update(slot, ts[i : i + 1], x[i : i + 1])
         scores[i] = s[0]
         alarms[i] = a[0]
-    return scores, alarms
+        if s[0] > 0.0:
+            causes[i] = bank.causes[0]
+    return scores, alarms, causes
 
 
 def score_many(
@@ -482,6 +524,7 @@ __all__ = [
     "AnomalyBank",
     "DetectorParams",
     "detection_threshold_score",
+    "explain_series",
     "score_many",
     "score_series",
     "threshold_decades",

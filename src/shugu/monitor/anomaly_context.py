@@ -88,6 +88,8 @@ class ContextState:
         self.raw_mean = np.zeros(capacity)
         self.raw_var = np.zeros(capacity)
         self.raw_short = np.zeros(capacity)
+        #: The range of each point of the last :meth:`step` (valid or not), for other statistics.
+        self.current_range = np.zeros(0, dtype=np.intp)
 
     _FIELDS = (
         "n", "center", "deviation", "previous", "counts", "row_total", "seen", "seen_total",
@@ -127,6 +129,7 @@ class ContextState:
         center = np.where(first, xv, self.center[slots])
         self.center[slots] = center
         current = self.quantise(slots, xv)
+        self.current_range = current
         before = self.previous[slots]
 
         weight = self.weight[slots]
