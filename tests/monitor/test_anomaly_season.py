@@ -15,7 +15,7 @@ from shugu.monitor.anomaly_season import (
     hour_of_week,
 )
 
-STEP_MIN = 5
+STEP_MIN = 15
 DAY = 1440 // STEP_MIN
 MONDAY = int(datetime(2026, 11, 2, tzinfo=UTC).timestamp() * 1000)
 
@@ -61,20 +61,39 @@ def test_the_cause_names_the_hour_and_the_value_range() -> None:
     ts, v = office_weeks(5, holiday)
     bank = AnomalyBank(capacity=1)
     slot = np.array([bank.slot((1, 1))], dtype=np.intp)
-    found = []
+    found: list[tuple[int, int]] = []
     for i in range(len(v)):
         _, alarm = bank.update(slot, ts[i : i + 1], v[i : i + 1])
         if alarm[0] and CAUSES[int(bank.causes[0])] == "unusual_for_time":
-            hour, value_range = bank.season_step
-            found.append((int(hour[0]), i))
+            hours, value_ranges = bank.season_step
+            found.append((int(hours[0]), i))
             assert bank.context is not None
-            low, high = bank.context.range_of(0, int(value_range[0]))
+            low, high = bank.context.range_of(0, int(value_ranges[0]))
             assert low <= v[i] < high
     assert len(found) == 1
-    hour, i = found[0]
-    assert i // DAY == holiday
-    assert hour == int(hour_of_week(ts[i : i + 1])[0])
+    hour, at = found[0]
+    assert at // DAY == holiday
+    assert hour == int(hour_of_week(ts[at : at + 1])[0])
     assert 2 * 24 + 6 <= hour < 2 * 24 + 20, "a Wednesday working hour"
+
+
+def test_a_series_without_rhythm_is_left_alone() -> None:
+    minutes = np.arange(0, 3 * 7 * 1440, STEP_MIN)
+    ts = (MONDAY + minutes * 60_000).astype(np.int64)
+    v = np.random.default_rng(2).normal(10.0, 1.0, len(ts))
+    bank = AnomalyBank(capacity=1)
+    slot = np.array([bank.slot((1, 1))], dtype=np.intp)
+    for i in range(len(v)):
+        bank.update(slot, ts[i : i + 1], v[i : i + 1])
+        assert CAUSES[int(bank.causes[0])] != "unusual_for_time"
+    assert bank.season is not None
+    assert bank.season.gain[0] < bank.params.season.min_gain
+    rhythm_ts, rhythm = office_weeks(3, None)
+    state = AnomalyBank(capacity=1)
+    for i in range(len(rhythm)):
+        state.update(slot, rhythm_ts[i : i + 1], rhythm[i : i + 1])
+    assert state.season is not None
+    assert state.season.gain[0] >= state.params.season.min_gain, "a weekly rhythm is told"
 
 
 def test_the_tables_count_minutes_not_points() -> None:

@@ -21,8 +21,12 @@ O(1) time and memory, and the decision on point *i* uses only points up to *i*:
   from the previous value's range to this one is, as an anomaly likelihood (decades), weighted by
   ``context_weight``. It finds what the first two cannot: a daily curve that goes flat, a series
   that starts jumping between levels it never jumped between. The surprise is the largest of the
-  three, and :attr:`AnomalyBank.causes` says which one it was.
-- **Shape** (off by default, ``art_weight``). A fourth statistic, from
+  statistics, and :attr:`AnomalyBank.causes` says which one it was.
+- **Time of week.** A fourth statistic, from :mod:`shugu.monitor.anomaly_season`: how much less
+  likely the value's range is at this hour of this weekday than at any time (a holiday that
+  looks like a Sunday), weighted by ``season_weight``. It speaks only on series whose hour of
+  the week does predict their value (decision 0052).
+- **Shape** (off by default, ``art_weight``). A fifth statistic, from
   :mod:`shugu.monitor.anomaly_art`: whether the last few points make a shape the series has not
   made before (adaptive resonance over short windows, as ARTime does). Decision 0049 measured it
   and did not switch it on: on the tuning series it gains one window at one sensitivity and

@@ -21,9 +21,13 @@ range in each hour of the week, and asks how likely the current range is for the
   spike statistic's business, not this one's). Its average over ``short_minutes`` is judged, as
   HTM's anomaly likelihood does, against its own mean and spread over ``memory_minutes``; the
   Gaussian tail of that z, in decades, is the statistic.
+- **Only where time tells.** The average of ``log10 P(range | hour of week) - log10 P(range)``
+  over ``likelihood_minutes`` says how much the time of week predicts the value. Below
+  ``min_gain`` decades per point the statistic stays silent: on a series without a weekly or
+  daily rhythm, the table's differences between hours are sampling noise (decision 0052).
 
 All memories are in minutes of series time. Per point the work is a few gathers (O(1)); the
-state per series is (168 + 24 + 1) × ranges floats. Invalid points change nothing and score 0.
+state per series is (168 + 24 + 1) × (ranges + 1) floats. Invalid points change nothing and score 0.
 """
 
 from __future__ import annotations
@@ -171,7 +175,9 @@ class SeasonState:
         self.mean[slots] = mean + a_long * d
         self.var[slots] = np.where(warm, (1.0 - a_long) * (var + a_long * d * d), var)
         self.judged[slots] = judged + warm
-        self.gain[slots] = gain + a_long * (told - gain)
+        # No fast start here: the gain starts at none and must be earned over days of points.
+        a_gain = np.where(warm, 1.0 - np.exp(-dt / p.likelihood_minutes), 0.0)
+        self.gain[slots] = gain + a_gain * (told - gain)
         self.short[slots] = np.where(valid, short, self.short[slots])
         added = dt * weight
         self.week[slots, how, r] += added
