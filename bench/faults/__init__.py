@@ -2,8 +2,9 @@
 
 Each scenario is a module ``bench.faults.<name>`` with a function
 ``run(options: FaultOptions) -> dict[str, object]`` whose answer contains at least the ledger
-fields of :class:`Tally` (points sent, acknowledged, stored, lost, duplicated). ``shugu bench
-faults`` runs the chosen scenarios one after the other and prints one JSON object.
+fields of :class:`Tally` (points sent, acknowledged, stored, lost, duplicated), or ``skipped``
+with the reason where what it needs is missing here. ``shugu bench faults`` runs the chosen
+scenarios one after the other and prints one JSON object.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 #: Run order; each name is a module of this package.
-SCENARIOS = ("crash", "broker_outage", "disk_full", "overload", "soak")
+SCENARIOS = ("crash", "broker_outage", "disk_full", "overload", "soak", "cluster")
 
 
 @dataclass(frozen=True)

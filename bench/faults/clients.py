@@ -444,8 +444,9 @@ class MqttFleet:
         pacer: Pacer | None = None,
         level: int = 4,
     ) -> None:
-        """``topic`` may contain ``{name}`` (the device name); default ThingsBoard's
-        ``v1/devices/me/telemetry``. ``use_token``: the access token is the user name.
+        """``topic`` may contain ``{name}`` (the device name) and ``{enterprise}`` (its
+        enterprise's id); default ThingsBoard's ``v1/devices/me/telemetry``. ``use_token``: the
+        access token is the user name.
         ``level``: 4 for MQTT 3.1.1, 5 for MQTT 5 (whose PUBACK reason codes the devices obey)."""
         self.ledger = ledger
         self.level = level
@@ -463,7 +464,7 @@ class MqttFleet:
                 dev,
                 f"{client_prefix}-{dev.cred.name}",
                 dev.cred.token if use_token else None,
-                template.format(name=dev.cred.name),
+                template.format(name=dev.cred.name, enterprise=dev.cred.enterprise),
             )
             for dev in devices
         ]

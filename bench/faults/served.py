@@ -73,6 +73,7 @@ class DeviceCredential:
     name: str
     id: int
     token: str
+    enterprise: int = 0
 
 
 @dataclass
@@ -123,7 +124,7 @@ def make_district(
         creds = []
         for index, (name, (profile, gateway)) in enumerate(wanted.items()):
             record, token = registry.create_device(ent.id, name, profile, is_gateway=gateway)
-            creds.append(DeviceCredential(index, name, record.id, token))
+            creds.append(DeviceCredential(index, name, record.id, token, ent.id))
         user = registry.create_user("admin", ADMIN_PASSWORD, Role.ENTERPRISE_ADMIN, ent.id)
         admin_token = registry.create_api_token(user.id, "fault runs")
     finally:

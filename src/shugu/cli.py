@@ -452,7 +452,7 @@ def bench_fuzz(
 def bench_faults(
     scenario: Annotated[
         list[str] | None,
-        typer.Option("--scenario", help="crash, broker_outage, disk_full, overload, soak"),
+        typer.Option("--scenario", help="crash, broker_outage, disk_full, overload, soak, cluster"),
     ] = None,
     quick: Annotated[bool, typer.Option("--quick", help="scaled-down sizes")] = False,
     minutes: Annotated[float, typer.Option(help="soak duration in minutes")] = 10.0,
