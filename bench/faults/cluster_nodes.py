@@ -11,6 +11,7 @@ directory, HTTP port and log. The fault run ``cluster.py`` and ``shugu bench clu
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 import sys
@@ -50,7 +51,7 @@ def serve_has_roles() -> bool:
         capture_output=True,
         text=True,
         check=False,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        env=os.environ | {"COLUMNS": "200"},
     )
     return "--role" in out.stdout
 
@@ -119,10 +120,12 @@ def start_node(
     database: str,
     workdir: Path,
     *,
+    broker: Broker | None = None,
     log_level: str = "info",
 ) -> Served:
     """Start ``shugu serve --role spec.role`` on the cluster; ingest and all-in-one nodes consume
-    the broker's shared subscription under their own persistent client id."""
+    the shared subscription of the backends' broker (or of ``broker``) under their own
+    persistent client id."""
     if spec.role not in ROLES:
         raise ValueError(f"unknown role {spec.role!r}; known: {ROLES}")
     consumes = spec.role in ("ingest", "all")
@@ -137,7 +140,7 @@ def start_node(
         district,
         data=workdir / spec.name,
         mqtt=False,
-        broker_url=backends.broker.url if consumes else None,
+        broker_url=(broker or backends.broker).url if consumes else None,
         broker_client_id=f"shugu-{spec.name}" if consumes else None,
         extra_args=extra,
         log_path=workdir / f"{spec.name}.log",

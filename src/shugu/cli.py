@@ -268,6 +268,27 @@ def bench_clickhouse(
     _print_result(result, as_json)
 
 
+@bench.command("cluster")
+def bench_cluster(
+    quick: Annotated[bool, typer.Option("--quick", help="small sizes, one run")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    devices: Annotated[int, typer.Option(help="MQTT devices publishing")] = 0,
+    points: Annotated[int, typer.Option(help="points sent through each setup per run")] = 0,
+    runs: Annotated[int, typer.Option(help="runs; figures are their medians")] = 0,
+) -> None:
+    """Points/s through a cluster on this machine (Mosquitto, 2 ingest workers, 2 ClickHouse
+    shards) against one node and ClickHouse's own insert; API query times."""
+    module = _bench_module("cluster")
+    result = module.run(  # type: ignore[attr-defined]
+        quick=quick,
+        devices=devices or None,
+        points=points or None,
+        runs=runs or None,
+        log=not as_json,
+    )
+    _print_result(result, as_json)
+
+
 @bench.command("anomaly")
 def bench_anomaly(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
