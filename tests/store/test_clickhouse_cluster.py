@@ -98,3 +98,26 @@ def test_two_shards_hold_each_device_once_and_either_server_answers_for_all(
         first.close()
         if second is not None:
             second.close()
+
+
+def test_a_node_reads_metrics_another_node_numbered_after_it_opened(
+    two_shards: list[ClickHouseServer],
+) -> None:
+    reader = ClickHouseTelemetryStore(url(two_shards[1]))
+    writer = ClickHouseTelemetryStore(url(two_shards[0]))
+    try:
+        (temp,) = writer.metric_ids(["temp"]).tolist()
+        one = Batch(
+            np.array([7], np.int32),
+            np.array([temp], np.int32),
+            np.array([MIDNIGHT_CST], np.int64),
+            np.array([21.5]),
+            np.zeros(1, np.uint8),
+        )
+        assert writer.submit(one).result(10) == 1
+        rows = reader.query_range(RangeQuery([7], ["temp"], MIDNIGHT_CST, MIDNIGHT_CST + 1))
+        assert rows.column("value").to_pylist() == [21.5]
+        assert reader.latest([7]).column("metric").to_pylist() == ["temp"]
+    finally:
+        writer.close()
+        reader.close()
