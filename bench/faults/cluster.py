@@ -67,8 +67,9 @@ from bench.faults.cluster_nodes import (
 )
 from bench.faults.ledger import ApiReader, Ledger, Verification, verify
 from bench.faults.served import Served, make_district
-from shugu.monitor.partitions import MEMBER_TIMEOUT_S, owners
+from shugu.monitor.partitions import owners
 from shugu.store.registry import Registry
+from shugu.store.registry.cluster import MEMBER_TIMEOUT_S
 
 DATABASE = "shugu"
 NODES = (
