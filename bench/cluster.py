@@ -59,6 +59,7 @@ from bench.faults.cluster_nodes import (
     missing_binaries,
     serve_has_roles,
     start_node,
+    start_nodes,
 )
 from bench.faults.ledger import METRICS, ApiReader, Ledger, metric_name, verify
 from bench.faults.served import District, Served, make_district
@@ -130,9 +131,7 @@ def _run(workdir: Path, sizes: Sizes, log: bool) -> dict[str, Any]:
         registry_url = backends.registry_url()
         district = make_district(workdir / "district", sizes.devices, registry_url=registry_url)
         say(log, "starting the cluster (api, 2 ingest, monitor) and the single node")
-        cluster = {
-            s.name: start_node(s, district, backends, "cluster", workdir) for s in CLUSTER_NODES
-        }
+        cluster = start_nodes(CLUSTER_NODES, district, backends, "cluster", workdir)
         nodes += cluster.values()
         # Its own registry: a process of role all is a monitor member too, and would take a
         # share of the cluster's enterprises.

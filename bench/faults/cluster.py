@@ -63,7 +63,7 @@ from bench.faults.cluster_nodes import (
     NodeSpec,
     missing_binaries,
     serve_has_roles,
-    start_node,
+    start_nodes,
 )
 from bench.faults.ledger import ApiReader, Ledger, Verification, verify
 from bench.faults.served import Served, make_district
@@ -164,8 +164,7 @@ def run_cluster(workdir: Path, sizes: ClusterSizes, *, log: bool = False) -> dic
         registry_url = backends.registry_url()
         district = make_district(workdir / "district", sizes.devices, registry_url=registry_url)
         probes = add_probe_enterprises(registry_url, sizes.enterprises, sizes.probes_per_enterprise)
-        for spec in NODES:
-            nodes[spec.name] = start_node(spec, district, backends, DATABASE, workdir)
+        nodes.update(start_nodes(NODES, district, backends, DATABASE, workdir))
         say(log, f"cluster: {len(nodes)} shugu processes up")
         cluster = _Cluster(backends, registry_url, nodes, probes)
         ledger = Ledger(district.devices, ts0=int(time.time() * 1000) - 3 * 3_600_000)

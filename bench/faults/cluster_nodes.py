@@ -15,6 +15,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,3 +150,36 @@ def start_node(
     )
     node.start()
     return node
+
+
+def start_nodes(
+    specs: Sequence[NodeSpec],
+    district: District,
+    backends: Backends,
+    database: str,
+    workdir: Path,
+    *,
+    broker: Broker | None = None,
+) -> dict[str, Served]:
+    """Start the first node alone (it migrates the registry and makes the ClickHouse tables),
+    then the others at once; on a failure the ones started are stopped again."""
+    first = start_node(specs[0], district, backends, database, workdir, broker=broker)
+    started = {specs[0].name: first}
+    with ThreadPoolExecutor(max(1, len(specs) - 1)) as pool:
+        futures = {
+            spec.name: pool.submit(
+                start_node, spec, district, backends, database, workdir, broker=broker
+            )
+            for spec in specs[1:]
+        }
+        failure: BaseException | None = None
+        for name, future in futures.items():
+            try:
+                started[name] = future.result()
+            except BaseException as exc:  # noqa: BLE001 - stopped below, then raised again
+                failure = failure or exc
+    if failure is not None:
+        for node in started.values():
+            node.stop()
+        raise failure
+    return started
