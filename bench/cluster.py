@@ -20,6 +20,9 @@ the machine's mood of the moment:
   the figure is those points over the time from the first publish until ClickHouse holds all of
   them (counted on the Distributed table). ``*_broker_pps`` is the broker's acknowledgement
   rate alone: Mosquitto queues what the workers have not taken yet, so it runs ahead.
+- *_cpu_s_per_million_points: CPU seconds each kind of process used per million points in the
+  run (the setup's shugu processes by role, both ClickHouse servers, the setup's Mosquitto, and
+  the load generator), from ``/proc``: where the machine's two cores went.
 
 Figures are medians over ``runs``. The load generator is one Python process on the same two
 cores as everything else, so the figures are what this machine sustains with all parts of the
@@ -40,6 +43,7 @@ administrator; the bench devices are one enterprise, the whole region's fleet he
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -140,17 +144,26 @@ def _run(workdir: Path, sizes: Sizes, log: bool) -> dict[str, Any]:
         )
         one = _start_one_node(district_one, backends, second_broker, workdir)
         nodes.append(one)
+        shards = [s.process.pid for s in backends.shards if s.process is not None]
+        cluster_parts = Parts([n.pid for n in cluster.values()], shards, [_pid(backends.broker)])
+        one_parts = Parts([one.pid], shards, [_pid(second_broker)])
         raw, through_cluster, through_one = [], [], []
         for k in range(sizes.runs):
             raw.append(measure_raw(backends.telemetry_url(f"raw_{k}"), sizes.raw_points))
             say(log, f"run {k + 1}: raw insert {raw[-1]:,.0f} points/s")
             ts0 = int(time.time() * 1000) - 3 * 3_600_000 + k * 600_000
             through_cluster.append(
-                asyncio.run(_through(district, backends.broker, backends, "cluster", ts0, sizes))
+                asyncio.run(
+                    _through(
+                        district, backends.broker, backends, "cluster", ts0, sizes, cluster_parts
+                    )
+                )
             )
             say(log, f"run {k + 1}: cluster {through_cluster[-1]['pps']:,.0f} points/s")
             through_one.append(
-                asyncio.run(_through(district_one, second_broker, backends, "one", ts0, sizes))
+                asyncio.run(
+                    _through(district_one, second_broker, backends, "one", ts0, sizes, one_parts)
+                )
             )
             say(log, f"run {k + 1}: one node {through_one[-1]['pps']:,.0f} points/s")
         check_cluster = verify(through_cluster[-1]["ledger"], [ApiReader(cluster["api"])])
@@ -184,6 +197,8 @@ def _run(workdir: Path, sizes: Sizes, log: bool) -> dict[str, Any]:
         "one_node_broker_pps": med(through_one, "broker_pps"),
         "ratio_cluster_to_one_node": round(cluster_pps / one_pps, 3),
         "ratio_cluster_to_raw": round(cluster_pps / raw_pps, 3),
+        "cluster_cpu_s_per_million_points": _cpu_medians(through_cluster),
+        "one_node_cpu_s_per_million_points": _cpu_medians(through_one),
         "cluster_acked_points": med(through_cluster, "acked"),
         "one_node_acked_points": med(through_one, "acked"),
         "cluster_last_run_verified": check_cluster.ok,
@@ -194,6 +209,16 @@ def _run(workdir: Path, sizes: Sizes, log: bool) -> dict[str, Any]:
         "cluster_pps_runs": [round(x["pps"]) for x in through_cluster],
         "one_node_pps_runs": [round(x["pps"]) for x in through_one],
     }
+
+
+def _pid(broker: Broker) -> int:
+    assert broker.process is not None
+    return broker.process.pid
+
+
+def _cpu_medians(runs: list[dict[str, Any]]) -> dict[str, float]:
+    kinds = runs[0]["cpu"].keys()
+    return {k: round(statistics.median(r["cpu"][k] for r in runs), 2) for k in kinds}
 
 
 def _start_one_node(
@@ -226,7 +251,13 @@ def measure_raw(url: str, n_points: int) -> float:
 
 
 async def _through(
-    district: District, broker: Broker, backends: Backends, database: str, ts0: int, sizes: Sizes
+    district: District,
+    broker: Broker,
+    backends: Backends,
+    database: str,
+    ts0: int,
+    sizes: Sizes,
+    parts: Parts,
 ) -> dict[str, Any]:
     """Devices publish ``sizes.points`` unpaced; points/s until ClickHouse holds them all."""
     ledger = Ledger(district.devices, ts0=ts0)
@@ -243,6 +274,7 @@ async def _through(
         pacer=quota,
         level=5,
     )
+    cpu_before = parts.cpu()
     started = time.monotonic()
     fleet.start()
     while quota.left:
@@ -254,12 +286,43 @@ async def _through(
     stored_at = await asyncio.to_thread(
         _wait_stored, backends.telemetry_url(database), ts0, end, acked, 120.0
     )
+    cpu_after = parts.cpu()
     return {
         "ledger": ledger,
         "acked": acked,
+        # CPU seconds per million points stored, by kind of process.
+        "cpu": {k: (cpu_after[k] - cpu_before[k]) * 1e6 / acked for k in cpu_after},
         "pps": acked / (stored_at - started),
         "broker_pps": acked / (acked_at - started),
     }
+
+
+def cpu_s(pids: list[int]) -> float:
+    """User and system CPU seconds the processes used so far (Linux ``/proc/PID/stat``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The processes of one setup whose CPU time a run counts, by kind."""
+
+    #: shugu processes by role (``ingest``, ``monitor``, ``api``, ``all``).
+    shugu: dict[str, list[int]]
+    clickhouse: list[int]
+    broker: list[int]
+
+    def cpu(self) -> dict[str, float]:
+        out = {f"shugu_{role}": cpu_s(pids) for role, pids in self.shugu.items()}
+        out["clickhouse"] = cpu_s(self.clickhouse)
+        out["broker"] = cpu_s(self.broker)
+        out["generator"] = time.process_time()
+        return out
 
 
 class Quota(Pacer):
