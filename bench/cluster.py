@@ -145,8 +145,11 @@ def _run(workdir: Path, sizes: Sizes, log: bool) -> dict[str, Any]:
         one = _start_one_node(district_one, backends, second_broker, workdir)
         nodes.append(one)
         shards = [s.process.pid for s in backends.shards if s.process is not None]
-        cluster_parts = Parts([n.pid for n in cluster.values()], shards, [_pid(backends.broker)])
-        one_parts = Parts([one.pid], shards, [_pid(second_broker)])
+        by_role: dict[str, list[int]] = {}
+        for spec in CLUSTER_NODES:
+            by_role.setdefault(spec.role, []).append(cluster[spec.name].pid)
+        cluster_parts = Parts(by_role, shards, [_pid(backends.broker)])
+        one_parts = Parts({"all": [one.pid]}, shards, [_pid(second_broker)])
         raw, through_cluster, through_one = [], [], []
         for k in range(sizes.runs):
             raw.append(measure_raw(backends.telemetry_url(f"raw_{k}"), sizes.raw_points))
