@@ -27,7 +27,8 @@ not restarted: the survivor must take its enterprises over.
 Then the devices stop and the run reads everything back through the API node alone: every
 acknowledged point present once with its value (the ledger's verify), and every intended alarm
 raised once per (rule, device) while active (``/api/alarms``). Reported: the ledger, the alarm
-counts, the time from the kill to the first ``inlet_critical`` alarm of a device the killed
+counts, the acknowledged points not readable just before the ingest worker's restart (its
+share, held in its session at the broker), the time from the kill to the first ``inlet_critical`` alarm of a device the killed
 monitor watched (and to the last of them), and the time after the devices stopped until every
 acknowledged point was readable.
 """
@@ -235,11 +236,13 @@ async def _stream(
     cluster.nodes[KILLED_INGEST].kill()
     cluster.nodes[victim].kill()
     probes.inlet_c = CRITICAL_C
-    restart = asyncio.create_task(_restart_later(cluster.nodes[KILLED_INGEST], sizes.ingest_down_s))
+    restart = asyncio.create_task(
+        _restart_later(cluster.nodes[KILLED_INGEST], sizes.ingest_down_s, ledger, cluster.api)
+    )
     critical_ok = await watch_until(
         cluster.api, cluster.probes, watch, CRITICAL_RULE, MEMBER_TIMEOUT_S + sizes.alarm_timeout_s
     )
-    ingest_restart_s = await restart
+    unreadable_at_restart, ingest_restart_s = await restart
     remaining = sizes.after_kill_s - (time.monotonic() - t_kill)
     await asyncio.sleep(max(0.0, remaining))
     members_after = await asyncio.to_thread(_live_monitors, cluster.registry_url)
@@ -272,6 +275,7 @@ async def _stream(
         "first_alarm_after_monitor_kill_s": after_kill(moved_devices, last=False),
         "last_alarm_after_monitor_kill_s": after_kill(moved_devices, last=True),
         "first_alarm_on_survivor_after_kill_s": after_kill(kept_devices, last=False),
+        "acked_unreadable_before_ingest_restart": unreadable_at_restart,
         "ingest_restart_s": round(ingest_restart_s, 2),
         "probe_points_delivered": probes.delivered,
         "probe_points_not_delivered": probes.not_delivered,
@@ -279,9 +283,16 @@ async def _stream(
     }
 
 
-async def _restart_later(node: Served, after_s: float) -> float:
+async def _restart_later(
+    node: Served, after_s: float, ledger: Ledger, api: Served
+) -> tuple[int, float]:
+    """Start the killed ingest worker again after ``after_s``; first count the acknowledged
+    points not readable yet: Mosquitto keeps handing the dead worker's persistent session its
+    share of the shared subscription, so they wait there until the worker is back (the count
+    also holds the last moment's points still on their way through the live worker)."""
     await asyncio.sleep(after_s)
-    return await asyncio.to_thread(node.start)
+    unreadable = await asyncio.to_thread(verify, ledger, [ApiReader(api)])
+    return unreadable.tally.lost, await asyncio.to_thread(node.start)
 
 
 def _live_monitors(registry_url: str) -> list[str]:
