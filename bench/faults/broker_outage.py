@@ -167,7 +167,7 @@ async def _stream(
     first_ack_s = await ledger.first_ack_after(t_up, acked_at_restart, 60.0)
     await asyncio.sleep(sizes.after_s)
     drained = await fleet.drain(sizes.drain_s)
-    worker_s = [await _reconnected_after(w, wall_up, 60.0) for w in workers]
+    worker_s = [await reconnected_after(w, wall_up, 60.0) for w in workers]
     return {
         "outage_s": round(t_up - t_down, 1),
         "broker_stop_s": round(t_down - t_stop, 2),
@@ -182,7 +182,7 @@ async def _stream(
     }
 
 
-async def _reconnected_after(worker: Served, since_wall: float, timeout_s: float) -> float | None:
+async def reconnected_after(worker: Served, since_wall: float, timeout_s: float) -> float | None:
     """Seconds from ``since_wall`` to the worker's first "connected to broker" log line after it
     (written in paho's on_connect, so it times the CONNACK to the millisecond); the log is
     polled until the line appears or ``timeout_s`` passes."""

@@ -58,6 +58,7 @@ from bench.faults.alarm_probe import (
     read_alarms,
     watch_until,
 )
+from bench.faults.broker_outage import reconnected_after
 from bench.faults.clients import MqttFleet, Pacer
 from bench.faults.cluster_nodes import (
     Backends,
@@ -277,7 +278,8 @@ async def _stream(
         "last_alarm_after_monitor_kill_s": after_kill(moved_devices, last=True),
         "first_alarm_on_survivor_after_kill_s": after_kill(kept_devices, last=False),
         "acked_unreadable_before_ingest_restart": unreadable_at_restart,
-        "ingest_restart_s": round(ingest_restart_s, 2),
+        # Restart → the worker's CONNACK from the broker (its log; -1: not found).
+        "ingest_restart_to_connack_s": round(ingest_restart_s, 2),
         "probe_points_delivered": probes.delivered,
         "probe_points_not_delivered": probes.not_delivered,
         "drained": drained,
@@ -293,7 +295,10 @@ async def _restart_later(
     also holds the last moment's points still on their way through the live worker)."""
     await asyncio.sleep(after_s)
     unreadable = await asyncio.to_thread(verify, ledger, [ApiReader(api)])
-    return unreadable.tally.lost, await asyncio.to_thread(node.start)
+    wall = time.time()
+    await asyncio.to_thread(node.start)
+    connected = await reconnected_after(node, wall, 10.0)
+    return unreadable.tally.lost, -1.0 if connected is None else connected
 
 
 def _live_monitors(registry_url: str) -> list[str]:

@@ -53,6 +53,8 @@ def test_killing_an_ingest_and_a_monitor_worker_loses_nothing_and_alarms_keep_fi
     assert out["unexpected"] == 0
     assert out["verified"] and out["readable_everything_after_s"] is not None
     assert out["drained"]
+    # The killed ingest worker came back to its broker session by itself.
+    assert out["ingest_restart_to_connack_s"] >= 0
     # Each probe's inlet_high (before the kill) and inlet_critical (after it) raised once.
     assert out["high_alarms_seen"] and out["critical_alarms_seen"]
     assert out["alarms_raised"] == out["alarms_expected"] == 2 * SMALL.enterprises
