@@ -9,7 +9,6 @@ and types, metric ids turned back into names.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,9 +25,6 @@ from shugu.store.telemetry import AttributeRecord, RangeQuery
 _INT_AGGREGATES = frozenset({"count"})
 
 READ_FAILURES: tuple[type[Exception], ...] = (OSError, EOFError, *CONNECTION_ERRORS)
-#: A read that meets a metric name or id this process does not know reads the dictionary again
-#: (other nodes of a cluster number new metrics), at most this often.
-METRIC_RELOAD_S = 1.0
 
 
 class ClickHouseReads:
@@ -38,7 +34,6 @@ class ClickHouseReads:
     layout: Layout
     _metric_ids: dict[str, int]
     _metric_names: dict[int, str]
-    _metrics_read_at: float = 0.0
 
     def _client(self) -> Any:
         raise NotImplementedError
@@ -46,15 +41,10 @@ class ClickHouseReads:
     def metric_name(self, metric_id: int) -> str:
         raise NotImplementedError
 
-    def refresh_metrics(self) -> None:
+    def _reread_metrics(self) -> bool:
+        """Read the metric dictionary again (another node may have numbered new metrics);
+        False when it was read too recently to try again."""
         raise NotImplementedError
-
-    def _learn_metrics(self) -> None:
-        """Read the dictionary again unless it was read within ``METRIC_RELOAD_S``."""
-        now = time.monotonic()
-        if now - self._metrics_read_at >= METRIC_RELOAD_S:
-            self._metrics_read_at = now
-            self.refresh_metrics()
 
     def _execute(self, statement: sql.Statement, **options: Any) -> Any:
         """Run a read; a server out of reach is the store being unavailable (HTTP 503)."""
@@ -81,13 +71,11 @@ class ClickHouseReads:
         return rows
 
     def _names(self, metric_ids: Any) -> pa.Array:
-        if any(int(m) not in self._metric_names for m in np.unique(metric_ids)):
-            self._learn_metrics()
         return pa.array([self.metric_name(int(m)) for m in metric_ids], pa.string())
 
     def _known_ids(self, metrics: Sequence[str]) -> list[int]:
         if any(m not in self._metric_ids for m in metrics):
-            self._learn_metrics()
+            self._reread_metrics()
         return [self._metric_ids[m] for m in metrics if m in self._metric_ids]
 
     def latest(self, devices: Sequence[int] | None) -> pa.Table:
@@ -96,7 +84,7 @@ class ClickHouseReads:
         else:
             cols = self._columns(sql.latest(self.layout, devices))
         if any(int(m) not in self._metric_names for m in np.unique(cols["metric"])):
-            self._learn_metrics()
+            self._reread_metrics()
         return latest_table(
             (
                 np.asarray(cols["device"], np.int32),
