@@ -129,14 +129,14 @@ def _run(workdir: Path, sizes: Sizes, log: bool) -> dict[str, Any]:
     backends = Backends(workdir)
     backends.start()
     second_broker = Broker(workdir / "broker-one")
+    cluster: dict[str, Served] = {}
     nodes: list[Served] = []
     try:
         second_broker.start()
         registry_url = backends.registry_url()
         district = make_district(workdir / "district", sizes.devices, registry_url=registry_url)
         say(log, "starting the cluster (api, 2 ingest, monitor) and the single node")
-        cluster = start_nodes(CLUSTER_NODES, district, backends, "cluster", workdir)
-        nodes += cluster.values()
+        start_nodes(CLUSTER_NODES, district, backends, "cluster", workdir, cluster)
         # Its own registry: a process of role all is a monitor member too, and would take a
         # share of the cluster's enterprises.
         district_one = make_district(
@@ -175,7 +175,7 @@ def _run(workdir: Path, sizes: Sizes, log: bool) -> dict[str, Any]:
         month_points = load_month(backends.telemetry_url("cluster"), district, sizes.month_step_min)
         queries = measure_queries(cluster["api"], district, sizes.queries)
     finally:
-        for node in nodes:
+        for node in [*cluster.values(), *nodes]:
             node.stop()
         second_broker.close()
         backends.close()

@@ -167,7 +167,7 @@ def run_cluster(workdir: Path, sizes: ClusterSizes, *, log: bool = False) -> dic
         registry_url = backends.registry_url()
         district = make_district(workdir / "district", sizes.devices, registry_url=registry_url)
         probes = add_probe_enterprises(registry_url, sizes.enterprises, sizes.probes_per_enterprise)
-        nodes.update(start_nodes(NODES, district, backends, DATABASE, workdir))
+        start_nodes(NODES, district, backends, DATABASE, workdir, nodes)
         say(log, f"cluster: {len(nodes)} shugu processes up")
         cluster = _Cluster(backends, registry_url, nodes, probes)
         ledger = Ledger(district.devices, ts0=int(time.time() * 1000) - 3 * 3_600_000)

@@ -158,28 +158,19 @@ def start_nodes(
     backends: Backends,
     database: str,
     workdir: Path,
+    into: dict[str, Served],
     *,
     broker: Broker | None = None,
-) -> dict[str, Served]:
+) -> None:
     """Start the first node alone (it migrates the registry and makes the ClickHouse tables),
-    then the others at once; on a failure the ones started are stopped again."""
-    first = start_node(specs[0], district, backends, database, workdir, broker=broker)
-    started = {specs[0].name: first}
+    then the others at once. Each node joins ``into`` as soon as it is up, so that the caller
+    stops every node started even when another failed or the run was interrupted."""
+
+    def launch(spec: NodeSpec) -> None:
+        into[spec.name] = start_node(spec, district, backends, database, workdir, broker=broker)
+
+    launch(specs[0])
     with ThreadPoolExecutor(max(1, len(specs) - 1)) as pool:
-        futures = {
-            spec.name: pool.submit(
-                start_node, spec, district, backends, database, workdir, broker=broker
-            )
-            for spec in specs[1:]
-        }
-        failure: BaseException | None = None
-        for name, future in futures.items():
-            try:
-                started[name] = future.result()
-            except BaseException as exc:  # noqa: BLE001 - stopped below, then raised again
-                failure = failure or exc
-    if failure is not None:
-        for node in started.values():
-            node.stop()
-        raise failure
-    return started
+        futures = [pool.submit(launch, spec) for spec in specs[1:]]
+        for future in futures:
+            future.result()
