@@ -265,7 +265,7 @@ class _Connection:
 
     def __init__(self, device: DeviceRef) -> None:
         self.device = device
-        self.last_work = None
+        self.earlier_work: list[object] = []
         self.sent: list[tuple[str, bytes, int]] = []
 
     def send(self, topic: str, payload: bytes, qos: int = 1) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections import deque
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
@@ -101,7 +102,8 @@ class MqttConnection(asyncio.Protocol):
         self._keep_alive = 0.0
         self._last_rx = 0.0
         self._timer: asyncio.TimerHandle | None = None
-        self._last_ack: asyncio.Task[None] | None = None
+        #: Publishes not yet acknowledged, in the order they came, each with its work.
+        self._unacked: deque[tuple[Publish, asyncio.Future[Outcome]]] = deque()
         self._inflight = 0
         self._paused = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -110,9 +112,9 @@ class MqttConnection(asyncio.Protocol):
         self._address_key = ""
 
     @property
-    def last_work(self) -> asyncio.Task[None] | None:
-        """The task of the latest publish received on this connection, if any."""
-        return self._last_ack
+    def earlier_work(self) -> list[asyncio.Future[Outcome]]:
+        """The work of the publishes received on this connection and not yet acknowledged."""
+        return [work for _, work in self._unacked]
 
     # -- asyncio.Protocol
 
@@ -341,12 +343,15 @@ class MqttConnection(asyncio.Protocol):
             # A resend of a QoS 2 message already stored: acknowledge, never store twice.
             self.write(codec.ack(codec.PUBREC, pub.packet_id, self.level))
             return
-        work = self.app.on_publish(self, pub)
-        previous = self._last_ack
-        task = asyncio.ensure_future(self._acknowledge(pub, work, previous))
-        self._last_ack = task
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        try:
+            # A future as it is (a telemetry message's place in the next commit); a coroutine
+            # becomes a task. Either way no task per message is needed to wait for it.
+            work: asyncio.Future[Outcome] = asyncio.ensure_future(self.app.on_publish(self, pub))
+        except Exception as exc:  # noqa: BLE001 - settled below like any failed work
+            work = asyncio.get_running_loop().create_future()
+            work.set_exception(exc)
+        self._unacked.append((pub, work))
+        work.add_done_callback(self._settled)
         self._inflight += 1
         if self._inflight >= self._inflight_limit() and not self._paused:
             self._paused = True
@@ -364,48 +369,56 @@ class MqttConnection(asyncio.Protocol):
             return CONGESTED_INFLIGHT
         return self.endpoint.max_inflight
 
-    async def _acknowledge(
-        self, pub: Publish, work: Awaitable[Outcome], previous: asyncio.Task[None] | None
-    ) -> None:
-        outcome: Outcome | None
-        try:
-            outcome = await work
-        except UnavailableError as exc:
+    def _settled(self, work: asyncio.Future[Outcome]) -> None:
+        """One publish's work is done: read again if it was held, acknowledge what is due."""
+        self._inflight -= 1
+        failure = work.exception() if not work.cancelled() else asyncio.CancelledError()
+        if isinstance(failure, UnavailableError):
             # Not durable: withhold the acknowledgement and drop the connection, so that the
             # client sends it again when it reconnects (MQTT resends unacknowledged QoS 1
             # messages only on a new connection).
             _refusal_log.warning(
-                "not acknowledging a publish, closing the connection: %s", exc.message
+                "not acknowledging a publish, closing the connection: %s", failure.message
             )
-            outcome = None
             self.close(RC_SERVER_BUSY)
-        except Exception:
+        elif failure is not None:
             # A fault of shugu's own: say so, drop this connection (the client will resend
             # what was not acknowledged), and keep serving the others.
-            log.exception("handling a publish on %r failed; closing the connection", pub.topic)
-            outcome = None
+            topic = next((p.topic for p, w in self._unacked if w is work), "?")
+            log.error(
+                "handling a publish on %r failed; closing the connection",
+                topic,
+                exc_info=failure,
+            )
             self.close()
-        finally:
-            self._inflight -= 1
-            if self._paused and self._inflight <= self._inflight_limit() // 2:
-                self._paused = False
-                if self.transport is not None and not self._closing:
-                    self.transport.resume_reading()
-                    self._process()
-        if previous is not None and not previous.done():
-            await asyncio.wait([previous])
-        if outcome is None or pub.qos == 0 or self._closing or pub.packet_id is None:
-            return
-        if pub.qos == 2:
-            assert self.session is not None
-            self.session.awaiting_release.add(pub.packet_id)
-            self.write(
-                codec.ack(codec.PUBREC, pub.packet_id, self.level, outcome.code, outcome.reason)
-            )
-        else:
-            self.write(
-                codec.ack(codec.PUBACK, pub.packet_id, self.level, outcome.code, outcome.reason)
-            )
+        if self._paused and self._inflight <= self._inflight_limit() // 2:
+            self._paused = False
+            if self.transport is not None and not self._closing:
+                self.transport.resume_reading()
+                self._process()
+        self._acknowledge_due()
+
+    def _acknowledge_due(self) -> None:
+        """Acknowledge the publishes whose work is done, up to the first still at work: in the
+        order they came (MQTT-4.6.0-2), all of them in one write."""
+        unacked = self._unacked
+        acks = []
+        while unacked and unacked[0][1].done():
+            pub, work = unacked.popleft()
+            if self._closing or pub.qos == 0 or pub.packet_id is None:
+                continue
+            if work.cancelled() or work.exception() is not None:
+                continue
+            outcome = work.result()
+            if pub.qos == 2:
+                assert self.session is not None
+                self.session.awaiting_release.add(pub.packet_id)
+                kind = codec.PUBREC
+            else:
+                kind = codec.PUBACK
+            acks.append(codec.ack(kind, pub.packet_id, self.level, outcome.code, outcome.reason))
+        if acks:
+            self.write(acks[0] if len(acks) == 1 else b"".join(acks))
 
     def _on_pubrel(self, packet_id: int) -> None:
         assert self.session is not None

@@ -59,6 +59,7 @@ DEVICE_SUBSCRIPTIONS = frozenset(
 GATEWAY_SUBSCRIPTIONS = frozenset(
     {"v1/gateway/rpc", "v1/gateway/attributes", "v1/gateway/attributes/response"}
 )
+TELEMETRY = "v1/devices/me/telemetry"
 RPC_REQUEST = "v1/devices/me/rpc/request/"
 RPC_RESPONSE = "v1/devices/me/rpc/response/"
 ATTR_REQUEST = "v1/devices/me/attributes/request/"
@@ -168,25 +169,33 @@ class ThingsBoardApp:
     # -- publishes
 
     def on_publish(self, conn: MqttConnection, pub: Publish) -> Awaitable[Outcome]:
+        device = conn.device
+        assert device is not None
+        if pub.topic == TELEMETRY:
+            # Most messages: decoded now and joined to the loop turn's commit; what comes back
+            # is a future settled with the others of that commit, not a task of its own.
+            try:
+                decoded = self._door.device_json(device).decode(pub.payload)
+            except ShuguError as exc:
+                return self._refuse(device, exc.code, exc.message, RC_PAYLOAD_INVALID)
+            return self._telemetry_outcome(device, self._door.ingest(decoded, MQTT))
         # Captured now, before this publish's own work is queued: a request that reads what
         # the device wrote (attributes) waits for the connection's earlier publishes first.
-        return self._on_publish(conn, pub, conn.last_work)
+        earlier = conn.earlier_work if pub.topic.startswith(ATTR_REQUEST) else []
+        return self._on_publish(conn, pub, earlier)
 
     async def _on_publish(
-        self, conn: MqttConnection, pub: Publish, earlier: asyncio.Task[None] | None
+        self, conn: MqttConnection, pub: Publish, earlier: list[asyncio.Future[Outcome]]
     ) -> Outcome:
         device = conn.device
         assert device is not None
         topic = pub.topic
         try:
-            if topic == "v1/devices/me/telemetry":
-                decoded = self._door.device_json(device).decode(pub.payload)
-                return _outcome(await self._door.ingest(decoded, MQTT))
             if topic == "v1/devices/me/attributes":
                 return await self._store_attributes(device, parse_json(pub.payload))
             if topic.startswith(ATTR_REQUEST):
-                if earlier is not None and not earlier.done():
-                    await asyncio.wait([earlier])
+                if not all(work.done() for work in earlier):
+                    await asyncio.wait(earlier)
                 return self._answer_attributes(
                     conn, device, topic[len(ATTR_REQUEST) :], pub.payload
                 )
@@ -214,6 +223,33 @@ class ThingsBoardApp:
         return await self._refuse(
             device, "unknown_topic", f"shugu takes no messages on {topic[:200]!r}", RC_TOPIC_INVALID
         )
+
+    def _telemetry_outcome(
+        self, device: DeviceRef, ingest: Awaitable[IngestResult]
+    ) -> asyncio.Future[Outcome]:
+        """The MQTT outcome of an ingest, as a future settled by a callback rather than a task."""
+        ingested = asyncio.ensure_future(ingest)
+        outcome: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+
+        def settle(done: asyncio.Future[IngestResult]) -> None:
+            if outcome.done():
+                return
+            if done.cancelled():
+                outcome.cancel()
+                return
+            failure = done.exception()
+            if failure is None:
+                outcome.set_result(_outcome(done.result()))
+            elif isinstance(failure, ShuguError) and not isinstance(failure, UnavailableError):
+                # Refused, not lost (an UnavailableError withholds the acknowledgement).
+                record = RejectRecord(_now_ms(), device.id, failure.code, failure.message)
+                self._door.record_refusal_nowait(record)
+                outcome.set_result(Outcome(RC_PAYLOAD_INVALID, failure.message))
+            else:
+                outcome.set_exception(failure)
+
+        ingested.add_done_callback(settle)
+        return outcome
 
     async def _refuse(self, device: DeviceRef, code: str, reason: str, rc: int) -> Outcome:
         await self._door.record_refusal(RejectRecord(_now_ms(), device.id, code, reason))
