@@ -13,12 +13,20 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-#: (label, function names as py-spy prints them); the innermost matching frame wins.
+#: (label, functions): a function is ``Class.method`` (as older py-spy prints it) or
+#: ``file:function`` (py-spy 0.4 prints the function and its file, no class), where the file is
+#: the end of the path py-spy prints. The innermost matching frame wins.
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
-    ("CONNECT: device token lookup in the registry", ("ThingsBoardApp.authenticate",)),
-    ("validate: per-profile range tables", ("_profile_tables",)),
-    ("validate: timestamps, finiteness, the rest", ("check", "_Refuser.__call__", "to_batch")),
-    ("hand-off to the writer thread and the wait", ("IngestDoor.store",)),
+    (
+        "CONNECT: device token lookup in the registry",
+        ("ThingsBoardApp.authenticate", "mqtt/tb_app.py:authenticate"),
+    ),
+    ("validate: per-profile range tables", ("_profile_tables", "validation.py:_profile_tables")),
+    (
+        "validate: timestamps, finiteness, the rest",
+        ("check", "_Refuser.__call__", "to_batch", "validation.py:check", "validation.py:to_batch"),
+    ),
+    ("hand-off to the writer thread and the wait", ("IngestDoor.store", "ingest/door.py:store")),
     (
         "JSON payload → columns",
         (
@@ -30,6 +38,14 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
             "add_refusals",
             "as_arrays",
             "ListColumns.arrays",
+            "ingest/thingsboard.py:parse_json",
+            "ingest/thingsboard.py:decode",
+            "ingest/codecs.py:decode",
+            "ingest/codecs.py:decode_document",
+            "ingest/codecs.py:__call__",
+            "ingest/codecs.py:add_refusals",
+            "ingest/columns.py:as_arrays",
+            "ingest/columns.py:arrays",
         ),
     ),
     (
@@ -39,12 +55,27 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
             "ThingsBoardApp.on_publish",
             "IngestDoor.ingest",
             "IngestDoor._ingest_together",
+            "mqtt/tb_app.py:on_publish",
+            "mqtt/tb_app.py:_on_publish",
+            "mqtt/tb_app.py:_telemetry_outcome",
+            "mqtt/tb_app.py:settle",
+            "ingest/door.py:ingest",
+            "ingest/door.py:_ingest_together",
+            "ingest/coalesce.py:ingest",
+            "ingest/coalesce.py:_run",
         ),
     ),
-    ("socket writes (CONNACK, PUBACK)", ("MqttConnection.write",)),
+    ("socket writes (CONNACK, PUBACK)", ("MqttConnection.write", "mqtt/connection.py:write")),
     (
-        "MQTT framing and parsing, a task per publish, ordered acks",
-        ("MqttConnection.data_received", "MqttConnection._acknowledge"),
+        "MQTT framing and parsing, ordered acks",
+        (
+            "MqttConnection.data_received",
+            "MqttConnection._acknowledge",
+            "mqtt/connection.py:data_received",
+            "mqtt/connection.py:_settled",
+            "mqtt/connection.py:_acknowledge_due",
+            "mqtt/connection.py:_acknowledge",
+        ),
     ),
 ]
 LOOP = "event loop itself (uvloop I/O, scheduling, other)"
@@ -54,11 +85,25 @@ def _function(frame: str) -> str:
     return frame.split(" (", 1)[0]
 
 
+def _in_file(frame: str) -> str:
+    """``file:function`` of a frame printed as ``function (path/file.py:line)``."""
+    name, _, where = frame.partition(" (")
+    return f"{where.rsplit(':', 1)[0]}:{name}"
+
+
+def _category(frame: str) -> str | None:
+    name, qualified = _function(frame), _in_file(frame)
+    for label, names in CATEGORIES:
+        if name in names or any(":" in n and qualified.endswith(n) for n in names):
+            return label
+    return None
+
+
 def _thread(frames: list[str]) -> str:
     names = [_function(f) for f in frames]
     if names and names[0] == "_run_module_as_main":
         return "event loop"
-    if "DuckDBTelemetryStore._write_loop" in names:
+    if any(n.endswith("_write_loop") for n in names):
         return "store writer"
     if any("compact" in n.lower() for n in names):
         return "compactor"
@@ -84,8 +129,7 @@ def summarize(path: Path, top: int = 30) -> str:
         for name in {_function(f) for f in frames}:
             inclusive[name] += n
         for frame in reversed(frames):
-            name = _function(frame)
-            label = next((lbl for lbl, names in CATEGORIES if name in names), None)
+            label = _category(frame)
             if label is not None:
                 charged[label] += n
                 break
