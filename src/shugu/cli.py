@@ -149,7 +149,7 @@ def serve(
     from shugu.api.app import create_app
     from shugu.api.control import ControlSocket
     from shugu.api.http_server import HttpLimits, build_server
-    from shugu.runtime import Runtime, freeze_startup_heap
+    from shugu.runtime import Runtime, startup_heap_frozen
     from shugu.store.clickhouse_store import ClickHouseTarget
 
     logging.basicConfig(
@@ -207,9 +207,12 @@ def serve(
         log_level=log_level,
         timeout_graceful_shutdown=STOP_GRACE_S,
     )
-    freeze_startup_heap()
     # uvicorn turns SIGINT into a graceful stop and raises it again once stopped.
-    with contextlib.suppress(KeyboardInterrupt), announce_stop(server, typer.echo):
+    with (
+        contextlib.suppress(KeyboardInterrupt),
+        announce_stop(server, typer.echo),
+        startup_heap_frozen(),
+    ):
         server.run()
     if not server.started:
         raise typer.Exit(3)

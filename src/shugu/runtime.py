@@ -15,7 +15,7 @@ import os
 import secrets
 import socket
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -271,17 +271,23 @@ class Attachment(Protocol):
     async def stop(self) -> None: ...
 
 
-def freeze_startup_heap() -> None:
-    """Keep what the process built to start (modules, profiles, open stores) out of the
-    garbage collector's full passes.
+@contextlib.contextmanager
+def startup_heap_frozen() -> Iterator[None]:
+    """While serving, keep what the process built to start (modules, profiles, open stores)
+    out of the garbage collector's full passes.
 
     Those objects live as long as the process, yet every full pass walked all of them: with
     MQTT devices publishing, full passes came several times a second and took a quarter of the
     event loop's time (docs/benchmarks.md, 2026-12-06). Objects made later are collected as
-    before; frozen ones are still freed by reference counting.
+    before; frozen ones are still freed by reference counting, and are thawed at the end so
+    that the collection at exit frees the rest (native extensions report what it does not).
     """
     gc.collect()
     gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @dataclass
