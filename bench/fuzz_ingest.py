@@ -53,6 +53,7 @@ from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.door import IngestDoor, IngestResult
 from shugu.ingest.ingest_meter import HTTP
 from shugu.ingest.mqtt.codec import Publish
+from shugu.ingest.mqtt.connection import Outcome
 from shugu.ingest.mqtt.tb_app import SessionLimits, ThingsBoardApp
 from shugu.ingest.rpc import RpcHub, answer_client_rpc
 from shugu.ingest.thingsboard import count_values, parse_json
@@ -171,9 +172,13 @@ class IngestWorld:
         conn = _Connection(self.devices[name])
         tap = self.tap
         tap.reset()
-        outcome = self.run(
-            self.app.on_publish(conn, Publish(topic, payload, 1, False, False, 1, {}))  # type: ignore[arg-type]
-        )
+        publish = Publish(topic, payload, 1, False, False, 1, {})
+
+        async def on_the_loop() -> Outcome:
+            # As a connection calls it: on the event loop, which a telemetry message joins.
+            return await self.app.on_publish(conn, publish)  # type: ignore[arg-type]
+
+        outcome = self.run(on_the_loop())
         if outcome.code and not (outcome.reason or "").strip():
             return unexplained(f"reason code 0x{outcome.code:02x} without a reason string")
         if outcome.code and not tap.refusals:
