@@ -149,6 +149,12 @@ def open_services(
         raise ValidationError(
             f"no role {settings.role!r}; one of {', '.join(ROLES)}", code="unknown_role"
         )
+    if settings.role != "all" and not settings.telemetry_url:
+        raise ValidationError(
+            f"a process of role {settings.role} shares the cluster's points in ClickHouse: "
+            "give --telemetry-url clickhouse://…",
+            code="cluster_needs_clickhouse",
+        )
     registry = registry or Registry(settings.resolved_registry_url())
     member_id = f"{settings.role}-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
     beat = None
@@ -170,12 +176,6 @@ def open_services(
     if settings.role == "all":
         store.add_listener(monitor.on_batch)
     elif settings.role == "monitor":
-        if settings.telemetry_url is None:
-            raise ValidationError(
-                "a monitor worker reads the cluster's points from ClickHouse: "
-                "give --telemetry-url clickhouse://…",
-                code="monitor_needs_clickhouse",
-            )
         from shugu.store.clickhouse_store import ClickHouseTelemetryStore
 
         assert isinstance(store, ClickHouseTelemetryStore)

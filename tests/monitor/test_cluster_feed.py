@@ -210,3 +210,27 @@ def test_changes_made_on_an_api_node_reach_the_monitor_worker(cluster: Cluster) 
         if a.rule_ref == RULE
     )
     assert statuses == ["active", "cleared"]  # raised again, as a new alarm
+
+
+def test_a_worker_stopping_cleanly_hands_over_at_once(cluster: Cluster) -> None:
+    a, monitor_a = cluster.worker("monitor-a")
+    b, monitor_b = cluster.worker("monitor-b")
+    cluster.registry.heartbeat("monitor-b", "monitor", cluster.clock.now)
+    for feed, monitor in ((a, monitor_a), (b, monitor_b)):
+        drive(feed, monitor, beat=True)
+    cluster.send(35.0)
+    drive(a, monitor_a)
+    assert b.poll() > 0  # read, handed to its monitor, not yet evaluated
+    monitor_b.start()
+    try:
+        b.stop()  # waits for its monitor to evaluate them, then saves and leaves
+    finally:
+        monitor_b.stop()
+    assert monitor_b.stats().pending_rows == 0
+    # No wait for B's beats to age out: A takes its enterprises on its next beat, from B's
+    # saved watermarks, so B's alarms are neither missed nor raised again.
+    drive(a, monitor_a, beat=True)
+    assert a.stats().devices == len(cluster.devices)
+    assert cluster.alarmed() == sorted(cluster.devices)
+    alarms = cluster.registry.list_alarms(None, limit=1000)
+    assert len([x for x in alarms if x.rule_ref == RULE]) == len(cluster.devices)

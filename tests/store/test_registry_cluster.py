@@ -44,10 +44,16 @@ def test_a_late_beat_never_moves_the_heartbeat_back(registry: Registry) -> None:
 def test_leaving_and_forgetting(registry: Registry) -> None:
     registry.heartbeat("monitor-a", "monitor", T0)
     registry.heartbeat("monitor-b", "monitor", T0 + timedelta(minutes=10))
-    registry.leave_cluster("monitor-b")
+    registry.save_watermarks("monitor-b", {1: 42})
+    registry.leave_cluster("monitor-b", T0 + timedelta(minutes=10))
     assert _ids(registry, "monitor", T0 + timedelta(minutes=10)) == []
+    # Gone, but its row stays for whoever takes its enterprises over.
+    [left] = [m for m in registry.members(["monitor"]) if m.member_id == "monitor-b"]
+    assert left.progress == {1: 42}
     assert registry.forget_members_before(T0 + timedelta(minutes=1)) == 1
-    assert _ids(registry, "monitor", T0) == []
+    assert [m.member_id for m in registry.members(["monitor"])] == ["monitor-b"]
+    assert registry.forget_members_before(T0 + timedelta(minutes=11)) == 1
+    assert registry.members(["monitor"]) == []
 
 
 def test_an_unknown_role_is_refused(registry: Registry) -> None:

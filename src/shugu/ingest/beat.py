@@ -64,8 +64,9 @@ class IngestBeat:
             self._thread = None
         try:
             self.publish()
-            # The row stays (its node number with it) until monitors have read past it; it
-            # ages out of the live members at once by not beating.
+            # Gone at once: monitors read everything it wrote without waiting for its beats to
+            # age out. The row stays (its node number with it) until it is forgotten.
+            self._registry.leave_cluster(self.member_id, self._clock())
         except TURN_FAILURES as exc:
             log.warning("the ingest worker could not publish its last sequence: %s", exc)
 

@@ -105,13 +105,18 @@ class ClusterFeed:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop reading, let the monitor (still running) evaluate what was handed to it, then
+        save the watermarks and leave: whoever takes the enterprises over starts there."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        deadline = time.monotonic() + timeout
+        while self._monitor.stats().pending_rows and time.monotonic() < deadline:
+            time.sleep(0.05)
         try:
             self._registry.save_watermarks(self.member_id, self.watermarks)
-            self._registry.leave_cluster(self.member_id)
+            self._registry.leave_cluster(self.member_id, self._clock())
         except TURN_FAILURES as exc:
             log.warning("the monitor worker could not leave the cluster cleanly: %s", exc)
 

@@ -226,10 +226,17 @@ class ClusterMixin(RegistryCore):
                 for name, number in session.execute(select(MetricName.name, MetricName.id))
             }
 
-    def leave_cluster(self, member_id: str) -> None:
-        """A member stopping cleanly leaves at once rather than when its beats age out."""
+    def leave_cluster(self, member_id: str, at: datetime) -> None:
+        """A member stopping cleanly at ``at`` is gone at once rather than when its beats age
+        out. Its row stays until it is forgotten: the others still need its watermarks and
+        the rows under its node number."""
+        gone = at - timedelta(seconds=MEMBER_TIMEOUT_S + 1)
         with self._session() as session:
-            session.execute(delete(ClusterMember).where(ClusterMember.member_id == member_id))
+            session.execute(
+                update(ClusterMember)
+                .where(ClusterMember.member_id == member_id)
+                .values(heartbeat_at=gone)
+            )
 
     def forget_members_before(self, at: datetime) -> int:
         """Rows of members silent since before ``at`` (gone for good); how many."""
