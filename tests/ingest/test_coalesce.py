@@ -23,11 +23,9 @@ def store(tmp_path: Path) -> Iterator[DuckDBTelemetryStore]:
     s.close()
 
 
-def test_messages_of_one_turn_share_a_commit_and_keep_their_own_outcomes(
-    store: DuckDBTelemetryStore,
-) -> None:
-    door = IngestDoor(store, Settings(retention_days=30), clock=lambda: NOW)
-    commits = []
+def count_commits(store: DuckDBTelemetryStore) -> list[tuple[object, ...]]:
+    """The store's submits from now on, one entry each (a shared commit is one)."""
+    commits: list[tuple[object, ...]] = []
     submit = store.submit
 
     def counting_submit(*args: object, **kwargs: object) -> object:
@@ -35,6 +33,14 @@ def test_messages_of_one_turn_share_a_commit_and_keep_their_own_outcomes(
         return submit(*args, **kwargs)  # type: ignore[arg-type]
 
     store.submit = counting_submit  # type: ignore[method-assign]
+    return commits
+
+
+def test_messages_of_one_turn_share_a_commit_and_keep_their_own_outcomes(
+    store: DuckDBTelemetryStore,
+) -> None:
+    door = IngestDoor(store, Settings(retention_days=30), clock=lambda: NOW)
+    commits = count_commits(store)
     bodies = [
         b'{"speed_rpm": 600, "power_kw": 3}',
         b'{"colour": 1}',  # all refused: unknown to the loom profile
@@ -59,14 +65,7 @@ def test_held_transports_share_a_commit_and_are_metered_apart(
     store: DuckDBTelemetryStore,
 ) -> None:
     door = IngestDoor(store, Settings(retention_days=30), clock=lambda: NOW)
-    commits = []
-    submit = store.submit
-
-    def counting_submit(*args: object, **kwargs: object) -> object:
-        commits.append(args)
-        return submit(*args, **kwargs)  # type: ignore[arg-type]
-
-    store.submit = counting_submit  # type: ignore[method-assign]
+    commits = count_commits(store)
 
     async def send_all() -> None:
         await asyncio.gather(
