@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -47,7 +47,9 @@ WARM_S = 3600
 #: A device created since the last look has its points of this long evaluated.
 NEW_DEVICE_S = 60
 #: Rows of members silent this long are removed (their node numbers freed).
-FORGET_MEMBERS_AFTER_S = 86_400.0
+FORGET_MEMBERS_AFTER = timedelta(days=1)
+#: How often a worker looks for such rows.
+FORGET_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,7 @@ class ClusterFeed:
         self._enterprise_of: dict[int, int] = {}
         self._owned = np.empty(0, np.int32)
         self._signals: dict[str, int] | None = None
+        self._forgotten_at: datetime | None = None
         self._read_rows = 0
         self._warm_rows = 0
 
@@ -161,9 +164,9 @@ class ClusterFeed:
             live = sorted([*live, self.member_id])
         if live != self._members:
             self._rescope(live)
-        self._registry.forget_members_before(
-            datetime.fromtimestamp(at.timestamp() - FORGET_MEMBERS_AFTER_S, at.tzinfo)
-        )
+        if self._forgotten_at is None or at - self._forgotten_at >= FORGET_EVERY:
+            self._forgotten_at = at
+            self._registry.forget_members_before(at - FORGET_MEMBERS_AFTER)
 
     def _refresh_devices(self) -> None:
         by_enterprise: dict[int, list[int]] = {}
