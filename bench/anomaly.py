@@ -13,7 +13,10 @@ period (the first 400 rows), not from labels. All scores are deterministic: one 
   0009's detector) and with the shape statistic switched on (``with_shape``, decision 0049's
   candidate, not the default), also for speed: points per second of each on the reporting
   series, a median of three timed runs; and, for its scores only, with calibration by hour of
-  the day (``hourly``, decision 0052's candidate, not the default).
+  the day (``hourly``, decision 0052's candidate, not the default) and with the contextual
+  statistic trusting its transitions on every series (``untrusted``, the default before decision
+  0055). False alarms per series-week on pure Gaussian noise at 1-minute, 5-minute and 1-hour
+  sampling, for the default and ``untrusted``.
 - SKAB: F1, FAR and MAR over the rows after each experiment's fit period (SKAB's outlier task),
   and false alarms per series-week on the anomaly-free run (an alarm is a rising edge of the
   alarm state). For reference, the F1 of a detector that calls every row anomalous.
@@ -43,6 +46,7 @@ from bench.anomaly_data import (
 from bench.common import say
 from bench.nab import FileScore, normalised, score_file
 from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, DetectorParams, score_many
+from shugu.monitor.anomaly_context import ContextParams
 from shugu.monitor.anomaly_plant import DEFAULT_PLANT_PARAMS, PlantParams, score_plant
 
 #: Candidate sensitivities of the univariate detector tried on the NAB tuning series.
@@ -58,6 +62,9 @@ SHAPE_WEIGHT = 1.5
 SPEED_RUNS = 3
 
 _MINUTES_PER_WEEK = 7 * 24 * 60
+#: Pure Gaussian noise scored for false alarms: (sampling interval in seconds, weeks), 4 seeds.
+NOISE_RUNS = ((60, 3), (300, 8), (3600, 40))
+NOISE_SEEDS = 4
 #: The product's requirement: at most one false alarm per series-week on normal data.
 FP_BUDGET = 1.0
 
@@ -86,6 +93,19 @@ def windowed_gaussian(
         mean = float(arr.mean())
         std = float(arr.std()) or 1e-6
     return scores
+
+
+def white_noise_alarms(params: DetectorParams) -> dict[str, float]:
+    """False alarms per series-week of the univariate detector on pure Gaussian noise, per
+    sampling interval: a series with no structure should raise none."""
+    out: dict[str, float] = {}
+    for step_s, weeks in NOISE_RUNS:
+        n = int(weeks * 7 * 86400 / step_s)
+        ts = (1_700_000_000_000 + np.arange(n, dtype=np.int64) * step_s * 1000).astype(np.int64)
+        runs = [(ts, np.random.default_rng(seed).normal(size=n)) for seed in range(NOISE_SEEDS)]
+        alarms = sum(int(a.sum()) for _, a in score_many(runs, params=params))
+        out[f"{step_s}s"] = round(alarms / (NOISE_SEEDS * weeks), 2)
+    return out
 
 
 # --- NAB -------------------------------------------------------------------------------------
@@ -152,6 +172,9 @@ def run_nab(series: list[Series], log: bool) -> dict[str, object]:
     no_season = DetectorParams(season_weight=0.0)
     # Calibration by hour of the day as well (decision 0052's candidate, not the default).
     hourly = DetectorParams(hourly_calibration=True)
+    # The contextual statistic trusting its transitions whatever they predict: the default
+    # before decision 0055, which alarmed on white noise.
+    untrusted = DetectorParams(context=ContextParams(trust_gain=0.0))
     # The shape statistic (adaptive resonance), measured but not the default (decision 0049).
     with_shape = DetectorParams(art_weight=SHAPE_WEIGHT)
     # Throughput on the reporting series, both detectors timed in turn in this run, the median
@@ -179,6 +202,8 @@ def run_nab(series: list[Series], log: bool) -> dict[str, object]:
     report_no_season = detect(DEFAULT_SENSITIVITY, reporting, no_season)
     tuning_hourly = detect(DEFAULT_SENSITIVITY, tuning, hourly)
     report_hourly = detect(DEFAULT_SENSITIVITY, reporting, hourly)
+    tuning_untrusted = detect(DEFAULT_SENSITIVITY, tuning, untrusted)
+    report_untrusted = detect(DEFAULT_SENSITIVITY, reporting, untrusted)
     shape_seconds = statistics.median(seconds["with_shape"])
     tuning_shape = detect(DEFAULT_SENSITIVITY, tuning, with_shape)
     report_shape = detect(DEFAULT_SENSITIVITY, reporting, with_shape)
@@ -215,6 +240,10 @@ def run_nab(series: list[Series], log: bool) -> dict[str, object]:
         "reporting_hourly": _nab_summary(_nab_score(report_hourly, reporting), reporting),
         "tuning_values_only": _nab_summary(_nab_score(tuning_values_only, tuning), tuning),
         "reporting_values_only": _nab_summary(_nab_score(report_values_only, reporting), reporting),
+        "tuning_untrusted": _nab_summary(_nab_score(tuning_untrusted, tuning), tuning),
+        "reporting_untrusted": _nab_summary(_nab_score(report_untrusted, reporting), reporting),
+        "white_noise_fp_per_series_week": white_noise_alarms(DetectorParams()),
+        "white_noise_untrusted_fp_per_series_week": white_noise_alarms(untrusted),
         "tuning_with_shape": _nab_summary(_nab_score(tuning_shape, tuning), tuning),
         "reporting_with_shape": _nab_summary(_nab_score(report_shape, reporting), reporting),
         "shugu_points_per_s": round(points / report_seconds) if report_seconds > 0 else 0,

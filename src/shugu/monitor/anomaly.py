@@ -20,8 +20,10 @@ O(1) time and memory, and the decision on point *i* uses only points up to *i*:
 - **Context.** A third statistic, from :mod:`shugu.monitor.anomaly_context`: how novel the step
   from the previous value's range to this one is, as an anomaly likelihood (decades), weighted by
   ``context_weight``. It finds what the first two cannot: a daily curve that goes flat, a series
-  that starts jumping between levels it never jumped between. The surprise is the largest of the
-  statistics, and :attr:`AnomalyBank.causes` says which one it was.
+  that starts jumping between levels it never jumped between. It counts only as far as the
+  previous range has predicted the next on this series, so white noise leaves it silent
+  (decision 0055). The surprise is the largest of the statistics, and
+  :attr:`AnomalyBank.causes` says which one it was.
 - **Time of week.** A fourth statistic, from :mod:`shugu.monitor.anomaly_season`: how much less
   likely the value's range is at this hour of this weekday than at any time (a holiday that
   looks like a Sunday), weighted by ``season_weight``. It speaks only on series whose hour of

@@ -11,6 +11,11 @@ the smallest such model that stays O(1) per point:
   surprise of a step is ``-log10`` of its estimated probability given the previous range, with
   the ranges' overall frequencies as the prior (so an unseen step into a common range is less
   surprising than one into a rare range).
+- **Only as far as sequence tells.** The transition estimate, and the statistic itself, count
+  in proportion to how much better the transitions have predicted the series' ranges than their
+  frequencies alone. On a series without sequence (white noise) a thin row would otherwise make
+  one unseen step look a million times rarer than its range is, and the likelihood's Gaussian
+  tail would call one value in a rare range a 6-decade event: noise alarmed every few days.
 - **Likelihood.** Raw surprises are noisy (a noisy series makes rare steps all the time), so, as
   HTM's anomaly likelihood does, the short average of the raw surprise is judged against its own
   long-run mean and spread: the output is ``-log10`` of the Gaussian tail of that z, in decades,
@@ -54,6 +59,14 @@ class ContextParams:
     prior_points: float = 1.0
     #: Points before the statistic says anything.
     warmup_points: int = 50
+    #: Decades per point by which the previous range must, on average (over
+    #: ``likelihood_points``), predict the current range better than the ranges' frequencies
+    #: do before the transition estimate is trusted in full. Below it the estimate is mixed
+    #: with the frequencies in proportion; on a series without sequence (white noise) the
+    #: gain is nil and the statistic says nothing: a value rare in itself is the spike
+    #: statistic's business, judged by its own rates (decision 0055). 0 trusts the transitions
+    #: always, as before.
+    trust_gain: float = 0.002
 
 
 DEFAULT_CONTEXT = ContextParams()
@@ -88,12 +101,14 @@ class ContextState:
         self.raw_mean = np.zeros(capacity)
         self.raw_var = np.zeros(capacity)
         self.raw_short = np.zeros(capacity)
+        #: Average of log10 P(range | previous range) - log10 P(range), predicted before learning.
+        self.gain = np.zeros(capacity)
         #: The range of each point of the last :meth:`step` (valid or not), for other statistics.
         self.current_range = np.zeros(0, dtype=np.intp)
 
     _FIELDS = (
         "n", "center", "deviation", "previous", "counts", "row_total", "seen", "seen_total",
-        "weight", "raw_mean", "raw_var", "raw_short",
+        "weight", "raw_mean", "raw_var", "raw_short", "gain",
     )  # fmt: skip
 
     def grow(self, capacity: int) -> None:
@@ -140,6 +155,14 @@ class ContextState:
         probability = (self.counts[slots, before, current] + a * prior) / (
             self.row_total[slots, before] + a
         )
+        # What the previous range tells about this one, judged before this point is learned: a
+        # sparse row makes an unseen step look far rarer than the range itself, which on a series
+        # without sequence is only the table's thinness (white noise alarmed on it).
+        gain = self.gain[slots]
+        told = np.log10(probability) - np.log10(prior)
+        trust = np.minimum(np.maximum(gain / max(p.trust_gain, 1e-12), 0.0), 1.0)
+        if p.trust_gain > 0:
+            probability = trust * probability + (1.0 - trust) * prior
         raw = -np.log10(probability)
 
         # Likelihood: the short average of the raw surprise against its long-run distribution.
@@ -151,12 +174,17 @@ class ContextState:
         z = (short - mean) / np.sqrt(var + 1e-6)
         scored = upd & (n >= p.warmup_points)
         surprise = np.where(scored, -log10_gaussian_tail(z), 0.0)
+        if p.trust_gain > 0:
+            # Without sequence, what is left is the range's own rarity judged by a Gaussian tail,
+            # which one value in a rare range sends to 6 decades: leave it to the spike statistic.
+            surprise = surprise * trust
 
         # --- learning ---
         d = raw - mean
         self.raw_mean[slots] = np.where(first, raw, np.where(upd, mean + a_long * d, mean))
         self.raw_var[slots] = np.where(upd, (1.0 - a_long) * (var + a_long * d * d), var)
         self.raw_short[slots] = np.where(valid, short, self.raw_short[slots])
+        self.gain[slots] = np.where(upd, gain + a_long * (told - gain), gain)
         added = np.where(upd, weight, 0.0)
         self.counts[slots, before, current] += added
         self.row_total[slots, before] += added
