@@ -18,6 +18,7 @@ from shugu.cli_lifecycle import STOP_GRACE_S, Listener, announce_stop, check_por
 from shugu.cli_sim import register as register_sim_commands
 from shugu.config import Settings
 from shugu.domain.errors import ShuguError
+from shugu.front.supervisor import check_workers
 from shugu.monitor.notify.targets import parse_networks
 from shugu.store.datadir import check_writable
 
@@ -140,6 +141,15 @@ def serve(
             "e.g. the LAN of your mail relay; repeatable (default: public addresses only)",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="processes serving the MQTT endpoint: this one and N-1 front processes "
+            "sharing its ports (SO_REUSEPORT); the points still go to this process's store. "
+            "Default 1 until every cross-process guarantee holds (docs/decisions/0056)",
+        ),
+    ] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
     """Run the API (HTTP device API, query API, registry) on one process.
@@ -174,6 +184,7 @@ def serve(
         behind_tls=behind_tls,
         notify_allow_networks=tuple(notify_allow_network or ()),
         role=role,
+        workers=workers,
     )
     listeners = [Listener("HTTP", host, http_port, "--http-port")]
     if mqtt_port is not None:
@@ -181,6 +192,7 @@ def serve(
     if mqtt_tls_port is not None:
         listeners.append(Listener("MQTT over TLS", host, mqtt_tls_port, "--mqtt-tls-port"))
     try:
+        check_workers(settings)
         check_ports(listeners)
         parse_networks(settings.notify_allow_networks)
         check_writable(settings.data_dir)

@@ -66,6 +66,9 @@ class Settings:
     #: shared subscription and the device APIs into the store), ``monitor`` (rules and alarms
     #: for its share of the enterprises), ``api`` (the HTTP API and console), or ``all``.
     role: str = "all"
+    #: Processes serving the MQTT endpoint on one node (``--workers``): this one and N−1 front
+    #: processes sharing its ports (decision 0056).
+    workers: int = 1
 
     @property
     def telemetry_path(self) -> Path:

@@ -46,6 +46,8 @@ from shugu.store.registry import Registry
 from shugu.store.registry.cluster import ROLES
 
 if TYPE_CHECKING:
+    from shugu.front.hub import FrontHub
+    from shugu.front.supervisor import FrontSupervisor
     from shugu.store.clickhouse_store import ClickHouseTelemetryStore
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,9 @@ class Services:
     member_id: str = ""
     beat: IngestBeat | None = None
     feed: ClusterFeed | None = None
+    #: With ``--workers N``: the channel the front processes store through, and the fronts.
+    fronts: FrontHub | None = None
+    supervisor: FrontSupervisor | None = None
 
     @property
     def role(self) -> str:
@@ -335,19 +340,43 @@ class Runtime:
             self._tasks.append(asyncio.create_task(services.rounds.schedule()))
         if services.beat is not None:
             services.beat.start()
+        shared = settings.workers > 1 and services.mqtt is not None
+        if shared:
+            await self._open_front_channel()
         if services.mqtt is not None and settings.mqtt_port is not None:
-            services.mqtt_port = await services.mqtt.start(settings.mqtt_host, settings.mqtt_port)
+            services.mqtt_port = await services.mqtt.start(
+                settings.mqtt_host, settings.mqtt_port, shared=shared
+            )
         if services.mqtt is not None and settings.mqtt_tls_port is not None:
             services.mqtt_tls_port = await services.mqtt.start(
-                settings.mqtt_host, settings.mqtt_tls_port, tls_context(settings)
+                settings.mqtt_host, settings.mqtt_tls_port, tls_context(settings), shared=shared
             )
+        if services.supervisor is not None:
+            services.supervisor.start(services.mqtt_port, services.mqtt_tls_port)
         if services.bridge is not None:
             services.bridge.start()
         for attachment in self.attachments:
             await attachment.start(services)
 
+    async def _open_front_channel(self) -> None:
+        """The channel the fronts store through, and the fronts' supervisor (started once the
+        ports are bound: a port given as 0 is then the same for every process)."""
+        from shugu.front.hub import FrontHub
+        from shugu.front.supervisor import FrontSupervisor
+
+        services = self.services
+        settings = services.settings
+        services.fronts = FrontHub(services.store, settings.data_dir)
+        await services.fronts.start()
+        services.supervisor = FrontSupervisor(settings, settings.workers - 1)
+
     async def stop(self) -> None:
         services = self.services
+        if services.supervisor is not None:
+            # First: a front's last batches are still answered while the channel is open.
+            await services.supervisor.stop()
+        if services.fronts is not None:
+            await services.fronts.stop()
         for attachment in reversed(self.attachments):
             await attachment.stop()
         for task in self._tasks:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -132,9 +133,31 @@ def create_app(
             "monitor_pending_rows": services.monitor.stats().pending_rows,
             "console_live_streams": app.state.live_hub.open_streams,
             **cluster_health(services),
+            **workers_health(services),
         }
 
     return app
+
+
+def workers_health(services: Services) -> dict[str, object]:
+    """With ``--workers N``: every process's counters, and the node's MQTT connections summed
+    (``mqtt_connections`` then counts the fronts' too)."""
+    if services.fronts is None:
+        return {}
+    mqtt = services.mqtt
+    own = {
+        "worker": 0,
+        "pid": os.getpid(),
+        "mqtt_connections": len(mqtt.connections) if mqtt else 0,
+        "points_accepted": sum(f.accepted_total for f in services.door.meter.figures().values()),
+    }
+    fronts = services.fronts.stats()
+    per_worker = [own, *({"worker": i + 1, **f} for i, f in enumerate(fronts))]
+    return {
+        "workers": per_worker,
+        "workers_started": 1 + (services.supervisor.count if services.supervisor else 0),
+        "mqtt_connections": sum(int(str(w.get("mqtt_connections", 0))) for w in per_worker),
+    }
 
 
 def cluster_health(services: Services) -> dict[str, object]:

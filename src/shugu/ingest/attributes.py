@@ -24,7 +24,7 @@ from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ValidationError
 from shugu.ingest.door import IngestDoor
 from shugu.ingest.long_poll import DevicePolls, LongPoll
-from shugu.store.telemetry import AttributeRecord, RejectRecord, TelemetryStore
+from shugu.store.telemetry import AttributeRecord, IngestStore, RejectRecord
 
 #: Longest attribute key kept (the store's column holds 255 characters).
 MAX_ATTRIBUTE_KEY = 255
@@ -89,7 +89,7 @@ class _Poller(LongPoll[dict[str, Any]]):
 
 
 class AttributeService:
-    def __init__(self, door: IngestDoor, store: TelemetryStore) -> None:
+    def __init__(self, door: IngestDoor, store: IngestStore) -> None:
         self._door = door
         self._store = store
         #: device id → how shared-attribute changes reach its live MQTT connection

@@ -20,6 +20,12 @@ from shugu.store.registry import Registry
 from shugu.store.registry.records import DeviceRecord
 
 
+class DeviceReach(Protocol):
+    """Other processes that may hold the device's connections (the fronts of ``--workers``)."""
+
+    def disconnect_device(self, device_id: int, reason: str) -> int: ...
+
+
 class DeviceAccessHolders(Protocol):
     """What holds a device's access in one process (the runtime's services do)."""
 
@@ -38,6 +44,9 @@ class DeviceAccessHolders(Protocol):
     @property
     def mqtt(self) -> MqttEndpoint | None: ...
 
+    @property
+    def fronts(self) -> DeviceReach | None: ...
+
 
 def revoke_device_access(holders: DeviceAccessHolders, device_id: int, reason: str) -> int:
     """After a device's credentials were revoked in the registry (token rotated, device
@@ -47,6 +56,8 @@ def revoke_device_access(holders: DeviceAccessHolders, device_id: int, reason: s
     holders.device_cache.forget(device_id)
     closed = 0
     try:
+        if holders.fronts is not None:
+            holders.fronts.disconnect_device(device_id, reason)
         if holders.mqtt is not None:
             closed = holders.mqtt.disconnect_device(device_id, reason)
     finally:

@@ -37,7 +37,7 @@ from shugu.ingest.ingest_meter import BROKER, MQTT, IngestMeter
 from shugu.ingest.refusal_tally import RefusalTally
 from shugu.ingest.thingsboard import TelemetryDecoder
 from shugu.ingest.validation import Limits, check, to_batch
-from shugu.store.telemetry import AttributeRecord, RejectRecord, Rejects, TelemetryStore
+from shugu.store.telemetry import AttributeRecord, IngestStore, RejectRecord, Rejects
 
 #: Transports whose senders wait for room instead of being refused; their requests coalesce.
 HELD_TRANSPORTS = frozenset({MQTT, BROKER})
@@ -99,7 +99,7 @@ class IngestResult:
 
 class IngestDoor:
     def __init__(
-        self, store: TelemetryStore, settings: Settings, clock: Callable[[], int] = now_ms
+        self, store: IngestStore, settings: Settings, clock: Callable[[], int] = now_ms
     ) -> None:
         self._store = store
         self._settings = settings

@@ -82,7 +82,11 @@ class RangeQuery:
     limit: int = 2_000_000
 
 
-class TelemetryStore(Protocol):
+class IngestStore(Protocol):
+    """What the ingest door and the device APIs need of a store: take batches, tell the
+    backlog, number metric names, read a device's attributes. A front process's channel to
+    the main process (`front/channel_store.py`) is one; so is every TelemetryStore."""
+
     def submit(
         self,
         batch: Batch,
@@ -108,6 +112,19 @@ class TelemetryStore(Protocol):
 
     def attributes(self, device: int, scope: str | None = None) -> list[AttributeRecord]: ...
 
+    def metric_ids(self, names: Sequence[str]) -> npt.NDArray[np.int32]:
+        """Ids of metric names, numbering new names on first sight."""
+        ...
+
+    def metric_id(self, name: str) -> int | None:
+        """The id of a metric name already numbered, else None."""
+        ...
+
+
+class TelemetryStore(IngestStore, Protocol):
+    """Everything the API, the monitor and the analytics read and write: the ingest part and
+    the queries."""
+
     def values_before(self, devices: Sequence[int], metrics: Sequence[str], ts_ms: int) -> pa.Table:
         """Per (device, metric) the last point before ``ts_ms``: device, metric, ts, value."""
         ...
@@ -125,16 +142,8 @@ class TelemetryStore(Protocol):
         """The sequence number of the last row committed; it grows with every commit."""
         ...
 
-    def metric_ids(self, names: Sequence[str]) -> npt.NDArray[np.int32]:
-        """Ids of metric names, numbering new names on first sight."""
-        ...
-
     def metric_name(self, metric_id: int) -> str:
         """The name of a numbered metric."""
-        ...
-
-    def metric_id(self, name: str) -> int | None:
-        """The id of a metric name already numbered, else None."""
         ...
 
     def add_listener(self, listener: Callable[[Batch], None]) -> None:

@@ -89,12 +89,22 @@ class MqttEndpoint:
         #: Whether the last re-check failed (logged once when it fails, once when it recovers).
         self._revalidation_failing = False
 
-    async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> int:
-        """Listen on host:port (port 0 picks a free one); returns the port."""
+    async def start(
+        self, host: str, port: int, tls: ssl.SSLContext | None = None, *, shared: bool = False
+    ) -> int:
+        """Listen on host:port (port 0 picks a free one); returns the port. ``shared``: with
+        SO_REUSEPORT, so that the front processes of ``--workers`` listen on it too and the
+        kernel spreads new connections among them."""
         loop = asyncio.get_running_loop()
         self._loop = loop
         server = await loop.create_server(
-            lambda: MqttConnection(self), host, port, ssl=tls, reuse_address=True, backlog=4096
+            lambda: MqttConnection(self),
+            host,
+            port,
+            ssl=tls,
+            reuse_address=True,
+            reuse_port=shared or None,
+            backlog=4096,
         )
         self._servers.append(server)
         if self._revalidate is not None and self._revalidator is None:

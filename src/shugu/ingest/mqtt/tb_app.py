@@ -44,7 +44,7 @@ from shugu.ingest.mqtt.connection import (
 from shugu.ingest.rpc import Deliver, RpcHub, answer_client_rpc
 from shugu.ingest.thingsboard import parse_json
 from shugu.store.registry import Registry
-from shugu.store.telemetry import RejectRecord, TelemetryStore
+from shugu.store.telemetry import IngestStore, RejectRecord
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class ThingsBoardApp:
         self,
         registry: Registry,
         door: IngestDoor,
-        store: TelemetryStore,
+        store: IngestStore,
         rpc: RpcHub,
         limits: SessionLimits,
         attributes: AttributeService | None = None,

@@ -1,0 +1,222 @@
+"""A front's telemetry store: what the ingest door needs of one, over the channel to main.
+
+The door (`ingest/door.py`) asks a store to number metric names, take a batch and say when it
+is durable, and tell how full the backlog is. In a front process this store does that over the
+front channel (`front/wire.py`):
+
+- metric names get the front's own numbers, which the main process maps to the store's; a name
+  travels once per connection, in the head of the first batch that uses it;
+- ``submit`` sends the batch and its future settles when main's answer comes: the row count
+  once main's store has committed it, the store's own refusal (OverloadedError) when main's
+  backlog is full, or UnavailableError when the store failed or the channel is gone;
+- the backlog is main's, as of its last answer, plus the rows this front has sent and not yet
+  seen answered: the door holds MQTT senders and refuses HTTP ones on that figure, as it would
+  on the store's own.
+
+Reads the door does not do (queries, attributes) are not served here: ``attributes`` answers
+UnavailableError (the front has no copy of the store).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from shugu.domain.batch import Batch
+from shugu.domain.errors import OverloadedError, UnavailableError
+from shugu.front import wire
+from shugu.store.datadir import unix_socket_address
+from shugu.store.telemetry import AttributeRecord, Rejects
+
+log = logging.getLogger(__name__)
+
+#: A revocation heard from main: device id, reason.
+OnRevoke = Callable[[int, str], None]
+
+
+def _gone() -> UnavailableError:
+    return UnavailableError(
+        "the main process is gone; the points were not stored", code="store_unavailable"
+    )
+
+
+class ChannelStore:
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / wire.FRONTS_SOCKET
+        self._names: dict[str, int] = {}
+        self._unsent: dict[int, str] = {}
+        self._pending: dict[int, tuple[Future[int], int]] = {}
+        self._number = 0
+        self._in_flight_rows = 0
+        self._main_backlog = 0
+        self._max_backlog = 1
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._reader_task: asyncio.Task[None] | None = None
+        self._lock = threading.Lock()
+        #: Called when main revokes a device's credentials.
+        self.on_revoke: OnRevoke = lambda _device, _reason: None
+        #: Called when main asks for this front's counters.
+        self.stats: Callable[[], dict[str, Any]] = dict
+        #: Set once the channel has ended (main stopped or died).
+        self.closed = asyncio.Event()
+        self.refusals = 0
+
+    async def connect(self) -> None:
+        """Join main's channel and learn its backlog bound."""
+        self._loop = asyncio.get_running_loop()
+        with unix_socket_address(self.path) as address:
+            reader, writer = await asyncio.open_unix_connection(address, limit=wire.MAX_FRAME_BYTES)
+        self._writer = writer
+        writer.write(wire.frame(wire.HELLO, 0, wire.json_payload({"pid": os.getpid()})))
+        got = await wire.read_frame(reader)
+        if got is None or got[0] != wire.WELCOME:
+            raise wire.ChannelError("main did not welcome this front")
+        _, self._main_backlog, self._max_backlog = wire.decode_ack(got[2])
+        self._reader_task = asyncio.create_task(self._read(reader))
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while (got := await wire.read_frame(reader)) is not None:
+                self._on_frame(*got)
+        except (wire.ChannelError, ConnectionError) as exc:
+            log.warning("front channel broken: %s", exc)
+        finally:
+            self._end()
+
+    def _end(self) -> None:
+        pending, self._pending = self._pending, {}
+        for future, _rows in pending.values():
+            if not future.done():
+                future.set_exception(_gone())
+        self._in_flight_rows = 0
+        self.closed.set()
+
+    def _on_frame(self, kind: int, number: int, payload: bytes) -> None:
+        if kind in (wire.ACK, wire.FULL, wire.FAILED):
+            entry = self._pending.pop(number, None)
+            if entry is None:
+                raise wire.ChannelError(f"an answer to batch {number}, which is not waiting")
+            future, rows = entry
+            self._in_flight_rows -= rows
+            if kind == wire.ACK:
+                stored, self._main_backlog, self._max_backlog = wire.decode_ack(payload)
+                future.set_result(stored)
+            elif kind == wire.FULL:
+                body = wire.from_json(payload)
+                self.refusals += 1
+                future.set_exception(
+                    OverloadedError(body["message"], retry_after_s=float(body["retry_after_s"]))
+                )
+            else:
+                message = str(wire.from_json(payload).get("message", "the store failed"))
+                future.set_exception(UnavailableError(message, code="store_unavailable"))
+        elif kind == wire.REVOKE:
+            body = wire.from_json(payload)
+            self.on_revoke(int(body["device"]), str(body["reason"]))
+        elif kind == wire.ASK_STATS:
+            self._send(wire.STATS, number, wire.json_payload(self.stats()))
+        else:
+            raise wire.ChannelError(f"a frame of unknown kind {kind}")
+
+    def _send(self, kind: int, number: int, payload: bytes) -> None:
+        writer = self._writer
+        if writer is not None and not writer.is_closing():
+            writer.write(wire.frame(kind, number, payload))
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(ConnectionError):
+                await self._writer.wait_closed()
+        if self._reader_task is not None:
+            await self._reader_task
+
+    # -- what the door asks
+
+    def metric_ids(self, names: Sequence[str]) -> npt.NDArray[np.int32]:
+        ids = self._names
+        out = np.empty(len(names), np.int32)
+        with self._lock:
+            for i, name in enumerate(names):
+                number = ids.get(name)
+                if number is None:
+                    number = ids[name] = len(ids) + 1
+                    self._unsent[number] = name
+                out[i] = number
+        return out
+
+    def metric_id(self, name: str) -> int | None:
+        return self._names.get(name)
+
+    def submit(
+        self,
+        batch: Batch,
+        rejects: Rejects | None = None,
+        attributes: Sequence[AttributeRecord] | None = None,
+    ) -> Future[int]:
+        future: Future[int] = Future()
+        future.set_running_or_notify_cancel()
+        loop = self._loop
+        if loop is None or self.closed.is_set():
+            future.set_exception(_gone())
+            return future
+        records = list(attributes) if attributes else None
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._send_batch(future, batch, rejects, records)
+        else:
+            loop.call_soon_threadsafe(self._send_batch, future, batch, rejects, records)
+        return future
+
+    def _send_batch(
+        self,
+        future: Future[int],
+        batch: Batch,
+        rejects: Rejects | None,
+        attributes: list[AttributeRecord] | None,
+    ) -> None:
+        if self.closed.is_set():
+            future.set_exception(_gone())
+            return
+        with self._lock:
+            names, self._unsent = self._unsent, {}
+        self._number += 1
+        self._pending[self._number] = (future, len(batch))
+        self._in_flight_rows += len(batch)
+        self._send(wire.BATCH, self._number, wire.encode_batch(batch, rejects, attributes, names))
+
+    @property
+    def backlog_rows(self) -> int:
+        return self._main_backlog + self._in_flight_rows
+
+    @property
+    def max_backlog_rows(self) -> int:
+        return self._max_backlog
+
+    def overloaded(self) -> OverloadedError:
+        self.refusals += 1
+        return OverloadedError(
+            "more telemetry is arriving than can be stored; slow down and retry",
+            retry_after_s=1.0,
+            backlog_points=self.backlog_rows,
+        )
+
+    def attributes(self, device: int, scope: str | None = None) -> list[AttributeRecord]:
+        raise UnavailableError(
+            "attributes are read from the main process, not from this front",
+            code="store_unavailable",
+        )

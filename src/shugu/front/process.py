@@ -1,0 +1,167 @@
+"""A front process of ``shugu serve --workers N``: the MQTT endpoint on the main process's
+ports, with the points going to main's store over the front channel.
+
+A front decodes, authenticates (reading the registry itself) and validates through the one
+ingest door (`ingest/door.py`), as main does; only the store differs (`channel_store.py`). A
+PUBACK leaves once main has committed the batch. When main revokes a device's credentials, the
+front forgets its cached lookups and closes the device's connections. When the channel ends
+(main stopped or died) the front stops listening and exits: nothing it accepts afterwards could
+be stored.
+
+Started by main (`front/supervisor.py`) as ``python -m shugu.front SETTINGS_JSON``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import gc
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from shugu.config import Settings
+from shugu.ingest.attributes import AttributeService
+from shugu.ingest.device_cache import DeviceCache
+from shugu.ingest.device_credentials import revoke_device_access
+from shugu.ingest.door import IngestDoor
+from shugu.ingest.mqtt.server import MqttEndpoint
+from shugu.ingest.mqtt.tb_app import SessionLimits, ThingsBoardApp
+from shugu.ingest.rpc import RpcHub
+from shugu.store.registry import Registry
+
+log = logging.getLogger(__name__)
+
+#: Same bounds as main's endpoint (runtime.py).
+MQTT_HEADER_ALLOWANCE = 64 * 1024
+MQTT_MAX_INFLIGHT = 1000
+
+_PATH_FIELDS = ("data_dir", "tls_cert", "tls_key")
+
+
+def settings_to_json(settings: Settings, **overrides: Any) -> str:
+    """The settings a front runs with, as one command-line argument."""
+    values = dataclasses.asdict(settings) | overrides
+    return orjson.dumps(values, default=str).decode()
+
+
+def settings_from_json(text: str) -> Settings:
+    values = orjson.loads(text)
+    for name in _PATH_FIELDS:
+        if values.get(name) is not None:
+            values[name] = Path(values[name])
+    values["notify_allow_networks"] = tuple(values.get("notify_allow_networks", ()))
+    return Settings(**values)
+
+
+@dataclass
+class FrontHolders:
+    """What holds a device's access in a front (for ``revoke_device_access``)."""
+
+    registry: Registry
+    device_cache: DeviceCache
+    rpc: RpcHub
+    attributes: AttributeService
+    mqtt: MqttEndpoint | None
+    fronts: None = None
+
+
+async def run_front(settings: Settings) -> int:
+    # Imported here: the channel's store needs the running loop's clock and nothing else.
+    from shugu.front.channel_store import ChannelStore
+    from shugu.runtime import tls_context
+
+    registry = Registry(settings.resolved_registry_url())
+    store = ChannelStore(settings.data_dir)
+    try:
+        await store.connect()
+    except (OSError, ConnectionError) as exc:
+        log.error("front %d: cannot reach the main process's channel: %s", os.getpid(), exc)
+        registry.close()
+        return 2
+    door = IngestDoor(store, settings)
+    rpc = RpcHub()
+    attributes = AttributeService(door, store)
+    device_cache = DeviceCache(registry)
+    limits = SessionLimits(settings.max_payload_bytes, MQTT_MAX_INFLIGHT)
+    mqtt = MqttEndpoint(
+        ThingsBoardApp(registry, door, store, rpc, limits, attributes, device_cache),
+        max_packet_bytes=settings.max_payload_bytes + MQTT_HEADER_ALLOWANCE,
+        max_inflight=MQTT_MAX_INFLIGHT,
+        congested=lambda: door.congested,
+        revalidate=registry.device_ids_for_tokens,
+        max_connections_per_address=settings.mqtt_max_connections_per_address,
+    )
+    holders = FrontHolders(registry, device_cache, rpc, attributes, mqtt)
+
+    def revoke(device_id: int, reason: str) -> None:
+        # Main's registry forgot the old token; this process's copy of the lookups must too.
+        registry.clear_caches()
+        revoke_device_access(holders, device_id, reason)
+
+    def stats() -> dict[str, Any]:
+        figures = door.meter.figures()
+        return {
+            "pid": os.getpid(),
+            "mqtt_connections": len(mqtt.connections),
+            "mqtt_refused_over_address_limit": mqtt.refused_over_cap,
+            "busy_refusals": door.busy_refusals,
+            "overload_refusals": store.refusals,
+            "points_accepted": sum(f.accepted_total for f in figures.values()),
+            "points_refused": sum(f.refused_total for f in figures.values()),
+        }
+
+    store.on_revoke = revoke
+    store.stats = stats
+    if settings.mqtt_port is not None:
+        await mqtt.start(settings.mqtt_host, settings.mqtt_port, shared=True)
+    if settings.mqtt_tls_port is not None:
+        await mqtt.start(
+            settings.mqtt_host, settings.mqtt_tls_port, tls_context(settings), shared=True
+        )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    ended = asyncio.create_task(store.closed.wait())
+    asked = asyncio.create_task(stop.wait())
+    await asyncio.wait({ended, asked}, return_when=asyncio.FIRST_COMPLETED)
+    if store.closed.is_set() and not stop.is_set():
+        log.warning("front %d: the main process is gone; stopping", os.getpid())
+    await mqtt.stop()
+    # Points already sent are answered (or failed) by main before the channel closes.
+    door.refusals.flush()
+    await store.close()
+    for task in (ended, asked):
+        task.cancel()
+    registry.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print(
+            "usage: python -m shugu.front SETTINGS_JSON (started by shugu serve)", file=sys.stderr
+        )
+        return 2
+    settings = settings_from_json(args[0])
+    logging.basicConfig(
+        level=os.environ.get("SHUGU_LOG_LEVEL", "INFO").upper(),
+        format=f"%(asctime)s %(levelname)s front-{os.getpid()} %(name)s: %(message)s",
+    )
+    import uvloop
+
+    # As in main: the startup heap stays out of the collector's full passes (decision 0053).
+    gc.collect()
+    gc.freeze()
+    with contextlib.suppress(KeyboardInterrupt):
+        return uvloop.run(run_front(settings))
+    return 0
