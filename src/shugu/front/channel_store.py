@@ -40,8 +40,8 @@ from shugu.store.telemetry import AttributeRecord, Rejects
 
 log = logging.getLogger(__name__)
 
-#: A revocation heard from main: device id, reason.
-OnRevoke = Callable[[int, str], None]
+#: A revocation heard from main: device id, reason → connections closed.
+OnRevoke = Callable[[int, str], int]
 
 
 def _gone() -> UnavailableError:
@@ -65,7 +65,7 @@ class ChannelStore:
         self._reader_task: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
         #: Called when main revokes a device's credentials.
-        self.on_revoke: OnRevoke = lambda _device, _reason: None
+        self.on_revoke: OnRevoke = lambda _device, _reason: 0
         #: Called when main asks for this front's counters.
         self.stats: Callable[[], dict[str, Any]] = dict
         #: Set once the channel has ended (main stopped or died).
@@ -123,7 +123,8 @@ class ChannelStore:
                 future.set_exception(UnavailableError(message, code="store_unavailable"))
         elif kind == wire.REVOKE:
             body = wire.from_json(payload)
-            self.on_revoke(int(body["device"]), str(body["reason"]))
+            closed = self.on_revoke(int(body["device"]), str(body["reason"]))
+            self._send(wire.REVOKED, number, wire.json_payload({"closed": closed}))
         elif kind == wire.ASK_STATS:
             self._send(wire.STATS, number, wire.json_payload(self.stats()))
         else:

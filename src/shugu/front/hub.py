@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 #: How long /api/health waits for the fronts' counters.
 STATS_WAIT_S = 1.0
+#: How long a revocation waits for the fronts to confirm they closed the device's connections.
+REVOKE_WAIT_S = 5.0
 
 
 def _peer_uid(sock: socket.socket | None) -> int | None:
@@ -59,6 +61,7 @@ class FrontLink:
     pid: int = 0
     #: The front's metric number → the store's (0: not yet named by the front).
     metrics: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros(64, np.int32))
+    #: Questions asked of the front (counters, revocations) → their answers.
     asked: dict[int, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
 
     def send(self, kind: int, number: int, payload: bytes = b"") -> None:
@@ -144,7 +147,7 @@ class FrontHub:
             link.send(
                 wire.WELCOME, 0, wire.encode_ack(0, store.backlog_rows, store.max_backlog_rows)
             )
-        elif kind == wire.STATS:
+        elif kind in (wire.STATS, wire.REVOKED):
             waiting = link.asked.pop(number, None)
             if waiting is not None and not waiting.done():
                 waiting.set_result(wire.from_json(payload))
@@ -190,36 +193,54 @@ class FrontHub:
     # -- what the main process asks of every front
 
     def disconnect_device(self, device_id: int, reason: str) -> int:
-        """Tell every front to forget the device and close its connections (any thread); the
-        fronts do it as soon as the frame arrives. Returns 0: the fronts count their own."""
+        """Tell every front to forget the device and close its connections; returns how many
+        they closed. From outside the hub's loop (sync routes, the control socket) it waits
+        until each front has confirmed, as a local revocation is done when it returns."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return 0
-        payload = wire.json_payload({"device": device_id, "reason": reason})
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        work = self._revoke(device_id, reason)
+        if running is loop:
+            loop.create_task(work)
+            return 0
+        try:
+            future = asyncio.run_coroutine_threadsafe(work, loop)
+        except RuntimeError:  # the loop closed meanwhile: no front is left to tell
+            work.close()
+            return 0
+        try:
+            return future.result(timeout=REVOKE_WAIT_S + 1.0)
+        except TimeoutError:
+            return 0
 
-        def broadcast() -> None:
-            for link in list(self.links):
-                link.send(wire.REVOKE, 0, payload)
+    async def _revoke(self, device_id: int, reason: str) -> int:
+        answers = await self._ask_all(
+            wire.REVOKE, wire.json_payload({"device": device_id, "reason": reason}), REVOKE_WAIT_S
+        )
+        return sum(int(answer.get("closed", 0)) for answer in answers)
 
-        # The loop may close meanwhile: then no front is left to tell.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(broadcast)
-        return 0
-
-    async def gather_stats(self) -> list[dict[str, Any]]:
-        """Every connected front's counters (those that answer within ``STATS_WAIT_S``)."""
+    async def _ask_all(self, kind: int, payload: bytes, wait_s: float) -> list[dict[str, Any]]:
+        """Ask every connected front; the answers that come within ``wait_s``."""
         loop = asyncio.get_running_loop()
         waits = []
         for link in list(self.links):
             self._asked += 1
             waiting: asyncio.Future[dict[str, Any]] = loop.create_future()
             link.asked[self._asked] = waiting
-            link.send(wire.ASK_STATS, self._asked)
+            link.send(kind, self._asked, payload)
             waits.append(waiting)
         if not waits:
             return []
-        done, _ = await asyncio.wait(waits, timeout=STATS_WAIT_S)
+        done, _ = await asyncio.wait(waits, timeout=wait_s)
         return [w.result() for w in done if not w.cancelled() and w.exception() is None]
+
+    async def gather_stats(self) -> list[dict[str, Any]]:
+        """Every connected front's counters (those that answer within ``STATS_WAIT_S``)."""
+        return await self._ask_all(wire.ASK_STATS, b"", STATS_WAIT_S)
 
     def stats(self) -> list[dict[str, Any]]:
         """:meth:`gather_stats` from a thread outside the hub's event loop (sync routes)."""

@@ -101,10 +101,10 @@ async def run_front(settings: Settings) -> int:
     )
     holders = FrontHolders(registry, device_cache, rpc, attributes, mqtt)
 
-    def revoke(device_id: int, reason: str) -> None:
+    def revoke(device_id: int, reason: str) -> int:
         # Main's registry forgot the old token; this process's copy of the lookups must too.
         registry.clear_caches()
-        revoke_device_access(holders, device_id, reason)
+        return revoke_device_access(holders, device_id, reason)
 
     def stats() -> dict[str, Any]:
         figures = door.meter.figures()

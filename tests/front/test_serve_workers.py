@@ -1,0 +1,125 @@
+"""``shugu serve --workers 2`` as a real process: MQTT devices spread over both processes by
+the kernel, every acknowledged point read back through the API, /api/health counting each
+process, and a revocation on main cutting off a device held by the front process."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import paho.mqtt.client as paho
+import pyarrow.ipc as ipc
+import pytest
+from bench.faults.served import DeviceCredential, District, Served, make_district
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+DEVICES = 24
+MESSAGES = 5
+NOT_AUTHORIZED = 0x87
+#: What a front says when main revokes (a front's own periodic re-check says "were revoked").
+ROTATED = "the device's access token was replaced"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    workdir = tmp_path_factory.mktemp("workers")
+    district = make_district(workdir / "data", DEVICES)
+    server = Served(district, extra_args=["--workers", "2"], log_path=workdir / "serve.log")
+    server.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(server.health().get("workers", [])) < 2:
+            assert time.monotonic() < deadline, "the front process never joined"
+            time.sleep(0.1)
+        yield server
+    finally:
+        server.stop()
+
+
+class Device:
+    """One paho MQTT 5 client for one device, recording how its connection ended."""
+
+    def __init__(self, port: int, cred: DeviceCredential) -> None:
+        self.cred = cred
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"w-{cred.name}", protocol=paho.MQTTv5
+        )
+        self.client.username_pw_set(cred.token)
+        self.connected = threading.Event()
+        self.disconnected = threading.Event()
+        self.ended: tuple[int, str | None] | None = None
+        self.client.on_connect = lambda c, u, f, rc, p: self.connected.set()
+        self.client.on_disconnect = self._on_disconnect
+        self.client.connect("127.0.0.1", port, keepalive=30)
+        self.client.loop_start()
+
+    def _on_disconnect(
+        self, c: paho.Client, u: object, f: object, rc: ReasonCode, p: Properties | None
+    ) -> None:
+        self.ended = (rc.value, getattr(p, "ReasonString", None) if p is not None else None)
+        self.disconnected.set()
+
+    def publish(self, ts: int, value: float) -> bool:
+        body = json.dumps({"ts": ts, "values": {"v": value}})
+        info = self.client.publish("v1/devices/me/telemetry", body, qos=1)
+        info.wait_for_publish(30)
+        return info.is_published()
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _points(server: Served, device_id: int, start: int, end: int) -> list[tuple[int, float]]:
+    path = f"/api/devices/{device_id}/telemetry?start={start}&end={end}&format=arrow&metrics=v"
+    status, body = server.request("GET", path)
+    assert status == 200, body[:300]
+    table = ipc.open_stream(io.BytesIO(body)).read_all()
+    return sorted(
+        zip(table.column("ts").to_pylist(), table.column("value").to_pylist(), strict=True)
+    )
+
+
+def test_devices_on_both_processes_store_every_point_and_are_cut_off_from_main(
+    served: Served,
+) -> None:
+    district: District = served.district
+    assert served.mqtt_port is not None
+    devices = [Device(served.mqtt_port, cred) for cred in district.devices]
+    try:
+        for device in devices:
+            assert device.connected.wait(10), f"{device.cred.name}: no CONNACK"
+        start = int(time.time() * 1000) - 60_000
+        for i in range(MESSAGES):
+            for device in devices:
+                assert device.publish(start + i, device.cred.index * 100 + i)
+
+        health = served.health()
+        workers = health["workers"]
+        assert [w["worker"] for w in workers] == [0, 1]
+        # The kernel spread the connections: both processes hold and stored some.
+        assert all(w["mqtt_connections"] > 0 for w in workers), workers
+        assert all(w["points_accepted"] > 0 for w in workers), workers
+        assert health["mqtt_connections"] == DEVICES
+        assert sum(w["points_accepted"] for w in workers) == DEVICES * MESSAGES
+
+        for device in devices:
+            expected = [(start + i, float(device.cred.index * 100 + i)) for i in range(MESSAGES)]
+            assert _points(served, device.cred.id, start, start + MESSAGES) == expected
+
+        # Every device's token replaced on main: each connection, on whichever process it
+        # is, is closed with main's reason, not later by a front's periodic re-check.
+        for device in devices:
+            status, body = served.request("POST", f"/api/devices/{device.cred.id}/token")
+            assert status == 200, body
+            assert device.disconnected.wait(10), f"{device.cred.name} still connected"
+            assert device.ended == (NOT_AUTHORIZED, ROTATED)
+        assert served.health()["mqtt_connections"] == 0
+    finally:
+        for device in devices:
+            device.close()
