@@ -362,11 +362,13 @@ class Runtime:
         """The channel the fronts store through, and the fronts' supervisor (started once the
         ports are bound: a port given as 0 is then the same for every process)."""
         from shugu.front.hub import FrontHub
+        from shugu.front.routes import MainRoutes
         from shugu.front.supervisor import FrontSupervisor
 
         services = self.services
         settings = services.settings
-        services.fronts = FrontHub(services.store, settings.data_dir)
+        routes = MainRoutes(services.rpc, services.attributes)
+        services.fronts = FrontHub(services.store, settings.data_dir, routes)
         await services.fronts.start()
         services.supervisor = FrontSupervisor(settings, settings.workers - 1)
 

@@ -1,5 +1,6 @@
 """``shugu serve --workers 2`` as a real process: MQTT devices spread over both processes by
 the kernel, every acknowledged point read back through the API, /api/health counting each
+process, RPC requests and shared attributes from main's API reaching devices on either
 process, and a revocation on main cutting off a device held by the front process."""
 
 from __future__ import annotations
@@ -53,10 +54,26 @@ class Device:
         self.connected = threading.Event()
         self.disconnected = threading.Event()
         self.ended: tuple[int, str | None] | None = None
+        self.pushed: list[dict[str, object]] = []
         self.client.on_connect = lambda c, u, f, rc, p: self.connected.set()
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port, keepalive=30)
         self.client.loop_start()
+
+    def _on_message(self, c: paho.Client, u: object, message: paho.MQTTMessage) -> None:
+        """Answers every RPC request with its parameters; keeps attribute changes."""
+        body = json.loads(message.payload)
+        if message.topic.startswith("v1/devices/me/rpc/request/"):
+            request_id = message.topic.rsplit("/", 1)[1]
+            answer = json.dumps({"echo": body["params"], "device": self.cred.name})
+            c.publish(f"v1/devices/me/rpc/response/{request_id}", answer, qos=1)
+        elif message.topic == "v1/devices/me/attributes":
+            self.pushed.append(body)
+
+    def subscribe(self) -> None:
+        self.client.subscribe("v1/devices/me/rpc/request/+", qos=1)
+        self.client.subscribe("v1/devices/me/attributes", qos=1)
 
     def _on_disconnect(
         self, c: paho.Client, u: object, f: object, rc: ReasonCode, p: Properties | None
@@ -94,6 +111,7 @@ def test_devices_on_both_processes_store_every_point_and_are_cut_off_from_main(
     try:
         for device in devices:
             assert device.connected.wait(10), f"{device.cred.name}: no CONNACK"
+            device.subscribe()
         start = int(time.time() * 1000) - 60_000
         for i in range(MESSAGES):
             for device in devices:
@@ -111,6 +129,25 @@ def test_devices_on_both_processes_store_every_point_and_are_cut_off_from_main(
         for device in devices:
             expected = [(start + i, float(device.cred.index * 100 + i)) for i in range(MESSAGES)]
             assert _points(served, device.cred.id, start, start + MESSAGES) == expected
+
+        # Packets are handled in order: the subscriptions were in place before the PUBACKs.
+        for device in devices:
+            params = {"n": device.cred.index}
+            status, body = served.request(
+                "POST", f"/api/devices/{device.cred.id}/rpc", {"method": "ping", "params": params}
+            )
+            assert status == 200, body
+            answer = json.loads(body)["response"]
+            assert answer == {"echo": params, "device": device.cred.name}
+            status, body = served.request(
+                "POST", f"/api/devices/{device.cred.id}/attributes/shared", {"period": 10}
+            )
+            assert status == 200, body
+        for device in devices:
+            deadline = time.monotonic() + 10
+            while not device.pushed and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert device.pushed == [{"period": 10}], device.cred.name
 
         # Every device's token replaced on main: each connection, on whichever process it
         # is, is closed with main's reason, not later by a front's periodic re-check.

@@ -66,6 +66,10 @@ class ChannelStore:
         self._lock = threading.Lock()
         #: Called when main revokes a device's credentials.
         self.on_revoke: OnRevoke = lambda _device, _reason: 0
+        #: Called with an RPC request (its number, and the device's id and request) from main.
+        self.on_rpc: Callable[[int, bytes], None] = lambda _number, _payload: None
+        #: Called with shared-attribute changes (the device's id and the changes) from main.
+        self.on_push: Callable[[bytes], None] = lambda _payload: None
         #: Called when main asks for this front's counters.
         self.stats: Callable[[], dict[str, Any]] = dict
         #: Set once the channel has ended (main stopped or died).
@@ -124,13 +128,17 @@ class ChannelStore:
         elif kind == wire.REVOKE:
             body = wire.from_json(payload)
             closed = self.on_revoke(int(body["device"]), str(body["reason"]))
-            self._send(wire.REVOKED, number, wire.json_payload({"closed": closed}))
+            self.send(wire.REVOKED, number, wire.json_payload({"closed": closed}))
+        elif kind == wire.RPC_REQUEST:
+            self.on_rpc(number, payload)
+        elif kind == wire.ATTRIBUTES_PUSH:
+            self.on_push(payload)
         elif kind == wire.ASK_STATS:
-            self._send(wire.STATS, number, wire.json_payload(self.stats()))
+            self.send(wire.STATS, number, wire.json_payload(self.stats()))
         else:
             raise wire.ChannelError(f"a frame of unknown kind {kind}")
 
-    def _send(self, kind: int, number: int, payload: bytes) -> None:
+    def send(self, kind: int, number: int, payload: bytes) -> None:
         writer = self._writer
         if writer is not None and not writer.is_closing():
             writer.write(wire.frame(kind, number, payload))
@@ -198,7 +206,7 @@ class ChannelStore:
         self._number += 1
         self._pending[self._number] = (future, len(batch))
         self._in_flight_rows += len(batch)
-        self._send(wire.BATCH, self._number, wire.encode_batch(batch, rejects, attributes, names))
+        self.send(wire.BATCH, self._number, wire.encode_batch(batch, rejects, attributes, names))
 
     @property
     def backlog_rows(self) -> int:

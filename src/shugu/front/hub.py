@@ -12,7 +12,8 @@ the control socket does). For each batch the hub
 - answers once the batch is durable (ACK with the backlog), at once when the backlog is full
   (FULL, the same refusal a local sender gets), or when the store failed (FAILED).
 
-The hub also tells every front to cut a device off (its credentials were revoked here) and
+The hub also routes RPC requests and attribute changes to the front holding a device
+(`front/routes.py`), tells every front to cut a device off (its credentials were revoked here) and
 collects the fronts' counters for ``/api/health``.
 """
 
@@ -34,6 +35,7 @@ import numpy.typing as npt
 
 from shugu.domain.errors import OverloadedError, ShuguError
 from shugu.front import wire
+from shugu.front.routes import MainRoutes
 from shugu.store.datadir import unix_socket_address
 from shugu.store.telemetry import TelemetryStore
 
@@ -81,8 +83,11 @@ class FrontLink:
 
 
 class FrontHub:
-    def __init__(self, store: TelemetryStore, data_dir: Path) -> None:
+    def __init__(
+        self, store: TelemetryStore, data_dir: Path, routes: MainRoutes | None = None
+    ) -> None:
         self._store = store
+        self._routes = routes
         self.path = data_dir / wire.FRONTS_SOCKET
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -133,6 +138,8 @@ class FrontHub:
             log.warning("front %d: channel closed (%s)", link.pid, exc)
         finally:
             self.links.discard(link)
+            if self._routes is not None:
+                self._routes.front_gone(link)
             for waiting in link.asked.values():
                 if not waiting.done():
                     waiting.cancel()
@@ -147,6 +154,8 @@ class FrontHub:
             link.send(
                 wire.WELCOME, 0, wire.encode_ack(0, store.backlog_rows, store.max_backlog_rows)
             )
+        elif kind in (wire.DEVICE, wire.RPC_ANSWER) and self._routes is not None:
+            self._routes.on_frame(link, link.send, kind, number, payload)
         elif kind in (wire.STATS, wire.REVOKED):
             waiting = link.asked.pop(number, None)
             if waiting is not None and not waiting.done():

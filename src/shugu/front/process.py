@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from shugu.config import Settings
+from shugu.front.routes import FrontRpc, push_from_main
 from shugu.ingest.attributes import AttributeService
 from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.device_credentials import revoke_device_access
@@ -87,8 +88,11 @@ async def run_front(settings: Settings) -> int:
         registry.close()
         return 2
     door = IngestDoor(store, settings)
-    rpc = RpcHub()
+    # Requests come from main's hub, answers go back to it (front/routes.py).
+    rpc = FrontRpc(store.send)
     attributes = AttributeService(door, store)
+    store.on_rpc = rpc.deliver_from_main
+    store.on_push = lambda payload: push_from_main(attributes, payload)
     device_cache = DeviceCache(registry)
     limits = SessionLimits(settings.max_payload_bytes, MQTT_MAX_INFLIGHT)
     mqtt = MqttEndpoint(

@@ -37,6 +37,8 @@ HELLO = 1
 BATCH = 2
 STATS = 3
 REVOKED = 4
+DEVICE = 5
+RPC_ANSWER = 6
 # Main → front.
 WELCOME = 10
 ACK = 11
@@ -44,6 +46,10 @@ FULL = 12
 FAILED = 13
 REVOKE = 14
 ASK_STATS = 15
+RPC_REQUEST = 16
+ATTRIBUTES_PUSH = 17
+
+_DEVICE = struct.Struct("!i")
 
 _ACK = struct.Struct("!qqq")
 _COLUMNS = (
@@ -161,6 +167,17 @@ def decode_batch(payload: bytes) -> Submission:
     except (KeyError, TypeError, ValueError) as exc:
         raise ChannelError(f"a batch frame's head is malformed: {exc}") from None
     return Submission(Batch(**columns), rejects, attributes, names)
+
+
+def for_device(device_id: int, body: bytes) -> bytes:
+    """A device's id and bytes for it (an RPC request or answer, attribute changes)."""
+    return _DEVICE.pack(device_id) + body
+
+
+def device_and_body(payload: bytes) -> tuple[int, bytes]:
+    if len(payload) < _DEVICE.size:
+        raise ChannelError("a device frame without its device")
+    return int(_DEVICE.unpack_from(payload)[0]), payload[_DEVICE.size :]
 
 
 def encode_ack(stored: int, backlog_rows: int, max_backlog_rows: int) -> bytes:

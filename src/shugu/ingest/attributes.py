@@ -187,6 +187,10 @@ class AttributeService:
         if self._pushes.get(device_id) is push:
             del self._pushes[device_id]
 
+    def pushing(self, device_id: int) -> Push | None:
+        """How shared-attribute changes reach the device's connection now, if one holds it."""
+        return self._pushes.get(device_id)
+
     async def poll(
         self, device_id: int, timeout_s: float, credential: str | None = None
     ) -> dict[str, Any] | None:

@@ -104,6 +104,10 @@ class RpcHub:
     def is_online(self, device_id: int) -> bool:
         return device_id in self._routes
 
+    def route(self, device_id: int) -> Deliver | None:
+        """How requests reach the device's connection now, if one holds it."""
+        return self._routes.get(device_id)
+
     def _polled_route(self, device_id: int, timeout_s: float, oneway: bool) -> Deliver | None:
         """A route into the mailbox of a device that polls over HTTP, if it polled lately."""
         mailbox = self._mailboxes.by_device.get(device_id)
