@@ -142,7 +142,8 @@ def log_problems(path: Path, limit: int = 8) -> dict[str, Any]:
 class ShuguServer:
     """`shugu serve` with HTTP and MQTT on free ports, its output in a log file."""
 
-    def __init__(self, data: Path, log_path: Path) -> None:
+    def __init__(self, data: Path, log_path: Path, workers: int = 1) -> None:
+        self.workers = workers
         self.http_port = free_port()
         self.mqtt_port = free_port()
         self.log_path = log_path
@@ -164,6 +165,8 @@ class ShuguServer:
                 "0",
                 "--log-level",
                 "warning",
+                "--workers",
+                str(workers),
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -173,7 +176,9 @@ class ShuguServer:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if self.health().get("mqtt_port") == self.mqtt_port:
+                health = self.health()
+                joined = len(health.get("workers", [None]))
+                if health.get("mqtt_port") == self.mqtt_port and joined == workers:
                     return
             except OSError:
                 pass
@@ -185,6 +190,13 @@ class ShuguServer:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    @property
+    def pids(self) -> list[int]:
+        """The main process and its front processes (``--workers``)."""
+        if self.workers == 1:
+            return [self.pid]
+        return [int(w["pid"]) for w in self.health()["workers"]]
 
     def health(self) -> dict[str, Any]:
         url = f"http://127.0.0.1:{self.http_port}/api/health"
@@ -265,6 +277,11 @@ class Mosquitto:
 # -- phases ---------------------------------------------------------------------------------------
 
 
+def _settled_rss_all(pids: list[int], seconds: float = 2.0) -> float:
+    """Resident memory of every process of the server, summed."""
+    return sum(_settled_rss(pid, seconds if i == 0 else 0.0) for i, pid in enumerate(pids))
+
+
 def _settled_rss(pid: int, seconds: float = 2.0) -> float:
     time.sleep(seconds)
     return rss_mib(pid)
@@ -313,14 +330,17 @@ def measure_endpoint(
     log: bool,
     profile: tuple[str, Path] | None = None,
     drain_s: float = 30.0,
+    workers: int = 1,
 ) -> dict[str, Any]:
-    """The endpoint phase; ``profile`` = (phase, path): py-spy over "connect" or "publish"."""
-    out: dict[str, Any] = {}
+    """The endpoint phase; ``profile`` = (phase, path): py-spy over "connect" or "publish".
+    With ``workers`` > 1, memory and CPU are those of every process, summed."""
+    out: dict[str, Any] = {"workers": workers}
     data = tmp / "data"
-    server = ShuguServer(data, tmp / "shugu.log")
+    server = ShuguServer(data, tmp / "shugu.log", workers)
+    pids = server.pids
     spy: PySpy | None = None
     try:
-        out["baseline_rss_mib"] = round(_settled_rss(server.pid, 1.0), 1)
+        out["baseline_rss_mib"] = round(_settled_rss_all(pids, 1.0), 1)
         say(log, f"shugu: connecting {len(devices)} devices")
         if profile is not None and profile[0] == "connect":
             spy = PySpy(server.pid, profile[1])
@@ -331,7 +351,7 @@ def measure_endpoint(
         out["connect_rate_per_s"] = round(conn.rate)
         if conn.errors:
             out["connect_errors"] = conn.errors
-        idle = _settled_rss(server.pid)
+        idle = _settled_rss_all(pids)
         out["idle_rss_mib"] = round(idle, 1)
         if conn.connected:
             added = idle - out["baseline_rss_mib"]
@@ -341,16 +361,16 @@ def measure_endpoint(
         say(log, f"shugu: publishing for {seconds:.0f} s")
         if profile is not None and profile[0] == "publish":
             spy = PySpy(server.pid, profile[1])
-        cpu0 = proc_cpu_s(server.pid)
+        cpu0 = sum(proc_cpu_s(pid) for pid in pids)
         pub = gen.publish(seconds, drain_s=drain_s)
-        server_cpu = proc_cpu_s(server.pid) - cpu0
+        server_cpu = sum(proc_cpu_s(pid) for pid in pids) - cpu0
         if spy is not None:
             spy.stop()
         out["endpoint_msgs_per_s"] = round(pub.msgs_per_s)
         out["endpoint_points_per_s"] = round(pub.msgs_per_s * METRICS_PER_MESSAGE)
         out["server_cpu_cores"] = round(server_cpu / pub.window_s, 2)
         out["loadgen_cpu_cores"] = round(pub.loadgen_cpu_s / pub.window_s, 2)
-        out["rss_after_publish_mib"] = round(rss_mib(server.pid), 1)
+        out["rss_after_publish_mib"] = round(sum(rss_mib(pid) for pid in pids), 1)
         out["acked_msgs"] = pub.acks
         out["acked_points"] = pub.acks * METRICS_PER_MESSAGE
         if pub.unacked:
@@ -422,7 +442,7 @@ def loadgen_processes(devices: int) -> int:
     return 2 if devices <= 2000 else 3
 
 
-def run(*, quick: bool, devices: int, log: bool) -> dict[str, Any]:
+def run(*, quick: bool, devices: int, log: bool, workers: int = 1) -> dict[str, Any]:
     raise_nofile()
     if quick:
         devices = min(devices, 1000)
@@ -445,7 +465,9 @@ def run(*, quick: bool, devices: int, log: bool) -> dict[str, Any]:
         registry_devices = prepare_registry(tmp / "data", devices)
         result["registry_setup_s"] = round(time.perf_counter() - t, 2)
         drain_s = 10.0 if quick else 30.0
-        result |= measure_endpoint(tmp, registry_devices, gen, seconds, log, drain_s=drain_s)
+        result |= measure_endpoint(
+            tmp, registry_devices, gen, seconds, log, drain_s=drain_s, workers=workers
+        )
         result |= measure_mosquitto(tmp, registry_devices, gen, seconds, log)
         if result["mosquitto_msgs_per_s"]:
             result["ratio_endpoint_to_mosquitto"] = round(
@@ -467,9 +489,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="publish window (--profile)")
     parser.add_argument("--profile", type=Path, help="py-spy raw output of the server")
     parser.add_argument("--profile-phase", choices=("connect", "publish"), default="publish")
+    parser.add_argument("--workers", type=int, default=1, help="shugu serve --workers")
     args = parser.parse_args()
     if args.profile is None:
-        print(json.dumps(run(quick=False, devices=args.devices, log=True)))
+        print(json.dumps(run(quick=False, devices=args.devices, log=True, workers=args.workers)))
         return
     raise_nofile()
     tmp = Path(tempfile.mkdtemp(prefix="shugu-bench-mqtt-"))
@@ -477,7 +500,7 @@ def main() -> None:
     try:
         devices = prepare_registry(tmp / "data", args.devices)
         profile = (args.profile_phase, args.profile.resolve())
-        out = measure_endpoint(tmp, devices, gen, args.seconds, True, profile)
+        out = measure_endpoint(tmp, devices, gen, args.seconds, True, profile, workers=args.workers)
     finally:
         gen.close()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -14,6 +14,7 @@ EVERYTHING = {
     "config",
     "store",
     "ingest",
+    "front",
     "monitor",
     "analytics",
     "region",
@@ -34,7 +35,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "monitor": {"domain", "store"},
     "analytics": {"domain", "store"},
     "region": {"domain", "store", "monitor", "analytics"},
-    "runtime": {"domain", "config", "store", "ingest", "monitor", "analytics", "region"},
+    "front": {"domain", "config", "store", "ingest"},
+    "runtime": {"domain", "config", "store", "ingest", "monitor", "analytics", "region", "front"},
     "api": {
         "domain",
         "config",

@@ -204,6 +204,26 @@ def serve(
     except ShuguError as exc:
         typer.echo(f"shugu cannot start: {exc.message}", err=True)
         raise typer.Exit(2) from exc
+    sockets = None
+    if workers > 1:
+        from shugu.api.front_app import main_http_socket
+        from shugu.front.sockets import shared_listener, unix_listener
+
+        try:
+            sockets = [
+                shared_listener(host, http_port),
+                unix_listener(main_http_socket(settings.data_dir)),
+            ]
+        except OSError as exc:
+            typer.echo(f"shugu cannot start: port {http_port} (HTTP) on {host}: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        runtime.front_http = {
+            "host": host,
+            "port": http_port,
+            "header_timeout_s": http_header_timeout,
+            "max_connections_per_address": http_max_connections_per_address,
+            "log_level": log_level,
+        }
     api = create_app(settings, runtime=runtime)
     mqtt = f", MQTT on {host}:{mqtt_port}" if mqtt_port is not None else ""
     typer.echo(f"shugu serving on http://{host}:{http_port}{mqtt}  (data: {data.resolve()})")
@@ -225,7 +245,7 @@ def serve(
         announce_stop(server, typer.echo),
         startup_heap_frozen(),
     ):
-        server.run()
+        server.run(sockets=sockets)
     if not server.started:
         raise typer.Exit(3)
     typer.echo("stopped.")
@@ -260,10 +280,13 @@ def bench_mqtt(
     quick: Annotated[bool, typer.Option("--quick", help="small sizes; under a minute")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     devices: Annotated[int, typer.Option(help="concurrent device connections")] = 10_000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="processes serving MQTT (shugu serve --workers)")
+    ] = 1,
 ) -> None:
     """MQTT endpoint throughput and connections, next to Mosquitto measured in the same run."""
     module = _bench_module("mqtt")
-    result = module.run(quick=quick, devices=devices, log=not as_json)  # type: ignore[attr-defined]
+    result = module.run(quick=quick, devices=devices, log=not as_json, workers=workers)  # type: ignore[attr-defined]
     _print_result(result, as_json)
 
 

@@ -14,7 +14,6 @@ import logging
 import os
 import secrets
 import socket
-import ssl
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -33,6 +32,7 @@ from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.door import IngestDoor
 from shugu.ingest.mqtt.server import MqttEndpoint
 from shugu.ingest.mqtt.tb_app import SessionLimits, ThingsBoardApp
+from shugu.ingest.mqtt.tls import tls_context
 from shugu.ingest.poll_sweep import PollSweep
 from shugu.ingest.rpc import RpcHub
 from shugu.monitor.feed import ClusterFeed
@@ -238,17 +238,6 @@ def open_services(
     )
 
 
-def tls_context(settings: Settings) -> ssl.SSLContext:
-    if settings.tls_cert is None or settings.tls_key is None:
-        raise ValidationError(
-            "MQTT over TLS needs --tls-cert and --tls-key (PEM files)", code="tls_files_missing"
-        )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(settings.tls_cert, settings.tls_key)
-    return context
-
-
 async def sweep_retention(services: Services) -> None:
     """Remove points older than the retention period, now and every hour."""
     while True:
@@ -303,6 +292,9 @@ class Runtime:
     services: Services
     owned: bool = False
     attachments: Sequence[Attachment] = ()
+    #: With ``--workers N``: the HTTP listener the fronts share (host, port, limits), or None
+    #: when they serve MQTT only.
+    front_http: dict[str, object] | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     @classmethod
@@ -340,7 +332,7 @@ class Runtime:
             self._tasks.append(asyncio.create_task(services.rounds.schedule()))
         if services.beat is not None:
             services.beat.start()
-        shared = settings.workers > 1 and services.mqtt is not None
+        shared = settings.workers > 1
         if shared:
             await self._open_front_channel()
         if services.mqtt is not None and settings.mqtt_port is not None:
@@ -370,7 +362,7 @@ class Runtime:
         routes = MainRoutes(services.rpc, services.attributes)
         services.fronts = FrontHub(services.store, settings.data_dir, routes)
         await services.fronts.start()
-        services.supervisor = FrontSupervisor(settings, settings.workers - 1)
+        services.supervisor = FrontSupervisor(settings, settings.workers - 1, self.front_http)
 
     async def stop(self) -> None:
         services = self.services

@@ -102,11 +102,48 @@ def _points(server: Served, device_id: int, start: int, end: int) -> list[tuple[
     )
 
 
+def _accepted(served: Served) -> list[int]:
+    return [int(w["points_accepted"]) for w in served.health()["workers"]]
+
+
+def test_http_ingest_spreads_over_both_processes_and_the_rest_is_answered_by_main(
+    served: Served,
+) -> None:
+    district: District = served.district
+    before = _accepted(served)
+    start = int(time.time() * 1000) - 120_000
+    rounds = 4
+    # urllib opens a connection per request: the kernel spreads them over the processes.
+    for k in range(rounds):
+        for cred in district.devices:
+            body = {"ts": start + k, "values": {"h": cred.index * 10 + k}}
+            status, raw = served.request("POST", f"/api/v1/{cred.token}/telemetry", body)
+            assert status == 200, raw
+            assert json.loads(raw)["accepted"] == 1
+    accepted = [after - b for after, b in zip(_accepted(served), before, strict=True)]
+    assert all(n > 0 for n in accepted), accepted
+    assert sum(accepted) == DEVICES * rounds
+
+    # Reads are main's: those that land on the front are passed on, and answer the same.
+    for cred in district.devices:
+        path = f"/api/devices/{cred.id}/telemetry?start={start}&end={start + rounds}"
+        status, raw = served.request("GET", path + "&format=arrow&metrics=h")
+        assert status == 200, raw[:300]
+        table = ipc.open_stream(io.BytesIO(raw)).read_all()
+        assert table.column("value").to_pylist() == [cred.index * 10 + k for k in range(rounds)]
+    front = served.health()["workers"][1]
+    assert front["http_passed_to_main"] > 0, front
+    # A bad token on the front is refused there, with the API's error body.
+    status, raw = served.request("POST", "/api/v1/not-a-token/telemetry", {"h": 1})
+    assert status == 401 and json.loads(raw)["error"]["code"] == "bad_device_token"
+
+
 def test_devices_on_both_processes_store_every_point_and_are_cut_off_from_main(
     served: Served,
 ) -> None:
     district: District = served.district
     assert served.mqtt_port is not None
+    before = _accepted(served)
     devices = [Device(served.mqtt_port, cred) for cred in district.devices]
     try:
         for device in devices:
@@ -122,9 +159,10 @@ def test_devices_on_both_processes_store_every_point_and_are_cut_off_from_main(
         assert [w["worker"] for w in workers] == [0, 1]
         # The kernel spread the connections: both processes hold and stored some.
         assert all(w["mqtt_connections"] > 0 for w in workers), workers
-        assert all(w["points_accepted"] > 0 for w in workers), workers
+        accepted = [w["points_accepted"] - b for w, b in zip(workers, before, strict=True)]
+        assert all(n > 0 for n in accepted), accepted
         assert health["mqtt_connections"] == DEVICES
-        assert sum(w["points_accepted"] for w in workers) == DEVICES * MESSAGES
+        assert sum(accepted) == DEVICES * MESSAGES
 
         for device in devices:
             expected = [(start + i, float(device.cred.index * 100 + i)) for i in range(MESSAGES)]

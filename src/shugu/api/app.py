@@ -35,6 +35,7 @@ from shugu.api.body_limit import BodyLimit
 from shugu.api.control import ControlSocket
 from shugu.api.docs_pages import install_docs
 from shugu.api.errors import install_error_handlers
+from shugu.api.front_app import FrontClientAddress
 from shugu.api.login_guard import LoginGuard
 from shugu.api.openapi import install_openapi
 from shugu.api.security_headers import SecurityHeaders
@@ -84,6 +85,8 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_payload_bytes)
     # Added last, so outermost: refusals of the middlewares inside it get the headers too.
     app.add_middleware(SecurityHeaders, behind_tls=settings.behind_tls)
+    # Outermost of all: a request a front passed on is seen as its client's everywhere inside.
+    app.add_middleware(FrontClientAddress)
     app.state.login_guard = LoginGuard.from_settings(settings)
     for module in (
         auth_routes,

@@ -65,13 +65,18 @@ def request_credential(request: Request) -> Credential | None:
 
 
 def get_principal(request: Request, services: ServicesDep) -> Principal:
+    return principal_of(request, services.registry)
+
+
+def principal_of(request: Request, registry: Registry) -> Principal:
+    """The caller of ``request`` by its bearer token or session cookie (with its CSRF token)."""
     credential = request_credential(request)
     if credential is None:
         raise AuthError(
             "sign in first: send 'Authorization: Bearer <token>' or the session cookie",
             code="auth_required",
         )
-    principal = services.registry.principal_for_token(credential.token)
+    principal = registry.principal_for_token(credential.token)
     if principal is None:
         raise AuthError("the token is unknown, expired or revoked", code="bad_token")
     unsafe = request.method not in SAFE_METHODS

@@ -12,12 +12,12 @@ Every answer follows durability: 200 means the accepted points are on disk.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from shugu.api.deps import ServicesDep, get_principal
+from shugu.api.deps import ServicesDep, principal_of
 from shugu.api.errors import error_body
 from shugu.api.jsonresponse import JSONBytes
 from shugu.api.openapi import (
@@ -27,20 +27,39 @@ from shugu.api.openapi import (
     RPC_ANSWER_BODY,
     TELEMETRY_BODY,
 )
-from shugu.api.services import Services
+from shugu.config import Settings
 from shugu.domain.digits import ascii_int
 from shugu.domain.entities import DeviceRef
 from shugu.domain.errors import ForbiddenError, ShuguError, ValidationError
 from shugu.domain.tenancy import Role
 from shugu.ingest.codecs import enterprise_batch
-from shugu.ingest.door import IngestResult, now_ms
+from shugu.ingest.device_cache import DeviceCache
+from shugu.ingest.door import IngestDoor, IngestResult, now_ms
 from shugu.ingest.errors import BadDeviceToken, PayloadTooLarge
 from shugu.ingest.ingest_meter import HTTP
 from shugu.ingest.rpc import answer_client_rpc
 from shugu.ingest.thingsboard import parse_json
+from shugu.store.registry import Registry
 from shugu.store.telemetry import RejectRecord, Rejects
 
 router = APIRouter(tags=["device API"])
+
+
+class DeviceIngest(Protocol):
+    """What taking telemetry needs of a process: main's services, or a front process's parts
+    (`api/front_app.py`)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def registry(self) -> Registry: ...
+
+    @property
+    def door(self) -> IngestDoor: ...
+
+    @property
+    def device_cache(self) -> DeviceCache: ...
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -68,7 +87,7 @@ def _answer(result: IngestResult) -> JSONBytes:
     return JSONBytes(body)
 
 
-async def _device(services: Services, token: str) -> DeviceRef:
+async def _device(services: DeviceIngest, token: str) -> DeviceRef:
     """The device of an access token; an unknown token is refused (401) and counted, in memory
     first: such requests are outside the ingest admission, so a write each would let anyone
     keep the store busy (ingest/refusal_tally.py)."""
@@ -84,7 +103,7 @@ async def _device(services: Services, token: str) -> DeviceRef:
     return device
 
 
-async def _json_body(services: Services, device: DeviceRef, request: Request) -> Any:
+async def _json_body(services: DeviceIngest, device: DeviceRef, request: Request) -> Any:
     """The body as JSON; a body refused whole is kept in the rejects log like refused values."""
     try:
         return parse_json(await read_body(request, services.settings.max_payload_bytes))
@@ -96,6 +115,13 @@ async def _json_body(services: Services, device: DeviceRef, request: Request) ->
 @router.post("/api/v1/{token}/telemetry", openapi_extra=TELEMETRY_BODY)
 async def post_device_telemetry(token: str, request: Request, services: ServicesDep) -> JSONBytes:
     """ThingsBoard HTTP device API: `{"k": v}`, `{"ts": ms, "values": {...}}`, or a list."""
+    return await ingest_device_telemetry(services, token, request)
+
+
+async def ingest_device_telemetry(
+    services: DeviceIngest, token: str, request: Request
+) -> JSONBytes:
+    """One device's telemetry through the door, answered once durable."""
     door = services.door
     device = await _device(services, token)
     with door.admitted():
@@ -130,7 +156,7 @@ async def get_device_attributes(
     return JSONBytes(services.attributes.read(device.id, client_keys, shared_keys))
 
 
-def _poll_timeout_s(services: Services, timeout_ms: int) -> float:
+def _poll_timeout_s(services: DeviceIngest, timeout_ms: int) -> float:
     settings = services.settings
     wanted = timeout_ms or settings.device_poll_default_ms
     return min(wanted, settings.device_poll_max_ms) / 1000
@@ -200,8 +226,8 @@ async def post_client_rpc(token: str, request: Request, services: ServicesDep) -
     return JSONBytes(answer_client_rpc(doc, limits))
 
 
-def _batch_enterprise(request: Request, services: ServicesDep) -> int:
-    principal = get_principal(request, services)
+def _batch_enterprise(request: Request, services: DeviceIngest) -> int:
+    principal = principal_of(request, services.registry)
     wanted = request.query_params.get("enterprise")
     if principal.role is Role.OPERATOR:
         enterprise_id = ascii_int(wanted) if wanted is not None else None
@@ -223,6 +249,11 @@ def _batch_enterprise(request: Request, services: ServicesDep) -> int:
 @router.post("/api/v1/batch", openapi_extra=BATCH_BODY)
 async def post_batch(request: Request, services: ServicesDep) -> JSONBytes:
     """Many devices in one request: gateway JSON or an Arrow IPC stream (see module doc)."""
+    return await ingest_batch(services, request)
+
+
+async def ingest_batch(services: DeviceIngest, request: Request) -> JSONBytes:
+    """A batch of many devices through the door, answered once durable."""
     enterprise_id = _batch_enterprise(request, services)
     door = services.door
     with door.admitted():

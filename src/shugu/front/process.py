@@ -1,5 +1,6 @@
-"""A front process of ``shugu serve --workers N``: the MQTT endpoint on the main process's
-ports, with the points going to main's store over the front channel.
+"""A front process of ``shugu serve --workers N``: the MQTT endpoint (and, given an HTTP
+starter, the HTTP ingest routes) on the main process's ports, with the points going to main's
+store over the front channel.
 
 A front decodes, authenticates (reading the registry itself) and validates through the one
 ingest door (`ingest/door.py`), as main does; only the store differs (`channel_store.py`). A
@@ -8,19 +9,18 @@ front forgets its cached lookups and closes the device's connections. When the c
 (main stopped or died) the front stops listening and exits: nothing it accepts afterwards could
 be stored.
 
-Started by main (`front/supervisor.py`) as ``python -m shugu.front SETTINGS_JSON``.
+Started by main (`front/supervisor.py`) as ``python -m shugu.cli_front ARGUMENT``, which adds
+the HTTP application (`api/front_app.py`; this room does not import the API).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import gc
 import logging
 import os
 import signal
-import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from shugu.config import Settings
+from shugu.front.channel_store import ChannelStore
 from shugu.front.routes import FrontRpc, push_from_main
 from shugu.ingest.attributes import AttributeService
 from shugu.ingest.device_cache import DeviceCache
@@ -35,6 +36,7 @@ from shugu.ingest.device_credentials import revoke_device_access
 from shugu.ingest.door import IngestDoor
 from shugu.ingest.mqtt.server import MqttEndpoint
 from shugu.ingest.mqtt.tb_app import SessionLimits, ThingsBoardApp
+from shugu.ingest.mqtt.tls import tls_context
 from shugu.ingest.rpc import RpcHub
 from shugu.store.registry import Registry
 
@@ -47,38 +49,45 @@ MQTT_MAX_INFLIGHT = 1000
 _PATH_FIELDS = ("data_dir", "tls_cert", "tls_key")
 
 
-def settings_to_json(settings: Settings, **overrides: Any) -> str:
-    """The settings a front runs with, as one command-line argument."""
+def front_argument(settings: Settings, http: dict[str, Any] | None, **overrides: Any) -> str:
+    """What a front runs with, as one command-line argument: the settings (with ``overrides``,
+    such as the ports main bound) and the HTTP listener's (None: no HTTP)."""
     values = dataclasses.asdict(settings) | overrides
-    return orjson.dumps(values, default=str).decode()
+    return orjson.dumps({"settings": values, "http": http}, default=str).decode()
 
 
-def settings_from_json(text: str) -> Settings:
-    values = orjson.loads(text)
+def parse_front_argument(text: str) -> tuple[Settings, dict[str, Any] | None]:
+    given = orjson.loads(text)
+    values = given["settings"]
     for name in _PATH_FIELDS:
         if values.get(name) is not None:
             values[name] = Path(values[name])
     values["notify_allow_networks"] = tuple(values.get("notify_allow_networks", ()))
-    return Settings(**values)
+    return Settings(**values), given.get("http")
 
 
 @dataclass
-class FrontHolders:
-    """What holds a device's access in a front (for ``revoke_device_access``)."""
+class FrontParts:
+    """What a front holds: a device's access (for ``revoke_device_access``) and what the HTTP
+    ingest routes need (``api.device_routes.DeviceIngest``)."""
 
+    settings: Settings
     registry: Registry
+    door: IngestDoor
     device_cache: DeviceCache
     rpc: RpcHub
     attributes: AttributeService
     mqtt: MqttEndpoint | None
     fronts: None = None
+    #: HTTP requests passed on to main.
+    passed_to_main: int = 0
 
 
-async def run_front(settings: Settings) -> int:
-    # Imported here: the channel's store needs the running loop's clock and nothing else.
-    from shugu.front.channel_store import ChannelStore
-    from shugu.runtime import tls_context
+#: Starts a front's HTTP listener over its parts; returns how to stop it.
+HttpStarter = Callable[[FrontParts], Awaitable[Callable[[], Awaitable[None]]]]
 
+
+async def run_front(settings: Settings, http: HttpStarter | None = None) -> int:
     registry = Registry(settings.resolved_registry_url())
     store = ChannelStore(settings.data_dir)
     try:
@@ -103,7 +112,7 @@ async def run_front(settings: Settings) -> int:
         revalidate=registry.device_ids_for_tokens,
         max_connections_per_address=settings.mqtt_max_connections_per_address,
     )
-    holders = FrontHolders(registry, device_cache, rpc, attributes, mqtt)
+    holders = FrontParts(settings, registry, door, device_cache, rpc, attributes, mqtt)
 
     def revoke(device_id: int, reason: str) -> int:
         # Main's registry forgot the old token; this process's copy of the lookups must too.
@@ -120,6 +129,7 @@ async def run_front(settings: Settings) -> int:
             "overload_refusals": store.refusals,
             "points_accepted": sum(f.accepted_total for f in figures.values()),
             "points_refused": sum(f.refused_total for f in figures.values()),
+            "http_passed_to_main": holders.passed_to_main,
         }
 
     store.on_revoke = revoke
@@ -130,6 +140,7 @@ async def run_front(settings: Settings) -> int:
         await mqtt.start(
             settings.mqtt_host, settings.mqtt_tls_port, tls_context(settings), shared=True
         )
+    stop_http = await http(holders) if http is not None else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -139,6 +150,8 @@ async def run_front(settings: Settings) -> int:
     await asyncio.wait({ended, asked}, return_when=asyncio.FIRST_COMPLETED)
     if store.closed.is_set() and not stop.is_set():
         log.warning("front %d: the main process is gone; stopping", os.getpid())
+    if stop_http is not None:
+        await stop_http()
     await mqtt.stop()
     # Points already sent are answered (or failed) by main before the channel closes.
     door.refusals.flush()
@@ -146,26 +159,4 @@ async def run_front(settings: Settings) -> int:
     for task in (ended, asked):
         task.cancel()
     registry.close()
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print(
-            "usage: python -m shugu.front SETTINGS_JSON (started by shugu serve)", file=sys.stderr
-        )
-        return 2
-    settings = settings_from_json(args[0])
-    logging.basicConfig(
-        level=os.environ.get("SHUGU_LOG_LEVEL", "INFO").upper(),
-        format=f"%(asctime)s %(levelname)s front-{os.getpid()} %(name)s: %(message)s",
-    )
-    import uvloop
-
-    # As in main: the startup heap stays out of the collector's full passes (decision 0053).
-    gc.collect()
-    gc.freeze()
-    with contextlib.suppress(KeyboardInterrupt):
-        return uvloop.run(run_front(settings))
     return 0

@@ -18,7 +18,7 @@ import time
 
 from shugu.config import Settings
 from shugu.domain.errors import ValidationError
-from shugu.front.process import settings_to_json
+from shugu.front.process import front_argument
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,12 @@ STEADY_S = 30.0
 
 
 class FrontSupervisor:
-    def __init__(self, settings: Settings, count: int) -> None:
+    def __init__(
+        self, settings: Settings, count: int, http: dict[str, object] | None = None
+    ) -> None:
         self._settings = settings
+        #: The HTTP listener the fronts share with main (None: they serve MQTT only).
+        self.http = http
         self.count = count
         self.processes: list[asyncio.subprocess.Process | None] = [None] * count
         self.restarts = 0
@@ -39,8 +43,8 @@ class FrontSupervisor:
         self._stopping = False
 
     def start(self, mqtt_port: int | None, mqtt_tls_port: int | None) -> None:
-        argument = settings_to_json(
-            self._settings, mqtt_port=mqtt_port, mqtt_tls_port=mqtt_tls_port
+        argument = front_argument(
+            self._settings, self.http, mqtt_port=mqtt_port, mqtt_tls_port=mqtt_tls_port
         )
         for index in range(self.count):
             self._watchers.append(asyncio.create_task(self._keep(index, argument)))
@@ -54,7 +58,7 @@ class FrontSupervisor:
         while not self._stopping:
             began = time.monotonic()
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "shugu.front", argument, env=os.environ.copy()
+                sys.executable, "-m", "shugu.cli_front", argument, env=os.environ.copy()
             )
             self.processes[index] = process
             code = await process.wait()
@@ -94,16 +98,8 @@ class FrontSupervisor:
 
 def check_workers(settings: Settings) -> None:
     """Refuse ``--workers`` beyond 1 where the fronts would have nothing to serve."""
-    if settings.workers <= 1:
-        return
-    if settings.mqtt_port is None and settings.mqtt_tls_port is None:
-        raise ValidationError(
-            "--workers spreads the MQTT endpoint over processes: give --mqtt-port "
-            "(or --mqtt-tls-port) too, or leave --workers at 1",
-            code="workers_need_mqtt",
-        )
-    if settings.role not in ("all", "ingest"):
+    if settings.workers > 1 and settings.role not in ("all", "ingest"):
         raise ValidationError(
             f"a process of role {settings.role} serves no devices: leave --workers at 1",
-            code="workers_need_mqtt",
+            code="workers_need_devices",
         )

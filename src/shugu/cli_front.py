@@ -1,0 +1,89 @@
+"""``python -m shugu.cli_front ARGUMENT``: one front process of ``shugu serve --workers N``,
+started and watched by main (`front/supervisor.py`), never by hand.
+
+It runs `front/process.py` with the HTTP application of `api/front_app.py` on main's HTTP
+port (shared with SO_REUSEPORT), so that HTTP ingest spreads over the processes as MQTT does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import uvloop
+
+from shugu.api.front_app import build_front_app
+from shugu.api.http_server import HttpLimits, build_server
+from shugu.front.process import FrontParts, parse_front_argument, run_front
+from shugu.front.sockets import shared_listener
+
+
+def http_starter(
+    given: dict[str, Any],
+) -> Callable[[FrontParts], Awaitable[Callable[[], Awaitable[None]]]]:
+    """Starts uvicorn on the shared HTTP port inside the front's event loop."""
+
+    async def start(parts: FrontParts) -> Callable[[], Awaitable[None]]:
+        settings = parts.settings
+        def passed() -> None:
+            parts.passed_to_main += 1
+
+        app = build_front_app(parts, settings.data_dir, passed)
+        limits = HttpLimits(
+            header_timeout_s=float(given["header_timeout_s"]),
+            max_connections_per_address=int(given["max_connections_per_address"]),
+        )
+        server, _ = build_server(
+            app,
+            host=str(given["host"]),
+            port=int(given["port"]),
+            limits=limits,
+            log_level=str(given.get("log_level", "warning")),
+        )
+        config = server.config
+        config.lifespan = "off"
+        config.load()
+        server.lifespan = config.lifespan_class(config)
+        sock = shared_listener(str(given["host"]), int(given["port"]))
+        # startup/main_loop/shutdown rather than serve(): the front's own signal handlers stay.
+        await server.startup(sockets=[sock])
+        serving = asyncio.create_task(server.main_loop())
+
+        async def stop() -> None:
+            server.should_exit = True
+            await serving
+            await server.shutdown(sockets=[sock])
+            await app.state.main_client.aclose()
+
+        return stop
+
+    return start
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m shugu.cli_front ARGUMENT (started by shugu serve)", file=sys.stderr)
+        return 2
+    settings, http = parse_front_argument(args[0])
+    logging.basicConfig(
+        level=os.environ.get("SHUGU_LOG_LEVEL", "INFO").upper(),
+        format=f"%(asctime)s %(levelname)s front-{os.getpid()} %(name)s: %(message)s",
+    )
+    # As in main: the startup heap stays out of the collector's full passes (decision 0053).
+    gc.collect()
+    gc.freeze()
+    starter = http_starter(http) if http is not None else None
+    with contextlib.suppress(KeyboardInterrupt):
+        return uvloop.run(run_front(settings, starter))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
