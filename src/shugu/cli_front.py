@@ -31,6 +31,7 @@ def http_starter(
 
     async def start(parts: FrontParts) -> Callable[[], Awaitable[None]]:
         settings = parts.settings
+
         def passed() -> None:
             parts.passed_to_main += 1
 
