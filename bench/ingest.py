@@ -154,9 +154,9 @@ def _setup_registry(data: Path, n_devices: int) -> str:
 
 
 class Server:
-    """`shugu serve` in a child process, on a free port."""
+    """`shugu serve` in a child process, on a free port (``workers``: its --workers)."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, workers: int = 1) -> None:
         self.port = free_port()
         self.proc = subprocess.Popen(
             [
@@ -170,16 +170,22 @@ class Server:
                 str(self.port),
                 "--log-level",
                 "warning",
+                "--workers",
+                str(workers),
             ],
             stdout=subprocess.DEVNULL,
         )
-        deadline = time.time() + 30
+        deadline = time.time() + 60
+        url = f"http://127.0.0.1:{self.port}/api/health"
         while time.time() < deadline:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/health", timeout=1).read()
-                return
+                health = orjson.loads(urllib.request.urlopen(url, timeout=1).read())
+                # With fronts: once every one of them has joined main.
+                if len(health.get("workers", [None])) == workers:
+                    return
             except OSError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         self.stop()
         raise RuntimeError("shugu serve did not start")
 
@@ -192,9 +198,15 @@ class Server:
 
 
 def measure_http(
-    data: Path, token: str, payloads: list[bytes], content_type: str, clients: int, seconds: float
+    data: Path,
+    token: str,
+    payloads: list[bytes],
+    content_type: str,
+    clients: int,
+    seconds: float,
+    workers: int = 1,
 ) -> tuple[float, dict[int, int], float]:
-    server = Server(data)
+    server = Server(data, workers)
     try:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": content_type}
         requests = [build_request("/api/v1/batch", body, headers) for body in payloads]
@@ -302,11 +314,14 @@ def measure_rollup(tmp: Path, n_devices: int) -> tuple[float, float]:
     return open_ms, closed_ms
 
 
-def run(*, quick: bool, clients: int, seconds: float | None, log: bool) -> dict[str, Any]:
+def run(
+    *, quick: bool, clients: int, seconds: float | None, log: bool, workers: int = 1
+) -> dict[str, Any]:
     seconds = seconds or (4.0 if quick else 10.0)
     tmp = Path(tempfile.mkdtemp(prefix="shugu-bench-"))
     result: dict[str, Any] = {
         "quick": quick,
+        "workers": workers,
         "clients": clients,
         "seconds": seconds,
         "cpus": os.cpu_count(),
@@ -326,7 +341,9 @@ def run(*, quick: bool, clients: int, seconds: float | None, log: bool) -> dict[
         data.mkdir()
         token = _setup_registry(data, n_devices)
         say(log, f"HTTP batch (Arrow), {clients} clients, {seconds:.0f} s")
-        pps, statuses, p50 = measure_http(data, token, arrow_bodies, ARROW_STREAM, clients, seconds)
+        pps, statuses, p50 = measure_http(
+            data, token, arrow_bodies, ARROW_STREAM, clients, seconds, workers
+        )
         result["http_batch_pps"] = round(pps)
         result["http_batch_statuses"] = {str(k): v for k, v in statuses.items()}
         result["http_batch_p50_ms"] = round(p50, 2)
@@ -339,7 +356,7 @@ def run(*, quick: bool, clients: int, seconds: float | None, log: bool) -> dict[
             gateway_json(t) for t in make_payloads(int(json_seconds * 600), 100, n_devices, t1)
         ]
         pps_json, statuses_json, _ = measure_http(
-            data, token, json_bodies, "application/json", clients, json_seconds
+            data, token, json_bodies, "application/json", clients, json_seconds, workers
         )
         result["http_gateway_json_pps"] = round(pps_json)
         result["http_gateway_json_statuses"] = {str(k): v for k, v in statuses_json.items()}

@@ -268,10 +268,15 @@ def bench_ingest(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     clients: Annotated[int, typer.Option(help="concurrent HTTP clients")] = 32,
     seconds: Annotated[float, typer.Option(help="duration of each HTTP phase")] = 0.0,
+    workers: Annotated[
+        int, typer.Option(min=1, help="processes serving HTTP (shugu serve --workers)")
+    ] = 1,
 ) -> None:
     """Ingest throughput (raw DuckDB append vs. end to end over HTTP) and read latencies."""
     module = _bench_module("ingest")
-    result = module.run(quick=quick, clients=clients, seconds=seconds or None, log=not as_json)  # type: ignore[attr-defined]
+    result = module.run(  # type: ignore[attr-defined]
+        quick=quick, clients=clients, seconds=seconds or None, log=not as_json, workers=workers
+    )
     _print_result(result, as_json)
 
 
