@@ -10,11 +10,17 @@ once with its value (lost = 0, duplicated = 0).
 
 Recovery time is measured from the restart (the new process is launched) to the first
 acknowledgement any client gets from it; ``ready_s`` is restart → health route answering.
+
+With ``workers`` > 1 (``shugu serve --workers``) the kills alternate: first a front process
+(main starts it again by itself), then the main process (its fronts exit, and the restarted
+main starts new ones).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -73,15 +79,20 @@ def run(options: FaultOptions) -> dict[str, object]:
         return run_crash(Path(tmp), sizes, log=options.log)
 
 
-def run_crash(workdir: Path, sizes: CrashSizes, *, log: bool = False) -> dict[str, Any]:
+def run_crash(
+    workdir: Path, sizes: CrashSizes, *, log: bool = False, workers: int = 1
+) -> dict[str, Any]:
     n = sizes.json_devices + sizes.arrow_devices + sizes.mqtt_devices
     say(log, f"crash: registry with {n} devices")
     district = make_district(workdir / "data", n)
-    server = Served(district, log_path=workdir / "serve.log")
+    extra = ["--workers", str(workers)] if workers > 1 else []
+    server = Served(district, log_path=workdir / "serve.log", extra_args=extra)
     server.start()
     try:
+        if workers > 1:
+            _wait_for_fronts(server, workers, set())
         ledger = Ledger(district.devices, ts0=int(time.time() * 1000) - 3 * 3_600_000)
-        timeline = asyncio.run(_stream(server, ledger, sizes, log))
+        timeline = asyncio.run(_stream(server, ledger, sizes, log, workers))
         say(log, "crash: reading every device back through the API")
         verification = verify(ledger, [ApiReader(server)])
     finally:
@@ -97,7 +108,27 @@ def run_crash(workdir: Path, sizes: CrashSizes, *, log: bool = False) -> dict[st
     return out
 
 
-async def _stream(server: Served, ledger: Ledger, sizes: CrashSizes, log: bool) -> dict[str, Any]:
+def _front_pids(server: Served) -> set[int]:
+    return {int(w["pid"]) for w in server.health().get("workers", [])[1:]}
+
+
+def _wait_for_fronts(
+    server: Served, workers: int, gone: set[int], timeout_s: float = 60.0
+) -> float:
+    """Seconds until ``workers`` − 1 fronts, none of them in ``gone``, answer for /api/health."""
+    t0 = time.monotonic()
+    while True:
+        pids = _front_pids(server)
+        if len(pids) == workers - 1 and not pids & gone:
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > timeout_s:
+            raise RuntimeError(f"the front processes did not come back in {timeout_s:.0f} s")
+        time.sleep(0.05)
+
+
+async def _stream(
+    server: Served, ledger: Ledger, sizes: CrashSizes, log: bool, workers: int = 1
+) -> dict[str, Any]:
     devices = ledger.devices
     json_devs = devices[: sizes.json_devices]
     arrow_devs = devices[sizes.json_devices : sizes.json_devices + sizes.arrow_devices]
@@ -132,14 +163,28 @@ async def _stream(server: Served, ledger: Ledger, sizes: CrashSizes, log: bool) 
     for k in range(sizes.kills):
         await asyncio.sleep(sizes.stream_s)
         sent_before, acked_before = ledger.sent_points(), ledger.acked_points
-        await asyncio.to_thread(server.kill)
-        t_restart = time.monotonic()
-        acked_at_restart = ledger.acked_points
-        say(log, f"crash: kill -9 #{k + 1} after {acked_before:,} acknowledged points; restarting")
-        ready_s = await asyncio.to_thread(server.start)
+        killed = "main"
+        if workers > 1 and k % 2 == 0:
+            killed = "front"
+            fronts = await asyncio.to_thread(_front_pids, server)
+            victim = min(fronts)
+            os.kill(victim, signal.SIGKILL)
+            t_restart = time.monotonic()
+            acked_at_restart = ledger.acked_points
+            say(log, f"crash: kill -9 of front {victim} after {acked_before:,} acknowledged points")
+            ready_s = await asyncio.to_thread(_wait_for_fronts, server, workers, {victim})
+        else:
+            await asyncio.to_thread(server.kill)
+            t_restart = time.monotonic()
+            acked_at_restart = ledger.acked_points
+            say(log, f"crash: kill -9 #{k + 1} after {acked_before:,} acknowledged points")
+            ready_s = await asyncio.to_thread(server.start)
+            if workers > 1:
+                ready_s += await asyncio.to_thread(_wait_for_fronts, server, workers, set())
         first_ack_s = await ledger.first_ack_after(t_restart, acked_at_restart, 60.0)
         kills.append(
             {
+                "killed": killed,
                 "sent_before": sent_before,
                 "acked_before": acked_before,
                 "ready_s": round(ready_s, 2),

@@ -193,7 +193,8 @@ def serve(
         listeners.append(Listener("MQTT over TLS", host, mqtt_tls_port, "--mqtt-tls-port"))
     try:
         check_workers(settings)
-        check_ports(listeners)
+        # With fronts: those of a killed predecessor may hold the ports a moment longer.
+        check_ports(listeners, wait_s=5.0 if workers > 1 else 0.0)
         parse_networks(settings.notify_allow_networks)
         check_writable(settings.data_dir)
         if telemetry_url is not None:
@@ -246,6 +247,10 @@ def serve(
         startup_heap_frozen(),
     ):
         server.run(sockets=sockets)
+    if sockets is not None:
+        for sock in sockets:
+            sock.close()
+        main_http_socket(settings.data_dir).unlink(missing_ok=True)
     if not server.started:
         raise typer.Exit(3)
     typer.echo("stopped.")

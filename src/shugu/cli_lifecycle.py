@@ -13,6 +13,7 @@ import contextlib
 import errno
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -41,9 +42,23 @@ class Listener:
     option: str
 
 
-def check_ports(listeners: Sequence[Listener]) -> None:
+def check_ports(listeners: Sequence[Listener], wait_s: float = 0.0) -> None:
     """Raise PortUnavailable, naming the port and how to change it, for the first listener
-    that cannot listen: the port is taken, privileged, or given twice."""
+    that cannot listen: the port is taken, privileged, or given twice. A port in use is tried
+    again for up to ``wait_s`` seconds (the front processes of a main process that was killed
+    let go of its ports as soon as they notice, a moment later)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            _check_ports(listeners)
+            return
+        except PortUnavailable as exc:
+            if "already in use" not in exc.message or time.monotonic() >= deadline:
+                raise
+        time.sleep(_WATCH_S)
+
+
+def _check_ports(listeners: Sequence[Listener]) -> None:
     seen: dict[int, Listener] = {}
     for listener in listeners:
         earlier = seen.get(listener.port)

@@ -6,6 +6,7 @@ devices on each path (device JSON and Arrow batches over HTTP, MQTT at QoS 1) an
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from bench.faults.crash import CrashSizes, run_crash
@@ -37,3 +38,18 @@ def test_every_acknowledged_point_survives_kill_9_exactly_once(tmp_path: Path) -
     assert out["acked"] > out["kill_log"][0]["acked_before"]
     assert out["drained"], "every unacknowledged point was sent again and acknowledged"
     assert out["client"]["refused_points"] == 0
+
+
+def test_with_two_workers_killing_a_front_then_main_loses_nothing(tmp_path: Path) -> None:
+    """``--workers 2``: kill -9 of the front process (main starts another), then of main (the
+    front exits with it; the restarted main starts a new one)."""
+    sizes = dataclasses.replace(SMALL, kills=2)
+    out = run_crash(tmp_path, sizes, workers=2)
+    assert [k["killed"] for k in out["kill_log"]] == ["front", "main"]
+    assert out["lost"] == 0 and out["wrong_value"] == 0, out["bad_devices"]
+    assert out["duplicated"] == 0 and out["duplicated_unacked"] == 0, out["bad_devices"]
+    assert out["unexpected"] == 0
+    assert out["checksum_stored"] == out["checksum_expected"]
+    assert all(k["recovery_s"] is not None for k in out["kill_log"]), out["kill_log"]
+    assert out["acked"] > out["kill_log"][1]["acked_before"]
+    assert out["drained"], "every unacknowledged point was sent again and acknowledged"

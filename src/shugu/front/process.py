@@ -150,9 +150,10 @@ async def run_front(settings: Settings, http: HttpStarter | None = None) -> int:
     await asyncio.wait({ended, asked}, return_when=asyncio.FIRST_COMPLETED)
     if store.closed.is_set() and not stop.is_set():
         log.warning("front %d: the main process is gone; stopping", os.getpid())
+    # MQTT first: closing its listeners at once lets a restarted main bind the port sooner.
+    await mqtt.stop()
     if stop_http is not None:
         await stop_http()
-    await mqtt.stop()
     # Points already sent are answered (or failed) by main before the channel closes.
     door.refusals.flush()
     await store.close()
