@@ -130,7 +130,6 @@ class FrontHub:
             writer.close()
             return
         link = FrontLink(writer)
-        self.links.add(link)
         try:
             while (got := await wire.read_frame(reader)) is not None:
                 self._on_frame(link, *got)
@@ -150,6 +149,8 @@ class FrontHub:
             self._store_batch(link, number, payload)
         elif kind == wire.HELLO:
             link.pid = int(wire.from_json(payload).get("pid", 0))
+            # Only now: a broadcast must not reach a front before its welcome.
+            self.links.add(link)
             store = self._store
             link.send(
                 wire.WELCOME, 0, wire.encode_ack(0, store.backlog_rows, store.max_backlog_rows)
