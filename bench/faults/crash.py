@@ -109,7 +109,12 @@ def run_crash(
 
 
 def _front_pids(server: Served) -> set[int]:
-    return {int(w["pid"]) for w in server.health().get("workers", [])[1:]}
+    """The fronts answering for /api/health now (none while main is busy or restarting)."""
+    try:
+        health = server.health(timeout_s=10.0)
+    except OSError:
+        return set()
+    return {int(w["pid"]) for w in health.get("workers", [])[1:]}
 
 
 def _wait_for_fronts(
@@ -166,7 +171,9 @@ async def _stream(
         killed = "main"
         if workers > 1 and k % 2 == 0:
             killed = "front"
-            fronts = await asyncio.to_thread(_front_pids, server)
+            fronts: set[int] = set()
+            while not fronts:
+                fronts = await asyncio.to_thread(_front_pids, server)
             victim = min(fronts)
             os.kill(victim, signal.SIGKILL)
             t_restart = time.monotonic()
