@@ -73,10 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m shugu.cli_front ARGUMENT (started by shugu serve)", file=sys.stderr)
         return 2
     settings, http = parse_front_argument(args[0])
+    level = str((http or {}).get("log_level", "info")).upper()
     logging.basicConfig(
-        level=os.environ.get("SHUGU_LOG_LEVEL", "INFO").upper(),
-        format=f"%(asctime)s %(levelname)s front-{os.getpid()} %(name)s: %(message)s",
+        level=level, format=f"%(asctime)s %(levelname)s front-{os.getpid()} %(name)s: %(message)s"
     )
+    # One line per request passed to main would drown the log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     # As in main: the startup heap stays out of the collector's full passes (decision 0053).
     gc.collect()
     gc.freeze()
