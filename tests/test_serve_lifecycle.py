@@ -20,12 +20,13 @@ from tests.server import free_port, holding_port
 SHUGU = [sys.executable, "-m", "shugu.cli"]
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("taken", ["--http-port", "--mqtt-port", "--mqtt-tls-port"])
-def test_serve_refuses_a_taken_port_in_one_line(tmp_path: Path, taken: str) -> None:
+def test_serve_refuses_a_taken_port_in_one_line(tmp_path: Path, taken: str, workers: int) -> None:
     ports = {"--http-port": free_port(), "--mqtt-port": free_port(), "--mqtt-tls-port": free_port()}
     with holding_port(ports[taken]):
         done = subprocess.run(
-            [*SHUGU, "serve", "--data", str(tmp_path / "data")]
+            [*SHUGU, "serve", "--data", str(tmp_path / "data"), "--workers", str(workers)]
             + [str(x) for pair in ports.items() for x in pair],
             capture_output=True,
             text=True,
