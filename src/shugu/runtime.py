@@ -361,6 +361,12 @@ class Runtime:
         settings = services.settings
         routes = MainRoutes(services.rpc, services.attributes)
         services.fronts = FrontHub(services.store, settings.data_dir, routes)
+        if services.mqtt is not None:
+            hub = services.fronts
+            services.mqtt.on_session_taken = lambda device, client: hub.session_taken(
+                None, device, client
+            )
+            hub.close_local = services.mqtt.close_holder
         await services.fronts.start()
         services.supervisor = FrontSupervisor(settings, settings.workers - 1, self.front_http)
 

@@ -48,7 +48,11 @@ class Device:
     def __init__(self, port: int, cred: DeviceCredential) -> None:
         self.cred = cred
         self.client = paho.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"w-{cred.name}", protocol=paho.MQTTv5
+            CallbackAPIVersion.VERSION2,
+            client_id=f"w-{cred.name}",
+            protocol=paho.MQTTv5,
+            # A connection closed by the server stays closed (a takeover must not ping-pong).
+            reconnect_on_failure=False,
         )
         self.client.username_pw_set(cred.token)
         self.connected = threading.Event()
@@ -136,6 +140,33 @@ def test_http_ingest_spreads_over_both_processes_and_the_rest_is_answered_by_mai
     # A bad token on the front is refused there, with the API's error body.
     status, raw = served.request("POST", "/api/v1/not-a-token/telemetry", {"h": 1})
     assert status == 401 and json.loads(raw)["error"]["code"] == "bad_device_token"
+
+
+TAKEN_OVER = 0x8E
+
+
+def test_a_second_connection_of_a_client_closes_the_first_on_whichever_process(
+    served: Served,
+) -> None:
+    """MQTT takeover: the kernel puts each connection on either process, so of these pairs
+    some have their two connections on different processes (all on one: 1 in 2**11)."""
+    assert served.mqtt_port is not None
+    for cred in served.district.devices[:12]:
+        first = Device(served.mqtt_port, cred)
+        assert first.connected.wait(10)
+        second = Device(served.mqtt_port, cred)
+        try:
+            assert second.connected.wait(10)
+            assert first.disconnected.wait(10), f"{cred.name}: the first connection stayed open"
+            assert first.ended is not None and first.ended[0] == TAKEN_OVER
+            assert not second.disconnected.is_set()
+            assert second.publish(int(time.time() * 1000), 1.0)
+        finally:
+            first.close()
+            second.close()
+    deadline = time.monotonic() + 10
+    while served.health()["mqtt_connections"] and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def test_devices_on_both_processes_store_every_point_and_are_cut_off_from_main(

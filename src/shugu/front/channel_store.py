@@ -70,6 +70,8 @@ class ChannelStore:
         self.on_rpc: Callable[[int, bytes], None] = lambda _number, _payload: None
         #: Called with shared-attribute changes (the device's id and the changes) from main.
         self.on_push: Callable[[bytes], None] = lambda _payload: None
+        #: Called with (device id, client id) when the client connected again elsewhere.
+        self.on_taken: Callable[[int, str], None] = lambda _device, _client: None
         #: Called when main asks for this front's counters.
         self.stats: Callable[[], dict[str, Any]] = dict
         #: Set once the channel has ended (main stopped or died).
@@ -133,6 +135,9 @@ class ChannelStore:
             self.on_rpc(number, payload)
         elif kind == wire.ATTRIBUTES_PUSH:
             self.on_push(payload)
+        elif kind == wire.TAKEN:
+            device_id, client = wire.device_and_body(payload)
+            self.on_taken(device_id, client.decode("utf-8", "replace"))
         elif kind == wire.ASK_STATS:
             self.send(wire.STATS, number, wire.json_payload(self.stats()))
         else:

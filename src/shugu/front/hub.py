@@ -25,6 +25,7 @@ import logging
 import os
 import socket
 import struct
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +89,10 @@ class FrontHub:
     ) -> None:
         self._store = store
         self._routes = routes
+        #: (device, client id) → the front that last took the session (None: main itself).
+        self._sessions: dict[tuple[int, str], FrontLink | None] = {}
+        #: Closes main's own connection of a client that connected again elsewhere.
+        self.close_local: Callable[[int, str], None] = lambda _device, _client: None
         self.path = data_dir / wire.FRONTS_SOCKET
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -139,6 +144,8 @@ class FrontHub:
             self.links.discard(link)
             if self._routes is not None:
                 self._routes.front_gone(link)
+            for key in [k for k, holder in self._sessions.items() if holder is link]:
+                del self._sessions[key]
             for waiting in link.asked.values():
                 if not waiting.done():
                     waiting.cancel()
@@ -155,6 +162,9 @@ class FrontHub:
             link.send(
                 wire.WELCOME, 0, wire.encode_ack(0, store.backlog_rows, store.max_backlog_rows)
             )
+        elif kind == wire.TAKEN:
+            device_id, client = wire.device_and_body(payload)
+            self.session_taken(link, device_id, client.decode("utf-8", "replace"))
         elif kind in (wire.DEVICE, wire.RPC_ANSWER) and self._routes is not None:
             self._routes.on_frame(link, link.send, kind, number, payload)
         elif kind in (wire.STATS, wire.REVOKED):
@@ -199,6 +209,22 @@ class FrontHub:
         else:
             message = exc.message if isinstance(exc, ShuguError) else str(exc)
             link.send(wire.FAILED, number, wire.json_payload({"message": message}))
+
+    # -- MQTT takeover across processes
+
+    def session_taken(self, taker: FrontLink | None, device_id: int, client_id: str) -> None:
+        """A client took its session in ``taker`` (None: main): the process that held it
+        before closes its connection, as one process does for a second CONNECT."""
+        key = (device_id, client_id)
+        known = key in self._sessions
+        before = self._sessions.get(key)
+        self._sessions[key] = taker
+        if not known or before is taker:
+            return
+        if before is None:
+            self.close_local(device_id, client_id)
+        else:
+            before.send(wire.TAKEN, 0, wire.for_device(device_id, client_id.encode()))
 
     # -- what the main process asks of every front
 

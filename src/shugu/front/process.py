@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from shugu.config import Settings
+from shugu.front import wire
 from shugu.front.channel_store import ChannelStore
 from shugu.front.routes import FrontRpc, push_from_main
 from shugu.ingest.attributes import AttributeService
@@ -133,6 +134,12 @@ async def run_front(settings: Settings, http: HttpStarter | None = None) -> int:
         }
 
     store.on_revoke = revoke
+    # MQTT takeover across processes: main hears of every session taken here, and tells this
+    # front to close a client's connection when the client connected again elsewhere.
+    mqtt.on_session_taken = lambda device_id, client_id: store.send(
+        wire.TAKEN, 0, wire.for_device(device_id, client_id.encode())
+    )
+    store.on_taken = mqtt.close_holder
     store.stats = stats
     if settings.mqtt_port is not None:
         await mqtt.start(settings.mqtt_host, settings.mqtt_port, shared=True)

@@ -39,6 +39,8 @@ STATS = 3
 REVOKED = 4
 DEVICE = 5
 RPC_ANSWER = 6
+#: Both ways: a client took its session here; the other holder of it closes its connection.
+TAKEN = 7
 # Main → front.
 WELCOME = 10
 ACK = 11

@@ -88,6 +88,9 @@ class MqttEndpoint:
         self._revalidator: asyncio.Task[None] | None = None
         #: Whether the last re-check failed (logged once when it fails, once when it recovers).
         self._revalidation_failing = False
+        #: Called with (device id, client id) when a connection takes a session: with
+        #: ``--workers``, main then closes the client's connection held by another process.
+        self.on_session_taken: Callable[[int, str], None] | None = None
 
     async def start(
         self, host: str, port: int, tls: ssl.SSLContext | None = None, *, shared: bool = False
@@ -178,6 +181,8 @@ class MqttEndpoint:
         if holder is not None and holder is not conn:
             holder.close(RC_TAKEN_OVER)
         self._holders[key] = conn
+        if self.on_session_taken is not None:
+            self.on_session_taken(device_id, client_id)
         existing = self._sessions.get(key)
         if existing is not None and not clean_start:
             return existing, True
@@ -187,6 +192,13 @@ class MqttEndpoint:
         else:
             self._sessions[key] = session
         return session, False
+
+    def close_holder(self, device_id: int, client_id: str) -> None:
+        """The client connected again to another process: close its connection here (MQTT
+        takeover, reason 0x8E to an MQTT 5 client)."""
+        holder = self._holders.get((device_id, client_id))
+        if holder is not None:
+            holder.close(RC_TAKEN_OVER)
 
     def release(self, conn: MqttConnection) -> None:
         assert conn.session is not None
