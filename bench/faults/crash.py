@@ -172,8 +172,12 @@ async def _stream(
         if workers > 1 and k % 2 == 0:
             killed = "front"
             fronts: set[int] = set()
+            deadline = time.monotonic() + 60.0
             while not fronts:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("no front process answered for /api/health in 60 s")
                 fronts = await asyncio.to_thread(_front_pids, server)
+                await asyncio.sleep(0 if fronts else 0.05)
             victim = min(fronts)
             os.kill(victim, signal.SIGKILL)
             t_restart = time.monotonic()
