@@ -5,6 +5,7 @@ here). A store on either server sees every device; each device lives on one shar
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -13,6 +14,7 @@ from bench.clickhouse_server import ClickHouseServer, started_servers
 from clickhouse_driver import Client
 
 from shugu.domain.batch import Batch
+from shugu.store import clickhouse_cells_sql as cells_sql
 from shugu.store.clickhouse_store import ClickHouseTelemetryStore
 from shugu.store.telemetry import RangeQuery
 from tests.clickhouse import require_clickhouse
@@ -121,3 +123,51 @@ def test_a_node_reads_metrics_another_node_numbered_after_it_opened(
     finally:
         writer.close()
         reader.close()
+
+
+def test_roll_up_cells_on_two_shards_answer_as_the_scan(
+    two_shards: list[ClickHouseServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cells_sql, "SETTLE_MS", 0)  # a roll a second later settles late points
+    first = ClickHouseTelemetryStore(url(two_shards[0]), roll_every_s=None)
+    second = ClickHouseTelemetryStore(url(two_shards[1]), roll_every_s=None)
+    try:
+        metrics = first.metric_ids(["temp", "rh"]).tolist()
+        rng = np.random.default_rng(3)
+        n = 20_000
+        points = Batch(
+            rng.integers(1, DEVICES + 1, n).astype(np.int32),
+            np.array(metrics, np.int32)[rng.integers(0, 2, n)],
+            MIDNIGHT_CST - DAY + rng.integers(0, 3 * DAY, n).astype(np.int64),
+            rng.integers(0, 100, n).astype(np.float64),
+            (rng.random(n) < 0.1).astype(np.uint8),
+        )
+        first.submit(points).result(30)
+        time.sleep(1.1)
+        assert first.roll().spans
+        first.submit(points.take(np.arange(n) < 500)).result(30)  # re-sent after the roll
+        aggregates = ("avg", "min", "max", "sum", "count", "first", "last")
+        q = RangeQuery(
+            list(range(1, DEVICES + 1)),
+            None,
+            MIDNIGHT_CST - DAY,
+            MIDNIGHT_CST + 2 * DAY,
+            DAY,
+            aggregates=aggregates,
+        )
+        first.read_cells = False
+        scan = first.query_range(q).to_pylist()
+        time.sleep(1.1)
+        assert second.roll().late_days  # the other node rolls the late hours again
+        for store in (first, second):
+            store.read_cells = True
+            assert store.query_range(q).to_pylist() == scan
+        client = Client(host="127.0.0.1", port=two_shards[1].port)
+        try:
+            (cells_here,) = client.execute("SELECT count() FROM prov.cells_local")[0]
+        finally:
+            client.disconnect()
+        assert cells_here > 0  # each shard holds the cells of its own devices
+    finally:
+        first.close()
+        second.close()

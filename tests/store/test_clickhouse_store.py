@@ -74,8 +74,12 @@ def test_a_cluster_schema_is_replicated_and_distributed_by_device() -> None:
     assert not any("prov.metrics_local" in s for s in statements)
     view = next(s for s in statements if "prov.latest_mv" in s)
     assert "TO prov.latest_local" in view and "FROM prov.points_local" in view
-    feed = statements[-1]
-    assert "prov.feed_mv" in feed and "TO prov.feed_local" in feed and "prov.points_local" in feed
+    feed = next(s for s in statements if "prov.feed_mv" in s)
+    assert "TO prov.feed_local" in feed and "prov.points_local" in feed
+    late = next(s for s in statements if "prov.late_mv" in s)
+    assert "TO prov.late_hours_local" in late and "FROM prov.points_local" in late
+    cells = next(s for s in statements if s.startswith("CREATE TABLE IF NOT EXISTS prov.cells "))
+    assert "Distributed(two_shards, prov, cells_local, intHash64(device))" in cells
     single = schema_statements(Layout("d"))
     assert not any("Replicated" in s or "Distributed" in s or "ON CLUSTER" in s for s in single)
 

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from shugu.domain.errors import UnavailableError
+from shugu.store import clickhouse_cells_sql as cells_sql
 from shugu.store import clickhouse_sql as sql
 from shugu.store.clickhouse_schema import Layout
 from shugu.store.clickhouse_writer import CONNECTION_ERRORS
@@ -32,6 +33,8 @@ class ClickHouseReads:
     and the metric dictionary."""
 
     layout: Layout
+    #: Whether whole-hour buckets read the roll-up cells where they can (the scan otherwise).
+    read_cells: bool = True
     _metric_ids: dict[str, int]
     _metric_names: dict[int, str]
 
@@ -122,7 +125,7 @@ class ClickHouseReads:
                     "quality": pa.array(np.asarray(cols["q"], np.uint8)),
                 }
             )
-        cols = self._columns(sql.bucketed_range(self.layout, query, metric_ids))
+        cols = self._columns(self._bucketed(query, metric_ids))
         table: dict[str, pa.Array] = {
             "device": pa.array(np.asarray(cols["device"], np.int32)),
             "metric": self._names(cols["metric"]),
@@ -133,6 +136,16 @@ class ClickHouseReads:
             table[name] = pa.array(np.asarray(cols[f"agg_{name}"], kind))
         table["flagged"] = pa.array(np.asarray(cols["flagged"], np.int64))
         return pa.table(table)
+
+    def _bucketed(self, query: RangeQuery, metric_ids: list[int] | None) -> sql.Statement:
+        """Buckets from cells for their rolled, clean hours where the buckets are whole hours;
+        from a scan of the points otherwise."""
+        if self.read_cells and query.bucket_ms is not None:
+            until, purged = self._rows(cells_sql.rolled(self.layout))[0]
+            span = cells_sql.cell_span(query, int(until or 0), int(purged or 0))
+            if span is not None:
+                return cells_sql.bucketed_from_cells(self.layout, query, metric_ids, *span)
+        return sql.bucketed_range(self.layout, query, metric_ids)
 
     def values_before(self, devices: Sequence[int], metrics: Sequence[str], ts_ms: int) -> pa.Table:
         ids = self._known_ids(metrics)

@@ -10,7 +10,10 @@ Points go to a ReplacingMergeTree whose version is the row's write sequence: a r
 of the highest sequence, so it never counts twice before merges either. Partitions are months
 (retention drops old ones), rows are ordered by (device, metric, ts), which is also how ranges
 are read. Latest values come from a materialised view into an AggregatingMergeTree holding
-``argMax`` states per series, so "latest of every metric" reads one row per series.
+``argMax`` states per series, so "latest of every metric" reads one row per series. Roll-ups of
+whole hours come from ``cells``, one row per series and closed hour, rolled from the points by
+the store (``clickhouse_cells.py``); a second view records the hours that receive points after
+they closed (``late_hours``), which are read from points until rolled again.
 
 In a cluster every table is a Replicated engine on each shard and a Distributed table of the
 same name in front of it, keyed by device so a device's series live on one shard; the metric
@@ -26,6 +29,7 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 #: Month partitions of millisecond timestamps, in UTC.
 MONTH_OF_TS = "toYYYYMM(toDateTime(intDiv(ts, 1000), 'UTC'))"
+MONTH_OF_HOUR = "toYYYYMM(toDateTime(intDiv(hour, 1000), 'UTC'))"
 MONTH_OF_RECEIVED = "toYYYYMM(toDateTime(intDiv(received_ms, 1000), 'UTC'))"
 
 #: Low bits of a row sequence that name the ingest node that wrote it:
@@ -36,6 +40,13 @@ NODE_BITS = 10
 DAY_OF_SEQ = f"toYYYYMMDD(toDateTime(intDiv(seq, {1_000_000 << NODE_BITS}), 'UTC'))"
 #: Days of feed kept for monitor workers to catch up on; older days are dropped.
 FEED_KEEP_DAYS = 2
+
+#: An hour in milliseconds: the width of the roll-up cells (``clickhouse_cells.py``).
+HOUR_MS = 3_600_000
+#: A point whose hour had ended more than this long before it was inserted is recorded as late
+#: (``late_hours``): its hour may have been rolled into cells already. Less than the roller's
+#: grace (``clickhouse_cells.GRACE_MS``), so that a point the roller could have missed is late.
+LATE_AFTER_MS = 60_000
 
 #: Tables copied whole to every shard of a cluster, with no Distributed table in front.
 EVERYWHERE = frozenset({"metrics"})
@@ -127,6 +138,38 @@ TABLES = (
         "seq",
         partition_by=DAY_OF_SEQ,
     ),
+    # Roll-ups of closed hours, one row per series and hour: count, sum, extremes, the first and
+    # last point and the flagged count, as the de-duplicated points had them when rolled
+    # (``clickhouse_cells.py``). Re-rolling an hour writes a row with a higher version.
+    _Table(
+        "cells",
+        "device Int32, metric Int32, hour Int64, n UInt64, total Float64, lo Float64, "
+        "hi Float64, first_ts Int64, first_v Float64, last_ts Int64, last_v Float64, "
+        "flagged UInt64, version UInt64",
+        "ReplacingMergeTree",
+        "version",
+        "(device, metric, hour)",
+        partition_by=MONTH_OF_HOUR,
+    ),
+    # Device-hours that received a point after they had closed (from ``late_mv``), and when the
+    # roller last rolled them: an hour is dirty while a late point may be missing from its cells.
+    _Table(
+        "late_hours",
+        "device Int32, hour Int64, late_at AggregateFunction(max, UInt64), "
+        "rolled_at AggregateFunction(max, UInt64)",
+        "AggregatingMergeTree",
+        "",
+        "(device, hour)",
+    ),
+    # How far the roller has rolled every device, and where retention last cut: one row.
+    _Table(
+        "rolls",
+        "k UInt8, until AggregateFunction(max, Int64), purged AggregateFunction(max, Int64)",
+        "AggregatingMergeTree",
+        "",
+        "k",
+        shard_key="rand()",
+    ),
     _Table(
         "attributes",
         "device Int32, scope String, key String, value String, ts Int64, seq UInt64",
@@ -158,6 +201,14 @@ LATEST_VIEW_SELECT = (
     "argMaxState(value, (ts, seq)) AS last_value, "
     "argMaxState(quality, (ts, seq)) AS last_quality "
     "FROM {points} GROUP BY device, metric"
+)
+
+
+LATE_VIEW_SELECT = (
+    f"SELECT device, intDiv(ts, {HOUR_MS}) * {HOUR_MS} AS hour, "
+    "maxState(toUInt64(now()) * 1000) AS late_at, maxState(toUInt64(0)) AS rolled_at "
+    f"FROM {{points}} WHERE intDiv(ts, {HOUR_MS}) * {HOUR_MS} + {HOUR_MS + LATE_AFTER_MS} "
+    "< toInt64(now()) * 1000 GROUP BY device, hour"
 )
 
 
@@ -203,5 +254,11 @@ def schema_statements(layout: Layout) -> list[str]:
         f"CREATE MATERIALIZED VIEW IF NOT EXISTS {layout.database}.feed_mv{layout.on_cluster} "
         f"TO {layout.local('feed')} AS "
         f"SELECT seq, device, metric, ts, value, quality FROM {layout.local('points')}"
+    )
+    # And the late hours, so that the roller re-rolls them and reads take them raw meanwhile.
+    statements.append(
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {layout.database}.late_mv{layout.on_cluster} "
+        f"TO {layout.local('late_hours')} AS "
+        + LATE_VIEW_SELECT.format(points=layout.local("points"))
     )
     return statements

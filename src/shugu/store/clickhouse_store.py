@@ -29,7 +29,9 @@ from clickhouse_driver import errors as driver_errors
 
 from shugu.domain.batch import Batch
 from shugu.domain.errors import OverloadedError, UnavailableError, ValidationError
+from shugu.store import clickhouse_cells_sql as cells_sql
 from shugu.store import clickhouse_sql as sql
+from shugu.store.clickhouse_cells import EVERY_S, Roller, RollerThread, RollReport
 from shugu.store.clickhouse_reads import READ_FAILURES, ClickHouseReads
 from shugu.store.clickhouse_schema import (
     FEED_KEEP_DAYS,
@@ -129,10 +131,12 @@ class ClickHouseTelemetryStore(ClickHouseReads):
         retry_s: float = 2.0,
         node: int = 0,
         numberer: Callable[[Sequence[str]], Mapping[str, int]] | None = None,
+        roll_every_s: float | None = EVERY_S,
     ) -> None:
         """``node`` is this ingest node's number in a cluster (the low bits of every row
         sequence it writes); ``numberer`` numbers new metric names once for the whole cluster
-        (the registry), where without it this server's dictionary numbers them."""
+        (the registry), where without it this server's dictionary numbers them;
+        ``roll_every_s``: how often to roll closed hours into cells (None: only on ``roll``)."""
         self.target = ClickHouseTarget.from_url(url)
         self.layout = self.target.layout
         self._local = threading.local()
@@ -176,6 +180,8 @@ class ClickHouseTelemetryStore(ClickHouseReads):
             max_backlog_rows=max_backlog_rows,
             retry_s=retry_s,
         )
+        self._roller = Roller(self.layout, self._rows, self._write_select)
+        self._rolling = None if roll_every_s is None else RollerThread(self._roller, roll_every_s)
         stop_at_exit(self.close)
 
     # -- connections -------------------------------------------------------------------------
@@ -208,6 +214,18 @@ class ClickHouseTelemetryStore(ClickHouseReads):
             for text, params in statements:
                 client.execute(text, params, settings=settings)
         return others
+
+    def _write_select(self, statement: sql.Statement) -> None:
+        """An ``INSERT … SELECT`` of the server's own rows, with the inserts' settings."""
+        text, params = statement
+        try:
+            self._client().execute(text, params, settings=self.target.insert_settings)
+        except READ_FAILURES as exc:
+            self._local.client = None
+            raise UnavailableError(
+                f"the telemetry store cannot be written right now: {exc}",
+                code="store_unavailable",
+            ) from exc
 
     def _disconnect_all(self) -> None:
         with self._clients_lock:
@@ -334,7 +352,9 @@ class ClickHouseTelemetryStore(ClickHouseReads):
         of series with nothing newer; returns the rows deleted. Waits for the mutations."""
         (count,) = self._rows(sql.count_before(self.layout, ts_ms))[0]
         stale = [(int(d), int(m)) for d, m in self._rows(sql.stale_series(self.layout, ts_ms))]
-        changes = sql.purge(self.layout, ts_ms)
+        # Reads take the hour it cuts through from points from now on, before its cells go.
+        self._write_select(cells_sql.record_rolls(self.layout, 0, ts_ms))
+        changes = sql.purge(self.layout, ts_ms) + cells_sql.purge_cells(self.layout, ts_ms)
         for start in range(0, len(stale), 1000):
             chunk = stale[start : start + 1000]
             # A one-pair list would read as a single tuple, not a set of one tuple.
@@ -354,6 +374,10 @@ class ClickHouseTelemetryStore(ClickHouseReads):
                 other.disconnect()
         self.purge_feed(time.time_ns() // 1000 - FEED_KEEP_DAYS * 86_400_000_000)
         return int(count)
+
+    def roll(self) -> RollReport:
+        """Roll the hours closed since the last roll into cells, and late hours again."""
+        return self._roller.roll()
 
     # -- the monitors' feed ------------------------------------------------------------------
 
@@ -434,6 +458,8 @@ class ClickHouseTelemetryStore(ClickHouseReads):
     def close(self) -> None:
         if self._closed:
             return
+        if self._rolling is not None:
+            self._rolling.stop()
         self._writer.close()
         self._closed = True
         self._disconnect_all()
