@@ -123,10 +123,12 @@ def open_telemetry_store(
     settings: Settings, registry: Registry | None = None, node: int = 0
 ) -> DuckDBTelemetryStore | ClickHouseTelemetryStore:
     """The telemetry store ``settings`` name: ClickHouse at ``telemetry_url``, else the DuckDB
-    file in the data directory. On ClickHouse, ``node`` is this ingest node's number and the
-    registry numbers metric names for every node."""
+    file in the data directory. On ClickHouse, ``node`` is this ingest node's number, the
+    registry numbers metric names for every node, and the nodes that read roll-ups roll hours
+    into cells."""
     if settings.telemetry_url:
         # Imported here: the embedded default never loads the ClickHouse driver.
+        from shugu.store.clickhouse_cells import EVERY_S
         from shugu.store.clickhouse_store import ClickHouseTelemetryStore
 
         return ClickHouseTelemetryStore(
@@ -135,6 +137,9 @@ def open_telemetry_store(
             max_backlog_rows=settings.max_backlog_points,
             node=node,
             numberer=registry.number_metrics if registry is not None else None,
+            # The nodes that answer roll-ups roll the hours into cells; ingest and monitor
+            # workers leave it to them (any number of rollers is harmless, but each costs).
+            roll_every_s=EVERY_S if settings.role in ("api", "all") else None,
         )
     return DuckDBTelemetryStore(
         settings.telemetry_path,
