@@ -37,7 +37,12 @@ administrator; the bench devices are one enterprise, the whole region's fleet he
   November 2026 (China calendar days): a month of daily roll-ups of every series. shugu has no
   telemetry roll-up per region (the region KPIs read precomputed facts); this range roll-up of
   all of a region's devices is the closest, and it is the one the console's month charts use.
-  The month is loaded beforehand through the store (one sample per ``month_step_min`` minutes).
+  The month is loaded beforehand through the store (one sample per ``month_step_min`` minutes)
+  and rolled into hourly cells (``store/clickhouse_cells.py``) before the query, as the API
+  node's roller does for hours that have closed;
+- region_month_unrolled_ms: the same request right after the month was loaded, before it is
+  rolled: every hour is late and read from points (what the query cost before cells);
+- roll_month_s: one roll of the whole month's hours into cells, through the Distributed tables.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ from bench.faults.cluster_nodes import (
 from bench.faults.ledger import METRICS, ApiReader, Ledger, metric_name, verify
 from bench.faults.served import District, Served, make_district
 from shugu.domain.batch import Batch
+from shugu.store import clickhouse_cells_sql as cells_sql
 from shugu.store import clickhouse_sql as sql
 from shugu.store.clickhouse_store import ClickHouseTarget, ClickHouseTelemetryStore
 from shugu.store.clickhouse_writer import POINT_COLUMNS
@@ -173,7 +179,11 @@ def _run(workdir: Path, sizes: Sizes, log: bool) -> dict[str, Any]:
         check_one = verify(through_one[-1]["ledger"], [ApiReader(one)])
         say(log, "loading a month of samples for the roll-up")
         month_points = load_month(backends.telemetry_url("cluster"), district, sizes.month_step_min)
+        unrolled = measure_queries(cluster["api"], district, sizes.queries)
+        say(log, f"before rolling: {unrolled}; rolling the month into cells")
+        roll_s = roll_month(backends.telemetry_url("cluster"))
         queries = measure_queries(cluster["api"], district, sizes.queries)
+        say(log, f"rolled in {roll_s:.1f} s: {queries}")
     finally:
         for node in [*cluster.values(), *nodes]:
             node.stop()
@@ -208,6 +218,8 @@ def _run(workdir: Path, sizes: Sizes, log: bool) -> dict[str, Any]:
         "one_node_last_run_verified": check_one.ok,
         "month_points": month_points,
         **queries,
+        "region_month_unrolled_ms": unrolled["region_month_ms"],
+        "roll_month_s": round(roll_s, 2),
         "raw_insert_pps_runs": [round(x) for x in raw],
         "cluster_pps_runs": [round(x["pps"]) for x in through_cluster],
         "one_node_pps_runs": [round(x["pps"]) for x in through_one],
@@ -391,6 +403,24 @@ def load_month(url: str, district: District, step_min: int) -> int:
                 )
             )
         return sum(f.result(timeout=600) for f in futures)
+    finally:
+        store.close()
+
+
+def roll_month(url: str) -> float:
+    """Roll the loaded month into cells; returns the seconds of the roll that did it. Points
+    count as rolled only by a roll that started ``SETTLE_MS`` after they arrived, so it rolls
+    once more after that (reads take the month from points until then)."""
+    store = ClickHouseTelemetryStore(url, roll_every_s=None)
+    try:
+        started = time.perf_counter()
+        report = store.roll()
+        elapsed = time.perf_counter() - started
+        if not report.late_days:
+            raise RuntimeError("the loaded month was not rolled")
+        time.sleep(cells_sql.SETTLE_MS / 1000 + 2)
+        store.roll()
+        return elapsed
     finally:
         store.close()
 

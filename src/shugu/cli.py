@@ -317,6 +317,23 @@ def bench_clickhouse(
     _print_result(result, as_json)
 
 
+@bench.command("clickhouse-disk")
+def bench_clickhouse_disk(
+    quick: Annotated[bool, typer.Option("--quick", help="2 simulated hours")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    url: Annotated[
+        str | None,
+        typer.Option(help="clickhouse://host:port of a server to use (default: start one)"),
+    ] = None,
+    scale: Annotated[float, typer.Option(help="the district's scale")] = 0.1,
+    hours: Annotated[float, typer.Option(help="simulated hours, every device every 10 s")] = 32.0,
+) -> None:
+    """Bytes on disk per point in the ClickHouse store, the simulated district merged."""
+    module = _bench_module("clickhouse_disk")
+    result = module.run(quick=quick, url=url, scale=scale, hours=hours, log=not as_json)  # type: ignore[attr-defined]
+    _print_result(result, as_json)
+
+
 @bench.command("cluster")
 def bench_cluster(
     quick: Annotated[bool, typer.Option("--quick", help="small sizes, one run")] = False,

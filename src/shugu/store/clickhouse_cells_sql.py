@@ -5,8 +5,10 @@ builder runs on 18.16 and on chdb in the tests).
 A cell is one series' closed hour: count, sum, min, max, first and last point, flagged count.
 Rolling an hour is ``INSERT … SELECT`` from the de-duplicated points, so rolling it again, on
 this node or another, writes a row with a higher version that replaces the older one. A read
-takes the newest version of each cell as one tuple (``argMax`` of a tuple), so the columns of
-one cell never come from two rolls.
+takes the newest version of each cell with ``FINAL``: it merges the few parts of the range in
+key order, where grouping by the key to take ``argMax(…, version)`` as the point reads do took 4
+times as long for 720,000 cells on 18.16 (1.2 s against 0.3 s). The filters are on key columns
+only, the same in every version of a cell, so ``FINAL`` applies them safely on old servers too.
 
 An hour is dirty while ``late_hours`` says a point reached it after it closed and the roller has
 not re-rolled it since, with ``SETTLE_MS`` to spare: the materialised view stamps a late point
@@ -50,6 +52,20 @@ CELL_AGGREGATE_SQL = {
     "count": "sum(cn)",
     "first": "argMin(cfv, cft)",
     "last": "argMax(clv, clt)",
+}
+
+
+#: A cell's columns and their names in a read (apart from the columns': 18.16's aliases).
+_CELL_ALIASES = {
+    "n": "cn",
+    "total": "ctot",
+    "lo": "clo",
+    "hi": "chi",
+    "first_ts": "cft",
+    "first_v": "cfv",
+    "last_ts": "clt",
+    "last_v": "clv",
+    "flagged": "cfl",
 }
 
 
@@ -169,16 +185,12 @@ def bucketed_from_cells(
         return f"toInt64(intDiv({column} + %(offset)s, %(width)s) * %(width)s - %(offset)s)"
 
     dirty = dirty_hours(layout, of_devices=True)
+    columns = ", ".join(f"{column} AS {alias}" for column, alias in _CELL_ALIASES.items())
     cells = (
-        f"SELECT device, metric, {bucket('ch')} AS b, tupleElement(c, 1) AS cn, "
-        "tupleElement(c, 2) AS ctot, tupleElement(c, 3) AS clo, tupleElement(c, 4) AS chi, "
-        "tupleElement(c, 5) AS cft, tupleElement(c, 6) AS cfv, tupleElement(c, 7) AS clt, "
-        "tupleElement(c, 8) AS clv, tupleElement(c, 9) AS cfl FROM ("
-        "SELECT device, metric, hour AS ch, argMax((n, total, lo, hi, first_ts, first_v, "
-        "last_ts, last_v, flagged), version) AS c "
-        f"FROM {layout.table('cells')} WHERE device IN %(devices)s{metrics} "
-        "AND hour >= %(dirty_from)s AND hour < %(dirty_to)s GROUP BY device, metric, hour) "
-        f"WHERE (device, ch) NOT IN ({dirty})"
+        f"SELECT device, metric, {bucket('hour')} AS b, {columns} "
+        f"FROM {layout.table('cells')} FINAL WHERE device IN %(devices)s{metrics} "
+        "AND hour >= %(dirty_from)s AND hour < %(dirty_to)s "
+        f"AND (device, hour) GLOBAL NOT IN ({dirty})"
     )
     rest = (
         f"{where} AND (ts < %(dirty_from)s OR ts >= %(dirty_to)s "
