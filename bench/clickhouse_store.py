@@ -12,6 +12,11 @@ Figures (medians of ``runs`` runs, each on a fresh database; _pps points per sec
   measured back to back, so a run's pair shares the machine's mood of the moment).
 - latest_all_ms: latest values of every series (devices × 10 metrics) from the materialised view.
 - rollup_1h_ms: 1-hour avg/min/max of every series over the whole range, computed by the server.
+- month_scan_ms / month_cells_ms: a month (November 2026) of China-calendar daily
+  avg/min/max/count of ``month_devices`` × 10 series, one point each every ``month_step_min``
+  minutes, loaded into a fresh database once: read by a scan of the points, then from the hourly
+  cells once rolled (medians of ``month_queries`` reads each); roll_month_s: the roll of the
+  month into cells (``store/clickhouse_cells.py``).
 
 Without ``url`` the bench starts a private server (Debian's clickhouse-server) on free ports.
 """
@@ -29,6 +34,7 @@ import numpy as np
 from bench.clickhouse_server import ClickHouseServer, find_server_binary, started_server
 from bench.common import say
 from shugu.domain.batch import Batch
+from shugu.store import clickhouse_cells_sql as cells_sql
 from shugu.store import clickhouse_sql as sql
 from shugu.store.clickhouse_schema import schema_statements
 from shugu.store.clickhouse_store import ClickHouseTarget, ClickHouseTelemetryStore
@@ -117,6 +123,80 @@ def measure_store(url: str, points: Batch, batch_points: int) -> tuple[float, di
         store.close()
 
 
+NOV_1_CST = 1_793_462_400_000
+DEC_1_CST = 1_796_054_400_000
+
+
+def measure_month(
+    url: str, devices: int, step_min: int, queries: int, log: bool
+) -> dict[str, float]:
+    store = ClickHouseTelemetryStore(url, roll_every_s=None, max_backlog_rows=50_000_000)
+    try:
+        metric = store.metric_ids([f"m{i}" for i in range(METRICS)])
+        ids = np.arange(1, devices + 1, dtype=np.int32)
+        ts = np.arange(NOV_1_CST, DEC_1_CST, step_min * 60_000, dtype=np.int64)
+        n = devices * METRICS * len(ts)
+        rng = np.random.default_rng(7)
+        month = Batch(
+            np.repeat(ids, METRICS * len(ts)),
+            np.tile(np.repeat(metric, len(ts)), devices),
+            np.tile(ts, devices * METRICS),
+            rng.normal(50.0, 10.0, n),
+            np.zeros(n, np.uint8),
+        )
+        step = 1_000_000
+        futures = [
+            store.submit(
+                Batch(
+                    month.device[i : i + step],
+                    month.metric[i : i + step],
+                    month.ts[i : i + step],
+                    month.value[i : i + step],
+                    month.quality[i : i + step],
+                )
+            )
+            for i in range(0, n, step)
+        ]
+        assert sum(f.result(timeout=600) for f in futures) == n
+        query = RangeQuery(
+            ids.tolist(),
+            None,
+            NOV_1_CST,
+            DEC_1_CST,
+            86_400_000,
+            aggregates=("avg", "min", "max", "count"),
+        )
+
+        def median_ms() -> tuple[float, Any]:
+            times = []
+            for _ in range(queries):
+                started = time.perf_counter()
+                answer = store.query_range(query)
+                times.append((time.perf_counter() - started) * 1000)
+            return statistics.median(times), answer
+
+        store.read_cells = False
+        scan_ms, scan = median_ms()
+        started = time.perf_counter()
+        store.roll()
+        roll_s = time.perf_counter() - started
+        # The month's points count as rolled by a roll that starts SETTLE_MS after they came.
+        say(log, f"month of {n:,} points: scan {scan_ms:.0f} ms, rolled in {roll_s:.1f} s")
+        time.sleep(cells_sql.SETTLE_MS / 1000 + 2)
+        store.roll()
+        store.read_cells = True
+        cells_ms, cells = median_ms()
+        assert cells.column("count").to_pylist() == scan.column("count").to_pylist()
+        return {
+            "month_points": n,
+            "month_scan_ms": round(scan_ms, 1),
+            "month_cells_ms": round(cells_ms, 1),
+            "roll_month_s": round(roll_s, 2),
+        }
+    finally:
+        store.close()
+
+
 def run(
     *,
     quick: bool = False,
@@ -124,10 +204,13 @@ def run(
     n_points: int = 1_000_000,
     batch_points: int = 1_000,
     runs: int = 3,
+    month_devices: int = 100,
+    month_step_min: int = 30,
+    month_queries: int = 5,
     log: bool = True,
 ) -> dict[str, Any]:
     if quick:
-        n_points, runs = 100_000, 1
+        n_points, runs, month_devices, month_queries = 100_000, 1, 10, 3
     server: ClickHouseServer | None = None
     if url is None:
         binary = find_server_binary()
@@ -154,6 +237,9 @@ def run(
             store.append(pps)
             reads.append(figures)
             say(log, f"run {k + 1}: store submit {pps:,.0f} points/s, {figures}")
+        month = measure_month(
+            _fresh_database(url, "bench_month"), month_devices, month_step_min, month_queries, log
+        )
     finally:
         if server is not None:
             server.stop()
@@ -173,6 +259,7 @@ def run(
         ),
         "latest_all_ms": round(statistics.median(r["latest_all_ms"] for r in reads), 1),
         "rollup_1h_ms": round(statistics.median(r["rollup_1h_ms"] for r in reads), 1),
+        **month,
         "raw_insert_pps_runs": [round(x) for x in raw],
         "store_submit_pps_runs": [round(x) for x in store],
     }
