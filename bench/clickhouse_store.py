@@ -175,15 +175,15 @@ def measure_month(
                 times.append((time.perf_counter() - started) * 1000)
             return statistics.median(times), answer
 
+        loaded = time.monotonic()
         store.read_cells = False
         scan_ms, scan = median_ms()
+        # The month's points count as rolled by a roll that starts SETTLE_MS after they came.
+        time.sleep(max(0.0, loaded + cells_sql.SETTLE_MS / 1000 + 2 - time.monotonic()))
         started = time.perf_counter()
         store.roll()
         roll_s = time.perf_counter() - started
-        # The month's points count as rolled by a roll that starts SETTLE_MS after they came.
         say(log, f"month of {n:,} points: scan {scan_ms:.0f} ms, rolled in {roll_s:.1f} s")
-        time.sleep(cells_sql.SETTLE_MS / 1000 + 2)
-        store.roll()
         store.read_cells = True
         cells_ms, cells = median_ms()
         assert cells.column("count").to_pylist() == scan.column("count").to_pylist()

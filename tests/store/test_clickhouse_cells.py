@@ -107,6 +107,12 @@ def cell_rows(store: ClickHouseTelemetryStore) -> int:
     return int(store._rows((f"SELECT count() FROM {store.layout.table('cells')}", {}))[0][0])
 
 
+def dirty_hours(store: ClickHouseTelemetryStore) -> int:
+    """Device-hours that reads take from points because of a late point."""
+    text = f"SELECT count() FROM ({cells_sql.dirty_hours(store.layout)})"
+    return int(store._rows((text, {"dirty_from": 0, "dirty_to": 2**62}))[0][0])
+
+
 def delete_points_behind_the_cells(store: ClickHouseTelemetryStore) -> None:
     """Delete points without touching cells: what a read still counts came from cells."""
     store._client().execute(f"ALTER TABLE {store.layout.local('points')} DELETE WHERE 1")
@@ -143,7 +149,7 @@ def test_late_and_resent_points_are_read_from_points_until_rolled_again(
     store.submit(first).result(30)
     store.roll()
     # Rolled within the settling time of their insert, the hours are still read from points.
-    assert store._rows(cells_sql.dirty_days(store.layout, MIDNIGHT_CST + 5 * DAY))
+    assert dirty_hours(store) > 0
     assert_same_as_scan(store, metrics)
     # A re-send of some points with new values, some late points, some flagged.
     k = slice(0, 300)
@@ -158,15 +164,14 @@ def test_late_and_resent_points_are_read_from_points_until_rolled_again(
     store.submit(random_points(metrics, 500, MIDNIGHT_CST - DAY, DAY, 3)).result(30)
     store.submit(first).result(30)  # an exact re-send: nothing changes
     assert_same_as_scan(store, metrics)
-    # Rolled again within the settling time, the late hours are still read from points...
+    # Within the settling time the roller leaves late hours alone: read from points...
     report = store.roll()
-    assert report.late_days
+    assert not report.late_days and dirty_hours(store) > 0
     assert_same_as_scan(store, metrics)
     # ...and once settled, from cells: with settling 0, a roll a second later settles them.
     monkeypatch.setattr(cells_sql, "SETTLE_MS", 0)
-    time.sleep(1.1)
-    store.roll()
-    assert not store._rows(cells_sql.dirty_days(store.layout, MIDNIGHT_CST + 5 * DAY))
+    assert roll_settled(store).late_days
+    assert dirty_hours(store) == 0
     assert_same_as_scan(store, metrics)
     before = store.query_range(WEEK)
     delete_points_behind_the_cells(store)
@@ -233,6 +238,8 @@ def test_a_store_with_nothing_rolls_nothing_and_reads_points(
 # -- the same SQL on 18.16 and on a current ClickHouse -----------------------------------------
 
 SPAN = (MIDNIGHT_CST - DAY, MIDNIGHT_CST + DAY)
+#: A roll long after the sample rows' late points were stamped: their hours are clean.
+SETTLED_ROLL = 4_000_000_000_000
 
 
 def every_cells_read(layout: Layout) -> dict[str, sql.Statement]:
@@ -243,7 +250,7 @@ def every_cells_read(layout: Layout) -> dict[str, sql.Statement]:
     return {
         "rolled": cells_sql.rolled(layout),
         "first_point": cells_sql.first_point(layout),
-        "dirty_days": cells_sql.dirty_days(layout, MIDNIGHT_CST + DAY),
+        "dirty_days": cells_sql.dirty_days(layout, MIDNIGHT_CST + DAY, SETTLED_ROLL),
         "bucketed_from_cells": cells_sql.bucketed_from_cells(layout, day, None, *SPAN),
         "bucketed_from_cells_metrics": cells_sql.bucketed_from_cells(layout, hours, [1], *SPAN),
     }
@@ -253,13 +260,9 @@ def every_cells_change(layout: Layout) -> list[sql.Statement]:
     return [
         cells_sql.roll_span(layout, *SPAN, 1),
         cells_sql.record_rolls(layout, SPAN[1], 0),
-        cells_sql.roll_dirty(layout, *SPAN, 2),
+        cells_sql.roll_dirty(layout, *SPAN, 2, SETTLED_ROLL),
         cells_sql.mark_rolled(layout, *SPAN, 1000),
     ]
-
-
-#: A roll long after the sample rows' late points were stamped: their hours are clean.
-SETTLED_ROLL = 4_000_000_000_000
 
 
 def test_every_cells_statement_is_checked() -> None:
@@ -318,7 +321,7 @@ def test_the_cells_sql_gives_the_same_answers_on_18_16_and_current(
             assert _normalised(old.execute(*day)) == want_scan
             got = json.loads(str(on_current(day)))["data"]
             assert _normalised(got) == want_scan
-        assert not old.execute(*cells_sql.dirty_days(layout, SPAN[1]))
+        assert not old.execute(*cells_sql.dirty_days(layout, SPAN[1], SETTLED_ROLL))
         for statement in cells_sql.purge_cells(layout, MIDNIGHT_CST):
             old.execute(*statement)
             on_current(statement)

@@ -9,8 +9,8 @@ de-duplicated points once an hour has closed, and the points that come later are
 - every ``Roller.roll`` rolls the hours that closed more than ``GRACE_MS`` ago and were not yet
   rolled (``rolls.until``), a day at a time, and records how far it got;
 - the ``late_mv`` view records each device-hour that receives a point once it has closed
-  (``late_hours``); the roller rolls such hours again and records when; reads take them from
-  the points until then;
+  (``late_hours``); once its last late point has settled (``SETTLE_MS``) the roller rolls such
+  an hour again and records when; reads take it from the points until then;
 - rolling is idempotent: two nodes rolling the same hour write two versions of the same cells.
 
 Retention records where it cut (``rolls.purged``), so that reads take the hour it cut through
@@ -86,9 +86,9 @@ class Roller:
         closed = (now_ms - GRACE_MS) // HOUR_MS * HOUR_MS
         until, _purged = self.rolled()
         if until:
-            for (day,) in self._read(cells_sql.dirty_days(layout, until)):
+            for (day,) in self._read(cells_sql.dirty_days(layout, until, now_ms)):
                 day_end = min(int(day) + SPAN_MS, until)
-                self._write(cells_sql.roll_dirty(layout, int(day), day_end, version))
+                self._write(cells_sql.roll_dirty(layout, int(day), day_end, version, now_ms))
                 self._write(cells_sql.mark_rolled(layout, int(day), day_end, now_ms))
                 report.late_days.append(int(day))
             start = until

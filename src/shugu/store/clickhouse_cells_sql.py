@@ -73,14 +73,17 @@ def hour_of(column: str) -> str:
     return f"intDiv({column}, {HOUR_MS}) * {HOUR_MS}"
 
 
-def dirty_hours(layout: Layout, *, of_devices: bool = False) -> str:
+def dirty_hours(layout: Layout, *, of_devices: bool = False, settled: bool = False) -> str:
     """Device-hours in ``[%(dirty_from)s, %(dirty_to)s)`` with a late point that the roller may
-    not have rolled yet; columns device, hour."""
+    not have rolled yet; columns device, hour. ``settled``: only those whose last late point
+    came ``SETTLE_MS`` before ``%(now)s``, which one roll settles (the roller waits for them,
+    so that a backfill is rolled once, not again a minute later)."""
     devices = " AND device IN %(devices)s" if of_devices else ""
+    ripe = f" AND maxMerge(late_at) + {SETTLE_MS} < %(now)s" if settled else ""
     return (
         f"SELECT device, hour FROM {layout.table('late_hours')} "
         f"WHERE hour >= %(dirty_from)s AND hour < %(dirty_to)s{devices} GROUP BY device, hour "
-        f"HAVING maxMerge(late_at) + {SETTLE_MS} >= maxMerge(rolled_at)"
+        f"HAVING maxMerge(late_at) + {SETTLE_MS} >= maxMerge(rolled_at){ripe}"
     )
 
 
@@ -128,22 +131,29 @@ def roll_span(layout: Layout, start_ms: int, end_ms: int, version: int) -> State
     )
 
 
-def roll_dirty(layout: Layout, start_ms: int, end_ms: int, version: int) -> Statement:
-    """Roll again the dirty device-hours in ``[start_ms, end_ms)``."""
+def roll_dirty(layout: Layout, start_ms: int, end_ms: int, version: int, now_ms: int) -> Statement:
+    """Roll again the dirty device-hours in ``[start_ms, end_ms)`` that have settled."""
     where = (
         f"ts >= %(dirty_from)s AND ts < %(dirty_to)s AND (device, {hour_of('ts')}) "
-        f"GLOBAL IN ({dirty_hours(layout)})"
+        f"GLOBAL IN ({dirty_hours(layout, settled=True)})"
     )
-    return _roll(layout, where), {"dirty_from": start_ms, "dirty_to": end_ms, "version": version}
+    params: dict[str, object] = {
+        "dirty_from": start_ms,
+        "dirty_to": end_ms,
+        "version": version,
+        "now": now_ms,
+    }
+    return _roll(layout, where), params
 
 
-def dirty_days(layout: Layout, before_ms: int) -> Statement:
-    """The UTC days (ms) that hold a dirty hour before ``before_ms``, oldest first."""
+def dirty_days(layout: Layout, before_ms: int, now_ms: int) -> Statement:
+    """The UTC days (ms) before ``before_ms`` that hold a dirty hour that has settled, oldest
+    first."""
     sql = (
         "SELECT DISTINCT intDiv(hour, 86400000) * 86400000 AS d "
-        f"FROM ({dirty_hours(layout)}) ORDER BY d"
+        f"FROM ({dirty_hours(layout, settled=True)}) ORDER BY d"
     )
-    return sql, {"dirty_from": 0, "dirty_to": before_ms}
+    return sql, {"dirty_from": 0, "dirty_to": before_ms, "now": now_ms}
 
 
 def mark_rolled(layout: Layout, start_ms: int, end_ms: int, rolled_at_ms: int) -> Statement:
