@@ -59,6 +59,8 @@ class Device:
         self.disconnected = threading.Event()
         self.ended: tuple[int, str | None] | None = None
         self.pushed: list[dict[str, object]] = []
+        self.answers: dict[str, dict[str, object]] = {}
+        self.answered = threading.Event()
         self.client.on_connect = lambda c, u, f, rc, p: self.connected.set()
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -74,6 +76,9 @@ class Device:
             c.publish(f"v1/devices/me/rpc/response/{request_id}", answer, qos=1)
         elif message.topic == "v1/devices/me/attributes":
             self.pushed.append(body)
+        elif message.topic.startswith("v1/devices/me/attributes/response/"):
+            self.answers[message.topic.rsplit("/", 1)[1]] = body
+            self.answered.set()
 
     def subscribe(self) -> None:
         self.client.subscribe("v1/devices/me/rpc/request/+", qos=1)
@@ -164,6 +169,45 @@ def test_a_second_connection_of_a_client_closes_the_first_on_whichever_process(
         finally:
             first.close()
             second.close()
+    deadline = time.monotonic() + 10
+    while served.health()["mqtt_connections"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_attribute_requests_are_answered_from_main_on_either_process(served: Served) -> None:
+    """A device asks for its client and shared attributes over MQTT and gets both, whichever
+    process holds its connection (a front asks main, whose store keeps them)."""
+    assert served.mqtt_port is not None
+    devices = [Device(served.mqtt_port, cred) for cred in served.district.devices]
+    try:
+        for device in devices:
+            assert device.connected.wait(10), f"{device.cred.name}: no CONNACK"
+            device.client.subscribe("v1/devices/me/attributes/response/+", qos=1)
+        counts = [w["mqtt_connections"] for w in served.health()["workers"]]
+        assert all(n > 0 for n in counts), counts
+        for device in devices:
+            status, body = served.request(
+                "POST",
+                f"/api/devices/{device.cred.id}/attributes/shared",
+                {"setpoint": device.cred.index},
+            )
+            assert status == 200, body
+            firmware = json.dumps({"fw": f"1.{device.cred.index}"})
+            info = device.client.publish("v1/devices/me/attributes", firmware, qos=1)
+            info.wait_for_publish(10)
+            # Right behind the write, on the same connection: the answer must include it.
+            keys = json.dumps({"clientKeys": "fw", "sharedKeys": "setpoint"})
+            ask = device.client.publish("v1/devices/me/attributes/request/7", keys, qos=1)
+            ask.wait_for_publish(10)
+        for device in devices:
+            assert device.answered.wait(10), f"{device.cred.name}: no attribute answer"
+            assert device.answers["7"] == {
+                "client": {"fw": f"1.{device.cred.index}"},
+                "shared": {"setpoint": device.cred.index},
+            }, device.cred.name
+    finally:
+        for device in devices:
+            device.close()
     deadline = time.monotonic() + 10
     while served.health()["mqtt_connections"] and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -14,7 +14,8 @@ front channel (`front/wire.py`):
   on the store's own.
 
 Reads the door does not do (queries, attributes) are not served here: ``attributes`` answers
-UnavailableError (the front has no copy of the store).
+UnavailableError (the front has no copy of the store). A device's attribute request is asked of
+main instead (``ask``, `front/routes.py`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class ChannelStore:
         self._names: dict[str, int] = {}
         self._unsent: dict[int, str] = {}
         self._pending: dict[int, tuple[Future[int], int]] = {}
+        #: Questions asked of main (``ask``) → their answers.
+        self._asks: dict[int, asyncio.Future[bytes]] = {}
         self._number = 0
         self._in_flight_rows = 0
         self._main_backlog = 0
@@ -106,6 +109,10 @@ class ChannelStore:
             if not future.done():
                 future.set_exception(_gone())
         self._in_flight_rows = 0
+        asks, self._asks = self._asks, {}
+        for waiting in asks.values():
+            if not waiting.done():
+                waiting.set_exception(_gone())
         self.closed.set()
 
     def _on_frame(self, kind: int, number: int, payload: bytes) -> None:
@@ -127,6 +134,12 @@ class ChannelStore:
             else:
                 message = str(wire.from_json(payload).get("message", "the store failed"))
                 future.set_exception(UnavailableError(message, code="store_unavailable"))
+        elif kind == wire.ATTRIBUTES_ANSWER:
+            waiting = self._asks.pop(number, None)
+            if waiting is None:
+                raise wire.ChannelError(f"an answer to question {number}, which is not waiting")
+            if not waiting.done():
+                waiting.set_result(payload)
         elif kind == wire.REVOKE:
             body = wire.from_json(payload)
             closed = self.on_revoke(int(body["device"]), str(body["reason"]))
@@ -147,6 +160,21 @@ class ChannelStore:
         writer = self._writer
         if writer is not None and not writer.is_closing():
             writer.write(wire.frame(kind, number, payload))
+
+    async def ask(self, kind: int, payload: bytes) -> bytes:
+        """Ask main a question; its answer's payload. UnavailableError once the channel ends."""
+        if self.closed.is_set():
+            raise _gone()
+        # Numbered with the batches: one counter, so no answer can be taken for another's.
+        self._number += 1
+        number = self._number
+        waiting: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._asks[number] = waiting
+        self.send(kind, number, payload)
+        try:
+            return await waiting
+        finally:
+            self._asks.pop(number, None)
 
     async def close(self) -> None:
         if self._writer is not None:

@@ -165,7 +165,9 @@ class FrontHub:
         elif kind == wire.TAKEN:
             device_id, client = wire.device_and_body(payload)
             self.session_taken(link, device_id, client.decode("utf-8", "replace"))
-        elif kind in (wire.DEVICE, wire.RPC_ANSWER) and self._routes is not None:
+        elif (
+            kind in (wire.DEVICE, wire.RPC_ANSWER, wire.ATTRIBUTES_ASK) and self._routes is not None
+        ):
             self._routes.on_frame(link, link.send, kind, number, payload)
         elif kind in (wire.STATS, wire.REVOKED):
             waiting = link.asked.pop(number, None)

@@ -30,7 +30,7 @@ import orjson
 from shugu.config import Settings
 from shugu.front import wire
 from shugu.front.channel_store import ChannelStore
-from shugu.front.routes import FrontRpc, push_from_main
+from shugu.front.routes import FrontAttributes, FrontRpc, push_from_main
 from shugu.ingest.attributes import AttributeService
 from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.device_credentials import revoke_device_access
@@ -100,7 +100,7 @@ async def run_front(settings: Settings, http: HttpStarter | None = None) -> int:
     door = IngestDoor(store, settings)
     # Requests come from main's hub, answers go back to it (front/routes.py).
     rpc = FrontRpc(store.send)
-    attributes = AttributeService(door, store)
+    attributes = FrontAttributes(door, store, store.ask)
     store.on_rpc = rpc.deliver_from_main
     store.on_push = lambda payload: push_from_main(attributes, payload)
     device_cache = DeviceCache(registry)

@@ -6,16 +6,27 @@ that announces what the ThingsBoard app attaches), and main attaches, for that d
 that send over the channel (``MainRoutes``): an RPC request or an attribute change then goes to
 the front, which hands it to the device's connection, and the device's answer comes back to
 main's waiting caller. Requests are numbered by main's hub alone, so answers need no mapping.
+
+A device's attribute request (``v1/devices/me/attributes/request/…``) on a front is asked of main
+(``FrontAttributes``), whose store holds the attributes, so a device gets the same answer on any
+process. The connection's earlier writes were acknowledged after main's commit, so main's answer
+includes them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+import orjson
+
+from shugu.domain.errors import ShuguError, UnavailableError
 from shugu.front import wire
 from shugu.ingest.attributes import AttributeService
+from shugu.ingest.door import IngestDoor
 from shugu.ingest.rpc import Deliver, RpcHub
+from shugu.store.telemetry import IngestStore
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +63,33 @@ class FrontRpc(RpcHub):
             log.info("RPC request %d for device %d: its connection is gone", request_id, device_id)
 
 
+#: Asks main a question over the channel: kind, payload → the answer's payload.
+Ask = Callable[[int, bytes], Awaitable[bytes]]
+
+
+class FrontAttributes(AttributeService):
+    """A front's attribute service: a device's attribute request is answered from main's store."""
+
+    def __init__(self, door: IngestDoor, store: IngestStore, ask: Ask) -> None:
+        super().__init__(door, store)
+        self._ask = ask
+
+    async def request(
+        self, device_id: int, client_keys: Any, shared_keys: Any
+    ) -> dict[str, dict[str, Any]]:
+        keys = orjson.dumps({"clientKeys": client_keys, "sharedKeys": shared_keys})
+        answer = wire.from_json(
+            await self._ask(wire.ATTRIBUTES_ASK, wire.for_device(device_id, keys))
+        )
+        if not isinstance(answer, dict) or "error" in answer:
+            message = answer.get("error") if isinstance(answer, dict) else None
+            raise UnavailableError(
+                str(message or "main did not answer the attribute request"),
+                code="store_unavailable",
+            )
+        return answer
+
+
 def push_from_main(attributes: AttributeService, payload: bytes) -> None:
     """Shared-attribute changes main sent for a device this front holds."""
     device_id, changes = wire.device_and_body(payload)
@@ -74,10 +112,24 @@ class MainRoutes:
         device_id, body = wire.device_and_body(payload)
         if kind == wire.RPC_ANSWER:
             self._rpc.answer(device_id, number, body)
+        elif kind == wire.ATTRIBUTES_ASK:
+            send(wire.ATTRIBUTES_ANSWER, number, self._answer_attributes(device_id, body))
         elif number:
             self._attach(front, send, device_id)
         else:
             self._detach(front, device_id)
+
+    def _answer_attributes(self, device_id: int, body: bytes) -> bytes:
+        keys = wire.from_json(body)
+        if not isinstance(keys, dict):
+            raise wire.ChannelError("an attribute request without its keys")
+        try:
+            answer = self._attributes.read(
+                device_id, keys.get("clientKeys"), keys.get("sharedKeys")
+            )
+        except ShuguError as exc:
+            return wire.json_payload({"error": exc.message})
+        return wire.json_payload(answer)
 
     def _attach(self, front: object, send: Send, device_id: int) -> None:
         def deliver(request_id: int, payload: bytes) -> bool:

@@ -41,6 +41,8 @@ DEVICE = 5
 RPC_ANSWER = 6
 #: Both ways: a client took its session here; the other holder of it closes its connection.
 TAKEN = 7
+#: A device's attribute request (the device's id and its clientKeys/sharedKeys), for main's store.
+ATTRIBUTES_ASK = 8
 # Main → front.
 WELCOME = 10
 ACK = 11
@@ -50,6 +52,8 @@ REVOKE = 14
 ASK_STATS = 15
 RPC_REQUEST = 16
 ATTRIBUTES_PUSH = 17
+#: Main's answer to ATTRIBUTES_ASK, under the request's number.
+ATTRIBUTES_ANSWER = 18
 
 _DEVICE = struct.Struct("!i")
 

@@ -134,6 +134,12 @@ class AttributeService:
                 answer[record.scope][record.key] = orjson.loads(record.value_json)
         return answer
 
+    async def request(
+        self, device_id: int, client_keys: Any, shared_keys: Any
+    ) -> dict[str, dict[str, Any]]:
+        """:meth:`read` for a device's own request; a front process asks main's store."""
+        return self.read(device_id, client_keys, shared_keys)
+
     def of_device(self, device_id: int) -> DeviceAttributes:
         """Every attribute of a device, client and shared, with when each was kept."""
         out = DeviceAttributes(client={}, shared={}, updated={})

@@ -196,7 +196,7 @@ class ThingsBoardApp:
             if topic.startswith(ATTR_REQUEST):
                 if not all(work.done() for work in earlier):
                     await asyncio.wait(earlier)
-                return self._answer_attributes(
+                return await self._answer_attributes(
                     conn, device, topic[len(ATTR_REQUEST) :], pub.payload
                 )
             if topic.startswith(RPC_RESPONSE):
@@ -277,13 +277,15 @@ class ThingsBoardApp:
             return Outcome(RC_PAYLOAD_INVALID, written.refusals[0].reason)
         return Outcome()
 
-    def _answer_attributes(
+    async def _answer_attributes(
         self, conn: MqttConnection, device: DeviceRef, request_id: str, payload: bytes
     ) -> Outcome:
         doc = parse_json(payload) if payload.strip() else None
         if not isinstance(doc, dict):
             doc = {}
-        answer = self._attributes.read(device.id, doc.get("clientKeys"), doc.get("sharedKeys"))
+        answer = await self._attributes.request(
+            device.id, doc.get("clientKeys"), doc.get("sharedKeys")
+        )
         conn.send(f"{ATTR_RESPONSE}{request_id}", orjson.dumps(answer), qos=1)
         return Outcome()
 
