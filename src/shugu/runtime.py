@@ -360,6 +360,7 @@ class Runtime:
         ports are bound: a port given as 0 is then the same for every process)."""
         from shugu.front.hub import FrontHub
         from shugu.front.routes import MainRoutes
+        from shugu.front.sessions import MainHome
         from shugu.front.supervisor import FrontSupervisor
 
         services = self.services
@@ -372,6 +373,11 @@ class Runtime:
                 None, device, client
             )
             hub.close_local = services.mqtt.close_holder
+            # Main keeps every process's persistent sessions, in its own endpoint's store.
+            hub.sessions.kept = services.mqtt.sessions
+            services.mqtt.session_home = MainHome(
+                hub.sessions, lambda device, client: hub.session_taken(None, device, client)
+            )
         await services.fronts.start()
         services.supervisor = FrontSupervisor(settings, settings.workers - 1, self.front_http)
 

@@ -45,7 +45,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 class Device:
     """One paho MQTT 5 client for one device, recording how its connection ended."""
 
-    def __init__(self, port: int, cred: DeviceCredential) -> None:
+    def __init__(self, port: int, cred: DeviceCredential, clean_start: bool = True) -> None:
         self.cred = cred
         self.client = paho.Client(
             CallbackAPIVersion.VERSION2,
@@ -61,11 +61,18 @@ class Device:
         self.pushed: list[dict[str, object]] = []
         self.answers: dict[str, dict[str, object]] = {}
         self.answered = threading.Event()
-        self.client.on_connect = lambda c, u, f, rc, p: self.connected.set()
+        self.session_present: bool | None = None
+        self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", port, keepalive=30)
+        self.client.connect("127.0.0.1", port, keepalive=30, clean_start=clean_start)
         self.client.loop_start()
+
+    def _on_connect(
+        self, c: paho.Client, u: object, flags: paho.ConnectFlags, rc: ReasonCode, p: object
+    ) -> None:
+        self.session_present = bool(flags.session_present)
+        self.connected.set()
 
     def _on_message(self, c: paho.Client, u: object, message: paho.MQTTMessage) -> None:
         """Answers every RPC request with its parameters; keeps attribute changes."""
@@ -211,6 +218,62 @@ def test_attribute_requests_are_answered_from_main_on_either_process(served: Ser
     deadline = time.monotonic() + 10
     while served.health()["mqtt_connections"] and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def _holder(served: Served) -> int:
+    """The process (its index in /api/health's workers) holding the one open connection."""
+    deadline = time.monotonic() + 10
+    while True:
+        counts = [w["mqtt_connections"] for w in served.health()["workers"]]
+        if sum(counts) == 1:
+            return counts.index(1)
+        assert time.monotonic() < deadline, counts
+        time.sleep(0.02)
+
+
+def _all_closed(served: Served) -> None:
+    deadline = time.monotonic() + 10
+    while served.health()["mqtt_connections"]:
+        assert time.monotonic() < deadline, "a connection stayed open"
+        time.sleep(0.02)
+
+
+def test_a_persistent_session_resumes_on_the_other_process(served: Served) -> None:
+    """Subscribed on one process; reconnected with clean start off until the kernel puts the
+    connection on the other one (each try resumes the session too); there the session is
+    present and its subscription delivers a shared attribute set afterwards."""
+    assert served.mqtt_port is not None
+    _all_closed(served)
+    cred = served.district.devices[0]
+    first = Device(served.mqtt_port, cred, clean_start=False)
+    assert first.connected.wait(10)
+    first.client.subscribe("v1/devices/me/attributes", qos=1)
+    # The SUBACK is in once a request on the same connection is answered.
+    first.client.subscribe("v1/devices/me/attributes/response/+", qos=1)
+    first.client.publish("v1/devices/me/attributes/request/1", "{}", qos=1).wait_for_publish(10)
+    assert first.answered.wait(10)
+    started_on = _holder(served)
+    first.close()
+    _all_closed(served)
+    for _ in range(40):
+        again = Device(served.mqtt_port, cred, clean_start=False)
+        try:
+            assert again.connected.wait(10)
+            assert again.session_present, "the session was not found"
+            if _holder(served) != started_on:
+                status, body = served.request(
+                    "POST", f"/api/devices/{cred.id}/attributes/shared", {"mode": "eco"}
+                )
+                assert status == 200, body
+                deadline = time.monotonic() + 10
+                while not again.pushed and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                assert again.pushed == [{"mode": "eco"}]
+                return
+        finally:
+            again.close()
+            _all_closed(served)
+    pytest.fail("40 connections in a row landed on the same process")
 
 
 def test_devices_on_both_processes_store_every_point_and_are_cut_off_from_main(

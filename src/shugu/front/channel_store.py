@@ -134,7 +134,7 @@ class ChannelStore:
             else:
                 message = str(wire.from_json(payload).get("message", "the store failed"))
                 future.set_exception(UnavailableError(message, code="store_unavailable"))
-        elif kind == wire.ATTRIBUTES_ANSWER:
+        elif kind in (wire.ATTRIBUTES_ANSWER, wire.SESSION_GIVEN):
             waiting = self._asks.pop(number, None)
             if waiting is None:
                 raise wire.ChannelError(f"an answer to question {number}, which is not waiting")

@@ -37,6 +37,7 @@ import numpy.typing as npt
 from shugu.domain.errors import OverloadedError, ShuguError
 from shugu.front import wire
 from shugu.front.routes import MainRoutes
+from shugu.front.sessions import MainSessions, decode_session, encode_session, parse_ask
 from shugu.store.datadir import unix_socket_address
 from shugu.store.telemetry import TelemetryStore
 
@@ -98,6 +99,9 @@ class FrontHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.links: set[FrontLink] = set()
         self._asked = 0
+        #: Persistent MQTT sessions, kept here for every process (`front/sessions.py`).
+        self.sessions = MainSessions()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -144,6 +148,7 @@ class FrontHub:
             self.links.discard(link)
             if self._routes is not None:
                 self._routes.front_gone(link)
+            self.sessions.front_gone(link)
             for key in [k for k, holder in self._sessions.items() if holder is link]:
                 del self._sessions[key]
             for waiting in link.asked.values():
@@ -162,6 +167,15 @@ class FrontHub:
             link.send(
                 wire.WELCOME, 0, wire.encode_ack(0, store.backlog_rows, store.max_backlog_rows)
             )
+        elif kind == wire.SESSION_TAKE:
+            device_id, client_id, clean_start = parse_ask(payload)
+            task = asyncio.ensure_future(
+                self._give_session(link, number, device_id, client_id, clean_start)
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        elif kind == wire.SESSION_RETURN:
+            self.sessions.returned(link, decode_session(payload))
         elif kind == wire.TAKEN:
             device_id, client = wire.device_and_body(payload)
             self.session_taken(link, device_id, client.decode("utf-8", "replace"))
@@ -212,7 +226,16 @@ class FrontHub:
             message = exc.message if isinstance(exc, ShuguError) else str(exc)
             link.send(wire.FAILED, number, wire.json_payload({"message": message}))
 
-    # -- MQTT takeover across processes
+    # -- MQTT takeover and sessions across processes
+
+    async def _give_session(
+        self, link: FrontLink, number: int, device_id: int, client_id: str, clean_start: bool
+    ) -> None:
+        # The takeover first: the process holding the session closes its connection and
+        # gives the session back, which the take waits for.
+        self.session_taken(link, device_id, client_id)
+        session = await self.sessions.take(link, device_id, client_id, clean_start)
+        link.send(wire.SESSION_GIVEN, number, encode_session(session) if session else b"")
 
     def session_taken(self, taker: FrontLink | None, device_id: int, client_id: str) -> None:
         """A client took its session in ``taker`` (None: main): the process that held it
@@ -256,6 +279,7 @@ class FrontHub:
             return 0
 
     async def _revoke(self, device_id: int, reason: str) -> int:
+        self.sessions.forget_device(device_id)
         answers = await self._ask_all(
             wire.REVOKE, wire.json_payload({"device": device_id, "reason": reason}), REVOKE_WAIT_S
         )

@@ -31,6 +31,7 @@ from shugu.config import Settings
 from shugu.front import wire
 from shugu.front.channel_store import ChannelStore
 from shugu.front.routes import FrontAttributes, FrontRpc, push_from_main
+from shugu.front.sessions import FrontSessions
 from shugu.ingest.attributes import AttributeService
 from shugu.ingest.device_cache import DeviceCache
 from shugu.ingest.device_credentials import revoke_device_access
@@ -113,6 +114,8 @@ async def run_front(settings: Settings, http: HttpStarter | None = None) -> int:
         revalidate=registry.device_ids_for_tokens,
         max_connections_per_address=settings.mqtt_max_connections_per_address,
     )
+    # Persistent sessions are kept by main, so a client finds its own on any process.
+    mqtt.session_home = FrontSessions(store.ask, store.send)
     holders = FrontParts(settings, registry, door, device_cache, rpc, attributes, mqtt)
 
     def revoke(device_id: int, reason: str) -> int:

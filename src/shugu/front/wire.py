@@ -43,6 +43,10 @@ RPC_ANSWER = 6
 TAKEN = 7
 #: A device's attribute request (the device's id and its clientKeys/sharedKeys), for main's store.
 ATTRIBUTES_ASK = 8
+#: A client connected: its kept session, please (device id, client id and clean start).
+SESSION_TAKE = 20
+#: A session whose connection ended, for main to keep (`front/sessions.py`).
+SESSION_RETURN = 21
 # Main → front.
 WELCOME = 10
 ACK = 11
@@ -54,6 +58,8 @@ RPC_REQUEST = 16
 ATTRIBUTES_PUSH = 17
 #: Main's answer to ATTRIBUTES_ASK, under the request's number.
 ATTRIBUTES_ANSWER = 18
+#: Main's answer to SESSION_TAKE: the session (empty: none kept).
+SESSION_GIVEN = 22
 
 _DEVICE = struct.Struct("!i")
 

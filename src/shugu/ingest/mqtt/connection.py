@@ -263,6 +263,15 @@ class MqttConnection(asyncio.Protocol):
             return
         if self._closing:
             return
+        if device is not None and self.endpoint.session_home is not None:
+            try:
+                await self.endpoint.resume(device.id, client_id, connect.clean_start)
+            except UnavailableError as exc:
+                log.warning("cannot fetch the MQTT session of device %d: %s", device.id, exc)
+                self._refuse_connect(V3_SERVER_UNAVAILABLE, RC_SERVER_UNAVAILABLE)
+                return
+            if self._closing:
+                return
         self._accept(connect, client_id, assigned, device)
         self._authenticating = False
         if self.transport is not None and not self._closing:

@@ -36,7 +36,7 @@ from shugu.ingest.mqtt.connection import (
     MqttApplication,
     MqttConnection,
 )
-from shugu.ingest.mqtt.session import Session
+from shugu.ingest.mqtt.session import Session, SessionHome
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,8 @@ class MqttEndpoint:
         #: Called with (device id, client id) when a connection takes a session: with
         #: ``--workers``, main then closes the client's connection held by another process.
         self.on_session_taken: Callable[[int, str], None] | None = None
+        #: With ``--workers``: where sessions are kept between connections (main's keeper).
+        self.session_home: SessionHome | None = None
 
     async def start(
         self, host: str, port: int, tls: ssl.SSLContext | None = None, *, shared: bool = False
@@ -193,6 +195,20 @@ class MqttEndpoint:
             self._sessions[key] = session
         return session, False
 
+    @property
+    def sessions(self) -> dict[tuple[int, str], Session]:
+        """The sessions this process keeps for clients not connected here (main's, with
+        ``--workers``, are every process's)."""
+        return self._sessions
+
+    async def resume(self, device_id: int, client_id: str, clean_start: bool) -> None:
+        """Bring the client's session from its keeper before the connection takes it."""
+        if self.session_home is None:
+            return
+        fetched = await self.session_home.fetch(device_id, client_id, clean_start)
+        if fetched is not None and not clean_start:
+            self._sessions[(device_id, client_id)] = fetched
+
     def close_holder(self, device_id: int, client_id: str) -> None:
         """The client connected again to another process: close its connection here (MQTT
         takeover, reason 0x8E to an MQTT 5 client)."""
@@ -205,6 +221,11 @@ class MqttEndpoint:
         key = (conn.session.device_id, conn.session.client_id)
         if self._holders.get(key) is conn:
             del self._holders[key]
+            home = self.session_home
+            # Only the last holder's persistent session, and only if not forgotten meanwhile
+            # (a revocation drops it).
+            if home is not None and self._sessions.get(key) is conn.session:
+                home.give_back(self._sessions.pop(key))
 
     # -- revocation
 

@@ -3,12 +3,17 @@
 A client that connects with clean start off finds its session again (per device and client id),
 with its subscriptions and the QoS 1 messages shugu sent it that it never acknowledged; those
 are sent again, marked DUP, when it returns.
+
+With ``--workers`` a session is kept by the main process (a ``SessionHome``): a process fetches it
+when a client connects and gives it back when the connection ends, so that a client finds its
+session on whichever process the kernel puts its next connection.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 def topic_matches(topic_filter: str, topic: str) -> bool:
@@ -50,3 +55,14 @@ class Session:
             if self._next_id not in self.unacked:
                 return self._next_id
         raise RuntimeError("all 65,535 packet identifiers are in flight")
+
+
+class SessionHome(Protocol):
+    """Where sessions are kept between connections when several processes serve MQTT."""
+
+    async def fetch(self, device_id: int, client_id: str, clean_start: bool) -> Session | None:
+        """The client's kept session, now held here (None: none kept, or clean start, which
+        also discards it); raises UnavailableError when the keeper cannot be asked."""
+
+    def give_back(self, session: Session) -> None:
+        """The session's connection ended: keep it for the client's next connection."""
