@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,6 +70,20 @@ class Settings:
     #: Processes serving the MQTT endpoint on one node (``--workers``): this one and N−1 front
     #: processes sharing its ports (decision 0056).
     workers: int = 1
+
+    def per_process(self, limit: int) -> int:
+        """One process's share of a node-wide limit under ``--workers`` (decision 0056):
+        rounded up, at least 1; 0 (no limit) stays 0."""
+        if limit <= 0 or self.workers <= 1:
+            return limit
+        return max(1, -(-limit // self.workers))
+
+    def process_share(self) -> Settings:
+        """The settings one process's ingest door works with: under ``--workers`` its share
+        of the node's HTTP ingest requests handled at once."""
+        return dataclasses.replace(
+            self, max_ingest_requests=self.per_process(self.max_ingest_requests)
+        )
 
     @property
     def telemetry_path(self) -> Path:

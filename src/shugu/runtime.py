@@ -173,7 +173,7 @@ def open_services(
         beat = IngestBeat(member_id, registry, lambda: store.committed_seq)
         node = beat.join()
     store = open_telemetry_store(settings, registry, node)
-    door = IngestDoor(store, settings)
+    door = IngestDoor(store, settings.process_share())
     rpc = RpcHub()
     attributes = AttributeService(door, store)
     device_cache = DeviceCache(registry)
@@ -214,7 +214,9 @@ def open_services(
             max_inflight=MQTT_MAX_INFLIGHT,
             congested=lambda: door.congested,
             revalidate=registry.device_ids_for_tokens,
-            max_connections_per_address=settings.mqtt_max_connections_per_address,
+            max_connections_per_address=settings.per_process(
+                settings.mqtt_max_connections_per_address
+            ),
         )
     bridge = None
     if settings.broker_url and serves_devices:

@@ -249,3 +249,37 @@ def test_the_channel_socket_is_for_its_owner_only(
         assert not (tmp_path / wire.FRONTS_SOCKET).exists()
 
     asyncio.run(run())
+
+
+# -- the node's one bound
+
+
+def test_a_process_gets_its_share_of_a_node_wide_limit() -> None:
+    two = Settings(data_dir=Path("."), workers=2)
+    assert [two.per_process(n) for n in (0, 1, 4, 5, 1024)] == [0, 1, 2, 3, 512]
+    assert Settings(data_dir=Path("."), workers=1).per_process(5) == 5
+    assert two.process_share().max_ingest_requests == 16
+
+
+def test_a_fronts_rows_in_flight_count_once_per_process_of_the_node(
+    store: DuckDBTelemetryStore, tmp_path: Path
+) -> None:
+    """With two processes a front's 30 rows in flight weigh 60 against main's bound: main's
+    backlog and every front's rows in flight together stay within the one bound."""
+
+    async def run() -> None:
+        hub = FrontHub(store, tmp_path)
+        await hub.start()
+        front = ChannelStore(tmp_path, processes=2)
+        await front.connect()
+        try:
+            # Settled only after main's commit: until then the rows are in flight.
+            (metric,) = front.metric_ids(["temp"])
+            future = front.submit(_batch(30, int(metric)))
+            assert front.backlog_rows == 60
+            await asyncio.wrap_future(future)
+            assert front.backlog_rows < 60
+        finally:
+            await _parted(hub, front)
+
+    asyncio.run(run())

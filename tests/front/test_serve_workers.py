@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import paho.mqtt.client as paho
 import pyarrow.ipc as ipc
@@ -336,3 +338,39 @@ def test_devices_on_both_processes_store_every_point_and_are_cut_off_from_main(
     finally:
         for device in devices:
             device.close()
+
+
+def test_the_per_address_limit_holds_for_the_node(tmp_path: Path) -> None:
+    """--mqtt-max-connections-per-address is the node's: each of two processes admits half,
+    so 8 connections from one address leave at most 4 open, however the kernel spreads them."""
+    district = make_district(tmp_path / "data", 1)
+    server = Served(
+        district,
+        extra_args=["--workers", "2", "--mqtt-max-connections-per-address", "4"],
+        log_path=tmp_path / "serve.log",
+    )
+    server.start()
+    sockets: list[socket.socket] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(server.health().get("workers", [])) < 2:
+            assert time.monotonic() < deadline, "the front process never joined"
+            time.sleep(0.1)
+        assert server.mqtt_port is not None
+        for _ in range(8):
+            sockets.append(socket.create_connection(("127.0.0.1", server.mqtt_port), timeout=10))
+        deadline = time.monotonic() + 10
+        while True:
+            health = server.health()
+            open_now = health["mqtt_connections"]
+            refused = health["mqtt_refused_over_address_limit"]
+            if open_now + refused == 8:
+                break
+            assert time.monotonic() < deadline, health
+            time.sleep(0.05)
+        assert open_now <= 4 and refused >= 4, health
+        assert all(w["mqtt_connections"] <= 2 for w in health["workers"]), health["workers"]
+    finally:
+        for sock in sockets:
+            sock.close()
+        server.stop()

@@ -143,8 +143,8 @@ def create_app(
 
 
 def workers_health(services: Services) -> dict[str, object]:
-    """With ``--workers N``: every process's counters, and the node's MQTT connections summed
-    (``mqtt_connections`` then counts the fronts' too)."""
+    """With ``--workers N``: every process's counters, and the node's MQTT connections and
+    refusals over the per-address limit summed (they then count the fronts' too)."""
     if services.fronts is None:
         return {}
     mqtt = services.mqtt
@@ -152,6 +152,7 @@ def workers_health(services: Services) -> dict[str, object]:
         "worker": 0,
         "pid": os.getpid(),
         "mqtt_connections": len(mqtt.connections) if mqtt else 0,
+        "mqtt_refused_over_address_limit": mqtt.refused_over_cap if mqtt else 0,
         "points_accepted": sum(f.accepted_total for f in services.door.meter.figures().values()),
     }
     fronts = services.fronts.stats()
@@ -160,6 +161,9 @@ def workers_health(services: Services) -> dict[str, object]:
         "workers": per_worker,
         "workers_started": 1 + (services.supervisor.count if services.supervisor else 0),
         "mqtt_connections": sum(int(str(w.get("mqtt_connections", 0))) for w in per_worker),
+        "mqtt_refused_over_address_limit": sum(
+            int(str(w.get("mqtt_refused_over_address_limit", 0))) for w in per_worker
+        ),
     }
 
 

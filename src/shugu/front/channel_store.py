@@ -10,8 +10,10 @@ front channel (`front/wire.py`):
   once main's store has committed it, the store's own refusal (OverloadedError) when main's
   backlog is full, or UnavailableError when the store failed or the channel is gone;
 - the backlog is main's, as of its last answer, plus the rows this front has sent and not yet
-  seen answered: the door holds MQTT senders and refuses HTTP ones on that figure, as it would
-  on the store's own.
+  seen answered, counted once per process of the node: a front reaches the bound when its own
+  rows in flight reach its share of what main has left, so main's backlog and every front's
+  rows in flight together stay within main's one bound. The door holds MQTT senders and
+  refuses HTTP ones on that figure, as it would on the store's own.
 
 Reads the door does not do (queries, attributes) are not served here: ``attributes`` answers
 UnavailableError (the front has no copy of the store). A device's attribute request is asked of
@@ -52,8 +54,10 @@ def _gone() -> UnavailableError:
 
 
 class ChannelStore:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, processes: int = 1) -> None:
         self.path = data_dir / wire.FRONTS_SOCKET
+        #: The node's processes (``--workers``): this front's rows in flight count that often.
+        self._processes = max(1, processes)
         self._names: dict[str, int] = {}
         self._unsent: dict[int, str] = {}
         self._pending: dict[int, tuple[Future[int], int]] = {}
@@ -243,7 +247,7 @@ class ChannelStore:
 
     @property
     def backlog_rows(self) -> int:
-        return self._main_backlog + self._in_flight_rows
+        return self._main_backlog + self._in_flight_rows * self._processes
 
     @property
     def max_backlog_rows(self) -> int:

@@ -91,14 +91,14 @@ HttpStarter = Callable[[FrontParts], Awaitable[Callable[[], Awaitable[None]]]]
 
 async def run_front(settings: Settings, http: HttpStarter | None = None) -> int:
     registry = Registry(settings.resolved_registry_url())
-    store = ChannelStore(settings.data_dir)
+    store = ChannelStore(settings.data_dir, settings.workers)
     try:
         await store.connect()
     except (OSError, ConnectionError) as exc:
         log.error("front %d: cannot reach the main process's channel: %s", os.getpid(), exc)
         registry.close()
         return 2
-    door = IngestDoor(store, settings)
+    door = IngestDoor(store, settings.process_share())
     # Requests come from main's hub, answers go back to it (front/routes.py).
     rpc = FrontRpc(store.send)
     attributes = FrontAttributes(door, store, store.ask)
@@ -112,7 +112,7 @@ async def run_front(settings: Settings, http: HttpStarter | None = None) -> int:
         max_inflight=MQTT_MAX_INFLIGHT,
         congested=lambda: door.congested,
         revalidate=registry.device_ids_for_tokens,
-        max_connections_per_address=settings.mqtt_max_connections_per_address,
+        max_connections_per_address=settings.per_process(settings.mqtt_max_connections_per_address),
     )
     # Persistent sessions are kept by main, so a client finds its own on any process.
     mqtt.session_home = FrontSessions(store.ask, store.send)
