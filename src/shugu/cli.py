@@ -222,7 +222,8 @@ def serve(
             "host": host,
             "port": http_port,
             "header_timeout_s": http_header_timeout,
-            "max_connections_per_address": http_max_connections_per_address,
+            # The node's limit: each process admits its share (decision 0056).
+            "max_connections_per_address": settings.per_process(http_max_connections_per_address),
             "log_level": log_level,
         }
     api = create_app(settings, runtime=runtime)
@@ -230,7 +231,7 @@ def serve(
     typer.echo(f"shugu serving on http://{host}:{http_port}{mqtt}  (data: {data.resolve()})")
     limits = HttpLimits(
         header_timeout_s=http_header_timeout,
-        max_connections_per_address=http_max_connections_per_address,
+        max_connections_per_address=settings.per_process(http_max_connections_per_address),
     )
     server, _ = build_server(
         api,

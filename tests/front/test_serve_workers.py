@@ -341,12 +341,19 @@ def test_devices_on_both_processes_store_every_point_and_are_cut_off_from_main(
 
 
 def test_the_per_address_limit_holds_for_the_node(tmp_path: Path) -> None:
-    """--mqtt-max-connections-per-address is the node's: each of two processes admits half,
-    so 8 connections from one address leave at most 4 open, however the kernel spreads them."""
+    """The per-address limits are the node's: each of two processes admits half, so of 8
+    connections from one address at most 4 stay open, however the kernel spreads them."""
     district = make_district(tmp_path / "data", 1)
     server = Served(
         district,
-        extra_args=["--workers", "2", "--mqtt-max-connections-per-address", "4"],
+        extra_args=[
+            "--workers",
+            "2",
+            "--mqtt-max-connections-per-address",
+            "4",
+            "--http-max-connections-per-address",
+            "4",
+        ],
         log_path=tmp_path / "serve.log",
     )
     server.start()
@@ -370,6 +377,19 @@ def test_the_per_address_limit_holds_for_the_node(tmp_path: Path) -> None:
             time.sleep(0.05)
         assert open_now <= 4 and refused >= 4, health
         assert all(w["mqtt_connections"] <= 2 for w in health["workers"]), health["workers"]
+
+        # HTTP the same: a connection over a process's share is answered 503 at once.
+        refused_http = 0
+        for _ in range(8):
+            sock = socket.create_connection(("127.0.0.1", server.http_port), timeout=10)
+            sockets.append(sock)
+            sock.settimeout(1.0)
+            try:
+                answer = sock.recv(64)
+            except TimeoutError:
+                continue  # admitted: the server waits for the request
+            refused_http += answer.startswith(b"HTTP/1.1 503")
+        assert refused_http >= 4
     finally:
         for sock in sockets:
             sock.close()
