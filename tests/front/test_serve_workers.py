@@ -47,7 +47,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 class Device:
     """One paho MQTT 5 client for one device, recording how its connection ended."""
 
-    def __init__(self, port: int, cred: DeviceCredential, clean_start: bool = True) -> None:
+    def __init__(
+        self, port: int, cred: DeviceCredential, clean_start: bool = True, manual_ack: bool = False
+    ) -> None:
         self.cred = cred
         self.client = paho.Client(
             CallbackAPIVersion.VERSION2,
@@ -55,6 +57,8 @@ class Device:
             protocol=paho.MQTTv5,
             # A connection closed by the server stays closed (a takeover must not ping-pong).
             reconnect_on_failure=False,
+            # True: messages are never acknowledged, so the session keeps them.
+            manual_ack=manual_ack,
         )
         self.client.username_pw_set(cred.token)
         self.connected = threading.Event()
@@ -240,37 +244,49 @@ def _all_closed(served: Served) -> None:
         time.sleep(0.02)
 
 
+def _wait_pushed(device: Device, count: int) -> None:
+    deadline = time.monotonic() + 10
+    while len(device.pushed) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def test_a_persistent_session_resumes_on_the_other_process(served: Served) -> None:
-    """Subscribed on one process; reconnected with clean start off until the kernel puts the
-    connection on the other one (each try resumes the session too); there the session is
-    present and its subscription delivers a shared attribute set afterwards."""
+    """Subscribed on one process, a shared attribute delivered and never acknowledged;
+    reconnected with clean start off until the kernel puts the connection on the other process
+    (each try resumes the session too). Every connection finds the session and gets the
+    unacknowledged message again; on the other process the subscription also delivers a
+    shared attribute set afterwards."""
     assert served.mqtt_port is not None
     _all_closed(served)
     cred = served.district.devices[0]
-    first = Device(served.mqtt_port, cred, clean_start=False)
+    first = Device(served.mqtt_port, cred, clean_start=False, manual_ack=True)
     assert first.connected.wait(10)
     first.client.subscribe("v1/devices/me/attributes", qos=1)
     # The SUBACK is in once a request on the same connection is answered.
     first.client.subscribe("v1/devices/me/attributes/response/+", qos=1)
     first.client.publish("v1/devices/me/attributes/request/1", "{}", qos=1).wait_for_publish(10)
     assert first.answered.wait(10)
+    status, body = served.request("POST", f"/api/devices/{cred.id}/attributes/shared", {"m": 1})
+    assert status == 200, body
+    _wait_pushed(first, 1)
+    assert first.pushed == [{"m": 1}]
     started_on = _holder(served)
     first.close()
     _all_closed(served)
     for _ in range(40):
-        again = Device(served.mqtt_port, cred, clean_start=False)
+        again = Device(served.mqtt_port, cred, clean_start=False, manual_ack=True)
         try:
             assert again.connected.wait(10)
             assert again.session_present, "the session was not found"
+            _wait_pushed(again, 1)
+            assert again.pushed == [{"m": 1}], "the unacknowledged message was not sent again"
             if _holder(served) != started_on:
                 status, body = served.request(
-                    "POST", f"/api/devices/{cred.id}/attributes/shared", {"mode": "eco"}
+                    "POST", f"/api/devices/{cred.id}/attributes/shared", {"m": 2}
                 )
                 assert status == 200, body
-                deadline = time.monotonic() + 10
-                while not again.pushed and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                assert again.pushed == [{"mode": "eco"}]
+                _wait_pushed(again, 2)
+                assert again.pushed == [{"m": 1}, {"m": 2}]
                 return
         finally:
             again.close()
