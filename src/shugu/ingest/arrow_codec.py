@@ -113,11 +113,33 @@ def _dictionary(
         indices = indices.fill_null(0)
     index = indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     dictionary = encoded.dictionary
+    index, dictionary = _used_entries(index, dictionary)
     if dictionary.null_count:
         null_keys = dictionary.is_null().to_numpy(zero_copy_only=False)
         nulls |= null_keys[index]
         dictionary = dictionary.fill_null(0 if pa.types.is_integer(dictionary.type) else "")
     return dictionary.to_pylist(), index
+
+
+def _used_entries(
+    index: npt.NDArray[np.int32], dictionary: pa.Array
+) -> tuple[npt.NDArray[np.int32], pa.Array]:
+    """Only the dictionary entries some row points to, rows re-indexed to them.
+
+    A sender may ship one fixed dictionary (every device of a gateway) with every batch; the
+    entries no row uses would otherwise each become a Python string and a device lookup.
+    """
+    if not len(dictionary):
+        # Rows of an empty dictionary can only be nulls, refused already.
+        return index, dictionary
+    present = np.zeros(len(dictionary), dtype=bool)
+    present[index] = True
+    used = np.flatnonzero(present)
+    if len(used) == len(dictionary):
+        return index, dictionary
+    remap = np.zeros(len(dictionary), dtype=np.int32)
+    remap[used] = np.arange(len(used), dtype=np.int32)
+    return remap[index], dictionary.take(pa.array(used))
 
 
 def _require(table: pa.Table, name: str) -> pa.ChunkedArray:

@@ -50,7 +50,8 @@ class DeviceCache:
     def by_names(self, enterprise_id: int, names: list[str]) -> list[DeviceRef | None]:
         directory = self.names_of(enterprise_id)
         found = [directory.get(name) for name in names]
-        if None in found and self._refresh_allowed(enterprise_id):
+        # By identity: ``None in found`` would call DeviceRef.__eq__ on every entry.
+        if any(ref is None for ref in found) and self._refresh_allowed(enterprise_id):
             # A name we do not know may be a device created since the directory was loaded.
             directory = self.names_of(enterprise_id, fresh=True)
             found = [directory.get(name) for name in names]

@@ -203,7 +203,7 @@ def _profile_tables(
         per_dev = np.array([pos[profiles[int(d)]] for d in devs], np.int64)
         row_profile = per_dev[inverse]
     pair = row_profile * len(cols.metric_names) + cols.metric_index
-    uniq, inverse = np.unique(pair, return_inverse=True)
+    uniq, inverse = _distinct(pair, len(profile_names) * len(cols.metric_names))
     known = np.ones(len(uniq), dtype=bool)
     lows = np.full(len(uniq), -np.inf)
     highs = np.full(len(uniq), np.inf)
@@ -228,3 +228,20 @@ def _profile_tables(
         rows = inverse == i
         state_flags[rows] = ~np.isin(cols.value[rows], allowed)
     return unknown, lows[inverse], highs[inverse], state_flags
+
+
+def _distinct(
+    codes: npt.NDArray[np.int64], space: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+    """Sorted distinct codes in ``[0, space)`` and each row's position among them.
+
+    What ``np.unique(..., return_inverse=True)`` gives, by a presence mask over the space
+    instead of a sort when the space is not much larger than the rows.
+    """
+    if space > 4 * len(codes) + 4096:
+        uniq, inverse = np.unique(codes, return_inverse=True)
+        return uniq, inverse
+    present = np.zeros(space, dtype=bool)
+    present[codes] = True
+    rank = np.cumsum(present, dtype=np.intp) - 1
+    return np.flatnonzero(present).astype(np.int64, copy=False), rank[codes]
