@@ -5,7 +5,7 @@ Figures (each key names its unit: _pps points per second, _ms milliseconds):
   transactions: the limit any ingest path on this store can reach.
 - http_batch_pps: end to end through `shugu serve`: Arrow IPC payloads of 1,000 points, several
   concurrent keep-alive clients, each request answered only after its points are durable.
-- http_batch_server_cpu_us_per_request: CPU time of the server (every process and thread: the
+- http_batch_server_cpu_ms_per_request: CPU time of the server (every process and thread: the
   event loop, the store's writer, the monitor, the KPI engine) per Arrow request answered 200;
   steadier than the rate on a shared machine.
 - http_gateway_json_pps: the same through ThingsBoard's gateway JSON form (per-value validation).
@@ -216,9 +216,9 @@ class HttpFigures:
     points_per_s: float
     statuses: dict[int, int]
     p50_ms: float
-    #: CPU time of every server process (all threads) per request answered 200, in µs: less
+    #: CPU time of every server process (all threads) per request answered 200, in ms: less
     #: noisy than the rate when the machine is shared, since waiting for a core costs none.
-    server_cpu_us_per_request: float
+    server_cpu_ms_per_request: float
 
 
 def measure_http(
@@ -245,7 +245,7 @@ def measure_http(
         result.ok * 1000 / result.elapsed_s,
         result.statuses,
         p50,
-        cpu_s * 1e6 / max(result.statuses.get(200, 0), 1),
+        cpu_s * 1e3 / max(result.statuses.get(200, 0), 1),
     )
 
 
@@ -378,7 +378,7 @@ def run(
         result["http_batch_pps"] = round(arrow.points_per_s)
         result["http_batch_statuses"] = {str(k): v for k, v in statuses.items()}
         result["http_batch_p50_ms"] = round(arrow.p50_ms, 2)
-        result["http_batch_server_cpu_us_per_request"] = round(arrow.server_cpu_us_per_request)
+        result["http_batch_server_cpu_ms_per_request"] = round(arrow.server_cpu_ms_per_request, 3)
         result["ratio_http_batch_to_raw"] = round(arrow.points_per_s / result["raw_append_pps"], 3)
 
         json_seconds = max(2.0, seconds / 2)

@@ -12,6 +12,7 @@ NAMED_UNITS = {
     "http_batch_pps": "points/s",
     "http_gateway_json_pps": "points/s",
     "http_batch_p50_ms": "ms",
+    "http_batch_server_cpu_ms_per_request": "ms/request",
     "ratio_http_batch_to_raw": "×",
     "rollup_1m_device_day_open_ms": "ms",
     "seconds": "s",
