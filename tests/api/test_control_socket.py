@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from shugu.api.control import ControlSocket, _peer_uid
+from shugu.api.control import ControlSocket
 from shugu.api.control_wire import MAX_REQUEST_BYTES
 from shugu.config import Settings
 from shugu.domain.errors import UnavailableError
 from shugu.runtime import open_services
+from shugu.store.datadir import peer_uid
 from shugu.store.registry import Registry
 
 
@@ -88,4 +89,4 @@ def test_the_socket_answers_refuses_and_cleans_up(tmp_path: Path, registry: Regi
 def test_the_peer_s_user_id_is_read() -> None:
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     with ours, theirs:
-        assert _peer_uid(ours) == os.getuid()
+        assert peer_uid(ours) == os.getuid()

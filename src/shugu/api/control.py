@@ -18,8 +18,6 @@ import asyncio
 import json
 import logging
 import os
-import socket
-import struct
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +44,13 @@ from shugu.api.registry_schemas import AssetIn, DeviceIn
 from shugu.api.services import Services
 from shugu.domain.errors import ForbiddenError, NotFoundError, ShuguError, UnavailableError
 from shugu.domain.tenancy import Access, Principal, Role
-from shugu.store.datadir import control_socket_path, server_info_path, unix_socket_address
+from shugu.store.datadir import (
+    control_socket_path,
+    listen_private,
+    peer_uid,
+    server_info_path,
+    unix_socket_address,
+)
 from shugu.store.registry.engine import normalize_url
 
 log = logging.getLogger(__name__)
@@ -93,15 +97,6 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def _peer_uid(sock: socket.socket | None) -> int | None:
-    """The user id of the process at the other end (Linux SO_PEERCRED), if it can be read."""
-    if sock is None or not hasattr(socket, "SO_PEERCRED"):
-        return None
-    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", raw)
-    return int(uid)
-
-
 def public_registry_url(url: str) -> str:
     """The registry URL without its password, for server.json and messages."""
     return make_url(normalize_url(url)).render_as_string(hide_password=True)
@@ -138,16 +133,9 @@ class ControlSocket:
                     code="data_dir_in_use",
                 )
             self.path.unlink()  # left by a server that was killed
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            # However long the data directory's path (AF_UNIX allows about 107 bytes).
-            with unix_socket_address(self.path) as address:
-                listener.bind(address)
-            # Before listen(): until then nobody can connect, whatever the umask gave it.
-            os.chmod(self.path, 0o600)
-            listener.listen(16)
+            listener = listen_private(self.path, 16)
         except OSError as exc:
-            listener.close()
             log.warning(
                 "no control socket at %s (%s): `shugu admin` refuses to write the registry of "
                 "this data directory while this server runs",
@@ -196,7 +184,7 @@ class ControlSocket:
             writer.close()
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
-        uid = _peer_uid(writer.get_extra_info("socket"))
+        uid = peer_uid(writer.get_extra_info("socket"))
         if uid is not None and uid not in (0, os.getuid()):
             log.warning("control socket: refused a connection from user id %d", uid)
             return encode_refusal("forbidden", "only the account that runs shugu may use this")

@@ -23,8 +23,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
-import struct
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -38,7 +36,7 @@ from shugu.domain.errors import OverloadedError, ShuguError
 from shugu.front import wire
 from shugu.front.routes import MainRoutes
 from shugu.front.sessions import MainSessions, decode_session, encode_session, parse_ask
-from shugu.store.datadir import unix_socket_address
+from shugu.store.datadir import listen_private, peer_uid
 from shugu.store.telemetry import TelemetryStore
 
 log = logging.getLogger(__name__)
@@ -47,14 +45,6 @@ log = logging.getLogger(__name__)
 STATS_WAIT_S = 1.0
 #: How long a revocation waits for the fronts to confirm they closed the device's connections.
 REVOKE_WAIT_S = 5.0
-
-
-def _peer_uid(sock: socket.socket | None) -> int | None:
-    if sock is None or not hasattr(socket, "SO_PEERCRED"):
-        return None
-    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", raw)
-    return int(uid)
 
 
 @dataclass(eq=False)
@@ -107,16 +97,7 @@ class FrontHub:
         self._loop = asyncio.get_running_loop()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()  # left by a main process that was killed
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            with unix_socket_address(self.path) as address:
-                listener.bind(address)
-            # Before listen(): until then nobody can connect, whatever the umask gave it.
-            os.chmod(self.path, 0o600)
-            listener.listen(64)
-        except OSError:
-            listener.close()
-            raise
+        listener = listen_private(self.path, 64)
         self._server = await asyncio.start_unix_server(
             self._serve, sock=listener, limit=wire.MAX_FRAME_BYTES
         )
@@ -133,7 +114,7 @@ class FrontHub:
             self.path.unlink()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        uid = _peer_uid(writer.get_extra_info("socket"))
+        uid = peer_uid(writer.get_extra_info("socket"))
         if uid is not None and uid not in (0, os.getuid()):
             log.warning("front channel: refused a connection from user id %d", uid)
             writer.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,6 +62,31 @@ def unix_socket_address(path: Path) -> Iterator[str]:
         yield f"/proc/self/fd/{directory}/{path.name}"
     finally:
         os.close(directory)
+
+
+def listen_private(path: Path, backlog: int) -> socket.socket:
+    """A Unix socket listening at ``path`` that only this account (and root) can connect to.
+    Raises OSError, with nothing left open, when it cannot be made."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        with unix_socket_address(path) as address:
+            listener.bind(address)
+        # Before listen(): until then nobody can connect, whatever the umask gave it.
+        os.chmod(path, 0o600)
+        listener.listen(backlog)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
+def peer_uid(sock: socket.socket | None) -> int | None:
+    """The user id of the process at the other end (Linux SO_PEERCRED), if it can be read."""
+    if sock is None or not hasattr(socket, "SO_PEERCRED"):
+        return None
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", raw)
+    return int(uid)
 
 
 def server_info_path(data_dir: Path) -> Path:
