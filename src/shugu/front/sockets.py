@@ -8,11 +8,10 @@ set before listen() so that nobody can connect earlier) for what the fronts pass
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 from pathlib import Path
 
-from shugu.store.datadir import unix_socket_address
+from shugu.store.datadir import listen_private
 
 BACKLOG = 4096
 
@@ -40,13 +39,4 @@ def unix_listener(path: Path) -> socket.socket:
     replaced)."""
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        with unix_socket_address(path) as address:
-            sock.bind(address)
-        os.chmod(path, 0o600)
-        sock.listen(BACKLOG)
-    except OSError:
-        sock.close()
-        raise
-    return sock
+    return listen_private(path, BACKLOG)
