@@ -95,7 +95,7 @@ def _batch(rows: list[tuple[int, int, int, float]]) -> Batch:
 
 
 def measure(url: str, batches: list[Batch], log: bool) -> dict[str, Any]:
-    store = ClickHouseTelemetryStore(url, roll_every_s=None, max_backlog_rows=10_000_000)
+    store = ClickHouseTelemetryStore(url, max_backlog_rows=10_000_000)
     try:
         # Metric numbers 1, 2, … as the batches use them.
         store.metric_ids([f"m{i}" for i in range(1, 1 + max(int(b.metric.max()) for b in batches))])

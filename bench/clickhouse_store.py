@@ -130,7 +130,7 @@ DEC_1_CST = 1_796_054_400_000
 def measure_month(
     url: str, devices: int, step_min: int, queries: int, log: bool
 ) -> dict[str, float]:
-    store = ClickHouseTelemetryStore(url, roll_every_s=None, max_backlog_rows=50_000_000)
+    store = ClickHouseTelemetryStore(url, max_backlog_rows=50_000_000)
     try:
         metric = store.metric_ids([f"m{i}" for i in range(METRICS)])
         ids = np.arange(1, devices + 1, dtype=np.int32)

@@ -415,7 +415,7 @@ def roll_month(url: str, loaded: float) -> tuple[float, bool]:
     """Roll the month loaded at ``loaded`` (``time.monotonic``) into cells once its points
     have settled (``SETTLE_MS``; reads take them from points until then): the seconds of the
     roll, and whether it rolled the month (False: the API node's own roller was first)."""
-    store = ClickHouseTelemetryStore(url, roll_every_s=None)
+    store = ClickHouseTelemetryStore(url)
     try:
         time.sleep(max(0.0, loaded + cells_sql.SETTLE_MS / 1000 + 2 - time.monotonic()))
         started = time.perf_counter()

@@ -38,7 +38,7 @@ AGGREGATES = ("avg", "min", "max", "sum", "count", "first", "last")
 
 @pytest.fixture
 def store(clickhouse_server: ClickHouseServer) -> Iterator[ClickHouseTelemetryStore]:
-    opened = ClickHouseTelemetryStore(clickhouse_server.url(), roll_every_s=None)
+    opened = ClickHouseTelemetryStore(clickhouse_server.url())
     yield opened
     opened.close()
 
@@ -183,9 +183,7 @@ def test_two_rollers_of_the_same_hours_do_no_harm(
 ) -> None:
     metrics = store.metric_ids(["temp"]).tolist()
     store.submit(random_points(metrics, 5000, MIDNIGHT_CST - 3 * DAY, 7 * DAY, 4)).result(30)
-    other = ClickHouseTelemetryStore(
-        clickhouse_server.url(store.layout.database), roll_every_s=None
-    )
+    other = ClickHouseTelemetryStore(clickhouse_server.url(store.layout.database))
     try:
         roll_settled(store)
         other.roll()

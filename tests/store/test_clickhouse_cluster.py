@@ -129,8 +129,8 @@ def test_roll_up_cells_on_two_shards_answer_as_the_scan(
     two_shards: list[ClickHouseServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cells_sql, "SETTLE_MS", 0)  # a roll a second later settles late points
-    first = ClickHouseTelemetryStore(url(two_shards[0]), roll_every_s=None)
-    second = ClickHouseTelemetryStore(url(two_shards[1]), roll_every_s=None)
+    first = ClickHouseTelemetryStore(url(two_shards[0]))
+    second = ClickHouseTelemetryStore(url(two_shards[1]))
     try:
         metrics = first.metric_ids(["temp", "rh"]).tolist()
         rng = np.random.default_rng(3)

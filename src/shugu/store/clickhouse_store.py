@@ -31,7 +31,7 @@ from shugu.domain.batch import Batch
 from shugu.domain.errors import OverloadedError, UnavailableError, ValidationError
 from shugu.store import clickhouse_cells_sql as cells_sql
 from shugu.store import clickhouse_sql as sql
-from shugu.store.clickhouse_cells import EVERY_S, Roller, RollerThread, RollReport
+from shugu.store.clickhouse_cells import Roller, RollerThread, RollReport
 from shugu.store.clickhouse_reads import READ_FAILURES, ClickHouseReads
 from shugu.store.clickhouse_schema import (
     FEED_KEEP_DAYS,
@@ -131,12 +131,13 @@ class ClickHouseTelemetryStore(ClickHouseReads):
         retry_s: float = 2.0,
         node: int = 0,
         numberer: Callable[[Sequence[str]], Mapping[str, int]] | None = None,
-        roll_every_s: float | None = EVERY_S,
+        roll_every_s: float | None = None,
     ) -> None:
         """``node`` is this ingest node's number in a cluster (the low bits of every row
         sequence it writes); ``numberer`` numbers new metric names once for the whole cluster
         (the registry), where without it this server's dictionary numbers them;
-        ``roll_every_s``: how often to roll closed hours into cells (None: only on ``roll``)."""
+        ``roll_every_s``: how often to roll closed hours into cells (None, the default: only on
+        ``roll``; the runtime turns it on for the nodes that answer roll-ups)."""
         self.target = ClickHouseTarget.from_url(url)
         self.layout = self.target.layout
         self._local = threading.local()
