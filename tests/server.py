@@ -88,12 +88,20 @@ class ServedDistrict:
 
 
 def serve_district(
-    data: Path, devices: dict[str, tuple[str, bool]], extra_args: list[str] | None = None
+    data: Path,
+    devices: dict[str, tuple[str, bool]],
+    extra_args: list[str] | None = None,
+    workers: int = 1,
 ) -> ServedDistrict:
     """Create a region, park, enterprise, the devices (name → (profile, is_gateway)) and an
-    enterprise admin with an API token; then start `shugu serve` with HTTP and MQTT."""
+    enterprise admin with an API token; then start `shugu serve` with HTTP and MQTT.
+
+    ``workers`` is always passed, never left to the cores of the machine running the tests.
+    One process by default: the endpoint tests check one process's limits and behaviour
+    exactly (a per-address cap of 3, say, is 2 per process with two); tests/front runs the
+    same paths over several processes."""
     district = make_district(data, devices)
-    server = Served(district, extra_args=extra_args or [])
+    server = Served(district, extra_args=["--workers", str(workers), *(extra_args or [])])
     assert server.mqtt_port is not None
     try:
         server.start(timeout_s=30)

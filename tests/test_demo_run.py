@@ -60,6 +60,10 @@ def _start_demo(data: Path, http_port: int, mqtt_port: int) -> subprocess.Popen[
             "0.04",
             "--backfill-days",
             "0.25",
+            # As `make demo` on a 2-core machine (the default is the cores available), never
+            # left to a test machine's many cores.
+            "--workers",
+            "2",
         ],
         env=os.environ | {"PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,

@@ -20,13 +20,18 @@ from tests.server import free_port, holding_port
 SHUGU = [sys.executable, "-m", "shugu.cli"]
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+#: None: --workers left out, so the default (the cores available); the port is refused before
+#: any front process would start, however many cores the machine has.
+@pytest.mark.parametrize("workers", [1, 2, None], ids=["one", "two", "default"])
 @pytest.mark.parametrize("taken", ["--http-port", "--mqtt-port", "--mqtt-tls-port"])
-def test_serve_refuses_a_taken_port_in_one_line(tmp_path: Path, taken: str, workers: int) -> None:
+def test_serve_refuses_a_taken_port_in_one_line(
+    tmp_path: Path, taken: str, workers: int | None
+) -> None:
     ports = {"--http-port": free_port(), "--mqtt-port": free_port(), "--mqtt-tls-port": free_port()}
+    chosen = [] if workers is None else ["--workers", str(workers)]
     with holding_port(ports[taken]):
         done = subprocess.run(
-            [*SHUGU, "serve", "--data", str(tmp_path / "data"), "--workers", str(workers)]
+            [*SHUGU, "serve", "--data", str(tmp_path / "data"), *chosen]
             + [str(x) for pair in ports.items() for x in pair],
             capture_output=True,
             text=True,
@@ -59,11 +64,12 @@ def test_a_privileged_or_foreign_address_is_named() -> None:
             check_ports([Listener("HTTP", "127.0.0.1", 80, "--http-port")])
 
 
-def test_serve_says_it_stops_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_says_it_stops_and_stops_on_ctrl_c(tmp_path: Path, workers: int) -> None:
     http_port, mqtt_port = free_port(), free_port()
     ports = ["--http-port", str(http_port), "--mqtt-port", str(mqtt_port)]
     process = subprocess.Popen(
-        [*SHUGU, "serve", "--data", str(tmp_path / "data"), *ports],
+        [*SHUGU, "serve", "--data", str(tmp_path / "data"), "--workers", str(workers), *ports],
         env=os.environ | {"PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

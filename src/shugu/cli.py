@@ -18,7 +18,7 @@ from shugu.cli_lifecycle import STOP_GRACE_S, Listener, announce_stop, check_por
 from shugu.cli_sim import register as register_sim_commands
 from shugu.config import Settings
 from shugu.domain.errors import ShuguError
-from shugu.front.supervisor import check_workers
+from shugu.front.supervisor import WORKERS_HELP, check_workers, default_workers, port_wait_s
 from shugu.monitor.notify.targets import parse_networks
 from shugu.store.datadir import check_writable
 
@@ -141,30 +141,26 @@ def serve(
             "e.g. the LAN of your mail relay; repeatable (default: public addresses only)",
         ),
     ] = None,
-    workers: Annotated[
-        int,
-        typer.Option(
-            min=1,
-            help="processes serving the MQTT endpoint: this one and N-1 front processes "
-            "sharing its ports (SO_REUSEPORT); the points still go to this process's store. "
-            "Default 1 until every cross-process guarantee holds (docs/decisions/0056)",
-        ),
-    ] = 1,
+    workers: Annotated[int | None, typer.Option(min=1, help=WORKERS_HELP)] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
-    """Run the API (HTTP device API, query API, registry) on one process.
+    """Run the API (HTTP device API, query API, registry), with the device APIs over --workers
+    processes (default: the cores available).
 
     While it runs, <data>/control.sock (mode 0600) takes `shugu admin` commands from the
     account that runs it, and <data>/server.json tells its pid, ports and registry."""
     from shugu.api.app import create_app
     from shugu.api.control import ControlSocket
     from shugu.api.http_server import HttpLimits, build_server
+    from shugu.cli_workers import share_http
     from shugu.runtime import Runtime, startup_heap_frozen
     from shugu.store.clickhouse_store import ClickHouseTarget
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if workers is None:
+        workers = default_workers(role)
     settings = Settings(
         data_dir=data,
         registry_url=registry_url,
@@ -193,8 +189,7 @@ def serve(
         listeners.append(Listener("MQTT over TLS", host, mqtt_tls_port, "--mqtt-tls-port"))
     try:
         check_workers(settings)
-        # With fronts: those of a killed predecessor may hold the ports a moment longer.
-        check_ports(listeners, wait_s=5.0 if workers > 1 else 0.0)
+        check_ports(listeners, wait_s=port_wait_s(data))
         parse_networks(settings.notify_allow_networks)
         check_writable(settings.data_dir)
         if telemetry_url is not None:
@@ -205,33 +200,21 @@ def serve(
     except ShuguError as exc:
         typer.echo(f"shugu cannot start: {exc.message}", err=True)
         raise typer.Exit(2) from exc
-    sockets = None
-    if workers > 1:
-        from shugu.api.front_app import main_http_socket
-        from shugu.front.sockets import shared_listener, unix_listener
-
-        try:
-            sockets = [
-                shared_listener(host, http_port),
-                unix_listener(main_http_socket(settings.data_dir)),
-            ]
-        except OSError as exc:
-            typer.echo(f"shugu cannot start: port {http_port} (HTTP) on {host}: {exc}", err=True)
-            raise typer.Exit(2) from exc
-        runtime.front_http = {
-            "host": host,
-            "port": http_port,
-            "header_timeout_s": http_header_timeout,
-            # The node's limit: each process admits its share (decision 0056).
-            "max_connections_per_address": settings.per_process(http_max_connections_per_address),
-            "log_level": log_level,
-        }
-    api = create_app(settings, runtime=runtime)
-    mqtt = f", MQTT on {host}:{mqtt_port}" if mqtt_port is not None else ""
-    typer.echo(f"shugu serving on http://{host}:{http_port}{mqtt}  (data: {data.resolve()})")
     limits = HttpLimits(
         header_timeout_s=http_header_timeout,
+        # The node's limit: each process admits its share (decision 0056).
         max_connections_per_address=settings.per_process(http_max_connections_per_address),
+    )
+    try:
+        shared = share_http(runtime, host, http_port, limits, log_level)
+    except OSError as exc:
+        typer.echo(f"shugu cannot start: port {http_port} (HTTP) on {host}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    api = create_app(settings, runtime=runtime)
+    mqtt = f", MQTT on {host}:{mqtt_port}" if mqtt_port is not None else ""
+    processes = f", {workers} processes" if workers > 1 else ""
+    typer.echo(
+        f"shugu serving on http://{host}:{http_port}{mqtt}  (data: {data.resolve()}{processes})"
     )
     server, _ = build_server(
         api,
@@ -247,11 +230,8 @@ def serve(
         announce_stop(server, typer.echo),
         startup_heap_frozen(),
     ):
-        server.run(sockets=sockets)
-    if sockets is not None:
-        for sock in sockets:
-            sock.close()
-        main_http_socket(settings.data_dir).unlink(missing_ok=True)
+        server.run(sockets=shared.for_server)
+    shared.close()
     if not server.started:
         raise typer.Exit(3)
     typer.echo("stopped.")

@@ -10,6 +10,7 @@ file (a CRAH trip, tower fouling, a bad warp beam) happen on schedule. Ctrl-C st
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 import time
@@ -29,6 +30,7 @@ from shugu.cli_lifecycle import (
 )
 from shugu.config import Settings
 from shugu.domain.tenancy import Role
+from shugu.front.supervisor import WORKERS_HELP, default_workers, port_wait_s
 from shugu.region.demo_seed import seed_bureau
 from shugu.region.service import RegionServices
 from shugu.sim.build import build_plants
@@ -219,13 +221,16 @@ def register(app: typer.Typer) -> None:
         ] = 1024,
         scale: Annotated[float, typer.Option(help="device counts × this")] = 0.25,
         backfill_days: Annotated[float, typer.Option(help="days of history on first start")] = 2.0,
+        workers: Annotated[int | None, typer.Option(min=1, help=WORKERS_HELP)] = None,
     ) -> None:
         """Serve a simulated district with history and live data until Ctrl-C."""
         from shugu.api.app import create_app
         from shugu.api.control import ControlSocket
         from shugu.api.http_server import HttpLimits, build_server
+        from shugu.cli_workers import share_http
         from shugu.runtime import Runtime
 
+        processes = default_workers("all") if workers is None else workers
         try:
             check_ports(
                 [
@@ -233,7 +238,8 @@ def register(app: typer.Typer) -> None:
                     Listener(
                         "MQTT", "127.0.0.1", mqtt_port, "--mqtt-port (make demo DEMO_MQTT_PORT=…)"
                     ),
-                ]
+                ],
+                wait_s=port_wait_s(data),
             )
         except PortUnavailable as exc:
             typer.echo(f"shugu demo cannot start: {exc.message}", err=True)
@@ -243,6 +249,7 @@ def register(app: typer.Typer) -> None:
             data_dir=data,
             mqtt_port=mqtt_port,
             mqtt_max_connections_per_address=mqtt_max_connections_per_address,
+            workers=processes,
         )
         data.mkdir(parents=True, exist_ok=True)
         ensure_operator(settings)
@@ -257,6 +264,17 @@ def register(app: typer.Typer) -> None:
         typer.echo("The district appears within a minute; Ctrl-C stops.\n")
         stop = threading.Event()
         runtime = Runtime.open(settings, attachments=(ControlSocket(data, url),))
+        # The node's limit: each process admits its share (decision 0056).
+        limits = HttpLimits()
+        limits = dataclasses.replace(
+            limits,
+            max_connections_per_address=settings.per_process(limits.max_connections_per_address),
+        )
+        try:
+            shared = share_http(runtime, "127.0.0.1", http_port, limits, "warning")
+        except OSError as exc:
+            typer.echo(f"shugu demo cannot start: port {http_port} (HTTP): {exc}", err=True)
+            raise typer.Exit(2) from exc
         worker = threading.Thread(
             target=_guarded,
             args=(url, mqtt_port, data, scale, backfill_days, stop, runtime.services.region),
@@ -269,14 +287,15 @@ def register(app: typer.Typer) -> None:
             create_app(settings, runtime=runtime),
             host="127.0.0.1",
             port=http_port,
-            limits=HttpLimits(),
+            limits=limits,
             log_level="warning",
             timeout_graceful_shutdown=STOP_GRACE_S,
         )
         # The simulator stops the moment Ctrl-C is pressed, while the server is still there to
         # take its goodbyes; uvicorn raises the Ctrl-C again once it has stopped cleanly.
         with contextlib.suppress(KeyboardInterrupt), announce_stop(server, typer.echo, stop.set):
-            server.run()
+            server.run(sockets=shared.for_server)
+        shared.close()
         stop.set()
         worker.join(timeout=STOP_GRACE_S)
         if not server.started:

@@ -112,6 +112,10 @@ class Demo:
             SCALE,
             "--backfill-days",
             BACKFILL_DAYS,
+            # As `make demo` on a 2-core machine (the default is the cores available), never
+            # left to a test machine's many cores.
+            "--workers",
+            "2",
         ]
 
     def start(self) -> None:

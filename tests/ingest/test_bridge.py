@@ -85,6 +85,10 @@ class Worker:
                 self.cluster.broker.url,
                 "--broker-client-id",
                 self.name,
+                # The broker's share is consumed by the main process alone: front processes
+                # would serve no traffic here.
+                "--workers",
+                "1",
                 "--log-level",
                 "warning",
             ],

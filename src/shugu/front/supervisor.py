@@ -15,10 +15,12 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 
 from shugu.config import Settings
 from shugu.domain.errors import ValidationError
 from shugu.front.process import front_argument
+from shugu.front.wire import FRONTS_SOCKET
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +98,50 @@ class FrontSupervisor:
         self._watchers.clear()
 
 
+#: The roles whose processes serve devices, and so can share the work with front processes.
+DEVICE_ROLES = ("all", "ingest")
+
+
+def cores_available() -> int:
+    """The cores this process may run on (its CPU affinity: a container's or taskset's cpuset,
+    not the machine's count), or the machine's count where affinity is not known."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def default_workers(role: str) -> int:
+    """``--workers`` left out: a process serving devices takes every core available to it;
+    one of another role has nothing to share (decision 0056)."""
+    return cores_available() if role in DEVICE_ROLES else 1
+
+
+#: Seconds a new start waits for a port still held by the fronts of a killed predecessor.
+LINGERING_FRONTS_WAIT_S = 5.0
+
+
+def port_wait_s(data_dir: Path) -> float:
+    """How long a start tries a port in use again: the fronts of a main process that was
+    killed let go of the ports as soon as they notice, a moment later. Such a main leaves its
+    channel's socket behind (a clean stop removes it), so without that socket a port in use is
+    another program's, refused at once."""
+    return LINGERING_FRONTS_WAIT_S if (data_dir / FRONTS_SOCKET).exists() else 0.0
+
+
+#: ``--workers``' help, the same for every command that serves devices; the figure is this
+#: machine's, so that ``--help`` tells what leaving the option out gives here.
+WORKERS_HELP = (
+    "processes serving the device APIs (MQTT and HTTP ingest): this one and N-1 front "
+    "processes sharing its ports (SO_REUSEPORT); the points still go to this process's store "
+    f"(docs/decisions/0056). Default: the cores available to this process ({cores_available()} "
+    "here); 1 for --role monitor and api; --workers 1 serves in one process"
+)
+
+
 def check_workers(settings: Settings) -> None:
     """Refuse ``--workers`` beyond 1 where the fronts would have nothing to serve."""
-    if settings.workers > 1 and settings.role not in ("all", "ingest"):
+    if settings.workers > 1 and settings.role not in DEVICE_ROLES:
         raise ValidationError(
             f"a process of role {settings.role} serves no devices: leave --workers at 1",
             code="workers_need_devices",
