@@ -244,8 +244,9 @@ def run(
     served = Served(
         district,
         mqtt=False,
-        # Each polling page keeps one connection, all from this address.
-        extra_args=["--http-max-connections-per-address", "0"],
+        # Each polling page keeps one connection, all from this address. One process: the
+        # figures are its CPU time and memory (/proc/<pid>), which fronts would not show.
+        extra_args=["--http-max-connections-per-address", "0", "--workers", "1"],
         log_path=workdir / "serve.log",
     )
     served.start()

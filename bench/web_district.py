@@ -175,7 +175,11 @@ def served_district(
     """Start `shugu serve` on ``data``, provision what is missing, fill the history once."""
     timings: dict[str, float] = {}
     registry_url = _registry_with_operator(data)
-    server = Served(District(data, registry_url, 0, "", ""), log_path=log_path)
+    # One process: server_rss_mib is main's (/proc/<pid>), and the pages' figures in
+    # docs/benchmarks.md were taken on one process; fronts would pass the pages to main anyway.
+    server = Served(
+        District(data, registry_url, 0, "", ""), extra_args=["--workers", "1"], log_path=log_path
+    )
     t = time.monotonic()
     try:
         server.start(timeout_s=180)
