@@ -281,6 +281,23 @@ def bench_mqtt(
     _print_result(result, as_json)
 
 
+@bench.command("mqtt-reconnect")
+def bench_mqtt_reconnect(
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    devices: Annotated[int, typer.Option(help="devices with persistent sessions")] = 2000,
+    runs: Annotated[int, typer.Option(help="runs of each --workers value; medians")] = 3,
+    workers: Annotated[
+        list[int] | None, typer.Option(help="shugu serve --workers values, alternated")
+    ] = None,
+) -> None:
+    """A reconnect storm: every persistent MQTT session's device connects again at once."""
+    module = _bench_module("mqtt_reconnect")
+    result = module.run(  # type: ignore[attr-defined]
+        devices=devices, runs=runs, workers=tuple(workers or (1, 2)), log=not as_json
+    )
+    _print_result(result, as_json)
+
+
 @bench.command("clickhouse")
 def bench_clickhouse(
     quick: Annotated[bool, typer.Option("--quick", help="100,000 points, one run")] = False,
