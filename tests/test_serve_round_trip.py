@@ -141,7 +141,9 @@ def test_serve_round_trips_a_point(
     )
     port = _free_port()
     server = subprocess.Popen(
+        # Two processes, as the default gives on two cores (never left to a test machine's).
         [*SHUGU, "serve", "--data", str(data), "--http-port", str(port), "--log-level", "warning"]
+        + ["--workers", "2"]
         + (["--registry-url", registry_url] if registry_url else [])
         + (["--telemetry-url", telemetry_url] if telemetry_url else []),
         env=os.environ | {"PYTHONUNBUFFERED": "1"},
