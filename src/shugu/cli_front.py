@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import sys
@@ -22,6 +21,7 @@ from shugu.api.front_app import build_front_app
 from shugu.api.http_server import HttpLimits, build_server
 from shugu.front.process import FrontParts, parse_front_argument, run_front
 from shugu.front.sockets import shared_listener
+from shugu.runtime import startup_heap_frozen
 
 
 def http_starter(
@@ -79,11 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     # One line per request passed to main would drown the log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    # As in main: the startup heap stays out of the collector's full passes (decision 0053).
-    gc.collect()
-    gc.freeze()
     starter = http_starter(http) if http is not None else None
-    with contextlib.suppress(KeyboardInterrupt):
+    # As in main: the startup heap stays out of the collector's full passes (decision 0053),
+    # and is thawed before exit, or DuckDB's bindings report its objects as leaked.
+    with startup_heap_frozen(), contextlib.suppress(KeyboardInterrupt):
         return uvloop.run(run_front(settings, starter))
     return 0
 
