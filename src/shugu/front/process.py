@@ -133,6 +133,7 @@ async def run_front(settings: Settings, http: HttpStarter | None = None) -> int:
             "overload_refusals": store.refusals,
             "points_accepted": sum(f.accepted_total for f in figures.values()),
             "points_refused": sum(f.refused_total for f in figures.values()),
+            "store_failures": door.store_failures,
             "http_passed_to_main": holders.passed_to_main,
         }
 

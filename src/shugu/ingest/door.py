@@ -29,7 +29,7 @@ import numpy as np
 from shugu.config import Settings
 from shugu.domain.batch import Batch
 from shugu.domain.entities import DeviceRef
-from shugu.domain.errors import OverloadedError
+from shugu.domain.errors import OverloadedError, UnavailableError
 from shugu.ingest.coalesce import Coalescer
 from shugu.ingest.codecs import Decoders, DeviceJson
 from shugu.ingest.columns import Decoded, as_arrays
@@ -116,6 +116,9 @@ class IngestDoor:
         self.busy_refusals = 0
         #: Points accepted and refused per transport, for the platform's health.
         self.meter = IngestMeter()
+        #: Batches the store could not keep (disk full, store failed), refused to their senders
+        #: (HTTP 503, MQTT connection closed); per process in /api/health's ``workers``.
+        self.store_failures = 0
 
     # -- codecs bound to this door's decoders and clock
 
@@ -258,7 +261,11 @@ class IngestDoor:
         if rejects.samples:
             # The answer to the sender keeps every reason; the log keeps the budgeted samples.
             kept = Rejects(rejects.counts, self._samples.admit(rejects.samples, self._clock()))
-        stored = await asyncio.wrap_future(self._store.submit(batch, kept))
+        try:
+            stored = await asyncio.wrap_future(self._store.submit(batch, kept))
+        except UnavailableError:
+            self.store_failures += 1
+            raise
         if transport is not None:
             self.meter.count(transport, stored, rejects.total)
         return stored
