@@ -23,6 +23,10 @@ class FaultOptions:
     #: Soak duration; the other scenarios ignore it.
     minutes: float = 10.0
     log: bool = True
+    #: ``shugu serve --workers`` for the scenarios that serve devices themselves (crash, disk
+    #: full, overload, soak); the broker and cluster scenarios' nodes take no device
+    #: connections and run with ``--workers 1``.
+    workers: int = 1
 
 
 @dataclass

@@ -76,7 +76,7 @@ QUICK = CrashSizes(
 def run(options: FaultOptions) -> dict[str, object]:
     sizes = QUICK if options.quick else FULL
     with tempfile.TemporaryDirectory(prefix="shugu-crash-") as tmp:
-        return run_crash(Path(tmp), sizes, log=options.log)
+        return run_crash(Path(tmp), sizes, log=options.log, workers=options.workers)
 
 
 def run_crash(
@@ -85,12 +85,10 @@ def run_crash(
     n = sizes.json_devices + sizes.arrow_devices + sizes.mqtt_devices
     say(log, f"crash: registry with {n} devices")
     district = make_district(workdir / "data", n)
-    extra = ["--workers", str(workers)] if workers > 1 else []
-    server = Served(district, log_path=workdir / "serve.log", extra_args=extra)
+    server = Served(district, log_path=workdir / "serve.log", workers=workers)
     server.start()
     try:
-        if workers > 1:
-            _wait_for_fronts(server, workers, set())
+        server.wait_for_fronts()
         ledger = Ledger(district.devices, ts0=int(time.time() * 1000) - 3 * 3_600_000)
         timeline = asyncio.run(_stream(server, ledger, sizes, log, workers))
         say(log, "crash: reading every device back through the API")
@@ -115,20 +113,6 @@ def _front_pids(server: Served) -> set[int]:
     except OSError:
         return set()
     return {int(w["pid"]) for w in health.get("workers", [])[1:]}
-
-
-def _wait_for_fronts(
-    server: Served, workers: int, gone: set[int], timeout_s: float = 60.0
-) -> float:
-    """Seconds until ``workers`` − 1 fronts, none of them in ``gone``, answer for /api/health."""
-    t0 = time.monotonic()
-    while True:
-        pids = _front_pids(server)
-        if len(pids) == workers - 1 and not pids & gone:
-            return time.monotonic() - t0
-        if time.monotonic() - t0 > timeout_s:
-            raise RuntimeError(f"the front processes did not come back in {timeout_s:.0f} s")
-        time.sleep(0.05)
 
 
 async def _stream(
@@ -183,15 +167,14 @@ async def _stream(
             t_restart = time.monotonic()
             acked_at_restart = ledger.acked_points
             say(log, f"crash: kill -9 of front {victim} after {acked_before:,} acknowledged points")
-            ready_s = await asyncio.to_thread(_wait_for_fronts, server, workers, {victim})
+            ready_s = await asyncio.to_thread(server.wait_for_fronts, {victim})
         else:
             await asyncio.to_thread(server.kill)
             t_restart = time.monotonic()
             acked_at_restart = ledger.acked_points
             say(log, f"crash: kill -9 #{k + 1} after {acked_before:,} acknowledged points")
             ready_s = await asyncio.to_thread(server.start)
-            if workers > 1:
-                ready_s += await asyncio.to_thread(_wait_for_fronts, server, workers, set())
+            ready_s += await asyncio.to_thread(server.wait_for_fronts)
         first_ack_s = await ledger.first_ack_after(t_restart, acked_at_restart, 60.0)
         kills.append(
             {

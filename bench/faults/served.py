@@ -33,6 +33,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -156,8 +157,11 @@ class Served:
         extra_args: Sequence[str] = (),
         log_path: Path | None = None,
         log_level: str = "warning",
+        workers: int = 1,
     ) -> None:
         self.district = district
+        #: ``shugu serve --workers``, always given: the scenarios never rely on its default.
+        self.workers = workers
         self.data = data or district.data
         self.http_port, self.mqtt_port = _two_ports(mqtt)
         self.broker_url = broker_url
@@ -200,6 +204,8 @@ class Served:
             self.log_level,
             "--registry-url",
             self.district.registry_url,
+            "--workers",
+            str(self.workers),
         ]
         if self.mqtt_port is not None:
             args += ["--mqtt-port", str(self.mqtt_port)]
@@ -339,11 +345,55 @@ class Served:
 
     def rss_mib(self) -> float:
         """Resident memory of the server process now (VmRSS of /proc/PID/status)."""
-        with open(f"/proc/{self.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        raise ServerGone(f"no VmRSS for process {self.pid}")
+        rss = rss_mib_of(self.pid)
+        if rss is None:
+            raise ServerGone(f"no VmRSS for process {self.pid}")
+        return rss
+
+    def front_pids(self) -> list[int]:
+        """The front processes main runs now (``--workers`` > 1), read from /proc, so that it
+        answers while main is too busy for /api/health."""
+        try:
+            with open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
+                children = [int(p) for p in f.read().split()]
+        except OSError:
+            return []
+        fronts = []
+        for pid in children:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if b"shugu.cli_front" in f.read():
+                        fronts.append(pid)
+            except OSError:
+                continue  # exited meanwhile
+        return sorted(fronts)
+
+    def rss_by_process_mib(self) -> dict[str, float]:
+        """Resident memory now of main (``main``) and of each front (``front <pid>``)."""
+        out = {"main": self.rss_mib()}
+        for pid in self.front_pids():
+            rss = rss_mib_of(pid)
+            if rss is not None:
+                out[f"front {pid}"] = rss
+        return out
+
+    def wait_for_fronts(
+        self, gone: AbstractSet[int] = frozenset(), timeout_s: float = 60.0
+    ) -> float:
+        """Seconds until ``workers`` − 1 fronts, none of them in ``gone``, answer for
+        /api/health (a front answers once its channel to main is up)."""
+        t0 = time.monotonic()
+        while True:
+            try:
+                health = self.health(timeout_s=10.0)
+            except OSError:
+                health = {}
+            pids = {int(w["pid"]) for w in health.get("workers", [])[1:]}
+            if len(pids) == self.workers - 1 and not pids & gone:
+                return time.monotonic() - t0
+            if time.monotonic() - t0 > timeout_s:
+                raise ServerGone(f"the front processes did not answer in {timeout_s:.0f} s")
+            time.sleep(0.05)
 
     def log_problems(self, limit: int = 8) -> dict[str, Any]:
         """Warnings, errors and tracebacks in the log: how many, and the first few lines."""
@@ -356,6 +406,18 @@ class Served:
                     if len(lines) < limit:
                         lines.append(line[:300])
         return {"count": count, "first": lines}
+
+
+def rss_mib_of(pid: int) -> float | None:
+    """VmRSS of a process in MiB; None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
 
 def _raise_nofile() -> None:

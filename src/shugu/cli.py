@@ -541,13 +541,17 @@ def bench_faults(
     ] = None,
     quick: Annotated[bool, typer.Option("--quick", help="scaled-down sizes")] = False,
     minutes: Annotated[float, typer.Option(help="soak duration in minutes")] = 10.0,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="shugu serve --workers for crash, disk_full, overload and soak"),
+    ] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Points sent, acknowledged, stored and lost under crash, outage, disk-full, overload, soak."""
     _bench_module("common")
     from bench.faults import FaultOptions, run
 
-    options = FaultOptions(quick=quick, minutes=minutes, log=not as_json)
+    options = FaultOptions(quick=quick, minutes=minutes, log=not as_json, workers=workers)
     result = run(scenario, options=options)
     _print_result(result, as_json)
     if result.get("lost_total"):
