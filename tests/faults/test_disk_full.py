@@ -6,6 +6,7 @@ instead of minutes. Mounting needs root, which CI has; elsewhere the tests skip 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,34 @@ def test_a_full_disk_refuses_instead_of_acknowledging_and_recovers(tmp_path: Pat
     # It took data again by itself once space returned, and everything queued got through.
     assert out["recovery_s"] is not None
     assert out["drained"], out
+
+
+@pytest.mark.usefixtures("can_mount")
+def test_with_two_workers_every_process_refuses_while_full_and_recovers(tmp_path: Path) -> None:
+    """``--workers 2``: the front's devices store through main's writer, so they meet the full
+    disk as main's failed commits; the front must refuse them too, not acknowledge."""
+    # More connections than alone, so that the kernel's spread leaves some on each process;
+    # no kill -9 at the end: the log's replay is the test above's, a restart with fronts
+    # test_crash.py's.
+    sizes = dataclasses.replace(SMALL, mqtt_devices=8, http_connections=4, restart=False)
+    out = run_disk_full(tmp_path, sizes, workers=2)
+    assert out["acked"] > 0
+    assert out["lost"] == 0 and out["duplicated"] == 0 and out["unexpected"] == 0, out
+    assert out["verified"] and out["drained"], out
+    assert out["server_alive_while_full"] is True
+    assert out["recovery_s"] is not None
+    workers = out["per_worker"]
+    assert len(workers) == 2 and not any(w["restarted"] for w in workers), workers
+    for worker in workers:
+        # Each process had devices of its own (none sat idle while main did the work) ...
+        assert worker["accepted_before_full"] > 0, workers
+        # ... refused them while the disk was full, acknowledging nothing ...
+        assert worker["store_failures_while_full"] > 0, workers
+        assert worker["accepted_while_full"] == 0, workers
+        # ... and took data again once space returned, without a restart.
+        assert worker["accepted_after_release"] > 0, workers
+    refused = out["refused_while_full"]
+    assert refused["http_503"] > 0 and refused["mqtt_reconnects"] > 0, out
 
 
 @pytest.mark.usefixtures("can_mount")
