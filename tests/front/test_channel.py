@@ -283,3 +283,45 @@ def test_a_fronts_rows_in_flight_count_once_per_process_of_the_node(
             await _parted(hub, front)
 
     asyncio.run(run())
+
+
+def test_a_front_held_by_mains_backlog_is_let_go_once_main_has_room(
+    store: DuckDBTelemetryStore, tmp_path: Path
+) -> None:
+    """Main's backlog reaches a front only with main's answers. A front that last heard of a
+    congested main and has nothing in flight must not wait for another answer that never comes:
+    its MQTT senders would be held for good."""
+    first_held, main_held = threading.Event(), threading.Event()
+
+    def listener(batch: Batch) -> None:
+        # The front's 1-row batch waits for first_held, main's own 60 rows for main_held.
+        (first_held if len(batch) == 1 else main_held).wait(10)
+
+    store.add_listener(listener)
+
+    async def run() -> None:
+        hub, front = await _joined(store, tmp_path)
+        door = IngestDoor(front, Settings(data_dir=tmp_path))
+        try:
+            (metric,) = front.metric_ids(["temp"])
+            answered = asyncio.wrap_future(front.submit(_batch(1, int(metric))))
+            while store.backlog_rows < 1:
+                await asyncio.sleep(0.01)
+            own = store.submit(_batch(60, store.metric_ids(["rh"])[0].item()))
+            while store.backlog_rows < 61:
+                await asyncio.sleep(0.01)
+            first_held.set()
+            assert await answered == 1
+            # The answer told of main's 60 rows waiting: more than half its bound of 100.
+            assert door.congested
+            main_held.set()
+            await asyncio.wrap_future(own)
+            # Main has room again; the front learns it without sending anything first.
+            await asyncio.wait_for(door.wait_for_room(), 10)
+            assert front.backlog_rows == 0
+        finally:
+            first_held.set()
+            main_held.set()
+            await _parted(hub, front)
+
+    asyncio.run(run())

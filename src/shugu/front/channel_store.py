@@ -13,7 +13,10 @@ front channel (`front/wire.py`):
   seen answered, counted once per process of the node: a front reaches the bound when its own
   rows in flight reach its share of what main has left, so main's backlog and every front's
   rows in flight together stay within main's one bound. The door holds MQTT senders and
-  refuses HTTP ones on that figure, as it would on the store's own.
+  refuses HTTP ones on that figure, as it would on the store's own. Main's figure comes only
+  with its answers, so with nothing in flight it would never change: a front held on it would
+  wait forever. Older than ``STALE_S`` with nothing in flight, it is no longer believed; the
+  next batch asks again, and main's answer (an ACK with its backlog, or FULL) is the new figure.
 
 Reads the door does not do (queries, attributes) are not served here: ``attributes`` answers
 UnavailableError (the front has no copy of the store). A device's attribute request is asked of
@@ -27,6 +30,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -42,6 +46,9 @@ from shugu.store.datadir import unix_socket_address
 from shugu.store.telemetry import AttributeRecord, Rejects
 
 log = logging.getLogger(__name__)
+
+#: Seconds main's backlog, as of its last answer, is believed while nothing is in flight.
+STALE_S = 0.1
 
 #: A revocation heard from main: device id, reason → connections closed.
 OnRevoke = Callable[[int, str], int]
@@ -67,6 +74,8 @@ class ChannelStore:
         self._in_flight_rows = 0
         self._main_backlog = 0
         self._max_backlog = 1
+        #: When main last answered (time.monotonic()): how fresh ``_main_backlog`` is.
+        self._answered_at = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
@@ -96,6 +105,7 @@ class ChannelStore:
         if got is None or got[0] != wire.WELCOME:
             raise wire.ChannelError("main did not welcome this front")
         _, self._main_backlog, self._max_backlog = wire.decode_ack(got[2])
+        self._answered_at = time.monotonic()
         self._reader_task = asyncio.create_task(self._read(reader))
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
@@ -126,12 +136,15 @@ class ChannelStore:
                 raise wire.ChannelError(f"an answer to batch {number}, which is not waiting")
             future, rows = entry
             self._in_flight_rows -= rows
+            self._answered_at = time.monotonic()
             if kind == wire.ACK:
                 stored, self._main_backlog, self._max_backlog = wire.decode_ack(payload)
                 future.set_result(stored)
             elif kind == wire.FULL:
                 body = wire.from_json(payload)
                 self.refusals += 1
+                # Main's backlog had no room for the batch: full, as far as this front knows.
+                self._main_backlog = self._max_backlog
                 future.set_exception(
                     OverloadedError(body["message"], retry_after_s=float(body["retry_after_s"]))
                 )
@@ -247,7 +260,15 @@ class ChannelStore:
 
     @property
     def backlog_rows(self) -> int:
-        return self._main_backlog + self._in_flight_rows * self._processes
+        main = self._main_backlog
+        if not self._pending and time.monotonic() - self._answered_at > STALE_S:
+            main = 0  # nothing in flight would bring a newer figure: the next batch asks
+        return main + self._in_flight_rows * self._processes
+
+    @property
+    def rows_in_flight(self) -> int:
+        """Rows sent to main and not yet answered: what this front holds for the store."""
+        return self._in_flight_rows
 
     @property
     def max_backlog_rows(self) -> int:
