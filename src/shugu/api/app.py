@@ -155,6 +155,7 @@ def workers_health(services: Services) -> dict[str, object]:
         "mqtt_refused_over_address_limit": mqtt.refused_over_cap if mqtt else 0,
         "points_accepted": sum(f.accepted_total for f in services.door.meter.figures().values()),
         "store_failures": services.door.store_failures,
+        "held_for_room": services.door.held_for_room,
     }
     fronts = services.fronts.stats()
     per_worker = [own, *({"worker": i + 1, **f} for i, f in enumerate(fronts))]

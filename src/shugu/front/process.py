@@ -134,6 +134,7 @@ async def run_front(settings: Settings, http: HttpStarter | None = None) -> int:
             "points_accepted": sum(f.accepted_total for f in figures.values()),
             "points_refused": sum(f.refused_total for f in figures.values()),
             "store_failures": door.store_failures,
+            "held_for_room": door.held_for_room,
             "rows_in_flight": store.rows_in_flight,
             "http_passed_to_main": holders.passed_to_main,
         }

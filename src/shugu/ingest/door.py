@@ -119,6 +119,8 @@ class IngestDoor:
         #: Batches the store could not keep (disk full, store failed), refused to their senders
         #: (HTTP 503, MQTT connection closed); per process in /api/health's ``workers``.
         self.store_failures = 0
+        #: Batches of held senders (MQTT, the bridge) that had to wait for room in the backlog.
+        self.held_for_room = 0
 
     # -- codecs bound to this door's decoders and clock
 
@@ -240,6 +242,8 @@ class IngestDoor:
         being refused: their acknowledgements come later, their windows fill, and they stop
         reading. Half the bound leaves room for HTTP senders, who are refused rather than held.
         """
+        if self.congested:
+            self.held_for_room += 1
         while self.congested:
             await asyncio.sleep(_ROOM_POLL_S)
 
