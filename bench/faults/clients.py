@@ -322,6 +322,18 @@ class MqttDevice:
         self._undelivered: set[int] = set()
         self.link: _Link | None = None
         self._pid = 0
+        #: This device's own acknowledgement latencies (also in the fleet's and the ledger's).
+        self.latency = LatencyWindow()
+
+    @property
+    def local_port(self) -> int | None:
+        """The client port of the device's connection now (None while not connected): which
+        server process holds it is found from it (``Served.connection_owners``)."""
+        link = self.link
+        if link is None or link.transport is None:
+            return None
+        address = link.transport.get_extra_info("sockname")
+        return int(address[1]) if address else None
 
     @property
     def idle(self) -> bool:
@@ -374,6 +386,7 @@ class MqttDevice:
         unit, sent_at = entry
         if reason == 0:
             self.fleet.ledger.ack(self.dev, range(unit, unit + 1), sent_at, self.fleet.latency)
+            self.latency.add((time.monotonic() - sent_at) * 1000.0)
         else:
             # 0x10: the broker took the message but no subscription matched, so nobody will
             # get it; 0x80 and above: refused. Either way it was not delivered: send it again.

@@ -134,8 +134,13 @@ class LatencyWindow:
     def add(self, ms: float) -> None:
         self._samples.append(ms)
 
-    def take(self) -> dict[str, float | int]:
+    def take_samples(self) -> list[float]:
+        """The latencies since the last take, raw (to be merged into another window)."""
         samples, self._samples = self._samples, []
+        return samples
+
+    def take(self) -> dict[str, float | int]:
+        samples = self.take_samples()
         if not samples:
             return {"n": 0}
         arr = np.asarray(samples)

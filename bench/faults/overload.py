@@ -13,6 +13,14 @@ its backlog within ``max_backlog_points``, its resident memory within a bound th
 grow with the flood, and loses nothing it acknowledged. The run reports the offered and
 accepted rates, the answers by status, PUBACK latency before and during the flood, the peak
 backlog and the peak RSS over the baseline.
+
+With ``workers`` > 1 (``shugu serve --workers``) the connections are spread over main and its
+fronts; main's one writer is behind for all of them. Each front holds back its share of the
+node's backlog bound (``Settings.per_process``, and main's FULL answer on the channel), so the
+run also reports, per process, its refusals (429s) and the PUBACK latency of the MQTT devices it
+holds (which process holds a connection is read from /proc), and the node's backlog: main's
+plus the rows each front has sent and not yet seen answered (``rows_in_flight``), and the
+resident memory of every process, summed. The server is not pinned to one core then.
 """
 
 from __future__ import annotations
@@ -27,8 +35,8 @@ from typing import Any
 
 from bench.common import say
 from bench.faults import FaultOptions
-from bench.faults.clients import ARROW_STREAM, MqttFleet, Pacer, read_http_answer
-from bench.faults.ledger import ApiReader, DeviceLedger, Ledger, verify
+from bench.faults.clients import ARROW_STREAM, MqttDevice, MqttFleet, Pacer, read_http_answer
+from bench.faults.ledger import ApiReader, DeviceLedger, LatencyWindow, Ledger, verify
 from bench.faults.served import Served, make_district
 from shugu.ingest.arrow_codec import write_stream
 
@@ -84,7 +92,7 @@ QUICK = OverloadSizes(
 def run(options: FaultOptions) -> dict[str, object]:
     sizes = QUICK if options.quick else FULL
     with tempfile.TemporaryDirectory(prefix="shugu-overload-") as tmp:
-        return run_overload(Path(tmp), sizes, log=options.log)
+        return run_overload(Path(tmp), sizes, log=options.log, workers=options.workers)
 
 
 @dataclass
@@ -196,7 +204,9 @@ def _prebuilt(devices: list[DeviceLedger], sizes: OverloadSizes, token: str) -> 
     return requests
 
 
-def run_overload(workdir: Path, sizes: OverloadSizes, *, log: bool = False) -> dict[str, Any]:
+def run_overload(
+    workdir: Path, sizes: OverloadSizes, *, log: bool = False, workers: int = 1
+) -> dict[str, Any]:
     n = sizes.flood_devices + sizes.mqtt_devices
     district = make_district(workdir / "data", n)
     server = Served(
@@ -208,9 +218,12 @@ def run_overload(workdir: Path, sizes: OverloadSizes, *, log: bool = False) -> d
             "--max-ingest-requests",
             str(sizes.max_ingest_requests),
         ],
+        workers=workers,
     )
     server.start()
-    pinned = sizes.pin_cores and _pin(server.pid, 0) and _pin(0, 1)
+    server.wait_for_fronts()
+    # With fronts the server's processes share both cores with the clients.
+    pinned = workers == 1 and sizes.pin_cores and _pin(server.pid, 0) and _pin(0, 1)
     try:
         ledger = Ledger(district.devices, ts0=int(time.time() * 1000) - 3 * 3_600_000)
         result = asyncio.run(_phases(server, ledger, sizes, log))
@@ -238,18 +251,68 @@ def _pin(pid: int, core: int) -> bool:
 
 
 async def _sample(server: Served, until: float, period_s: float) -> list[dict[str, float]]:
+    """Main's backlog, the fronts' rows in flight and every process's memory, every
+    ``period_s``. The node's backlog counts a front's rows main has received but not yet
+    answered twice (in main's backlog and the front's in flight): an upper bound."""
     samples = []
     while time.monotonic() < until:
         health = await asyncio.to_thread(server.health, 10.0)
+        rss = await asyncio.to_thread(server.rss_by_process_mib)
+        fronts = health.get("workers", [])[1:]
+        in_flight = [float(w.get("rows_in_flight", 0)) for w in fronts]
+        main_backlog = float(health.get("backlog_points", 0))
         samples.append(
             {
-                "rss_mib": round(server.rss_mib(), 1),
-                "backlog_points": float(health.get("backlog_points", 0)),
+                "rss_mib": round(sum(rss.values()), 1),
+                "rss_main_mib": round(rss["main"], 1),
+                "backlog_points": main_backlog,
+                "front_rows_in_flight_max": max(in_flight, default=0.0),
+                "node_backlog_points": main_backlog + sum(in_flight),
                 "queued_jobs": float(health.get("queued_jobs", 0)),
             }
         )
         await asyncio.sleep(period_s)
     return samples
+
+
+def _owners(server: Served, mqtt: MqttFleet) -> dict[str, list[MqttDevice]]:
+    """The MQTT devices by the process holding their connection now: ``main`` or ``front``."""
+    owners = server.connection_owners()
+    by: dict[str, list[MqttDevice]] = {"main": [], "front": [], "unknown": []}
+    for device in mqtt.devices:
+        pid = owners.get(device.local_port or -1)
+        key = "unknown" if pid is None else "main" if pid == server.pid else "front"
+        by[key].append(device)
+    return by
+
+
+def _latency_of(devices: list[MqttDevice]) -> dict[str, float | int]:
+    """The PUBACK latency of these devices since the last take, all together."""
+    window = LatencyWindow()
+    for device in devices:
+        for ms in device.latency.take_samples():
+            window.add(ms)
+    return window.take()
+
+
+def _refusals_by_worker(health: dict[str, Any]) -> list[dict[str, int]]:
+    """Each process's refusals of HTTP ingest, over the backlog bound (main's are its store's,
+    which count the fronts' batches it answered FULL too) and over the requests at once; and
+    the MQTT batches it held until the backlog had room."""
+    workers = health.get("workers", [])
+    out = []
+    for index, worker in enumerate(workers):
+        overload = worker.get("overload_refusals") if index else health.get("overload_refusals")
+        busy = worker.get("busy_refusals") if index else health.get("busy_refusals")
+        out.append(
+            {
+                "pid": int(worker["pid"]),
+                "overload_refusals": int(overload or 0),
+                "busy_refusals": int(busy or 0),
+                "mqtt_batches_held": int(worker.get("held_for_room", 0)),
+            }
+        )
+    return out
 
 
 async def _phases(
@@ -258,7 +321,7 @@ async def _phases(
     flood_devs = ledger.devices[: sizes.flood_devices]
     mqtt_devs = ledger.devices[sizes.flood_devices :]
     requests = await asyncio.to_thread(_prebuilt, flood_devs, sizes, server.district.admin_token)
-    rss_idle = server.rss_mib()
+    rss_idle = sum(server.rss_by_process_mib().values())
 
     # 1. The sustainable rate: a few closed-loop clients, answered as fast as the server can.
     probe = HttpFlood(
@@ -278,9 +341,14 @@ async def _phases(
     mqtt.start()
     await asyncio.sleep(1.0)
     ledger.latency.take()
+    owners = await asyncio.to_thread(_owners, server, mqtt)
+    for devices in owners.values():
+        _latency_of(devices)
     await asyncio.sleep(sizes.baseline_s)
     puback_baseline = ledger.latency.take()
-    rss_baseline = server.rss_mib()
+    baseline_by_process = {k: _latency_of(v) for k, v in owners.items()}
+    rss_baseline_by_process = await asyncio.to_thread(server.rss_by_process_mib)
+    rss_baseline = sum(rss_baseline_by_process.values())
 
     # 3. The flood at ten times the sustainable rate, beside the MQTT devices.
     target = sizes.factor * sustainable
@@ -297,14 +365,32 @@ async def _phases(
     flood.start()
     samples = await _sample(server, t_flood + sizes.flood_s, 0.5)
     flood_s = time.monotonic() - t_flood
+    owners_after = await asyncio.to_thread(_owners, server, mqtt)
     await flood.stop()
     puback_flood = ledger.latency.take()
+    flood_by_process = {k: _latency_of(v) for k, v in owners.items()}
     mqtt_acked_flood = puback_flood.get("n", 0)
     health = await asyncio.to_thread(server.health)
     drained = await mqtt.drain(sizes.drain_s)
 
     rss_peak = max(s["rss_mib"] for s in samples)
+    moved = sum(
+        1
+        for key, devices in owners.items()
+        for device in devices
+        if device not in owners_after.get(key, [])
+    )
     return {
+        "workers": server.workers,
+        "mqtt_devices_by_process": {k: len(v) for k, v in owners.items()},
+        "mqtt_devices_moved_in_flood": moved,
+        "mqtt_puback_baseline_by_process": baseline_by_process,
+        "mqtt_puback_in_flood_by_process": flood_by_process,
+        "pushback_by_process": _refusals_by_worker(health),
+        "node_backlog_peak_points": int(max(s["node_backlog_points"] for s in samples)),
+        "front_rows_in_flight_peak": int(max(s["front_rows_in_flight_max"] for s in samples)),
+        "rss_baseline_by_process_mib": {k: round(v, 1) for k, v in rss_baseline_by_process.items()},
+        "rss_main_peak_mib": round(max(s["rss_main_mib"] for s in samples), 1),
         "sustainable_points_per_s": round(sustainable),
         "target_points_per_s": round(target),
         "offered_points_per_s": round(flood.offered_points / flood_s),

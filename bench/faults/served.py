@@ -377,6 +377,35 @@ class Served:
                 out[f"front {pid}"] = rss
         return out
 
+    def connection_owners(self) -> dict[int, int]:
+        """Client port → pid of the server process (main or a front) holding the TCP
+        connection now, for the connections to this server's ports from 127.0.0.1: the
+        kernel spreads connections over the processes, and only /proc says where each went."""
+        ports = {self.http_port, *([self.mqtt_port] if self.mqtt_port is not None else [])}
+        client_of: dict[str, int] = {}
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
+                if state == "01" and int(local.split(":")[1], 16) in ports:
+                    client_of[f"socket:[{inode}]"] = int(remote.split(":")[1], 16)
+        owners: dict[int, int] = {}
+        for pid in [self.pid, *self.front_pids()]:
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                except OSError:
+                    continue
+                port = client_of.get(target)
+                if port is not None:
+                    owners[port] = pid
+        return owners
+
     def wait_for_fronts(
         self, gone: AbstractSet[int] = frozenset(), timeout_s: float = 60.0
     ) -> float:

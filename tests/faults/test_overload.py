@@ -8,6 +8,7 @@ The store's writer is held inside a commit by a gate (a batch listener that wait
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -88,7 +89,7 @@ class Running:
     def stored(self, device: str) -> int:
         self.services.store.flush()
         got = self.services.store.latest([self.device_ids[device]])
-        return got.num_rows
+        return int(got.num_rows)
 
     def wait_backlog(self, at_least: int) -> None:
         deadline = time.monotonic() + 20
@@ -300,3 +301,36 @@ def test_a_flood_is_pushed_back_within_bounds_and_loses_nothing(tmp_path: Path) 
     assert "missing" not in out["retry_after_values"], out
     assert out["mqtt_refused"] == {}, out
     assert out["backlog_peak_points"] <= FLOOD.max_backlog_points
+
+
+def test_with_two_workers_the_fronts_senders_are_pushed_back_by_mains_backlog(
+    tmp_path: Path,
+) -> None:
+    """``--workers 2``: main's one writer falls behind for both processes. The front refuses
+    its HTTP senders (429, Retry-After) and holds its MQTT senders on main's backlog, which it
+    learns from main's answers on the channel; no process holds more than its share."""
+    # A bound the flood fills (four requests of 5,000 points), so that the backlog, not the
+    # requests at once, is what pushes back; ten MQTT devices, so that both processes get some.
+    sizes = dataclasses.replace(
+        FLOOD, mqtt_devices=10, max_backlog_points=20_000, max_ingest_requests=16
+    )
+    out = run_overload(tmp_path, sizes, workers=2)
+    assert out["server_alive"] and out["drained"], out
+    assert out["acked"] > 0 and out["lost"] == 0 and out["duplicated"] == 0, out
+    assert out["verified"], out
+    assert out["http_statuses"].get("429", 0) > 0, out
+    assert "missing" not in out["retry_after_values"], out
+    assert out["mqtt_refused"] == {}, out
+    main, front = out["pushback_by_process"]
+    # The front refused HTTP senders on main's backlog (its own figure and main's FULL) ...
+    assert front["overload_refusals"] > 0, out["pushback_by_process"]
+    # ... and every process that had MQTT devices held them instead of refusing them.
+    devices = out["mqtt_devices_by_process"]
+    assert devices["unknown"] == 0 and devices["main"] + devices["front"] == 10, devices
+    for name, worker in (("main", main), ("front", front)):
+        assert devices[name] == 0 or worker["mqtt_batches_held"] > 0, out["pushback_by_process"]
+    # One bound for the node: main's backlog within it, and a front's rows in flight within
+    # its share of it and the one request that may cross the share when admitted.
+    request_points = sizes.units_per_request * 10
+    assert out["backlog_peak_points"] <= sizes.max_backlog_points, out
+    assert out["front_rows_in_flight_peak"] <= sizes.max_backlog_points // 2 + request_points
