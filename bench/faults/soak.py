@@ -11,6 +11,11 @@ health fields ``queued_jobs`` (ingest jobs waiting for the store's writer) and
 ``monitor_pending_rows`` (stored rows the monitor has not evaluated yet), the points
 acknowledged in the period, and the acknowledgement latency p50/p99 of the period per path.
 
+With ``workers`` > 1 (``shugu serve --workers``) the RSS is every process's: main's and each
+front's (``rss_by_process_mib``), and their sum (``rss_mib``), which the verdict judges; each
+process's slope is given beside it, and the points each process got acknowledged
+(``accepted_by_process``), which says the kernel gave every process devices.
+
 Verdict: the RSS slope over the second half (least squares, MiB per minute); the queues over the
 second half against the first; and, after the devices stop, the ledger through the range API
 (lost = 0).
@@ -81,10 +86,12 @@ QUICK = replace(
 def run(options: FaultOptions) -> dict[str, object]:
     sizes = QUICK if options.quick else replace(FULL, minutes=options.minutes)
     with tempfile.TemporaryDirectory(prefix="shugu-soak-") as tmp:
-        return run_soak(Path(tmp), sizes, log=options.log)
+        return run_soak(Path(tmp), sizes, log=options.log, workers=options.workers)
 
 
-def run_soak(workdir: Path, sizes: SoakSizes, *, log: bool = False) -> dict[str, Any]:
+def run_soak(
+    workdir: Path, sizes: SoakSizes, *, log: bool = False, workers: int = 1
+) -> dict[str, Any]:
     # The capacity probe has devices of its own: the soak's devices start with their spacing.
     n = sizes.http_devices + sizes.mqtt_devices
     district = make_district(workdir / "data", 2 * n if sizes.probe_s > 0 else n)
@@ -93,14 +100,15 @@ def run_soak(workdir: Path, sizes: SoakSizes, *, log: bool = False) -> dict[str,
         if sizes.store_memory_mib is None
         else ["--store-memory-mib", str(sizes.store_memory_mib)]
     )
-    server = Served(district, extra_args=extra, log_path=workdir / "serve.log")
+    server = Served(district, extra_args=extra, log_path=workdir / "serve.log", workers=workers)
     server.start()
     try:
+        server.wait_for_fronts()
         ledger = Ledger(district.devices, ts0=int(time.time() * 1000) - 30 * 60_000)
         out = asyncio.run(_soak(server, ledger, sizes, log))
         say(log, "soak: reading every device back through the API")
         verification = verify(ledger, [ApiReader(server)])
-        out["rss_mib_after_verify"] = round(server.rss_mib(), 1)
+        out["rss_mib_after_verify"] = round(sum(server.rss_by_process_mib().values()), 1)
     finally:
         server.stop()
     result: dict[str, Any] = verification.as_dict()
@@ -197,6 +205,11 @@ async def _soak(server: Served, ledger: Ledger, sizes: SoakSizes, log: bool) -> 
     samples = await _sample(server, ledger, http, mqtt, sizes)
     drained = await http.drain(sizes.drain_s) and await mqtt.drain(sizes.drain_s)
     final = await _settled_health(server, 15.0)
+    out["workers"] = server.workers
+    out["accepted_by_process"] = [
+        {"pid": int(w["pid"]), "points_accepted": int(w.get("points_accepted", 0))}
+        for w in final.get("workers", [])
+    ]
     out["samples"] = samples
     out["verdict"] = _verdict(samples, final)
     out["drained"] = drained
@@ -216,12 +229,14 @@ async def _sample(
     while next_at <= end + 1e-6:
         await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         health = await asyncio.to_thread(server.health)
+        rss = await asyncio.to_thread(server.rss_by_process_mib)
         now = time.monotonic()
         http_lat, mqtt_lat = http.latency.take(), mqtt.latency.take()
         samples.append(
             {
                 "t_s": round(now - t0, 1),
-                "rss_mib": round(server.rss_mib(), 1),
+                "rss_mib": round(sum(rss.values()), 1),
+                "rss_by_process_mib": {k: round(v, 1) for k, v in rss.items()},
                 "queued_jobs": health.get("queued_jobs"),
                 "monitor_pending_rows": health.get("monitor_pending_rows"),
                 "acked_points_per_s": round((ledger.acked_points - points) / (now - last)),
@@ -256,6 +271,23 @@ def _slope_per_min(samples: list[dict[str, Any]], key: str) -> float | None:
     return round(float(np.polyfit(t, y, 1)[0]), 3)
 
 
+def _slopes_by_process(samples: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Each process's RSS slope (MiB per minute) over ``samples``; a front restarted in the
+    meantime appears under its new pid with fewer samples."""
+    names = dict.fromkeys(k for s in samples for k in s.get("rss_by_process_mib", {}))
+    return {
+        name: _slope_per_min(
+            [
+                {"t_s": s["t_s"], "rss": s["rss_by_process_mib"][name]}
+                for s in samples
+                if name in s.get("rss_by_process_mib", {})
+            ],
+            "rss",
+        )
+        for name in names
+    }
+
+
 def _verdict(samples: list[dict[str, Any]], final: dict[str, Any]) -> dict[str, Any]:
     half = len(samples) // 2
     first, second = samples[:half], samples[half:]
@@ -276,6 +308,7 @@ def _verdict(samples: list[dict[str, Any]], final: dict[str, Any]) -> dict[str, 
     )
     latencies = [s["mqtt_p99_ms"] for s in second if s.get("mqtt_p99_ms") is not None]
     return {
+        "rss_slope_mib_per_min_second_half_by_process": _slopes_by_process(second),
         "rss_mib_first": samples[0]["rss_mib"] if samples else None,
         "rss_mib_last": samples[-1]["rss_mib"] if samples else None,
         "rss_mib_max": max((s["rss_mib"] for s in samples), default=None),
