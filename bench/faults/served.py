@@ -173,6 +173,8 @@ class Served:
         self._log: IO[bytes] | None = None
         #: Every start, kill and stop, as (what, time.monotonic()).
         self.events: list[tuple[str, float]] = []
+        #: Health requests answered 503 and asked again (see :meth:`health`).
+        self.health_retries = 0
 
     # -- addresses
 
@@ -338,10 +340,21 @@ class Served:
         status, raw = self.request(method, path, body)
         return status, json.loads(raw or b"{}")
 
-    def health(self, timeout_s: float = 5.0) -> dict[str, Any]:
-        with urllib.request.urlopen(self.base + "/api/health", timeout=timeout_s) as answer:
-            body: dict[str, Any] = json.loads(answer.read())
-            return body
+    def health(self, timeout_s: float = 5.0, attempts: int = 3) -> dict[str, Any]:
+        """/api/health; a 503 (with ``--workers`` a front that could not pass the request to
+        main) is asked again after its Retry-After, ``attempts`` times in all."""
+        for attempt in range(attempts):
+            try:
+                with urllib.request.urlopen(self.base + "/api/health", timeout=timeout_s) as answer:
+                    body: dict[str, Any] = json.loads(answer.read())
+                    return body
+            except urllib.error.HTTPError as err:
+                if err.code != 503 or attempt + 1 == attempts:
+                    raise
+                self.health_retries += 1
+                retry = err.headers.get("retry-after", "1")
+                time.sleep(float(retry) if retry.isdigit() else 1.0)
+        raise AssertionError("unreachable")
 
     def rss_mib(self) -> float:
         """Resident memory of the server process now (VmRSS of /proc/PID/status)."""

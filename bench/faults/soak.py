@@ -206,6 +206,7 @@ async def _soak(server: Served, ledger: Ledger, sizes: SoakSizes, log: bool) -> 
     drained = await http.drain(sizes.drain_s) and await mqtt.drain(sizes.drain_s)
     final = await _settled_health(server, 15.0)
     out["workers"] = server.workers
+    out["health_retries"] = server.health_retries
     out["accepted_by_process"] = [
         {"pid": int(w["pid"]), "points_accepted": int(w.get("points_accepted", 0))}
         for w in final.get("workers", [])
