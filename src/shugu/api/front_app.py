@@ -44,6 +44,9 @@ _HOP_BY_HOP = frozenset(
     }
 )
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+#: An idle connection to main is dropped well before main's keep-alive (at least 1 s) closes it,
+#: so that a request is seldom written into a connection main is closing at that moment.
+_IDLE_EXPIRY_S = 0.5
 
 
 def main_http_socket(data_dir: Path) -> Path:
@@ -84,9 +87,7 @@ def build_front_app(
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=parts.settings.max_payload_bytes)
-    transport = httpx.AsyncHTTPTransport(uds=str(main_http_socket(data_dir)))
-    # No read timeout: long polls and the console's live stream stay open by design.
-    main = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(None, connect=5.0))
+    main = main_client(data_dir)
 
     @app.post("/api/v1/batch")
     async def batch(request: Request) -> Response:
@@ -99,13 +100,29 @@ def build_front_app(
     @app.api_route("/{path:path}", methods=_METHODS)
     async def to_main(path: str, request: Request) -> Response:
         passed()
-        return await _pass_to_main(main, request)
+        return await pass_to_main(main, request)
 
     app.state.main_client = main
     return app
 
 
-async def _pass_to_main(main: httpx.AsyncClient, request: Request) -> Response:
+def main_client(data_dir: Path, idle_expiry_s: float = _IDLE_EXPIRY_S) -> httpx.AsyncClient:
+    """The front's pool of connections to main's Unix-socket HTTP listener."""
+    transport = httpx.AsyncHTTPTransport(uds=str(main_http_socket(data_dir)))
+    return httpx.AsyncClient(
+        transport=transport,
+        # No read timeout: long polls and the console's live stream stay open by design.
+        timeout=httpx.Timeout(None, connect=5.0),
+        limits=httpx.Limits(keepalive_expiry=idle_expiry_s),
+    )
+
+
+async def pass_to_main(main: httpx.AsyncClient, request: Request) -> Response:
+    """Stream ``request`` to main and main's answer back; 503 when main does not answer.
+
+    A request without a body (GET, HEAD) is sent once more on a new connection when the first
+    failed in transport: main may close a kept-alive connection just as the front reuses it.
+    A request with a body is never sent twice, its body being a stream read once."""
     headers = [(k, v) for k, v in request.headers.raw if k.lower() not in _HOP_BY_HOP]
     if request.client is not None:
         headers.append((CLIENT_HEADER, f"{request.client.host}:{request.client.port}".encode()))
@@ -118,10 +135,8 @@ async def _pass_to_main(main: httpx.AsyncClient, request: Request) -> Response:
         path=request.url.path,
         query=request.url.query.encode("latin-1"),
     )
-    outgoing = main.build_request(request.method, target, headers=headers, content=body)
-    try:
-        answer = await main.send(outgoing, stream=True)
-    except httpx.HTTPError:
+    answer = await _send(main, request.method, target, headers, body)
+    if answer is None:
         return Response(
             b'{"error": {"code": "store_unavailable", "message": '
             b'"the main process does not answer; retry shortly"}}',
@@ -135,3 +150,24 @@ async def _pass_to_main(main: httpx.AsyncClient, request: Request) -> Response:
     # Every header as main sent it, repeated ones (Set-Cookie) too.
     response.raw_headers = [(k, v) for k, v in answer.headers.raw if k.lower() not in _HOP_BY_HOP]
     return response
+
+
+async def _send(
+    main: httpx.AsyncClient,
+    method: str,
+    target: httpx.URL,
+    headers: list[tuple[bytes, bytes]],
+    body: AsyncIterator[bytes] | None,
+) -> httpx.Response | None:
+    """Main's answer, or None when main did not answer."""
+    attempts = 2 if body is None else 1
+    for attempt in range(1, attempts + 1):
+        outgoing = main.build_request(method, target, headers=headers, content=body)
+        try:
+            return await main.send(outgoing, stream=True)
+        except httpx.TransportError:
+            if attempt == attempts:
+                return None
+        except httpx.HTTPError:
+            return None
+    return None
