@@ -170,7 +170,7 @@ def test_a_revocation_made_by_another_process_ends_open_sessions(
     url = postgres_server.create_database()
     district = make_district(tmp_path / "server", DEVICES, registry_url=url)
     # Two processes, as the default gives on two cores: each re-checks its own sessions.
-    server = Served(district, extra_args=["--workers", "2"])
+    server = Served(district, workers=2)
     server.start(timeout_s=60)
     try:
         assert server.mqtt_port is not None

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
@@ -290,9 +291,7 @@ FLOOD = OverloadSizes(
 )
 
 
-def test_a_flood_is_pushed_back_within_bounds_and_loses_nothing(tmp_path: Path) -> None:
-    """Scaled down from ``shugu bench faults --scenario overload``, on a real ``shugu serve``."""
-    out = run_overload(tmp_path, FLOOD)
+def _pushed_back_without_loss(out: dict[str, Any]) -> None:
     assert out["server_alive"] and out["drained"], out
     assert out["acked"] > 0 and out["lost"] == 0 and out["duplicated"] == 0, out
     assert out["verified"], out
@@ -300,6 +299,12 @@ def test_a_flood_is_pushed_back_within_bounds_and_loses_nothing(tmp_path: Path) 
     assert out["http_statuses"].get("429", 0) > 0, out
     assert "missing" not in out["retry_after_values"], out
     assert out["mqtt_refused"] == {}, out
+
+
+def test_a_flood_is_pushed_back_within_bounds_and_loses_nothing(tmp_path: Path) -> None:
+    """Scaled down from ``shugu bench faults --scenario overload``, on a real ``shugu serve``."""
+    out = run_overload(tmp_path, FLOOD)
+    _pushed_back_without_loss(out)
     assert out["backlog_peak_points"] <= FLOOD.max_backlog_points
 
 
@@ -315,12 +320,7 @@ def test_with_two_workers_the_fronts_senders_are_pushed_back_by_mains_backlog(
         FLOOD, mqtt_devices=10, max_backlog_points=20_000, max_ingest_requests=16
     )
     out = run_overload(tmp_path, sizes, workers=2)
-    assert out["server_alive"] and out["drained"], out
-    assert out["acked"] > 0 and out["lost"] == 0 and out["duplicated"] == 0, out
-    assert out["verified"], out
-    assert out["http_statuses"].get("429", 0) > 0, out
-    assert "missing" not in out["retry_after_values"], out
-    assert out["mqtt_refused"] == {}, out
+    _pushed_back_without_loss(out)
     main, front = out["pushback_by_process"]
     # The front refused HTTP senders on main's backlog (its own figure and main's FULL) ...
     assert front["overload_refusals"] > 0, out["pushback_by_process"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 from pathlib import Path
 
@@ -15,13 +14,10 @@ def test_a_front_that_took_ingest_exits_without_leak_reports(tmp_path: Path) -> 
     exit, the collection at exit frees it, where DuckDB's bindings listed it as leaked."""
     district = make_district(tmp_path / "data", 2)
     log_path = tmp_path / "serve.log"
-    server = Served(district, extra_args=["--workers", "2"], log_path=log_path)
+    server = Served(district, workers=2, log_path=log_path)
     server.start()
     try:
-        deadline = time.monotonic() + 60
-        while len(server.health().get("workers", [])) < 2:
-            assert time.monotonic() < deadline, "the front process never joined"
-            time.sleep(0.1)
+        server.wait_for_fronts()
         # New connections each: the kernel spreads them over both processes.
         for i in range(20):
             token = district.devices[i % 2].token

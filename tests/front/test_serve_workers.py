@@ -32,13 +32,10 @@ ROTATED = "the device's access token was replaced"
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     workdir = tmp_path_factory.mktemp("workers")
     district = make_district(workdir / "data", DEVICES)
-    server = Served(district, extra_args=["--workers", "2"], log_path=workdir / "serve.log")
+    server = Served(district, workers=2, log_path=workdir / "serve.log")
     server.start()
     try:
-        deadline = time.monotonic() + 60
-        while len(server.health().get("workers", [])) < 2:
-            assert time.monotonic() < deadline, "the front process never joined"
-            time.sleep(0.1)
+        server.wait_for_fronts()
         yield server
     finally:
         server.stop()
@@ -362,9 +359,8 @@ def test_the_per_address_limit_holds_for_the_node(tmp_path: Path) -> None:
     district = make_district(tmp_path / "data", 1)
     server = Served(
         district,
+        workers=2,
         extra_args=[
-            "--workers",
-            "2",
             "--mqtt-max-connections-per-address",
             "4",
             "--http-max-connections-per-address",
@@ -375,10 +371,7 @@ def test_the_per_address_limit_holds_for_the_node(tmp_path: Path) -> None:
     server.start()
     sockets: list[socket.socket] = []
     try:
-        deadline = time.monotonic() + 60
-        while len(server.health().get("workers", [])) < 2:
-            assert time.monotonic() < deadline, "the front process never joined"
-            time.sleep(0.1)
+        server.wait_for_fronts()
         assert server.mqtt_port is not None
         for _ in range(8):
             sockets.append(socket.create_connection(("127.0.0.1", server.mqtt_port), timeout=10))
