@@ -108,15 +108,6 @@ def run_crash(
     return out
 
 
-def _front_pids(server: Served) -> set[int]:
-    """The fronts answering for /api/health now (none while main is busy or restarting)."""
-    try:
-        health = server.health(timeout_s=10.0)
-    except OSError:
-        return set()
-    return {int(w["pid"]) for w in health.get("workers", [])[1:]}
-
-
 def _first_ack(ledger: Ledger, t: float, acked_before: int) -> asyncio.Task[float | None]:
     """Watch for the first acknowledgement after a kill while the restart is awaited: watched
     only afterwards, it would be the latest one, as late as the restart took."""
@@ -168,7 +159,7 @@ async def _stream(
             while not fronts:
                 if time.monotonic() > deadline:
                     raise RuntimeError("no front process answered for /api/health in 60 s")
-                fronts = await asyncio.to_thread(_front_pids, server)
+                fronts = await asyncio.to_thread(server.answering_fronts)
                 await asyncio.sleep(0 if fronts else 0.05)
             victim = min(fronts)
             os.kill(victim, signal.SIGKILL)

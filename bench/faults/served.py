@@ -40,6 +40,7 @@ from typing import IO, Any
 
 from argon2 import PasswordHasher
 
+from bench.mqtt_load import rss_mib
 from shugu.domain.tenancy import Role
 from shugu.store.registry import Registry
 
@@ -419,6 +420,14 @@ class Served:
                     owners[port] = pid
         return owners
 
+    def answering_fronts(self) -> set[int]:
+        """The fronts answering for /api/health now (none while main is busy or restarting)."""
+        try:
+            health = self.health(timeout_s=10.0)
+        except OSError:
+            return set()
+        return {int(w["pid"]) for w in health.get("workers", [])[1:]}
+
     def wait_for_fronts(
         self, gone: AbstractSet[int] = frozenset(), timeout_s: float = 60.0
     ) -> float:
@@ -426,11 +435,7 @@ class Served:
         /api/health (a front answers once its channel to main is up)."""
         t0 = time.monotonic()
         while True:
-            try:
-                health = self.health(timeout_s=10.0)
-            except OSError:
-                health = {}
-            pids = {int(w["pid"]) for w in health.get("workers", [])[1:]}
+            pids = self.answering_fronts()
             if len(pids) == self.workers - 1 and not pids & gone:
                 return time.monotonic() - t0
             if time.monotonic() - t0 > timeout_s:
@@ -453,13 +458,9 @@ class Served:
 def rss_mib_of(pid: int) -> float | None:
     """VmRSS of a process in MiB; None when it is gone."""
     try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
+        return rss_mib(pid)
+    except (OSError, RuntimeError):
         return None
-    return None
 
 
 def _raise_nofile() -> None:
