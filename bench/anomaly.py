@@ -45,6 +45,7 @@ from bench.anomaly_data import (
 )
 from bench.common import say
 from bench.nab import FileScore, normalised, score_file
+from bench.nab_repo import load_validation, published, repo_folder, scorer_agrees
 from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, DetectorParams, score_many
 from shugu.monitor.anomaly_context import ContextParams
 from shugu.monitor.anomaly_plant import DEFAULT_PLANT_PARAMS, PlantParams, score_plant
@@ -361,12 +362,65 @@ def run_skab(experiments: list[Experiment], log: bool, params: PlantParams) -> d
     return result
 
 
-def run(data: Path | None, log: bool) -> dict[str, object]:
+def _families(scores: list[FileScore], series: list[Series]) -> dict[str, object]:
+    """Summaries per NAB family (the folder under data/), as `_nab_summary` gives them."""
+    families: dict[str, list[int]] = {}
+    for k, s in enumerate(series):
+        families.setdefault(s.name.split("/")[-2], []).append(k)
+    out: dict[str, object] = {}
+    for family, ks in sorted(families.items()):
+        summary = _nab_summary([scores[k] for k in ks], [series[k] for k in ks])
+        if summary["windows"] == 0:
+            # A family without windows (artificialNoAnomaly) has no NAB score, only false alarms.
+            summary["nab_score"] = None
+        out[family] = summary
+    return out
+
+
+def run_nab_repo(
+    repo: Path, series: list[Series], gaussian_threshold: float, log: bool
+) -> dict[str, object]:
+    """The validation series of a NAB checkout (decision 0059) scored with the default detector
+    and the baseline as tuning chose them, and the published detectors on every set."""
+    tuning_names, reporting_names = assign([s.name for s in series], "nab")
+    validation = load_validation(repo, [s.name for s in series])
+    say(log, f"NAB checkout: {len(validation)} validation series")
+    pairs = [(s.ts_ms, s.values) for s in validation]
+    found = [a for _, a in score_many(pairs, sensitivity=DEFAULT_SENSITIVITY)]
+    shugu = _nab_score(found, validation)
+    g_found = [windowed_gaussian(s.values) >= gaussian_threshold for s in validation]
+    result: dict[str, object] = {
+        "validation_series": [s.name for s in validation],
+        "validation_shugu": _nab_summary(shugu, validation),
+        "validation_shugu_by_family": _families(shugu, validation),
+        "validation_gaussian": _nab_summary(_nab_score(g_found, validation), validation),
+    }
+    groups = {
+        "tuning": [s for s in series if s.name in tuning_names],
+        "reporting": [s for s in series if s.name in reporting_names],
+        "validation": validation,
+    }
+    others = published(repo, groups, _nab_summary)
+    if others:
+        result["published"] = others
+        result["scorer_agrees_with_nab"] = scorer_agrees(others)
+    shugu_now = result["validation_shugu"]
+    assert isinstance(shugu_now, dict)
+    say(log, f"NAB validation: shugu {shugu_now['nab_score']}")
+    return result
+
+
+def run(data: Path | None, log: bool, nab_repo: Path | None = None) -> dict[str, object]:
     folder = data_folder(data)
+    repo = repo_folder(nab_repo)
     result: dict[str, object] = {"data": folder.name, "split_file": "bench/anomaly_split.yaml"}
     series = load_nab(folder)
     if series:
-        result["nab"] = run_nab(series, log)
+        result["nab"] = nab = run_nab(series, log)
+        if repo is not None:
+            threshold = nab["gaussian_threshold"]
+            assert isinstance(threshold, float)
+            result["nab_repo"] = run_nab_repo(repo, series, threshold, log)
     experiments = load_skab(folder)
     if experiments:
         result["skab"] = run_skab(experiments, log, DEFAULT_PLANT_PARAMS)

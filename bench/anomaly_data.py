@@ -93,7 +93,7 @@ def data_folder(data: Path | None) -> Path:
     return folder
 
 
-def _read_nab(path: Path, name: str, windows: list[list[str]]) -> Series:
+def read_nab(path: Path, name: str, windows: list[list[str]]) -> Series:
     with path.open(newline="") as f:
         rows = list(csv.reader(f))[1:]
     stamps = np.array([datetime.fromisoformat(r[0]) for r in rows], dtype="datetime64[ms]")
@@ -113,7 +113,7 @@ def load_nab(folder: Path) -> list[Series]:
         labels = json.loads(labels_path.read_text())
         for path in sorted((folder / sub).rglob("*.csv")):
             rel = path.relative_to(folder / sub).as_posix()
-            out.append(_read_nab(path, f"{sub}/{rel}", labels.get(rel, [])))
+            out.append(read_nab(path, f"{sub}/{rel}", labels.get(rel, [])))
     return out
 
 

@@ -360,11 +360,18 @@ def bench_anomaly(
         Path | None,
         typer.Option(help="folder with nab-aws/, nab-more/, skab-dev/; or $SHUGU_NAB_DATA"),
     ] = None,
+    nab_repo: Annotated[
+        Path | None,
+        typer.Option(
+            help="a NAB checkout: its other files as validation series, its published "
+            "detectors scored beside shugu; or $SHUGU_NAB_REPO"
+        ),
+    ] = None,
 ) -> None:
     """NAB standard score of shugu's detector next to a windowed-Gaussian baseline."""
     module = _bench_module("anomaly")
     try:
-        result = module.run(data=data, log=not as_json)  # type: ignore[attr-defined]
+        result = module.run(data=data, log=not as_json, nab_repo=nab_repo)  # type: ignore[attr-defined]
     except FileNotFoundError as exc:
         typer.echo(f"shugu bench anomaly: {exc}", err=True)
         raise typer.Exit(2) from None
