@@ -20,6 +20,9 @@ period (the first 400 rows), not from labels. All scores are deterministic: one 
 - SKAB: F1, FAR and MAR over the rows after each experiment's fit period (SKAB's outlier task),
   and false alarms per series-week on the anomaly-free run (an alarm is a rising edge of the
   alarm state). For reference, the F1 of a detector that calls every row anomalous.
+- With a NAB checkout (``--nab-repo``, bench/nab_repo.py): its 23 other files as validation
+  series (decision 0059), scored with the default and the baseline as tuning chose them, and the
+  detectors NAB publishes results for, scored on tuning, reporting and validation files alike.
 - Baseline on both: NAB's windowed Gaussian (mean and deviation of the last 6,400 values,
   refreshed every 100, score 1 − Q(|z|); on SKAB the largest score over the sensors).
 """
