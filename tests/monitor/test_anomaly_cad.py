@@ -1,0 +1,86 @@
+"""The CAD OSE-style contextual detector learns a repeated pattern and is surprised by a new one."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from shugu.monitor.anomaly_cad import Cad, CadParams, CausalCad, CausalParams, tie_hash
+
+#: One cycle of a sine wave, 16 points, over the detector's span [-1, 1].
+CYCLE = [math.sin(2 * math.pi * i / 16) for i in range(16)]
+
+
+def learned(cycles: int = 40, params: CadParams | None = None) -> tuple[Cad, list[float]]:
+    cad = Cad(-1.0, 1.0, params)
+    raws = [cad.raw(CYCLE[i % 16]) for i in range(16 * cycles)]
+    return cad, raws
+
+
+def test_a_repeated_pattern_becomes_unsurprising() -> None:
+    _, raws = learned()
+    first, last = raws[1:16], raws[-16:]
+    assert sum(first) / len(first) > 0.7
+    assert max(last) < 0.3
+
+
+def test_a_new_pattern_after_learning_scores_high() -> None:
+    cad, _ = learned()
+    # The sine stops at its peak and then jumps between the extremes: steps never seen.
+    odd = [cad.raw(v) for v in [CYCLE[0]] * 5 + [0.99, -0.99, 0.99, -0.99]]
+    assert max(odd) >= 0.85
+    # Back to the known cycle: unsurprising again within two cycles.
+    back = [cad.raw(CYCLE[i % 16]) for i in range(48)]
+    assert max(back[-16:]) < 0.3
+
+
+def test_scores_rest_after_a_high_one() -> None:
+    cad = Cad(-1.0, 1.0, CadParams(rest_points=10))
+    scores = [cad.score(CYCLE[i % 16]) for i in range(16 * 40)]
+    assert scores[:10] == [0.0] * 10  # the start rests, as after a high score
+    jump = [cad.score(v) for v in [CYCLE[0]] * 5 + [0.99, -0.99, 0.99, -0.99] + [0.0] * 8]
+    high = next(i for i, s in enumerate(jump) if s >= 0.75)
+    assert jump[high + 1 : high + 11] == [0.0] * 10
+
+
+def test_memory_is_bounded_by_max_contexts() -> None:
+    cad = Cad(0.0, 1.0, CadParams(max_contexts=300))
+    values = [((i * 7919) % 101) / 100.0 for i in range(5000)]  # no repeating short pattern
+    most = 0
+    for v in values:
+        cad.score(v)
+        most = max(most, cad.contexts)
+    assert most <= 300 + 50  # a step adds a few contexts past the cap before the next clears it
+    assert most > 250
+
+
+def test_ties_are_broken_by_a_fixed_hash() -> None:
+    # The 64-bit tuple hash CAD OSE's published scores were computed with.
+    assert tie_hash((1, 2, 3)) == 2528502973977326415
+    assert tie_hash(()) == 3527539
+
+
+def test_causal_learns_its_span_from_the_warm_up_and_clips_beyond() -> None:
+    causal = CausalCad(CausalParams(warmup_points=32, margin=0.5, on_leave="clip"))
+    warm = [causal.score(CYCLE[i % 16]) for i in range(32)]
+    assert warm == [0.0] * 32
+    assert (causal.low, causal.high) == pytest.approx((-2.0, 2.0))
+    for i in range(16 * 20):
+        causal.score(CYCLE[i % 16])
+    causal.score(50.0)
+    assert (causal.low, causal.high) == pytest.approx((-2.0, 2.0))
+
+
+def test_causal_rescale_widens_the_span_to_a_value_beyond_it() -> None:
+    causal = CausalCad(CausalParams(warmup_points=32, margin=0.5, on_leave="rescale"))
+    for i in range(64):
+        causal.score(CYCLE[i % 16])
+    causal.score(6.0)
+    assert causal.low == pytest.approx(-2.0 - 4.0)
+    assert causal.high == pytest.approx(6.0 + 4.0)
+
+
+def test_unknown_leave_rule_is_refused() -> None:
+    with pytest.raises(ValueError, match="on_leave"):
+        CausalCad(CausalParams(on_leave="wrap"))
