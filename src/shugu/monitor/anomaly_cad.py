@@ -195,11 +195,15 @@ class Cad:
 
     def __init__(self, low: float, high: float, params: CadParams | None = None) -> None:
         self.params = params or CadParams()
+        self.set_span(low, high)
+        self._reset()
+
+    def set_span(self, low: float, high: float) -> None:
+        """Quantise from now on over [low, high], keeping what was learned."""
         self.low = float(low)
         levels = 2**self.params.value_bits - 1.0
         span = float(high) - self.low
         self.level_width = (span if span != 0.0 else levels) / levels
-        self._reset()
 
     def _reset(self) -> None:
         self.memory = _Memory(self.params.max_left_facts)
@@ -255,6 +259,9 @@ class Cad:
         return out
 
 
+LEAVE_RULES = ("clip", "rescale", "expand", "double")
+
+
 @dataclass(frozen=True, slots=True)
 class CausalParams:
     """How :class:`CausalCad` learns the value span without looking ahead."""
@@ -263,8 +270,11 @@ class CausalParams:
     warmup_points: int = 500
     #: The learned span is widened by this fraction of itself on each side.
     margin: float = 0.25
-    #: A value outside the span: ``"clip"`` it to the span's edge, or ``"rescale"``: score it
-    #: clipped, then widen the span to it and learn afresh (old contexts mean other ranges).
+    #: A value outside the span: ``"clip"`` it to the span's edge; ``"rescale"``: score it
+    #: clipped, then widen the span to it (plus the margin) and learn afresh (old contexts
+    #: mean other ranges); ``"expand"``: widen the span to it (plus the margin), keep what was
+    #: learned, then score it, as a span known in advance would place it at the edge;
+    #: ``"double"``: as ``"expand"``, but the span at least doubles, so that it moves seldom.
     on_leave: str = "clip"
     cad: CadParams = CadParams(rest_points=120)
 
@@ -274,8 +284,8 @@ class CausalCad:
 
     def __init__(self, params: CausalParams | None = None) -> None:
         self.params = params or CausalParams()
-        if self.params.on_leave not in ("clip", "rescale"):
-            raise ValueError(f"on_leave must be 'clip' or 'rescale', not {self.params.on_leave!r}")
+        if self.params.on_leave not in LEAVE_RULES:
+            raise ValueError(f"on_leave must be one of {LEAVE_RULES}, not {self.params.on_leave!r}")
         self.warmup: list[float] | None = []
         self.cad: Cad | None = None
         self.low = 0.0
@@ -299,6 +309,16 @@ class CausalCad:
             self.warmup = None
             return 0.0
         assert self.cad is not None
+        rule = self.params.on_leave
+        if rule in ("expand", "double") and not self.low <= value <= self.high:
+            span = self.high - self.low
+            pad = (max(self.high, value) - min(self.low, value)) * self.params.margin
+            grow = span if rule == "double" else 0.0
+            if value > self.high:
+                self.high = max(value + pad, self.high + grow)
+            else:
+                self.low = min(value - pad, self.low - grow)
+            self.cad.set_span(self.low, self.high)
         inside = min(max(value, self.low), self.high)
         out = self.cad.score(inside)
         if inside != value and self.params.on_leave == "rescale":

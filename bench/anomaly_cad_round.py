@@ -1,0 +1,302 @@
+"""Round 8 of issue 15: does a causal CAD OSE-style detector make shugu's anomaly alarms generalise?
+
+    PYTHONPATH=src:. .venv/bin/python -m bench.anomaly_cad_round --nab-repo /tmp/nabfull \\
+        --data /work/shared/data --published /tmp/pub/contextOSE [--cache DIR] [--variants a,b]
+
+Scores only the NAB tuning series of bench/anomaly_split.yaml and the *validation* series: the
+NAB v1.1 files of a NAB checkout (``--nab-repo``: ``data/<family>/<file>.csv`` and
+``labels/combined_windows.json``) that are not in the data folder. The reporting series are
+never read. Deterministic: no randomness except seeded white noise.
+
+1. Reproduction: :class:`Cad` with each file's own minimum and maximum and NAB's rest period,
+   against CAD OSE's published per-row scores (``--published``), on the tuning files.
+2. Candidates, per set and family: NAB standard score, windows found, false alarms per
+   series-week; on validation's artificialNoAnomaly family, false alarms per series-week;
+   on white noise, alarms per series-week; points per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from bench.anomaly import _MINUTES_PER_WEEK, NOISE_RUNS, NOISE_SEEDS
+from bench.anomaly_data import Series, assign, load_nab
+from bench.nab import FileScore, normalised, probation_length, score_file, window_rows
+from shugu.monitor.anomaly import score_many
+from shugu.monitor.anomaly_cad import Cad, CadParams, CausalCad, CausalParams
+
+#: CAD OSE's threshold in NAB's standard profile (as published in NAB's config/thresholds.json).
+NAB_THRESHOLD = 0.7655273437500002
+THRESHOLDS = (NAB_THRESHOLD, 0.80, 0.85, 0.90)
+#: Sensitivities of the default detector that CAD's alarms are combined with (0.40 is its own).
+DEFAULT_SENSITIVITIES = (0.40, 0.34, 0.30)
+#: The default detector's hold-off, applied to CAD's alarms when they are combined with it.
+HOLDOFF_MS = 360 * 60_000
+T0 = 1_700_000_000_000
+
+Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    """A scored series: its NAB path (``family/file.csv``) and the loaded series."""
+
+    key: str
+    series: Series
+
+    @property
+    def family(self) -> str:
+        return self.key.split("/")[0]
+
+
+def nab_key(name: str) -> str:
+    """The NAB path of a series of the data folder (nab-aws/x.csv is realAWSCloudwatch/x.csv)."""
+    sub, rest = name.split("/", 1)
+    return "realAWSCloudwatch/" + rest if sub == "nab-aws" else rest
+
+
+def load_sets(data: Path, nab_repo: Path) -> tuple[list[Labelled], list[Labelled]]:
+    """(tuning, validation). The reporting series are filtered out before anything is kept."""
+    known = load_nab(data)
+    tuning_names = set(assign([s.name for s in known], "nab")[0])
+    tuning = [Labelled(nab_key(s.name), s) for s in known if s.name in tuning_names]
+    seen = {nab_key(s.name) for s in known}
+    labels = json.loads((nab_repo / "labels" / "combined_windows.json").read_text())
+    validation = []
+    for key in sorted(k for k in labels if k not in seen):
+        with (nab_repo / "data" / key).open(newline="") as f:
+            rows = list(csv.reader(f))[1:]
+        stamps = np.array([datetime.fromisoformat(r[0]) for r in rows], dtype="datetime64[ms]")
+        ts = stamps.astype(np.int64)
+        values = np.array([float(r[1]) for r in rows])
+        step = float(np.median(np.diff(ts))) / 60_000.0
+        wins = window_rows(stamps, [(a, b) for a, b in labels[key]])
+        validation.append(Labelled(key, Series(key, ts, values, wins, step)))
+    return tuning, validation
+
+
+def summary(alarms: list[Bools], group: list[Labelled]) -> dict[str, object]:
+    scores = [score_file(a, x.series.windows) for a, x in zip(alarms, group, strict=True)]
+
+    def per_week(pick: list[tuple[FileScore, Labelled]]) -> float:
+        weeks = sum(s.normal_rows * x.series.step_minutes for s, x in pick) / _MINUTES_PER_WEEK
+        return round(sum(s.false_positives for s, _ in pick) / weeks, 2) if weeks else 0.0
+
+    pairs = list(zip(scores, group, strict=True))
+    families: dict[str, list[tuple[FileScore, Labelled]]] = {}
+    for s, x in pairs:
+        families.setdefault(x.family, []).append((s, x))
+    return {
+        "nab": round(normalised(scores), 1),
+        "found": f"{sum(s.detected for s in scores)}/{sum(s.windows for s in scores)}",
+        "fp_week": per_week(pairs),
+        "families": {
+            f: {"nab": round(normalised([s for s, _ in v]), 1), "fp_week": per_week(v)}
+            for f, v in families.items()
+        },
+    }
+
+
+def held_off(ts: npt.NDArray[np.int64], own: Bools, cad: Bools) -> Bools:
+    """An alarm where the default alarms, or CAD alarms at least the hold-off after the last."""
+    out = own.copy()
+    last = -(2**62)
+    for i in np.flatnonzero(own | cad).tolist():
+        if own[i] or ts[i] - last >= HOLDOFF_MS:
+            out[i] = True
+            last = int(ts[i])
+    return out
+
+
+Factory = Callable[[Series], Callable[[float], float]]
+
+
+def causal(params: CausalParams) -> Factory:
+    return lambda _s: CausalCad(params).score
+
+
+def look_ahead(s: Series) -> Callable[[float], float]:
+    rest = int(probation_length(len(s.values)) / 5.0)
+    return Cad(
+        float(s.values.min()),
+        float(s.values.max()),
+        CadParams(rest_points=rest, max_contexts=10**6),
+    ).score
+
+
+VARIANTS: dict[str, Factory] = {
+    "file-range": look_ahead,
+    "w500-m25-clip": causal(CausalParams(500, 0.25, "clip")),
+    "w200-m25-clip": causal(CausalParams(200, 0.25, "clip")),
+    "w500-m10-clip": causal(CausalParams(500, 0.10, "clip")),
+    "w500-m25-rescale": causal(CausalParams(500, 0.25, "rescale")),
+    "w500-m10-expand": causal(CausalParams(500, 0.10, "expand")),
+    "w500-m10-double": causal(CausalParams(500, 0.10, "double")),
+    "w500-m25-clip-4bits": causal(
+        CausalParams(500, 0.25, "clip", CadParams(rest_points=120, value_bits=4))
+    ),
+}
+
+
+def run_scores(
+    factory: Factory, group: list[Series], cache: Path | None, tag: str
+) -> tuple[list[Floats], float]:
+    """Each series' scores and the points per second (cached by ``tag`` when asked)."""
+    path = cache / f"{tag}.npz" if cache else None
+    if path is not None and path.is_file():
+        data = np.load(path)
+        if "rate" in data:  # the first format of the cache
+            return [data[f"s{k}"] for k in range(len(group))], float(data["rate"])
+        return [data[f"arr_{k + 1}"] for k in range(len(group))], float(data["arr_0"])
+    start = time.process_time()
+    out = []
+    for s in group:
+        step = factory(s)
+        out.append(np.array([step(v) for v in s.values.tolist()]))
+    rate = sum(len(s.values) for s in group) / max(time.process_time() - start, 1e-9)
+    if path is not None:
+        np.savez(path, np.array(rate), *out)
+    return out, rate
+
+
+def noise_series() -> list[Series]:
+    out = []
+    for step_s, weeks in NOISE_RUNS:
+        n = int(weeks * 7 * 86400 / step_s)
+        ts = (T0 + np.arange(n, dtype=np.int64) * step_s * 1000).astype(np.int64)
+        for seed in range(NOISE_SEEDS):
+            values = np.random.default_rng(seed).normal(size=n)
+            out.append(Series(f"noise-{step_s}s-{seed}", ts, values, [], step_s / 60.0))
+    return out
+
+
+def noise_rates(alarms: list[Bools], noise: list[Series]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for step_s, weeks in NOISE_RUNS:
+        hits = [
+            int(a.sum())
+            for a, s in zip(alarms, noise, strict=True)
+            if s.name.startswith(f"noise-{step_s}s")
+        ]
+        out[f"{step_s}s"] = round(sum(hits) / (NOISE_SEEDS * weeks), 2)
+    return out
+
+
+def reproduction(group: list[Labelled], published: Path, cache: Path | None) -> dict[str, object]:
+    scores, _ = run_scores(look_ahead, [x.series for x in group], cache, "file-range-tuning")
+    equal = total = 0
+    ours: list[Bools] = []
+    theirs: list[Bools] = []
+    for x, mine in zip(group, scores, strict=True):
+        family, name = x.key.split("/")
+        with (published / family / f"contextOSE_{name}").open(newline="") as f:
+            pub = np.array([float(r["anomaly_score"]) for r in csv.DictReader(f)])
+        equal += int(np.count_nonzero(np.abs(mine - pub) <= 1e-9))
+        total += len(pub)
+        ours.append(mine >= NAB_THRESHOLD)
+        theirs.append(pub >= NAB_THRESHOLD)
+    return {
+        "rows_equal": f"{equal}/{total} ({equal / total:.5f})",
+        "ours": summary(ours, group),
+        "published": summary(theirs, group),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--nab-repo", type=Path, required=True)
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--published", type=Path, help="CAD OSE's published outputs (contextOSE/)")
+    ap.add_argument("--cache", type=Path, help="keep score arrays here between runs")
+    ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--no-noise", default="", help="variants not scored on white noise")
+    args = ap.parse_args()
+    if args.cache:
+        args.cache.mkdir(parents=True, exist_ok=True)
+    tuning, validation = load_sets(args.data, args.nab_repo)
+    sets = {"tuning": tuning, "validation": validation}
+    report: dict[str, object] = {}
+    if args.published:
+        report["reproduction"] = reproduction(tuning, args.published, args.cache)
+
+    noise = noise_series()
+    # What CAD's alarms are combined with: nothing, the default detector at its sensitivity
+    # (0.40) or at a stricter one (so that the union keeps the false-alarm budget).
+    partners: dict[str, tuple[dict[str, list[Bools]], list[Bools]] | None] = {"alone": None}
+    partners["alone-holdoff"] = (
+        {n: [np.zeros(len(x.series.values), np.bool_) for x in g] for n, g in sets.items()},
+        [np.zeros(len(s.values), np.bool_) for s in noise],
+    )
+    for sensitivity in DEFAULT_SENSITIVITIES:
+        start = time.process_time()
+        on_sets = {
+            n: [
+                a
+                for _, a in score_many(
+                    [(x.series.ts_ms, x.series.values) for x in g], sensitivity=sensitivity
+                )
+            ]
+            for n, g in sets.items()
+        }
+        points = sum(len(x.series.values) for g in sets.values() for x in g)
+        # Every series in one bank, as the monitor runs them (not per series, as CAD runs).
+        rate = points / max(time.process_time() - start, 1e-9)
+        on_noise = [
+            a for _, a in score_many([(s.ts_ms, s.values) for s in noise], sensitivity=sensitivity)
+        ]
+        row: dict[str, object] = {n: summary(on_sets[n], g) for n, g in sets.items()}
+        row["points_per_s"] = round(rate)
+        row["noise"] = noise_rates(on_noise, noise)
+        report[f"default@{sensitivity:.2f}"] = row
+        partners[f"or-default@{sensitivity:.2f}"] = (on_sets, on_noise)
+    print(json.dumps({k: v for k, v in report.items() if k != "reproduction"}), flush=True)
+
+    for variant in args.variants.split(","):
+        factory = VARIANTS[variant]
+        entry: dict[str, object] = {}
+        scored = {
+            n: run_scores(factory, [x.series for x in g], args.cache, f"{variant}-{n}")
+            for n, g in sets.items()
+        }
+        noisy = None
+        if variant != "file-range" and variant not in args.no_noise.split(","):
+            noisy = run_scores(factory, noise, args.cache, f"{variant}-noise")
+        entry["points_per_s"] = round(float(np.median([rate for _, rate in scored.values()])), 0)
+        for th in THRESHOLDS:
+            for how, partner in partners.items():
+                row = {}
+                for n, g in sets.items():
+                    cad = [s >= th for s in scored[n][0]]
+                    if partner is not None:
+                        cad = [
+                            held_off(x.series.ts_ms, own, c)
+                            for x, own, c in zip(g, partner[0][n], cad, strict=True)
+                        ]
+                    row[n] = summary(cad, g)
+                if noisy is not None:
+                    cad = [s >= th for s in noisy[0]]
+                    if partner is not None:
+                        cad = [
+                            held_off(s.ts_ms, own, c)
+                            for s, own, c in zip(noise, partner[1], cad, strict=True)
+                        ]
+                    row["noise"] = noise_rates(cad, noise)
+                entry[f"{how}/cad@{th:.4f}"] = row
+        report[variant] = entry
+        print(json.dumps({variant: entry}), flush=True)
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
