@@ -81,6 +81,28 @@ def test_causal_rescale_widens_the_span_to_a_value_beyond_it() -> None:
     assert causal.high == pytest.approx(6.0 + 4.0)
 
 
+def test_causal_expand_widens_the_span_and_keeps_what_was_learned() -> None:
+    causal = CausalCad(CausalParams(warmup_points=32, margin=0.5, on_leave="expand"))
+    for i in range(64):
+        causal.score(CYCLE[i % 16])
+    assert causal.cad is not None
+    contexts = causal.cad.contexts
+    causal.score(6.0)
+    # The new span reaches past the value by the margin of the new span (-2 to 6, so 4).
+    assert (causal.low, causal.high) == pytest.approx((-2.0, 10.0))
+    assert causal.cad.contexts >= contexts  # not cleared
+
+
+def test_causal_double_at_least_doubles_the_span() -> None:
+    causal = CausalCad(CausalParams(warmup_points=32, margin=0.0, on_leave="double"))
+    for i in range(64):
+        causal.score(CYCLE[i % 16])
+    causal.score(1.5)  # just past the span [-1, 1]: the span doubles to [-1, 3]
+    assert (causal.low, causal.high) == pytest.approx((-1.0, 3.0))
+    causal.score(20.0)  # far past it: the span reaches the value
+    assert (causal.low, causal.high) == pytest.approx((-1.0, 20.0))
+
+
 def test_unknown_leave_rule_is_refused() -> None:
     with pytest.raises(ValueError, match="on_leave"):
         CausalCad(CausalParams(on_leave="wrap"))
