@@ -23,7 +23,6 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,8 @@ import numpy.typing as npt
 
 from bench.anomaly import _MINUTES_PER_WEEK, NOISE_RUNS, NOISE_SEEDS
 from bench.anomaly_data import Series, assign, load_nab
-from bench.nab import FileScore, normalised, probation_length, score_file, window_rows
+from bench.nab import FileScore, normalised, probation_length, score_file
+from bench.nab_repo import load_validation, nab_path
 from shugu.monitor.anomaly import AnomalyBank
 from shugu.monitor.anomaly_cad import Cad, CadParams, CausalCad, CausalParams
 
@@ -60,29 +60,15 @@ class Labelled:
         return self.key.split("/")[0]
 
 
-def nab_key(name: str) -> str:
-    """The NAB path of a series of the data folder (nab-aws/x.csv is realAWSCloudwatch/x.csv)."""
-    sub, rest = name.split("/", 1)
-    return "realAWSCloudwatch/" + rest if sub == "nab-aws" else rest
-
-
 def load_sets(data: Path, nab_repo: Path) -> tuple[list[Labelled], list[Labelled]]:
     """(tuning, validation). The reporting series are filtered out before anything is kept."""
     known = load_nab(data)
     tuning_names = set(assign([s.name for s in known], "nab")[0])
-    tuning = [Labelled(nab_key(s.name), s) for s in known if s.name in tuning_names]
-    seen = {nab_key(s.name) for s in known}
-    labels = json.loads((nab_repo / "labels" / "combined_windows.json").read_text())
-    validation = []
-    for key in sorted(k for k in labels if k not in seen):
-        with (nab_repo / "data" / key).open(newline="") as f:
-            rows = list(csv.reader(f))[1:]
-        stamps = np.array([datetime.fromisoformat(r[0]) for r in rows], dtype="datetime64[ms]")
-        ts = stamps.astype(np.int64)
-        values = np.array([float(r[1]) for r in rows])
-        step = float(np.median(np.diff(ts))) / 60_000.0
-        wins = window_rows(stamps, [(a, b) for a, b in labels[key]])
-        validation.append(Labelled(key, Series(key, ts, values, wins, step)))
+    tuning = [Labelled(nab_path(s.name), s) for s in known if s.name in tuning_names]
+    validation = [
+        Labelled(s.name.split("/", 1)[1], s)
+        for s in load_validation(nab_repo, [s.name for s in known])
+    ]
     return tuning, validation
 
 
