@@ -1,7 +1,8 @@
 """Round 8 of issue 15: does a causal CAD OSE-style detector make shugu's anomaly alarms generalise?
 
-    PYTHONPATH=src:. .venv/bin/python -m bench.anomaly_cad_round --nab-repo /tmp/nabfull \\
-        --data /work/shared/data --published /tmp/pub/contextOSE [--cache DIR] [--variants a,b]
+    PYTHONPATH=src:. .venv/bin/python -m bench.anomaly_cad_round --nab-repo <NAB checkout> \\
+        --data <data folder> --published <NAB checkout>/results/contextOSE \\
+        [--cache DIR] [--variants a,b] [--no-noise a,b]
 
 Scores only the NAB tuning series of bench/anomaly_split.yaml and the *validation* series: the
 NAB v1.1 files of a NAB checkout (``--nab-repo``: ``data/<family>/<file>.csv`` and
