@@ -280,7 +280,8 @@ class CausalParams:
 
 
 class CausalCad:
-    """CAD for one series whose span is unknown: learned from the first points, then fixed."""
+    """CAD for one series whose span is unknown: learned from the first points, then held or
+    widened as ``on_leave`` says when a value leaves it."""
 
     def __init__(self, params: CausalParams | None = None) -> None:
         self.params = params or CausalParams()
