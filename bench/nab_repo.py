@@ -143,8 +143,6 @@ def published(
 def scorer_agrees(result: dict[str, object]) -> bool:
     """True when every published detector's per-file scores matched NAB's own."""
     differences = [
-        float(v["scorer_max_file_difference"])
-        for v in result.values()
-        if isinstance(v, dict)
+        float(v["scorer_max_file_difference"]) for v in result.values() if isinstance(v, dict)
     ]
     return all(d <= SCORER_TOLERANCE and not math.isnan(d) for d in differences)

@@ -1,7 +1,9 @@
 """Contextual anomaly detection in the manner of CAD OSE (上下文异常检测, Smirnov 2016).
 
 CAD OSE is one of NAB's leading streaming detectors. This is our own implementation of its
-mechanism, one object per series, pure Python, O(contexts touched) per point:
+mechanism, one object per series, pure Python, O(contexts touched) per point. It is a
+measuring instrument of the anomaly bench (bench/anomaly_cad_round.py, decision 0059), not part
+of the monitor: at about 2,000 points per second per process it could not keep up with one.
 
 - **Facts.** A value is cut into ``2 ** value_bits`` equal ranges of a known span; the range's
   number, bit by bit, gives ``value_bits`` *sensory facts* (``2 * bit_position + bit``).
