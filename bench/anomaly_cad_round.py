@@ -228,6 +228,24 @@ def reproduction(group: list[Labelled], published: Path, cache: Path | None) -> 
     }
 
 
+#: Round 8's candidate (c) (decision 0059): the default at this sensitivity, or causal CAD at
+#: this threshold where the default trusts the series' sequence, held off as the default is.
+UNION_SENSITIVITY = 0.34
+UNION_CAD = CausalParams(500, 0.25, "rescale")
+UNION_THRESHOLD = 0.85
+
+
+def gated_union(group: list[Series]) -> tuple[list[Bools], float]:
+    """Candidate (c)'s alarms on each series, and CAD's points per second."""
+    own, trusted = default_run(group, UNION_SENSITIVITY)
+    scores, rate = run_scores(causal(UNION_CAD), group, None, "")
+    alarms = [
+        held_off(s.ts_ms, o, (c >= UNION_THRESHOLD) & ok)
+        for s, o, c, ok in zip(group, own, scores, trusted, strict=True)
+    ]
+    return alarms, rate
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--nab-repo", type=Path, required=True)

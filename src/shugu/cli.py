@@ -367,11 +367,20 @@ def bench_anomaly(
             "detectors scored beside shugu; or $SHUGU_NAB_REPO"
         ),
     ] = None,
+    with_cad: Annotated[
+        bool,
+        typer.Option(
+            "--with-cad",
+            help="also score the default at 0.34 or a causal CAD OSE-style detector (slow)",
+        ),
+    ] = False,
 ) -> None:
     """NAB standard score of shugu's detector next to a windowed-Gaussian baseline."""
     module = _bench_module("anomaly")
     try:
-        result = module.run(data=data, log=not as_json, nab_repo=nab_repo)  # type: ignore[attr-defined]
+        result = module.run(  # type: ignore[attr-defined]
+            data=data, log=not as_json, nab_repo=nab_repo, with_cad=with_cad
+        )
     except FileNotFoundError as exc:
         typer.echo(f"shugu bench anomaly: {exc}", err=True)
         raise typer.Exit(2) from None

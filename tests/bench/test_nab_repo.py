@@ -97,3 +97,19 @@ def test_a_folder_that_is_not_a_nab_checkout_is_refused(tmp_path: Path) -> None:
     )
     assert answer.exit_code == 2, answer.output
     assert "not a NAB checkout" in answer.output and "combined_windows.json" in answer.output
+
+
+def test_the_gated_cad_union_keeps_every_alarm_of_the_default_at_its_sensitivity(
+    tmp_path: Path,
+) -> None:
+    from bench.anomaly_cad_round import UNION_SENSITIVITY, default_run, gated_union
+
+    series = load_nab(_nab_folder(tmp_path))
+    alarms, rate = gated_union(series)
+    own, _ = default_run(series, UNION_SENSITIVITY)
+    assert rate > 0
+    for union, default, s in zip(alarms, own, series, strict=True):
+        assert union.shape == s.values.shape
+        assert not (default & ~union).any(), s.name
+    # Each series has a 25-unit step in a sine wave: the default finds it on its own.
+    assert all(a[400:430].any() for a in alarms)
