@@ -122,27 +122,43 @@ def published(
     for detector in PUBLISHED:
         if detector not in thresholds or not (repo / "results" / detector).is_dir():
             continue
-        threshold = float(thresholds[detector]["standard"]["threshold"])
-        theirs = _their_file_scores(repo, detector)
-        worst = 0.0
-        entry: dict[str, object] = {"threshold": threshold}
-        for group, members in groups.items():
-            scores = [
-                score_file(_detections(repo, detector, s, threshold), s.windows) for s in members
-            ]
-            for s, fs in zip(members, scores, strict=True):
-                their = theirs.get(_repo_rel(s))
-                if their is not None:
-                    worst = max(worst, abs(fs.raw - their))
-            entry[group] = summarise(scores, members)
-        entry["scorer_max_file_difference"] = float(f"{worst:.3g}")
-        out[detector] = entry
+        try:
+            out[detector] = _one_detector(repo, detector, thresholds, groups, summarise)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            # A checkout with a detector's results missing or malformed: say so, score the rest.
+            out[detector] = {"error": f"{type(exc).__name__}: {exc}"}
     return out
 
 
+def _one_detector(
+    repo: Path,
+    detector: str,
+    thresholds: dict[str, dict[str, dict[str, float]]],
+    groups: dict[str, list[Series]],
+    summarise: Callable[[list[FileScore], list[Series]], dict[str, object]],
+) -> dict[str, object]:
+    threshold = float(thresholds[detector]["standard"]["threshold"])
+    theirs = _their_file_scores(repo, detector)
+    worst = 0.0
+    entry: dict[str, object] = {"threshold": threshold}
+    for group, members in groups.items():
+        scores = [score_file(_detections(repo, detector, s, threshold), s.windows) for s in members]
+        for s, fs in zip(members, scores, strict=True):
+            their = theirs.get(_repo_rel(s))
+            if their is not None:
+                worst = max(worst, abs(fs.raw - their))
+        entry[group] = summarise(scores, members)
+    entry["scorer_max_file_difference"] = float(f"{worst:.3g}")
+    return entry
+
+
 def scorer_agrees(result: dict[str, object]) -> bool:
-    """True when every published detector's per-file scores matched NAB's own."""
+    """True when every published detector scored had per-file scores equal to NAB's own."""
     differences = [
-        float(v["scorer_max_file_difference"]) for v in result.values() if isinstance(v, dict)
+        float(v["scorer_max_file_difference"])
+        for v in result.values()
+        if isinstance(v, dict) and "scorer_max_file_difference" in v
     ]
-    return all(d <= SCORER_TOLERANCE and not math.isnan(d) for d in differences)
+    return bool(differences) and all(
+        d <= SCORER_TOLERANCE and not math.isnan(d) for d in differences
+    )

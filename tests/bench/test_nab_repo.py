@@ -113,3 +113,18 @@ def test_the_gated_cad_union_keeps_every_alarm_of_the_default_at_its_sensitivity
         assert not (default & ~union).any(), s.name
     # Each series has a 25-unit step in a sine wave: the default finds it on its own.
     assert all(a[400:430].any() for a in alarms)
+
+
+def test_a_detector_whose_results_do_not_fit_the_data_is_reported_not_fatal(
+    tmp_path: Path,
+) -> None:
+    data = _nab_folder(tmp_path)
+    repo = _checkout(tmp_path, data, 1.0)
+    short = repo / "results" / "numenta" / "realTweets" / "numenta_extra.csv"
+    short.write_text("\n".join(short.read_text().splitlines()[:100]) + "\n")
+    result: dict[str, Any] = run_nab_repo(repo, load_nab(data), gaussian_threshold=0.99, log=False)
+    error = result["published"]["numenta"]["error"]
+    assert error.startswith("ValueError")
+    assert "99 rows, the data file has 600" in error
+    assert result["scorer_agrees_with_nab"] is False
+    assert result["validation_shugu"]["windows"] == 1
