@@ -52,7 +52,12 @@ from bench.anomaly_data import (
 from bench.common import say
 from bench.nab import FileScore, normalised, score_file
 from bench.nab_repo import load_validation, published, repo_folder, scorer_agrees
-from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, DetectorParams, score_many
+from shugu.monitor.anomaly import (
+    DEFAULT_PARAMS,
+    DEFAULT_SENSITIVITY,
+    DetectorParams,
+    score_many,
+)
 from shugu.monitor.anomaly_context import ContextParams
 from shugu.monitor.anomaly_plant import DEFAULT_PLANT_PARAMS, PlantParams, score_plant
 
@@ -64,6 +69,21 @@ GAUSSIAN_THRESHOLDS = [0.5, *(1.0 - 10.0 ** (-k / 4.0) for k in range(2, 49))]
 
 #: Weight of the shape statistic in the ``with_shape`` candidate (its best NAB tuning score).
 SHAPE_WEIGHT = 1.5
+
+#: The detector's variants scored beside the default.
+VARIANTS: dict[str, DetectorParams] = {
+    # Without its contextual statistics (decision 0009's detector).
+    "values_only": DetectorParams(context_weight=0.0, season_weight=0.0),
+    # The default before decision 0052 (no time-of-week statistic, no hourly calibration).
+    "no_season": DetectorParams(season_weight=0.0),
+    # Calibration by hour of the day as well (decision 0052's candidate, not the default).
+    "hourly": DetectorParams(hourly_calibration=True),
+    # The contextual statistic trusting its transitions whatever they predict: the default
+    # before decision 0055, which alarmed on white noise.
+    "untrusted": DetectorParams(context=ContextParams(trust_gain=0.0)),
+    # The shape statistic (adaptive resonance), measured but not the default (decision 0049).
+    "with_shape": DetectorParams(art_weight=SHAPE_WEIGHT),
+}
 
 #: Timed runs of each univariate detector on the reporting series (the median is reported).
 SPEED_RUNS = 3
@@ -173,17 +193,11 @@ def run_nab(series: list[Series], log: bool) -> dict[str, object]:
     report_default = detect(DEFAULT_SENSITIVITY, reporting)
     report_tuned = detect(tuned, reporting)
     shugu_seconds = time.perf_counter() - t0
-    # The detector without its contextual statistics (decision 0009's), for comparison.
-    values_only = DetectorParams(context_weight=0.0, season_weight=0.0)
-    # The default before decision 0052 (no time-of-week statistic, no hourly calibration).
-    no_season = DetectorParams(season_weight=0.0)
-    # Calibration by hour of the day as well (decision 0052's candidate, not the default).
-    hourly = DetectorParams(hourly_calibration=True)
-    # The contextual statistic trusting its transitions whatever they predict: the default
-    # before decision 0055, which alarmed on white noise.
-    untrusted = DetectorParams(context=ContextParams(trust_gain=0.0))
-    # The shape statistic (adaptive resonance), measured but not the default (decision 0049).
-    with_shape = DetectorParams(art_weight=SHAPE_WEIGHT)
+    values_only = VARIANTS["values_only"]
+    no_season = VARIANTS["no_season"]
+    hourly = VARIANTS["hourly"]
+    untrusted = VARIANTS["untrusted"]
+    with_shape = VARIANTS["with_shape"]
     # Throughput on the reporting series, both detectors timed in turn in this run, the median
     # of SPEED_RUNS each (the machine is noisy; the scores above are deterministic).
     seconds: dict[str, list[float]] = {
@@ -384,21 +398,36 @@ def _families(scores: list[FileScore], series: list[Series]) -> dict[str, object
 
 
 def run_nab_repo(
-    repo: Path, series: list[Series], gaussian_threshold: float, log: bool
+    repo: Path,
+    series: list[Series],
+    validation: list[Series],
+    gaussian_threshold: float,
+    log: bool,
 ) -> dict[str, object]:
     """The validation series of a NAB checkout (decision 0059) scored with the default detector
-    and the baseline as tuning chose them, and the published detectors on every set."""
+    (by family, and at each candidate sensitivity), its variants and the baseline as tuning
+    chose it, and the published detectors on every set."""
     tuning_names, reporting_names = assign([s.name for s in series], "nab")
-    validation = load_validation(repo, [s.name for s in series])
     say(log, f"NAB checkout: {len(validation)} validation series")
     pairs = [(s.ts_ms, s.values) for s in validation]
-    found = [a for _, a in score_many(pairs, sensitivity=DEFAULT_SENSITIVITY)]
-    shugu = _nab_score(found, validation)
+
+    def scored(sensitivity: float, params: DetectorParams = DEFAULT_PARAMS) -> list[FileScore]:
+        found = [a for _, a in score_many(pairs, sensitivity=sensitivity, params=params)]
+        return _nab_score(found, validation)
+
+    shugu = scored(DEFAULT_SENSITIVITY)
     g_found = [windowed_gaussian(s.values) >= gaussian_threshold for s in validation]
     result: dict[str, object] = {
         "validation_series": [s.name for s in validation],
         "validation_shugu": _nab_summary(shugu, validation),
         "validation_shugu_by_family": _families(shugu, validation),
+        "validation_by_sensitivity": {
+            str(sens): _nab_summary(scored(sens), validation) for sens in SENSITIVITIES
+        },
+        "validation_variants": {
+            name: _nab_summary(scored(DEFAULT_SENSITIVITY, params), validation)
+            for name, params in VARIANTS.items()
+        },
         "validation_gaussian": _nab_summary(_nab_score(g_found, validation), validation),
     }
     groups = {
@@ -416,7 +445,7 @@ def run_nab_repo(
     return result
 
 
-def run_cad_union(series: list[Series], repo: Path | None, log: bool) -> dict[str, object]:
+def run_cad_union(series: list[Series], validation: list[Series], log: bool) -> dict[str, object]:
     """Round 8's candidate (c) (decision 0059) on tuning, reporting and, with a NAB checkout,
     validation: the default at 0.34 or a causal CAD OSE-style detector where the default trusts
     the series' sequence. Slow (CAD is pure Python), so only on request."""
@@ -428,8 +457,8 @@ def run_cad_union(series: list[Series], repo: Path | None, log: bool) -> dict[st
         "tuning": [s for s in series if s.name in tuning_names],
         "reporting": [s for s in series if s.name in reporting_names],
     }
-    if repo is not None:
-        groups["validation"] = load_validation(repo, [s.name for s in series])
+    if validation:
+        groups["validation"] = validation
     result: dict[str, object] = {}
     rates = []
     for name, group in groups.items():
@@ -452,12 +481,13 @@ def run(
     series = load_nab(folder)
     if series:
         result["nab"] = nab = run_nab(series, log)
+        validation = [] if repo is None else load_validation(repo, [s.name for s in series])
         if repo is not None:
             threshold = nab["gaussian_threshold"]
             assert isinstance(threshold, float)
-            result["nab_repo"] = run_nab_repo(repo, series, threshold, log)
+            result["nab_repo"] = run_nab_repo(repo, series, validation, threshold, log)
         if with_cad:
-            result["nab_cad_union"] = run_cad_union(series, repo, log)
+            result["nab_cad_union"] = run_cad_union(series, validation, log)
     experiments = load_skab(folder)
     if experiments:
         result["skab"] = run_skab(experiments, log, DEFAULT_PLANT_PARAMS)

@@ -21,6 +21,12 @@ WINDOW = ["2026-01-02 08:00:00", "2026-01-02 12:00:00"]
 WINDOW_FIRST_ROW = 384
 
 
+def _run(repo: Path, data: Path) -> dict[str, Any]:
+    series = load_nab(data)
+    validation = load_validation(repo, [s.name for s in series])
+    return run_nab_repo(repo, series, validation, gaussian_threshold=0.99, log=False)
+
+
 def _checkout(root: Path, data: Path, their_score: float) -> Path:
     """A NAB checkout holding the data folder's four nab-aws series (as NAB names them) and one
     series of its own, with a published detector that fires on each window's first row only,
@@ -70,9 +76,15 @@ def test_published_detectors_are_scored_and_checked_against_nab(tmp_path: Path) 
     data = _nab_folder(tmp_path)
     # A detection on a window's first row and nowhere else is worth exactly 1.
     repo = _checkout(tmp_path, data, 1.0)
-    result: dict[str, Any] = run_nab_repo(repo, load_nab(data), gaussian_threshold=0.99, log=False)
+    result: dict[str, Any] = _run(repo, data)
     assert result["validation_series"] == ["nab-repo/realTweets/extra.csv"]
     assert set(result["validation_shugu_by_family"]) == {"realTweets"}
+    assert set(result["validation_variants"]) == {
+        "values_only", "no_season", "hourly", "untrusted", "with_shape"
+    }  # fmt: skip
+    assert len(result["validation_by_sensitivity"]) == 6
+    for summary in [*result["validation_variants"].values(), result["validation_shugu"]]:
+        assert summary["windows"] == 1
     numenta = result["published"]["numenta"]
     for group, windows in (("tuning", 2), ("reporting", 2), ("validation", 1)):
         assert numenta[group]["nab_score"] == 100.0, group
@@ -85,7 +97,7 @@ def test_published_detectors_are_scored_and_checked_against_nab(tmp_path: Path) 
 def test_a_disagreement_with_nab_s_own_scores_is_reported(tmp_path: Path) -> None:
     data = _nab_folder(tmp_path)
     repo = _checkout(tmp_path, data, 0.5)
-    result: dict[str, Any] = run_nab_repo(repo, load_nab(data), gaussian_threshold=0.99, log=False)
+    result: dict[str, Any] = _run(repo, data)
     assert result["published"]["numenta"]["scorer_max_file_difference"] == 0.5
     assert result["scorer_agrees_with_nab"] is False
 
@@ -122,7 +134,7 @@ def test_a_detector_whose_results_do_not_fit_the_data_is_reported_not_fatal(
     repo = _checkout(tmp_path, data, 1.0)
     short = repo / "results" / "numenta" / "realTweets" / "numenta_extra.csv"
     short.write_text("\n".join(short.read_text().splitlines()[:100]) + "\n")
-    result: dict[str, Any] = run_nab_repo(repo, load_nab(data), gaussian_threshold=0.99, log=False)
+    result: dict[str, Any] = _run(repo, data)
     error = result["published"]["numenta"]["error"]
     assert error.startswith("ValueError")
     assert "99 rows, the data file has 600" in error
