@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from bench.anomaly import _MINUTES_PER_WEEK, NOISE_RUNS, NOISE_SEEDS
 from bench.anomaly_data import Series, assign, load_nab
-from bench.cad_ose import Cad, CadParams, CausalCad, CausalParams
+from shugu.monitor.anomaly_cad import Cad, CadParams, CausalCad, CausalParams
 from bench.nab import FileScore, normalised, probation_length, score_file
 from bench.nab_repo import load_validation, nab_path
 from shugu.monitor.anomaly import AnomalyBank
@@ -156,6 +156,12 @@ VARIANTS: dict[str, Factory] = {
     "w500-m0-clip": causal(CausalParams(500, 0.0, "clip")),
     "w750-m10-clip": causal(CausalParams(750, 0.10, "clip")),
     "w500-m25-rescale": causal(CausalParams(500, 0.25, "rescale")),
+    "w500-m25-rescale-c500": causal(
+        CausalParams(500, 0.25, "rescale", CadParams(rest_points=120, max_contexts=500))
+    ),
+    "w500-m25-rescale-c2000": causal(
+        CausalParams(500, 0.25, "rescale", CadParams(rest_points=120, max_contexts=2000))
+    ),
     "w500-m10-expand": causal(CausalParams(500, 0.10, "expand")),
     "w500-m10-double": causal(CausalParams(500, 0.10, "double")),
     "w500-m25-clip-4bits": causal(

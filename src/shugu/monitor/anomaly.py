@@ -54,6 +54,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shugu.monitor.anomaly_art import DEFAULT_ART, ArtParams, ArtState
+from shugu.monitor.anomaly_cad import CadParams, CadState, CausalParams
 from shugu.monitor.anomaly_context import DEFAULT_CONTEXT, ContextParams, ContextState
 from shugu.monitor.anomaly_hourly import HourlyCounts, hour_of_day
 from shugu.monitor.anomaly_season import DEFAULT_SEASON, SeasonParams, SeasonState
@@ -74,6 +75,12 @@ FULL_SCALE_DECADES = 5.0
 
 _MS_PER_MIN = 60_000.0
 _MIN_PER_DAY = 1440
+
+
+#: The pattern statistic's detector: value ranges learned from a series' first 500 points,
+#: widened by a quarter on each side, relearned when a value leaves them (decision 0059's
+#: candidate), with the contexts per series bounded (decision 0060).
+DEFAULT_PATTERN = CausalParams(500, 0.25, "rescale", CadParams(rest_points=120, max_contexts=2000))
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +132,11 @@ class DetectorParams:
     #: best NAB tuning score within the false-alarm budget (decision 0052).
     season_weight: float = 0.5
     season: SeasonParams = DEFAULT_SEASON
+    #: Weight of the pattern statistic (CAD OSE-style contexts of value ranges; 0 turns it
+    #: off): its score in [0, 1] counts as ``pattern_weight * FULL_SCALE_DECADES * score``
+    #: decades, and only where the contextual statistic trusts the series' sequence.
+    pattern_weight: float = 0.0
+    pattern: CausalParams = DEFAULT_PATTERN
     #: Calibrate the spike and level statistics per hour of the day as well, and take the
     #: smaller surprise: a spike as usual *at this hour* (a nightly job) is not surprising.
     #: Off by default: it removes about a quarter of the false alarms, and windows with them
@@ -144,6 +156,7 @@ _K = len(LEVELS)
 #: of level over the last minutes, or a step between value ranges the series rarely makes.
 CAUSES = (
     "spike", "level_shift", "unusual_sequence", "unusual_shape", "unusual_for_time",
+    "unusual_pattern",
 )  # fmt: skip
 
 
@@ -258,6 +271,7 @@ class AnomalyBank:
         )
         self.gate = AlarmGate(cap)
         with_ranges = params.context_weight > 0 or params.season_weight > 0
+        with_ranges = with_ranges or params.pattern_weight > 0
         self.context = ContextState(cap, params.context) if with_ranges else None
         self.season = (
             SeasonState(cap, params.context.bins, params.season)
@@ -265,6 +279,7 @@ class AnomalyBank:
             else None
         )
         self.art = ArtState(cap, params.art) if params.art_weight > 0 else None
+        self.pattern = CadState(cap, params.pattern) if params.pattern_weight > 0 else None
         #: Per point of the last update: index into :data:`CAUSES`, and for the contextual
         #: cause the previous and current value range (``ContextState.range_of``), else -1.
         self.causes = np.zeros(0, dtype=np.intp)
@@ -312,6 +327,8 @@ class AnomalyBank:
             self.art.grow(cap)
         if self.season is not None:
             self.season.grow(cap)
+        if self.pattern is not None:
+            self.pattern.grow(cap)
         if self.hourly is not None:
             self.hourly.grow(cap)
         self._cap = cap
@@ -349,6 +366,14 @@ class AnomalyBank:
             by_shape = shape > surprise
             self.causes = np.where(by_shape, CAUSES.index("unusual_shape"), self.causes)
             surprise = np.maximum(surprise, shape)
+        if self.pattern is not None and self.context is not None:
+            trusted = self.context.gain[slots] >= self.params.context.trust_gain
+            cad = self.pattern.step(slots, x, self._valid)
+            weight = self.params.pattern_weight * FULL_SCALE_DECADES
+            pattern = np.where(scored & trusted, weight * cad, 0.0)
+            by_pattern = pattern > surprise
+            self.causes = np.where(by_pattern, CAUSES.index("unusual_pattern"), self.causes)
+            surprise = np.maximum(surprise, pattern)
         alarm = self.gate.decide(slots, ts, surprise, scored, self._threshold, self.params)
         score = _bound(surprise / FULL_SCALE_DECADES, 0.0, 1.0)
         return score, alarm

@@ -1,9 +1,10 @@
 """Contextual anomaly detection in the manner of CAD OSE (上下文异常检测, Smirnov 2016).
 
 CAD OSE is one of NAB's leading streaming detectors. This is our own implementation of its
-mechanism, one object per series, pure Python, O(contexts touched) per point. It is a
-measuring instrument of the anomaly bench (bench/anomaly_cad_round.py, decision 0059), not part
-of the monitor: at about 2,000 points per second per process it could not keep up with one.
+mechanism, one object per series, pure Python, O(contexts touched) per point. The anomaly bank
+runs it per slot as its "unusual pattern" statistic (:class:`CadState`, decision 0060); the
+anomaly bench also runs it alone, with each file's own range, to reproduce CAD OSE's published
+scores (bench/anomaly_cad_round.py, decision 0059).
 
 - **Facts.** A value is cut into ``2 ** value_bits`` equal ranges of a known span; the range's
   number, bit by bit, gives ``value_bits`` *sensory facts* (``2 * bit_position + bit``).
@@ -32,6 +33,13 @@ maximum; :class:`CausalCad` learns it from a warm-up instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.intp]
 
 #: Neuron facts are numbered above every sensory fact, as context ids offset by this.
 _NEURON_BASE = 2**31
@@ -326,4 +334,36 @@ class CausalCad:
         out = self.cad.score(inside)
         if inside != value and self.params.on_leave == "rescale":
             self._start(min(self.low, value), max(self.high, value))
+        return out
+
+
+class CadState:
+    """A :class:`CausalCad` per slot of an anomaly bank, made on the slot's first point.
+
+    The bank's other statistics are numpy arrays over slots; this one is a Python object per
+    slot, so its cost is per point rather than per batch (decision 0060 measures it).
+    """
+
+    def __init__(self, capacity: int, params: CausalParams) -> None:
+        self.params = params
+        self.detectors: list[CausalCad | None] = [None] * capacity
+
+    def grow(self, capacity: int) -> None:
+        self.detectors.extend([None] * (capacity - len(self.detectors)))
+
+    @property
+    def contexts(self) -> int:
+        """Contexts stored over all slots (about 420 bytes each)."""
+        return sum(d.cad.contexts for d in self.detectors if d is not None and d.cad is not None)
+
+    def step(self, slots: IntArray, x: FloatArray, valid: BoolArray) -> FloatArray:
+        """Each valid point's CAD score in [0, 1] (0 while its slot warms up or rests)."""
+        out = np.zeros(len(slots))
+        detectors = self.detectors
+        for i in np.flatnonzero(valid).tolist():
+            k = int(slots[i])
+            detector = detectors[k]
+            if detector is None:
+                detector = detectors[k] = CausalCad(self.params)
+            out[i] = detector.score(float(x[i]))
         return out
