@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from bench.anomaly_cost import bank_cost
 from bench.anomaly_data import (
     Experiment,
     Series,
@@ -55,6 +56,8 @@ from bench.nab_repo import load_validation, published, repo_folder, scorer_agree
 from shugu.monitor.anomaly import (
     DEFAULT_PARAMS,
     DEFAULT_SENSITIVITY,
+    PATTERN_SENSITIVITY,
+    WITH_PATTERN,
     DetectorParams,
     score_many,
 )
@@ -216,6 +219,11 @@ def run_nab(series: list[Series], log: bool) -> dict[str, object]:
             seconds[key].append(time.perf_counter() - t1)
     report_seconds = statistics.median(seconds["shugu"])
     values_only_seconds = statistics.median(seconds["values_only"])
+    # The pattern statistic (decision 0060) at its own sensitivity, timed once: it is slow.
+    t1 = time.perf_counter()
+    report_pattern = detect(PATTERN_SENSITIVITY, reporting, WITH_PATTERN)
+    pattern_seconds = time.perf_counter() - t1
+    tuning_pattern = detect(PATTERN_SENSITIVITY, tuning, WITH_PATTERN)
     tuning_values_only = detect(DEFAULT_SENSITIVITY, tuning, values_only)
     report_values_only = detect(DEFAULT_SENSITIVITY, reporting, values_only)
     no_season_seconds = statistics.median(seconds["no_season"])
@@ -255,6 +263,8 @@ def run_nab(series: list[Series], log: bool) -> dict[str, object]:
         "reporting_shugu": _nab_summary(_nab_score(report_default, reporting), reporting),
         "reporting_shugu_tuned": _nab_summary(_nab_score(report_tuned, reporting), reporting),
         "reporting_gaussian": gauss(reporting),
+        "tuning_with_pattern": _nab_summary(_nab_score(tuning_pattern, tuning), tuning),
+        "reporting_with_pattern": _nab_summary(_nab_score(report_pattern, reporting), reporting),
         "tuning_no_season": _nab_summary(_nab_score(tuning_no_season, tuning), tuning),
         "reporting_no_season": _nab_summary(_nab_score(report_no_season, reporting), reporting),
         "tuning_hourly": _nab_summary(_nab_score(tuning_hourly, tuning), tuning),
@@ -268,6 +278,8 @@ def run_nab(series: list[Series], log: bool) -> dict[str, object]:
         "tuning_with_shape": _nab_summary(_nab_score(tuning_shape, tuning), tuning),
         "reporting_with_shape": _nab_summary(_nab_score(report_shape, reporting), reporting),
         "shugu_points_per_s": round(points / report_seconds) if report_seconds > 0 else 0,
+        "with_pattern_points_per_s": round(points / pattern_seconds) if pattern_seconds > 0 else 0,
+        "bank_cost": bank_cost(series, {"shugu": DEFAULT_PARAMS, "with_pattern": WITH_PATTERN}),
         "no_season_points_per_s": round(points / no_season_seconds) if no_season_seconds > 0 else 0,
         "with_shape_points_per_s": round(points / shape_seconds) if shape_seconds > 0 else 0,
         "values_only_points_per_s": round(points / values_only_seconds)
@@ -428,6 +440,9 @@ def run_nab_repo(
             name: _nab_summary(scored(DEFAULT_SENSITIVITY, params), validation)
             for name, params in VARIANTS.items()
         },
+        "validation_with_pattern": _nab_summary(
+            scored(PATTERN_SENSITIVITY, WITH_PATTERN), validation
+        ),
         "validation_gaussian": _nab_summary(_nab_score(g_found, validation), validation),
     }
     groups = {

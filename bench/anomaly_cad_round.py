@@ -31,10 +31,10 @@ import numpy.typing as npt
 
 from bench.anomaly import _MINUTES_PER_WEEK, NOISE_RUNS, NOISE_SEEDS
 from bench.anomaly_data import Series, assign, load_nab
-from shugu.monitor.anomaly_cad import Cad, CadParams, CausalCad, CausalParams
 from bench.nab import FileScore, normalised, probation_length, score_file
 from bench.nab_repo import load_validation, nab_path
 from shugu.monitor.anomaly import AnomalyBank
+from shugu.monitor.anomaly_cad import Cad, CadParams, CausalCad, CausalParams
 
 #: CAD OSE's threshold in NAB's standard profile (as published in NAB's config/thresholds.json).
 NAB_THRESHOLD = 0.7655273437500002
@@ -161,6 +161,9 @@ VARIANTS: dict[str, Factory] = {
     ),
     "w500-m25-rescale-c2000": causal(
         CausalParams(500, 0.25, "rescale", CadParams(rest_points=120, max_contexts=2000))
+    ),
+    "w500-m25-rescale-c5000": causal(
+        CausalParams(500, 0.25, "rescale", CadParams(rest_points=120, max_contexts=5000))
     ),
     "w500-m10-expand": causal(CausalParams(500, 0.10, "expand")),
     "w500-m10-double": causal(CausalParams(500, 0.10, "double")),

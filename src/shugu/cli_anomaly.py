@@ -13,7 +13,14 @@ import numpy.typing as npt
 import typer
 
 from shugu.domain.formula_guard import inert
-from shugu.monitor.anomaly import CAUSES, DEFAULT_SENSITIVITY, explain_series
+from shugu.monitor.anomaly import (
+    CAUSES,
+    DEFAULT_PARAMS,
+    DEFAULT_SENSITIVITY,
+    PATTERN_SENSITIVITY,
+    WITH_PATTERN,
+    explain_series,
+)
 from shugu.monitor.anomaly_plant import PlantParams, score_plant
 
 
@@ -109,11 +116,14 @@ def register(app: typer.Typer) -> None:
         source: Annotated[Path, typer.Argument(help="input CSV: timestamp,value (or --columns)")],
         target: Annotated[Path, typer.Argument(help="output CSV")],
         sensitivity: Annotated[
-            float,
+            float | None,
             typer.Option(
-                min=0.0, max=1.0, help="0..1: an alarm fires when the score ≥ 1 − sensitivity"
+                min=0.0,
+                max=1.0,
+                help="0..1: an alarm fires when the score ≥ 1 − sensitivity "
+                f"[default: {DEFAULT_SENSITIVITY}, with --pattern {PATTERN_SENSITIVITY}]",
             ),
-        ] = DEFAULT_SENSITIVITY,
+        ] = None,
         columns: Annotated[
             str | None,
             typer.Option(help="comma-separated columns of one device, scored together"),
@@ -122,12 +132,19 @@ def register(app: typer.Typer) -> None:
             int,
             typer.Option(min=8, help="with --columns: rows of normal running the model learns"),
         ] = 400,
+        pattern: Annotated[
+            bool,
+            typer.Option(
+                help="one column: add the pattern statistic (CAD OSE-style contexts), which "
+                "finds more on series with a repeating shape and costs far more per row"
+            ),
+        ] = False,
         explain: Annotated[
             bool,
             typer.Option(
                 help="add a column saying what drove the score: with --columns a `driver` "
                 "(the sensor), else a `cause` (spike, level_shift, unusual_sequence, "
-                "unusual_shape, unusual_for_time)"
+                "unusual_shape, unusual_for_time, unusual_pattern)"
             ),
         ] = False,
     ) -> None:
@@ -152,12 +169,14 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         drivers: list[str] = []
         if columns is None:
-            scores, alarms, causes = explain_series(ts, values[:, 0], sensitivity)
+            params = WITH_PATTERN if pattern else DEFAULT_PARAMS
+            default = PATTERN_SENSITIVITY if pattern else DEFAULT_SENSITIVITY
+            one = default if sensitivity is None else sensitivity
+            scores, alarms, causes = explain_series(ts, values[:, 0], one, params)
             drivers = [CAUSES[k] if k >= 0 else "" for k in causes.tolist()]
         else:
-            scores, alarms, which = score_plant(
-                ts, values, sensitivity, PlantParams(fit_rows=fit_rows)
-            )
+            joint = DEFAULT_SENSITIVITY if sensitivity is None else sensitivity
+            scores, alarms, which = score_plant(ts, values, joint, PlantParams(fit_rows=fit_rows))
             drivers = [names[k] if k >= 0 else "" for k in which.tolist()]
         extra = [] if not explain else ["driver"] if columns is not None else ["cause"]
         try:

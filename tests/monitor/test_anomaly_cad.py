@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from shugu.monitor.anomaly_cad import Cad, CadParams, CausalCad, CausalParams, tie_hash
 
 #: One cycle of a sine wave, 16 points, over the detector's span [-1, 1].

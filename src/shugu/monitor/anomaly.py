@@ -28,14 +28,14 @@ O(1) time and memory, and the decision on point *i* uses only points up to *i*:
   likely the value's range is at this hour of this weekday than at any time (a holiday that
   looks like a Sunday), weighted by ``season_weight``. It speaks only on series whose hour of
   the week does predict their value (decision 0052).
-- **Hourly calibration** (off by default, ``hourly_calibration``): the spike and level
-  statistics also calibrated per hour of the day, the smaller surprise taken, so a nightly job
-  is usual at its hour (:mod:`shugu.monitor.anomaly_hourly`; decision 0052 measured it).
-- **Shape** (off by default, ``art_weight``). A fifth statistic, from
-  :mod:`shugu.monitor.anomaly_art`: whether the last few points make a shape the series has not
-  made before (adaptive resonance over short windows, as ARTime does). Decision 0049 measured it
-  and did not switch it on: on the tuning series it gains one window at one sensitivity and
-  loses at the next.
+- **Off by default**, measured and kept as options: calibration per hour of the day
+  (``hourly_calibration``, :mod:`shugu.monitor.anomaly_hourly`, decision 0052); a shape
+  statistic (``art_weight``, adaptive resonance over short windows as ARTime does,
+  :mod:`shugu.monitor.anomaly_art`, decision 0049); and a pattern statistic (``pattern_weight``,
+  :data:`WITH_PATTERN`): CAD OSE-style contexts of value ranges (:mod:`shugu.monitor.anomaly_cad`),
+  counted only where the contextual statistic trusts the series' sequence. The pattern
+  statistic generalises better than the default on series it was not chosen on, but costs
+  tens of times more per point (decision 0060).
 - **Alarm.** The surprise in decades, divided by ``FULL_SCALE_DECADES`` and clipped, is the
   score in [0, 1]. An alarm fires when ``score >= 1 - sensitivity``, at most once per hold-off
   period, and only after the score has fallen back below half the threshold since the previous
@@ -70,6 +70,11 @@ IntArray = npt.NDArray[np.intp]
 #: (docs/decisions/0009-anomaly-detector.md). Higher fires more.
 DEFAULT_SENSITIVITY = 0.4
 
+#: With the pattern statistic: the sensitivity, and the CAD score that alarms at it, of decision
+#: 0059's candidate, chosen on the tuning and validation series (:data:`WITH_PATTERN`).
+PATTERN_SENSITIVITY = 0.34
+PATTERN_THRESHOLD = 0.85
+
 #: A surprise of this many decades (a 1-in-10^5 event) is a score of 1.
 FULL_SCALE_DECADES = 5.0
 
@@ -77,10 +82,9 @@ _MS_PER_MIN = 60_000.0
 _MIN_PER_DAY = 1440
 
 
-#: The pattern statistic's detector: value ranges learned from a series' first 500 points,
-#: widened by a quarter on each side, relearned when a value leaves them (decision 0059's
-#: candidate), with the contexts per series bounded (decision 0060).
-DEFAULT_PATTERN = CausalParams(500, 0.25, "rescale", CadParams(rest_points=120, max_contexts=2000))
+#: The pattern statistic's CAD: value ranges from the first 500 points widened by a quarter,
+#: relearned when a value leaves them; at most 5,000 contexts per series (decision 0060).
+DEFAULT_PATTERN = CausalParams(500, 0.25, "rescale", CadParams(rest_points=120, max_contexts=5000))
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +136,8 @@ class DetectorParams:
     #: best NAB tuning score within the false-alarm budget (decision 0052).
     season_weight: float = 0.5
     season: SeasonParams = DEFAULT_SEASON
-    #: Weight of the pattern statistic (CAD OSE-style contexts of value ranges; 0 turns it
-    #: off): its score in [0, 1] counts as ``pattern_weight * FULL_SCALE_DECADES * score``
-    #: decades, and only where the contextual statistic trusts the series' sequence.
+    #: Weight of the pattern statistic (0: off, the default, for its cost): its CAD score counts
+    #: as ``pattern_weight * FULL_SCALE_DECADES * score`` decades where sequence is trusted.
     pattern_weight: float = 0.0
     pattern: CausalParams = DEFAULT_PATTERN
     #: Calibrate the spike and level statistics per hour of the day as well, and take the
@@ -145,6 +148,9 @@ class DetectorParams:
 
 
 DEFAULT_PARAMS = DetectorParams()
+#: The detector with the pattern statistic, to run at :data:`PATTERN_SENSITIVITY`: CAD's own
+#: alarm level is then PATTERN_THRESHOLD.
+WITH_PATTERN = DetectorParams(pattern_weight=(1.0 - PATTERN_SENSITIVITY) / PATTERN_THRESHOLD)
 
 #: Exceedance levels of |z| whose rates each slot counts (spaced roughly geometrically).
 LEVELS: FloatArray = np.array(
@@ -583,6 +589,8 @@ __all__ = [
     "DEFAULT_PARAMS",
     "DEFAULT_SENSITIVITY",
     "FULL_SCALE_DECADES",
+    "PATTERN_SENSITIVITY",
+    "WITH_PATTERN",
     "AnomalyBank",
     "DetectorParams",
     "detection_threshold_score",

@@ -1,0 +1,101 @@
+"""The anomaly bank's pattern statistic (CAD OSE-style contexts, decision 0060)."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from shugu.monitor.anomaly import (
+    CAUSES,
+    PATTERN_SENSITIVITY,
+    WITH_PATTERN,
+    AnomalyBank,
+    DetectorParams,
+    explain_series,
+    score_many,
+)
+
+T0 = 1_700_000_000_000
+MINUTE = 60_000
+#: A staircase up and down through eight levels, three points on each step.
+STAIRS = np.concatenate([np.arange(8), np.arange(8)[::-1]]).repeat(3).astype(float)
+#: The same eight levels visited in an order the staircase never takes.
+ZIGZAG = np.array([0, 7, 1, 6, 2, 5, 3, 4] * 2, dtype=float).repeat(3)
+
+
+def minutes(n: int) -> npt.NDArray[np.int64]:
+    return (T0 + np.arange(n, dtype=np.int64) * MINUTE).astype(np.int64)
+
+
+def stairs_then_zigzag(n: int = 2600, at: int = 2400) -> npt.NDArray[np.float64]:
+    x = np.resize(STAIRS, n)
+    x[at : at + len(ZIGZAG)] = ZIGZAG
+    return x
+
+
+def test_a_new_order_of_usual_values_is_found_only_by_the_pattern() -> None:
+    x = stairs_then_zigzag()
+    _, without, _ = explain_series(minutes(len(x)), x, PATTERN_SENSITIVITY)
+    assert not without.any()
+    scores, alarms, causes = explain_series(minutes(len(x)), x, PATTERN_SENSITIVITY, WITH_PATTERN)
+    fired = np.flatnonzero(alarms)
+    assert len(fired) == 1
+    assert 2400 <= fired[0] < 2400 + len(ZIGZAG)
+    assert CAUSES[causes[fired[0]]] == "unusual_pattern"
+    assert scores[fired[0]] >= 1 - PATTERN_SENSITIVITY
+
+
+def test_white_noise_never_trusts_the_pattern() -> None:
+    x = np.random.default_rng(3).normal(size=4000)
+    scores, alarms, causes = explain_series(
+        minutes(len(x)), x, PATTERN_SENSITIVITY, DetectorParams(pattern_weight=2.0)
+    )
+    assert not alarms.any()
+    assert not (causes == CAUSES.index("unusual_pattern")).any()
+    assert scores.max() < 1 - PATTERN_SENSITIVITY
+
+
+def test_missing_and_repeated_points_change_nothing() -> None:
+    x = stairs_then_zigzag()
+    ts = minutes(len(x))
+    _, alarms, causes = explain_series(ts, x, PATTERN_SENSITIVITY, WITH_PATTERN)
+    # NaN rows, and rows that repeat the previous timestamp with a wild value, inserted.
+    holes = np.arange(7, len(x), 11)
+    x_more = np.insert(x, holes, np.nan)
+    ts_more = np.insert(ts, holes, ts[holes])
+    dup = np.arange(5, len(x), 13)
+    x_more = np.insert(x_more, dup + np.searchsorted(holes, dup), 1e6)
+    ts_more = np.insert(ts_more, dup + np.searchsorted(holes, dup), ts[dup - 1])
+    kept = np.isfinite(x_more) & (x_more < 1e6)
+    _, alarms_more, causes_more = explain_series(ts_more, x_more, PATTERN_SENSITIVITY, WITH_PATTERN)
+    assert (alarms_more[kept] == alarms).all()
+    assert (causes_more[kept] == causes).all()
+    assert not alarms_more[~kept].any()
+
+
+def test_many_series_in_one_bank_match_each_alone() -> None:
+    rng = np.random.default_rng(5)
+    series = [
+        (minutes(2000), np.resize(STAIRS, 2000) + rng.normal(0, 0.05, 2000)),
+        (minutes(1500), rng.normal(size=1500)),
+        (minutes(2600), stairs_then_zigzag()),
+    ]
+    together = score_many(series, PATTERN_SENSITIVITY, WITH_PATTERN)
+    for (ts, x), (scores, alarms) in zip(series, together, strict=True):
+        alone, alone_alarms, _ = explain_series(ts, x, PATTERN_SENSITIVITY, WITH_PATTERN)
+        assert np.array_equal(scores, alone)
+        assert np.array_equal(alarms, alone_alarms)
+
+
+def test_slots_grow_with_their_pattern_state() -> None:
+    bank = AnomalyBank(PATTERN_SENSITIVITY, capacity=1, params=WITH_PATTERN)
+    for key in range(5):
+        bank.slot((key, 0))
+    assert bank.pattern is not None
+    assert len(bank.pattern.detectors) >= 5
+    slots = np.arange(5, dtype=np.intp)
+    for i in range(600):
+        ts = np.full(5, T0 + i * MINUTE, dtype=np.int64)
+        bank.update(slots, ts, np.resize(STAIRS, 600)[i] + np.arange(5.0))
+    assert all(d is not None and d.cad is not None for d in bank.pattern.detectors[:5])
+    assert bank.pattern.contexts > 0
