@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+import struct
 
 import pytest
 
@@ -101,6 +103,38 @@ def test_causal_double_at_least_doubles_the_span() -> None:
     assert (causal.low, causal.high) == pytest.approx((-1.0, 3.0))
     causal.score(20.0)  # far past it: the span reaches the value
     assert (causal.low, causal.high) == pytest.approx((-1.0, 20.0))
+
+
+def wandering_series(count: int = 3000) -> list[float]:
+    """A daily-like cycle with fixed pseudo-random noise and a level shift every 750 points."""
+    state, out = 12345, []
+    for i in range(count):
+        state = (state * 1103515245 + 12345) % 2**31
+        shift = 0.8 if (i // 250) % 3 == 2 else 0.0
+        out.append(math.sin(2 * math.pi * i / 24) + 0.3 * (state / 2**31 - 0.5) + shift)
+    return out
+
+
+def digest(scores: list[float]) -> str:
+    return hashlib.sha256(b"".join(struct.pack("<d", s) for s in scores)).hexdigest()
+
+
+def test_scores_are_exactly_those_of_the_plain_walk() -> None:
+    # Decision 0061: the counted, remembered walk gives, bit for bit, the scores of the plain
+    # walk over every half and pair (commit 70fbf28) that these digests were taken from;
+    # small memory bounds make the series clear its memory several times.
+    values = wandering_series()
+    cad = Cad(-1.5, 1.5, CadParams(rest_points=10, max_contexts=500))
+    raw = [cad.raw(v) for v in values]
+    assert len(set(raw)) > 50
+    assert digest(raw) == "95f217881baf3513e48abc83389a7c293c1c7f0c5b72e761d1af605b67500dba"
+    small = CadParams(rest_points=20, max_contexts=400)
+    rescale = CausalCad(CausalParams(100, 0.25, "rescale", small))
+    digest_rescale = digest([rescale.score(v) for v in values])
+    assert digest_rescale == "a65526700628d95ecaee77f797d852547bfafc3fcd0fbe5f2aa72a05a68aa89e"
+    expand = CausalCad(CausalParams(100, 0.0, "expand", small))
+    digest_expand = digest([expand.score(v) for v in values])
+    assert digest_expand == "73904d123d0fb275ce4a007875d3bbaf7c251aa214fd8a217eba4ed6bee0cbc9"
 
 
 def test_unknown_leave_rule_is_refused() -> None:
