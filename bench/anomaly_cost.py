@@ -63,12 +63,13 @@ def bank_cost(
 ) -> dict[str, object]:
     """Per detector: µs of CPU per point (median of ``runs``), and for a detector with the
     pattern statistic, the contexts its slots hold at the end (mean and largest). With only
-    shorter series (a small test folder), fewer batches are fed and a quarter of them timed."""
+    shorter series (a small test folder), a bank of at most 20 slots is fed what they have and
+    the last quarter timed."""
     longest = max((len(s.values) for s in series), default=0)
     if longest < 8:
         return {"error": "no series of 8 points or more"}
     if longest < batches:
-        batches, timed = longest, max(longest // 4, 1)
+        batches, timed, slots = longest, max(longest // 4, 1), min(slots, 20)
     ts, x = _matrices(series, slots, batches)
     out: dict[str, object] = {"slots": slots, "batches": batches, "timed_batches": timed}
     for name, params in detectors.items():

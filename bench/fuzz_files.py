@@ -28,7 +28,7 @@ from bench.fuzz_cases import (
 )
 from bench.fuzz_config import py_values, yaml_texts
 from shugu.cli_anomaly import InputError, read_table
-from shugu.monitor.anomaly import score_series
+from shugu.monitor.anomaly import PATTERN_SENSITIVITY, WITH_PATTERN, score_series
 from shugu.monitor.anomaly_multi import score_frame
 from shugu.monitor.rounds import validate_plan
 from shugu.sim.district import expand_enterprises, load_district
@@ -228,6 +228,8 @@ def csv_checker(folder: Path) -> Iterator[Any]:
             return Verdict("rejected", ("csv_invalid",))
         if len(columns) == 1:
             score_series(ts, values[:, 0])
+            # As `--pattern` scores it: the pattern statistic is Python per value.
+            score_series(ts, values[:, 0], PATTERN_SENSITIVITY, WITH_PATTERN)
         else:
             score_frame(ts, values)
         return ACCEPTED

@@ -15,6 +15,7 @@ from typing import Any
 
 #: A token naming a unit by itself, anywhere in the key: ``recovery_s_max``, ``rss_mib_first``.
 _UNIT_TOKENS = {
+    "us": "µs",
     "ms": "ms",
     "s": "s",
     "seconds": "s",

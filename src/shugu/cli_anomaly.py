@@ -162,6 +162,9 @@ def register(app: typer.Typer) -> None:
         if columns is not None and not names:
             typer.echo("--columns: give at least one column name", err=True)
             raise typer.Exit(2)
+        if columns is not None and pattern:
+            typer.echo("--pattern: only for one value column, not with --columns", err=True)
+            raise typer.Exit(2)
         try:
             rows, ts, values = read_table(source, names)
         except InputError as exc:

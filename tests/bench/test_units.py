@@ -33,6 +33,7 @@ NAMED_UNITS = {
     "fp_per_series_week": "fp/series week",
     "shugu_seconds_per_run": "s/run",
     "gaussian_seconds": "s",
+    "us_per_point": "µs/point",
     # monitor
     "latency_p99_ms": "ms",
     "monitor_lag_max_s": "s",

@@ -10,7 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from shugu.cli import app
-from shugu.monitor.anomaly import AnomalyBank, score_many, score_series
+from shugu.monitor.anomaly import (
+    DEFAULT_PARAMS,
+    WITH_PATTERN,
+    AnomalyBank,
+    DetectorParams,
+    score_many,
+    score_series,
+)
 from shugu.monitor.anomaly_multi import score_frame
 
 DAY = 288  # 5-minute points
@@ -103,6 +110,25 @@ def test_nan_changes_nothing(clean: tuple[npt.NDArray[np.int64], ...]) -> None:
     # Dropping the NaN rows altogether gives the same scores for the rest.
     keep = ~np.isnan(holes)
     dropped_scores, _ = score_series(ts[:n][keep], holes[keep])
+    np.testing.assert_array_equal(scores[keep], dropped_scores)
+
+
+@pytest.mark.parametrize("params", [DEFAULT_PARAMS, WITH_PATTERN], ids=["default", "pattern"])
+def test_values_no_reading_could_have_change_nothing(
+    clean: tuple[npt.NDArray[np.int64], ...], params: DetectorParams
+) -> None:
+    """Values near the float limits would overflow the slot's state into NaN for good."""
+    ts, v = clean
+    n = 3 * DAY
+    wild = v[:n].copy()
+    at = [300, 301, 700]
+    wild[at] = [1.7e308, -1.7e308, 1e101]
+    scores, alarms = score_series(ts[:n], wild, params=params)
+    assert np.isfinite(scores).all()
+    assert scores[at].tolist() == [0.0, 0.0, 0.0] and not alarms[at].any()
+    keep = np.ones(n, dtype=np.bool_)
+    keep[at] = False
+    dropped_scores, _ = score_series(ts[:n][keep], wild[keep], params=params)
     np.testing.assert_array_equal(scores[keep], dropped_scores)
 
 

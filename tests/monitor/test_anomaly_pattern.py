@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import numpy.typing as npt
+import pytest
+from typer.testing import CliRunner
 
+from shugu.cli import app
+from shugu.domain.batch import Batch
+from shugu.domain.errors import ValidationError
 from shugu.monitor.anomaly import (
     CAUSES,
     PATTERN_SENSITIVITY,
@@ -14,6 +21,8 @@ from shugu.monitor.anomaly import (
     explain_series,
     score_many,
 )
+from shugu.monitor.engine import DeviceInfo, RuleBinding, RuleEngine
+from shugu.monitor.rules import RuleScope, validate_rule
 
 T0 = 1_700_000_000_000
 MINUTE = 60_000
@@ -99,3 +108,82 @@ def test_slots_grow_with_their_pattern_state() -> None:
         bank.update(slots, ts, np.resize(STAIRS, 600)[i] + np.arange(5.0))
     assert all(d is not None and d.cad is not None for d in bank.pattern.detectors[:5])
     assert bank.pattern.contexts > 0
+
+
+def raised_rows(rule: dict[str, object], x: npt.NDArray[np.float64]) -> list[int]:
+    """Rows at which an anomaly rule on metric v of one device raises its alarm."""
+    engine = RuleEngine({"v": 1}.get)
+    spec = validate_rule({"key": "r", "label_zh": "异常", "label_en": "anomaly", **rule})
+    engine.configure(
+        [DeviceInfo(1, 1, "d1", "generic")],
+        [RuleBinding("r", spec, RuleScope(profile="generic"))],
+        {},
+    )
+    raised = []
+    for i, (ts, value) in enumerate(zip(minutes(len(x)).tolist(), x.tolist(), strict=True)):
+        one = Batch(
+            np.array([1], np.int32),
+            np.array([1], np.int32),
+            np.array([ts], np.int64),
+            np.array([value]),
+            np.zeros(1, np.uint8),
+        )
+        raised += [i for t in engine.evaluate(one, ts) if t.raised]
+    return raised
+
+
+def test_an_anomaly_rule_with_pattern_raises_where_the_plain_one_does_not() -> None:
+    x = stairs_then_zigzag()
+    assert raised_rows({"kind": "anomaly", "metric": "v"}, x) == []
+    raised = raised_rows({"kind": "anomaly", "metric": "v", "pattern": True}, x)
+    assert len(raised) == 1 and 2400 <= raised[0] < 2400 + len(ZIGZAG), raised
+
+
+def test_pattern_belongs_to_anomaly_rules_only() -> None:
+    with pytest.raises(ValidationError, match="pattern: belongs to anomaly rules"):
+        validate_rule(
+            {
+                "key": "r",
+                "kind": "threshold",
+                "metric": "v",
+                "above": 1,
+                "label_zh": "x",
+                "label_en": "x",
+                "pattern": True,
+            }
+        )
+    spec = validate_rule(
+        {
+            "key": "r",
+            "kind": "anomaly",
+            "metric": "v",
+            "label_zh": "x",
+            "label_en": "x",
+            "pattern": 1,
+        }
+    )
+    assert spec.pattern is True
+
+
+def test_cli_pattern_names_it_as_the_cause_and_refuses_columns(tmp_path: Path) -> None:
+    x = stairs_then_zigzag()
+    stamps = np.asarray(minutes(len(x)), dtype="datetime64[ms]").astype("datetime64[s]")
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    rows = [f"{str(t).replace('T', ' ')},{v:g}" for t, v in zip(stamps, x, strict=True)]
+    src.write_text("timestamp,value\n" + "\n".join(rows) + "\n")
+    runner = CliRunner()
+    answer = runner.invoke(app, ["anomaly", "score", str(src), str(out), "--explain", "--pattern"])
+    assert answer.exit_code == 0, answer.output
+    lines = [line.split(",") for line in out.read_text().splitlines()[1:]]
+    alarms = [i for i, r in enumerate(lines) if r[3] == "1"]
+    assert len(alarms) == 1 and lines[alarms[0]][4] == "unusual_pattern"
+    answer = runner.invoke(app, ["anomaly", "score", str(src), str(out)])
+    assert answer.exit_code == 0 and "1" not in {r[3] for r in csv_rows(out)}
+    answer = runner.invoke(
+        app, ["anomaly", "score", str(src), str(out), "--pattern", "--columns", "value"]
+    )
+    assert answer.exit_code == 2 and "--pattern" in answer.output
+
+
+def csv_rows(path: Path) -> list[list[str]]:
+    return [line.split(",") for line in path.read_text().splitlines()[1:]]

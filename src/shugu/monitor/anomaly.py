@@ -41,7 +41,8 @@ O(1) time and memory, and the decision on point *i* uses only points up to *i*:
   period, and only after the score has fallen back below half the threshold since the previous
   alarm, so a lasting condition raises one alarm rather than one per hold-off period.
 
-Missing values (NaN) and points not later than the slot's last point change nothing and score 0.
+Missing values (NaN), values beyond ±1e100 and points not later than the slot's last point
+change nothing and score 0.
 A gap in the timestamps counts as at most an hour of forgetting: after an outage the series is
 judged against what it was before, not against nothing.
 """
@@ -56,6 +57,7 @@ import numpy.typing as npt
 from shugu.monitor.anomaly_art import DEFAULT_ART, ArtParams, ArtState
 from shugu.monitor.anomaly_cad import CadParams, CadState, CausalParams
 from shugu.monitor.anomaly_context import DEFAULT_CONTEXT, ContextParams, ContextState
+from shugu.monitor.anomaly_gate import AlarmGate
 from shugu.monitor.anomaly_hourly import HourlyCounts, hour_of_day
 from shugu.monitor.anomaly_season import DEFAULT_SEASON, SeasonParams, SeasonState
 
@@ -74,6 +76,10 @@ DEFAULT_SENSITIVITY = 0.4
 #: 0059's candidate, chosen on the tuning and validation series (:data:`WITH_PATTERN`).
 PATTERN_SENSITIVITY = 0.34
 PATTERN_THRESHOLD = 0.85
+
+#: Values beyond this magnitude are skipped like NaN: no reading is, and their differences
+#: overflow, which would leave the slot's state NaN for good.
+MAX_ABS_VALUE = 1e100
 
 #: A surprise of this many decades (a 1-in-10^5 event) is a score of 1.
 FULL_SCALE_DECADES = 5.0
@@ -204,39 +210,6 @@ def _bound(x: FloatArray, low: FloatArray | float, high: FloatArray | float) -> 
 def _decay(dt_min: FloatArray, minutes: float) -> FloatArray:
     """EWMA weight of a new point after ``dt_min`` minutes, for a time constant in minutes."""
     return 1.0 - np.exp(-dt_min / minutes)
-
-
-class AlarmGate:
-    """Hold-off and re-arm state per slot, shared by the single and multivariate detectors."""
-
-    def __init__(self, capacity: int) -> None:
-        self.last_ms = np.full(capacity, np.iinfo(np.int64).min // 2, dtype=np.int64)
-        self.armed = np.ones(capacity, dtype=np.bool_)
-
-    def grow(self, capacity: int) -> None:
-        extra = capacity - len(self.armed)
-        self.last_ms = np.concatenate(
-            [self.last_ms, np.full(extra, np.iinfo(np.int64).min // 2, dtype=np.int64)]
-        )
-        self.armed = np.concatenate([self.armed, np.ones(extra, dtype=np.bool_)])
-
-    def decide(
-        self,
-        slots: IntArray,
-        ts_ms: npt.NDArray[np.int64],
-        surprise: FloatArray,
-        scored: BoolArray,
-        threshold: float,
-        params: DetectorParams,
-    ) -> BoolArray:
-        armed = self.armed[slots]
-        since = (ts_ms - self.last_ms[slots]).astype(np.float64) / _MS_PER_MIN
-        over = scored & (surprise >= threshold)
-        alarm = over & armed & (since >= params.holdoff_minutes)
-        self.last_ms[slots] = np.where(alarm, ts_ms, self.last_ms[slots])
-        rearm = scored & (surprise < threshold * params.rearm_fraction)
-        self.armed[slots] = np.where(alarm, False, armed | rearm)
-        return alarm
 
 
 class AnomalyBank:
@@ -380,7 +353,10 @@ class AnomalyBank:
             by_pattern = pattern > surprise
             self.causes = np.where(by_pattern, CAUSES.index("unusual_pattern"), self.causes)
             surprise = np.maximum(surprise, pattern)
-        alarm = self.gate.decide(slots, ts, surprise, scored, self._threshold, self.params)
+        p = self.params
+        alarm = self.gate.decide(
+            slots, ts, surprise, scored, self._threshold, p.holdoff_minutes, p.rearm_fraction
+        )
         score = _bound(surprise / FULL_SCALE_DECADES, 0.0, 1.0)
         return score, alarm
 
@@ -396,7 +372,7 @@ class AnomalyBank:
         n = self.n[slots]
         last = self.last_ms[slots]
         seen = n > 0
-        valid = np.isfinite(x) & (~seen | (ts > last))
+        valid = (np.abs(x) <= MAX_ABS_VALUE) & (~seen | (ts > last))
         first = valid & ~seen
         upd = valid & seen
         xv = np.where(valid, x, 0.0)
@@ -591,6 +567,7 @@ __all__ = [
     "FULL_SCALE_DECADES",
     "PATTERN_SENSITIVITY",
     "WITH_PATTERN",
+    "AlarmGate",
     "AnomalyBank",
     "DetectorParams",
     "detection_threshold_score",

@@ -32,6 +32,7 @@ maximum; :class:`CausalCad` learns it from a warm-up instead.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
@@ -43,6 +44,9 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.intp]
+
+#: The farthest level a value is placed at (in levels of its span) on either side.
+_FAR_LEVEL = float(2**32)
 
 #: Neuron facts are numbered above every sensory fact, as context ids offset by this.
 _NEURON_BASE = 2**31
@@ -375,7 +379,12 @@ class Cad:
 
     def facts(self, value: float) -> tuple[int, ...]:
         """The sensory facts of a value: its level's bits, least significant first."""
-        level = int((value - self.low) / self.level_width)
+        position = (value - self.low) / self.level_width
+        if not -_FAR_LEVEL < position < _FAR_LEVEL:
+            # Values near the float limits overflow the span (inf / inf is NaN): level 0 for
+            # those, and a far level, not thousands of bits, for one beyond all reason.
+            position = 0.0 if math.isnan(position) else math.copysign(_FAR_LEVEL, position)
+        level = int(position)
         bits = max(self.params.value_bits, level.bit_length())
         return tuple(2 * b + ((level >> b) & 1) for b in range(bits))
 

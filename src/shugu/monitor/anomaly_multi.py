@@ -80,7 +80,8 @@ class MultiDetector:
             total,
             np.ones(1, dtype=np.bool_),
             self.bank.threshold,
-            p,
+            p.holdoff_minutes,
+            p.rearm_fraction,
         )
         return min(1.0, total[0] / FULL_SCALE_DECADES), bool(alarm[0])
 

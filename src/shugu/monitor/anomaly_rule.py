@@ -6,7 +6,13 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, AnomalyBank
+from shugu.monitor.anomaly import (
+    DEFAULT_PARAMS,
+    DEFAULT_SENSITIVITY,
+    PATTERN_SENSITIVITY,
+    WITH_PATTERN,
+    AnomalyBank,
+)
 from shugu.monitor.evaluators import DeviceParams, Evaluator, Floats, Ints, Step, _grown
 from shugu.monitor.rules import RuleSpec
 
@@ -16,8 +22,10 @@ class AnomalyEvaluator(Evaluator):
 
     def __init__(self, rule: RuleSpec, params: DeviceParams) -> None:
         super().__init__(rule, params)
-        sensitivity = DEFAULT_SENSITIVITY if rule.sensitivity is None else rule.sensitivity
-        self.bank = AnomalyBank(sensitivity=sensitivity)
+        default = PATTERN_SENSITIVITY if rule.pattern else DEFAULT_SENSITIVITY
+        sensitivity = default if rule.sensitivity is None else rule.sensitivity
+        detector = WITH_PATTERN if rule.pattern else DEFAULT_PARAMS
+        self.bank = AnomalyBank(sensitivity=sensitivity, params=detector)
         self.alarm_ts = np.zeros(0, np.int64)
 
     def _reserve(self, size: int) -> None:
