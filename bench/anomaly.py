@@ -16,16 +16,19 @@ period (the first 400 rows), not from labels. All scores are deterministic: one 
   the day (``hourly``, decision 0052's candidate, not the default) and with the contextual
   statistic trusting its transitions on every series (``untrusted``, the default before decision
   0055). False alarms per series-week on pure Gaussian noise at 1-minute, 5-minute and 1-hour
-  sampling, for the default and ``untrusted``.
+  sampling, for the default, ``untrusted`` and ``with_pattern``: the pattern statistic
+  (decision 0060, off by default) at its own sensitivity, also scored on tuning, reporting and
+  validation and timed once; and what the default and ``with_pattern`` cost per point in a bank
+  of 200 series (``bank_cost``, bench/anomaly_cost.py).
 - SKAB: F1, FAR and MAR over the rows after each experiment's fit period (SKAB's outlier task),
   and false alarms per series-week on the anomaly-free run (an alarm is a rising edge of the
   alarm state). For reference, the F1 of a detector that calls every row anomalous.
 - With a NAB checkout (``--nab-repo``, bench/nab_repo.py): its 23 other files as validation
   series (decision 0059), scored with the default and the baseline as tuning chose them, and the
   detectors NAB publishes results for, scored on tuning, reporting and validation files alike.
-- With ``--with-cad``: round 8's candidate (decision 0059), the default at 0.34 or a causal
-  CAD OSE-style detector (bench/cad_ose.py) where the default trusts the series' sequence, on
-  tuning, reporting and validation; slow, since that detector is pure Python.
+- With ``--with-cad``: round 8's candidate as it was measured (decision 0059): the default at
+  0.34 or a causal CAD OSE-style detector (src/shugu/monitor/anomaly_cad.py, up to 20,000
+  contexts) where the default trusts the series' sequence, the two combined after the fact.
 - Baseline on both: NAB's windowed Gaussian (mean and deviation of the last 6,400 values,
   refreshed every 100, score 1 − Q(|z|); on SKAB the largest score over the sensors).
 """
@@ -125,7 +128,9 @@ def windowed_gaussian(
     return scores
 
 
-def white_noise_alarms(params: DetectorParams) -> dict[str, float]:
+def white_noise_alarms(
+    params: DetectorParams, sensitivity: float = DEFAULT_SENSITIVITY
+) -> dict[str, float]:
     """False alarms per series-week of the univariate detector on pure Gaussian noise, per
     sampling interval: a series with no structure should raise none."""
     out: dict[str, float] = {}
@@ -133,7 +138,8 @@ def white_noise_alarms(params: DetectorParams) -> dict[str, float]:
         n = int(weeks * 7 * 86400 / step_s)
         ts = (1_700_000_000_000 + np.arange(n, dtype=np.int64) * step_s * 1000).astype(np.int64)
         runs = [(ts, np.random.default_rng(seed).normal(size=n)) for seed in range(NOISE_SEEDS)]
-        alarms = sum(int(a.sum()) for _, a in score_many(runs, params=params))
+        found = score_many(runs, sensitivity, params)
+        alarms = sum(int(a.sum()) for _, a in found)
         out[f"{step_s}s"] = round(alarms / (NOISE_SEEDS * weeks), 2)
     return out
 
@@ -275,6 +281,9 @@ def run_nab(series: list[Series], log: bool) -> dict[str, object]:
         "reporting_untrusted": _nab_summary(_nab_score(report_untrusted, reporting), reporting),
         "white_noise_fp_per_series_week": white_noise_alarms(DetectorParams()),
         "white_noise_untrusted_fp_per_series_week": white_noise_alarms(untrusted),
+        "white_noise_with_pattern_fp_per_series_week": white_noise_alarms(
+            WITH_PATTERN, PATTERN_SENSITIVITY
+        ),
         "tuning_with_shape": _nab_summary(_nab_score(tuning_shape, tuning), tuning),
         "reporting_with_shape": _nab_summary(_nab_score(report_shape, reporting), reporting),
         "shugu_points_per_s": round(points / report_seconds) if report_seconds > 0 else 0,

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shugu.domain.errors import ValidationError
 from shugu.domain.expr import Expression, parse_expression
 from shugu.domain.profiles import load_profiles
+from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, PATTERN_SENSITIVITY
 from shugu.monitor.model import Severity
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -196,9 +197,12 @@ class RuleSpec(BaseModel):
         if kind is RuleKind.burst:
             return f"< {self.at_least} / {_num(self.window_s)} s"
         if kind is RuleKind.anomaly:
-            return f"sensitivity {self.sensitivity}" + (", pattern" if self.pattern else "")
+            default = PATTERN_SENSITIVITY if self.pattern else DEFAULT_SENSITIVITY
+            shown = default if self.sensitivity is None else self.sensitivity
+            return f"sensitivity {_num(shown)}" + (", pattern" if self.pattern else "")
         if kind is RuleKind.plant:
-            return f"fit {self.fit_points} rows, sensitivity {self.sensitivity}"
+            shown = DEFAULT_SENSITIVITY if self.sensitivity is None else self.sensitivity
+            return f"fit {self.fit_points} rows, sensitivity {_num(shown)}"
         return f"{_num(self.for_s)} s"
 
     def with_overrides(self, params: dict[str, Any]) -> RuleSpec:
