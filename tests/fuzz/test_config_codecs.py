@@ -65,6 +65,8 @@ def test_a_rule_limit_must_be_a_number(rule_world: RuleWorld, limit: float) -> N
 # PyYAML recursed past the stack on deep nesting (RecursionError).
 @example("metrics: " + "[" * 3000 + "]" * 3000)
 @example("- " * 3000 + "x")
+# A lone surrogate escaped in YAML reached pydantic, which could not encode it.
+@example('name: m\nlabel_zh: m\nlabel_en: m\nstrict: true\nlist_metrics:\n- "\\uD800"\n')
 def test_profile_yaml(text: str) -> None:
     sound(judge(check_profile, text))
 

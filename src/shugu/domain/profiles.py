@@ -268,10 +268,36 @@ def parse_profile(text: str, source: str) -> Profile:
             code="profile_invalid",
             file=source,
         )
+    odd = _lone_surrogate(raw)
+    if odd is not None:
+        # YAML lets one be escaped ("\ud800"); it is not text, and UTF-8 cannot write it.
+        raise ValidationError(
+            f"profile file {source} contains the lone surrogate U+{ord(odd):04X}, "
+            "which is not text",
+            code="profile_invalid",
+            file=source,
+        )
     try:
         return Profile.model_validate(raw)
     except pydantic.ValidationError as exc:
         raise _describe(source, exc) from exc
+
+
+def _lone_surrogate(raw: Any) -> str | None:
+    """The first lone surrogate in any key or string of a loaded document, else None."""
+    stack = [raw]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found = next((c for c in item if "\ud800" <= c <= "\udfff"), None)
+            if found is not None:
+                return found
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
 
 
 def _load_directory(files: list[Traversable]) -> dict[str, Profile]:
