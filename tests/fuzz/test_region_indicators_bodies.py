@@ -80,6 +80,10 @@ cells = st.one_of(
 )
 
 
+def _blank(cell: Any) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
 def _formula(cell: Any) -> bool:
     return isinstance(cell, str) and cell.startswith("=")
 
@@ -123,8 +127,9 @@ class IndicatorWorld:
         data = io.BytesIO()
         book.save(data)
         report = self.service.import_values(self.bureau, data.getvalue())
-        # A cell written as a formula has no value until Excel computes it: it reads blank.
-        filled = sum(1 for r in rows if any(c not in (None, "") and not _formula(c) for c in r))
+        # A cell written as a formula has no value until Excel computes it: it reads blank, as
+        # does one of nothing but whitespace (a row of such cells is a blank row, skipped).
+        filled = sum(1 for r in rows if any(not _blank(c) and not _formula(c) for c in r))
         accounted = report.imported + report.updated + report.unchanged
         refused = len({e.number for e in report.errors})
         if accounted + refused < filled:
@@ -186,5 +191,7 @@ def test_targets(indicator_world: IndicatorWorld, case: tuple[Any, Any, Any]) ->
 @example([["规上工业总产值", "2026-01", 1000, None], ["规上工业总产值", "2026-01", 2, None]])
 @example([["工业投资", "2026-13", 1, None], ["上云企业数", "2026", "很多", None]])
 @example([["=1+1"]])
+# A cell of nothing but whitespace makes a blank row, which the import skips.
+@example([[" "], ["\u3000", None]])
 def test_value_imports(indicator_world: IndicatorWorld, rows: list[list[Any]]) -> None:
     sound(judge(indicator_world.upload, rows))

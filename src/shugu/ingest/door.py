@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,9 @@ from shugu.store.telemetry import AttributeRecord, IngestStore, RejectRecord, Re
 
 #: Transports whose senders wait for room instead of being refused; their requests coalesce.
 HELD_TRANSPORTS = frozenset({MQTT, BROKER})
+#: Set while an HTTP request is admitted (:meth:`Door.admitted`): its points are refused, not
+#: held, when the backlog is full by the time they are ready to store.
+_ADMITTED: ContextVar[bool] = ContextVar("ingest_admitted", default=False)
 #: How often a held sender looks for room again; a few ms against commits of tens of ms.
 _ROOM_POLL_S = 0.005
 #: The reason given for values a shared batch refused, which only the rejects log details.
@@ -154,6 +158,10 @@ class IngestDoor:
             cols, decoded.profiles, rejects, self._limits, self._clock(), self._numbered
         )
         batch = to_batch(cols, checked, self._store.metric_ids)
+        if len(batch) and _ADMITTED.get():
+            # Requests admitted together while their bodies were read would all cross the
+            # backlog's bound; one that finds it full now is refused before it adds to it.
+            self.admit()
         stored = await self.store(batch, rejects, transport)
         return IngestResult(stored, rejects)
 
@@ -230,9 +238,11 @@ class IngestDoor:
                 in_flight=self._requests_in_flight,
             )
         self._requests_in_flight += 1
+        admitted = _ADMITTED.set(True)
         try:
             yield
         finally:
+            _ADMITTED.reset(admitted)
             self._requests_in_flight -= 1
 
     async def wait_for_room(self) -> None:
