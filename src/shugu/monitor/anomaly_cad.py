@@ -24,10 +24,11 @@ scores (bench/anomaly_cad_round.py, decision 0059).
 
 Memory is bounded by ``max_contexts``: when a series has stored that many contexts, its memory
 is cleared and it learns afresh (with the rest period applied again), the simplest bound that
-keeps the score's meaning. A context costs about 420 bytes; a series that repeats itself stores
-a few hundred, a noisy one about one per point (white noise reaches the default 20,000 in
-some 20,000 points). The value span is given by the caller: NAB gives each file's own minimum and
-maximum; :class:`CausalCad` learns it from a warm-up instead.
+keeps the score's meaning. A context costs about 320 bytes (decision 0061); a series that
+repeats itself stores a few hundred, a noisy one several per point (uniform noise over a known
+span stores some 54,000 in 4,000 points). The anomaly bank bounds it at 5,000 (decision 0060),
+where NAB's series held 748 on average. The value span is given by the caller: NAB gives
+each file's own minimum and maximum; :class:`CausalCad` learns it from a warm-up instead.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class CadParams:
     max_active: int = 15
     value_bits: int = 3
     #: Stored contexts per series before its memory is cleared (the memory bound: about
-    #: 420 bytes per context, so some 8 MB per series).
+    #: 320 bytes per context, so some 6 MB per series at this default).
     max_contexts: int = 20_000
 
 
@@ -507,7 +508,7 @@ class CadState:
 
     @property
     def contexts(self) -> int:
-        """Contexts stored over all slots (about 420 bytes each)."""
+        """Contexts stored over all slots (about 320 bytes each)."""
         return sum(d.cad.contexts for d in self.detectors if d is not None and d.cad is not None)
 
     def step(self, slots: IntArray, x: FloatArray, valid: BoolArray) -> FloatArray:
