@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from shugu.cli import app
-from shugu.domain.batch import Batch
 from shugu.domain.errors import ValidationError
 from shugu.monitor.anomaly import (
     CAUSES,
@@ -23,6 +22,7 @@ from shugu.monitor.anomaly import (
 )
 from shugu.monitor.engine import DeviceInfo, RuleBinding, RuleEngine
 from shugu.monitor.rules import RuleScope, validate_rule
+from tests.monitor.points import one_point
 
 T0 = 1_700_000_000_000
 MINUTE = 60_000
@@ -121,13 +121,7 @@ def raised_rows(rule: dict[str, object], x: npt.NDArray[np.float64]) -> list[int
     )
     raised = []
     for i, (ts, value) in enumerate(zip(minutes(len(x)).tolist(), x.tolist(), strict=True)):
-        one = Batch(
-            np.array([1], np.int32),
-            np.array([1], np.int32),
-            np.array([ts], np.int64),
-            np.array([value]),
-            np.zeros(1, np.uint8),
-        )
+        one = one_point(ts, value)
         raised += [i for t in engine.evaluate(one, ts) if t.raised]
     return raised
 

@@ -11,6 +11,7 @@ from shugu.domain.batch import Batch
 from shugu.domain.errors import ValidationError
 from shugu.monitor.engine import DeviceInfo, RuleBinding, RuleEngine, Transition
 from shugu.monitor.rules import RuleScope, default_rules, validate_rule
+from tests.monitor.points import one_point
 
 NOW = 1_800_000_000_000
 METRICS = {"v": 1, "w": 2, "picks": 3, "running": 4, "inlet_c": 5}
@@ -147,13 +148,7 @@ def test_anomaly_rule_raises_on_a_departure() -> None:
     for i in range(30 * 288):
         ts = start + i * 300_000
         value = 20 + 0.5 * rng.standard_normal() + (15 if i >= 29 * 288 else 0)
-        one = Batch(
-            np.array([1], np.int32),
-            np.array([1], np.int32),
-            np.array([ts], np.int64),
-            np.array([value]),
-            np.zeros(1, np.uint8),
-        )
+        one = one_point(ts, value)
         raised_at += [i for t in engine.evaluate(one, ts) if t.raised]
     shift = 29 * 288
     before = [i for i in raised_at if i < shift]
