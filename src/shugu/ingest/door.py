@@ -42,7 +42,7 @@ from shugu.store.telemetry import AttributeRecord, IngestStore, RejectRecord, Re
 
 #: Transports whose senders wait for room instead of being refused; their requests coalesce.
 HELD_TRANSPORTS = frozenset({MQTT, BROKER})
-#: Set while an HTTP request is admitted (:meth:`Door.admitted`): its points are refused, not
+#: Set while an HTTP request is admitted (:meth:`IngestDoor.admitted`): its points are refused, not
 #: held, when the backlog is full by the time they are ready to store.
 _ADMITTED: ContextVar[bool] = ContextVar("ingest_admitted", default=False)
 #: How often a held sender looks for room again; a few ms against commits of tens of ms.
