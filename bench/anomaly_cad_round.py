@@ -1,8 +1,11 @@
-"""Round 8 of issue 15: does a causal CAD OSE-style detector make shugu's anomaly alarms generalise?
+"""Rounds 8 and 10 of issue 15: which pattern statistic makes shugu's anomaly alarms generalise?
 
     PYTHONPATH=src:. .venv/bin/python -m bench.anomaly_cad_round --nab-repo <NAB checkout> \\
         --data <data folder> --published <NAB checkout>/results/contextOSE \\
-        [--cache DIR] [--variants a,b] [--no-noise a,b]
+        [--cache DIR] [--variants a,b] [--no-noise a,b] [--thresholds t,u] [--sensitivities s,t]
+
+Round 8 (decision 0059) scored a causal CAD OSE-style detector (bench/cad_ose.py); round 10
+(decision 0062) the monitor's pattern statistic with other resolutions and orders (``seq-*``).
 
 Scores only the NAB tuning series of bench/anomaly_split.yaml and the *validation* series: the
 NAB v1.1 files of a NAB checkout (``--nab-repo``: ``data/<family>/<file>.csv`` and
@@ -25,16 +28,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from bench.anomaly import _MINUTES_PER_WEEK, NOISE_RUNS, NOISE_SEEDS
 from bench.anomaly_data import Series, assign, load_nab
+from bench.cad_ose import Cad, CadParams, CausalCad, CausalParams
 from bench.nab import FileScore, normalised, probation_length, score_file
 from bench.nab_repo import load_validation, nab_path
 from shugu.monitor.anomaly import AnomalyBank
-from shugu.monitor.anomaly_cad import Cad, CadParams, CausalCad, CausalParams
+from shugu.monitor.anomaly_sequence import SequenceParams, SequenceState
 
 #: CAD OSE's threshold in NAB's standard profile (as published in NAB's config/thresholds.json).
 NAB_THRESHOLD = 0.7655273437500002
@@ -173,6 +178,33 @@ VARIANTS: dict[str, Factory] = {
 }
 
 
+def sequence(**sizes: Any) -> Factory:
+    """The monitor's pattern statistic (decision 0062) alone on one series, with these sizes."""
+
+    def make(_s: Series) -> Callable[[float], float]:
+        state = SequenceState(1, SequenceParams(**sizes))
+        slot, valid = np.zeros(1, dtype=np.intp), np.ones(1, dtype=np.bool_)
+        return lambda value: float(state.step(slot, np.array([value]), valid)[0])
+
+    return make
+
+
+#: Round 10 (decision 0062): the pattern statistic's resolutions (b: bits) and orders (o).
+VARIANTS.update(
+    {
+        "seq-b123-o123": sequence(bits=(1, 2, 3)),
+        "seq-b3-o123": sequence(bits=(3,)),
+        "seq-b23-o123": sequence(),
+        "seq-b23-o12": sequence(orders=(1, 2)),
+        "seq-b23-o1234": sequence(orders=(1, 2, 3, 4)),
+        "seq-b234-o123": sequence(bits=(2, 3, 4)),
+        "seq-b1234-o123": sequence(bits=(1, 2, 3, 4)),
+        "seq-b23-o123-r60": sequence(rest_points=60),
+        "seq-b23-o123-w300": sequence(warmup_points=300),
+    }
+)
+
+
 def run_scores(
     factory: Factory, group: list[Series], cache: Path | None, tag: str
 ) -> tuple[list[Floats], float]:
@@ -263,7 +295,15 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, help="keep score arrays here between runs")
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--no-noise", default="", help="variants not scored on white noise")
+    ap.add_argument("--thresholds", help="comma-separated score thresholds (default: CAD's)")
+    ap.add_argument("--sensitivities", help="of the plain detector combined with (0.40,0.34,0.30)")
     args = ap.parse_args()
+    thresholds = [float(t) for t in args.thresholds.split(",")] if args.thresholds else THRESHOLDS
+    sensitivities = (
+        [float(t) for t in args.sensitivities.split(",")]
+        if args.sensitivities
+        else DEFAULT_SENSITIVITIES
+    )
     if args.cache:
         args.cache.mkdir(parents=True, exist_ok=True)
     tuning, validation = load_sets(args.data, args.nab_repo)
@@ -284,7 +324,7 @@ def main() -> None:
         [np.zeros(len(s.values), np.bool_) for s in noise],
     )
     partners["alone-holdoff"] = (nothing, None)
-    for sensitivity in DEFAULT_SENSITIVITIES:
+    for sensitivity in sensitivities:
         start = time.process_time()
         runs = {n: default_run([x.series for x in g], sensitivity) for n, g in sets.items()}
         points = sum(len(x.series.values) for g in sets.values() for x in g)
@@ -299,7 +339,7 @@ def main() -> None:
         report[f"default@{sensitivity:.2f}"] = row
         partners[f"or-default@{sensitivity:.2f}"] = ((on_sets, on_noise), None)
         partners[f"or-default@{sensitivity:.2f}-trusted"] = ((on_sets, on_noise), trust)
-        if sensitivity == DEFAULT_SENSITIVITIES[0]:  # the trust does not depend on it
+        if sensitivity == sensitivities[0]:  # the trust does not depend on it
             partners["alone-trusted"] = (None, trust)
     print(json.dumps({k: v for k, v in report.items() if k != "reproduction"}), flush=True)
 
@@ -314,7 +354,7 @@ def main() -> None:
         if variant != "file-range" and variant not in args.no_noise.split(","):
             noisy = run_scores(factory, noise, args.cache, f"{variant}-noise")
         entry["points_per_s"] = round(float(np.median([rate for _, rate in scored.values()])), 0)
-        for th in THRESHOLDS:
+        for th in thresholds:
             for how, (partner, gate) in partners.items():
                 row = {}
                 for n, g in sets.items():

@@ -62,7 +62,7 @@ def bank_cost(
     runs: int = RUNS,
 ) -> dict[str, object]:
     """Per detector: µs of CPU per point (median of ``runs``), and for a detector with the
-    pattern statistic, the contexts its slots hold at the end (mean and largest). With only
+    pattern statistic, the memory that statistic takes per series. With only
     shorter series (a small test folder), a bank of at most 20 slots is fed what they have and
     the last quarter timed."""
     longest = max((len(s.values) for s in series), default=0)
@@ -80,8 +80,6 @@ def bank_cost(
             costs.append(cost)
         entry: dict[str, object] = {"us_per_point": round(statistics.median(costs), 2)}
         if bank is not None and bank.pattern is not None:
-            held = [d.cad.contexts for d in bank.pattern.detectors if d and d.cad]
-            entry["contexts_mean"] = round(statistics.mean(held)) if held else 0
-            entry["contexts_max"] = max(held, default=0)
+            entry["pattern_kb_per_series"] = round(bank.pattern.bytes_per_slot / 1024, 1)
         out[name] = entry
     return out

@@ -32,10 +32,9 @@ O(1) time and memory, and the decision on point *i* uses only points up to *i*:
   (``hourly_calibration``, :mod:`shugu.monitor.anomaly_hourly`, decision 0052); a shape
   statistic (``art_weight``, adaptive resonance over short windows as ARTime does,
   :mod:`shugu.monitor.anomaly_art`, decision 0049); and a pattern statistic (``pattern_weight``,
-  :data:`WITH_PATTERN`): CAD OSE-style contexts of value ranges (:mod:`shugu.monitor.anomaly_cad`),
-  counted only where the contextual statistic trusts the series' sequence. The pattern
-  statistic generalises better than the default on series it was not chosen on, but costs
-  tens of times more per point (decision 0060).
+  :data:`WITH_PATTERN`): how surprising the next value range is after the last few
+  (:mod:`shugu.monitor.anomaly_sequence`), counted only where the contextual statistic trusts
+  the series' sequence (decisions 0060, 0062).
 - **Alarm.** The surprise in decades, divided by ``FULL_SCALE_DECADES`` and clipped, is the
   score in [0, 1]. An alarm fires when ``score >= 1 - sensitivity``, at most once per hold-off
   period, and only after the score has fallen back below half the threshold since the previous
@@ -55,25 +54,27 @@ import numpy as np
 import numpy.typing as npt
 
 from shugu.monitor.anomaly_art import DEFAULT_ART, ArtParams, ArtState
-from shugu.monitor.anomaly_cad import CadParams, CadState, CausalParams
 from shugu.monitor.anomaly_context import DEFAULT_CONTEXT, ContextParams, ContextState
 from shugu.monitor.anomaly_gate import AlarmGate
 from shugu.monitor.anomaly_hourly import HourlyCounts, hour_of_day
 from shugu.monitor.anomaly_season import DEFAULT_SEASON, SeasonParams, SeasonState
+from shugu.monitor.anomaly_sequence import SequenceParams, SequenceState
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.intp]
 
-#: Sensitivity in [0, 1]: an alarm fires when the score reaches ``1 - sensitivity``. The default
-#: 0.4 alarms at a surprise of 3 decades, which in practice means "beyond anything this series
-#: did in the past week or so". It is the setting with the best NAB score on the training files
-#: among those with at most one false alarm per series-week there
-#: (docs/decisions/0009-anomaly-detector.md). Higher fires more.
+#: Sensitivity in [0, 1]: an alarm fires when the score reaches ``1 - sensitivity``. Without the
+#: pattern statistic (:data:`DEFAULT_PARAMS`, on which the multivariate and plant detectors
+#: build) the default is 0.4: it alarms at a surprise of 3 decades, which in practice means
+#: "beyond anything this series did in the past week or so", the setting with the best NAB
+#: score on the training files among those with at most one false alarm per series-week there
+#: (docs/decisions/0009-anomaly-detector.md). Higher fires more. Anomaly rules and one-column
+#: scoring run :data:`WITH_PATTERN` at :data:`PATTERN_SENSITIVITY` unless told otherwise.
 DEFAULT_SENSITIVITY = 0.4
 
-#: With the pattern statistic: the sensitivity, and the CAD score that alarms at it, of decision
-#: 0059's candidate, chosen on the tuning and validation series (:data:`WITH_PATTERN`).
+#: With the pattern statistic: the sensitivity, and the pattern score that alarms at it, chosen
+#: on the tuning and validation series (decision 0062, :data:`WITH_PATTERN`).
 PATTERN_SENSITIVITY = 0.34
 PATTERN_THRESHOLD = 0.85
 
@@ -88,9 +89,9 @@ _MS_PER_MIN = 60_000.0
 _MIN_PER_DAY = 1440
 
 
-#: The pattern statistic's CAD: value ranges from the first 500 points widened by a quarter,
-#: relearned when a value leaves them; at most 5,000 contexts per series (decision 0060).
-DEFAULT_PATTERN = CausalParams(500, 0.25, "rescale", CadParams(rest_points=120, max_contexts=5000))
+#: The pattern statistic: 4 and 8 value ranges over the span of the first 500 points widened by
+#: a quarter, sequences of 1 to 3 ranges (decision 0062).
+DEFAULT_PATTERN = SequenceParams()
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +143,10 @@ class DetectorParams:
     #: best NAB tuning score within the false-alarm budget (decision 0052).
     season_weight: float = 0.5
     season: SeasonParams = DEFAULT_SEASON
-    #: Weight of the pattern statistic (0: off, the default, for its cost): its CAD score counts
-    #: as ``pattern_weight * FULL_SCALE_DECADES * score`` decades where sequence is trusted.
+    #: Weight of the pattern statistic (0 turns it off): its score counts as
+    #: ``pattern_weight * FULL_SCALE_DECADES * score`` decades where sequence is trusted.
     pattern_weight: float = 0.0
-    pattern: CausalParams = DEFAULT_PATTERN
+    pattern: SequenceParams = DEFAULT_PATTERN
     #: Calibrate the spike and level statistics per hour of the day as well, and take the
     #: smaller surprise: a spike as usual *at this hour* (a nightly job) is not surprising.
     #: Off by default: it removes about a quarter of the false alarms, and windows with them
@@ -154,8 +155,8 @@ class DetectorParams:
 
 
 DEFAULT_PARAMS = DetectorParams()
-#: The detector with the pattern statistic, to run at :data:`PATTERN_SENSITIVITY`: CAD's own
-#: alarm level is then PATTERN_THRESHOLD.
+#: The detector with the pattern statistic, to run at :data:`PATTERN_SENSITIVITY`: the pattern
+#: score alarms alone at PATTERN_THRESHOLD.
 WITH_PATTERN = DetectorParams(pattern_weight=(1.0 - PATTERN_SENSITIVITY) / PATTERN_THRESHOLD)
 
 #: Exceedance levels of |z| whose rates each slot counts (spaced roughly geometrically).
@@ -258,7 +259,7 @@ class AnomalyBank:
             else None
         )
         self.art = ArtState(cap, params.art) if params.art_weight > 0 else None
-        self.pattern = CadState(cap, params.pattern) if params.pattern_weight > 0 else None
+        self.pattern = SequenceState(cap, params.pattern) if params.pattern_weight > 0 else None
         #: Per point of the last update: index into :data:`CAUSES`, and for the contextual
         #: cause the previous and current value range (``ContextState.range_of``), else -1.
         self.causes = np.zeros(0, dtype=np.intp)
@@ -347,9 +348,9 @@ class AnomalyBank:
             surprise = np.maximum(surprise, shape)
         if self.pattern is not None and self.context is not None:
             trusted = self.context.gain[slots] >= self.params.context.trust_gain
-            cad = self.pattern.step(slots, x, self._valid)
+            odd_step = self.pattern.step(slots, x, self._valid)
             weight = self.params.pattern_weight * FULL_SCALE_DECADES
-            pattern = np.where(scored & trusted, weight * cad, 0.0)
+            pattern = np.where(scored & trusted, weight * odd_step, 0.0)
             by_pattern = pattern > surprise
             self.causes = np.where(by_pattern, CAUSES.index("unusual_pattern"), self.causes)
             surprise = np.maximum(surprise, pattern)

@@ -7,8 +7,7 @@ import math
 import struct
 
 import pytest
-
-from shugu.monitor.anomaly_cad import Cad, CadParams, CausalCad, CausalParams, tie_hash
+from bench.cad_ose import Cad, CadParams, CausalCad, CausalParams, tie_hash
 
 #: One cycle of a sine wave, 16 points, over the detector's span [-1, 1].
 CYCLE = [math.sin(2 * math.pi * i / 16) for i in range(16)]

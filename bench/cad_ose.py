@@ -1,10 +1,11 @@
 """Contextual anomaly detection in the manner of CAD OSE (上下文异常检测, Smirnov 2016).
 
 CAD OSE is one of NAB's leading streaming detectors. This is our own implementation of its
-mechanism, one object per series, pure Python, O(contexts touched) per point. The anomaly bank
-runs it per slot as its "unusual pattern" statistic (:class:`CadState`, decision 0060); the
-anomaly bench also runs it alone, with each file's own range, to reproduce CAD OSE's published
-scores (bench/anomaly_cad_round.py, decision 0059).
+mechanism, one object per series, pure Python, O(contexts touched) per point. The anomaly bench
+runs it with each file's own range to reproduce CAD OSE's published scores, and causally as a
+candidate for the monitor (bench/anomaly_cad_round.py, decisions 0059 to 0061). The monitor's
+pattern statistic asks the same question with counts instead (decision 0062,
+src/shugu/monitor/anomaly_sequence.py), at a small fraction of the cost.
 
 - **Facts.** A value is cut into ``2 ** value_bits`` equal ranges of a known span; the range's
   number, bit by bit, gives ``value_bits`` *sensory facts* (``2 * bit_position + bit``).
@@ -26,8 +27,8 @@ Memory is bounded by ``max_contexts``: when a series has stored that many contex
 is cleared and it learns afresh (with the rest period applied again), the simplest bound that
 keeps the score's meaning. A context costs about 320 bytes (decision 0061); a series that
 repeats itself stores a few hundred, a noisy one several per point (uniform noise over a known
-span stores some 54,000 in 4,000 points). The anomaly bank bounds it at 5,000 (decision 0060),
-where NAB's series held 748 on average. The value span is given by the caller: NAB gives
+span stores some 54,000 in 4,000 points). A bound of 5,000 scored best (decision 0060), where
+NAB's series held 748 on average. The value span is given by the caller: NAB gives
 each file's own minimum and maximum; :class:`CausalCad` learns it from a warm-up instead.
 """
 
@@ -43,8 +44,6 @@ import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-IntArray = npt.NDArray[np.intp]
 
 #: The farthest level a value is placed at (in levels of its span) on either side.
 _FAR_LEVEL = float(2**32)
@@ -489,36 +488,4 @@ class CausalCad:
         out = self.cad.score(inside)
         if inside != value and self.params.on_leave == "rescale":
             self._start(min(self.low, value), max(self.high, value))
-        return out
-
-
-class CadState:
-    """A :class:`CausalCad` per slot of an anomaly bank, made on the slot's first point.
-
-    The bank's other statistics are numpy arrays over slots; this one is a Python object per
-    slot, so its cost is per point rather than per batch (decision 0060 measures it).
-    """
-
-    def __init__(self, capacity: int, params: CausalParams) -> None:
-        self.params = params
-        self.detectors: list[CausalCad | None] = [None] * capacity
-
-    def grow(self, capacity: int) -> None:
-        self.detectors.extend([None] * (capacity - len(self.detectors)))
-
-    @property
-    def contexts(self) -> int:
-        """Contexts stored over all slots (about 320 bytes each)."""
-        return sum(d.cad.contexts for d in self.detectors if d is not None and d.cad is not None)
-
-    def step(self, slots: IntArray, x: FloatArray, valid: BoolArray) -> FloatArray:
-        """Each valid point's CAD score in [0, 1] (0 while its slot warms up or rests)."""
-        out = np.zeros(len(slots))
-        detectors = self.detectors
-        for i in np.flatnonzero(valid).tolist():
-            k = int(slots[i])
-            detector = detectors[k]
-            if detector is None:
-                detector = detectors[k] = CausalCad(self.params)
-            out[i] = detector.score(float(x[i]))
         return out
