@@ -121,7 +121,8 @@ def register(app: typer.Typer) -> None:
                 min=0.0,
                 max=1.0,
                 help="0..1: an alarm fires when the score ≥ 1 − sensitivity "
-                f"[default: {DEFAULT_SENSITIVITY}, with --pattern {PATTERN_SENSITIVITY}]",
+                f"[default: {PATTERN_SENSITIVITY} on one column, {DEFAULT_SENSITIVITY} with "
+                "--no-pattern or --columns]",
             ),
         ] = None,
         columns: Annotated[
@@ -133,12 +134,14 @@ def register(app: typer.Typer) -> None:
             typer.Option(min=8, help="with --columns: rows of normal running the model learns"),
         ] = 400,
         pattern: Annotated[
-            bool,
+            bool | None,
             typer.Option(
-                help="one column: add the pattern statistic (CAD OSE-style contexts), which "
-                "finds more on series with a repeating shape and costs far more per row"
+                "--pattern/--no-pattern",
+                help="one column: judge the series' pattern too (how surprising the next value "
+                "range is after the last few) [default: on for one column]",
+                show_default=False,
             ),
-        ] = False,
+        ] = None,
         explain: Annotated[
             bool,
             typer.Option(
@@ -162,8 +165,10 @@ def register(app: typer.Typer) -> None:
         if columns is not None and not names:
             typer.echo("--columns: give at least one column name", err=True)
             raise typer.Exit(2)
-        if columns is not None and pattern:
-            typer.echo("--pattern: only for one value column, not with --columns", err=True)
+        if columns is not None and pattern is not None:
+            typer.echo(
+                "--pattern/--no-pattern: only for one value column, not with --columns", err=True
+            )
             raise typer.Exit(2)
         try:
             rows, ts, values = read_table(source, names)
@@ -172,8 +177,9 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         drivers: list[str] = []
         if columns is None:
-            params = WITH_PATTERN if pattern else DEFAULT_PARAMS
-            default = PATTERN_SENSITIVITY if pattern else DEFAULT_SENSITIVITY
+            judged = pattern is not False
+            params = WITH_PATTERN if judged else DEFAULT_PARAMS
+            default = PATTERN_SENSITIVITY if judged else DEFAULT_SENSITIVITY
             one = default if sensitivity is None else sensitivity
             scores, alarms, causes = explain_series(ts, values[:, 0], one, params)
             drivers = [CAUSES[k] if k >= 0 else "" for k in causes.tolist()]

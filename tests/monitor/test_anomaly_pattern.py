@@ -1,4 +1,4 @@
-"""The anomaly bank's pattern statistic (CAD OSE-style contexts, decision 0060)."""
+"""The anomaly bank's pattern statistic (sequences of value ranges, decisions 0060 and 0062)."""
 
 from __future__ import annotations
 
@@ -101,13 +101,13 @@ def test_slots_grow_with_their_pattern_state() -> None:
     for key in range(5):
         bank.slot((key, 0))
     assert bank.pattern is not None
-    assert len(bank.pattern.detectors) >= 5
+    assert len(bank.pattern.started) >= 5
     slots = np.arange(5, dtype=np.intp)
     for i in range(600):
         ts = np.full(5, T0 + i * MINUTE, dtype=np.int64)
         bank.update(slots, ts, np.resize(STAIRS, 600)[i] + np.arange(5.0))
-    assert all(d is not None and d.cad is not None for d in bank.pattern.detectors[:5])
-    assert bank.pattern.contexts > 0
+    assert bank.pattern.started[:5].all()
+    assert (bank.pattern.transitions[:5].sum(axis=1) > 0).all()
 
 
 def raised_rows(rule: dict[str, object], x: npt.NDArray[np.float64]) -> list[int]:
@@ -126,11 +126,34 @@ def raised_rows(rule: dict[str, object], x: npt.NDArray[np.float64]) -> list[int
     return raised
 
 
-def test_an_anomaly_rule_with_pattern_raises_where_the_plain_one_does_not() -> None:
+def test_an_anomaly_rule_judges_the_pattern_unless_told_not_to() -> None:
     x = stairs_then_zigzag()
-    assert raised_rows({"kind": "anomaly", "metric": "v"}, x) == []
-    raised = raised_rows({"kind": "anomaly", "metric": "v", "pattern": True}, x)
-    assert len(raised) == 1 and 2400 <= raised[0] < 2400 + len(ZIGZAG), raised
+    assert raised_rows({"kind": "anomaly", "metric": "v", "pattern": False}, x) == []
+    for rule in (
+        {"kind": "anomaly", "metric": "v"},
+        {"kind": "anomaly", "metric": "v", "pattern": True},
+    ):
+        raised = raised_rows(rule, x)
+        assert len(raised) == 1 and 2400 <= raised[0] < 2400 + len(ZIGZAG), raised
+
+
+def test_an_anomaly_rules_limit_says_when_it_does_not_judge_the_pattern() -> None:
+    def limit(**extra: object) -> str:
+        spec = validate_rule(
+            {
+                "key": "r",
+                "kind": "anomaly",
+                "metric": "v",
+                "label_zh": "x",
+                "label_en": "x",
+                **extra,
+            }
+        )
+        return spec.limit_text()
+
+    assert limit() == "sensitivity 0.34"
+    assert limit(pattern=False) == "sensitivity 0.4, no pattern"
+    assert limit(pattern=False, sensitivity=0.5) == "sensitivity 0.5, no pattern"
 
 
 def test_pattern_belongs_to_anomaly_rules_only() -> None:
@@ -159,24 +182,28 @@ def test_pattern_belongs_to_anomaly_rules_only() -> None:
     assert spec.pattern is True
 
 
-def test_cli_pattern_names_it_as_the_cause_and_refuses_columns(tmp_path: Path) -> None:
+def test_cli_judges_the_pattern_by_default_and_refuses_the_flag_with_columns(
+    tmp_path: Path,
+) -> None:
     x = stairs_then_zigzag()
     stamps = np.asarray(minutes(len(x)), dtype="datetime64[ms]").astype("datetime64[s]")
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
     rows = [f"{str(t).replace('T', ' ')},{v:g}" for t, v in zip(stamps, x, strict=True)]
     src.write_text("timestamp,value\n" + "\n".join(rows) + "\n")
     runner = CliRunner()
-    answer = runner.invoke(app, ["anomaly", "score", str(src), str(out), "--explain", "--pattern"])
-    assert answer.exit_code == 0, answer.output
-    lines = [line.split(",") for line in out.read_text().splitlines()[1:]]
-    alarms = [i for i, r in enumerate(lines) if r[3] == "1"]
-    assert len(alarms) == 1 and lines[alarms[0]][4] == "unusual_pattern"
-    answer = runner.invoke(app, ["anomaly", "score", str(src), str(out)])
+    for flags in ([], ["--pattern"]):
+        answer = runner.invoke(app, ["anomaly", "score", str(src), str(out), "--explain", *flags])
+        assert answer.exit_code == 0, answer.output
+        lines = csv_rows(out)
+        alarms = [i for i, r in enumerate(lines) if r[3] == "1"]
+        assert len(alarms) == 1 and lines[alarms[0]][4] == "unusual_pattern"
+    answer = runner.invoke(app, ["anomaly", "score", str(src), str(out), "--no-pattern"])
     assert answer.exit_code == 0 and "1" not in {r[3] for r in csv_rows(out)}
-    answer = runner.invoke(
-        app, ["anomaly", "score", str(src), str(out), "--pattern", "--columns", "value"]
-    )
-    assert answer.exit_code == 2 and "--pattern" in answer.output
+    for flag in ("--pattern", "--no-pattern"):
+        answer = runner.invoke(
+            app, ["anomaly", "score", str(src), str(out), flag, "--columns", "value"]
+        )
+        assert answer.exit_code == 2 and "--pattern/--no-pattern" in answer.output
 
 
 def csv_rows(path: Path) -> list[list[str]]:

@@ -22,9 +22,9 @@ class AnomalyEvaluator(Evaluator):
 
     def __init__(self, rule: RuleSpec, params: DeviceParams) -> None:
         super().__init__(rule, params)
-        default = PATTERN_SENSITIVITY if rule.pattern else DEFAULT_SENSITIVITY
+        default = PATTERN_SENSITIVITY if rule.uses_pattern else DEFAULT_SENSITIVITY
         sensitivity = default if rule.sensitivity is None else rule.sensitivity
-        detector = WITH_PATTERN if rule.pattern else DEFAULT_PARAMS
+        detector = WITH_PATTERN if rule.uses_pattern else DEFAULT_PARAMS
         self.bank = AnomalyBank(sensitivity=sensitivity, params=detector)
         self.alarm_ts = np.zeros(0, np.int64)
 

@@ -92,10 +92,10 @@ class RuleSpec(BaseModel):
     into: tuple[float, ...] | None = None
     at_least: int | None = Field(default=None, ge=1, le=64)
     sensitivity: float | None = Field(default=None, ge=0, le=1)
-    #: An anomaly rule's detector also judges the series' pattern (CAD OSE-style contexts of
-    #: value ranges): it finds more where a series repeats a shape, at tens of times the cost
-    #: per point (decision 0060). Its sensitivity then defaults to 0.34.
-    pattern: bool = False
+    #: An anomaly rule's detector also judges the series' pattern (how surprising the next value
+    #: range is after the last few), unless this is false (decision 0062). Its sensitivity
+    #: defaults to 0.34 with the pattern and to 0.4 without.
+    pattern: bool | None = None
     #: An anomaly alarm clears after this long without a new departure.
     clear_after_s: float = Field(default=3600.0, gt=0)
     #: A plant rule's sensors, and how many rows of each device's normal running it is fitted
@@ -158,6 +158,11 @@ class RuleSpec(BaseModel):
             raise ValueError("at_least: a burst rule needs into (the states counted) and at_least")
         return self
 
+    @property
+    def uses_pattern(self) -> bool:
+        """An anomaly rule judges the series' pattern unless ``pattern`` is false."""
+        return self.kind is RuleKind.anomaly and self.pattern is not False
+
     @functools.cached_property
     def expression(self) -> Expression | None:
         return parse_expression(self.expr) if self.expr else None
@@ -197,9 +202,9 @@ class RuleSpec(BaseModel):
         if kind is RuleKind.burst:
             return f"< {self.at_least} / {_num(self.window_s)} s"
         if kind is RuleKind.anomaly:
-            default = PATTERN_SENSITIVITY if self.pattern else DEFAULT_SENSITIVITY
+            default = PATTERN_SENSITIVITY if self.uses_pattern else DEFAULT_SENSITIVITY
             shown = default if self.sensitivity is None else self.sensitivity
-            return f"sensitivity {_num(shown)}" + (", pattern" if self.pattern else "")
+            return f"sensitivity {_num(shown)}" + ("" if self.uses_pattern else ", no pattern")
         if kind is RuleKind.plant:
             shown = DEFAULT_SENSITIVITY if self.sensitivity is None else self.sensitivity
             return f"fit {self.fit_points} rows, sensitivity {_num(shown)}"
