@@ -121,8 +121,8 @@ def register(app: typer.Typer) -> None:
                 min=0.0,
                 max=1.0,
                 help="0..1: an alarm fires when the score ≥ 1 − sensitivity "
-                f"[default: {PATTERN_SENSITIVITY} on one column, {DEFAULT_SENSITIVITY} with "
-                "--no-pattern or --columns]",
+                f"(default {PATTERN_SENSITIVITY} on one column, {DEFAULT_SENSITIVITY} with "
+                "--no-pattern or --columns)",
             ),
         ] = None,
         columns: Annotated[
@@ -138,7 +138,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--pattern/--no-pattern",
                 help="one column: judge the series' pattern too (how surprising the next value "
-                "range is after the last few) [default: on for one column]",
+                "range is after the last few; on by default for one column)",
                 show_default=False,
             ),
         ] = None,
