@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from shugu.api.body_limit import BodyLimit
 from shugu.api.device_routes import DeviceIngest, ingest_batch, ingest_device_telemetry
 from shugu.api.errors import install_error_handlers
+from shugu.api.unix_http import UnixTransport
 
 #: Main's HTTP listener for the fronts, in the data directory.
 MAIN_HTTP_SOCKET = "http.sock"
@@ -47,6 +48,9 @@ _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 #: An idle connection to main is dropped well before main's keep-alive (at least 1 s) closes it,
 #: so that a request is seldom written into a connection main is closing at that moment.
 _IDLE_EXPIRY_S = 0.5
+#: httpx's own bounds for a client's pool.
+_MAX_CONNECTIONS = 100
+_MAX_IDLE_CONNECTIONS = 20
 
 
 def main_http_socket(data_dir: Path) -> Path:
@@ -108,12 +112,17 @@ def build_front_app(
 
 def main_client(data_dir: Path, idle_expiry_s: float = _IDLE_EXPIRY_S) -> httpx.AsyncClient:
     """The front's pool of connections to main's Unix-socket HTTP listener."""
-    transport = httpx.AsyncHTTPTransport(uds=str(main_http_socket(data_dir)))
+    # The limits go to the transport: a client given a transport does not pass its own on.
+    limits = httpx.Limits(
+        max_connections=_MAX_CONNECTIONS,
+        max_keepalive_connections=_MAX_IDLE_CONNECTIONS,
+        keepalive_expiry=idle_expiry_s,
+    )
+    transport = UnixTransport(str(main_http_socket(data_dir)), limits)
     return httpx.AsyncClient(
         transport=transport,
         # No read timeout: long polls and the console's live stream stay open by design.
         timeout=httpx.Timeout(None, connect=5.0),
-        limits=httpx.Limits(keepalive_expiry=idle_expiry_s),
     )
 
 
