@@ -2,7 +2,7 @@
 over main's Unix socket, each connection an asyncio stream (a transport with its protocol).
 
 Why not httpx's own Unix-socket transport: it reads through anyio's raw-socket stream, which on
-uvloop can make the event loop log ``InvalidStateError`` (decision 0062). anyio waits for the
+uvloop can make the event loop log ``InvalidStateError`` (decision 0063). anyio waits for the
 socket to become readable by registering ``future.set_result`` as the socket's reader, and
 removes that reader only in the future's done callback, which runs one loop pass later. When
 the read is cancelled (starlette cancels a streamed answer whose browser went away) in the same
