@@ -209,7 +209,8 @@ def _drop_streams(port: int) -> None:
 
     def browser() -> None:
         for _ in range(DROPS):
-            with socket.create_connection(("127.0.0.1", port)) as conn:
+            # A bound on waiting, so that a front that never answers fails the test, not hangs it.
+            with socket.create_connection(("127.0.0.1", port), timeout=60) as conn:
                 conn.sendall(b"GET /live HTTP/1.1\r\nhost: front\r\n\r\n")
                 got = b""
                 while got.count(b"data:") < 2:
