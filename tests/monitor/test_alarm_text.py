@@ -96,6 +96,30 @@ def test_without_a_device_or_profile_the_line_still_reads() -> None:
     assert alarm_text(custom, None, "en") == "temp"
 
 
+def test_an_anomaly_reads_what_drove_it() -> None:
+    odd = validate_rule(
+        {
+            "key": "a",
+            "kind": "anomaly",
+            "metric": "supply_air_c",
+            "label_zh": "送风温度",
+            "label_en": "Supply air",
+        }
+    )
+    zh = alarm_text(odd, 0.934, "zh", device="空调 03", profile="crah", driver="unusual_pattern")
+    en = alarm_text(odd, 0.934, "en", device="空调 03", profile="crah", driver="unusual_pattern")
+    assert zh == "空调 03 送风温度异常：常见数值以罕见次序出现（评分 0.93）"
+    assert en == (
+        "空调 03: Supply air temperature anomalous: usual values in an unusual order (score 0.93)"
+    )
+    for cause in ("spike", "level_shift", "unusual_sequence", "unusual_shape", "unusual_for_time"):
+        assert "：" in alarm_text(odd, 0.9, "zh", driver=cause)
+    # Without a known cause (an alarm raised before causes were kept) the line still reads.
+    plain = "空调 03 送风温度异常（评分 0.9）"
+    assert alarm_text(odd, 0.9, "zh", device="空调 03", profile="crah") == plain
+    assert alarm_text(odd, 0.9, "zh", device="空调 03", profile="crah", driver="gone") == plain
+
+
 def test_numbers_and_spans_are_short() -> None:
     assert [number(v) for v in (29.44, 5.0, 0.041, 1500.4, -0.001)] == [
         "29.4",

@@ -136,8 +136,12 @@ def alarm_text(
         )
         return _done(line)
     if kind is RuleKind.anomaly:
+        # The value is the score; the driver, the statistic that drove it (anomaly.CAUSES).
         shown = number(value) if value is not None else _t(lang, "unknown_value")
-        return _done(_t(lang, "anomaly").format(value=shown, **fields))
+        cause = _templates()["zh" if lang == "zh" else "en"].get(f"cause_{driver}")
+        if cause is None:
+            return _done(_t(lang, "anomaly").format(value=shown, **fields))
+        return _done(_t(lang, "anomaly_cause").format(value=shown, cause=cause, **fields))
     if value is None:
         return _done(_t(lang, "holding").format(**fields))
     if kind is RuleKind.rate:

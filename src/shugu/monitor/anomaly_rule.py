@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from shugu.monitor.anomaly import (
+    CAUSES,
     DEFAULT_PARAMS,
     DEFAULT_SENSITIVITY,
     PATTERN_SENSITIVITY,
@@ -38,4 +39,10 @@ class AnomalyEvaluator(Evaluator):
         self.alarm_ts[dev[alarms]] = ts[alarms]
         last = self.alarm_ts[dev]
         quiet = (last >= 0) & (ts - last >= self.rule.clear_after_s * 1000.0)
-        return self._finish(dev, alarms, quiet & ~alarms, scores)
+        step = self._finish(dev, alarms, quiet & ~alarms, scores)
+        # What drove each raised alarm, for its text (spike, unusual_pattern, ...).
+        causes = self.bank.causes.tolist()
+        drivers = tuple(
+            CAUSES[c] if up else None for c, up in zip(causes, step.raised, strict=True)
+        )
+        return Step(step.raised, step.cleared, step.shown, drivers)
