@@ -3,7 +3,7 @@ when, in Chinese and English, with the device's name and the profile's labels.""
 
 from __future__ import annotations
 
-from shugu.monitor.alarm_text import alarm_text, number, span
+from shugu.monitor.alarm_text import alarm_text, limit_line, number, span
 from shugu.monitor.engine import describe
 from shugu.monitor.rules import default_rules, validate_rule
 
@@ -118,6 +118,23 @@ def test_an_anomaly_reads_what_drove_it() -> None:
     plain = "空调 03 送风温度异常（评分 0.9）"
     assert alarm_text(odd, 0.9, "zh", device="空调 03", profile="crah") == plain
     assert alarm_text(odd, 0.9, "zh", device="空调 03", profile="crah", driver="gone") == plain
+
+
+def test_limits_with_words_read_in_the_reader_s_language() -> None:
+    def made(**extra: object):  # type: ignore[no-untyped-def]
+        return validate_rule({"key": "a", "label_zh": "x", "label_en": "x", **extra})
+
+    odd = made(kind="anomaly", metric="v")
+    assert limit_line(odd, "zh") == "灵敏度 0.34"
+    assert limit_line(odd, "en") == odd.limit_text() == "sensitivity 0.34"
+    plain = made(kind="anomaly", metric="v", pattern=False, sensitivity=0.5)
+    assert limit_line(plain, "zh") == "灵敏度 0.5，不判序列模式"
+    assert limit_line(plain, "en") == plain.limit_text() == "sensitivity 0.5, no pattern"
+    plant = made(kind="plant", metrics=["a", "b"], fit_points=400)
+    assert limit_line(plant, "zh") == "按前 400 行拟合，灵敏度 0.4"
+    assert limit_line(plant, "en") == plant.limit_text()
+    hot = rule("cooling_tower.gearbox_oil_hot")
+    assert limit_line(hot, "zh") == limit_line(hot, "en") == hot.limit_text()
 
 
 def test_numbers_and_spans_are_short() -> None:

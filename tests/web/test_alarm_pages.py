@@ -25,6 +25,7 @@ def raise_alarm(
     value: float = 31.5,
     raised_at: datetime | None = None,
     device_id: int | None = None,
+    limits: dict[str, str] | None = None,
 ) -> AlarmRecord:
     """An open alarm as the monitor raises it, with its texts in both languages."""
     device = device_id or (w.device_a if enterprise == "a" else w.device_b)
@@ -43,6 +44,7 @@ def raise_alarm(
             "text_en": "temperature 31.5 °C above 30",
             "limit": "≤ 30",
             "unit": "°C",
+            **(limits or {}),
         },
     )
     assert record is not None
@@ -74,6 +76,21 @@ def test_the_page_lists_open_alarms_in_the_users_language(world: World) -> None:
     world.client.get("/lang?to=en&next=/")
     html = world.client.get(f"/e/{world.ent_a}/alarms").text
     assert "Workshop too hot" in html and ">Active<" in html
+
+
+def test_a_limit_in_words_reads_in_the_users_language(world: World) -> None:
+    worded = raise_alarm(
+        world, limits={"limit": "sensitivity 0.34", "limit_zh": "灵敏度 0.34"}, value=0.93
+    )
+    older = raise_alarm(world, limits={"limit": "fit 400 rows, sensitivity 0.4"})
+    sign_in(world.client, "viewer_a")
+    html = table(world)
+    assert f'id="alarm-{worded.id}"' in html and "灵敏度 0.34" in html
+    assert "sensitivity 0.34" not in html
+    # Raised before the limit was kept in Chinese too: its one text is shown.
+    assert f'id="alarm-{older.id}"' in html and "fit 400 rows, sensitivity 0.4" in html
+    world.client.get("/lang?to=en&next=/")
+    assert "sensitivity 0.34" in table(world) and "灵敏度" not in table(world)
 
 
 def test_the_table_refetches_itself_on_alarm_changes(world: World) -> None:

@@ -135,7 +135,8 @@ def alarm_view(
         raised_at=record.raised_at,
         value=record.value,
         detail=str(detail.get(f"text_{lang}", "")),
-        limit=str(detail.get("limit", "")),
+        # Alarms raised before the limit was kept in Chinese too have only "limit".
+        limit=str(detail.get(f"limit_{lang}", detail.get("limit", ""))),
         acknowledged_at=record.acknowledged_at,
         acknowledged_by=record.acknowledged_by,
         cleared_at=record.cleared_at,

@@ -33,6 +33,18 @@ def _t(lang: str, key: str) -> str:
     return _templates()["zh" if lang == "zh" else "en"][key]
 
 
+def limit_line(rule: RuleSpec, lang: str) -> str:
+    """The rule's limit as :meth:`RuleSpec.limit_text` gives it, with the words of anomaly and
+    plant rules in ``lang`` (the others' limits are numbers and symbols)."""
+    shown = number(rule.effective_sensitivity)
+    if rule.kind is RuleKind.anomaly:
+        key = "limit_anomaly" if rule.uses_pattern else "limit_anomaly_plain"
+        return _t(lang, key).format(sensitivity=shown)
+    if rule.kind is RuleKind.plant:
+        return _t(lang, "limit_plant").format(sensitivity=shown, fit=rule.fit_points)
+    return rule.limit_text()
+
+
 def number(value: float, like: float | None = None) -> str:
     """A reading as a person writes it: three figures at most below 100, none after the point
     above; ``like`` gives the decimals instead (a difference as precise as its reading)."""

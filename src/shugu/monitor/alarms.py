@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from shugu.domain.errors import ConflictError, ValidationError
 from shugu.domain.timeutil import utc_datetime, utc_now_ms
+from shugu.monitor.alarm_text import limit_line
 from shugu.monitor.engine import DeviceInfo, Transition, describe
 from shugu.monitor.flapping import FlapLimits, FlapTracker, FlapVerdict
 from shugu.monitor.incidents import load_rules
@@ -211,6 +212,7 @@ class AlarmBook:
                 driver=t.driver,
             ),
             "limit": rule.limit_text(),
+            "limit_zh": limit_line(rule, "zh"),
             "subject": rule.subject(),
             "unit": rule.unit,
             "point_ts_ms": t.ts_ms,

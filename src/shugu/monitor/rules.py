@@ -202,13 +202,19 @@ class RuleSpec(BaseModel):
         if kind is RuleKind.burst:
             return f"< {self.at_least} / {_num(self.window_s)} s"
         if kind is RuleKind.anomaly:
-            default = PATTERN_SENSITIVITY if self.uses_pattern else DEFAULT_SENSITIVITY
-            shown = default if self.sensitivity is None else self.sensitivity
-            return f"sensitivity {_num(shown)}" + ("" if self.uses_pattern else ", no pattern")
+            shown = _num(self.effective_sensitivity)
+            return f"sensitivity {shown}" + ("" if self.uses_pattern else ", no pattern")
         if kind is RuleKind.plant:
-            shown = DEFAULT_SENSITIVITY if self.sensitivity is None else self.sensitivity
-            return f"fit {self.fit_points} rows, sensitivity {_num(shown)}"
+            shown = _num(self.effective_sensitivity)
+            return f"fit {self.fit_points} rows, sensitivity {shown}"
         return f"{_num(self.for_s)} s"
+
+    @property
+    def effective_sensitivity(self) -> float:
+        """An anomaly or plant rule's sensitivity, its default where none is given."""
+        if self.sensitivity is not None:
+            return self.sensitivity
+        return PATTERN_SENSITIVITY if self.uses_pattern else DEFAULT_SENSITIVITY
 
     def with_overrides(self, params: dict[str, Any]) -> RuleSpec:
         """The rule with a device's own limits; errors name the overridden field."""

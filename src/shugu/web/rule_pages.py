@@ -22,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from shugu.api.scope import listed_device, require_alarm_admin, require_device_access
 from shugu.domain.errors import NotFoundError, ShuguError, ValidationError
 from shugu.monitor import rule_service
+from shugu.monitor.alarm_text import limit_line
 from shugu.monitor.model import Severity
 from shugu.monitor.rule_service import DeviceRule
 from shugu.monitor.rules import RuleKind, RuleSpec, custom_rule_ref
@@ -183,6 +184,7 @@ def _card(
         "base": base,
         "label": found.rule.label_en if en else found.rule.label_zh,
         "kind_label": KIND_LABELS.get(found.rule.kind, found.rule.kind.value),
+        "limit": limit_line(found.rule, "en" if en else "zh"),
         "overridden": found.overridden,
         "main_fields": [PARAMS[n] for n in main],
         "flap_fields": [PARAMS[n] for n in flapping],

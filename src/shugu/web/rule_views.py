@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from shugu.domain.profiles import load_profiles
+from shugu.monitor.alarm_text import limit_line
 from shugu.monitor.rules import RuleKind, RuleSpec
 from shugu.web.i18n import N_
 
@@ -81,7 +82,7 @@ def rule_row(
         label=rule.label_en if names.en else rule.label_zh,
         kind_label=KIND_LABELS.get(rule.kind, rule.kind.value),
         subject=rule.subject(),
-        limit=rule.limit_text(),
+        limit=limit_line(rule, "en" if names.en else "zh"),
         severity=rule.severity.value,
         enabled=rule.enabled,
         scope_kind=scope_kind,
