@@ -21,7 +21,7 @@ from shugu.monitor.anomaly import (
     score_many,
 )
 from shugu.monitor.engine import DeviceInfo, RuleBinding, RuleEngine
-from shugu.monitor.rules import RuleScope, validate_rule
+from shugu.monitor.rules import RuleScope, RuleSpec, validate_rule
 from tests.monitor.points import one_point
 
 T0 = 1_700_000_000_000
@@ -140,49 +140,22 @@ def test_an_anomaly_rule_judges_the_pattern_unless_told_not_to() -> None:
         assert len(raised) == 1 and 2400 <= raised[0] < 2400 + len(ZIGZAG), raised
 
 
-def test_an_anomaly_rules_limit_says_when_it_does_not_judge_the_pattern() -> None:
-    def limit(**extra: object) -> str:
-        spec = validate_rule(
-            {
-                "key": "r",
-                "kind": "anomaly",
-                "metric": "v",
-                "label_zh": "x",
-                "label_en": "x",
-                **extra,
-            }
-        )
-        return spec.limit_text()
+def anomaly_rule(**extra: object) -> RuleSpec:
+    base = {"key": "r", "kind": "anomaly", "metric": "v", "label_zh": "x", "label_en": "x"}
+    return validate_rule({**base, **extra})
 
-    assert limit() == "sensitivity 0.34"
-    assert limit(pattern=False) == "sensitivity 0.4, no pattern"
-    assert limit(pattern=False, sensitivity=0.5) == "sensitivity 0.5, no pattern"
+
+def test_an_anomaly_rules_limit_says_when_it_does_not_judge_the_pattern() -> None:
+    assert anomaly_rule().limit_text() == "sensitivity 0.34"
+    assert anomaly_rule(pattern=False).limit_text() == "sensitivity 0.4, no pattern"
+    plain = anomaly_rule(pattern=False, sensitivity=0.5)
+    assert plain.limit_text() == "sensitivity 0.5, no pattern"
 
 
 def test_pattern_belongs_to_anomaly_rules_only() -> None:
     with pytest.raises(ValidationError, match="pattern: belongs to anomaly rules"):
-        validate_rule(
-            {
-                "key": "r",
-                "kind": "threshold",
-                "metric": "v",
-                "above": 1,
-                "label_zh": "x",
-                "label_en": "x",
-                "pattern": True,
-            }
-        )
-    spec = validate_rule(
-        {
-            "key": "r",
-            "kind": "anomaly",
-            "metric": "v",
-            "label_zh": "x",
-            "label_en": "x",
-            "pattern": 1,
-        }
-    )
-    assert spec.pattern is True
+        anomaly_rule(kind="threshold", above=1, pattern=True)
+    assert anomaly_rule(pattern=1).pattern is True
 
 
 def test_cli_judges_the_pattern_by_default_and_refuses_the_flag_with_columns(
