@@ -95,11 +95,12 @@ def series(n: int) -> list[Floats]:
     return [cycle, rng.uniform(size=n), leaving, flat, missing]
 
 
-def test_the_bank_scores_as_the_definition_reads() -> None:
+@pytest.mark.parametrize("params", [SMALL, SequenceParams(warmup_points=2, rest_points=3)])
+def test_the_bank_scores_as_the_definition_reads(params: SequenceParams) -> None:
     xs = series(400)
-    state = SequenceState(2, SMALL)  # grows to every slot
+    state = SequenceState(2, params)  # grows to every slot
     state.grow(len(xs))
-    references = [Reference(SMALL) for _ in xs]
+    references = [Reference(params) for _ in xs]
     slots = np.arange(len(xs), dtype=np.intp)
     for i in range(400):
         # Slots come in a different order each step, as a batch of the monitor may.
@@ -149,3 +150,5 @@ def test_sizes_must_make_sense() -> None:
         SequenceState(1, SequenceParams(orders=()))
     with pytest.raises(ValueError, match="bits and orders"):
         SequenceState(1, SequenceParams(bits=(0, 3)))
+    with pytest.raises(ValueError, match="warmup_points must be positive"):
+        SequenceState(1, SequenceParams(warmup_points=0))

@@ -87,6 +87,8 @@ class SequenceState:
     def __init__(self, capacity: int, params: SequenceParams) -> None:
         if not params.bits or not params.orders or min(params.bits) < 1 or min(params.orders) < 1:
             raise ValueError("bits and orders must be non-empty and positive")
+        if params.warmup_points < 1 or params.rest_points < 0 or params.margin < 0:
+            raise ValueError("warmup_points must be positive, rest_points and margin not negative")
         self.params = params
         self.tables, n_contexts, n_transitions = _tables(params)
         self.top = 2 ** max(params.bits)
@@ -176,6 +178,8 @@ class SequenceState:
         levels = self._levels(values, self.low[one], self.high[one])
         contexts, transitions = self.contexts[slot], self.transitions[slot]
         for t in self.tables:
+            if len(levels) <= t.order:  # a warm-up shorter than the sequence counts nothing
+                continue
             digits = levels >> t.shift
             context = np.zeros(len(digits) - t.order, dtype=np.intp)
             for back in range(t.order):
