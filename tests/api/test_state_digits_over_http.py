@@ -25,11 +25,14 @@ def test_a_state_that_is_no_code_is_refused_alone(
     park = registry.create_park(region.id, "滨海工业区")
     ent = registry.create_enterprise(park.id, "长乐纺织", "91110000600037341L")
     _, token = registry.create_device(ent.id, "loom-1", "loom")
-    app, _ = build_app(registry, tmp_path)
-    with TestClient(app) as client:
-        answer = client.post(
-            f"/api/v1/{token}/telemetry", json={"stop_cause": text, "speed_rpm": 600}
-        )
+    app, services = build_app(registry, tmp_path)
+    try:
+        with TestClient(app) as client:
+            answer = client.post(
+                f"/api/v1/{token}/telemetry", json={"stop_cause": text, "speed_rpm": 600}
+            )
+    finally:
+        services.close()  # its store's writer and compactor threads
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert (body["accepted"], body["rejected"]) == (1, 1)
