@@ -41,6 +41,16 @@ _LN10 = float(np.log(10.0))
 _RESCALE_AT = 1e100
 
 
+def grow_slots(state: object, names: tuple[str, ...], capacity: int) -> None:
+    """Give each per-slot array of ``state`` named in ``names`` rows up to ``capacity``: 0,
+    except an array named ``weight``, whose new rows are 1."""
+    for name in names:
+        a = getattr(state, name)
+        fill = 1.0 if name == "weight" else 0
+        pad = np.full((capacity - a.shape[0], *a.shape[1:]), fill, dtype=a.dtype)
+        setattr(state, name, np.concatenate([a, pad]))
+
+
 @dataclass(frozen=True, slots=True)
 class ContextParams:
     """Sizes of the contextual statistic, in points."""
@@ -112,11 +122,7 @@ class ContextState:
     )  # fmt: skip
 
     def grow(self, capacity: int) -> None:
-        for name in self._FIELDS:
-            a = getattr(self, name)
-            fill = 1.0 if name == "weight" else 0
-            pad = np.full((capacity - a.shape[0], *a.shape[1:]), fill, dtype=a.dtype)
-            setattr(self, name, np.concatenate([a, pad]))
+        grow_slots(self, self._FIELDS, capacity)
 
     def quantise(self, slots: IntArray, x: FloatArray) -> IntArray:
         """The range of each value for its series (with the series' current mean and spread)."""

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from shugu.monitor.anomaly_context import log10_gaussian_tail
+from shugu.monitor.anomaly_context import grow_slots, log10_gaussian_tail
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -115,11 +115,7 @@ class SeasonState:
     )  # fmt: skip
 
     def grow(self, capacity: int) -> None:
-        for name in self._FIELDS:
-            a = getattr(self, name)
-            fill = 1.0 if name == "weight" else 0
-            pad = np.full((capacity - a.shape[0], *a.shape[1:]), fill, dtype=a.dtype)
-            setattr(self, name, np.concatenate([a, pad]))
+        grow_slots(self, self._FIELDS, capacity)
 
     def step(
         self,

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from shugu.monitor.anomaly_context import grow_slots
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.intp]
@@ -120,14 +122,13 @@ class SequenceState:
         self.contexts = np.zeros((cap, n_contexts), dtype=np.uint16)
         self.transitions = np.zeros((cap, n_transitions), dtype=np.uint16)
 
+    _FIELDS = (
+        "taken", "warm", "started", "low", "high", "history", "known", "resting",
+        "contexts", "transitions",
+    )  # fmt: skip
+
     def grow(self, capacity: int) -> None:
-        for name in (
-            "taken", "warm", "started", "low", "high", "history", "known", "resting",
-            "contexts", "transitions",
-        ):  # fmt: skip
-            a = getattr(self, name)
-            pad = np.zeros((capacity - a.shape[0], *a.shape[1:]), dtype=a.dtype)
-            setattr(self, name, np.concatenate([a, pad]))
+        grow_slots(self, self._FIELDS, capacity)
 
     @property
     def bytes_per_slot(self) -> int:
