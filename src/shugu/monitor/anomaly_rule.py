@@ -40,6 +40,8 @@ class AnomalyEvaluator(Evaluator):
         last = self.alarm_ts[dev]
         quiet = (last >= 0) & (ts - last >= self.rule.clear_after_s * 1000.0)
         step = self._finish(dev, alarms, quiet & ~alarms, scores)
+        if not step.raised.any():  # most steps: nothing to explain
+            return step
         # What drove each raised alarm, for its text (spike, unusual_pattern, ...).
         causes = self.bank.causes.tolist()
         drivers = tuple(
