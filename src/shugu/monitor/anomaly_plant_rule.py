@@ -13,7 +13,6 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from shugu.monitor.anomaly import DEFAULT_SENSITIVITY
 from shugu.monitor.anomaly_plant import PlantDetector, PlantParams
 from shugu.monitor.evaluators import DeviceParams, Evaluator, Floats, Ints, Step
 from shugu.monitor.rules import RuleSpec
@@ -24,7 +23,7 @@ class PlantEvaluator(Evaluator):
 
     def __init__(self, rule: RuleSpec, params: DeviceParams) -> None:
         super().__init__(rule, params)
-        self.sensitivity = DEFAULT_SENSITIVITY if rule.sensitivity is None else rule.sensitivity
+        self.sensitivity = rule.effective_sensitivity
         self.plant_params = PlantParams(fit_rows=rule.fit_points)
         self.metrics = rule.metrics or ()
         self.detectors: dict[int, PlantDetector] = {}

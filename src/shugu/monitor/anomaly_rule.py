@@ -9,8 +9,6 @@ import numpy as np
 from shugu.monitor.anomaly import (
     CAUSES,
     DEFAULT_PARAMS,
-    DEFAULT_SENSITIVITY,
-    PATTERN_SENSITIVITY,
     WITH_PATTERN,
     AnomalyBank,
 )
@@ -23,10 +21,8 @@ class AnomalyEvaluator(Evaluator):
 
     def __init__(self, rule: RuleSpec, params: DeviceParams) -> None:
         super().__init__(rule, params)
-        default = PATTERN_SENSITIVITY if rule.uses_pattern else DEFAULT_SENSITIVITY
-        sensitivity = default if rule.sensitivity is None else rule.sensitivity
         detector = WITH_PATTERN if rule.uses_pattern else DEFAULT_PARAMS
-        self.bank = AnomalyBank(sensitivity=sensitivity, params=detector)
+        self.bank = AnomalyBank(sensitivity=rule.effective_sensitivity, params=detector)
         self.alarm_ts = np.zeros(0, np.int64)
 
     def _reserve(self, size: int) -> None:
