@@ -300,3 +300,108 @@ def test_only_who_configures_alarms_gets_the_rule_forms(world: World) -> None:
         f"/e/{world.ent_b}/rules", data={**own_rule_form(world), "csrf_token": csrf}
     )
     assert answer.status_code == 404
+
+
+def own_rules(w: World) -> list[dict[str, Any]]:
+    rules = w.client.get(f"/api/enterprises/{w.ent_b}/rules", headers=w.as_("admin_b")).json()
+    return [r for r in rules if r["id"] is not None]
+
+
+def test_an_administrator_makes_an_anomaly_rule_from_the_form(world: World) -> None:
+    csrf = sign_in(world.client, "admin_b")
+    page = world.client.get(f"/e/{world.ent_b}/rules").text
+    assert '<option value="anomaly">异常检测</option>' in page
+    # Only the chosen kind's fields are shown and sent; the anomaly fields wait hidden.
+    sensitivity = page.split('<input id="rf-sensitivity"')[1].split(">")[0]
+    assert "disabled" in sensitivity and 'placeholder="0.34"' in sensitivity
+    made = world.client.post(
+        f"/e/{world.ent_b}/rules",
+        data={
+            **own_rule_form(world, kind="anomaly", above="", metric="supply_air_c"),
+            "sensitivity": "0.3",
+            "pattern": "yes",
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text
+    [own] = own_rules(world)
+    rule = own["rule"]
+    assert (rule["kind"], rule["key"], rule["sensitivity"], rule.get("pattern")) == (
+        "anomaly",
+        "supply_air_c_anomaly",
+        0.3,
+        None,
+    )
+    page = world.client.get(f"/e/{world.ent_b}/rules").text
+    row = page.split('data-testid="own-rules"')[1].split("</table>")[0]
+    assert "灵敏度 0.3" in row and "送风温度" in row and "supply_air_c" in row
+    edit = world.client.get(f"/e/{world.ent_b}/rules/{own['id']}").text
+    assert 'value="0.3"' in edit.split('id="rf-sensitivity"')[1].split(">")[0]
+    assert "disabled" not in edit.split('id="rf-sensitivity"')[1].split(">")[0]
+    assert "disabled" in edit.split('id="rf-above"')[1].split(">")[0]
+    changed = world.client.post(
+        f"/e/{world.ent_b}/rules/{own['id']}",
+        data={
+            **own_rule_form(world, kind="anomaly", above="", metric="supply_air_c"),
+            "pattern": "no",
+            "clear_after_s": "600",
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303, changed.text
+    [own] = own_rules(world)
+    assert (own["rule"]["pattern"], own["rule"]["clear_after_s"]) == (False, 600.0)
+    assert own["rule"].get("sensitivity") is None
+    edit = world.client.get(f"/e/{world.ent_b}/rules/{own['id']}").text
+    assert '<option value="no" selected>' in edit
+    assert 'placeholder="0.4"' in edit.split('id="rf-sensitivity"')[1].split(">")[0]
+
+
+def test_an_anomaly_rule_refuses_limits_and_a_threshold_rule_a_sensitivity(world: World) -> None:
+    csrf = sign_in(world.client, "admin_b")
+    cases = [
+        ({"kind": "anomaly"}, "above", "此类规则不使用该项，请留空。"),
+        ({"kind": "anomaly", "above": "", "sensitivity": "2"}, "sensitivity", "取值 0 到 1"),
+        (
+            {"kind": "anomaly", "above": "", "pattern": "maybe"},
+            "pattern",
+            "请选择是否判断序列模式。",
+        ),
+        ({"sensitivity": "0.3"}, "sensitivity", "此类规则不使用该项，请留空。"),
+        ({"kind": "anomaly", "above": "", "clear_after_s": "0"}, "clear_after_s", "须大于 0 秒。"),
+    ]
+    for change, field, message in cases:
+        answer = world.client.post(
+            f"/e/{world.ent_b}/rules",
+            data={**own_rule_form(world, **change), "csrf_token": csrf},
+        )
+        assert answer.status_code == 422, change
+        error = answer.text.split(f'data-testid="error-{field}">')[1].split("</p>")[0]
+        assert message in error, (change, error)
+    assert own_rules(world) == []
+
+
+def test_a_rule_of_a_kind_the_form_does_not_make_is_deleted_not_reshaped(world: World) -> None:
+    made = world.client.post(
+        f"/api/enterprises/{world.ent_b}/rules",
+        json={
+            "rule": {
+                "key": "return_rising",
+                "kind": "rate",
+                "metric": "return_air_c",
+                "max_rise_per_h": 5,
+                "label_zh": "回风温度上升过快",
+                "label_en": "Return air rising fast",
+            },
+            "scope": {"profile": "crah"},
+        },
+        headers=world.as_("admin_b"),
+    )
+    assert made.status_code == 201, made.text
+    sign_in(world.client, "admin_b")
+    edit = world.client.get(f"/e/{world.ent_b}/rules/{made.json()['id']}").text
+    assert 'data-testid="rule-form"' not in edit
+    assert "“变化速率”类规则通过接口修改；可在此删除。" in edit
+    assert 'data-testid="rule-delete"' in edit

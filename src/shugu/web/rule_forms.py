@@ -1,5 +1,6 @@
-"""The form of an enterprise's own rule: a limit on one metric (threshold, or held for a time)
-on every device of a profile, on an asset and all below it, or on one device.
+"""The form of an enterprise's own rule on one metric: a limit (threshold, or held for a time)
+or the anomaly detector (异常检测), on every device of a profile, on an asset and all below it,
+or on one device.
 
 The form's fields become the body ``rule_service.save_rule`` takes (the API's rule body), and
 the service's errors, which name the rule's field (``above``, ``rule.metric``,
@@ -23,10 +24,18 @@ from shugu.store.registry import Registry
 from shugu.web.i18n import N_, Translator
 
 #: The kinds of rule the form makes; the API makes every kind.
-FORM_KINDS: Final = (RuleKind.threshold, RuleKind.duration)
+FORM_KINDS: Final = (RuleKind.threshold, RuleKind.duration, RuleKind.anomaly)
 TEXT_FIELDS: Final = ("label_zh", "label_en", "metric")
-NUMBER_FIELDS: Final = ("above", "below", "deadband", "for_s")
-FIELDS: Final = (*TEXT_FIELDS, "kind", *NUMBER_FIELDS, "severity", "applies")
+NUMBER_FIELDS: Final = ("above", "below", "deadband", "for_s", "sensitivity", "clear_after_s")
+#: The number fields each kind of rule reads; a value in another is refused, not dropped.
+KIND_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    RuleKind.threshold.value: ("above", "below", "deadband"),
+    RuleKind.duration.value: ("above", "below", "deadband", "for_s"),
+    RuleKind.anomaly.value: ("sensitivity", "clear_after_s"),
+}
+#: Whether an anomaly rule judges the series' pattern: ``yes`` (the default) or ``no``.
+PATTERN_CHOICES: Final = ("yes", "no")
+FIELDS: Final = (*TEXT_FIELDS, "kind", *NUMBER_FIELDS, "pattern", "severity", "applies")
 MAX_TEXT: Final = 200
 #: An enterprise with more devices than this is offered its profiles and assets only (a select
 #: of thousands of devices helps nobody); a rule for one device is made from the API then.
@@ -108,6 +117,7 @@ def form_of(body: Mapping[str, Any]) -> RuleForm:
     scope: Mapping[str, Any] = body.get("scope", {})
     values = {name: _text(rule.get(name)) for name in (*TEXT_FIELDS, *NUMBER_FIELDS)}
     values["kind"] = str(rule.get("kind", RuleKind.threshold.value))
+    values["pattern"] = "no" if rule.get("pattern") is False else "yes"
     values["severity"] = str(rule.get("severity", Severity.major.value))
     for key in ("profile", "asset_id", "device_id"):
         if scope.get(key) is not None:
@@ -130,12 +140,17 @@ def rule_body(
             form.errors[name] = tr("At most {n} characters.", n=MAX_TEXT)
         elif values[name]:
             rule[name] = values[name]
-    if values["kind"] in {k.value for k in FORM_KINDS}:
-        rule["kind"] = values["kind"]
+    kind = values["kind"]
+    if kind in KIND_FIELDS:
+        rule["kind"] = kind
     else:
         form.errors["kind"] = tr("Choose a kind of rule.")
+    used = KIND_FIELDS.get(kind, NUMBER_FIELDS)
     for name in NUMBER_FIELDS:
         if not values[name]:
+            continue
+        if name not in used:
+            form.errors[name] = tr("This kind of rule does not use it; leave it empty.")
             continue
         try:
             number = float(values[name])
@@ -145,13 +160,21 @@ def rule_body(
             rule[name] = number
         else:
             form.errors[name] = tr("Enter a number.")
+    if kind == RuleKind.anomaly.value:
+        values["pattern"] = values["pattern"] or "yes"
+        if values["pattern"] not in PATTERN_CHOICES:
+            form.errors["pattern"] = tr("Choose whether the pattern is judged.")
+        elif values["pattern"] == "no":
+            rule["pattern"] = False
     if values["severity"] in Severity.__members__:
         rule["severity"] = values["severity"]
     else:
         form.errors["severity"] = tr("Choose a severity.")
     # A rule's key names it in notices and reports; the form derives it from the metric.
     metric_key = _METRIC.sub("_", values["metric"].lower()).strip("_")
-    rule["key"] = (f"{metric_key}_limit" if metric_key[:1].isalpha() else "own_limit")[:64]
+    suffix = "anomaly" if kind == RuleKind.anomaly.value else "limit"
+    key = f"{metric_key}_{suffix}" if metric_key[:1].isalpha() else f"own_{suffix}"
+    rule["key"] = key[:64]
     scope: dict[str, Any] = {}
     kind, _, ident = values["applies"].partition(":")
     if not allowed.allows(values["applies"]):
@@ -190,6 +213,8 @@ HINTS: Final = {
     "deadband": N_("0 or more."),
     "for_s": N_("From 0 to 604,800 s; more than 0 for this kind of rule."),
     "metric": N_("A metric the devices it applies to report."),
+    "sensitivity": N_("From 0 to 1; a higher sensitivity raises more alarms."),
+    "clear_after_s": N_("More than 0 s."),
     "label_zh": N_("Required, at most 200 characters."),
     "label_en": N_("Required, at most 200 characters."),
 }

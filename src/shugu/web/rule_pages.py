@@ -23,6 +23,7 @@ from shugu.api.scope import listed_device, require_alarm_admin, require_device_a
 from shugu.domain.errors import NotFoundError, ShuguError, ValidationError
 from shugu.monitor import rule_service
 from shugu.monitor.alarm_text import limit_line
+from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, PATTERN_SENSITIVITY
 from shugu.monitor.model import Severity
 from shugu.monitor.rule_service import DeviceRule
 from shugu.monitor.rules import RuleKind, RuleSpec, custom_rule_ref
@@ -30,6 +31,7 @@ from shugu.store.registry.monitoring import ConfigRecord
 from shugu.web.i18n import N_
 from shugu.web.rule_forms import (
     FORM_KINDS,
+    KIND_FIELDS,
     RuleForm,
     choices,
     form_field,
@@ -37,7 +39,7 @@ from shugu.web.rule_forms import (
     hint_for,
     rule_body,
 )
-from shugu.web.rule_views import KIND_LABELS, Names, rule_row
+from shugu.web.rule_views import KIND_LABELS, Names, rule_row, subject_label
 from shugu.web.session import PageUser, PageUserDep
 from shugu.web.templating import render
 
@@ -184,6 +186,7 @@ def _card(
         "base": base,
         "label": found.rule.label_en if en else found.rule.label_zh,
         "kind_label": KIND_LABELS.get(found.rule.kind, found.rule.kind.value),
+        "subject_label": subject_label(found.rule, None, en),
         "limit": limit_line(found.rule, "en" if en else "zh"),
         "overridden": found.overridden,
         "main_fields": [PARAMS[n] for n in main],
@@ -350,6 +353,15 @@ def reset_override(request: Request, device_id: int, rule_ref: str, user: PageUs
 # -- an enterprise's rules ----------------------------------------------------------------------
 
 
+_KINDS: Final = frozenset(k.value for k in RuleKind)
+#: What the own-rule form offers besides the enterprise's choices.
+FORM_CONTEXT: Final = {
+    "severities": list(Severity),
+    "kinds": [(k.value, KIND_LABELS[k]) for k in FORM_KINDS],
+    "sensitivity_defaults": {"pattern": PATTERN_SENSITIVITY, "plain": DEFAULT_SENSITIVITY},
+}
+
+
 def _names(user: PageUser, enterprise_id: int) -> Names:
     registry = user.services.registry
     return Names(
@@ -386,8 +398,7 @@ def _rules_page(
             "choices": choices(registry, enterprise_id, user.tr) if can_edit else None,
             "action": f"/e/{enterprise_id}/rules",
             "form_open": form is not None,
-            "severities": list(Severity),
-            "kinds": [(k.value, KIND_LABELS[k]) for k in FORM_KINDS],
+            **FORM_CONTEXT,
         },
         status_code=status,
     )
@@ -459,19 +470,23 @@ def _edit_page(
     request: Request, user: PageUser, enterprise_id: int, rule_id: int, form: RuleForm, status: int
 ) -> Response:
     registry = user.services.registry
+    kind = form.values.get("kind", "")
     return render(
         request,
         user,
         "rules/rule_edit.html",
         {
+            # A kind the form does not make (a rate rule made through the API) is not offered
+            # as a form that would turn it into another kind.
+            "form_kind": kind in KIND_FIELDS,
+            "kind_label": KIND_LABELS.get(RuleKind(kind), kind) if kind in _KINDS else kind,
             "enterprise": registry.get_enterprise(enterprise_id),
             "rule_ref": custom_rule_ref(rule_id),
             "form": form,
             "choices": choices(registry, enterprise_id, user.tr),
             "action": f"/e/{enterprise_id}/rules/{rule_id}",
             "delete_action": f"/e/{enterprise_id}/rules/{rule_id}/delete",
-            "severities": list(Severity),
-            "kinds": [(k.value, KIND_LABELS[k]) for k in FORM_KINDS],
+            **FORM_CONTEXT,
         },
         status_code=status,
     )

@@ -33,6 +33,8 @@ class RuleRow:
     label: str
     kind_label: str
     subject: str
+    #: The watched metrics' names in the user's language ("" when no profile knows them).
+    subject_label: str
     limit: str
     severity: str
     enabled: bool
@@ -57,6 +59,27 @@ class Names:
         return profile.label_en if self.en else profile.label_zh
 
 
+def metric_label(metric: str, profile: str | None, en: bool) -> str:
+    """A metric's name in the user's language: as the rule's profile names it, else as the
+    first profile (by name) that has a metric of that key names it; "" when none does."""
+    known = load_profiles()
+    first = [known[profile]] if profile in known else []
+    for candidate in (*first, *(known[name] for name in sorted(known))):
+        spec = candidate.metrics.get(metric)
+        if spec is not None:
+            return spec.label_en if en else spec.label_zh
+    return ""
+
+
+def subject_label(rule: RuleSpec, profile: str | None, en: bool) -> str:
+    """What the rule watches, named: one metric, or a plant rule's sensors."""
+    watched = rule.metrics or ((rule.metric,) if rule.metric and not rule.expr else ())
+    labels = [metric_label(m, profile, en) for m in watched]
+    if not labels or not all(labels):
+        return ""
+    return (", " if en else "、").join(labels)
+
+
 def rule_row(
     ref: str, rule_id: int | None, scope: dict[str, Any], body: dict[str, Any], names: Names
 ) -> RuleRow:
@@ -75,13 +98,16 @@ def rule_row(
     else:
         scope_name = names.profile(str(scope.get("profile", "")))
     if rule is None:
-        return RuleRow(ref, rule_id, ref, "", "", "", "", True, scope_kind, scope_id, scope_name)
+        return RuleRow(
+            ref, rule_id, ref, "", "", "", "", "", True, scope_kind, scope_id, scope_name
+        )
     return RuleRow(
         ref=ref,
         rule_id=rule_id,
         label=rule.label_en if names.en else rule.label_zh,
         kind_label=KIND_LABELS.get(rule.kind, rule.kind.value),
         subject=rule.subject(),
+        subject_label=subject_label(rule, scope.get("profile"), names.en),
         limit=limit_line(rule, "en" if names.en else "zh"),
         severity=rule.severity.value,
         enabled=rule.enabled,
