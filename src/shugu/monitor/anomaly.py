@@ -28,13 +28,15 @@ O(1) time and memory, and the decision on point *i* uses only points up to *i*:
   likely the value's range is at this hour of this weekday than at any time (a holiday that
   looks like a Sunday), weighted by ``season_weight``. It speaks only on series whose hour of
   the week does predict their value (decision 0052).
+- **Pattern.** A fifth statistic (``pattern_weight``), on in :data:`WITH_PATTERN`, which anomaly
+  rules and one-column scoring run by default: how surprising the next value range is after the
+  last few (:mod:`shugu.monitor.anomaly_sequence`), counted only where the contextual statistic
+  trusts the series' sequence (decisions 0060, 0062). :data:`DEFAULT_PARAMS` leaves it off; the
+  multivariate and plant detectors build on those.
 - **Off by default**, measured and kept as options: calibration per hour of the day
-  (``hourly_calibration``, :mod:`shugu.monitor.anomaly_hourly`, decision 0052); a shape
+  (``hourly_calibration``, :mod:`shugu.monitor.anomaly_hourly`, decision 0052) and a shape
   statistic (``art_weight``, adaptive resonance over short windows as ARTime does,
-  :mod:`shugu.monitor.anomaly_art`, decision 0049); and a pattern statistic (``pattern_weight``,
-  :data:`WITH_PATTERN`): how surprising the next value range is after the last few
-  (:mod:`shugu.monitor.anomaly_sequence`), counted only where the contextual statistic trusts
-  the series' sequence (decisions 0060, 0062).
+  :mod:`shugu.monitor.anomaly_art`, decision 0049).
 - **Alarm.** The surprise in decades, divided by ``FULL_SCALE_DECADES`` and clipped, is the
   score in [0, 1]. An alarm fires when ``score >= 1 - sensitivity``, at most once per hold-off
   period, and only after the score has fallen back below half the threshold since the previous
