@@ -107,3 +107,17 @@ def test_plant_rules_need_their_sensors() -> None:
         validate_rule({**PLANT_RULE, "fit_points": 3})
     rule = validate_rule(PLANT_RULE)
     assert rule.inputs() == tuple(METRICS)
+
+
+def test_a_device_with_its_own_sensitivity_is_judged_against_its_own_threshold(
+    engine: RuleEngine,
+) -> None:
+    assert feed(engine, 400) == []
+    ref = "crah_plant_test.plant_model"
+    binding = engine.rules()[ref].binding
+    devices = [DeviceInfo(d, 1, f"crah-{d}", "crah_plant_test") for d in (1, 2)]
+    # At the rule's sensitivity (0.2) a 0.7 °C offset of the return air raises nothing; device 2,
+    # told to be more sensitive, raises on it. The detectors keep what they fitted.
+    assert engine.configure(devices, [binding], {(ref, 2): {"sensitivity": 0.5}}) == []
+    raised = feed(engine, 20, drift_on_2=0.7, start=400)
+    assert [(t.device_id, t.raised, t.driver) for t in raised] == [(2, True, "return_air_c")]

@@ -405,3 +405,40 @@ def test_a_rule_of_a_kind_the_form_does_not_make_is_deleted_not_reshaped(world: 
     assert 'data-testid="rule-form"' not in edit
     assert "“变化速率”类规则通过接口修改；可在此删除。" in edit
     assert 'data-testid="rule-delete"' in edit
+
+
+def test_a_device_gets_its_own_sensitivity_for_an_anomaly_rule(world: World) -> None:
+    made = world.client.post(
+        f"/api/enterprises/{world.ent_b}/rules",
+        json={
+            "rule": {
+                "key": "supply_unusual",
+                "kind": "anomaly",
+                "metric": "supply_air_c",
+                "label_zh": "送风温度异常",
+                "label_en": "Unusual supply air",
+            },
+            "scope": {"profile": "crah"},
+        },
+        headers=world.as_("admin_b"),
+    )
+    assert made.status_code == 201, made.text
+    ref = f"custom.{made.json()['id']}"
+    csrf = sign_in(world.client, "admin_b")
+    card = card_of(fragment(world), ref)
+    assert 'name="sensitivity"' in card and 'name="above"' not in card
+    assert "送风温度 <code>supply_air_c</code>" in card and "灵敏度 0.34" in card
+    refused = world.client.post(
+        override_url(world, ref), data={"sensitivity": "1.5", "csrf_token": csrf}
+    )
+    assert refused.status_code == 422
+    error = refused.text.split('data-testid="error-sensitivity">')[1].split("</p>")[0]
+    assert "取值 0 到 1" in error
+    saved = world.client.post(
+        override_url(world, ref),
+        data={"sensitivity": "0.2", "csrf_token": csrf},
+        headers={"HX-Request": "true"},
+    )
+    assert saved.status_code == 200, saved.text
+    assert "灵敏度 0.2" in saved.text
+    assert api_overrides(world)[ref] == {"sensitivity": 0.2}

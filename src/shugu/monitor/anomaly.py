@@ -320,8 +320,12 @@ class AnomalyBank:
         slots: IntArray,
         ts_ms: npt.NDArray[np.int64],
         values: FloatArray,
+        sensitivities: FloatArray | None = None,
     ) -> tuple[FloatArray, BoolArray]:
-        """Feed one point to each of ``slots`` (unique in a call): (score, alarm) per point."""
+        """Feed one point to each of ``slots`` (unique in a call): (score, alarm) per point.
+
+        ``sensitivities`` gives points their own (a device's own, for one noisy machine); NaN
+        or None is the bank's."""
         slots = np.asarray(slots, dtype=np.intp)
         ts = np.asarray(ts_ms, dtype=np.int64)
         x = np.asarray(values, dtype=np.float64)
@@ -357,8 +361,13 @@ class AnomalyBank:
             self.causes = np.where(by_pattern, CAUSES.index("unusual_pattern"), self.causes)
             surprise = np.maximum(surprise, pattern)
         p = self.params
+        threshold: FloatArray | float = self._threshold
+        if sensitivities is not None:
+            own = np.asarray(sensitivities, dtype=np.float64)
+            own_threshold = FULL_SCALE_DECADES * (1.0 - np.clip(own, 0.0, 1.0))
+            threshold = np.where(np.isnan(own), self._threshold, own_threshold)
         alarm = self.gate.decide(
-            slots, ts, surprise, scored, self._threshold, p.holdoff_minutes, p.rearm_fraction
+            slots, ts, surprise, scored, threshold, p.holdoff_minutes, p.rearm_fraction
         )
         score = _bound(surprise / FULL_SCALE_DECADES, 0.0, 1.0)
         return score, alarm

@@ -37,7 +37,7 @@ class AlarmGate:
         ts_ms: npt.NDArray[np.int64],
         surprise: FloatArray,
         scored: BoolArray,
-        threshold: float,
+        threshold: FloatArray | float,
         holdoff_minutes: float,
         rearm_fraction: float,
     ) -> BoolArray:

@@ -40,8 +40,13 @@ class PlantEvaluator(Evaluator):
         alarm = np.zeros(len(dev), np.bool_)
         shown = np.full(len(dev), np.nan)
         drivers: list[str | None] = []
+        own = self.params.columns["sensitivity"]
         for i, device in enumerate(dev.tolist()):
-            row = self._detector(device).update(int(ts[i]), table[i])
+            detector = self._detector(device)
+            # A device's own sensitivity (an override) applies from its next row on.
+            mine = own[device] if device < len(own) else np.nan
+            detector.sensitivity = self.sensitivity if np.isnan(mine) else float(mine)
+            row = detector.update(int(ts[i]), table[i])
             alarm[i] = row.alarm
             shown[i] = row.z if row.driver >= 0 else np.nan
             drivers.append(self.metrics[row.driver] if row.driver >= 0 else None)

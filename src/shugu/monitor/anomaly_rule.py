@@ -17,7 +17,8 @@ from shugu.monitor.rules import RuleSpec
 
 
 class AnomalyEvaluator(Evaluator):
-    """Raised when the detector alarms; cleared after ``clear_after_s`` without a new one."""
+    """Raised when the detector alarms; cleared after ``clear_after_s`` without a new one.
+    A device with its own sensitivity (an override) is judged against its own threshold."""
 
     def __init__(self, rule: RuleSpec, params: DeviceParams) -> None:
         super().__init__(rule, params)
@@ -31,7 +32,10 @@ class AnomalyEvaluator(Evaluator):
     def step(self, dev: Ints, ts: Ints, values: Mapping[str, Floats]) -> Step:
         value = values[self.rule.metric or ""]
         slots = np.fromiter((self.bank.slot((int(d), 0)) for d in dev), np.intp, len(dev))
-        scores, alarms = self.bank.update(slots, ts, value)
+        own = self.params.columns["sensitivity"][dev]  # a device's own, NaN where none
+        scores, alarms = self.bank.update(
+            slots, ts, value, own if not np.isnan(own).all() else None
+        )
         self.alarm_ts[dev[alarms]] = ts[alarms]
         last = self.alarm_ts[dev]
         quiet = (last >= 0) & (ts - last >= self.rule.clear_after_s * 1000.0)

@@ -36,7 +36,10 @@ class Step:
 class DeviceParams:
     """A rule's limits per device (NaN: not given); overrides differ from the rule's own."""
 
-    FIELDS = ("above", "below", "deadband", "for_s", "max_rise_per_h", "max_fall_per_h")
+    FIELDS = (
+        *("above", "below", "deadband", "for_s", "max_rise_per_h", "max_fall_per_h"),
+        "sensitivity",
+    )
 
     def __init__(self, size: int) -> None:
         self.applies = np.zeros(size, np.bool_)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, Self
 
 import pydantic
@@ -49,22 +51,27 @@ class RuleKind(StrEnum):
     plant = "plant"
 
 
-#: Parameters a per-device override may change; everything else defines what the rule is.
-OVERRIDABLE = frozenset(
+#: The limits a per-device override may change, per kind of rule; everything else but
+#: :data:`COMMON_OVERRIDES` defines what the rule is. A device's own sensitivity makes one noisy
+#: machine quieter without making the rule deaf on the others.
+KIND_OVERRIDES: Mapping[RuleKind, tuple[str, ...]] = MappingProxyType(
     {
-        "above",
-        "below",
-        "deadband",
-        "for_s",
-        "max_rise_per_h",
-        "max_fall_per_h",
-        "at_least",
-        "severity",
-        "enabled",
-        "flap_window_s",
-        "flap_start",
-        "flap_stop",
+        RuleKind.threshold: ("above", "below", "deadband"),
+        RuleKind.duration: ("above", "below", "deadband", "for_s"),
+        RuleKind.expression: ("above", "below", "deadband", "for_s"),
+        RuleKind.rate: ("max_rise_per_h", "max_fall_per_h"),
+        RuleKind.no_data: ("for_s",),
+        RuleKind.counter_stalled: ("for_s",),
+        RuleKind.burst: ("at_least",),
+        RuleKind.anomaly: ("sensitivity",),
+        RuleKind.plant: ("sensitivity",),
     }
+)
+#: What every kind's override may change besides its limits.
+COMMON_OVERRIDES = ("severity", "enabled", "flap_window_s", "flap_start", "flap_stop")
+#: Parameters a per-device override may change on some kind of rule.
+OVERRIDABLE = frozenset(
+    {name for names in KIND_OVERRIDES.values() for name in names} | set(COMMON_OVERRIDES)
 )
 
 
@@ -225,6 +232,15 @@ class RuleSpec(BaseModel):
                 + ", ".join(sorted(OVERRIDABLE)),
                 code="override_invalid",
                 field=unknown[0],
+            )
+        allowed = (*KIND_OVERRIDES[self.kind], *COMMON_OVERRIDES)
+        foreign = sorted(set(params) - set(allowed))
+        if foreign:
+            raise ValidationError(
+                f"{foreign[0]} is not a limit of {self.kind.value} rules; overridable for them: "
+                + ", ".join(sorted(allowed)),
+                code="override_invalid",
+                field=foreign[0],
             )
         return validate_rule({**self.model_dump(), **params}, source="override")
 

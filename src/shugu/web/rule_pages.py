@@ -26,7 +26,7 @@ from shugu.monitor.alarm_text import limit_line
 from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, PATTERN_SENSITIVITY
 from shugu.monitor.model import Severity
 from shugu.monitor.rule_service import DeviceRule
-from shugu.monitor.rules import RuleKind, RuleSpec, custom_rule_ref
+from shugu.monitor.rules import KIND_OVERRIDES, RuleKind, RuleSpec, custom_rule_ref
 from shugu.store.registry.monitoring import ConfigRecord
 from shugu.web.i18n import N_
 from shugu.web.rule_forms import (
@@ -74,6 +74,12 @@ PARAMS: Final = {
         Param("max_rise_per_h", N_("Largest rise per hour"), "float", N_("More than 0.")),
         Param("max_fall_per_h", N_("Largest fall per hour"), "float", N_("More than 0.")),
         Param("at_least", N_("Entries that raise it"), "int", N_("A whole number, 1 to 64.")),
+        Param(
+            "sensitivity",
+            N_("Sensitivity"),
+            "float",
+            N_("From 0 to 1; a higher sensitivity raises more alarms."),
+        ),
         Param("severity", N_("Severity"), "severity"),
         Param("enabled", N_("Enabled"), "bool"),
         Param(
@@ -95,18 +101,6 @@ PARAMS: Final = {
             N_("A whole number, 1 to 10,000, below where flapping starts."),
         ),
     )
-}
-#: The limits each kind of rule has, before severity, enabled and flapping.
-KIND_LIMITS: Final[Mapping[RuleKind, tuple[str, ...]]] = {
-    RuleKind.threshold: ("above", "below", "deadband"),
-    RuleKind.duration: ("above", "below", "deadband", "for_s"),
-    RuleKind.expression: ("above", "below", "deadband", "for_s"),
-    RuleKind.rate: ("max_rise_per_h", "max_fall_per_h"),
-    RuleKind.no_data: ("for_s",),
-    RuleKind.counter_stalled: ("for_s",),
-    RuleKind.burst: ("at_least",),
-    RuleKind.anomaly: (),
-    RuleKind.plant: (),
 }
 COMMON: Final = ("severity", "enabled")
 FLAPPING: Final = ("flap_window_s", "flap_start", "flap_stop")
@@ -160,7 +154,7 @@ def fields_of(rule: RuleSpec, kept: Mapping[str, Any] | None = None) -> tuple[li
     kept = kept or {}
     limits = [
         name
-        for name in KIND_LIMITS.get(rule.kind, ())
+        for name in KIND_OVERRIDES[rule.kind]
         if name not in ONE_OR_BOTH or getattr(rule, name) is not None or name in kept
     ]
     return [*limits, *COMMON], list(FLAPPING)
