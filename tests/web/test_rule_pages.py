@@ -307,6 +307,20 @@ def own_rules(w: World) -> list[dict[str, Any]]:
     return [r for r in rules if r["id"] is not None]
 
 
+def post_anomaly_form(w: World, csrf: str, url: str, **fields: str) -> int:
+    """Sends the own-rule form for an anomaly rule on the air handlers' supply air."""
+    answer = w.client.post(
+        url,
+        data={
+            **own_rule_form(w, kind="anomaly", above="", metric="supply_air_c"),
+            **fields,
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    return answer.status_code
+
+
 def test_an_administrator_makes_an_anomaly_rule_from_the_form(world: World) -> None:
     csrf = sign_in(world.client, "admin_b")
     page = world.client.get(f"/e/{world.ent_b}/rules").text
@@ -314,17 +328,8 @@ def test_an_administrator_makes_an_anomaly_rule_from_the_form(world: World) -> N
     # Only the chosen kind's fields are shown and sent; the anomaly fields wait hidden.
     sensitivity = page.split('<input id="rf-sensitivity"')[1].split(">")[0]
     assert "disabled" in sensitivity and 'placeholder="0.34"' in sensitivity
-    made = world.client.post(
-        f"/e/{world.ent_b}/rules",
-        data={
-            **own_rule_form(world, kind="anomaly", above="", metric="supply_air_c"),
-            "sensitivity": "0.3",
-            "pattern": "yes",
-            "csrf_token": csrf,
-        },
-        follow_redirects=False,
-    )
-    assert made.status_code == 303, made.text
+    made = post_anomaly_form(world, csrf, f"/e/{world.ent_b}/rules", sensitivity="0.3")
+    assert made == 303
     [own] = own_rules(world)
     rule = own["rule"]
     assert (rule["kind"], rule["key"], rule["sensitivity"], rule.get("pattern")) == (
@@ -340,17 +345,8 @@ def test_an_administrator_makes_an_anomaly_rule_from_the_form(world: World) -> N
     assert 'value="0.3"' in edit.split('id="rf-sensitivity"')[1].split(">")[0]
     assert "disabled" not in edit.split('id="rf-sensitivity"')[1].split(">")[0]
     assert "disabled" in edit.split('id="rf-above"')[1].split(">")[0]
-    changed = world.client.post(
-        f"/e/{world.ent_b}/rules/{own['id']}",
-        data={
-            **own_rule_form(world, kind="anomaly", above="", metric="supply_air_c"),
-            "pattern": "no",
-            "clear_after_s": "600",
-            "csrf_token": csrf,
-        },
-        follow_redirects=False,
-    )
-    assert changed.status_code == 303, changed.text
+    url = f"/e/{world.ent_b}/rules/{own['id']}"
+    assert post_anomaly_form(world, csrf, url, pattern="no", clear_after_s="600") == 303
     [own] = own_rules(world)
     assert (own["rule"]["pattern"], own["rule"]["clear_after_s"]) == (False, 600.0)
     assert own["rule"].get("sensitivity") is None

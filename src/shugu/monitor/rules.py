@@ -225,23 +225,18 @@ class RuleSpec(BaseModel):
 
     def with_overrides(self, params: dict[str, Any]) -> RuleSpec:
         """The rule with a device's own limits; errors name the overridden field."""
-        unknown = sorted(set(params) - OVERRIDABLE)
-        if unknown:
-            raise ValidationError(
-                f"{unknown[0]} cannot be overridden per device; overridable: "
-                + ", ".join(sorted(OVERRIDABLE)),
-                code="override_invalid",
-                field=unknown[0],
-            )
         allowed = (*KIND_OVERRIDES[self.kind], *COMMON_OVERRIDES)
-        foreign = sorted(set(params) - set(allowed))
-        if foreign:
-            raise ValidationError(
-                f"{foreign[0]} is not a limit of {self.kind.value} rules; overridable for them: "
-                + ", ".join(sorted(allowed)),
-                code="override_invalid",
-                field=foreign[0],
-            )
+        for known, problem in (
+            (OVERRIDABLE, "cannot be overridden per device; overridable"),
+            (allowed, f"is not a limit of {self.kind.value} rules; overridable for them"),
+        ):
+            outside = sorted(set(params) - set(known))
+            if outside:
+                raise ValidationError(
+                    f"{outside[0]} {problem}: " + ", ".join(sorted(known)),
+                    code="override_invalid",
+                    field=outside[0],
+                )
         return validate_rule({**self.model_dump(), **params}, source="override")
 
 
