@@ -23,6 +23,9 @@ class Reference:
         self.warm: list[float] = []
         self.started = False
         self.resting = 0
+        #: The last point's score before the rest, and whether it was scored at all.
+        self.last_raw = 0.0
+        self.last_scored = False
         self._start(0.0, 0.0)
 
     def _start(self, low: float, high: float) -> None:
@@ -59,6 +62,7 @@ class Reference:
         return (failed + new / counted) / 2.0
 
     def score(self, value: float) -> float:
+        self.last_raw, self.last_scored = 0.0, self.started
         if not self.started:
             self.warm.append(value)
             if len(self.warm) < self.p.warmup_points:
@@ -70,6 +74,7 @@ class Reference:
             return 0.0
         inside = min(max(value, self.low), self.high)
         current = self.raw(inside)
+        self.last_raw = current
         out = current if self.resting == 0 else 0.0
         self.resting = max(self.resting - 1, 0)
         if current >= self.p.base_threshold:
@@ -111,6 +116,11 @@ def test_the_bank_scores_as_the_definition_reads(params: SequenceParams) -> None
         for j, k in enumerate(order.tolist()):
             want = references[k].score(float(x[j])) if valid[j] else 0.0
             assert got[j] == want, (k, i)
+            # What a statistic built on this one reads: the score before the rest, and which
+            # points were scored.
+            raw = references[k].last_raw if valid[j] else 0.0
+            assert state.raw[j] == raw, (k, i)
+            assert state.scored[j] == (bool(valid[j]) and references[k].last_scored), (k, i)
 
 
 def test_a_new_step_after_a_known_sequence_scores_one_then_rests() -> None:

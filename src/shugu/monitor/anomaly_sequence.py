@@ -121,6 +121,10 @@ class SequenceState:
         self.resting = np.zeros(cap, dtype=np.intp)
         self.contexts = np.zeros((cap, n_contexts), dtype=np.uint16)
         self.transitions = np.zeros((cap, n_transitions), dtype=np.uint16)
+        #: Per point of the last :meth:`step`: the score before the rest (0 while warming up),
+        #: and whether the point was scored (valid, and its slot past the warm-up).
+        self.raw = np.zeros(0)
+        self.scored = np.zeros(0, dtype=np.bool_)
 
     _FIELDS = (
         "taken", "warm", "started", "low", "high", "history", "known", "resting",
@@ -143,13 +147,15 @@ class SequenceState:
         ``slots`` are unique within a call, as in :meth:`AnomalyBank.update`.
         """
         out = np.zeros(len(slots))
+        self.raw = np.zeros(len(slots))
         started = self.started[slots]
+        self.scored = valid & started
         warming = np.flatnonzero(valid & ~started)
         if len(warming):
             self._warm_up(slots[warming], x[warming])
         live = np.flatnonzero(valid & started)
         if len(live):
-            out[live] = self._score(slots[live], x[live])
+            out[live], self.raw[live] = self._score(slots[live], x[live])
         return out
 
     def _warm_up(self, slots: IntArray, x: FloatArray) -> None:
@@ -192,7 +198,7 @@ class SequenceState:
         self.known[slot] = depth
         self.started[slot] = True
 
-    def _score(self, slots: IntArray, x: FloatArray) -> FloatArray:
+    def _score(self, slots: IntArray, x: FloatArray) -> tuple[FloatArray, FloatArray]:
         low, high = self.low[slots], self.high[slots]
         inside = np.minimum(np.maximum(x, low), high)
         level = self._levels(inside, low, high)
@@ -236,7 +242,7 @@ class SequenceState:
         left = inside != x
         if left.any():
             self._relearn(slots[left], x[left])
-        return out
+        return out, raw
 
     def _halve(self, slot: int, t: _Table, context: int) -> None:
         start = t.transitions_at + context * t.ranges
