@@ -1,11 +1,14 @@
-"""Rounds 8 and 10 of issue 15: which pattern statistic makes shugu's anomaly alarms generalise?
+"""Rounds 8, 10 and 11 of issue 15: which pattern statistic makes shugu's anomaly alarms generalise?
 
     PYTHONPATH=src:. .venv/bin/python -m bench.anomaly_cad_round --nab-repo <NAB checkout> \\
         --data <data folder> --published <NAB checkout>/results/contextOSE \\
         [--cache DIR] [--variants a,b] [--no-noise a,b] [--thresholds t,u] [--sensitivities s,t]
 
 Round 8 (decision 0059) scored a causal CAD OSE-style detector (bench/cad_ose.py); round 10
-(decision 0062) the monitor's pattern statistic with other resolutions and orders (``seq-*``).
+(decision 0062) the monitor's pattern statistic with other resolutions and orders (``seq-*``);
+round 11 (decision 0064) a sustained run of that statistic's raw score, calibrated per series,
+as a statistic of its own (``run-*``: exceedance ladder; ``gauss-*``: Gaussian tail) or as a
+confirmation the pattern's alarms need (``confirm-*``).
 
 Scores only the NAB tuning series of bench/anomaly_split.yaml and the *validation* series: the
 NAB v1.1 files of a NAB checkout (``--nab-repo``: ``data/<family>/<file>.csv`` and
@@ -38,6 +41,7 @@ from bench.anomaly_data import Series, assign, load_nab
 from bench.cad_ose import Cad, CadParams, CausalCad, CausalParams
 from bench.nab import FileScore, normalised, probation_length, score_file
 from bench.nab_repo import load_validation, nab_path
+from bench.pattern_run import RunParams, RunState
 from shugu.monitor.anomaly import AnomalyBank
 from shugu.monitor.anomaly_sequence import SequenceParams, SequenceState
 
@@ -201,6 +205,111 @@ VARIANTS.update(
         "seq-b1234-o123": sequence(bits=(1, 2, 3, 4)),
         "seq-b23-o123-r60": sequence(rest_points=60),
         "seq-b23-o123-w300": sequence(warmup_points=300),
+    }
+)
+
+
+_PATTERN_MEMO: dict[tuple[str, int], tuple[Floats, Floats, Bools]] = {}
+
+
+def _pattern_of(s: Series) -> tuple[Floats, Floats, Bools]:
+    """The default pattern statistic on one series: (score, raw score, scored) per point."""
+    key = (s.name, len(s.values))
+    if key not in _PATTERN_MEMO:
+        state = SequenceState(1, SequenceParams())
+        slot, valid = np.zeros(1, dtype=np.intp), np.ones(1, dtype=np.bool_)
+        n = len(s.values)
+        out, raw, live = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.bool_)
+        for i, v in enumerate(s.values.tolist()):
+            out[i] = state.step(slot, np.array([v]), valid)[0]
+            raw[i], live[i] = state.raw[0], state.scored[0]
+        _PATTERN_MEMO[key] = (out, raw, live)
+    return _PATTERN_MEMO[key]
+
+
+def pattern_confirmed(decades: float, **sizes: Any) -> Factory:
+    """Round 11, the other way round: the pattern statistic counts only where its run has
+    reached ``decades`` (a single odd step on a series where odd steps are routine does not)."""
+
+    def make(s: Series) -> Callable[[float], float]:
+        rested, raw, live = _pattern_of(s)
+        state = RunState(1, RunParams(**sizes))
+        slot = np.zeros(1, dtype=np.intp)
+        scores = np.zeros(len(raw))
+        for i in range(len(raw)):
+            d = state.step(slot, s.ts_ms[i : i + 1], raw[i : i + 1], live[i : i + 1])[0]
+            scores[i] = rested[i] if d >= decades else 0.0
+        points = iter(scores.tolist())
+        return lambda _value: next(points)
+
+    return make
+
+
+def pattern_run(decades: float, **sizes: Any) -> Factory:
+    """Round 11: the default pattern statistic, or its sustained run (anomaly_pattern_run) at
+    ``decades``, on one series, as one score: the run alarms where the score reaches 0.85."""
+
+    def make(s: Series) -> Callable[[float], float]:
+        rested, raw, live = _pattern_of(s)
+        state = RunState(1, RunParams(**sizes))
+        slot = np.zeros(1, dtype=np.intp)
+        scores = np.zeros(len(raw))
+        for i in range(len(raw)):
+            d = state.step(slot, s.ts_ms[i : i + 1], raw[i : i + 1], live[i : i + 1])[0]
+            scores[i] = max(rested[i], 0.85 * d / decades)
+        points = iter(scores.tolist())
+        return lambda _value: next(points)
+
+    return make
+
+
+#: Round 11: the sustained run of the pattern score, calibrated per series (r: EWMA points,
+#: d: the decades at which it alarms).
+VARIANTS.update(
+    {
+        f"run-r{r}-d{d}": pattern_run(float(d), points=float(r))
+        for r in (5, 10, 20)
+        for d in ("2", "2.5", "3", "3.3", "4", "4.5", "5")
+    }
+)
+VARIANTS.update(
+    {
+        f"run-r{r}-d{d}-t16": pattern_run(float(d), points=float(r), tail_decades=16.0)
+        for r in (5, 10)
+        for d in ("2.5", "3", "3.3")
+    }
+)
+VARIANTS.update(
+    {
+        f"confirm-r{r}-d{d}": pattern_confirmed(float(d), points=float(r))
+        for r in (5, 10)
+        for d in ("0.5", "1", "1.5", "2")
+    }
+)
+VARIANTS.update(
+    {
+        f"confirm-gauss-r{r}-d{d}": pattern_confirmed(
+            float(d), points=float(r), calibration="gauss"
+        )
+        for r in (5, 10)
+        for d in ("1", "2")
+    }
+)
+#: The other calibration: the run's Gaussian tail against its mean and spread (HTM's own).
+VARIANTS.update(
+    {
+        f"gauss-r{r}-d{d}": pattern_run(float(d), points=float(r), calibration="gauss")
+        for r in (5, 10, 20)
+        for d in ("3.3", "4", "5", "6", "8", "10")
+    }
+)
+VARIANTS.update(
+    {
+        f"gauss-r{r}-d{d}-l8640": pattern_run(
+            float(d), points=float(r), calibration="gauss", likelihood_points=8640.0
+        )
+        for r in (10, 20)
+        for d in ("5", "6", "8", "10")
     }
 )
 
