@@ -6,7 +6,7 @@
 
 Round 8 (decision 0059) scored a causal CAD OSE-style detector (bench/cad_ose.py); round 10
 (decision 0062) the monitor's pattern statistic with other resolutions and orders (``seq-*``);
-round 11 (decision 0064) a sustained run of that statistic's raw score, calibrated per series,
+round 11 (decision 0065) a sustained run of that statistic's raw score, calibrated per series,
 as a statistic of its own (``run-*``: exceedance ladder; ``gauss-*``: Gaussian tail) or as a
 confirmation the pattern's alarms need (``confirm-*``).
 

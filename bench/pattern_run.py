@@ -1,5 +1,5 @@
 """A sustained run of unusual patterns: the short average of the pattern score, judged against
-what that average usually reaches on the same series (round 11 of issue 15, decision 0064;
+what that average usually reaches on the same series (round 11 of issue 15, decision 0065;
 measured, not adopted, so it lives here beside the bench that measured it).
 
 The monitor's pattern statistic (:mod:`shugu.monitor.anomaly_sequence`) alarms on one point

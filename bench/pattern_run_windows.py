@@ -1,4 +1,4 @@
-"""Round 11 (decision 0064): for each labelled window of the NAB tuning and validation series,
+"""Round 11 (decision 0065): for each labelled window of the NAB tuning and validation series,
 whether the default finds it, and the largest sustained-pattern surprise inside it against the
 largest outside the windows (after NAB's probation) on the same series.
 
