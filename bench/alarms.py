@@ -37,6 +37,17 @@ def summary(result: WeekResult, options: WeekOptions) -> dict[str, Any]:
             "within_h": o.within_h,
             "alarms": o.alarms,
             "notices": o.notices,
+            **(
+                {
+                    "anomaly_delay_h": None
+                    if o.anomaly_delay_h is None
+                    else round(o.anomaly_delay_h, 3),
+                    "anomaly_rule": o.anomaly_rule,
+                    "by_rule": o.by_rule,
+                }
+                if options.anomaly
+                else {}
+            ),
         }
         for o in result.faults
     ]
@@ -47,6 +58,7 @@ def summary(result: WeekResult, options: WeekOptions) -> dict[str, Any]:
         "mills": options.mills,
         "step_s": options.step_s,
         "days": options.days,
+        "anomaly_rules": options.anomaly,
         "devices": result.devices,
         "points": result.points,
         "seconds": round(result.seconds, 1),
@@ -64,9 +76,10 @@ def run(
     mills: int | None = None,
     step_s: float = 10.0,
     days: float = 7.0,
+    anomaly: bool = False,
     log: bool = True,
 ) -> dict[str, Any]:
-    options = WeekOptions(scale=scale, mills=mills, step_s=step_s, days=days)
+    options = WeekOptions(scale=scale, mills=mills, step_s=step_s, days=days, anomaly=anomaly)
     say(log, f"a week of the district: scale {scale}, mills {mills or 'all'}, step {step_s} s")
     result = run_week(options, progress=lambda line: say(log, line))
     if log:

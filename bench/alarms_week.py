@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.alarms_anomaly import PREFIX, anomaly_metrics, register_anomaly_rules, rule_name
 from bench.kpi_district import with_mills
 from shugu.domain.batch import QUALITY_GOOD, Batch
 from shugu.monitor.engine import Transition
@@ -129,6 +130,8 @@ class WeekOptions:
     #: Simulation steps sent to the store as one batch (the monitor takes 32 moments a turn).
     steps_per_batch: int = 30
     faults: tuple[PlannedFault, ...] = FAULT_PLAN
+    #: Also an anomaly rule on every gauge metric (``bench/alarms_anomaly.py``).
+    anomaly: bool = False
 
     def __post_init__(self) -> None:
         if self.mills is not None and self.mills < 2:
@@ -155,6 +158,10 @@ class FaultOutcome:
     notices: int
     #: rule ref → alarms of the fault raised by that rule
     by_rule: dict[str, int] = field(default_factory=dict)
+    #: Hours from the fault's start to the first anomaly rule's alarm on the faulty device
+    #: (None: none, or anomaly rules were not on), and that rule's name.
+    anomaly_delay_h: float | None = None
+    anomaly_rule: str | None = None
 
     @property
     def in_time(self) -> bool:
@@ -394,6 +401,13 @@ def run_week(
     store = DuckDBTelemetryStore(folder / "telemetry.duckdb")
     try:
         enterprises, devices = _register(registry, spec, opts.scale)
+        names: dict[str, str] = {}
+        if opts.anomaly:
+            profiles: dict[int, set[str]] = {}
+            for sim_ent in enterprises:
+                ids = sim_ent.device_ids.values()
+                profiles[sim_ent.id] = {devices[i].profile for i in ids}
+            names = register_anomaly_rules(registry, profiles)
         plants = build_plants(spec, enterprises)
         sim = Simulation(spec, plants, WEEK_START_MS)
         store_reported_attributes(store, sim, plants)
@@ -408,7 +422,7 @@ def run_week(
         raised: list[RaisedAlarm] = []
 
         def on_raised(t: Transition, alarm_id: int) -> None:
-            raised.append(RaisedAlarm(alarm_id, t.ref, t.device_id, t.ts_ms))
+            raised.append(RaisedAlarm(alarm_id, names.get(t.ref, t.ref), t.device_id, t.ts_ms))
 
         monitor.book.on_raised = on_raised
         feed = _Feed(store, plants)
@@ -454,10 +468,13 @@ def _tally(
 ) -> WeekResult:
     import time
 
-    rules = default_rules()
+    rules = {ref: profile for ref, (profile, _rule) in default_rules().items()}
+    if opts.anomaly:
+        present = {d.profile for d in devices.values()}
+        rules |= {rule_name(p, m): p for p, m in anomaly_metrics(present)}
     healthy: dict[str, int] = dict.fromkeys(rules, 0)
     weeks: dict[str, float] = {}
-    for ref, (profile, _rule) in rules.items():
+    for ref, profile in rules.items():
         ms = sum(
             d.healthy_ms(WEEK_START_MS, end_ms) for d in devices.values() if d.profile == profile
         )
@@ -479,6 +496,11 @@ def _tally(
             if a.ref == rule and a.device_id in faulty[i] and a.ts_ms >= begin
         ]
         delay = (min(hits) - begin) / HOUR_MS if hits else None
+        unusual = sorted(
+            (a.ts_ms, a.ref)
+            for a in raised
+            if a.ref.startswith(PREFIX) and a.device_id in faulty[i] and a.ts_ms >= begin
+        )
         caused = [
             a
             for a in raised
@@ -494,6 +516,8 @@ def _tally(
                 len(caused),
                 sum(1 for a in caused if a.alarm_id in noticed),
                 dict(Counter(a.ref for a in caused)),
+                (unusual[0][0] - begin) / HOUR_MS if unusual else None,
+                unusual[0][1] if unusual else None,
             )
         )
     return WeekResult(
@@ -518,12 +542,14 @@ def table(result: WeekResult) -> str:
     lines.append("")
     lines.append(
         f"{'fault':18} {'intended rule':30} {'detected':>8} {'delay h':>8} {'within h':>8} "
-        f"{'alarms':>6} {'notices':>7}"
+        f"{'alarms':>6} {'notices':>7} {'anomaly h':>9}"
     )
     for o in result.faults:
         delay = "—" if o.delay_h is None else f"{o.delay_h:.2f}"
         lines.append(
             f"{o.fault.kind:18} {o.intended_rule:30} {'yes' if o.detected else 'no':>8} "
-            f"{delay:>8} {o.within_h:>8g} {o.alarms:>6} {o.notices:>7}"
+            f"{delay:>8} {o.within_h:>8g} {o.alarms:>6} {o.notices:>7} "
+            f"{'—' if o.anomaly_delay_h is None else f'{o.anomaly_delay_h:.2f}':>9}"
+            + (f"  {o.anomaly_rule}" if o.anomaly_rule else "")
         )
     return "\n".join(lines)

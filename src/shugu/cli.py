@@ -417,12 +417,17 @@ def bench_alarms(
     ] = None,
     step: Annotated[float, typer.Option(min=1, max=60, help="simulation step, seconds")] = 10.0,
     days: Annotated[float, typer.Option(min=0.5, max=14, help="simulated days")] = 7.0,
+    anomaly: Annotated[
+        bool, typer.Option("--anomaly", help="also an anomaly rule on every gauge metric")
+    ] = False,
 ) -> None:
     """Default rules on a simulated week: healthy alarms per device-week, faults found."""
     module = _bench_module("alarms")
     if quick:
         scale, mills, step = 0.2, 4, 30.0
-    result = module.run(scale=scale, mills=mills, step_s=step, days=days, log=not as_json)  # type: ignore[attr-defined]
+    result = module.run(  # type: ignore[attr-defined]
+        scale=scale, mills=mills, step_s=step, days=days, anomaly=anomaly, log=not as_json
+    )
     _print_result(result, as_json)
 
 

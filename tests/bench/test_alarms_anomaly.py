@@ -1,0 +1,38 @@
+"""The simulated week's anomaly rules (``shugu bench alarms --anomaly``): one per gauge metric of
+each profile an enterprise has devices of, valid as the monitor reads them, and named back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.alarms_anomaly import anomaly_metrics, register_anomaly_rules
+from shugu.monitor.config import all_bindings
+from shugu.store.registry import Registry
+
+
+def test_every_gauge_metric_gets_one_anomaly_rule_and_counters_none(tmp_path: Path) -> None:
+    metrics = anomaly_metrics(["loom", "rack_sensor", "loom"])
+    assert metrics == [
+        ("loom", "speed_rpm"),
+        ("loom", "power_kw"),
+        ("rack_sensor", "inlet_c"),
+        ("rack_sensor", "inlet_rh_pct"),
+    ]
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.sqlite'}")
+    try:
+        region = registry.create_region("350112", "长乐区")
+        park = registry.create_park(region.id, "数字经济产业园", "350112")
+        mill = registry.create_enterprise(park.id, "织造", "91350112MA000901XW", "05")
+        hall = registry.create_enterprise(park.id, "机房", "91110108551385082Q", "0405")
+        names = register_anomaly_rules(registry, {mill.id: {"loom"}, hall.id: {"rack_sensor"}})
+        assert sorted(names.values()) == [
+            "anomaly:loom.power_kw",
+            "anomaly:loom.speed_rpm",
+            "anomaly:rack_sensor.inlet_c",
+            "anomaly:rack_sensor.inlet_rh_pct",
+        ]
+        bound = {b.ref: b for b in all_bindings(registry) if b.ref in names}
+        assert len(bound) == 4
+        assert all(b.rule.kind == "anomaly" and b.rule.uses_pattern for b in bound.values())
+    finally:
+        registry.close()
