@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.alarms_anomaly import anomaly_metrics, register_anomaly_rules
+
 from shugu.monitor.config import all_bindings
 from shugu.store.registry import Registry
 
