@@ -262,6 +262,17 @@ def test_an_administrator_adds_changes_and_deletes_an_own_rule(world: World) -> 
     assert 'data-testid="own-rules"' not in world.client.get(f"/e/{world.ent_b}/rules").text
 
 
+def refused(w: World, csrf: str, change: dict[str, str], field: str, message: str) -> str:
+    """Sends the own-rule form with ``change``: refused, ``message`` beside ``field``; the page."""
+    answer = w.client.post(
+        f"/e/{w.ent_b}/rules", data={**own_rule_form(w, **change), "csrf_token": csrf}
+    )
+    assert answer.status_code == 422, change
+    error = answer.text.split(f'data-testid="error-{field}">')[1].split("</p>")[0]
+    assert message in error, (change, error)
+    return answer.text
+
+
 def test_an_own_rule_that_makes_no_sense_is_told_beside_its_field(world: World) -> None:
     csrf = sign_in(world.client, "admin_b")
     cases = [
@@ -273,14 +284,7 @@ def test_an_own_rule_that_makes_no_sense_is_told_beside_its_field(world: World) 
         ({"label_zh": ""}, "label_zh", "必填"),
     ]
     for change, field, message in cases:
-        answer = world.client.post(
-            f"/e/{world.ent_b}/rules",
-            data={**own_rule_form(world, **change), "csrf_token": csrf},
-        )
-        assert answer.status_code == 422, change
-        error = answer.text.split(f'data-testid="error-{field}">')[1].split("</p>")[0]
-        assert message in error, (change, error)
-        assert '<details class="rule-edit" open>' in answer.text
+        assert '<details class="rule-edit" open>' in refused(world, csrf, change, field, message)
     rules = world.client.get(
         f"/api/enterprises/{world.ent_b}/rules", headers=world.as_("admin_b")
     ).json()
@@ -369,13 +373,7 @@ def test_an_anomaly_rule_refuses_limits_and_a_threshold_rule_a_sensitivity(world
         ({"kind": "anomaly", "above": "", "clear_after_s": "0"}, "clear_after_s", "须大于 0 秒。"),
     ]
     for change, field, message in cases:
-        answer = world.client.post(
-            f"/e/{world.ent_b}/rules",
-            data={**own_rule_form(world, **change), "csrf_token": csrf},
-        )
-        assert answer.status_code == 422, change
-        error = answer.text.split(f'data-testid="error-{field}">')[1].split("</p>")[0]
-        assert message in error, (change, error)
+        refused(world, csrf, change, field, message)
     assert own_rules(world) == []
 
 
