@@ -227,20 +227,29 @@ def _pattern_of(s: Series) -> tuple[Floats, Floats, Bools]:
     return _PATTERN_MEMO[key]
 
 
+def _run_of(s: Series, sizes: dict[str, Any]) -> tuple[Floats, Floats]:
+    """The default pattern statistic on one series and its sustained run in decades, per point."""
+    rested, raw, live = _pattern_of(s)
+    state = RunState(1, RunParams(**sizes))
+    slot = np.zeros(1, dtype=np.intp)
+    run = np.zeros(len(raw))
+    for i in range(len(raw)):
+        run[i] = state.step(slot, s.ts_ms[i : i + 1], raw[i : i + 1], live[i : i + 1])[0]
+    return rested, run
+
+
+def _replayed(scores: Floats) -> Callable[[float], float]:
+    points = iter(scores.tolist())
+    return lambda _value: next(points)
+
+
 def pattern_confirmed(decades: float, **sizes: Any) -> Factory:
     """Round 11, the other way round: the pattern statistic counts only where its run has
     reached ``decades`` (a single odd step on a series where odd steps are routine does not)."""
 
     def make(s: Series) -> Callable[[float], float]:
-        rested, raw, live = _pattern_of(s)
-        state = RunState(1, RunParams(**sizes))
-        slot = np.zeros(1, dtype=np.intp)
-        scores = np.zeros(len(raw))
-        for i in range(len(raw)):
-            d = state.step(slot, s.ts_ms[i : i + 1], raw[i : i + 1], live[i : i + 1])[0]
-            scores[i] = rested[i] if d >= decades else 0.0
-        points = iter(scores.tolist())
-        return lambda _value: next(points)
+        rested, run = _run_of(s, sizes)
+        return _replayed(np.where(run >= decades, rested, 0.0))
 
     return make
 
@@ -250,15 +259,8 @@ def pattern_run(decades: float, **sizes: Any) -> Factory:
     ``decades``, on one series, as one score: the run alarms where the score reaches 0.85."""
 
     def make(s: Series) -> Callable[[float], float]:
-        rested, raw, live = _pattern_of(s)
-        state = RunState(1, RunParams(**sizes))
-        slot = np.zeros(1, dtype=np.intp)
-        scores = np.zeros(len(raw))
-        for i in range(len(raw)):
-            d = state.step(slot, s.ts_ms[i : i + 1], raw[i : i + 1], live[i : i + 1])[0]
-            scores[i] = max(rested[i], 0.85 * d / decades)
-        points = iter(scores.tolist())
-        return lambda _value: next(points)
+        rested, run = _run_of(s, sizes)
+        return _replayed(np.fmax(rested, 0.85 * run / decades))
 
     return make
 
