@@ -13,7 +13,7 @@ from shugu.domain.errors import ValidationError
 from shugu.monitor.anomaly import PATTERN_SENSITIVITY, WITH_PATTERN, AnomalyBank
 from shugu.monitor.engine import DeviceInfo, RuleBinding, RuleEngine
 from shugu.monitor.rules import RuleScope, validate_rule
-from tests.monitor.test_anomaly_pattern import ZIGZAG, minutes, stairs_then_zigzag
+from tests.monitor.test_anomaly_pattern import ZIGZAG, every_step, stairs_then_zigzag
 
 REF = "generic.unusual_v"
 RULE = validate_rule(
@@ -36,7 +36,7 @@ def both(ts: int, value: float) -> Batch:
 def raising_devices(
     engine: RuleEngine, x: npt.NDArray[np.float64], rows: range
 ) -> list[tuple[int, int]]:
-    ts = minutes(len(x)).tolist()
+    ts = every_step(len(x)).tolist()
     out = []
     for i in rows:
         out += [(t.device_id, i) for t in engine.evaluate(both(ts[i], x[i]), ts[i]) if t.raised]
@@ -58,7 +58,7 @@ def test_a_device_told_to_be_less_sensitive_stays_quiet_where_the_others_alarm()
 
 def test_the_bank_takes_a_sensitivity_per_point() -> None:
     x = stairs_then_zigzag()
-    ts = minutes(len(x))
+    ts = every_step(len(x))
     alone = AnomalyBank(sensitivity=PATTERN_SENSITIVITY, params=WITH_PATTERN)
     shared = AnomalyBank(sensitivity=0.9, params=WITH_PATTERN)
     own = np.array([PATTERN_SENSITIVITY, np.nan])  # slot 1 keeps the bank's 0.9

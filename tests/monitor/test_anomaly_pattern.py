@@ -26,14 +26,18 @@ from tests.monitor.points import one_point
 
 T0 = 1_700_000_000_000
 MINUTE = 60_000
+#: Three minutes: the series stay shorter than a week (so the time-of-week statistic has nothing
+#: to say), and the pattern statistic is judged per time, 0.22 decades lower than at NAB's
+#: 5 minutes (decision 0066). At one minute its score alone could no longer alarm.
+STEP = 3 * MINUTE
 #: A staircase up and down through eight levels, three points on each step.
 STAIRS = np.concatenate([np.arange(8), np.arange(8)[::-1]]).repeat(3).astype(float)
 #: The same eight levels visited in an order the staircase never takes.
 ZIGZAG = np.array([0, 7, 1, 6, 2, 5, 3, 4] * 2, dtype=float).repeat(3)
 
 
-def minutes(n: int) -> npt.NDArray[np.int64]:
-    return (T0 + np.arange(n, dtype=np.int64) * MINUTE).astype(np.int64)
+def every_step(n: int) -> npt.NDArray[np.int64]:
+    return (T0 + np.arange(n, dtype=np.int64) * STEP).astype(np.int64)
 
 
 def stairs_then_zigzag(n: int = 2600, at: int = 2400) -> npt.NDArray[np.float64]:
@@ -44,9 +48,11 @@ def stairs_then_zigzag(n: int = 2600, at: int = 2400) -> npt.NDArray[np.float64]
 
 def test_a_new_order_of_usual_values_is_found_only_by_the_pattern() -> None:
     x = stairs_then_zigzag()
-    _, without, _ = explain_series(minutes(len(x)), x, PATTERN_SENSITIVITY)
+    _, without, _ = explain_series(every_step(len(x)), x, PATTERN_SENSITIVITY)
     assert not without.any()
-    scores, alarms, causes = explain_series(minutes(len(x)), x, PATTERN_SENSITIVITY, WITH_PATTERN)
+    scores, alarms, causes = explain_series(
+        every_step(len(x)), x, PATTERN_SENSITIVITY, WITH_PATTERN
+    )
     fired = np.flatnonzero(alarms)
     assert len(fired) == 1
     assert 2400 <= fired[0] < 2400 + len(ZIGZAG)
@@ -57,7 +63,7 @@ def test_a_new_order_of_usual_values_is_found_only_by_the_pattern() -> None:
 def test_white_noise_never_trusts_the_pattern() -> None:
     x = np.random.default_rng(3).normal(size=4000)
     scores, alarms, causes = explain_series(
-        minutes(len(x)), x, PATTERN_SENSITIVITY, DetectorParams(pattern_weight=2.0)
+        every_step(len(x)), x, PATTERN_SENSITIVITY, DetectorParams(pattern_weight=2.0)
     )
     assert not alarms.any()
     assert not (causes == CAUSES.index("unusual_pattern")).any()
@@ -66,7 +72,7 @@ def test_white_noise_never_trusts_the_pattern() -> None:
 
 def test_missing_and_repeated_points_change_nothing() -> None:
     x = stairs_then_zigzag()
-    ts = minutes(len(x))
+    ts = every_step(len(x))
     _, alarms, causes = explain_series(ts, x, PATTERN_SENSITIVITY, WITH_PATTERN)
     # NaN rows, and rows that repeat the previous timestamp with a wild value, inserted.
     holes = np.arange(7, len(x), 11)
@@ -85,9 +91,9 @@ def test_missing_and_repeated_points_change_nothing() -> None:
 def test_many_series_in_one_bank_match_each_alone() -> None:
     rng = np.random.default_rng(5)
     series = [
-        (minutes(2000), np.resize(STAIRS, 2000) + rng.normal(0, 0.05, 2000)),
-        (minutes(1500), rng.normal(size=1500)),
-        (minutes(2600), stairs_then_zigzag()),
+        (every_step(2000), np.resize(STAIRS, 2000) + rng.normal(0, 0.05, 2000)),
+        (every_step(1500), rng.normal(size=1500)),
+        (every_step(2600), stairs_then_zigzag()),
     ]
     together = score_many(series, PATTERN_SENSITIVITY, WITH_PATTERN)
     for (ts, x), (scores, alarms) in zip(series, together, strict=True):
@@ -120,7 +126,7 @@ def raised_rows(rule: dict[str, object], x: npt.NDArray[np.float64]) -> list[int
         {},
     )
     raised = []
-    for i, (ts, value) in enumerate(zip(minutes(len(x)).tolist(), x.tolist(), strict=True)):
+    for i, (ts, value) in enumerate(zip(every_step(len(x)).tolist(), x.tolist(), strict=True)):
         one = one_point(ts, value)
         for t in engine.evaluate(one, ts):
             if t.raised:
@@ -162,7 +168,7 @@ def test_cli_judges_the_pattern_by_default_and_refuses_the_flag_with_columns(
     tmp_path: Path,
 ) -> None:
     x = stairs_then_zigzag()
-    stamps = np.asarray(minutes(len(x)), dtype="datetime64[ms]").astype("datetime64[s]")
+    stamps = np.asarray(every_step(len(x)), dtype="datetime64[ms]").astype("datetime64[s]")
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
     rows = [f"{str(t).replace('T', ' ')},{v:g}" for t, v in zip(stamps, x, strict=True)]
     src.write_text("timestamp,value\n" + "\n".join(rows) + "\n")

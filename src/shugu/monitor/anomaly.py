@@ -37,6 +37,16 @@ O(1) time and memory, and the decision on point *i* uses only points up to *i*:
   (``hourly_calibration``, :mod:`shugu.monitor.anomaly_hourly`, decision 0052) and a shape
   statistic (``art_weight``, adaptive resonance over short windows as ARTime does,
   :mod:`shugu.monitor.anomaly_art`, decision 0049).
+- **Per time, not per point.** The range-based statistics (context, time of week, pattern) say
+  how rare a point is among points, so a series sampled ten times as often meets a given rarity
+  ten times as often. On series faster than ``reference_step_minutes`` (5, the NAB series'
+  interval, on which their weights and the thresholds were chosen) their decades are lowered by
+  ``log10(5 / step)``, and the contextual statistic's short average spans ``5 / step`` times as
+  many points, the same stretch of time: a slow curve then crossing between value ranges, with
+  its noise jittering across the edge, is a few ordinary minutes, not a burst of rare steps.
+  The spike and level statistics are left alone: their calibration's heavy tail already keeps
+  them modest, and lowered, a 20-sigma spike in one-second noise no longer alarmed (decision
+  0066). On series of 5 minutes or slower nothing changes.
 - **Alarm.** The surprise in decades, divided by ``FULL_SCALE_DECADES`` and clipped, is the
   score in [0, 1]. An alarm fires when ``score >= 1 - sensitivity``, at most once per hold-off
   period, and only after the score has fallen back below half the threshold since the previous
@@ -59,6 +69,7 @@ from shugu.monitor.anomaly_art import DEFAULT_ART, ArtParams, ArtState
 from shugu.monitor.anomaly_context import DEFAULT_CONTEXT, ContextParams, ContextState
 from shugu.monitor.anomaly_gate import AlarmGate
 from shugu.monitor.anomaly_hourly import HourlyCounts, hour_of_day
+from shugu.monitor.anomaly_ladder import LEVELS, surprise_decades
 from shugu.monitor.anomaly_season import DEFAULT_SEASON, SeasonParams, SeasonState
 from shugu.monitor.anomaly_sequence import SequenceParams, SequenceState
 
@@ -154,6 +165,12 @@ class DetectorParams:
     #: Off by default: it removes about a quarter of the false alarms, and windows with them
     #: (decision 0052).
     hourly_calibration: bool = False
+    #: The range-based statistics (context, time of week, pattern) are judged per this much
+    #: series time, not per point (0 judges them per point): on a series sampled every ``step``
+    #: minutes, faster than this, their decades are lowered by ``log10(this / step)``. A
+    #: one-in-2,000-points event is once a week at 5 minutes but several a day at 30 seconds.
+    #: Slower series are left as they are (decision 0066).
+    reference_step_minutes: float = 5.0
 
 
 DEFAULT_PARAMS = DetectorParams()
@@ -161,11 +178,6 @@ DEFAULT_PARAMS = DetectorParams()
 #: score alarms alone at PATTERN_THRESHOLD.
 WITH_PATTERN = DetectorParams(pattern_weight=(1.0 - PATTERN_SENSITIVITY) / PATTERN_THRESHOLD)
 
-#: Exceedance levels of |z| whose rates each slot counts (spaced roughly geometrically).
-LEVELS: FloatArray = np.array(
-    [1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0, 96.0, 128.0]
-)
-_K = len(LEVELS)
 
 #: What drove a point's surprise (:attr:`AnomalyBank.causes`): a single extreme value, a change
 #: of level over the last minutes, or a step between value ranges the series rarely makes.
@@ -179,29 +191,6 @@ def threshold_decades(sensitivity: float) -> float:
     """The surprise (decades) at which a bank with this sensitivity alarms."""
     s = min(max(float(sensitivity), 0.0), 1.0)
     return FULL_SCALE_DECADES * (1.0 - s)
-
-
-def surprise_decades(
-    counts: FloatArray, n_cal: FloatArray, z: FloatArray, params: DetectorParams
-) -> FloatArray:
-    """``-log10`` of the exceedance rate of |z| per row, interpolated between ladder levels."""
-    prior = np.minimum(1.0, (LEVELS[0] / LEVELS) ** params.prior_exponent)
-    a = params.prior_points
-    log_rate = np.log10((counts + a * prior) / (n_cal[:, None] + a))
-    if params.tail_exponent > 0.0:
-        # Beyond the levels seen, the rate may fall no faster than a power law from the last
-        # level seen: a spike a little above the biggest so far is only a little surprising.
-        slope = params.tail_exponent * np.log10(LEVELS)
-        log_rate = np.maximum.accumulate(log_rate + slope, axis=1) - slope
-    az = np.abs(z)
-    idx = np.minimum(np.maximum(np.searchsorted(LEVELS, az, side="right") - 1, 0), _K - 2)
-    rows = np.arange(len(az))
-    lo = log_rate[rows, idx]
-    hi = log_rate[rows, idx + 1]
-    # Linear in |z| between levels; past the last level the last slope continues.
-    frac = np.maximum((az - LEVELS[idx]) / (LEVELS[idx + 1] - LEVELS[idx]), 0.0)
-    out = -(lo + frac * (hi - lo))
-    return np.where(az < LEVELS[0], 0.0, np.maximum(out, 0.0))
 
 
 def _bound(x: FloatArray, low: FloatArray | float, high: FloatArray | float) -> FloatArray:
@@ -245,11 +234,15 @@ class AnomalyBank:
         self.err_profile = np.zeros(cap)
         self.profile = np.zeros((cap, bins))
         self.profile_n = np.zeros((cap, bins))
-        self.count_point = np.zeros((cap, _K))
-        self.count_level = np.zeros((cap, _K))
+        self.count_point = np.zeros((cap, len(LEVELS)))
+        self.count_level = np.zeros((cap, len(LEVELS)))
         self.n_cal = np.zeros(cap)
+        #: Average interval between points (minutes), for ``reference_step_minutes``.
+        self.step_min = np.zeros(cap)
         self.hourly = (
-            HourlyCounts(cap, _K, params.prior_points) if params.hourly_calibration else None
+            HourlyCounts(cap, len(LEVELS), params.prior_points)
+            if params.hourly_calibration
+            else None
         )
         self.gate = AlarmGate(cap)
         with_ranges = params.context_weight > 0 or params.season_weight > 0
@@ -299,7 +292,7 @@ class AnomalyBank:
 
         for name in (
             "n", "last_ms", "level", "spread", "deviation", "fast", "err_flat", "err_profile",
-            "profile", "profile_n", "count_point", "count_level", "n_cal",
+            "profile", "profile_n", "count_point", "count_level", "n_cal", "step_min",
         ):  # fmt: skip
             setattr(self, name, more(getattr(self, name)))
         self.gate.grow(cap)
@@ -330,9 +323,11 @@ class AnomalyBank:
         ts = np.asarray(ts_ms, dtype=np.int64)
         x = np.asarray(values, dtype=np.float64)
         surprise, _, scored = self.advance(slots, ts, x)
+        stretch = self.reference_stretch(slots)
+        per_time = np.log10(stretch)
         if self.context is not None:
-            novelty, before, current = self.context.step(slots, x, self._valid)
-            novelty = np.where(scored, self.params.context_weight * novelty, 0.0)
+            novelty, before, current = self.context.step(slots, x, self._valid, stretch)
+            novelty = np.where(scored, self.params.context_weight * novelty - per_time, 0.0)
             by_context = novelty > surprise
             self.causes = np.where(by_context, CAUSES.index("unusual_sequence"), self.causes)
             shown = (np.where(by_context, before, -1), np.where(by_context, current, -1))
@@ -341,7 +336,7 @@ class AnomalyBank:
             if self.season is not None:
                 ranges = self.context.current_range
                 odd, hour = self.season.step(slots, ts, ranges, self._valid)
-                odd = np.where(scored, self.params.season_weight * odd, 0.0)
+                odd = np.where(scored, self.params.season_weight * odd - per_time, 0.0)
                 by_time = odd > surprise
                 self.causes = np.where(by_time, CAUSES.index("unusual_for_time"), self.causes)
                 self.season_step = (np.where(by_time, hour, -1), np.where(by_time, ranges, -1))
@@ -352,15 +347,15 @@ class AnomalyBank:
             by_shape = shape > surprise
             self.causes = np.where(by_shape, CAUSES.index("unusual_shape"), self.causes)
             surprise = np.maximum(surprise, shape)
+        p = self.params
         if self.pattern is not None and self.context is not None:
             trusted = self.context.gain[slots] >= self.params.context.trust_gain
             odd_step = self.pattern.step(slots, x, self._valid)
             weight = self.params.pattern_weight * FULL_SCALE_DECADES
-            pattern = np.where(scored & trusted, weight * odd_step, 0.0)
+            pattern = np.where(scored & trusted, weight * odd_step - per_time, 0.0)
             by_pattern = pattern > surprise
             self.causes = np.where(by_pattern, CAUSES.index("unusual_pattern"), self.causes)
             surprise = np.maximum(surprise, pattern)
-        p = self.params
         threshold: FloatArray | float = self._threshold
         if sensitivities is not None:
             own = np.asarray(sensitivities, dtype=np.float64)
@@ -371,6 +366,20 @@ class AnomalyBank:
         )
         score = _bound(surprise / FULL_SCALE_DECADES, 0.0, 1.0)
         return score, alarm
+
+    def reference_stretch(self, slots: IntArray) -> FloatArray:
+        """How many of each slot's points make one point of a series sampled every
+        ``reference_step_minutes`` (1 for slower series, and when that is 0). The range-based
+        statistics' decades are lowered by its log10, and the contextual statistic's short
+        average spans that many times more points (decision 0066)."""
+        reference = self.params.reference_step_minutes
+        if reference <= 0:
+            return np.ones(len(slots))
+        # Faster than a second counts as a second: a burst of points a millisecond apart is one
+        # reading's worth of time, not a thousand seconds' worth of chances.
+        step = np.maximum(self.step_min[slots], 1.0 / 60.0)
+        out: FloatArray = np.maximum(reference / step, 1.0)
+        return out
 
     def advance(
         self, slots: IntArray, ts: npt.NDArray[np.int64], x: FloatArray
@@ -435,8 +444,9 @@ class AnomalyBank:
         counts_both = np.concatenate([counts_point, counts_level])
         z_both = np.concatenate([z_point, z_level])
         k = len(slots)
+        ladder = (p.prior_points, p.prior_exponent, p.tail_exponent)
         if self.hourly is None:
-            both = surprise_decades(counts_both, np.concatenate([n_cal, n_cal]), z_both, p)
+            both = surprise_decades(counts_both, np.concatenate([n_cal, n_cal]), z_both, *ladder)
         else:
             hours = hour_of_day(ts)
             at_hour, n_hour = self.hourly.prior_counts(slots, hours, counts_both, n_cal)
@@ -444,7 +454,7 @@ class AnomalyBank:
                 np.concatenate([counts_both, at_hour]),
                 np.concatenate([n_cal, n_cal, n_hour]),
                 np.concatenate([z_both, z_both]),
-                p,
+                *ladder,
             )
             both = np.minimum(four[: 2 * k], four[2 * k :])
         by_point, by_level = both[:k], both[k:]
@@ -497,6 +507,10 @@ class AnomalyBank:
         self.count_point[slots] = counted[: len(slots)]
         self.count_level[slots] = counted[len(slots) :]
         self.n_cal[slots] = n_cal * keep + scored
+        step = self.step_min[slots]
+        self.step_min[slots] = np.where(
+            upd, np.where(n > 1, step + (dt - step) / np.clip(n, 1.0, 50.0), dt), step
+        )
         self.n[slots] = n + valid
         self.last_ms[slots] = np.where(valid, ts, last)
         return surprise, np.where(scored, z_level, 0.0), scored

@@ -21,9 +21,12 @@ the smallest such model that stays O(1) per point:
   long-run mean and spread: the output is ``-log10`` of the Gaussian tail of that z, in decades,
   comparable with the other statistics of :mod:`shugu.monitor.anomaly`.
 
-Everything is counted in points, not minutes, so the sampling interval does not matter. The
-transition counts decay lazily: each series keeps a growing weight for new counts instead of
-shrinking its whole table every point, and is rescaled when the weight gets large.
+Everything is counted in points, except the short average of the raw surprise: the detector
+stretches it on series faster than 5 minutes to the same stretch of time (decision 0066). Counted
+in points, a slow curve sampled every 30 seconds crosses between ranges once in hundreds of
+points, jittering across the edge, and a span of 5 points made each crossing a many-decade
+event. The transition counts decay lazily: each series keeps a growing weight for new counts
+instead of shrinking its whole table every point, and is rescaled when the weight gets large.
 """
 
 from __future__ import annotations
@@ -63,7 +66,8 @@ class ContextParams:
     memory_points: float = 2000.0
     #: Memory of the raw surprise's mean and spread (the likelihood's reference).
     likelihood_points: float = 2000.0
-    #: EWMA span of the raw surprise that is compared with that reference.
+    #: EWMA span of the raw surprise that is compared with that reference, in points of a
+    #: 5-minute series: the detector stretches it on faster ones (``span_scale``, decision 0066).
     short_span: float = 5.0
     #: Pseudo-counts of the prior (the ranges' overall frequencies) in each transition estimate.
     prior_points: float = 1.0
@@ -136,11 +140,17 @@ class ContextState:
         return out
 
     def step(
-        self, slots: IntArray, x: FloatArray, valid: BoolArray
+        self,
+        slots: IntArray,
+        x: FloatArray,
+        valid: BoolArray,
+        span_scale: FloatArray | float = 1.0,
     ) -> tuple[FloatArray, IntArray, IntArray]:
         """Learn one point per slot; returns (surprise in decades, previous range, range).
 
-        Invalid points (NaN, out of order) change nothing and score 0.
+        ``span_scale`` stretches the short average per slot: on a series sampled ten times as
+        often, the same stretch of time is ten times as many points. Invalid points (NaN, out
+        of order) change nothing and score 0.
         """
         p = self.params
         n = self.n[slots]
@@ -173,7 +183,7 @@ class ContextState:
 
         # Likelihood: the short average of the raw surprise against its long-run distribution.
         a_long = np.maximum(1.0 / (n + 1.0), 1.0 / p.likelihood_points)
-        a_short = 2.0 / (p.short_span + 1.0)
+        a_short = 2.0 / (p.short_span * span_scale + 1.0)
         mean = self.raw_mean[slots]
         var = self.raw_var[slots]
         short = np.where(upd, self.raw_short[slots] + a_short * (raw - self.raw_short[slots]), raw)

@@ -1,14 +1,14 @@
 """Calibration by hour of the day (按时段校准): a spike that comes every night at three is usual.
 
 The detector calibrates its spike and level statistics by how often each level of |z| has been
-exceeded on the series (:func:`shugu.monitor.anomaly.surprise_decades`). A daily job (a backup
-at 03:00, a shift change) makes the same spike once a day: rare among all points, so surprising
-every night, though it is the most usual thing that hour. This module keeps the same exceedance
-counts per hour of the day, and gives the detector counts for the current hour with the series'
-overall rates mixed in as a prior (``prior_points`` pseudo-points), so an hour with little
-history falls back to the overall calibration. The detector takes the *smaller* of the overall
-and the hourly surprise: the hour can only explain a value away, never make one surprising (that
-is the time-of-week statistic's business, :mod:`shugu.monitor.anomaly_season`).
+exceeded on the series (:func:`shugu.monitor.anomaly_ladder.surprise_decades`). A daily job (a
+backup at 03:00, a shift change) makes the same spike once a day: rare among all points, so
+surprising every night, though it is the most usual thing that hour. This module keeps the same
+exceedance counts per hour of the day, and gives the detector counts for the current hour with the
+series' overall rates mixed in as a prior (``prior_points`` pseudo-points), so an hour with little
+history falls back to the overall calibration. The detector takes the *smaller* of the overall and
+the hourly surprise: the hour can only explain a value away, never make one surprising (that is the
+time-of-week statistic's business, :mod:`shugu.monitor.anomaly_season`).
 
 Each hour's counts decay in that hour's own time (a visit of an hour is an hour of its memory),
 so the memory is the detector's calibration memory in calendar time; the counts are in points,

@@ -24,12 +24,11 @@ from shugu.monitor.anomaly import (
     DEFAULT_PARAMS,
     DEFAULT_SENSITIVITY,
     FULL_SCALE_DECADES,
-    LEVELS,
     AlarmGate,
     AnomalyBank,
     DetectorParams,
-    surprise_decades,
 )
+from shugu.monitor.anomaly_ladder import LEVELS, surprise_decades
 
 #: Level z values are clipped here before they are combined, so one column cannot dominate.
 _JOINT_CLIP = 8.0
@@ -69,7 +68,11 @@ class MultiDetector:
         single = max(0.0, float(surprise[scored].max()) - math.log10(k))
         clipped = np.clip(z_level[scored], -_JOINT_CLIP, _JOINT_CLIP)
         joint_z = np.array([math.sqrt(float(np.mean(clipped * clipped)))])
-        joint = float(surprise_decades(self.counts, self.n_cal, joint_z, p)[0])
+        joint = float(
+            surprise_decades(
+                self.counts, self.n_cal, joint_z, p.prior_points, p.prior_exponent, p.tail_exponent
+            )[0]
+        )
         keep = math.exp(-dt / p.calibration_minutes)
         self.counts = self.counts * keep + (joint_z[:, None] >= LEVELS)
         self.n_cal = self.n_cal * keep + 1.0
