@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shugu.monitor.anomaly_context import grow_slots, log10_gaussian_tail
+from shugu.monitor.anomaly_ladder import decades_at
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -94,13 +95,7 @@ class RunState:
         a = self.params.prior_points
         log_rate = np.log10((counts + a * 10.0**self._log_prior) / (n_cal[:, None] + a))
         log_rate = np.maximum.accumulate(log_rate + self._slope, axis=1) - self._slope
-        idx = np.minimum(np.maximum(np.searchsorted(RUN_LEVELS, run, side="right") - 1, 0), _K - 2)
-        rows = np.arange(len(run))
-        lo = log_rate[rows, idx]
-        hi = log_rate[rows, idx + 1]
-        frac = np.maximum((run - RUN_LEVELS[idx]) / (RUN_LEVELS[idx + 1] - RUN_LEVELS[idx]), 0.0)
-        out = -(lo + frac * (hi - lo))
-        return np.where(run < RUN_LEVELS[0], 0.0, np.maximum(out, 0.0))
+        return decades_at(log_rate, RUN_LEVELS, run)
 
     def step(
         self, slots: IntArray, ts: npt.NDArray[np.int64], raw: FloatArray, live: BoolArray

@@ -35,12 +35,18 @@ def surprise_decades(
         # level seen: a spike a little above the biggest so far is only a little surprising.
         slope = tail_exponent * np.log10(LEVELS)
         log_rate = np.maximum.accumulate(log_rate + slope, axis=1) - slope
-    az = np.abs(z)
-    idx = np.minimum(np.maximum(np.searchsorted(LEVELS, az, side="right") - 1, 0), len(LEVELS) - 2)
-    rows = np.arange(len(az))
+    return decades_at(log_rate, LEVELS, np.abs(z))
+
+
+def decades_at(log_rate: FloatArray, levels: FloatArray, x: FloatArray) -> FloatArray:
+    """``-log10`` of each row's exceedance rate at ``x``, given the rows' ``log_rate`` at each of
+    ``levels``: linear in ``x`` between levels, the last slope continued past the last one, and
+    0 below the first level."""
+    last = len(levels) - 2
+    idx = np.minimum(np.maximum(np.searchsorted(levels, x, side="right") - 1, 0), last)
+    rows = np.arange(len(x))
     lo = log_rate[rows, idx]
     hi = log_rate[rows, idx + 1]
-    # Linear in |z| between levels; past the last level the last slope continues.
-    frac = np.maximum((az - LEVELS[idx]) / (LEVELS[idx + 1] - LEVELS[idx]), 0.0)
+    frac = np.maximum((x - levels[idx]) / (levels[idx + 1] - levels[idx]), 0.0)
     out = -(lo + frac * (hi - lo))
-    return np.where(az < LEVELS[0], 0.0, np.maximum(out, 0.0))
+    return np.where(x < levels[0], 0.0, np.maximum(out, 0.0))
