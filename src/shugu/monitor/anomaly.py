@@ -171,6 +171,10 @@ class DetectorParams:
     #: one-in-2,000-points event is once a week at 5 minutes but several a day at 30 seconds.
     #: Slower series are left as they are (decision 0066).
     reference_step_minutes: float = 5.0
+    #: No alarm before a series has this much history (series time since its first point):
+    #: the score is given, but a first stop, a first night, is not yet an anomaly. Anomaly
+    #: rules set a day (decision 0067); scoring a file does not.
+    alarm_after_minutes: float = 0.0
 
 
 DEFAULT_PARAMS = DetectorParams()
@@ -226,6 +230,7 @@ class AnomalyBank:
         bins = params.profile_bins
         self.n = np.zeros(cap)
         self.last_ms = np.zeros(cap, dtype=np.int64)
+        self.first_ms = np.zeros(cap, dtype=np.int64)
         self.level = np.zeros(cap)
         self.spread = np.zeros(cap)
         self.deviation = np.zeros(cap)
@@ -291,8 +296,9 @@ class AnomalyBank:
             return np.concatenate([a, pad])
 
         for name in (
-            "n", "last_ms", "level", "spread", "deviation", "fast", "err_flat", "err_profile",
-            "profile", "profile_n", "count_point", "count_level", "n_cal", "step_min",
+            "n", "last_ms", "first_ms", "level", "spread", "deviation", "fast", "err_flat",
+            "err_profile", "profile", "profile_n", "count_point", "count_level", "n_cal",
+            "step_min",
         ):  # fmt: skip
             setattr(self, name, more(getattr(self, name)))
         self.gate.grow(cap)
@@ -361,8 +367,12 @@ class AnomalyBank:
             own = np.asarray(sensitivities, dtype=np.float64)
             own_threshold = FULL_SCALE_DECADES * (1.0 - np.clip(own, 0.0, 1.0))
             threshold = np.where(np.isnan(own), self._threshold, own_threshold)
+        judged = scored
+        if p.alarm_after_minutes > 0:
+            history = (ts - self.first_ms[slots]).astype(np.float64) / _MS_PER_MIN
+            judged = scored & (history >= p.alarm_after_minutes)
         alarm = self.gate.decide(
-            slots, ts, surprise, scored, threshold, p.holdoff_minutes, p.rearm_fraction
+            slots, ts, surprise, judged, threshold, p.holdoff_minutes, p.rearm_fraction
         )
         score = _bound(surprise / FULL_SCALE_DECADES, 0.0, 1.0)
         return score, alarm
@@ -513,6 +523,7 @@ class AnomalyBank:
         )
         self.n[slots] = n + valid
         self.last_ms[slots] = np.where(valid, ts, last)
+        self.first_ms[slots] = np.where(first, ts, self.first_ms[slots])
         return surprise, np.where(scored, z_level, 0.0), scored
 
 

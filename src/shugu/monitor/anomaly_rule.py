@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import numpy as np
@@ -15,14 +16,21 @@ from shugu.monitor.anomaly import (
 from shugu.monitor.evaluators import DeviceParams, Evaluator, Floats, Ints, Step, _grown
 from shugu.monitor.rules import RuleSpec
 
+#: An anomaly rule learns for a day of each device's series time before it alarms: a device's
+#: first stop, its first night, is not yet an anomaly. It also covers what the detector
+#: relearns after the monitor restarts (decision 0067).
+LEARNING_MINUTES = 1440.0
+
 
 class AnomalyEvaluator(Evaluator):
-    """Raised when the detector alarms; cleared after ``clear_after_s`` without a new one.
-    A device with its own sensitivity (an override) is judged against its own threshold."""
+    """Raised when the detector alarms (not in a device's first day of series time); cleared
+    after ``clear_after_s`` without a new one. A device with its own sensitivity (an override)
+    is judged against its own threshold."""
 
     def __init__(self, rule: RuleSpec, params: DeviceParams) -> None:
         super().__init__(rule, params)
         detector = WITH_PATTERN if rule.uses_pattern else DEFAULT_PARAMS
+        detector = dataclasses.replace(detector, alarm_after_minutes=LEARNING_MINUTES)
         self.bank = AnomalyBank(sensitivity=rule.effective_sensitivity, params=detector)
         self.alarm_ts = np.zeros(0, np.int64)
 
