@@ -181,7 +181,9 @@ def open_services(
         parse_networks(settings.notify_allow_networks), resolver=resolver or system_resolver
     )
     notifier = Notifier(guard=guard)
-    monitor = Monitor(registry, store, notify=notifier.submit)
+    # Only a process that evaluates points keeps what detectors learn (an API node does not).
+    keep_states = settings.role in ("all", "monitor")
+    monitor = Monitor(registry, store, notify=notifier.submit, keep_states=keep_states)
     feed = None
     if settings.role == "all":
         store.add_listener(monitor.on_batch)

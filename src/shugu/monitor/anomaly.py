@@ -111,6 +111,13 @@ class AnomalyBank:
     reaches ``1 - sensitivity``. The score itself does not depend on it.
     """
 
+    #: Per-slot arrays: axis 0 is the slot (the sub-states list theirs the same way).
+    _FIELDS = (
+        "n", "last_ms", "first_ms", "level", "spread", "deviation", "fast", "err_flat",
+        "err_profile", "profile", "profile_n", "count_point", "count_level", "n_cal",
+        "step_min",
+    )  # fmt: skip
+
     def __init__(
         self,
         sensitivity: float = DEFAULT_SENSITIVITY,
@@ -175,6 +182,31 @@ class AnomalyBank:
     def __len__(self) -> int:
         return len(self._keys)
 
+    def set_sensitivity(self, sensitivity: float) -> None:
+        """Judge from now on at another sensitivity; what was learned stays."""
+        self.sensitivity = min(max(float(sensitivity), 0.0), 1.0)
+        self._threshold = threshold_decades(self.sensitivity)
+
+    def keys(self) -> dict[tuple[int, int], int]:
+        """Each series' key and its slot."""
+        return dict(self._keys)
+
+    def state_arrays(self) -> list[tuple[str, npt.NDArray[np.generic]]]:
+        """Every per-slot array of the detector and its statistics (axis 0 is the slot): one
+        row of each is everything a series has learned (``detector_state``)."""
+        parts: list[tuple[str, object]] = [("", self), ("gate.", self.gate)]
+        for prefix, part in (
+            ("context.", self.context), ("season.", self.season), ("art.", self.art),
+            ("pattern.", self.pattern), ("hourly.", self.hourly),
+        ):  # fmt: skip
+            if part is not None:
+                parts.append((prefix, part))
+        return [
+            (prefix + name, getattr(part, name))
+            for prefix, part in parts
+            for name in part._FIELDS  # type: ignore[attr-defined]
+        ]
+
     def slot(self, key: tuple[int, int]) -> int:
         """The state slot of a series, e.g. ``(device_id, metric_id)``; new keys get a fresh one."""
         found = self._keys.get(key)
@@ -191,11 +223,7 @@ class AnomalyBank:
             pad = np.zeros((cap - a.shape[0], *a.shape[1:]), dtype=a.dtype)
             return np.concatenate([a, pad])
 
-        for name in (
-            "n", "last_ms", "first_ms", "level", "spread", "deviation", "fast", "err_flat",
-            "err_profile", "profile", "profile_n", "count_point", "count_level", "n_cal",
-            "step_min",
-        ):  # fmt: skip
+        for name in self._FIELDS:
             setattr(self, name, more(getattr(self, name)))
         self.gate.grow(cap)
         if self.context is not None:

@@ -20,6 +20,8 @@ _MS_PER_MIN = 60_000.0
 class AlarmGate:
     """Hold-off and re-arm state per slot, shared by the single and multivariate detectors."""
 
+    _FIELDS = ("last_ms", "armed")
+
     def __init__(self, capacity: int) -> None:
         self.last_ms = np.full(capacity, np.iinfo(np.int64).min // 2, dtype=np.int64)
         self.armed = np.ones(capacity, dtype=np.bool_)

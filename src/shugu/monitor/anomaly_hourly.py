@@ -38,6 +38,8 @@ def hour_of_day(ts_ms: npt.NDArray[np.int64]) -> IntArray:
 class HourlyCounts:
     """Exceedance counts of two statistics per hour of the day, for many series (slots)."""
 
+    _FIELDS = ("counts", "n")
+
     def __init__(self, capacity: int, levels: int, prior_points: float) -> None:
         self.prior_points = prior_points
         #: (slot, hour, statistic, level): decayed counts of |z| ≥ level.

@@ -124,6 +124,46 @@ class PlantDetector:
         self._loud_rows = 0
 
     @property
+    def last_ms(self) -> int | None:
+        """The time of the last row taken, None before the first."""
+        return self._last_ms
+
+    def state_rows(self) -> list[tuple[str, npt.NDArray[np.generic]]]:
+        """Everything the detector has learned, as fixed-size arrays (``detector_state``)."""
+        fit = np.full((self.params.fit_rows, self.columns), np.nan)
+        if self._fit:
+            fit[: len(self._fit)] = np.array(self._fit)
+        counters = np.array(
+            [
+                len(self._fit), self._last_ms is not None, self._last_ms or 0,
+                self._rows_after_fit, self.fitted, self.anomalous, self._quiet_rows,
+                self._loud_rows,
+            ],
+            dtype=np.int64,
+        )  # fmt: skip
+        return [
+            ("fit", fit), ("counters", counters), ("mean", self.mean), ("std", self.std),
+            ("weights", self.weights), ("smooth", self.smooth), ("base_var", self.base_var),
+            ("drift_rate", self.drift_rate),
+        ]  # fmt: skip
+
+    def load_rows(self, rows: list[npt.NDArray[np.generic]]) -> None:
+        """Take the arrays :meth:`state_rows` gave, in its order."""
+        fit, counters, mean, std, weights, smooth, base_var, drift_rate = rows
+        taken, has_last, last, after, fitted, anomalous, quiet, loud = counters.tolist()
+        self._fit = [np.asarray(r, dtype=np.float64) for r in fit[:taken]]
+        self._last_ms = int(last) if has_last else None
+        self._rows_after_fit = int(after)
+        self.fitted, self.anomalous = bool(fitted), bool(anomalous)
+        self._quiet_rows, self._loud_rows = int(quiet), int(loud)
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.std = np.asarray(std, dtype=np.float64)
+        self.weights = np.asarray(weights, dtype=np.float64)
+        self.smooth = np.asarray(smooth, dtype=np.float64)
+        self.base_var = np.asarray(base_var, dtype=np.float64)
+        self.drift_rate = np.asarray(drift_rate, dtype=np.float64)
+
+    @property
     def threshold_z(self) -> float:
         """The drift-aware z at which a row is anomalous, for this sensitivity."""
         return FULL_SCALE_Z * (1.0 - self.sensitivity)

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from shugu.monitor.anomaly import (
     CAUSES,
     DEFAULT_PARAMS,
     WITH_PATTERN,
     AnomalyBank,
+    DetectorParams,
 )
+from shugu.monitor.detector_state import Layout, layout_of
 from shugu.monitor.evaluators import DeviceParams, Evaluator, Floats, Ints, Step, _grown
 from shugu.monitor.rules import RuleSpec
 
 #: An anomaly rule learns for a day of each device's series time before it alarms: a device's
-#: first stop, its first night, is not yet an anomaly. It also covers what the detector
-#: relearns after the monitor restarts (decision 0067).
+#: first stop, its first night, is not yet an anomaly (decision 0067). A restart does not start
+#: it again: what was learned is saved and restored (decision 0068).
 LEARNING_MINUTES = 1440.0
 
 
@@ -30,12 +33,90 @@ class AnomalyEvaluator(Evaluator):
     def __init__(self, rule: RuleSpec, params: DeviceParams) -> None:
         super().__init__(rule, params)
         detector = WITH_PATTERN if rule.uses_pattern else DEFAULT_PARAMS
-        detector = dataclasses.replace(detector, alarm_after_minutes=LEARNING_MINUTES)
-        self.bank = AnomalyBank(sensitivity=rule.effective_sensitivity, params=detector)
+        self.detector = dataclasses.replace(detector, alarm_after_minutes=LEARNING_MINUTES)
+        self.bank = AnomalyBank(sensitivity=rule.effective_sensitivity, params=self.detector)
         self.alarm_ts = np.zeros(0, np.int64)
+        #: Each device's last point when its state was last saved (``detector_state``).
+        self.saved_ms = np.zeros(0, np.int64)
+        self._layout: tuple[AnomalyBank, DetectorParams, Layout] | None = None
 
     def _reserve(self, size: int) -> None:
         self.alarm_ts = _grown(self.alarm_ts, size, -1)
+        self.saved_ms = _grown(self.saved_ms, size, 0)
+
+    def inherit(self, old: Evaluator) -> None:
+        """An edited rule that watches the same metric with the same detector (its sensitivity
+        or clearing time changed, say) keeps what the detector learned."""
+        if isinstance(old, AnomalyEvaluator) and old.state_layout().key == self.state_layout().key:
+            self.bank = old.bank
+            self.bank.set_sensitivity(self.rule.effective_sensitivity)
+            self.alarm_ts = old.alarm_ts
+            self.saved_ms = old.saved_ms
+
+    # -- state kept across restarts (detector_state) -------------------------------------------
+
+    def state_layout(self) -> Layout:
+        # Asked for at every restore and save: worked out once per bank and parameters.
+        known = self._layout
+        if known is not None and known[0] is self.bank and known[1] == self.detector:
+            return known[2]
+        arrays = [*self.bank.state_arrays(), ("rule.alarm_ts", self.alarm_ts)]
+        layout = layout_of(arrays, f"anomaly {self.rule.metric} {self.detector!r}")
+        self._layout = (self.bank, self.detector, layout)
+        return layout
+
+    def state_devices(self, changed_only: bool = True) -> list[int]:
+        keys = self.bank.keys()
+        devices = np.fromiter((d for d, _ in keys), np.int64, len(keys))
+        if not changed_only:
+            return [int(d) for d in devices]
+        slots = np.fromiter(keys.values(), np.intp, len(keys))
+        changed = self.bank.last_ms[slots] != self.saved_ms[devices]
+        return [int(d) for d in devices[changed]]
+
+    def export_rows(self, devices: Sequence[int]) -> npt.NDArray[np.uint8]:
+        layout = self.state_layout()
+        keys = self.bank.keys()
+        slots = np.fromiter((keys[(d, 0)] for d in devices), np.intp, len(devices))
+        index = np.asarray(devices, np.intp)
+        arrays = [a for _name, a in self.bank.state_arrays()]
+        bank_part = Layout(layout.fields[:-1], layout.meaning).gather(arrays, slots)
+        alarm_part = (
+            np.ascontiguousarray(self.alarm_ts[index]).view(np.uint8).reshape(len(index), 8)
+        )
+        self.saved_ms[index] = self.bank.last_ms[slots]
+        return np.concatenate([bank_part, alarm_part], axis=1)
+
+    def import_states(self, blobs: Mapping[int, bytes]) -> dict[int, str]:
+        """Take devices' saved states, all at once (a restart reads thousands)."""
+        layout = self.state_layout()
+        refused: dict[int, str] = {}
+        rows: list[npt.NDArray[np.uint8]] = []
+        devices: list[int] = []
+        for device, blob in blobs.items():
+            try:
+                rows.append(layout.unpack(blob))
+            except ValueError as exc:
+                refused[device] = str(exc)
+                continue
+            devices.append(device)
+        if not devices:
+            return refused
+        slots = np.fromiter((self.bank.slot((d, 0)) for d in devices), np.intp, len(devices))
+        index = np.asarray(devices, np.intp)
+        arrays = [a for _name, a in self.bank.state_arrays()]  # after slot(): grown if needed
+        matrix = np.stack(rows)
+        split = layout.nbytes - 8
+        Layout(layout.fields[:-1], layout.meaning).scatter(matrix[:, :split], arrays, slots)
+        self.alarm_ts[index] = np.ascontiguousarray(matrix[:, split:]).view(np.int64)[:, 0]
+        self.saved_ms[index] = self.bank.last_ms[slots]
+        return refused
+
+    def import_state(self, device: int, blob: bytes) -> None:
+        """Take a device's saved state (ValueError if the blob is not of this layout)."""
+        refused = self.import_states({device: blob})
+        if refused:
+            raise ValueError(refused[device])
 
     def step(self, dev: Ints, ts: Ints, values: Mapping[str, Floats]) -> Step:
         value = values[self.rule.metric or ""]
@@ -45,6 +126,10 @@ class AnomalyEvaluator(Evaluator):
             slots, ts, value, own if not np.isnan(own).all() else None
         )
         self.alarm_ts[dev[alarms]] = ts[alarms]
+        # An alarm open from before a restart, with no alarm time of its own: it clears after
+        # the clearing time without a new alarm, counted from the first point seen now.
+        unknown = self.active[dev] & (self.alarm_ts[dev] < 0)
+        self.alarm_ts[dev[unknown]] = ts[unknown]
         last = self.alarm_ts[dev]
         quiet = (last >= 0) & (ts - last >= self.rule.clear_after_s * 1000.0)
         step = self._finish(dev, alarms, quiet & ~alarms, scores)

@@ -9,12 +9,13 @@ which devices start and which stop violating the rule, and the value to show.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from shugu.monitor.detector_state import Layout
 from shugu.monitor.rules import RuleKind, RuleSpec
 
 Ints = npt.NDArray[np.int64]
@@ -83,6 +84,43 @@ class Evaluator:
 
     def inherit(self, old: Evaluator) -> None:
         """Take over what stays true when a rule is edited (the inputs' last values)."""
+
+    def state_layout(self) -> Layout | None:
+        """What a device's learned state looks like, for kinds whose state is worth keeping
+        across restarts (``detector_state``); None for the others."""
+        return None
+
+    def state_devices(self, changed_only: bool = True) -> list[int]:
+        """Devices with learned state (only those that learned since their last export)."""
+        return []
+
+    def export_rows(self, devices: Sequence[int]) -> npt.NDArray[np.uint8]:
+        """The state of ``devices`` as a byte matrix, a device a row (``Layout.gather``); they
+        count as exported."""
+        raise ValueError(f"{self.rule.kind} rules keep no state")
+
+    def export_states(self, changed_only: bool = True) -> dict[int, bytes]:
+        """Each device's packed state (only those that learned since their last export)."""
+        devices = self.state_devices(changed_only)
+        if not devices:
+            return {}
+        rows = self.export_rows(devices)
+        return {d: Layout.pack(row) for d, row in zip(devices, rows, strict=True)}
+
+    def import_states(self, blobs: Mapping[int, bytes]) -> dict[int, str]:
+        """Take devices' saved states; those not of this evaluator's layout are left out, and
+        returned with the reason."""
+        refused: dict[int, str] = {}
+        for device, blob in blobs.items():
+            try:
+                self.import_state(device, blob)
+            except ValueError as exc:
+                refused[device] = str(exc)
+        return refused
+
+    def import_state(self, device: int, blob: bytes) -> None:
+        """Take a device's saved state; ValueError if it is not of this evaluator's layout."""
+        raise ValueError(f"{self.rule.kind} rules keep no state")
 
     def step(self, dev: Ints, ts: Ints, values: Mapping[str, Floats]) -> Step:
         raise NotImplementedError

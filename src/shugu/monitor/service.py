@@ -29,6 +29,7 @@ from shugu.monitor.incidents_desk import build_topology
 from shugu.monitor.model import AlarmNotice
 from shugu.monitor.notify.channels import ChannelConfig
 from shugu.monitor.rules import RuleSpec
+from shugu.monitor.state_keeper import SAVE_EVERY_S, KeptStates, StateKeeper
 from shugu.store.exit_stop import stop_at_exit
 from shugu.store.registry import Registry
 from shugu.store.telemetry import TelemetryStore
@@ -72,6 +73,7 @@ class Monitor:
         clock: Callable[[], int] = utc_now_ms,
         max_lag_ms: int | None = None,
         link: Callable[[int], str | None] = lambda _id: None,
+        keep_states: bool = True,
     ) -> None:
         self._registry = registry
         self._store = store
@@ -82,6 +84,12 @@ class Monitor:
             else RuleEngine(store.metric_id, max_lag_ms=max_lag_ms)
         )
         self._notify_cache: dict[int, NotifyConfig] = {}
+        #: What anomaly and plant rules learned, saved and restored (decision 0068); a process
+        #: that evaluates nothing (an API node of a cluster) keeps none.
+        self.states = StateKeeper(registry, self.engine)
+        self._keeps_states = keep_states
+        self._states_due = False
+        self._save_lock = threading.Lock()
         self.book = AlarmBook(
             registry,
             rule_of=self.rule_of,
@@ -108,6 +116,7 @@ class Monitor:
         self._last_refresh = 0.0
         self._lags: collections.deque[float] = collections.deque(maxlen=2000)
         self._thread: threading.Thread | None = None
+        self._saver: threading.Thread | None = None
         #: The enterprises this monitor watches; None: all (one process). In a cluster each
         #: monitor worker watches its share (``monitor/feed.py``).
         self._scope: frozenset[int] | None = None
@@ -133,6 +142,7 @@ class Monitor:
             problems = self.engine.configure(devices, bindings, overrides)
             # A changed rule starts with fresh state: its open alarms must still clear.
             self.engine.restore_active(self.book.open_pairs())
+        self._states_due = self._keeps_states
         for problem in problems:
             log.warning("rule override ignored: %s", problem)
         self.book.clear_orphans(set(self.engine.rules()))
@@ -144,6 +154,9 @@ class Monitor:
 
     def set_scope(self, enterprises: frozenset[int] | None) -> None:
         """Watch only these enterprises' devices from now on (None: every device)."""
+        # What this monitor learned of devices it may hand over is saved for the next one
+        # (outside the engine lock, which a save takes in turns after its own lock).
+        self._save_quietly(prune=False)
         with self._engine_lock:
             self._scope = enterprises
             self.resync()
@@ -171,6 +184,7 @@ class Monitor:
         batch = batch.pick(order)
         step = self.engine.max_lag_ms // 2
         with self._engine_lock:
+            self._restore_states()
             start = 0
             while start < len(batch):
                 end = int(np.searchsorted(batch.ts, batch.ts[start] + step, side="left"))
@@ -256,6 +270,11 @@ class Monitor:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="shugu-monitor", daemon=True)
         self._thread.start()
+        # Saves run beside evaluation, which waits only while a chunk of states is copied.
+        self._saver = threading.Thread(
+            target=self._save_every, name="shugu-monitor-states", daemon=True
+        )
+        self._saver.start()
         stop_at_exit(self.stop)
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -263,6 +282,38 @@ class Monitor:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._saver is not None:
+            self._saver.join(timeout)
+        self._save_quietly(prune=False)
+
+    # -- learned state (decision 0068) ------------------------------------------------------
+
+    def _restore_states(self) -> None:
+        """Before evaluating: the saved state of devices the rules have not seen yet (the
+        caller holds the engine lock)."""
+        if self._states_due:
+            self._states_due = False
+            self.states.restore()
+
+    def _save_every(self) -> None:
+        while not self._stop.wait(SAVE_EVERY_S):
+            self._save_quietly()
+
+    def _save_quietly(self, prune: bool = True) -> None:
+        try:
+            self.save_states(prune=prune)
+        except Exception:
+            # Evaluation goes on; what was learned since is saved by the next save that works.
+            log.exception("detector states not saved")
+
+    def save_states(self, *, prune: bool = False) -> KeptStates | None:
+        """Save what the detectors learned since the last save; None if this monitor keeps
+        no state."""
+        if not self._keeps_states:
+            return None
+        # One save at a time, so that an older copy is never written over a newer one.
+        with self._save_lock:
+            return self.states.save(self._engine_lock, prune=prune)
 
     def _take(self) -> tuple[float, Batch] | None:
         """One turn's points: everything queued, but at most ``MOMENTS_PER_DEVICE_PER_TURN``
@@ -339,6 +390,7 @@ class Monitor:
                 time.sleep(wait)
             self.configure()
         with self._engine_lock:
+            self._restore_states()
             transitions = self.engine.evaluate(batch, self._clock())
         self.book.apply(transitions)
         self.book.observe(batch.device, batch.ts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from shugu.store.registry.core import (
     missing,
 )
 from shugu.store.registry.models import Device, Enterprise
+from shugu.store.registry.models_detector import DetectorState
 from shugu.store.registry.records import DeviceRecord
 
 #: 24 random bytes: as hard to guess as a 192-bit key, and short enough to paste into a device.
@@ -140,6 +141,8 @@ class DeviceMixin(RegistryCore):
             suffix = f"\x1f{row.id}"
             row.name = row.name[: MAX_NAME_LENGTH - len(suffix)] + suffix
             row.deleted_at = self._now()
+            # What detectors learned of it is of no further use (its id is never reused).
+            session.execute(delete(DetectorState).where(DetectorState.device_id == device_id))
         self._device_by_token.discard(old_hash)
         return record
 

@@ -495,6 +495,7 @@ class CapacityMatchEvent(Base):
 # here so that the metadata, and with it the migrations' check, holds every table.
 from shugu.store.registry import (  # noqa: E402
     models_cluster,
+    models_detector,
     models_files,
     models_indicators,
     models_operation,
@@ -505,6 +506,7 @@ from shugu.store.registry import (  # noqa: E402
 
 __all__ = [
     "models_cluster",
+    "models_detector",
     "models_files",
     "models_indicators",
     "models_operation",

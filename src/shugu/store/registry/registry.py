@@ -9,6 +9,7 @@ from shugu.store.registry.calendars import CalendarMixin
 from shugu.store.registry.capacity import CapacityMixin
 from shugu.store.registry.cluster import ClusterMixin
 from shugu.store.registry.consents import ConsentMixin
+from shugu.store.registry.detector_states import DetectorStateMixin
 from shugu.store.registry.devices import DeviceMixin
 from shugu.store.registry.hierarchy import HierarchyMixin
 from shugu.store.registry.incidents import IncidentMixin
@@ -43,6 +44,7 @@ class Registry(
     IndicatorMixin,
     ParticularsMixin,
     ClusterMixin,
+    DetectorStateMixin,
 ):
     """Regions, parks, enterprises, assets, devices, accounts, tokens and consents.
 
