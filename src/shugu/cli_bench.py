@@ -185,6 +185,27 @@ def register(bench: typer.Typer) -> None:
         result = module.run(quick=quick, rate=rate, log=not as_json, flood=flood, paced=paced)  # type: ignore[attr-defined]
         _print_result(result, as_json)
 
+    @bench.command("states")
+    def bench_states(
+        quick: Annotated[
+            bool, typer.Option("--quick", help="200 devices, 6 hours learned; under a minute")
+        ] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+        devices: Annotated[int | None, typer.Option(min=1, help="rack sensors")] = None,
+        hours: Annotated[float | None, typer.Option(min=0.5, help="hours learned")] = None,
+        runs: Annotated[int, typer.Option(min=1, help="timed slices; figures are medians")] = 3,
+        postgres: Annotated[
+            bool, typer.Option(help="also on PostgreSQL, when its binaries are found")
+        ] = True,
+    ) -> None:
+        """What anomaly rules cost the monitor, and saving and restoring what they learned."""
+        module = _bench_module("detector_states")
+        result = module.run(  # type: ignore[attr-defined]
+            quick=quick, devices=devices, hours=hours, runs=runs, postgres=postgres,
+            log=not as_json,
+        )  # fmt: skip
+        _print_result(result, as_json)
+
     @bench.command("alarms")
     def bench_alarms(
         quick: Annotated[

@@ -17,6 +17,8 @@ from argon2 import PasswordHasher
 
 from shugu.domain.batch import QUALITY_GOOD, Batch
 from shugu.ingest.beat import IngestBeat
+from shugu.monitor import feed as feed_module
+from shugu.monitor.anomaly_rule import AnomalyEvaluator
 from shugu.monitor.feed import ClusterFeed
 from shugu.monitor.service import Monitor
 from shugu.store.clickhouse_store import METRICS_REREAD_S, ClickHouseTelemetryStore
@@ -234,3 +236,43 @@ def test_a_worker_stopping_cleanly_hands_over_at_once(cluster: Cluster) -> None:
     assert cluster.alarmed() == sorted(cluster.devices)
     alarms = cluster.registry.list_alarms(None, limit=1000)
     assert len([x for x in alarms if x.rule_ref == RULE]) == len(cluster.devices)
+
+
+def test_what_a_worker_s_detectors_learned_goes_with_its_enterprises(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No replay of history at the handover (WARM_S 0): what A's anomaly rule knows of B's
+    devices afterwards can only be what B saved when it left (decision 0068)."""
+    monkeypatch.setattr(feed_module, "WARM_S", 0)
+    rule = {"key": "inlet_anomaly", "label_zh": "进风温度异常", "label_en": "inlet anomaly"}
+    rule |= {"kind": "anomaly", "metric": "inlet_c"}
+    for e in {cluster.registry.get_device(d).enterprise_id for d in cluster.devices}:
+        cluster.registry.put_config("rule", e, {"rule": rule, "scope": {"profile": "rack_sensor"}})
+    a, monitor_a = cluster.worker("monitor-a")
+    b, monitor_b = cluster.worker("monitor-b")
+    cluster.registry.heartbeat("monitor-b", "monitor", cluster.clock.now)
+    for feed, monitor in ((a, monitor_a), (b, monitor_b)):
+        drive(feed, monitor, beat=True)
+    for i in range(30):
+        cluster.send(22.0 + 0.1 * (i % 3))
+        for feed, monitor in ((a, monitor_a), (b, monitor_b)):
+            drive(feed, monitor)
+    b_devices = b._owned.tolist()
+    assert b_devices
+    monitor_b.start()
+    try:
+        b.stop()  # saves what B's detectors learned, then its watermarks, and leaves
+    finally:
+        monitor_b.stop()
+    drive(a, monitor_a, beat=True)
+    assert a.stats().devices == len(cluster.devices)
+    cluster.send(22.1)
+    drive(a, monitor_a)
+    learned: dict[int, float] = {}
+    for compiled in monitor_a.engine.rules().values():  # each enterprise's own rule
+        evaluator = compiled.evaluator
+        if isinstance(evaluator, AnomalyEvaluator):
+            for (device, _), slot in evaluator.bank.keys().items():
+                learned[device] = float(evaluator.bank.n[slot])
+    # 30 points learned by B, and the one A evaluated since.
+    assert [learned[d] for d in b_devices] == [31.0] * len(b_devices)

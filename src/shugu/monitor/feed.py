@@ -117,6 +117,8 @@ class ClusterFeed:
         deadline = time.monotonic() + timeout
         while self._monitor.stats().pending_rows and time.monotonic() < deadline:
             time.sleep(0.05)
+        # What its detectors learned is saved before it leaves, for whoever takes over.
+        self._monitor.checkpoint()
         try:
             self._registry.save_watermarks(self.member_id, self.watermarks)
             self._registry.leave_cluster(self.member_id, self._clock())

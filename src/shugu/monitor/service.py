@@ -156,7 +156,7 @@ class Monitor:
         """Watch only these enterprises' devices from now on (None: every device)."""
         # What this monitor learned of devices it may hand over is saved for the next one
         # (outside the engine lock, which a save takes in turns after its own lock).
-        self._save_quietly(prune=False)
+        self.checkpoint()
         with self._engine_lock:
             self._scope = enterprises
             self.resync()
@@ -284,7 +284,7 @@ class Monitor:
             self._thread.join(timeout)
         if self._saver is not None:
             self._saver.join(timeout)
-        self._save_quietly(prune=False)
+        self.checkpoint()
 
     # -- learned state (decision 0068) ------------------------------------------------------
 
@@ -297,9 +297,10 @@ class Monitor:
 
     def _save_every(self) -> None:
         while not self._stop.wait(SAVE_EVERY_S):
-            self._save_quietly()
+            self.checkpoint(prune=True)
 
-    def _save_quietly(self, prune: bool = True) -> None:
+    def checkpoint(self, prune: bool = False) -> None:
+        """Save what the detectors learned since the last save; a failure is logged."""
         try:
             self.save_states(prune=prune)
         except Exception:
