@@ -113,9 +113,9 @@ class AnomalyBank:
 
     #: Per-slot arrays: axis 0 is the slot (the sub-states list theirs the same way).
     _FIELDS = (
-        "n", "last_ms", "first_ms", "level", "spread", "deviation", "fast", "err_flat",
-        "err_profile", "profile", "profile_n", "count_point", "count_level", "n_cal",
-        "step_min",
+        "n", "last_ms", "first_ms", "level", "spread", "deviation", "fast", "fast_var",
+        "err_flat", "err_profile", "profile", "profile_n", "count_point", "count_level",
+        "n_cal", "step_min",
     )  # fmt: skip
 
     def __init__(
@@ -138,6 +138,9 @@ class AnomalyBank:
         self.spread = np.zeros(cap)
         self.deviation = np.zeros(cap)
         self.fast = np.zeros(cap)
+        #: The variance of ``fast`` for unit white noise, with the weights the points actually
+        #: had: a/(2-a) at a steady interval; near 1 just after a gap, when one point holds it.
+        self.fast_var = np.zeros(cap)
         self.err_flat = np.zeros(cap)
         self.err_profile = np.zeros(cap)
         self.profile = np.zeros((cap, bins))
@@ -366,8 +369,12 @@ class AnomalyBank:
         clipped = _bound(z_point, -p.level_clip, p.level_clip) * scale
         fast = self.fast[slots]
         fast = fast + a_fast * (clipped - fast)
-        # Standard deviation of an EWMA of unit white noise: sqrt(a / (2 - a)).
-        z_level = fast / (scale * np.sqrt(np.maximum(a_fast / (2.0 - a_fast), 1e-6)))
+        # Standard deviation of the EWMA of unit white noise, from the weights its points had
+        # (sqrt(a / (2 - a)) at a steady interval). After a gap one point carries the average;
+        # judging it by the steady width would make that point's noise look like a shift
+        # (decision 0070).
+        fast_var = (1.0 - a_fast) ** 2 * self.fast_var[slots] + a_fast**2
+        z_level = fast / (scale * np.sqrt(np.maximum(fast_var, 1e-6)))
 
         warm = n >= p.warmup_points
         scored = upd & warm
@@ -410,6 +417,7 @@ class AnomalyBank:
             np.where(upd, deviation + a_cal * (np.abs(xv - level) - deviation), deviation),
         )
         self.fast[slots] = np.where(upd, fast, np.where(first, 0.0, self.fast[slots]))
+        self.fast_var[slots] = np.where(upd, fast_var, np.where(first, 0.0, self.fast_var[slots]))
         self.err_flat[slots] = np.where(
             upd, err_flat + a_spread * (np.abs(xv - level) - err_flat), err_flat
         )
