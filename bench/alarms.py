@@ -59,6 +59,7 @@ def summary(result: WeekResult, options: WeekOptions) -> dict[str, Any]:
         "step_s": options.step_s,
         "days": options.days,
         "anomaly_rules": options.anomaly,
+        "anomaly_while_running": options.while_running,
         "devices": result.devices,
         "points": result.points,
         "seconds": round(result.seconds, 1),
@@ -77,9 +78,13 @@ def run(
     step_s: float = 10.0,
     days: float = 7.0,
     anomaly: bool = False,
+    while_running: bool = False,
     log: bool = True,
 ) -> dict[str, Any]:
-    options = WeekOptions(scale=scale, mills=mills, step_s=step_s, days=days, anomaly=anomaly)
+    options = WeekOptions(
+        scale=scale, mills=mills, step_s=step_s, days=days, anomaly=anomaly,
+        while_running=while_running,
+    )  # fmt: skip
     say(log, f"a week of the district: scale {scale}, mills {mills or 'all'}, step {step_s} s")
     result = run_week(options, progress=lambda line: say(log, line))
     if log:

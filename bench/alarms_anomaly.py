@@ -36,10 +36,17 @@ def rule_name(profile: str, metric: str) -> str:
     return f"{PREFIX}{profile}.{metric}"
 
 
+def running_flag(profile: str) -> str | None:
+    """The profile's on/off metric (a running flag), if it has one."""
+    flags = [m for m, spec in load_profiles()[profile].metrics.items() if spec.bool_as_number]
+    return flags[0] if flags else None
+
+
 def register_anomaly_rules(
-    registry: Registry, profiles_by_enterprise: dict[int, set[str]]
+    registry: Registry, profiles_by_enterprise: dict[int, set[str]], *, while_running: bool = False
 ) -> dict[str, str]:
-    """Registers the rules; ``custom.N`` → the rule's name in the tally."""
+    """Registers the rules; ``custom.N`` → the rule's name in the tally. With ``while_running``
+    a rule on a profile with a running flag judges only while it reads running (decision 0069)."""
     known = load_profiles()
     names: dict[str, str] = {}
     for enterprise_id, profiles in sorted(profiles_by_enterprise.items()):
@@ -52,6 +59,9 @@ def register_anomaly_rules(
                 "label_zh": f"{spec.label_zh}异常",
                 "label_en": f"Unusual {spec.label_en.lower()}",
             }
+            flag = running_flag(profile) if while_running else None
+            if flag is not None:
+                body["running_metric"] = flag
             record = registry.put_config(
                 "rule", enterprise_id, {"rule": body, "scope": {"profile": profile}}
             )

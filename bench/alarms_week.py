@@ -132,6 +132,8 @@ class WeekOptions:
     faults: tuple[PlannedFault, ...] = FAULT_PLAN
     #: Also an anomaly rule on every gauge metric (``bench/alarms_anomaly.py``).
     anomaly: bool = False
+    #: Those rules judge only while the device's running flag reads running, where it has one.
+    while_running: bool = False
 
     def __post_init__(self) -> None:
         if self.mills is not None and self.mills < 2:
@@ -407,7 +409,7 @@ def run_week(
             for sim_ent in enterprises:
                 ids = sim_ent.device_ids.values()
                 profiles[sim_ent.id] = {devices[i].profile for i in ids}
-            names = register_anomaly_rules(registry, profiles)
+            names = register_anomaly_rules(registry, profiles, while_running=opts.while_running)
         plants = build_plants(spec, enterprises)
         sim = Simulation(spec, plants, WEEK_START_MS)
         store_reported_attributes(store, sim, plants)

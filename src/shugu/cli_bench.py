@@ -221,14 +221,22 @@ def register(bench: typer.Typer) -> None:
         anomaly: Annotated[
             bool, typer.Option("--anomaly", help="also an anomaly rule on every gauge metric")
         ] = False,
+        while_running: Annotated[
+            bool,
+            typer.Option(
+                "--while-running",
+                help="with --anomaly: judged only while a device's running flag reads running",
+            ),
+        ] = False,
     ) -> None:
         """Default rules on a simulated week: healthy alarms per device-week, faults found."""
         module = _bench_module("alarms")
         if quick:
             scale, mills, step = 0.2, 4, 30.0
         result = module.run(  # type: ignore[attr-defined]
-            scale=scale, mills=mills, step_s=step, days=days, anomaly=anomaly, log=not as_json
-        )
+            scale=scale, mills=mills, step_s=step, days=days, anomaly=anomaly,
+            while_running=while_running, log=not as_json,
+        )  # fmt: skip
         _print_result(result, as_json)
 
     @bench.command("incidents")

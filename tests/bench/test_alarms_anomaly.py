@@ -35,5 +35,20 @@ def test_every_gauge_metric_gets_one_anomaly_rule_and_counters_none(tmp_path: Pa
         bound = {b.ref: b for b in all_bindings(registry) if b.ref in names}
         assert len(bound) == 4
         assert all(b.rule.kind == "anomaly" and b.rule.uses_pattern for b in bound.values())
+        assert all(b.rule.running_metric is None for b in bound.values())
+        # --while-running: the looms' rules judge only while the loom runs; rack sensors have
+        # no running flag.
+        again = register_anomaly_rules(
+            registry, {mill.id: {"loom"}, hall.id: {"rack_sensor"}}, while_running=True
+        )
+        flags = {
+            again[b.ref]: b.rule.running_metric for b in all_bindings(registry) if b.ref in again
+        }
+        assert flags == {
+            "anomaly:loom.power_kw": "running",
+            "anomaly:loom.speed_rpm": "running",
+            "anomaly:rack_sensor.inlet_c": None,
+            "anomaly:rack_sensor.inlet_rh_pct": None,
+        }
     finally:
         registry.close()

@@ -359,6 +359,33 @@ def test_an_administrator_makes_an_anomaly_rule_from_the_form(world: World) -> N
     assert 'placeholder="0.4"' in edit.split('id="rf-sensitivity"')[1].split(">")[0]
 
 
+def test_an_anomaly_rule_is_judged_only_while_the_fan_runs(world: World) -> None:
+    csrf = sign_in(world.client, "admin_b")
+    page = world.client.get(f"/e/{world.ent_b}/rules").text
+    running = page.split('id="rf-running_metric"')[1].split("</select>")[0]
+    assert "disabled" in running.split(">")[0]  # until the anomaly kind is chosen
+    assert '<option value="">始终判断（默认）</option>' in running
+    assert '<option value="fan_running">风机运行 (fan_running)为运行时</option>' in running
+    url = f"/e/{world.ent_b}/rules"
+    assert post_anomaly_form(world, csrf, url, running_metric="fan_running") == 303
+    [own] = own_rules(world)
+    assert own["rule"]["running_metric"] == "fan_running"
+    page = world.client.get(f"/e/{world.ent_b}/rules").text
+    row = page.split('data-testid="own-rules"')[1].split("</table>")[0]
+    assert "灵敏度 0.34，仅在设备运行时判断" in row
+    edit = world.client.get(f"/e/{world.ent_b}/rules/{own['id']}").text
+    assert '<option value="fan_running" selected>' in edit
+    for change, message in (
+        ({"kind": "threshold", "running_metric": "fan_running"}, "此类规则不使用该项，请留空。"),
+        (
+            {"kind": "anomaly", "above": "", "running_metric": "supply_air_c"},
+            "请选择设备的启停状态测点。",
+        ),
+    ):
+        refused(world, csrf, change, "running_metric", message)
+    assert len(own_rules(world)) == 1
+
+
 def test_an_anomaly_rule_refuses_limits_and_a_threshold_rule_a_sensitivity(world: World) -> None:
     csrf = sign_in(world.client, "admin_b")
     cases = [

@@ -39,7 +39,10 @@ def limit_line(rule: RuleSpec, lang: str) -> str:
     shown = number(rule.effective_sensitivity)
     if rule.kind is RuleKind.anomaly:
         key = "limit_anomaly" if rule.uses_pattern else "limit_anomaly_plain"
-        return _t(lang, key).format(sensitivity=shown)
+        text = _t(lang, key).format(sensitivity=shown)
+        if rule.running_metric:
+            text += _t(lang, "limit_while_running")
+        return text
     if rule.kind is RuleKind.plant:
         return _t(lang, "limit_plant").format(sensitivity=shown, fit=rule.fit_points)
     return rule.limit_text()

@@ -38,11 +38,14 @@ class AnomalyEvaluator(Evaluator):
         self.alarm_ts = np.zeros(0, np.int64)
         #: Each device's last point when its state was last saved (``detector_state``).
         self.saved_ms = np.zeros(0, np.int64)
+        #: Each device's last reading of ``running_metric`` (NaN: none yet, judged as running).
+        self.running = np.zeros(0)
         self._layout: tuple[AnomalyBank, DetectorParams, Layout] | None = None
 
     def _reserve(self, size: int) -> None:
         self.alarm_ts = _grown(self.alarm_ts, size, -1)
         self.saved_ms = _grown(self.saved_ms, size, 0)
+        self.running = _grown(self.running, size, np.nan)
 
     def inherit(self, old: Evaluator) -> None:
         """An edited rule that watches the same metric with the same detector (its sensitivity
@@ -52,6 +55,7 @@ class AnomalyEvaluator(Evaluator):
             self.bank.set_sensitivity(self.rule.effective_sensitivity)
             self.alarm_ts = old.alarm_ts
             self.saved_ms = old.saved_ms
+            self.running = old.running
 
     # -- state kept across restarts (detector_state) -------------------------------------------
 
@@ -60,10 +64,23 @@ class AnomalyEvaluator(Evaluator):
         known = self._layout
         if known is not None and known[0] is self.bank and known[1] == self.detector:
             return known[2]
-        arrays = [*self.bank.state_arrays(), ("rule.alarm_ts", self.alarm_ts)]
-        layout = layout_of(arrays, f"anomaly {self.rule.metric} {self.detector!r}")
+        arrays = [*self.bank.state_arrays(), *self._device_arrays()]
+        while_ = f" while {self.rule.running_metric}" if self.rule.running_metric else ""
+        layout = layout_of(arrays, f"anomaly {self.rule.metric}{while_} {self.detector!r}")
         self._layout = (self.bank, self.detector, layout)
         return layout
+
+    def _device_arrays(self) -> list[tuple[str, npt.NDArray[np.generic]]]:
+        """The rule's own per-device state, indexed by device (the bank's by slot)."""
+        return [("rule.alarm_ts", self.alarm_ts), ("rule.running", self.running)]
+
+    def _split(self, layout: Layout) -> tuple[Layout, Layout]:
+        """The bank's part of the layout and the rule's own part."""
+        n = len(self._device_arrays())
+        return (
+            Layout(layout.fields[:-n], layout.meaning),
+            Layout(layout.fields[-n:], layout.meaning),
+        )
 
     def state_devices(self, changed_only: bool = True) -> list[int]:
         keys = self.bank.keys()
@@ -79,13 +96,11 @@ class AnomalyEvaluator(Evaluator):
         keys = self.bank.keys()
         slots = np.fromiter((keys[(d, 0)] for d in devices), np.intp, len(devices))
         index = np.asarray(devices, np.intp)
-        arrays = [a for _name, a in self.bank.state_arrays()]
-        bank_part = Layout(layout.fields[:-1], layout.meaning).gather(arrays, slots)
-        alarm_part = (
-            np.ascontiguousarray(self.alarm_ts[index]).view(np.uint8).reshape(len(index), 8)
-        )
+        bank, own = self._split(layout)
+        bank_part = bank.gather([a for _name, a in self.bank.state_arrays()], slots)
+        own_part = own.gather([a for _name, a in self._device_arrays()], index)
         self.saved_ms[index] = self.bank.last_ms[slots]
-        return np.concatenate([bank_part, alarm_part], axis=1)
+        return np.concatenate([bank_part, own_part], axis=1)
 
     def import_states(self, blobs: Mapping[int, bytes]) -> dict[int, str]:
         """Take devices' saved states, all at once (a restart reads thousands)."""
@@ -106,9 +121,9 @@ class AnomalyEvaluator(Evaluator):
         index = np.asarray(devices, np.intp)
         arrays = [a for _name, a in self.bank.state_arrays()]  # after slot(): grown if needed
         matrix = np.stack(rows)
-        split = layout.nbytes - 8
-        Layout(layout.fields[:-1], layout.meaning).scatter(matrix[:, :split], arrays, slots)
-        self.alarm_ts[index] = np.ascontiguousarray(matrix[:, split:]).view(np.int64)[:, 0]
+        bank, own = self._split(layout)
+        bank.scatter(matrix[:, : bank.nbytes], arrays, slots)
+        own.scatter(matrix[:, bank.nbytes :], [a for _name, a in self._device_arrays()], index)
         self.saved_ms[index] = self.bank.last_ms[slots]
         return refused
 
@@ -120,6 +135,13 @@ class AnomalyEvaluator(Evaluator):
 
     def step(self, dev: Ints, ts: Ints, values: Mapping[str, Floats]) -> Step:
         value = values[self.rule.metric or ""]
+        if self.rule.running_metric:
+            # A reading taken while the device stands (a planned stop, a shift off) is neither
+            # learned nor judged: the detector sees the machine only while it runs.
+            fresh = values[self.rule.running_metric]
+            given = ~np.isnan(fresh)
+            self.running[dev[given]] = fresh[given]
+            value = np.where(self.running[dev] == 0.0, np.nan, value)
         slots = np.fromiter((self.bank.slot((int(d), 0)) for d in dev), np.intp, len(dev))
         own = self.params.columns["sensitivity"][dev]  # a device's own, NaN where none
         scores, alarms = self.bank.update(

@@ -95,6 +95,9 @@ class RuleSpec(BaseModel):
     max_rise_per_h: float | None = Field(default=None, gt=0)
     max_fall_per_h: float | None = Field(default=None, gt=0)
     window_s: float = Field(default=600.0, gt=0, le=86400)
+    #: A counter_stalled rule's running flag; an anomaly rule judges (and learns) its metric
+    #: only while this reads running (non-zero), so planned stops are neither learned nor
+    #: alarmed on (decision 0069).
     running_metric: str | None = None
     into: tuple[float, ...] | None = None
     at_least: int | None = Field(default=None, ge=1, le=64)
@@ -146,6 +149,12 @@ class RuleSpec(BaseModel):
             )
         if kind is RuleKind.counter_stalled and not self.running_metric:
             raise ValueError("running_metric: a counter_stalled rule needs running_metric")
+        if self.running_metric and kind not in (RuleKind.counter_stalled, RuleKind.anomaly):
+            raise ValueError(
+                f"running_metric: belongs to counter_stalled and anomaly rules, not to {kind}"
+            )
+        if self.running_metric and self.running_metric == self.metric:
+            raise ValueError("running_metric: must be another metric than metric")
         if self.flap_stop >= self.flap_start:
             raise ValueError(
                 f"flap_stop: ({self.flap_stop}) must be less than flap_start ({self.flap_start})"
@@ -210,7 +219,8 @@ class RuleSpec(BaseModel):
             return f"< {self.at_least} / {_num(self.window_s)} s"
         if kind is RuleKind.anomaly:
             shown = _num(self.effective_sensitivity)
-            return f"sensitivity {shown}" + ("" if self.uses_pattern else ", no pattern")
+            text = f"sensitivity {shown}" + ("" if self.uses_pattern else ", no pattern")
+            return text + (f", while {self.running_metric}" if self.running_metric else "")
         if kind is RuleKind.plant:
             shown = _num(self.effective_sensitivity)
             return f"fit {self.fit_points} rows, sensitivity {shown}"

@@ -35,7 +35,9 @@ KIND_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
 }
 #: Whether an anomaly rule judges the series' pattern: ``yes`` (the default) or ``no``.
 PATTERN_CHOICES: Final = ("yes", "no")
-FIELDS: Final = (*TEXT_FIELDS, "kind", *NUMBER_FIELDS, "pattern", "severity", "applies")
+FIELDS: Final = (
+    *TEXT_FIELDS, "kind", *NUMBER_FIELDS, "pattern", "running_metric", "severity", "applies",
+)  # fmt: skip
 MAX_TEXT: Final = 200
 #: An enterprise with more devices than this is offered its profiles and assets only (a select
 #: of thousands of devices helps nobody); a rule for one device is made from the API then.
@@ -58,6 +60,9 @@ class Choices:
     devices: list[Choice]
     #: The metrics of each profile the enterprise has devices of, by the profile's name.
     metrics: list[tuple[str, list[Choice]]]
+    #: Their on/off metrics (a running flag), by the profile's name: what an anomaly rule may
+    #: be judged only while (``running_metric``).
+    flags: list[tuple[str, list[Choice]]] = field(default_factory=list)
 
     def allows(self, value: str) -> bool:
         return any(c.value == value for c in (*self.profiles, *self.assets, *self.devices))
@@ -93,6 +98,18 @@ def choices(registry: Registry, enterprise_id: int, tr: Translator) -> Choices:
             )
             for p in profiles
         ],
+        flags=[
+            (
+                p.label_en if en else p.label_zh,
+                [
+                    Choice(name, f"{spec.label_en if en else spec.label_zh} ({name})")
+                    for name, spec in p.metrics.items()
+                    if spec.bool_as_number
+                ],
+            )
+            for p in profiles
+            if any(spec.bool_as_number for spec in p.metrics.values())
+        ],
     )
 
 
@@ -118,6 +135,7 @@ def form_of(body: Mapping[str, Any]) -> RuleForm:
     values = {name: _text(rule.get(name)) for name in (*TEXT_FIELDS, *NUMBER_FIELDS)}
     values["kind"] = str(rule.get("kind", RuleKind.threshold.value))
     values["pattern"] = "no" if rule.get("pattern") is False else "yes"
+    values["running_metric"] = str(rule.get("running_metric") or "")
     values["severity"] = str(rule.get("severity", Severity.major.value))
     for key in ("profile", "asset_id", "device_id"):
         if scope.get(key) is not None:
@@ -166,6 +184,14 @@ def rule_body(
             form.errors["pattern"] = tr("Choose whether the pattern is judged.")
         elif values["pattern"] == "no":
             rule["pattern"] = False
+    if values["running_metric"]:
+        flags = {c.value for _profile, group in allowed.flags for c in group}
+        if kind != RuleKind.anomaly.value:
+            form.errors["running_metric"] = tr("This kind of rule does not use it; leave it empty.")
+        elif values["running_metric"] not in flags:
+            form.errors["running_metric"] = tr("Choose an on/off metric of the devices.")
+        else:
+            rule["running_metric"] = values["running_metric"]
     if values["severity"] in Severity.__members__:
         rule["severity"] = values["severity"]
     else:
@@ -215,6 +241,7 @@ HINTS: Final = {
     "metric": N_("A metric the devices it applies to report."),
     "sensitivity": N_("From 0 to 1; a higher sensitivity raises more alarms."),
     "clear_after_s": N_("More than 0 s."),
+    "running_metric": N_("An on/off metric of the devices, other than the rule's metric."),
     "label_zh": N_("Required, at most 200 characters."),
     "label_en": N_("Required, at most 200 characters."),
 }
