@@ -47,10 +47,6 @@ class StateKeeper:
         #: Per (rule, layout key): devices already restored or asked for.
         self._asked: dict[tuple[str, str], set[int]] = {}
 
-    def due(self) -> bool:
-        """Whether some device is still to be asked for under some rule."""
-        return any(self._wanted().values())
-
     def _wanted(self) -> dict[tuple[str, str], list[int]]:
         wanted: dict[tuple[str, str], list[int]] = {}
         for ref, compiled in self._engine.rules().items():
