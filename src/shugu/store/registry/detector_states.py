@@ -78,7 +78,7 @@ class DetectorStateMixin(RegistryCore):
             return int(gone.rowcount or 0)  # type: ignore[attr-defined]
 
     def detector_state_count(self) -> tuple[int, int]:
-        """(rows, bytes) of saved detector state, for the operator's view of its size."""
+        """(rows, bytes) of saved detector state."""
         with self._session() as session:
             rows, size = session.execute(
                 select(func.count(), func.coalesce(func.sum(func.length(DetectorState.state)), 0))
