@@ -121,7 +121,7 @@ def test_the_tree_rolls_devices_online_counts_and_the_worst_alarm_up_to_the_site
     w.client.get("/lang?to=en&next=/")
     english = page(w, f"/e/{w.ent_a}/tree")
     assert "Site" in english and "Devices: 62" in node_status(english, w.site_a)
-    assert "critical · 2" in node_status(english, mill.line)
+    assert "Critical · 2" in node_status(english, mill.line)
 
 
 def test_the_status_fragment_swaps_each_node_s_figures_by_id(mill: Mill) -> None:
