@@ -388,6 +388,14 @@ def test_an_override_of_a_rule_the_device_does_not_have_is_not_found(dc: DataCen
 
 # -- custom rules ------------------------------------------------------------------------------
 
+ANOMALY_RULE: Json = {
+    "key": "supply_air_odd",
+    "kind": "anomaly",
+    "metric": "supply_air_c",
+    "severity": "minor",
+    "label_zh": "送风温度异常",
+    "label_en": "Supply air unusual",
+}
 DELTA_T_RULE: Json = {
     "key": "chw_dt_low",
     "kind": "expression",
@@ -488,6 +496,18 @@ def test_replacing_a_rule_clears_an_alarm_its_new_limit_no_longer_sees(dc: DataC
         ({**DELTA_T_RULE, "colour": "red"}, {"profile": "crah"}, "colour", "colour"),
         (DELTA_T_RULE, {"profile": "crah", "asset_id": 1}, "scope", "exactly one"),
         (DELTA_T_RULE, {"profile": "no_such_profile"}, "profile", "no_such_profile"),
+        (
+            {**ANOMALY_RULE, "running_metric": "humidity_pct"},
+            {"profile": "crah"},
+            "rule.running_metric",
+            "'humidity_pct' of profile crah is not an on/off metric",
+        ),
+        (
+            {**ANOMALY_RULE, "running_metric": "fan_spinning"},
+            {"profile": "crah"},
+            "rule.running_metric",
+            "fan_spinning",
+        ),
     ],
 )
 def test_an_invalid_custom_rule_names_the_field(
@@ -505,6 +525,23 @@ def test_an_invalid_custom_rule_names_the_field(
     assert error.get("field") == field, error
     listed = w.client.get(f"/api/enterprises/{w.ent_b}/rules", headers=w.as_("admin_b")).json()
     assert not [r for r in listed if r["id"] is not None]
+
+
+def test_a_device_s_rule_is_judged_only_while_an_on_off_metric_of_its_profile_is_on(
+    dc: DataCentre,
+) -> None:
+    w = dc.w
+    for running, status in (("humidity_pct", 422), ("fan_running", 201)):
+        r = w.client.post(
+            f"/api/enterprises/{w.ent_b}/rules",
+            json={
+                "rule": {**ANOMALY_RULE, "running_metric": running},
+                "scope": {"device_id": w.device_b},
+            },
+            headers=w.as_("admin_b"),
+        )
+        assert r.status_code == status, r.text
+    assert r.json()["rule"]["running_metric"] == "fan_running"
 
 
 def test_a_custom_rule_cannot_watch_another_enterprise_s_machines(dc: DataCentre) -> None:

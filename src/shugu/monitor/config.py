@@ -12,11 +12,12 @@ import pydantic
 from pydantic import BaseModel, ConfigDict
 
 from shugu.domain.errors import ValidationError
-from shugu.domain.profiles import get_profile
+from shugu.domain.profiles import Profile, get_profile
 from shugu.monitor.engine import DeviceInfo, RuleBinding
 from shugu.monitor.notify.channels import ChannelConfig, parse_channels
 from shugu.monitor.notify.escalation import EscalationPolicy, parse_policy
 from shugu.monitor.rules import (
+    RuleSpec,
     RuleScope,
     custom_rule_ref,
     default_rule_ref,
@@ -97,14 +98,7 @@ def check_custom_rule(registry: Registry, enterprise_id: int, body: dict[str, An
     rule = validate_rule(custom.rule)
     scope = custom.scope
     if scope.profile is not None:
-        profile = get_profile(scope.profile)
-        for name in rule.inputs():
-            if profile.strict and name not in profile.metrics:
-                raise ValidationError(
-                    f"profile {profile.name} has no metric {name!r}",
-                    code="rule_invalid",
-                    field="rule.metric",
-                )
+        _check_inputs(get_profile(scope.profile), rule)
     elif scope.asset_id is not None:
         asset = registry.get_asset(scope.asset_id)
         if asset.enterprise_id != enterprise_id:
@@ -113,7 +107,30 @@ def check_custom_rule(registry: Registry, enterprise_id: int, body: dict[str, An
         device = registry.get_device(scope.device_id)
         if device.enterprise_id != enterprise_id:
             raise ValidationError("no such device", code="rule_invalid", field="scope.device_id")
+        _check_inputs(get_profile(device.profile), rule)
     return custom
+
+
+def _check_inputs(profile: Profile, rule: RuleSpec) -> None:
+    """The metrics a rule reads exist on the profile, and its running flag is an on/off metric.
+
+    A rule scoped to an asset may meet devices of several profiles; the monitor then skips the
+    devices whose readings lack the rule's inputs, as it does for the ``generic`` profile.
+    """
+    for name in rule.inputs():
+        if profile.strict and name not in profile.metrics:
+            raise ValidationError(
+                f"profile {profile.name} has no metric {name!r}",
+                code="rule_invalid",
+                field="rule.running_metric" if name == rule.running_metric else "rule.metric",
+            )
+    flag = profile.metrics.get(rule.running_metric or "")
+    if flag is not None and not flag.bool_as_number:
+        raise ValidationError(
+            f"running_metric: {rule.running_metric!r} of profile {profile.name} is not an on/off metric",
+            code="rule_invalid",
+            field="rule.running_metric",
+        )
 
 
 def notify_settings(

@@ -321,5 +321,13 @@ def default_rules() -> dict[str, tuple[str, RuleSpec]]:
                         code="rule_invalid",
                         field=f"rules[{index}]",
                     )
+            flag = profile.metrics.get(rule.running_metric or "")
+            if flag is not None and not flag.bool_as_number:
+                raise ValidationError(
+                    f"profile {profile.name} rule {rule.key} is judged while "
+                    f"{rule.running_metric!r}, which is not an on/off metric",
+                    code="rule_invalid",
+                    field=f"rules[{index}]",
+                )
             rules[default_rule_ref(profile.name, rule.key)] = (profile.name, rule)
     return rules
