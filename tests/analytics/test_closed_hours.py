@@ -12,14 +12,7 @@ from shugu.analytics.places import PlaceBook
 from shugu.store.duckdb_store import DuckDBTelemetryStore
 from tests.analytics.test_engine import T0, H, brute_force, engine_cells, places_of, same, submit
 from tests.analytics.test_facts import KPIS, LunchBreak
-
-
-class Clock:
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
+from tests.clock import ManualClock
 
 
 def rows_for(hours: int) -> list[tuple[int, str, int, float]]:
@@ -34,7 +27,7 @@ def rows_for(hours: int) -> list[tuple[int, str, int, float]]:
 
 def test_closed_hours_give_the_facts_an_engine_fed_live_gives(tmp_path: Path) -> None:
     store = DuckDBTelemetryStore(tmp_path / "t.duckdb")
-    clock = Clock(T0 + 3 * H + SETTLE_S * 1000 + 1)
+    clock = ManualClock(T0 + 3 * H + SETTLE_S * 1000 + 1)
     engine = FactEngine(
         store,
         PlaceBook(lambda: places_of([1, 2, 3])),

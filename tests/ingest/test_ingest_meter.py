@@ -5,18 +5,11 @@ from __future__ import annotations
 import pytest
 
 from shugu.ingest.ingest_meter import SPAN_S, IngestMeter
-
-
-class Clock:
-    def __init__(self, now: float = 1_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import ManualClock
 
 
 def test_the_rate_is_the_mean_of_the_last_complete_seconds() -> None:
-    clock = Clock()
+    clock = ManualClock(1_000.0)
     meter = IngestMeter(clock)
     for _ in range(10):
         meter.count("mqtt", 100, refused=2)
@@ -32,7 +25,7 @@ def test_the_rate_is_the_mean_of_the_last_complete_seconds() -> None:
 
 
 def test_silence_brings_the_rate_to_zero_and_old_seconds_are_forgotten() -> None:
-    clock = Clock()
+    clock = ManualClock(1_000.0)
     meter = IngestMeter(clock)
     meter.count("gateway", 500)
     clock.now += 30
@@ -46,7 +39,7 @@ def test_silence_brings_the_rate_to_zero_and_old_seconds_are_forgotten() -> None
 
 
 def test_the_history_averages_steps_oldest_first() -> None:
-    clock = Clock()
+    clock = ManualClock(1_000.0)
     meter = IngestMeter(clock)
     for second in range(60):
         meter.count("arrow", 1_000 if second < 30 else 0)
@@ -57,7 +50,7 @@ def test_the_history_averages_steps_oldest_first() -> None:
 
 
 def test_unknown_transports_and_empty_counts_are_ignored() -> None:
-    meter = IngestMeter(Clock())
+    meter = IngestMeter(ManualClock(1_000.0))
     meter.count("carrier-pigeon", 5)
     meter.count("mqtt", 0, 0)
     assert all(f.accepted_total == 0 for f in meter.figures().values())

@@ -26,6 +26,7 @@ from shugu.store.feed_reader import ingest_bounds, seq_at, within
 from shugu.store.registry import Registry
 from shugu.store.registry.cluster import MemberRecord
 from tests.clickhouse import ClickHouseServer
+from tests.clock import ManualClock
 
 RULE = "rack_sensor.inlet_high"
 T0 = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
@@ -46,20 +47,12 @@ def test_rows_are_taken_per_node_between_its_watermark_and_its_bound() -> None:
     assert bounds[1] == 100 and bounds[2] > 1 << 62  # a gone node: everything it wrote
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @dataclass
 class Cluster:
     registry: Registry
     ingest: ClickHouseTelemetryStore
     beat: IngestBeat
-    clock: Clock
+    clock: ManualClock[datetime]
     devices: list[int]
     inlet: int
     stores: list[ClickHouseTelemetryStore]
@@ -104,7 +97,7 @@ def cluster(
         enterprise = registry.create_enterprise(park.id, f"数据中心{i}", uscc, "0405")
         for j in range(2):
             devices.append(registry.create_device(enterprise.id, f"rack{j}", "rack_sensor")[0].id)
-    clock = Clock()
+    clock = ManualClock(T0)
     url = f"clickhouse://127.0.0.1:{clickhouse_server.port}/feed_{uuid.uuid4().hex[:8]}"
     stores: list[ClickHouseTelemetryStore] = []
     holder: list[ClickHouseTelemetryStore] = []

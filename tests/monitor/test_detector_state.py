@@ -27,6 +27,7 @@ from shugu.monitor.rules import validate_rule
 from shugu.monitor.service import Monitor
 from shugu.store.duckdb_store import DuckDBTelemetryStore
 from shugu.store.registry import Registry
+from tests.clock import ManualClock
 from tests.monitor.points import one_point
 from tests.monitor.test_engine import engine_with
 
@@ -178,18 +179,11 @@ def test_a_plant_state_continues_exactly_in_its_fit_and_after() -> None:
 # -- a real monitor over a registry and a store ----------------------------------------------
 
 
-class Clock:
-    now = T0
-
-    def __call__(self) -> int:
-        return self.now
-
-
 @dataclass
 class Site:
     registry: Registry
     store: DuckDBTelemetryStore
-    clock: Clock
+    clock: ManualClock[int]
     device: int
     enterprise: int
     inlet: int
@@ -232,7 +226,7 @@ def site(tmp_path: Path, password_hasher: PasswordHasher) -> Iterator[Site]:
     device = registry.create_device(ent.id, "rack-a01", "rack_sensor")[0].id
     [inlet] = (int(m) for m in store.metric_ids(["inlet_c"]))
     try:
-        yield Site(registry, store, Clock(), device, ent.id, inlet, tmp_path)
+        yield Site(registry, store, ManualClock(T0), device, ent.id, inlet, tmp_path)
     finally:
         store.close()
         registry.close()

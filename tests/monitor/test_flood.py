@@ -24,18 +24,11 @@ from shugu.monitor.service import MOMENTS_PER_DEVICE_PER_TURN, Monitor
 from shugu.store.duckdb_store import DuckDBTelemetryStore
 from shugu.store.registry import Registry
 from shugu.store.registry.monitoring import AlarmRecord
+from tests.clock import ManualClock
 
 START = 1_790_000_000_000
 RULE = "rack_sensor.inlet_high"
 FLOOD = 60_000
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> int:
-        return self.now
 
 
 @dataclass
@@ -43,7 +36,7 @@ class Site:
     registry: Registry
     store: DuckDBTelemetryStore
     monitor: Monitor
-    clock: Clock
+    clock: ManualClock[int]
     flooder: int
     other: int
     inlet: int
@@ -91,7 +84,7 @@ def site(tmp_path: Path, password_hasher: PasswordHasher) -> Iterator[Site]:
     flooder = registry.create_device(a.id, "rack-flood", "rack_sensor")[0].id
     other = registry.create_device(b.id, "rack-b01", "rack_sensor")[0].id
     [inlet] = (int(m) for m in store.metric_ids(["inlet_c"]))
-    clock = Clock()
+    clock = ManualClock(START)
     monitor = Monitor(registry, store, clock=clock)
     store.add_listener(monitor.on_batch)
     try:

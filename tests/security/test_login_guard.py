@@ -5,14 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shugu.api.login_guard import LoginGuard, TooManyAttempts
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import ManualClock
 
 
 def _fail(guard: LoginGuard, user: str, address: str = "10.0.0.1") -> None:
@@ -20,7 +13,7 @@ def _fail(guard: LoginGuard, user: str, address: str = "10.0.0.1") -> None:
 
 
 def test_a_username_is_locked_after_its_failures_until_the_oldest_leaves_the_window() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     guard = LoginGuard(failures_per_user=3, failures_per_address=100, window_s=600, clock=clock)
     for _ in range(3):
         _fail(guard, "alice")
@@ -37,7 +30,7 @@ def test_a_username_is_locked_after_its_failures_until_the_oldest_leaves_the_win
 
 
 def test_success_clears_the_username_but_not_the_address() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     guard = LoginGuard(failures_per_user=3, failures_per_address=4, window_s=600, clock=clock)
     _fail(guard, "alice")
     _fail(guard, "alice")
@@ -51,7 +44,9 @@ def test_success_clears_the_username_but_not_the_address() -> None:
 
 
 def test_an_address_is_locked_across_usernames() -> None:
-    guard = LoginGuard(failures_per_user=5, failures_per_address=3, window_s=600, clock=Clock())
+    guard = LoginGuard(
+        failures_per_user=5, failures_per_address=3, window_s=600, clock=ManualClock(1000.0)
+    )
     for user in ("a", "b", "c"):
         _fail(guard, user, "192.0.2.7")
     with pytest.raises(TooManyAttempts):
@@ -60,7 +55,9 @@ def test_an_address_is_locked_across_usernames() -> None:
 
 
 def test_parallel_attempts_count_before_they_finish() -> None:
-    guard = LoginGuard(failures_per_user=3, failures_per_address=100, window_s=600, clock=Clock())
+    guard = LoginGuard(
+        failures_per_user=3, failures_per_address=100, window_s=600, clock=ManualClock(1000.0)
+    )
     for _ in range(3):
         guard.admit("alice", "10.0.0.1")  # three guesses in flight, none answered yet
     with pytest.raises(TooManyAttempts):
@@ -68,14 +65,16 @@ def test_parallel_attempts_count_before_they_finish() -> None:
 
 
 def test_an_abandoned_attempt_is_not_a_failure() -> None:
-    guard = LoginGuard(failures_per_user=1, failures_per_address=1, window_s=600, clock=Clock())
+    guard = LoginGuard(
+        failures_per_user=1, failures_per_address=1, window_s=600, clock=ManualClock(1000.0)
+    )
     stamp = guard.admit("alice", "10.0.0.1")
     guard.abandoned("alice", "10.0.0.1", stamp)
     guard.admit("alice", "10.0.0.1")
 
 
 def test_memory_is_bounded_and_expired_keys_go_first() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     guard = LoginGuard(
         failures_per_user=2, failures_per_address=10_000, window_s=60, max_keys=100, clock=clock
     )

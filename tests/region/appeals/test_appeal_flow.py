@@ -14,16 +14,14 @@ from shugu.domain.tenancy import Access, Principal, Role
 from shugu.region.appeals.figures import nearest_rank
 from shugu.region.appeals.service import AppealService
 from shugu.store.registry import Registry
+from tests.clock import ManualClock
 
 START = datetime(2026, 5, 4, 1, 0, tzinfo=UTC)
 
 
-class Clock:
+class Clock(ManualClock[datetime]):
     def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
+        super().__init__(START)
 
     def hours(self, h: float) -> None:
         self.now += timedelta(hours=h)
