@@ -17,8 +17,8 @@ from shugu.monitor.engine import DeviceInfo, RuleBinding
 from shugu.monitor.notify.channels import ChannelConfig, parse_channels
 from shugu.monitor.notify.escalation import EscalationPolicy, parse_policy
 from shugu.monitor.rules import (
-    RuleSpec,
     RuleScope,
+    RuleSpec,
     custom_rule_ref,
     default_rule_ref,
     default_rules,
