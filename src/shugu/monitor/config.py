@@ -127,7 +127,8 @@ def _check_inputs(profile: Profile, rule: RuleSpec) -> None:
     flag = profile.metrics.get(rule.running_metric or "")
     if flag is not None and not flag.bool_as_number:
         raise ValidationError(
-            f"running_metric: {rule.running_metric!r} of profile {profile.name} is not an on/off metric",
+            f"running_metric: {rule.running_metric!r} of profile {profile.name} "
+            "is not an on/off metric",
             code="rule_invalid",
             field="rule.running_metric",
         )
