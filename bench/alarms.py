@@ -45,7 +45,7 @@ def summary(result: WeekResult, options: WeekOptions) -> dict[str, Any]:
                     "anomaly_rule": o.anomaly_rule,
                     "by_rule": o.by_rule,
                 }
-                if options.anomaly
+                if options.anomaly or options.plant
                 else {}
             ),
         }
@@ -59,6 +59,7 @@ def summary(result: WeekResult, options: WeekOptions) -> dict[str, Any]:
         "step_s": options.step_s,
         "days": options.days,
         "anomaly_rules": options.anomaly,
+        "plant_rules": options.plant,
         "anomaly_while_running": options.while_running,
         "devices": result.devices,
         "points": result.points,
@@ -78,11 +79,12 @@ def run(
     step_s: float = 10.0,
     days: float = 7.0,
     anomaly: bool = False,
+    plant: bool = False,
     while_running: bool = False,
     log: bool = True,
 ) -> dict[str, Any]:
     options = WeekOptions(
-        scale=scale, mills=mills, step_s=step_s, days=days, anomaly=anomaly,
+        scale=scale, mills=mills, step_s=step_s, days=days, anomaly=anomaly, plant=plant,
         while_running=while_running,
     )  # fmt: skip
     say(log, f"a week of the district: scale {scale}, mills {mills or 'all'}, step {step_s} s")

@@ -5,6 +5,9 @@ the console's form makes it (the default detector with the pattern statistic, se
 on every gauge metric of every profile in the district. Counters and states are left out: a
 counter only climbs, and a state's changes are what the default rules judge.
 
+With ``--plant``, a plant rule (decision 0049's detector) over each profile's gauge metrics
+instead of, or besides, the per-metric rules.
+
 Each enterprise gets the rules for the profiles it has devices of, scoped to the profile. The
 monitor names them ``custom.N``; the week's tally reads them by the name
 ``anomaly:<profile>.<metric>``, summed over enterprises.
@@ -19,6 +22,8 @@ from shugu.monitor.rules import custom_rule_ref
 from shugu.store.registry import Registry
 
 PREFIX = "anomaly:"
+#: The tally's name for a profile's plant rule (``anomaly:<profile>.plant``).
+PLANT = "plant"
 
 
 def anomaly_metrics(profiles: Iterable[str]) -> list[tuple[str, str]]:
@@ -42,23 +47,59 @@ def running_flag(profile: str) -> str | None:
     return flags[0] if flags else None
 
 
+def plant_metrics(profiles: Iterable[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """(profile, its gauge metrics) of the named profiles with two gauges or more."""
+    by_profile: dict[str, list[str]] = {}
+    for profile, metric in anomaly_metrics(profiles):
+        by_profile.setdefault(profile, []).append(metric)
+    return [(p, tuple(ms)) for p, ms in by_profile.items() if len(ms) >= 2]
+
+
+def tallied(profiles: Iterable[str], *, per_metric: bool, plant: bool) -> dict[str, str]:
+    """The tally's name of every rule :func:`register_anomaly_rules` makes → its profile."""
+    present = set(profiles)
+    names = {rule_name(p, m): p for p, m in anomaly_metrics(present)} if per_metric else {}
+    if plant:
+        names |= {rule_name(p, PLANT): p for p, _ in plant_metrics(present)}
+    return names
+
+
 def register_anomaly_rules(
-    registry: Registry, profiles_by_enterprise: dict[int, set[str]], *, while_running: bool = False
+    registry: Registry,
+    profiles_by_enterprise: dict[int, set[str]],
+    *,
+    while_running: bool = False,
+    per_metric: bool = True,
+    plant: bool = False,
 ) -> dict[str, str]:
-    """Registers the rules; ``custom.N`` → the rule's name in the tally. With ``while_running``
-    a rule on a profile with a running flag judges only while it reads running (decision 0069)."""
+    """Registers the rules; ``custom.N`` → the rule's name in the tally. ``per_metric``: an
+    anomaly rule on every gauge; ``plant``: a plant rule over each profile's gauges, fitted on
+    its first 400 rows (named ``anomaly:<profile>.plant``). With ``while_running`` a rule on a
+    profile with a running flag judges only while it reads running (decisions 0069, 0071)."""
     known = load_profiles()
     names: dict[str, str] = {}
     for enterprise_id, profiles in sorted(profiles_by_enterprise.items()):
-        for profile, metric in anomaly_metrics(profiles):
+        bodies: list[tuple[str, str, dict[str, object]]] = []
+        for profile, metric in anomaly_metrics(profiles) if per_metric else []:
             spec = known[profile].metrics[metric]
-            body = {
+            body: dict[str, object] = {
                 "key": f"{metric}_anomaly",
                 "kind": "anomaly",
                 "metric": metric,
                 "label_zh": f"{spec.label_zh}异常",
                 "label_en": f"Unusual {spec.label_en.lower()}",
             }
+            bodies.append((profile, metric, body))
+        for profile, metrics in plant_metrics(profiles) if plant else []:
+            body = {
+                "key": "plant_model",
+                "kind": "plant",
+                "metrics": list(metrics),
+                "label_zh": f"{known[profile].label_zh}运行异常",
+                "label_en": f"{known[profile].label_en} off its normal running",
+            }
+            bodies.append((profile, PLANT, body))
+        for profile, metric, body in bodies:
             flag = running_flag(profile) if while_running else None
             if flag is not None:
                 body["running_metric"] = flag

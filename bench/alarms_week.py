@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.alarms_anomaly import PREFIX, anomaly_metrics, register_anomaly_rules, rule_name
+from bench.alarms_anomaly import PREFIX, register_anomaly_rules, tallied
 from bench.kpi_district import with_mills
 from shugu.domain.batch import QUALITY_GOOD, Batch
 from shugu.monitor.engine import Transition
@@ -132,6 +132,8 @@ class WeekOptions:
     faults: tuple[PlannedFault, ...] = FAULT_PLAN
     #: Also an anomaly rule on every gauge metric (``bench/alarms_anomaly.py``).
     anomaly: bool = False
+    #: Also a plant rule over each profile's gauge metrics (``bench/alarms_anomaly.py``).
+    plant: bool = False
     #: Those rules judge only while the device's running flag reads running, where it has one.
     while_running: bool = False
 
@@ -404,12 +406,18 @@ def run_week(
     try:
         enterprises, devices = _register(registry, spec, opts.scale)
         names: dict[str, str] = {}
-        if opts.anomaly:
+        if opts.anomaly or opts.plant:
             profiles: dict[int, set[str]] = {}
             for sim_ent in enterprises:
                 ids = sim_ent.device_ids.values()
                 profiles[sim_ent.id] = {devices[i].profile for i in ids}
-            names = register_anomaly_rules(registry, profiles, while_running=opts.while_running)
+            names = register_anomaly_rules(
+                registry,
+                profiles,
+                while_running=opts.while_running,
+                per_metric=opts.anomaly,
+                plant=opts.plant,
+            )
         plants = build_plants(spec, enterprises)
         sim = Simulation(spec, plants, WEEK_START_MS)
         store_reported_attributes(store, sim, plants)
@@ -471,9 +479,9 @@ def _tally(
     import time
 
     rules = {ref: profile for ref, (profile, _rule) in default_rules().items()}
-    if opts.anomaly:
+    if opts.anomaly or opts.plant:
         present = {d.profile for d in devices.values()}
-        rules |= {rule_name(p, m): p for p, m in anomaly_metrics(present)}
+        rules |= tallied(present, per_metric=opts.anomaly, plant=opts.plant)
     healthy: dict[str, int] = dict.fromkeys(rules, 0)
     weeks: dict[str, float] = {}
     for ref, profile in rules.items():

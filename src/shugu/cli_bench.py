@@ -221,11 +221,15 @@ def register(bench: typer.Typer) -> None:
         anomaly: Annotated[
             bool, typer.Option("--anomaly", help="also an anomaly rule on every gauge metric")
         ] = False,
+        plant: Annotated[
+            bool, typer.Option("--plant", help="also a plant rule over each profile's gauges")
+        ] = False,
         while_running: Annotated[
             bool,
             typer.Option(
                 "--while-running",
-                help="with --anomaly: judged only while a device's running flag reads running",
+                help="with --anomaly or --plant: judged only while a device's running flag "
+                "reads running",
             ),
         ] = False,
     ) -> None:
@@ -234,7 +238,7 @@ def register(bench: typer.Typer) -> None:
         if quick:
             scale, mills, step = 0.2, 4, 30.0
         result = module.run(  # type: ignore[attr-defined]
-            scale=scale, mills=mills, step_s=step, days=days, anomaly=anomaly,
+            scale=scale, mills=mills, step_s=step, days=days, anomaly=anomaly, plant=plant,
             while_running=while_running, log=not as_json,
         )  # fmt: skip
         _print_result(result, as_json)

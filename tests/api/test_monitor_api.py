@@ -503,6 +503,18 @@ def test_replacing_a_rule_clears_an_alarm_its_new_limit_no_longer_sees(dc: DataC
             "'humidity_pct' of profile crah is not an on/off metric",
         ),
         (
+            {
+                **ANOMALY_RULE,
+                "kind": "plant",
+                "metric": None,
+                "metrics": ["supply_air_c", "return_air_c"],
+                "running_metric": "humidity_pct",
+            },
+            {"profile": "crah"},
+            "rule.running_metric",
+            "not an on/off metric",
+        ),
+        (
             {**ANOMALY_RULE, "running_metric": "fan_spinning"},
             {"profile": "crah"},
             "rule.running_metric",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.alarms_anomaly import anomaly_metrics, register_anomaly_rules
+from bench.alarms_anomaly import anomaly_metrics, plant_metrics, register_anomaly_rules, tallied
 
-from shugu.monitor.config import all_bindings
+from shugu.monitor.config import all_bindings, check_custom_rule
 from shugu.store.registry import Registry
 
 
@@ -50,5 +50,30 @@ def test_every_gauge_metric_gets_one_anomaly_rule_and_counters_none(tmp_path: Pa
             "anomaly:rack_sensor.inlet_c": None,
             "anomaly:rack_sensor.inlet_rh_pct": None,
         }
+    finally:
+        registry.close()
+
+
+def test_plant_rules_cover_each_profile_s_gauges_and_pass_the_api_s_checks(
+    tmp_path: Path,
+) -> None:
+    assert plant_metrics(["loom", "rack_sensor"]) == [
+        ("loom", ("speed_rpm", "power_kw")),
+        ("rack_sensor", ("inlet_c", "inlet_rh_pct")),
+    ]
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.sqlite'}")
+    try:
+        region = registry.create_region("350112", "长乐区")
+        park = registry.create_park(region.id, "数字经济产业园", "350112")
+        mill = registry.create_enterprise(park.id, "织造", "91350112MA000901XW", "05")
+        names = register_anomaly_rules(
+            registry, {mill.id: {"loom"}}, per_metric=False, plant=True, while_running=True
+        )
+        assert list(names.values()) == ["anomaly:loom.plant"]
+        assert tallied(["loom"], per_metric=False, plant=True) == {"anomaly:loom.plant": "loom"}
+        [bound] = [b for b in all_bindings(registry) if b.ref in names]
+        assert bound.rule.kind == "plant" and bound.rule.running_metric == "running"
+        record = registry.list_configs("rule", [mill.id])[0]
+        assert check_custom_rule(registry, mill.id, record.body).rule["running_metric"]
     finally:
         registry.close()

@@ -40,12 +40,13 @@ def limit_line(rule: RuleSpec, lang: str) -> str:
     if rule.kind is RuleKind.anomaly:
         key = "limit_anomaly" if rule.uses_pattern else "limit_anomaly_plain"
         text = _t(lang, key).format(sensitivity=shown)
-        if rule.running_metric:
-            text += _t(lang, "limit_while_running")
-        return text
-    if rule.kind is RuleKind.plant:
-        return _t(lang, "limit_plant").format(sensitivity=shown, fit=rule.fit_points)
-    return rule.limit_text()
+    elif rule.kind is RuleKind.plant:
+        text = _t(lang, "limit_plant").format(sensitivity=shown, fit=rule.fit_points)
+    else:
+        return rule.limit_text()
+    if rule.running_metric:
+        text += _t(lang, "limit_while_running")
+    return text
 
 
 def number(value: float, like: float | None = None) -> str:

@@ -1,7 +1,8 @@
 """The plant rule kind: one plant detector per device over the rule's named metrics.
 
 Each device's detector fits on that device's first ``fit_points`` rows (its own normal running),
-then judges every new row; the alarm is the detector's anomalous state (raised on entry, cleared
+then judges every new row (with ``running_metric``, only rows taken while the device runs:
+decision 0071); the alarm is the detector's anomalous state (raised on entry, cleared
 when it leaves, with the detector's hysteresis), and names the sensor that drove it. A row is the
 metrics a device sent at one moment; a metric it did not send then counts as missing (NaN), which
 leaves that sensor's smoothed residual unchanged. Work per row is O(metrics) for its device.
@@ -16,7 +17,7 @@ import numpy.typing as npt
 
 from shugu.monitor.anomaly_plant import PlantDetector, PlantParams
 from shugu.monitor.detector_state import Layout, layout_of
-from shugu.monitor.evaluators import DeviceParams, Evaluator, Floats, Ints, Step
+from shugu.monitor.evaluators import Bools, DeviceParams, Evaluator, Floats, Ints, Step
 from shugu.monitor.rules import RuleSpec
 
 
@@ -29,27 +30,48 @@ class PlantEvaluator(Evaluator):
         self.plant_params = PlantParams(fit_rows=rule.fit_points)
         self.metrics = rule.metrics or ()
         self.detectors: dict[int, PlantDetector] = {}
+        #: Each device's last reading of ``running_metric`` (absent: none yet, judged as running).
+        self.running: dict[int, float] = {}
 
-        #: Each device's last row when its state was last saved (``detector_state``).
+        #: Each device's last row, and its running flag, when its state was last saved
+        #: (``detector_state``).
         self.saved_ms: dict[int, int | None] = {}
+        self.saved_running: dict[int, float] = {}
 
     def inherit(self, old: Evaluator) -> None:
         """An edited rule over the same metrics with the same fit keeps its fitted detectors
         (its sensitivity is read at every row)."""
         if isinstance(old, PlantEvaluator) and old.state_layout().key == self.state_layout().key:
             self.detectors = old.detectors
+            self.running = old.running
             self.saved_ms = old.saved_ms
+            self.saved_running = old.saved_running
+
+    def _state_rows(
+        self, detector: PlantDetector, device: int
+    ) -> list[tuple[str, npt.NDArray[np.generic]]]:
+        rows = detector.state_rows()
+        if self.rule.running_metric:
+            rows.append(("rule.running", np.array(self.running.get(device, np.nan))))
+        return rows
 
     def state_layout(self) -> Layout:
-        rows = PlantDetector(len(self.metrics), self.sensitivity, self.plant_params).state_rows()
-        meaning = f"plant {','.join(self.metrics)} {self.plant_params!r}"
-        return layout_of([(name, a[None]) for name, a in rows], meaning)
+        blank = PlantDetector(len(self.metrics), self.sensitivity, self.plant_params)
+        while_ = f" while {self.rule.running_metric}" if self.rule.running_metric else ""
+        meaning = f"plant {','.join(self.metrics)}{while_} {self.plant_params!r}"
+        return layout_of([(name, a[None]) for name, a in self._state_rows(blank, -1)], meaning)
+
+    def _changed(self, device: int, detector: PlantDetector) -> bool:
+        if self.saved_ms.get(device, -1) != detector.last_ms:
+            return True
+        flag, saved = self.running.get(device, np.nan), self.saved_running.get(device, np.nan)
+        return flag != saved and not (np.isnan(flag) and np.isnan(saved))
 
     def state_devices(self, changed_only: bool = True) -> list[int]:
         return [
             device
             for device, detector in self.detectors.items()
-            if not changed_only or self.saved_ms.get(device, -1) != detector.last_ms
+            if not changed_only or self._changed(device, detector)
         ]
 
     def export_rows(self, devices: Sequence[int]) -> npt.NDArray[np.uint8]:
@@ -57,9 +79,10 @@ class PlantEvaluator(Evaluator):
         out = np.zeros((len(devices), layout.nbytes), np.uint8)
         for i, device in enumerate(devices):
             detector = self.detectors[device]
-            arrays = [a[None] for _name, a in detector.state_rows()]
+            arrays = [a[None] for _name, a in self._state_rows(detector, device)]
             out[i] = layout.gather(arrays, np.zeros(1, np.intp))[0]
             self.saved_ms[device] = detector.last_ms
+            self.saved_running[device] = self.running.get(device, np.nan)
         return out
 
     def import_state(self, device: int, blob: bytes) -> None:
@@ -67,7 +90,13 @@ class PlantEvaluator(Evaluator):
         detector = PlantDetector(len(self.metrics), self.sensitivity, self.plant_params)
         arrays = [np.zeros((1, *f.shape), np.dtype(f.dtype)) for f in layout.fields]
         layout.scatter(layout.unpack(blob)[None], arrays, np.zeros(1, np.intp))
-        detector.load_rows([a[0] for a in arrays])
+        rows = [a[0] for a in arrays]
+        if self.rule.running_metric:
+            flag = float(rows.pop())
+            if not np.isnan(flag):
+                self.running[device] = flag
+            self.saved_running[device] = flag
+        detector.load_rows(rows)
         self.detectors[device] = detector
         self.saved_ms[device] = detector.last_ms
 
@@ -78,13 +107,29 @@ class PlantEvaluator(Evaluator):
             self.detectors[device] = found
         return found
 
+    def _judged(self, dev: Ints, values: Mapping[str, Floats], table: Floats) -> Bools:
+        """Rows with a reading of the rule's metrics, taken while the device runs."""
+        judged: Bools = np.any(~np.isnan(table), axis=1)
+        if self.rule.running_metric:
+            # Rows taken while the device stands are neither fitted on nor judged, and an open
+            # alarm stays as it was until the device runs again.
+            fresh = values[self.rule.running_metric]
+            for device, flag in zip(dev.tolist(), fresh.tolist(), strict=True):
+                if not np.isnan(flag):
+                    self.running[device] = flag
+            flags = np.fromiter((self.running.get(d, np.nan) for d in dev.tolist()), float)
+            judged = np.logical_and(judged, flags != 0.0)
+        return judged
+
     def step(self, dev: Ints, ts: Ints, values: Mapping[str, Floats]) -> Step:
         table = np.column_stack([values[name] for name in self.metrics])
+        judged = self._judged(dev, values, table)
         alarm = np.zeros(len(dev), np.bool_)
         shown = np.full(len(dev), np.nan)
-        drivers: list[str | None] = []
+        drivers: list[str | None] = [None] * len(dev)
         own = self.params.columns["sensitivity"]
-        for i, device in enumerate(dev.tolist()):
+        for i in np.flatnonzero(judged).tolist():
+            device = int(dev[i])
             detector = self._detector(device)
             # A device's own sensitivity (an override) applies from its next row on.
             mine = own[device] if device < len(own) else np.nan
@@ -92,7 +137,7 @@ class PlantEvaluator(Evaluator):
             row = detector.update(int(ts[i]), table[i])
             alarm[i] = row.alarm
             shown[i] = row.z if row.driver >= 0 else np.nan
-            drivers.append(self.metrics[row.driver] if row.driver >= 0 else None)
+            drivers[i] = self.metrics[row.driver] if row.driver >= 0 else None
         scored = np.isfinite(shown)
         step = self._finish(dev, alarm, scored & ~alarm, shown)
         return Step(step.raised, step.cleared, step.shown, tuple(drivers))

@@ -95,9 +95,9 @@ class RuleSpec(BaseModel):
     max_rise_per_h: float | None = Field(default=None, gt=0)
     max_fall_per_h: float | None = Field(default=None, gt=0)
     window_s: float = Field(default=600.0, gt=0, le=86400)
-    #: A counter_stalled rule's running flag; an anomaly rule judges (and learns) its metric
-    #: only while this reads running (non-zero), so planned stops are neither learned nor
-    #: alarmed on (decision 0069).
+    #: A counter_stalled rule's running flag; an anomaly or plant rule judges (and learns) its
+    #: metrics only while this reads running (non-zero), so planned stops are neither learned
+    #: nor alarmed on (decisions 0069 and 0071).
     running_metric: str | None = None
     into: tuple[float, ...] | None = None
     at_least: int | None = Field(default=None, ge=1, le=64)
@@ -149,12 +149,14 @@ class RuleSpec(BaseModel):
             )
         if kind is RuleKind.counter_stalled and not self.running_metric:
             raise ValueError("running_metric: a counter_stalled rule needs running_metric")
-        if self.running_metric and kind not in (RuleKind.counter_stalled, RuleKind.anomaly):
+        judged_while = (RuleKind.counter_stalled, RuleKind.anomaly, RuleKind.plant)
+        if self.running_metric and kind not in judged_while:
             raise ValueError(
-                f"running_metric: belongs to counter_stalled and anomaly rules, not to {kind}"
+                "running_metric: belongs to counter_stalled, anomaly and plant rules, "
+                f"not to {kind}"
             )
-        if self.running_metric and self.running_metric == self.metric:
-            raise ValueError("running_metric: must be another metric than metric")
+        if self.running_metric and self.running_metric in (self.metric, *(self.metrics or ())):
+            raise ValueError("running_metric: must be another metric than the rule's own")
         if self.flap_stop >= self.flap_start:
             raise ValueError(
                 f"flap_stop: ({self.flap_stop}) must be less than flap_start ({self.flap_start})"
@@ -188,7 +190,7 @@ class RuleSpec(BaseModel):
         if self.expression is not None:
             return self.expression.names
         if self.metrics:
-            return self.metrics
+            return (*self.metrics, *((self.running_metric,) if self.running_metric else ()))
         names = tuple(n for n in (self.metric, self.running_metric) if n)
         return names
 
@@ -223,7 +225,8 @@ class RuleSpec(BaseModel):
             return text + (f", while {self.running_metric}" if self.running_metric else "")
         if kind is RuleKind.plant:
             shown = _num(self.effective_sensitivity)
-            return f"fit {self.fit_points} rows, sensitivity {shown}"
+            text = f"fit {self.fit_points} rows, sensitivity {shown}"
+            return text + (f", while {self.running_metric}" if self.running_metric else "")
         return f"{_num(self.for_s)} s"
 
     @property
