@@ -60,6 +60,7 @@ def summary(result: WeekResult, options: WeekOptions) -> dict[str, Any]:
         "days": options.days,
         "anomaly_rules": options.anomaly,
         "plant_rules": options.plant,
+        "plant_fit_h": options.plant_fit_h,
         "anomaly_while_running": options.while_running,
         "devices": result.devices,
         "points": result.points,
@@ -80,12 +81,13 @@ def run(
     days: float = 7.0,
     anomaly: bool = False,
     plant: bool = False,
+    plant_fit_h: float = 24.0,
     while_running: bool = False,
     log: bool = True,
 ) -> dict[str, Any]:
     options = WeekOptions(
         scale=scale, mills=mills, step_s=step_s, days=days, anomaly=anomaly, plant=plant,
-        while_running=while_running,
+        plant_fit_h=plant_fit_h, while_running=while_running,
     )  # fmt: skip
     say(log, f"a week of the district: scale {scale}, mills {mills or 'all'}, step {step_s} s")
     result = run_week(options, progress=lambda line: say(log, line))

@@ -71,11 +71,13 @@ def register_anomaly_rules(
     while_running: bool = False,
     per_metric: bool = True,
     plant: bool = False,
+    plant_fit_rows: int = 400,
 ) -> dict[str, str]:
     """Registers the rules; ``custom.N`` → the rule's name in the tally. ``per_metric``: an
     anomaly rule on every gauge; ``plant``: a plant rule over each profile's gauges, fitted on
-    its first 400 rows (named ``anomaly:<profile>.plant``). With ``while_running`` a rule on a
-    profile with a running flag judges only while it reads running (decisions 0069, 0071)."""
+    each device's first ``plant_fit_rows`` rows (named ``anomaly:<profile>.plant``). With
+    ``while_running`` a rule on a profile with a running flag judges only while it reads
+    running (decisions 0069, 0071)."""
     known = load_profiles()
     names: dict[str, str] = {}
     for enterprise_id, profiles in sorted(profiles_by_enterprise.items()):
@@ -95,6 +97,7 @@ def register_anomaly_rules(
                 "key": "plant_model",
                 "kind": "plant",
                 "metrics": list(metrics),
+                "fit_points": plant_fit_rows,
                 "label_zh": f"{known[profile].label_zh}运行异常",
                 "label_en": f"{known[profile].label_en} off its normal running",
             }

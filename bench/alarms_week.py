@@ -132,8 +132,10 @@ class WeekOptions:
     faults: tuple[PlannedFault, ...] = FAULT_PLAN
     #: Also an anomaly rule on every gauge metric (``bench/alarms_anomaly.py``).
     anomaly: bool = False
-    #: Also a plant rule over each profile's gauge metrics (``bench/alarms_anomaly.py``).
+    #: Also a plant rule over each profile's gauge metrics (``bench/alarms_anomaly.py``),
+    #: fitted on each device's first ``plant_fit_h`` hours of rows.
     plant: bool = False
+    plant_fit_h: float = 24.0
     #: Those rules judge only while the device's running flag reads running, where it has one.
     while_running: bool = False
 
@@ -417,6 +419,7 @@ def run_week(
                 while_running=opts.while_running,
                 per_metric=opts.anomaly,
                 plant=opts.plant,
+                plant_fit_rows=max(8, round(opts.plant_fit_h * 3600 / opts.step_s)),
             )
         plants = build_plants(spec, enterprises)
         sim = Simulation(spec, plants, WEEK_START_MS)

@@ -224,6 +224,12 @@ def register(bench: typer.Typer) -> None:
         plant: Annotated[
             bool, typer.Option("--plant", help="also a plant rule over each profile's gauges")
         ] = False,
+        plant_fit_h: Annotated[
+            float,
+            typer.Option(
+                min=0.1, max=72, help="with --plant: hours of rows each device is fitted on"
+            ),
+        ] = 24.0,
         while_running: Annotated[
             bool,
             typer.Option(
@@ -239,7 +245,7 @@ def register(bench: typer.Typer) -> None:
             scale, mills, step = 0.2, 4, 30.0
         result = module.run(  # type: ignore[attr-defined]
             scale=scale, mills=mills, step_s=step, days=days, anomaly=anomaly, plant=plant,
-            while_running=while_running, log=not as_json,
+            plant_fit_h=plant_fit_h, while_running=while_running, log=not as_json,
         )  # fmt: skip
         _print_result(result, as_json)
 
