@@ -515,6 +515,17 @@ def test_replacing_a_rule_clears_an_alarm_its_new_limit_no_longer_sees(dc: DataC
             "not an on/off metric",
         ),
         (
+            {
+                **ANOMALY_RULE,
+                "kind": "plant",
+                "metric": None,
+                "metrics": ["supply_air_c", "inlet_c"],
+            },
+            {"profile": "crah"},
+            "rule.metrics",
+            "inlet_c",
+        ),
+        (
             {**ANOMALY_RULE, "running_metric": "fan_spinning"},
             {"profile": "crah"},
             "rule.running_metric",

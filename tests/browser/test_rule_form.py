@@ -1,6 +1,6 @@
-"""An enterprise administrator makes an anomaly rule in the console: choosing the kind shows
-its fields and hides the limits, the sensitivity's default follows the pattern choice, and the
-saved rule is listed with its limit in Chinese; then it is deleted from its page."""
+"""An enterprise administrator makes an anomaly rule and a plant model in the console: choosing
+the kind shows its fields and hides the others, the sensitivity's default follows the choices,
+and the saved rule is listed with its limit in Chinese; then it is deleted from its page."""
 
 from __future__ import annotations
 
@@ -55,3 +55,42 @@ def test_an_anomaly_rule_is_made_and_deleted_in_the_console(
     expect(page.locator("[data-testid=rules-page]")).to_be_visible()
     left = [r for r in api.get(f"/api/enterprises/{enterprise}/rules") if r["id"] is not None]
     assert all(r["id"] != made["id"] for r in left)
+
+
+def test_a_plant_model_of_the_loom_is_made_in_the_console(open_page: OpenPage, demo: Demo) -> None:
+    """Choosing the plant model shows its sensors and fit and hides the single metric; the
+    sensitivity's default is the plain detector's; the rule is judged while the loom runs."""
+    api = demo.api("mill-admin")
+    enterprise = api.enterprise_id
+    page = open_page("mill-admin", at=f"/e/{enterprise}/rules")
+    page.locator("[data-testid=new-rule]").click()
+    form = page.locator("form.own-rule-form")
+    sensors = form.locator("[data-testid=rule-metrics]")
+    expect(sensors).to_be_hidden()
+    form.locator("[data-testid=rule-kind]").select_option("plant")
+    expect(sensors).to_be_visible()
+    expect(form.locator("#rf-metric")).to_be_hidden()
+    expect(form.locator("[data-testid=rule-fit_points]")).to_be_visible()
+    expect(form.locator("[data-testid=rule-sensitivity]")).to_have_attribute("placeholder", "0.4")
+    form.locator("#rf-label_zh").fill("织机运行模型")
+    form.locator("#rf-label_en").fill("Loom running model")
+    form.locator("#rf-applies").select_option("profile:loom")
+    sensors.locator("input[value=speed_rpm]").check()
+    sensors.locator("input[value=power_kw]").check()
+    form.locator("[data-testid=rule-fit_points]").fill("8640")
+    form.locator("[data-testid=rule-running]").select_option("running")
+    with page.expect_navigation():
+        form.locator("[data-testid=rule-save]").click()
+
+    row = page.locator("[data-testid=own-rules] tr", has_text="织机运行模型")
+    expect(row).to_contain_text("多传感器设备模型")
+    expect(row).to_contain_text("按前 8640 行拟合，灵敏度 0.4，仅在设备运行时判断")
+    saved = [r for r in api.get(f"/api/enterprises/{enterprise}/rules") if r["id"] is not None]
+    made = next(r for r in saved if r["rule"]["label_zh"] == "织机运行模型")
+    assert made["rule"]["metrics"] == ["speed_rpm", "power_kw"]
+    assert made["rule"]["running_metric"] == "running"
+    with page.expect_navigation():
+        row.locator("[data-testid=rule-edit]").click()
+    expect(page.locator("[data-testid=rule-metrics] input[value=power_kw]")).to_be_checked()
+    with page.expect_navigation():
+        page.locator("[data-testid=rule-delete]").click()

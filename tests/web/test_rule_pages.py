@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from httpx import Response
 
 from shugu.monitor import rule_service
 from tests.web.conftest import World, csrf_headers, sign_in
@@ -384,6 +385,82 @@ def test_an_anomaly_rule_is_judged_only_while_the_fan_runs(world: World) -> None
     ):
         refused(world, csrf, change, "running_metric", message)
     assert len(own_rules(world)) == 1
+
+
+def post_plant_form(w: World, csrf: str, url: str, **fields: object) -> Response:
+    """Sends the own-rule form for a plant model of the air handler's supply and return air."""
+    data: dict[str, object] = {
+        **own_rule_form(w, kind="plant", above="", metric=""),
+        "metrics": ["supply_air_c", "return_air_c"],
+        **fields,
+        "csrf_token": csrf,
+    }
+    return w.client.post(url, data=data, follow_redirects=False)  # type: ignore[arg-type]
+
+
+def test_an_administrator_makes_a_plant_model_from_the_form(world: World) -> None:
+    csrf = sign_in(world.client, "admin_b")
+    page = world.client.get(f"/e/{world.ent_b}/rules").text
+    assert '<option value="plant">多传感器设备模型</option>' in page
+    sensors = page.split('data-testid="rule-metrics"')[1].split("</fieldset>")[0]
+    # Gauges only, hidden and not sent until the kind is chosen.
+    assert 'value="supply_air_c" disabled' in sensors and "fan_running" not in sensors
+    assert "hidden" in page.split('<fieldset class="field sensors"')[1].split(">")[0]
+    url = f"/e/{world.ent_b}/rules"
+    made = post_plant_form(world, csrf, url, fit_points="2880", running_metric="fan_running")
+    assert made.status_code == 303, made.text
+    [own] = own_rules(world)
+    rule = own["rule"]
+    assert (rule["kind"], rule["key"], rule["metrics"], rule["fit_points"]) == (
+        "plant",
+        "supply_air_c_plant",
+        ["supply_air_c", "return_air_c"],
+        2880,
+    )
+    assert rule["running_metric"] == "fan_running" and "metric" not in rule
+    page = world.client.get(f"/e/{world.ent_b}/rules").text
+    row = page.split('data-testid="own-rules"')[1].split("</table>")[0]
+    assert "按前 2880 行拟合，灵敏度 0.4，仅在设备运行时判断" in row
+    edit = world.client.get(f"{url}/{own['id']}").text
+    assert 'data-testid="rule-form"' in edit
+    sensors = edit.split('data-testid="rule-metrics"')[1].split("</fieldset>")[0]
+    assert 'value="return_air_c" checked>' in sensors and 'value="humidity_pct">' in sensors
+    assert 'value="2880"' in edit.split('id="rf-fit_points"')[1].split(">")[0]
+    assert 'placeholder="0.4"' in edit.split('id="rf-sensitivity"')[1].split(">")[0]
+    assert "disabled" in edit.split('id="rf-metric"')[1].split(">")[0]
+    changed = post_plant_form(world, csrf, f"{url}/{own['id']}", metrics=["humidity_pct"])
+    assert changed.status_code == 303, changed.text
+    [own] = own_rules(world)
+    assert own["rule"]["metrics"] == ["humidity_pct"] and "fit_points" not in own["rule"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"metrics": []}, "metrics", "请勾选模型包含的传感器。"),
+        ({"metrics": ["supply_air_c", "fan_running"]}, "metrics", "请勾选设备上报的传感器。"),
+        ({"metrics": ["supply_air_c", "supply_air_c"]}, "metrics", "请勾选设备上报的传感器。"),
+        ({"metric": "supply_air_c"}, "metric", "此类规则不使用该项，请留空。"),
+        ({"fit_points": "3"}, "fit_points", "8 到 100,000 之间的整数行数。"),
+        ({"fit_points": "400.5"}, "fit_points", "8 到 100,000 之间的整数行数。"),
+        ({"clear_after_s": "60"}, "clear_after_s", "此类规则不使用该项，请留空。"),
+        ({"running_metric": "fan_running", "metrics": ["fan_running"]}, "metrics", "请勾选"),
+        (
+            {"kind": "threshold", "above": "30", "metric": "supply_air_c"},
+            "metrics",
+            "此类规则不使用该项，请留空。",
+        ),
+    ],
+)
+def test_a_plant_model_that_makes_no_sense_is_told_beside_its_field(
+    world: World, change: dict[str, object], field: str, message: str
+) -> None:
+    csrf = sign_in(world.client, "admin_b")
+    answer = post_plant_form(world, csrf, f"/e/{world.ent_b}/rules", **change)
+    assert answer.status_code == 422, (change, answer.text[:300])
+    error = answer.text.split(f'data-testid="error-{field}">')[1].split("</p>")[0]
+    assert message in error, (change, error)
+    assert own_rules(world) == []
 
 
 def test_an_anomaly_rule_refuses_limits_and_a_threshold_rule_a_sensitivity(world: World) -> None:

@@ -122,7 +122,7 @@ def _check_inputs(profile: Profile, rule: RuleSpec) -> None:
             raise ValidationError(
                 f"profile {profile.name} has no metric {name!r}",
                 code="rule_invalid",
-                field="rule.running_metric" if name == rule.running_metric else "rule.metric",
+                field=_field_of(rule, name),
             )
     flag = profile.metrics.get(rule.running_metric or "")
     if flag is not None and not flag.bool_as_number:
@@ -132,6 +132,13 @@ def _check_inputs(profile: Profile, rule: RuleSpec) -> None:
             code="rule_invalid",
             field="rule.running_metric",
         )
+
+
+def _field_of(rule: RuleSpec, name: str) -> str:
+    """The rule's field that names the metric ``name``."""
+    if name == rule.running_metric:
+        return "rule.running_metric"
+    return "rule.metrics" if name in (rule.metrics or ()) else "rule.metric"
 
 
 def notify_settings(

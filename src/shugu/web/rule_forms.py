@@ -1,6 +1,7 @@
-"""The form of an enterprise's own rule on one metric: a limit (threshold, or held for a time)
-or the anomaly detector (异常检测), on every device of a profile, on an asset and all below it,
-or on one device.
+"""The form of an enterprise's own rule: a limit on one metric (threshold, or held for a time),
+the anomaly detector on one metric (异常检测), or a plant model over several sensors (多传感器
+设备模型, decision 0049), on every device of a profile, on an asset and all below it, or on one
+device.
 
 The form's fields become the body ``rule_service.save_rule`` takes (the API's rule body), and
 the service's errors, which name the rule's field (``above``, ``rule.metric``,
@@ -17,26 +18,32 @@ from typing import Any, Final
 
 from starlette.datastructures import FormData
 
-from shugu.domain.profiles import load_profiles
+from shugu.domain.profiles import MetricKind, load_profiles
 from shugu.monitor.model import Severity
 from shugu.monitor.rules import RuleKind
 from shugu.store.registry import Registry
 from shugu.web.i18n import N_, Translator
 
 #: The kinds of rule the form makes; the API makes every kind.
-FORM_KINDS: Final = (RuleKind.threshold, RuleKind.duration, RuleKind.anomaly)
+FORM_KINDS: Final = (RuleKind.threshold, RuleKind.duration, RuleKind.anomaly, RuleKind.plant)
 TEXT_FIELDS: Final = ("label_zh", "label_en", "metric")
-NUMBER_FIELDS: Final = ("above", "below", "deadband", "for_s", "sensitivity", "clear_after_s")
+NUMBER_FIELDS: Final = (
+    "above", "below", "deadband", "for_s", "sensitivity", "clear_after_s", "fit_points",
+)  # fmt: skip
 #: The number fields each kind of rule reads; a value in another is refused, not dropped.
 KIND_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
     RuleKind.threshold.value: ("above", "below", "deadband"),
     RuleKind.duration.value: ("above", "below", "deadband", "for_s"),
     RuleKind.anomaly.value: ("sensitivity", "clear_after_s"),
+    RuleKind.plant.value: ("sensitivity", "fit_points"),
 }
+#: The kinds that may be judged only while a running flag reads running.
+JUDGED_WHILE_KINDS: Final = (RuleKind.anomaly.value, RuleKind.plant.value)
 #: Whether an anomaly rule judges the series' pattern: ``yes`` (the default) or ``no``.
 PATTERN_CHOICES: Final = ("yes", "no")
 FIELDS: Final = (
     *TEXT_FIELDS, "kind", *NUMBER_FIELDS, "pattern", "running_metric", "severity", "applies",
+    "metrics",
 )  # fmt: skip
 MAX_TEXT: Final = 200
 #: An enterprise with more devices than this is offered its profiles and assets only (a select
@@ -63,6 +70,8 @@ class Choices:
     #: Their on/off metrics (a running flag), by the profile's name: what an anomaly rule may
     #: be judged only while (``running_metric``).
     flags: list[tuple[str, list[Choice]]] = field(default_factory=list)
+    #: Their gauges, by the profile's name: the sensors a plant model may cover.
+    gauges: list[tuple[str, list[Choice]]] = field(default_factory=list)
 
     def allows(self, value: str) -> bool:
         return any(c.value == value for c in (*self.profiles, *self.assets, *self.devices))
@@ -110,6 +119,18 @@ def choices(registry: Registry, enterprise_id: int, tr: Translator) -> Choices:
             for p in profiles
             if any(spec.bool_as_number for spec in p.metrics.values())
         ],
+        gauges=[
+            (
+                p.label_en if en else p.label_zh,
+                [
+                    Choice(name, f"{spec.label_en if en else spec.label_zh} ({name})")
+                    for name, spec in p.metrics.items()
+                    if spec.kind is MetricKind.GAUGE
+                ],
+            )
+            for p in profiles
+            if any(spec.kind is MetricKind.GAUGE for spec in p.metrics.values())
+        ],
     )
 
 
@@ -136,6 +157,7 @@ def form_of(body: Mapping[str, Any]) -> RuleForm:
     values["kind"] = str(rule.get("kind", RuleKind.threshold.value))
     values["pattern"] = "no" if rule.get("pattern") is False else "yes"
     values["running_metric"] = str(rule.get("running_metric") or "")
+    values["metrics"] = ",".join(str(m) for m in rule.get("metrics") or ())
     values["severity"] = str(rule.get("severity", Severity.major.value))
     for key in ("profile", "asset_id", "device_id"):
         if scope.get(key) is not None:
@@ -151,6 +173,9 @@ def rule_body(
     for name in FIELDS:
         raw = submitted.get(name, "")
         form.values[name] = raw.strip() if isinstance(raw, str) else ""
+    # The plant model's sensors come as one checkbox each; kept joined to show the form again.
+    sensors = [s.strip() for s in submitted.getlist("metrics") if isinstance(s, str) and s.strip()]
+    form.values["metrics"] = ",".join(sensors)
     values = form.values
     rule: dict[str, Any] = {}
     for name in TEXT_FIELDS:
@@ -184,9 +209,10 @@ def rule_body(
             form.errors["pattern"] = tr("Choose whether the pattern is judged.")
         elif values["pattern"] == "no":
             rule["pattern"] = False
+    _plant_sensors(kind, sensors, allowed, rule, form, tr)
     if values["running_metric"]:
         flags = {c.value for _profile, group in allowed.flags for c in group}
-        if kind != RuleKind.anomaly.value:
+        if kind not in JUDGED_WHILE_KINDS:
             form.errors["running_metric"] = tr("This kind of rule does not use it; leave it empty.")
         elif values["running_metric"] not in flags:
             form.errors["running_metric"] = tr("Choose an on/off metric of the devices.")
@@ -197,8 +223,9 @@ def rule_body(
     else:
         form.errors["severity"] = tr("Choose a severity.")
     # A rule's key names it in notices and reports; the form derives it from the metric.
-    metric_key = _METRIC.sub("_", values["metric"].lower()).strip("_")
-    suffix = "anomaly" if kind == RuleKind.anomaly.value else "limit"
+    named = sensors[0] if kind == RuleKind.plant.value and sensors else values["metric"]
+    metric_key = _METRIC.sub("_", named.lower()).strip("_")
+    suffix = {RuleKind.anomaly.value: "anomaly", RuleKind.plant.value: "plant"}.get(kind, "limit")
     key = f"{metric_key}_{suffix}" if metric_key[:1].isalpha() else f"own_{suffix}"
     rule["key"] = key[:64]
     scope: dict[str, Any] = {}
@@ -210,6 +237,31 @@ def rule_body(
     else:
         scope[f"{kind}_id"] = int(ident)
     return {"rule": rule, "scope": scope}, form
+
+
+def _plant_sensors(
+    kind: str,
+    sensors: list[str],
+    allowed: Choices,
+    rule: dict[str, Any],
+    form: RuleForm,
+    tr: Translator,
+) -> None:
+    """A plant model covers the sensors ticked, and no single metric; other kinds tick none."""
+    if kind != RuleKind.plant.value:
+        if sensors:
+            form.errors["metrics"] = tr("This kind of rule does not use it; leave it empty.")
+        return
+    if form.values["metric"]:
+        form.errors["metric"] = tr("This kind of rule does not use it; leave it empty.")
+        rule.pop("metric", None)
+    gauges = {c.value for _profile, group in allowed.gauges for c in group}
+    if not sensors:
+        form.errors["metrics"] = tr("Tick the sensors the model covers.")
+    elif any(s not in gauges for s in sensors) or len(set(sensors)) != len(sensors):
+        form.errors["metrics"] = tr("Tick sensors the devices report.")
+    else:
+        rule["metrics"] = sensors
 
 
 #: The service names a rule's field as ``above`` or ``rule.above``, its scope as ``scope.x``.
@@ -242,6 +294,8 @@ HINTS: Final = {
     "sensitivity": N_("From 0 to 1; a higher sensitivity raises more alarms."),
     "clear_after_s": N_("More than 0 s."),
     "running_metric": N_("An on/off metric of the devices, other than the rule's metric."),
+    "fit_points": N_("A whole number of rows from 8 to 100,000."),
+    "metrics": N_("Sensors the devices it applies to report, each once."),
     "label_zh": N_("Required, at most 200 characters."),
     "label_en": N_("Required, at most 200 characters."),
 }

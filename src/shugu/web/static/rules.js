@@ -1,6 +1,7 @@
 /* The own-rule form shows only the fields of the chosen kind of rule (data-kinds="…"): the
  * others are hidden and disabled, so a value typed before the kind changed is not sent.
- * The sensitivity's placeholder follows whether the anomaly rule judges the pattern.
+ * The sensitivity's placeholder follows whether the anomaly rule judges the pattern (a plant
+ * model's is the plain default).
  * No inline handlers: the content security policy allows only scripts from this origin. */
 (function () {
   "use strict";
@@ -15,8 +16,9 @@
     var pattern = form.querySelector("select[name=pattern]");
     var sensitivity = form.querySelector("input[name=sensitivity]");
     if (pattern && sensitivity) {
+      var plain = kind.value === "plant" || pattern.value === "no";
       sensitivity.placeholder = sensitivity.getAttribute(
-        pattern.value === "no" ? "data-plain-default" : "data-pattern-default");
+        plain ? "data-plain-default" : "data-pattern-default");
     }
   }
   document.addEventListener("change", function (ev) {
