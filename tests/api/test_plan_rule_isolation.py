@@ -35,9 +35,9 @@ def foreign_rule(world: World) -> str:
             "rule": {
                 "key": "private_limit",
                 "kind": "threshold",
-                "metric": "supply_air_c",
+                "metric": "speed_rpm",
                 "above": SECRET_LIMIT,
-                "unit": "°C",
+                "unit": "rpm",
                 "label_zh": SECRET_LABEL,
                 "label_en": "A's private rule",
             },
