@@ -76,7 +76,8 @@ class Crah:
 
 
 def night_and_day(crah: Crah) -> list[Transition]:
-    """Fitted by day, then a night with the fan off, then a morning's normal running."""
+    """Fitted (400 rows, 3.3 hours), then a short night: two hours with the fan off, then an
+    hour of normal running."""
     assert crah.feed(400) == []
     return crah.feed(240, fan=0.0) + crah.feed(120)
 
