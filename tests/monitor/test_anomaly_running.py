@@ -10,6 +10,8 @@ import pytest
 from shugu.domain.batch import Batch
 from shugu.domain.errors import ValidationError
 from shugu.monitor.alarm_text import limit_line
+from shugu.monitor.anomaly_rule import AnomalyEvaluator
+from shugu.monitor.engine import RuleEngine
 from shugu.monitor.rules import validate_rule
 from tests.monitor.test_engine import METRICS, engine_with
 
@@ -85,3 +87,39 @@ def test_running_metric_belongs_to_anomaly_and_counter_stalled_rules() -> None:
         )
     with pytest.raises(ValidationError, match="running_metric: must be another metric"):
         validate_rule({**base, "kind": "anomaly", "metric": "v", "running_metric": "v"})
+
+
+def test_a_stop_sent_once_is_saved_and_restored_with_the_rule_s_state() -> None:
+    def send(engine: RuleEngine, i: int, speed: float, flag: float | None) -> None:
+        ts = T0 + i * STEP_MS
+        named = [(METRICS["v"], speed)] + ([(METRICS["running"], flag)] if flag is not None else [])
+        batch = Batch(
+            np.ones(len(named), np.int32),
+            np.array([m for m, _ in named], np.int32),
+            np.full(len(named), ts, np.int64),
+            np.array([v for _, v in named]),
+            np.zeros(len(named), np.uint8),
+        )
+        engine.evaluate(batch, ts)
+
+    rule = {"kind": "anomaly", "metric": "v", "running_metric": "running"}
+    engine = engine_with(rule, devices=1)
+    send(engine, 0, 600.0, 1.0)
+    for i in range(1, 100):
+        send(engine, i, 600.0 + i % 3, None)
+    evaluator = engine.rules()["r"].evaluator
+    assert isinstance(evaluator, AnomalyEvaluator)
+    evaluator.export_rows(evaluator.state_devices())
+    assert evaluator.state_devices() == []
+    send(engine, 100, 0.0, 0.0)  # the loom stops; the flag comes once, and no point is learned
+    assert evaluator.state_devices() == [1], "the stop alone must be saved"
+    saved = evaluator.state_layout().pack(evaluator.export_rows([1])[0])
+
+    restarted = engine_with(rule, devices=1)
+    again = restarted.rules()["r"].evaluator
+    assert isinstance(again, AnomalyEvaluator)
+    again.import_state(1, saved)
+    learned = int(again.bank.n[again.bank.slot((1, 0))])
+    for i in range(101, 200):
+        send(restarted, i, 0.0, None)  # still standing, saying nothing new
+    assert int(again.bank.n[again.bank.slot((1, 0))]) == learned, "the stop was learned"

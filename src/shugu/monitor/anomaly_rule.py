@@ -36,8 +36,10 @@ class AnomalyEvaluator(Evaluator):
         self.detector = dataclasses.replace(detector, alarm_after_minutes=LEARNING_MINUTES)
         self.bank = AnomalyBank(sensitivity=rule.effective_sensitivity, params=self.detector)
         self.alarm_ts = np.zeros(0, np.int64)
-        #: Each device's last point when its state was last saved (``detector_state``).
+        #: Each device's last point, and its running flag, when its state was last saved
+        #: (``detector_state``).
         self.saved_ms = np.zeros(0, np.int64)
+        self.saved_running = np.zeros(0)
         #: Each device's last reading of ``running_metric`` (NaN: none yet, judged as running).
         self.running = np.zeros(0)
         self._layout: tuple[AnomalyBank, DetectorParams, Layout] | None = None
@@ -46,6 +48,7 @@ class AnomalyEvaluator(Evaluator):
         self.alarm_ts = _grown(self.alarm_ts, size, -1)
         self.saved_ms = _grown(self.saved_ms, size, 0)
         self.running = _grown(self.running, size, np.nan)
+        self.saved_running = _grown(self.saved_running, size, np.nan)
 
     def inherit(self, old: Evaluator) -> None:
         """An edited rule that watches the same metric with the same detector (its sensitivity
@@ -56,6 +59,7 @@ class AnomalyEvaluator(Evaluator):
             self.alarm_ts = old.alarm_ts
             self.saved_ms = old.saved_ms
             self.running = old.running
+            self.saved_running = old.saved_running
 
     # -- state kept across restarts (detector_state) -------------------------------------------
 
@@ -89,6 +93,10 @@ class AnomalyEvaluator(Evaluator):
             return [int(d) for d in devices]
         slots = np.fromiter(keys.values(), np.intp, len(keys))
         changed = self.bank.last_ms[slots] != self.saved_ms[devices]
+        # A flag sent only when it changes moves no point: a stop must still be saved, or a
+        # restart would judge the standing machine as running.
+        flag, saved = self.running[devices], self.saved_running[devices]
+        changed |= (flag != saved) & ~(np.isnan(flag) & np.isnan(saved))
         return [int(d) for d in devices[changed]]
 
     def export_rows(self, devices: Sequence[int]) -> npt.NDArray[np.uint8]:
@@ -100,6 +108,7 @@ class AnomalyEvaluator(Evaluator):
         bank_part = bank.gather([a for _name, a in self.bank.state_arrays()], slots)
         own_part = own.gather([a for _name, a in self._device_arrays()], index)
         self.saved_ms[index] = self.bank.last_ms[slots]
+        self.saved_running[index] = self.running[index]
         return np.concatenate([bank_part, own_part], axis=1)
 
     def import_states(self, blobs: Mapping[int, bytes]) -> dict[int, str]:
@@ -125,6 +134,7 @@ class AnomalyEvaluator(Evaluator):
         bank.scatter(matrix[:, : bank.nbytes], arrays, slots)
         own.scatter(matrix[:, bank.nbytes :], [a for _name, a in self._device_arrays()], index)
         self.saved_ms[index] = self.bank.last_ms[slots]
+        self.saved_running[index] = self.running[index]
         return refused
 
     def import_state(self, device: int, blob: bytes) -> None:
