@@ -526,6 +526,30 @@ def test_replacing_a_rule_clears_an_alarm_its_new_limit_no_longer_sees(dc: DataC
             "inlet_c",
         ),
         (
+            {
+                **ANOMALY_RULE,
+                "kind": "plant",
+                "metric": None,
+                "metrics": ["supply_air_c", "return_air_c"],
+                "conditions": ["wet_bulb_c"],
+            },
+            {"profile": "crah"},
+            "rule.conditions",
+            "wet_bulb_c",
+        ),
+        (
+            {
+                **ANOMALY_RULE,
+                "kind": "plant",
+                "metric": None,
+                "metrics": ["supply_air_c", "return_air_c"],
+                "conditions": ["return_air_c"],
+            },
+            {"profile": "crah"},
+            "conditions",
+            "cannot be its condition too",
+        ),
+        (
             {**ANOMALY_RULE, "running_metric": "fan_spinning"},
             {"profile": "crah"},
             "rule.running_metric",

@@ -42,6 +42,9 @@ def limit_line(rule: RuleSpec, lang: str) -> str:
         text = _t(lang, key).format(sensitivity=shown)
     elif rule.kind is RuleKind.plant:
         text = _t(lang, "limit_plant").format(sensitivity=shown, fit=rule.fit_points)
+        if rule.conditions:
+            names = ("、" if lang == "zh" else ", ").join(rule.conditions)
+            text += _t(lang, "limit_given").format(conditions=names)
     else:
         return rule.limit_text()
     if rule.running_metric:

@@ -12,6 +12,12 @@ streaming and causally, with O(columns) work per row:
 - **Residual.** Each row's standardised residual per sensor is smoothed by an EWMA over
   ``span`` rows: a valve closing shifts a sensor for minutes, which a short average shows long
   before any single noisy reading is extreme.
+- **Conditions (context).** Optionally the last ``context`` columns are the conditions the
+  machine runs in rather than its health: the weather (a cooling tower's wet bulb), the load
+  it is given (a meter's active power). They are not judged. Each judged sensor is predicted
+  from them by a regression fitted on the fit rows, and judged by its residual, so a tower is
+  judged by how its water and fan answer the weather, and a wet bulb outside the first day's
+  range is no anomaly (decision 0072).
 - **Drift-aware spread.** Thermal sensors wander slowly on a healthy machine; judged against the
   fit period's spread alone they alarm an hour later for nothing. So the spread each sensor is
   judged by grows with the time since the fit period, as a random walk's does: its variance is
@@ -34,6 +40,7 @@ skipped (score 0, no alarm).
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -54,6 +61,15 @@ DRIFT_MARGIN = 2.0
 
 #: The smoothed residual's variance is at least this fraction of white noise's (see _finish_fit).
 WHITE_FLOOR = 1.0
+
+#: Ridge penalty of the regression on the conditions, per fit row: only enough to keep a
+#: constant or duplicated condition solvable. A larger one leaves a share of every swing of the
+#: weather in the residual, and a tower's residual is tight.
+CONTEXT_RIDGE = 1e-4
+
+#: Stretches of the fit period left out one at a time to learn how sure the regression on the
+#: conditions is.
+JACKKNIFE_BLOCKS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +116,16 @@ class PlantDetector:
         columns: int,
         sensitivity: float = DEFAULT_SENSITIVITY,
         params: PlantParams = DEFAULT_PLANT_PARAMS,
+        context: int = 0,
     ) -> None:
-        if columns < 1:
-            raise ValueError("a plant detector needs at least one column")
+        if columns - context < 1 or context < 0:
+            raise ValueError("a plant detector needs at least one judged column")
         if params.fit_rows < 8 or params.span < 1:
             raise ValueError("fit_rows must be at least 8 and span at least 1")
         self.columns = columns
+        #: The last ``context`` columns are conditions: regressors, never judged.
+        self.context = context
+        self._judged = np.arange(columns) < columns - context
         self.params = params
         self.sensitivity = min(max(float(sensitivity), 0.0), 1.0)
         self._fit: list[FloatArray] = []
@@ -122,6 +142,12 @@ class PlantDetector:
         self.anomalous = False
         self._quiet_rows = 0
         self._loud_rows = 0
+        #: The last reading of each condition: a condition sent in another message, or less
+        #: often than the sensors, still holds.
+        self.conditions = np.full(context, np.nan)
+        #: Per judged sensor, the covariance of its coefficients on the conditions, as sure as
+        #: the fit period makes them (delete-a-block jackknife).
+        self.coef_cov = np.zeros((columns, context, context))
 
     @property
     def last_ms(self) -> int | None:
@@ -145,11 +171,18 @@ class PlantDetector:
             ("fit", fit), ("counters", counters), ("mean", self.mean), ("std", self.std),
             ("weights", self.weights), ("smooth", self.smooth), ("base_var", self.base_var),
             ("drift_rate", self.drift_rate),
+            *(
+                [("conditions", self.conditions), ("coef_cov", self.coef_cov)]
+                if self.context else []
+            ),
         ]  # fmt: skip
 
     def load_rows(self, rows: list[npt.NDArray[np.generic]]) -> None:
         """Take the arrays :meth:`state_rows` gave, in its order."""
-        fit, counters, mean, std, weights, smooth, base_var, drift_rate = rows
+        fit, counters, mean, std, weights, smooth, base_var, drift_rate = rows[:8]
+        if self.context:
+            self.conditions = np.asarray(rows[8], dtype=np.float64)
+            self.coef_cov = np.asarray(rows[9], dtype=np.float64)
         taken, has_last, last, after, fitted, anomalous, quiet, loud = counters.tolist()
         self._fit = [np.asarray(r, dtype=np.float64) for r in fit[:taken]]
         self._last_ms = int(last) if has_last else None
@@ -170,7 +203,7 @@ class PlantDetector:
 
     def _residual(self, rows: FloatArray) -> FloatArray:
         z = (rows - self.mean) / self.std
-        if not self.params.cross_sensor:
+        if not self.params.cross_sensor and not self.context:
             return z
         # NaN readings count as the mean (0) in the others' prediction of a sensor.
         return z - np.nan_to_num(z) @ self.weights
@@ -185,14 +218,19 @@ class PlantDetector:
         self.mean = np.nan_to_num(mean)
         # A sensor that did not move at all in the fit period is judged by a tiny spread, not 0.
         self.std = np.maximum(np.nan_to_num(std), 1e-6 * np.abs(self.mean) + 1e-9)
-        if p.cross_sensor:
+        if p.cross_sensor or self.context:
             z = np.nan_to_num((table - self.mean) / self.std)
             d = self.columns
-            for j in range(d):
-                others = [k for k in range(d) if k != j]
-                a = z[:, others]
-                gram = a.T @ a + p.ridge * len(z) * np.eye(d - 1)
-                self.weights[others, j] = np.linalg.solve(gram, a.T @ z[:, j])
+            conditions = list(range(d - self.context, d))
+            for j in range(d - self.context):
+                others = [k for k in range(d - self.context) if k != j] if p.cross_sensor else []
+                given = others + conditions
+                penalty = np.array([p.ridge] * len(others) + [CONTEXT_RIDGE] * len(conditions))
+                self.weights[given, j] = _ridge(z[:, given], z[:, j], penalty)
+                if self.context:
+                    self.coef_cov[j] = _jackknife_cov(z[:, given], z[:, j], penalty)[
+                        len(others) :, len(others) :
+                    ]
         resid = self._residual(table)
         smooth = np.zeros((len(resid), self.columns))
         level = np.zeros(self.columns)
@@ -216,14 +254,21 @@ class PlantDetector:
         self.smooth = level
         self.fitted = True
 
+    def hold_conditions(self, given: FloatArray) -> None:
+        """Take the conditions of a row (NaN: not in it, the last reading holds)."""
+        self.conditions = np.where(np.isnan(given), self.conditions, given)
+
     def update(self, ts_ms: int, row: FloatArray) -> PlantRow:
         """One row (NaN for a missing reading): the score, the alarm state and the driver."""
-        x = np.asarray(row, dtype=np.float64)
+        x = np.array(row, dtype=np.float64)  # a copy: conditions are filled in below
         if x.shape != (self.columns,):
             raise ValueError(f"expected {self.columns} values, got shape {x.shape}")
         if self._last_ms is not None and ts_ms <= self._last_ms:
             return PlantRow(0.0, False, -1)
         self._last_ms = ts_ms
+        if self.context:
+            self.hold_conditions(x[-self.context :])
+            x[-self.context :] = self.conditions
         if not self.fitted:
             self._fit.append(x.copy())
             if len(self._fit) >= self.params.fit_rows:
@@ -235,8 +280,16 @@ class PlantDetector:
         self._rows_after_fit += 1
         # Rows since the middle of the fit period: the centre of what the mean describes.
         horizon = self._rows_after_fit + self.params.fit_rows / 2.0
-        spread = np.sqrt(self.base_var + self.drift_rate * horizon)
-        z = np.abs(self.smooth) / spread
+        variance = self.base_var + self.drift_rate * horizon
+        if self.context:
+            # The regression on the conditions is only as sure as its fit: the further the
+            # conditions are from the fit period's, the wider the spread (a prediction interval).
+            away = np.nan_to_num(
+                (self.conditions - self.mean[-self.context :]) / self.std[-self.context :]
+            )
+            variance = variance + np.einsum("jab,a,b->j", self.coef_cov, away, away)
+        spread = np.sqrt(variance)
+        z = np.where(self._judged, np.abs(self.smooth) / spread, 0.0)
         driver = int(np.argmax(z))
         top = float(z[driver])
         if not math.isfinite(top):
@@ -253,18 +306,43 @@ class PlantDetector:
         return PlantRow(min(1.0, top / FULL_SCALE_Z), self.anomalous, driver, top)
 
 
+def _ridge(a: FloatArray, y: FloatArray, penalty: FloatArray) -> FloatArray:
+    """Coefficients of ``y`` on the columns of ``a``, each penalised by its ``penalty`` per row."""
+    gram = a.T @ a + np.diag(penalty * len(a))
+    solved: FloatArray = np.asarray(np.linalg.solve(gram, a.T @ y), dtype=np.float64)
+    return solved
+
+
+def _jackknife_cov(a: FloatArray, y: FloatArray, penalty: FloatArray) -> FloatArray:
+    """The covariance of :func:`_ridge`'s coefficients, by leaving out one of
+    :data:`JACKKNIFE_BLOCKS` stretches of rows at a time: neighbouring rows of a plant are alike,
+    so a stretch, not a row, is the unit of evidence."""
+    bounds = np.linspace(0, len(a), JACKKNIFE_BLOCKS + 1).astype(int)
+    keep = np.ones(len(a), np.bool_)
+    fits = []
+    for lo, hi in itertools.pairwise(bounds.tolist()):
+        keep[lo:hi] = False
+        fits.append(_ridge(a[keep], y[keep], penalty))
+        keep[lo:hi] = True
+    spread = np.array(fits) - np.mean(fits, axis=0)
+    cov: FloatArray = spread.T @ spread * (len(fits) - 1) / len(fits)
+    return cov
+
+
 def score_plant(
     ts_ms: npt.ArrayLike,
     values: npt.ArrayLike,
     sensitivity: float = DEFAULT_SENSITIVITY,
     params: PlantParams = DEFAULT_PLANT_PARAMS,
+    context: int = 0,
 ) -> tuple[FloatArray, npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
-    """Score a (rows × columns) table of one device: (scores, alarm states, driver per row)."""
+    """Score a (rows × columns) table of one device: (scores, alarm states, driver per row).
+    The last ``context`` columns are conditions, not judged."""
     ts = np.asarray(ts_ms, dtype=np.int64)
     x = np.asarray(values, dtype=np.float64)
     if x.ndim != 2 or ts.shape != (x.shape[0],):
         raise ValueError("values must be rows × columns with one timestamp per row")
-    det = PlantDetector(x.shape[1], sensitivity, params)
+    det = PlantDetector(x.shape[1], sensitivity, params, context)
     scores = np.zeros(x.shape[0])
     alarms = np.zeros(x.shape[0], dtype=np.bool_)
     drivers = np.full(x.shape[0], -1, dtype=np.intp)

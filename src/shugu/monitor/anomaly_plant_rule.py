@@ -5,7 +5,9 @@ then judges every new row (with ``running_metric``, only rows taken while the de
 decision 0071); the alarm is the detector's anomalous state (raised on entry, cleared
 when it leaves, with the detector's hysteresis), and names the sensor that drove it. A row is the
 metrics a device sent at one moment; a metric it did not send then counts as missing (NaN), which
-leaves that sensor's smoothed residual unchanged. Work per row is O(metrics) for its device.
+leaves that sensor's smoothed residual unchanged. With ``conditions`` (decision 0072) the
+sensors are judged against the conditions' latest readings, which may come in other messages.
+Work per row is O(metrics × conditions) for its device.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ class PlantEvaluator(Evaluator):
         super().__init__(rule, params)
         self.sensitivity = rule.effective_sensitivity
         self.plant_params = PlantParams(fit_rows=rule.fit_points)
+        #: The detector's columns: the judged sensors, then the conditions (decision 0072).
         self.metrics = rule.metrics or ()
+        self.conditions = rule.conditions or ()
+        self.columns = (*self.metrics, *self.conditions)
         self.detectors: dict[int, PlantDetector] = {}
         #: Each device's last reading of ``running_metric`` (absent: none yet, judged as running).
         self.running: dict[int, float] = {}
@@ -47,6 +52,11 @@ class PlantEvaluator(Evaluator):
             self.saved_ms = old.saved_ms
             self.saved_running = old.saved_running
 
+    def _new_detector(self) -> PlantDetector:
+        return PlantDetector(
+            len(self.columns), self.sensitivity, self.plant_params, len(self.conditions)
+        )
+
     def _state_rows(
         self, detector: PlantDetector, device: int
     ) -> list[tuple[str, npt.NDArray[np.generic]]]:
@@ -56,9 +66,10 @@ class PlantEvaluator(Evaluator):
         return rows
 
     def state_layout(self) -> Layout:
-        blank = PlantDetector(len(self.metrics), self.sensitivity, self.plant_params)
+        blank = self._new_detector()
         while_ = f" while {self.rule.running_metric}" if self.rule.running_metric else ""
-        meaning = f"plant {','.join(self.metrics)}{while_} {self.plant_params!r}"
+        given = f" given {','.join(self.conditions)}" if self.conditions else ""
+        meaning = f"plant {','.join(self.metrics)}{given}{while_} {self.plant_params!r}"
         return layout_of([(name, a[None]) for name, a in self._state_rows(blank, -1)], meaning)
 
     def _changed(self, device: int, detector: PlantDetector) -> bool:
@@ -87,7 +98,7 @@ class PlantEvaluator(Evaluator):
 
     def import_state(self, device: int, blob: bytes) -> None:
         layout = self.state_layout()
-        detector = PlantDetector(len(self.metrics), self.sensitivity, self.plant_params)
+        detector = self._new_detector()
         arrays = [np.zeros((1, *f.shape), np.dtype(f.dtype)) for f in layout.fields]
         layout.scatter(layout.unpack(blob)[None], arrays, np.zeros(1, np.intp))
         rows = [a[0] for a in arrays]
@@ -103,7 +114,7 @@ class PlantEvaluator(Evaluator):
     def _detector(self, device: int) -> PlantDetector:
         found = self.detectors.get(device)
         if found is None:
-            found = PlantDetector(len(self.metrics), self.sensitivity, self.plant_params)
+            found = self._new_detector()
             self.detectors[device] = found
         return found
 
@@ -122,8 +133,15 @@ class PlantEvaluator(Evaluator):
         return judged
 
     def step(self, dev: Ints, ts: Ints, values: Mapping[str, Floats]) -> Step:
-        table = np.column_stack([values[name] for name in self.metrics])
-        judged = self._judged(dev, values, table)
+        table = np.column_stack([values[name] for name in self.columns])
+        sensors = len(self.metrics)
+        judged = self._judged(dev, values, table[:, :sensors])
+        if self.conditions:
+            # Conditions that came without the sensors (another message, a stop) hold until
+            # the sensors' next row is judged against them.
+            alone = ~judged & np.any(~np.isnan(table[:, sensors:]), axis=1)
+            for i in np.flatnonzero(alone).tolist():
+                self._detector(int(dev[i])).hold_conditions(table[i, sensors:])
         alarm = np.zeros(len(dev), np.bool_)
         shown = np.full(len(dev), np.nan)
         drivers: list[str | None] = [None] * len(dev)

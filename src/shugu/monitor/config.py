@@ -23,6 +23,7 @@ from shugu.monitor.rules import (
     default_rule_ref,
     default_rules,
     describe_errors,
+    input_problem,
     validate_rule,
 )
 from shugu.store.registry import Registry
@@ -117,28 +118,9 @@ def _check_inputs(profile: Profile, rule: RuleSpec) -> None:
     A rule scoped to an asset may meet devices of several profiles; the monitor then skips the
     devices whose readings lack the rule's inputs, as it does for the ``generic`` profile.
     """
-    for name in rule.inputs():
-        if profile.strict and name not in profile.metrics:
-            raise ValidationError(
-                f"profile {profile.name} has no metric {name!r}",
-                code="rule_invalid",
-                field=_field_of(rule, name),
-            )
-    flag = profile.metrics.get(rule.running_metric or "")
-    if flag is not None and not flag.bool_as_number:
-        raise ValidationError(
-            f"running_metric: {rule.running_metric!r} of profile {profile.name} "
-            "is not an on/off metric",
-            code="rule_invalid",
-            field="rule.running_metric",
-        )
-
-
-def _field_of(rule: RuleSpec, name: str) -> str:
-    """The rule's field that names the metric ``name``."""
-    if name == rule.running_metric:
-        return "rule.running_metric"
-    return "rule.metrics" if name in (rule.metrics or ()) else "rule.metric"
+    problem = input_problem(profile, rule)
+    if problem is not None:
+        raise ValidationError(problem.message, code="rule_invalid", field=f"rule.{problem.field}")
 
 
 def notify_settings(

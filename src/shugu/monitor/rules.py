@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Self
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shugu.domain.errors import ValidationError
 from shugu.domain.expr import Expression, parse_expression
-from shugu.domain.profiles import load_profiles
+from shugu.domain.profiles import Profile, load_profiles
 from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, PATTERN_SENSITIVITY
 from shugu.monitor.model import Severity
 
@@ -112,6 +113,10 @@ class RuleSpec(BaseModel):
     #: on before it judges anything.
     metrics: tuple[str, ...] | None = Field(default=None, min_length=1, max_length=64)
     fit_points: int = Field(default=400, ge=8, le=100_000)
+    #: A plant rule's conditions (工况): metrics of what the machine is given, the weather or
+    #: its load, that its sensors are judged against rather than judged themselves (decision
+    #: 0072).
+    conditions: tuple[str, ...] | None = Field(default=None, min_length=1, max_length=16)
     #: Flap detection: ``flap_start`` changes of state (raised or cleared) within
     #: ``flap_window_s`` make the alarm flap: one alarm held open and marked, counting its
     #: flips, with no new alarm or notice per flip. It stops flapping once fewer than
@@ -155,7 +160,8 @@ class RuleSpec(BaseModel):
                 "running_metric: belongs to counter_stalled, anomaly and plant rules, "
                 f"not to {kind}"
             )
-        if self.running_metric and self.running_metric in (self.metric, *(self.metrics or ())):
+        own = (self.metric, *(self.metrics or ()), *(self.conditions or ()))
+        if self.running_metric and self.running_metric in own:
             raise ValueError("running_metric: must be another metric than the rule's own")
         if self.flap_stop >= self.flap_start:
             raise ValueError(
@@ -170,6 +176,13 @@ class RuleSpec(BaseModel):
                 raise ValueError("metric: a plant rule names its sensors in metrics")
         elif self.metrics is not None:
             raise ValueError(f"metrics: belongs to plant rules, not to {kind}")
+        if self.conditions is not None:
+            if kind is not RuleKind.plant:
+                raise ValueError(f"conditions: belongs to plant rules, not to {kind}")
+            if len(set(self.conditions)) != len(self.conditions):
+                raise ValueError("conditions: a metric is named twice")
+            if set(self.conditions) & set(self.metrics or ()):
+                raise ValueError("conditions: a sensor of the model cannot be its condition too")
         if self.pattern and kind is not RuleKind.anomaly:
             raise ValueError(f"pattern: belongs to anomaly rules, not to {kind}")
         if kind is RuleKind.burst and (not self.into or self.at_least is None):
@@ -190,7 +203,8 @@ class RuleSpec(BaseModel):
         if self.expression is not None:
             return self.expression.names
         if self.metrics:
-            return (*self.metrics, *((self.running_metric,) if self.running_metric else ()))
+            flag = (self.running_metric,) if self.running_metric else ()
+            return (*self.metrics, *(self.conditions or ()), *flag)
         names = tuple(n for n in (self.metric, self.running_metric) if n)
         return names
 
@@ -226,6 +240,8 @@ class RuleSpec(BaseModel):
         if kind is RuleKind.plant:
             shown = _num(self.effective_sensitivity)
             text = f"fit {self.fit_points} rows, sensitivity {shown}"
+            if self.conditions:
+                text += f", given {', '.join(self.conditions)}"
             return text + (f", while {self.running_metric}" if self.running_metric else "")
         return f"{_num(self.for_s)} s"
 
@@ -309,6 +325,46 @@ def custom_rule_ref(config_id: int) -> str:
     return f"custom.{config_id}"
 
 
+@dataclass(frozen=True, slots=True)
+class InputProblem:
+    """A metric a rule reads that its profile cannot give it."""
+
+    #: The rule's field that names the metric (``metric``, ``metrics``, ``conditions``,
+    #: ``running_metric``).
+    field: str
+    message: str
+
+
+def input_problem(profile: Profile, rule: RuleSpec) -> InputProblem | None:
+    """The first metric of ``rule`` that ``profile`` lacks, or a running flag that is not an
+    on/off metric; None when the profile's devices can feed the rule.
+
+    A profile that is not strict (``generic``) takes any metric: its devices whose readings lack
+    the rule's inputs are skipped by the monitor.
+    """
+    for name in rule.inputs():
+        if profile.strict and name not in profile.metrics:
+            return InputProblem(
+                _field_naming(rule, name), f"profile {profile.name} has no metric {name!r}"
+            )
+    flag = profile.metrics.get(rule.running_metric or "")
+    if flag is not None and not flag.bool_as_number:
+        return InputProblem(
+            "running_metric",
+            f"running_metric: {rule.running_metric!r} of profile {profile.name} "
+            "is not an on/off metric",
+        )
+    return None
+
+
+def _field_naming(rule: RuleSpec, name: str) -> str:
+    if name == rule.running_metric:
+        return "running_metric"
+    if name in (rule.conditions or ()):
+        return "conditions"
+    return "metrics" if name in (rule.metrics or ()) else "metric"
+
+
 @functools.cache
 def default_rules() -> dict[str, tuple[str, RuleSpec]]:
     """Every profile's shipped rules: ref → (profile, rule). Invalid data fails loudly here."""
@@ -316,19 +372,10 @@ def default_rules() -> dict[str, tuple[str, RuleSpec]]:
     for profile in load_profiles().values():
         for index, raw in enumerate(profile.rules):
             rule = validate_rule(dict(raw), source=f"profile {profile.name} rules[{index}]")
-            for name in rule.inputs():
-                if profile.strict and name not in profile.metrics:
-                    raise ValidationError(
-                        f"profile {profile.name} rule {rule.key} reads {name!r}, "
-                        "which the profile does not declare",
-                        code="rule_invalid",
-                        field=f"rules[{index}]",
-                    )
-            flag = profile.metrics.get(rule.running_metric or "")
-            if flag is not None and not flag.bool_as_number:
+            problem = input_problem(profile, rule)
+            if problem is not None:
                 raise ValidationError(
-                    f"profile {profile.name} rule {rule.key} is judged while "
-                    f"{rule.running_metric!r}, which is not an on/off metric",
+                    f"profile {profile.name} rule {rule.key}: {problem.message}",
                     code="rule_invalid",
                     field=f"rules[{index}]",
                 )
