@@ -44,7 +44,14 @@ from shugu.store.registry import Registry
 PROFILES = load_profiles()
 PROFILE_NAMES = sorted(PROFILES)
 METRIC_NAMES = sorted({m for p in PROFILES.values() for m in p.metrics})
-RULE_TEMPLATES = [rule.model_dump(mode="json") for _, rule in default_rules().values()]
+#: The shipped rules, and a plant model judged against a condition (no profile ships one).
+RULE_TEMPLATES = [rule.model_dump(mode="json") for _, rule in default_rules().values()] + [
+    {
+        "key": "plant_model", "kind": "plant", "label_zh": "冷却塔运行异常",
+        "label_en": "Tower off its normal running", "fit_points": 2880,
+        "metrics": ["cold_water_c", "fan_speed_pct"], "conditions": ["wet_bulb_c"],
+    }
+]  # fmt: skip
 RULE_FIELDS = sorted(RuleSpec.model_fields)
 NUMERIC_RULE_FIELDS = {
     name
@@ -133,6 +140,8 @@ def _rule_field(name: str) -> st.SearchStrategy[Any]:
         specific = expressions()
     elif name in ("metric", "running_metric"):
         specific = st.sampled_from(METRIC_NAMES)
+    elif name in ("metrics", "conditions"):
+        specific = st.lists(st.sampled_from(METRIC_NAMES), max_size=20)
     elif name == "into":
         specific = st.lists(st.one_of(st.integers(0, 9), hostile_numbers), max_size=4)
     elif name == "severity":

@@ -66,9 +66,12 @@ def test_a_plant_model_of_the_loom_is_made_in_the_console(open_page: OpenPage, d
     page.locator("[data-testid=new-rule]").click()
     form = page.locator("form.own-rule-form")
     sensors = form.locator("[data-testid=rule-metrics]")
+    conditions = form.locator("[data-testid=rule-conditions]")
     expect(sensors).to_be_hidden()
+    expect(conditions).to_be_hidden()
     form.locator("[data-testid=rule-kind]").select_option("plant")
     expect(sensors).to_be_visible()
+    expect(conditions).to_be_visible()
     expect(form.locator("#rf-metric")).to_be_hidden()
     expect(form.locator("[data-testid=rule-fit_points]")).to_be_visible()
     expect(form.locator("[data-testid=rule-sensitivity]")).to_have_attribute("placeholder", "0.4")
@@ -92,5 +95,39 @@ def test_a_plant_model_of_the_loom_is_made_in_the_console(open_page: OpenPage, d
     with page.expect_navigation():
         row.locator("[data-testid=rule-edit]").click()
     expect(page.locator("[data-testid=rule-metrics] input[value=power_kw]")).to_be_checked()
+    with page.expect_navigation():
+        page.locator("[data-testid=rule-delete]").click()
+
+
+def test_a_meter_model_given_its_load_is_made_in_the_console(
+    open_page: OpenPage, demo: Demo
+) -> None:
+    """A plant model of the mill's meters judges voltage, current and power factor against the
+    load, ticked as a condition."""
+    api = demo.api("mill-admin")
+    enterprise = api.enterprise_id
+    page = open_page("mill-admin", at=f"/e/{enterprise}/rules")
+    page.locator("[data-testid=new-rule]").click()
+    form = page.locator("form.own-rule-form")
+    form.locator("[data-testid=rule-kind]").select_option("plant")
+    form.locator("#rf-label_zh").fill("电表负荷模型")
+    form.locator("#rf-label_en").fill("Meter load model")
+    form.locator("#rf-applies").select_option("profile:power_meter")
+    sensors = form.locator("[data-testid=rule-metrics]")
+    for metric in ("voltage_v", "current_a", "power_factor"):
+        sensors.locator(f"input[value={metric}]").check()
+    form.locator("[data-testid=rule-conditions] input[value=active_power_kw]").check()
+    with page.expect_navigation():
+        form.locator("[data-testid=rule-save]").click()
+
+    row = page.locator("[data-testid=own-rules] tr", has_text="电表负荷模型")
+    expect(row).to_contain_text("对照工况 active_power_kw")
+    saved = [r for r in api.get(f"/api/enterprises/{enterprise}/rules") if r["id"] is not None]
+    made = next(r for r in saved if r["rule"]["label_zh"] == "电表负荷模型")
+    assert made["rule"]["conditions"] == ["active_power_kw"]
+    with page.expect_navigation():
+        row.locator("[data-testid=rule-edit]").click()
+    given = page.locator("[data-testid=rule-conditions] input[value=active_power_kw]")
+    expect(given).to_be_checked()
     with page.expect_navigation():
         page.locator("[data-testid=rule-delete]").click()

@@ -434,9 +434,45 @@ def test_an_administrator_makes_a_plant_model_from_the_form(world: World) -> Non
     assert own["rule"]["metrics"] == ["humidity_pct"] and "fit_points" not in own["rule"]
 
 
+def test_a_plant_model_is_judged_against_the_conditions_ticked(world: World) -> None:
+    csrf = sign_in(world.client, "admin_b")
+    url = f"/e/{world.ent_b}/rules"
+    page = world.client.get(url).text
+    given = page.split('data-testid="rule-conditions"')[1].split("</fieldset>")[0]
+    assert "传感器对照的工况（可选）" in given
+    assert 'value="chw_supply_c" disabled' in given and "fan_running" not in given
+    made = post_plant_form(world, csrf, url, conditions=["chw_supply_c"])
+    assert made.status_code == 303, made.text
+    [own] = own_rules(world)
+    assert own["rule"]["conditions"] == ["chw_supply_c"]
+    row = world.client.get(url).text.split('data-testid="own-rules"')[1].split("</table>")[0]
+    assert "按前 400 行拟合，灵敏度 0.4，对照工况 chw_supply_c" in row
+    edit = world.client.get(f"{url}/{own['id']}").text
+    given = edit.split('data-testid="rule-conditions"')[1].split("</fieldset>")[0]
+    assert 'value="chw_supply_c" checked>' in given and 'value="humidity_pct">' in given
+    # Unticked on the next save: the rule has no conditions any more.
+    changed = post_plant_form(world, csrf, f"{url}/{own['id']}")
+    assert changed.status_code == 303, changed.text
+    [own] = own_rules(world)
+    assert "conditions" not in own["rule"]
+
+
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
+        ({"conditions": ["fan_running"]}, "conditions", "请勾选设备上报的工况测点。"),
+        ({"conditions": ["chw_supply_c", "chw_supply_c"]}, "conditions", "请勾选设备上报的工况"),
+        ({"conditions": ["supply_air_c"]}, "conditions", "模型覆盖的传感器不能同时作为工况。"),
+        (
+            {
+                "kind": "anomaly",
+                "metric": "supply_air_c",
+                "metrics": [],
+                "conditions": ["chw_supply_c"],
+            },
+            "conditions",
+            "此类规则不使用该项，请留空。",
+        ),
         ({"metrics": []}, "metrics", "请勾选模型包含的传感器。"),
         ({"metrics": ["supply_air_c", "fan_running"]}, "metrics", "请勾选设备上报的传感器。"),
         ({"metrics": ["supply_air_c", "supply_air_c"]}, "metrics", "请勾选设备上报的传感器。"),

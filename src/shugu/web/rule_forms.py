@@ -43,8 +43,10 @@ JUDGED_WHILE_KINDS: Final = (RuleKind.anomaly.value, RuleKind.plant.value)
 PATTERN_CHOICES: Final = ("yes", "no")
 FIELDS: Final = (
     *TEXT_FIELDS, "kind", *NUMBER_FIELDS, "pattern", "running_metric", "severity", "applies",
-    "metrics",
+    "metrics", "conditions",
 )  # fmt: skip
+#: The fields ticked as one checkbox per metric.
+TICKED_FIELDS: Final = ("metrics", "conditions")
 MAX_TEXT: Final = 200
 #: An enterprise with more devices than this is offered its profiles and assets only (a select
 #: of thousands of devices helps nobody); a rule for one device is made from the API then.
@@ -157,7 +159,8 @@ def form_of(body: Mapping[str, Any]) -> RuleForm:
     values["kind"] = str(rule.get("kind", RuleKind.threshold.value))
     values["pattern"] = "no" if rule.get("pattern") is False else "yes"
     values["running_metric"] = str(rule.get("running_metric") or "")
-    values["metrics"] = ",".join(str(m) for m in rule.get("metrics") or ())
+    for name in TICKED_FIELDS:
+        values[name] = ",".join(str(m) for m in rule.get(name) or ())
     values["severity"] = str(rule.get("severity", Severity.major.value))
     for key in ("profile", "asset_id", "device_id"):
         if scope.get(key) is not None:
@@ -173,9 +176,15 @@ def rule_body(
     for name in FIELDS:
         raw = submitted.get(name, "")
         form.values[name] = raw.strip() if isinstance(raw, str) else ""
-    # The plant model's sensors come as one checkbox each; kept joined to show the form again.
-    sensors = [s.strip() for s in submitted.getlist("metrics") if isinstance(s, str) and s.strip()]
-    form.values["metrics"] = ",".join(sensors)
+    # The plant model's sensors and conditions come as one checkbox each; kept joined to show
+    # the form again.
+    ticked = {
+        name: [s.strip() for s in submitted.getlist(name) if isinstance(s, str) and s.strip()]
+        for name in TICKED_FIELDS
+    }
+    for name, metrics in ticked.items():
+        form.values[name] = ",".join(metrics)
+    sensors = ticked["metrics"]
     values = form.values
     rule: dict[str, Any] = {}
     for name in TEXT_FIELDS:
@@ -210,6 +219,7 @@ def rule_body(
         elif values["pattern"] == "no":
             rule["pattern"] = False
     _plant_sensors(kind, sensors, allowed, rule, form, tr)
+    _plant_conditions(kind, sensors, ticked["conditions"], allowed, rule, form, tr)
     if values["running_metric"]:
         flags = {c.value for _profile, group in allowed.flags for c in group}
         if kind not in JUDGED_WHILE_KINDS:
@@ -264,6 +274,31 @@ def _plant_sensors(
         rule["metrics"] = sensors
 
 
+def _plant_conditions(
+    kind: str,
+    sensors: list[str],
+    conditions: list[str],
+    allowed: Choices,
+    rule: dict[str, Any],
+    form: RuleForm,
+    tr: Translator,
+) -> None:
+    """A plant model may be judged against conditions: gauges of the devices that are not
+    among its sensors. Other kinds have none."""
+    if not conditions:
+        return
+    if kind != RuleKind.plant.value:
+        form.errors["conditions"] = tr("This kind of rule does not use it; leave it empty.")
+        return
+    gauges = {c.value for _profile, group in allowed.gauges for c in group}
+    if any(c not in gauges for c in conditions) or len(set(conditions)) != len(conditions):
+        form.errors["conditions"] = tr("Tick conditions the devices report.")
+    elif set(conditions) & set(sensors):
+        form.errors["conditions"] = tr("A sensor the model covers cannot be its condition too.")
+    else:
+        rule["conditions"] = conditions
+
+
 #: The service names a rule's field as ``above`` or ``rule.above``, its scope as ``scope.x``.
 def form_field(service_field: str) -> str:
     if service_field.startswith("scope"):
@@ -296,6 +331,7 @@ HINTS: Final = {
     "running_metric": N_("An on/off metric of the devices, other than the rule's metric."),
     "fit_points": N_("A whole number of rows from 8 to 100,000."),
     "metrics": N_("Sensors the devices it applies to report, each once."),
+    "conditions": N_("Metrics the devices report, each once, none of them a sensor of the model."),
     "label_zh": N_("Required, at most 200 characters."),
     "label_en": N_("Required, at most 200 characters."),
 }
