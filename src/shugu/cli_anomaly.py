@@ -129,6 +129,13 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(help="comma-separated columns of one device, scored together"),
         ] = None,
+        conditions: Annotated[
+            str | None,
+            typer.Option(
+                help="with --columns: comma-separated columns of what the device is given (the "
+                "weather, its load); the --columns are judged against them, they are not judged"
+            ),
+        ] = None,
         fit_rows: Annotated[
             int,
             typer.Option(min=8, help="with --columns: rows of normal running the model learns"),
@@ -158,7 +165,8 @@ def register(app: typer.Typer) -> None:
 
         One value column: alarm is 1 on the row where an alarm is raised. With --columns the
         plant detector learns the first --fit-rows rows as normal, then alarm is 1 on every row
-        judged anomalous; --explain adds the sensor that drove each row's score. With one column,
+        judged anomalous; --explain adds the sensor that drove each row's score. --conditions
+        names further columns the sensors are judged against (decision 0072). With one column,
         --explain adds the statistic that drove it (empty where the score is 0).
         """
         names = [c.strip() for c in columns.split(",") if c.strip()] if columns else ["value"]
@@ -170,6 +178,14 @@ def register(app: typer.Typer) -> None:
                 "--pattern/--no-pattern: only for one value column, not with --columns", err=True
             )
             raise typer.Exit(2)
+        given = [c.strip() for c in conditions.split(",") if c.strip()] if conditions else []
+        if conditions is not None and (columns is None or not given):
+            typer.echo("--conditions: give column names, with --columns", err=True)
+            raise typer.Exit(2)
+        if set(given) & set(names) or len(set(given)) != len(given):
+            typer.echo("--conditions: each once, and none of the --columns", err=True)
+            raise typer.Exit(2)
+        names += given
         try:
             rows, ts, values = read_table(source, names)
         except InputError as exc:
@@ -185,7 +201,8 @@ def register(app: typer.Typer) -> None:
             drivers = [CAUSES[k] if k >= 0 else "" for k in causes.tolist()]
         else:
             joint = DEFAULT_SENSITIVITY if sensitivity is None else sensitivity
-            scores, alarms, which = score_plant(ts, values, joint, PlantParams(fit_rows=fit_rows))
+            fit = PlantParams(fit_rows=fit_rows)
+            scores, alarms, which = score_plant(ts, values, joint, fit, len(given))
             drivers = [names[k] if k >= 0 else "" for k in which.tolist()]
         extra = [] if not explain else ["driver"] if columns is not None else ["cause"]
         try:

@@ -167,3 +167,31 @@ def test_a_brief_excursion_is_not_a_fault_a_lasting_one_is() -> None:
     assert len(first) and first[0] == over[0] + entry - 1, "the state starts once it persisted"
     _, eager, _ = score_plant(stamps(1300, 1), table, params=PlantParams(entry_rows=1))
     assert eager[700:720].any(), "without the persistence the excursion alarms"
+
+
+def test_cli_conditions_judge_the_columns_against_them(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    rows = 1200
+    load = 50 + 10 * np.sin(np.arange(rows) / 40.0)
+    # The load climbs in 200 rows to 4 times its fit period's, and stays there.
+    load[FIT:] += np.minimum(np.arange(rows - FIT) / 200, 1.0) * 150
+    current = 1.6 * load + rng.normal(0, 0.3, rows)
+    volts = 400 + rng.normal(0, 2, rows)
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    write(src, np.stack([current, volts, load], axis=1), ["current", "volts", "load"])
+    runner = CliRunner()
+    judged = ["anomaly", "score", str(src), str(out), "--columns", "current,volts,load"]
+    assert runner.invoke(app, judged).exit_code == 0
+    assert any(line.endswith(",1") for line in out.read_text().splitlines()[1:])
+    given = ["anomaly", "score", str(src), str(out), "--columns", "current,volts"]
+    answer = runner.invoke(app, [*given, "--conditions", "load", "--explain"])
+    assert answer.exit_code == 0, answer.output
+    lines = out.read_text().splitlines()
+    assert lines[0] == "timestamp,current,volts,load,anomaly_score,alarm,driver"
+    assert not [line for line in lines[1:] if line.split(",")[5] == "1"]
+    assert {line.split(",")[6] for line in lines[FIT + 2 :]} <= {"current", "volts"}
+    for bad in (["--conditions", "current"], ["--conditions", ","]):
+        refused = runner.invoke(app, [*given, *bad])
+        assert refused.exit_code == 2 and "--conditions" in refused.output
+    alone = runner.invoke(app, ["anomaly", "score", str(src), str(out), "--conditions", "load"])
+    assert alone.exit_code == 2 and "--conditions" in alone.output
