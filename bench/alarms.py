@@ -24,6 +24,11 @@ def summary(result: WeekResult, options: WeekOptions) -> dict[str, Any]:
             "healthy_alarms": result.healthy_alarms[ref],
             "device_weeks": round(result.device_weeks.get(ref, 0.0), 2),
             "per_device_week": round(result.per_device_week(ref), 4),
+            **(
+                {"healthy_drivers": result.healthy_drivers[ref]}
+                if ref in result.healthy_drivers
+                else {}
+            ),
         }
         for ref in sorted(result.healthy_alarms)
     }
@@ -61,6 +66,7 @@ def summary(result: WeekResult, options: WeekOptions) -> dict[str, Any]:
         "anomaly_rules": options.anomaly,
         "plant_rules": options.plant,
         "plant_fit_h": options.plant_fit_h,
+        "plant_conditions": options.plant_conditions,
         "anomaly_while_running": options.while_running,
         "devices": result.devices,
         "points": result.points,
@@ -82,12 +88,13 @@ def run(
     anomaly: bool = False,
     plant: bool = False,
     plant_fit_h: float = 24.0,
+    plant_conditions: bool = False,
     while_running: bool = False,
     log: bool = True,
 ) -> dict[str, Any]:
     options = WeekOptions(
         scale=scale, mills=mills, step_s=step_s, days=days, anomaly=anomaly, plant=plant,
-        plant_fit_h=plant_fit_h, while_running=while_running,
+        plant_fit_h=plant_fit_h, plant_conditions=plant_conditions, while_running=while_running,
     )  # fmt: skip
     say(log, f"a week of the district: scale {scale}, mills {mills or 'all'}, step {step_s} s")
     result = run_week(options, progress=lambda line: say(log, line))

@@ -6,7 +6,8 @@ on every gauge metric of every profile in the district. Counters and states are 
 counter only climbs, and a state's changes are what the default rules judge.
 
 With ``--plant``, a plant rule (decision 0049's detector) over each profile's gauge metrics
-instead of, or besides, the per-metric rules.
+instead of, or besides, the per-metric rules. With ``--plant-conditions`` as well, the gauges
+of :data:`PLANT_CONDITIONS` are the rule's conditions rather than its sensors (decision 0072).
 
 Each enterprise gets the rules for the profiles it has devices of, scoped to the profile. The
 monitor names them ``custom.N``; the week's tally reads them by the name
@@ -24,6 +25,12 @@ from shugu.store.registry import Registry
 PREFIX = "anomaly:"
 #: The tally's name for a profile's plant rule (``anomaly:<profile>.plant``).
 PLANT = "plant"
+#: What a profile's machine is given rather than how it answers: a cooling tower its weather, a
+#: meter its load. With ``plant_conditions`` the plant rule judges the other gauges against them.
+PLANT_CONDITIONS: dict[str, tuple[str, ...]] = {
+    "cooling_tower": ("wet_bulb_c",),
+    "power_meter": ("active_power_kw",),
+}
 
 
 def anomaly_metrics(profiles: Iterable[str]) -> list[tuple[str, str]]:
@@ -72,12 +79,14 @@ def register_anomaly_rules(
     per_metric: bool = True,
     plant: bool = False,
     plant_fit_rows: int = 400,
+    plant_conditions: bool = False,
 ) -> dict[str, str]:
     """Registers the rules; ``custom.N`` → the rule's name in the tally. ``per_metric``: an
     anomaly rule on every gauge; ``plant``: a plant rule over each profile's gauges, fitted on
     each device's first ``plant_fit_rows`` rows (named ``anomaly:<profile>.plant``). With
     ``while_running`` a rule on a profile with a running flag judges only while it reads
-    running (decisions 0069, 0071)."""
+    running (decisions 0069, 0071); with ``plant_conditions`` a plant rule judges its profile's
+    other gauges against its :data:`PLANT_CONDITIONS`."""
     known = load_profiles()
     names: dict[str, str] = {}
     for enterprise_id, profiles in sorted(profiles_by_enterprise.items()):
@@ -93,11 +102,13 @@ def register_anomaly_rules(
             }
             bodies.append((profile, metric, body))
         for profile, metrics in plant_metrics(profiles) if plant else []:
+            given = PLANT_CONDITIONS.get(profile, ()) if plant_conditions else ()
             body = {
                 "key": "plant_model",
                 "kind": "plant",
-                "metrics": list(metrics),
+                "metrics": [m for m in metrics if m not in given],
                 "fit_points": plant_fit_rows,
+                **({"conditions": list(given)} if given else {}),
                 "label_zh": f"{known[profile].label_zh}运行异常",
                 "label_en": f"{known[profile].label_en} off its normal running",
             }

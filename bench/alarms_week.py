@@ -136,6 +136,9 @@ class WeekOptions:
     #: fitted on each device's first ``plant_fit_h`` hours of rows.
     plant: bool = False
     plant_fit_h: float = 24.0
+    #: The plant rules judge their other gauges against the profile's conditions
+    #: (``PLANT_CONDITIONS``: a cooling tower's wet bulb, a meter's active power).
+    plant_conditions: bool = False
     #: Those rules judge only while the device's running flag reads running, where it has one.
     while_running: bool = False
 
@@ -150,6 +153,8 @@ class RaisedAlarm:
     ref: str
     device_id: int
     ts_ms: int
+    #: The sensor a plant alarm names, the statistic an anomaly alarm names (None for others).
+    driver: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +191,8 @@ class WeekResult:
     seconds: float = 0.0
     #: (rule ref, device name) of the healthy alarms, for a reader hunting the noise
     healthy_samples: list[tuple[str, str]] = field(default_factory=list)
+    #: rule ref → what its healthy alarms named as their driver → how many
+    healthy_drivers: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def per_device_week(self, ref: str) -> float:
         weeks = self.device_weeks.get(ref, 0.0)
@@ -420,6 +427,7 @@ def run_week(
                 per_metric=opts.anomaly,
                 plant=opts.plant,
                 plant_fit_rows=max(8, round(opts.plant_fit_h * 3600 / opts.step_s)),
+                plant_conditions=opts.plant_conditions,
             )
         plants = build_plants(spec, enterprises)
         sim = Simulation(spec, plants, WEEK_START_MS)
@@ -435,7 +443,8 @@ def run_week(
         raised: list[RaisedAlarm] = []
 
         def on_raised(t: Transition, alarm_id: int) -> None:
-            raised.append(RaisedAlarm(alarm_id, names.get(t.ref, t.ref), t.device_id, t.ts_ms))
+            ref = names.get(t.ref, t.ref)
+            raised.append(RaisedAlarm(alarm_id, ref, t.device_id, t.ts_ms, t.driver))
 
         monitor.book.on_raised = on_raised
         feed = _Feed(store, plants)
@@ -493,11 +502,14 @@ def _tally(
         )
         weeks[ref] = ms / (WEEK_H * HOUR_MS)
     samples: list[tuple[str, str]] = []
+    drivers: dict[str, Counter[str]] = {}
     for alarm in raised:
         device = devices.get(alarm.device_id)
         if device is not None and device.healthy_at(alarm.ts_ms) and alarm.ref in healthy:
             healthy[alarm.ref] += 1
             samples.append((alarm.ref, device.name))
+            if alarm.driver:
+                drivers.setdefault(alarm.ref, Counter())[alarm.driver] += 1
     noticed = set(notices.raised)
     outcomes = []
     for i, fault in enumerate(opts.faults):
@@ -541,6 +553,7 @@ def _tally(
         len(devices),
         time.monotonic() - began,
         samples,
+        {ref: dict(counts.most_common()) for ref, counts in drivers.items()},
     )
 
 

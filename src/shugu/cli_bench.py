@@ -230,6 +230,14 @@ def register(bench: typer.Typer) -> None:
                 min=0.1, max=72, help="with --plant: hours of rows each device is fitted on"
             ),
         ] = 24.0,
+        plant_conditions: Annotated[
+            bool,
+            typer.Option(
+                "--plant-conditions",
+                help="with --plant: a cooling tower's wet bulb and a meter's active power are "
+                "the plant rules' conditions, not sensors",
+            ),
+        ] = False,
         while_running: Annotated[
             bool,
             typer.Option(
@@ -245,7 +253,8 @@ def register(bench: typer.Typer) -> None:
             scale, mills, step = 0.2, 4, 30.0
         result = module.run(  # type: ignore[attr-defined]
             scale=scale, mills=mills, step_s=step, days=days, anomaly=anomaly, plant=plant,
-            plant_fit_h=plant_fit_h, while_running=while_running, log=not as_json,
+            plant_fit_h=plant_fit_h, plant_conditions=plant_conditions,
+            while_running=while_running, log=not as_json,
         )  # fmt: skip
         _print_result(result, as_json)
 

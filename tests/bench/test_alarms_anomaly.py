@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.alarms_anomaly import anomaly_metrics, plant_metrics, register_anomaly_rules, tallied
+from bench.alarms_anomaly import (
+    PLANT_CONDITIONS,
+    anomaly_metrics,
+    plant_metrics,
+    register_anomaly_rules,
+    tallied,
+)
 
 from shugu.monitor.config import all_bindings, check_custom_rule
 from shugu.store.registry import Registry
@@ -75,5 +81,32 @@ def test_plant_rules_cover_each_profile_s_gauges_and_pass_the_api_s_checks(
         assert bound.rule.kind == "plant" and bound.rule.running_metric == "running"
         record = registry.list_configs("rule", [mill.id])[0]
         assert check_custom_rule(registry, mill.id, record.body).rule["running_metric"]
+    finally:
+        registry.close()
+
+
+def test_plant_conditions_are_the_profile_s_given_gauges_and_pass_the_api_s_checks(
+    tmp_path: Path,
+) -> None:
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.sqlite'}")
+    try:
+        region = registry.create_region("350112", "长乐区")
+        park = registry.create_park(region.id, "数字经济产业园", "350112")
+        site = registry.create_enterprise(park.id, "冷站", "91350112MA000901XW", "0405")
+        names = register_anomaly_rules(
+            registry,
+            {site.id: {"cooling_tower", "power_meter"}},
+            per_metric=False,
+            plant=True,
+            plant_conditions=True,
+        )
+        rules = {names[b.ref]: b.rule for b in all_bindings(registry) if b.ref in names}
+        tower, meter = rules["anomaly:cooling_tower.plant"], rules["anomaly:power_meter.plant"]
+        assert tower.conditions == PLANT_CONDITIONS["cooling_tower"] == ("wet_bulb_c",)
+        assert "wet_bulb_c" not in (tower.metrics or ()) and "cold_water_c" in (tower.metrics or ())
+        assert meter.conditions == ("active_power_kw",)
+        assert meter.metrics == ("voltage_v", "current_a", "power_factor")
+        for record in registry.list_configs("rule", [site.id]):
+            assert check_custom_rule(registry, site.id, record.body).rule["conditions"]
     finally:
         registry.close()
