@@ -14,7 +14,14 @@ from bench.alarms_anomaly import (
 )
 
 from shugu.monitor.config import all_bindings, check_custom_rule
-from shugu.store.registry import Registry
+from shugu.store.registry import ParkRecord, Registry
+
+
+def _park(tmp_path: Path) -> tuple[Registry, ParkRecord]:
+    """A registry with one park of 长乐区, for the bench's enterprises."""
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.sqlite'}")
+    region = registry.create_region("350112", "长乐区")
+    return registry, registry.create_park(region.id, "数字经济产业园", "350112")
 
 
 def test_every_gauge_metric_gets_one_anomaly_rule_and_counters_none(tmp_path: Path) -> None:
@@ -25,10 +32,8 @@ def test_every_gauge_metric_gets_one_anomaly_rule_and_counters_none(tmp_path: Pa
         ("rack_sensor", "inlet_c"),
         ("rack_sensor", "inlet_rh_pct"),
     ]
-    registry = Registry(f"sqlite:///{tmp_path / 'registry.sqlite'}")
+    registry, park = _park(tmp_path)
     try:
-        region = registry.create_region("350112", "长乐区")
-        park = registry.create_park(region.id, "数字经济产业园", "350112")
         mill = registry.create_enterprise(park.id, "织造", "91350112MA000901XW", "05")
         hall = registry.create_enterprise(park.id, "机房", "91110108551385082Q", "0405")
         names = register_anomaly_rules(registry, {mill.id: {"loom"}, hall.id: {"rack_sensor"}})
@@ -67,10 +72,8 @@ def test_plant_rules_cover_each_profile_s_gauges_and_pass_the_api_s_checks(
         ("loom", ("speed_rpm", "power_kw")),
         ("rack_sensor", ("inlet_c", "inlet_rh_pct")),
     ]
-    registry = Registry(f"sqlite:///{tmp_path / 'registry.sqlite'}")
+    registry, park = _park(tmp_path)
     try:
-        region = registry.create_region("350112", "长乐区")
-        park = registry.create_park(region.id, "数字经济产业园", "350112")
         mill = registry.create_enterprise(park.id, "织造", "91350112MA000901XW", "05")
         names = register_anomaly_rules(
             registry, {mill.id: {"loom"}}, per_metric=False, plant=True, while_running=True
@@ -88,10 +91,8 @@ def test_plant_rules_cover_each_profile_s_gauges_and_pass_the_api_s_checks(
 def test_plant_conditions_are_the_profile_s_given_gauges_and_pass_the_api_s_checks(
     tmp_path: Path,
 ) -> None:
-    registry = Registry(f"sqlite:///{tmp_path / 'registry.sqlite'}")
+    registry, park = _park(tmp_path)
     try:
-        region = registry.create_region("350112", "长乐区")
-        park = registry.create_park(region.id, "数字经济产业园", "350112")
         site = registry.create_enterprise(park.id, "冷站", "91350112MA000901XW", "0405")
         names = register_anomaly_rules(
             registry,

@@ -9,13 +9,12 @@ import math
 import numpy as np
 import pytest
 
-from shugu.domain.batch import Batch
 from shugu.domain.errors import ValidationError
 from shugu.monitor.alarm_text import limit_line
 from shugu.monitor.anomaly_plant import PlantDetector
-from shugu.monitor.anomaly_plant_rule import PlantEvaluator
-from shugu.monitor.engine import DeviceInfo, RuleBinding, RuleEngine, Transition
-from shugu.monitor.rules import RuleScope, validate_rule
+from shugu.monitor.engine import Transition
+from shugu.monitor.rules import validate_rule
+from tests.monitor.plant_device import PlantDevice
 
 METRICS = {"active_power_kw": 1, "voltage_v": 2, "current_a": 3, "power_factor": 4}
 SENSORS = ["voltage_v", "current_a", "power_factor"]
@@ -29,25 +28,14 @@ RULE = {
     "fit_points": 300,
 }
 GIVEN = {**RULE, "conditions": ["active_power_kw"]}
-REF = "power_meter.plant_model"
 
 
-class Meter:
+class Meter(PlantDevice):
     """One three-phase meter read every 30 s: the load is what the plant draws, the current
     follows it (I = P / (√3 · U · cos φ))."""
 
     def __init__(self, rule: dict[str, object]) -> None:
-        self.engine = RuleEngine(METRICS.get)
-        binding = RuleBinding(REF, validate_rule(rule), RuleScope(profile="power_meter"))
-        self.engine.configure([DeviceInfo(1, 1, "meter-01", "power_meter")], [binding], {})
-        self.rng = np.random.default_rng(11)
-        self.row = 0
-
-    @property
-    def evaluator(self) -> PlantEvaluator:
-        found = self.engine.rules()[REF].evaluator
-        assert isinstance(found, PlantEvaluator)
-        return found
+        super().__init__(rule, METRICS, "power_meter", seed=11)
 
     def feed(
         self,
@@ -69,20 +57,10 @@ class Meter:
             factor = pf + 0.003 * self.rng.standard_normal()
             amps = load * 1000 / (math.sqrt(3) * volts * factor) + 0.3 * self.rng.standard_normal()
             if self.row % load_every == 0:
-                out += self._send(ts - 1_000, [("active_power_kw", load)])
+                out += self.send(ts - 1_000, [("active_power_kw", load)])
             sensors = [("voltage_v", volts), ("current_a", amps), ("power_factor", factor)]
-            out += self._send(ts, sensors)
+            out += self.send(ts, sensors)
         return out
-
-    def _send(self, ts: int, named: list[tuple[str, float]]) -> list[Transition]:
-        batch = Batch(
-            np.ones(len(named), np.int32),
-            np.array([METRICS[n] for n, _ in named], np.int32),
-            np.full(len(named), ts, np.int64),
-            np.array([v for _, v in named]),
-            np.zeros(len(named), np.uint8),
-        )
-        return self.engine.evaluate(batch, ts)
 
 
 def test_a_load_beyond_the_fit_period_is_no_anomaly_given_the_load() -> None:
@@ -145,7 +123,7 @@ def test_conditions_belong_to_plant_rules_and_are_shown_in_the_limit() -> None:
         "fit 300 rows, sensitivity 0.4, given active_power_kw, judged only while running"
     )
     assert rule.limit_text() == "fit 300 rows, sensitivity 0.4, given active_power_kw, while on"
-    refused = {
+    refused: dict[str, dict[str, object]] = {
         "conditions: belongs to plant rules": {
             "key": "k", "kind": "anomaly", "metric": "current_a", "label_zh": "甲",
             "label_en": "A", "conditions": ["active_power_kw"],
@@ -158,4 +136,4 @@ def test_conditions_belong_to_plant_rules_and_are_shown_in_the_limit() -> None:
     }  # fmt: skip
     for message, body in refused.items():
         with pytest.raises(ValidationError, match=message):
-            validate_rule(body)
+            validate_rule(dict(body))

@@ -4,15 +4,13 @@ and its model is not fitted on the night."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from shugu.domain.batch import Batch
 from shugu.domain.errors import ValidationError
 from shugu.monitor.alarm_text import limit_line
-from shugu.monitor.anomaly_plant_rule import PlantEvaluator
-from shugu.monitor.engine import DeviceInfo, RuleBinding, RuleEngine, Transition
-from shugu.monitor.rules import RuleScope, validate_rule
+from shugu.monitor.engine import Transition
+from shugu.monitor.rules import validate_rule
+from tests.monitor.plant_device import PlantDevice
 
 METRICS = {"supply_air_c": 1, "return_air_c": 2, "supply_air_pressure_pa": 3, "fan_running": 4}
 SENSORS = ["supply_air_c", "return_air_c", "supply_air_pressure_pa"]
@@ -26,26 +24,15 @@ RULE = {
     "fit_points": 300,
     "sensitivity": 0.2,
 }
-REF = "crah.plant_model"
 
 
-class Crah:
+class Crah(PlantDevice):
     """One air handler sending its three sensors every 30 s, and its fan flag only when it
     changes (as building management systems often do)."""
 
     def __init__(self, rule: dict[str, object]) -> None:
-        self.engine = RuleEngine(METRICS.get)
-        binding = RuleBinding(REF, validate_rule(rule), RuleScope(profile="crah"))
-        self.engine.configure([DeviceInfo(1, 1, "crah-01", "crah")], [binding], {})
-        self.rng = np.random.default_rng(7)
-        self.row = 0
+        super().__init__(rule, METRICS, "crah", seed=7)
         self.fan: float | None = None
-
-    @property
-    def evaluator(self) -> PlantEvaluator:
-        found = self.engine.rules()[REF].evaluator
-        assert isinstance(found, PlantEvaluator)
-        return found
 
     def feed(self, rows: int, *, fan: float = 1.0, return_offset: float = 0.0) -> list[Transition]:
         out: list[Transition] = []
@@ -64,14 +51,7 @@ class Crah:
             if fan != self.fan:
                 named.append(("fan_running", fan))
                 self.fan = fan
-            batch = Batch(
-                np.ones(len(named), np.int32),
-                np.array([METRICS[n] for n, _ in named], np.int32),
-                np.full(len(named), ts, np.int64),
-                np.array([v for _, v in named]),
-                np.zeros(len(named), np.uint8),
-            )
-            out += self.engine.evaluate(batch, ts)
+            out += self.send(ts, named)
         return out
 
 
