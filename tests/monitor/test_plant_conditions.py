@@ -90,12 +90,48 @@ def test_a_load_sent_less_often_than_the_sensors_holds_until_the_next() -> None:
 def test_the_held_load_is_kept_with_the_detector() -> None:
     meter = Meter(GIVEN)
     meter.feed(310)
-    held = float(meter.evaluator.detectors[1].conditions[0])
+    meter.evaluator.export_rows([1])
+    assert meter.evaluator.state_devices() == []
+    # The load alone, with no sensor row: the state changed and is saved again.
+    meter.send(NOW + 310 * 30_000, [("active_power_kw", 150.0)])
+    assert meter.evaluator.state_devices() == [1]
     saved = meter.evaluator.export_rows([1])[0]
     restarted = Meter(GIVEN)
     restarted.evaluator.import_state(1, meter.evaluator.state_layout().pack(saved))
-    assert restarted.evaluator.detectors[1].conditions[0] == held
+    assert restarted.evaluator.detectors[1].conditions[0] == 150.0
+    assert restarted.evaluator.state_devices() == []
     assert Meter(RULE).evaluator.state_layout().key != restarted.evaluator.state_layout().key
+
+
+def test_a_device_that_sends_only_the_load_keeps_no_model() -> None:
+    meter = Meter(GIVEN)
+    for i in range(50):  # a submeter that reports its load and nothing the rule judges
+        meter.send(NOW + i * 30_000, [("active_power_kw", 40.0 + i)])
+    assert meter.evaluator.detectors == {} and meter.evaluator.state_devices() == []
+    # Its first sensor row is judged against the load it sent last.
+    meter.send(NOW + 50 * 30_000, [("voltage_v", 400.0), ("current_a", 80.0)])
+    assert meter.evaluator.detectors[1].conditions.tolist() == [89.0]
+
+
+def test_a_condition_still_in_the_fit_period_is_left_out() -> None:
+    """A condition that never moved while the model was fitted says nothing of how the sensors
+    answer it. When it moves later, the sensor is judged as without it, and a fault is found."""
+    rng = np.random.default_rng(9)
+    for still in (40.3, 0.7, 400.0):
+        detector = PlantDetector(2, context=1)
+        for i in range(400):
+            detector.update(NOW + i * 1000, np.array([10 + rng.standard_normal(), still]))
+        assert detector.weights[1, 0] == 0.0 and not detector.coef_cov.any()
+        moved = [
+            detector.update(NOW + i * 1000, np.array([10 + rng.standard_normal(), 3 * still]))
+            for i in range(400, 500)
+        ]
+        assert not any(r.alarm for r in moved), still
+        fault = [
+            detector.update(NOW + i * 1000, np.array([18 + rng.standard_normal(), 3 * still]))
+            for i in range(500, 530)
+        ]
+        assert fault[-1].alarm and fault[-1].driver == 0, still
 
 
 def test_a_condition_is_never_the_driver() -> None:

@@ -2,7 +2,8 @@
 
 Plant monitoring (MSET, PCA-SPE) learns what "normal" looks like from a stretch of healthy running
 and then judges each new row by its residual against that model. This detector does the same,
-streaming and causally, with O(columns) work per row:
+streaming and causally, with O(columns²) work per row (O(columns) without conditions or
+cross-sensor estimates):
 
 - **Fit.** The first ``fit_rows`` rows of a device are its normal period. They are kept (a
   bounded buffer) and, when the last one arrives, each sensor's mean and standard deviation are
@@ -62,8 +63,8 @@ DRIFT_MARGIN = 2.0
 #: The smoothed residual's variance is at least this fraction of white noise's (see _finish_fit).
 WHITE_FLOOR = 1.0
 
-#: Ridge penalty of the regression on the conditions, per fit row: only enough to keep a
-#: constant or duplicated condition solvable. A larger one leaves a share of every swing of the
+#: Ridge penalty of the regression on the conditions, per fit row: only enough to keep two
+#: conditions that moved together solvable. A larger one leaves a share of every swing of the
 #: weather in the residual, and a tower's residual is tight.
 CONTEXT_RIDGE = 1e-4
 
@@ -216,21 +217,26 @@ class PlantDetector:
             mean = np.nanmean(table, axis=0)
             std = np.nanstd(table, axis=0)
         self.mean = np.nan_to_num(mean)
-        # A sensor that did not move at all in the fit period is judged by a tiny spread, not 0.
-        self.std = np.maximum(np.nan_to_num(std), 1e-6 * np.abs(self.mean) + 1e-9)
+        self.std = np.maximum(np.nan_to_num(std), _still_spread(self.mean))
         if p.cross_sensor or self.context:
             z = np.nan_to_num((table - self.mean) / self.std)
             d = self.columns
-            conditions = list(range(d - self.context, d))
+            # A condition that did not move in the fit period tells nothing of how the sensors
+            # answer it: it is left out, or its rounding noise would be taken for a relation.
+            moved = self._moved_conditions()
+            conditions = [d - self.context + i for i in np.flatnonzero(moved).tolist()]
             for j in range(d - self.context):
                 others = [k for k in range(d - self.context) if k != j] if p.cross_sensor else []
                 given = others + conditions
+                if not given:
+                    continue
                 penalty = np.array([p.ridge] * len(others) + [CONTEXT_RIDGE] * len(conditions))
                 self.weights[given, j] = _ridge(z[:, given], z[:, j], penalty)
-                if self.context:
-                    self.coef_cov[j] = _jackknife_cov(z[:, given], z[:, j], penalty)[
+                if conditions:
+                    cov = _jackknife_cov(z[:, given], z[:, j], penalty)[
                         len(others) :, len(others) :
                     ]
+                    self.coef_cov[j][np.ix_(moved, moved)] = cov
         resid = self._residual(table)
         smooth = np.zeros((len(resid), self.columns))
         level = np.zeros(self.columns)
@@ -253,6 +259,15 @@ class PlantDetector:
             self.drift_rate = np.maximum(far - DRIFT_MARGIN * near, 0.0) / long
         self.smooth = level
         self.fitted = True
+
+    def _moved_conditions(self) -> npt.NDArray[np.bool_]:
+        """Which conditions moved in the fit period (their spread is above the still floor)."""
+        mean, std = (
+            self.mean[self.columns - self.context :],
+            self.std[self.columns - self.context :],
+        )
+        moved: npt.NDArray[np.bool_] = std > _still_spread(mean)
+        return moved
 
     def hold_conditions(self, given: FloatArray) -> None:
         """Take the conditions of a row (NaN: not in it, the last reading holds)."""
@@ -287,6 +302,7 @@ class PlantDetector:
             away = np.nan_to_num(
                 (self.conditions - self.mean[-self.context :]) / self.std[-self.context :]
             )
+            away = np.where(self._moved_conditions(), away, 0.0)
             variance = variance + np.einsum("jab,a,b->j", self.coef_cov, away, away)
         spread = np.sqrt(variance)
         z = np.where(self._judged, np.abs(self.smooth) / spread, 0.0)
@@ -304,6 +320,12 @@ class PlantDetector:
             self._quiet_rows = self._quiet_rows + 1 if quiet else 0
             self.anomalous = self._quiet_rows < self.params.release_rows
         return PlantRow(min(1.0, top / FULL_SCALE_Z), self.anomalous, driver, top)
+
+
+def _still_spread(mean: FloatArray) -> FloatArray:
+    """The spread a sensor that did not move at all in the fit period is judged by (not 0)."""
+    floor: FloatArray = 1e-6 * np.abs(mean) + 1e-9
+    return floor
 
 
 def _ridge(a: FloatArray, y: FloatArray, penalty: FloatArray) -> FloatArray:

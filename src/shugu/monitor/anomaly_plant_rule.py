@@ -6,8 +6,10 @@ decision 0071); the alarm is the detector's anomalous state (raised on entry, cl
 when it leaves, with the detector's hysteresis), and names the sensor that drove it. A row is the
 metrics a device sent at one moment; a metric it did not send then counts as missing (NaN), which
 leaves that sensor's smoothed residual unchanged. With ``conditions`` (decision 0072) the
-sensors are judged against the conditions' latest readings, which may come in other messages.
-Work per row is O(metrics × conditions) for its device.
+sensors are judged against the conditions' latest readings, which may come in other messages
+(in time order: like every reading, one not later than the last the rule took of the device is
+dropped).
+Work per row is O((metrics + conditions)²) for its device.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ class PlantEvaluator(Evaluator):
         #: (``detector_state``).
         self.saved_ms: dict[int, int | None] = {}
         self.saved_running: dict[int, float] = {}
+        #: Each device's held conditions when its state was last saved: conditions sent without
+        #: the sensors change the state too.
+        self.saved_conditions: dict[int, npt.NDArray[np.float64]] = {}
+        #: Conditions of devices that have sent no sensor row yet: handed to the detector when
+        #: the first comes, so a device that only ever sends conditions keeps no detector.
+        self.early_conditions: dict[int, npt.NDArray[np.float64]] = {}
 
     def inherit(self, old: Evaluator) -> None:
         """An edited rule over the same metrics with the same fit keeps its fitted detectors
@@ -51,6 +59,8 @@ class PlantEvaluator(Evaluator):
             self.running = old.running
             self.saved_ms = old.saved_ms
             self.saved_running = old.saved_running
+            self.saved_conditions = old.saved_conditions
+            self.early_conditions = old.early_conditions
 
     def _new_detector(self) -> PlantDetector:
         return PlantDetector(
@@ -76,7 +86,10 @@ class PlantEvaluator(Evaluator):
         if self.saved_ms.get(device, -1) != detector.last_ms:
             return True
         flag, saved = self.running.get(device, np.nan), self.saved_running.get(device, np.nan)
-        return flag != saved and not (np.isnan(flag) and np.isnan(saved))
+        if flag != saved and not (np.isnan(flag) and np.isnan(saved)):
+            return True
+        held = self.saved_conditions.get(device)
+        return held is not None and not np.array_equal(held, detector.conditions, equal_nan=True)
 
     def state_devices(self, changed_only: bool = True) -> list[int]:
         return [
@@ -94,6 +107,7 @@ class PlantEvaluator(Evaluator):
             out[i] = layout.gather(arrays, np.zeros(1, np.intp))[0]
             self.saved_ms[device] = detector.last_ms
             self.saved_running[device] = self.running.get(device, np.nan)
+            self.saved_conditions[device] = detector.conditions.copy()
         return out
 
     def import_state(self, device: int, blob: bytes) -> None:
@@ -110,11 +124,15 @@ class PlantEvaluator(Evaluator):
         detector.load_rows(rows)
         self.detectors[device] = detector
         self.saved_ms[device] = detector.last_ms
+        self.saved_conditions[device] = detector.conditions.copy()
 
     def _detector(self, device: int) -> PlantDetector:
         found = self.detectors.get(device)
         if found is None:
             found = self._new_detector()
+            early = self.early_conditions.pop(device, None)
+            if early is not None:
+                found.hold_conditions(early)
             self.detectors[device] = found
         return found
 
@@ -141,7 +159,13 @@ class PlantEvaluator(Evaluator):
             # the sensors' next row is judged against them.
             alone = ~judged & np.any(~np.isnan(table[:, sensors:]), axis=1)
             for i in np.flatnonzero(alone).tolist():
-                self._detector(int(dev[i])).hold_conditions(table[i, sensors:])
+                device, given = int(dev[i]), table[i, sensors:]
+                detector = self.detectors.get(device)
+                if detector is not None:
+                    detector.hold_conditions(given)
+                else:
+                    before = self.early_conditions.get(device, np.full(len(given), np.nan))
+                    self.early_conditions[device] = np.where(np.isnan(given), before, given)
         alarm = np.zeros(len(dev), np.bool_)
         shown = np.full(len(dev), np.nan)
         drivers: list[str | None] = [None] * len(dev)
