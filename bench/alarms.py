@@ -67,6 +67,7 @@ def summary(result: WeekResult, options: WeekOptions) -> dict[str, Any]:
         "plant_rules": options.plant,
         "plant_fit_h": options.plant_fit_h,
         "plant_conditions": options.plant_conditions,
+        "plant_held_out": options.plant_held_out,
         "anomaly_while_running": options.while_running,
         "devices": result.devices,
         "points": result.points,
@@ -89,12 +90,14 @@ def run(
     plant: bool = False,
     plant_fit_h: float = 24.0,
     plant_conditions: bool = False,
+    plant_held_out: bool = False,
     while_running: bool = False,
     log: bool = True,
 ) -> dict[str, Any]:
     options = WeekOptions(
         scale=scale, mills=mills, step_s=step_s, days=days, anomaly=anomaly, plant=plant,
-        plant_fit_h=plant_fit_h, plant_conditions=plant_conditions, while_running=while_running,
+        plant_fit_h=plant_fit_h, plant_conditions=plant_conditions,
+        plant_held_out=plant_held_out, while_running=while_running,
     )  # fmt: skip
     say(log, f"a week of the district: scale {scale}, mills {mills or 'all'}, step {step_s} s")
     result = run_week(options, progress=lambda line: say(log, line))

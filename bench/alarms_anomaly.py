@@ -7,7 +7,8 @@ counter only climbs, and a state's changes are what the default rules judge.
 
 With ``--plant``, a plant rule (decision 0049's detector) over each profile's gauge metrics
 instead of, or besides, the per-metric rules. With ``--plant-conditions`` as well, the gauges
-of :data:`PLANT_CONDITIONS` are the rule's conditions rather than its sensors (decision 0072).
+of :data:`PLANT_CONDITIONS` are the rule's conditions rather than its sensors (decision 0072);
+with ``--plant-held-out`` the gauges of :data:`PLANT_HELD` are left to their limit rules.
 
 Each enterprise gets the rules for the profiles it has devices of, scoped to the profile. The
 monitor names them ``custom.N``; the week's tally reads them by the name
@@ -31,6 +32,10 @@ PLANT_CONDITIONS: dict[str, tuple[str, ...]] = {
     "cooling_tower": ("wet_bulb_c",),
     "power_meter": ("active_power_kw",),
 }
+#: What a controller of the machine holds at a set point, and lets go only at the controller's
+#: limits: a cooling tower's fan holds its cold water. With ``plant_held_out`` the plant rule
+#: leaves it to its limit rule (``cooling_tower.approach_high``).
+PLANT_HELD: dict[str, tuple[str, ...]] = {"cooling_tower": ("cold_water_c",)}
 
 
 def anomaly_metrics(profiles: Iterable[str]) -> list[tuple[str, str]]:
@@ -80,13 +85,15 @@ def register_anomaly_rules(
     plant: bool = False,
     plant_fit_rows: int = 400,
     plant_conditions: bool = False,
+    plant_held_out: bool = False,
 ) -> dict[str, str]:
     """Registers the rules; ``custom.N`` → the rule's name in the tally. ``per_metric``: an
     anomaly rule on every gauge; ``plant``: a plant rule over each profile's gauges, fitted on
     each device's first ``plant_fit_rows`` rows (named ``anomaly:<profile>.plant``). With
     ``while_running`` a rule on a profile with a running flag judges only while it reads
     running (decisions 0069, 0071); with ``plant_conditions`` a plant rule judges its profile's
-    other gauges against its :data:`PLANT_CONDITIONS`."""
+    other gauges against its :data:`PLANT_CONDITIONS`; with ``plant_held_out`` it leaves out the
+    gauges of :data:`PLANT_HELD`."""
     known = load_profiles()
     names: dict[str, str] = {}
     for enterprise_id, profiles in sorted(profiles_by_enterprise.items()):
@@ -103,10 +110,11 @@ def register_anomaly_rules(
             bodies.append((profile, metric, body))
         for profile, metrics in plant_metrics(profiles) if plant else []:
             given = PLANT_CONDITIONS.get(profile, ()) if plant_conditions else ()
+            held = PLANT_HELD.get(profile, ()) if plant_held_out else ()
             body = {
                 "key": "plant_model",
                 "kind": "plant",
-                "metrics": [m for m in metrics if m not in given],
+                "metrics": [m for m in metrics if m not in given and m not in held],
                 "fit_points": plant_fit_rows,
                 **({"conditions": list(given)} if given else {}),
                 "label_zh": f"{known[profile].label_zh}运行异常",

@@ -139,6 +139,8 @@ class WeekOptions:
     #: The plant rules judge their other gauges against the profile's conditions
     #: (``PLANT_CONDITIONS``: a cooling tower's wet bulb, a meter's active power).
     plant_conditions: bool = False
+    #: The plant rules leave out what a controller holds at a set point (``PLANT_HELD``).
+    plant_held_out: bool = False
     #: Those rules judge only while the device's running flag reads running, where it has one.
     while_running: bool = False
 
@@ -428,6 +430,7 @@ def run_week(
                 plant=opts.plant,
                 plant_fit_rows=max(8, round(opts.plant_fit_h * 3600 / opts.step_s)),
                 plant_conditions=opts.plant_conditions,
+                plant_held_out=opts.plant_held_out,
             )
         plants = build_plants(spec, enterprises)
         sim = Simulation(spec, plants, WEEK_START_MS)

@@ -238,6 +238,14 @@ def register(bench: typer.Typer) -> None:
                 "the plant rules' conditions, not sensors",
             ),
         ] = False,
+        plant_held_out: Annotated[
+            bool,
+            typer.Option(
+                "--plant-held-out",
+                help="with --plant: what a controller holds at a set point (a cooling tower's "
+                "cold water) is left to its limit rule, not modelled",
+            ),
+        ] = False,
         while_running: Annotated[
             bool,
             typer.Option(
@@ -254,7 +262,7 @@ def register(bench: typer.Typer) -> None:
         result = module.run(  # type: ignore[attr-defined]
             scale=scale, mills=mills, step_s=step, days=days, anomaly=anomaly, plant=plant,
             plant_fit_h=plant_fit_h, plant_conditions=plant_conditions,
-            while_running=while_running, log=not as_json,
+            plant_held_out=plant_held_out, while_running=while_running, log=not as_json,
         )  # fmt: skip
         _print_result(result, as_json)
 

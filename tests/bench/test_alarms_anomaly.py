@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bench.alarms_anomaly import (
     PLANT_CONDITIONS,
+    PLANT_HELD,
     anomaly_metrics,
     plant_metrics,
     register_anomaly_rules,
@@ -109,5 +110,17 @@ def test_plant_conditions_are_the_profile_s_given_gauges_and_pass_the_api_s_chec
         assert meter.metrics == ("voltage_v", "current_a", "power_factor")
         for record in registry.list_configs("rule", [site.id]):
             assert check_custom_rule(registry, site.id, record.body).rule["conditions"]
+        # --plant-held-out: the fan's set point is left to the approach rule.
+        held = register_anomaly_rules(
+            registry,
+            {site.id: {"cooling_tower"}},
+            per_metric=False,
+            plant=True,
+            plant_conditions=True,
+            plant_held_out=True,
+        )
+        [tower] = [b.rule for b in all_bindings(registry) if b.ref in held]
+        assert PLANT_HELD["cooling_tower"] == ("cold_water_c",)
+        assert "cold_water_c" not in (tower.metrics or ()) and tower.conditions == ("wet_bulb_c",)
     finally:
         registry.close()
