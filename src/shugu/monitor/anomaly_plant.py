@@ -149,6 +149,8 @@ class PlantDetector:
         #: Per judged sensor, the covariance of its coefficients on the conditions, as sure as
         #: the fit period makes them (delete-a-block jackknife).
         self.coef_cov = np.zeros((columns, context, context))
+        #: Which conditions moved in the fit period (known once fitted; see _moved_conditions).
+        self._moved = np.zeros(context, np.bool_)
 
     @property
     def last_ms(self) -> int | None:
@@ -196,6 +198,8 @@ class PlantDetector:
         self.smooth = np.asarray(smooth, dtype=np.float64)
         self.base_var = np.asarray(base_var, dtype=np.float64)
         self.drift_rate = np.asarray(drift_rate, dtype=np.float64)
+        if self.fitted:
+            self._moved = self._moved_conditions()
 
     @property
     def threshold_z(self) -> float:
@@ -223,7 +227,7 @@ class PlantDetector:
             d = self.columns
             # A condition that did not move in the fit period tells nothing of how the sensors
             # answer it: it is left out, or its rounding noise would be taken for a relation.
-            moved = self._moved_conditions()
+            moved = self._moved = self._moved_conditions()
             conditions = [d - self.context + i for i in np.flatnonzero(moved).tolist()]
             for j in range(d - self.context):
                 others = [k for k in range(d - self.context) if k != j] if p.cross_sensor else []
@@ -271,7 +275,7 @@ class PlantDetector:
 
     def hold_conditions(self, given: FloatArray) -> None:
         """Take the conditions of a row (NaN: not in it, the last reading holds)."""
-        self.conditions = np.where(np.isnan(given), self.conditions, given)
+        self.conditions = held_conditions(self.conditions, given)
 
     def update(self, ts_ms: int, row: FloatArray) -> PlantRow:
         """One row (NaN for a missing reading): the score, the alarm state and the driver."""
@@ -302,7 +306,7 @@ class PlantDetector:
             away = np.nan_to_num(
                 (self.conditions - self.mean[-self.context :]) / self.std[-self.context :]
             )
-            away = np.where(self._moved_conditions(), away, 0.0)
+            away = np.where(self._moved, away, 0.0)
             variance = variance + np.einsum("jab,a,b->j", self.coef_cov, away, away)
         spread = np.sqrt(variance)
         z = np.where(self._judged, np.abs(self.smooth) / spread, 0.0)
@@ -320,6 +324,13 @@ class PlantDetector:
             self._quiet_rows = self._quiet_rows + 1 if quiet else 0
             self.anomalous = self._quiet_rows < self.params.release_rows
         return PlantRow(min(1.0, top / FULL_SCALE_Z), self.anomalous, driver, top)
+
+
+def held_conditions(before: FloatArray, given: FloatArray) -> FloatArray:
+    """The conditions after a row: each given reading, or the one held before where the row has
+    none (NaN)."""
+    held: FloatArray = np.where(np.isnan(given), before, given)
+    return held
 
 
 def _still_spread(mean: FloatArray) -> FloatArray:

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from shugu.monitor.anomaly_plant import PlantDetector, PlantParams
+from shugu.monitor.anomaly_plant import PlantDetector, PlantParams, held_conditions
 from shugu.monitor.detector_state import Layout, layout_of
 from shugu.monitor.evaluators import Bools, DeviceParams, Evaluator, Floats, Ints, Step
 from shugu.monitor.rules import RuleSpec
@@ -165,7 +165,7 @@ class PlantEvaluator(Evaluator):
                     detector.hold_conditions(given)
                 else:
                     before = self.early_conditions.get(device, np.full(len(given), np.nan))
-                    self.early_conditions[device] = np.where(np.isnan(given), before, given)
+                    self.early_conditions[device] = held_conditions(before, given)
         alarm = np.zeros(len(dev), np.bool_)
         shown = np.full(len(dev), np.nan)
         drivers: list[str | None] = [None] * len(dev)
