@@ -7,8 +7,10 @@ counter only climbs, and a state's changes are what the default rules judge.
 
 With ``--plant``, a plant rule (decision 0049's detector) over each profile's gauge metrics
 instead of, or besides, the per-metric rules. With ``--plant-conditions`` as well, the gauges
-of :data:`PLANT_CONDITIONS` are the rule's conditions rather than its sensors (decision 0072);
-with ``--plant-held-out`` the gauges of :data:`PLANT_HELD` are left to their limit rules.
+a profile declares conditions (``plant_role: condition``: a tower's wet bulb, a meter's active
+power) are the rule's conditions rather than its sensors (decisions 0072, 0073); with
+``--plant-held-out`` those declared held at a set point (a tower's cold water) are left to their
+limit rules.
 
 Each enterprise gets the rules for the profiles it has devices of, scoped to the profile. The
 monitor names them ``custom.N``; the week's tally reads them by the name
@@ -19,23 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shugu.domain.profiles import MetricKind, load_profiles
+from shugu.domain.profiles import MetricKind, PlantRole, load_profiles
 from shugu.monitor.rules import custom_rule_ref
 from shugu.store.registry import Registry
 
 PREFIX = "anomaly:"
 #: The tally's name for a profile's plant rule (``anomaly:<profile>.plant``).
 PLANT = "plant"
-#: What a profile's machine is given rather than how it answers: a cooling tower its weather, a
-#: meter its load. With ``plant_conditions`` the plant rule judges the other gauges against them.
-PLANT_CONDITIONS: dict[str, tuple[str, ...]] = {
-    "cooling_tower": ("wet_bulb_c",),
-    "power_meter": ("active_power_kw",),
-}
-#: What a controller of the machine holds at a set point, and lets go only at the controller's
-#: limits: a cooling tower's fan holds its cold water. With ``plant_held_out`` the plant rule
-#: leaves it to its limit rule (``cooling_tower.approach_high``).
-PLANT_HELD: dict[str, tuple[str, ...]] = {"cooling_tower": ("cold_water_c",)}
 
 
 def anomaly_metrics(profiles: Iterable[str]) -> list[tuple[str, str]]:
@@ -92,8 +84,8 @@ def register_anomaly_rules(
     each device's first ``plant_fit_rows`` rows (named ``anomaly:<profile>.plant``). With
     ``while_running`` a rule on a profile with a running flag judges only while it reads
     running (decisions 0069, 0071); with ``plant_conditions`` a plant rule judges its profile's
-    other gauges against its :data:`PLANT_CONDITIONS`; with ``plant_held_out`` it leaves out the
-    gauges of :data:`PLANT_HELD`."""
+    other gauges against the gauges its profile declares conditions (``plant_role``); with
+    ``plant_held_out`` it leaves out those declared held at a set point."""
     known = load_profiles()
     names: dict[str, str] = {}
     for enterprise_id, profiles in sorted(profiles_by_enterprise.items()):
@@ -109,8 +101,9 @@ def register_anomaly_rules(
             }
             bodies.append((profile, metric, body))
         for profile, metrics in plant_metrics(profiles) if plant else []:
-            given = PLANT_CONDITIONS.get(profile, ()) if plant_conditions else ()
-            held = PLANT_HELD.get(profile, ()) if plant_held_out else ()
+            declared = known[profile]
+            given = declared.plant_gauges(PlantRole.CONDITION) if plant_conditions else []
+            held = declared.plant_gauges(PlantRole.SET_POINT) if plant_held_out else []
             body = {
                 "key": "plant_model",
                 "kind": "plant",

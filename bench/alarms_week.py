@@ -136,10 +136,10 @@ class WeekOptions:
     #: fitted on each device's first ``plant_fit_h`` hours of rows.
     plant: bool = False
     plant_fit_h: float = 24.0
-    #: The plant rules judge their other gauges against the profile's conditions
-    #: (``PLANT_CONDITIONS``: a cooling tower's wet bulb, a meter's active power).
+    #: The plant rules judge their other gauges against the gauges the profile declares
+    #: conditions (``plant_role``: a cooling tower's wet bulb, a meter's active power).
     plant_conditions: bool = False
-    #: The plant rules leave out what a controller holds at a set point (``PLANT_HELD``).
+    #: The plant rules leave out what the profile declares held at a set point.
     plant_held_out: bool = False
     #: Those rules judge only while the device's running flag reads running, where it has one.
     while_running: bool = False

@@ -35,7 +35,7 @@ from bench.fuzz_cases import (
 from bench.fuzz_notify import CODECS as NOTIFY_CODECS
 from shugu.domain.batch import Batch
 from shugu.domain.errors import ShuguError, ValidationError
-from shugu.domain.profiles import load_profiles, parse_profile
+from shugu.domain.profiles import PlantRole, load_profiles, parse_profile
 from shugu.monitor.config import check_custom_rule
 from shugu.monitor.engine import DeviceInfo, RuleBinding, RuleEngine, describe
 from shugu.monitor.rules import OVERRIDABLE, RuleKind, RuleSpec, default_rules, validate_rule
@@ -388,7 +388,9 @@ def yaml_texts(draw: st.DrawFn, documents: list[Any], leaf_values: st.SearchStra
 yaml_leaves = mixture(
     (3, st.one_of(hostile_text, hostile_numbers)), (1, py_values), (1, mutated_rule())
 )
-profile_cases = yaml_texts(PROFILE_DOCS, yaml_leaves)
+#: A plant role set anywhere: on a counter or a state, or in place of a unit or a label.
+profile_leaves = mixture((6, yaml_leaves), (1, st.sampled_from([r.value for r in PlantRole])))
+profile_cases = yaml_texts(PROFILE_DOCS, profile_leaves)
 
 
 def check_profile(text: str) -> Verdict:

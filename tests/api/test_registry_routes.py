@@ -161,6 +161,10 @@ def test_profiles(world: World) -> None:
     loom = client.get("/api/profiles/loom", headers=viewer).json()
     assert loom["metrics"]["speed_rpm"]["max"] == 1500
     assert loom["metrics"]["stop_cause"]["states"]["1"]["label_zh"] == "经停"
+    tower = client.get("/api/profiles/cooling_tower", headers=viewer).json()["metrics"]
+    assert tower["wet_bulb_c"]["plant_role"] == "condition"
+    assert tower["cold_water_c"]["plant_role"] == "set_point"
+    assert tower["hot_water_c"]["plant_role"] is None
     assert client.get("/api/profiles/toaster", headers=viewer).status_code == 404
 
 

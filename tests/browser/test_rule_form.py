@@ -116,7 +116,9 @@ def test_a_meter_model_given_its_load_is_made_in_the_console(
     sensors = form.locator("[data-testid=rule-metrics]")
     for metric in ("voltage_v", "current_a", "power_factor"):
         sensors.locator(f"input[value={metric}]").check()
-    form.locator("[data-testid=rule-conditions] input[value=active_power_kw]").check()
+    load = form.locator("[data-testid=rule-conditions] label", has_text="active_power_kw")
+    expect(load.locator("[data-testid=plant-role]")).to_have_text("工况")
+    load.locator("input").check()
     with page.expect_navigation():
         form.locator("[data-testid=rule-save]").click()
 

@@ -7,6 +7,7 @@ import pytest
 from shugu.domain.errors import ValidationError
 from shugu.domain.profiles import (
     MetricKind,
+    PlantRole,
     get_profile,
     load_profiles,
     load_profiles_from,
@@ -148,6 +149,18 @@ metrics:
             "metrics.temp_c",
             "never goes below zero",
         ),
+        (
+            KILN.replace(
+                "kind: gauge, unit: °C", "kind: counter, unit: kWh, plant_role: condition"
+            ),
+            "metrics.temp_c",
+            "only gauges have a plant_role",
+        ),
+        (
+            KILN.replace("unit: °C", "unit: °C, plant_role: weather"),
+            "metrics.temp_c.plant_role",
+            "'condition' or 'set_point'",
+        ),
     ],
 )
 def test_invalid_profiles_name_file_and_field(text: str, field: str, fragment: str) -> None:
@@ -159,6 +172,22 @@ def test_invalid_profiles_name_file_and_field(text: str, field: str, fragment: s
     assert error.details["field"] == field
     assert "kiln.yaml" in error.message
     assert fragment in error.message
+
+
+def test_plant_roles_say_what_a_plant_rule_judges_against_and_leaves_out() -> None:
+    """What a machine is given (the weather, its load) and what a controller holds at a set
+    point are declared with the profile; the other gauges are the sensors a plant rule judges."""
+    profiles = load_profiles()
+    tower, meter, crah = profiles["cooling_tower"], profiles["power_meter"], profiles["crah"]
+    assert tower.plant_gauges(PlantRole.CONDITION) == ["wet_bulb_c"]
+    assert tower.plant_gauges(PlantRole.SET_POINT) == ["cold_water_c"]
+    assert "hot_water_c" in tower.plant_gauges(None)
+    assert "cold_water_c" not in tower.plant_gauges(None)
+    assert meter.plant_gauges(PlantRole.CONDITION) == ["active_power_kw"]
+    assert meter.plant_gauges(None) == ["voltage_v", "current_a", "power_factor"]
+    assert crah.plant_gauges(PlantRole.CONDITION) == []
+    kiln = parse_profile(KILN.replace("unit: °C", "unit: °C, plant_role: set_point"), "kiln.yaml")
+    assert kiln.metrics["temp_c"].plant_role is PlantRole.SET_POINT
 
 
 def test_yaml_syntax_errors_name_the_file() -> None:

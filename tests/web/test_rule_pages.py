@@ -457,6 +457,40 @@ def test_a_plant_model_is_judged_against_the_conditions_ticked(world: World) -> 
     assert "conditions" not in own["rule"]
 
 
+def test_the_form_marks_the_gauges_a_profile_declares_conditions_or_set_points(
+    world: World,
+) -> None:
+    """A tower's wet bulb is what it is given, its cold water what its fan holds: the profile
+    says so, and the form shows it beside their ticks, in Chinese and in English."""
+    world.registry.create_device(world.ent_b, "ct-01", "cooling_tower")
+    world.registry.create_device(world.ent_b, "pm-01", "power_meter")
+    sign_in(world.client, "admin_b")
+    url = f"/e/{world.ent_b}/rules"
+
+    def marks(page: str) -> dict[str, str]:
+        given = page.split('data-testid="rule-conditions"')[1].split("</fieldset>")[0]
+        found: dict[str, str] = {}
+        for tick in given.split('<label class="check">')[1:]:
+            if 'data-testid="plant-role"' in tick:
+                value = tick.split('value="')[1].split('"')[0]
+                found[value] = tick.split('data-testid="plant-role">')[1].split("<")[0]
+        return found
+
+    page = world.client.get(url).text
+    assert marks(page) == {
+        "cold_water_c": "设定值",
+        "wet_bulb_c": "工况",
+        "active_power_kw": "工况",
+    }
+    assert "设备模型已标出设备所承受的外部条件（工况）" in page
+    world.client.get("/lang?to=en&next=/")
+    assert marks(world.client.get(url).text) == {
+        "cold_water_c": "set point",
+        "wet_bulb_c": "condition",
+        "active_power_kw": "condition",
+    }
+
+
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [

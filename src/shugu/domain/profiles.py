@@ -62,6 +62,20 @@ class MetricKind(StrEnum):
     STATE = "state"
 
 
+class PlantRole(StrEnum):
+    """What a gauge is to a model of the whole machine (a plant rule, decision 0072).
+
+    Declared so that whoever writes a plant rule sees it, and the simulated week's bench builds
+    its rules from the same declaration."""
+
+    #: What the machine is given rather than how it answers (the weather, its load): a plant
+    #: rule judges its sensors against it.
+    CONDITION = "condition"
+    #: What a controller holds at a set point and lets go only at its limits (a tower's cold
+    #: water): a plant rule leaves it to its limit rule.
+    SET_POINT = "set_point"
+
+
 _SEPARATORS = re.compile(r"[\W_]+")
 #: A state code sent in digits has at most nine (see domain/digits.py for why not isdecimal).
 _CODE_DIGITS = 9
@@ -105,6 +119,8 @@ class MetricSpec(BaseModel):
     label_zh: str = Field(min_length=1)
     label_en: str = Field(min_length=1)
     states: dict[int, StateSpec] | None = None
+    #: What the gauge is to a plant rule, when it is not one of the sensors it judges.
+    plant_role: PlantRole | None = None
     #: state_key(text) → code, for states sent as text.
     _state_codes: dict[str, int] = PrivateAttr(default_factory=dict)
 
@@ -127,6 +143,8 @@ class MetricSpec(BaseModel):
                 raise ValueError("a state metric must list its states")
         elif self.states is not None:
             raise ValueError(f"only state metrics have states, this one is a {self.kind}")
+        if self.plant_role is not None and self.kind is not MetricKind.GAUGE:
+            raise ValueError(f"only gauges have a plant_role, this one is a {self.kind}")
         if self.bool_as_number:
             if self.kind is not MetricKind.STATE:
                 raise ValueError("bool_as_number is for state metrics (on/off)")
@@ -231,6 +249,15 @@ class Profile(BaseModel):
 
     def metric(self, name: str) -> MetricSpec | None:
         return self.metrics.get(name)
+
+    def plant_gauges(self, role: PlantRole | None) -> list[str]:
+        """The gauges whose plant role is ``role`` (None: the sensors a plant rule judges), in
+        the profile's order."""
+        return [
+            name
+            for name, spec in self.metrics.items()
+            if spec.kind is MetricKind.GAUGE and spec.plant_role is role
+        ]
 
 
 def _describe(source: str, error: pydantic.ValidationError) -> ValidationError:

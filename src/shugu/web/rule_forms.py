@@ -58,6 +58,9 @@ _METRIC: Final = re.compile(r"[^a-z0-9_]")
 class Choice:
     value: str
     label: str
+    #: What the profile declares the gauge to a plant rule (``condition``, ``set_point``), if
+    #: anything: shown beside its tick.
+    plant_role: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +128,11 @@ def choices(registry: Registry, enterprise_id: int, tr: Translator) -> Choices:
             (
                 p.label_en if en else p.label_zh,
                 [
-                    Choice(name, f"{spec.label_en if en else spec.label_zh} ({name})")
+                    Choice(
+                        name,
+                        f"{spec.label_en if en else spec.label_zh} ({name})",
+                        str(spec.plant_role or ""),
+                    )
                     for name, spec in p.metrics.items()
                     if spec.kind is MetricKind.GAUGE
                 ],
