@@ -185,7 +185,8 @@ def test_plant_roles_say_what_a_plant_rule_judges_against_and_leaves_out() -> No
     assert "cold_water_c" not in tower.plant_gauges(None)
     assert meter.plant_gauges(PlantRole.CONDITION) == ["active_power_kw"]
     assert meter.plant_gauges(None) == ["voltage_v", "current_a", "power_factor"]
-    assert crah.plant_gauges(PlantRole.CONDITION) == []
+    assert crah.plant_gauges(PlantRole.CONDITION) == ["return_air_c", "chw_supply_c"]
+    assert crah.plant_gauges(PlantRole.SET_POINT) == ["supply_air_c"]
     kiln = parse_profile(KILN.replace("unit: °C", "unit: °C, plant_role: set_point"), "kiln.yaml")
     assert kiln.metrics["temp_c"].plant_role is PlantRole.SET_POINT
 

@@ -478,6 +478,9 @@ def test_the_form_marks_the_gauges_a_profile_declares_conditions_or_set_points(
 
     page = world.client.get(url).text
     assert marks(page) == {
+        "supply_air_c": "设定值",
+        "return_air_c": "工况",
+        "chw_supply_c": "工况",
         "cold_water_c": "设定值",
         "wet_bulb_c": "工况",
         "active_power_kw": "工况",
@@ -485,6 +488,9 @@ def test_the_form_marks_the_gauges_a_profile_declares_conditions_or_set_points(
     assert "设备模型已标出设备所承受的外部条件（工况）" in page
     world.client.get("/lang?to=en&next=/")
     assert marks(world.client.get(url).text) == {
+        "supply_air_c": "set point",
+        "return_air_c": "condition",
+        "chw_supply_c": "condition",
         "cold_water_c": "set point",
         "wet_bulb_c": "condition",
         "active_power_kw": "condition",
