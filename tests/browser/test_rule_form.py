@@ -133,3 +133,52 @@ def test_a_meter_model_given_its_load_is_made_in_the_console(
     expect(given).to_be_checked()
     with page.expect_navigation():
         page.locator("[data-testid=rule-delete]").click()
+
+
+def test_a_profile_s_gauges_are_ticked_as_it_declares_them_when_it_is_chosen(
+    open_page: OpenPage, demo: Demo
+) -> None:
+    """Scoped to the meters, the plant model is offered the meter's gauges only, ticked as the
+    profile declares them: voltage, current and power factor judged, the load a condition. What
+    the engineer unticks stays unticked when the scope changes and comes back."""
+    api = demo.api("mill-admin")
+    enterprise = api.enterprise_id
+    page = open_page("mill-admin", at=f"/e/{enterprise}/rules")
+    page.locator("[data-testid=new-rule]").click()
+    form = page.locator("form.own-rule-form")
+    form.locator("#rf-label_zh").fill("电表预设模型")
+    form.locator("#rf-label_en").fill("Meter preset model")
+    form.locator("#rf-applies").select_option("profile:power_meter")
+    form.locator("[data-testid=rule-kind]").select_option("plant")
+    sensors = form.locator("[data-testid=rule-metrics]")
+    conditions = form.locator("[data-testid=rule-conditions]")
+    meter_sensors = sensors.locator(".sensor-group[data-profile=power_meter]")
+    expect(meter_sensors).to_be_visible()
+    expect(sensors.locator(".sensor-group[data-profile=loom]")).to_be_hidden()
+    for metric in ("voltage_v", "current_a", "power_factor"):
+        expect(meter_sensors.locator(f"input[value={metric}]")).to_be_checked()
+    expect(meter_sensors.locator("input[value=active_power_kw]")).not_to_be_checked()
+    given = conditions.locator(".sensor-group[data-profile=power_meter]")
+    expect(given.locator("input[value=active_power_kw]")).to_be_checked()
+    expect(given.locator("input[value=voltage_v]")).not_to_be_checked()
+
+    meter_sensors.locator("input[value=current_a]").uncheck()
+    form.locator("#rf-applies").select_option("profile:loom")
+    expect(meter_sensors).to_be_hidden()
+    loom_sensors = sensors.locator(".sensor-group[data-profile=loom]")
+    expect(loom_sensors.locator("input[value=speed_rpm]")).to_be_checked()
+    form.locator("#rf-applies").select_option("profile:power_meter")
+    expect(meter_sensors.locator("input[value=current_a]")).not_to_be_checked()
+    with page.expect_navigation():
+        form.locator("[data-testid=rule-save]").click()
+
+    saved = [r for r in api.get(f"/api/enterprises/{enterprise}/rules") if r["id"] is not None]
+    made = next(r for r in saved if r["rule"]["label_zh"] == "电表预设模型")
+    # The loom's ticks, hidden with its group, were not sent.
+    assert made["rule"]["metrics"] == ["voltage_v", "power_factor"]
+    assert made["rule"]["conditions"] == ["active_power_kw"]
+    row = page.locator("[data-testid=own-rules] tr", has_text="电表预设模型")
+    with page.expect_navigation():
+        row.locator("[data-testid=rule-edit]").click()
+    with page.expect_navigation():
+        page.locator("[data-testid=rule-delete]").click()

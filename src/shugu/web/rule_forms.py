@@ -64,6 +64,15 @@ class Choice:
 
 
 @dataclass(frozen=True, slots=True)
+class GaugeGroup:
+    """A profile's gauges, offered to a plant model."""
+
+    profile: str
+    label: str
+    gauges: list[Choice]
+
+
+@dataclass(frozen=True, slots=True)
 class Choices:
     """Where a rule of the enterprise may apply, and the metrics its devices report."""
 
@@ -75,8 +84,8 @@ class Choices:
     #: Their on/off metrics (a running flag), by the profile's name: what an anomaly rule may
     #: be judged only while (``running_metric``).
     flags: list[tuple[str, list[Choice]]] = field(default_factory=list)
-    #: Their gauges, by the profile's name: the sensors a plant model may cover.
-    gauges: list[tuple[str, list[Choice]]] = field(default_factory=list)
+    #: Their gauges, by profile: the sensors a plant model may cover.
+    gauges: list[GaugeGroup] = field(default_factory=list)
 
     def allows(self, value: str) -> bool:
         return any(c.value == value for c in (*self.profiles, *self.assets, *self.devices))
@@ -125,7 +134,8 @@ def choices(registry: Registry, enterprise_id: int, tr: Translator) -> Choices:
             if any(spec.bool_as_number for spec in p.metrics.values())
         ],
         gauges=[
-            (
+            GaugeGroup(
+                p.name,
                 p.label_en if en else p.label_zh,
                 [
                     Choice(
@@ -272,7 +282,7 @@ def _plant_sensors(
     if form.values["metric"]:
         form.errors["metric"] = tr("This kind of rule does not use it; leave it empty.")
         rule.pop("metric", None)
-    gauges = {c.value for _profile, group in allowed.gauges for c in group}
+    gauges = {c.value for group in allowed.gauges for c in group.gauges}
     if not sensors:
         form.errors["metrics"] = tr("Tick the sensors the model covers.")
     elif any(s not in gauges for s in sensors) or len(set(sensors)) != len(sensors):
@@ -297,7 +307,7 @@ def _plant_conditions(
     if kind != RuleKind.plant.value:
         form.errors["conditions"] = tr("This kind of rule does not use it; leave it empty.")
         return
-    gauges = {c.value for _profile, group in allowed.gauges for c in group}
+    gauges = {c.value for group in allowed.gauges for c in group.gauges}
     if any(c not in gauges for c in conditions) or len(set(conditions)) != len(conditions):
         form.errors["conditions"] = tr("Tick conditions the devices report.")
     elif set(conditions) & set(sensors):
