@@ -4,10 +4,10 @@ and the saved rule is listed with its limit in Chinese; then it is deleted from 
 
 from __future__ import annotations
 
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import OpenPage
-from tests.browser.demo import Demo
+from tests.browser.demo import Api, Demo
 
 
 def test_an_anomaly_rule_is_made_and_deleted_in_the_console(
@@ -99,20 +99,28 @@ def test_a_plant_model_of_the_loom_is_made_in_the_console(open_page: OpenPage, d
         page.locator("[data-testid=rule-delete]").click()
 
 
+def _new_meter_model(
+    open_page: OpenPage, demo: Demo, label_zh: str, label_en: str
+) -> tuple[Api, Page, Locator]:
+    """The mill administrator's new-rule form, made a plant model of the meters."""
+    api = demo.api("mill-admin")
+    page = open_page("mill-admin", at=f"/e/{api.enterprise_id}/rules")
+    page.locator("[data-testid=new-rule]").click()
+    form = page.locator("form.own-rule-form")
+    form.locator("#rf-label_zh").fill(label_zh)
+    form.locator("#rf-label_en").fill(label_en)
+    form.locator("[data-testid=rule-kind]").select_option("plant")
+    form.locator("#rf-applies").select_option("profile:power_meter")
+    return api, page, form
+
+
 def test_a_meter_model_given_its_load_is_made_in_the_console(
     open_page: OpenPage, demo: Demo
 ) -> None:
     """A plant model of the mill's meters judges voltage, current and power factor against the
     load, ticked as a condition."""
-    api = demo.api("mill-admin")
+    api, page, form = _new_meter_model(open_page, demo, "电表负荷模型", "Meter load model")
     enterprise = api.enterprise_id
-    page = open_page("mill-admin", at=f"/e/{enterprise}/rules")
-    page.locator("[data-testid=new-rule]").click()
-    form = page.locator("form.own-rule-form")
-    form.locator("[data-testid=rule-kind]").select_option("plant")
-    form.locator("#rf-label_zh").fill("电表负荷模型")
-    form.locator("#rf-label_en").fill("Meter load model")
-    form.locator("#rf-applies").select_option("profile:power_meter")
     sensors = form.locator("[data-testid=rule-metrics]")
     for metric in ("voltage_v", "current_a", "power_factor"):
         sensors.locator(f"input[value={metric}]").check()
@@ -141,15 +149,8 @@ def test_a_profile_s_gauges_are_ticked_as_it_declares_them_when_it_is_chosen(
     """Scoped to the meters, the plant model is offered the meter's gauges only, ticked as the
     profile declares them: voltage, current and power factor judged, the load a condition. What
     the engineer unticks stays unticked when the scope changes and comes back."""
-    api = demo.api("mill-admin")
+    api, page, form = _new_meter_model(open_page, demo, "电表预设模型", "Meter preset model")
     enterprise = api.enterprise_id
-    page = open_page("mill-admin", at=f"/e/{enterprise}/rules")
-    page.locator("[data-testid=new-rule]").click()
-    form = page.locator("form.own-rule-form")
-    form.locator("#rf-label_zh").fill("电表预设模型")
-    form.locator("#rf-label_en").fill("Meter preset model")
-    form.locator("#rf-applies").select_option("profile:power_meter")
-    form.locator("[data-testid=rule-kind]").select_option("plant")
     sensors = form.locator("[data-testid=rule-metrics]")
     conditions = form.locator("[data-testid=rule-conditions]")
     meter_sensors = sensors.locator(".sensor-group[data-profile=power_meter]")
