@@ -58,7 +58,7 @@ _METRIC: Final = re.compile(r"[^a-z0-9_]")
 class Choice:
     value: str
     label: str
-    #: What the profile declares the gauge to a plant rule (``condition``, ``set_point``), if
+    #: What the profile declares the gauge is to a plant rule (``condition``, ``set_point``), if
     #: anything: shown beside its tick.
     plant_role: str = ""
 
