@@ -232,6 +232,23 @@ def test_server_side_rpc_by_long_polling(http: httpx.Client, district: ServedDis
     assert http.post(f"/api/v1/{token}/rpc/999999", json={}).status_code == 200
 
 
+def test_a_command_a_polling_device_does_not_answer_times_out_as_documented(
+    http: httpx.Client, district: ServedDistrict
+) -> None:
+    """A device that polled lately is sent the command; when no answer comes within
+    timeout_ms the caller gets 504 rpc_timeout, which the API document declares with 409."""
+    token = district.token("box-1")
+    _has_polled(http, f"/api/v1/{token}/rpc")
+    url = f"/api/devices/{district.device_id('box-1')}/rpc"
+    status, body = district.http("POST", url, {"method": "setValve", "timeout_ms": 200})
+    assert status == 504 and body["error"]["code"] == "rpc_timeout"  # type: ignore[index]
+    assert "within 0.2 s" in body["error"]["message"]  # type: ignore[index]
+    # The command waits in the mailbox no longer: the next poll finds nothing.
+    assert http.get(f"/api/v1/{token}/rpc", params={"timeout": 1}).status_code == 408
+    documented = http.get("/openapi.json").json()["paths"]["/api/devices/{device_id}/rpc"]
+    assert {"409", "504"} <= set(documented["post"]["responses"])
+
+
 def test_a_waiting_poll_receives_a_one_way_command(
     http: httpx.Client, district: ServedDistrict
 ) -> None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
 from shugu.api.deps import AccessDep, ServicesDep
+from shugu.api.openapi import error_response
 from shugu.api.scope import commanded_device, visible_device
 from shugu.domain.errors import ForbiddenError
 
@@ -29,7 +30,15 @@ class RpcAnswer(BaseModel):
     response: Any = None
 
 
-@router.post("/api/devices/{device_id}/rpc")
+@router.post(
+    "/api/devices/{device_id}/rpc",
+    responses={
+        409: error_response(
+            "device_offline: the device is not connected, or does not take commands"
+        ),
+        504: error_response("rpc_timeout: the device did not answer within timeout_ms"),
+    },
+)
 async def device_rpc(
     device_id: int, body: RpcRequest, access: AccessDep, services: ServicesDep
 ) -> RpcAnswer:

@@ -166,7 +166,7 @@ _FASTAPI_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError")
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
-def _error_response(description: str) -> dict[str, Any]:
+def error_response(description: str) -> dict[str, Any]:
     return {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": ERROR_REF}}},
@@ -201,9 +201,9 @@ def rewrite(document: dict[str, Any]) -> dict[str, Any]:
                 operation["requestBody"]["content"]["application/json"]["schema"] = _ref(model)
             responses = operation.setdefault("responses", {})
             if "422" in responses:
-                responses["422"] = _error_response("the request does not match the schema")
+                responses["422"] = error_response("the request does not match the schema")
             responses.setdefault(
-                "4XX", _error_response("refused: the error code and message say why")
+                "4XX", error_response("refused: the error code and message say why")
             )
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _FASTAPI_ERROR_SCHEMAS:
