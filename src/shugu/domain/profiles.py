@@ -72,7 +72,7 @@ class PlantRole(StrEnum):
     #: rule judges its sensors against it.
     CONDITION = "condition"
     #: What a controller holds at a set point and lets go only at its limits (a tower's cold
-    #: water): a plant rule leaves it to its limit rule.
+    #: water): a plant rule is better without it, as it moves only at those limits.
     SET_POINT = "set_point"
 
 
