@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from starlette.datastructures import FormData
 
-from shugu.domain.profiles import MetricKind, load_profiles
+from shugu.domain.profiles import MetricKind, PlantRole, load_profiles
 from shugu.monitor.model import Severity
 from shugu.monitor.rules import RuleKind
 from shugu.store.registry import Registry
@@ -58,9 +58,9 @@ _METRIC: Final = re.compile(r"[^a-z0-9_]")
 class Choice:
     value: str
     label: str
-    #: What the profile declares the gauge is to a plant rule (``condition``, ``set_point``), if
-    #: anything: shown beside its tick.
-    plant_role: str = ""
+    #: What the profile declares the gauge is to a plant rule, if anything: shown beside its
+    #: tick.
+    plant_role: PlantRole | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +141,7 @@ def choices(registry: Registry, enterprise_id: int, tr: Translator) -> Choices:
                     Choice(
                         name,
                         f"{spec.label_en if en else spec.label_zh} ({name})",
-                        str(spec.plant_role or ""),
+                        spec.plant_role,
                     )
                     for name, spec in p.metrics.items()
                     if spec.kind is MetricKind.GAUGE
