@@ -22,7 +22,9 @@ period (the first 400 rows), not from labels. All scores are deterministic: one 
   and ``plain`` cost per point in a bank of 200 series (``bank_cost``, bench/anomaly_cost.py).
 - SKAB: F1, FAR and MAR over the rows after each experiment's fit period (SKAB's outlier task),
   and false alarms per series-week on the anomaly-free run (an alarm is a rising edge of the
-  alarm state). For reference, the F1 of a detector that calls every row anomalous.
+  alarm state) with the share of its rows spent alarmed, also after longer fit periods than
+  the protocol's 400 rows (``normal_plant_by_fit_rows``). For reference, the F1 of a detector
+  that calls every row anomalous.
 - With a NAB checkout (``--nab-repo``, bench/nab_repo.py): its 23 other files as validation
   series (decision 0059), scored with the default and the baseline as tuning chose them, and the
   detectors NAB publishes results for, scored on tuning, reporting and validation files alike.
@@ -39,6 +41,7 @@ import json
 import math
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -333,6 +336,37 @@ def _alarms_per_week(states: list[npt.NDArray[np.bool_]], ts: list[npt.NDArray[n
     return round(edges / (ms / 60_000.0 / _MINUTES_PER_WEEK), 1) if ms > 0 else 0.0
 
 
+def _alarmed_fraction(states: list[npt.NDArray[np.bool_]]) -> float:
+    """The share of rows spent in the alarm state: one episode that never ends is one rising
+    edge, and a per-week count of edges alone would call it quiet."""
+    rows = sum(len(s) for s in states)
+    alarmed = sum(int(np.count_nonzero(s)) for s in states)
+    return round(alarmed / rows, 3) if rows else 0.0
+
+
+#: Fit periods the anomaly-free run is also judged after (rows; SKAB's protocol is 400): how
+#: long a stretch of the pump's normal running the plant detector needs to stay quiet on it.
+NORMAL_FIT_ROWS = (400, 1000, 2000, 3000, 4000)
+
+
+def _normal_by_fit(normal: list[Experiment], params: PlantParams) -> dict[str, object]:
+    """Episodes per week and alarmed share of the anomaly-free run, judged after each fit
+    period of :data:`NORMAL_FIT_ROWS` (each on the rows after its own fit)."""
+    out: dict[str, object] = {}
+    for fit in NORMAL_FIT_ROWS:
+        runs = [e for e in normal if len(e.ts_ms) > fit + 1]
+        if not runs:
+            continue
+        fitted = replace(params, fit_rows=fit)
+        states = [score_plant(e.ts_ms, e.values, params=fitted)[1][fit:] for e in runs]
+        out[str(fit)] = {
+            "fp_per_series_week": _alarms_per_week(states, [e.ts_ms[fit:] for e in runs]),
+            "alarmed_fraction": _alarmed_fraction(states),
+            "judged_rows": sum(len(s) for s in states),
+        }
+    return out
+
+
 def _gaussian_rows(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     per_sensor = np.stack([windowed_gaussian(col) for col in values.T], axis=1)
     top: npt.NDArray[np.float64] = per_sensor.max(axis=1)
@@ -390,9 +424,16 @@ def run_skab(experiments: list[Experiment], log: bool, params: PlantParams) -> d
         "normal_plant_fp_per_series_week": _alarms_per_week(
             [states[e.name][1][fit:] for e in normal], [e.ts_ms[fit:] for e in normal]
         ),
+        "normal_plant_alarmed_fraction": _alarmed_fraction(
+            [states[e.name][1][fit:] for e in normal]
+        ),
         "normal_gaussian_fp_per_series_week": _alarms_per_week(
             [g_scores[e.name][fit:] >= g_thr for e in normal], [e.ts_ms[fit:] for e in normal]
         ),
+        "normal_gaussian_alarmed_fraction": _alarmed_fraction(
+            [g_scores[e.name][fit:] >= g_thr for e in normal]
+        ),
+        "normal_plant_by_fit_rows": _normal_by_fit(normal, params),
         "plant_rows_per_s": round(rows / plant_seconds) if plant_seconds > 0 else 0,
     }
     plant_now, gauss_now = result["reporting_plant"], result["reporting_gaussian"]

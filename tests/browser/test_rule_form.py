@@ -162,12 +162,16 @@ def test_a_profile_s_gauges_are_ticked_as_it_declares_them_when_it_is_chosen(
     given = conditions.locator(".sensor-group[data-profile=power_meter]")
     expect(given.locator("input[value=active_power_kw]")).to_be_checked()
     expect(given.locator("input[value=voltage_v]")).not_to_be_checked()
+    # Left empty, the fit is a day of the scoped profile's rows: the placeholder says how many.
+    fit = form.locator("[data-testid=rule-fit_points]")
+    expect(fit).to_have_attribute("placeholder", "2880")
 
     meter_sensors.locator("input[value=current_a]").uncheck()
     form.locator("#rf-applies").select_option("profile:loom")
     expect(meter_sensors).to_be_hidden()
     loom_sensors = sensors.locator(".sensor-group[data-profile=loom]")
     expect(loom_sensors.locator("input[value=speed_rpm]")).to_be_checked()
+    expect(fit).to_have_attribute("placeholder", "8640")
     form.locator("#rf-applies").select_option("profile:power_meter")
     expect(meter_sensors.locator("input[value=current_a]")).not_to_be_checked()
     with page.expect_navigation():
@@ -178,6 +182,7 @@ def test_a_profile_s_gauges_are_ticked_as_it_declares_them_when_it_is_chosen(
     # The loom's ticks, hidden with its group, were not sent.
     assert made["rule"]["metrics"] == ["voltage_v", "power_factor"]
     assert made["rule"]["conditions"] == ["active_power_kw"]
+    assert made["rule"]["fit_points"] == 2880
     row = page.locator("[data-testid=own-rules] tr", has_text="电表预设模型")
     with page.expect_navigation():
         row.locator("[data-testid=rule-edit]").click()

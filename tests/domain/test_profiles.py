@@ -212,3 +212,14 @@ def test_profiles_from_a_directory(tmp_path: Path) -> None:
     assert list(profiles) == ["kiln"]
     assert profiles["kiln"].metric("temp_c") is not None
     assert profiles["kiln"].metric("pressure") is None
+
+
+def test_a_profile_counts_the_readings_a_device_sends_in_a_stretch_of_time() -> None:
+    """A day of a tower's rows at one every 30 s, of a loom's at one every 10 s; a part of an
+    interval still brings a reading; a profile that states no interval cannot say."""
+    profiles = load_profiles()
+    assert profiles["cooling_tower"].rows_in(86_400) == 2880
+    assert profiles["loom"].rows_in(86_400) == 8640
+    assert profiles["loom"].rows_in(25) == 3
+    assert profiles["loom"].rows_in(0) == 1
+    assert parse_profile(KILN, "kiln.yaml").rows_in(86_400) is None

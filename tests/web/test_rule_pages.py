@@ -431,7 +431,40 @@ def test_an_administrator_makes_a_plant_model_from_the_form(world: World) -> Non
     changed = post_plant_form(world, csrf, f"{url}/{own['id']}", metrics=["humidity_pct"])
     assert changed.status_code == 303, changed.text
     [own] = own_rules(world)
-    assert own["rule"]["metrics"] == ["humidity_pct"] and "fit_points" not in own["rule"]
+    # Left empty, the fit is a day of the air handler's rows (one every 30 s).
+    assert own["rule"]["metrics"] == ["humidity_pct"] and own["rule"]["fit_points"] == 2880
+
+
+def test_a_plant_model_left_without_a_fit_is_fitted_on_a_day_of_its_profile_s_rows(
+    world: World,
+) -> None:
+    """A tower reports every 30 s, a loom every 10 s: left empty, the fit is a day of each
+    one's rows, the placeholder says so before the form is sent, and a fit typed in stands."""
+    world.registry.create_device(world.ent_b, "ct-01", "cooling_tower")
+    world.registry.create_device(world.ent_b, "loom-01", "loom")
+    csrf = sign_in(world.client, "admin_b")
+    url = f"/e/{world.ent_b}/rules"
+    page = world.client.get(url).text
+    groups = page.split('data-testid="rule-metrics"')[1].split("</fieldset>")[0]
+    for profile, rows in (("cooling_tower", 2880), ("loom", 8640), ("crah", 2880)):
+        assert f'data-profile="{profile}" data-day-rows="{rows}"' in groups
+    # Nothing ticked, no profile chosen: the longest day any profile proposes.
+    fit = page.split('id="rf-fit_points"')[1].split(">")[0]
+    assert 'placeholder="8640"' in fit and 'data-default-fit="400"' in fit
+    tower = ["hot_water_c", "fan_power_kw"]
+    for applies, fields, expected in (
+        ("profile:cooling_tower", {}, 2880),
+        ("profile:loom", {"metrics": ["speed_rpm"]}, 8640),
+        ("profile:cooling_tower", {"fit_points": "500"}, 500),
+    ):
+        made = post_plant_form(world, csrf, url, applies=applies, **{"metrics": tower, **fields})
+        assert made.status_code == 303, made.text
+        rule = own_rules(world)[-1]
+        assert rule["rule"]["fit_points"] == expected, (applies, fields)
+        edit = world.client.get(f"{url}/{rule['id']}").text
+        assert f'value="{expected}"' in edit.split('id="rf-fit_points"')[1].split(">")[0]
+    shown = world.client.get(f"{url}/{rule['id']}").text
+    assert 'placeholder="2880"' in shown.split('id="rf-fit_points"')[1].split(">")[0]
 
 
 def test_a_plant_model_is_judged_against_the_conditions_ticked(world: World) -> None:
@@ -446,7 +479,7 @@ def test_a_plant_model_is_judged_against_the_conditions_ticked(world: World) -> 
     [own] = own_rules(world)
     assert own["rule"]["conditions"] == ["chw_supply_c"]
     row = world.client.get(url).text.split('data-testid="own-rules"')[1].split("</table>")[0]
-    assert "按前 400 行拟合，灵敏度 0.4，对照工况 chw_supply_c" in row
+    assert "按前 2880 行拟合，灵敏度 0.4，对照工况 chw_supply_c" in row
     edit = world.client.get(f"{url}/{own['id']}").text
     given = edit.split('data-testid="rule-conditions"')[1].split("</fieldset>")[0]
     assert 'value="chw_supply_c" checked>' in given and 'value="humidity_pct">' in given

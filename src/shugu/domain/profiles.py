@@ -250,6 +250,14 @@ class Profile(BaseModel):
     def metric(self, name: str) -> MetricSpec | None:
         return self.metrics.get(name)
 
+    def rows_in(self, seconds: float) -> int | None:
+        """How many readings a device of the profile sends in ``seconds`` at its report
+        interval (None when the profile states none): what a plant rule is offered to fit on
+        (decision 0074)."""
+        if self.report_interval_s is None:
+            return None
+        return max(1, math.ceil(seconds / self.report_interval_s))
+
     def plant_gauges(self, role: PlantRole | None) -> list[str]:
         """The gauges whose plant role is ``role`` (None: the sensors a plant rule judges), in
         the profile's order."""

@@ -26,6 +26,10 @@ from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, PATTERN_SENSITIVITY
 from shugu.monitor.model import Severity
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+#: The fewest and most rows a plant rule may be fitted on (its fit buffer is held per device
+#: until fitted).
+MIN_FIT_POINTS = 8
+MAX_FIT_POINTS = 100_000
 #: Registry ids are 64-bit; a larger number names nothing (and the database cannot take it).
 MAX_ID = 2**63 - 1
 
@@ -110,9 +114,10 @@ class RuleSpec(BaseModel):
     #: An anomaly alarm clears after this long without a new departure.
     clear_after_s: float = Field(default=3600.0, gt=0)
     #: A plant rule's sensors, and how many rows of each device's normal running it is fitted
-    #: on before it judges anything.
+    #: on before it judges anything. The console's form proposes a day of the profile's rows
+    #: (decision 0074); left out here, it is SKAB's protocol, 400.
     metrics: tuple[str, ...] | None = Field(default=None, min_length=1, max_length=64)
-    fit_points: int = Field(default=400, ge=8, le=100_000)
+    fit_points: int = Field(default=400, ge=MIN_FIT_POINTS, le=MAX_FIT_POINTS)
     #: A plant rule's conditions (工况): metrics of what the machine is given, the weather or
     #: its load, that its sensors are judged against rather than judged themselves (decision
     #: 0072).

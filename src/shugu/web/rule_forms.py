@@ -18,9 +18,9 @@ from typing import Any, Final
 
 from starlette.datastructures import FormData
 
-from shugu.domain.profiles import MetricKind, PlantRole, load_profiles
+from shugu.domain.profiles import MetricKind, PlantRole, Profile, load_profiles
 from shugu.monitor.model import Severity
-from shugu.monitor.rules import RuleKind
+from shugu.monitor.rules import MAX_FIT_POINTS, MIN_FIT_POINTS, RuleKind, RuleSpec
 from shugu.store.registry import Registry
 from shugu.web.i18n import N_, Translator
 
@@ -48,6 +48,10 @@ FIELDS: Final = (
 #: The fields ticked as one checkbox per metric.
 TICKED_FIELDS: Final = ("metrics", "conditions")
 MAX_TEXT: Final = 200
+SECONDS_PER_DAY: Final = 86_400
+#: A plant rule's fit where no profile's interval proposes one.
+DEFAULT_FIT_POINTS: Final = int(RuleSpec.model_fields["fit_points"].default)
+
 #: An enterprise with more devices than this is offered its profiles and assets only (a select
 #: of thousands of devices helps nobody); a rule for one device is made from the API then.
 MAX_DEVICE_CHOICES: Final = 300
@@ -70,6 +74,9 @@ class GaugeGroup:
     profile: str
     label: str
     gauges: list[Choice]
+    #: A day of the profile's rows (its report interval), what a plant model of its devices is
+    #: fitted on when the form leaves the fit empty; None when the profile states no interval.
+    day_rows: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +96,12 @@ class Choices:
 
     def allows(self, value: str) -> bool:
         return any(c.value == value for c in (*self.profiles, *self.assets, *self.devices))
+
+    def fit_shown(self, values: Mapping[str, str]) -> int:
+        """The fit a plant model of the form as it stands would get if left empty."""
+        gauges = [g for name in TICKED_FIELDS for g in values.get(name, "").split(",") if g]
+        proposed = proposed_fit(self, gauges, values.get("applies", ""))
+        return DEFAULT_FIT_POINTS if proposed is None else proposed
 
 
 def choices(registry: Registry, enterprise_id: int, tr: Translator) -> Choices:
@@ -146,11 +159,17 @@ def choices(registry: Registry, enterprise_id: int, tr: Translator) -> Choices:
                     for name, spec in p.metrics.items()
                     if spec.kind is MetricKind.GAUGE
                 ],
+                _day_rows(p),
             )
             for p in profiles
             if any(spec.kind is MetricKind.GAUGE for spec in p.metrics.values())
         ],
     )
+
+
+def _day_rows(profile: Profile) -> int | None:
+    rows = profile.rows_in(SECONDS_PER_DAY)
+    return None if rows is None else min(max(rows, MIN_FIT_POINTS), MAX_FIT_POINTS)
 
 
 @dataclass
@@ -237,6 +256,10 @@ def rule_body(
             rule["pattern"] = False
     _plant_sensors(kind, sensors, allowed, rule, form, tr)
     _plant_conditions(kind, sensors, ticked["conditions"], allowed, rule, form, tr)
+    if kind == RuleKind.plant.value and "fit_points" not in rule and "metrics" in rule:
+        fit = proposed_fit(allowed, [*sensors, *ticked["conditions"]], values["applies"])
+        if fit is not None:
+            rule["fit_points"] = fit
     if values["running_metric"]:
         flags = {c.value for _profile, group in allowed.flags for c in group}
         if kind not in JUDGED_WHILE_KINDS:
@@ -264,6 +287,22 @@ def rule_body(
     else:
         scope[f"{kind}_id"] = int(ident)
     return {"rule": rule, "scope": scope}, form
+
+
+def proposed_fit(allowed: Choices, gauges: list[str], applies: str) -> int | None:
+    """The fit a plant model over ``gauges`` is given when the form leaves it empty: a day of
+    rows of the profile they belong to (the scoped one, when the rule applies to a profile).
+    Where several profiles report them all, the longest, so every device's fit spans a day;
+    None where none states its interval (the rule's own default then holds)."""
+    kind, _, ident = applies.partition(":")
+    days = [
+        group.day_rows
+        for group in allowed.gauges
+        if group.day_rows is not None
+        and (kind != "profile" or group.profile == ident)
+        and set(gauges) <= {c.value for c in group.gauges}
+    ]
+    return max(days) if days else None
 
 
 def _plant_sensors(

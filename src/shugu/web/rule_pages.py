@@ -30,6 +30,7 @@ from shugu.monitor.rules import KIND_OVERRIDES, RuleKind, RuleSpec, custom_rule_
 from shugu.store.registry.monitoring import ConfigRecord
 from shugu.web.i18n import N_
 from shugu.web.rule_forms import (
+    DEFAULT_FIT_POINTS,
     FORM_KINDS,
     KIND_FIELDS,
     RuleForm,
@@ -353,6 +354,7 @@ FORM_CONTEXT: Final = {
     "severities": list(Severity),
     "kinds": [(k.value, KIND_LABELS[k]) for k in FORM_KINDS],
     "sensitivity_defaults": {"pattern": PATTERN_SENSITIVITY, "plain": DEFAULT_SENSITIVITY},
+    "fit_default": DEFAULT_FIT_POINTS,
 }
 
 

@@ -6,6 +6,9 @@
  * would be refused). Chosen by the engineer with nothing of the profile ticked yet, its gauges
  * are ticked as the profile declares them (data-plant-role): the conditions it is given under
  * the conditions, the others but its set points under the sensors.
+ * A plant model's fit, left empty, is a day of its profile's rows (data-day-rows: the scoped
+ * profile's, else the longest of the profiles reporting every gauge ticked); the placeholder
+ * shows the number the server will use.
  * No inline handlers: the content security policy allows only scripts from this origin. */
 (function () {
   "use strict";
@@ -36,6 +39,28 @@
       box.checked = box.name === "conditions" ? role === "condition" : !role;
     });
   }
+  function fitShown(form) {
+    var fit = form.querySelector("input[name=fit_points]");
+    if (!fit) return;
+    var profile = scopedProfile(form);
+    var ticked = [];
+    var boxes = ".sensor-group input[type=checkbox]:checked:not(:disabled)";
+    form.querySelectorAll(boxes).forEach(function (box) {
+      if (ticked.indexOf(box.value) < 0) ticked.push(box.value);
+    });
+    var best = null;
+    form.querySelectorAll(".sensor-group[data-day-rows]").forEach(function (group) {
+      if (profile !== null && group.getAttribute("data-profile") !== profile) return;
+      var offered = [];
+      group.querySelectorAll("input[name=metrics]").forEach(function (box) {
+        offered.push(box.value);
+      });
+      var all = ticked.every(function (name) { return offered.indexOf(name) >= 0; });
+      var rows = parseInt(group.getAttribute("data-day-rows"), 10);
+      if (all && (best === null || rows > best)) best = rows;
+    });
+    fit.placeholder = best === null ? fit.getAttribute("data-default-fit") : String(best);
+  }
   function sync(form) {
     var kind = form.querySelector("select[name=kind]");
     if (!kind) return;
@@ -45,6 +70,7 @@
       el.querySelectorAll("input, select").forEach(function (input) { input.disabled = !shown; });
     });
     narrow(form, kind.value === "plant");
+    fitShown(form);
     var pattern = form.querySelector("select[name=pattern]");
     var sensitivity = form.querySelector("input[name=sensitivity]");
     if (pattern && sensitivity) {
@@ -55,6 +81,11 @@
   }
   document.addEventListener("change", function (ev) {
     var target = ev.target;
+    if (target instanceof HTMLInputElement && target.type === "checkbox") {
+      var owner = target.closest("form.own-rule-form");
+      if (owner) fitShown(owner);
+      return;
+    }
     if (!(target instanceof HTMLSelectElement)) return;
     if (["kind", "pattern", "applies"].indexOf(target.name) < 0) return;
     var form = target.closest("form.own-rule-form");
@@ -62,6 +93,7 @@
     sync(form);
     var kind = form.querySelector("select[name=kind]");
     if (target.name !== "pattern" && kind && kind.value === "plant") preset(form);
+    fitShown(form);
   });
   document.querySelectorAll("form.own-rule-form").forEach(sync);
 })();
