@@ -8,10 +8,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 from httpx import Response
 
 from shugu.monitor import rule_service
+from shugu.monitor.anomaly_plant_rule import PlantEvaluator
+from shugu.monitor.evaluators import DeviceParams
+from shugu.monitor.rules import RuleSpec
 from tests.web.conftest import World, csrf_headers, sign_in
 
 RULE = "crah.chw_supply_high"  # B's air handler: chilled water supply above 12 °C for 300 s
@@ -649,3 +653,59 @@ def test_a_device_gets_its_own_sensitivity_for_an_anomaly_rule(world: World) -> 
     assert saved.status_code == 200, saved.text
     assert "灵敏度 0.2" in saved.text
     assert api_overrides(world)[ref] == {"sensitivity": 0.2}
+
+
+def test_a_device_s_plant_model_shows_how_far_its_fit_has_got(world: World) -> None:
+    """Until a plant model has taken its fit rows it judges nothing: the device's card says so,
+    and how far along it is as of the monitor's last save, in Chinese and in English."""
+    body = {
+        "rule": {
+            "key": "air_plant", "label_zh": "送回风模型", "label_en": "Air model",
+            "kind": "plant", "metrics": ["supply_air_c", "return_air_c"], "fit_points": 10,
+        },
+        "scope": {"device_id": world.device_b},
+    }  # fmt: skip
+    made = world.client.post(
+        f"/api/enterprises/{world.ent_b}/rules", json=body, headers=world.as_("admin_b")
+    )
+    assert made.status_code == 201, made.text
+    ref = made.json()["ref"]
+    sign_in(world.client, "admin_b")
+    card = card_of(fragment(world), ref)
+    assert "学习中：尚无保存的学习进度（监测服务每 5 分钟保存一次学到的内容）。" in card
+    assert 'data-testid="rule-learning"' not in card_of(fragment(world))  # a limit rule
+
+    # What a monitor would save after the device's first four rows.
+    rule = RuleSpec.model_validate(body["rule"])
+    evaluator = PlantEvaluator(rule, DeviceParams(world.device_b + 1))
+    evaluator.reserve(world.device_b + 1)
+    layout = evaluator.state_layout()
+
+    def rows(start: int, n: int) -> None:
+        for i in range(start, start + n):
+            values = {"supply_air_c": np.array([18.0 + 0.1 * i]), "return_air_c": np.array([24.0])}
+            evaluator.step(np.array([world.device_b]), np.array([1_800_000_000_000 + i]), values)
+        blob = evaluator.export_states()[world.device_b]
+        world.registry.save_detector_states([(ref, world.device_b, layout.key, blob)])
+
+    rows(0, 4)
+    card = card_of(fragment(world), ref)
+    assert "学习中：拟合所需 10 行已取 4 行（40%），取满之前不作判断。" in card
+    assert '<progress max="100" value="40">' in card and "截至 " in card
+    [api] = [
+        r
+        for r in world.client.get(
+            f"/api/devices/{world.device_b}/rules", headers=world.as_("admin_b")
+        ).json()
+        if r["ref"] == ref
+    ]
+    learning = api["learning"]
+    assert (learning["learned"], learning["percent"], learning["done"]) == (False, 40, 4)
+    assert (learning["needed"], learning["unit"]) == (10, "rows") and learning["saved_at"]
+    world.client.get("/lang?to=en&next=/")
+    assert "Learning: 4 of 10 rows of its fit taken (40%)" in card_of(fragment(world), ref)
+    world.client.get("/lang?to=zh-CN&next=/")
+
+    rows(4, 6)
+    card = card_of(fragment(world), ref)
+    assert "已学习完毕，正在判断本设备。" in card and "<progress" not in card

@@ -23,6 +23,7 @@ from shugu.domain.tenancy import Access
 from shugu.monitor import alarm_service, rule_service
 from shugu.monitor.alarm_service import Lang
 from shugu.monitor.alarm_tree import asset_alarms
+from shugu.monitor.learning import Learning
 from shugu.monitor.model import AlarmStatus, Severity
 from shugu.monitor.rules import custom_rule_ref
 from shugu.store.registry.monitoring import AlarmRecord
@@ -111,11 +112,39 @@ def delete_rule(rule_id: int, access: AccessDep, services: ServicesDep) -> None:
     rule_service.delete_rule(services.registry, services.monitor, rule_id)
 
 
+class LearningOut(BaseModel):
+    """How far a rule that learns before it judges has learned the device (学习进度), as of
+    the monitor's last save of its state."""
+
+    learned: bool = Field(description="the rule judges the device")
+    percent: int = Field(ge=0, le=100)
+    done: float = Field(description="rows of the fit taken, or minutes of series time learned")
+    needed: float
+    unit: Literal["rows", "minutes"]
+    saved_at: datetime | None = Field(description="when the state was saved; null: not yet")
+
+    @classmethod
+    def of(cls, learning: Learning | None) -> LearningOut | None:
+        if learning is None:
+            return None
+        p = learning.progress
+        return cls(
+            learned=learning.learned,
+            percent=learning.percent,
+            done=round(p.done, 1),
+            needed=p.needed,
+            unit=p.unit,
+            saved_at=learning.saved_at,
+        )
+
+
 class EffectiveRule(BaseModel):
     ref: str
     rule: dict[str, Any]
     overridden: dict[str, Any]
     limit: str
+    #: Anomaly and plant rules only: how far they have learned the device.
+    learning: LearningOut | None = None
 
 
 @router.get("/api/devices/{device_id}/rules")
@@ -128,6 +157,7 @@ def device_rules(device_id: int, access: AccessDep, services: ServicesDep) -> li
             rule=r.rule.model_dump(mode="json"),
             overridden=r.overridden,
             limit=r.rule.limit_text(),
+            learning=LearningOut.of(r.learning),
         )
         for r in rule_service.device_rules(
             services.registry, services.monitor, ref.enterprise_id, device_id

@@ -21,7 +21,15 @@ import numpy.typing as npt
 
 from shugu.monitor.anomaly_plant import PlantDetector, PlantParams, held_conditions
 from shugu.monitor.detector_state import Layout, layout_of
-from shugu.monitor.evaluators import Bools, DeviceParams, Evaluator, Floats, Ints, Step
+from shugu.monitor.evaluators import (
+    Bools,
+    DeviceParams,
+    Evaluator,
+    Floats,
+    Ints,
+    Progress,
+    Step,
+)
 from shugu.monitor.rules import RuleSpec
 
 
@@ -81,6 +89,14 @@ class PlantEvaluator(Evaluator):
         given = f" given {','.join(self.conditions)}" if self.conditions else ""
         meaning = f"plant {','.join(self.metrics)}{given}{while_} {self.plant_params!r}"
         return layout_of([(name, a[None]) for name, a in self._state_rows(blank, -1)], meaning)
+
+    def progress(self, state: Mapping[str, npt.NDArray[np.generic]] | None) -> Progress:
+        """Rows of the device's fit taken so far (all of them once it is fitted)."""
+        needed = self.plant_params.fit_rows
+        if state is None:
+            return Progress(0, needed, "rows")
+        taken, fitted = int(state["counters"][0]), bool(state["counters"][4])
+        return Progress(needed if fitted else taken, needed, "rows")
 
     def _changed(self, device: int, detector: PlantDetector) -> bool:
         if self.saved_ms.get(device, -1) != detector.last_ms:

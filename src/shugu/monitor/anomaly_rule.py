@@ -16,7 +16,15 @@ from shugu.monitor.anomaly import (
     DetectorParams,
 )
 from shugu.monitor.detector_state import Layout, layout_of
-from shugu.monitor.evaluators import DeviceParams, Evaluator, Floats, Ints, Step, _grown
+from shugu.monitor.evaluators import (
+    DeviceParams,
+    Evaluator,
+    Floats,
+    Ints,
+    Progress,
+    Step,
+    _grown,
+)
 from shugu.monitor.rules import RuleSpec
 
 #: An anomaly rule learns for a day of each device's series time before it alarms: a device's
@@ -73,6 +81,13 @@ class AnomalyEvaluator(Evaluator):
         layout = layout_of(arrays, f"anomaly {self.rule.metric}{while_} {self.detector!r}")
         self._layout = (self.bank, self.detector, layout)
         return layout
+
+    def progress(self, state: Mapping[str, npt.NDArray[np.generic]] | None) -> Progress:
+        """Minutes of the device's series time learned, of the day it learns before alarming."""
+        if state is None or int(state["n"]) == 0:
+            return Progress(0.0, LEARNING_MINUTES, "minutes")
+        learned = (int(state["last_ms"]) - int(state["first_ms"])) / 60_000.0
+        return Progress(max(learned, 0.0), LEARNING_MINUTES, "minutes")
 
     def _device_arrays(self) -> list[tuple[str, npt.NDArray[np.generic]]]:
         """The rule's own per-device state, indexed by device (the bank's by slot)."""

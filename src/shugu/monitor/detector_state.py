@@ -87,6 +87,16 @@ class Layout:
             raise ValueError(f"packed state of {len(raw)} bytes, expected {self.nbytes}")
         return np.frombuffer(raw, np.uint8)
 
+    def named(self, raw: npt.NDArray[np.uint8]) -> dict[str, npt.NDArray[np.generic]]:
+        """One device's row of bytes (:meth:`unpack`) as its arrays, by field name."""
+        out: dict[str, npt.NDArray[np.generic]] = {}
+        offset = 0
+        for field in self.fields:
+            part = np.ascontiguousarray(raw[offset : offset + field.nbytes])
+            out[field.name] = part.view(np.dtype(field.dtype)).reshape(field.shape)
+            offset += field.nbytes
+        return out
+
     def scatter(
         self,
         rows: npt.NDArray[np.uint8],

@@ -197,7 +197,7 @@ class RuleEngine:
                 if evaluator is not None:
                     evaluator.params = params
             else:
-                evaluator = self._new_evaluator(binding.rule, params)
+                evaluator = self.new_evaluator(binding.rule, params)
                 if evaluator is not None and old is not None and old.evaluator is not None:
                     evaluator.inherit(old.evaluator)
                 active = np.zeros(0, np.bool_)
@@ -212,7 +212,8 @@ class RuleEngine:
         return problems
 
     @staticmethod
-    def _new_evaluator(rule: RuleSpec, params: DeviceParams) -> Evaluator | None:
+    def new_evaluator(rule: RuleSpec, params: DeviceParams) -> Evaluator | None:
+        """The evaluator the engine gives ``rule`` (None for kinds it drives by time)."""
         if rule.kind is RuleKind.anomaly:
             from shugu.monitor.anomaly_rule import AnomalyEvaluator
 

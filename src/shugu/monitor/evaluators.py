@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -65,6 +66,16 @@ def _grown(array: npt.NDArray[np.generic], size: int, fill: float | int | bool) 
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far a device's learning is: ``done`` of ``needed``, in ``unit`` (rows of a plant
+    rule's fit, minutes of an anomaly rule's series time)."""
+
+    done: float
+    needed: float
+    unit: Literal["rows", "minutes"]
+
+
 class Evaluator:
     """Common state: whether the rule is active per device and the last moment applied."""
 
@@ -88,6 +99,11 @@ class Evaluator:
     def state_layout(self) -> Layout | None:
         """What a device's learned state looks like, for kinds whose state is worth keeping
         across restarts (``detector_state``); None for the others."""
+        return None
+
+    def progress(self, state: Mapping[str, npt.NDArray[np.generic]] | None) -> Progress | None:
+        """How far a device's learning is, from its state arrays by name (``Layout.named``;
+        None: nothing saved yet). None for kinds that judge from the first reading."""
         return None
 
     def state_devices(self, changed_only: bool = True) -> list[int]:

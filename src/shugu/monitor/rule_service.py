@@ -13,6 +13,7 @@ from typing import Any
 from shugu.domain.errors import NotFoundError, ValidationError
 from shugu.domain.profiles import get_profile
 from shugu.monitor.config import check_custom_rule, override_ref
+from shugu.monitor.learning import Learning, device_learning
 from shugu.monitor.rules import RuleSpec, custom_rule_ref, default_rules
 from shugu.monitor.service import Monitor
 from shugu.store.registry import Registry
@@ -37,6 +38,8 @@ class DeviceRule:
     #: The rule as it watches the device's profile, asset or the device, before the device's
     #: own overrides: what an override's parameter falls back to.
     base: RuleSpec | None = None
+    #: How far the rule has learned the device, for a rule that learns before it judges.
+    learning: Learning | None = None
 
 
 def _custom_rule_profile(registry: Registry, scope: dict[str, Any]) -> str | None:
@@ -96,12 +99,18 @@ def device_rules(
         for r in registry.list_configs("override", [enterprise_id])
         if r.body.get("device_id") == device_id
     }
+    rules = monitor.engine.rules()
+    learning = device_learning(registry, rules, device_id)
     out = []
-    for rule_ref, compiled in monitor.engine.rules().items():
+    for rule_ref, compiled in rules.items():
         rule = compiled.effective.get(device_id)
         if rule is not None:
             base = compiled.binding.rule
-            out.append(DeviceRule(rule_ref, rule, overrides.get(rule_ref, {}), base))
+            out.append(
+                DeviceRule(
+                    rule_ref, rule, overrides.get(rule_ref, {}), base, learning.get(rule_ref)
+                )
+            )
     return out
 
 

@@ -27,6 +27,7 @@ from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, PATTERN_SENSITIVITY
 from shugu.monitor.model import Severity
 from shugu.monitor.rule_service import DeviceRule
 from shugu.monitor.rules import KIND_OVERRIDES, RuleKind, RuleSpec, custom_rule_ref
+from shugu.monitor.state_keeper import SAVE_EVERY_S
 from shugu.store.registry.monitoring import ConfigRecord
 from shugu.web.i18n import N_
 from shugu.web.rule_forms import (
@@ -191,6 +192,8 @@ def _card(
         "plain": plain,
         "severities": list(Severity),
         "dom_id": "rule-" + "".join(c if c.isalnum() else "-" for c in found.ref),
+        "learning": found.learning,
+        "save_minutes": round(SAVE_EVERY_S / 60),
     }
 
 

@@ -69,6 +69,29 @@ class DetectorStateMixin(RegistryCore):
                 out.update({int(device): bytes(blob) for device, blob in rows})
         return out
 
+    def device_detector_states(
+        self, device_id: int, rule_refs: Collection[str]
+    ) -> dict[str, tuple[str, datetime, bytes]]:
+        """A device's saved states under ``rule_refs``: per rule, its layout key, when it was
+        saved and the blob."""
+        if not rule_refs:
+            return {}
+        with self._session() as session:
+            rows = session.execute(
+                select(
+                    DetectorState.rule_ref,
+                    DetectorState.layout_key,
+                    DetectorState.saved_at,
+                    DetectorState.state,
+                ).where(
+                    and_(
+                        DetectorState.device_id == device_id,
+                        DetectorState.rule_ref.in_(list(rule_refs)),
+                    )
+                )
+            )
+            return {str(ref): (str(key), at, bytes(blob)) for ref, key, at, blob in rows}
+
     def prune_detector_states(self, keep_refs: Collection[str]) -> int:
         """Forget the states of rules that no longer exist; how many rows went."""
         with self._session() as session:

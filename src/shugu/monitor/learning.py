@@ -1,0 +1,87 @@
+"""How far the learning rules watching a device have got (学习进度), read from their saved state.
+
+An anomaly rule learns a day of each device's series time before it alarms (decision 0067); a
+plant rule fits each device on its first ``fit_points`` rows, a day of them when made in the
+console (decision 0074). Until then the rule judges nothing, and an engineer who made it should
+see that, and how far along it is, rather than take the silence for a healthy machine.
+
+The monitor saves each device's learned state every few minutes and when it stops (decision
+0068). This reads the saved states back from the registry, so it answers the same in one
+process and in a cluster, as of the last save; a rule whose state has not been saved yet has
+learned nothing that a restart would keep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from shugu.monitor.engine import CompiledRule, RuleEngine
+from shugu.monitor.evaluators import DeviceParams, Progress
+from shugu.store.registry import Registry
+
+
+@dataclass(frozen=True, slots=True)
+class Learning:
+    """A learning rule's progress on one device."""
+
+    progress: Progress
+    #: When the state this was read from was saved; None: nothing saved yet.
+    saved_at: datetime | None
+
+    @property
+    def learned(self) -> bool:
+        """The rule judges the device: its learning is done."""
+        return self.saved_at is not None and self.progress.done >= self.progress.needed
+
+    @property
+    def percent(self) -> int:
+        """Whole per cent done, 100 only when learned (a rule at 99.6 % still judges nothing)."""
+        if self.learned:
+            return 100
+        share = self.progress.done / self.progress.needed if self.progress.needed > 0 else 0.0
+        return min(int(share * 100), 99)
+
+
+def device_learning(
+    registry: Registry, rules: Mapping[str, CompiledRule], device_id: int
+) -> dict[str, Learning]:
+    """Per rule watching ``device_id`` that learns before it judges, its progress there."""
+    learners = {}
+    for ref, compiled in rules.items():
+        if device_id not in compiled.effective:
+            continue
+        # A fresh evaluator of the rule, never the monitor's own: only its layout and its
+        # reading of a state are wanted, and the monitor's runs on another thread.
+        evaluator = RuleEngine.new_evaluator(compiled.binding.rule, DeviceParams(0))
+        if evaluator is None or evaluator.progress(None) is None:
+            continue
+        learners[ref] = evaluator
+    saved = registry.device_detector_states(device_id, list(learners))
+    out: dict[str, Learning] = {}
+    for ref, evaluator in learners.items():
+        layout = evaluator.state_layout()
+        found = saved.get(ref)
+        progress: Progress | None = None
+        at: datetime | None = None
+        if found is not None and layout is not None and found[0] == layout.key:
+            try:
+                progress = evaluator.progress(layout.named(layout.unpack(found[2])))
+                at = _aware(found[1])
+            except ValueError:
+                # A damaged blob: the monitor will not read it either, and learns afresh.
+                progress = None
+        if progress is None:
+            progress = evaluator.progress(None)
+        assert progress is not None
+        out[ref] = Learning(progress, at)
+    return out
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite gives back naive times; the registry writes UTC."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+__all__ = ["Learning", "device_learning"]
