@@ -13,12 +13,14 @@ learned nothing that a restart would keep.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shugu.monitor.engine import CompiledRule, RuleEngine
-from shugu.monitor.evaluators import DeviceParams, Progress
+from shugu.monitor.evaluators import DeviceParams, Evaluator, Progress
+from shugu.monitor.rules import RuleSpec
 from shugu.store.registry import Registry
 
 
@@ -52,9 +54,7 @@ def device_learning(
     for ref, compiled in rules.items():
         if device_id not in compiled.effective:
             continue
-        # A fresh evaluator of the rule, never the monitor's own: only its layout and its
-        # reading of a state are wanted, and the monitor's runs on another thread.
-        evaluator = RuleEngine.new_evaluator(compiled.binding.rule, DeviceParams(0))
+        evaluator = _reader(compiled.binding.rule.model_dump_json())
         if evaluator is None or evaluator.progress(None) is None:
             continue
         learners[ref] = evaluator
@@ -77,6 +77,15 @@ def device_learning(
         assert progress is not None
         out[ref] = Learning(progress, at)
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _reader(rule_json: str) -> Evaluator | None:
+    """An evaluator of the rule to read saved states with, never the monitor's own: only its
+    layout and its reading of a state are wanted, and the monitor's runs on another thread.
+    Kept per rule: making an anomaly rule's detector bank takes milliseconds, and a page asks
+    for every rule of the device."""
+    return RuleEngine.new_evaluator(RuleSpec.model_validate_json(rule_json), DeviceParams(0))
 
 
 def _aware(at: datetime) -> datetime:
