@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shugu.monitor.learning import device_learning
-from shugu.monitor.rule_service import device_rules, save_rule
+import numpy as np
+
+from shugu.monitor.anomaly_rule import AnomalyEvaluator
+from shugu.monitor.evaluators import Progress
+from shugu.monitor.learning import Learning, device_learning
+from shugu.monitor.rule_service import device_rules, save_override, save_rule
 from shugu.monitor.rules import custom_rule_ref
 from shugu.monitor.service import Monitor
 from tests.monitor.site import DAY, Site, anomaly_rule, curve
+from tests.monitor.test_engine import engine_with
 
 
 def plant_rule(site: Site, monitor: Monitor, fit_points: int, rule_id: int | None = None) -> str:
@@ -85,3 +90,37 @@ def test_a_state_of_another_layout_or_a_damaged_one_counts_as_nothing_learned(
     site.registry.save_detector_states([(ref, site.device, layout.key, b"not zlib")])
     broken = device_learning(site.registry, monitor.engine.rules(), site.device)[ref]
     assert broken.saved_at is None and broken.progress.done == 0
+
+
+def test_per_cent_is_whole_and_never_100_before_the_rule_is_done() -> None:
+    at = datetime.now(UTC)
+    for done in range(100):
+        assert Learning(Progress(done, 100, "rows"), at).percent == done
+    assert Learning(Progress(99.99, 100, "rows"), at).percent == 99
+    assert Learning(Progress(100, 100, "rows"), None).percent == 99  # nothing saved
+    assert Learning(Progress(100, 100, "rows"), at).percent == 100
+
+
+def test_an_hourly_series_learns_its_warm_up_readings_after_its_day() -> None:
+    """A day of series time comes at the 25th hourly reading; the detector still needs its
+    warm-up readings before it judges, so the progress counts those."""
+    evaluator = engine_with({"kind": "anomaly", "metric": "v"}, devices=1).rules()["r"].evaluator
+    assert isinstance(evaluator, AnomalyEvaluator)
+    layout = evaluator.state_layout()
+    warm = evaluator.detector.warmup_points
+
+    def after(start: int, points: int) -> Progress:
+        for i in range(start, start + points):
+            ts = 1_800_000_000_000 + i * 3_600_000
+            evaluator.step(np.array([1]), np.array([ts]), {"v": np.array([20.0 + i % 3])})
+        return evaluator.progress(layout.named(layout.unpack(evaluator.export_states()[1])))
+
+    assert after(0, 30) == Progress(30, warm, "points")
+    assert after(30, warm - 30).unit == "minutes"  # its day and its warm-up both done
+
+
+def test_a_rule_disabled_for_the_device_shows_no_progress(site: Site) -> None:
+    monitor = site.monitor()
+    ref = plant_rule(site, monitor, fit_points=100)
+    save_override(site.registry, monitor, site.enterprise, site.device, ref, {"enabled": False})
+    assert ref not in device_learning(site.registry, monitor.engine.rules(), site.device)

@@ -452,9 +452,11 @@ def test_a_plant_model_left_without_a_fit_is_fitted_on_a_day_of_its_profile_s_ro
     groups = page.split('data-testid="rule-metrics"')[1].split("</fieldset>")[0]
     for profile, rows in (("cooling_tower", 2880), ("loom", 8640), ("crah", 2880)):
         assert f'data-profile="{profile}" data-day-rows="{rows}"' in groups
-    # Nothing ticked, no profile chosen: the longest day any profile proposes.
+    # A new form applies to its first choice, every cooling tower, until another is chosen.
+    first = page.split('id="rf-applies"')[1].split("<option")[1]
+    assert first.startswith(' value="profile:cooling_tower">')
     fit = page.split('id="rf-fit_points"')[1].split(">")[0]
-    assert 'placeholder="8640"' in fit and 'data-default-fit="400"' in fit
+    assert 'placeholder="2880"' in fit and 'data-default-fit="400"' in fit
     tower = ["hot_water_c", "fan_power_kw"]
     for applies, fields, expected in (
         ("profile:cooling_tower", {}, 2880),
@@ -469,6 +471,19 @@ def test_a_plant_model_left_without_a_fit_is_fitted_on_a_day_of_its_profile_s_ro
         assert f'value="{expected}"' in edit.split('id="rf-fit_points"')[1].split(">")[0]
     shown = world.client.get(f"{url}/{rule['id']}").text
     assert 'placeholder="2880"' in shown.split('id="rf-fit_points"')[1].split(">")[0]
+    # A model saved without a fit (from the API) runs on 400: its form shows 400, so that
+    # saving it again for its label does not refit every device on a day.
+    body = {
+        "rule": {"key": "tower_plant", "label_zh": "冷却塔模型", "label_en": "Tower model",
+                 "kind": "plant", "metrics": tower},
+        "scope": {"profile": "cooling_tower"},
+    }  # fmt: skip
+    made = world.client.post(
+        f"/api/enterprises/{world.ent_b}/rules", json=body, headers=world.as_("admin_b")
+    )
+    assert made.status_code == 201, made.text
+    edit = world.client.get(f"{url}/{made.json()['id']}").text
+    assert 'value="400"' in edit.split('id="rf-fit_points"')[1].split(">")[0]
 
 
 def test_a_plant_model_is_judged_against_the_conditions_ticked(world: World) -> None:

@@ -118,9 +118,12 @@ class LearningOut(BaseModel):
 
     learned: bool = Field(description="the rule judges the device")
     percent: int = Field(ge=0, le=100)
-    done: float = Field(description="rows of the fit taken, or minutes of series time learned")
+    done: float = Field(
+        description="rows of the fit taken (unit rows), minutes of series time learned (minutes) "
+        "or readings received while fewer than the detector's warm-up (points)"
+    )
     needed: float
-    unit: Literal["rows", "minutes"]
+    unit: Literal["rows", "minutes", "points"]
     saved_at: datetime | None = Field(description="when the state was saved; null: not yet")
 
     @classmethod

@@ -58,6 +58,7 @@ class PlantEvaluator(Evaluator):
         #: Conditions of devices that have sent no sensor row yet: handed to the detector when
         #: the first comes, so a device that only ever sends conditions keeps no detector.
         self.early_conditions: dict[int, npt.NDArray[np.float64]] = {}
+        self._layout: Layout | None = None
 
     def inherit(self, old: Evaluator) -> None:
         """An edited rule over the same metrics with the same fit keeps its fitted detectors
@@ -84,11 +85,15 @@ class PlantEvaluator(Evaluator):
         return rows
 
     def state_layout(self) -> Layout:
-        blank = self._new_detector()
-        while_ = f" while {self.rule.running_metric}" if self.rule.running_metric else ""
-        given = f" given {','.join(self.conditions)}" if self.conditions else ""
-        meaning = f"plant {','.join(self.metrics)}{given}{while_} {self.plant_params!r}"
-        return layout_of([(name, a[None]) for name, a in self._state_rows(blank, -1)], meaning)
+        # Worked out once: it holds a blank fit buffer of fit_points rows to take the shapes from.
+        if self._layout is None:
+            blank = self._new_detector()
+            while_ = f" while {self.rule.running_metric}" if self.rule.running_metric else ""
+            given = f" given {','.join(self.conditions)}" if self.conditions else ""
+            meaning = f"plant {','.join(self.metrics)}{given}{while_} {self.plant_params!r}"
+            rows = self._state_rows(blank, -1)
+            self._layout = layout_of([(name, a[None]) for name, a in rows], meaning)
+        return self._layout
 
     def progress(self, state: Mapping[str, npt.NDArray[np.generic]] | None) -> Progress:
         """Rows of the device's fit taken so far (all of them once it is fitted)."""

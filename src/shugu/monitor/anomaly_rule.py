@@ -83,11 +83,16 @@ class AnomalyEvaluator(Evaluator):
         return layout
 
     def progress(self, state: Mapping[str, npt.NDArray[np.generic]] | None) -> Progress:
-        """Minutes of the device's series time learned, of the day it learns before alarming."""
+        """The slower of the two things a device's series needs before the rule alarms: a day of
+        series time, and the detector's warm-up readings (an hourly meter has its day long
+        before its hundredth reading)."""
         if state is None or int(state["n"]) == 0:
             return Progress(0.0, LEARNING_MINUTES, "minutes")
-        learned = (int(state["last_ms"]) - int(state["first_ms"])) / 60_000.0
-        return Progress(max(learned, 0.0), LEARNING_MINUTES, "minutes")
+        points, warm = int(state["n"]), self.detector.warmup_points
+        minutes = max((int(state["last_ms"]) - int(state["first_ms"])) / 60_000.0, 0.0)
+        if points < warm and points / warm < minutes / LEARNING_MINUTES:
+            return Progress(points, warm, "points")
+        return Progress(minutes, LEARNING_MINUTES, "minutes")
 
     def _device_arrays(self) -> list[tuple[str, npt.NDArray[np.generic]]]:
         """The rule's own per-device state, indexed by device (the bank's by slot)."""

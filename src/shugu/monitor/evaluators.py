@@ -69,11 +69,12 @@ def _grown(array: npt.NDArray[np.generic], size: int, fill: float | int | bool) 
 @dataclass(frozen=True, slots=True)
 class Progress:
     """How far a device's learning is: ``done`` of ``needed``, in ``unit`` (rows of a plant
-    rule's fit, minutes of an anomaly rule's series time)."""
+    rule's fit; minutes of an anomaly rule's series time, or its readings while it has fewer
+    than its detector's warm-up)."""
 
     done: float
     needed: float
-    unit: Literal["rows", "minutes"]
+    unit: Literal["rows", "minutes", "points"]
 
 
 class Evaluator:

@@ -14,10 +14,13 @@ learned nothing that a restart would keep.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from shugu.monitor.anomaly import AnomalyBank
+from shugu.monitor.anomaly_rule import AnomalyEvaluator
 from shugu.monitor.engine import CompiledRule, RuleEngine
 from shugu.monitor.evaluators import DeviceParams, Evaluator, Progress
 from shugu.monitor.rules import RuleSpec
@@ -42,8 +45,10 @@ class Learning:
         """Whole per cent done, 100 only when learned (a rule at 99.6 % still judges nothing)."""
         if self.learned:
             return 100
-        share = self.progress.done / self.progress.needed if self.progress.needed > 0 else 0.0
-        return min(int(share * 100), 99)
+        if self.progress.needed <= 0:
+            return 0
+        # done * 100 / needed, not (done / needed) * 100: 29 of 100 is 29 %, not 28.
+        return min(math.floor(self.progress.done * 100 / self.progress.needed), 99)
 
 
 def device_learning(
@@ -52,7 +57,9 @@ def device_learning(
     """Per rule watching ``device_id`` that learns before it judges, its progress there."""
     learners = {}
     for ref, compiled in rules.items():
-        if device_id not in compiled.effective:
+        watching = compiled.effective.get(device_id)
+        # A rule disabled for the device learns nothing there: it has no progress to show.
+        if watching is None or not watching.enabled:
             continue
         evaluator = _reader(compiled.binding.rule.model_dump_json())
         if evaluator is None or evaluator.progress(None) is None:
@@ -68,7 +75,7 @@ def device_learning(
         if found is not None and layout is not None and found[0] == layout.key:
             try:
                 progress = evaluator.progress(layout.named(layout.unpack(found[2])))
-                at = _aware(found[1])
+                at = found[1]
             except ValueError:
                 # A damaged blob: the monitor will not read it either, and learns afresh.
                 progress = None
@@ -79,18 +86,19 @@ def device_learning(
     return out
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)
 def _reader(rule_json: str) -> Evaluator | None:
     """An evaluator of the rule to read saved states with, never the monitor's own: only its
     layout and its reading of a state are wanted, and the monitor's runs on another thread.
     Kept per rule: making an anomaly rule's detector bank takes milliseconds, and a page asks
-    for every rule of the device."""
-    return RuleEngine.new_evaluator(RuleSpec.model_validate_json(rule_json), DeviceParams(0))
-
-
-def _aware(at: datetime) -> datetime:
-    """SQLite gives back naive times; the registry writes UTC."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    for every rule of the device. Its bank has room for one series: it reads, never learns."""
+    rule = RuleSpec.model_validate_json(rule_json)
+    evaluator = RuleEngine.new_evaluator(rule, DeviceParams(0))
+    if isinstance(evaluator, AnomalyEvaluator):
+        evaluator.bank = AnomalyBank(
+            sensitivity=rule.effective_sensitivity, params=evaluator.detector, capacity=1
+        )
+    return evaluator
 
 
 __all__ = ["Learning", "device_learning"]

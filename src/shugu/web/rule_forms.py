@@ -100,7 +100,10 @@ class Choices:
     def fit_shown(self, values: Mapping[str, str]) -> int:
         """The fit a plant model of the form as it stands would get if left empty."""
         gauges = [g for name in TICKED_FIELDS for g in values.get(name, "").split(",") if g]
-        proposed = proposed_fit(self, gauges, values.get("applies", ""))
+        # A new form's select sends its first choice.
+        first = next(iter((*self.profiles, *self.assets, *self.devices)), None)
+        applies = values.get("applies") or (first.value if first else "")
+        proposed = proposed_fit(self, gauges, applies)
         return DEFAULT_FIT_POINTS if proposed is None else proposed
 
 
@@ -193,6 +196,10 @@ def form_of(body: Mapping[str, Any]) -> RuleForm:
     scope: Mapping[str, Any] = body.get("scope", {})
     values = {name: _text(rule.get(name)) for name in (*TEXT_FIELDS, *NUMBER_FIELDS)}
     values["kind"] = str(rule.get("kind", RuleKind.threshold.value))
+    if values["kind"] == RuleKind.plant.value and not values["fit_points"]:
+        # Saved without a fit, the rule runs on the rule's own default: shown, so that saving
+        # the form again keeps it (a proposed day would refit every device).
+        values["fit_points"] = str(DEFAULT_FIT_POINTS)
     values["pattern"] = "no" if rule.get("pattern") is False else "yes"
     values["running_metric"] = str(rule.get("running_metric") or "")
     for name in TICKED_FIELDS:
