@@ -14,6 +14,7 @@ from httpx import Response
 
 from shugu.monitor import rule_service
 from shugu.monitor.anomaly_plant_rule import PlantEvaluator
+from shugu.monitor.anomaly_rule import AnomalyEvaluator
 from shugu.monitor.evaluators import DeviceParams
 from shugu.monitor.rules import RuleSpec
 from tests.web.conftest import World, csrf_headers, sign_in
@@ -724,3 +725,45 @@ def test_a_device_s_plant_model_shows_how_far_its_fit_has_got(world: World) -> N
     rows(4, 6)
     card = card_of(fragment(world), ref)
     assert "已学习完毕，正在判断本设备。" in card and "<progress" not in card
+
+
+def test_a_device_s_anomaly_rule_shows_its_learning_day_or_its_warm_up_readings(
+    world: World,
+) -> None:
+    """An anomaly rule counts hours of its learning day; on a series slower than its warm-up
+    readings (hourly), it counts readings instead."""
+    body = {
+        "rule": {
+            "key": "supply_anomaly", "label_zh": "送风异常", "label_en": "Supply anomaly",
+            "kind": "anomaly", "metric": "supply_air_c",
+        },
+        "scope": {"device_id": world.device_b},
+    }  # fmt: skip
+    made = world.client.post(
+        f"/api/enterprises/{world.ent_b}/rules", json=body, headers=world.as_("admin_b")
+    )
+    assert made.status_code == 201, made.text
+    ref = made.json()["ref"]
+    rule = RuleSpec.model_validate(body["rule"])
+    sign_in(world.client, "admin_b")
+
+    def saved_after(points: int, step_ms: int) -> str:
+        evaluator = AnomalyEvaluator(rule, DeviceParams(world.device_b + 1))
+        evaluator.reserve(world.device_b + 1)
+        for i in range(points):
+            values = {"supply_air_c": np.array([18.0 + 0.1 * (i % 5)])}
+            ts = np.array([1_800_000_000_000 + i * step_ms])
+            evaluator.step(np.array([world.device_b]), ts, values)
+        blob = evaluator.export_states()[world.device_b]
+        key = evaluator.state_layout().key
+        world.registry.save_detector_states([(ref, world.device_b, key, blob)])
+        return card_of(fragment(world), ref)
+
+    # 721 readings a minute apart: 720 minutes of the day's 1,440.
+    card = saved_after(721, 60_000)
+    assert "学习中：需学习 24 小时的读数，已学 12 小时（50%），学满之前不告警。" in card
+    card = saved_after(30, 3_600_000)
+    assert "学习中：需 100 个读数，已收到 30 个（30%），收满之前不告警。" in card
+    world.client.get("/lang?to=en&next=/")
+    card = card_of(fragment(world), ref)
+    assert "Learning: 30 of the 100 readings it needs received (30%)" in card
