@@ -15,7 +15,7 @@ from httpx import Response
 from shugu.monitor import rule_service
 from shugu.monitor.anomaly_plant_rule import PlantEvaluator
 from shugu.monitor.anomaly_rule import AnomalyEvaluator
-from shugu.monitor.evaluators import DeviceParams
+from shugu.monitor.evaluators import DeviceParams, Evaluator
 from shugu.monitor.rules import RuleSpec
 from tests.web.conftest import World, csrf_headers, sign_in
 
@@ -479,11 +479,7 @@ def test_a_plant_model_left_without_a_fit_is_fitted_on_a_day_of_its_profile_s_ro
                  "kind": "plant", "metrics": tower},
         "scope": {"profile": "cooling_tower"},
     }  # fmt: skip
-    made = world.client.post(
-        f"/api/enterprises/{world.ent_b}/rules", json=body, headers=world.as_("admin_b")
-    )
-    assert made.status_code == 201, made.text
-    edit = world.client.get(f"{url}/{made.json()['id']}").text
+    edit = world.client.get(f"{url}/{api_rule(world, body)['id']}").text
     assert 'value="400"' in edit.split('id="rf-fit_points"')[1].split(">")[0]
 
 
@@ -671,6 +667,22 @@ def test_a_device_gets_its_own_sensitivity_for_an_anomaly_rule(world: World) -> 
     assert api_overrides(world)[ref] == {"sensitivity": 0.2}
 
 
+def api_rule(w: World, body: dict[str, Any]) -> dict[str, Any]:
+    """An own rule of B made through the API by B's administrator: its listing (ref, id)."""
+    made = w.client.post(f"/api/enterprises/{w.ent_b}/rules", json=body, headers=w.as_("admin_b"))
+    assert made.status_code == 201, made.text
+    answer: dict[str, Any] = made.json()
+    return answer
+
+
+def save_state(w: World, ref: str, evaluator: Evaluator) -> None:
+    """What the monitor would save of B's air handler under ``ref``: the evaluator's state."""
+    layout = evaluator.state_layout()
+    assert layout is not None
+    blob = evaluator.export_states()[w.device_b]
+    w.registry.save_detector_states([(ref, w.device_b, layout.key, blob)])
+
+
 def test_a_device_s_plant_model_shows_how_far_its_fit_has_got(world: World) -> None:
     """Until a plant model has taken its fit rows it judges nothing: the device's card says so,
     and how far along it is as of the monitor's last save, in Chinese and in English."""
@@ -681,11 +693,7 @@ def test_a_device_s_plant_model_shows_how_far_its_fit_has_got(world: World) -> N
         },
         "scope": {"device_id": world.device_b},
     }  # fmt: skip
-    made = world.client.post(
-        f"/api/enterprises/{world.ent_b}/rules", json=body, headers=world.as_("admin_b")
-    )
-    assert made.status_code == 201, made.text
-    ref = made.json()["ref"]
+    ref = str(api_rule(world, body)["ref"])
     sign_in(world.client, "admin_b")
     card = card_of(fragment(world), ref)
     assert "学习中：尚无保存的学习进度（监测服务每 5 分钟保存一次学到的内容）。" in card
@@ -695,14 +703,12 @@ def test_a_device_s_plant_model_shows_how_far_its_fit_has_got(world: World) -> N
     rule = RuleSpec.model_validate(body["rule"])
     evaluator = PlantEvaluator(rule, DeviceParams(world.device_b + 1))
     evaluator.reserve(world.device_b + 1)
-    layout = evaluator.state_layout()
 
     def rows(start: int, n: int) -> None:
         for i in range(start, start + n):
             values = {"supply_air_c": np.array([18.0 + 0.1 * i]), "return_air_c": np.array([24.0])}
             evaluator.step(np.array([world.device_b]), np.array([1_800_000_000_000 + i]), values)
-        blob = evaluator.export_states()[world.device_b]
-        world.registry.save_detector_states([(ref, world.device_b, layout.key, blob)])
+        save_state(world, ref, evaluator)
 
     rows(0, 4)
     card = card_of(fragment(world), ref)
@@ -739,11 +745,7 @@ def test_a_device_s_anomaly_rule_shows_its_learning_day_or_its_warm_up_readings(
         },
         "scope": {"device_id": world.device_b},
     }  # fmt: skip
-    made = world.client.post(
-        f"/api/enterprises/{world.ent_b}/rules", json=body, headers=world.as_("admin_b")
-    )
-    assert made.status_code == 201, made.text
-    ref = made.json()["ref"]
+    ref = str(api_rule(world, body)["ref"])
     rule = RuleSpec.model_validate(body["rule"])
     sign_in(world.client, "admin_b")
 
@@ -754,9 +756,7 @@ def test_a_device_s_anomaly_rule_shows_its_learning_day_or_its_warm_up_readings(
             values = {"supply_air_c": np.array([18.0 + 0.1 * (i % 5)])}
             ts = np.array([1_800_000_000_000 + i * step_ms])
             evaluator.step(np.array([world.device_b]), ts, values)
-        blob = evaluator.export_states()[world.device_b]
-        key = evaluator.state_layout().key
-        world.registry.save_detector_states([(ref, world.device_b, key, blob)])
+        save_state(world, ref, evaluator)
         return card_of(fragment(world), ref)
 
     # 721 readings a minute apart: 720 minutes of the day's 1,440.
