@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 import numpy as np
@@ -85,6 +86,9 @@ class Evaluator:
         self.params = params
         self.active = np.zeros(0, np.bool_)
         self.last_ts = np.zeros(0, np.int64)
+        #: When this model of the rule was made: a state of another model saved after it is
+        #: newer than anything this one learned (``Registry.save_detector_states``).
+        self.made_at = datetime.now(UTC)
 
     def reserve(self, size: int) -> None:
         self.active = _grown(self.active, size, False)

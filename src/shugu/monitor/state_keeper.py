@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from shugu.monitor.detector_state import Layout
 from shugu.monitor.engine import RuleEngine
@@ -62,6 +64,25 @@ class StateKeeper:
             del self._asked[key]
         return wanted
 
+    def forget_stale(self) -> None:
+        """Forget which devices were asked for under models the rules no longer run: a rule
+        changed back to an earlier model must read that model's states again (after the
+        engine was reconfigured)."""
+        current = {
+            (ref, layout.key)
+            for ref, compiled in self._engine.rules().items()
+            if compiled.evaluator is not None
+            and (layout := compiled.evaluator.state_layout()) is not None
+        }
+        for key in set(self._asked) - current:
+            del self._asked[key]
+
+    def forget(self, ref: str, devices: Collection[int]) -> None:
+        """Ask for ``ref``'s state of ``devices`` again at the next restore."""
+        for key, asked in self._asked.items():
+            if key[0] == ref:
+                asked.difference_update(devices)
+
     def restore(self) -> KeptStates:
         """Read the saved state of every device not yet asked for, into its rules."""
         started = time.perf_counter()
@@ -104,16 +125,24 @@ class StateKeeper:
             for at in range(0, len(changed), CHUNK):
                 chunk = changed[at : at + CHUNK]
                 with lock:
-                    if self._engine.rules().get(ref) is None:
-                        break  # the rule went meanwhile
+                    now = self._engine.rules().get(ref)
+                    if now is None or now.evaluator is not evaluator:
+                        # The rule went or was changed meanwhile: what the old evaluator learned
+                        # must not replace a state saved for the new one (decision 0076).
+                        break
                     rows = evaluator.export_rows(chunk)
                 states = [
                     (ref, device, key, Layout.pack(row))
                     for device, row in zip(chunk, rows, strict=True)
                 ]
-                self._registry.save_detector_states(states)
+                # A state saved for a newer model of the rule (a fit on stored readings made
+                # while this save copied, or before this monitor heard of it) is not replaced.
+                self._registry.save_detector_states(states, model_at=evaluator.made_at)
                 devices += len(states)
                 size += sum(len(s[3]) for s in states)
         if prune:
-            self._registry.prune_detector_states(set(self._engine.rules()))
+            # A rule this monitor does not know yet (made since its last look, its states
+            # saved with it, decision 0076) keeps its states until it has had time to look.
+            settled = datetime.now(UTC) - timedelta(seconds=2 * SAVE_EVERY_S)
+            self._registry.prune_detector_states(set(self._engine.rules()), saved_before=settled)
         return KeptStates(devices, size, time.perf_counter() - started)

@@ -22,4 +22,8 @@ class DetectorState(Base):
     #: Which layout the blob is packed in (kind, metrics, detector parameters, array shapes).
     layout_key: Mapped[str] = mapped_column(String(64))
     saved_at: Mapped[datetime]
+    #: When the model (the evaluator, or a fit on stored readings) that learned it was made:
+    #: a state of an older model of the rule does not replace it (decision 0076). None for
+    #: states saved before this was kept.
+    model_at: Mapped[datetime | None]
     state: Mapped[bytes] = mapped_column(LargeBinary)
