@@ -25,7 +25,7 @@ def plant_rule(site: Site, monitor: Monitor, fit_points: int, rule_id: int | Non
         },
         "scope": {"device_id": site.device},
     }  # fmt: skip
-    record = save_rule(site.registry, monitor, site.enterprise, body, rule_id=rule_id)
+    record = save_rule(site.registry, monitor, site.enterprise, body, rule_id=rule_id).record
     return custom_rule_ref(record.id)
 
 

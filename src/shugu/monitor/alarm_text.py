@@ -15,7 +15,7 @@ from typing import Literal
 import yaml
 
 from shugu.domain.profiles import MetricKind, MetricSpec, load_profiles
-from shugu.domain.timeutil import CHINA_OFFSET_MS
+from shugu.domain.timeutil import CHINA_OFFSET_MS, CHINA_TZ
 from shugu.monitor.rules import RuleKind, RuleSpec
 
 Lang = Literal["zh", "en"]
@@ -41,7 +41,13 @@ def limit_line(rule: RuleSpec, lang: str) -> str:
         key = "limit_anomaly" if rule.uses_pattern else "limit_anomaly_plain"
         text = _t(lang, key).format(sensitivity=shown)
     elif rule.kind is RuleKind.plant:
-        text = _t(lang, "limit_plant").format(sensitivity=shown, fit=rule.fit_points)
+        if rule.fit_from is None:
+            text = _t(lang, "limit_plant").format(sensitivity=shown, fit=rule.fit_points)
+        else:
+            since = rule.fit_from.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+            text = _t(lang, "limit_plant_from").format(
+                sensitivity=shown, fit=rule.fit_points, since=since
+            )
         if rule.conditions:
             names = ("、" if lang == "zh" else ", ").join(rule.conditions)
             text += _t(lang, "limit_given").format(conditions=names)

@@ -153,6 +153,11 @@ class PlantDetector:
         self._moved = np.zeros(context, np.bool_)
 
     @property
+    def rows_taken(self) -> int:
+        """Rows of the fit period taken so far (all of them once fitted)."""
+        return self.params.fit_rows if self.fitted else len(self._fit)
+
+    @property
     def last_ms(self) -> int | None:
         """The time of the last row taken, None before the first."""
         return self._last_ms

@@ -90,7 +90,10 @@ class PlantEvaluator(Evaluator):
             blank = self._new_detector()
             while_ = f" while {self.rule.running_metric}" if self.rule.running_metric else ""
             given = f" given {','.join(self.conditions)}" if self.conditions else ""
-            meaning = f"plant {','.join(self.metrics)}{given}{while_} {self.plant_params!r}"
+            # A fit taken from stored readings is another model than one of the rows after
+            # the save: changing where the fit comes from starts the devices afresh.
+            since = f" fitted from {self.rule.fit_from.isoformat()}" if self.rule.fit_from else ""
+            meaning = f"plant {','.join(self.metrics)}{given}{while_} {self.plant_params!r}{since}"
             rows = self._state_rows(blank, -1)
             self._layout = layout_of([(name, a[None]) for name, a in rows], meaning)
         return self._layout

@@ -76,7 +76,8 @@ class CompiledRule:
     effective: dict[int, RuleSpec] = field(default_factory=dict)
 
 
-def _applies(binding: RuleBinding, device: DeviceInfo) -> bool:
+def applies(binding: RuleBinding, device: DeviceInfo) -> bool:
+    """Whether a rule as configured watches a device."""
     scope = binding.scope
     if binding.enterprise_id is not None and device.enterprise_id != binding.enterprise_id:
         return False
@@ -179,7 +180,7 @@ class RuleEngine:
             params = DeviceParams(self._size)
             effective: dict[int, RuleSpec] = {}
             for device in self._devices.values():
-                if not _applies(binding, device):
+                if not applies(binding, device):
                     continue
                 rule = binding.rule
                 extra = overrides.get((binding.ref, device.id))

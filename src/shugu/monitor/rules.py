@@ -12,16 +12,18 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Self
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shugu.domain.errors import ValidationError
 from shugu.domain.expr import Expression, parse_expression
 from shugu.domain.profiles import Profile, load_profiles
+from shugu.domain.timeutil import CHINA_TZ, MAX_INSTANT_MS, parse_instant
 from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, PATTERN_SENSITIVITY
 from shugu.monitor.model import Severity
 
@@ -80,6 +82,25 @@ OVERRIDABLE = frozenset(
 )
 
 
+def fit_instant(value: str | int | float) -> datetime:
+    """A plant rule's ``fit_from`` as the API's ranges read instants: milliseconds since 1970 or
+    ISO 8601 (without an offset: China time); ValueError saying what is wrong."""
+    between = "fit_from must lie between 1970 and the year 9999"
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("fit_from takes whole milliseconds since 1970 or ISO 8601")
+        value = int(value)
+    try:
+        ms = parse_instant(str(value), "fit_from")
+        if not 0 <= ms <= MAX_INSTANT_MS:
+            raise ValueError(between)
+        return datetime.fromtimestamp(ms / 1000, CHINA_TZ)
+    except ValidationError as exc:
+        raise ValueError(exc.message) from None
+    except (OverflowError, ValueError, OSError):
+        raise ValueError(between) from None
+
+
 class RuleSpec(BaseModel):
     # A NaN or infinite limit would be accepted and then never (or always) fire.
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
@@ -118,6 +139,11 @@ class RuleSpec(BaseModel):
     #: (decision 0074); left out here, it is SKAB's protocol, 400.
     metrics: tuple[str, ...] | None = Field(default=None, min_length=1, max_length=64)
     fit_points: int = Field(default=400, ge=MIN_FIT_POINTS, le=MAX_FIT_POINTS)
+    #: Where a plant rule's fit is taken from (拟合起点, decision 0076): each device's first
+    #: ``fit_points`` rows of running from this instant on are read back from the store when
+    #: the rule is saved, so the rule judges at once. None: the rows that come after the save.
+    #: Milliseconds since 1970 or ISO 8601 (without an offset: China time), as the API's ranges.
+    fit_from: datetime | None = None
     #: A plant rule's conditions (工况): metrics of what the machine is given, the weather or
     #: its load, that its sensors are judged against rather than judged themselves (decision
     #: 0072).
@@ -129,6 +155,13 @@ class RuleSpec(BaseModel):
     flap_window_s: float = Field(default=600.0, gt=0, le=86400)
     flap_start: int = Field(default=8, ge=2, le=10_000)
     flap_stop: int = Field(default=3, ge=1, le=10_000)
+
+    @field_validator("fit_from", mode="before")
+    @classmethod
+    def _instant(cls, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            return value
+        return fit_instant(value)
 
     @model_validator(mode="after")
     def _fits_kind(self) -> Self:
@@ -181,6 +214,11 @@ class RuleSpec(BaseModel):
                 raise ValueError("metric: a plant rule names its sensors in metrics")
         elif self.metrics is not None:
             raise ValueError(f"metrics: belongs to plant rules, not to {kind}")
+        if self.fit_from is not None:
+            if kind is not RuleKind.plant:
+                raise ValueError(f"fit_from: belongs to plant rules, not to {kind}")
+            if self.fit_from.tzinfo is None:
+                raise ValueError("fit_from: give the time with its offset, e.g. +08:00")
         if self.conditions is not None:
             if kind is not RuleKind.plant:
                 raise ValueError(f"conditions: belongs to plant rules, not to {kind}")
@@ -244,7 +282,8 @@ class RuleSpec(BaseModel):
             return text + (f", while {self.running_metric}" if self.running_metric else "")
         if kind is RuleKind.plant:
             shown = _num(self.effective_sensitivity)
-            text = f"fit {self.fit_points} rows, sensitivity {shown}"
+            since = f" from {self.fit_from.isoformat()}" if self.fit_from else ""
+            text = f"fit {self.fit_points} rows{since}, sensitivity {shown}"
             if self.conditions:
                 text += f", given {', '.join(self.conditions)}"
             return text + (f", while {self.running_metric}" if self.running_metric else "")

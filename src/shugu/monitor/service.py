@@ -12,7 +12,8 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,6 +141,7 @@ class Monitor:
         overrides = all_overrides(self._registry)
         with self._engine_lock:
             problems = self.engine.configure(devices, bindings, overrides)
+            self.states.forget_stale()
             # A changed rule starts with fresh state: its open alarms must still clear.
             self.engine.restore_active(self.book.open_pairs())
         self._states_due = self._keeps_states
@@ -204,6 +206,29 @@ class Monitor:
         """Ask for a reconfiguration before the next evaluation (rules or devices changed)."""
         self._reload.set()
         self._wake.set()
+
+    def saves_held(self) -> AbstractContextManager[bool]:
+        """Hold off the saving of learned states (``with monitor.saves_held(): …``): registry
+        writes of states and the reconfiguration that takes them up happen with no save of the
+        old model's states in between (decision 0076)."""
+        return self._save_lock
+
+    def reread_states(self, ref: str, devices: Collection[int]) -> None:
+        """Read the saved states of ``ref`` on ``devices`` again before the next evaluation,
+        even if its model asked for them already (states saved for it since)."""
+        with self._engine_lock:
+            self.states.forget(ref, devices)
+            self._states_due = self._keeps_states
+
+    def now_ms(self) -> int:
+        """The monitor's clock: what it judges fresh by."""
+        return self._clock()
+
+    @property
+    def store(self) -> TelemetryStore:
+        """The store the monitor reads device history from (a plant rule's fit, decision
+        0076)."""
+        return self._store
 
     def rule_of(self, ref: str, device_id: int) -> RuleSpec | None:
         compiled = self.engine.rules().get(ref)
