@@ -4,8 +4,11 @@ and the saved rule is listed with its limit in Chinese; then it is deleted from 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from playwright.sync_api import Locator, Page, expect
 
+from shugu.domain.timeutil import CHINA_TZ
 from tests.browser.conftest import OpenPage
 from tests.browser.demo import Api, Demo
 
@@ -82,16 +85,24 @@ def test_a_plant_model_of_the_loom_is_made_in_the_console(open_page: OpenPage, d
     sensors.locator("input[value=power_kw]").check()
     form.locator("[data-testid=rule-fit_points]").fill("8640")
     form.locator("[data-testid=rule-running]").select_option("running")
+    # Fitted on the looms' readings of the last hour: too few rows for a day's fit, so the
+    # list says how many looms learn the rest live.
+    an_hour_ago = (datetime.now(CHINA_TZ) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    form.locator("[data-testid=rule-fit_from]").fill(an_hour_ago)
     with page.expect_navigation():
         form.locator("[data-testid=rule-save]").click()
+    notice = page.locator("[data-testid=fitted-notice]")
+    expect(notice).to_contain_text("台设备已存数据均不足以完成拟合，将用此后收到的数据继续学习")
 
     row = page.locator("[data-testid=own-rules] tr", has_text="织机运行模型")
     expect(row).to_contain_text("多传感器设备模型")
-    expect(row).to_contain_text("按前 8640 行拟合，灵敏度 0.4，仅在设备运行时判断")
+    since = an_hour_ago.replace("T", " ")
+    expect(row).to_contain_text(f"按 {since} 起的 8640 行拟合，灵敏度 0.4，仅在设备运行时判断")
     saved = [r for r in api.get(f"/api/enterprises/{enterprise}/rules") if r["id"] is not None]
     made = next(r for r in saved if r["rule"]["label_zh"] == "织机运行模型")
     assert made["rule"]["metrics"] == ["speed_rpm", "power_kw"]
     assert made["rule"]["running_metric"] == "running"
+    assert made["rule"]["fit_from"] == an_hour_ago + ":00+08:00"
     with page.expect_navigation():
         row.locator("[data-testid=rule-edit]").click()
     expect(page.locator("[data-testid=rule-metrics] input[value=power_kw]")).to_be_checked()

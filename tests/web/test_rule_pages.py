@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from httpx import Response
 
+from shugu.domain.timeutil import to_iso, utc_now_ms
 from shugu.monitor import rule_service
 from shugu.monitor.anomaly_plant_rule import PlantEvaluator
 from shugu.monitor.anomaly_rule import AnomalyEvaluator
 from shugu.monitor.evaluators import DeviceParams, Evaluator
-from shugu.monitor.rules import RuleSpec
+from shugu.monitor.rules import RuleSpec, fit_instant
 from tests.web.conftest import World, csrf_headers, sign_in
 
 RULE = "crah.chw_supply_high"  # B's air handler: chilled water supply above 12 °C for 300 s
@@ -767,3 +768,156 @@ def test_a_device_s_anomaly_rule_shows_its_learning_day_or_its_warm_up_readings(
     world.client.get("/lang?to=en&next=/")
     card = card_of(fragment(world), ref)
     assert "Learning: 30 of the 100 readings it needs received (30%)" in card
+
+
+def send_history(w: World, rows: int, start_ms: int) -> None:
+    """B's air handler's readings every 30 s from ``start_ms``, sent before any rule models it."""
+    payload = [
+        {
+            "ts": start_ms + i * 30_000,
+            "values": {"supply_air_c": 18.0 + 0.05 * (i % 7), "return_air_c": 24.0 + 0.1 * (i % 3)},
+        }
+        for i in range(rows)
+    ]
+    answer = w.client.post(f"/api/v1/{w.device_token_b}/telemetry", json=payload)
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_plant_model_fitted_on_stored_readings_judges_at_once(world: World) -> None:
+    """Given where to fit from, the form's plant model is fitted on the air handler's stored
+    readings when it is saved: the rule list says so, and the device's card shows it judging."""
+    # 17 s past a minute: the form keeps seconds it is given.
+    start = utc_now_ms() // 60_000 * 60_000 - 3 * 3_600_000 + 17_000
+    send_history(world, 120, start)
+    csrf = sign_in(world.client, "admin_b")
+    url = f"/e/{world.ent_b}/rules"
+    page = world.client.get(url).text
+    field = page.split('id="rf-fit_from"')[1].split(">")[0]
+    assert 'type="datetime-local"' in field and "disabled" in field  # until plant is chosen
+    assert "拟合起点（用已存数据）" in page
+    when = to_iso(start)[:19]  # the form's date and time, China time
+    made = post_plant_form(world, csrf, url, fit_points="100", fit_from=when)
+    assert made.status_code == 303, made.text
+    assert made.headers["location"] == f"{url}?fitted=1&of=1"
+    notice = world.client.get(made.headers["location"]).text
+    assert "设备模型已用已存数据拟合全部 1 台设备，即刻开始判断。" in notice
+    row = notice.split('data-testid="own-rules"')[1].split("</table>")[0]
+    assert f"按 {when[:10]} {when[11:16]} 起的 100 行拟合，灵敏度 0.4" in row
+    [own] = own_rules(world)
+    assert own["rule"]["fit_from"] == to_iso(start)[:19] + "+08:00"
+    card = card_of(fragment(world), own["ref"])
+    assert "已学习完毕，正在判断本设备。" in card
+    edit = world.client.get(f"{url}/{own['id']}").text
+    assert f'value="{when}"' in edit.split('id="rf-fit_from"')[1].split(">")[0]
+
+    # Saved again unchanged, it keeps its model: no new fit, no notice.
+    again = post_plant_form(world, csrf, f"{url}/{own['id']}", fit_points="100", fit_from=when)
+    assert again.headers["location"] == url
+    # More rows than the store holds: fitted partly, the rest is learned live.
+    later = to_iso(start + 60 * 30_000)[:19]
+    partly = post_plant_form(world, csrf, f"{url}/{own['id']}", fit_points="100", fit_from=later)
+    assert partly.headers["location"] == f"{url}?fitted=0&of=1"
+    world.client.get("/lang?to=en&next=/")
+    shown = world.client.get(partly.headers["location"]).text
+    assert "model&#39;s 1 devices had enough stored rows for its fit" in shown
+    assert "Learning: 60 of 100 rows of its fit taken (60%)" in card_of(fragment(world), own["ref"])
+    world.client.get("/lang?to=zh-CN&next=/")
+    # A link edited by hand shows no notice.
+    for query in ("fitted=2&of=1", "fitted=x&of=1", "fitted=1", "fitted=99999999&of=99999999",
+                  "fitted=0&of=0"):  # fmt: skip
+        assert 'data-testid="fitted-notice"' not in world.client.get(f"{url}?{query}").text
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"fit_from": "yesterday"}, "请输入日期，或日期和时间。"),
+        ({"fit_from": "2999-01-01T00:00"}, "早于当前、且此后有已存数据的日期和时间。"),
+        ({"fit_from": "1900-01-01"}, "早于当前、且此后有已存数据的日期和时间。"),
+        (
+            {"kind": "threshold", "above": "30", "metric": "supply_air_c", "metrics": [],
+             "fit_from": "2026-01-01"},
+            "此类规则不使用该项，请留空。",
+        ),
+    ],
+)  # fmt: skip
+def test_a_fit_start_that_cannot_be_used_is_told_beside_its_field(
+    world: World, change: dict[str, object], message: str
+) -> None:
+    csrf = sign_in(world.client, "admin_b")
+    answer = post_plant_form(world, csrf, f"/e/{world.ent_b}/rules", **change)
+    assert answer.status_code == 422, (change, answer.text[:300])
+    error = answer.text.split('data-testid="error-fit_from">')[1].split("</p>")[0]
+    assert message in error, (change, error)
+    assert own_rules(world) == []
+
+
+def air_model_fitted_from(w: World, start: int, fit_from: object) -> dict[str, Any]:
+    """B's air handler with 50 readings stored from ``start``, and an API body of a plant
+    model of it fitted on 30 rows from ``fit_from``."""
+    send_history(w, 50, start)
+    return {
+        "rule": {
+            "key": "air_plant", "label_zh": "送回风模型", "label_en": "Air model",
+            "kind": "plant", "metrics": ["supply_air_c", "return_air_c"], "fit_points": 30,
+            "fit_from": fit_from,
+        },
+        "scope": {"device_id": w.device_b},
+    }  # fmt: skip
+
+
+def test_the_api_tells_what_a_fit_on_stored_readings_took(world: World) -> None:
+    start = utc_now_ms() // 1000 * 1000 - 3 * 3_600_000 + 250
+    body = air_model_fitted_from(world, start, start)
+    made = api_rule(world, body)
+    assert made["history_fit"] == {
+        "devices": 1, "fitted": 1, "learning": 0, "fit_rows": {str(world.device_b): 30},
+    }  # fmt: skip
+    listed = [r for r in own_rules(world) if r["id"] == made["id"]]
+    assert listed[0]["rule"]["fit_from"] == start  # kept as the client gave it
+    sign_in(world.client, "admin_b")
+    edit = world.client.get(f"/e/{world.ent_b}/rules/{made['id']}")
+    shown = edit.text.split('id="rf-fit_from"')[1].split(">")[0]
+    assert f'value="{to_iso(start)[:23]}"' in shown
+    body["rule"]["fit_from"] = "not a time"
+    refused = world.client.post(
+        f"/api/enterprises/{world.ent_b}/rules", json=body, headers=world.as_("admin_b")
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] in ("fit_from", "rule.fit_from")
+
+
+def test_a_fit_on_too_many_stored_rows_is_told_without_the_field_s_hint(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rule_service, "MAX_HISTORY_ROWS", 99)
+    csrf = sign_in(world.client, "admin_b")
+    answer = post_plant_form(
+        world, csrf, f"/e/{world.ent_b}/rules", fit_points="100", fit_from="2026-01-01"
+    )
+    assert answer.status_code == 422
+    error = answer.text.split('data-testid="error-fit_from">')[1].split("</p>")[0]
+    assert "设备数 × 拟合行数不得超过 2,000,000 行" in error
+    assert "早于当前" not in error
+
+
+def test_a_fit_start_given_to_the_millisecond_survives_the_form(world: World) -> None:
+    """A fit start the API gave in milliseconds is shown to the millisecond, so that changing
+    the label in the console keeps the model rather than fit it anew."""
+    start = utc_now_ms() // 1000 * 1000 - 3 * 3_600_000 + 123
+    made = api_rule(world, air_model_fitted_from(world, start, float(start)))
+    assert made["history_fit"]["fitted"] == 1
+    csrf = sign_in(world.client, "admin_b")
+    url = f"/e/{world.ent_b}/rules/{made['id']}"
+    field = world.client.get(url).text.split('id="rf-fit_from"')[1].split(">")[0]
+    shown = to_iso(start)[:23]
+    assert f'value="{shown}"' in field and 'step="0.001"' in field
+    again = post_plant_form(
+        world, csrf, url, label_zh="送回风温度模型", fit_points="30", fit_from=shown,
+        applies=f"device:{world.device_b}",
+    )  # fmt: skip
+    # No fit was made again (the list says nothing of one), and the start is the same instant.
+    assert again.status_code == 303 and again.headers["location"] == f"/e/{world.ent_b}/rules"
+    [own] = [r for r in own_rules(world) if r["id"] == made["id"]]
+    assert own["rule"]["label_zh"] == "送回风温度模型"
+    assert fit_instant(own["rule"]["fit_from"]) == fit_instant(start)

@@ -31,11 +31,39 @@ from shugu.store.registry.monitoring import AlarmRecord
 router = APIRouter(tags=["alarms"])
 
 
+class HistoryFitOut(BaseModel):
+    """What a plant rule's fit took from its devices' stored readings (``fit_from``)."""
+
+    devices: int = Field(description="devices the rule watches")
+    fitted: int = Field(description="devices fitted on stored readings: judged from now on")
+    learning: int = Field(
+        description="devices with fewer stored rows than the fit: they learn the rest live"
+    )
+    fit_rows: dict[int, int] = Field(description="rows of the fit taken per device id")
+
+
 class RuleOut(BaseModel):
     ref: str
     id: int | None = Field(description="the id of an enterprise's own rule; None for defaults")
     scope: dict[str, Any]
     rule: dict[str, Any]
+    history_fit: HistoryFitOut | None = Field(
+        default=None,
+        description="a plant rule saved with fit_from: its fit on stored readings (none when "
+        "saved again with the model it has)",
+    )
+
+
+def _history_out(saved: rule_service.SavedRule) -> HistoryFitOut | None:
+    history = saved.history
+    if history is None:
+        return None
+    return HistoryFitOut(
+        devices=len(history.fits),
+        fitted=history.fitted,
+        learning=len(history.fits) - history.fitted,
+        fit_rows={f.device: f.rows for f in history.fits},
+    )
 
 
 class CustomRuleIn(BaseModel):
@@ -76,11 +104,16 @@ def create_rule(
     enterprise_id: int, body: CustomRuleIn, access: AccessDep, services: ServicesDep
 ) -> RuleOut:
     require_alarm_admin(access, enterprise_id)
-    record = rule_service.save_rule(
+    saved = rule_service.save_rule(
         services.registry, services.monitor, enterprise_id, body.model_dump()
     )
+    record = saved.record
     return RuleOut(
-        ref=custom_rule_ref(record.id), id=record.id, scope=record.body["scope"], rule=body.rule
+        ref=custom_rule_ref(record.id),
+        id=record.id,
+        scope=record.body["scope"],
+        rule=body.rule,
+        history_fit=_history_out(saved),
     )
 
 
@@ -98,11 +131,15 @@ def replace_rule(
     rule_id: int, body: CustomRuleIn, access: AccessDep, services: ServicesDep
 ) -> RuleOut:
     enterprise_id = _own_rule(services, access, rule_id)
-    record = rule_service.save_rule(
+    saved = rule_service.save_rule(
         services.registry, services.monitor, enterprise_id, body.model_dump(), rule_id=rule_id
     )
     return RuleOut(
-        ref=custom_rule_ref(rule_id), id=rule_id, scope=record.body["scope"], rule=body.rule
+        ref=custom_rule_ref(rule_id),
+        id=rule_id,
+        scope=saved.record.body["scope"],
+        rule=body.rule,
+        history_fit=_history_out(saved),
     )
 
 

@@ -14,13 +14,15 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 
 from starlette.datastructures import FormData
 
 from shugu.domain.profiles import MetricKind, PlantRole, Profile, load_profiles
+from shugu.domain.timeutil import CHINA_TZ
 from shugu.monitor.model import Severity
-from shugu.monitor.rules import MAX_FIT_POINTS, MIN_FIT_POINTS, RuleKind, RuleSpec
+from shugu.monitor.rules import MAX_FIT_POINTS, MIN_FIT_POINTS, RuleKind, RuleSpec, fit_instant
 from shugu.store.registry import Registry
 from shugu.web.i18n import N_, Translator
 
@@ -43,7 +45,7 @@ JUDGED_WHILE_KINDS: Final = (RuleKind.anomaly.value, RuleKind.plant.value)
 PATTERN_CHOICES: Final = ("yes", "no")
 FIELDS: Final = (
     *TEXT_FIELDS, "kind", *NUMBER_FIELDS, "pattern", "running_metric", "severity", "applies",
-    "metrics", "conditions",
+    "metrics", "conditions", "fit_from",
 )  # fmt: skip
 #: The fields ticked as one checkbox per metric.
 TICKED_FIELDS: Final = ("metrics", "conditions")
@@ -201,6 +203,7 @@ def form_of(body: Mapping[str, Any]) -> RuleForm:
         # the form again keeps it (a proposed day would refit every device).
         values["fit_points"] = str(DEFAULT_FIT_POINTS)
     values["pattern"] = "no" if rule.get("pattern") is False else "yes"
+    values["fit_from"] = _local_time(rule.get("fit_from"))
     values["running_metric"] = str(rule.get("running_metric") or "")
     for name in TICKED_FIELDS:
         values[name] = ",".join(str(m) for m in rule.get(name) or ())
@@ -267,6 +270,7 @@ def rule_body(
         fit = proposed_fit(allowed, [*sensors, *ticked["conditions"]], values["applies"])
         if fit is not None:
             rule["fit_points"] = fit
+    _fit_from(kind, values["fit_from"], rule, form, tr)
     if values["running_metric"]:
         flags = {c.value for _profile, group in allowed.flags for c in group}
         if kind not in JUDGED_WHILE_KINDS:
@@ -294,6 +298,39 @@ def rule_body(
     else:
         scope[f"{kind}_id"] = int(ident)
     return {"rule": rule, "scope": scope}, form
+
+
+def _local_time(saved: Any) -> str:
+    """A saved instant as the form's date-and-time field shows it (China time), to the
+    millisecond it was given, so that saving the form again keeps the same model."""
+    if saved is None or saved == "":
+        return ""
+    try:
+        # Kept as the API's client gave it: an ISO time or milliseconds.
+        at = fit_instant(saved)
+    except (TypeError, ValueError):
+        return str(saved)
+    if at.microsecond:
+        return at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:23]
+    return at.strftime("%Y-%m-%dT%H:%M:%S" if at.second else "%Y-%m-%dT%H:%M")
+
+
+def _fit_from(kind: str, value: str, rule: dict[str, Any], form: RuleForm, tr: Translator) -> None:
+    """A plant model's fit from stored readings (decision 0076): a date, or a date and time,
+    in China time."""
+    if not value:
+        return
+    if kind != RuleKind.plant.value:
+        form.errors["fit_from"] = tr("This kind of rule does not use it; leave it empty.")
+        return
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        form.errors["fit_from"] = tr("Enter a date, or a date and time.")
+        return
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=CHINA_TZ)
+    rule["fit_from"] = at.isoformat()
 
 
 def proposed_fit(allowed: Choices, gauges: list[str], applies: str) -> int | None:
@@ -393,6 +430,7 @@ HINTS: Final = {
     "clear_after_s": N_("More than 0 s."),
     "running_metric": N_("An on/off metric of the devices, other than the rule's metric."),
     "fit_points": N_("A whole number of rows from 8 to 100,000."),
+    "fit_from": N_("A date and time before now, from which readings are stored."),
     "metrics": N_("Sensors the devices it applies to report, each once."),
     "conditions": N_("Metrics the devices report, each once, none of them a sensor of the model."),
     "label_zh": N_("Required, at most 200 characters."),

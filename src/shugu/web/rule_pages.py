@@ -25,6 +25,7 @@ from shugu.monitor import rule_service
 from shugu.monitor.alarm_text import limit_line
 from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, PATTERN_SENSITIVITY
 from shugu.monitor.model import Severity
+from shugu.monitor.plant_history import HistoryFits
 from shugu.monitor.rule_service import DeviceRule
 from shugu.monitor.rules import KIND_OVERRIDES, RuleKind, RuleSpec, custom_rule_ref
 from shugu.monitor.state_keeper import SAVE_EVERY_S
@@ -379,6 +380,7 @@ def _rules_page(
 ) -> Response:
     registry = user.services.registry
     names = _names(user, enterprise_id)
+    fitted = _fitted_notice(request) if form is None else None
     listed = rule_service.enterprise_rules(
         registry, enterprise_id, profile=None, every_profile=False
     )
@@ -397,10 +399,34 @@ def _rules_page(
             "choices": choices(registry, enterprise_id, user.tr) if can_edit else None,
             "action": f"/e/{enterprise_id}/rules",
             "form_open": form is not None,
+            "fitted": fitted,
             **FORM_CONTEXT,
         },
         status_code=status,
     )
+
+
+#: The most devices a notice of a plant model's fit on stored readings counts.
+_MAX_NOTICE_DEVICES = 1_000_000
+
+
+def _fitted_notice(request: Request) -> tuple[int, int] | None:
+    """(devices fitted on stored readings, devices of the rule) after a plant model was saved
+    with a fit start; None when the page was not reached so (a link edited by hand is shown
+    nothing)."""
+    fitted, of = request.query_params.get("fitted", ""), request.query_params.get("of", "")
+    if not (fitted.isdecimal() and of.isdecimal() and len(fitted) < 8 and len(of) < 8):
+        return None
+    pair = int(fitted), int(of)
+    return pair if pair[0] <= pair[1] <= _MAX_NOTICE_DEVICES else None
+
+
+def _saved_page(enterprise_id: int, history: HistoryFits | None) -> RedirectResponse:
+    """Back to the rule list; after a fit on stored readings, saying how many it fitted."""
+    where = f"/e/{enterprise_id}/rules"
+    if history is not None:
+        where += f"?fitted={history.fitted}&of={len(history.fits)}"
+    return RedirectResponse(where, status_code=303)
 
 
 @router.get("/e/{enterprise_id}/rules")
@@ -414,7 +440,7 @@ def enterprise_rules(request: Request, enterprise_id: int, user: PageUserDep) ->
 
 def _save_rule(
     user: PageUser, enterprise_id: int, submitted: FormData, rule_id: int | None
-) -> RuleForm | None:
+) -> RuleForm | rule_service.SavedRule:
     """Save the form's rule; the form with its errors when it was refused."""
     services = user.services
     allowed = choices(services.registry, enterprise_id, user.tr)
@@ -422,21 +448,23 @@ def _save_rule(
     if form.errors:
         return form
     try:
-        rule_service.save_rule(
+        return rule_service.save_rule(
             services.registry, services.monitor, enterprise_id, body, rule_id=rule_id
         )
     except ValidationError as exc:
         message = user.tr.error(exc.code, exc.message)
         name = form_field(str(exc.details.get("field") or ""))
         if name:
-            hint = hint_for(name, form.values.get(name, ""))
+            # The hint says what a field accepts: beside a refusal of its value, not of its
+            # cost.
+            refused = exc.code == "rule_invalid"
+            hint = hint_for(name, form.values.get(name, "")) if refused else ""
             form.errors[name] = (
                 user.tr("{error} {hint}", error=message, hint=user.tr(hint)) if hint else message
             )
         else:
             form.form_error = message
         return form
-    return None
 
 
 @router.post("/e/{enterprise_id}/rules")
@@ -449,10 +477,10 @@ def _create_rule(
     request: Request, enterprise_id: int, user: PageUser, submitted: FormData
 ) -> Response:
     require_alarm_admin(user.access, enterprise_id)
-    form = _save_rule(user, enterprise_id, submitted, None)
-    if form is not None:
-        return _rules_page(request, user, enterprise_id, form, 422)
-    return RedirectResponse(f"/e/{enterprise_id}/rules", status_code=303)
+    saved = _save_rule(user, enterprise_id, submitted, None)
+    if isinstance(saved, RuleForm):
+        return _rules_page(request, user, enterprise_id, saved, 422)
+    return _saved_page(enterprise_id, saved.history)
 
 
 def _own_rule(user: PageUser, enterprise_id: int, rule_id: int) -> ConfigRecord:
@@ -509,10 +537,10 @@ def _replace_rule(
     request: Request, enterprise_id: int, rule_id: int, user: PageUser, submitted: FormData
 ) -> Response:
     _own_rule(user, enterprise_id, rule_id)
-    form = _save_rule(user, enterprise_id, submitted, rule_id)
-    if form is not None:
-        return _edit_page(request, user, enterprise_id, rule_id, form, 422)
-    return RedirectResponse(f"/e/{enterprise_id}/rules", status_code=303)
+    saved = _save_rule(user, enterprise_id, submitted, rule_id)
+    if isinstance(saved, RuleForm):
+        return _edit_page(request, user, enterprise_id, rule_id, saved, 422)
+    return _saved_page(enterprise_id, saved.history)
 
 
 @router.post("/e/{enterprise_id}/rules/{rule_id}/delete")

@@ -59,7 +59,7 @@ UNDECLARED = (
     *("escalate_after_min", "metric", "above", "below", "deadband", "for_s", "applies"),
     *("label_zh", "label_en", "at_least", "enabled", "flap_window_s", "flap_start"),
     *("sensitivity", "pattern", "clear_after_s", "running_metric", "metrics", "fit_points"),
-    "conditions",
+    *("conditions", "fit_from"),
     # the shift calendar's form (web/calendar_form.py)
     *("start", "effective_from", "note", "rest_day", "holidays", "makeup_days", "shift_name"),
     *("shift_start", "shift_end", "break_name", "break_start", "break_end", "downtime_start"),
