@@ -38,7 +38,9 @@ from shugu.domain.errors import ShuguError, ValidationError
 from shugu.domain.profiles import PlantRole, load_profiles, parse_profile
 from shugu.monitor.config import check_custom_rule
 from shugu.monitor.engine import DeviceInfo, RuleBinding, RuleEngine, describe
+from shugu.monitor.plant_history import fit_on_history
 from shugu.monitor.rules import OVERRIDABLE, RuleKind, RuleSpec, default_rules, validate_rule
+from shugu.store.duckdb_store import DuckDBTelemetryStore
 from shugu.store.registry import Registry
 
 PROFILES = load_profiles()
@@ -50,7 +52,12 @@ RULE_TEMPLATES = [rule.model_dump(mode="json") for _, rule in default_rules().va
         "key": "plant_model", "kind": "plant", "label_zh": "冷却塔运行异常",
         "label_en": "Tower off its normal running", "fit_points": 2880,
         "metrics": ["cold_water_c", "fan_speed_pct"], "conditions": ["wet_bulb_c"],
-    }
+    },
+    {
+        "key": "plant_history", "kind": "plant", "label_zh": "织机运行异常",
+        "label_en": "Loom off its normal running", "fit_points": 8,
+        "metrics": ["speed_rpm", "power_kw"], "fit_from": 1_799_990_000_000,
+    },
 ]  # fmt: skip
 RULE_FIELDS = sorted(RuleSpec.model_fields)
 NUMERIC_RULE_FIELDS = {
@@ -146,6 +153,16 @@ def _rule_field(name: str) -> st.SearchStrategy[Any]:
         specific = st.lists(st.one_of(st.integers(0, 9), hostile_numbers), max_size=4)
     elif name == "severity":
         specific = st.sampled_from(["critical", "major", "minor", "warning"])
+    elif name == "fit_from":
+        specific = st.one_of(
+            st.integers(-(2**70), 2**70),
+            st.integers(1_799_000_000_000, 1_800_100_000_000),
+            st.sampled_from(
+                ["2027-01-15", "2027-01-15T07:59:59Z", "2027-01-15T08:00:00+14:00", "0001-01-01",
+                 "9999-12-31T23:59:59-12:00", "2027-02-30", "T", "1e3", " 1799990000000 "]
+            ),
+            hostile_numbers,
+        )  # fmt: skip
     elif name in NUMERIC_RULE_FIELDS:
         specific = st.one_of(st.floats(-100, 1000), st.integers(0, 100), hostile_numbers)
     else:
@@ -232,6 +249,9 @@ class RuleWorld:
             self.enterprise, "loom-1", "loom", asset_id=self.asset
         )
         self.device = DeviceInfo(record.id, self.enterprise, "loom-1", "loom", (self.asset,))
+        self.folder = folder
+        #: Opened for the first plant rule fitted on stored readings.
+        self.store: DuckDBTelemetryStore | None = None
 
     def check(self, case: tuple[dict[str, Any], dict[str, Any], list[float]]) -> Verdict:
         """Validate the rule as the API does; run an accepted one through the rule engine."""
@@ -263,11 +283,26 @@ class RuleWorld:
         for transition in [*engine.evaluate(batch, now), *engine.tick(now + 10**8)]:
             describe(rule, transition.value, "zh")
             describe(rule, transition.value, "en")
+        if rule.kind is RuleKind.plant and rule.fit_from is not None:
+            self._fit_on_history(rule, batch, names)
         if override_refused is not None:
             return Verdict("partial", (override_refused,))
         return ACCEPTED
 
+    def _fit_on_history(self, rule: RuleSpec, batch: Batch, names: tuple[str, ...]) -> None:
+        """Store the points, then fit the plant rule on them as saving it would."""
+        if self.store is None:
+            self.store = DuckDBTelemetryStore(self.folder / "telemetry.duckdb")
+        ids = self.store.metric_ids(list(names))
+        stored = Batch(batch.device, ids[batch.metric], batch.ts, batch.value, batch.quality)
+        self.store.submit(stored).result(30)
+        fits = fit_on_history(self.store, rule, [self.device.id], int(batch.ts.max()) + 1)
+        if any(f.rows > f.needed for f in fits.fits):
+            raise AssertionError("a fit took more rows than it needs")
+
     def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
         self.registry.close()
 
 

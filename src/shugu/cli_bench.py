@@ -206,6 +206,18 @@ def register(bench: typer.Typer) -> None:
         )  # fmt: skip
         _print_result(result, as_json)
 
+    @bench.command("plant-history")
+    def bench_plant_history(
+        quick: Annotated[bool, typer.Option("--quick", help="8 looms; under a minute")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+        devices: Annotated[int | None, typer.Option(min=1, help="looms (default 40)")] = None,
+        runs: Annotated[int, typer.Option(min=1, help="timed runs; figures are medians")] = 3,
+    ) -> None:
+        """What fitting a plant rule on stored readings adds to saving it (decision 0076)."""
+        module = _bench_module("plant_history")
+        result = module.run(quick=quick, devices=devices, runs=runs, log=not as_json)  # type: ignore[attr-defined]
+        _print_result(result, as_json)
+
     @bench.command("alarms")
     def bench_alarms(
         quick: Annotated[
