@@ -69,11 +69,12 @@ class DetectorStateMixin(RegistryCore):
                     # Every row replaced (a periodic save's usual case): none was kept.
                     replaced_all = (gone.rowcount or 0) == len(pairs)  # type: ignore[attr-defined]
                     if model_at is not None and not replaced_all:
-                        newer = set(
-                            session.execute(
+                        newer = {
+                            (str(ref), int(device))
+                            for ref, device in session.execute(
                                 select(DetectorState.rule_ref, DetectorState.device_id).where(mine)
-                            ).tuples()
-                        )
+                            )
+                        }
                         rows = [row for row in rows if (row[0], row[1]) not in newer]
                     if not rows:
                         continue
