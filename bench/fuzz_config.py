@@ -290,7 +290,8 @@ class RuleWorld:
         return ACCEPTED
 
     def _fit_on_history(self, rule: RuleSpec, batch: Batch, names: tuple[str, ...]) -> None:
-        """Store the points, then fit the plant rule on them as saving it would."""
+        """Store the points, then fit the plant rule on them and back-test it as saving it
+        would."""
         if self.store is None:
             self.store = DuckDBTelemetryStore(self.folder / "telemetry.duckdb")
         ids = self.store.metric_ids(list(names))
@@ -299,6 +300,9 @@ class RuleWorld:
         fits = fit_on_history(self.store, rule, [self.device.id], int(batch.ts.max()) + 1)
         if any(f.rows > f.needed for f in fits.fits):
             raise AssertionError("a fit took more rows than it needs")
+        back = fits.backtest
+        if back is not None and (back.until_ms < back.from_ms or back.total_alarms > back.rows):
+            raise AssertionError("a back-test read backwards or raised more alarms than rows")
 
     def close(self) -> None:
         if self.store is not None:

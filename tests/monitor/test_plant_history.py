@@ -19,7 +19,7 @@ from shugu.monitor.anomaly_plant_rule import PlantEvaluator
 from shugu.monitor.engine import DeviceInfo, RuleBinding, RuleEngine
 from shugu.monitor.learning import device_learning
 from shugu.monitor.plant_history import fit_on_history
-from shugu.monitor.rule_service import save_override, save_rule
+from shugu.monitor.rule_service import backtest_rule, save_override, save_rule
 from shugu.monitor.rules import RuleScope, custom_rule_ref, validate_rule
 from shugu.monitor.service import Monitor
 from shugu.store.duckdb_store import DuckDBTelemetryStore
@@ -371,3 +371,139 @@ def test_a_fit_start_long_ago_over_sparse_readings_takes_few_reads(site: Site) -
     assert fits.fits[0].rows == 120 and not fits.fits[0].fitted
     # An hour at a time, jumping over empty stretches, it takes 122 reads.
     assert counting.reads <= 25, counting.reads
+
+
+def test_the_back_test_counts_the_alarms_the_model_would_have_raised(site: Site) -> None:
+    """300 stored rows: the fit takes the first 100; on the 200 after it the model would have
+    raised one alarm, where the inlet ran 3 °C warm. Nothing is raised for it."""
+    values = flat(300, seed=1)
+    values[200:220] += 3.0
+    store_history(site, values, 0)
+    site.clock.now = T0 + 400 * STEP_MS
+    monitor = site.monitor()
+    saved = save_rule(site.registry, monitor, site.enterprise, plant_body(site, fit_from=T0))
+    assert saved.history is not None
+    back = saved.history.backtest
+    assert back is not None and back.complete
+    assert (back.rows, back.readings) == (200, 200)
+    assert (back.from_ms, back.until_ms) == (T0 + 99 * STEP_MS + 1, T0 + 400 * STEP_MS)
+    assert back.alarms == {site.device: 1}
+    assert T0 + 200 * STEP_MS <= back.first_alarm_ms[site.device] <= T0 + 210 * STEP_MS
+    assert site.registry.list_alarms(None) == []
+    # The state saved is the one at the fit: the live rows after it raise nothing.
+    assert site.feed(monitor, flat(40, seed=2), 400) == []
+
+
+def test_the_back_test_judges_as_the_monitor_judges_the_same_readings(tmp_path: Path) -> None:
+    """Two machines with conditions, a running flag and a fault after their fits: the back-test
+    raises what the live engine raises on the same readings, at the same times."""
+    start = 1_800_000_000_000
+    readings = _readings(np.random.default_rng(7), start)
+    for k, (device, name, ts, value) in enumerate(readings):
+        if name == "a" and start + 300 * 30_000 <= ts < start + 330 * 30_000:
+            readings[k] = (device, name, ts, value + 8.0 * device)
+    rule = {
+        "key": "m", "label_zh": "模型", "label_en": "model", "kind": "plant",
+        "metrics": ["a", "b"], "conditions": ["w"], "running_metric": "run", "fit_points": 150,
+    }  # fmt: skip
+    store = DuckDBTelemetryStore(tmp_path / "t.duckdb")
+    try:
+        batch = stored(store, readings)
+        ids = metric_ids(store)
+        fits = fit_on_history(
+            store, validate_rule({**rule, "fit_from": start}), [1, 2], start + 86_400_000
+        )
+    finally:
+        store.close()
+    live = RuleEngine(ids.get, max_lag_ms=10**12)
+    infos = [DeviceInfo(d, 1, f"d{d}", "generic") for d in (1, 2)]
+    live.configure(infos, [RuleBinding("m", validate_rule(rule), RuleScope(profile="generic"))], {})
+    raised = [t for t in live.evaluate(batch, int(batch.ts.max())) if t.raised]
+    assert raised, "the fault raises the live engine"
+    back = fits.backtest
+    assert back is not None and back.complete
+    counts: dict[int, int] = {}
+    for t in raised:
+        counts[t.device_id] = counts.get(t.device_id, 0) + 1
+    assert back.alarms == counts
+    assert back.first_alarm_ms == {
+        d: min(t.ts_ms for t in raised if t.device_id == d) for d in counts
+    }
+
+
+def test_a_back_test_stops_at_its_readings_and_says_how_far_it_got(tmp_path: Path) -> None:
+    start = 1_800_000_000_000
+    readings = _readings(np.random.default_rng(7), start)
+    rule = validate_rule(
+        {
+            "key": "m", "label_zh": "模型", "label_en": "model", "kind": "plant",
+            "metrics": ["a", "b"], "conditions": ["w"], "running_metric": "run",
+            "fit_points": 150, "fit_from": start,
+        }
+    )  # fmt: skip
+    store = DuckDBTelemetryStore(tmp_path / "t.duckdb")
+    try:
+        stored(store, readings)
+        until = start + 86_400_000
+        whole = fit_on_history(store, rule, [1, 2], until)
+        cut = fit_on_history(store, rule, [1, 2], until, backtest_readings=100)
+        none = fit_on_history(store, rule, [1, 2], until, backtest_readings=0)
+    finally:
+        store.close()
+    assert whole.backtest is not None and cut.backtest is not None and none.backtest is not None
+    assert whole.backtest.complete and whole.backtest.until_ms == until
+    assert not cut.backtest.complete and cut.backtest.readings <= 100
+    assert cut.backtest.from_ms < cut.backtest.until_ms < until
+    assert 0 < cut.backtest.rows < whole.backtest.rows
+    assert (none.backtest.rows, none.backtest.until_ms) == (0, none.backtest.from_ms)
+    # What the model saves does not depend on how far it was back-tested.
+    assert cut.states == whole.states == none.states
+
+
+def test_no_back_test_without_a_fitted_device(site: Site) -> None:
+    store_history(site, flat(30, seed=4), 0)
+    site.clock.now = T0 + 400 * STEP_MS
+    saved = save_rule(site.registry, site.monitor(), site.enterprise, plant_body(site, fit_from=T0))
+    assert saved.history is not None and saved.history.backtest is None
+
+
+def test_a_back_test_before_saving_saves_nothing_and_judges_as_the_save(site: Site) -> None:
+    monitor, other = two_racks(site)
+    warm = flat(100, seed=11) + 3.0
+    store_history(site, warm, 300)  # the site's rack runs warm after the fit
+    body = plant_body(site, fit_from=T0)
+    body["scope"] = {"profile": "rack_sensor"}
+    tried = backtest_rule(site.registry, monitor, site.enterprise, body)
+    assert site.registry.list_configs("rule") == []
+    assert tried.backtest is not None and tried.backtest.alarms == {site.device: 1}
+    assert [f.device for f in tried.fits] == [site.device, other]
+    saved = save_rule(site.registry, monitor, site.enterprise, body).history
+    assert saved is not None and saved.backtest == tried.backtest
+    assert saved.states == tried.states
+
+
+def test_a_back_test_of_a_saved_rule_leaves_out_the_devices_it_is_off_for(site: Site) -> None:
+    monitor, other = two_racks(site)
+    body = plant_body(site, fit_from=T0)
+    body["scope"] = {"profile": "rack_sensor"}
+    rule_id = save_rule(site.registry, monitor, site.enterprise, body).record.id
+    ref = custom_rule_ref(rule_id)
+    save_override(site.registry, monitor, site.enterprise, other, ref, {"enabled": False})
+    body["rule"]["sensitivity"] = 0.5
+    tried = backtest_rule(site.registry, monitor, site.enterprise, body, rule_id=rule_id)
+    # Unlike a save, the back-test fits the devices that keep their model, too.
+    assert [f.device for f in tried.fits] == [site.device]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [{"fit_from": None}, {"kind": "anomaly", "metric": "inlet_c", "metrics": None,
+                          "fit_points": None}],
+)  # fmt: skip
+def test_a_back_test_needs_a_plant_rule_with_a_fit_start(site: Site, rule: dict[str, Any]) -> None:
+    body = plant_body(site, **rule)
+    body["rule"] = {k: v for k, v in body["rule"].items() if v is not None}
+    with pytest.raises(ValidationError) as caught:
+        backtest_rule(site.registry, site.monitor(), site.enterprise, body)
+    assert caught.value.code == "backtest_needs_fit_from"
+    assert caught.value.details.get("field") == "rule.fit_from"

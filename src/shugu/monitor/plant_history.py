@@ -8,18 +8,23 @@ monitor runs, row by row as the monitor would have taken them, until each device
 states are saved where the monitor keeps what its detectors learned (decision 0068), and the
 monitor takes them up before it judges the devices' next rows.
 
-The replay stops for a device at the row that completes its fit: the rows between its fit and
-now are not judged, and its live rows are judged as those after a fit. A device whose stored
-readings from ``fit_from`` hold fewer rows than the fit keeps what they gave and learns the rest
-from the rows that come. Work is the readings read, from ``fit_from`` until every device is
-fitted (or up to now): an hour of them at a time, less where an hour holds more than one read
-returns, longer spans where readings are sparse, and no read of a stretch where nothing was
-stored.
+The saved state of a device is the one at the row that completes its fit: its live rows are
+judged as those after a fit. A device whose stored readings from ``fit_from`` hold fewer rows
+than the fit keeps what they gave and learns the rest from the rows that come. Work is the
+readings read, from ``fit_from`` until every device is fitted (or up to now): an hour of them at
+a time, less where an hour holds more than one read returns, longer spans where readings are
+sparse, and no read of a stretch where nothing was stored.
+
+Then the fitted model judges the stored rows that came after each device's fit, up to now, as
+the monitor would have judged them (a back-test, 回测): what an engineer reads before trusting
+the model is how many alarms it would have raised on rows they know. The back-test raises no
+alarm and changes no saved state; it reads at most ``MAX_BACKTEST_READINGS`` readings and says
+how far it got.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -33,7 +38,7 @@ from shugu.domain.timeutil import CHINA_OFFSET_MS
 from shugu.monitor.anomaly_plant_rule import PlantEvaluator
 from shugu.monitor.detector_state import Layout
 from shugu.monitor.engine import RuleEngine
-from shugu.monitor.evaluators import DeviceParams
+from shugu.monitor.evaluators import DeviceParams, Step
 from shugu.monitor.rules import RuleSpec
 from shugu.store.telemetry import RangeQuery, TelemetryStore
 
@@ -45,6 +50,33 @@ ROWS_PER_READ: Final = 1_000_000
 MAX_SPAN_MS: Final = 7 * 86_400_000
 #: Devices' states packed at a time (each unpacked state holds its whole fit buffer).
 EXPORT_CHUNK: Final = 256
+#: The most readings a back-test reads: about 10 s at the rate `shugu bench plant-history`
+#: measures (a day of 40 looms' three gauges every 10 s is about 1,080,000).
+MAX_BACKTEST_READINGS: Final = 2_000_000
+#: A back-test that cannot take a span this short within what it may still read stops there.
+BACKTEST_MIN_SPAN_MS: Final = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class BackTest:
+    """The fitted model judging the stored rows after each device's fit (回测)."""
+
+    #: Readings read, and the time they reach: ``until_ms`` is the save's now unless the
+    #: back-test stopped at ``MAX_BACKTEST_READINGS`` (``complete`` False).
+    readings: int
+    #: Rows the model scored (one per device and moment with a sensor's reading, taken while
+    #: the device runs).
+    rows: int
+    from_ms: int
+    until_ms: int
+    complete: bool
+    #: Alarms the model would have raised, and the first one's time, per device that has any.
+    alarms: dict[int, int]
+    first_alarm_ms: dict[int, int]
+
+    @property
+    def total_alarms(self) -> int:
+        return sum(self.alarms.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +106,8 @@ class HistoryFits:
     #: When the fitted model was made: the states are newer than anything an older model of
     #: the rule learned (``Registry.save_detector_states``).
     made_at: datetime
+    #: None when no device was fitted, so there is no model to judge with.
+    backtest: BackTest | None = None
 
     @property
     def fitted(self) -> int:
@@ -81,10 +115,16 @@ class HistoryFits:
 
 
 def fit_on_history(
-    store: TelemetryStore, rule: RuleSpec, devices: Sequence[int], until_ms: int
+    store: TelemetryStore,
+    rule: RuleSpec,
+    devices: Sequence[int],
+    until_ms: int,
+    *,
+    backtest_readings: int = MAX_BACKTEST_READINGS,
 ) -> HistoryFits:
     """Replay the devices' stored readings from ``rule.fit_from`` up to ``until_ms`` (at most)
-    through a fresh evaluator of ``rule`` until each device is fitted."""
+    through a fresh evaluator of ``rule`` until each device is fitted, then back-test the fitted
+    devices on their rows after the fit (at most ``backtest_readings`` readings; 0: none)."""
     if rule.fit_from is None:
         raise ValueError("the rule names no fit_from")
     size = max(devices, default=0) + 1
@@ -98,28 +138,13 @@ def fit_on_history(
     start_ms = int(rule.fit_from.timestamp() * 1000)
     pending = sorted(set(devices))
     _seed(store, evaluator, pending, start_ms)
-    cursor = start_ms
-    span = CHUNK_MS
-    while pending and cursor < until_ms:
-        end = min(cursor + span, until_ms)
-        query = RangeQuery(
-            pending, names, cursor, end, utc_offset_ms=CHINA_OFFSET_MS, limit=ROWS_PER_READ
-        )
-        table = store.query_range(query)
-        if table.num_rows >= ROWS_PER_READ and span > 1:
-            # Cut short at the limit, the last devices' rows would lack metrics: read less.
-            span = max(1, span // 2)
-            continue
-        if table.num_rows:
-            _replay(evaluator, table, names, pending)
-            pending = [d for d in pending if not _fitted(evaluator, d)]
-            cursor = end
-            if table.num_rows < ROWS_PER_READ // 4:
-                # Sparse readings (a device that stands, or sends its flag only) are read in
-                # longer spans, so a fit start long ago costs tens of reads, not thousands.
-                span = min(span * 2, MAX_SPAN_MS)
-        else:
-            cursor = _next_reading(store, pending, names, end - 1, until_ms)
+
+    def fit_on(table: pa.Table) -> None:
+        nonlocal pending
+        _replay(evaluator, table, names, pending)
+        pending = [d for d in pending if not _fitted(evaluator, d)]
+
+    _read_forward(store, lambda: pending, names, start_ms, until_ms, fit_on)
     layout = evaluator.state_layout()
     states: dict[int, bytes] = {}
     kept = sorted(evaluator.detectors)
@@ -128,7 +153,93 @@ def fit_on_history(
         rows = evaluator.export_rows(chunk)
         states.update((d, Layout.pack(row)) for d, row in zip(chunk, rows, strict=True))
     fits = tuple(_fit_of(evaluator, d) for d in sorted(set(devices)))
-    return HistoryFits(layout.key, fits, states, evaluator.made_at)
+    # The states are packed: judging on changes nothing the monitor takes up.
+    backtest = _backtest(store, evaluator, fits, until_ms, backtest_readings)
+    return HistoryFits(layout.key, fits, states, evaluator.made_at, backtest)
+
+
+def _backtest(
+    store: TelemetryStore,
+    evaluator: PlantEvaluator,
+    fits: Sequence[HistoryFit],
+    until_ms: int,
+    budget: int,
+) -> BackTest | None:
+    """Judge each fitted device's stored rows after its fit, as the monitor would have."""
+    fitted_at = {f.device: f.last_ms for f in fits if f.fitted and f.last_ms is not None}
+    if not fitted_at:
+        return None
+    names = evaluator.rule.inputs()
+    start_ms = min(fitted_at.values()) + 1
+    devices = sorted(fitted_at)
+    after = np.full(max(devices) + 1, np.iinfo(np.int64).max, np.int64)
+    after[devices] = [fitted_at[d] for d in devices]
+    alarms: dict[int, int] = {}
+    first: dict[int, int] = {}
+    judged = 0
+
+    def judge(table: pa.Table) -> None:
+        nonlocal judged
+        device = table.column("device").to_numpy().astype(np.int64)
+        # Rows up to a device's fit were taken by the fit: the rows after it are judged.
+        table = table.filter(pa.array(table.column("ts").to_numpy() > after[device]))
+        for dev, ts, step in _steps(evaluator, table, names):
+            # Scored rows: rows taken while standing, or of conditions alone, are not judged.
+            judged += int(np.isfinite(step.shown).sum())
+            for i in np.flatnonzero(step.raised).tolist():
+                d = int(dev[i])
+                alarms[d] = alarms.get(d, 0) + 1
+                first.setdefault(d, int(ts[i]))
+
+    readings, reached = _read_forward(
+        store, lambda: devices, names, start_ms, until_ms, judge, budget=budget
+    )
+    return BackTest(readings, judged, start_ms, reached, reached >= until_ms, alarms, first)
+
+
+def _read_forward(
+    store: TelemetryStore,
+    devices: Callable[[], Sequence[int]],
+    names: Sequence[str],
+    start_ms: int,
+    until_ms: int,
+    take: Callable[[pa.Table], None],
+    *,
+    budget: int | None = None,
+) -> tuple[int, int]:
+    """Read the devices' readings from ``start_ms`` to ``until_ms`` in spans, handing each
+    span's table to ``take``, while ``devices()`` names any; with a ``budget``, stop before a
+    span would take the readings read past it. Returns the readings read and the time read to."""
+    cursor, span, read = start_ms, CHUNK_MS, 0
+    while cursor < until_ms:
+        wanted = devices()
+        limit = ROWS_PER_READ if budget is None else min(ROWS_PER_READ, budget - read)
+        if not wanted or limit <= 0:
+            break
+        end = min(cursor + span, until_ms)
+        query = RangeQuery(
+            list(wanted), list(names), cursor, end, utc_offset_ms=CHINA_OFFSET_MS, limit=limit
+        )
+        table = store.query_range(query)
+        if table.num_rows >= limit:
+            # Cut short at the limit, the last devices' rows would lack metrics: read less.
+            floor = 1 if budget is None else BACKTEST_MIN_SPAN_MS
+            if span > floor:
+                span = max(floor, span // 2)
+                continue
+            if budget is not None:
+                break
+        if table.num_rows:
+            take(table)
+            read += table.num_rows
+            cursor = end
+            if table.num_rows < ROWS_PER_READ // 4:
+                # Sparse readings (a device that stands, or sends its flag only) are read in
+                # longer spans, so a fit start long ago costs tens of reads, not thousands.
+                span = min(span * 2, MAX_SPAN_MS)
+        else:
+            cursor = _next_reading(store, wanted, names, end - 1, until_ms)
+    return read, min(cursor, until_ms)
 
 
 def _fitted(evaluator: PlantEvaluator, device: int) -> bool:
@@ -168,17 +279,25 @@ def _seed(store: TelemetryStore, evaluator: PlantEvaluator, devices: list[int], 
     _replay(evaluator, before, evaluator.rule.inputs(), devices, seeding=True)
 
 
-def _replay(
-    evaluator: PlantEvaluator,
-    table: pa.Table,
-    names: Sequence[str],
-    devices: list[int],
-    *,
-    seeding: bool = False,
-) -> None:
-    """Step the evaluator through a table of readings (device, metric, ts, value) as the
-    monitor's engine does: one row per device and moment, each device's moments in time
-    order, each device's rows stopping once it is fitted."""
+Floats = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """A table of readings gathered as the engine takes them: one row per device and moment
+    (its readings in the rule's columns), in layers that each hold a device at most once, a
+    device's k-th row in layer k."""
+
+    device: npt.NDArray[np.int64]
+    ts: npt.NDArray[np.int64]
+    grid: npt.NDArray[np.float64]
+    layers: list[npt.NDArray[np.intp]]
+
+    def values(self, layer: npt.NDArray[np.intp], names: Sequence[str]) -> dict[str, Floats]:
+        return {name: self.grid[layer, j] for j, name in enumerate(names)}
+
+
+def _gathered(table: pa.Table, names: Sequence[str], *, seeding: bool = False) -> _Rows:
     device = table.column("device").to_numpy().astype(np.int64)
     ts = table.column("ts").to_numpy().astype(np.int64)
     if seeding:
@@ -188,7 +307,6 @@ def _replay(
     metric = np.asarray(table.column("metric").to_pylist(), dtype=object)
     order = np.lexsort((ts, device))
     device, ts, value, metric = device[order], ts[order], value[order], metric[order]
-    # One row per (device, moment): its readings gathered into the rule's columns.
     new_row = np.ones(len(device), np.bool_)
     new_row[1:] = (device[1:] != device[:-1]) | (ts[1:] != ts[:-1])
     row_of = np.cumsum(new_row) - 1
@@ -197,24 +315,46 @@ def _replay(
     for j, name in enumerate(names):
         mine = metric == name
         grid[row_of[mine], j] = value[mine]
-    # A device's k-th row goes into layer k: each layer holds a device at most once.
     first_of_device = np.ones(len(row_dev), np.bool_)
     first_of_device[1:] = row_dev[1:] != row_dev[:-1]
     starts = np.flatnonzero(first_of_device)
     rank = np.arange(len(row_dev)) - np.repeat(starts, np.diff(np.append(starts, len(row_dev))))
     by_layer = np.lexsort((row_dev, rank))
     bounds = np.flatnonzero(np.diff(rank[by_layer])) + 1
+    layers = np.split(by_layer, bounds) if len(by_layer) else []
+    return _Rows(row_dev, row_ts, grid, layers)
+
+
+def _replay(
+    evaluator: PlantEvaluator,
+    table: pa.Table,
+    names: Sequence[str],
+    devices: list[int],
+    *,
+    seeding: bool = False,
+) -> None:
+    """Step the evaluator through a table of readings (device, metric, ts, value) as the
+    monitor's engine does, each device's rows stopping once it is fitted."""
+    rows = _gathered(table, names, seeding=seeding)
     done = {d: _fitted(evaluator, d) for d in devices}
-    for layer in np.split(by_layer, bounds):
-        layer = layer[[not done.get(int(d), True) for d in row_dev[layer].tolist()]]
+    for layer in rows.layers:
+        layer = layer[[not done.get(int(d), True) for d in rows.device[layer].tolist()]]
         if not len(layer):
             if all(done.values()):
                 return
             continue
-        values: dict[str, npt.NDArray[np.float64]] = {
-            name: grid[layer, j] for j, name in enumerate(names)
-        }
-        evaluator.step(row_dev[layer], row_ts[layer], values)
+        evaluator.step(rows.device[layer], rows.ts[layer], rows.values(layer, names))
         if not seeding:
-            for d in row_dev[layer].tolist():
+            for d in rows.device[layer].tolist():
                 done[d] = _fitted(evaluator, d)
+
+
+def _steps(
+    evaluator: PlantEvaluator, table: pa.Table, names: Sequence[str]
+) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Step]]:
+    """Step the evaluator through every row of a table of readings as the monitor's engine
+    does; each step with its rows' devices and times."""
+    rows = _gathered(table, names)
+    for layer in rows.layers:
+        dev, ts = rows.device[layer], rows.ts[layer]
+        yield dev, ts, evaluator.step(dev, ts, rows.values(layer, names))

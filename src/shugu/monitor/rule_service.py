@@ -185,6 +185,64 @@ def _history_fit(
     rule = validate_rule(custom.rule)
     if rule.kind is not RuleKind.plant or rule.fit_from is None:
         return None
+    devices = _fitted_devices(registry, enterprise_id, custom, rule, ref)
+    if ref is not None:
+        # Devices with a state of this very model saved (the rule saved again, or its scope
+        # widened) keep it.
+        model = RuleEngine.new_evaluator(rule, DeviceParams(1))
+        layout = model.state_layout() if model is not None else None
+        kept = registry.detector_state_devices(ref, layout.key, devices) if layout else set()
+        devices = [d for d in devices if d not in kept]
+        if kept and not devices:
+            return None
+    return _fit(monitor, rule, devices)
+
+
+def backtest_rule(
+    registry: Registry,
+    monitor: Monitor,
+    enterprise_id: int,
+    body: dict[str, Any],
+    *,
+    rule_id: int | None = None,
+) -> HistoryFits:
+    """Fit a plant rule on its devices' stored readings from ``fit_from`` and back-test it on
+    the rows after the fit (回测), saving nothing: what the model would have raised, to weigh
+    before the rule is saved. ``rule_id``: the rule the body would replace, whose devices
+    turned off by an override are left out, as its save leaves them out."""
+    custom = check_custom_rule(registry, enterprise_id, body)
+    rule = validate_rule(custom.rule)
+    if rule.kind is not RuleKind.plant or rule.fit_from is None:
+        raise ValidationError(
+            "a back-test judges a plant model fitted on stored readings: give the plant rule "
+            "a fit_from",
+            code="backtest_needs_fit_from",
+            field="rule.fit_from",
+        )
+    ref = custom_rule_ref(rule_id) if rule_id is not None else None
+    return _fit(monitor, rule, _fitted_devices(registry, enterprise_id, custom, rule, ref))
+
+
+def _fitted_devices(
+    registry: Registry, enterprise_id: int, custom: CustomRule, rule: RuleSpec, ref: str | None
+) -> list[int]:
+    """The devices a rule watches, less those its overrides turn it off for (they learn
+    nothing)."""
+    binding = RuleBinding(ref or "", rule, custom.scope, enterprise_id)
+    devices = [d.id for d in device_infos(registry) if applies(binding, d)]
+    if ref is None:
+        return devices
+    off = {
+        int(r.body["device_id"])
+        for r in registry.list_configs("override", [enterprise_id])
+        if r.body.get("rule_ref") == ref and r.body.get("params", {}).get("enabled") is False
+    }
+    return [d for d in devices if d not in off]
+
+
+def _fit(monitor: Monitor, rule: RuleSpec, devices: list[int]) -> HistoryFits:
+    """The rule fitted on the devices' stored readings up to now, and back-tested."""
+    assert rule.fit_from is not None
     now = monitor.now_ms()
     if rule.fit_from.timestamp() * 1000 >= now:
         raise ValidationError(
@@ -192,22 +250,6 @@ def _history_fit(
             code="rule_invalid",
             field="rule.fit_from",
         )
-    binding = RuleBinding(ref or "", rule, custom.scope, enterprise_id)
-    devices = [d.id for d in device_infos(registry) if applies(binding, d)]
-    if ref is not None:
-        # Devices the rule turned off by an override learn nothing; devices with a state of
-        # this very model saved (the rule saved again, or its scope widened) keep it.
-        off = {
-            int(r.body["device_id"])
-            for r in registry.list_configs("override", [enterprise_id])
-            if r.body.get("rule_ref") == ref and r.body.get("params", {}).get("enabled") is False
-        }
-        model = RuleEngine.new_evaluator(rule, DeviceParams(1))
-        layout = model.state_layout() if model is not None else None
-        kept = registry.detector_state_devices(ref, layout.key, devices) if layout else set()
-        devices = [d for d in devices if d not in off and d not in kept]
-        if kept and not devices:
-            return None
     columns = len(rule.metrics or ()) + len(rule.conditions or ())
     rows = len(devices) * rule.fit_points
     if rows > MAX_HISTORY_ROWS or rows * columns > MAX_HISTORY_CELLS:
