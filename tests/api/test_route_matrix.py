@@ -148,6 +148,20 @@ RULE_BODY = {
     "scope": {"profile": "crah"},
 }
 
+#: A plant model of B's air handlers fitted from a past instant: what a back-test tries.
+PLANT_BODY = {
+    "rule": {
+        "key": "air_model",
+        "kind": "plant",
+        "metrics": ["supply_air_c", "return_air_c"],
+        "fit_points": 50,
+        "fit_from": "2026-01-01T00:00:00",
+        "label_zh": "送回风模型",
+        "label_en": "Air model",
+    },
+    "scope": {"profile": "crah"},
+}
+
 
 #: B's shared-capacity business (requests, matches, publishing): B's own people; consent lets
 #: others read machine values, not trade for B.
@@ -357,6 +371,17 @@ CORE_ROWS: dict[tuple[str, str], Row] = {
     ),
     ("PUT", "/api/rules/{rule_id}"): Row(
         lambda w: "/api/rules/{rule}", B_CONFIGURE_ALARMS, lambda w: RULE_BODY, setup=_b_rule
+    ),
+    ("POST", "/api/enterprises/{enterprise_id}/rules/backtest"): Row(
+        lambda w: f"/api/enterprises/{w.ent_b}/rules/backtest",
+        B_CONFIGURE_ALARMS,
+        lambda w: PLANT_BODY,
+    ),
+    ("POST", "/api/rules/{rule_id}/backtest"): Row(
+        lambda w: "/api/rules/{rule}/backtest",
+        B_CONFIGURE_ALARMS,
+        lambda w: PLANT_BODY,
+        setup=_b_rule,
     ),
     ("DELETE", "/api/rules/{rule_id}"): Row(
         lambda w: "/api/rules/{rule}", B_CONFIGURE_ALARMS, setup=_b_rule

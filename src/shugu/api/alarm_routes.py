@@ -20,15 +20,38 @@ from shugu.api.scope import (
 )
 from shugu.domain.errors import NotFoundError
 from shugu.domain.tenancy import Access
+from shugu.domain.timeutil import CHINA_TZ
 from shugu.monitor import alarm_service, rule_service
 from shugu.monitor.alarm_service import Lang
 from shugu.monitor.alarm_tree import asset_alarms
 from shugu.monitor.learning import Learning
 from shugu.monitor.model import AlarmStatus, Severity
+from shugu.monitor.plant_history import BackTest, HistoryFits
 from shugu.monitor.rules import custom_rule_ref
 from shugu.store.registry.monitoring import AlarmRecord
 
 router = APIRouter(tags=["alarms"])
+
+
+class BackTestDeviceOut(BaseModel):
+    device_id: int
+    alarms: int = Field(description="alarms the model would have raised on the device")
+    first_alarm_at: datetime = Field(description="when the first of them would have been raised")
+
+
+class BackTestOut(BaseModel):
+    """The fitted model judging the stored rows after each device's fit (回测): alarms it would
+    have raised; none of them is raised."""
+
+    readings: int = Field(description="stored readings read")
+    rows: int = Field(description="rows judged (one per device and moment, while running)")
+    judged_from: datetime = Field(description="the first fitted device's first row after its fit")
+    judged_until: datetime = Field(description="how far the back-test read")
+    complete: bool = Field(
+        description="false when it stopped at the most readings a back-test reads, before now"
+    )
+    alarms: int = Field(description="alarms the model would have raised, on all devices")
+    devices: list[BackTestDeviceOut] = Field(description="devices with alarms, most first")
 
 
 class HistoryFitOut(BaseModel):
@@ -40,6 +63,10 @@ class HistoryFitOut(BaseModel):
         description="devices with fewer stored rows than the fit: they learn the rest live"
     )
     fit_rows: dict[int, int] = Field(description="rows of the fit taken per device id")
+    backtest: BackTestOut | None = Field(
+        description="the fitted model on the stored rows after the fit; none when no device "
+        "was fitted"
+    )
 
 
 class RuleOut(BaseModel):
@@ -54,8 +81,7 @@ class RuleOut(BaseModel):
     )
 
 
-def _history_out(saved: rule_service.SavedRule) -> HistoryFitOut | None:
-    history = saved.history
+def _history_out(history: HistoryFits | None) -> HistoryFitOut | None:
     if history is None:
         return None
     return HistoryFitOut(
@@ -63,6 +89,33 @@ def _history_out(saved: rule_service.SavedRule) -> HistoryFitOut | None:
         fitted=history.fitted,
         learning=len(history.fits) - history.fitted,
         fit_rows={f.device: f.rows for f in history.fits},
+        backtest=_backtest_out(history.backtest),
+    )
+
+
+def _china_time(ts_ms: int) -> datetime:
+    return datetime.fromtimestamp(ts_ms / 1000, CHINA_TZ)
+
+
+def _backtest_out(back: BackTest | None) -> BackTestOut | None:
+    if back is None:
+        return None
+    alarmed = sorted(back.alarms, key=lambda d: (-back.alarms[d], d))
+    return BackTestOut(
+        readings=back.readings,
+        rows=back.rows,
+        judged_from=_china_time(back.from_ms),
+        judged_until=_china_time(back.until_ms),
+        complete=back.complete,
+        alarms=back.total_alarms,
+        devices=[
+            BackTestDeviceOut(
+                device_id=d,
+                alarms=back.alarms[d],
+                first_alarm_at=_china_time(back.first_alarm_ms[d]),
+            )
+            for d in alarmed
+        ],
     )
 
 
@@ -113,7 +166,7 @@ def create_rule(
         id=record.id,
         scope=record.body["scope"],
         rule=body.rule,
-        history_fit=_history_out(saved),
+        history_fit=_history_out(saved.history),
     )
 
 
@@ -139,8 +192,39 @@ def replace_rule(
         id=rule_id,
         scope=saved.record.body["scope"],
         rule=body.rule,
-        history_fit=_history_out(saved),
+        history_fit=_history_out(saved.history),
     )
+
+
+@router.post("/api/enterprises/{enterprise_id}/rules/backtest")
+def backtest_new_rule(
+    enterprise_id: int, body: CustomRuleIn, access: AccessDep, services: ServicesDep
+) -> HistoryFitOut:
+    """Fit a plant rule with ``fit_from`` on its devices' stored readings and back-test it on the
+    rows after the fit (回测), saving nothing: the alarms it would have raised, to weigh (and
+    tune its sensitivity on) before it is saved."""
+    require_alarm_admin(access, enterprise_id)
+    tried = rule_service.backtest_rule(
+        services.registry, services.monitor, enterprise_id, body.model_dump()
+    )
+    out = _history_out(tried)
+    assert out is not None
+    return out
+
+
+@router.post("/api/rules/{rule_id}/backtest")
+def backtest_changed_rule(
+    rule_id: int, body: CustomRuleIn, access: AccessDep, services: ServicesDep
+) -> HistoryFitOut:
+    """The back-test of a rule as it would be replaced by ``body``: its devices but those an
+    override turns it off for, each fitted anew from ``fit_from``; nothing is saved."""
+    enterprise_id = _own_rule(services, access, rule_id)
+    tried = rule_service.backtest_rule(
+        services.registry, services.monitor, enterprise_id, body.model_dump(), rule_id=rule_id
+    )
+    out = _history_out(tried)
+    assert out is not None
+    return out
 
 
 @router.delete("/api/rules/{rule_id}", status_code=204)
