@@ -199,3 +199,43 @@ def test_a_profile_s_gauges_are_ticked_as_it_declares_them_when_it_is_chosen(
         row.locator("[data-testid=rule-edit]").click()
     with page.expect_navigation():
         page.locator("[data-testid=rule-delete]").click()
+
+
+def test_a_plant_model_is_back_tested_in_the_console_without_saving(
+    open_page: OpenPage, demo: Demo
+) -> None:
+    """The back-test button shows only for a plant model; it answers with the form as filled in
+    and, in view, what the model fitted on the last hour's first rows would have raised since."""
+    api = demo.api("mill-admin")
+    enterprise = api.enterprise_id
+    page = open_page("mill-admin", at=f"/e/{enterprise}/rules")
+    page.locator("[data-testid=new-rule]").click()
+    form = page.locator("form.own-rule-form")
+    button = form.locator("[data-testid=rule-backtest]")
+    expect(button).to_be_hidden()
+    form.locator("[data-testid=rule-kind]").select_option("plant")
+    expect(button).to_be_visible()
+    form.locator("#rf-label_zh").fill("织机回测模型")
+    form.locator("#rf-label_en").fill("Loom back-test model")
+    form.locator("#rf-applies").select_option("profile:loom")
+    sensors = form.locator("[data-testid=rule-metrics]")
+    sensors.locator("input[value=speed_rpm]").check()
+    sensors.locator("input[value=power_kw]").check()
+    form.locator("[data-testid=rule-fit_points]").fill("10")
+    an_hour_ago = (datetime.now(CHINA_TZ) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    form.locator("[data-testid=rule-fit_from]").fill(an_hour_ago)
+    with page.expect_navigation():
+        button.click()
+    result = page.locator("[data-testid=backtest-result]")
+    expect(result).to_be_in_viewport()
+    expect(result.locator("[data-testid=backtest-summary]")).to_contain_text("已按已存数据拟合")
+    expect(result.locator("[data-testid=backtest-devices] tbody tr").first).to_contain_text("/ 10")
+    # The form came back as filled in; nothing was saved.
+    expect(page.locator("#rf-label_zh")).to_have_value("织机回测模型")
+    expect(page.locator("[data-testid=rule-fit_from]")).to_have_value(an_hour_ago)
+    saved = [r for r in api.get(f"/api/enterprises/{enterprise}/rules") if r["id"] is not None]
+    assert all(r["rule"]["label_zh"] != "织机回测模型" for r in saved)
+    # Another kind hides the button and the result with the plant model's fields.
+    page.locator("[data-testid=rule-kind]").select_option("threshold")
+    expect(page.locator("[data-testid=rule-backtest]")).to_be_hidden()
+    expect(result).to_be_hidden()

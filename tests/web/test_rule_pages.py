@@ -870,9 +870,12 @@ def test_the_api_tells_what_a_fit_on_stored_readings_took(world: World) -> None:
     start = utc_now_ms() // 1000 * 1000 - 3 * 3_600_000 + 250
     body = air_model_fitted_from(world, start, start)
     made = api_rule(world, body)
+    backtest = made["history_fit"].pop("backtest")
     assert made["history_fit"] == {
         "devices": 1, "fitted": 1, "learning": 0, "fit_rows": {str(world.device_b): 30},
     }  # fmt: skip
+    # The 20 stored rows after the fit are judged: steady, they raise nothing.
+    assert (backtest["rows"], backtest["alarms"], backtest["complete"]) == (20, 0, True)
     listed = [r for r in own_rules(world) if r["id"] == made["id"]]
     assert listed[0]["rule"]["fit_from"] == start  # kept as the client gave it
     sign_in(world.client, "admin_b")

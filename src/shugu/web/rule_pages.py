@@ -31,15 +31,14 @@ from shugu.monitor.rules import KIND_OVERRIDES, RuleKind, RuleSpec, custom_rule_
 from shugu.monitor.state_keeper import SAVE_EVERY_S
 from shugu.store.registry.monitoring import ConfigRecord
 from shugu.web.i18n import N_
+from shugu.web.rule_backtest import BackTestView, refuse, try_rule, wants_backtest
 from shugu.web.rule_forms import (
     DEFAULT_FIT_POINTS,
     FORM_KINDS,
     KIND_FIELDS,
     RuleForm,
     choices,
-    form_field,
     form_of,
-    hint_for,
     rule_body,
 )
 from shugu.web.rule_views import KIND_LABELS, Names, rule_row, subject_label
@@ -377,6 +376,8 @@ def _rules_page(
     enterprise_id: int,
     form: RuleForm | None = None,
     status: int = 200,
+    *,
+    backtest: BackTestView | None = None,
 ) -> Response:
     registry = user.services.registry
     names = _names(user, enterprise_id)
@@ -400,6 +401,7 @@ def _rules_page(
             "action": f"/e/{enterprise_id}/rules",
             "form_open": form is not None,
             "fitted": fitted,
+            "backtest": backtest,
             **FORM_CONTEXT,
         },
         status_code=status,
@@ -452,19 +454,7 @@ def _save_rule(
             services.registry, services.monitor, enterprise_id, body, rule_id=rule_id
         )
     except ValidationError as exc:
-        message = user.tr.error(exc.code, exc.message)
-        name = form_field(str(exc.details.get("field") or ""))
-        if name:
-            # The hint says what a field accepts: beside a refusal of its value, not of its
-            # cost.
-            refused = exc.code == "rule_invalid"
-            hint = hint_for(name, form.values.get(name, "")) if refused else ""
-            form.errors[name] = (
-                user.tr("{error} {hint}", error=message, hint=user.tr(hint)) if hint else message
-            )
-        else:
-            form.form_error = message
-        return form
+        return refuse(form, exc, user)
 
 
 @router.post("/e/{enterprise_id}/rules")
@@ -477,6 +467,10 @@ def _create_rule(
     request: Request, enterprise_id: int, user: PageUser, submitted: FormData
 ) -> Response:
     require_alarm_admin(user.access, enterprise_id)
+    if wants_backtest(submitted):
+        form, tried = try_rule(user, enterprise_id, submitted, None)
+        status = 200 if tried is not None else 422
+        return _rules_page(request, user, enterprise_id, form, status, backtest=tried)
     saved = _save_rule(user, enterprise_id, submitted, None)
     if isinstance(saved, RuleForm):
         return _rules_page(request, user, enterprise_id, saved, 422)
@@ -494,7 +488,14 @@ def _own_rule(user: PageUser, enterprise_id: int, rule_id: int) -> ConfigRecord:
 
 
 def _edit_page(
-    request: Request, user: PageUser, enterprise_id: int, rule_id: int, form: RuleForm, status: int
+    request: Request,
+    user: PageUser,
+    enterprise_id: int,
+    rule_id: int,
+    form: RuleForm,
+    status: int,
+    *,
+    backtest: BackTestView | None = None,
 ) -> Response:
     registry = user.services.registry
     kind = form.values.get("kind", "")
@@ -513,6 +514,7 @@ def _edit_page(
             "choices": choices(registry, enterprise_id, user.tr),
             "action": f"/e/{enterprise_id}/rules/{rule_id}",
             "delete_action": f"/e/{enterprise_id}/rules/{rule_id}/delete",
+            "backtest": backtest,
             **FORM_CONTEXT,
         },
         status_code=status,
@@ -537,6 +539,10 @@ def _replace_rule(
     request: Request, enterprise_id: int, rule_id: int, user: PageUser, submitted: FormData
 ) -> Response:
     _own_rule(user, enterprise_id, rule_id)
+    if wants_backtest(submitted):
+        form, tried = try_rule(user, enterprise_id, submitted, rule_id)
+        status = 200 if tried is not None else 422
+        return _edit_page(request, user, enterprise_id, rule_id, form, status, backtest=tried)
     saved = _save_rule(user, enterprise_id, submitted, rule_id)
     if isinstance(saved, RuleForm):
         return _edit_page(request, user, enterprise_id, rule_id, saved, 422)

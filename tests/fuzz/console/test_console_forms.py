@@ -59,7 +59,7 @@ UNDECLARED = (
     *("escalate_after_min", "metric", "above", "below", "deadband", "for_s", "applies"),
     *("label_zh", "label_en", "at_least", "enabled", "flap_window_s", "flap_start"),
     *("sensitivity", "pattern", "clear_after_s", "running_metric", "metrics", "fit_points"),
-    *("conditions", "fit_from"),
+    *("conditions", "fit_from", "do"),
     # the shift calendar's form (web/calendar_form.py)
     *("start", "effective_from", "note", "rest_day", "holidays", "makeup_days", "shift_name"),
     *("shift_start", "shift_end", "break_name", "break_start", "break_end", "downtime_start"),
@@ -73,7 +73,7 @@ _TEXT = st.one_of(
     st.sampled_from(["", "0", "-1", "1e309", "NaN", "9" * 30, "<script>", "../..", "%00", "1,2"]),
     st.sampled_from(["9999-12-31", "0001-01-01", "2024-02-30", "xlsx", "pdf", "email"]),
     st.sampled_from(["webhook", "dingtalk", "profile:loom", "asset:1", "device:1", "passed"]),
-    st.sampled_from(["threshold", "duration", "anomaly", "plant", "yes", "no", "0.34"]),
+    st.sampled_from(["threshold", "duration", "anomaly", "plant", "yes", "no", "0.34", "backtest"]),
     st.sampled_from(["speed_rpm", "power_kw", "running", "2880"]),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
 )

@@ -9,6 +9,7 @@
  * A plant model's fit, left empty, is a day of its profile's rows (data-day-rows: the scoped
  * profile's, else the longest of the profiles reporting every gauge ticked); the placeholder
  * shows the number the server will use.
+ * A back-test's result (the page answered to "back-test without saving") is scrolled to.
  * No inline handlers: the content security policy allows only scripts from this origin. */
 (function () {
   "use strict";
@@ -96,4 +97,7 @@
     fitShown(form);
   });
   document.querySelectorAll("form.own-rule-form").forEach(sync);
+  // A back-test answers with the whole page: bring its result, inside the form, into view.
+  var tried = document.querySelector("[data-testid=backtest-result]");
+  if (tried) tried.scrollIntoView({ block: "center" });
 })();
