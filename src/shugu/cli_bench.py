@@ -213,7 +213,8 @@ def register(bench: typer.Typer) -> None:
         devices: Annotated[int | None, typer.Option(min=1, help="looms (default 40)")] = None,
         runs: Annotated[int, typer.Option(min=1, help="timed runs; figures are medians")] = 3,
     ) -> None:
-        """What fitting a plant rule on stored readings adds to saving it (decision 0076)."""
+        """What fitting a plant rule on stored readings and back-testing it adds to saving it
+        (decision 0076, 0077)."""
         module = _bench_module("plant_history")
         result = module.run(quick=quick, devices=devices, runs=runs, log=not as_json)  # type: ignore[attr-defined]
         _print_result(result, as_json)
