@@ -17,6 +17,7 @@ from shugu.domain.timeutil import CHINA_TZ, to_iso
 from shugu.monitor import plant_history, rule_service
 from shugu.monitor.anomaly_plant_rule import PlantEvaluator
 from shugu.monitor.engine import DeviceInfo, RuleBinding, RuleEngine
+from shugu.monitor.evaluators import DeviceParams
 from shugu.monitor.learning import device_learning
 from shugu.monitor.plant_history import fit_on_history
 from shugu.monitor.rule_service import backtest_rule, save_override, save_rule
@@ -456,8 +457,35 @@ def test_a_back_test_stops_at_its_readings_and_says_how_far_it_got(tmp_path: Pat
     assert cut.backtest.from_ms < cut.backtest.until_ms < until
     assert 0 < cut.backtest.rows < whole.backtest.rows
     assert (none.backtest.rows, none.backtest.until_ms) == (0, none.backtest.from_ms)
-    # What the model saves does not depend on how far it was back-tested.
-    assert cut.states == whole.states == none.states
+    # The fitted model does not depend on how far it was back-tested; the states saved carry on
+    # from where the back-test stopped (without one, from the fit).
+    models = [_models(fits.states, rule) for fits in (whole, cut, none)]
+    for name in ("mean", "std", "weights", "base_var", "drift_rate"):
+        for device in (1, 2):
+            first = models[0][device][name]
+            for other in models[1:]:
+                np.testing.assert_array_equal(other[device][name], first, name)
+    assert [m[1]["last_ms"] for m in models] == [
+        max(r[2] for r in readings if r[0] == 1 and r[1] in ("a", "b")),
+        models[1][1]["last_ms"],
+        none.fits[0].last_ms,
+    ]
+    assert none.fits[0].last_ms < models[1][1]["last_ms"] < models[0][1]["last_ms"]
+
+
+def _models(states: dict[int, bytes], rule: Any) -> dict[int, dict[str, Any]]:
+    """Each device's fitted detector, unpacked from its saved state."""
+    evaluator = PlantEvaluator(rule, DeviceParams(3))
+    evaluator.reserve(3)
+    out = {}
+    for device, blob in states.items():
+        evaluator.import_state(device, blob)
+        detector = evaluator.detectors[device]
+        out[device] = {
+            name: getattr(detector, name)
+            for name in ("mean", "std", "weights", "base_var", "drift_rate")
+        } | {"last_ms": detector.last_ms}
+    return out
 
 
 def test_no_back_test_without_a_fitted_device(site: Site) -> None:
@@ -507,3 +535,40 @@ def test_a_back_test_needs_a_plant_rule_with_a_fit_start(site: Site, rule: dict[
         backtest_rule(site.registry, site.monitor(), site.enterprise, body)
     assert caught.value.code == "backtest_needs_fit_from"
     assert caught.value.details.get("field") == "rule.fit_from"
+
+
+def test_the_saved_model_carries_on_from_the_back_test(site: Site) -> None:
+    """A rack running warm since row 280 and still at the save: the back-test raised its alarm,
+    and the monitor, taking up the state at the back-test's end, raises it at the first live
+    row."""
+    values = flat(300, seed=1)
+    values[280:] += 3.0
+    store_history(site, values, 0)
+    site.clock.now = T0 + 300 * STEP_MS
+    monitor = site.monitor()
+    saved = save_rule(site.registry, monitor, site.enterprise, plant_body(site, fit_from=T0))
+    assert saved.history is not None and saved.history.backtest is not None
+    assert saved.history.backtest.alarms == {site.device: 1}
+    raised = site.feed(monitor, flat(1, seed=2) + 3.0, 300)
+    assert [(t.raised, t.ts_ms) for t in raised] == [(True, T0 + 300 * STEP_MS)]
+
+
+def test_a_back_test_judges_each_device_at_its_own_sensitivity(site: Site) -> None:
+    """A rack whose override makes it far more sensitive alarms in the back-test of the rule
+    it overrides, as it will once the rule is saved; the same rule new, without the override,
+    does not."""
+    values = flat(300, seed=1)
+    values[200:] += 0.1  # a small step: as large as the noise
+    store_history(site, values, 0)
+    site.clock.now = T0 + 300 * STEP_MS
+    monitor = site.monitor()
+    body = plant_body(site, fit_from=T0)
+    rule_id = save_rule(site.registry, monitor, site.enterprise, body).record.id
+    ref = custom_rule_ref(rule_id)
+    plain = backtest_rule(site.registry, monitor, site.enterprise, body, rule_id=rule_id)
+    save_override(site.registry, monitor, site.enterprise, site.device, ref, {"sensitivity": 0.97})
+    own = backtest_rule(site.registry, monitor, site.enterprise, body, rule_id=rule_id)
+    new = backtest_rule(site.registry, monitor, site.enterprise, body)
+    assert plain.backtest is not None and own.backtest is not None and new.backtest is not None
+    assert plain.backtest.alarms == new.backtest.alarms == {}
+    assert own.backtest.alarms == {site.device: 1}

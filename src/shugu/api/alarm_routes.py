@@ -45,7 +45,9 @@ class BackTestOut(BaseModel):
 
     readings: int = Field(description="stored readings read")
     rows: int = Field(description="rows judged (one per device and moment, while running)")
-    judged_from: datetime = Field(description="the first fitted device's first row after its fit")
+    judged_from: datetime = Field(
+        description="just after the earliest fit ended: each device is judged from its own fit on"
+    )
     judged_until: datetime = Field(description="how far the back-test read")
     complete: bool = Field(
         description="false when it stopped at the most readings a back-test reads, before now"

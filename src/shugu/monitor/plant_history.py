@@ -8,23 +8,25 @@ monitor runs, row by row as the monitor would have taken them, until each device
 states are saved where the monitor keeps what its detectors learned (decision 0068), and the
 monitor takes them up before it judges the devices' next rows.
 
-The saved state of a device is the one at the row that completes its fit: its live rows are
-judged as those after a fit. A device whose stored readings from ``fit_from`` hold fewer rows
-than the fit keeps what they gave and learns the rest from the rows that come. Work is the
-readings read, from ``fit_from`` until every device is fitted (or up to now): an hour of them at
-a time, less where an hour holds more than one read returns, longer spans where readings are
-sparse, and no read of a stretch where nothing was stored.
+A device whose stored readings from ``fit_from`` hold fewer rows than the fit keeps what they
+gave and learns the rest from the rows that come. Work is the readings read, from ``fit_from``
+until every device is fitted (or up to now): an hour of them at a time, less where an hour holds
+more than one read returns, longer spans where readings are sparse, and no read of a stretch
+where nothing was stored.
 
 Then the fitted model judges the stored rows that came after each device's fit, up to now, as
 the monitor would have judged them (a back-test, 回测): what an engineer reads before trusting
 the model is how many alarms it would have raised on rows they know. The back-test raises no
-alarm and changes no saved state; it reads at most ``MAX_BACKTEST_READINGS`` readings and says
-how far it got.
+alarm. The states saved are those at its end: the monitor carries on as if the model had been
+live since the fit (its drift allowance grown with the rows since, an anomalous device raising
+its alarm at its first live row), so what the back-test showed is what the saved rule does next.
+It reads at most ``MAX_BACKTEST_READINGS`` readings and says how far it got; with none, the
+states are those at each device's fit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -54,7 +56,7 @@ EXPORT_CHUNK: Final = 256
 #: measures (a day of 40 looms' three gauges every 10 s is about 1,080,000).
 MAX_BACKTEST_READINGS: Final = 2_000_000
 #: A back-test that cannot take a span this short within what it may still read stops there.
-BACKTEST_MIN_SPAN_MS: Final = 60_000
+BACKTEST_MIN_SPAN_MS: Final = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,17 +122,19 @@ def fit_on_history(
     devices: Sequence[int],
     until_ms: int,
     *,
+    own: Mapping[int, RuleSpec] | None = None,
     backtest_readings: int = MAX_BACKTEST_READINGS,
 ) -> HistoryFits:
     """Replay the devices' stored readings from ``rule.fit_from`` up to ``until_ms`` (at most)
     through a fresh evaluator of ``rule`` until each device is fitted, then back-test the fitted
-    devices on their rows after the fit (at most ``backtest_readings`` readings; 0: none)."""
+    devices on their rows after the fit (at most ``backtest_readings`` readings; 0: none).
+    ``own``: a device's rule with its overrides (its own sensitivity), as the monitor runs it."""
     if rule.fit_from is None:
         raise ValueError("the rule names no fit_from")
     size = max(devices, default=0) + 1
     params = DeviceParams(size)
     for device in devices:
-        params.set(device, rule, 0)
+        params.set(device, (own or {}).get(device, rule), 0)
     evaluator = RuleEngine.new_evaluator(rule, params)
     assert isinstance(evaluator, PlantEvaluator)
     evaluator.reserve(size)
@@ -144,7 +148,9 @@ def fit_on_history(
         _replay(evaluator, table, names, pending)
         pending = [d for d in pending if not _fitted(evaluator, d)]
 
-    _read_forward(store, lambda: pending, names, start_ms, until_ms, fit_on)
+    _read_forward(store, lambda _start, _end: pending, names, start_ms, until_ms, fit_on)
+    fits = tuple(_fit_of(evaluator, d) for d in sorted(set(devices)))
+    backtest = _backtest(store, evaluator, fits, until_ms, backtest_readings)
     layout = evaluator.state_layout()
     states: dict[int, bytes] = {}
     kept = sorted(evaluator.detectors)
@@ -152,9 +158,6 @@ def fit_on_history(
         chunk = kept[at : at + EXPORT_CHUNK]
         rows = evaluator.export_rows(chunk)
         states.update((d, Layout.pack(row)) for d, row in zip(chunk, rows, strict=True))
-    fits = tuple(_fit_of(evaluator, d) for d in sorted(set(devices)))
-    # The states are packed: judging on changes nothing the monitor takes up.
-    backtest = _backtest(store, evaluator, fits, until_ms, backtest_readings)
     return HistoryFits(layout.key, fits, states, evaluator.made_at, backtest)
 
 
@@ -191,32 +194,40 @@ def _backtest(
                 alarms[d] = alarms.get(d, 0) + 1
                 first.setdefault(d, int(ts[i]))
 
+    def fitted_by(_start: int, end: int) -> list[int]:
+        # A span is read for the devices fitted before it ends: no reading of a device's rows
+        # from before its fit, which the budget would count and the filter drop.
+        return [d for d in devices if fitted_at[d] < end]
+
     readings, reached = _read_forward(
-        store, lambda: devices, names, start_ms, until_ms, judge, budget=budget
+        store, fitted_by, names, start_ms, until_ms, judge, budget=budget, jump=devices
     )
     return BackTest(readings, judged, start_ms, reached, reached >= until_ms, alarms, first)
 
 
 def _read_forward(
     store: TelemetryStore,
-    devices: Callable[[], Sequence[int]],
+    devices: Callable[[int, int], Sequence[int]],
     names: Sequence[str],
     start_ms: int,
     until_ms: int,
     take: Callable[[pa.Table], None],
     *,
     budget: int | None = None,
+    jump: Sequence[int] | None = None,
 ) -> tuple[int, int]:
-    """Read the devices' readings from ``start_ms`` to ``until_ms`` in spans, handing each
-    span's table to ``take``, while ``devices()`` names any; with a ``budget``, stop before a
-    span would take the readings read past it. Returns the readings read and the time read to."""
+    """Read the readings of ``devices(start, end)`` span by span from ``start_ms`` to
+    ``until_ms``, handing each span's table to ``take``, while it names any; over a stretch with
+    no reading, jump to the next reading of ``jump`` (default: the span's devices). With a
+    ``budget``, stop before a span would take the readings taken past it. Returns the readings
+    taken and the time read to."""
     cursor, span, read = start_ms, CHUNK_MS, 0
     while cursor < until_ms:
-        wanted = devices()
+        end = min(cursor + span, until_ms)
+        wanted = devices(cursor, end)
         limit = ROWS_PER_READ if budget is None else min(ROWS_PER_READ, budget - read)
         if not wanted or limit <= 0:
             break
-        end = min(cursor + span, until_ms)
         query = RangeQuery(
             list(wanted), list(names), cursor, end, utc_offset_ms=CHINA_OFFSET_MS, limit=limit
         )
@@ -238,7 +249,7 @@ def _read_forward(
                 # longer spans, so a fit start long ago costs tens of reads, not thousands.
                 span = min(span * 2, MAX_SPAN_MS)
         else:
-            cursor = _next_reading(store, wanted, names, end - 1, until_ms)
+            cursor = _next_reading(store, jump or wanted, names, end - 1, until_ms)
     return read, min(cursor, until_ms)
 
 

@@ -7,10 +7,11 @@ have already authorised the ids they pass.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from shugu.domain.errors import NotFoundError, ValidationError
+from shugu.domain.errors import NotFoundError, ShuguError, ValidationError
 from shugu.domain.profiles import get_profile
 from shugu.monitor.config import CustomRule, check_custom_rule, device_infos, override_ref
 from shugu.monitor.engine import RuleBinding, RuleEngine, applies
@@ -185,17 +186,18 @@ def _history_fit(
     rule = validate_rule(custom.rule)
     if rule.kind is not RuleKind.plant or rule.fit_from is None:
         return None
-    devices = _fitted_devices(registry, enterprise_id, custom, rule, ref)
+    watched = _watched(registry, enterprise_id, custom, rule, ref)
     if ref is not None:
         # Devices with a state of this very model saved (the rule saved again, or its scope
         # widened) keep it.
         model = RuleEngine.new_evaluator(rule, DeviceParams(1))
         layout = model.state_layout() if model is not None else None
+        devices = list(watched)
         kept = registry.detector_state_devices(ref, layout.key, devices) if layout else set()
-        devices = [d for d in devices if d not in kept]
-        if kept and not devices:
+        watched = {d: own for d, own in watched.items() if d not in kept}
+        if kept and not watched:
             return None
-    return _fit(monitor, rule, devices)
+    return _fit(monitor, rule, watched)
 
 
 def backtest_rule(
@@ -208,8 +210,9 @@ def backtest_rule(
 ) -> HistoryFits:
     """Fit a plant rule on its devices' stored readings from ``fit_from`` and back-test it on
     the rows after the fit (回测), saving nothing: what the model would have raised, to weigh
-    before the rule is saved. ``rule_id``: the rule the body would replace, whose devices
-    turned off by an override are left out, as its save leaves them out."""
+    before the rule is saved. ``rule_id``: the rule the body would replace, whose devices'
+    overrides apply (their own sensitivity; those it is turned off for are left out), as they
+    do once it is saved."""
     custom = check_custom_rule(registry, enterprise_id, body)
     rule = validate_rule(custom.rule)
     if rule.kind is not RuleKind.plant or rule.fit_from is None:
@@ -220,27 +223,33 @@ def backtest_rule(
             field="rule.fit_from",
         )
     ref = custom_rule_ref(rule_id) if rule_id is not None else None
-    return _fit(monitor, rule, _fitted_devices(registry, enterprise_id, custom, rule, ref))
+    return _fit(monitor, rule, _watched(registry, enterprise_id, custom, rule, ref))
 
 
-def _fitted_devices(
+def _watched(
     registry: Registry, enterprise_id: int, custom: CustomRule, rule: RuleSpec, ref: str | None
-) -> list[int]:
-    """The devices a rule watches, less those its overrides turn it off for (they learn
-    nothing)."""
+) -> dict[int, RuleSpec]:
+    """The devices a rule watches, each with the rule as its overrides make it (as the monitor
+    runs it), less those its overrides turn it off for (they learn nothing)."""
     binding = RuleBinding(ref or "", rule, custom.scope, enterprise_id)
-    devices = [d.id for d in device_infos(registry) if applies(binding, d)]
+    watched = {d.id: rule for d in device_infos(registry) if applies(binding, d)}
     if ref is None:
-        return devices
-    off = {
-        int(r.body["device_id"])
-        for r in registry.list_configs("override", [enterprise_id])
-        if r.body.get("rule_ref") == ref and r.body.get("params", {}).get("enabled") is False
-    }
-    return [d for d in devices if d not in off]
+        return watched
+    for record in registry.list_configs("override", [enterprise_id]):
+        device = record.body.get("device_id")
+        if record.body.get("rule_ref") != ref or device not in watched:
+            continue
+        params = dict(record.body.get("params", {}))
+        if params.get("enabled") is False:
+            del watched[device]
+            continue
+        # An override the changed rule no longer takes: the monitor runs the rule itself.
+        with contextlib.suppress(ShuguError):
+            watched[device] = rule.with_overrides(params)
+    return watched
 
 
-def _fit(monitor: Monitor, rule: RuleSpec, devices: list[int]) -> HistoryFits:
+def _fit(monitor: Monitor, rule: RuleSpec, watched: dict[int, RuleSpec]) -> HistoryFits:
     """The rule fitted on the devices' stored readings up to now, and back-tested."""
     assert rule.fit_from is not None
     now = monitor.now_ms()
@@ -250,6 +259,7 @@ def _fit(monitor: Monitor, rule: RuleSpec, devices: list[int]) -> HistoryFits:
             code="rule_invalid",
             field="rule.fit_from",
         )
+    devices = sorted(watched)
     columns = len(rule.metrics or ()) + len(rule.conditions or ())
     rows = len(devices) * rule.fit_points
     if rows > MAX_HISTORY_ROWS or rows * columns > MAX_HISTORY_CELLS:
@@ -261,7 +271,7 @@ def _fit(monitor: Monitor, rule: RuleSpec, devices: list[int]) -> HistoryFits:
             code="fit_too_long",
             field="rule.fit_from",
         )
-    return fit_on_history(monitor.store, rule, devices, now)
+    return fit_on_history(monitor.store, rule, devices, now, own=watched)
 
 
 def delete_rule(registry: Registry, monitor: Monitor, rule_id: int) -> None:
