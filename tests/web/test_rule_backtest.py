@@ -76,7 +76,11 @@ def test_a_back_test_shows_the_alarms_the_model_would_have_raised_and_saves_noth
 
     # Saved, then tried again from its edit page with another label: the rule keeps its own.
     made = post_plant_form(world, csrf, url, fit_points="100", fit_from=when)
-    assert made.status_code == 303
+    assert made.headers["location"] == f"{url}?fitted=1&of=1&alarms=1&alarmed=1"
+    notice = world.client.get(made.headers["location"]).text
+    assert (
+        "回测：在拟合之后的已存数据上，它会告警 1 次，涉及 1 台设备；模型从那里接着判断。" in notice
+    )
     [own] = own_rules(world)
     again = post_plant_form(
         world, csrf, f"{url}/{own['id']}", fit_points="100", fit_from=when, label_zh="试一试",

@@ -798,9 +798,10 @@ def test_a_plant_model_fitted_on_stored_readings_judges_at_once(world: World) ->
     when = to_iso(start)[:19]  # the form's date and time, China time
     made = post_plant_form(world, csrf, url, fit_points="100", fit_from=when)
     assert made.status_code == 303, made.text
-    assert made.headers["location"] == f"{url}?fitted=1&of=1"
+    assert made.headers["location"] == f"{url}?fitted=1&of=1&alarms=0&alarmed=0"
     notice = world.client.get(made.headers["location"]).text
     assert "设备模型已用已存数据拟合全部 1 台设备，即刻开始判断。" in notice
+    assert "回测：在拟合之后的已存数据上，它不会告警；模型从那里接着判断。" in notice
     row = notice.split('data-testid="own-rules"')[1].split("</table>")[0]
     assert f"按 {when[:10]} {when[11:16]} 起的 100 行拟合，灵敏度 0.4" in row
     [own] = own_rules(world)
@@ -826,6 +827,11 @@ def test_a_plant_model_fitted_on_stored_readings_judges_at_once(world: World) ->
     for query in ("fitted=2&of=1", "fitted=x&of=1", "fitted=1", "fitted=99999999&of=99999999",
                   "fitted=0&of=0"):  # fmt: skip
         assert 'data-testid="fitted-notice"' not in world.client.get(f"{url}?{query}").text
+    # A back-test that does not add up is left out of the notice.
+    for query in ("alarms=0&alarmed=1", "alarms=3&alarmed=0", "alarms=x&alarmed=0", "alarms=2"):
+        shown = world.client.get(f"{url}?fitted=1&of=1&{query}").text
+        assert 'data-testid="fitted-notice"' in shown
+        assert 'data-testid="fitted-backtest"' not in shown
 
 
 @pytest.mark.parametrize(

@@ -412,22 +412,33 @@ def _rules_page(
 _MAX_NOTICE_DEVICES = 1_000_000
 
 
-def _fitted_notice(request: Request) -> tuple[int, int] | None:
-    """(devices fitted on stored readings, devices of the rule) after a plant model was saved
-    with a fit start; None when the page was not reached so (a link edited by hand is shown
-    nothing)."""
-    fitted, of = request.query_params.get("fitted", ""), request.query_params.get("of", "")
-    if not (fitted.isdecimal() and of.isdecimal() and len(fitted) < 8 and len(of) < 8):
+def _fitted_notice(request: Request) -> tuple[int, int, int | None, int | None] | None:
+    """(devices fitted on stored readings, devices of the rule, alarms the back-test raised,
+    devices it raised them on) after a plant model was saved with a fit start (the last two
+    None when nothing was back-tested); None when the page was not reached so (a link edited
+    by hand is shown nothing)."""
+    given = [request.query_params.get(k, "") for k in ("fitted", "of", "alarms", "alarmed")]
+    if not all(v.isdecimal() and len(v) < 8 for v in given[:2]):
         return None
-    pair = int(fitted), int(of)
-    return pair if pair[0] <= pair[1] <= _MAX_NOTICE_DEVICES else None
+    fitted, of = int(given[0]), int(given[1])
+    if not fitted <= of <= _MAX_NOTICE_DEVICES:
+        return None
+    if all(v.isdecimal() and len(v) < 8 for v in given[2:]):
+        alarms, alarmed = int(given[2]), int(given[3])
+        if alarmed <= min(alarms, fitted) and (alarmed > 0) == (alarms > 0):
+            return fitted, of, alarms, alarmed
+    return fitted, of, None, None
 
 
 def _saved_page(enterprise_id: int, history: HistoryFits | None) -> RedirectResponse:
-    """Back to the rule list; after a fit on stored readings, saying how many it fitted."""
+    """Back to the rule list; after a fit on stored readings, saying how many it fitted and
+    what its back-test found."""
     where = f"/e/{enterprise_id}/rules"
     if history is not None:
         where += f"?fitted={history.fitted}&of={len(history.fits)}"
+        back = history.backtest
+        if back is not None:
+            where += f"&alarms={back.total_alarms}&alarmed={len(back.alarms)}"
     return RedirectResponse(where, status_code=303)
 
 
