@@ -162,7 +162,7 @@ def test_http_is_refused_with_429_and_retry_after_while_the_backlog_is_full(
     answers: list[int] = []
     # The first batch is committed and holds the writer; the second waits in the queue.
     first = _in_background(lambda: answers.append(running.post("box-http", _points(1))[0]))
-    assert running.gate.held.wait(10)
+    assert running.gate.held.wait(30)  # generous: threads start late on a loaded machine
     second = _in_background(
         lambda: answers.append(running.post("box-http", _points(MAX_BACKLOG - 1, 1))[0])
     )
@@ -191,7 +191,7 @@ def test_a_batch_that_would_overflow_the_backlog_is_refused_whole(running: Runni
     running.gate.close()
     first = _in_background(lambda: running.post("box-http", _points(600)))
     running.wait_backlog(600)
-    assert running.gate.held.wait(10)
+    assert running.gate.held.wait(30)  # generous: threads start late on a loaded machine
     status, headers, body = running.post("box-http-2", _points(600))
     assert status == 429 and "retry-after" in headers, body
     running.gate.open()
@@ -207,8 +207,8 @@ def test_requests_beyond_the_concurrency_limit_are_refused_before_being_read(
     held = [
         _in_background(lambda i=i: running.post("box-http", _points(5, i * 10))) for i in (0, 1)
     ]
-    assert running.gate.held.wait(10)
-    deadline = time.monotonic() + 10
+    assert running.gate.held.wait(30)  # generous: threads start late on a loaded machine
+    deadline = time.monotonic() + 30
     while running.services.door._requests_in_flight < 2:
         assert time.monotonic() < deadline, "the two requests never got in"
         time.sleep(0.01)
