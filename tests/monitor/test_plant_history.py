@@ -170,6 +170,13 @@ def test_fit_from_reads_as_the_api_ranges_do() -> None:
     assert dumped["fit_from"] == "2026-12-01T00:00:00+08:00"
 
 
+#: A plant model of the two machines of ``_readings``: two sensors, a condition, a running flag.
+TWO_MACHINES: dict[str, Any] = {
+    "key": "m", "label_zh": "模型", "label_en": "model", "kind": "plant",
+    "metrics": ["a", "b"], "conditions": ["w"], "running_metric": "run", "fit_points": 150,
+}  # fmt: skip
+
+
 def _readings(rng: np.random.Generator, start_ms: int) -> list[tuple[int, str, int, float]]:
     """Two machines: sensors a and b every 30 s, the condition w in a message of its own every
     fifth row, the running flag only when it changes (stopped before ``start_ms`` and for a
@@ -216,10 +223,7 @@ def test_the_replay_fits_what_the_monitor_fits_on_the_same_readings(tmp_path: Pa
     the middle of it: the stored replay and the live engine fit the same model."""
     start = 1_800_000_000_000
     readings = _readings(np.random.default_rng(7), start)
-    rule = {
-        "key": "m", "label_zh": "模型", "label_en": "model", "kind": "plant",
-        "metrics": ["a", "b"], "conditions": ["w"], "running_metric": "run", "fit_points": 150,
-    }  # fmt: skip
+    rule = TWO_MACHINES
     store = DuckDBTelemetryStore(tmp_path / "t.duckdb")
     try:
         batch = stored(store, readings)
@@ -267,13 +271,7 @@ def test_reads_cut_short_by_the_row_limit_are_read_again_in_smaller_spans(
     smaller spans is the fit read whole."""
     start = 1_800_000_000_000
     readings = _readings(np.random.default_rng(8), start)
-    rule = validate_rule(
-        {
-            "key": "m", "label_zh": "模型", "label_en": "model", "kind": "plant",
-            "metrics": ["a", "b"], "conditions": ["w"], "running_metric": "run",
-            "fit_points": 150, "fit_from": start,
-        }
-    )  # fmt: skip
+    rule = validate_rule({**TWO_MACHINES, "fit_from": start})
     store = DuckDBTelemetryStore(tmp_path / "t.duckdb")
     try:
         stored(store, readings)
@@ -313,13 +311,20 @@ def test_a_wider_scope_fits_only_the_devices_new_to_the_model(site: Site) -> Non
     assert isinstance(evaluator, PlantEvaluator) and evaluator.detectors[other].fitted
 
 
-def test_a_device_the_rule_is_off_for_is_not_fitted(site: Site) -> None:
+def off_for_the_second_rack(site: Site) -> tuple[Monitor, dict[str, Any], int]:
+    """Two racks, a plant rule over both fitted from T0 and turned off for the second: the
+    monitor, the rule's body and id."""
     monitor, other = two_racks(site)
     body = plant_body(site, fit_from=T0)
     body["scope"] = {"profile": "rack_sensor"}
     rule_id = save_rule(site.registry, monitor, site.enterprise, body).record.id
     ref = custom_rule_ref(rule_id)
     save_override(site.registry, monitor, site.enterprise, other, ref, {"enabled": False})
+    return monitor, body, rule_id
+
+
+def test_a_device_the_rule_is_off_for_is_not_fitted(site: Site) -> None:
+    monitor, body, rule_id = off_for_the_second_rack(site)
     body["rule"]["fit_from"] = T0 + 10 * STEP_MS
     again = save_rule(site.registry, monitor, site.enterprise, body, rule_id=rule_id).history
     assert again is not None and [f.device for f in again.fits] == [site.device]
@@ -403,10 +408,7 @@ def test_the_back_test_judges_as_the_monitor_judges_the_same_readings(tmp_path: 
     for k, (device, name, ts, value) in enumerate(readings):
         if name == "a" and start + 300 * 30_000 <= ts < start + 330 * 30_000:
             readings[k] = (device, name, ts, value + 8.0 * device)
-    rule = {
-        "key": "m", "label_zh": "模型", "label_en": "model", "kind": "plant",
-        "metrics": ["a", "b"], "conditions": ["w"], "running_metric": "run", "fit_points": 150,
-    }  # fmt: skip
+    rule = TWO_MACHINES
     store = DuckDBTelemetryStore(tmp_path / "t.duckdb")
     try:
         batch = stored(store, readings)
@@ -435,13 +437,7 @@ def test_the_back_test_judges_as_the_monitor_judges_the_same_readings(tmp_path: 
 def test_a_back_test_stops_at_its_readings_and_says_how_far_it_got(tmp_path: Path) -> None:
     start = 1_800_000_000_000
     readings = _readings(np.random.default_rng(7), start)
-    rule = validate_rule(
-        {
-            "key": "m", "label_zh": "模型", "label_en": "model", "kind": "plant",
-            "metrics": ["a", "b"], "conditions": ["w"], "running_metric": "run",
-            "fit_points": 150, "fit_from": start,
-        }
-    )  # fmt: skip
+    rule = validate_rule({**TWO_MACHINES, "fit_from": start})
     store = DuckDBTelemetryStore(tmp_path / "t.duckdb")
     try:
         stored(store, readings)
@@ -511,12 +507,7 @@ def test_a_back_test_before_saving_saves_nothing_and_judges_as_the_save(site: Si
 
 
 def test_a_back_test_of_a_saved_rule_leaves_out_the_devices_it_is_off_for(site: Site) -> None:
-    monitor, other = two_racks(site)
-    body = plant_body(site, fit_from=T0)
-    body["scope"] = {"profile": "rack_sensor"}
-    rule_id = save_rule(site.registry, monitor, site.enterprise, body).record.id
-    ref = custom_rule_ref(rule_id)
-    save_override(site.registry, monitor, site.enterprise, other, ref, {"enabled": False})
+    monitor, body, rule_id = off_for_the_second_rack(site)
     body["rule"]["sensitivity"] = 0.5
     tried = backtest_rule(site.registry, monitor, site.enterprise, body, rule_id=rule_id)
     # Unlike a save, the back-test fits the devices that keep their model, too.

@@ -4,11 +4,9 @@ it would have raised, device by device, and nothing is saved. The API does the s
 
 from __future__ import annotations
 
-from typing import Any
-
 from shugu.domain.timeutil import to_iso, utc_now_ms
 from tests.web.conftest import World, sign_in
-from tests.web.test_rule_pages import own_rules, post_plant_form
+from tests.web.test_rule_pages import air_model, own_rules, post_plant_form
 
 STEP_MS = 30_000
 
@@ -109,21 +107,10 @@ def test_a_back_test_without_a_fit_start_is_refused_where_it_can_be_read(world: 
     assert own_rules(world) == []
 
 
-def air_body(w: World, fit_from: object) -> dict[str, Any]:
-    return {
-        "rule": {
-            "key": "air_plant", "label_zh": "送回风模型", "label_en": "Air model",
-            "kind": "plant", "metrics": ["supply_air_c", "return_air_c"], "fit_points": 100,
-            "fit_from": fit_from,
-        },
-        "scope": {"device_id": w.device_b},
-    }  # fmt: skip
-
-
 def test_the_api_back_tests_a_new_rule_and_a_changed_one(world: World) -> None:
     start = utc_now_ms() // 1000 * 1000 - 3 * 3_600_000
     send_readings(world, start, 200, warm_from=170)
-    body = air_body(world, start)
+    body = air_model(world, start, 100)
     tried = world.client.post(
         f"/api/enterprises/{world.ent_b}/rules/backtest", json=body, headers=world.as_("admin_b")
     )
@@ -159,7 +146,7 @@ def test_the_api_back_tests_a_new_rule_and_a_changed_one(world: World) -> None:
     assert viewer.status_code == 403
     no_fit = world.client.post(
         f"/api/enterprises/{world.ent_b}/rules/backtest",
-        json=air_body(world, None),
+        json=air_model(world, None, 100),
         headers=world.as_("admin_b"),
     )
     assert no_fit.status_code == 422

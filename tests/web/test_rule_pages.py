@@ -858,18 +858,23 @@ def test_a_fit_start_that_cannot_be_used_is_told_beside_its_field(
     assert own_rules(world) == []
 
 
+def air_model(w: World, fit_from: object, fit_points: int) -> dict[str, Any]:
+    """An API body of a plant model of B's air handler fitted from ``fit_from``."""
+    return {
+        "rule": {
+            "key": "air_plant", "label_zh": "送回风模型", "label_en": "Air model",
+            "kind": "plant", "metrics": ["supply_air_c", "return_air_c"],
+            "fit_points": fit_points, "fit_from": fit_from,
+        },
+        "scope": {"device_id": w.device_b},
+    }  # fmt: skip
+
+
 def air_model_fitted_from(w: World, start: int, fit_from: object) -> dict[str, Any]:
     """B's air handler with 50 readings stored from ``start``, and an API body of a plant
     model of it fitted on 30 rows from ``fit_from``."""
     send_history(w, 50, start)
-    return {
-        "rule": {
-            "key": "air_plant", "label_zh": "送回风模型", "label_en": "Air model",
-            "kind": "plant", "metrics": ["supply_air_c", "return_air_c"], "fit_points": 30,
-            "fit_from": fit_from,
-        },
-        "scope": {"device_id": w.device_b},
-    }  # fmt: skip
+    return air_model(w, fit_from, 30)
 
 
 def test_the_api_tells_what_a_fit_on_stored_readings_took(world: World) -> None:
