@@ -563,3 +563,17 @@ def test_a_back_test_judges_each_device_at_its_own_sensitivity(site: Site) -> No
     assert plain.backtest is not None and own.backtest is not None and new.backtest is not None
     assert plain.backtest.alarms == new.backtest.alarms == {}
     assert own.backtest.alarms == {site.device: 1}
+
+
+def test_a_rule_turned_off_by_an_override_of_any_spelling_is_not_back_tested(site: Site) -> None:
+    """``{"enabled": 0}`` turns the rule off for the device in the monitor, as False does: the
+    back-test leaves it out too."""
+    monitor, other = two_racks(site)
+    body = plant_body(site, fit_from=T0)
+    body["scope"] = {"profile": "rack_sensor"}
+    rule_id = save_rule(site.registry, monitor, site.enterprise, body).record.id
+    ref = custom_rule_ref(rule_id)
+    save_override(site.registry, monitor, site.enterprise, other, ref, {"enabled": 0})
+    assert not monitor.engine.rules()[ref].params.applies[other]
+    tried = backtest_rule(site.registry, monitor, site.enterprise, body, rule_id=rule_id)
+    assert [f.device for f in tried.fits] == [site.device]

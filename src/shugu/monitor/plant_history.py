@@ -195,12 +195,16 @@ def _backtest(
                 first.setdefault(d, int(ts[i]))
 
     def fitted_by(_start: int, end: int) -> list[int]:
-        # A span is read for the devices fitted before it ends: no reading of a device's rows
-        # from before its fit, which the budget would count and the filter drop.
+        # A span is read for the devices fitted before it ends: only the span holding a
+        # device's fit end reads rows of it from before (the filter drops them).
         return [d for d in devices if fitted_at[d] < end]
 
+    def joins(end: int) -> int:
+        """When the first device not read up to ``end`` has rows after its fit."""
+        return min((fitted_at[d] + 1 for d in devices if fitted_at[d] >= end), default=until_ms)
+
     readings, reached = _read_forward(
-        store, fitted_by, names, start_ms, until_ms, judge, budget=budget, jump=devices
+        store, fitted_by, names, start_ms, until_ms, judge, budget=budget, joins=joins
     )
     return BackTest(readings, judged, start_ms, reached, reached >= until_ms, alarms, first)
 
@@ -214,13 +218,14 @@ def _read_forward(
     take: Callable[[pa.Table], None],
     *,
     budget: int | None = None,
-    jump: Sequence[int] | None = None,
+    joins: Callable[[int], int] | None = None,
 ) -> tuple[int, int]:
     """Read the readings of ``devices(start, end)`` span by span from ``start_ms`` to
-    ``until_ms``, handing each span's table to ``take``, while it names any; over a stretch with
-    no reading, jump to the next reading of ``jump`` (default: the span's devices). With a
-    ``budget``, stop before a span would take the readings taken past it. Returns the readings
-    taken and the time read to."""
+    ``until_ms``, handing each span's table to ``take``, while it names any. Over a stretch
+    with no reading, jump to the span's devices' next reading, or to ``joins(end)`` if earlier
+    (when a device not read up to ``end`` is first read). With a ``budget``, stop before a
+    span would take the readings taken past it. Returns the readings taken and the time read
+    to."""
     cursor, span, read = start_ms, CHUNK_MS, 0
     while cursor < until_ms:
         end = min(cursor + span, until_ms)
@@ -249,7 +254,9 @@ def _read_forward(
                 # longer spans, so a fit start long ago costs tens of reads, not thousands.
                 span = min(span * 2, MAX_SPAN_MS)
         else:
-            cursor = _next_reading(store, jump or wanted, names, end - 1, until_ms)
+            cursor = _next_reading(store, wanted, names, end - 1, until_ms)
+            if joins is not None:
+                cursor = min(cursor, joins(end))
     return read, min(cursor, until_ms)
 
 

@@ -240,12 +240,15 @@ def _watched(
         if record.body.get("rule_ref") != ref or device not in watched:
             continue
         params = dict(record.body.get("params", {}))
-        if params.get("enabled") is False:
-            del watched[device]
-            continue
-        # An override the changed rule no longer takes: the monitor runs the rule itself.
+        own = rule
+        # As the monitor applies it (engine.configure): an override the changed rule no
+        # longer takes leaves the device on the rule itself.
         with contextlib.suppress(ShuguError):
-            watched[device] = rule.with_overrides(params)
+            own = rule.with_overrides(params) if params else rule
+        if rule.enabled and not own.enabled:
+            del watched[device]  # the override turns the rule off for it
+        else:
+            watched[device] = own
     return watched
 
 
