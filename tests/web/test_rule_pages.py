@@ -827,11 +827,14 @@ def test_a_plant_model_fitted_on_stored_readings_judges_at_once(world: World) ->
     for query in ("fitted=2&of=1", "fitted=x&of=1", "fitted=1", "fitted=99999999&of=99999999",
                   "fitted=0&of=0"):  # fmt: skip
         assert 'data-testid="fitted-notice"' not in world.client.get(f"{url}?{query}").text
-    # A back-test that does not add up is left out of the notice.
-    for query in ("alarms=0&alarmed=1", "alarms=3&alarmed=0", "alarms=x&alarmed=0", "alarms=2"):
-        shown = world.client.get(f"{url}?fitted=1&of=1&{query}").text
+    # A back-test that does not add up, or of no fitted device, is left out of the notice.
+    for query in ("1&alarms=0&alarmed=1", "1&alarms=3&alarmed=0", "1&alarms=x&alarmed=0",
+                  "1&alarms=2", "0&alarms=0&alarmed=0"):  # fmt: skip
+        shown = world.client.get(f"{url}?of=1&fitted={query}").text
         assert 'data-testid="fitted-notice"' in shown
         assert 'data-testid="fitted-backtest"' not in shown
+    cut = world.client.get(f"{url}?fitted=1&of=1&alarms=0&alarmed=0&cut=1").text
+    assert "回测读到单次上限后停止，未判到当前：此后的数据未经试判。" in cut
 
 
 @pytest.mark.parametrize(

@@ -412,22 +412,35 @@ def _rules_page(
 _MAX_NOTICE_DEVICES = 1_000_000
 
 
-def _fitted_notice(request: Request) -> tuple[int, int, int | None, int | None] | None:
-    """(devices fitted on stored readings, devices of the rule, alarms the back-test raised,
-    devices it raised them on) after a plant model was saved with a fit start (the last two
-    None when nothing was back-tested); None when the page was not reached so (a link edited
-    by hand is shown nothing)."""
+@dataclass(frozen=True, slots=True)
+class FittedNotice:
+    """What the rule list says after a plant model was saved with a fit start."""
+
+    fitted: int
+    of: int
+    #: What its back-test found (None when nothing was back-tested).
+    alarms: int | None = None
+    alarmed: int | None = None
+    #: The back-test stopped at the most it reads, short of now.
+    cut: bool = False
+
+
+def _fitted_notice(request: Request) -> FittedNotice | None:
+    """The notice after a plant model was saved with a fit start; None when the page was not
+    reached so (a link edited by hand is shown nothing, or nothing of a back-test that does
+    not add up)."""
     given = [request.query_params.get(k, "") for k in ("fitted", "of", "alarms", "alarmed")]
     if not all(v.isdecimal() and len(v) < 8 for v in given[:2]):
         return None
     fitted, of = int(given[0]), int(given[1])
-    if not fitted <= of <= _MAX_NOTICE_DEVICES:
+    if not fitted <= of <= _MAX_NOTICE_DEVICES or not of:
         return None
-    if all(v.isdecimal() and len(v) < 8 for v in given[2:]):
+    if fitted and all(v.isdecimal() and len(v) < 8 for v in given[2:]):
         alarms, alarmed = int(given[2]), int(given[3])
         if alarmed <= min(alarms, fitted) and (alarmed > 0) == (alarms > 0):
-            return fitted, of, alarms, alarmed
-    return fitted, of, None, None
+            cut = request.query_params.get("cut") == "1"
+            return FittedNotice(fitted, of, alarms, alarmed, cut)
+    return FittedNotice(fitted, of)
 
 
 def _saved_page(enterprise_id: int, history: HistoryFits | None) -> RedirectResponse:
@@ -439,6 +452,7 @@ def _saved_page(enterprise_id: int, history: HistoryFits | None) -> RedirectResp
         back = history.backtest
         if back is not None:
             where += f"&alarms={back.total_alarms}&alarmed={len(back.alarms)}"
+            where += "" if back.complete else "&cut=1"
     return RedirectResponse(where, status_code=303)
 
 
