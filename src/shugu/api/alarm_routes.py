@@ -20,7 +20,7 @@ from shugu.api.scope import (
 )
 from shugu.domain.errors import NotFoundError
 from shugu.domain.tenancy import Access
-from shugu.domain.timeutil import CHINA_TZ
+from shugu.domain.timeutil import china_datetime
 from shugu.monitor import alarm_service, rule_service
 from shugu.monitor.alarm_service import Lang
 from shugu.monitor.alarm_tree import asset_alarms
@@ -95,10 +95,6 @@ def _history_out(history: HistoryFits | None) -> HistoryFitOut | None:
     )
 
 
-def _china_time(ts_ms: int) -> datetime:
-    return datetime.fromtimestamp(ts_ms / 1000, CHINA_TZ)
-
-
 def _backtest_out(back: BackTest | None) -> BackTestOut | None:
     if back is None:
         return None
@@ -106,15 +102,15 @@ def _backtest_out(back: BackTest | None) -> BackTestOut | None:
     return BackTestOut(
         readings=back.readings,
         rows=back.rows,
-        judged_from=_china_time(back.from_ms),
-        judged_until=_china_time(back.until_ms),
+        judged_from=china_datetime(back.from_ms),
+        judged_until=china_datetime(back.until_ms),
         complete=back.complete,
         alarms=back.total_alarms,
         devices=[
             BackTestDeviceOut(
                 device_id=d,
                 alarms=back.alarms[d],
-                first_alarm_at=_china_time(back.first_alarm_ms[d]),
+                first_alarm_at=china_datetime(back.first_alarm_ms[d]),
             )
             for d in alarmed
         ],

@@ -69,6 +69,11 @@ def to_iso(ts_ms: int) -> str:
     return datetime.fromtimestamp(ts_ms / 1000, CHINA_TZ).isoformat(timespec="milliseconds")
 
 
+def china_datetime(ts_ms: int) -> datetime:
+    """An aware China-time datetime from milliseconds since the epoch."""
+    return datetime.fromtimestamp(ts_ms / 1000, CHINA_TZ)
+
+
 def utc_datetime(ts_ms: int) -> datetime:
     """An aware UTC datetime from milliseconds since the epoch."""
     return datetime.fromtimestamp(ts_ms / 1000, UTC)

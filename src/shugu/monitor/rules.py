@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from shugu.domain.errors import ValidationError
 from shugu.domain.expr import Expression, parse_expression
 from shugu.domain.profiles import Profile, load_profiles
-from shugu.domain.timeutil import CHINA_TZ, MAX_INSTANT_MS, parse_instant
+from shugu.domain.timeutil import MAX_INSTANT_MS, china_datetime, parse_instant
 from shugu.monitor.anomaly import DEFAULT_SENSITIVITY, PATTERN_SENSITIVITY
 from shugu.monitor.model import Severity
 
@@ -94,7 +94,7 @@ def fit_instant(value: str | int | float) -> datetime:
         ms = parse_instant(str(value), "fit_from")
         if not 0 <= ms <= MAX_INSTANT_MS:
             raise ValueError(between)
-        return datetime.fromtimestamp(ms / 1000, CHINA_TZ)
+        return china_datetime(ms)
     except ValidationError as exc:
         raise ValueError(exc.message) from None
     except (OverflowError, ValueError, OSError):

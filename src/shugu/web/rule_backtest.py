@@ -15,8 +15,8 @@ from starlette.datastructures import FormData
 
 from shugu.domain.errors import ValidationError
 from shugu.monitor import rule_service
-from shugu.monitor.plant_history import HistoryFits
-from shugu.web.rule_forms import RuleForm, choices, form_field, hint_for, rule_body
+from shugu.monitor.plant_history import BackTest, HistoryFits
+from shugu.web.rule_forms import RuleForm, choices, refuse, rule_body
 from shugu.web.session import PageUser
 
 #: The devices a back-test lists by name, those with the most alarms first.
@@ -40,40 +40,18 @@ class BackTestView:
     devices: int
     fitted: int
     #: None when no device was fitted: there was no model to judge with.
-    judged: bool
-    readings: int
-    rows: int
-    from_ms: int
-    until_ms: int
-    complete: bool
-    alarms: int
-    alarmed: int
+    test: BackTest | None
     #: Devices with alarms first (most first), then the rest, at most SHOWN_DEVICES.
     listed: tuple[BackTestRow, ...]
 
     @property
     def hours(self) -> float:
-        return (self.until_ms - self.from_ms) / 3_600_000
+        test = self.test
+        return (test.until_ms - test.from_ms) / 3_600_000 if test is not None else 0.0
 
 
 def wants_backtest(submitted: FormData) -> bool:
     return submitted.get("do") == "backtest"
-
-
-def refuse(form: RuleForm, exc: ValidationError, user: PageUser) -> RuleForm:
-    """The form with a service's refusal beside the field it names (or above the form)."""
-    message = user.tr.error(exc.code, exc.message)
-    name = form_field(str(exc.details.get("field") or ""))
-    if name:
-        # The hint says what a field accepts: beside a refusal of its value, not of its cost.
-        refused = exc.code == "rule_invalid"
-        hint = hint_for(name, form.values.get(name, "")) if refused else ""
-        form.errors[name] = (
-            user.tr("{error} {hint}", error=message, hint=user.tr(hint)) if hint else message
-        )
-    else:
-        form.form_error = message
-    return form
 
 
 def try_rule(
@@ -95,15 +73,15 @@ def try_rule(
             # The fit start's field is hidden for other kinds: the refusal goes above the form.
             form.form_error = user.tr.error(exc.code, exc.message)
             return form, None
-        return refuse(form, exc, user), None
+        return refuse(form, exc, user.tr), None
     names = {d.id: d.name for d in services.registry.device_refs_of_enterprise(enterprise_id)}
     return form, view_of(tried, names)
 
 
 def view_of(tried: HistoryFits, names: dict[int, str]) -> BackTestView:
-    back = tried.backtest
-    alarms = back.alarms if back is not None else {}
-    first = back.first_alarm_ms if back is not None else {}
+    test = tried.backtest
+    alarms = test.alarms if test is not None else {}
+    first = test.first_alarm_ms if test is not None else {}
     order = sorted(tried.fits, key=lambda f: (-alarms.get(f.device, 0), names.get(f.device, "")))
     listed = tuple(
         BackTestRow(
@@ -115,16 +93,4 @@ def view_of(tried: HistoryFits, names: dict[int, str]) -> BackTestView:
         )
         for f in order[:SHOWN_DEVICES]
     )
-    return BackTestView(
-        devices=len(tried.fits),
-        fitted=tried.fitted,
-        judged=back is not None,
-        readings=back.readings if back is not None else 0,
-        rows=back.rows if back is not None else 0,
-        from_ms=back.from_ms if back is not None else 0,
-        until_ms=back.until_ms if back is not None else 0,
-        complete=back.complete if back is not None else True,
-        alarms=back.total_alarms if back is not None else 0,
-        alarmed=len(alarms),
-        listed=listed,
-    )
+    return BackTestView(len(tried.fits), tried.fitted, test, listed)

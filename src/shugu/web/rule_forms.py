@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from starlette.datastructures import FormData
 
+from shugu.domain.errors import ValidationError
 from shugu.domain.profiles import MetricKind, PlantRole, Profile, load_profiles
 from shugu.domain.timeutil import CHINA_TZ
 from shugu.monitor.model import Severity
@@ -436,3 +437,17 @@ HINTS: Final = {
     "label_zh": N_("Required, at most 200 characters."),
     "label_en": N_("Required, at most 200 characters."),
 }
+
+
+def refuse(form: RuleForm, exc: ValidationError, tr: Translator) -> RuleForm:
+    """The form with a service's refusal beside the field it names (or above the form)."""
+    message = tr.error(exc.code, exc.message)
+    name = form_field(str(exc.details.get("field") or ""))
+    if name:
+        # The hint says what a field accepts: beside a refusal of its value, not of its cost.
+        refused = exc.code == "rule_invalid"
+        hint = hint_for(name, form.values.get(name, "")) if refused else ""
+        form.errors[name] = tr("{error} {hint}", error=message, hint=tr(hint)) if hint else message
+    else:
+        form.form_error = message
+    return form

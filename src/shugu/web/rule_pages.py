@@ -31,7 +31,7 @@ from shugu.monitor.rules import KIND_OVERRIDES, RuleKind, RuleSpec, custom_rule_
 from shugu.monitor.state_keeper import SAVE_EVERY_S
 from shugu.store.registry.monitoring import ConfigRecord
 from shugu.web.i18n import N_
-from shugu.web.rule_backtest import BackTestView, refuse, try_rule, wants_backtest
+from shugu.web.rule_backtest import BackTestView, try_rule, wants_backtest
 from shugu.web.rule_forms import (
     DEFAULT_FIT_POINTS,
     FORM_KINDS,
@@ -39,6 +39,7 @@ from shugu.web.rule_forms import (
     RuleForm,
     choices,
     form_of,
+    refuse,
     rule_body,
 )
 from shugu.web.rule_views import KIND_LABELS, Names, rule_row, subject_label
@@ -479,7 +480,7 @@ def _save_rule(
             services.registry, services.monitor, enterprise_id, body, rule_id=rule_id
         )
     except ValidationError as exc:
-        return refuse(form, exc, user)
+        return refuse(form, exc, user.tr)
 
 
 @router.post("/e/{enterprise_id}/rules")
